@@ -1,0 +1,18 @@
+/**
+ * @kemu/api — Kubernetes object machinery shared by every process: the
+ * resource registry, Status errors, field errors, selectors, patches,
+ * defaulting, validation, conversion and server-side printing.
+ */
+export * from './errors.js';
+export * from './field-errors.js';
+export * from './types.js';
+export * from './registry.js';
+export * from './labels.js';
+export * from './fields.js';
+export * from './quantity.js';
+export * from './patch/index.js';
+export { applyDefaults, defaultPodSpec, defaultPullPolicy, qosClass } from './defaults.js';
+export { validateCreate, validateUpdate } from './validation/index.js';
+export { dns1123Label, dns1123Subdomain, dns1035Label, qualifiedName, labelValue } from './validation/names.js';
+export { toStorage, fromStorage } from './conversion.js';
+export { tableColumns, tableRow, humanDuration, podStatusText, type ColumnDefinition } from './printers.js';

@@ -1,0 +1,206 @@
+/**
+ * The resources the api-server serves: where they live (group/version,
+ * namespaced or not), what discovery says of them (kind, short names,
+ * categories, verbs) and which subresources they have. One table; discovery,
+ * routing, storage keys and OpenAPI are all derived from it.
+ */
+
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy' | 'eviction';
+
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  /** Plural, lowercase: the REST path segment. */
+  resource: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  verbs: string[];
+  subresources: Subresource[];
+  /**
+   * The storage identity. Several group/versions may serve one stored
+   * resource (events and events.k8s.io events; apps/v1 and extensions/v1beta1
+   * deployments): they share `storage`, and objects are stored in the version
+   * of the entry whose `storageVersion` is true.
+   */
+  storage: string;
+  storageVersion: boolean;
+  /** Served only to read old manifests; not the preferred version. */
+  deprecated?: boolean;
+}
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+function r(
+  gv: string,
+  resource: string,
+  kind: string,
+  opts: Partial<Omit<ResourceInfo, 'group' | 'version' | 'resource' | 'kind'>> = {},
+): ResourceInfo {
+  const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
+  return {
+    group,
+    version,
+    resource,
+    kind,
+    singular: opts.singular ?? kind.toLowerCase(),
+    namespaced: opts.namespaced ?? true,
+    shortNames: opts.shortNames ?? [],
+    categories: opts.categories ?? [],
+    verbs: opts.verbs ?? ALL_VERBS,
+    subresources: opts.subresources ?? [],
+    storage: opts.storage ?? resource,
+    storageVersion: opts.storageVersion ?? true,
+    deprecated: opts.deprecated,
+  };
+}
+
+/** Every served resource, in discovery order. */
+export const RESOURCES: readonly ResourceInfo[] = [
+  r('v1', 'bindings', 'Binding', { verbs: ['create'] }),
+  r('v1', 'configmaps', 'ConfigMap', { shortNames: ['cm'] }),
+  r('v1', 'endpoints', 'Endpoints', { shortNames: ['ep'], singular: 'endpoints' }),
+  r('v1', 'events', 'Event', { shortNames: ['ev'] }),
+  r('v1', 'limitranges', 'LimitRange', { shortNames: ['limits'] }),
+  r('v1', 'namespaces', 'Namespace', {
+    namespaced: false,
+    shortNames: ['ns'],
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    subresources: ['status'],
+  }),
+  r('v1', 'nodes', 'Node', { namespaced: false, shortNames: ['no'], subresources: ['status', 'proxy'] }),
+  r('v1', 'pods', 'Pod', {
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status', 'binding', 'log', 'exec', 'attach', 'portforward', 'proxy', 'eviction'],
+  }),
+  r('v1', 'replicationcontrollers', 'ReplicationController', {
+    shortNames: ['rc'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  r('v1', 'resourcequotas', 'ResourceQuota', { shortNames: ['quota'], subresources: ['status'] }),
+  r('v1', 'secrets', 'Secret'),
+  r('v1', 'serviceaccounts', 'ServiceAccount', { shortNames: ['sa'] }),
+  r('v1', 'services', 'Service', {
+    shortNames: ['svc'],
+    categories: ['all'],
+    verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    subresources: ['status', 'proxy'],
+  }),
+  r('apps/v1', 'daemonsets', 'DaemonSet', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  r('apps/v1', 'deployments', 'Deployment', {
+    shortNames: ['deploy'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  r('apps/v1', 'replicasets', 'ReplicaSet', {
+    shortNames: ['rs'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+  }),
+  r('apps/v1beta1', 'deployments', 'Deployment', {
+    subresources: ['status', 'scale'],
+    storageVersion: false,
+    deprecated: true,
+  }),
+  r('extensions/v1beta1', 'deployments', 'Deployment', {
+    subresources: ['status', 'scale'],
+    storageVersion: false,
+    deprecated: true,
+  }),
+  r('extensions/v1beta1', 'ingresses', 'Ingress', {
+    subresources: ['status'],
+    storageVersion: false,
+    deprecated: true,
+  }),
+  r('coordination.k8s.io/v1', 'leases', 'Lease'),
+  r('discovery.k8s.io/v1', 'endpointslices', 'EndpointSlice'),
+  r('events.k8s.io/v1', 'events', 'Event', { shortNames: ['ev'], storageVersion: false }),
+  r('networking.k8s.io/v1', 'ingressclasses', 'IngressClass', { namespaced: false }),
+  r('networking.k8s.io/v1', 'ingresses', 'Ingress', { shortNames: ['ing'], subresources: ['status'] }),
+];
+
+/** `apps/v1`, or `v1` for the core group. */
+export function groupVersion(info: { group: string; version: string }): string {
+  return info.group ? `${info.group}/${info.version}` : info.version;
+}
+
+const byPath = new Map<string, ResourceInfo>();
+const byKind = new Map<string, ResourceInfo>();
+for (const info of RESOURCES) {
+  byPath.set(`${info.group}/${info.version}/${info.resource}`, info);
+  byKind.set(`${groupVersion(info)}/${info.kind}`, info);
+}
+
+/** The resource served at /apis/<group>/<version>/<resource>, if any. */
+export function lookupResource(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return byPath.get(`${group}/${version}/${resource}`);
+}
+
+/** The resource for an object's apiVersion and kind, if served. */
+export function lookupKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return byKind.get(`${apiVersion}/${kind}`);
+}
+
+/** The storage version entry for a resource (the one objects are stored as). */
+export function storageInfo(info: ResourceInfo): ResourceInfo {
+  if (info.storageVersion) return info;
+  const found = RESOURCES.find((x) => x.storage === info.storage && x.storageVersion);
+  if (!found) throw new Error(`no storage version for ${info.resource}`);
+  return found;
+}
+
+/** All distinct stored resources (one per storage identity). */
+export function storedResources(): ResourceInfo[] {
+  return RESOURCES.filter((x) => x.storageVersion && x.resource !== 'bindings');
+}
+
+/** Group → its versions, preferred first, for discovery. */
+export function groups(): { name: string; versions: string[] }[] {
+  const out = new Map<string, string[]>();
+  for (const info of RESOURCES) {
+    const vs = out.get(info.group) ?? [];
+    if (!vs.includes(info.version)) {
+      // Preferred (non-deprecated) versions first.
+      if (info.deprecated) vs.push(info.version);
+      else vs.unshift(info.version);
+    }
+    out.set(info.group, vs);
+  }
+  return [...out.entries()].map(([name, versions]) => ({ name, versions }));
+}
+
+/** Resources served at one group/version. */
+export function resourcesOf(group: string, version: string): ResourceInfo[] {
+  return RESOURCES.filter((x) => x.group === group && x.version === version);
+}
+
+/** What a subresource answers with in discovery. */
+export function subresourceKind(info: ResourceInfo, sub: Subresource): { group: string; version: string; kind: string; verbs: string[] } {
+  switch (sub) {
+    case 'status':
+      return { group: info.group, version: info.version, kind: info.kind, verbs: ['get', 'patch', 'update'] };
+    case 'scale':
+      return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    case 'binding':
+      return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
+    case 'eviction':
+      return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'log':
+      return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
+    case 'exec':
+    case 'attach':
+    case 'portforward':
+      return { group: '', version: 'v1', kind: sub === 'exec' ? 'PodExecOptions' : sub === 'attach' ? 'PodAttachOptions' : 'PodPortForwardOptions', verbs: ['create', 'get'] };
+    case 'proxy':
+      return {
+        group: '',
+        version: 'v1',
+        kind: `${info.kind}ProxyOptions`,
+        verbs: ['create', 'delete', 'get', 'patch', 'update'],
+      };
+  }
+}
