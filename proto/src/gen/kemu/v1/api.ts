@@ -47,7 +47,7 @@ export interface ResourceRef {
 }
 
 /** One Kubernetes object, JSON-encoded. */
-export interface Object {
+export interface ApiObject {
   kind: string;
   resourceVersion: string;
   json: Buffer;
@@ -62,7 +62,7 @@ export interface ListRequest {
 }
 
 export interface ListResponse {
-  items: Object[];
+  items: ApiObject[];
   resourceVersion: string;
   continue: string;
 }
@@ -79,7 +79,7 @@ export interface WatchRequest {
 export interface WatchEvent {
   /** ADDED, MODIFIED, DELETED, BOOKMARK or ERROR (object then holds a Status). */
   type: string;
-  object?: Object | undefined;
+  object?: ApiObject | undefined;
 }
 
 export interface GetRequest {
@@ -123,9 +123,12 @@ export interface DeleteRequest {
   options: Buffer;
 }
 
-/** What every call answers: the object, or (status_code >= 400) a Status. */
+/**
+ * What every call answers. Failures are gRPC errors whose trailing metadata
+ * `kemu-status-bin` holds the Kubernetes Status as JSON.
+ */
 export interface ObjectResponse {
-  object?: Object | undefined;
+  object?: ApiObject | undefined;
 }
 
 function createBaseResourceRef(): ResourceRef {
@@ -245,12 +248,12 @@ export const ResourceRef: MessageFns<ResourceRef> = {
   },
 };
 
-function createBaseObject(): Object {
+function createBaseApiObject(): ApiObject {
   return { kind: "", resourceVersion: "", json: Buffer.alloc(0) };
 }
 
-export const Object: MessageFns<Object> = {
-  encode(message: Object, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ApiObject: MessageFns<ApiObject> = {
+  encode(message: ApiObject, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.kind !== "") {
       writer.uint32(10).string(message.kind);
     }
@@ -263,7 +266,7 @@ export const Object: MessageFns<Object> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): Object {
+  decode(input: BinaryReader | Uint8Array, length?: number): ApiObject {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -272,7 +275,7 @@ export const Object: MessageFns<Object> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseObject();
+      const message = createBaseApiObject();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -312,7 +315,7 @@ export const Object: MessageFns<Object> = {
     }
   },
 
-  fromJSON(object: any): Object {
+  fromJSON(object: any): ApiObject {
     return {
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
       resourceVersion: isSet(object.resourceVersion)
@@ -324,7 +327,7 @@ export const Object: MessageFns<Object> = {
     };
   },
 
-  toJSON(message: Object): unknown {
+  toJSON(message: ApiObject): unknown {
     const obj: any = {};
     if (message.kind !== "") {
       obj.kind = message.kind;
@@ -338,11 +341,11 @@ export const Object: MessageFns<Object> = {
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<Object>, I>>(base?: I): Object {
-    return Object.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<ApiObject>, I>>(base?: I): ApiObject {
+    return ApiObject.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<Object>, I>>(object: I): Object {
-    const message = createBaseObject();
+  fromPartial<I extends Exact<DeepPartial<ApiObject>, I>>(object: I): ApiObject {
+    const message = createBaseApiObject();
     message.kind = object.kind ?? "";
     message.resourceVersion = object.resourceVersion ?? "";
     message.json = object.json ?? Buffer.alloc(0);
@@ -498,7 +501,7 @@ function createBaseListResponse(): ListResponse {
 export const ListResponse: MessageFns<ListResponse> = {
   encode(message: ListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.items) {
-      Object.encode(v!, writer.uint32(10).fork()).join();
+      ApiObject.encode(v!, writer.uint32(10).fork()).join();
     }
     if (message.resourceVersion !== "") {
       writer.uint32(18).string(message.resourceVersion);
@@ -527,7 +530,7 @@ export const ListResponse: MessageFns<ListResponse> = {
               break;
             }
 
-            message.items.push(Object.decode(reader, reader.uint32()));
+            message.items.push(ApiObject.decode(reader, reader.uint32()));
             continue;
           }
           case 2: {
@@ -560,7 +563,7 @@ export const ListResponse: MessageFns<ListResponse> = {
 
   fromJSON(object: any): ListResponse {
     return {
-      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => Object.fromJSON(e)) : [],
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => ApiObject.fromJSON(e)) : [],
       resourceVersion: isSet(object.resourceVersion)
         ? globalThis.String(object.resourceVersion)
         : isSet(object.resource_version)
@@ -573,7 +576,7 @@ export const ListResponse: MessageFns<ListResponse> = {
   toJSON(message: ListResponse): unknown {
     const obj: any = {};
     if (message.items?.length) {
-      obj.items = message.items.map((e) => Object.toJSON(e));
+      obj.items = message.items.map((e) => ApiObject.toJSON(e));
     }
     if (message.resourceVersion !== "") {
       obj.resourceVersion = message.resourceVersion;
@@ -589,7 +592,7 @@ export const ListResponse: MessageFns<ListResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<ListResponse>, I>>(object: I): ListResponse {
     const message = createBaseListResponse();
-    message.items = object.items?.map((e) => Object.fromPartial(e)) || [];
+    message.items = object.items?.map((e) => ApiObject.fromPartial(e)) || [];
     message.resourceVersion = object.resourceVersion ?? "";
     message.continue = object.continue ?? "";
     return message;
@@ -755,7 +758,7 @@ export const WatchEvent: MessageFns<WatchEvent> = {
       writer.uint32(10).string(message.type);
     }
     if (message.object !== undefined) {
-      Object.encode(message.object, writer.uint32(18).fork()).join();
+      ApiObject.encode(message.object, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -786,7 +789,7 @@ export const WatchEvent: MessageFns<WatchEvent> = {
               break;
             }
 
-            message.object = Object.decode(reader, reader.uint32());
+            message.object = ApiObject.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -804,7 +807,7 @@ export const WatchEvent: MessageFns<WatchEvent> = {
   fromJSON(object: any): WatchEvent {
     return {
       type: isSet(object.type) ? globalThis.String(object.type) : "",
-      object: isSet(object.object) ? Object.fromJSON(object.object) : undefined,
+      object: isSet(object.object) ? ApiObject.fromJSON(object.object) : undefined,
     };
   },
 
@@ -814,7 +817,7 @@ export const WatchEvent: MessageFns<WatchEvent> = {
       obj.type = message.type;
     }
     if (message.object !== undefined) {
-      obj.object = Object.toJSON(message.object);
+      obj.object = ApiObject.toJSON(message.object);
     }
     return obj;
   },
@@ -826,7 +829,7 @@ export const WatchEvent: MessageFns<WatchEvent> = {
     const message = createBaseWatchEvent();
     message.type = object.type ?? "";
     message.object = (object.object !== undefined && object.object !== null)
-      ? Object.fromPartial(object.object)
+      ? ApiObject.fromPartial(object.object)
       : undefined;
     return message;
   },
@@ -1412,7 +1415,7 @@ function createBaseObjectResponse(): ObjectResponse {
 export const ObjectResponse: MessageFns<ObjectResponse> = {
   encode(message: ObjectResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.object !== undefined) {
-      Object.encode(message.object, writer.uint32(10).fork()).join();
+      ApiObject.encode(message.object, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -1435,7 +1438,7 @@ export const ObjectResponse: MessageFns<ObjectResponse> = {
               break;
             }
 
-            message.object = Object.decode(reader, reader.uint32());
+            message.object = ApiObject.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1451,13 +1454,13 @@ export const ObjectResponse: MessageFns<ObjectResponse> = {
   },
 
   fromJSON(object: any): ObjectResponse {
-    return { object: isSet(object.object) ? Object.fromJSON(object.object) : undefined };
+    return { object: isSet(object.object) ? ApiObject.fromJSON(object.object) : undefined };
   },
 
   toJSON(message: ObjectResponse): unknown {
     const obj: any = {};
     if (message.object !== undefined) {
-      obj.object = Object.toJSON(message.object);
+      obj.object = ApiObject.toJSON(message.object);
     }
     return obj;
   },
@@ -1468,7 +1471,7 @@ export const ObjectResponse: MessageFns<ObjectResponse> = {
   fromPartial<I extends Exact<DeepPartial<ObjectResponse>, I>>(object: I): ObjectResponse {
     const message = createBaseObjectResponse();
     message.object = (object.object !== undefined && object.object !== null)
-      ? Object.fromPartial(object.object)
+      ? ApiObject.fromPartial(object.object)
       : undefined;
     return message;
   },

@@ -1,0 +1,159 @@
+/**
+ * The gRPC face of the api-server for the cluster's own components: List,
+ * Watch (a server stream fed by the watch cache), Get, Create, Update, Patch,
+ * Delete. Objects travel as Kubernetes JSON; errors carry the Kubernetes
+ * Status in the `kemu-status-bin` trailer. Callers authenticate with a
+ * bearer token.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ApiServerService, type ApiServerServer, type ApiObject, type ResourceRef, type WatchEvent } from '@kemu/proto';
+import { StatusError, badRequest, internalError, lookupResource, notFound, unauthorized, type DeleteOptions, type KubeObject } from '@kemu/api';
+import type { RestStore } from '../registry/rest.js';
+import { patchResource, patchTypeOf } from '../registry/patch.js';
+import { bindPod, getScale, updateScale } from '../registry/subresources.js';
+import type { UserInfo } from '../http/auth.js';
+import { parseJsonBody } from '../http/body.js';
+import type { WatchSink } from '../storage/watch-cache.js';
+
+const GRPC_CODE: Record<number, grpc.status> = {
+  400: grpc.status.INVALID_ARGUMENT,
+  401: grpc.status.UNAUTHENTICATED,
+  403: grpc.status.PERMISSION_DENIED,
+  404: grpc.status.NOT_FOUND,
+  405: grpc.status.UNIMPLEMENTED,
+  409: grpc.status.ABORTED,
+  410: grpc.status.OUT_OF_RANGE,
+  413: grpc.status.RESOURCE_EXHAUSTED,
+  415: grpc.status.INVALID_ARGUMENT,
+  422: grpc.status.INVALID_ARGUMENT,
+  500: grpc.status.INTERNAL,
+  503: grpc.status.UNAVAILABLE,
+  504: grpc.status.DEADLINE_EXCEEDED,
+};
+
+/** A gRPC error carrying a Kubernetes Status. */
+export function toGrpcError(e: unknown): grpc.ServiceError {
+  const se = e instanceof StatusError ? e : internalError((e as Error)?.message ?? String(e));
+  const metadata = new grpc.Metadata();
+  metadata.set('kemu-status-bin', Buffer.from(JSON.stringify(se.status)));
+  return Object.assign(new Error(se.message), { code: GRPC_CODE[se.code] ?? grpc.status.UNKNOWN, details: se.message, metadata }) as grpc.ServiceError;
+}
+
+function apiObject(o: KubeObject): ApiObject {
+  return { kind: o.kind ?? '', resourceVersion: o.metadata?.resourceVersion ?? '', json: Buffer.from(JSON.stringify(o)) };
+}
+
+function resolve(ref: ResourceRef | undefined) {
+  if (!ref) throw badRequest('ref is required');
+  const info = lookupResource(ref.group, ref.version, ref.resource);
+  if (!info) throw notFound(ref.resource, ref.group, '');
+  return { info, ns: info.namespaced && ref.namespace ? ref.namespace : undefined };
+}
+
+function decode(buf: Buffer | Uint8Array | undefined): KubeObject {
+  const obj = parseJsonBody(Buffer.from(buf ?? []).toString('utf8'));
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the payload must be a JSON object');
+  obj.metadata ??= {};
+  return obj as KubeObject;
+}
+
+type Call = { metadata: grpc.Metadata };
+
+export interface GrpcDeps {
+  rest: RestStore;
+  tokens: Map<string, UserInfo>;
+  onWatchCount: (delta: number) => void;
+}
+
+export function createGrpcService(deps: GrpcDeps): ApiServerServer {
+  const { rest } = deps;
+  const auth = (call: Call) => {
+    const h = String(call.metadata.get('authorization')[0] ?? '');
+    const m = h.match(/^Bearer\s+(\S+)$/i);
+    if (!m || !deps.tokens.has(m[1])) throw unauthorized();
+  };
+  const unary = <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    (call, cb) => {
+      Promise.resolve()
+        .then(() => auth(call))
+        .then(() => fn(call.request))
+        .then((r) => cb(null, r), (e) => cb(toGrpcError(e)));
+    };
+
+  return {
+    list: unary(async (req) => {
+      const { info, ns } = resolve(req.ref);
+      const out = await rest.list(info, ns, { labelSelector: req.labelSelector, fieldSelector: req.fieldSelector, limit: req.limit || undefined, continue: req.continue || undefined });
+      return { items: out.items.map(apiObject), resourceVersion: out.resourceVersion, continue: out.continue ?? '' };
+    }),
+    get: unary(async (req) => {
+      const { info, ns } = resolve(req.ref);
+      const obj = req.subresource === 'scale' ? await getScale(rest, info, ns, req.name) : await rest.get(info, ns, req.name);
+      return { object: apiObject(obj) };
+    }),
+    create: unary(async (req) => {
+      const { info, ns } = resolve(req.ref);
+      const obj = decode(req.json);
+      if (req.subresource === 'binding') {
+        await bindPod(rest, info, ns, { ...obj, metadata: { ...obj.metadata, name: req.name || obj.metadata.name } }, new Date());
+        return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject) };
+      }
+      return { object: apiObject(await rest.create(info, ns, obj)) };
+    }),
+    update: unary(async (req) => {
+      const { info, ns } = resolve(req.ref);
+      const obj = decode(req.json);
+      if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { scale: obj })) };
+      return { object: apiObject(await rest.update(info, ns, req.name, obj, req.subresource || undefined)) };
+    }),
+    patch: unary(async (req) => {
+      const { info, ns } = resolve(req.ref);
+      const type = patchTypeOf(req.patchType);
+      const patch = parseJsonBody(Buffer.from(req.patch ?? []).toString('utf8'));
+      if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { patchType: type, patch })) };
+      return { object: apiObject(await patchResource(rest, info, ns, req.name, type, patch, req.subresource || undefined)) };
+    }),
+    delete: unary(async (req) => {
+      const { info, ns } = resolve(req.ref);
+      const opts = req.options?.length ? (decode(req.options) as unknown as DeleteOptions) : {};
+      return { object: apiObject(await rest.delete(info, ns, req.name, opts)) };
+    }),
+    watch: (call: grpc.ServerWritableStream<import('@kemu/proto').WatchRequest, WatchEvent>) => {
+      let active: { stop(): void } | undefined;
+      let done = false;
+      const end = (err?: Error) => {
+        if (done) return;
+        done = true;
+        active?.stop();
+        deps.onWatchCount(-1);
+        if (err instanceof StatusError) call.write({ type: 'ERROR', object: { kind: 'Status', resourceVersion: '', json: Buffer.from(JSON.stringify(err.status)) } });
+        call.end();
+      };
+      deps.onWatchCount(1);
+      call.on('cancelled', () => end());
+      call.on('error', () => end());
+      const sink: WatchSink = {
+        send: (type, obj) => {
+          if (done) return false;
+          call.write({ type, object: apiObject(obj) });
+          return call.writableLength < 32 * 1024 * 1024;
+        },
+        close: (err) => end(err),
+      };
+      (async () => {
+        auth(call);
+        const { info, ns } = resolve(call.request.ref);
+        active = await rest.watch(info, ns, { labelSelector: call.request.labelSelector, fieldSelector: call.request.fieldSelector, resourceVersion: call.request.resourceVersion }, sink);
+        if (done) active.stop();
+      })().catch((e) => {
+        if (done) return;
+        if (e instanceof StatusError && e.code === 410) return end(e);
+        done = true;
+        deps.onWatchCount(-1);
+        call.destroy(toGrpcError(e));
+      });
+    },
+  };
+}
+
+export { ApiServerService };

@@ -1,0 +1,49 @@
+/**
+ * Authentication: a client certificate signed by the cluster CA (user = CN,
+ * groups = O) or a bearer token from the token file. Everything else is 401,
+ * except the health and version endpoints. Authorization is "any
+ * authenticated user may do anything" for now (RBAC is not served yet).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+
+export interface UserInfo {
+  name: string;
+  groups: string[];
+}
+
+export const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
+
+/** Parse a static token file: `token,user,uid,"group1,group2"` per line, as kube-apiserver's --token-auth-file. */
+export function parseTokenFile(text: string): Map<string, UserInfo> {
+  const out = new Map<string, UserInfo>();
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    const m = t.match(/^([^,]+),([^,]+),([^,]*)(?:,"?([^"]*)"?)?$/);
+    if (!m) continue;
+    out.set(m[1], { name: m[2], groups: m[4] ? m[4].split(',').map((g) => g.trim()).filter(Boolean) : [] });
+  }
+  return out;
+}
+
+export function authenticate(req: IncomingMessage, tokens: Map<string, UserInfo>): UserInfo | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const m = header.match(/^Bearer\s+(\S+)$/i);
+    const user = m ? tokens.get(m[1]) : undefined;
+    if (user) return { name: user.name, groups: [...user.groups, 'system:authenticated'] };
+    return undefined; // a wrong token is refused even when a certificate is also offered
+  }
+  const sock = req.socket as TLSSocket;
+  if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {
+    const cert = sock.getPeerCertificate();
+    const cn = cert?.subject?.CN;
+    if (cn) {
+      const o = cert.subject.O;
+      const groups = Array.isArray(o) ? o : o ? [o] : [];
+      return { name: String(cn), groups: [...groups, 'system:authenticated'] };
+    }
+  }
+  return undefined;
+}

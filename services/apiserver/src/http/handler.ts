@@ -1,0 +1,248 @@
+/**
+ * The REST front of the api-server: authentication, routing, and each verb
+ * on each resource, answering Kubernetes' JSON (objects, lists, Tables,
+ * Status). A request can fail in any way without harming the process.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import {
+  badRequest,
+  methodNotAllowed,
+  notFound,
+  StatusError,
+  unauthorized,
+  groupVersion,
+  lookupResource,
+  type DeleteOptions,
+  type KubeObject,
+} from '@kemu/api';
+import type { RestStore } from '../registry/rest.js';
+import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
+import { bindPod, getScale, updateScale } from '../registry/subresources.js';
+import { authenticate, PUBLIC_PATHS, type UserInfo } from './auth.js';
+import { readBody, parseJsonBody } from './body.js';
+import { aggregatedList, aggregatedWanted, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { openapiDocument, openapiIndex, unknownFields } from '../openapi/index.js';
+import { listOf, sendJson, sendStatus, sendText, tableWanted, toTable, type IncludeObject } from './respond.js';
+import { parseRoute, type ResourceRequest } from './route.js';
+import { serveWatch } from './watch.js';
+
+export interface HandlerDeps {
+  rest: RestStore;
+  tokens: Map<string, UserInfo>;
+  serverAddress: string;
+  ready: () => Promise<{ ok: boolean; checks: [string, boolean][] }>;
+  metrics: () => string;
+  onRequest: (verb: string, resource: string, code: number, seconds: number) => void;
+  onWatchCount: (delta: number) => void;
+  version: object;
+}
+
+const notFoundPath = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
+
+export function createHandler(deps: HandlerDeps) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = process.hrtime.bigint();
+    let verb = req.method ?? 'GET';
+    let resource = '';
+    res.on('finish', () => deps.onRequest(verb, resource, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+    try {
+      const url = new URL(req.url ?? '/', 'https://kemu');
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      if (path === '/healthz' || path === '/livez') return sendText(res, 200, 'ok');
+      if (path === '/readyz') {
+        const r = await deps.ready();
+        if (url.searchParams.has('verbose')) {
+          const lines = r.checks.map(([n, ok]) => `[${ok ? '+' : '-'}]${n} ${ok ? 'ok' : 'failed'}`);
+          return sendText(res, r.ok ? 200 : 503, `${lines.join('\n')}\nreadyz check ${r.ok ? 'passed' : 'failed'}\n`);
+        }
+        return sendText(res, r.ok ? 200 : 503, r.ok ? 'ok' : 'readyz check failed');
+      }
+      if (path === '/version') return sendJson(res, 200, deps.version);
+      const user = authenticate(req, deps.tokens);
+      if (!user && !PUBLIC_PATHS.has(path)) throw unauthorized();
+      if (path === '/metrics') return sendText(res, 200, deps.metrics());
+      if (path === '/api' || path === '/apis') {
+        const agg = aggregatedWanted(req.headers.accept);
+        if (agg) return sendJson(res, 200, aggregatedList(path === '/api', agg), agg === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1);
+        return sendJson(res, 200, path === '/api' ? apiVersions(deps.serverAddress) : apiGroupList());
+      }
+      if (path === '/openapi/v3') return sendJson(res, 200, openapiIndex());
+      if (path.startsWith('/openapi/v3/')) {
+        const doc = openapiDocument(path.slice('/openapi/v3/'.length));
+        if (!doc) throw notFoundPath();
+        return sendJson(res, 200, doc);
+      }
+      const route = parseRoute(path);
+      if (route.kind === 'group') {
+        const g = apiGroup(route.group);
+        if (!g) throw notFoundPath();
+        return sendJson(res, 200, g);
+      }
+      if (route.kind === 'groupVersion') {
+        const list = apiResourceList(route.group, route.version);
+        if (!list) throw notFoundPath();
+        return sendJson(res, 200, list);
+      }
+      if (route.kind !== 'resource') throw notFoundPath();
+      resource = route.req.info.resource;
+      verb = await serveResource(deps, route.req, url.searchParams, req, res);
+    } catch (e) {
+      sendStatus(res, e);
+    }
+  };
+}
+
+function deleteOptionsFrom(q: URLSearchParams, body: string): DeleteOptions {
+  const opts: DeleteOptions = body.trim() ? (parseJsonBody(body) as DeleteOptions) : {};
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw badRequest('DeleteOptions must be an object');
+  if (q.has('gracePeriodSeconds')) opts.gracePeriodSeconds = Number(q.get('gracePeriodSeconds'));
+  if (q.has('propagationPolicy')) opts.propagationPolicy = q.get('propagationPolicy') as DeleteOptions['propagationPolicy'];
+  if (q.get('dryRun') === 'All') opts.dryRun = ['All'];
+  if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
+    throw badRequest(`propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
+  }
+  return opts;
+}
+
+/** Decode a create/update body: JSON, or YAML when the client says so. */
+function decodeObject(req: IncomingMessage, text: string): KubeObject {
+  const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim();
+  let obj: unknown;
+  if (ct === 'application/yaml' || ct === 'application/x-yaml') {
+    try {
+      obj = parseYaml(text, { maxAliasCount: 100 });
+    } catch (e) {
+      throw badRequest(`error decoding YAML: ${(e as Error).message}`);
+    }
+  } else if (ct === 'application/json' || ct === '' || ct === '*/*') obj = parseJsonBody(text);
+  else throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest("Object 'Kind' is missing in the request body");
+  const o = obj as KubeObject;
+  if (o.metadata !== undefined && (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata))) {
+    throw badRequest('metadata must be an object');
+  }
+  o.metadata ??= {};
+  return o;
+}
+
+function checkKind(r: ResourceRequest, obj: KubeObject, expected = { apiVersion: groupVersion(r.info), kind: r.info.kind }): void {
+  if (obj.apiVersion && obj.apiVersion !== expected.apiVersion) {
+    throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected.apiVersion})`);
+  }
+  if (obj.kind && obj.kind !== expected.kind) {
+    throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${expected.kind})`);
+  }
+}
+
+/** Strict / Warn / Ignore handling of unknown fields (Kubernetes' fieldValidation). */
+function fieldValidation(r: ResourceRequest, q: URLSearchParams, obj: unknown, res: ServerResponse): void {
+  const mode = q.get('fieldValidation') ?? 'Warn';
+  if (mode === 'Ignore') return;
+  if (!['Strict', 'Warn'].includes(mode)) throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+  const unknown = unknownFields(r.info, obj).filter((f) => f !== 'status' || r.subresource === 'status');
+  if (!unknown.length) return;
+  if (mode === 'Strict') throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+  res.setHeader('Warning', unknown.map((f) => `299 - "unknown field \\"${f}\\""`));
+}
+
+async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<string> {
+  const { rest } = deps;
+  const { info, namespace: ns, name, subresource: sub } = r;
+  const method = req.method ?? 'GET';
+  const dryRun = q.get('dryRun') === 'All';
+  const table = tableWanted(req.headers.accept);
+  const include = (q.get('includeObject') ?? 'Metadata') as IncludeObject;
+  if (sub && !info.subresources.includes(sub as never) && !(info.storage === 'namespaces' && sub === 'finalize')) throw notFoundPath();
+  if (sub && ['log', 'exec', 'attach', 'portforward', 'proxy', 'eviction'].includes(sub)) {
+    throw new StatusError(503, 'ServiceUnavailable', `${info.resource}/${sub} needs a kubelet, and this cluster has none yet`);
+  }
+  if (info.namespaced && name && !ns) throw notFoundPath();
+  const watching = r.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
+
+  if (method === 'GET' && (watching || !name)) {
+    const selectors = { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined };
+    if (watching) {
+      if (name) selectors.fieldSelector = [selectors.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',');
+      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: q.get('allowWatchBookmarks') === 'true', table, includeObject: include }, req, res, deps.onWatchCount);
+      return 'WATCH';
+    }
+    const limit = q.has('limit') ? Number(q.get('limit')) : undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`invalid limit: ${q.get('limit')}`);
+    const list = await rest.list(info, ns, { ...selectors, limit, continue: q.get('continue') ?? undefined });
+    sendJson(res, 200, table ? toTable(info, list.items, list, table, include) : listOf(info, list.items, list));
+    return 'LIST';
+  }
+  if (method === 'GET') {
+    const obj = sub === 'scale' ? await getScale(rest, info, ns, name!) : await rest.get(info, ns, name!);
+    sendJson(res, 200, table && !sub ? toTable(info, [obj], { resourceVersion: obj.metadata.resourceVersion }, table, include) : obj);
+    return 'GET';
+  }
+  const body = await readBody(req);
+  if (method === 'POST') {
+    const obj = decodeObject(req, body);
+    if (sub === 'binding' || info.resource === 'bindings') {
+      checkKind(r, obj, { apiVersion: 'v1', kind: 'Binding' });
+      if (sub && obj.metadata.name && obj.metadata.name !== name) throw badRequest('name in the Binding does not match the pod');
+      const podInfo = lookupResource('', 'v1', 'pods')!;
+      await bindPod(rest, podInfo, ns, { ...obj, metadata: { ...obj.metadata, name: name ?? obj.metadata.name } }, new Date());
+      sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      return 'CREATE';
+    }
+    if (name) throw methodNotAllowed(info.resource, info.group, 'create');
+    if (!info.verbs.includes('create')) throw methodNotAllowed(info.resource, info.group, 'create');
+    checkKind(r, obj);
+    fieldValidation(r, q, obj, res);
+    const created = await rest.create(info, ns, obj, { dryRun });
+    sendJson(res, 201, created);
+    return 'CREATE';
+  }
+  if (method === 'PUT') {
+    if (!name) throw methodNotAllowed(info.resource, info.group, 'update');
+    const obj = decodeObject(req, body);
+    if (sub === 'scale') {
+      checkKind(r, obj, { apiVersion: 'autoscaling/v1', kind: 'Scale' });
+      sendJson(res, 200, await updateScale(rest, info, ns, name, { scale: obj }, dryRun));
+      return 'UPDATE';
+    }
+    checkKind(r, obj);
+    fieldValidation(r, q, obj, res);
+    const subresource = sub === 'finalize' ? undefined : sub;
+    if (sub === 'finalize') {
+      // Only spec.finalizers may change through /finalize.
+      const cur = await rest.get(info, ns, name);
+      obj.spec = { ...(cur.spec ?? {}), finalizers: obj.spec?.finalizers ?? [] };
+      Object.assign(obj, { status: cur.status, metadata: { ...cur.metadata, resourceVersion: obj.metadata.resourceVersion } });
+    }
+    sendJson(res, 200, await rest.update(info, ns, name, obj, subresource, { dryRun }));
+    return 'UPDATE';
+  }
+  if (method === 'PATCH') {
+    if (!name) throw methodNotAllowed(info.resource, info.group, 'patch');
+    const type = patchTypeOf(req.headers['content-type']);
+    const patch = parsePatch(type, body);
+    if (type !== 'application/json-patch+json') fieldValidation(r, q, patch, res);
+    if (sub === 'scale') {
+      sendJson(res, 200, await updateScale(rest, info, ns, name, { patchType: type, patch }, dryRun));
+      return 'PATCH';
+    }
+    sendJson(res, 200, await patchResource(rest, info, ns, name, type, patch, sub, { dryRun, force: q.get('force') === 'true' }));
+    return 'PATCH';
+  }
+  if (method === 'DELETE') {
+    const opts = deleteOptionsFrom(q, body);
+    if (!name) {
+      if (!info.verbs.includes('deletecollection')) throw methodNotAllowed(info.resource, info.group, 'deletecollection');
+      const items = await rest.deleteCollection(info, ns, { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined }, opts);
+      sendJson(res, 200, listOf(info, items, { resourceVersion: '' }));
+      return 'DELETECOLLECTION';
+    }
+    const out = await rest.delete(info, ns, name, opts);
+    // 202 when the object is not gone yet (grace period or finalizers), as Kubernetes.
+    sendJson(res, out.metadata.deletionTimestamp && !opts.dryRun ? 202 : 200, out);
+    return 'DELETE';
+  }
+  throw methodNotAllowed(info.resource, info.group, method.toLowerCase());
+}
+
+export { notFound };

@@ -1,0 +1,106 @@
+/**
+ * REST watch: one JSON event per line, chunked and flushed per event;
+ * bookmarks when asked; timeoutSeconds honoured; a consumer that stops
+ * reading has its watch ended instead of buffering without bound.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StatusError, tableColumns, type KubeObject, type ResourceInfo, type WatchEventType, groupVersion } from '@kemu/api';
+import type { RestStore } from '../registry/rest.js';
+import type { WatchSink } from '../storage/watch-cache.js';
+import { tableRowOf, type IncludeObject } from './respond.js';
+
+/** Bytes a watcher may have waiting before it counts as too slow. */
+export const MAX_PENDING_BYTES = 32 * 1024 * 1024;
+
+export interface WatchParams {
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  timeoutSeconds?: number;
+  allowBookmarks: boolean;
+  table?: string;
+  includeObject: IncludeObject;
+}
+
+export async function serveWatch(
+  rest: RestStore,
+  info: ResourceInfo,
+  ns: string | undefined,
+  params: WatchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onWatchCount: (delta: number) => void,
+): Promise<void> {
+  let closed = false;
+  let firstTable = true;
+  const cache = rest.cache(info);
+  const frame = (type: WatchEventType, obj: unknown) => JSON.stringify({ type, object: obj }) + '\n';
+  const encode = (type: WatchEventType, obj: KubeObject): string => {
+    if (!params.table || type === 'BOOKMARK' || type === 'ERROR') return frame(type, type === 'BOOKMARK' ? obj : { ...obj, apiVersion: obj.apiVersion ?? groupVersion(info), kind: obj.kind ?? info.kind });
+    const t = {
+      kind: 'Table',
+      apiVersion: `meta.k8s.io/${params.table}`,
+      metadata: { resourceVersion: obj.metadata?.resourceVersion ?? '' },
+      columnDefinitions: firstTable ? tableColumns(info.storage) : [],
+      rows: [tableRowOf(info, obj, params.table, params.includeObject, Date.now())],
+    };
+    firstTable = false;
+    return frame(type, t);
+  };
+  const headers = () => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  };
+  let active: { stop(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let bookmarks: NodeJS.Timeout | undefined;
+  const finish = (err?: Error) => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    clearInterval(bookmarks);
+    active?.stop();
+    onWatchCount(-1);
+    if (err instanceof StatusError && !res.destroyed) {
+      headers();
+      res.write(frame('ERROR', err.status));
+    }
+    if (!res.destroyed) res.end();
+  };
+  const sink: WatchSink = {
+    send(type, obj) {
+      if (closed) return false;
+      headers();
+      res.write(encode(type, obj));
+      return res.writableLength < MAX_PENDING_BYTES;
+    },
+    close: (err) => finish(err),
+  };
+  onWatchCount(1);
+  req.on('close', () => finish());
+  res.on('error', () => finish());
+  try {
+    active = await rest.watch(info, ns, { labelSelector: params.labelSelector, fieldSelector: params.fieldSelector, resourceVersion: params.resourceVersion }, sink);
+  } catch (e) {
+    if (e instanceof StatusError && e.code === 410) {
+      finish(e);
+      return;
+    }
+    closed = true;
+    onWatchCount(-1);
+    throw e;
+  }
+  if (closed) {
+    active.stop();
+    return;
+  }
+  headers();
+  // Flush the headers now: a client waits for them before it counts the watch as started.
+  (res as ServerResponse & { flushHeaders(): void }).flushHeaders();
+  const timeout = params.timeoutSeconds && params.timeoutSeconds > 0 ? params.timeoutSeconds : 1800 + Math.floor(Math.random() * 1800);
+  timer = setTimeout(() => finish(), timeout * 1000);
+  if (params.allowBookmarks) {
+    bookmarks = setInterval(() => {
+      sink.send('BOOKMARK', { kind: info.kind, apiVersion: groupVersion(info), metadata: { resourceVersion: String(cache.rev) } } as KubeObject);
+    }, 30_000);
+  }
+}

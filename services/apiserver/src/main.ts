@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/** kemu-apiserver: flags → options → start. */
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { start } from './server.js';
+
+const program = new Command('kemu-apiserver')
+  .option('--etcd-servers <urls>', 'comma-separated etcd client URLs', 'http://127.0.0.1:2379')
+  .option('--bind-address <ip>', 'address to listen on', '0.0.0.0')
+  .option('--secure-port <port>', 'HTTPS port', '6443')
+  .option('--grpc-port <port>', 'gRPC port for cluster components', '6444')
+  .option('--advertise-address <ip>', 'address advertised to the cluster', '127.0.0.1')
+  .requiredOption('--tls-cert-file <file>', 'serving certificate')
+  .requiredOption('--tls-private-key-file <file>', 'serving key')
+  .requiredOption('--client-ca-file <file>', 'CA for client certificates')
+  .option('--token-auth-file <file>', 'static bearer tokens')
+  .option('--service-cluster-ip-range <cidr>', 'Service IP range', '10.96.0.0/12')
+  .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
+  .option('--etcd-compaction-interval <seconds>', 'etcd compaction interval', '300')
+  .parse();
+
+const o = program.opts();
+const log = pino({ name: 'apiserver', level: process.env.LOG_LEVEL ?? 'info' });
+const server = await start(
+  {
+    etcdServers: String(o.etcdServers).split(','),
+    bindAddress: o.bindAddress,
+    securePort: Number(o.securePort),
+    grpcPort: Number(o.grpcPort),
+    advertiseAddress: o.advertiseAddress,
+    tlsCertFile: o.tlsCertFile,
+    tlsKeyFile: o.tlsPrivateKeyFile,
+    clientCAFile: o.clientCaFile,
+    tokenAuthFile: o.tokenAuthFile,
+    serviceClusterIPRange: o.serviceClusterIpRange,
+    serviceNodePortRange: o.serviceNodePortRange,
+    etcdCompactionIntervalSeconds: Number(o.etcdCompactionInterval),
+  },
+  log,
+);
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    log.info({ signal: sig }, 'stopping');
+    void server.stop().then(() => process.exit(0));
+  });
+}
+// A process never dies of what a client sends; anything else is logged loudly.
+process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));

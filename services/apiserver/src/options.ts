@@ -1,0 +1,75 @@
+/**
+ * api-server options: what the flags say, compiled into what `start` uses,
+ * with Kubernetes' defaults.
+ */
+import { readFileSync } from 'node:fs';
+import { parseTokenFile, type UserInfo } from './http/auth.js';
+
+export interface ApiServerOptions {
+  /** etcd client URLs. Default http://127.0.0.1:2379. */
+  etcdServers?: string[];
+  /** Address to listen on. Default 0.0.0.0. */
+  bindAddress?: string;
+  /** HTTPS port for the Kubernetes API. Default 6443. */
+  securePort?: number;
+  /** gRPC port for the cluster's components. Default 6444; 0 picks a free port. */
+  grpcPort?: number;
+  /** The address other components and the `kubernetes` Endpoints use. Default 127.0.0.1. */
+  advertiseAddress?: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** CA that signs client certificates. */
+  clientCAFile: string;
+  /** Static tokens, kube-apiserver's --token-auth-file format. */
+  tokenAuthFile?: string;
+  /** Default 10.96.0.0/12. */
+  serviceClusterIPRange?: string;
+  /** Default 30000-32767. */
+  serviceNodePortRange?: string;
+  /** Events each watch cache keeps for resuming watchers. Default 10000. */
+  watchCacheSize?: number;
+  /** How often etcd history is compacted, in seconds (Kubernetes: 300). 0 disables. */
+  etcdCompactionIntervalSeconds?: number;
+}
+
+export interface CompiledOptions {
+  etcdServers: string[];
+  bindAddress: string;
+  securePort: number;
+  grpcPort: number;
+  advertiseAddress: string;
+  tls: { cert: Buffer; key: Buffer; ca: Buffer };
+  tokens: Map<string, UserInfo>;
+  serviceCidr: string;
+  nodePortRange: [number, number];
+  kubernetesIP: string;
+  dnsIP: string;
+  watchCacheSize: number;
+  compactionSeconds: number;
+}
+
+function nthIP(cidr: string, n: number): string {
+  const [ip] = cidr.split('/');
+  const v = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) + n;
+  return [24, 16, 8, 0].map((s) => Math.floor(v / 2 ** s) % 256).join('.');
+}
+
+export function compileOptions(o: ApiServerOptions): CompiledOptions {
+  const cidr = o.serviceClusterIPRange ?? '10.96.0.0/12';
+  const [lo, hi] = (o.serviceNodePortRange ?? '30000-32767').split('-').map(Number);
+  return {
+    etcdServers: o.etcdServers ?? ['http://127.0.0.1:2379'],
+    bindAddress: o.bindAddress ?? '0.0.0.0',
+    securePort: o.securePort ?? 6443,
+    grpcPort: o.grpcPort ?? 6444,
+    advertiseAddress: o.advertiseAddress ?? '127.0.0.1',
+    tls: { cert: readFileSync(o.tlsCertFile), key: readFileSync(o.tlsKeyFile), ca: readFileSync(o.clientCAFile) },
+    tokens: o.tokenAuthFile ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : new Map(),
+    serviceCidr: cidr,
+    nodePortRange: [lo, hi],
+    kubernetesIP: nthIP(cidr, 1),
+    dnsIP: nthIP(cidr, 10),
+    watchCacheSize: o.watchCacheSize ?? 10_000,
+    compactionSeconds: o.etcdCompactionIntervalSeconds ?? 300,
+  };
+}

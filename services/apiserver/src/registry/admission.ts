@@ -1,0 +1,105 @@
+/**
+ * Admission for the spine: namespace lifecycle (no objects in a missing or
+ * terminating namespace; the system namespaces cannot be deleted), Service
+ * IP and port allocation, and the deletion plan (grace periods, propagation
+ * finalizers). Quota and LimitRange admission come with their controllers.
+ */
+import { forbidden, notFound, type DeleteOptions, type KubeObject, type ResourceInfo } from '@kemu/api';
+import type { EtcdStore } from '../storage/etcd-store.js';
+import type { WatchCache } from '../storage/watch-cache.js';
+import type { ServiceAllocator } from './allocator.js';
+import { allocate, release, type Allocation } from './service-strategy.js';
+import { AllocationError } from './allocator.js';
+import { invalidError } from '@kemu/api';
+
+const NOTHING: Allocation = { commit: () => undefined, rollback: () => undefined };
+const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
+export class Admission {
+  constructor(
+    private store: EtcdStore,
+    private namespaces: () => WatchCache | undefined,
+    readonly allocator: ServiceAllocator,
+  ) {}
+
+  /** A namespaced object may only be created in an existing, active namespace. */
+  async validateNamespace(info: ResourceInfo, ns: string | undefined, name: string): Promise<void> {
+    if (!info.namespaced || !ns) return;
+    const key = `/registry/namespaces/${ns}`;
+    const nsObj = this.namespaces()?.get(key) ?? (await this.store.get(key))?.obj;
+    if (!nsObj) throw notFound('namespaces', '', ns);
+    if (nsObj.metadata.deletionTimestamp || nsObj.status?.phase === 'Terminating') {
+      throw forbidden(info.resource, info.group, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+    }
+  }
+
+  validateDelete(info: ResourceInfo, name: string): void {
+    if (info.storage === 'namespaces' && PROTECTED_NAMESPACES.includes(name)) {
+      throw forbidden('namespaces', '', name, 'this namespace may not be deleted');
+    }
+  }
+
+  private allocation(info: ResourceInfo, obj: KubeObject, old?: KubeObject): Allocation {
+    if (info.storage !== 'services') return NOTHING;
+    try {
+      return allocate(this.allocator, obj, old);
+    } catch (e) {
+      if (e instanceof AllocationError) throw invalidError('Service', '', obj.metadata.name ?? '', [e.fieldError]);
+      throw e;
+    }
+  }
+
+  async beforeCreate(info: ResourceInfo, obj: KubeObject): Promise<Allocation> {
+    return this.allocation(info, obj);
+  }
+
+  async beforeUpdate(info: ResourceInfo, next: KubeObject, cur: KubeObject): Promise<Allocation> {
+    return this.allocation(info, next, cur);
+  }
+
+  afterDelete(info: ResourceInfo, obj: KubeObject): void {
+    if (info.storage === 'services') release(this.allocator, obj);
+  }
+
+  /**
+   * What a DELETE does: undefined to remove the object now, or the object
+   * to write instead (deletionTimestamp set, waiting for a kubelet or for
+   * finalizers).
+   */
+  planDelete(info: ResourceInfo, obj: KubeObject, options: DeleteOptions, now: Date): KubeObject | undefined {
+    const meta = obj.metadata;
+    const finalizers = [...(meta.finalizers ?? [])];
+    const policy = options.propagationPolicy ?? (options.orphanDependents ? 'Orphan' : undefined);
+    if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
+    if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
+    if (info.storage === 'namespaces') {
+      // The namespace controller empties it and then removes the `kubernetes` finalizer.
+      if (meta.deletionTimestamp) return undefined;
+      const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+      return { ...obj, metadata: { ...meta, deletionTimestamp: stamp, deletionGracePeriodSeconds: 0, finalizers: finalizers.length ? finalizers : undefined }, status: { ...(obj.status ?? {}), phase: 'Terminating' } };
+    }
+    let grace = 0;
+    if (info.storage === 'pods') {
+      const spec = obj.spec ?? {};
+      const phase = obj.status?.phase;
+      grace = options.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
+      // Nothing runs the pod, or it has finished: nothing to wait for.
+      if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') grace = 0;
+      if (meta.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, meta.deletionGracePeriodSeconds);
+    }
+    if (grace === 0 && finalizers.length === 0) return undefined;
+    if (meta.deletionTimestamp && grace === (meta.deletionGracePeriodSeconds ?? 0) && finalizers.length === (meta.finalizers ?? []).length) {
+      return obj; // already being deleted this way
+    }
+    const stamp = new Date(now.getTime() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    return {
+      ...obj,
+      metadata: {
+        ...meta,
+        deletionTimestamp: meta.deletionTimestamp && grace === 0 ? meta.deletionTimestamp : stamp,
+        deletionGracePeriodSeconds: grace,
+        finalizers: finalizers.length ? finalizers : undefined,
+      },
+    };
+  }
+}

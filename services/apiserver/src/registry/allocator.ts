@@ -1,0 +1,133 @@
+/**
+ * ClusterIP and NodePort allocation. The api-server holds the allocation
+ * state in memory, rebuilt from the Services at start; allocating is
+ * synchronous (check and reserve in one step of the event loop), so two
+ * concurrent creates can never get the same address or port.
+ */
+import { invalid, type FieldError } from '@kemu/api';
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+}
+function intToIp(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** A CIDR such as 10.96.0.0/12. */
+export function parseCidr(cidr: string): { base: number; size: number } {
+  const [ip, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return { base: ipToInt(ip) - (ipToInt(ip) % size), size };
+}
+
+export class AllocationError extends Error {
+  constructor(readonly fieldError: FieldError) {
+    super(fieldError.detail);
+  }
+}
+
+/** A pool of integers [base, base+size) with some kept out of random allocation. */
+class Pool {
+  private used = new Set<number>();
+  constructor(
+    readonly base: number,
+    readonly size: number,
+    private reservedForRequest: Set<number>,
+    private random: () => number,
+  ) {}
+  has(n: number): boolean {
+    return n >= this.base && n < this.base + this.size;
+  }
+  isUsed(n: number): boolean {
+    return this.used.has(n);
+  }
+  take(n: number): boolean {
+    if (!this.has(n) || this.used.has(n)) return false;
+    this.used.add(n);
+    return true;
+  }
+  next(): number | undefined {
+    const start = Math.floor(this.random() * this.size);
+    for (let i = 0; i < this.size; i++) {
+      const n = this.base + ((start + i) % this.size);
+      if (!this.used.has(n) && !this.reservedForRequest.has(n)) {
+        this.used.add(n);
+        return n;
+      }
+    }
+    return undefined;
+  }
+  release(n: number): void {
+    this.used.delete(n);
+  }
+  get free(): number {
+    return this.size - this.used.size;
+  }
+}
+
+export interface AllocatorOptions {
+  serviceCidr: string;
+  nodePortRange: [number, number];
+  /** Addresses given only when asked for by name (10.96.0.1 kubernetes, 10.96.0.10 DNS). */
+  reservedIPs: string[];
+  random?: () => number;
+}
+
+export class ServiceAllocator {
+  private ips: Pool;
+  private ports: Pool;
+  readonly cidr: string;
+  constructor(opts: AllocatorOptions) {
+    const { base, size } = parseCidr(opts.serviceCidr);
+    const random = opts.random ?? Math.random;
+    this.cidr = opts.serviceCidr;
+    // The network and broadcast addresses are never handed out.
+    this.ips = new Pool(base + 1, size - 2, new Set(opts.reservedIPs.map(ipToInt)), random);
+    const [lo, hi] = opts.nodePortRange;
+    this.ports = new Pool(lo, hi - lo + 1, new Set(), random);
+  }
+
+  /** Take a specific ClusterIP (from a request or a stored Service). */
+  takeIP(ip: string, field = 'spec.clusterIPs'): void {
+    const n = ipToInt(ip);
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip) || !this.ips.has(n)) {
+      throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.cidr}`));
+    }
+    if (!this.ips.take(n)) throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: provided IP is already allocated`));
+  }
+
+  allocateIP(): string {
+    const n = this.ips.next();
+    if (n === undefined) throw new AllocationError(invalid('spec.clusterIPs', '', 'failed to allocate a serviceIP: range is full'));
+    return intToIp(n);
+  }
+
+  releaseIP(ip: string | undefined): void {
+    if (ip && ip !== 'None') this.ips.release(ipToInt(ip));
+  }
+
+  takePort(port: number, field: string): void {
+    if (!this.ports.has(port)) {
+      throw new AllocationError(invalid(field, port, `provided port is not in the valid range. The range of valid ports is ${this.ports.base}-${this.ports.base + this.ports.size - 1}`));
+    }
+    if (!this.ports.take(port)) throw new AllocationError(invalid(field, port, 'provided port is already allocated'));
+  }
+
+  allocatePort(field: string): number {
+    const n = this.ports.next();
+    if (n === undefined) throw new AllocationError(invalid(field, 0, 'failed to allocate a nodePort: range is full'));
+    return n;
+  }
+
+  releasePort(port: number | undefined): void {
+    if (port) this.ports.release(port);
+  }
+
+  isIPUsed(ip: string): boolean {
+    return this.ips.isUsed(ipToInt(ip));
+  }
+
+  stats(): { freeIPs: number; freePorts: number } {
+    return { freeIPs: this.ips.free, freePorts: this.ports.free };
+  }
+}

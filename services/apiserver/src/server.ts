@@ -1,0 +1,157 @@
+/**
+ * Wiring of the api-server: etcd, one watch cache per stored resource, the
+ * REST store, bootstrap objects, the HTTPS (REST) and gRPC listeners,
+ * health, metrics and periodic etcd compaction.
+ */
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { pino, type Logger } from 'pino';
+import { storedResources, lookupResource } from '@kemu/api';
+import { compileOptions, type ApiServerOptions } from './options.js';
+import { EtcdStore } from './storage/etcd-store.js';
+import { WatchCache } from './storage/watch-cache.js';
+import { ServiceAllocator } from './registry/allocator.js';
+import { restore } from './registry/service-strategy.js';
+import { Admission } from './registry/admission.js';
+import { RestStore } from './registry/rest.js';
+import { bootstrap } from './bootstrap.js';
+import { createHandler } from './http/handler.js';
+import { createGrpcService, ApiServerService } from './grpc/server.js';
+import { Counter, Gauge, Histogram, Registry } from './metrics.js';
+
+export type ApiServerState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface ApiServer {
+  readonly state: ApiServerState;
+  /** The HTTPS port actually bound. */
+  readonly port: number;
+  readonly grpcPort: number;
+  stop(): Promise<void>;
+}
+
+export const VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0',
+  gitCommit: 'kemu',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: `node${process.versions.node}`,
+  compiler: 'tsc',
+  platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+export async function start(options: ApiServerOptions, log: Logger = pino({ name: 'apiserver' })): Promise<ApiServer> {
+  let state: ApiServerState = 'starting';
+  const opts = compileOptions(options);
+  const store = new EtcdStore(opts.etcdServers);
+  const metrics = new Registry();
+  const requests = metrics.register(new Counter('apiserver_request_total', 'Counter of apiserver requests broken out for each verb, resource and HTTP response code.'));
+  const latency = metrics.register(new Histogram('apiserver_request_duration_seconds', 'Response latency distribution in seconds for each verb and resource.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]));
+  const watchers = metrics.register(new Gauge('apiserver_registered_watchers', 'Number of currently registered watchers.'));
+  const caches = new Map<string, WatchCache>();
+  metrics.register(new Gauge('apiserver_storage_objects', 'Number of stored objects per resource.', () => [...caches.values()].map((c) => [{ resource: c.storage }, c.size])));
+
+  // etcd may still be starting (compose brings both up together): wait for it.
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      await store.revision();
+      break;
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'waiting for etcd');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  for (const info of storedResources()) {
+    caches.set(info.storage, new WatchCache(store, info.storage, { capacity: opts.watchCacheSize }, (err) => log.warn({ resource: info.storage, err: err.message }, 'watch cache restarting')));
+  }
+  await Promise.all([...caches.values()].map((c) => c.start()));
+  const allocator = new ServiceAllocator({ serviceCidr: opts.serviceCidr, nodePortRange: opts.nodePortRange, reservedIPs: [opts.kubernetesIP, opts.dnsIP] });
+  restore(allocator, caches.get('services')!.list({ labels: [], fields: [] }).items);
+  const admission = new Admission(store, () => caches.get('namespaces'), allocator);
+  const rest = new RestStore(store, caches, admission);
+  await bootstrap(rest, { kubernetesIP: opts.kubernetesIP, endpoints: [opts.advertiseAddress], port: opts.securePort });
+
+  const ready = async () => {
+    let etcdOk = false;
+    try {
+      await Promise.race([store.revision(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))]);
+      etcdOk = true;
+    } catch {
+      etcdOk = false;
+    }
+    const cachesOk = [...caches.values()].every((c) => c.ready);
+    const checks: [string, boolean][] = [['ping', true], ['etcd', etcdOk], ['informer-sync', cachesOk]];
+    return { ok: state === 'running' && etcdOk && cachesOk, checks };
+  };
+  const handler = createHandler({
+    rest,
+    tokens: opts.tokens,
+    serverAddress: `${opts.advertiseAddress}:${opts.securePort}`,
+    ready,
+    metrics: () => metrics.render(),
+    onRequest: (verb, resource, code, seconds) => {
+      requests.inc({ verb, resource, code: String(code) });
+      if (verb !== 'WATCH') latency.observe({ verb, resource }, seconds);
+    },
+    onWatchCount: (d) => watchers.add({ kind: 'rest' }, d),
+    version: VERSION,
+  });
+  const server = https.createServer(
+    { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
+    (req, res) => void handler(req, res),
+  );
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 70_000;
+  server.requestTimeout = 0; // watches are long
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.securePort, opts.bindAddress, () => resolve());
+  });
+
+  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
+  grpcServer.addService(ApiServerService, createGrpcService({ rest, tokens: opts.tokens, onWatchCount: (d) => watchers.add({ kind: 'grpc' }, d) }));
+  const creds = grpc.ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(`${opts.bindAddress}:${opts.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))),
+  );
+
+  // Compaction keeps etcd's history bounded, as kube-apiserver does every 5 minutes.
+  let lastRev = 0;
+  const compactor = opts.compactionSeconds > 0
+    ? setInterval(async () => {
+        try {
+          if (lastRev > 0) await store.compact(lastRev);
+          lastRev = await store.revision();
+        } catch (e) {
+          log.debug({ err: (e as Error).message }, 'compaction skipped');
+        }
+      }, opts.compactionSeconds * 1000)
+    : undefined;
+  compactor?.unref();
+
+  state = 'running';
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, grpcPort, etcd: opts.etcdServers }, 'api-server running');
+  void lookupResource;
+  return {
+    get state() {
+      return state;
+    },
+    port,
+    grpcPort,
+    async stop() {
+      if (state === 'stopped' || state === 'stopping') return;
+      state = 'stopping';
+      clearInterval(compactor);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
+      grpcServer.forceShutdown();
+      await Promise.all([...caches.values()].map((c) => c.stop()));
+      store.close();
+      state = 'stopped';
+    },
+  };
+}

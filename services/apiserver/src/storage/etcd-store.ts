@@ -1,0 +1,198 @@
+/**
+ * The api-server's view of etcd: keys as in Kubernetes
+ * (`/registry/<resource>/<namespace>/<name>`), resourceVersion = etcd's
+ * mod_revision, create = txn "key absent", update/delete = txn "mod_revision
+ * equals". Values are the object's JSON without its resourceVersion, which is
+ * set from the revision on the way out.
+ */
+import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse } from 'etcd3';
+import { handleWhen, noop, retry } from 'cockatiel';
+import type { KubeObject } from '@kemu/api';
+
+export interface StoredObject {
+  key: string;
+  obj: KubeObject;
+  rev: number;
+}
+
+export type TxnResult = { ok: true; rev: number } | { ok: false; current?: StoredObject };
+
+/** What a raw etcd watch event becomes. */
+export interface StoreEvent {
+  type: 'put' | 'delete';
+  key: string;
+  rev: number;
+  obj?: KubeObject;
+  prev?: KubeObject;
+  created: boolean;
+}
+
+export interface StoreWatch {
+  cancel(): Promise<void>;
+}
+
+/** Decode an etcd value and stamp its resourceVersion. */
+export function decode(value: Buffer | string | undefined, rev: number): KubeObject | undefined {
+  if (!value || value.length === 0) return undefined;
+  const obj = JSON.parse(value.toString()) as KubeObject;
+  obj.metadata = obj.metadata ?? {};
+  obj.metadata.resourceVersion = String(rev);
+  return obj;
+}
+
+function encode(obj: KubeObject): string {
+  const { resourceVersion: _rv, ...meta } = obj.metadata ?? {};
+  return JSON.stringify({ ...obj, metadata: meta });
+}
+
+const num = (v: unknown): number => Number(v ?? 0);
+
+export class EtcdStore {
+  readonly client: Etcd3;
+  constructor(endpoints: string[], opts: { dialTimeout?: number } = {}) {
+    this.client = new Etcd3({
+      hosts: endpoints,
+      dialTimeout: opts.dialTimeout ?? 3000,
+      // No circuit breaker: after an etcd restart the next request must go
+      // through at once. One quick retry hides a dropped connection.
+      faultHandling: {
+        host: () => noop,
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: 1 }),
+      },
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /** The cluster's current revision (a cheap range on a key that never exists). */
+  async revision(): Promise<number> {
+    const res = await this.client.kv.range({ key: Buffer.from('\0kemu-revision-probe'), count_only: true });
+    return num(res.header.revision);
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    const res = await this.client.kv.range({ key: Buffer.from(key) });
+    const kv = res.kvs[0];
+    if (!kv) return undefined;
+    const rev = num(kv.mod_revision);
+    return { key, obj: decode(kv.value, rev)!, rev };
+  }
+
+  /** Everything under a prefix, at one revision. */
+  async list(prefix: string): Promise<{ items: StoredObject[]; rev: number }> {
+    const res = await this.client.kv.range({ key: Buffer.from(prefix), range_end: Buffer.from(prefixEnd(prefix)) });
+    const items = res.kvs.map((kv: IKeyValue) => {
+      const rev = num(kv.mod_revision);
+      return { key: kv.key.toString(), obj: decode(kv.value, rev)!, rev };
+    });
+    return { items, rev: num(res.header.revision) };
+  }
+
+  /** Create if absent. */
+  async create(key: string, obj: KubeObject): Promise<TxnResult> {
+    const k = Buffer.from(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: k, value: Buffer.from(encode(obj)) } }],
+      failure: [],
+    });
+    return res.succeeded ? { ok: true, rev: num(res.header.revision) } : { ok: false };
+  }
+
+  /** Replace if the key's mod_revision is still `expectedRev`; on failure returns the current value. */
+  async update(key: string, obj: KubeObject, expectedRev: number): Promise<TxnResult> {
+    const k = Buffer.from(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRev }],
+      success: [{ request_put: { key: k, value: Buffer.from(encode(obj)) } }],
+      failure: [{ request_range: { key: k } }],
+    });
+    if (res.succeeded) return { ok: true, rev: num(res.header.revision) };
+    const kv = res.responses[0]?.response_range?.kvs?.[0];
+    return { ok: false, current: kv ? { key, obj: decode(kv.value, num(kv.mod_revision))!, rev: num(kv.mod_revision) } : undefined };
+  }
+
+  /** Delete if the key's mod_revision is still `expectedRev`. */
+  async delete(key: string, expectedRev: number): Promise<TxnResult> {
+    const k = Buffer.from(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRev }],
+      success: [{ request_delete_range: { key: k } }],
+      failure: [{ request_range: { key: k } }],
+    });
+    if (res.succeeded) return { ok: true, rev: num(res.header.revision) };
+    const kv = res.responses[0]?.response_range?.kvs?.[0];
+    return { ok: false, current: kv ? { key, obj: decode(kv.value, num(kv.mod_revision))!, rev: num(kv.mod_revision) } : undefined };
+  }
+
+  /** Unconditional put (bootstrap, allocation records). */
+  async put(key: string, obj: KubeObject): Promise<number> {
+    const res = await this.client.kv.put({ key: Buffer.from(key), value: Buffer.from(encode(obj)) });
+    return num(res.header.revision);
+  }
+
+  /** Drop history older than `rev` (Kubernetes compacts every 5 minutes). */
+  async compact(rev: number): Promise<void> {
+    await this.client.kv.compact({ revision: rev });
+  }
+
+  /**
+   * Watch a prefix from `fromRev` (inclusive). Events arrive in revision
+   * order, batched per etcd response; `onError` is told when the watch cannot
+   * go on (e.g. the revision was compacted).
+   */
+  async watch(
+    prefix: string,
+    fromRev: number,
+    onEvents: (events: StoreEvent[], rev: number) => void,
+    onError: (err: Error) => void,
+  ): Promise<StoreWatch> {
+    // Handlers go on before the watch is created so no response is missed.
+    const watcher = this.client.watch().prefix(prefix).startRevision(String(fromRev)).withPreviousKV().watcher();
+    watcher.on('data', (res: IWatchResponse) => {
+      if (!res.events.length) return;
+      // The etcd3 library rethrows a handler's exception outside any try: never throw here.
+      try {
+        onEvents(res.events.map(toStoreEvent), num(res.header.revision));
+      } catch (err) {
+        onError(err as Error);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      watcher.once('connected', () => resolve());
+      watcher.once('error', reject);
+    });
+    watcher.on('error', (err: Error) => onError(err));
+    return { cancel: () => watcher.cancel() };
+  }
+}
+
+function toStoreEvent(e: IWatchResponse['events'][number]): StoreEvent {
+  const rev = num(e.kv.mod_revision);
+  if (e.type === 'Delete') {
+    // A DELETED event carries the last state, at the deletion's revision.
+    return { type: 'delete', key: e.kv.key.toString(), rev, prev: decode(e.prev_kv?.value, rev), created: false };
+  }
+  return {
+    type: 'put',
+    key: e.kv.key.toString(),
+    rev,
+    obj: decode(e.kv.value, rev),
+    prev: e.prev_kv ? decode(e.prev_kv.value, num(e.prev_kv.mod_revision)) : undefined,
+    created: num(e.kv.create_revision) === rev,
+  };
+}
+
+/** The range end that covers every key starting with `prefix`. */
+export function prefixEnd(prefix: string): string {
+  const b = Buffer.from(prefix);
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i] < 0xff) {
+      b[i]++;
+      return b.subarray(0, i + 1).toString('latin1');
+    }
+  }
+  return '\0';
+}
