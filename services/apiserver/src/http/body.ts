@@ -9,7 +9,7 @@ import { badRequest, entityTooLarge } from '@kemu/api';
 export const MAX_BODY = 3 * 1024 * 1024;
 export const MAX_DEPTH = 1000;
 
-export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string> {
+export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
@@ -31,7 +31,7 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<string
       }
       chunks.push(c);
     });
-    req.on('end', () => !failed && resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => !failed && resolve(Buffer.concat(chunks)));
     req.on('error', (e) => !failed && reject(e));
   });
 }

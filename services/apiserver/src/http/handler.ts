@@ -4,7 +4,9 @@
  * Status). A request can fail in any way without harming the process.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { decodeProtobuf, PROTOBUF } from '../protobuf/decode.js';
 import {
   badRequest,
   methodNotAllowed,
@@ -105,11 +107,15 @@ function deleteOptionsFrom(q: URLSearchParams, body: string): DeleteOptions {
   return opts;
 }
 
-/** Decode a create/update body: JSON, or YAML when the client says so. */
-function decodeObject(req: IncomingMessage, text: string): KubeObject {
+/** Decode a create/update body: JSON, YAML when the client says so, or Kubernetes protobuf (kubectl's typed clients). */
+function decodeObject(req: IncomingMessage, body: Buffer): KubeObject {
   const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim();
   let obj: unknown;
-  if (ct === 'application/yaml' || ct === 'application/x-yaml') {
+  const text = ct === PROTOBUF ? '' : body.toString('utf8');
+  if (ct === PROTOBUF) {
+    if (process.env.KEMU_DEBUG_PROTOBUF_DIR) writeFileSync(`${process.env.KEMU_DEBUG_PROTOBUF_DIR}/${Date.now()}.bin`, body);
+    obj = decodeProtobuf(body);
+  } else if (ct === 'application/yaml' || ct === 'application/x-yaml') {
     try {
       obj = parseYaml(text, { maxAliasCount: 100 });
     } catch (e) {
@@ -178,9 +184,10 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
     sendJson(res, 200, table && !sub ? toTable(info, [obj], { resourceVersion: obj.metadata.resourceVersion }, table, include) : obj);
     return 'GET';
   }
-  const body = await readBody(req);
+  const raw = await readBody(req);
+  const body = raw.toString('utf8');
   if (method === 'POST') {
-    const obj = decodeObject(req, body);
+    const obj = decodeObject(req, raw);
     if (sub === 'binding' || info.resource === 'bindings') {
       checkKind(r, obj, { apiVersion: 'v1', kind: 'Binding' });
       if (sub && obj.metadata.name && obj.metadata.name !== name) throw badRequest('name in the Binding does not match the pod');
@@ -199,7 +206,7 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   }
   if (method === 'PUT') {
     if (!name) throw methodNotAllowed(info.resource, info.group, 'update');
-    const obj = decodeObject(req, body);
+    const obj = decodeObject(req, raw);
     if (sub === 'scale') {
       checkKind(r, obj, { apiVersion: 'autoscaling/v1', kind: 'Scale' });
       sendJson(res, 200, await updateScale(rest, info, ns, name, { scale: obj }, dryRun));

@@ -1,0 +1,107 @@
+/**
+ * Reading the compose file as `kemu up` needs it: variable interpolation
+ * (`${VAR}`, `${VAR:-default}`, `$$`), YAML merge keys, and per service the
+ * command, environment, start order and fixed address. Pure.
+ */
+import { parse } from 'yaml';
+
+export interface ComposeService {
+  name: string;
+  command: string[];
+  environment: Record<string, string>;
+  dependsOn: { name: string; condition: 'service_started' | 'service_healthy' | 'service_completed_successfully' }[];
+  address?: string;
+  /** One-shot services (restart: "no") run to completion before their dependants. */
+  oneShot: boolean;
+  /** The healthcheck's command, as argv (CMD-SHELL becomes `sh -c`). */
+  healthcheck?: string[];
+}
+
+export interface ComposeProject {
+  name: string;
+  subnet: string;
+  gateway: string;
+  services: ComposeService[];
+}
+
+/** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $VAR and $$. */
+export function interpolate(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, name, op, def, bare) => {
+    if (m === '$$') return '$';
+    if (bare) return env[bare] ?? '';
+    const v = env[name];
+    if (op === ':-') return v === undefined || v === '' ? def : v;
+    if (op === '-') return v === undefined ? def : v;
+    return v ?? '';
+  });
+}
+
+function asList(cmd: unknown): string[] {
+  if (Array.isArray(cmd)) return cmd.map(String);
+  if (typeof cmd === 'string') return cmd.split(/\s+/).filter(Boolean);
+  return [];
+}
+
+export function parseCompose(text: string, env: Record<string, string | undefined>): ComposeProject {
+  // Interpolate every string value after parsing, so values can never change the YAML structure.
+  const doc = parse(text, { merge: true }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return interpolate(v, env);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  const d = walk(doc) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const netName = Object.keys(d.networks ?? {})[0];
+  const ipam = d.networks?.[netName]?.ipam?.config?.[0] ?? {};
+  if (!ipam.subnet) throw new Error('compose file: the network needs ipam.config[0].subnet');
+  const services: ComposeService[] = Object.entries(d.services ?? {}).map(([name, s]: [string, any]) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const deps = s.depends_on ?? [];
+    const dependsOn = Array.isArray(deps)
+      ? deps.map((n: string) => ({ name: n, condition: 'service_started' as const }))
+      : Object.entries(deps).map(([n, c]: [string, any]) => ({ name: n, condition: c?.condition ?? 'service_started' })); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const envList = s.environment ?? {};
+    const environment: Record<string, string> = Array.isArray(envList)
+      ? Object.fromEntries(envList.map((e: string) => [e.split('=')[0], e.split('=').slice(1).join('=')]))
+      : Object.fromEntries(Object.entries(envList).map(([k, v]) => [k, String(v)]));
+    return {
+      name,
+      command: asList(s.command),
+      environment,
+      dependsOn,
+      address: s.networks?.[netName]?.ipv4_address,
+      oneShot: String(s.restart) === 'no',
+      healthcheck: healthcheck(s.healthcheck?.test),
+    };
+  });
+  return { name: d.name ?? 'kemu', subnet: ipam.subnet, gateway: ipam.gateway, services };
+}
+
+function healthcheck(test: unknown): string[] | undefined {
+  if (typeof test === 'string') return ['sh', '-c', test];
+  if (!Array.isArray(test) || test.length < 2) return undefined;
+  const [kind, ...rest] = test.map(String);
+  if (kind === 'CMD') return rest;
+  if (kind === 'CMD-SHELL') return ['sh', '-c', rest.join(' ')];
+  return undefined;
+}
+
+/** Services in an order where each comes after what it depends on. */
+export function startOrder(services: ComposeService[]): ComposeService[] {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const out: ComposeService[] = [];
+  const seen = new Set<string>();
+  const visit = (s: ComposeService, path: string[]) => {
+    if (seen.has(s.name)) return;
+    if (path.includes(s.name)) throw new Error(`compose file: dependency cycle ${[...path, s.name].join(' -> ')}`);
+    for (const d of s.dependsOn) {
+      const dep = byName.get(d.name);
+      if (!dep) throw new Error(`compose file: ${s.name} depends on unknown service ${d.name}`);
+      visit(dep, [...path, s.name]);
+    }
+    seen.add(s.name);
+    out.push(s);
+  };
+  services.forEach((s) => visit(s, []));
+  return out;
+}

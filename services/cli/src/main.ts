@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+/** kemu: run a Kubernetes cluster emulator from the compose file, with or without Docker. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { Cluster, KemuError } from './cluster.js';
+import { init } from './init.js';
+import { serviceNs, nsExists } from './netns.js';
+
+const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
+program.option('-p, --name <project>', 'cluster (project) name; prefixes every namespace it creates').option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)');
+
+const cluster = (extra: { nodes?: number } = {}) => {
+  const o = program.opts();
+  return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
+};
+
+function usage(c: Cluster): string {
+  return [
+    '',
+    `Cluster "${c.project}" is ready.`,
+    '',
+    `  export KUBECONFIG=${c.kubeconfigPath}`,
+    '  kubectl get namespaces',
+    '',
+    `  kemu status${c.project !== 'kemu' ? ` -p ${c.project}` : ''}      what runs where`,
+    '  kemu logs apiserver   a service\'s log',
+    '  kemu down             remove everything',
+  ].join('\n');
+}
+
+program
+  .command('up')
+  .description('bring the cluster up and return when it is ready')
+  .option('--nodes <n>', 'number of nodes (the kubelets arrive with the nodes issue)', '3')
+  .action(async (o) => {
+    const c = cluster({ nodes: Number(o.nodes) });
+    console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
+    const r = await c.up();
+    if (r === 'already-running') console.log(`Cluster "${c.project}" is already running; nothing to do.`);
+    console.log(usage(c));
+  });
+
+program
+  .command('down')
+  .description('remove every process, namespace, interface and file the cluster made')
+  .action(async () => {
+    const c = cluster();
+    const removed = await c.down();
+    if (!removed.length) console.log(`No cluster "${c.project}" here; nothing to remove.`);
+    else console.log(`Removed cluster "${c.project}": ${removed.join(', ')}`);
+  });
+
+program
+  .command('stop')
+  .description('stop every process, keeping all data')
+  .action(async () => {
+    const c = cluster();
+    console.log((await c.stop()) ? `Stopped cluster "${c.project}" (data kept; kemu start brings it back).` : `No cluster "${c.project}" here.`);
+  });
+
+program
+  .command('start')
+  .description('start a stopped cluster again')
+  .action(async () => {
+    const c = cluster();
+    if (!c.record) throw new KemuError(`No cluster "${c.project}" here: use kemu up`);
+    const r = await c.up();
+    console.log(r === 'already-running' ? `Cluster "${c.project}" is already running.` : usage(c));
+  });
+
+program
+  .command('status')
+  .description('what runs where')
+  .action(() => {
+    const c = cluster();
+    if (!c.record) {
+      console.log(`No cluster "${c.project}" here.`);
+      return;
+    }
+    const rows = c.status();
+    const w = Math.max(7, ...rows.map((r) => r.service.length)) + 2;
+    console.log(`${'SERVICE'.padEnd(w)}${'STATE'.padEnd(11)}${'PID'.padEnd(9)}ADDRESS`);
+    for (const r of rows) console.log(`${r.service.padEnd(w)}${r.state.padEnd(11)}${String(r.pid ?? '-').padEnd(9)}${r.address ?? ''}`);
+  });
+
+program
+  .command('logs <service>')
+  .description("print a service's log")
+  .option('-f, --follow', 'keep printing as it grows')
+  .action((svc: string, o) => {
+    const c = cluster();
+    const f = join(c.state, 'logs', `${svc}.log`);
+    if (!existsSync(f)) throw new KemuError(`no log for "${svc}" in cluster "${c.project}"`);
+    if (o.follow) spawnSync('tail', ['-n', '+1', '-f', f], { stdio: 'inherit' });
+    else process.stdout.write(readFileSync(f));
+  });
+
+program
+  .command('exec <target> [command...]')
+  .description('run a command inside a service\'s (or node\'s) network namespace')
+  .action((target: string, command: string[]) => {
+    const c = cluster();
+    if (!nsExists(serviceNs(c.project, target))) throw new KemuError(`no namespace for "${target}" in cluster "${c.project}"`);
+    const argv = command.length ? command : ['sh'];
+    const r = spawnSync('ip', ['netns', 'exec', serviceNs(c.project, target), ...argv], { stdio: 'inherit' });
+    process.exitCode = r.status ?? 1;
+  });
+
+program
+  .command('kubeconfig')
+  .description('print the kubeconfig of the cluster')
+  .action(() => {
+    const c = cluster();
+    if (!existsSync(c.kubeconfigPath)) throw new KemuError(`No cluster "${c.project}" here: use kemu up`);
+    process.stdout.write(readFileSync(c.kubeconfigPath));
+  });
+
+program
+  .command('init')
+  .description('make the certificates, tokens and kubeconfig (run by the compose file\'s init service)')
+  .requiredOption('--state <dir>', 'state directory')
+  .requiredOption('--apiserver <ip>', "the api-server's address")
+  .action((o) => {
+    const r = init({ state: o.state, apiserver: o.apiserver });
+    console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
+  });
+
+program.parseAsync().catch((e) => {
+  console.error(e instanceof KemuError ? `kemu: ${e.message}` : e);
+  process.exit(1);
+});

@@ -1,0 +1,124 @@
+/**
+ * The Linux plumbing of `kemu up`: one network namespace holding the
+ * cluster's bridge, one namespace per service with a veth on that bridge and
+ * the compose file's address, and a veth from the host onto the bridge so the
+ * host reaches every address. Every name carries the project's prefix, so
+ * `down` finds and removes exactly what `up` made.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+
+export function ip(args: string[], opts: { allowFail?: boolean } = {}): string {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.stdout || '').trim()}`);
+  return r.stdout ?? '';
+}
+
+/** Interface names are at most 15 bytes; long project names are hashed. */
+export function shortName(project: string, suffix: string): string {
+  const base = project === 'kemu' ? 'kemu' : `k${createHash('sha1').update(project).digest('hex').slice(0, 5)}`;
+  return `${base}${suffix}`.slice(0, 15);
+}
+
+export interface NetworkPlan {
+  project: string;
+  subnet: string; // 172.28.0.0/16
+  gateway: string; // 172.28.0.1
+}
+
+export const bridgeNs = (p: string) => `${p}-net`;
+export const serviceNs = (p: string, svc: string) => `${p}-${svc}`;
+const hostIf = (p: string) => shortName(p, '0');
+const prefixLen = (subnet: string) => subnet.split('/')[1];
+
+export function listNamespaces(): string[] {
+  return ip(['netns', 'list'], { allowFail: true })
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter(Boolean);
+}
+
+export function nsExists(name: string): boolean {
+  return listNamespaces().includes(name);
+}
+
+/** The bridge namespace, its bridge, and the host's leg (gateway address). */
+export function createNetwork(plan: NetworkPlan): void {
+  const ns = bridgeNs(plan.project);
+  if (!nsExists(ns)) ip(['netns', 'add', ns]);
+  ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  if (!ip(['-n', ns, 'link', 'show', 'br0'], { allowFail: true })) {
+    ip(['-n', ns, 'link', 'add', 'br0', 'type', 'bridge']);
+  }
+  ip(['-n', ns, 'link', 'set', 'br0', 'up']);
+  const h = hostIf(plan.project);
+  if (!ip(['link', 'show', h], { allowFail: true })) {
+    ip(['link', 'add', h, 'type', 'veth', 'peer', 'name', 'host0', 'netns', ns]);
+  }
+  ip(['-n', ns, 'link', 'set', 'host0', 'master', 'br0', 'up']);
+  ip(['addr', 'replace', `${plan.gateway}/${prefixLen(plan.subnet)}`, 'dev', h]);
+  ip(['link', 'set', h, 'up']);
+}
+
+/** A service's namespace with `address` on eth0, its default route via the host. */
+export function createServiceNs(plan: NetworkPlan, svc: string, address: string): void {
+  const ns = serviceNs(plan.project, svc);
+  const bns = bridgeNs(plan.project);
+  const leg = `v-${svc}`.slice(0, 15);
+  if (!nsExists(ns)) ip(['netns', 'add', ns]);
+  ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  if (!ip(['-n', ns, 'link', 'show', 'eth0'], { allowFail: true })) {
+    ip(['-n', bns, 'link', 'del', leg], { allowFail: true });
+    ip(['-n', bns, 'link', 'add', leg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+  }
+  ip(['-n', bns, 'link', 'set', leg, 'master', 'br0', 'up']);
+  ip(['-n', ns, 'addr', 'replace', `${address}/${prefixLen(plan.subnet)}`, 'dev', 'eth0']);
+  ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
+  ip(['-n', ns, 'route', 'replace', 'default', 'via', plan.gateway]);
+}
+
+/** Pids of every process inside a namespace. */
+export function nsPids(ns: string): number[] {
+  return ip(['netns', 'pids', ns], { allowFail: true })
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => n > 0);
+}
+
+/** Remove the project's namespaces (the bridge's and `services`') and its host interface. Returns what was removed. */
+export function destroyNetwork(project: string, services: string[]): string[] {
+  const removed: string[] = [];
+  const mine = new Set([bridgeNs(project), ...services.map((s) => serviceNs(project, s))]);
+  for (const ns of listNamespaces()) {
+    if (mine.has(ns)) {
+      for (const pid of nsPids(ns)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      ip(['netns', 'del', ns], { allowFail: true });
+      removed.push(`netns ${ns}`);
+    }
+  }
+  const h = hostIf(project);
+  if (ip(['link', 'show', h], { allowFail: true })) {
+    ip(['link', 'del', h], { allowFail: true });
+    removed.push(`link ${h}`);
+  }
+  return removed;
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+export function haveCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
