@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { applyDefaults } from '../defaults.js';
+import { fieldErrorMessage, invalidError } from '../field-errors.js';
+import { lookupResource, type ResourceInfo } from '../registry.js';
+import { validateCreate, validateUpdate } from './index.js';
+
+const info = (g: string, v: string, r: string) => lookupResource(g, v, r) as ResourceInfo;
+const pods = info('', 'v1', 'pods');
+const deployments = info('apps', 'v1', 'deployments');
+const services = info('', 'v1', 'services');
+const msgs = (i: ResourceInfo, o: object) => validateCreate(i, applyDefaults(i, o as never)).map(fieldErrorMessage);
+
+const pod = (over: object = {}) => ({ metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'nginx' }] }, ...over });
+
+describe('validation', () => {
+  it('accepts a minimal pod', () => {
+    expect(msgs(pods, pod())).toEqual([]);
+  });
+  it('names every problem with its field path, as Kubernetes', () => {
+    const errs = msgs(pods, { metadata: { name: 'Bad_Name', namespace: 'default', labels: { 'bad key!': 'v' } }, spec: { containers: [{ name: 'c' }, { name: 'c', image: 'x', ports: [{ containerPort: 70000 }] }], restartPolicy: 'Sometimes' } });
+    expect(errs.some((m) => m.startsWith('metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain'))).toBe(true);
+    expect(errs.some((m) => m.startsWith('metadata.labels: Invalid value: "bad key!"'))).toBe(true);
+    expect(errs).toContain('spec.containers[0].image: Required value');
+    expect(errs).toContain('spec.containers[1].name: Duplicate value: "c"');
+    expect(errs).toContain('spec.containers[1].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive');
+    expect(errs).toContain('spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"');
+  });
+  it('requires a name or generateName', () => {
+    expect(msgs(pods, pod({ metadata: { namespace: 'default' } }))).toContain('metadata.name: Required value: name or generateName is required');
+  });
+  it('checks that a Deployment selector matches its template', () => {
+    const d = { metadata: { name: 'd', namespace: 'default' }, spec: { replicas: -1, selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+    const errs = msgs(deployments, d);
+    expect(errs).toContain('spec.replicas: Invalid value: -1: must be greater than or equal to 0');
+    expect(errs.some((m) => m.includes('`selector` does not match template `labels`'))).toBe(true);
+    const err = invalidError('Deployment', 'apps', 'd', validateCreate(deployments, applyDefaults(deployments, d as never)));
+    expect(err.status.message).toMatch(/^Deployment\.apps "d" is invalid: \[/);
+    expect(err.code).toBe(422);
+  });
+  it('validates Service ports and names (DNS-1035)', () => {
+    const errs = msgs(services, { metadata: { name: '1svc', namespace: 'default' }, spec: { ports: [{ port: 80 }, { port: 0, name: 'b' }] } });
+    expect(errs.some((m) => m.startsWith('metadata.name: Invalid value: "1svc": a DNS-1035 label'))).toBe(true);
+    expect(errs).toContain('spec.ports[0].name: Required value');
+    expect(errs).toContain('spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive');
+  });
+  it('makes a pod spec immutable except images', () => {
+    const old = applyDefaults(pods, pod() as never);
+    const img = structuredClone(old);
+    img.spec.containers[0].image = 'nginx:2';
+    expect(validateUpdate(pods, img, old)).toEqual([]);
+    const other = structuredClone(old);
+    other.spec.restartPolicy = 'Never';
+    expect(validateUpdate(pods, other, old).map(fieldErrorMessage)[0]).toMatch(/^spec: Forbidden: pod updates may not change fields/);
+  });
+  it('makes apps/v1 selectors immutable', () => {
+    const d = applyDefaults(deployments, { metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a', v: '1' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } } as never);
+    const next = structuredClone(d);
+    next.spec.selector = { matchLabels: { app: 'a', v: '1' } };
+    expect(validateUpdate(deployments, next, d).map(fieldErrorMessage)).toContain('spec.selector: Invalid value: {"matchLabels":{"app":"a","v":"1"}}: field is immutable');
+  });
+  it('refuses bad secret data and keys', () => {
+    const secrets = info('', 'v1', 'secrets');
+    const errs = msgs(secrets, { metadata: { name: 's', namespace: 'default' }, data: { 'bad key': 'aGk=', ok: '!!!' } });
+    expect(errs.some((m) => m.startsWith('data: Invalid value: "bad key"'))).toBe(true);
+    expect(errs.some((m) => m.includes('illegal base64 data'))).toBe(true);
+  });
+});
+
+describe('defaulting', () => {
+  it('defaults a pod as Kubernetes does', () => {
+    const p = applyDefaults(pods, pod() as never);
+    expect(p.spec).toMatchObject({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30, schedulerName: 'default-scheduler', serviceAccountName: 'default' });
+    expect(p.spec.containers[0]).toMatchObject({ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' });
+    expect(p.status).toMatchObject({ phase: 'Pending', qosClass: 'BestEffort' });
+    expect(p.spec.tolerations).toHaveLength(2);
+  });
+  it('pulls tagged images IfNotPresent', () => {
+    const p = applyDefaults(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } }) as never);
+    expect(p.spec.containers[0].imagePullPolicy).toBe('IfNotPresent');
+  });
+  it('defaults a Deployment strategy 25%/25%, history 10, deadline 600', () => {
+    const d = applyDefaults(deployments, { metadata: { name: 'd' }, spec: { template: { spec: { containers: [] } } } } as never);
+    expect(d.spec).toMatchObject({ replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } } });
+  });
+  it('defaults Service type, protocol and targetPort', () => {
+    const s = applyDefaults(services, { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } } as never);
+    expect(s.spec).toMatchObject({ type: 'ClusterIP', sessionAffinity: 'None', ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }] });
+  });
+  it('defaults a ReplicationController selector from its template', () => {
+    const rc = applyDefaults(info('', 'v1', 'replicationcontrollers'), { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [] } } } } as never);
+    expect(rc.spec.selector).toEqual({ app: 'x' });
+    expect(rc.metadata.labels).toEqual({ app: 'x' });
+  });
+});

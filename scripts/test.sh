@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every test: generated code is fresh, unit tests, end-to-end suites against a
+# real cluster (`kemu up` in network namespaces, driven by the real kubectl).
+# Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+fail=0
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  npm run --silent proto >/dev/null 2>&1 && node scripts/gen-openapi.mjs >/dev/null
+  if ! git diff --quiet -- proto/src services/apiserver/src/openapi/definitions.json; then
+    echo "generated code is stale: run 'npm run proto' and 'npm run gen:openapi', then commit" >&2
+    git diff --stat -- proto/src services/apiserver/src/openapi/definitions.json >&2
+    fail=1
+  fi
+fi
+
+report=$(mktemp)
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+code=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + (r.numTodoTests || 0);
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+' "$report" 2>/dev/null || echo "0 passed, 1 failed"
+rm -f "$report"
+[ $code -eq 0 ] && [ $fail -eq 0 ]

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { decodeProtobuf } from './decode.js';
+
+// Minimal protobuf writer for fixtures.
+const varint = (n: number) => {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+};
+const field = (num: number, payload: Buffer | string | number): Buffer => {
+  if (typeof payload === 'number') return Buffer.from([...varint((num << 3) | 0), ...varint(payload)]);
+  const b = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
+  return Buffer.concat([Buffer.from([...varint((num << 3) | 2), ...varint(b.length)]), b]);
+};
+const msg = (...fields: Buffer[]) => Buffer.concat(fields);
+const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
+  Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, msg(field(1, apiVersion), field(2, kind))), field(2, raw)]);
+
+describe('Kubernetes protobuf bodies', () => {
+  it('decodes a ConfigMap as kubectl create configmap sends it', () => {
+    const raw = msg(field(1, msg(field(1, 'cfg'), field(2, ''), field(7, 0), field(8, Buffer.alloc(0)))), field(2, msg(field(1, 'a'), field(2, 'b'))), field(3, msg(field(1, 'bin'), field(2, Buffer.from([0, 255])))));
+    expect(decodeProtobuf(envelope('v1', 'ConfigMap', raw))).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: 'b' }, binaryData: { bin: 'AP8=' } });
+  });
+  it('decodes a Service targetPort (IntOrString)', () => {
+    const port = msg(field(1, '80-8080'), field(2, 'TCP'), field(3, 80), field(4, msg(field(1, 0), field(2, 8080))));
+    const raw = msg(field(1, msg(field(1, 's'))), field(2, msg(field(1, port), field(4, 'NodePort'))));
+    expect(decodeProtobuf(envelope('v1', 'Service', raw))).toMatchObject({ spec: { type: 'NodePort', ports: [{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080 }] } });
+  });
+  it('refuses a field it does not know instead of dropping it', () => {
+    const raw = msg(field(1, msg(field(1, 'cfg'))), field(99, 'x'));
+    expect(() => decodeProtobuf(envelope('v1', 'ConfigMap', raw))).toThrow(/field 99 of ConfigMap/);
+  });
+  it('refuses kinds it has no table for, and garbage', () => {
+    expect(() => decodeProtobuf(envelope('v1', 'Pod', Buffer.alloc(0)))).toThrow(/no protobuf table for v1\/Pod/);
+    expect(() => decodeProtobuf(Buffer.from('not protobuf'))).toThrow(/k8s/);
+    expect(() => decodeProtobuf(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, 0xff])]))).toThrow(/truncated/);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ServiceAllocator } from './allocator.js';
+import { allocate, release, restore } from './service-strategy.js';
+
+const mk = (cidr = '10.96.0.0/28', ports: [number, number] = [30000, 30004]) =>
+  new ServiceAllocator({ serviceCidr: cidr, nodePortRange: ports, reservedIPs: ['10.96.0.1', '10.96.0.10'] });
+const svc = (spec: object) => ({ metadata: { name: 's' }, spec: { ports: [{ port: 80, protocol: 'TCP' }], ...spec } });
+
+describe('ClusterIP and NodePort allocation', () => {
+  it('never hands out the reserved addresses at random, and never one twice', () => {
+    const a = mk();
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add(a.allocateIP()); // 14 usable - 2 reserved
+    expect(seen.size).toBe(12);
+    expect(seen.has('10.96.0.1')).toBe(false);
+    expect(seen.has('10.96.0.10')).toBe(false);
+    expect(() => a.allocateIP()).toThrow(/range is full/);
+  });
+  it('honours a requested IP if free and in range, else says why', () => {
+    const a = mk();
+    a.takeIP('10.96.0.10');
+    expect(() => a.takeIP('10.96.0.10')).toThrow(/already allocated/);
+    expect(() => a.takeIP('10.97.0.5')).toThrow(/not in the valid range/);
+  });
+  it('allocates node ports for NodePort services and releases them on type change and delete', () => {
+    const a = mk();
+    const s = svc({ type: 'NodePort' });
+    allocate(a, s as never).commit();
+    const port = (s.spec as { ports: { nodePort: number }[] }).ports[0].nodePort;
+    expect(port).toBeGreaterThanOrEqual(30000);
+    expect(() => a.takePort(port, 'f')).toThrow(/already allocated/);
+    const next = structuredClone(s);
+    (next.spec as { type: string }).type = 'ClusterIP';
+    allocate(a, next as never, s as never).commit();
+    expect((next.spec as { ports: { nodePort?: number }[] }).ports[0].nodePort).toBeUndefined();
+    a.takePort(port, 'f'); // free again
+    release(a, next as never);
+    expect(a.isIPUsed((next.spec as { clusterIP: string }).clusterIP)).toBe(false);
+  });
+  it('rolls back what it took when a later step fails', () => {
+    const a = mk('10.96.0.0/28', [30000, 30000]);
+    a.takePort(30000, 'f');
+    const s = svc({ type: 'NodePort' });
+    expect(() => allocate(a, s as never)).toThrow(/range is full/);
+    expect(a.stats().freeIPs).toBe(14);
+  });
+  it('headless services get no IP', () => {
+    const a = mk();
+    const s = svc({ clusterIP: 'None' });
+    allocate(a, s as never).commit();
+    expect((s.spec as { clusterIPs: string[] }).clusterIPs).toEqual(['None']);
+    expect(a.stats().freeIPs).toBe(14);
+  });
+  it('restores allocations from stored services', () => {
+    const a = mk();
+    restore(a, [svc({ clusterIP: '10.96.0.5', type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }] }) as never]);
+    expect(a.isIPUsed('10.96.0.5')).toBe(true);
+    expect(() => a.takePort(30001, 'f')).toThrow(/already allocated/);
+  });
+});
