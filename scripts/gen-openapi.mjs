@@ -62,6 +62,31 @@ function comments(dts) {
   return { fields, classDoc, required };
 }
 
+// Kubernetes' patchStrategy/patchMergeKey tags (kubectl computes strategic
+// merge patches from these extensions; the server's table in
+// packages/api/src/patch/strategic-merge.ts says the same).
+const PATCH = {
+  'V1PodSpec.containers': ['merge', 'name'],
+  'V1PodSpec.initContainers': ['merge', 'name'],
+  'V1PodSpec.ephemeralContainers': ['merge', 'name'],
+  'V1PodSpec.volumes': ['merge,retainKeys', 'name'],
+  'V1PodSpec.imagePullSecrets': ['merge', 'name'],
+  'V1PodSpec.hostAliases': ['merge', 'ip'],
+  'V1PodSpec.topologySpreadConstraints': ['merge', 'topologyKey'],
+  'V1PodSpec.resourceClaims': ['merge,retainKeys', 'name'],
+  'V1PodSpec.schedulingGates': ['merge', 'name'],
+  'V1Container.ports': ['merge', 'containerPort'],
+  'V1Container.env': ['merge', 'name'],
+  'V1Container.volumeMounts': ['merge', 'mountPath'],
+  'V1Container.volumeDevices': ['merge', 'devicePath'],
+  'V1ServiceSpec.ports': ['merge', 'port'],
+  'V1ObjectMeta.ownerReferences': ['merge', 'uid'],
+  'V1ObjectMeta.finalizers': ['merge', undefined],
+  'V1NodeStatus.addresses': ['merge', 'type'],
+  'V1ServiceAccount.secrets': ['merge', 'name'],
+};
+const RETAIN_KEYS = new Set(['V1DeploymentStrategy', 'V1Volume', 'V1DaemonSetUpdateStrategy']);
+
 const defs = {};
 function schemaForType(type, format) {
   if (type.startsWith('Array<')) return { type: 'array', items: schemaForType(type.slice(6, -1), '') };
@@ -101,10 +126,15 @@ function addModel(model) {
   for (const a of attrs) {
     const s = schemaForType(a.type, a.format);
     if (fields[a.name]) s.description = fields[a.name];
+    const patch = PATCH[`${model}.${a.name}`] ?? (a.name === 'conditions' && a.type.startsWith('Array<') ? ['merge', 'type'] : undefined);
+    if (patch) {
+      s['x-kubernetes-patch-strategy'] = patch[0];
+      if (patch[1]) s['x-kubernetes-patch-merge-key'] = patch[1];
+    }
     properties[a.baseName] = s;
   }
   const req = attrs.filter((a) => required.has(a.name)).map((a) => a.baseName);
-  defs[name] = { description: classDoc, type: 'object', properties, ...(req.length ? { required: req } : {}) };
+  defs[name] = { description: classDoc, type: 'object', properties, ...(req.length ? { required: req } : {}), ...(RETAIN_KEYS.has(model) ? { 'x-kubernetes-patch-strategy': 'retainKeys' } : {}) };
 }
 
 const gvk = {};

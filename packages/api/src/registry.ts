@@ -170,7 +170,12 @@ export function groups(): { name: string; versions: string[] }[] {
     }
     out.set(info.group, vs);
   }
-  return [...out.entries()].map(([name, versions]) => ({ name, versions }));
+  // Groups served only for old manifests go last: clients resolve a bare
+  // resource name (`kubectl get ingress`) to the first group that has it.
+  const legacyOnly = (name: string) => RESOURCES.filter((r) => r.group === name).every((r) => r.deprecated);
+  return [...out.entries()]
+    .map(([name, versions]) => ({ name, versions }))
+    .sort((a, b) => Number(legacyOnly(a.name)) - Number(legacyOnly(b.name)));
 }
 
 /** Resources served at one group/version. */

@@ -43,8 +43,6 @@ export function listStrategy(path: readonly string[], field: string): ListStrate
       return { mergeKey: 'type' };
     case 'addresses':
       return parent === 'status' && path.length === 1 ? { mergeKey: 'type' } : undefined; // Node
-    case 'taints':
-      return { mergeKey: 'key' };
     case 'hostAliases':
       return { mergeKey: 'ip' };
     case 'topologySpreadConstraints':

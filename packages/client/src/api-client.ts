@@ -1,0 +1,132 @@
+/**
+ * The gRPC client every cluster component uses to talk to the api-server:
+ * Kubernetes verbs on any resource, objects as plain Kubernetes JSON, errors
+ * as StatusError (isNotFound, isConflict, ...), and watches as async
+ * iterators that end when the server ends the stream.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ApiServerClient, type ApiObject, type ListResponse, type ObjectResponse, type ResourceRef, type WatchEvent as WireEvent } from '@kemu/proto';
+import { StatusError, type DeleteOptions, type KubeObject, type WatchEvent, type WatchEventType } from '@kemu/api';
+
+export interface ApiClientOptions {
+  /** host:port of the api-server's gRPC listener. */
+  address: string;
+  /** PEM of the CA that signed the api-server's certificate. */
+  ca: Buffer | string;
+  token: string;
+  /** TLS name to verify (the certificate has `kubernetes` among its names). Default: kubernetes. */
+  serverName?: string;
+}
+
+export interface ResourceId {
+  group?: string;
+  version: string;
+  resource: string;
+  namespace?: string;
+}
+
+export interface ListResult<T = KubeObject> {
+  items: T[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+function ref(r: ResourceId): ResourceRef {
+  return { group: r.group ?? '', version: r.version, resource: r.resource, namespace: r.namespace ?? '' };
+}
+
+function parse(o: ApiObject | undefined): KubeObject {
+  return JSON.parse(Buffer.from(o?.json ?? []).toString('utf8')) as KubeObject;
+}
+
+/** A gRPC error back into the Kubernetes Status it carries. */
+export function fromGrpcError(e: unknown): Error {
+  const err = e as grpc.ServiceError;
+  const raw = err?.metadata?.get?.('kemu-status-bin')?.[0];
+  if (raw) {
+    try {
+      return StatusError.fromStatus(JSON.parse(Buffer.from(raw as Buffer).toString('utf8')));
+    } catch {
+      /* fall through */
+    }
+  }
+  if (err?.code === grpc.status.UNAVAILABLE) return new StatusError(503, 'ServiceUnavailable', err.details || 'api-server unavailable');
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+export class ApiClient {
+  private client: ApiServerClient;
+
+  constructor(opts: ApiClientOptions) {
+    const tls = grpc.credentials.createSsl(Buffer.from(opts.ca));
+    const auth = grpc.credentials.createFromMetadataGenerator((_p, cb) => {
+      const md = new grpc.Metadata();
+      md.set('authorization', `Bearer ${opts.token}`);
+      cb(null, md);
+    });
+    this.client = new ApiServerClient(opts.address, grpc.credentials.combineChannelCredentials(tls, auth), {
+      'grpc.ssl_target_name_override': opts.serverName ?? 'kubernetes',
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  // grpc-js methods are overloaded; the request/response pairing is fixed by the proto.
+  private unary<Res = ObjectResponse>(method: unknown, req: unknown): Promise<Res> {
+    const fn = method as (req: unknown, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
+    return new Promise((resolve, reject) => {
+      fn.call(this.client, req, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+    });
+  }
+
+  async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
+    const res = await this.unary<ListResponse>(this.client.list, { ref: ref(r), labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '', limit: opts.limit ?? 0, continue: opts.continue ?? '' });
+    return { items: res.items.map(parse), resourceVersion: res.resourceVersion, continue: res.continue || undefined };
+  }
+
+  async get(r: ResourceId, name: string, subresource = ''): Promise<KubeObject> {
+    return parse((await this.unary(this.client.get, { ref: ref(r), name, subresource })).object);
+  }
+
+  async create(r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}): Promise<KubeObject> {
+    return parse((await this.unary(this.client.create, { ref: ref(r), json: Buffer.from(JSON.stringify(obj)), subresource: opts.subresource ?? '', name: opts.name ?? '' })).object);
+  }
+
+  async update(r: ResourceId, obj: KubeObject, subresource = ''): Promise<KubeObject> {
+    return parse((await this.unary(this.client.update, { ref: ref(r), name: obj.metadata.name ?? '', json: Buffer.from(JSON.stringify(obj)), subresource })).object);
+  }
+
+  async patch(r: ResourceId, name: string, patch: unknown, type: 'application/json-patch+json' | 'application/merge-patch+json' | 'application/strategic-merge-patch+json' = 'application/merge-patch+json', subresource = ''): Promise<KubeObject> {
+    return parse((await this.unary(this.client.patch, { ref: ref(r), name, patchType: type, patch: Buffer.from(JSON.stringify(patch)), subresource })).object);
+  }
+
+  async delete(r: ResourceId, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
+    return parse((await this.unary(this.client.delete, { ref: ref(r), name, options: Buffer.from(JSON.stringify(options)) })).object);
+  }
+
+  /**
+   * Watch from `resourceVersion` ("" or "0": current objects first as ADDED).
+   * The iterator ends when the server ends the stream; an ERROR event (410
+   * Gone) is yielded as such, so callers can relist.
+   */
+  watch(r: ResourceId, opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {}): AsyncIterable<WatchEvent> {
+    const call = this.client.watch({ ref: ref(r), resourceVersion: opts.resourceVersion ?? '', labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '', allowBookmarks: false });
+    opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for await (const ev of call as AsyncIterable<WireEvent>) {
+            yield { type: ev.type as WatchEventType, object: parse(ev.object) };
+          }
+        } catch (e) {
+          if ((e as grpc.ServiceError).code === grpc.status.CANCELLED) return;
+          throw fromGrpcError(e);
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * One real cluster for the end-to-end suites: `kemu up` as a separate
+ * project (own namespaces, subnet 172.29, own state directory), and `kemu
+ * down` afterwards whatever happened, so nothing is left on the machine.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+export const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
+export const PROJECT = 'kemu-e2e';
+export const SUBNET = '172.29';
+
+export interface KemuContext {
+  home: string;
+  project: string;
+  subnet: string;
+  kubeconfig: string;
+  state: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kemu: KemuContext;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => void> {
+  const home = mkdtempSync('/tmp/kemu-e2e-');
+  const env = { ...process.env, KEMU_HOME: home };
+  const kemu = (...args: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...args], { env, stdio: 'inherit' });
+  const teardown = () => {
+    try {
+      kemu('down');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  };
+  try {
+    kemu('up');
+  } catch (e) {
+    teardown();
+    throw e;
+  }
+  const state = join(home, PROJECT);
+  project.provide('kemu', { home, project: PROJECT, subnet: SUBNET, kubeconfig: join(state, 'kubeconfig'), state });
+  return teardown;
+}

@@ -1,0 +1,123 @@
+/** What the end-to-end suites share: kubectl, raw HTTPS calls, kemu, polling. */
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type Options } from 'execa';
+import { parse } from 'yaml';
+import { inject } from 'vitest';
+import { CLI } from './global-setup.js';
+
+export const ctx = () => inject('kemu');
+
+const cacheDir = mkdtempSync('/tmp/kemu-kubectl-cache-');
+
+export interface Run {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Run the real kubectl against the test cluster. Never throws on a non-zero exit. */
+export async function kubectl(args: string[], opts: Options & { input?: string } = {}): Promise<Run> {
+  const r = await execa('kubectl', ['--kubeconfig', ctx().kubeconfig, '--cache-dir', cacheDir, ...args], { reject: false, timeout: 60_000, ...opts });
+  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1 };
+}
+
+/** kubectl that must succeed; returns stdout. */
+export async function k(args: string[], opts: Options & { input?: string } = {}): Promise<string> {
+  const r = await kubectl(args, opts);
+  if (r.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.exitCode}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export function kemu(...args: string[]): string {
+  const c = ctx();
+  return execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, ...args], { env: { ...process.env, KEMU_HOME: c.home }, encoding: 'utf8' });
+}
+
+interface Creds {
+  server: URL;
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+export function creds(): Creds {
+  const kc = parse(readFileSync(ctx().kubeconfig, 'utf8'));
+  const b = (s: string) => Buffer.from(s, 'base64');
+  return {
+    server: new URL(kc.clusters[0].cluster.server),
+    ca: b(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b(kc.users[0].user['client-certificate-data']),
+    key: b(kc.users[0].user['client-key-data']),
+  };
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+/** A raw HTTPS request to the api-server as the admin (or anonymously). */
+export function api(method: string, path: string, body?: unknown, opts: { headers?: Record<string, string>; anonymous?: boolean; raw?: Buffer | string } = {}): Promise<ApiResponse> {
+  const c = creds();
+  const payload = opts.raw ?? (body === undefined ? undefined : JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: c.server.hostname,
+        port: c.server.port,
+        path,
+        method,
+        ca: c.ca,
+        ...(opts.anonymous ? {} : { cert: c.cert, key: c.key }),
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(opts.headers ?? {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, text });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** Poll until `fn` returns a truthy value or the deadline passes. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A fresh namespace for one suite. */
+export async function namespace(prefix: string): Promise<string> {
+  const ns = `${prefix}-${Math.random().toString(36).slice(2, 7)}`;
+  await k(['create', 'namespace', ns]);
+  return ns;
+}
+
+export const stateFile = (...p: string[]) => join(ctx().state, ...p);
