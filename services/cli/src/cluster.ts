@@ -92,13 +92,7 @@ export class Cluster {
   }
 
   private alive(pid: number | undefined): boolean {
-    if (!pid) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
+    return isAlive(pid);
   }
 
   serviceState(svc: ComposeService): ServiceState {
@@ -248,6 +242,20 @@ export class Cluster {
 
   networkExists(): boolean {
     return nsExists(bridgeNs(this.project));
+  }
+}
+
+/**
+ * Is the process running? A zombie is not: where pid 1 does not reap
+ * orphans (some containers and VMs), a killed service stays a zombie.
+ */
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
