@@ -127,6 +127,11 @@ program
     console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
   });
 
+// `kemu status | head` closes our stdout early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+});
+
 program.parseAsync().catch((e) => {
   console.error(e instanceof KemuError ? `kemu: ${e.message}` : e);
   process.exit(1);
