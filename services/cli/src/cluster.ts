@@ -114,27 +114,29 @@ export class Cluster {
     return r.status ?? 1;
   }
 
-  private startService(svc: ComposeService): void {
+  /** argv and log descriptor for running a service inside its namespace. */
+  private launch(svc: ComposeService): { args: string[]; logFd: number; env: NodeJS.ProcessEnv } {
     mkdirSync(join(this.state, 'logs'), { recursive: true });
     mkdirSync(join(this.state, 'pids'), { recursive: true });
-    const logFd = openSync(join(this.state, 'logs', `${svc.name}.log`), 'a');
     const argv = svc.command[0] === 'node' ? [process.execPath, ...svc.command.slice(1)] : svc.command;
-    const child = spawn('ip', ['netns', 'exec', serviceNs(this.project, svc.name), ...argv], {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
+    return {
+      args: ['netns', 'exec', serviceNs(this.project, svc.name), ...argv],
+      logFd: openSync(join(this.state, 'logs', `${svc.name}.log`), 'a'),
       env: { ...process.env, ...svc.environment },
-    });
+    };
+  }
+
+  private startService(svc: ComposeService): void {
+    const { args, logFd, env } = this.launch(svc);
+    const child = spawn('ip', args, { detached: true, stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     writeFileSync(this.pidFile(svc.name), String(child.pid));
     child.unref();
   }
 
   private async runOneShot(svc: ComposeService): Promise<void> {
-    mkdirSync(join(this.state, 'logs'), { recursive: true });
-    mkdirSync(join(this.state, 'pids'), { recursive: true });
-    const logFd = openSync(join(this.state, 'logs', `${svc.name}.log`), 'a');
-    const argv = svc.command[0] === 'node' ? [process.execPath, ...svc.command.slice(1)] : svc.command;
-    const r = spawnSync('ip', ['netns', 'exec', serviceNs(this.project, svc.name), ...argv], { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...svc.environment } });
+    const { args, logFd, env } = this.launch(svc);
+    const r = spawnSync('ip', args, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     if (r.status !== 0) throw new KemuError(`${svc.name} failed (exit ${r.status}); see ${join(this.state, 'logs', `${svc.name}.log`)}`);
     writeFileSync(join(this.state, 'pids', `${svc.name}.done`), new Date().toISOString());

@@ -3,6 +3,7 @@
  * shapes (/api, /apis, /api/v1, /apis/<g>/<v>) and the aggregated
  * apidiscovery.k8s.io/v2 lists that kubectl 1.32 asks for first.
  */
+import { acceptedVersion } from './accept.js';
 import { groups, resourcesOf, subresourceKind, groupVersion, type ResourceInfo } from '@kemu/api';
 
 export const AGGREGATED_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
@@ -10,13 +11,7 @@ export const AGGREGATED_V2BETA1 = 'application/json;g=apidiscovery.k8s.io;v=v2be
 
 /** Which aggregated form the client accepts, if any. */
 export function aggregatedWanted(accept: string | undefined): 'v2' | 'v2beta1' | undefined {
-  if (!accept || !accept.includes('as=APIGroupDiscoveryList')) return undefined;
-  for (const part of accept.split(',')) {
-    if (!part.includes('as=APIGroupDiscoveryList') || !part.includes('g=apidiscovery.k8s.io')) continue;
-    if (/v=v2(;|$|\s)/.test(part)) return 'v2';
-    if (part.includes('v=v2beta1')) return 'v2beta1';
-  }
-  return undefined;
+  return acceptedVersion(accept, 'APIGroupDiscoveryList', 'apidiscovery.k8s.io', ['v2', 'v2beta1'] as const);
 }
 
 export function apiVersions(serverAddress: string): object {

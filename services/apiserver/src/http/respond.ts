@@ -1,5 +1,6 @@
 /** Writing answers: JSON objects, Status errors, lists and server-side Tables. */
 import type { ServerResponse } from 'node:http';
+import { acceptedVersion } from './accept.js';
 import { StatusError, internalError, tableColumns, tableRow, type KubeObject, type ResourceInfo, groupVersion } from '@kemu/api';
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
@@ -24,13 +25,7 @@ export function sendText(res: ServerResponse, code: number, text: string): void 
 
 /** The Table version the client asked for (`as=Table;v=v1;g=meta.k8s.io`), if any. */
 export function tableWanted(accept: string | undefined): 'v1' | 'v1beta1' | undefined {
-  if (!accept || !accept.includes('as=Table')) return undefined;
-  for (const part of accept.split(',')) {
-    if (!part.includes('as=Table') || !part.includes('g=meta.k8s.io')) continue;
-    if (/v=v1(;|$|\s)/.test(part)) return 'v1';
-    if (part.includes('v=v1beta1')) return 'v1beta1';
-  }
-  return undefined;
+  return acceptedVersion(accept, 'Table', 'meta.k8s.io', ['v1', 'v1beta1'] as const);
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
