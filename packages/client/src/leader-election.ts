@@ -1,0 +1,114 @@
+/**
+ * Leader election through a coordination.k8s.io Lease, as client-go does it:
+ * try to take the lease every retryPeriod; a lease whose holder has not
+ * renewed it within leaseDuration (as observed locally) may be taken; the
+ * leader renews every retryPeriod and gives up leadership if it could not
+ * renew within renewDeadline. Optimistic concurrency on the Lease makes sure
+ * two candidates never both win.
+ */
+import { isAlreadyExists, isConflict, isNotFound, type KubeObject } from '@kemu/api';
+import type { ApiClient } from './api-client.js';
+import { realClock, sleep, type Clock } from './clock.js';
+
+export interface LeaderElectionOptions {
+  name: string;
+  namespace?: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+  clock?: Clock;
+  onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
+  onStoppedLeading: () => void;
+  onNewLeader?: (identity: string) => void;
+}
+
+const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
+const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
+
+export class LeaderElector {
+  private observedRecord = '';
+  private observedAt = 0;
+  private leader = '';
+  private ac = new AbortController();
+  private o: Required<Omit<LeaderElectionOptions, 'onNewLeader'>> & Pick<LeaderElectionOptions, 'onNewLeader'>;
+
+  constructor(private client: ApiClient, opts: LeaderElectionOptions) {
+    this.o = { namespace: 'kube-system', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, clock: realClock, ...opts };
+  }
+
+  get isLeader(): boolean {
+    return this.leader === this.o.identity;
+  }
+
+  stop(): void {
+    this.ac.abort();
+  }
+
+  /** Campaign, lead until leadership is lost or `stop`, then return. */
+  async run(): Promise<void> {
+    const signal = this.ac.signal;
+    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(this.o.retryPeriodSeconds * 1000, signal);
+    if (signal.aborted) return;
+    const leading = new AbortController();
+    void Promise.resolve(this.o.onStartedLeading(leading.signal)).catch(() => undefined);
+    let lastRenew = this.o.clock.now();
+    while (!signal.aborted) {
+      await sleep(this.o.retryPeriodSeconds * 1000, signal);
+      if (signal.aborted) break;
+      if (await this.tryAcquireOrRenew()) lastRenew = this.o.clock.now();
+      else if (this.o.clock.now() - lastRenew > this.o.renewDeadlineSeconds * 1000 || (this.leader && !this.isLeader)) break;
+    }
+    leading.abort();
+    this.o.onStoppedLeading();
+  }
+
+  /** One attempt: true when we hold the lease afterwards. */
+  async tryAcquireOrRenew(): Promise<boolean> {
+    const now = this.o.clock.now();
+    const spec = (prev?: Record<string, unknown>) => ({
+      holderIdentity: this.o.identity,
+      leaseDurationSeconds: this.o.leaseDurationSeconds,
+      acquireTime: prev && prev.holderIdentity === this.o.identity ? prev.acquireTime : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: prev ? Number(prev.leaseTransitions ?? 0) + (prev.holderIdentity === this.o.identity ? 0 : 1) : 0,
+    });
+    const ref = { ...LEASES, namespace: this.o.namespace };
+    let lease: KubeObject;
+    try {
+      lease = await this.client.get(ref, this.o.name);
+    } catch (e) {
+      if (!isNotFound(e)) return false;
+      try {
+        await this.client.create(ref, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: spec() });
+        this.observe(this.o.identity, 'created', now);
+        return true;
+      } catch (e2) {
+        if (!isAlreadyExists(e2)) return false;
+        return false;
+      }
+    }
+    const s = lease.spec ?? {};
+    const record = `${s.holderIdentity}/${s.renewTime}`;
+    if (record !== this.observedRecord) this.observe(s.holderIdentity ?? '', record, now);
+    const expired = this.observedAt + (Number(s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000) <= now;
+    if (s.holderIdentity && s.holderIdentity !== this.o.identity && !expired) return false;
+    try {
+      const updated = await this.client.update(ref, { ...lease, spec: spec(s) });
+      this.observe(this.o.identity, `${this.o.identity}/${updated.spec?.renewTime}`, now);
+      return true;
+    } catch (e) {
+      if (isConflict(e)) return false;
+      return false;
+    }
+  }
+
+  private observe(holder: string, record: string, at: number): void {
+    this.observedRecord = record;
+    this.observedAt = at;
+    if (holder !== this.leader) {
+      this.leader = holder;
+      this.o.onNewLeader?.(holder);
+    }
+  }
+}
