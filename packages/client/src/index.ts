@@ -5,3 +5,5 @@ export { WorkQueue, ItemExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimi
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
 export { EventRecorder, type EventType, type EventSource } from './events.js';
 export { realClock, sleep, type Clock } from './clock.js';
+export { Counter, Gauge, Histogram, Registry } from './metrics.js';
+export { runComponent, type ComponentOptions, type RunningComponent } from './component.js';

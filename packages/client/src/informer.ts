@@ -133,7 +133,12 @@ export class Informer {
     readonly resource: ResourceId,
     private opts: InformerOptions = {},
   ) {
-    this.lister = new Lister({ namespace: (o) => (o.metadata.namespace ? [o.metadata.namespace] : []), ...(opts.indexers ?? {}) });
+    this.lister = new Lister({
+      namespace: (o) => (o.metadata.namespace ? [o.metadata.namespace] : []),
+      uid: (o) => (o.metadata.uid ? [o.metadata.uid] : []),
+      owner: (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid),
+      ...(opts.indexers ?? {}),
+    });
   }
 
   on(h: Handlers): this {

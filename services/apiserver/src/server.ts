@@ -18,7 +18,7 @@ import { RestStore } from './registry/rest.js';
 import { bootstrap } from './bootstrap.js';
 import { createHandler } from './http/handler.js';
 import { createGrpcService, ApiServerService } from './grpc/server.js';
-import { Counter, Gauge, Histogram, Registry } from './metrics.js';
+import { Counter, Gauge, Histogram, Registry } from '@kemu/client';
 
 export type ApiServerState = 'starting' | 'running' | 'stopping' | 'stopped';
 

@@ -77,6 +77,8 @@ export function init(o: InitOptions): { created: boolean; kubeconfigPath: string
   write('admin.key', admin.key);
   write('tokens.csv', lines.join('\n') + '\n');
   write('tokens.json', JSON.stringify(tokens, null, 2));
+  // One file per component, for its --token-file.
+  for (const [who, t] of Object.entries(tokens)) write(`${who.replace(/^kube-/, '')}.token`, `${t}\n`);
   writeFileSync(kubeconfigPath, kubeconfig({ server: `https://${o.apiserver}:${port}`, ca: ca.cert, cert: admin.cert, key: admin.key, name }), { mode: 0o600 });
   return { created: true, kubeconfigPath };
 }

@@ -74,7 +74,7 @@ export class Admission {
     if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
     if (info.storage === 'namespaces') {
       // The namespace controller empties it and then removes the `kubernetes` finalizer.
-      if (meta.deletionTimestamp) return undefined;
+      if (meta.deletionTimestamp) return (obj.spec?.finalizers ?? []).length || finalizers.length ? obj : undefined;
       const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
       return { ...obj, metadata: { ...meta, deletionTimestamp: stamp, deletionGracePeriodSeconds: 0, finalizers: finalizers.length ? finalizers : undefined }, status: { ...(obj.status ?? {}), phase: 'Terminating' } };
     }

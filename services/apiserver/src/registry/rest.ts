@@ -225,7 +225,8 @@ export class RestStore {
         admitted.rollback();
         return this.out(info, next);
       }
-      const finished = next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length && !next.metadata.deletionGracePeriodSeconds;
+      // The last finalizer gone from an object being deleted: it goes now (a namespace also waits for spec.finalizers).
+      const finished = next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length && !next.metadata.deletionGracePeriodSeconds && !(info.storage === 'namespaces' && (next.spec?.finalizers ?? []).length);
       let res;
       try {
         res = finished ? await this.store.delete(key, cur.rev) : await this.store.update(key, next, cur.rev);

@@ -1,0 +1,102 @@
+/**
+ * What every cluster component shares around its work: a connection from
+ * flags (api-server address, CA, token file), an HTTP endpoint with /healthz
+ * and /metrics, and leader election that runs the work only while leading.
+ */
+import http from 'node:http';
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { ApiClient } from './api-client.js';
+import { LeaderElector } from './leader-election.js';
+import { Registry, Gauge } from './metrics.js';
+
+export interface ComponentOptions {
+  /** host:port of the api-server's gRPC listener. */
+  apiserver: string;
+  caFile: string;
+  tokenFile: string;
+  /** Health and metrics port (0 picks one). */
+  port?: number;
+  bindAddress?: string;
+  leaderElect?: boolean;
+  /** Lease name in kube-system. */
+  leaseName: string;
+  identity?: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineSeconds?: number;
+  retryPeriodSeconds?: number;
+}
+
+export interface RunningComponent {
+  client: ApiClient;
+  metrics: Registry;
+  port: number;
+  identity: string;
+  isLeader(): boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connect, serve /healthz and /metrics, and call `lead` whenever this
+ * replica holds the lease (always, without leader election). Losing the
+ * lease aborts the signal given to `lead`, and the component exits as
+ * Kubernetes' components do (a supervisor restarts it as a candidate).
+ */
+export async function runComponent(o: ComponentOptions, lead: (client: ApiClient, signal: AbortSignal) => Promise<void>, onLost: () => void): Promise<RunningComponent> {
+  const token = readFileSync(o.tokenFile, 'utf8').trim();
+  const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token });
+  const identity = o.identity ?? `${hostname()}_${process.pid}`;
+  const metrics = new Registry();
+  let leading = false;
+  metrics.register(new Gauge('leader_election_master_status', 'Whether this replica leads (1) or not (0).', () => [[{ name: o.leaseName }, leading ? 1 : 0]]));
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz' || req.url === '/livez' || req.url === '/readyz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+    } else if (req.url === '/metrics') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
+      res.end(metrics.render());
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(o.port ?? 0, o.bindAddress ?? '0.0.0.0', () => r()));
+  const ac = new AbortController();
+  let elector: LeaderElector | undefined;
+  if (o.leaderElect === false) {
+    leading = true;
+    void lead(client, ac.signal);
+  } else {
+    elector = new LeaderElector(client, {
+      name: o.leaseName,
+      identity,
+      leaseDurationSeconds: o.leaseDurationSeconds,
+      renewDeadlineSeconds: o.renewDeadlineSeconds,
+      retryPeriodSeconds: o.retryPeriodSeconds,
+      onStartedLeading: (signal) => {
+        leading = true;
+        return lead(client, signal);
+      },
+      onStoppedLeading: () => {
+        leading = false;
+        onLost();
+      },
+    });
+    void elector.run();
+  }
+  return {
+    client,
+    metrics,
+    identity,
+    port: (server.address() as AddressInfo).port,
+    isLeader: () => leading,
+    async stop() {
+      ac.abort();
+      elector?.stop();
+      server.close();
+      client.close();
+    },
+  };
+}

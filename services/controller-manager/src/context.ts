@@ -1,0 +1,30 @@
+/** What every controller is given: the client, shared informers, an event recorder, a logger, a clock. */
+import type { Logger } from 'pino';
+import type { ApiClient, EventRecorder, InformerFactory } from '@kemu/client';
+
+export interface ControllerContext {
+  client: ApiClient;
+  informers: InformerFactory;
+  recorder: EventRecorder;
+  log: Logger;
+  now: () => Date;
+}
+
+/** A controller: registers its informers in the constructor, then runs workers until the signal aborts. */
+export interface Controller {
+  readonly name: string;
+  run(workers: number, signal: AbortSignal): Promise<void>;
+}
+
+export const R = {
+  pods: { version: 'v1', resource: 'pods' },
+  nodes: { version: 'v1', resource: 'nodes' },
+  namespaces: { version: 'v1', resource: 'namespaces' },
+  serviceaccounts: { version: 'v1', resource: 'serviceaccounts' },
+  replicationcontrollers: { version: 'v1', resource: 'replicationcontrollers' },
+  replicasets: { group: 'apps', version: 'v1', resource: 'replicasets' },
+  deployments: { group: 'apps', version: 'v1', resource: 'deployments' },
+  daemonsets: { group: 'apps', version: 'v1', resource: 'daemonsets' },
+} as const;
+
+export const ts = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');

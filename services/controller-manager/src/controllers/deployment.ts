@@ -1,0 +1,195 @@
+/**
+ * The Deployment controller: ReplicaSets named `<deploy>-<pod-template-hash>`,
+ * rolling updates within maxSurge / maxUnavailable, Recreate, revisions (and
+ * so `kubectl rollout history|undo`), pause, history cleanup, and the status
+ * and conditions `kubectl rollout status` follows.
+ */
+import { fromLabelSelector, isAlreadyExists, isNotFound, matches, type KubeObject } from '@kemu/api';
+import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
+import { R, type Controller, type ControllerContext } from '../context.js';
+import { controllerRef, isActive, ownerRefFor } from './pod-util.js';
+import { deploymentStatus, fenceposts, HASH_LABEL, newReplicaSetReplicas, REVISION, revisionOf, scaleDownOld, templateHash, templateKey } from './deployment-util.js';
+
+const CHANGE_CAUSE = 'kubernetes.io/change-cause';
+
+export class DeploymentController implements Controller {
+  readonly name = 'deployment';
+  private queue = new WorkQueue();
+  private deployments: Informer;
+  private replicaSets: Informer;
+  private pods: Informer;
+
+  constructor(private ctx: ControllerContext) {
+    this.deployments = ctx.informers.for(R.deployments);
+    this.replicaSets = ctx.informers.for(R.replicasets);
+    this.pods = ctx.informers.for(R.pods);
+    const enqueue = (o: KubeObject) => this.queue.add(keyOf(o));
+    this.deployments.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
+    const byOwner = (rs: KubeObject) => {
+      const ref = controllerRef(rs);
+      if (ref?.kind === 'Deployment') this.queue.add(`${rs.metadata.namespace}/${ref.name}`);
+      else if (!ref) this.deployments.lister.list(rs.metadata.namespace).filter((d) => d.spec?.selector && matches(fromLabelSelector(d.spec.selector), rs.metadata.labels)).forEach(enqueue);
+    };
+    this.replicaSets.on({ add: byOwner, update: (_a, b) => byOwner(b), delete: byOwner });
+    // Recreate waits for old pods to be gone.
+    this.pods.on({
+      delete: (p) => {
+        const ref = controllerRef(p);
+        const rs = ref?.kind === 'ReplicaSet' ? this.replicaSets.lister.getNamed(p.metadata.namespace, ref.name) : undefined;
+        if (rs) byOwner(rs);
+      },
+    });
+  }
+
+  async run(workers: number, signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  }
+
+  private rsRef(ns: string) {
+    return { ...R.replicasets, namespace: ns };
+  }
+
+  async sync(key: string): Promise<void> {
+    const d = this.deployments.lister.get(key);
+    if (!d || d.metadata.deletionTimestamp) return;
+    const { namespace } = splitKey(key);
+    const ns = namespace!;
+    const selector = fromLabelSelector(d.spec?.selector ?? {});
+    const owned: KubeObject[] = [];
+    for (const rs of this.replicaSets.lister.list(ns)) {
+      const ref = controllerRef(rs);
+      if (ref?.uid === d.metadata.uid) owned.push(rs);
+      else if (!ref && selector.length && matches(selector, rs.metadata.labels) && !rs.metadata.deletionTimestamp) {
+        const adopted = await this.ctx.client.patch(this.rsRef(ns), rs.metadata.name!, { metadata: { uid: rs.metadata.uid, ownerReferences: [...(rs.metadata.ownerReferences ?? []), ownerRefFor(d)] } }).catch(() => undefined);
+        if (adopted) owned.push(adopted);
+      }
+    }
+    const tplKey = templateKey(d.spec?.template);
+    let newRS = owned.find((rs) => templateKey(rs.spec?.template) === tplKey);
+    const old = owned.filter((rs) => rs !== newRS);
+    const maxOldRevision = Math.max(0, ...old.map(revisionOf));
+
+    if (!d.spec?.paused) {
+      if (!newRS) newRS = await this.createNewRS(d, owned, maxOldRevision);
+      else if (revisionOf(newRS) <= maxOldRevision || newRS.metadata.annotations?.[CHANGE_CAUSE] !== d.metadata.annotations?.[CHANGE_CAUSE]) {
+        // A rollback (the template matches an old ReplicaSet): it becomes the newest revision.
+        const annotations: Record<string, string | null> = { [REVISION]: String(Math.max(revisionOf(newRS), maxOldRevision + 1)) };
+        annotations[CHANGE_CAUSE] = d.metadata.annotations?.[CHANGE_CAUSE] ?? null;
+        newRS = await this.ctx.client.patch(this.rsRef(ns), newRS.metadata.name!, { metadata: { annotations } });
+      }
+      if (!newRS) return;
+      const all = [newRS, ...old];
+      if (d.spec?.strategy?.type === 'Recreate') await this.recreate(d, newRS, old);
+      else {
+        const want = newReplicaSetReplicas(d, all, newRS);
+        if (want !== (newRS.spec?.replicas ?? 0)) newRS = await this.scale(d, newRS, want);
+        for (const [name, n] of scaleDownOld(d, newRS, old)) {
+          const rs = old.find((x) => x.metadata.name === name)!;
+          await this.scale(d, rs, n);
+        }
+      }
+      await this.cleanup(d, old);
+    } else if (newRS && (newRS.spec?.replicas ?? 0) !== (d.spec?.replicas ?? 1) && old.every((rs) => (rs.spec?.replicas ?? 0) === 0)) {
+      // A paused deployment still follows `kubectl scale`.
+      newRS = await this.scale(d, newRS, d.spec?.replicas ?? 1);
+    }
+
+    // Revision on the Deployment too (kubectl rollout undo patches /metadata/annotations).
+    const rev = newRS ? newRS.metadata.annotations?.[REVISION] : undefined;
+    let current = d;
+    if (rev && d.metadata.annotations?.[REVISION] !== rev) {
+      current = await this.ctx.client.patch({ ...R.deployments, namespace: ns }, d.metadata.name!, { metadata: { annotations: { [REVISION]: rev } } });
+    }
+    const fresh = this.replicaSets.lister.list(ns).filter((rs) => controllerRef(rs)?.uid === d.metadata.uid);
+    const latestNew = newRS ? fresh.find((rs) => rs.metadata.name === newRS!.metadata.name) ?? newRS : undefined;
+    const status = deploymentStatus(current, latestNew, fresh.length ? fresh : latestNew ? [latestNew] : [], this.ctx.now());
+    if (JSON.stringify(status) !== JSON.stringify(current.status ?? {})) {
+      await this.ctx.client.update({ ...R.deployments, namespace: ns }, { ...structuredClone(current), status }, 'status').catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
+    const prog = (status.conditions as { type: string; status: string; reason: string }[]).find((c) => c.type === 'Progressing');
+    if (prog?.status === 'True' && prog.reason !== 'NewReplicaSetAvailable') this.queue.addAfter(key, ((d.spec?.progressDeadlineSeconds ?? 600) + 1) * 1000);
+    // Pods become available minReadySeconds after Ready: look again then.
+    if ((d.spec?.minReadySeconds ?? 0) > 0 && (status.availableReplicas as number) < (d.spec?.replicas ?? 1)) this.queue.addAfter(key, d.spec!.minReadySeconds * 1000);
+  }
+
+  private async createNewRS(d: KubeObject, all: KubeObject[], maxOldRevision: number): Promise<KubeObject | undefined> {
+    const ns = d.metadata.namespace!;
+    const collisions = d.status?.collisionCount ?? 0;
+    const tpl = structuredClone(d.spec.template);
+    const hash = templateHash(tpl, collisions);
+    tpl.metadata = { ...(tpl.metadata ?? {}), labels: { ...(tpl.metadata?.labels ?? {}), [HASH_LABEL]: hash } };
+    const want = d.spec?.replicas ?? 1;
+    const oldPods = all.reduce((n, rs) => n + (rs.spec?.replicas ?? 0), 0);
+    const initial = d.spec?.strategy?.type === 'Recreate' ? (oldPods ? 0 : want) : newReplicaSetReplicas(d, all, { metadata: {}, spec: { replicas: 0 } });
+    const { surge } = fenceposts(d);
+    const rs: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: `${d.metadata.name}-${hash}`,
+        namespace: ns,
+        labels: tpl.metadata.labels,
+        annotations: {
+          [REVISION]: String(maxOldRevision + 1),
+          'deployment.kubernetes.io/desired-replicas': String(want),
+          'deployment.kubernetes.io/max-replicas': String(want + surge),
+          ...(d.metadata.annotations?.[CHANGE_CAUSE] ? { [CHANGE_CAUSE]: d.metadata.annotations[CHANGE_CAUSE] } : {}),
+        },
+        ownerReferences: [ownerRefFor(d)],
+      },
+      spec: {
+        replicas: initial,
+        minReadySeconds: d.spec?.minReadySeconds ?? 0,
+        selector: { ...d.spec.selector, matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), [HASH_LABEL]: hash } },
+        template: tpl,
+      },
+    };
+    try {
+      const created = await this.ctx.client.create(this.rsRef(ns), rs);
+      void this.ctx.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${created.metadata.name} from 0 to ${initial}`);
+      return created;
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+      // A ReplicaSet of that name with another template: count a collision and try another name.
+      const existing = await this.ctx.client.get(this.rsRef(ns), rs.metadata.name!);
+      if (templateKey(existing.spec?.template) === templateKey(d.spec.template) && controllerRef(existing)?.uid === d.metadata.uid) return existing;
+      await this.ctx.client.update({ ...R.deployments, namespace: ns }, { ...structuredClone(d), status: { ...(d.status ?? {}), collisionCount: collisions + 1 } }, 'status');
+      return undefined;
+    }
+  }
+
+  private async scale(d: KubeObject, rs: KubeObject, replicas: number): Promise<KubeObject> {
+    const from = rs.spec?.replicas ?? 0;
+    if (from === replicas) return rs;
+    const { surge } = fenceposts(d);
+    const updated = await this.ctx.client.patch(this.rsRef(rs.metadata.namespace!), rs.metadata.name!, {
+      metadata: { annotations: { 'deployment.kubernetes.io/desired-replicas': String(d.spec?.replicas ?? 1), 'deployment.kubernetes.io/max-replicas': String((d.spec?.replicas ?? 1) + surge) } },
+      spec: { replicas },
+    });
+    void this.ctx.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${replicas}`);
+    return updated;
+  }
+
+  private async recreate(d: KubeObject, newRS: KubeObject, old: KubeObject[]): Promise<void> {
+    for (const rs of old) if ((rs.spec?.replicas ?? 0) > 0) await this.scale(d, rs, 0);
+    const oldUids = new Set(old.map((rs) => rs.metadata.uid));
+    const oldPodsLeft = this.pods.lister.list(d.metadata.namespace).some((p) => oldUids.has(controllerRef(p)?.uid) && (isActive(p) || p.metadata.deletionTimestamp));
+    if (!oldPodsLeft) await this.scale(d, newRS, d.spec?.replicas ?? 1);
+  }
+
+  /** Delete old, empty ReplicaSets beyond revisionHistoryLimit, oldest first. */
+  private async cleanup(d: KubeObject, old: KubeObject[]): Promise<void> {
+    const limit = d.spec?.revisionHistoryLimit ?? 10;
+    const empty = old.filter((rs) => (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp).sort((a, b) => revisionOf(a) - revisionOf(b));
+    for (const rs of empty.slice(0, Math.max(0, empty.length - limit))) {
+      await this.ctx.client.delete(this.rsRef(rs.metadata.namespace!), rs.metadata.name!).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
+  }
+}
+
+export const deploymentController = (ctx: ControllerContext) => new DeploymentController(ctx);

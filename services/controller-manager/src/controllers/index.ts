@@ -1,0 +1,19 @@
+/** Every controller the controller-manager runs, in one list. */
+import type { Controller, ControllerContext } from '../context.js';
+import { deploymentController } from './deployment.js';
+import { garbageCollector } from './garbage-collector.js';
+import { namespaceController } from './namespace.js';
+import { nodeIpamController } from './node-ipam.js';
+import { replicaSetController } from './replicaset.js';
+import { replicationControllerController } from './replicationcontroller.js';
+import { serviceAccountController } from './serviceaccount.js';
+
+export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Controller; workers: number }[] = [
+  { name: 'deployment', start: deploymentController, workers: 5 },
+  { name: 'replicaset', start: replicaSetController, workers: 5 },
+  { name: 'replicationcontroller', start: replicationControllerController, workers: 5 },
+  { name: 'garbagecollector', start: garbageCollector, workers: 10 },
+  { name: 'namespace', start: namespaceController, workers: 5 },
+  { name: 'serviceaccount', start: serviceAccountController, workers: 2 },
+  { name: 'nodeipam', start: nodeIpamController, workers: 1 },
+];

@@ -1,0 +1,60 @@
+/**
+ * The namespace controller: a namespace being deleted (phase Terminating) is
+ * emptied of every namespaced object, then its `kubernetes` finalizer is
+ * removed and it goes.
+ */
+import { isNotFound, storedResources, type KubeObject } from '@kemu/api';
+import { keyOf, WorkQueue, type Informer } from '@kemu/client';
+import { R, type Controller, type ControllerContext } from '../context.js';
+
+export class NamespaceController implements Controller {
+  readonly name = 'namespace';
+  private queue = new WorkQueue();
+  private namespaces: Informer;
+
+  constructor(private ctx: ControllerContext) {
+    this.namespaces = ctx.informers.for(R.namespaces);
+    const enqueue = (o: KubeObject) => o.metadata.deletionTimestamp && this.queue.add(keyOf(o));
+    this.namespaces.on({ add: enqueue, update: (_a, b) => enqueue(b) });
+  }
+
+  async run(workers: number, signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  }
+
+  async sync(name: string): Promise<void> {
+    const ns = this.namespaces.lister.get(name);
+    if (!ns?.metadata.deletionTimestamp) return;
+    let left = 0;
+    for (const info of storedResources().filter((r) => r.namespaced)) {
+      const ref = { group: info.group, version: info.version, resource: info.resource, namespace: name };
+      const { items } = await this.ctx.client.list(ref);
+      left += items.length;
+      await Promise.all(
+        items
+          .filter((o) => !o.metadata.deletionTimestamp)
+          .map((o) =>
+            this.ctx.client.delete(ref, o.metadata.name!, { propagationPolicy: 'Background' }).catch((e) => {
+              if (!isNotFound(e)) throw e;
+            }),
+          ),
+      );
+    }
+    if (left > 0) {
+      // Pods take their grace period; look again shortly.
+      this.queue.addAfter(name, 1000);
+      return;
+    }
+    if ((ns.spec?.finalizers ?? []).length) {
+      await this.ctx.client.patch(R.namespaces, name, { spec: { finalizers: null } }, 'application/merge-patch+json').catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
+    await this.ctx.client.delete(R.namespaces, name).catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+  }
+}
+
+export const namespaceController = (ctx: ControllerContext) => new NamespaceController(ctx);

@@ -1,0 +1,63 @@
+/** Node IPAM: every Node gets a /24 spec.podCIDR from the cluster CIDR (10.244.0.0/16); a deleted node's goes back. */
+import { isNotFound } from '@kemu/api';
+import { WorkQueue, type Informer } from '@kemu/client';
+import { R, type Controller, type ControllerContext } from '../context.js';
+
+/** The first free /24 of a /16 cluster CIDR, or undefined when all are taken. Pure. */
+export function nextPodCIDR(clusterCIDR: string, used: Set<string>): string | undefined {
+  const [a, b] = clusterCIDR.split('/')[0].split('.');
+  for (let c = 0; c < 256; c++) {
+    const cidr = `${a}.${b}.${c}.0/24`;
+    if (!used.has(cidr)) return cidr;
+  }
+  return undefined;
+}
+
+export class NodeIpamController implements Controller {
+  readonly name = 'nodeipam';
+  private queue = new WorkQueue();
+  private nodes: Informer;
+  /** Ranges handed out that the cache does not show yet. */
+  private reserved = new Map<string, string>();
+
+  constructor(private ctx: ControllerContext, private clusterCIDR = '10.244.0.0/16') {
+    this.nodes = ctx.informers.for(R.nodes);
+    this.nodes.on({
+      add: (n) => this.queue.add(n.metadata.name!),
+      update: (_a, b) => {
+        // Once the cache shows the assignment, the reservation has done its job.
+        if (b.spec?.podCIDR) this.reserved.delete(b.metadata.name!);
+        this.queue.add(b.metadata.name!);
+      },
+      delete: (n) => this.reserved.delete(n.metadata.name!),
+    });
+  }
+
+  async run(_workers: number, signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    // One worker: allocation reads and writes the set of used ranges.
+    await this.queue.run(1, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  }
+
+  async sync(name: string): Promise<void> {
+    const node = this.nodes.lister.get(name);
+    if (!node || node.spec?.podCIDR) return;
+    const used = new Set(this.nodes.lister.list().map((n) => n.spec?.podCIDR).filter(Boolean));
+    for (const [n, cidr] of this.reserved) if (n !== name) used.add(cidr);
+    const cidr = this.reserved.get(name) ?? nextPodCIDR(this.clusterCIDR, used);
+    if (!cidr) {
+      void this.ctx.recorder.event(node, 'Warning', 'CIDRNotAvailable', `Node ${name} status is now: CIDRNotAvailable`);
+      return;
+    }
+    this.reserved.set(name, cidr);
+    try {
+      await this.ctx.client.patch(R.nodes, name, { spec: { podCIDR: cidr, podCIDRs: [cidr] } }, 'application/merge-patch+json');
+      void this.ctx.recorder.event(node, 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} got CIDR ${cidr}`);
+    } catch (e) {
+      this.reserved.delete(name);
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}
+
+export const nodeIpamController = (ctx: ControllerContext) => new NodeIpamController(ctx);

@@ -1,0 +1,239 @@
+/**
+ * The ReplicaSet / ReplicationController control loop (one implementation,
+ * two kinds): get the owner from the lister → check expectations → claim
+ * pods (adopt orphans that match, release those that no longer do) → create
+ * or delete the difference in slow-start batches → compute status with a
+ * pure function → write status.
+ */
+import { fromLabelSelector, isNotFound, matches, type KubeObject, type Selector } from '@kemu/api';
+import { keyOf, splitKey, WorkQueue, type Informer, type ResourceId } from '@kemu/client';
+import { R, type Controller, type ControllerContext } from '../context.js';
+import { Expectations } from './expectations.js';
+import { controllerRef, deletionOrder, isActive, isAvailable, isReady, ownerRefFor } from './pod-util.js';
+
+export interface ReplicaKind {
+  name: string;
+  resource: ResourceId;
+  /** The owner's selector, or undefined when it selects nothing. */
+  selector(owner: KubeObject): Selector | undefined;
+}
+
+/** At most this many pods per sync, as Kubernetes' burstReplicas. */
+const BURST = 500;
+
+export const replicaSetKind: ReplicaKind = {
+  name: 'replicaset',
+  resource: R.replicasets,
+  selector: (o) => (o.spec?.selector ? fromLabelSelector(o.spec.selector) : undefined),
+};
+
+export const replicationControllerKind: ReplicaKind = {
+  name: 'replicationcontroller',
+  resource: R.replicationcontrollers,
+  selector: (o) => (o.spec?.selector && Object.keys(o.spec.selector).length ? fromLabelSelector({ matchLabels: o.spec.selector }) : undefined),
+};
+
+/** Status as Kubernetes computes it for a ReplicaSet or ReplicationController. Pure. */
+export function replicaStatus(owner: KubeObject, pods: KubeObject[], now: number, failure?: string): Record<string, unknown> {
+  const tplLabels: Record<string, string> = owner.spec?.template?.metadata?.labels ?? {};
+  const minReady = owner.spec?.minReadySeconds ?? 0;
+  const fully = pods.filter((p) => Object.entries(tplLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length;
+  const conditions = (owner.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'ReplicaFailure');
+  if (failure) conditions.push({ type: 'ReplicaFailure', status: 'True', lastTransitionTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z'), reason: 'FailedCreate', message: failure });
+  const status: Record<string, unknown> = {
+    replicas: pods.length,
+    fullyLabeledReplicas: fully,
+    readyReplicas: pods.filter(isReady).length,
+    availableReplicas: pods.filter((p) => isAvailable(p, minReady, now)).length,
+    observedGeneration: owner.metadata.generation,
+  };
+  if (conditions.length) status.conditions = conditions;
+  return status;
+}
+
+/** Run `fn` count times in batches of 1, 2, 4, ...; stop at the first batch with a failure. Returns successes. */
+export async function slowStartBatch(count: number, fn: () => Promise<void>): Promise<{ ok: number; error?: unknown }> {
+  let ok = 0;
+  let remaining = count;
+  for (let batch = 1; remaining > 0; batch *= 2) {
+    const size = Math.min(batch, remaining);
+    const results = await Promise.allSettled(Array.from({ length: size }, fn));
+    ok += results.filter((r) => r.status === 'fulfilled').length;
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) return { ok, error: failed.reason };
+    remaining -= size;
+  }
+  return { ok };
+}
+
+export class ReplicaController implements Controller {
+  readonly name: string;
+  private queue = new WorkQueue();
+  private expectations = new Expectations();
+  private owners: Informer;
+  private pods: Informer;
+
+  constructor(private ctx: ControllerContext, private kind: ReplicaKind) {
+    this.name = kind.name;
+    this.owners = ctx.informers.for(kind.resource);
+    this.pods = ctx.informers.for(R.pods);
+    this.owners.on({
+      add: (o) => this.queue.add(keyOf(o)),
+      update: (_a, b) => this.queue.add(keyOf(b)),
+      delete: (o) => {
+        this.expectations.delete(keyOf(o));
+        this.queue.add(keyOf(o));
+      },
+    });
+    this.pods.on({
+      add: (p) => {
+        const owner = this.ownerKey(p);
+        if (owner) {
+          this.expectations.creationObserved(owner);
+          this.queue.add(owner);
+        } else if (!p.metadata.deletionTimestamp) this.matchingOwners(p).forEach((k) => this.queue.add(k));
+      },
+      update: (a, b) => {
+        for (const p of [a, b]) {
+          const owner = this.ownerKey(p);
+          if (owner) this.queue.add(owner);
+          else this.matchingOwners(p).forEach((k) => this.queue.add(k));
+        }
+      },
+      delete: (p) => {
+        const owner = this.ownerKey(p);
+        if (owner) {
+          this.expectations.deletionObserved(owner);
+          this.queue.add(owner);
+        }
+      },
+    });
+  }
+
+  /** The owner key of a pod this kind controls. */
+  private ownerKey(p: KubeObject): string | undefined {
+    const ref = controllerRef(p);
+    if (!ref) return undefined;
+    const owner = this.owners.lister.getNamed(p.metadata.namespace, ref.name);
+    if (!owner || owner.metadata.uid !== ref.uid) return undefined;
+    return keyOf(owner);
+  }
+
+  private matchingOwners(p: KubeObject): string[] {
+    return this.owners.lister
+      .list(p.metadata.namespace)
+      .filter((o) => {
+        const sel = this.kind.selector(o);
+        return sel && sel.length > 0 && matches(sel, p.metadata.labels);
+      })
+      .map(keyOf);
+  }
+
+  async run(workers: number, signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  }
+
+  async sync(key: string): Promise<void> {
+    const owner = this.owners.lister.get(key);
+    if (!owner) {
+      this.expectations.delete(key);
+      return;
+    }
+    const { namespace } = splitKey(key);
+    const podsRef = { ...R.pods, namespace };
+    const sel = this.kind.selector(owner);
+    const all = this.pods.lister.list(namespace);
+    const owned: KubeObject[] = [];
+    for (const p of all) {
+      const ref = controllerRef(p);
+      const matchesSel = !!sel && sel.length > 0 && matches(sel, p.metadata.labels);
+      if (ref?.uid === owner.metadata.uid) {
+        if (matchesSel || owner.metadata.deletionTimestamp) owned.push(p);
+        else await this.release(podsRef, p, owner);
+      } else if (!ref && matchesSel && !p.metadata.deletionTimestamp && !owner.metadata.deletionTimestamp) {
+        if (await this.adopt(podsRef, p, owner)) owned.push(p);
+      }
+    }
+    const active = owned.filter(isActive);
+    let failure: string | undefined;
+    if (this.expectations.satisfied(key) && !owner.metadata.deletionTimestamp) {
+      const diff = active.length - (owner.spec?.replicas ?? 1);
+      if (diff < 0) failure = await this.create(key, owner, Math.min(-diff, BURST));
+      else if (diff > 0) await this.remove(key, owner, active, Math.min(diff, BURST));
+    }
+    const status = replicaStatus(owner, active, this.ctx.now().getTime(), failure);
+    if (JSON.stringify(status) !== JSON.stringify(owner.status ?? {})) {
+      try {
+        await this.ctx.client.update({ ...this.kind.resource, namespace }, { ...structuredClone(owner), status }, 'status');
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    if (failure) throw new Error(failure); // retried with back-off, as Kubernetes does
+  }
+
+  private async adopt(podsRef: ResourceId, p: KubeObject, owner: KubeObject): Promise<boolean> {
+    try {
+      await this.ctx.client.patch(podsRef, p.metadata.name!, { metadata: { uid: p.metadata.uid, ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(owner)] } }, 'application/merge-patch+json');
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  private async release(podsRef: ResourceId, p: KubeObject, owner: KubeObject): Promise<void> {
+    const refs = (p.metadata.ownerReferences ?? []).filter((r) => r.uid !== owner.metadata.uid);
+    try {
+      await this.ctx.client.patch(podsRef, p.metadata.name!, { metadata: { uid: p.metadata.uid, ownerReferences: refs.length ? refs : null } }, 'application/merge-patch+json');
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  private async create(key: string, owner: KubeObject, n: number): Promise<string | undefined> {
+    const ns = owner.metadata.namespace!;
+    const tpl = owner.spec?.template ?? {};
+    this.expectations.expect(key, n, 0);
+    const pod = (): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        generateName: `${owner.metadata.name}-`,
+        namespace: ns,
+        labels: { ...(tpl.metadata?.labels ?? {}) },
+        ...(tpl.metadata?.annotations ? { annotations: { ...tpl.metadata.annotations } } : {}),
+        ownerReferences: [ownerRefFor(owner)],
+      },
+      spec: structuredClone(tpl.spec ?? {}),
+    });
+    const r = await slowStartBatch(n, async () => {
+      const created = await this.ctx.client.create({ ...R.pods, namespace: ns }, pod());
+      void this.ctx.recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
+    });
+    if (r.error) {
+      this.expectations.lower(key, n - r.ok, 0);
+      const message = `Error creating: ${(r.error as Error).message}`;
+      void this.ctx.recorder.event(owner, 'Warning', 'FailedCreate', message);
+      return message;
+    }
+    return undefined;
+  }
+
+  private async remove(key: string, owner: KubeObject, active: KubeObject[], n: number): Promise<void> {
+    const victims = [...active].sort(deletionOrder).slice(0, n);
+    this.expectations.expect(key, 0, victims.length);
+    await Promise.all(
+      victims.map(async (p) => {
+        try {
+          await this.ctx.client.delete({ ...R.pods, namespace: p.metadata.namespace }, p.metadata.name!);
+          void this.ctx.recorder.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
+        } catch (e) {
+          this.expectations.lower(key, 0, 1);
+          if (!isNotFound(e)) throw e;
+        }
+      }),
+    );
+  }
+}

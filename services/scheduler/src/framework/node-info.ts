@@ -1,0 +1,68 @@
+/** What the scheduler knows of a node: the Node, the pods on it and what they request. */
+import { parseQuantity, type KubeObject } from '@kemu/api';
+
+export interface Resources {
+  cpu: number; // cores
+  memory: number; // bytes
+  pods: number;
+}
+
+export interface NodeInfo {
+  node: KubeObject;
+  pods: Map<string, KubeObject>;
+  requested: Resources;
+  /** hostIP/protocol/port in use. */
+  ports: Set<string>;
+}
+
+/** A pod's requests: containers summed, init containers as their maximum (Kubernetes' rule). */
+export function podRequests(pod: KubeObject): Resources {
+  const sum = { cpu: 0, memory: 0, pods: 1 };
+  for (const c of pod.spec?.containers ?? []) {
+    sum.cpu += parseQuantity(c.resources?.requests?.cpu) ?? 0;
+    sum.memory += parseQuantity(c.resources?.requests?.memory) ?? 0;
+  }
+  for (const c of pod.spec?.initContainers ?? []) {
+    sum.cpu = Math.max(sum.cpu, parseQuantity(c.resources?.requests?.cpu) ?? 0);
+    sum.memory = Math.max(sum.memory, parseQuantity(c.resources?.requests?.memory) ?? 0);
+  }
+  return sum;
+}
+
+export function podHostPorts(pod: KubeObject): string[] {
+  const out: string[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) if (p.hostPort) out.push(`${p.hostIP || '0.0.0.0'}/${p.protocol ?? 'TCP'}/${p.hostPort}`);
+  }
+  return out;
+}
+
+export function allocatable(node: KubeObject): Resources {
+  const a = node.status?.allocatable ?? node.status?.capacity ?? {};
+  return { cpu: parseQuantity(a.cpu) ?? 0, memory: parseQuantity(a.memory) ?? 0, pods: parseQuantity(a.pods) ?? 110 };
+}
+
+export function newNodeInfo(node: KubeObject): NodeInfo {
+  return { node, pods: new Map(), requested: { cpu: 0, memory: 0, pods: 0 }, ports: new Set() };
+}
+
+export function addPod(info: NodeInfo, key: string, pod: KubeObject): void {
+  if (info.pods.has(key)) removePod(info, key);
+  info.pods.set(key, pod);
+  const r = podRequests(pod);
+  info.requested.cpu += r.cpu;
+  info.requested.memory += r.memory;
+  info.requested.pods += 1;
+  for (const p of podHostPorts(pod)) info.ports.add(p);
+}
+
+export function removePod(info: NodeInfo, key: string): void {
+  const pod = info.pods.get(key);
+  if (!pod) return;
+  info.pods.delete(key);
+  const r = podRequests(pod);
+  info.requested.cpu -= r.cpu;
+  info.requested.memory -= r.memory;
+  info.requested.pods -= 1;
+  for (const p of podHostPorts(pod)) info.ports.delete(p);
+}

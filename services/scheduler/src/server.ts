@@ -1,0 +1,27 @@
+/** The scheduler process: while it leads (Lease `kube-scheduler`), informers feed the scheduling loop. */
+import { pino, type Logger } from 'pino';
+import { Counter, EventRecorder, InformerFactory, runComponent, type ComponentOptions, type RunningComponent } from '@kemu/client';
+import { Scheduler } from './scheduler.js';
+
+export type SchedulerOptions = Omit<ComponentOptions, 'leaseName'>;
+
+export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'scheduler' }), onLost: () => void = () => process.exit(1)): Promise<RunningComponent> {
+  let bound: Counter | undefined;
+  const component = await runComponent(
+    { port: 10259, ...o, leaseName: 'kube-scheduler' },
+    async (client, signal) => {
+      log.info('became leader; scheduling');
+      const informers = new InformerFactory(client, (err) => log.debug({ err: String(err) }, 'informer error'));
+      const scheduler = new Scheduler({ client, informers, recorder: new EventRecorder(client, { component: 'default-scheduler' }), log, onBound: () => bound?.inc({ result: 'scheduled' }) });
+      signal.addEventListener('abort', () => informers.stop(), { once: true });
+      await informers.start();
+      await scheduler.run(signal);
+    },
+    () => {
+      log.error('leader election lost');
+      onLost();
+    },
+  );
+  bound = component.metrics.register(new Counter('scheduler_schedule_attempts_total', 'Pods bound by this scheduler.'));
+  return component;
+}
