@@ -4,6 +4,7 @@
  * and /metrics, and leader election that runs the work only while leading.
  */
 import http from 'node:http';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -64,6 +65,8 @@ export async function runComponent(o: ComponentOptions, lead: (client: ApiClient
   });
   await new Promise<void>((r) => server.listen(o.port ?? 0, o.bindAddress ?? '0.0.0.0', () => r()));
   const ac = new AbortController();
+  // Every controller and informer listens on the leadership signal.
+  setMaxListeners(1000, ac.signal);
   let elector: LeaderElector | undefined;
   if (o.leaderElect === false) {
     leading = true;

@@ -6,6 +6,7 @@
  * renew within renewDeadline. Optimistic concurrency on the Lease makes sure
  * two candidates never both win.
  */
+import { setMaxListeners } from 'node:events';
 import { isAlreadyExists, isConflict, isNotFound, type KubeObject } from '@kemu/api';
 import type { ApiClient } from './api-client.js';
 import { realClock, sleep, type Clock } from './clock.js';
@@ -34,7 +35,9 @@ export class LeaderElector {
   private o: Required<Omit<LeaderElectionOptions, 'onNewLeader'>> & Pick<LeaderElectionOptions, 'onNewLeader'>;
 
   constructor(private client: ApiClient, opts: LeaderElectionOptions) {
-    this.o = { namespace: 'kube-system', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, clock: realClock, ...opts };
+    // Options left undefined keep the defaults (15 s lease, 10 s renew deadline, 2 s retry).
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LeaderElectionOptions;
+    this.o = { namespace: 'kube-system', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, clock: realClock, ...given };
   }
 
   get isLeader(): boolean {
@@ -51,6 +54,7 @@ export class LeaderElector {
     while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(this.o.retryPeriodSeconds * 1000, signal);
     if (signal.aborted) return;
     const leading = new AbortController();
+    setMaxListeners(1000, leading.signal);
     void Promise.resolve(this.o.onStartedLeading(leading.signal)).catch(() => undefined);
     let lastRenew = this.o.clock.now();
     while (!signal.aborted) {

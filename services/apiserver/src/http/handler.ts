@@ -214,14 +214,7 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
     }
     checkKind(r, obj);
     fieldValidation(r, q, obj, res);
-    const subresource = sub === 'finalize' ? undefined : sub;
-    if (sub === 'finalize') {
-      // Only spec.finalizers may change through /finalize.
-      const cur = await rest.get(info, ns, name);
-      obj.spec = { ...(cur.spec ?? {}), finalizers: obj.spec?.finalizers ?? [] };
-      Object.assign(obj, { status: cur.status, metadata: { ...cur.metadata, resourceVersion: obj.metadata.resourceVersion } });
-    }
-    sendJson(res, 200, await rest.update(info, ns, name, obj, subresource, { dryRun }));
+    sendJson(res, 200, await rest.update(info, ns, name, obj, sub, { dryRun }));
     return 'UPDATE';
   }
   if (method === 'PATCH') {

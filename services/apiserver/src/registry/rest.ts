@@ -266,11 +266,16 @@ export class RestStore {
     if (subresource === 'status') {
       return { ...cur, status: incoming.status, metadata: cur.metadata };
     }
+    if (subresource === 'finalize') {
+      return { ...cur, spec: { ...(cur.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
+    }
     const next = applyDefaults(storageInfo(info), { ...incoming, apiVersion: cur.apiVersion, kind: cur.kind });
     if (hasStatusSubresource(info)) {
       if (cur.status === undefined) delete (next as Obj).status;
       else (next as Obj).status = cur.status;
     }
+    // A namespace's spec.finalizers change only through /finalize (Kubernetes' NamespaceStrategy).
+    if (info.storage === 'namespaces') next.spec = { ...(next.spec ?? {}), finalizers: cur.spec?.finalizers ?? [] };
     const m = { ...(next.metadata ?? {}) };
     m.name = cur.metadata.name;
     if (cur.metadata.namespace) m.namespace = cur.metadata.namespace;

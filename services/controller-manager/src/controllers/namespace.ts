@@ -47,7 +47,7 @@ export class NamespaceController implements Controller {
       return;
     }
     if ((ns.spec?.finalizers ?? []).length) {
-      await this.ctx.client.patch(R.namespaces, name, { spec: { finalizers: null } }, 'application/merge-patch+json').catch((e) => {
+      await this.ctx.client.update(R.namespaces, { ...structuredClone(ns), spec: { ...ns.spec, finalizers: [] } }, 'finalize').catch((e) => {
         if (!isNotFound(e)) throw e;
       });
     }

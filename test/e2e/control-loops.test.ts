@@ -1,0 +1,175 @@
+/**
+ * The control loops with the real kubectl: Deployments spread over nodes,
+ * rolling updates within maxSurge/maxUnavailable, rollback, cascading and
+ * namespace deletion, default service accounts, node IPAM, unschedulable
+ * pods, and leader failover. Nodes are registered through the API; a test
+ * fixture reports their pods Ready (kubelets arrive with the nodes issue).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '@kemu/client';
+import type { KubeObject } from '@kemu/api';
+import { client, registerNodes, startFakeKubelet, type FakeKubelet } from './fake-kubelet.js';
+import { ctx, k, kubectl, namespace, stateFile, waitFor } from './helpers.js';
+
+let c: ApiClient;
+let kubelet: FakeKubelet;
+let ns: string;
+const NODES = ['node-1', 'node-2', 'node-3'];
+
+beforeAll(async () => {
+  c = client();
+  await registerNodes(c, NODES);
+  kubelet = startFakeKubelet(c, { readyAfterMs: 200 });
+  ns = await namespace('loops');
+});
+afterAll(() => {
+  kubelet?.stop();
+  c?.close();
+});
+
+const pods = async (namespace: string, selector?: string): Promise<KubeObject[]> => (await c.list({ version: 'v1', resource: 'pods', namespace }, { labelSelector: selector })).items;
+const deploy = (name: string, replicas: number, image = 'nginx:1.25', extra: object = {}) => `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers: [{name: web, image: "${image}"}]
+${Object.entries(extra).map(([key, v]) => `  ${key}: ${JSON.stringify(v)}`).join('\n')}
+`;
+
+describe('control loops', () => {
+  it('gives every node a podCIDR and every namespace a default ServiceAccount', async () => {
+    const cidrs = await waitFor('podCIDRs', async () => {
+      const out = await k(['get', 'nodes', ...NODES, '-o', 'jsonpath={.items[*].spec.podCIDR}']);
+      const list = out.split(' ').filter(Boolean);
+      return list.length === 3 && list;
+    });
+    expect(new Set(cidrs).size).toBe(3);
+    for (const cidr of cidrs) expect(cidr).toMatch(/^10\.244\.\d+\.0\/24$/);
+    await waitFor('default sa', async () => (await kubectl(['get', 'sa', 'default', '-n', ns])).exitCode === 0);
+  });
+
+  it('spreads a Deployment of 10 replicas over the nodes', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], { input: deploy('spread', 10) });
+    const bound = await waitFor('10 bound pods', async () => {
+      const ps = (await pods(ns, 'app=spread')).filter((p) => p.spec?.nodeName);
+      return ps.length === 10 && ps;
+    });
+    const perNode = new Map<string, number>();
+    for (const p of bound) perNode.set(p.spec.nodeName, (perNode.get(p.spec.nodeName) ?? 0) + 1);
+    expect([...perNode.keys()].sort()).toEqual(NODES);
+    for (const n of perNode.values()) expect(n).toBeGreaterThanOrEqual(3);
+    for (const p of bound) expect(p.metadata.name).toMatch(/^spread-[a-z0-9]+-[a-z0-9]{5}$/);
+    const status = await k(['rollout', 'status', '-n', ns, 'deployment/spread', '--timeout=60s']);
+    expect(status).toContain('deployment "spread" successfully rolled out');
+    expect(await k(['get', '-n', ns, 'deploy', 'spread'])).toMatch(/spread\s+10\/10\s+10\s+10/);
+  });
+
+  it('rolls out a new image within maxSurge and maxUnavailable, and rolls back', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], { input: deploy('roll', 4, 'nginx:1.25', { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } }) });
+    await k(['rollout', 'status', '-n', ns, 'deployment/roll', '--timeout=60s']);
+    let sampling = true;
+    let maxPods = 0;
+    let minReady = Infinity;
+    const sampler = (async () => {
+      while (sampling) {
+        const ps = (await pods(ns, 'app=roll')).filter((p) => !p.metadata.deletionTimestamp);
+        maxPods = Math.max(maxPods, ps.length);
+        minReady = Math.min(minReady, ps.filter((p) => (p.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True')).length);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await k(['set', 'image', '-n', ns, 'deployment/roll', 'web=nginx:1.26']);
+    expect(await k(['rollout', 'status', '-n', ns, 'deployment/roll', '--timeout=60s'])).toContain('successfully rolled out');
+    sampling = false;
+    await sampler;
+    expect(maxPods).toBeLessThanOrEqual(5); // replicas + maxSurge
+    expect(minReady).toBeGreaterThanOrEqual(3); // replicas - maxUnavailable
+    const images = (await pods(ns, 'app=roll')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec.containers[0].image);
+    expect(images).toEqual(Array(4).fill('nginx:1.26'));
+
+    const history = await k(['rollout', 'history', '-n', ns, 'deployment/roll']);
+    expect(history).toMatch(/REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    expect(await k(['rollout', 'undo', '-n', ns, 'deployment/roll'])).toContain('deployment.apps/roll rolled back');
+    await k(['rollout', 'status', '-n', ns, 'deployment/roll', '--timeout=60s']);
+    await waitFor('old image back', async () => {
+      const live = (await pods(ns, 'app=roll')).filter((p) => !p.metadata.deletionTimestamp);
+      return live.length === 4 && live.every((p) => p.spec.containers[0].image === 'nginx:1.25');
+    });
+    expect(await k(['get', '-n', ns, 'deploy', 'roll', '-o', 'jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}'])).toBe('3');
+  });
+
+  it('scales a ReplicationController and reports its status', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: rc}}\n    spec:\n      containers: [{name: c, image: nginx}]\n' });
+    await waitFor('3 ready', async () => (await k(['get', '-n', ns, 'rc', 'rc', '-o', 'jsonpath={.status.readyReplicas}'])) === '3');
+    await k(['scale', '-n', ns, 'rc/rc', '--replicas=1']);
+    await waitFor('scaled down', async () => (await pods(ns, 'app=rc')).filter((p) => !p.metadata.deletionTimestamp).length === 1);
+    expect(await k(['get', '-n', ns, 'rc', 'rc'])).toMatch(/rc\s+1\s+1\s+1/);
+  });
+
+  it('deletes dependents in the background, and orphans them when asked', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], { input: deploy('gc', 2) });
+    await waitFor('2 pods', async () => (await pods(ns, 'app=gc')).length === 2);
+    await k(['delete', '-n', ns, 'deployment', 'gc']);
+    await waitFor('replicasets and pods gone', async () => (await pods(ns, 'app=gc')).length === 0 && (await k(['get', 'rs', '-n', ns, '-l', 'app=gc', '-o', 'name'])) === '');
+
+    await k(['apply', '-n', ns, '-f', '-'], { input: deploy('orphan', 2) });
+    await waitFor('2 pods', async () => (await pods(ns, 'app=orphan')).length === 2);
+    await k(['delete', '-n', ns, 'deployment', 'orphan', '--cascade=orphan']);
+    const rs = JSON.parse(await k(['get', 'rs', '-n', ns, '-l', 'app=orphan', '-o', 'json'])).items;
+    expect(rs).toHaveLength(1);
+    expect(rs[0].metadata.ownerReferences).toBeUndefined();
+    expect((await pods(ns, 'app=orphan')).length).toBe(2);
+  });
+
+  it('explains why a pod fits nowhere, in the scheduler\'s words', async () => {
+    await k(['run', 'huge', '-n', ns, '--image=nginx', '--overrides={"spec":{"containers":[{"name":"huge","image":"nginx","resources":{"requests":{"cpu":"100"}}}]}}']);
+    const events = await waitFor('FailedScheduling', async () => {
+      const out = await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=huge']);
+      return out.includes('FailedScheduling') && out;
+    });
+    expect(events).toMatch(/0\/\d+ nodes are available: \d+ Insufficient cpu\./);
+    expect(await k(['get', 'pod', 'huge', '-n', ns])).toMatch(/huge\s+0\/1\s+Pending/);
+    expect(await k(['describe', 'pod', 'huge', '-n', ns])).toMatch(/Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/\d+ nodes are available/);
+  });
+
+  it('deletes a namespace and everything in it', async () => {
+    const doomed = await namespace('doomed');
+    await k(['apply', '-n', doomed, '-f', '-'], { input: deploy('inside', 2) });
+    await k(['create', 'cm', 'x', '-n', doomed]);
+    await waitFor('2 pods', async () => (await pods(doomed)).length === 2);
+    expect(await k(['delete', 'namespace', doomed, '--timeout=60s'])).toContain(`namespace "${doomed}" deleted`);
+    expect((await kubectl(['get', 'namespace', doomed])).stderr).toContain('not found');
+    expect(await pods(doomed)).toEqual([]);
+  });
+
+  it('hands the work over when the leading controller-manager dies, never two at once', async () => {
+    const cli = (f: string) => stateFile('pki', f);
+    const second: ChildProcess = spawn(process.execPath, [resolve(import.meta.dirname, '../../services/controller-manager/dist/main.js'), `--apiserver=${ctx().subnet}.0.3:6444`, `--ca-file=${cli('ca.crt')}`, `--token-file=${cli('controller-manager.token')}`, '--port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    second.stdout!.on('data', (d) => (log += d));
+    try {
+      await waitFor('second replica up', () => log.includes('controller-manager running'));
+      const holder = () => k(['get', 'lease', '-n', 'kube-system', 'kube-controller-manager', '-o', 'jsonpath={.spec.holderIdentity}']);
+      const first = await holder();
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(log).not.toContain('became leader'); // the standby waits while the leader renews
+      const pid = Number((await import('node:fs')).readFileSync(stateFile('pids', 'controller-manager.pid'), 'utf8'));
+      process.kill(-pid, 'SIGKILL');
+      await waitFor('the standby to lead', () => log.includes('became leader'), 30_000);
+      expect(await holder()).not.toBe(first);
+      await k(['apply', '-n', ns, '-f', '-'], { input: deploy('after-failover', 2) });
+      await waitFor('pods from the new leader', async () => (await pods(ns, 'app=after-failover')).length === 2);
+    } finally {
+      second.kill('SIGKILL');
+      (await import('./helpers.js')).kemu('start'); // the compose replica back, as a standby-then-leader
+    }
+  });
+});
