@@ -24,8 +24,10 @@ beforeAll(async () => {
   kubelet = startFakeKubelet(c, { readyAfterMs: 200 });
   ns = await namespace('loops');
 });
-afterAll(() => {
+afterAll(async () => {
   kubelet?.stop();
+  // The nodes go; pods bound to them are then collected (PodGC), as no kubelet would finish them.
+  await k(['delete', 'node', ...NODES, '--wait=false']).catch(() => undefined);
   c?.close();
 });
 

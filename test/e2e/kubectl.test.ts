@@ -180,13 +180,14 @@ describe('kubectl', () => {
     expect((await kubectl(['get', '-n', ns, 'deploy', 'legacy-deploy'])).stderr).toContain('deployments.apps "legacy-deploy" not found');
     const out = await k(['delete', '-n', ns, 'cm', '-l', 'tier=config']);
     expect(out).toContain('configmap "settings" deleted');
-    // Orphan and foreground deletion leave the object to the garbage collector, marked as Kubernetes marks it.
-    await k(['delete', '-n', ns, 'deploy', 'legacy-ext', '--cascade=orphan', '--wait=false']);
-    const orphaned = JSON.parse(await k(['get', '-n', ns, 'deploy', 'legacy-ext', '-o', 'json']));
-    expect(orphaned.metadata.deletionTimestamp).toBeTruthy();
-    expect(orphaned.metadata.finalizers).toEqual(['orphan']);
-    await k(['delete', '-n', ns, 'deploy', 'web', '--cascade=foreground', '--wait=false']);
-    expect(JSON.parse(await k(['get', '-n', ns, 'deploy', 'web', '-o', 'json'])).metadata.finalizers).toEqual(['foregroundDeletion']);
+    // Orphan: the Deployment goes, its ReplicaSet stays without an owner. Foreground: dependents first, then the owner.
+    await waitFor('legacy-ext replicaset', async () => (await k(['get', 'rs', '-n', ns, '-l', 'app=legacy-ext', '-o', 'name'])) !== '');
+    await k(['delete', '-n', ns, 'deploy', 'legacy-ext', '--cascade=orphan']);
+    const orphaned = JSON.parse(await k(['get', 'rs', '-n', ns, '-l', 'app=legacy-ext', '-o', 'json'])).items;
+    expect(orphaned).toHaveLength(1);
+    expect(orphaned[0].metadata.ownerReferences).toBeUndefined();
+    await k(['delete', '-n', ns, 'deploy', 'web', '--cascade=foreground', '--timeout=60s']);
+    expect(await k(['get', 'rs', '-n', ns, '-l', 'app=web', '-o', 'name'])).toBe('');
   });
 
   it('says what is wrong, in Kubernetes words', async () => {

@@ -4,6 +4,7 @@ import { deploymentController } from './deployment.js';
 import { garbageCollector } from './garbage-collector.js';
 import { namespaceController } from './namespace.js';
 import { nodeIpamController } from './node-ipam.js';
+import { podGcController } from './podgc.js';
 import { replicaSetController } from './replicaset.js';
 import { replicationControllerController } from './replicationcontroller.js';
 import { serviceAccountController } from './serviceaccount.js';
@@ -16,4 +17,5 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'namespace', start: namespaceController, workers: 5 },
   { name: 'serviceaccount', start: serviceAccountController, workers: 2 },
   { name: 'nodeipam', start: nodeIpamController, workers: 1 },
+  { name: 'podgc', start: podGcController, workers: 2 },
 ];
