@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KubeObject } from '@kemu/api';
+import type { InformerFactory } from '@kemu/client';
+import { R } from '../context.js';
+import { FakeApi } from '../testing/fake-api.js';
+import { ReplicaController, replicaSetKind, replicationControllerKind } from './replica-core.js';
+import { DeploymentController } from './deployment.js';
+import { NamespaceController } from './namespace.js';
+import { GarbageCollector } from './garbage-collector.js';
+import { ServiceAccountController } from './serviceaccount.js';
+import { NodeIpamController } from './node-ipam.js';
+import { PodGcController } from './podgc.js';
+import { templateHash } from './deployment-util.js';
+
+let factory: InformerFactory | undefined;
+afterEach(() => factory?.stop());
+
+const rs = (replicas: number, uid = 'rs-uid'): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  metadata: { name: 'web', namespace: 'ns', uid, generation: 1 },
+  spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+});
+const pod = (name: string, o: { owner?: string; node?: string; ready?: boolean; created?: string; labels?: Record<string, string> } = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'ns', labels: o.labels ?? { app: 'web' }, creationTimestamp: o.created, ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: o.owner, controller: true }] } : {}) },
+  spec: { containers: [{ name: 'c', image: 'nginx' }], ...(o.node ? { nodeName: o.node } : {}) },
+  status: { phase: o.node ? 'Running' : 'Pending', conditions: o.ready ? [{ type: 'Ready', status: 'True' }] : [] },
+});
+
+async function setup(api: FakeApi, make: (ctx: ReturnType<FakeApi['context']>['ctx']) => { sync(key: string): Promise<void> }) {
+  const { ctx, informers } = api.context();
+  const c = make(ctx);
+  factory = informers;
+  await informers.start();
+  return c;
+}
+
+describe('ReplicaSet controller', () => {
+  it('adopts matching orphans, creates the difference and writes status', async () => {
+    const api = new FakeApi();
+    api.seed(R.replicasets, rs(3));
+    api.seed(R.pods, pod('owned', { owner: 'rs-uid' }));
+    api.seed(R.pods, pod('orphan'));
+    api.seed(R.pods, pod('other', { labels: { app: 'db' } }));
+    const c = await setup(api, (ctx) => new ReplicaController(ctx, replicaSetKind));
+    await c.sync('ns/web');
+    const w = api.writes();
+    expect(w.filter((x) => x.verb === 'patch' && x.name === 'orphan')).toHaveLength(1);
+    const creates = w.filter((x) => x.verb === 'create' && x.resource === 'pods');
+    expect(creates).toHaveLength(1);
+    const created = creates[0].body as KubeObject;
+    expect(created.metadata.generateName).toBe('web-');
+    expect(created.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true });
+    const status = w.find((x) => x.verb === 'update' && x.subresource === 'status')!.body as KubeObject;
+    expect(status.status).toMatchObject({ replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 0, observedGeneration: 1 });
+  });
+
+  it('does not create twice before the cache has seen its creations (expectations)', async () => {
+    const api = new FakeApi();
+    api.seed(R.replicasets, rs(2));
+    const c = await setup(api, (ctx) => new ReplicaController(ctx, replicaSetKind));
+    await c.sync('ns/web');
+    await c.sync('ns/web');
+    expect(api.writes().filter((x) => x.verb === 'create')).toHaveLength(2);
+  });
+
+  it('deletes surplus pods: unscheduled, then not ready, then newer first', async () => {
+    const api = new FakeApi();
+    api.seed(R.replicasets, rs(1));
+    api.seed(R.pods, pod('ready-old', { owner: 'rs-uid', node: 'n1', ready: true, created: '2026-01-01T00:00:00Z' }));
+    api.seed(R.pods, pod('ready-new', { owner: 'rs-uid', node: 'n1', ready: true, created: '2026-01-02T00:00:00Z' }));
+    api.seed(R.pods, pod('unscheduled', { owner: 'rs-uid' }));
+    const c = await setup(api, (ctx) => new ReplicaController(ctx, replicaSetKind));
+    await c.sync('ns/web');
+    expect(api.writes().filter((x) => x.verb === 'delete').map((x) => x.name).sort()).toEqual(['ready-new', 'unscheduled']);
+  });
+
+  it('reports FailedCreate when creation is refused, and retries', async () => {
+    const api = new FakeApi();
+    api.seed(R.replicationcontrollers, { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'rc', namespace: 'ns', uid: 'rc-uid' }, spec: { replicas: 2, selector: { app: 'rc' }, template: { metadata: { labels: { app: 'rc' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } } });
+    const { ctx, informers } = api.context();
+    const client = ctx.client;
+    const orig = client.create.bind(client);
+    client.create = async (r, obj, o) => {
+      if (r.resource === 'pods') throw Object.assign(new Error('pods "rc-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=3, limited: pods=3'), { code: 403 });
+      return orig(r, obj, o);
+    };
+    const c = new ReplicaController(ctx, replicationControllerKind);
+    factory = informers;
+    await informers.start();
+    await expect(c.sync('ns/rc')).rejects.toThrow(/exceeded quota/);
+    const ev = api.calls.find((x) => x.resource === 'events')!.body as KubeObject;
+    expect(ev).toMatchObject({ reason: 'FailedCreate', type: 'Warning', message: 'Error creating: pods "rc-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=3, limited: pods=3' });
+  });
+});
+
+describe('Deployment controller', () => {
+  const d = (image: string, replicas = 4): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 },
+    spec: { replicas, selector: { matchLabels: { app: 'web' } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } }, revisionHistoryLimit: 10, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } } },
+  });
+
+  it('creates a ReplicaSet named after the template hash, with revision 1', async () => {
+    const api = new FakeApi();
+    api.seed(R.deployments, d('nginx:1'));
+    const c = await setup(api, (ctx) => new DeploymentController(ctx));
+    await c.sync('ns/web');
+    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as KubeObject;
+    const hash = templateHash(d('nginx:1').spec.template);
+    expect(created.metadata.name).toBe(`web-${hash}`);
+    expect(created.metadata.labels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    expect(created.spec.selector.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    expect(created.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
+    expect(created.spec.replicas).toBe(4);
+  });
+
+  it('rolls: surges the new ReplicaSet by maxSurge and scales the old one down within maxUnavailable', async () => {
+    const api = new FakeApi();
+    api.seed(R.deployments, d('nginx:2'));
+    const oldTpl = d('nginx:1').spec.template;
+    api.seed(R.replicasets, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: { name: 'web-old', namespace: 'ns', labels: { app: 'web' }, annotations: { 'deployment.kubernetes.io/revision': '1' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }] },
+      spec: { replicas: 4, selector: { matchLabels: { app: 'web' } }, template: oldTpl },
+      status: { replicas: 4, readyReplicas: 4, availableReplicas: 4 },
+    });
+    const c = await setup(api, (ctx) => new DeploymentController(ctx));
+    await c.sync('ns/web');
+    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as KubeObject;
+    expect(created.spec.replicas).toBe(1); // 4 + maxSurge 1 - 4 existing
+    expect(created.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+    const scaleDown = api.writes().find((x) => x.verb === 'patch' && x.name === 'web-old')!.body as KubeObject;
+    expect(scaleDown.spec.replicas).toBe(3); // keeps 4 - maxUnavailable available
+  });
+});
+
+describe('namespace controller', () => {
+  it('empties a terminating namespace, then finalizes and deletes it', async () => {
+    const api = new FakeApi();
+    api.seed(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone', deletionTimestamp: '2026-01-01T00:00:00Z' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } });
+    api.seed({ version: 'v1', resource: 'configmaps' }, { metadata: { name: 'cm', namespace: 'gone' } });
+    const c = await setup(api, (ctx) => new NamespaceController(ctx));
+    await c.sync('gone');
+    expect(api.writes().map((x) => `${x.verb} ${x.resource} ${x.name}`)).toEqual(['delete configmaps cm']);
+    api.calls = [];
+    await c.sync('gone');
+    expect(api.writes().map((x) => `${x.verb} ${x.resource} ${x.name} ${x.subresource ?? ''}`.trim())).toEqual(['update namespaces gone finalize', 'delete namespaces gone']);
+  });
+});
+
+describe('garbage collector', () => {
+  it('deletes a dependent whose owner is gone', async () => {
+    const api = new FakeApi();
+    api.seed(R.pods, pod('dangling', { owner: 'missing-uid' }));
+    const c = await setup(api, (ctx) => new GarbageCollector(ctx));
+    await c.sync('dep|Pod|ns/dangling');
+    expect(api.writes().map((x) => `${x.verb} ${x.name}`)).toEqual(['delete dangling']);
+    expect((api.writes()[0].body as { propagationPolicy: string }).propagationPolicy).toBe('Background');
+  });
+  it('orphans dependents, then drops the orphan finalizer', async () => {
+    const api = new FakeApi();
+    api.seed(R.replicasets, { ...rs(1), metadata: { ...rs(1).metadata, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['orphan'] } });
+    api.seed(R.pods, pod('child', { owner: 'rs-uid' }));
+    const c = await setup(api, (ctx) => new GarbageCollector(ctx));
+    await c.sync('own|ReplicaSet|ns/web');
+    const w = api.writes();
+    expect(w[0]).toMatchObject({ verb: 'patch', name: 'child', body: { metadata: { ownerReferences: null } } });
+    expect(w[1]).toMatchObject({ verb: 'patch', name: 'web', body: { metadata: { finalizers: null } } });
+  });
+  it('leaves alone a dependent whose owner exists', async () => {
+    const api = new FakeApi();
+    api.seed(R.replicasets, rs(1));
+    api.seed(R.pods, pod('child', { owner: 'rs-uid' }));
+    const c = await setup(api, (ctx) => new GarbageCollector(ctx));
+    await c.sync('dep|Pod|ns/child');
+    expect(api.writes()).toEqual([]);
+  });
+});
+
+describe('small controllers', () => {
+  it('serviceaccount: creates default in an active namespace only', async () => {
+    const api = new FakeApi();
+    api.seed(R.namespaces, { metadata: { name: 'a' } });
+    api.seed(R.namespaces, { metadata: { name: 'b', deletionTimestamp: '2026-01-01T00:00:00Z' } });
+    const c = await setup(api, (ctx) => new ServiceAccountController(ctx));
+    await c.sync('a');
+    await c.sync('b');
+    expect(api.writes().map((x) => `${x.verb} ${x.namespace}/${x.name}`)).toEqual(['create a/default']);
+  });
+  it('nodeipam: gives the first free /24', async () => {
+    const api = new FakeApi();
+    api.seed(R.nodes, { metadata: { name: 'n1' }, spec: { podCIDR: '10.244.0.0/24' } });
+    api.seed(R.nodes, { metadata: { name: 'n2' }, spec: {} });
+    const c = await setup(api, (ctx) => new NodeIpamController(ctx));
+    await c.sync('n2');
+    expect(api.writes()[0]).toMatchObject({ verb: 'patch', name: 'n2', body: { spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] } } });
+  });
+  it('podgc: force-deletes pods bound to a node that is gone', async () => {
+    const api = new FakeApi();
+    api.seed(R.pods, pod('lost', { node: 'gone-node' }));
+    const c = await setup(api, (ctx) => new PodGcController(ctx));
+    await c.sync('ns/lost');
+    expect(api.writes()[0]).toMatchObject({ verb: 'delete', name: 'lost', body: { gracePeriodSeconds: 0 } });
+  });
+});
