@@ -65,6 +65,7 @@ export async function runComponent(o: ComponentOptions, lead: (client: ApiClient
   });
   await new Promise<void>((r) => server.listen(o.port ?? 0, o.bindAddress ?? '0.0.0.0', () => r()));
   const ac = new AbortController();
+  let stopping = false;
   // Every controller and informer listens on the leadership signal.
   setMaxListeners(1000, ac.signal);
   let elector: LeaderElector | undefined;
@@ -84,7 +85,8 @@ export async function runComponent(o: ComponentOptions, lead: (client: ApiClient
       },
       onStoppedLeading: () => {
         leading = false;
-        onLost();
+        // Stopping on purpose is not losing the election.
+        if (!stopping) onLost();
       },
     });
     void elector.run();
@@ -96,8 +98,9 @@ export async function runComponent(o: ComponentOptions, lead: (client: ApiClient
     port: (server.address() as AddressInfo).port,
     isLeader: () => leading,
     async stop() {
+      stopping = true;
       ac.abort();
-      elector?.stop();
+      await elector?.stop();
       server.close();
       client.close();
     },

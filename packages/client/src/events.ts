@@ -22,8 +22,33 @@ export class EventRecorder {
 
   constructor(private client: ApiClient, private source: EventSource, private now: () => Date = () => new Date()) {}
 
-  /** Record an event about `obj`; never throws (events are best effort, as in Kubernetes). */
-  async event(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+  private pending: (() => Promise<void>)[] = [];
+  private running = 0;
+
+  /**
+   * Record an event about `obj`; never throws (events are best effort, as in
+   * Kubernetes). Events are written in the background, a few at a time, so
+   * they never crowd out the component's own work.
+   */
+  event(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.pending.push(() => this.write(obj, type, reason, message).finally(resolve));
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < 4 && this.pending.length) {
+      const next = this.pending.shift()!;
+      this.running++;
+      void next().finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  private async write(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const namespace = obj.metadata.namespace || 'default';
     const dedup = [obj.metadata.uid, obj.kind, obj.metadata.name, type, reason, message, this.source.component].join('\0');
     const now = ts(this.now());

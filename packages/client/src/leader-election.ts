@@ -44,8 +44,19 @@ export class LeaderElector {
     return this.leader === this.o.identity;
   }
 
-  stop(): void {
+  /** Stop campaigning; a leader gives the lease up at once (client-go's ReleaseOnCancel), so a standby need not wait for it to expire. */
+  async stop(): Promise<void> {
+    const wasLeader = this.isLeader;
     this.ac.abort();
+    if (!wasLeader) return;
+    const ref = { ...LEASES, namespace: this.o.namespace };
+    try {
+      const lease = await this.client.get(ref, this.o.name);
+      if (lease.spec?.holderIdentity !== this.o.identity) return;
+      await this.client.update(ref, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.o.clock.now()) } });
+    } catch {
+      /* the lease expires by itself */
+    }
   }
 
   /** Campaign, lead until leadership is lost or `stop`, then return. */

@@ -9,7 +9,7 @@
 import { fromLabelSelector, isConflict, isNotFound, type KubeObject, type Selector } from '@kemu/api';
 import { keyOf, type EventRecorder, type Informer, type InformerFactory, type ApiClient } from '@kemu/client';
 import type { Logger } from 'pino';
-import { addPod, newNodeInfo, removePod, type NodeInfo } from './framework/node-info.js';
+import { addPod, newNodeInfo, removePod, setNode, type NodeInfo } from './framework/node-info.js';
 import { FILTERS, fitErrorMessage } from './framework/filters.js';
 import { leastAllocated, selectorSpread, topologySpreadScore } from './framework/scores.js';
 
@@ -54,11 +54,11 @@ export class Scheduler {
     this.rcs = d.informers.for({ version: 'v1', resource: 'replicationcontrollers' });
     this.nodes.on({
       add: (n) => {
-        this.nodeInfo(n.metadata.name!).node = n;
+        setNode(this.nodeInfo(n.metadata.name!), n);
         this.moveAllToActive();
       },
       update: (_a, n) => {
-        this.nodeInfo(n.metadata.name!).node = n;
+        setNode(this.nodeInfo(n.metadata.name!), n);
         this.moveAllToActive();
       },
       delete: (n) => this.infos.delete(n.metadata.name!),

@@ -14,6 +14,7 @@ import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import type { UserInfo } from '../http/auth.js';
 import { parseJsonBody } from '../http/body.js';
 import type { WatchSink } from '../storage/watch-cache.js';
+import { jsonOf } from '../storage/serialized.js';
 
 const GRPC_CODE: Record<number, grpc.status> = {
   400: grpc.status.INVALID_ARGUMENT,
@@ -40,7 +41,7 @@ export function toGrpcError(e: unknown): grpc.ServiceError {
 }
 
 function apiObject(o: KubeObject): ApiObject {
-  return { kind: o.kind ?? '', resourceVersion: o.metadata?.resourceVersion ?? '', json: Buffer.from(JSON.stringify(o)) };
+  return { kind: o.kind ?? '', resourceVersion: o.metadata?.resourceVersion ?? '', json: Buffer.from(jsonOf(o)) };
 }
 
 function resolve(ref: ResourceRef | undefined) {

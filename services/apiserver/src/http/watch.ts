@@ -8,6 +8,7 @@ import { StatusError, tableColumns, type KubeObject, type ResourceInfo, type Wat
 import type { RestStore } from '../registry/rest.js';
 import type { WatchSink } from '../storage/watch-cache.js';
 import { tableRowOf, type IncludeObject } from './respond.js';
+import { jsonOf } from '../storage/serialized.js';
 
 /** Bytes a watcher may have waiting before it counts as too slow. */
 export const MAX_PENDING_BYTES = 32 * 1024 * 1024;
@@ -36,7 +37,12 @@ export async function serveWatch(
   const cache = rest.cache(info);
   const frame = (type: WatchEventType, obj: unknown) => JSON.stringify({ type, object: obj }) + '\n';
   const encode = (type: WatchEventType, obj: KubeObject): string => {
-    if (!params.table || type === 'BOOKMARK' || type === 'ERROR') return frame(type, type === 'BOOKMARK' ? obj : { ...obj, apiVersion: obj.apiVersion ?? groupVersion(info), kind: obj.kind ?? info.kind });
+    if (type === 'BOOKMARK' || type === 'ERROR') return frame(type, obj);
+    if (!params.table) {
+      // Stored objects carry apiVersion and kind; their JSON is shared by every watcher.
+      if (obj.apiVersion && obj.kind) return `{"type":"${type}","object":${jsonOf(obj)}}\n`;
+      return frame(type, { ...obj, apiVersion: groupVersion(info), kind: info.kind });
+    }
     const t = {
       kind: 'Table',
       apiVersion: `meta.k8s.io/${params.table}`,

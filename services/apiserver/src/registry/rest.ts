@@ -209,7 +209,7 @@ export class RestStore {
     ns: string | undefined,
     name: string,
     mutate: (cur: KubeObject) => KubeObject | Promise<KubeObject>,
-    opts: { expectedRV?: string; dryRun?: boolean } = {},
+    opts: { expectedRV?: string; dryRun?: boolean; validate?: boolean } = {},
   ): Promise<KubeObject> {
     const key = this.key(info, ns, name);
     let cur = await this.store.get(key);
@@ -218,7 +218,8 @@ export class RestStore {
       if (opts.expectedRV && opts.expectedRV !== String(cur.rev)) throw conflict(info.resource, info.group, name, MODIFIED_CONFLICT);
       const next = await mutate(structuredClone(cur.obj));
       if (jsonEqual(next, cur.obj)) return this.out(info, cur.obj);
-      const errs = validateUpdate(storageInfo(info), next, cur.obj);
+      // Internal writes that change one checked field (pods/binding) skip whole-object validation, as Kubernetes' binding does.
+      const errs = opts.validate === false ? [] : validateUpdate(storageInfo(info), next, cur.obj);
       if (errs.length) throw invalidError(info.kind, info.group, name, errs);
       const admitted = await this.admission.beforeUpdate(info, next, cur.obj);
       if (opts.dryRun) {

@@ -86,5 +86,5 @@ export async function bindPod(rest: RestStore, podInfo: ResourceInfo, ns: string
     conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, 'Z') });
     next.status.conditions = conditions;
     return next as KubeObject;
-  });
+  }, { validate: false });
 }

@@ -5,7 +5,7 @@
  * taint {...}, 2 Insufficient cpu.` Pure.
  */
 import { fromLabelSelector, matches, type KubeObject } from '@kemu/api';
-import { allocatable, podHostPorts, podRequests, type NodeInfo } from './node-info.js';
+import { cachedRequests, podHostPorts, type NodeInfo } from './node-info.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type Filter = (pod: KubeObject, node: NodeInfo, all: NodeInfo[]) => string[] | undefined;
@@ -20,6 +20,10 @@ export function effectiveTaints(node: KubeObject): Obj[] {
   }
   if (node.spec?.unschedulable && !taints.some((t) => t.key === 'node.kubernetes.io/unschedulable')) taints.push({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' });
   return taints;
+}
+
+function isReady(node: KubeObject): boolean {
+  return (node.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
 }
 
 export function tolerates(tolerations: Obj[], taint: Obj): boolean {
@@ -38,6 +42,7 @@ export const nodeUnschedulable: Filter = (pod, n) => {
 };
 
 export const taintToleration: Filter = (pod, n) => {
+  if (!n.node.spec?.taints?.length && !n.node.spec?.unschedulable && isReady(n.node)) return undefined;
   const tol = pod.spec?.tolerations ?? [];
   for (const t of effectiveTaints(n.node)) {
     if (t.key === 'node.kubernetes.io/unschedulable') continue; // nodeUnschedulable says it
@@ -47,8 +52,8 @@ export const taintToleration: Filter = (pod, n) => {
 };
 
 export const nodeResourcesFit: Filter = (pod, n) => {
-  const req = podRequests(pod);
-  const alloc = allocatable(n.node);
+  const req = cachedRequests(pod);
+  const alloc = n.allocatable;
   const out: string[] = [];
   if (n.requested.pods + 1 > alloc.pods) out.push('Too many pods');
   if (req.cpu > 0 && n.requested.cpu + req.cpu > alloc.cpu + 1e-9) out.push('Insufficient cpu');
@@ -89,6 +94,7 @@ export const nodeAffinity: Filter = (pod, n) => {
 };
 
 export const nodePorts: Filter = (pod, n) => {
+  if (!n.ports.size) return undefined;
   for (const p of podHostPorts(pod)) {
     const [ip, proto, port] = p.split('/');
     const clash = [...n.ports].some((u) => {

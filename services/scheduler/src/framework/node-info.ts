@@ -13,6 +13,8 @@ export interface NodeInfo {
   requested: Resources;
   /** hostIP/protocol/port in use. */
   ports: Set<string>;
+  /** Parsed once per Node update: the scheduler reads them for every pod. */
+  allocatable: Resources;
 }
 
 /** A pod's requests: containers summed, init containers as their maximum (Kubernetes' rule). */
@@ -43,13 +45,27 @@ export function allocatable(node: KubeObject): Resources {
 }
 
 export function newNodeInfo(node: KubeObject): NodeInfo {
-  return { node, pods: new Map(), requested: { cpu: 0, memory: 0, pods: 0 }, ports: new Set() };
+  return { node, pods: new Map(), requested: { cpu: 0, memory: 0, pods: 0 }, ports: new Set(), allocatable: allocatable(node) };
+}
+
+/** The Node object changed. */
+export function setNode(info: NodeInfo, node: KubeObject): void {
+  info.node = node;
+  info.allocatable = allocatable(node);
+}
+
+/** Requests are read for every node a pod is tried on: compute them once per pod. */
+const requestCache = new WeakMap<KubeObject, Resources>();
+export function cachedRequests(pod: KubeObject): Resources {
+  let r = requestCache.get(pod);
+  if (!r) requestCache.set(pod, (r = podRequests(pod)));
+  return r;
 }
 
 export function addPod(info: NodeInfo, key: string, pod: KubeObject): void {
   if (info.pods.has(key)) removePod(info, key);
   info.pods.set(key, pod);
-  const r = podRequests(pod);
+  const r = cachedRequests(pod);
   info.requested.cpu += r.cpu;
   info.requested.memory += r.memory;
   info.requested.pods += 1;
@@ -60,7 +76,7 @@ export function removePod(info: NodeInfo, key: string): void {
   const pod = info.pods.get(key);
   if (!pod) return;
   info.pods.delete(key);
-  const r = podRequests(pod);
+  const r = cachedRequests(pod);
   info.requested.cpu -= r.cpu;
   info.requested.memory -= r.memory;
   info.requested.pods -= 1;

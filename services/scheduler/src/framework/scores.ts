@@ -4,15 +4,15 @@
  * and ScheduleAnyway topology spread. Pure.
  */
 import { matches, type KubeObject, type Selector } from '@kemu/api';
-import { allocatable, podRequests, type NodeInfo } from './node-info.js';
+import { cachedRequests, type NodeInfo } from './node-info.js';
 import { spreadCounts } from './filters.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** NodeResourcesLeastAllocated: the more left free after placing the pod, the better. */
 export function leastAllocated(pod: KubeObject, n: NodeInfo): number {
-  const req = podRequests(pod);
-  const alloc = allocatable(n.node);
+  const req = cachedRequests(pod);
+  const alloc = n.allocatable;
   // Kubernetes counts a request-less container as 0.1 cpu / 200Mi for scoring.
   const cpu = n.requested.cpu + (req.cpu || 0.1);
   const mem = n.requested.memory + (req.memory || 200 * 2 ** 20);
