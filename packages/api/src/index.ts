@@ -16,3 +16,4 @@ export { validateCreate, validateUpdate } from './validation/index.js';
 export { dns1123Label, dns1123Subdomain, dns1035Label, qualifiedName, labelValue } from './validation/names.js';
 export { toStorage, fromStorage } from './conversion.js';
 export { tableColumns, tableRow, humanDuration, podStatusText, type ColumnDefinition } from './printers.js';
+export { charge, addUsage, quotaRefusal, applyLimitRanges, show as showQuantity, type Usage } from './quota.js';

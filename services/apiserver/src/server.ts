@@ -69,7 +69,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   await Promise.all([...caches.values()].map((c) => c.start()));
   const allocator = new ServiceAllocator({ serviceCidr: opts.serviceCidr, nodePortRange: opts.nodePortRange, reservedIPs: [opts.kubernetesIP, opts.dnsIP] });
   restore(allocator, caches.get('services')!.list({ labels: [], fields: [] }).items);
-  const admission = new Admission(store, () => caches.get('namespaces'), allocator);
+  const admission = new Admission(store, () => caches.get('namespaces'), allocator, (storage) => caches.get(storage));
   const rest = new RestStore(store, caches, admission);
   await bootstrap(rest, { kubernetesIP: opts.kubernetesIP, endpoints: [opts.advertiseAddress], port: opts.securePort });
 

@@ -10,17 +10,68 @@ import type { WatchCache } from '../storage/watch-cache.js';
 import type { ServiceAllocator } from './allocator.js';
 import { allocate, release, type Allocation } from './service-strategy.js';
 import { AllocationError } from './allocator.js';
-import { invalidError } from '@kemu/api';
+import { qosClass, addUsage, applyLimitRanges, charge, invalidError, quotaRefusal, type Usage } from '@kemu/api';
 
 const NOTHING: Allocation = { commit: () => undefined, rollback: () => undefined };
 const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
 export class Admission {
+  /** Quota charged by creates not yet in the watch cache, by namespace and object uid. */
+  private reserved = new Map<string, Map<string, { usage: Usage; storage: string; at: number }>>();
+
   constructor(
     private store: EtcdStore,
     private namespaces: () => WatchCache | undefined,
     readonly allocator: ServiceAllocator,
+    private cacheOf: (storage: string) => WatchCache | undefined = () => undefined,
   ) {}
+
+  /** LimitRange admission (mutating): default and bound the containers of a new pod. */
+  limitRanges(info: ResourceInfo, obj: KubeObject): void {
+    if (info.storage !== 'pods') return;
+    const ranges = this.cacheOf('limitranges')?.list({ namespace: obj.metadata.namespace, labels: [], fields: [] }).items ?? [];
+    if (!ranges.length) return;
+    const problems = applyLimitRanges(obj, ranges);
+    // The defaults may have made it Burstable or Guaranteed.
+    obj.status = { ...(obj.status ?? {}), qosClass: qosClass(obj.spec ?? {}) };
+    if (problems.length) throw forbidden('pods', '', obj.metadata.name ?? '', problems.length === 1 ? problems[0] : `[${problems.join(', ')}]`);
+  }
+
+  /**
+   * ResourceQuota admission: what the object charges must fit every quota of
+   * its namespace, counting what is stored and what is being created right
+   * now (check and reserve happen in one step, so concurrent creates cannot
+   * overshoot).
+   */
+  private quota(info: ResourceInfo, obj: KubeObject): Allocation {
+    const ns = obj.metadata.namespace;
+    if (!ns || info.storage === 'events') return NOTHING;
+    const quotas = this.cacheOf('resourcequotas')?.list({ namespace: ns, labels: [], fields: [] }).items ?? [];
+    if (!quotas.length) return NOTHING;
+    const requested = charge(info.storage, info.group, obj);
+    const cache = this.cacheOf(info.storage);
+    const stored = cache?.list({ namespace: ns, labels: [], fields: [] }).items ?? [];
+    let used: Usage = {};
+    const seen = new Set<string>();
+    for (const o of stored) {
+      used = addUsage(used, charge(info.storage, info.group, o));
+      if (o.metadata.uid) seen.add(o.metadata.uid);
+    }
+    const mine = this.reserved.get(ns) ?? new Map();
+    const now = Date.now();
+    for (const [uid, r] of mine) {
+      if (seen.has(uid) || now - r.at > 60_000) mine.delete(uid);
+      else if (r.storage === info.storage) used = addUsage(used, r.usage);
+    }
+    for (const q of quotas) {
+      const why = quotaRefusal(q, requested, used);
+      if (why) throw forbidden(info.resource, info.group, obj.metadata.name ?? '', why);
+    }
+    const uid = obj.metadata.uid!;
+    mine.set(uid, { usage: requested, storage: info.storage, at: now });
+    this.reserved.set(ns, mine);
+    return { commit: () => undefined, rollback: () => void mine.delete(uid) };
+  }
 
   /** A namespaced object may only be created in an existing, active namespace. */
   async validateNamespace(info: ResourceInfo, ns: string | undefined, name: string): Promise<void> {
@@ -50,7 +101,14 @@ export class Admission {
   }
 
   async beforeCreate(info: ResourceInfo, obj: KubeObject): Promise<Allocation> {
-    return this.allocation(info, obj);
+    const q = this.quota(info, obj);
+    try {
+      const a = this.allocation(info, obj);
+      return { commit: () => (q.commit(), a.commit()), rollback: () => (q.rollback(), a.rollback()) };
+    } catch (e) {
+      q.rollback();
+      throw e;
+    }
   }
 
   async beforeUpdate(info: ResourceInfo, next: KubeObject, cur: KubeObject): Promise<Allocation> {

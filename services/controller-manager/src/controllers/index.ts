@@ -6,6 +6,7 @@ import { namespaceController } from './namespace.js';
 import { nodeIpamController } from './node-ipam.js';
 import { podGcController } from './podgc.js';
 import { replicaSetController } from './replicaset.js';
+import { resourceQuotaController } from './resourcequota.js';
 import { replicationControllerController } from './replicationcontroller.js';
 import { serviceAccountController } from './serviceaccount.js';
 
@@ -18,4 +19,5 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'serviceaccount', start: serviceAccountController, workers: 2 },
   { name: 'nodeipam', start: nodeIpamController, workers: 1 },
   { name: 'podgc', start: podGcController, workers: 2 },
+  { name: 'resourcequota', start: resourceQuotaController, workers: 2 },
 ];

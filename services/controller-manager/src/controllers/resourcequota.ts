@@ -1,0 +1,65 @@
+/**
+ * The ResourceQuota controller: keeps each quota's status true — `hard` as
+ * the spec says, `used` as counted from the namespace's objects — when
+ * objects come and go, and at least every 30 seconds.
+ */
+import { addUsage, charge, isNotFound, showQuantity, storedResources, type KubeObject, type Usage } from '@kemu/api';
+import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
+import { R, type Controller, type ControllerContext } from '../context.js';
+
+const QUOTAS = { version: 'v1', resource: 'resourcequotas' };
+const WATCHED = [R.pods, { version: 'v1', resource: 'services' }, { version: 'v1', resource: 'configmaps' }, { version: 'v1', resource: 'secrets' }, R.replicationcontrollers];
+
+/** Which stored resources a quota's `hard` keys are counted from. */
+function resourcesFor(hard: Record<string, unknown>) {
+  const all = storedResources().filter((r) => r.namespaced);
+  return all.filter((r) =>
+    Object.keys(hard).some((k) => {
+      if (k.startsWith('count/')) return k === `count/${r.group ? `${r.resource}.${r.group}` : r.resource}`;
+      if (r.storage === 'pods') return k === 'pods' || /^(requests|limits)\.|^(cpu|memory)$/.test(k);
+      if (r.storage === 'services') return k.startsWith('services');
+      return k === r.storage;
+    }),
+  );
+}
+
+export class ResourceQuotaController implements Controller {
+  readonly name = 'resourcequota';
+  private queue = new WorkQueue();
+  private quotas: Informer;
+
+  constructor(private ctx: ControllerContext) {
+    this.quotas = ctx.informers.for(QUOTAS);
+    this.quotas.on({ add: (q) => this.queue.add(keyOf(q)), update: (a, b) => a.spec !== b.spec && this.queue.add(keyOf(b)) });
+    const touched = (o: KubeObject) => this.quotas.lister.list(o.metadata.namespace).forEach((q) => this.queue.addAfter(keyOf(q), 200));
+    for (const r of WATCHED) ctx.informers.for(r).on({ add: touched, update: (_a, b) => touched(b), delete: touched });
+  }
+
+  async run(workers: number, signal: AbortSignal): Promise<void> {
+    const resync = setInterval(() => this.quotas.lister.list().forEach((q) => this.queue.add(keyOf(q))), 30_000);
+    signal.addEventListener('abort', () => {
+      clearInterval(resync);
+      this.queue.shutDown();
+    }, { once: true });
+    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  }
+
+  async sync(key: string): Promise<void> {
+    const quota = this.quotas.lister.get(key);
+    if (!quota) return;
+    const { namespace } = splitKey(key);
+    const hard: Record<string, string> = quota.spec?.hard ?? {};
+    let used: Usage = {};
+    for (const r of resourcesFor(hard)) {
+      const { items } = await this.ctx.client.list({ group: r.group, version: r.version, resource: r.resource, namespace });
+      for (const o of items) used = addUsage(used, charge(r.storage, r.group, o));
+    }
+    const status = { hard: { ...hard }, used: Object.fromEntries(Object.keys(hard).sort().map((k) => [k, showQuantity(k, used[k] ?? 0)])) };
+    if (JSON.stringify(status) === JSON.stringify(quota.status ?? {})) return;
+    await this.ctx.client.update({ ...QUOTAS, namespace }, { ...structuredClone(quota), status }, 'status').catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+  }
+}
+
+export const resourceQuotaController = (ctx: ControllerContext) => new ResourceQuotaController(ctx);
