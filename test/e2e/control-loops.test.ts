@@ -108,6 +108,22 @@ describe('control loops', () => {
     expect(await k(['get', '-n', ns, 'deploy', 'roll', '-o', 'jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}'])).toBe('3');
   });
 
+  it('pauses, resumes and restarts a rollout', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], { input: deploy('pause', 2) });
+    await k(['rollout', 'status', '-n', ns, 'deployment/pause', '--timeout=60s']);
+    const rsCount = async () => (await k(['get', 'rs', '-n', ns, '-l', 'app=pause', '-o', 'name'])).split('\n').filter(Boolean).length;
+    expect(await k(['rollout', 'pause', '-n', ns, 'deployment/pause'])).toContain('deployment.apps/pause paused');
+    await k(['set', 'image', '-n', ns, 'deployment/pause', 'web=nginx:1.26']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await rsCount()).toBe(1); // paused: no new ReplicaSet
+    expect(await k(['rollout', 'resume', '-n', ns, 'deployment/pause'])).toContain('deployment.apps/pause resumed');
+    await k(['rollout', 'status', '-n', ns, 'deployment/pause', '--timeout=60s']);
+    expect(await rsCount()).toBe(2);
+    expect(await k(['rollout', 'restart', '-n', ns, 'deployment/pause'])).toContain('deployment.apps/pause restarted');
+    await k(['rollout', 'status', '-n', ns, 'deployment/pause', '--timeout=60s']);
+    expect(await rsCount()).toBe(3);
+  });
+
   it('scales a ReplicationController and reports its status', async () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: rc}}\n    spec:\n      containers: [{name: c, image: nginx}]\n' });
     await waitFor('3 ready', async () => (await k(['get', '-n', ns, 'rc', 'rc', '-o', 'jsonpath={.status.readyReplicas}'])) === '3');
@@ -140,6 +156,22 @@ describe('control loops', () => {
     expect(events).toMatch(/0\/\d+ nodes are available: \d+ Insufficient cpu\./);
     expect(await k(['get', 'pod', 'huge', '-n', ns])).toMatch(/huge\s+0\/1\s+Pending/);
     expect(await k(['describe', 'pod', 'huge', '-n', ns])).toMatch(/Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/\d+ nodes are available/);
+    // A node big enough arrives: the pod is tried again and placed there.
+    await registerNodes(c, ['node-big'], { cpu: '128' });
+    await waitFor('huge bound to node-big', async () => (await k(['get', 'pod', 'huge', '-n', ns, '-o', 'jsonpath={.spec.nodeName}'])) === 'node-big', 20_000);
+    await k(['delete', 'pod', 'huge', '-n', ns]);
+    await k(['delete', 'node', 'node-big']);
+  });
+
+  it('runs a DaemonSet pod on every node, following nodes that come and go', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n    spec:\n      containers: [{name: a, image: busybox}]\n' });
+    const nodesOf = async () => (await pods(ns, 'app=agent')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec.nodeName).sort();
+    await waitFor('one per node', async () => JSON.stringify(await nodesOf()) === JSON.stringify(NODES));
+    await registerNodes(c, ['node-extra']);
+    await waitFor('a pod on the new node', async () => (await nodesOf()).includes('node-extra'));
+    await waitFor('ds status', async () => /agent\s+4\s+4\s+4\s+4\s+4/.test(await k(['get', 'ds', '-n', ns])));
+    await k(['delete', 'node', 'node-extra']);
+    await waitFor('its pod gone', async () => JSON.stringify(await nodesOf()) === JSON.stringify(NODES));
   });
 
   it('deletes a namespace and everything in it', async () => {

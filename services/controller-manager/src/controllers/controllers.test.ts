@@ -11,6 +11,7 @@ import { ServiceAccountController } from './serviceaccount.js';
 import { NodeIpamController } from './node-ipam.js';
 import { PodGcController } from './podgc.js';
 import { templateHash } from './deployment-util.js';
+import { shouldRun } from './daemonset.js';
 
 let factory: InformerFactory | undefined;
 afterEach(() => factory?.stop());
@@ -139,6 +140,21 @@ describe('Deployment controller', () => {
   });
 });
 
+describe('Deployment controller: Recreate', () => {
+  it('scales the old ReplicaSet to zero before the new one comes up', async () => {
+    const api = new FakeApi();
+    const dep = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, strategy: { type: 'Recreate' }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } };
+    api.seed(R.deployments, dep);
+    api.seed(R.replicasets, { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-old', namespace: 'ns', uid: 'old-uid', labels: { app: 'web' }, annotations: { 'deployment.kubernetes.io/revision': '1' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }] }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } } } });
+    api.seed(R.pods, { ...pod('old-pod', { owner: 'old-uid', node: 'n1', ready: true }) });
+    const c = await setup(api, (ctx) => new DeploymentController(ctx));
+    await c.sync('ns/web');
+    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as KubeObject;
+    expect(created.spec.replicas).toBe(0); // old pods still there
+    expect(api.writes().find((x) => x.verb === 'patch' && x.name === 'web-old')!.body).toMatchObject({ spec: { replicas: 0 } });
+  });
+});
+
 describe('namespace controller', () => {
   it('empties a terminating namespace, then finalizes and deletes it', async () => {
     const api = new FakeApi();
@@ -206,5 +222,21 @@ describe('small controllers', () => {
     const c = await setup(api, (ctx) => new PodGcController(ctx));
     await c.sync('ns/lost');
     expect(api.writes()[0]).toMatchObject({ verb: 'delete', name: 'lost', body: { gracePeriodSeconds: 0 } });
+  });
+});
+
+describe('DaemonSet placement', () => {
+  const ds = (spec: object = {}) => ({ metadata: { name: 'd' }, spec: { template: { spec: { containers: [], ...spec } } } }) as never;
+  const node = (labels: Record<string, string> = {}, taints: object[] = [], extra: object = {}) => ({ metadata: { name: 'n', labels }, spec: { taints, ...extra } }) as never;
+  it.each([
+    ['a plain node', ds(), node(), true],
+    ['a cordoned node (tolerated, as Kubernetes)', ds(), node({}, [], { unschedulable: true }), true],
+    ['an untolerated NoSchedule taint', ds(), node({}, [{ key: 'gpu', effect: 'NoSchedule' }]), false],
+    ['a tolerated taint', ds({ tolerations: [{ key: 'gpu', operator: 'Exists' }] }), node({}, [{ key: 'gpu', effect: 'NoSchedule' }]), true],
+    ['a not-ready node (default toleration)', ds(), node({}, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' }]), true],
+    ['a nodeSelector miss', ds({ nodeSelector: { role: 'edge' } }), node({ role: 'core' }), false],
+    ['a nodeSelector hit', ds({ nodeSelector: { role: 'edge' } }), node({ role: 'edge' }), true],
+  ])('%s', (_n, d, n, want) => {
+    expect(shouldRun(d, n)).toBe(want);
   });
 });

@@ -1,5 +1,6 @@
 /** Every controller the controller-manager runs, in one list. */
 import type { Controller, ControllerContext } from '../context.js';
+import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { garbageCollector } from './garbage-collector.js';
 import { namespaceController } from './namespace.js';
@@ -14,6 +15,7 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'deployment', start: deploymentController, workers: 5 },
   { name: 'replicaset', start: replicaSetController, workers: 5 },
   { name: 'replicationcontroller', start: replicationControllerController, workers: 5 },
+  { name: 'daemonset', start: daemonSetController, workers: 2 },
   { name: 'garbagecollector', start: garbageCollector, workers: 10 },
   { name: 'namespace', start: namespaceController, workers: 5 },
   { name: 'serviceaccount', start: serviceAccountController, workers: 2 },

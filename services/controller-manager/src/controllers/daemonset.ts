@@ -1,0 +1,171 @@
+/**
+ * The DaemonSet controller: one pod per node that the DaemonSet's selector,
+ * affinity and tolerations admit (nodes coming and going are followed),
+ * rolling updates one node at a time (maxUnavailable), and the status
+ * `kubectl get ds` prints.
+ */
+import { isNotFound, type KubeObject } from '@kemu/api';
+import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
+import { R, type Controller, type ControllerContext } from '../context.js';
+import { Expectations } from './expectations.js';
+import { controllerRef, isActive, isAvailable, isReady, ownerRefFor } from './pod-util.js';
+import { templateHash } from './deployment-util.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const HASH = 'controller-revision-hash';
+
+/** The tolerations Kubernetes adds to every DaemonSet pod. */
+export const DAEMON_TOLERATIONS: Obj[] = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/pid-pressure', operator: 'Exists', effect: 'NoSchedule' },
+  { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+];
+
+function tolerated(tols: Obj[], taint: Obj): boolean {
+  return tols.some((t) => (!t.effect || t.effect === taint.effect) && (t.operator === 'Exists' ? !t.key || t.key === taint.key : t.key === taint.key && (t.value ?? '') === (taint.value ?? '')));
+}
+
+/** Should this DaemonSet run a pod on this node? Pure. */
+export function shouldRun(ds: KubeObject, node: KubeObject): boolean {
+  if (node.metadata.deletionTimestamp) return false;
+  const spec = ds.spec?.template?.spec ?? {};
+  const labels = node.metadata.labels ?? {};
+  if (!Object.entries(spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v)) return false;
+  const terms: Obj[] | undefined = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (terms?.length) {
+    const ok = terms.some((t) =>
+      (t.matchExpressions ?? []).every((e: Obj) => {
+        const v = labels[e.key];
+        return e.operator === 'In' ? (e.values ?? []).includes(v) : e.operator === 'NotIn' ? !(e.values ?? []).includes(v) : e.operator === 'Exists' ? v !== undefined : v === undefined;
+      }),
+    );
+    if (!ok) return false;
+  }
+  const tols = [...(spec.tolerations ?? []), ...DAEMON_TOLERATIONS];
+  return (node.spec?.taints ?? []).every((t: Obj) => t.effect === 'PreferNoSchedule' || tolerated(tols, t));
+}
+
+export class DaemonSetController implements Controller {
+  readonly name = 'daemonset';
+  private queue = new WorkQueue();
+  private expectations = new Expectations();
+  private sets: Informer;
+  private nodes: Informer;
+  private pods: Informer;
+
+  constructor(private ctx: ControllerContext) {
+    this.sets = ctx.informers.for(R.daemonsets);
+    this.nodes = ctx.informers.for(R.nodes);
+    this.pods = ctx.informers.for(R.pods);
+    const all = () => this.sets.lister.list().forEach((d) => this.queue.add(keyOf(d)));
+    this.sets.on({ add: (d) => this.queue.add(keyOf(d)), update: (_a, b) => this.queue.add(keyOf(b)), delete: (d) => this.expectations.delete(keyOf(d)) });
+    this.nodes.on({ add: all, update: (a, b) => (a.metadata.labels !== b.metadata.labels || a.spec !== b.spec) && all(), delete: all });
+    const byOwner = (p: KubeObject, observe?: 'add' | 'del') => {
+      const ref = controllerRef(p);
+      if (ref?.kind !== 'DaemonSet') return;
+      const key = `${p.metadata.namespace}/${ref.name}`;
+      if (observe === 'add') this.expectations.creationObserved(key);
+      if (observe === 'del') this.expectations.deletionObserved(key);
+      this.queue.add(key);
+    };
+    this.pods.on({ add: (p) => byOwner(p, 'add'), update: (_a, b) => byOwner(b), delete: (p) => byOwner(p, 'del') });
+  }
+
+  async run(workers: number, signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  }
+
+  async sync(key: string): Promise<void> {
+    const ds = this.sets.lister.get(key);
+    if (!ds || ds.metadata.deletionTimestamp) return;
+    const ns = splitKey(key).namespace!;
+    const podsRef = { ...R.pods, namespace: ns };
+    const hash = templateHash(ds.spec?.template);
+    const nodes = this.nodes.lister.list();
+    const owned = this.pods.lister.list(ns).filter((p) => controllerRef(p)?.uid === ds.metadata.uid && isActive(p));
+    const byNode = new Map<string, KubeObject[]>();
+    for (const p of owned) byNode.set(p.spec?.nodeName ?? '', [...(byNode.get(p.spec?.nodeName ?? '') ?? []), p]);
+    const wanted = nodes.filter((n) => shouldRun(ds, n));
+    const wantedNames = new Set(wanted.map((n) => n.metadata.name!));
+    const now = this.ctx.now().getTime();
+    const minReady = ds.spec?.minReadySeconds ?? 0;
+
+    if (this.expectations.satisfied(key)) {
+      const create = wanted.filter((n) => !(byNode.get(n.metadata.name!) ?? []).length);
+      const remove: KubeObject[] = [];
+      for (const [node, pods] of byNode) {
+        if (!wantedNames.has(node)) remove.push(...pods);
+        else remove.push(...pods.slice(1)); // one per node
+      }
+      // Rolling update: replace old pods while at most maxUnavailable are unavailable.
+      if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
+        const maxUnavailable = Number(ds.spec?.updateStrategy?.rollingUpdate?.maxUnavailable ?? 1) || 1;
+        let unavailable = wanted.filter((n) => !(byNode.get(n.metadata.name!) ?? []).some((p) => isAvailable(p, minReady, now))).length;
+        for (const n of wanted) {
+          const p = (byNode.get(n.metadata.name!) ?? [])[0];
+          if (!p || p.metadata.labels?.[HASH] === hash || remove.includes(p)) continue;
+          if (!isAvailable(p, minReady, now)) remove.push(p);
+          else if (unavailable < maxUnavailable) {
+            remove.push(p);
+            unavailable++;
+          }
+        }
+      }
+      this.expectations.expect(key, create.length, remove.length);
+      await Promise.all([
+        ...create.map((n) => this.createPod(ds, ns, n.metadata.name!, hash).catch((e) => {
+          this.expectations.lower(key, 1, 0);
+          void this.ctx.recorder.event(ds, 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
+        })),
+        ...remove.map((p) =>
+          this.ctx.client.delete(podsRef, p.metadata.name!).then(
+            () => void this.ctx.recorder.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`),
+            (e) => {
+              this.expectations.lower(key, 0, 1);
+              if (!isNotFound(e)) throw e;
+            },
+          ),
+        ),
+      ]);
+    }
+
+    const onWanted = owned.filter((p) => wantedNames.has(p.spec?.nodeName));
+    const status = {
+      currentNumberScheduled: wanted.filter((n) => byNode.has(n.metadata.name!)).length,
+      numberMisscheduled: [...byNode.keys()].filter((n) => n && !wantedNames.has(n)).length,
+      desiredNumberScheduled: wanted.length,
+      numberReady: onWanted.filter(isReady).length,
+      observedGeneration: ds.metadata.generation,
+      updatedNumberScheduled: onWanted.filter((p) => p.metadata.labels?.[HASH] === hash).length,
+      numberAvailable: onWanted.filter((p) => isAvailable(p, minReady, now)).length,
+    };
+    const full = { ...status, ...(wanted.length - status.numberAvailable > 0 ? { numberUnavailable: wanted.length - status.numberAvailable } : {}) };
+    if (JSON.stringify(full) !== JSON.stringify(ds.status ?? {})) {
+      await this.ctx.client.update({ ...R.daemonsets, namespace: ns }, { ...structuredClone(ds), status: full }, 'status').catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
+  }
+
+  private async createPod(ds: KubeObject, ns: string, node: string, hash: string): Promise<void> {
+    const tpl = ds.spec?.template ?? {};
+    const spec = structuredClone(tpl.spec ?? {});
+    spec.nodeName = node;
+    const tols: Obj[] = spec.tolerations ?? [];
+    for (const t of DAEMON_TOLERATIONS) if (!tols.some((x) => x.key === t.key && x.effect === t.effect)) tols.push(t);
+    spec.tolerations = tols;
+    const created = await this.ctx.client.create({ ...R.pods, namespace: ns }, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { generateName: `${ds.metadata.name}-`, namespace: ns, labels: { ...(tpl.metadata?.labels ?? {}), [HASH]: hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) }, ownerReferences: [ownerRefFor(ds)] },
+      spec,
+    });
+    void this.ctx.recorder.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
+  }
+}
+
+export const daemonSetController = (ctx: ControllerContext) => new DaemonSetController(ctx);
