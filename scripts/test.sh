@@ -15,6 +15,9 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 
+# The suites and benchmarks are type-checked too (vitest and tsx only strip types).
+npx tsc -p test/tsconfig.json || fail=1
+
 report=$(mktemp)
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 code=$?

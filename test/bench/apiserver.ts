@@ -7,17 +7,13 @@
  * Run: npm run bench   (as root; about a minute)
  */
 import https from 'node:https';
+import type { ClientRequest } from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { withCluster, type BenchCluster } from './cluster.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 
-const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
-const PROJECT = 'kemu-bench';
-const SUBNET = '172.30';
-const home = mkdtempSync('/tmp/kemu-bench-');
-const env = { ...process.env, KEMU_HOME: home };
-const kemu = (...a: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -25,10 +21,8 @@ const quantile = (xs: number[], q: number) => {
 };
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
-async function main(): Promise<void> {
-  kemu('down');
-  kemu('up');
-  const kc = parse(readFileSync(join(home, PROJECT, 'kubeconfig'), 'utf8'));
+async function main({ state }: BenchCluster): Promise<void> {
+  const kc = parse(readFileSync(join(state, 'kubeconfig'), 'utf8'));
   const b64 = (s: string) => Buffer.from(s, 'base64');
   const server = new URL(kc.clusters[0].cluster.server);
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: b64(kc.clusters[0].cluster['certificate-authority-data']), cert: b64(kc.users[0].user['client-certificate-data']), key: b64(kc.users[0].user['client-key-data']) });
@@ -105,7 +99,7 @@ async function main(): Promise<void> {
   await ns('bench-watch');
   const sent = new Map<string, number>();
   const delivery: number[] = [];
-  const watchers: https.ClientRequest[] = [];
+  const watchers: ClientRequest[] = [];
   let ready = 0;
   await new Promise<void>((allReady) => {
     for (let w = 0; w < 100; w++) {
@@ -138,17 +132,9 @@ async function main(): Promise<void> {
   watchers.forEach((w) => w.destroy());
   console.log(`watch delivery to 100 watchers (200 creates at 50/s, time from POST sent to event received): n=${delivery.length} p50=${ms(quantile(delivery, 0.5))} p99=${ms(quantile(delivery, 0.99))}`);
 
-  const rss = execFileSync('sh', ['-c', `ps -o rss= -p $(cat ${join(home, PROJECT, 'pids', 'apiserver.pid')})`]).toString().trim();
+  const rss = execFileSync('sh', ['-c', `ps -o rss= -p $(cat ${join(state, 'pids', 'apiserver.pid')})`]).toString().trim();
   console.log(`api-server RSS after the run: ${(Number(rss) / 1024).toFixed(0)} MB`);
   agent.destroy();
 }
 
-main()
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    kemu('down');
-    rmSync(home, { recursive: true, force: true });
-  });
+await withCluster('kemu-bench', '172.30', main);

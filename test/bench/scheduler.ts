@@ -5,17 +5,11 @@
  * its pods created and bound. Nodes are registered through the API.
  * Run: npm run bench:scheduler   (as root)
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { withCluster, type BenchCluster } from './cluster.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ApiClient } from '@kemu/client';
 
-const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
-const PROJECT = 'kemu-bench-sched';
-const SUBNET = '172.30';
-const home = mkdtempSync('/tmp/kemu-bench-');
-const env = { ...process.env, KEMU_HOME: home };
-const kemu = (...a: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 const PODS = { version: 'v1', resource: 'pods' };
 const NODES = { version: 'v1', resource: 'nodes' };
 
@@ -57,7 +51,7 @@ function schedulerPid(state: string): number {
  * 1,000 pods created while the scheduler is stopped, then the scheduler
  * started: throughput is counted from its first binding to its last.
  */
-async function pendingPods(c: ApiClient, state: string, nodes: number): Promise<string> {
+async function pendingPods(c: ApiClient, { state, kemu }: BenchCluster, nodes: number): Promise<string> {
   const ns = `bench-${nodes}`;
   await c.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const pid = schedulerPid(state);
@@ -73,17 +67,14 @@ async function pendingPods(c: ApiClient, state: string, nodes: number): Promise<
   return `1,000 pending pods over ${nodes} nodes: scheduler throughput ${(1000 / span).toFixed(0)} pods/s (first to last binding, ${span.toFixed(2)} s); ${((binds[binds.length - 1] - t0) / 1000).toFixed(2)} s from scheduler start to the last binding`;
 }
 
-async function main(): Promise<void> {
-  kemu('down');
-  kemu('up');
-  const state = join(home, PROJECT);
-  const c = new ApiClient({ address: `${SUBNET}.0.3:6444`, ca: readFileSync(join(state, 'pki', 'ca.crt')), token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim() });
+async function main({ state, kemu }: BenchCluster): Promise<void> {
+  const c = new ApiClient({ address: '172.30.0.3:6444', ca: readFileSync(join(state, 'pki', 'ca.crt')), token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim() });
   await registerNodes(c, 0, 100);
   await new Promise((r) => setTimeout(r, 1000));
-  console.log(await pendingPods(c, state, 100));
+  console.log(await pendingPods(c, { state, kemu }, 100));
   await registerNodes(c, 100, 1000);
   await new Promise((r) => setTimeout(r, 2000));
-  console.log(await pendingPods(c, state, 1000));
+  console.log(await pendingPods(c, { state, kemu }, 1000));
 
   const ns = 'bench-deploy';
   await c.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
@@ -96,12 +87,4 @@ async function main(): Promise<void> {
   c.close();
 }
 
-main()
-  .catch((e) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    kemu('down');
-    rmSync(home, { recursive: true, force: true });
-  });
+await withCluster('kemu-bench-sched', '172.30', main);

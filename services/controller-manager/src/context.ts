@@ -1,6 +1,6 @@
 /** What every controller is given: the client, shared informers, an event recorder, a logger, a clock. */
 import type { Logger } from 'pino';
-import type { ApiClient, EventRecorder, InformerFactory } from '@kemu/client';
+import type { ApiClient, EventRecorder, InformerFactory, WorkQueue } from '@kemu/client';
 
 export interface ControllerContext {
   client: ApiClient;
@@ -28,3 +28,9 @@ export const R = {
 } as const;
 
 export const ts = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** Run `workers` loops of `sync` over the queue until the signal aborts; failures are logged and retried with back-off. */
+export function runWorkers(ctx: ControllerContext, name: string, queue: WorkQueue, workers: number, signal: AbortSignal, sync: (key: string) => Promise<void>): Promise<void> {
+  signal.addEventListener('abort', () => queue.shutDown(), { once: true });
+  return queue.run(workers, sync, (key, err) => ctx.log.warn({ controller: name, key, err: String(err) }, 'sync failed'));
+}

@@ -6,7 +6,7 @@
  */
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { Expectations } from './expectations.js';
 import { controllerRef, isActive, isAvailable, isReady, ownerRefFor } from './pod-util.js';
 import { templateHash } from './deployment-util.js';
@@ -74,9 +74,8 @@ export class DaemonSetController implements Controller {
     this.pods.on({ add: (p) => byOwner(p, 'add'), update: (_a, b) => byOwner(b), delete: (p) => byOwner(p, 'del') });
   }
 
-  async run(workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   async sync(key: string): Promise<void> {

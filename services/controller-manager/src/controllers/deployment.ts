@@ -6,7 +6,7 @@
  */
 import { fromLabelSelector, isAlreadyExists, isNotFound, matches, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { controllerRef, isActive, ownerRefFor } from './pod-util.js';
 import { deploymentStatus, fenceposts, HASH_LABEL, newReplicaSetReplicas, REVISION, revisionOf, scaleDownOld, templateHash, templateKey } from './deployment-util.js';
 
@@ -41,9 +41,8 @@ export class DeploymentController implements Controller {
     });
   }
 
-  async run(workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   private rsRef(ns: string) {

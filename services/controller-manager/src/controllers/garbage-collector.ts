@@ -8,7 +8,7 @@
  */
 import { isNotFound, type KubeObject, type OwnerReference } from '@kemu/api';
 import { keyOf, WorkQueue, type Informer, type ResourceId } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 
 /** The kinds whose ownership the collector follows, by Kind. */
 const TRACKED: Record<string, ResourceId> = {
@@ -52,9 +52,8 @@ export class GarbageCollector implements Controller {
     }
   }
 
-  async run(workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   private byUid(kind: string, uid: string): KubeObject | undefined {

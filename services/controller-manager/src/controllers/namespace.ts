@@ -5,7 +5,7 @@
  */
 import { isNotFound, storedResources, type KubeObject } from '@kemu/api';
 import { keyOf, WorkQueue, type Informer } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 
 export class NamespaceController implements Controller {
   readonly name = 'namespace';
@@ -18,9 +18,8 @@ export class NamespaceController implements Controller {
     this.namespaces.on({ add: enqueue, update: (_a, b) => enqueue(b) });
   }
 
-  async run(workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   async sync(name: string): Promise<void> {

@@ -1,7 +1,7 @@
 /** Node IPAM: every Node gets a /24 spec.podCIDR from the cluster CIDR (10.244.0.0/16); a deleted node's goes back. */
 import { isNotFound } from '@kemu/api';
 import { WorkQueue, type Informer } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 
 /** The first free /24 of a /16 cluster CIDR, or undefined when all are taken. Pure. */
 export function nextPodCIDR(clusterCIDR: string, used: Set<string>): string | undefined {
@@ -33,10 +33,9 @@ export class NodeIpamController implements Controller {
     });
   }
 
-  async run(_workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+  run(_workers: number, signal: AbortSignal): Promise<void> {
     // One worker: allocation reads and writes the set of used ranges.
-    await this.queue.run(1, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+    return runWorkers(this.ctx, this.name, this.queue, 1, signal, (k) => this.sync(k));
   }
 
   async sync(name: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 
 export class PodGcController implements Controller {
   readonly name = 'podgc';
@@ -21,9 +21,8 @@ export class PodGcController implements Controller {
     this.nodes.on({ delete: (n) => this.pods.lister.list().filter((p) => p.spec?.nodeName === n.metadata.name).forEach((p) => this.queue.add(keyOf(p))) });
   }
 
-  async run(workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   async sync(key: string): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { fromLabelSelector, isNotFound, matches, type KubeObject, type Selector } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer, type ResourceId } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { Expectations } from './expectations.js';
 import { controllerRef, deletionOrder, isActive, isAvailable, isReady, ownerRefFor } from './pod-util.js';
 
@@ -129,9 +129,8 @@ export class ReplicaController implements Controller {
       .map(keyOf);
   }
 
-  async run(workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   async sync(key: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { addUsage, charge, isNotFound, showQuantity, storedResources, type KubeObject, type Usage } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 
 const QUOTAS = { version: 'v1', resource: 'resourcequotas' };
 const WATCHED = [R.pods, { version: 'v1', resource: 'services' }, { version: 'v1', resource: 'configmaps' }, { version: 'v1', resource: 'secrets' }, R.replicationcontrollers];
@@ -37,11 +37,8 @@ export class ResourceQuotaController implements Controller {
 
   async run(workers: number, signal: AbortSignal): Promise<void> {
     const resync = setInterval(() => this.quotas.lister.list().forEach((q) => this.queue.add(keyOf(q))), 30_000);
-    signal.addEventListener('abort', () => {
-      clearInterval(resync);
-      this.queue.shutDown();
-    }, { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+    signal.addEventListener('abort', () => clearInterval(resync), { once: true });
+    await runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   async sync(key: string): Promise<void> {

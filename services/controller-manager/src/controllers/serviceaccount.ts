@@ -1,7 +1,7 @@
 /** The service account controller: a `default` ServiceAccount in every active namespace. */
 import { isAlreadyExists, type KubeObject } from '@kemu/api';
 import { WorkQueue, type Informer } from '@kemu/client';
-import { R, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 
 export class ServiceAccountController implements Controller {
   readonly name = 'serviceaccount';
@@ -16,9 +16,8 @@ export class ServiceAccountController implements Controller {
     this.accounts.on({ delete: (o: KubeObject) => o.metadata.name === 'default' && this.queue.add(o.metadata.namespace!) });
   }
 
-  async run(workers: number, signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.ctx.log.warn({ controller: this.name, key, err: String(err) }, 'sync failed'));
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
 
   async sync(ns: string): Promise<void> {

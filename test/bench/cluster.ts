@@ -1,0 +1,29 @@
+/** A throw-away cluster for one benchmark: its own project, subnet and state directory, removed afterwards. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
+
+export interface BenchCluster {
+  state: string;
+  kemu: (...args: string[]) => void;
+}
+
+/** Bring a cluster up, run `body`, and always bring it down. */
+export async function withCluster(project: string, subnet: string, body: (c: BenchCluster) => Promise<void>): Promise<void> {
+  const home = mkdtempSync('/tmp/kemu-bench-');
+  const env = { ...process.env, KEMU_HOME: home };
+  const kemu = (...a: string[]) => void execFileSync(process.execPath, [CLI, '-p', project, '--subnet', subnet, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    kemu('down');
+    kemu('up');
+    await body({ state: join(home, project), kemu });
+  } catch (e) {
+    console.error(e);
+    process.exitCode = 1;
+  } finally {
+    kemu('down');
+    rmSync(home, { recursive: true, force: true });
+  }
+}
