@@ -11,7 +11,8 @@ import { ServiceAccountController } from './serviceaccount.js';
 import { NodeIpamController } from './node-ipam.js';
 import { PodGcController } from './podgc.js';
 import { templateHash } from './deployment-util.js';
-import { shouldRun } from './daemonset.js';
+import { DaemonSetController, shouldRun } from './daemonset.js';
+import { ResourceQuotaController } from './resourcequota.js';
 
 let factory: InformerFactory | undefined;
 afterEach(() => factory?.stop());
@@ -238,5 +239,50 @@ describe('DaemonSet placement', () => {
     ['a nodeSelector hit', ds({ nodeSelector: { role: 'edge' } }), node({ role: 'edge' }), true],
   ])('%s', (_n, d, n, want) => {
     expect(shouldRun(d, n)).toBe(want);
+  });
+});
+
+describe('DaemonSet controller', () => {
+  it('creates one pod per admitted node, pinned to it, and removes pods from nodes it may not run on', async () => {
+    const api = new FakeApi();
+    api.seed(R.daemonsets, { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'ns', uid: 'ds-uid', generation: 1 }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'x' }] } } } });
+    api.seed(R.nodes, { metadata: { name: 'n1' }, spec: {} });
+    api.seed(R.nodes, { metadata: { name: 'n2' }, spec: {} });
+    api.seed(R.nodes, { metadata: { name: 'tainted' }, spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] } });
+    api.seed(R.pods, { ...pod('stray', { node: 'tainted', labels: { app: 'agent' } }), metadata: { ...pod('stray').metadata, labels: { app: 'agent' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'ds-uid', controller: true }] } });
+    const c = await setup(api, (ctx) => new DaemonSetController(ctx));
+    await c.sync('ns/agent');
+    const creates = api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').map((x) => (x.body as KubeObject).spec.nodeName).sort();
+    expect(creates).toEqual(['n1', 'n2']);
+    expect(api.writes().filter((x) => x.verb === 'delete').map((x) => x.name)).toEqual(['stray']);
+    const status = api.writes().find((x) => x.subresource === 'status')!.body as KubeObject;
+    expect(status.status).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 0, numberMisscheduled: 1 });
+  });
+});
+
+describe('ResourceQuota controller', () => {
+  it('writes hard and used', async () => {
+    const api = new FakeApi();
+    api.seed({ version: 'v1', resource: 'resourcequotas' }, { metadata: { name: 'q', namespace: 'ns' }, spec: { hard: { pods: '5', 'requests.cpu': '2', configmaps: '3' } } });
+    api.seed(R.pods, { ...pod('a'), spec: { containers: [{ name: 'c', resources: { requests: { cpu: '500m' } } }] } });
+    api.seed(R.pods, { ...pod('b'), spec: { containers: [{ name: 'c', resources: { requests: { cpu: '250m' } } }] } });
+    api.seed({ version: 'v1', resource: 'configmaps' }, { metadata: { name: 'cm', namespace: 'ns' } });
+    const c = await setup(api, (ctx) => new ResourceQuotaController(ctx));
+    await c.sync('ns/q');
+    expect((api.writes().find((x) => x.subresource === 'status')!.body as KubeObject).status).toEqual({ hard: { pods: '5', 'requests.cpu': '2', configmaps: '3' }, used: { configmaps: '1', pods: '2', 'requests.cpu': '750m' } });
+  });
+});
+
+describe('event recorder', () => {
+  it('counts repeats on one Event instead of making new ones', async () => {
+    const api = new FakeApi();
+    const { ctx } = api.context();
+    const obj = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns', uid: 'u' } };
+    await ctx.recorder.event(obj, 'Warning', 'FailedScheduling', 'no room');
+    await ctx.recorder.event(obj, 'Warning', 'FailedScheduling', 'no room');
+    await ctx.recorder.event(obj, 'Warning', 'FailedScheduling', 'no room');
+    const calls = api.calls.filter((x) => x.resource === 'events');
+    expect(calls.map((x) => x.verb)).toEqual(['create', 'patch', 'patch']);
+    expect(calls[2].body).toMatchObject({ count: 3 });
   });
 });
