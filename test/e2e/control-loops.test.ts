@@ -10,22 +10,25 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '@kemu/client';
 import type { KubeObject } from '@kemu/api';
-import { client, registerNodes, startFakeKubelet, type FakeKubelet } from './fake-kubelet.js';
+import { client, registerNodes, startFakeKubelet, startKubelets, type FakeKubelet } from './fake-kubelet.js';
 import { ctx, k, kubectl, namespace, stateFile, waitFor } from './helpers.js';
 
 let c: ApiClient;
 let kubelet: FakeKubelet;
+let kubelets: ReturnType<typeof startKubelets>;
 let ns: string;
 const NODES = ['node-1', 'node-2', 'node-3'];
 
 beforeAll(async () => {
   c = client();
-  await registerNodes(c, NODES);
+  kubelets = startKubelets(NODES);
+  await waitFor('nodes registered by their kubelets', async () => /node-3\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
   kubelet = startFakeKubelet(c, { readyAfterMs: 200 });
   ns = await namespace('loops');
 });
 afterAll(async () => {
   kubelet?.stop();
+  kubelets?.stop();
   // The nodes go; pods bound to them are then collected (PodGC), as no kubelet would finish them.
   await k(['delete', 'node', ...NODES, '--wait=false']).catch(() => undefined);
   c?.close();
@@ -47,6 +50,15 @@ ${Object.entries(extra).map(([key, v]) => `  ${key}: ${JSON.stringify(v)}`).join
 `;
 
 describe('control loops', () => {
+  it('has kubelets register their nodes, with leases, as kubectl shows them', async () => {
+    const out = await k(['get', 'nodes', ...NODES, '-o', 'wide']);
+    for (const [i, n] of NODES.entries()) expect(out).toMatch(new RegExp(`${n}\\s+Ready\\s+<none>\\s+\\d+s\\s+v1\\.32\\.0\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.${i + 1}`));
+    expect(await k(['get', 'lease', '-n', 'kube-node-lease', 'node-1', '-o', 'jsonpath={.spec.holderIdentity}'])).toBe('node-1');
+    const node = JSON.parse(await k(['get', 'node', 'node-1', '-o', 'json']));
+    expect(node.status.capacity).toMatchObject({ cpu: '2', pods: '110' });
+    expect(node.status.conditions.map((x: { type: string }) => x.type).sort()).toEqual(['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
+  });
+
   it('gives every node a podCIDR and every namespace a default ServiceAccount', async () => {
     const cidrs = await waitFor('podCIDRs', async () => {
       const out = await k(['get', 'nodes', ...NODES, '-o', 'jsonpath={.items[*].spec.podCIDR}']);
@@ -183,6 +195,16 @@ describe('control loops', () => {
     expect((await kubectl(['get', 'namespace', doomed])).stderr).toContain('not found');
     expect(await pods(doomed)).toEqual([]);
   });
+
+  it('marks a node whose kubelet went silent NotReady and taints it unreachable', async () => {
+    const silent = startKubelets(['node-silent']);
+    await waitFor('node-silent Ready', async () => /node-silent\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
+    silent.stop();
+    await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 60_000, 1000);
+    const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
+    expect(taints).toBe('node.kubernetes.io/unreachable node.kubernetes.io/unreachable');
+    await k(['delete', 'node', 'node-silent']);
+  }, 90_000);
 
   it('hands the work over when the leading controller-manager dies, never two at once', async () => {
     const cli = (f: string) => stateFile('pki', f);

@@ -4,7 +4,9 @@
  * `readyAfterMs`), and finishes graceful deletions at once. The control
  * loops under test cannot tell it from a kubelet's status updates.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ApiClient } from '@kemu/client';
 import type { KubeObject } from '@kemu/api';
 import { ctx, stateFile } from './helpers.js';
@@ -75,4 +77,31 @@ export function startFakeKubelet(c: ApiClient, opts: { readyAfterMs?: number } =
     }
   })();
   return { stop: () => ac.abort() };
+}
+
+/**
+ * Real kubelet processes (services/kubelet) for `names`, run on the host:
+ * they register their Nodes and keep their Leases and conditions fresh.
+ */
+export function startKubelets(names: string[], opts: { cpu?: string } = {}): { stop(name?: string): void } {
+  const procs = new Map<string, ChildProcess>();
+  names.forEach((name, i) => {
+    const p = spawn(process.execPath, [
+      resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
+      `--apiserver=${ctx().subnet}.0.3:6444`,
+      `--ca-file=${stateFile('pki', 'ca.crt')}`,
+      `--token-file=${stateFile('pki', 'node.token')}`,
+      `--node-name=${name}`,
+      `--node-ip=${ctx().subnet}.1.${i + 1}`,
+      `--cpu=${opts.cpu ?? '2'}`,
+      `--memory=${4 * 2 ** 30}`,
+      '--port=0',
+    ], { stdio: 'ignore' });
+    procs.set(name, p);
+  });
+  return {
+    stop(name?: string) {
+      for (const [n, p] of procs) if (!name || n === name) p.kill('SIGKILL');
+    },
+  };
 }

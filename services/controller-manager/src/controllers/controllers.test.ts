@@ -13,6 +13,7 @@ import { PodGcController } from './podgc.js';
 import { templateHash } from './deployment-util.js';
 import { DaemonSetController, shouldRun } from './daemonset.js';
 import { ResourceQuotaController } from './resourcequota.js';
+import { nodeHealth } from './nodelifecycle.js';
 
 let factory: InformerFactory | undefined;
 afterEach(() => factory?.stop());
@@ -284,5 +285,23 @@ describe('event recorder', () => {
     const calls = api.calls.filter((x) => x.resource === 'events');
     expect(calls.map((x) => x.verb)).toEqual(['create', 'patch', 'patch']);
     expect(calls[2].body).toMatchObject({ count: 3 });
+  });
+});
+
+describe('node lifecycle', () => {
+  const now = Date.parse('2026-01-01T00:10:00Z');
+  const node = (ready: string, heartbeat: string, taints: object[] = []) => ({ metadata: { name: 'n' }, spec: { taints }, status: { conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: heartbeat }] } }) as never;
+  const lease = (renew: string) => ({ metadata: { name: 'n' }, spec: { renewTime: renew } }) as never;
+  it('leaves a node with a fresh lease alone', () => {
+    expect(nodeHealth(node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:09:50Z'), now)).toEqual({ conditions: undefined, taints: [] });
+  });
+  it('marks a silent node Unknown and taints it unreachable', () => {
+    const h = nodeHealth(node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:09:00Z'), now);
+    expect(h.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });
+    expect(h.taints.map((t) => `${t.key}:${t.effect}`)).toEqual(['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+  });
+  it('takes the taints away when the kubelet is back', () => {
+    const h = nodeHealth(node('True', '2026-01-01T00:09:59Z', [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }, { key: 'gpu', effect: 'NoSchedule' }]), lease('2026-01-01T00:09:59Z'), now);
+    expect(h.taints).toEqual([{ key: 'gpu', effect: 'NoSchedule' }]);
   });
 });

@@ -5,6 +5,7 @@ import { deploymentController } from './deployment.js';
 import { garbageCollector } from './garbage-collector.js';
 import { namespaceController } from './namespace.js';
 import { nodeIpamController } from './node-ipam.js';
+import { nodeLifecycleController } from './nodelifecycle.js';
 import { podGcController } from './podgc.js';
 import { replicaSetController } from './replicaset.js';
 import { resourceQuotaController } from './resourcequota.js';
@@ -21,5 +22,6 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'serviceaccount', start: serviceAccountController, workers: 2 },
   { name: 'nodeipam', start: nodeIpamController, workers: 1 },
   { name: 'podgc', start: podGcController, workers: 2 },
+  { name: 'nodelifecycle', start: nodeLifecycleController, workers: 2 },
   { name: 'resourcequota', start: resourceQuotaController, workers: 2 },
 ];

@@ -1,0 +1,79 @@
+/**
+ * Node lifecycle: a node whose kubelet stopped renewing its Lease for the
+ * grace period (40 s) has its conditions set to Unknown ("Kubelet stopped
+ * posting node status.") and gets the unreachable taints, so the scheduler
+ * stops placing pods there; the taints go when the kubelet is back. Nodes
+ * without a Lease (registered through the API, not by a kubelet) are left
+ * as they are. Evicting pods from tainted nodes comes with the kubelets.
+ */
+import { isNotFound, type KubeObject } from '@kemu/api';
+import { WorkQueue, type Informer } from '@kemu/client';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
+const UNREACHABLE = 'node.kubernetes.io/unreachable';
+const NOT_READY = 'node.kubernetes.io/not-ready';
+
+/** What the node's conditions and taints should be now. Pure. */
+export function nodeHealth(node: KubeObject, lease: KubeObject | undefined, now: number, graceMs = 40_000): { conditions?: Obj[]; taints: Obj[] } {
+  const conds: Obj[] = node.status?.conditions ?? [];
+  const ready = conds.find((c) => c.type === 'Ready');
+  const renew = Date.parse(lease?.spec?.renewTime ?? '') || 0;
+  const heartbeat = Date.parse(ready?.lastHeartbeatTime ?? '') || 0;
+  const stale = now - Math.max(renew, heartbeat) > graceMs;
+  const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+  let conditions: Obj[] | undefined;
+  if (stale && ready?.status !== 'Unknown') {
+    conditions = conds.map((c) => ({ ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: stamp }));
+  }
+  const status = conditions ? 'Unknown' : ready?.status;
+  const others = ((node.spec?.taints ?? []) as Obj[]).filter((t) => t.key !== UNREACHABLE && t.key !== NOT_READY);
+  const keep = (key: string) => ((node.spec?.taints ?? []) as Obj[]).filter((t) => t.key === key);
+  const mark = (key: string) => {
+    const existing = keep(key);
+    return existing.length === 2 ? existing : [{ key, effect: 'NoSchedule' }, { key, effect: 'NoExecute', timeAdded: stamp }];
+  };
+  const taints = status === 'Unknown' ? [...others, ...mark(UNREACHABLE)] : status === 'False' ? [...others, ...mark(NOT_READY)] : others;
+  return { conditions, taints };
+}
+
+export class NodeLifecycleController implements Controller {
+  readonly name = 'nodelifecycle';
+  private queue = new WorkQueue();
+  private nodes: Informer;
+  private leases: Informer;
+
+  constructor(private ctx: ControllerContext) {
+    this.nodes = ctx.informers.for(R.nodes);
+    this.leases = ctx.informers.for({ ...LEASES, namespace: 'kube-node-lease' });
+    this.nodes.on({ add: (n) => this.queue.add(n.metadata.name!), update: (_a, b) => this.queue.add(b.metadata.name!) });
+  }
+
+  async run(workers: number, signal: AbortSignal): Promise<void> {
+    // Kubernetes' node-monitor-period: look at every node every 5 s.
+    const tick = setInterval(() => this.nodes.lister.list().forEach((n) => this.queue.add(n.metadata.name!)), 5000);
+    signal.addEventListener('abort', () => clearInterval(tick), { once: true });
+    await runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
+  }
+
+  async sync(name: string): Promise<void> {
+    const node = this.nodes.lister.get(name);
+    const lease = this.leases.lister.getNamed('kube-node-lease', name);
+    if (!node || !lease) return;
+    const { conditions, taints } = nodeHealth(node, lease, this.ctx.now().getTime());
+    try {
+      if (conditions) {
+        await this.ctx.client.update(R.nodes, { ...structuredClone(node), status: { ...node.status, conditions } }, 'status');
+        void this.ctx.recorder.event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
+      }
+      if (JSON.stringify(taints) !== JSON.stringify(node.spec?.taints ?? [])) {
+        await this.ctx.client.patch(R.nodes, name, { spec: { taints: taints.length ? taints : null } }, 'application/merge-patch+json');
+      }
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}
+
+export const nodeLifecycleController = (ctx: ControllerContext) => new NodeLifecycleController(ctx);

@@ -1,0 +1,125 @@
+/**
+ * The kubelet, node part: register the Node (addresses, capacity, node info,
+ * labels), keep its Lease in kube-node-lease renewed every 10 s, and post the
+ * node's conditions. Deleting the Node makes the kubelet register it again,
+ * as Kubernetes' kubelet does. (Pods on the node: the runtime comes next.)
+ */
+import { cpus, freemem, release, totalmem, arch as osArch } from 'node:os';
+import { readFileSync, statfsSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
+import { runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
+import { nodeObject, type NodeFacts } from './node-status.js';
+
+export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'leaderElect'> {
+  nodeName: string;
+  nodeIP: string;
+  /** Defaults: this machine's cores and memory. */
+  cpu?: number;
+  memoryBytes?: number;
+  maxPods?: number;
+  controlPlane?: boolean;
+  /** Seconds between lease renewals (Kubernetes: 10). */
+  leaseRenewSeconds?: number;
+  /** Seconds between status posts (Kubernetes: 10). */
+  statusSeconds?: number;
+}
+
+const NODES = { version: 'v1', resource: 'nodes' };
+const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-node-lease' };
+const microTime = () => new Date().toISOString().replace('Z', '000Z');
+
+function osImage(): string {
+  try {
+    return /PRETTY_NAME="?([^"\n]+)"?/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+  } catch {
+    return 'Linux';
+  }
+}
+
+function facts(o: KubeletOptions): NodeFacts {
+  let disk = 1;
+  try {
+    const s = statfsSync('/');
+    disk = s.bavail / s.blocks;
+  } catch {
+    /* keep 1 */
+  }
+  return {
+    name: o.nodeName,
+    ip: o.nodeIP,
+    cpu: o.cpu ?? cpus().length,
+    memoryBytes: o.memoryBytes ?? totalmem(),
+    maxPods: o.maxPods ?? 110,
+    kernel: release(),
+    osImage: osImage(),
+    arch: osArch() === 'x64' ? 'amd64' : osArch(),
+    memoryAvailable: freemem(),
+    diskFreeFraction: disk,
+    pidsUsedFraction: 0,
+    controlPlane: o.controlPlane,
+  };
+}
+
+async function register(client: ApiClient, o: KubeletOptions, log: Logger): Promise<KubeObject> {
+  for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      const existing = await client.get(NODES, o.nodeName).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      if (!existing) {
+        const created = await client.create(NODES, nodeObject(facts(o), undefined, new Date()));
+        log.info({ node: o.nodeName }, 'node registered');
+        return created;
+      }
+      const desired = nodeObject(facts(o), existing, new Date());
+      await client.patch(NODES, o.nodeName, { metadata: { labels: desired.metadata.labels } });
+      return await client.update(NODES, { ...existing, status: desired.status }, 'status');
+    } catch (e) {
+      if (isAlreadyExists(e)) continue;
+      log.warn({ err: String(e) }, 'registration failed; retrying');
+      await sleep(delay);
+    }
+  }
+}
+
+async function renewLease(client: ApiClient, o: KubeletOptions, node: KubeObject): Promise<void> {
+  const spec = { holderIdentity: o.nodeName, leaseDurationSeconds: 40, renewTime: microTime() };
+  try {
+    const lease = await client.get(LEASES, o.nodeName);
+    await client.update(LEASES, { ...lease, spec: { ...lease.spec, ...spec } });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+    await client.create(LEASES, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: o.nodeName, namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: o.nodeName, uid: node.metadata.uid! }] },
+      spec,
+    });
+  }
+}
+
+export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubelet' })): Promise<RunningComponent> {
+  return runComponent(
+    { port: 10248, ...o, leaseName: 'kubelet', leaderElect: false },
+    async (client, signal) => {
+      let node = await register(client, o, log);
+      let lastStatus = Date.now();
+      while (!signal.aborted) {
+        try {
+          await renewLease(client, o, node);
+          if (Date.now() - lastStatus >= (o.statusSeconds ?? 10) * 1000) {
+            const cur = await client.get(NODES, o.nodeName);
+            node = await client.update(NODES, { ...cur, status: nodeObject(facts(o), cur, new Date()).status }, 'status');
+            lastStatus = Date.now();
+          }
+        } catch (e) {
+          if (isNotFound(e)) {
+            log.warn({ node: o.nodeName }, 'node object gone; registering again');
+            node = await register(client, o, log);
+          } else log.warn({ err: String(e) }, 'heartbeat failed');
+        }
+        await sleep((o.leaseRenewSeconds ?? 10) * 1000, signal);
+      }
+    },
+    () => undefined,
+  );
+}
