@@ -1,0 +1,128 @@
+/**
+ * What a container's environment and resolver files hold, as the kubelet
+ * writes them: Service environment variables, `$(VAR)` expansion,
+ * /etc/resolv.conf and /etc/hosts. Pure.
+ */
+import type { KubeObject } from '@kemu/api';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const envName = (svc: string) => svc.toUpperCase().replace(/[-.]/g, '_');
+
+/**
+ * The Service variables of the pod's namespace (when enableServiceLinks)
+ * plus the `kubernetes` Service of `default`: only Services with a cluster
+ * IP. Later ones do not override earlier ones; the container's env wins.
+ */
+export function serviceEnv(services: KubeObject[], namespace: string, enableServiceLinks: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  const chosen = services.filter((s) => {
+    const ip = s.spec?.clusterIP;
+    if (!ip || ip === 'None' || s.spec?.type === 'ExternalName') return false;
+    if (s.metadata.namespace === 'default' && s.metadata.name === 'kubernetes') return true;
+    return enableServiceLinks && s.metadata.namespace === namespace;
+  });
+  // Kubernetes sorts by name so the result does not depend on list order.
+  chosen.sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+  for (const s of chosen) {
+    const name = envName(s.metadata.name!);
+    const ip = s.spec.clusterIP;
+    const ports: Obj[] = s.spec.ports ?? [];
+    if (!ports.length) continue;
+    const first = ports[0];
+    out[`${name}_SERVICE_HOST`] = ip;
+    out[`${name}_SERVICE_PORT`] = String(first.port);
+    for (const p of ports) if (p.name) out[`${name}_SERVICE_PORT_${envName(p.name)}`] = String(p.port);
+    const proto = (p: Obj) => String(p.protocol ?? 'TCP').toLowerCase();
+    out[`${name}_PORT`] = `${proto(first)}://${ip}:${first.port}`;
+    for (const p of ports) {
+      const prefix = `${name}_PORT_${p.port}_${proto(p).toUpperCase()}`;
+      out[prefix] = `${proto(p)}://${ip}:${p.port}`;
+      out[`${prefix}_PROTO`] = proto(p);
+      out[`${prefix}_PORT`] = String(p.port);
+      out[`${prefix}_ADDR`] = ip;
+    }
+  }
+  return out;
+}
+
+/**
+ * Kubernetes' `$(VAR)` expansion: a defined variable is replaced, `$$` is a
+ * literal `$`, and an undefined `$(VAR)` stays as written.
+ */
+export function expand(text: string, vars: Record<string, string>): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '$' && text[i + 1] === '$') {
+      out += '$';
+      i++;
+    } else if (c === '$' && text[i + 1] === '(') {
+      const end = text.indexOf(')', i + 2);
+      if (end < 0) {
+        out += text.slice(i);
+        break;
+      }
+      const name = text.slice(i + 2, end);
+      out += Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : `$(${name})`;
+      i = end;
+    } else out += c;
+  }
+  return out;
+}
+
+/** /etc/resolv.conf for the pod's dnsPolicy and dnsConfig. */
+export function resolvConf(pod: KubeObject, opts: { dnsIP: string; domain?: string; nodeResolvConf: string }): string {
+  const domain = opts.domain ?? 'cluster.local';
+  const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
+  const cfg: Obj = pod.spec?.dnsConfig ?? {};
+  let nameservers: string[] = [];
+  let searches: string[] = [];
+  let options: string[] = [];
+  const clusterFirst = policy === 'ClusterFirst' || (policy === 'ClusterFirstWithHostNet');
+  if (clusterFirst && !(pod.spec?.hostNetwork && policy === 'ClusterFirst')) {
+    nameservers = [opts.dnsIP];
+    searches = [`${pod.metadata.namespace}.svc.${domain}`, `svc.${domain}`, domain];
+    options = ['ndots:5'];
+  } else if (policy !== 'None') {
+    for (const line of opts.nodeResolvConf.split('\n')) {
+      const [k, ...rest] = line.trim().split(/\s+/);
+      if (k === 'nameserver') nameservers.push(...rest);
+      else if (k === 'search') searches.push(...rest);
+      else if (k === 'options') options.push(...rest);
+    }
+  }
+  nameservers = [...nameservers, ...(cfg.nameservers ?? [])];
+  searches = [...searches, ...(cfg.searches ?? [])];
+  for (const o of (cfg.options ?? []) as Obj[]) {
+    const text = o.value !== undefined ? `${o.name}:${o.value}` : String(o.name);
+    options = [...options.filter((x) => x.split(':')[0] !== o.name), text];
+  }
+  return [
+    ...nameservers.slice(0, 3).map((n) => `nameserver ${n}`),
+    ...(searches.length ? [`search ${searches.join(' ')}`] : []),
+    ...(options.length ? [`options ${options.join(' ')}`] : []),
+  ].join('\n') + '\n';
+}
+
+/** The kubelet-managed /etc/hosts. */
+export function etcHosts(pod: KubeObject, podIP: string, domain = 'cluster.local'): string {
+  const hostname = pod.spec?.hostname ?? pod.metadata.name!;
+  const sub = pod.spec?.subdomain;
+  const lines = [
+    '# Kubernetes-managed hosts file.',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'fe00::0\tip6-mcastprefix',
+    'fe00::1\tip6-allnodes',
+    'fe00::2\tip6-allrouters',
+    sub ? `${podIP}\t${hostname}.${sub}.${pod.metadata.namespace}.svc.${domain}\t${hostname}` : `${podIP}\t${hostname}`,
+  ];
+  const aliases: Obj[] = pod.spec?.hostAliases ?? [];
+  if (aliases.length) {
+    lines.push('', '# Entries added by HostAliases.');
+    for (const a of aliases) lines.push(`${a.ip}\t${(a.hostnames ?? []).join('\t')}`);
+  }
+  return lines.join('\n') + '\n';
+}
