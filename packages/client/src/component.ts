@@ -106,3 +106,23 @@ export async function runComponent(o: ComponentOptions, lead: (client: ApiClient
     },
   };
 }
+
+/** The flags every component shares (commander-style builder, kept structural so this package needs no CLI library). */
+export interface FlagBuilder<T> {
+  requiredOption(flags: string, description: string): T;
+  option(flags: string, description: string, defaultValue?: string): T;
+}
+
+export function componentFlags<T extends FlagBuilder<T>>(cmd: T, port: number): T {
+  return cmd
+    .requiredOption('--apiserver <host:port>', "the api-server's gRPC address")
+    .requiredOption('--ca-file <file>', 'CA of the api-server certificate')
+    .requiredOption('--token-file <file>', 'bearer token')
+    .option('--port <port>', '/healthz and /metrics port', String(port));
+}
+
+/** Stop cleanly on SIGTERM/SIGINT (a leader gives its lease up), and log what would otherwise be lost. */
+export function stopOnSignals(component: { stop(): Promise<void> }, log: { error(obj: object, msg: string): void }): void {
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void component.stop().then(() => process.exit(0)));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+}

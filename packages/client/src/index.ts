@@ -6,4 +6,4 @@ export { LeaderElector, type LeaderElectionOptions } from './leader-election.js'
 export { EventRecorder, type EventType, type EventSource } from './events.js';
 export { realClock, sleep, type Clock } from './clock.js';
 export { Counter, Gauge, Histogram, Registry } from './metrics.js';
-export { runComponent, type ComponentOptions, type RunningComponent } from './component.js';
+export { runComponent, componentFlags, stopOnSignals, type ComponentOptions, type RunningComponent, type FlagBuilder } from './component.js';

@@ -2,18 +2,15 @@
 /** kemu-kubelet: flags → options → start. */
 import { Command } from 'commander';
 import { pino } from 'pino';
+import { componentFlags, stopOnSignals } from '@kemu/client';
 import { start } from './server.js';
 
-const o = new Command('kemu-kubelet')
-  .requiredOption('--apiserver <host:port>', "the api-server's gRPC address")
-  .requiredOption('--ca-file <file>', 'CA of the api-server certificate')
-  .requiredOption('--token-file <file>', 'bearer token')
+const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .requiredOption('--node-name <name>', 'the Node to register')
   .requiredOption('--node-ip <ip>', "the node's InternalIP")
   .option('--cpu <cores>', 'cpu capacity (default: this machine)')
   .option('--memory <bytes>', 'memory capacity in bytes (default: this machine)')
   .option('--max-pods <n>', 'pods capacity', '110')
-  .option('--port <port>', '/healthz port', '10248')
   .option('--control-plane', 'label the node as control-plane')
   .parse()
   .opts();
@@ -23,5 +20,4 @@ const k = await start(
   log,
 );
 log.info({ node: o.nodeName, port: k.port }, 'kubelet running');
-for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void k.stop().then(() => process.exit(0)));
-process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+stopOnSignals(k, log);
