@@ -136,6 +136,20 @@ describe('control loops', () => {
     expect(await rsCount()).toBe(3);
   });
 
+  it('drains a node: cordons it and evicts its pods, which come back elsewhere', async () => {
+    await k(['apply', '-n', ns, '-f', '-'], { input: deploy('drained', 3) });
+    await k(['rollout', 'status', '-n', ns, 'deployment/drained', '--timeout=60s']);
+    const out = await k(['drain', 'node-3', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s']);
+    expect(out).toContain('node/node-3 cordoned');
+    expect(out).toContain('node/node-3 drained');
+    expect(await k(['get', 'node', 'node-3'])).toMatch(/node-3\s+Ready,SchedulingDisabled/);
+    await waitFor('3 pods away from node-3', async () => {
+      const live = (await pods(ns, 'app=drained')).filter((p) => !p.metadata.deletionTimestamp && p.spec.nodeName);
+      return live.length === 3 && live.every((p) => p.spec.nodeName !== 'node-3');
+    });
+    expect(await k(['uncordon', 'node-3'])).toContain('node/node-3 uncordoned');
+  });
+
   it('scales a ReplicationController and reports its status', async () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: rc}}\n    spec:\n      containers: [{name: c, image: nginx}]\n' });
     await waitFor('3 ready', async () => (await k(['get', '-n', ns, 'rc', 'rc', '-o', 'jsonpath={.status.readyReplicas}'])) === '3');

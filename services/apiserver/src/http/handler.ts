@@ -160,7 +160,7 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   const table = tableWanted(req.headers.accept);
   const include = (q.get('includeObject') ?? 'Metadata') as IncludeObject;
   if (sub && !info.subresources.includes(sub as never) && !(info.storage === 'namespaces' && sub === 'finalize')) throw notFoundPath();
-  if (sub && ['log', 'exec', 'attach', 'portforward', 'proxy', 'eviction'].includes(sub)) {
+  if (sub && ['log', 'exec', 'attach', 'portforward', 'proxy'].includes(sub)) {
     throw new StatusError(503, 'ServiceUnavailable', `${info.resource}/${sub} needs a kubelet, and this cluster has none yet`);
   }
   if (info.namespaced && name && !ns) throw notFoundPath();
@@ -193,6 +193,13 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
       if (sub && obj.metadata.name && obj.metadata.name !== name) throw badRequest('name in the Binding does not match the pod');
       const podInfo = lookupResource('', 'v1', 'pods')!;
       await bindPod(rest, podInfo, ns, { ...obj, metadata: { ...obj.metadata, name: name ?? obj.metadata.name } }, new Date());
+      sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      return 'CREATE';
+    }
+    if (sub === 'eviction' && name) {
+      // The Eviction API (kubectl drain): no PodDisruptionBudgets are served, so every eviction is allowed.
+      checkKind(r, obj, { apiVersion: obj.apiVersion === 'policy/v1beta1' ? 'policy/v1beta1' : 'policy/v1', kind: 'Eviction' });
+      await rest.delete(info, ns, name, (obj.deleteOptions ?? {}) as DeleteOptions);
       sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
       return 'CREATE';
     }
