@@ -1,0 +1,67 @@
+/**
+ * Pod sandboxes on a node (the kubelet's built-in CNI, bridge + host-gw):
+ * the node's `cni0` bridge with the podCIDR's gateway address, one network
+ * namespace per pod with a veth on that bridge (hairpin on, so a pod can
+ * reach itself through a Service), and routes to the other nodes' podCIDRs
+ * through their node addresses.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+
+function ip(args: string[], allowFail = false): string {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0 && !allowFail) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || '').trim()}`);
+  return r.stdout ?? '';
+}
+
+function inNs(ns: string, argv: string[], allowFail = false): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
+  if (r.status !== 0 && !allowFail) throw new Error(`${argv.join(' ')} in ${ns}: ${(r.stderr || '').trim()}`);
+}
+
+const prefixLen = (cidr: string) => cidr.split('/')[1];
+
+/** The host side of a pod's veth: unique per pod namespace, at most 15 bytes. */
+export const vethName = (podNs: string) => `veth${createHash('sha1').update(podNs).digest('hex').slice(0, 8)}`;
+
+/** The node's bridge, gateway address and forwarding. Idempotent. */
+export function ensureBridge(nodeNs: string, podCIDR: string, gateway: string): void {
+  if (!ip(['-n', nodeNs, 'link', 'show', 'cni0'], true)) ip(['-n', nodeNs, 'link', 'add', 'cni0', 'type', 'bridge']);
+  ip(['-n', nodeNs, 'addr', 'replace', `${gateway}/${prefixLen(podCIDR)}`, 'dev', 'cni0']);
+  ip(['-n', nodeNs, 'link', 'set', 'cni0', 'up']);
+  inNs(nodeNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+}
+
+export interface Sandbox {
+  podNs: string;
+  ip: string;
+}
+
+/** A pod's namespace with `address` on eth0, its default route via the bridge. Idempotent. */
+export function createSandbox(nodeNs: string, podNs: string, address: string, podCIDR: string, gateway: string): Sandbox {
+  const existing = ip(['netns', 'list'], true).split('\n').some((l) => l.split(' ')[0] === podNs);
+  if (!existing) ip(['netns', 'add', podNs]);
+  ip(['-n', podNs, 'link', 'set', 'lo', 'up']);
+  const host = vethName(podNs);
+  if (!ip(['-n', podNs, 'link', 'show', 'eth0'], true)) {
+    ip(['-n', nodeNs, 'link', 'del', host], true);
+    ip(['-n', nodeNs, 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', podNs]);
+  }
+  ip(['-n', nodeNs, 'link', 'set', host, 'master', 'cni0', 'up']);
+  // Hairpin: traffic a pod sends to a Service that lands back on itself goes out and in the same port.
+  ip(['-n', nodeNs, 'link', 'set', host, 'type', 'bridge_slave', 'hairpin', 'on']);
+  ip(['-n', podNs, 'addr', 'replace', `${address}/${prefixLen(podCIDR)}`, 'dev', 'eth0']);
+  ip(['-n', podNs, 'link', 'set', 'eth0', 'up']);
+  ip(['-n', podNs, 'route', 'replace', 'default', 'via', gateway]);
+  return { podNs, ip: address };
+}
+
+/** Remove a pod's namespace (its veth pair goes with it). Harmless when already gone. */
+export function deleteSandbox(podNs: string): void {
+  ip(['netns', 'del', podNs], true);
+}
+
+/** host-gw: reach another node's pods through that node's address. */
+export function routeToNode(nodeNs: string, podCIDR: string, nodeIP: string): void {
+  ip(['-n', nodeNs, 'route', 'replace', podCIDR, 'via', nodeIP]);
+}
