@@ -1,0 +1,74 @@
+/**
+ * Containers as processes on real namespaces: the pod's network and
+ * hostname, a private root (writes and mount points never reach the host),
+ * bind-mounted files and volumes, a shared network between two containers
+ * of one pod, and signals to the whole process group.
+ */
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, deleteSandbox, ensureBridge } from '../../services/kubelet/src/network/sandbox.js';
+import { removeContainer, startContainer, type RunningContainer } from '../../services/kubelet/src/runtime/container.js';
+import { spawnSync } from 'node:child_process';
+import { waitFor } from './helpers.js';
+
+const NODE = 'kemu-rt-node';
+const POD = 'kemu-rt-pod';
+const dir = mkdtempSync('/tmp/kemu-rt-');
+const running: RunningContainer[] = [];
+
+beforeAll(() => {
+  spawnSync('ip', ['netns', 'add', NODE]);
+  spawnSync('ip', ['-n', NODE, 'link', 'set', 'lo', 'up']);
+  ensureBridge(NODE, '10.251.0.0/24', '10.251.0.1');
+  createSandbox(NODE, POD, '10.251.0.2', '10.251.0.0/24', '10.251.0.1');
+});
+
+afterAll(() => {
+  for (const c of running) c.signal('SIGKILL');
+  deleteSandbox(POD);
+  deleteSandbox(NODE);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const run = (id: string, argv: string[], extra: { mounts?: { source: string; target: string; readOnly?: boolean }[]; env?: Record<string, string> } = {}) => {
+  const c = startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), logPath: join(dir, `${id}.log`) });
+  running.push(c);
+  return c;
+};
+
+describe('container runtime', () => {
+  it('runs a process with the pod hostname, its network, the kubelet files and volumes, in a private root', async () => {
+    const volume = join(dir, 'vol');
+    spawnSync('mkdir', ['-p', volume]);
+    const resolv = join(dir, 'resolv.conf');
+    writeFileSync(resolv, 'nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+    const c = run('c1', ['sh', '-c', 'hostname; cat /etc/resolv.conf; ip -4 -o addr show dev eth0 | tr -s " " | cut -d" " -f4; echo "$GREETING"; echo written > /data/out; mkdir -p /kemu-private && echo ok'], {
+      mounts: [{ source: resolv, target: '/etc/resolv.conf', readOnly: true }, { source: volume, target: '/data' }],
+      env: { GREETING: 'hello from env' },
+    });
+    const { code } = await c.exited;
+    const log = readFileSync(join(dir, 'c1.log'), 'utf8');
+    expect(code, log).toBe(0);
+    expect(log).toBe('web-7d4b9\nnameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n10.251.0.2/24\nhello from env\nok\n');
+    expect(readFileSync(join(volume, 'out'), 'utf8')).toBe('written\n');
+    expect(existsSync('/kemu-private')).toBe(false);
+    expect(readFileSync('/etc/resolv.conf', 'utf8')).not.toContain('10.96.0.10');
+    removeContainer(join(dir, 'containers'), 'c1');
+  });
+
+  it('lets two containers of one pod talk over localhost, and stops a container with a signal', async () => {
+    const server = run('srv', [process.execPath, '-e', "require('http').createServer((q,s)=>s.end('from sidecar')).listen(9000)"]);
+    const client = run('cli', ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do curl -s http://127.0.0.1:9000 && exit 0; sleep 0.2; done; exit 1']);
+    expect((await client.exited).code).toBe(0);
+    expect(readFileSync(join(dir, 'cli.log'), 'utf8')).toBe('from sidecar');
+    server.signal('SIGTERM');
+    expect((await server.exited).signal).toBe('SIGTERM');
+    await waitFor('sleeping container gone', async () => {
+      const s = run('sleeper', ['sleep', '300']);
+      await new Promise((r) => setTimeout(r, 200));
+      s.signal('SIGKILL');
+      return (await s.exited).signal === 'SIGKILL';
+    });
+  });
+});
