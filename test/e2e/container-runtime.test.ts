@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, deleteSandbox, ensureBridge } from '../../services/kubelet/src/network/sandbox.js';
 import { removeContainer, startContainer, type RunningContainer } from '../../services/kubelet/src/runtime/container.js';
 import { spawnSync } from 'node:child_process';
+import { containerArgv, lookupImage } from '../../services/kubelet/src/runtime/catalog.js';
 import { waitFor } from './helpers.js';
 
 const NODE = 'kemu-rt-node';
@@ -70,5 +71,17 @@ describe('container runtime', () => {
       s.signal('SIGKILL');
       return (await s.exited).signal === 'SIGKILL';
     });
+  });
+
+  it('runs the nginx image: the welcome page on port 80 of the pod IP', async () => {
+    const image = lookupImage('nginx:1.25');
+    const c = run('nginx', containerArgv(image));
+    const page = await waitFor('nginx answering', () => spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '--max-time', '2', 'http://10.251.0.2/'], { encoding: 'utf8' }).stdout || undefined, 10_000);
+    expect(page).toContain('<title>Welcome to nginx!</title>');
+    const missing = spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.251.0.2/nope'], { encoding: 'utf8' }).stdout;
+    expect(missing).toBe('404');
+    c.signal('SIGTERM');
+    expect((await c.exited).code).toBe(0); // nginx stops cleanly on SIGTERM
+    expect(readFileSync(join(dir, 'nginx.log'), 'utf8')).toMatch(/10\.251\.0\.1 - - \[.*\] "GET \/ HTTP\/1\.1" 200/);
   });
 });
