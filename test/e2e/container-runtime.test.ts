@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, deleteSandbox, ensureBridge } from '../../services/kubelet/src/network/sandbox.js';
 import { removeContainer, startContainer, type RunningContainer } from '../../services/kubelet/src/runtime/container.js';
 import { spawnSync } from 'node:child_process';
-import { containerArgv, lookupImage } from '../../services/kubelet/src/runtime/catalog.js';
+import { containerArgv, imagesMount, lookupImage } from '../../services/kubelet/src/runtime/catalog.js';
 import { waitFor } from './helpers.js';
 
 const NODE = 'kemu-rt-node';
@@ -75,7 +75,7 @@ describe('container runtime', () => {
 
   it('runs the nginx image: the welcome page on port 80 of the pod IP', async () => {
     const image = lookupImage('nginx:1.25');
-    const c = run('nginx', containerArgv(image));
+    const c = run('nginx', containerArgv(image), { mounts: [imagesMount()] });
     const page = await waitFor('nginx answering', () => spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '--max-time', '2', 'http://10.251.0.2/'], { encoding: 'utf8' }).stdout || undefined, 10_000);
     expect(page).toContain('<title>Welcome to nginx!</title>');
     const missing = spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.251.0.2/nope'], { encoding: 'utf8' }).stdout;

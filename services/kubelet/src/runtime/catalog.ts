@@ -20,8 +20,17 @@ export class ImageNotFoundError extends Error {
   }
 }
 
-/** Where images/ is: the repository's, or KEMU_IMAGES. */
+/** Where images/ is on the node: the repository's, or KEMU_IMAGES. */
 export const IMAGES_DIR = process.env.KEMU_IMAGES ?? resolve(import.meta.dirname, '../../../../images');
+
+/**
+ * Where containers see it. Programs are given by this path and the runtime
+ * bind-mounts IMAGES_DIR here, so they are found wherever the checkout lives
+ * (a container's own /tmp would hide a checkout under /tmp).
+ */
+export const IMAGES_MOUNT = '/.kemu/images';
+
+export const imagesMount = () => ({ source: IMAGES_DIR, target: IMAGES_MOUNT, readOnly: true });
 
 const SHELL: ImageEntry = { entrypoint: [], cmd: ['sh'], ports: [] };
 
@@ -35,7 +44,7 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
   'docker.io/library/ubuntu': () => ({ entrypoint: [], cmd: ['bash'], ports: [] }),
 };
 
-export function lookupImage(image: string, dir = IMAGES_DIR): ImageEntry & { canonical: string } {
+export function lookupImage(image: string, dir = IMAGES_MOUNT): ImageEntry & { canonical: string } {
   let ref;
   try {
     ref = parseImageRef(image);
