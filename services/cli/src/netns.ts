@@ -90,7 +90,8 @@ export function destroyNetwork(project: string, services: string[]): string[] {
   const removed: string[] = [];
   const mine = new Set([bridgeNs(project), ...services.map((s) => serviceNs(project, s))]);
   for (const ns of listNamespaces()) {
-    if (mine.has(ns)) {
+    // Pods' namespaces are named `<project>-p-<uid>` by the kubelets.
+    if (mine.has(ns) || ns.startsWith(`${project}-p-`)) {
       for (const pid of nsPids(ns)) {
         try {
           process.kill(pid, 'SIGKILL');

@@ -8,7 +8,8 @@ import { cpus, freemem, release, totalmem, arch as osArch } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
-import { runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
+import { EventRecorder, InformerFactory, runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
+import { PodManager } from './pods.js';
 import { nodeObject, type NodeFacts } from './node-status.js';
 
 export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'leaderElect'> {
@@ -23,6 +24,8 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   leaseRenewSeconds?: number;
   /** Seconds between status posts (Kubernetes: 10). */
   statusSeconds?: number;
+  /** Run the pods bound to this node (needs root and the node's netns name). */
+  runPods?: { netns: string; podNsPrefix: string; stateDir: string };
 }
 
 const NODES = { version: 'v1', resource: 'nodes' };
@@ -97,11 +100,30 @@ async function renewLease(client: ApiClient, o: KubeletOptions, node: KubeObject
   }
 }
 
+async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<KubeletOptions['runPods']>, log: Logger, signal: AbortSignal): Promise<void> {
+  // The node IPAM controller gives the node its podCIDR; pods need it.
+  let podCIDR = '';
+  while (!podCIDR && !signal.aborted) {
+    podCIDR = (await client.get(NODES, o.nodeName).catch(() => undefined))?.spec?.podCIDR ?? '';
+    if (!podCIDR) await sleep(500, signal);
+  }
+  if (signal.aborted) return;
+  const informers = new InformerFactory(client, (err) => log.debug({ err: String(err) }, 'informer error'));
+  const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir }, informers);
+  signal.addEventListener('abort', () => informers.stop(), { once: true });
+  await informers.start();
+  log.info({ podCIDR }, 'running pods');
+  await pods.run(4, signal);
+  await pods.stopAll();
+}
+
 export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubelet' })): Promise<RunningComponent> {
-  return runComponent(
+  let podsDone: Promise<void> = Promise.resolve();
+  const component = await runComponent(
     { port: 10248, ...o, leaseName: 'kubelet', leaderElect: false },
     async (client, signal) => {
       let node = await register(client, o, log);
+      if (o.runPods) podsDone = runPods(client, o, o.runPods, log, signal).catch((e) => log.error({ err: String(e) }, 'pods stopped'));
       let lastStatus = Date.now();
       while (!signal.aborted) {
         try {
@@ -122,4 +144,6 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
     },
     () => undefined,
   );
+  // Stopping waits for the containers to be stopped and their namespaces removed.
+  return { ...component, isLeader: component.isLeader, stop: async () => { await component.stop(); await podsDone; } };
 }

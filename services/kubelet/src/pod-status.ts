@@ -1,0 +1,81 @@
+/**
+ * A pod's status from what the kubelet knows of its containers: phase,
+ * conditions, IPs and containerStatuses, as `kubectl get pods` reads them.
+ * Pure.
+ */
+import type { KubeObject } from '@kemu/api';
+
+export type ContainerState =
+  | { kind: 'waiting'; reason: string; message?: string }
+  | { kind: 'running'; startedAt: string }
+  | { kind: 'terminated'; exitCode: number; reason: string; startedAt: string; finishedAt: string; signal?: number };
+
+export interface ContainerInfo {
+  name: string;
+  image: string;
+  imageRef: string;
+  containerID?: string;
+  state: ContainerState;
+  lastState?: ContainerState;
+  restartCount: number;
+}
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function stateJson(s: ContainerState | undefined): Obj {
+  if (!s) return {};
+  if (s.kind === 'waiting') return { waiting: { reason: s.reason, ...(s.message ? { message: s.message } : {}) } };
+  if (s.kind === 'running') return { running: { startedAt: s.startedAt } };
+  return { terminated: { exitCode: s.exitCode, reason: s.reason, startedAt: s.startedAt, finishedAt: s.finishedAt, ...(s.signal ? { signal: s.signal } : {}) } };
+}
+
+export function podPhase(pod: KubeObject, containers: ContainerInfo[]): string {
+  const policy = pod.spec?.restartPolicy ?? 'Always';
+  if (!containers.length || containers.some((c) => c.state.kind === 'waiting' && c.restartCount === 0 && !c.lastState)) return 'Pending';
+  const terminated = containers.filter((c) => c.state.kind === 'terminated');
+  if (terminated.length === containers.length && policy !== 'Always') {
+    const failed = terminated.some((c) => c.state.kind === 'terminated' && c.state.exitCode !== 0);
+    if (policy === 'Never') return failed ? 'Failed' : 'Succeeded';
+    if (!failed) return 'Succeeded';
+  }
+  return 'Running';
+}
+
+export function podStatus(pod: KubeObject, containers: ContainerInfo[], net: { podIP?: string; hostIP: string; startTime: string }, now: string): Obj {
+  const prev: Obj[] = pod.status?.conditions ?? [];
+  const cond = (type: string, ok: boolean, reason?: string) => {
+    const status = ok ? 'True' : 'False';
+    const old = prev.find((c) => c.type === type);
+    return { type, status, lastProbeTime: null, lastTransitionTime: old?.status === status ? old.lastTransitionTime : now, ...(reason && !ok ? { reason } : {}) };
+  };
+  const ready = containers.length > 0 && containers.every((c) => c.state.kind === 'running');
+  const phase = podPhase(pod, containers);
+  const done = phase === 'Succeeded' || phase === 'Failed';
+  const notReady = done ? 'PodCompleted' : 'ContainersNotReady';
+  return {
+    ...(pod.status ?? {}),
+    phase,
+    conditions: [
+      cond('PodReadyToStartContainers', !!net.podIP),
+      cond('Initialized', true),
+      cond('Ready', ready, notReady),
+      cond('ContainersReady', ready, notReady),
+      cond('PodScheduled', true),
+    ],
+    hostIP: net.hostIP,
+    hostIPs: [{ ip: net.hostIP }],
+    ...(net.podIP ? { podIP: net.podIP, podIPs: [{ ip: net.podIP }] } : {}),
+    startTime: net.startTime,
+    containerStatuses: containers.map((c) => ({
+      name: c.name,
+      image: c.image,
+      imageID: c.imageRef,
+      ...(c.containerID ? { containerID: c.containerID } : {}),
+      ready: c.state.kind === 'running',
+      started: c.state.kind === 'running',
+      restartCount: c.restartCount,
+      state: stateJson(c.state),
+      lastState: stateJson(c.lastState),
+    })),
+  };
+}
