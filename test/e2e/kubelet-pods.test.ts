@@ -29,7 +29,7 @@ beforeAll(async () => {
   ipc('-n', nodeNs, 'addr', 'add', `${c.subnet}.1.50/16`, 'dev', 'eth0');
   ipc('-n', nodeNs, 'link', 'set', 'eth0', 'up');
   ipc('-n', nodeNs, 'link', 'set', 'lo', 'up');
-  kubelet = spawn('ip', ['netns', 'exec', nodeNs, process.execPath, resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
+  kubelet = spawn('nsenter', [`--net=/run/netns/${nodeNs}`, '--', process.execPath, resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
     `--apiserver=${c.subnet}.0.3:6444`, `--ca-file=${stateFile('pki', 'ca.crt')}`, `--token-file=${stateFile('pki', 'node.token')}`,
     `--node-name=${NODE}`, `--node-ip=${c.subnet}.1.50`, '--cpu=2', `--memory=${4 * 2 ** 30}`, '--port=0',
     '--run-pods', `--netns=${nodeNs}`, `--pod-ns-prefix=${podPrefix}`, `--state-dir=${stateDir}`], { stdio: 'ignore' });

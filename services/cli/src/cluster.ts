@@ -72,7 +72,8 @@ export class Cluster {
   }
 
   compose(): ComposeProject {
-    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix };
+    const nodes = this.opts.nodes ?? this.record?.nodes ?? 3;
+    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes) };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
 
@@ -120,7 +121,9 @@ export class Cluster {
     mkdirSync(join(this.state, 'pids'), { recursive: true });
     const argv = svc.command[0] === 'node' ? [process.execPath, ...svc.command.slice(1)] : svc.command;
     return {
-      args: ['netns', 'exec', serviceNs(this.project, svc.name), ...argv],
+      // nsenter joins the network namespace only; `ip netns exec` would also give the process a mount namespace of
+      // its own, and the network namespaces a kubelet names for its pods would then be invisible outside it.
+      args: [`--net=/run/netns/${serviceNs(this.project, svc.name)}`, '--', ...argv],
       logFd: openSync(join(this.state, 'logs', `${svc.name}.log`), 'a'),
       env: { ...process.env, ...svc.environment },
     };
@@ -128,7 +131,7 @@ export class Cluster {
 
   private startService(svc: ComposeService): void {
     const { args, logFd, env } = this.launch(svc);
-    const child = spawn('ip', args, { detached: true, stdio: ['ignore', logFd, logFd], env });
+    const child = spawn('nsenter', args, { detached: true, stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     writeFileSync(this.pidFile(svc.name), String(child.pid));
     child.unref();
@@ -136,7 +139,7 @@ export class Cluster {
 
   private async runOneShot(svc: ComposeService): Promise<void> {
     const { args, logFd, env } = this.launch(svc);
-    const r = spawnSync('ip', args, { stdio: ['ignore', logFd, logFd], env });
+    const r = spawnSync('nsenter', args, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     if (r.status !== 0) throw new KemuError(`${svc.name} failed (exit ${r.status}); see ${join(this.state, 'logs', `${svc.name}.log`)}`);
     writeFileSync(join(this.state, 'pids', `${svc.name}.done`), new Date().toISOString());

@@ -17,6 +17,20 @@ export interface ComposeService {
   healthcheck?: string[];
 }
 
+/**
+ * A replicated service (deploy.replicas) with `x-kemu-addresses: a.b.c.`
+ * becomes services `<name>-1..N` at a.b.c.1..N, each told its name, address
+ * and network namespace through NODE_NAME, NODE_IP and NODE_NETNS.
+ */
+export function expandReplicas(s: ComposeService & { replicas?: number; addressPrefix?: string }, project: string): ComposeService[] {
+  if (!s.replicas || !s.addressPrefix) return [s];
+  return Array.from({ length: s.replicas }, (_, i) => {
+    const name = `${s.name}-${i + 1}`;
+    const address = `${s.addressPrefix}${i + 1}`;
+    return { ...s, name, address, environment: { ...s.environment, NODE_NAME: name, NODE_IP: address, NODE_NETNS: `${project}-${name}` } };
+  });
+}
+
 export interface ComposeProject {
   name: string;
   subnet: string;
@@ -72,9 +86,15 @@ export function parseCompose(text: string, env: Record<string, string | undefine
       address: s.networks?.[netName]?.ipv4_address,
       oneShot: String(s.restart) === 'no',
       healthcheck: healthcheck(s.healthcheck?.test),
+      replicas: s.deploy?.replicas !== undefined ? Number(s.deploy.replicas) : undefined,
+      addressPrefix: s['x-kemu-addresses'],
     };
   });
-  return { name: d.name ?? 'kemu', subnet: ipam.subnet, gateway: ipam.gateway, services };
+  const project = env.KEMU_PROJECT ?? d.name ?? 'kemu';
+  const expanded = services.flatMap((s) => expandReplicas(s, project));
+  // Dependants of a replicated service wait for all its replicas.
+  for (const s of expanded) s.dependsOn = s.dependsOn.flatMap((d) => (expanded.some((x) => x.name === d.name) ? [d] : expanded.filter((x) => x.name.startsWith(`${d.name}-`)).map((x) => ({ ...d, name: x.name }))));
+  return { name: d.name ?? 'kemu', subnet: ipam.subnet, gateway: ipam.gateway, services: expanded };
 }
 
 function healthcheck(test: unknown): string[] | undefined {

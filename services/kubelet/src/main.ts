@@ -4,24 +4,40 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { componentFlags, stopOnSignals } from '@kemu/client';
 import { start } from './server.js';
+import { spawnSync } from 'node:child_process';
+import { hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+
+function eth0Address(): string {
+  const all = Object.values(networkInterfaces()).flat();
+  return (networkInterfaces().eth0 ?? all).find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
+}
 
 const o = componentFlags(new Command('kemu-kubelet'), 10248)
-  .requiredOption('--node-name <name>', 'the Node to register')
-  .requiredOption('--node-ip <ip>', "the node's InternalIP")
+  .option('--node-name <name>', 'the Node to register (default: $NODE_NAME, else the hostname)')
+  .option('--node-ip <ip>', "the node's InternalIP (default: $NODE_IP, else eth0's address)")
   .option('--cpu <cores>', 'cpu capacity (default: this machine)')
   .option('--memory <bytes>', 'memory capacity in bytes (default: this machine)')
   .option('--max-pods <n>', 'pods capacity', '110')
   .option('--control-plane', 'label the node as control-plane')
   .option('--run-pods', 'run the pods bound to this node (needs --netns)')
-  .option('--netns <name>', "the node's network namespace name")
+  .option('--netns <name>', "the node's network namespace name (default: $NODE_NETNS, else this namespace is named kemu-node)")
   .option('--pod-ns-prefix <prefix>', 'prefix of pod network namespace names', 'kemu-p-')
   .option('--state-dir <dir>', 'where pod state goes', '/var/lib/kemu-kubelet')
   .parse()
   .opts();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
+const nodeName: string = o.nodeName ?? process.env.NODE_NAME ?? hostname();
+const nodeIP: string = o.nodeIp ?? process.env.NODE_IP ?? eth0Address();
+let netns: string | undefined = o.netns ?? process.env.NODE_NETNS;
+if (o.runPods && !netns) {
+  // A container of its own (docker compose): give our namespace a name so `ip -n` can reach it.
+  netns = 'kemu-node';
+  spawnSync('ip', ['netns', 'attach', netns, String(process.pid)]);
+}
 const k = await start(
-  { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName: o.nodeName, nodeIP: o.nodeIp, cpu: o.cpu ? Number(o.cpu) : undefined, memoryBytes: o.memory ? Number(o.memory) : undefined, maxPods: Number(o.maxPods), port: Number(o.port), controlPlane: !!o.controlPlane, runPods: o.runPods ? { netns: o.netns, podNsPrefix: o.podNsPrefix, stateDir: o.stateDir } : undefined },
+  { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, nodeIP, cpu: o.cpu ? Number(o.cpu) : undefined, memoryBytes: o.memory ? Number(o.memory) : undefined, maxPods: Number(o.maxPods), port: Number(o.port), controlPlane: !!o.controlPlane, runPods: o.runPods ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName) } : undefined },
   log,
 );
-log.info({ node: o.nodeName, port: k.port }, 'kubelet running');
+log.info({ node: nodeName, ip: nodeIP, port: k.port }, 'kubelet running');
 stopOnSignals(k, log);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
-import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
+import { createSandbox, deleteSandbox, ensureBridge, routeToNode } from './network/sandbox.js';
 import { HostLocalIpam } from './network/ipam.js';
 import { startContainer, removeContainer, type RunningContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError } from './runtime/catalog.js';
@@ -66,6 +66,18 @@ export class PodManager {
     this.ipam = new HostLocalIpam(o.podCIDR, join(o.stateDir, 'ipam.json'));
     const enqueue = (p: KubeObject) => this.queue.add(keyOf(p));
     this.pods.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
+    // host-gw: a route to every other node's pods through that node's address.
+    const route = (n: KubeObject) => {
+      const cidr = n.spec?.podCIDR;
+      const ip = (n.status?.addresses ?? []).find((a: Obj) => a.type === 'InternalIP')?.address;
+      if (n.metadata.name === o.nodeName || !cidr || !ip) return;
+      try {
+        routeToNode(o.netns, cidr, ip);
+      } catch (e) {
+        o.log.warn({ node: n.metadata.name, err: String(e) }, 'route failed');
+      }
+    };
+    informers.for({ version: 'v1', resource: 'nodes' }).on({ add: route, update: (_a, b) => route(b) });
   }
 
   async run(workers: number, signal: AbortSignal): Promise<void> {

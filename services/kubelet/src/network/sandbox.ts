@@ -8,6 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 
+function netnsCmd(args: string[], allowFail = false): void {
+  ip(args, allowFail);
+}
+
 function ip(args: string[], allowFail = false): string {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
   if (r.status !== 0 && !allowFail) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || '').trim()}`);
@@ -40,7 +44,7 @@ export interface Sandbox {
 /** A pod's namespace with `address` on eth0, its default route via the bridge. Idempotent. */
 export function createSandbox(nodeNs: string, podNs: string, address: string, podCIDR: string, gateway: string): Sandbox {
   const existing = ip(['netns', 'list'], true).split('\n').some((l) => l.split(' ')[0] === podNs);
-  if (!existing) ip(['netns', 'add', podNs]);
+  if (!existing) netnsCmd(['netns', 'add', podNs]);
   ip(['-n', podNs, 'link', 'set', 'lo', 'up']);
   const host = vethName(podNs);
   if (!ip(['-n', podNs, 'link', 'show', 'eth0'], true)) {
@@ -58,7 +62,7 @@ export function createSandbox(nodeNs: string, podNs: string, address: string, po
 
 /** Remove a pod's namespace (its veth pair goes with it). Harmless when already gone. */
 export function deleteSandbox(podNs: string): void {
-  ip(['netns', 'del', podNs], true);
+  netnsCmd(['netns', 'del', podNs], true);
 }
 
 /** host-gw: reach another node's pods through that node's address. */

@@ -1,21 +1,10 @@
-/**
- * A test fixture standing in for the kubelets of the nodes issue: it reports
- * every pod bound to one of its nodes as Running and Ready (after
- * `readyAfterMs`), and finishes graceful deletions at once. The control
- * loops under test cannot tell it from a kubelet's status updates.
- */
+/** Extra nodes for tests: registered through the API (no kubelet) or run by kubelet processes on the host. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApiClient } from '@kemu/client';
-import type { KubeObject } from '@kemu/api';
 import { ctx, stateFile } from './helpers.js';
 
-export interface FakeKubelet {
-  stop(): void;
-}
-
-const PODS = { version: 'v1', resource: 'pods' };
 const NODES = { version: 'v1', resource: 'nodes' };
 
 export function client(): ApiClient {
@@ -36,47 +25,6 @@ export async function registerNodes(c: ApiClient, names: string[], extra: { labe
       status: { capacity: res, allocatable: res, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }], nodeInfo: { kubeletVersion: 'v1.32.0' } },
     }).catch(() => undefined);
   }
-}
-
-export function startFakeKubelet(c: ApiClient, opts: { readyAfterMs?: number } = {}): FakeKubelet {
-  const ac = new AbortController();
-  const handled = new Set<string>();
-  const handle = async (pod: KubeObject) => {
-    const key = `${pod.metadata.namespace}/${pod.metadata.name}/${pod.metadata.uid}`;
-    const ref = { ...PODS, namespace: pod.metadata.namespace };
-    if (pod.metadata.deletionTimestamp) {
-      await c.delete(ref, pod.metadata.name!, { gracePeriodSeconds: 0 }).catch(() => undefined);
-      return;
-    }
-    if (!pod.spec?.nodeName || handled.has(key)) return;
-    handled.add(key);
-    await new Promise((r) => setTimeout(r, opts.readyAfterMs ?? 0));
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const conds = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now }));
-    const status = {
-      phase: 'Running',
-      conditions: conds,
-      hostIP: '172.29.1.1',
-      podIP: `10.244.0.${(handled.size % 250) + 2}`,
-      startTime: now,
-      containerStatuses: (pod.spec.containers ?? []).map((cn: { name: string; image: string }) => ({ name: cn.name, image: cn.image, ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
-    };
-    await c.patch(ref, pod.metadata.name!, { status }, 'application/merge-patch+json', 'status').catch(() => handled.delete(key));
-  };
-  void (async () => {
-    while (!ac.signal.aborted) {
-      try {
-        const { items, resourceVersion } = await c.list(PODS);
-        for (const p of items) void handle(p);
-        for await (const ev of c.watch(PODS, { resourceVersion, signal: ac.signal })) {
-          if (ev.type === 'ADDED' || ev.type === 'MODIFIED') void handle(ev.object);
-        }
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  })();
-  return { stop: () => ac.abort() };
 }
 
 /**
