@@ -18,11 +18,11 @@ const POD = 'kemu-rt-pod';
 const dir = mkdtempSync('/tmp/kemu-rt-');
 const running: RunningContainer[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   spawnSync('ip', ['netns', 'add', NODE]);
   spawnSync('ip', ['-n', NODE, 'link', 'set', 'lo', 'up']);
   ensureBridge(NODE, '10.251.0.0/24', '10.251.0.1');
-  createSandbox(NODE, POD, '10.251.0.2', '10.251.0.0/24', '10.251.0.1');
+  await createSandbox(NODE, POD, '10.251.0.2', '10.251.0.0/24', '10.251.0.1');
 });
 
 afterAll(() => {

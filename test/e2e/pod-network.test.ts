@@ -56,14 +56,14 @@ describe('pod network (bridge + host-gw)', () => {
     ensureBridge(NODES.b.ns, NODES.b.cidr, ipamB.gateway);
     routeToNode(NODES.a.ns, NODES.b.cidr, NODES.b.ip);
     routeToNode(NODES.b.ns, NODES.a.cidr, NODES.a.ip);
-    const pods = [
+    const pods = await Promise.all([
       { ns: `${P}-pod-a1`, node: NODES.a, ipam: ipamA },
       { ns: `${P}-pod-a2`, node: NODES.a, ipam: ipamA },
       { ns: `${P}-pod-b1`, node: NODES.b, ipam: ipamB },
     ].map((p) => {
       made.push(p.ns);
       return createSandbox(p.node.ns, p.ns, p.ipam.allocate(p.ns), p.node.cidr, p.ipam.gateway);
-    });
+    }));
     expect(pods.map((p) => p.ip)).toEqual(['10.250.1.2', '10.250.1.3', '10.250.2.2']);
     serve(pods[0].podNs, 8080);
     serve(pods[2].podNs, 8080);
@@ -76,13 +76,13 @@ describe('pod network (bridge + host-gw)', () => {
     expect(curlIn(NODES.b.ns, 'http://10.250.1.2:8080')).toBe(`${pods[0].podNs} saw 172.31.0.12`);
   });
 
-  it('is idempotent and frees addresses', () => {
+  it('is idempotent and frees addresses', async () => {
     const ipam = new HostLocalIpam(NODES.a.cidr);
     const first = ipam.allocate('x');
     expect(ipam.allocate('x')).toBe(first);
     ipam.release('x');
     expect(ipam.allocations().size).toBe(0);
-    const again = createSandbox(NODES.a.ns, `${P}-pod-a1`, '10.250.1.2', NODES.a.cidr, '10.250.1.1');
+    const again = await createSandbox(NODES.a.ns, `${P}-pod-a1`, '10.250.1.2', NODES.a.cidr, '10.250.1.1');
     expect(again.ip).toBe('10.250.1.2');
   });
 });

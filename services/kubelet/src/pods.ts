@@ -112,7 +112,7 @@ export class PodManager {
       const uid = pod.metadata.uid!;
       const ip = this.ipam.allocate(uid);
       const podNs = this.podNs(uid);
-      createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway);
+      await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway);
       rt = { uid, podNs, ip, startTime: ts(), containers: new Map() };
       this.runtimes.set(key, rt);
     }

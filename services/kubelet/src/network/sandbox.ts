@@ -5,7 +5,7 @@
  * reach itself through a Service), and routes to the other nodes' podCIDRs
  * through their node addresses.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 
 function netnsCmd(args: string[], allowFail = false): void {
@@ -41,22 +41,45 @@ export interface Sandbox {
   ip: string;
 }
 
-/** A pod's namespace with `address` on eth0, its default route via the bridge. Idempotent. */
-export function createSandbox(nodeNs: string, podNs: string, address: string, podCIDR: string, gateway: string): Sandbox {
-  const existing = ip(['netns', 'list'], true).split('\n').some((l) => l.split(' ')[0] === podNs);
-  if (!existing) netnsCmd(['netns', 'add', podNs]);
-  ip(['-n', podNs, 'link', 'set', 'lo', 'up']);
+function ipAsync(args: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('ip', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (err += d));
+    p.on('error', (e) => resolve({ code: 1, out, err: String(e) }));
+    p.on('close', (code) => resolve({ code: code ?? 1, out, err }));
+    if (p.stdin) {
+      // An `ip` that fails early stops reading: that is its exit status's business, not a crash.
+      p.stdin.on('error', () => undefined);
+      p.stdin.end(input);
+    }
+  });
+}
+
+async function batch(ns: string, lines: string[]): Promise<void> {
+  const r = await ipAsync(['-n', ns, '-batch', '-'], lines.join('\n') + '\n');
+  if (r.code !== 0) throw new Error(`ip -n ${ns} -batch: ${r.err.trim()}`);
+}
+
+/**
+ * A pod's namespace with `address` on eth0, its default route via the
+ * bridge. Idempotent. Three `ip` processes in all (batches), run without
+ * blocking, so a node starts many pods at once.
+ */
+export async function createSandbox(nodeNs: string, podNs: string, address: string, podCIDR: string, gateway: string): Promise<Sandbox> {
+  const added = await ipAsync(['netns', 'add', podNs]);
+  if (added.code !== 0 && !/File exists/.test(added.err)) throw new Error(`ip netns add ${podNs}: ${added.err.trim()}`);
   const host = vethName(podNs);
-  if (!ip(['-n', podNs, 'link', 'show', 'eth0'], true)) {
-    ip(['-n', nodeNs, 'link', 'del', host], true);
-    ip(['-n', nodeNs, 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', podNs]);
+  const hasEth0 = (await ipAsync(['-n', podNs, 'link', 'show', 'eth0'])).code === 0;
+  if (!hasEth0) {
+    await ipAsync(['-n', nodeNs, 'link', 'del', host]);
+    await batch(nodeNs, [`link add ${host} type veth peer name eth0 netns ${podNs}`]);
   }
-  ip(['-n', nodeNs, 'link', 'set', host, 'master', 'cni0', 'up']);
   // Hairpin: traffic a pod sends to a Service that lands back on itself goes out and in the same port.
-  ip(['-n', nodeNs, 'link', 'set', host, 'type', 'bridge_slave', 'hairpin', 'on']);
-  ip(['-n', podNs, 'addr', 'replace', `${address}/${prefixLen(podCIDR)}`, 'dev', 'eth0']);
-  ip(['-n', podNs, 'link', 'set', 'eth0', 'up']);
-  ip(['-n', podNs, 'route', 'replace', 'default', 'via', gateway]);
+  await batch(nodeNs, [`link set ${host} master cni0 up`, `link set ${host} type bridge_slave hairpin on`]);
+  await batch(podNs, ['link set lo up', `addr replace ${address}/${prefixLen(podCIDR)} dev eth0`, 'link set eth0 up', `route replace default via ${gateway}`]);
   return { podNs, ip: address };
 }
 

@@ -1,0 +1,90 @@
+/**
+ * Pod startup benchmark on a cluster from `kemu up` (3 nodes): latency from
+ * create to Running-and-Ready (seen through a watch) for 100 pods, and
+ * memory: each kubelet's RSS, and a simple pod's (pause) and an nginx pod's.
+ * Run: npm run bench:pods   (as root)
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient } from '@kemu/client';
+import { withCluster, type BenchCluster } from './cluster.js';
+
+const PODS = { version: 'v1', resource: 'pods' };
+const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const rssKb = (pid: number) => Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim() || 0);
+/** Every process in a process group (a container and what it started). */
+const groupRssKb = (pgid: number) =>
+  execFileSync('ps', ['-eo', 'pgid=,rss='])
+    .toString()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter(([g]) => g === pgid)
+    .reduce((n, [, r]) => n + r, 0);
+
+async function main({ state }: BenchCluster): Promise<void> {
+  const c = new ApiClient({ address: '172.30.0.3:6444', ca: readFileSync(join(state, 'pki', 'ca.crt')), token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim() });
+  const ns = 'bench-pods';
+  await c.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  // The nodes need their podCIDRs before pods can start.
+  for (let i = 0; i < 100 && (await c.list({ version: 'v1', resource: 'nodes' })).items.filter((n) => n.spec?.podCIDR).length < 3; i++) await new Promise((r) => setTimeout(r, 200));
+  const created = new Map<string, number>();
+  const ready = new Map<string, number>();
+  const ac = new AbortController();
+  const watching = (async () => {
+    for await (const ev of c.watch({ ...PODS, namespace: ns }, { resourceVersion: '0', signal: ac.signal })) {
+      const name = ev.object.metadata.name!;
+      const isReady = (ev.object.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
+      if (isReady && !ready.has(name)) ready.set(name, performance.now());
+      if (ready.size >= 100) break;
+    }
+  })();
+  // 100 pods at a steady 10 per second (the startup latency a user sees), then 100 more in one burst (the queueing a
+  // 2-core machine adds when everything arrives at once).
+  const create = async (name: string) => {
+    created.set(name, performance.now());
+    await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } });
+  };
+  const t0 = performance.now();
+  for (let i = 0; i < 100; i++) {
+    const wait = t0 + i * 100 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    void create(`p-${i}`);
+  }
+  await watching;
+  ac.abort();
+  const lat = [...ready].map(([n, t]) => t - created.get(n)!);
+  console.log(`pod startup (create → Running and Ready, seen through a watch), 100 pause pods at 10/s on 3 nodes: p50 ${q(lat, 0.5).toFixed(0)} ms, p99 ${q(lat, 0.99).toFixed(0)} ms`);
+  const burstReady = new Map<string, number>();
+  const ac2 = new AbortController();
+  const watching2 = (async () => {
+    for await (const ev of c.watch({ ...PODS, namespace: ns }, { resourceVersion: '0', signal: ac2.signal })) {
+      const name = ev.object.metadata.name!;
+      if (!name.startsWith('b-')) continue;
+      if ((ev.object.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True') && !burstReady.has(name)) burstReady.set(name, performance.now());
+      if (burstReady.size >= 100) break;
+    }
+  })();
+  await Promise.all(Array.from({ length: 100 }, (_, i) => create(`b-${i}`)));
+  await watching2;
+  ac2.abort();
+  const burst = [...burstReady].map(([n, t]) => t - created.get(n)!);
+  console.log(`the same, 100 more created at once: p50 ${q(burst, 0.5).toFixed(0)} ms, p99 ${q(burst, 0.99).toFixed(0)} ms`);
+  const kubelets = [1, 2, 3].map((i) => rssKb(Number(readFileSync(join(state, 'pids', `node-${i}.pid`), 'utf8'))));
+  console.log(`kubelet RSS with ~67 pods each: ${kubelets.map((k) => `${(k / 1024).toFixed(0)} MB`).join(', ')}`);
+  // A pod's memory: its container process groups (pause: a shell and a sleep).
+  const pausePids = execFileSync('pgrep', ['-f', 'pause/pause.sh']).toString().trim().split('\n').map(Number);
+  console.log(`simple (pause) pod RSS: ${(groupRssKb(pausePids[0]) / 1024).toFixed(1)} MB`);
+  await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nginx' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+  for (let i = 0; i < 100; i++) {
+    const p = await c.get({ ...PODS, namespace: ns }, 'nginx');
+    if (p.status?.phase === 'Running') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const nginxPid = Number(execFileSync('pgrep', ['-f', 'nginx/nginx.mjs']).toString().trim().split('\n')[0]);
+  console.log(`nginx pod RSS: ${(groupRssKb(nginxPid) / 1024).toFixed(1)} MB`);
+  c.close();
+}
+
+await withCluster('kemu-bench-pods', '172.30', main);
