@@ -68,7 +68,12 @@ export function fenceposts(d: KubeObject): { surge: number; unavailable: number 
 
 export const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
 const replicasOf = (rs: KubeObject) => rs.spec?.replicas ?? 0;
-const availableOf = (rs: KubeObject) => rs.status?.availableReplicas ?? 0;
+/**
+ * Available pods of a ReplicaSet, never more than it is asked to keep: right
+ * after we scale one down its status still counts the pods being deleted,
+ * and trusting that would scale down twice (below maxUnavailable).
+ */
+const availableOf = (rs: KubeObject) => Math.min(rs.status?.availableReplicas ?? 0, rs.spec?.replicas ?? 0);
 
 /** How many replicas the new ReplicaSet should have now (rolling update). */
 export function newReplicaSetReplicas(d: KubeObject, all: KubeObject[], newRS: KubeObject): number {
