@@ -7,7 +7,7 @@
  * two candidates never both win.
  */
 import { setMaxListeners } from 'node:events';
-import { isAlreadyExists, isConflict, isNotFound, type KubeObject } from '@kemu/api';
+import { isNotFound, type KubeObject } from '@kemu/api';
 import type { ApiClient } from './api-client.js';
 import { realClock, sleep, type Clock } from './clock.js';
 
@@ -98,9 +98,8 @@ export class LeaderElector {
         await this.client.create(ref, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: spec() });
         this.observe(this.o.identity, 'created', now);
         return true;
-      } catch (e2) {
-        if (!isAlreadyExists(e2)) return false;
-        return false;
+      } catch {
+        return false; // another candidate created it first, or the API is away: try again next period
       }
     }
     const s = lease.spec ?? {};
@@ -112,9 +111,8 @@ export class LeaderElector {
       const updated = await this.client.update(ref, { ...lease, spec: spec(s) });
       this.observe(this.o.identity, `${this.o.identity}/${updated.spec?.renewTime}`, now);
       return true;
-    } catch (e) {
-      if (isConflict(e)) return false;
-      return false;
+    } catch {
+      return false; // a conflict means someone else renewed or took it
     }
   }
 

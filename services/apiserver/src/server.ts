@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import { storedResources, lookupResource } from '@kemu/api';
+import { storedResources } from '@kemu/api';
 import { compileOptions, type ApiServerOptions } from './options.js';
 import { EtcdStore } from './storage/etcd-store.js';
 import { WatchCache } from './storage/watch-cache.js';
@@ -134,7 +134,6 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   state = 'running';
   const port = (server.address() as AddressInfo).port;
   log.info({ port, grpcPort, etcd: opts.etcdServers }, 'api-server running');
-  void lookupResource;
   return {
     get state() {
       return state;

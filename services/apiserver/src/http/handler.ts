@@ -10,7 +10,6 @@ import { decodeProtobuf, PROTOBUF } from '../protobuf/decode.js';
 import {
   badRequest,
   methodNotAllowed,
-  notFound,
   StatusError,
   unauthorized,
   groupVersion,
@@ -252,4 +251,3 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   throw methodNotAllowed(info.resource, info.group, method.toLowerCase());
 }
 
-export { notFound };

@@ -11,7 +11,7 @@ import {
   applyDefaults,
   badRequest,
   conflict,
-  forbidden,
+
   fromStorage,
   internalError,
   invalidError,
@@ -345,4 +345,3 @@ export class RestStore {
   }
 }
 
-export { forbidden };

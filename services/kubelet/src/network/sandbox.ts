@@ -8,10 +8,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 
-function netnsCmd(args: string[], allowFail = false): void {
-  ip(args, allowFail);
-}
-
 function ip(args: string[], allowFail = false): string {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
   if (r.status !== 0 && !allowFail) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || '').trim()}`);
@@ -85,7 +81,7 @@ export async function createSandbox(nodeNs: string, podNs: string, address: stri
 
 /** Remove a pod's namespace (its veth pair goes with it). Harmless when already gone. */
 export function deleteSandbox(podNs: string): void {
-  netnsCmd(['netns', 'del', podNs], true);
+  ip(['netns', 'del', podNs], true);
 }
 
 /** host-gw: reach another node's pods through that node's address. */
