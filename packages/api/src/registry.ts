@@ -5,7 +5,7 @@
  * routing, storage keys and OpenAPI are all derived from it.
  */
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy' | 'eviction';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy' | 'eviction' | 'token';
 
 export interface ResourceInfo {
   group: string;
@@ -83,7 +83,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   }),
   r('v1', 'resourcequotas', 'ResourceQuota', { shortNames: ['quota'], subresources: ['status'] }),
   r('v1', 'secrets', 'Secret'),
-  r('v1', 'serviceaccounts', 'ServiceAccount', { shortNames: ['sa'] }),
+  r('v1', 'serviceaccounts', 'ServiceAccount', { shortNames: ['sa'], subresources: ['token'] }),
   r('v1', 'services', 'Service', {
     shortNames: ['svc'],
     categories: ['all'],
@@ -194,6 +194,8 @@ export function subresourceKind(info: ResourceInfo, sub: Subresource): { group: 
       return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
     case 'eviction':
       return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     case 'log':
       return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
     case 'exec':

@@ -17,6 +17,10 @@ const program = new Command('kemu-apiserver')
   .option('--service-cluster-ip-range <cidr>', 'Service IP range', '10.96.0.0/12')
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
   .option('--etcd-compaction-interval <seconds>', 'etcd compaction interval', '300')
+  .option('--kubelet-client-certificate <file>', 'client certificate for kubelets')
+  .option('--kubelet-client-key <file>', 'client key for kubelets')
+  .option('--service-account-signing-key-file <file>', 'private key that signs service account tokens')
+  .option('--service-account-issuer <url>', 'issuer of service account tokens', 'https://kubernetes.default.svc.cluster.local')
   .parse();
 
 const o = program.opts();
@@ -35,6 +39,10 @@ const server = await start(
     serviceClusterIPRange: o.serviceClusterIpRange,
     serviceNodePortRange: o.serviceNodePortRange,
     etcdCompactionIntervalSeconds: Number(o.etcdCompactionInterval),
+    kubeletClientCertificate: o.kubeletClientCertificate,
+    kubeletClientKey: o.kubeletClientKey,
+    serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,
+    serviceAccountIssuer: o.serviceAccountIssuer,
   },
   log,
 );

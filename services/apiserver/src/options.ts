@@ -30,6 +30,13 @@ export interface ApiServerOptions {
   watchCacheSize?: number;
   /** How often etcd history is compacted, in seconds (Kubernetes: 300). 0 disables. */
   etcdCompactionIntervalSeconds?: number;
+  /** Client certificate and key for talking to kubelets (logs, exec, attach, port-forward, proxy). */
+  kubeletClientCertificate?: string;
+  kubeletClientKey?: string;
+  /** Private key that signs service account tokens. */
+  serviceAccountSigningKeyFile?: string;
+  /** The `iss` of service account tokens. Default https://kubernetes.default.svc.cluster.local. */
+  serviceAccountIssuer?: string;
 }
 
 export interface CompiledOptions {
@@ -46,6 +53,8 @@ export interface CompiledOptions {
   dnsIP: string;
   watchCacheSize: number;
   compactionSeconds: number;
+  kubeletClient?: { cert: Buffer; key: Buffer };
+  serviceAccount?: { signingKey: Buffer; issuer: string };
 }
 
 function nthIP(cidr: string, n: number): string {
@@ -71,5 +80,7 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
     dnsIP: nthIP(cidr, 10),
     watchCacheSize: o.watchCacheSize ?? 10_000,
     compactionSeconds: o.etcdCompactionIntervalSeconds ?? 300,
+    kubeletClient: o.kubeletClientCertificate && o.kubeletClientKey ? { cert: readFileSync(o.kubeletClientCertificate), key: readFileSync(o.kubeletClientKey) } : undefined,
+    serviceAccount: o.serviceAccountSigningKeyFile ? { signingKey: readFileSync(o.serviceAccountSigningKeyFile), issuer: o.serviceAccountIssuer ?? 'https://kubernetes.default.svc.cluster.local' } : undefined,
   };
 }

@@ -18,6 +18,7 @@ import { RestStore } from './registry/rest.js';
 import { bootstrap } from './bootstrap.js';
 import { createHandler } from './http/handler.js';
 import { createGrpcService, ApiServerService } from './grpc/server.js';
+import { ServiceAccountTokens } from './auth/service-account-tokens.js';
 import { Counter, Gauge, Histogram, Registry } from '@kemu/client';
 
 export type ApiServerState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -85,8 +86,11 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     const checks: [string, boolean][] = [['ping', true], ['etcd', etcdOk], ['informer-sync', cachesOk]];
     return { ok: state === 'running' && etcdOk && cachesOk, checks };
   };
+  const saTokens = opts.serviceAccount ? new ServiceAccountTokens(opts.serviceAccount.signingKey, opts.serviceAccount.issuer, rest) : undefined;
   const handler = createHandler({
     rest,
+    saTokens,
+    kubeletClient: opts.kubeletClient,
     tokens: opts.tokens,
     serverAddress: `${opts.advertiseAddress}:${opts.securePort}`,
     ready,
@@ -102,6 +106,8 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
     (req, res) => void handler(req, res),
   );
+  // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY).
+  server.on('upgrade', (req, socket, head) => void handler.upgrade(req, socket, head));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   server.requestTimeout = 0; // watches are long
@@ -111,7 +117,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   });
 
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
-  grpcServer.addService(ApiServerService, createGrpcService({ rest, tokens: opts.tokens, onWatchCount: (d) => watchers.add({ kind: 'grpc' }, d) }));
+  grpcServer.addService(ApiServerService, createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => watchers.add({ kind: 'grpc' }, d) }));
   const creds = grpc.ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${opts.bindAddress}:${opts.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))),

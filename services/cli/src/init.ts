@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeCA, newToken, signCert } from './pki.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { makeCA, newToken, signCert, type KeyPair } from './pki.js';
 
 export interface InitOptions {
   state: string;
@@ -51,7 +52,10 @@ export function init(o: InitOptions): { created: boolean; kubeconfigPath: string
   const name = o.clusterName ?? 'kemu';
   const port = o.port ?? 6443;
   const kubeconfigPath = join(o.state, 'kubeconfig');
-  if (existsSync(f('ca.crt')) && existsSync(f('tokens.csv')) && existsSync(kubeconfigPath)) return { created: false, kubeconfigPath };
+  if (existsSync(f('ca.crt')) && existsSync(f('tokens.csv')) && existsSync(kubeconfigPath)) {
+    nodeCredentials(pki, { cert: readFileSync(f('ca.crt'), 'utf8'), key: readFileSync(f('ca.key'), 'utf8') });
+    return { created: false, kubeconfigPath };
+  }
   const ca = makeCA(`${name}-ca`);
   const serving = signCert(ca, {
     commonName: 'kube-apiserver',
@@ -79,8 +83,34 @@ export function init(o: InitOptions): { created: boolean; kubeconfigPath: string
   write('tokens.json', JSON.stringify(tokens, null, 2));
   // One file per component, for its --token-file.
   for (const [who, t] of Object.entries(tokens)) write(`${who.replace(/^kube-/, '')}.token`, `${t}\n`);
+  nodeCredentials(pki, ca);
   writeFileSync(kubeconfigPath, kubeconfig({ server: `https://${o.apiserver}:${port}`, ca: ca.cert, cert: admin.cert, key: admin.key, name }), { mode: 0o600 });
   return { created: true, kubeconfigPath };
+}
+
+/**
+ * What nodes and their streams need (made when missing, so older state
+ * directories gain them): the kubelets' serving certificate, the
+ * api-server's client certificate for kubelets, and the key that signs
+ * service account tokens.
+ */
+function nodeCredentials(pki: string, ca: KeyPair): void {
+  const f = (n: string) => join(pki, n);
+  if (!existsSync(f('kubelet.crt'))) {
+    const k = signCert(ca, { commonName: 'kubelet', dnsNames: ['localhost'], ips: ['127.0.0.1'], server: true });
+    writeFileSync(f('kubelet.key'), k.key, { mode: 0o600 });
+    writeFileSync(f('kubelet.crt'), k.cert, { mode: 0o644 });
+  }
+  if (!existsSync(f('apiserver-kubelet-client.crt'))) {
+    const k = signCert(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], client: true });
+    writeFileSync(f('apiserver-kubelet-client.key'), k.key, { mode: 0o600 });
+    writeFileSync(f('apiserver-kubelet-client.crt'), k.cert, { mode: 0o644 });
+  }
+  if (!existsSync(f('sa.key'))) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(f('sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(f('sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  }
 }
 
 export function readTokens(state: string): Record<string, string> {

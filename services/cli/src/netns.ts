@@ -7,6 +7,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 export function ip(args: string[], opts: { allowFail?: boolean } = {}): string {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
@@ -101,6 +103,23 @@ export function destroyNetwork(project: string, services: string[]): string[] {
       }
       ip(['netns', 'del', ns], { allowFail: true });
       removed.push(`netns ${ns}`);
+    }
+  }
+  // Memory cgroups of the project's containers (the kubelets name them `<project>-p-<container>`).
+  for (const root of ['/sys/fs/cgroup/memory', '/sys/fs/cgroup']) {
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(root).filter((d) => d.startsWith(`${project}-p-`));
+    } catch {
+      continue;
+    }
+    for (const d of dirs) {
+      try {
+        rmdirSync(join(root, d));
+        removed.push(`cgroup ${join(root, d)}`);
+      } catch {
+        /* still busy: its processes were just killed */
+      }
     }
   }
   const h = hostIf(project);

@@ -8,6 +8,8 @@ export interface ControllerContext {
   recorder: EventRecorder;
   log: Logger;
   now: () => Date;
+  /** The cluster CA (PEM) published as kube-root-ca.crt. */
+  rootCA?: string;
 }
 
 /** A controller: registers its informers in the constructor, then runs workers until the signal aborts. */

@@ -24,6 +24,10 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--netns <name>', "the node's network namespace name (default: $NODE_NETNS, else this namespace is named kemu-node)")
   .option('--pod-ns-prefix <prefix>', 'prefix of pod network namespace names', 'kemu-p-')
   .option('--state-dir <dir>', 'where pod state goes', '/var/lib/kemu-kubelet')
+  .option('--tls-cert-file <file>', 'serving certificate of the kubelet API (port 10250)')
+  .option('--tls-private-key-file <file>', 'serving key of the kubelet API')
+  .option('--client-ca-file <file>', 'CA of the clients the kubelet API accepts (the api-server)')
+  .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .parse()
   .opts();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
@@ -36,7 +40,7 @@ if (o.runPods && !netns) {
   spawnSync('ip', ['netns', 'attach', netns, String(process.pid)]);
 }
 const k = await start(
-  { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, nodeIP, cpu: o.cpu ? Number(o.cpu) : undefined, memoryBytes: o.memory ? Number(o.memory) : undefined, maxPods: Number(o.maxPods), port: Number(o.port), controlPlane: !!o.controlPlane, runPods: o.runPods ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName) } : undefined },
+  { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, nodeIP, cpu: o.cpu ? Number(o.cpu) : undefined, memoryBytes: o.memory ? Number(o.memory) : undefined, maxPods: Number(o.maxPods), port: Number(o.port), controlPlane: !!o.controlPlane, runPods: o.runPods ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName) } : undefined, api: o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile ? { port: Number(o.kubeletPort), certFile: o.tlsCertFile, keyFile: o.tlsPrivateKeyFile, caFile: o.clientCaFile } : undefined },
   log,
 );
 log.info({ node: nodeName, ip: nodeIP, port: k.port }, 'kubelet running');

@@ -18,6 +18,9 @@ export interface ContainerInfo {
   state: ContainerState;
   lastState?: ContainerState;
   restartCount: number;
+  /** Probes' view (readiness, startup); running without probes is ready and started. */
+  ready?: boolean;
+  started?: boolean;
 }
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -29,8 +32,17 @@ function stateJson(s: ContainerState | undefined): Obj {
   return { terminated: { exitCode: s.exitCode, reason: s.reason, startedAt: s.startedAt, finishedAt: s.finishedAt, ...(s.signal ? { signal: s.signal } : {}) } };
 }
 
-export function podPhase(pod: KubeObject, containers: ContainerInfo[]): string {
+export interface InitView {
+  inits: ContainerInfo[];
+  initDone: boolean;
+}
+
+export function podPhase(pod: KubeObject, containers: ContainerInfo[], init: InitView = { inits: [], initDone: true }): string {
   const policy = pod.spec?.restartPolicy ?? 'Always';
+  if (!init.initDone) {
+    const failed = init.inits.some((c) => c.state.kind === 'terminated' && c.state.exitCode !== 0);
+    return failed && policy === 'Never' ? 'Failed' : 'Pending';
+  }
   if (!containers.length || containers.some((c) => c.state.kind === 'waiting' && c.restartCount === 0 && !c.lastState)) return 'Pending';
   const terminated = containers.filter((c) => c.state.kind === 'terminated');
   if (terminated.length === containers.length && policy !== 'Always') {
@@ -41,15 +53,16 @@ export function podPhase(pod: KubeObject, containers: ContainerInfo[]): string {
   return 'Running';
 }
 
-export function podStatus(pod: KubeObject, containers: ContainerInfo[], net: { podIP?: string; hostIP: string; startTime: string }, now: string): Obj {
+export function podStatus(pod: KubeObject, containers: ContainerInfo[], net: { podIP?: string; hostIP: string; startTime: string }, now: string, init: InitView = { inits: [], initDone: true }): Obj {
   const prev: Obj[] = pod.status?.conditions ?? [];
   const cond = (type: string, ok: boolean, reason?: string) => {
     const status = ok ? 'True' : 'False';
     const old = prev.find((c) => c.type === type);
     return { type, status, lastProbeTime: null, lastTransitionTime: old?.status === status ? old.lastTransitionTime : now, ...(reason && !ok ? { reason } : {}) };
   };
-  const ready = containers.length > 0 && containers.every((c) => c.state.kind === 'running');
-  const phase = podPhase(pod, containers);
+  const isReady = (c: ContainerInfo) => c.state.kind === 'running' && c.ready !== false;
+  const ready = init.initDone && containers.length > 0 && containers.every(isReady);
+  const phase = podPhase(pod, containers, init);
   const done = phase === 'Succeeded' || phase === 'Failed';
   const notReady = done ? 'PodCompleted' : 'ContainersNotReady';
   return {
@@ -57,7 +70,7 @@ export function podStatus(pod: KubeObject, containers: ContainerInfo[], net: { p
     phase,
     conditions: [
       cond('PodReadyToStartContainers', !!net.podIP),
-      cond('Initialized', true),
+      cond('Initialized', init.initDone, 'ContainersNotInitialized'),
       cond('Ready', ready, notReady),
       cond('ContainersReady', ready, notReady),
       cond('PodScheduled', true),
@@ -66,16 +79,21 @@ export function podStatus(pod: KubeObject, containers: ContainerInfo[], net: { p
     hostIPs: [{ ip: net.hostIP }],
     ...(net.podIP ? { podIP: net.podIP, podIPs: [{ ip: net.podIP }] } : {}),
     startTime: net.startTime,
-    containerStatuses: containers.map((c) => ({
+    ...(init.inits.length ? { initContainerStatuses: init.inits.map((c) => containerStatus(c, c.state.kind === 'terminated' && c.state.exitCode === 0)) } : {}),
+    containerStatuses: containers.map((c) => containerStatus(c, isReady(c))),
+  };
+}
+
+function containerStatus(c: ContainerInfo, ready: boolean): Obj {
+  return {
       name: c.name,
       image: c.image,
       imageID: c.imageRef,
       ...(c.containerID ? { containerID: c.containerID } : {}),
-      ready: c.state.kind === 'running',
-      started: c.state.kind === 'running',
+      ready,
+      started: c.state.kind === 'running' && c.started !== false,
       restartCount: c.restartCount,
       state: stateJson(c.state),
       lastState: stateJson(c.lastState),
-    })),
   };
 }

@@ -1,25 +1,34 @@
 /**
  * The kubelet's pods: for every pod bound to this node, a sandbox (network
- * namespace, address, resolver files), its containers started from the image
- * catalog, restarts by restartPolicy with back-off, graceful termination
- * (SIGTERM, grace period, SIGKILL, then the pod object goes), and the status
- * the API shows. One pod is synced at a time per key (work queue).
+ * namespace, address, resolver files), its volumes, its init containers one
+ * after another, then its containers started from the image catalog, with
+ * probes, restarts by restartPolicy with back-off, graceful termination
+ * (preStop, SIGTERM, grace period, SIGKILL, then the pod object goes), and
+ * the status the API shows. One pod is synced at a time per key (work
+ * queue). Pods outlive the kubelet: a new kubelet adopts what is running.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { isNotFound, type KubeObject } from '@kemu/api';
+import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
-import { createSandbox, deleteSandbox, ensureBridge, routeToNode } from './network/sandbox.js';
+import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
 import { HostLocalIpam } from './network/ipam.js';
-import { startContainer, removeContainer, type RunningContainer } from './runtime/container.js';
+import { adoptContainer, openFifo, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError } from './runtime/catalog.js';
+import { execCapture } from './runtime/exec.js';
+import { LogPump } from './runtime/logs.js';
 import { etcHosts, expand, resolvConf, serviceEnv } from './pod-env.js';
 import { podStatus, type ContainerInfo } from './pod-status.js';
+import { containerEnv, ContainerConfigError } from './container-env.js';
+import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from './volumes.js';
+import { ContainerProbes, runHandler, type ProbeKind } from './probes.js';
+import { loadPods, logPathOf, savePod, type Instance, type PodRuntime } from './pod-runtime.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const PODS = { version: 'v1', resource: 'pods' };
 const ts = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const backoff = (restarts: number) => Math.min(300_000, 10_000 * 2 ** Math.min(restarts, 5)); // 10 s doubling to 5 min
 
 export interface PodManagerOptions {
   client: ApiClient;
@@ -34,21 +43,8 @@ export interface PodManagerOptions {
   podCIDR: string;
   stateDir: string;
   dnsIP?: string;
-}
-
-interface Running {
-  info: ContainerInfo;
-  proc?: RunningContainer;
-  id: string;
-  backoffUntil?: number;
-}
-
-interface PodRuntime {
-  uid: string;
-  podNs: string;
-  ip: string;
-  startTime: string;
-  containers: Map<string, Running>;
+  /** The node's allocatable, for resourceFieldRef limits a container does not set. */
+  node?: { cpu: number; memory: number };
 }
 
 export class PodManager {
@@ -58,31 +54,63 @@ export class PodManager {
   private runtimes = new Map<string, PodRuntime>();
   private ipam: HostLocalIpam;
   private bridgeReady = false;
+  private sources: VolumeSources;
 
   constructor(private o: PodManagerOptions, informers: InformerFactory) {
     this.pods = informers.for(PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.services = informers.for({ version: 'v1', resource: 'services' });
-    mkdirSync(o.stateDir, { recursive: true });
+    mkdirSync(join(o.stateDir, 'pods'), { recursive: true });
     this.ipam = new HostLocalIpam(o.podCIDR, join(o.stateDir, 'ipam.json'));
     const enqueue = (p: KubeObject) => this.queue.add(keyOf(p));
     this.pods.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
-    // host-gw: a route to every other node's pods through that node's address.
-    const route = (n: KubeObject) => {
-      const cidr = n.spec?.podCIDR;
-      const ip = (n.status?.addresses ?? []).find((a: Obj) => a.type === 'InternalIP')?.address;
-      if (n.metadata.name === o.nodeName || !cidr || !ip) return;
-      try {
-        routeToNode(o.netns, cidr, ip);
-      } catch (e) {
-        o.log.warn({ node: n.metadata.name, err: String(e) }, 'route failed');
-      }
+    const get = (resource: string) => (ns: string, name: string) =>
+      o.client.get({ version: 'v1', resource, namespace: ns }, name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    this.sources = {
+      secret: get('secrets'),
+      configMap: get('configmaps'),
+      token: async (ns, sa, req) => {
+        const tr = await o.client.create(
+          { version: 'v1', resource: 'serviceaccounts', namespace: ns },
+          { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa, namespace: ns }, spec: { audiences: req.audience ? [req.audience] : [], expirationSeconds: req.expirationSeconds ?? 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata.name, uid: req.pod.metadata.uid } } },
+          { subresource: 'token', name: sa },
+        );
+        return (tr as Obj).status.token;
+      },
     };
-    informers.for({ version: 'v1', resource: 'nodes' }).on({ add: route, update: (_a, b) => route(b) });
+  }
+
+  /** Pick up the pods a previous kubelet left running (before the informers start). */
+  recover(): void {
+    for (const rt of loadPods(join(this.o.stateDir, 'pods'))) {
+      for (const inst of [...rt.inits.values(), ...rt.containers.values()]) {
+        if (inst.info.state.kind !== 'running') continue;
+        const proc = adoptContainer(join(this.o.stateDir, 'containers'), inst.id);
+        if (!proc) {
+          inst.info.state = { kind: 'terminated', exitCode: 137, reason: 'Error', startedAt: (inst.info.state as { startedAt: string }).startedAt, finishedAt: ts() };
+          continue;
+        }
+        inst.proc = proc;
+        inst.pump = new LogPump(inst.logPath, proc.fifos);
+        this.watchExit(rt, inst);
+      }
+      this.runtimes.set(rt.key, rt);
+      this.bridgeReady = true; // the bridge is there: these pods use it
+      this.o.log.info({ pod: rt.key }, 'pod adopted');
+    }
   }
 
   async run(workers: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
+    for (const key of this.runtimes.keys()) this.queue.add(key); // adopted pods that may have gone meanwhile
     await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err: String(err) }, 'pod sync failed'));
+  }
+
+  /** The pod and container a stream (exec, attach, logs, port-forward) is about. */
+  find(ns: string, name: string): { pod: KubeObject; rt: PodRuntime } | undefined {
+    const key = `${ns}/${name}`;
+    const pod = this.pods.lister.get(key);
+    const rt = this.runtimes.get(key);
+    return pod && rt && rt.uid === pod.metadata.uid ? { pod, rt } : undefined;
   }
 
   private podNs(uid: string): string {
@@ -93,35 +121,70 @@ export class PodManager {
     const pod = this.pods.lister.get(key);
     const rt = this.runtimes.get(key);
     if (!pod || (rt && rt.uid !== pod.metadata.uid)) {
-      if (rt) await this.teardown(key, rt, 0);
+      if (rt) await this.teardown(rt, undefined, 0);
       if (!pod) return;
     }
     if (pod.metadata.deletionTimestamp) return this.terminate(key, pod);
     const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') return;
+    if ((phase === 'Succeeded' || phase === 'Failed') && !this.runtimes.has(key)) return;
     await this.ensure(key, pod);
   }
 
-  private async ensure(key: string, pod: KubeObject): Promise<void> {
+  private async sandbox(key: string, pod: KubeObject): Promise<PodRuntime> {
     let rt = this.runtimes.get(key);
-    if (!rt) {
-      if (!this.bridgeReady) {
-        ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway);
-        this.bridgeReady = true;
-      }
-      const uid = pod.metadata.uid!;
-      const ip = this.ipam.allocate(uid);
-      const podNs = this.podNs(uid);
-      await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway);
-      rt = { uid, podNs, ip, startTime: ts(), containers: new Map() };
-      this.runtimes.set(key, rt);
+    if (rt) return rt;
+    if (!this.bridgeReady) {
+      ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway);
+      this.bridgeReady = true;
     }
-    const dir = join(this.o.stateDir, 'pods', rt.uid);
+    const uid = pod.metadata.uid!;
+    const ip = this.ipam.allocate(uid);
+    const podNs = this.podNs(uid);
+    await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway);
+    const dir = join(this.o.stateDir, 'pods', uid);
     mkdirSync(join(dir, 'logs'), { recursive: true });
-    writeFileSync(join(dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
-    writeFileSync(join(dir, 'hosts'), etcHosts(pod, rt.ip));
+    rt = { key, uid, podNs, ip, startTime: ts(), dir, containers: new Map(), inits: new Map(), initDone: !(pod.spec?.initContainers ?? []).length };
+    this.runtimes.set(key, rt);
+    savePod(rt);
+    return rt;
+  }
+
+  private async ensure(key: string, pod: KubeObject): Promise<void> {
+    const rt = await this.sandbox(key, pod);
+    if (!rt.volumes) {
+      try {
+        rt.volumes = await setUpVolumes(pod, rt.dir, this.sources, rt.ip);
+      } catch (e) {
+        if (!(e instanceof VolumeError)) throw e;
+        void this.o.recorder.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${e.message}`);
+        this.queue.addAfter(key, 2000);
+        return this.report(pod, rt);
+      }
+      writeFileSync(join(rt.dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
+      writeFileSync(join(rt.dir, 'hosts'), etcHosts(pod, rt.ip));
+      writeFileSync(join(rt.dir, 'hostname'), `${pod.spec?.hostname ?? pod.metadata.name}\n`);
+    }
     const policy = pod.spec?.restartPolicy ?? 'Always';
     const now = Date.now();
+    const due = (cur: Instance | undefined) => {
+      if (cur?.backoffUntil && cur.backoffUntil > now) {
+        this.queue.addAfter(key, cur.backoffUntil - now);
+        return false;
+      }
+      return true;
+    };
+    if (!rt.initDone) {
+      for (const c of (pod.spec?.initContainers ?? []) as Obj[]) {
+        const cur = rt.inits.get(c.name);
+        if (cur?.proc) return this.report(pod, rt); // running: wait for it
+        if (cur?.info.state.kind === 'terminated' && cur.info.state.exitCode === 0) continue;
+        if (cur?.info.state.kind === 'terminated' && policy === 'Never') return this.report(pod, rt); // the pod failed
+        if (due(cur)) await this.start(pod, rt, c, true);
+        return this.report(pod, rt);
+      }
+      rt.initDone = true;
+      savePod(rt);
+    }
     for (const c of (pod.spec?.containers ?? []) as Obj[]) {
       const cur = rt.containers.get(c.name);
       if (cur?.proc) continue; // running
@@ -129,76 +192,151 @@ export class PodManager {
         const failed = cur.info.state.exitCode !== 0;
         if (policy === 'Never' || (policy === 'OnFailure' && !failed)) continue;
       }
-      if (cur?.backoffUntil && cur.backoffUntil > now) {
-        this.queue.addAfter(key, cur.backoffUntil - now);
-        continue;
-      }
-      this.start(key, pod, rt, c, dir, cur);
+      if (due(cur)) await this.start(pod, rt, c, false);
     }
-    await this.report(key, pod, rt);
+    await this.report(pod, rt);
   }
 
-  private start(key: string, pod: KubeObject, rt: PodRuntime, c: Obj, dir: string, prev: Running | undefined): void {
+  private waiting(rt: PodRuntime, c: Obj, init: boolean, reason: string, message: string, prev: Instance | undefined, retryMs: number): void {
+    const restartCount = prev?.info.restartCount ?? 0;
+    const inst: Instance = { name: c.name, init, id: prev?.id ?? '', env: {}, logPath: prev?.logPath ?? '', info: { name: c.name, image: c.image, imageRef: '', state: { kind: 'waiting', reason, message }, lastState: prev?.info.lastState, restartCount }, backoffUntil: Date.now() + retryMs };
+    (init ? rt.inits : rt.containers).set(c.name, inst);
+    this.queue.addAfter(rt.key, retryMs);
+  }
+
+  private async start(pod: KubeObject, rt: PodRuntime, c: Obj, init: boolean): Promise<void> {
+    const map = init ? rt.inits : rt.containers;
+    const prev = map.get(c.name);
+    const ran = prev && (prev.info.state.kind === 'terminated' || prev.info.lastState);
     const restartCount = prev ? prev.info.restartCount + (prev.info.state.kind === 'terminated' ? 1 : 0) : 0;
     let image;
     try {
       image = lookupImage(c.image);
     } catch (e) {
       if (!(e instanceof ImageNotFoundError)) throw e;
-      const first = !prev || prev.info.state.kind !== 'waiting';
-      const attempts = (prev?.info.state.kind === 'waiting' && prev.info.state.reason === 'ImagePullBackOff' ? 2 : 1);
+      const again = prev?.info.state.kind === 'waiting' && /ImagePull/.test(prev.info.state.reason);
       void this.o.recorder.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${e.message}`);
       void this.o.recorder.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      const state = { kind: 'waiting' as const, reason: first ? 'ErrImagePull' : 'ImagePullBackOff', message: first ? e.message : `Back-off pulling image "${c.image}"` };
-      rt.containers.set(c.name, { id: '', info: { name: c.name, image: c.image, imageRef: '', state, restartCount: 0 }, backoffUntil: Date.now() + Math.min(300_000, 10_000 * attempts) });
-      this.queue.addAfter(key, first ? 2000 : 10_000);
+      if (again) void this.o.recorder.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
+      this.waiting(rt, c, init, again ? 'ImagePullBackOff' : 'ErrImagePull', again ? `Back-off pulling image "${c.image}"` : e.message, prev, again ? 10_000 : 2000);
       return;
     }
-    const env: Record<string, string> = serviceEnv(this.services.lister.list(), pod.metadata.namespace!, pod.spec?.enableServiceLinks !== false);
-    for (const e of (c.env ?? []) as Obj[]) {
-      if (e.value !== undefined) env[e.name] = expand(String(e.value), env);
-      else if (e.valueFrom?.fieldRef) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath, rt.ip);
+    let env: Record<string, string>;
+    try {
+      const base = serviceEnv(this.services.lister.list(), pod.metadata.namespace!, pod.spec?.enableServiceLinks !== false);
+      env = await containerEnv(pod, c, base, { sources: this.sources, podIP: rt.ip, node: this.o.node });
+    } catch (e) {
+      if (!(e instanceof ContainerConfigError)) throw e;
+      void this.o.recorder.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
+      this.waiting(rt, c, init, 'CreateContainerConfigError', e.message, prev, 5000);
+      return;
     }
     const argv = containerArgv(image, c.command?.map((x: string) => expand(x, env)), c.args?.map((x: string) => expand(x, env)));
     const id = `${rt.uid.slice(0, 8)}-${c.name}-${restartCount}`;
-    const proc = startContainer({
+    const logPath = logPathOf(rt.dir, c.name, restartCount);
+    mkdirSync(join(rt.dir, 'logs', c.name), { recursive: true });
+    rmSync(logPathOf(rt.dir, c.name, restartCount - 2), { force: true }); // keep this one and the previous
+    const mounts = [imagesMount(), { source: join(rt.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(rt.dir, 'hosts'), target: '/etc/hosts' }, { source: join(rt.dir, 'hostname'), target: '/etc/hostname' }];
+    for (const m of containerMounts(c, rt.volumes ?? new Map())) {
+      mkdirSync(m.source, { recursive: true }); // a subPath that does not exist yet is made, as Kubernetes does
+      mounts.push(m);
+    }
+    const memory = c.resources?.limits?.memory ? parseQuantity(c.resources.limits.memory) : undefined;
+    const proc = startContainer(
+      { id, podNs: rt.podNs, hostname: pod.spec?.hostname ?? pod.metadata.name!, argv, env, workingDir: c.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
+      `${this.o.podNsPrefix}${id}`,
+    );
+    const inst: Instance = {
+      name: c.name,
+      init,
       id,
-      podNs: rt.podNs,
-      hostname: pod.spec?.hostname ?? pod.metadata.name!,
-      argv,
       env,
-      workingDir: c.workingDir,
-      mounts: [imagesMount(), { source: join(dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(dir, 'hosts'), target: '/etc/hosts' }],
-      stateDir: join(this.o.stateDir, 'containers'),
-      logPath: join(dir, 'logs', `${c.name}.log`),
-    });
-    const startedAt = ts();
-    const entry: Running = { id, proc, info: { name: c.name, image: c.image, imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt }, lastState: prev?.info.state.kind === 'terminated' ? prev.info.state : prev?.info.lastState, restartCount } };
-    rt.containers.set(c.name, entry);
+      logPath,
+      proc,
+      pump: new LogPump(logPath, proc.fifos),
+      stdinFd: proc.fifos.in ? openFifo(proc.fifos.in) : undefined,
+      info: { name: c.name, image: c.image, imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev!.info.state.kind === 'terminated' ? prev!.info.state : prev!.info.lastState) : undefined, restartCount },
+    };
+    map.set(c.name, inst);
+    savePod(rt);
     void this.o.recorder.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
     void this.o.recorder.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
     void this.o.recorder.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
-    void proc.exited.then(({ code, signal }) => {
-      const exitCode = code ?? (signal === 'SIGKILL' ? 137 : 143);
-      entry.proc = undefined;
-      entry.info.state = { kind: 'terminated', exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
-      // CrashLoopBackOff: 10 s, doubling, at most 5 min.
-      entry.backoffUntil = Date.now() + Math.min(300_000, 10_000 * 2 ** Math.min(restartCount, 5));
-      removeContainer(join(this.o.stateDir, 'containers'), id);
-      this.queue.add(key);
+    this.watchExit(rt, inst);
+    if (!init && (c.startupProbe || c.livenessProbe || c.readinessProbe)) this.probe(pod, rt, c, inst);
+    if (!init && c.lifecycle?.postStart) void this.hook(inst, c, c.lifecycle.postStart, 30_000);
+  }
+
+  private probe(pod: KubeObject, rt: PodRuntime, c: Obj, inst: Instance): void {
+    inst.probes = new ContainerProbes(c, { podIP: rt.ip, ports: c.ports ?? [], exec: (argv, t) => this.execProbe(inst, argv, t) }, {
+      changed: () => this.queue.add(rt.key),
+      failed: (kind, message) => void this.o.recorder.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
+      kill: (kind: ProbeKind) => {
+        inst.killedBy = kind;
+        void this.o.recorder.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
+        void this.stopContainer(inst, c, pod.spec?.terminationGracePeriodSeconds ?? 30);
+      },
     });
   }
 
-  private async report(key: string, pod: KubeObject, rt: PodRuntime): Promise<void> {
-    const infos = ((pod.spec?.containers ?? []) as Obj[]).map((c) => {
-      const r = rt.containers.get(c.name);
-      if (!r) return { name: c.name, image: c.image, imageRef: '', state: { kind: 'waiting' as const, reason: 'ContainerCreating' }, restartCount: 0 };
-      if (!r.proc && r.info.state.kind === 'terminated' && r.backoffUntil && (pod.spec?.restartPolicy ?? 'Always') === 'Always') {
-        return { ...r.info, lastState: r.info.state, state: { kind: 'waiting' as const, reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${c.name} in pod ${pod.metadata.name}` }, restartCount: r.info.restartCount + 1 };
-      }
-      return r.info;
+  private execProbe(inst: Instance, argv: string[], timeoutMs: number) {
+    const pid = inst.proc?.programPid();
+    if (!pid) return Promise.resolve({ code: 1, output: 'container not running', timedOut: false });
+    return execCapture(pid, argv, inst.env, timeoutMs);
+  }
+
+  private hook(inst: Instance, c: Obj, h: Obj, timeoutMs: number) {
+    return runHandler(h, { podIP: this.runtimeOf(inst)?.ip ?? '', ports: c.ports ?? [], exec: (argv, t) => this.execProbe(inst, argv, t) }, timeoutMs);
+  }
+
+  private runtimeOf(inst: Instance): PodRuntime | undefined {
+    return [...this.runtimes.values()].find((r) => r.containers.get(inst.name) === inst || r.inits.get(inst.name) === inst);
+  }
+
+  /** When an instance ends: its exit code and reason, back-off, log pump closed, status reported. */
+  private watchExit(rt: PodRuntime, inst: Instance): void {
+    const proc = inst.proc!;
+    void proc.exited.then(async ({ code, oomKilled }) => {
+      inst.probes?.stop();
+      await inst.pump?.close();
+      if (inst.stdinFd !== undefined) closeSync(inst.stdinFd);
+      inst.proc = inst.pump = inst.probes = inst.stdinFd = undefined;
+      const startedAt = inst.info.state.kind === 'running' ? inst.info.state.startedAt : ts();
+      inst.info.state = { kind: 'terminated', exitCode: code, reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
+      inst.backoffUntil = inst.killedBy ? Date.now() : Date.now() + backoff(inst.info.restartCount);
+      inst.killedBy = undefined;
+      removeContainer(join(this.o.stateDir, 'containers'), proc.id);
+      if (this.runtimes.get(rt.key) === rt) savePod(rt);
+      this.queue.add(rt.key);
     });
-    const status = podStatus(pod, infos, { podIP: rt.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? rt.startTime }, ts());
+  }
+
+  /** preStop within the grace period, SIGTERM, the rest of the grace period, SIGKILL. */
+  private async stopContainer(inst: Instance, c: Obj | undefined, graceSeconds: number): Promise<void> {
+    const proc = inst.proc;
+    if (!proc) return;
+    const deadline = Date.now() + graceSeconds * 1000;
+    if (c?.lifecycle?.preStop && graceSeconds > 0) await Promise.race([this.hook(inst, c, c.lifecycle.preStop, graceSeconds * 1000), new Promise((r) => setTimeout(r, graceSeconds * 1000))]);
+    proc.signal('SIGTERM');
+    await Promise.race([proc.exited, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+    proc.signal('SIGKILL');
+    await proc.exited;
+  }
+
+  private async report(pod: KubeObject, rt: PodRuntime): Promise<void> {
+    const policy = pod.spec?.restartPolicy ?? 'Always';
+    const view = (c: Obj, map: Map<string, Instance>): ContainerInfo => {
+      const r = map.get(c.name);
+      if (!r) return { name: c.name, image: c.image, imageRef: '', state: { kind: 'waiting', reason: map === rt.inits || rt.initDone ? 'ContainerCreating' : 'PodInitializing' }, restartCount: 0 };
+      const restarting = !r.proc && r.info.state.kind === 'terminated' && r.backoffUntil && r.backoffUntil > Date.now();
+      if (restarting && (policy === 'Always' || (policy === 'OnFailure' && r.info.state.kind === 'terminated' && r.info.state.exitCode !== 0))) {
+        return { ...r.info, lastState: r.info.state, state: { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff(r.info.restartCount) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` }, restartCount: r.info.restartCount };
+      }
+      return { ...r.info, ready: r.proc ? (r.probes ? r.probes.ready : true) : false, started: r.proc ? (r.probes ? r.probes.started : true) : false };
+    };
+    const inits = ((pod.spec?.initContainers ?? []) as Obj[]).map((c) => view(c, rt.inits));
+    const infos = ((pod.spec?.containers ?? []) as Obj[]).map((c) => view(c, rt.containers));
+    const status = podStatus(pod, infos, { podIP: rt.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? rt.startTime }, ts(), { inits, initDone: rt.initDone });
     const strip = (s: Obj) => JSON.stringify({ ...s, conditions: (s.conditions ?? []).map((c: Obj) => ({ ...c, lastTransitionTime: undefined })) });
     if (strip(status) === strip(pod.status ?? {})) return;
     await this.o.client.update({ ...PODS, namespace: pod.metadata.namespace }, { ...structuredClone(pod), status }, 'status').catch((e) => {
@@ -209,49 +347,36 @@ export class PodManager {
   private async terminate(key: string, pod: KubeObject): Promise<void> {
     const rt = this.runtimes.get(key);
     const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-    if (rt) await this.teardown(key, rt, grace);
+    if (rt && !rt.terminating) {
+      for (const inst of rt.containers.values()) if (inst.proc) void this.o.recorder.event(pod, 'Normal', 'Killing', `Stopping container ${inst.name}`);
+      await this.teardown(rt, pod, grace);
+    } else if (rt) return; // already stopping
     await this.o.client.delete({ ...PODS, namespace: pod.metadata.namespace }, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
   }
 
-  /** SIGTERM, wait up to the grace period, SIGKILL; then the sandbox and address go. */
-  private async teardown(key: string, rt: PodRuntime, graceSeconds: number): Promise<void> {
-    const procs = [...rt.containers.values()].map((r) => r.proc).filter((p): p is RunningContainer => !!p);
-    for (const p of procs) p.signal('SIGTERM');
-    const all = Promise.all(procs.map((p) => p.exited));
-    const timer = new Promise((r) => setTimeout(r, graceSeconds * 1000));
-    await Promise.race([all, timer]);
-    for (const p of procs) p.signal('SIGKILL');
-    await all;
+  /** Every container stopped (preStop, SIGTERM, grace, SIGKILL); then the sandbox, address and files go. */
+  private async teardown(rt: PodRuntime, pod: KubeObject | undefined, graceSeconds: number): Promise<void> {
+    rt.terminating = true;
+    const specOf = (name: string) => ((pod?.spec?.containers ?? []) as Obj[]).find((c) => c.name === name);
+    const all = [...rt.inits.values(), ...rt.containers.values()];
+    for (const i of all) i.probes?.stop();
+    await Promise.all(all.map((i) => this.stopContainer(i, specOf(i.name), graceSeconds)));
     deleteSandbox(rt.podNs);
     this.ipam.release(rt.uid);
-    rmSync(join(this.o.stateDir, 'pods', rt.uid), { recursive: true, force: true });
-    this.runtimes.delete(key);
+    rmSync(rt.dir, { recursive: true, force: true });
+    this.runtimes.delete(rt.key);
   }
 
-  /** Stop every container (the kubelet is going away); pods keep running in Kubernetes only on restart-safe runtimes. */
-  async stopAll(): Promise<void> {
-    for (const [key, rt] of this.runtimes) await this.teardown(key, rt, 0);
-  }
-}
-
-function fieldRef(pod: KubeObject, path: string, podIP: string): string {
-  switch (path) {
-    case 'metadata.name':
-      return pod.metadata.name!;
-    case 'metadata.namespace':
-      return pod.metadata.namespace!;
-    case 'metadata.uid':
-      return pod.metadata.uid!;
-    case 'spec.nodeName':
-      return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP':
-      return podIP;
-    default:
-      return '';
+  /** The kubelet is going away: containers keep running (a new kubelet adopts them); stop reading their output. */
+  async detach(): Promise<void> {
+    for (const rt of this.runtimes.values()) {
+      for (const i of [...rt.inits.values(), ...rt.containers.values()]) {
+        i.probes?.stop();
+        i.pump?.close();
+      }
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
 import { EventRecorder, InformerFactory, runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { PodManager } from './pods.js';
+import { startStreamingServer } from './streaming/server.js';
 import { nodeObject, type NodeFacts } from './node-status.js';
 
 export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'leaderElect'> {
@@ -26,6 +27,8 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   statusSeconds?: number;
   /** Run the pods bound to this node (needs root and the node's netns name). */
   runPods?: { netns: string; podNsPrefix: string; stateDir: string };
+  /** Serve the kubelet API (logs, exec, attach, port-forward, proxy) on the node address. */
+  api?: { port: number; certFile: string; keyFile: string; caFile: string };
 }
 
 const NODES = { version: 'v1', resource: 'nodes' };
@@ -109,12 +112,16 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
   }
   if (signal.aborted) return;
   const informers = new InformerFactory(client, (err) => log.debug({ err: String(err) }, 'informer error'));
-  const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir }, informers);
+  const f = facts(o);
+  const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir, node: { cpu: f.cpu, memory: f.memoryBytes } }, informers);
+  pods.recover();
+  const api = o.api ? await startStreamingServer({ host: o.nodeIP, port: o.api.port, certFile: o.api.certFile, keyFile: o.api.keyFile, caFile: o.api.caFile, pods, log }) : undefined;
+  signal.addEventListener('abort', () => api?.close(), { once: true });
   signal.addEventListener('abort', () => informers.stop(), { once: true });
   await informers.start();
   log.info({ podCIDR }, 'running pods');
   await pods.run(4, signal);
-  await pods.stopAll();
+  await pods.detach();
 }
 
 export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubelet' })): Promise<RunningComponent> {

@@ -12,6 +12,7 @@ import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import type { UserInfo } from '../http/auth.js';
+import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { parseJsonBody } from '../http/body.js';
 import type { WatchSink } from '../storage/watch-cache.js';
 import { jsonOf } from '../storage/serialized.js';
@@ -61,6 +62,7 @@ function decode(buf: Buffer | Uint8Array | undefined): KubeObject {
 type Call = { metadata: grpc.Metadata };
 
 export interface GrpcDeps {
+  saTokens?: ServiceAccountTokens;
   rest: RestStore;
   tokens: Map<string, UserInfo>;
   onWatchCount: (delta: number) => void;
@@ -95,6 +97,7 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
     create: unary(async (req) => {
       const { info, ns } = resolve(req.ref);
       const obj = decode(req.json);
+      if (req.subresource === 'token' && deps.saTokens && ns) return { object: apiObject(await deps.saTokens.issue(ns, req.name, obj)) };
       if (req.subresource === 'binding') {
         await bindPod(rest, info, ns, { ...obj, metadata: { ...obj.metadata, name: req.name || obj.metadata.name } }, new Date());
         return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject) };

@@ -27,9 +27,14 @@ import { openapiDocument, openapiIndex, unknownFields } from '../openapi/index.j
 import { listOf, sendJson, sendStatus, sendText, tableWanted, toTable, type IncludeObject } from './respond.js';
 import { parseRoute, type ResourceRequest } from './route.js';
 import { serveWatch } from './watch.js';
+import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
+import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
+import type { Duplex } from 'node:stream';
 
 export interface HandlerDeps {
   rest: RestStore;
+  saTokens?: ServiceAccountTokens;
+  kubeletClient?: KubeletClientCert;
   tokens: Map<string, UserInfo>;
   serverAddress: string;
   ready: () => Promise<{ ok: boolean; checks: [string, boolean][] }>;
@@ -41,8 +46,16 @@ export interface HandlerDeps {
 
 const notFoundPath = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
 
+/** Static tokens and client certificates first; then a service account token, if it is one of ours. */
+async function authenticateAny(deps: HandlerDeps, req: IncomingMessage): Promise<UserInfo | undefined> {
+  const user = authenticate(req, deps.tokens);
+  if (user || !deps.saTokens) return user;
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  return m ? deps.saTokens.authenticate(m[1]!) : undefined;
+}
+
 export function createHandler(deps: HandlerDeps) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     let verb = req.method ?? 'GET';
     let resource = '';
@@ -60,7 +73,7 @@ export function createHandler(deps: HandlerDeps) {
         return sendText(res, r.ok ? 200 : 503, r.ok ? 'ok' : 'readyz check failed');
       }
       if (path === '/version') return sendJson(res, 200, deps.version);
-      const user = authenticate(req, deps.tokens);
+      const user = await authenticateAny(deps, req);
       if (!user && !PUBLIC_PATHS.has(path)) throw unauthorized();
       if (path === '/metrics') return sendText(res, 200, deps.metrics());
       if (path === '/api' || path === '/apis') {
@@ -92,6 +105,24 @@ export function createHandler(deps: HandlerDeps) {
       sendStatus(res, e);
     }
   };
+  /** An HTTP upgrade: exec, attach, port-forward (and pods/proxy) go to the pod's kubelet. */
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    socket.on('error', () => undefined);
+    try {
+      const url = new URL(req.url ?? '/', 'https://kemu');
+      if (!(await authenticateAny(deps, req))) throw unauthorized();
+      const route = parseRoute(url.pathname.replace(/\/+$/, ''));
+      if (route.kind !== 'resource' || route.req.info.resource !== 'pods' || !route.req.name || !route.req.namespace || !['exec', 'attach', 'portforward', 'proxy'].includes(route.req.subresource ?? '')) {
+        throw badRequest('only pods/exec, pods/attach, pods/portforward and pods/proxy can be upgraded');
+      }
+      if (!deps.kubeletClient) throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
+      const t = await kubeletTarget(deps.rest, route.req.namespace, route.req.name, route.req.subresource!, url.searchParams, route.req.proxyPath);
+      relayUpgrade(t, deps.kubeletClient, req, socket, head);
+    } catch (e) {
+      refuseUpgrade(socket, e);
+    }
+  };
+  return Object.assign(serve, { upgrade });
 }
 
 function deleteOptionsFrom(q: URLSearchParams, body: string): DeleteOptions {
@@ -159,8 +190,14 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   const table = tableWanted(req.headers.accept);
   const include = (q.get('includeObject') ?? 'Metadata') as IncludeObject;
   if (sub && !info.subresources.includes(sub as never) && !(info.storage === 'namespaces' && sub === 'finalize')) throw notFoundPath();
-  if (sub && ['log', 'exec', 'attach', 'portforward', 'proxy'].includes(sub)) {
-    throw new StatusError(503, 'ServiceUnavailable', `${info.resource}/${sub} needs a kubelet, and this cluster has none yet`);
+  if (sub && info.resource === 'pods' && KUBELET_SUBRESOURCES.includes(sub) && ns && name) {
+    if (sub !== 'log' && sub !== 'proxy') throw badRequest('Upgrade request required');
+    if (!deps.kubeletClient) throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
+    await relayRequest(await kubeletTarget(deps.rest, ns, name, sub, q, r.proxyPath), deps.kubeletClient, req, res);
+    return sub === 'log' ? 'GET' : 'CONNECT';
+  }
+  if (sub && (KUBELET_SUBRESOURCES.includes(sub) || (sub === 'token' && !deps.saTokens))) {
+    throw new StatusError(503, 'ServiceUnavailable', `${info.resource}/${sub} is not served by this cluster`);
   }
   if (info.namespaced && name && !ns) throw notFoundPath();
   const watching = r.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
@@ -193,6 +230,11 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
       const podInfo = lookupResource('', 'v1', 'pods')!;
       await bindPod(rest, podInfo, ns, { ...obj, metadata: { ...obj.metadata, name: name ?? obj.metadata.name } }, new Date());
       sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      return 'CREATE';
+    }
+    if (sub === 'token' && name && deps.saTokens) {
+      checkKind(r, obj, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest' });
+      sendJson(res, 201, await deps.saTokens.issue(ns!, name, obj));
       return 'CREATE';
     }
     if (sub === 'eviction' && name) {

@@ -11,6 +11,8 @@ export interface ResourceRequest {
   subresource?: string;
   /** Old-style /api/v1/watch/... path. */
   legacyWatch: boolean;
+  /** What follows .../proxy/ (pods and services proxy). */
+  proxyPath?: string;
 }
 
 export type Route =
@@ -50,6 +52,7 @@ export function parseRoute(pathname: string): Route {
     }
   }
   const info = lookupResource(group, version, rest[0]);
-  if (!info || rest.length > 3) return { kind: 'unknown' };
-  return { kind: 'resource', req: { info, namespace, name: rest[1], subresource: rest[2], legacyWatch } };
+  if (!info || (rest.length > 3 && rest[2] !== 'proxy')) return { kind: 'unknown' };
+  const proxyPath = rest[2] === 'proxy' ? '/' + rest.slice(3).join('/') + (rest.length > 3 && pathname.endsWith('/') ? '/' : '') : undefined;
+  return { kind: 'resource', req: { info, namespace, name: rest[1], subresource: rest[2], legacyWatch, ...(proxyPath !== undefined ? { proxyPath } : {}) } };
 }

@@ -10,6 +10,8 @@ import type { WatchCache } from '../storage/watch-cache.js';
 import type { ServiceAllocator } from './allocator.js';
 import { allocate, release, type Allocation } from './service-strategy.js';
 import { AllocationError } from './allocator.js';
+import { mountServiceAccountToken } from './service-account-admission.js';
+import { randomSuffix } from './rest.js';
 import { qosClass, addUsage, applyLimitRanges, charge, invalidError, quotaRefusal, type Usage } from '@kemu/api';
 
 const NOTHING: Allocation = { commit: () => undefined, rollback: () => undefined };
@@ -35,6 +37,13 @@ export class Admission {
     // The defaults may have made it Burstable or Guaranteed.
     obj.status = { ...(obj.status ?? {}), qosClass: qosClass(obj.spec ?? {}) };
     if (problems.length) throw forbidden('pods', '', obj.metadata.name ?? '', problems.length === 1 ? problems[0] : `[${problems.join(', ')}]`);
+  }
+
+  /** ServiceAccount admission (mutating): the kube-api-access volume, unless automount is off. */
+  serviceAccount(info: ResourceInfo, obj: KubeObject): void {
+    if (info.storage !== 'pods' || !obj.spec) return;
+    const sa = this.cacheOf('serviceaccounts')?.get(`/registry/serviceaccounts/${obj.metadata.namespace}/${obj.spec.serviceAccountName ?? 'default'}`);
+    mountServiceAccountToken(obj, sa?.automountServiceAccountToken as boolean | undefined, randomSuffix(5));
   }
 
   /**

@@ -114,6 +114,7 @@ export class RestStore {
     obj = applyDefaults(storageInfo(info), obj);
     await this.admission.validateNamespace(info, ns, obj.metadata.name ?? '');
     this.admission.limitRanges(info, obj);
+    this.admission.serviceAccount(info, obj);
     const errs = validateCreate(storageInfo(info), obj);
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
     const meta = obj.metadata;

@@ -11,6 +11,7 @@ import { replicaSetController } from './replicaset.js';
 import { resourceQuotaController } from './resourcequota.js';
 import { replicationControllerController } from './replicationcontroller.js';
 import { serviceAccountController } from './serviceaccount.js';
+import { rootCAPublisher } from './root-ca-publisher.js';
 
 export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Controller; workers: number }[] = [
   { name: 'deployment', start: deploymentController, workers: 5 },
@@ -20,6 +21,7 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'garbagecollector', start: garbageCollector, workers: 10 },
   { name: 'namespace', start: namespaceController, workers: 5 },
   { name: 'serviceaccount', start: serviceAccountController, workers: 2 },
+  { name: 'root-ca-cert-publisher', start: rootCAPublisher, workers: 2 },
   { name: 'nodeipam', start: nodeIpamController, workers: 1 },
   { name: 'podgc', start: podGcController, workers: 2 },
   { name: 'nodelifecycle', start: nodeLifecycleController, workers: 2 },

@@ -4,12 +4,21 @@
  * of the machine's root with a private writable layer (so mount points and
  * writes never touch the host), with /proc, /dev, /sys and a /tmp of its
  * own, the kubelet's files and the pod's volumes bind-mounted at their
- * paths, and the pod's hostname. The process is started in a process group
- * of its own, so signals reach everything it runs.
+ * paths, and the pod's hostname.
+ *
+ * A small shell stays beside the program (as conmon does for CRI-O): it
+ * records the program's pid, forwards SIGTERM/SIGINT, and writes the exit
+ * code to a file, so a restarted kubelet finds its containers again and
+ * still learns how they ended. Output goes through FIFOs the kubelet reads
+ * (the shell keeps them open, so a kubelet restart never breaks a
+ * container's stdout); stdin, when the spec asks for it, is a FIFO too. A
+ * memory limit is a cgroup (v1 or v2) the shell joins before anything runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 
 export interface Mount {
   /** A file or directory on the node. */
@@ -29,24 +38,53 @@ export interface ContainerSpec {
   env: Record<string, string>;
   workingDir?: string;
   mounts: Mount[];
-  /** Where the container's directories go (upper layer, work dir, mount point). */
+  /** Where the container's directories go (upper layer, work dir, mount point, FIFOs). */
   stateDir: string;
-  /** stdout and stderr go here. */
-  logPath: string;
+  /** Keep stdin open for attach (spec.stdin). */
+  stdin?: boolean;
+  /** Run under a terminal (spec.tty). */
+  tty?: boolean;
+  /** Memory limit in bytes (resources.limits.memory). */
+  memoryLimit?: number;
 }
 
-export interface RunningContainer {
+export interface ExitInfo {
+  code: number;
+  oomKilled: boolean;
+}
+
+/** What survives a kubelet restart: enough to find the container again. */
+export interface ContainerHandle {
+  id: string;
+  dir: string;
+  /** The shell beside the program. */
   pid: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** /proc/<pid>/stat start time, so a recycled pid is not mistaken for it. */
+  startTicks: string;
+  cgroup?: string;
+}
+
+export interface RunningContainer extends ContainerHandle {
+  exited: Promise<ExitInfo>;
   /** Signal the container's whole process group. */
   signal(sig: NodeJS.Signals): void;
+  /** The program's pid (for exec), once known. */
+  programPid(): number | undefined;
+  /** stdout FIFO (and stderr; one stream under a tty). */
+  fifos: { out: string; err?: string; in?: string };
 }
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 // Runs inside the new mount/UTS namespaces; every value arrives as a positional argument, never as shell text.
 const SETUP = `set -e
-root=$1 upper=$2 work=$3 host=$4 wd=$5 n=$6; shift 6
+dir=$1 host=$2 wd=$3 n=$4 cg=$5 stdin=$6; shift 6
+root=$dir/root
+if [ -n "$cg" ]; then echo $$ > "$cg/cgroup.procs"; fi
+# Hold both ends of the output FIFOs: writes never fail while the kubelet is away.
+exec 8<>"$dir/out" 9<>"$dir/err" >"$dir/out" 2>"$dir/err"
 hostname "$host"
-mount -t overlay overlay -o "lowerdir=/,upperdir=$upper,workdir=$work" "$root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$dir/upper,workdir=$dir/work" "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --rbind /sys "$root/sys"
@@ -54,41 +92,190 @@ mount -t tmpfs tmpfs "$root/tmp"
 i=0
 while [ "$i" -lt "$n" ]; do
   src=$1 dst=$2 ro=$3; shift 3
+  # Resolve the target inside the container's root: /var/run -> /run must not lead to the host's /run.
+  dst=$(chroot "$root" realpath -m "$dst")
   if [ -d "$src" ]; then mkdir -p "$root$dst"; else mkdir -p "$root$(dirname "$dst")"; [ -e "$root$dst" ] || : > "$root$dst"; fi
   mount --bind "$src" "$root$dst"
   if [ "$ro" = 1 ]; then mount -o remount,bind,ro "$root$dst"; fi
   i=$((i+1))
 done
-exec chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@"
+set +e
+if [ "$stdin" = 1 ]; then
+  chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@" <"$dir/in" 8>&- 9>&- &
+else
+  chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@" </dev/null 8>&- 9>&- &
+fi
+pid=$!
+echo $pid > "$dir/pid"
+trap 'kill -TERM $pid 2>/dev/null' TERM
+trap 'kill -INT $pid 2>/dev/null' INT
+wait $pid; code=$?
+while kill -0 $pid 2>/dev/null; do wait $pid; code=$?; done
+echo $code > "$dir/exit"
+exit $code
 `;
 
-export function startContainer(spec: ContainerSpec): RunningContainer {
-  const dir = join(spec.stateDir, spec.id);
-  for (const d of ['upper', 'work', 'root']) mkdirSync(join(dir, d), { recursive: true });
-  const args = [join(dir, 'root'), join(dir, 'upper'), join(dir, 'work'), spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length)];
-  for (const m of spec.mounts) args.push(m.source, m.target, m.readOnly ? '1' : '0');
-  const log = openSync(spec.logPath, 'a');
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', spec.podNs, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...spec.argv], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...spec.env },
-  });
-  closeSync(log);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Where memory cgroups go: v2 if the unified hierarchy has the memory controller, else v1's memory hierarchy. */
+function cgroupRoot(): { dir: string; v2: boolean } | undefined {
+  try {
+    if (readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').includes('memory')) return { dir: '/sys/fs/cgroup', v2: true };
+  } catch {
+    /* not v2 */
+  }
+  return existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') ? { dir: '/sys/fs/cgroup/memory', v2: false } : undefined;
+}
+
+function makeCgroup(name: string, limit: number): string | undefined {
+  const root = cgroupRoot();
+  if (!root) return undefined;
+  const dir = join(root.dir, name);
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (root.v2) writeFileSync(join(dir, 'memory.max'), String(limit));
+    else {
+      writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit));
+      try {
+        writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(limit)); // no escape into swap
+      } catch {
+        /* no swap accounting */
+      }
+    }
+    return dir;
+  } catch {
+    return undefined; // the machine does not allow it: run without the limit
+  }
+}
+
+function oomKilled(cgroup: string | undefined): boolean {
+  if (!cgroup) return false;
+  for (const [f, re] of [['memory.events', /oom_kill (\d+)/], ['memory.oom_control', /oom_kill (\d+)/]] as const) {
+    try {
+      if (Number(re.exec(readFileSync(join(cgroup, f), 'utf8'))?.[1] ?? 0) > 0) return true;
+    } catch {
+      /* the other version */
+    }
+  }
+  return false;
+}
+
+function removeCgroup(cgroup: string | undefined): void {
+  if (!cgroup) return;
+  try {
+    rmSync(cgroup, { recursive: false });
+  } catch {
+    try {
+      execFileSync('rmdir', [cgroup], { stdio: 'ignore' });
+    } catch {
+      /* busy or gone */
+    }
+  }
+}
+
+function startTicks(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited; nobody reaped it yet
+    return fields[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function readExit(h: ContainerHandle, fallback: number): ExitInfo {
+  let code = fallback;
+  try {
+    code = Number(readFileSync(join(h.dir, 'exit'), 'utf8').trim());
+  } catch {
+    /* killed with the shell (SIGKILL) */
+  }
+  const oom = oomKilled(h.cgroup);
+  removeCgroup(h.cgroup);
+  return { code: oom ? 137 : code, oomKilled: oom };
+}
+
+function running(h: ContainerHandle, exited: Promise<ExitInfo>, hasIn: boolean, tty: boolean): RunningContainer {
   return {
-    pid: child.pid!,
+    ...h,
     exited,
+    fifos: { out: join(h.dir, 'out'), err: tty ? undefined : join(h.dir, 'err'), in: hasIn ? join(h.dir, 'in') : undefined },
     signal(sig) {
       try {
-        process.kill(-child.pid!, sig);
+        process.kill(-h.pid, sig);
       } catch {
         /* already gone */
       }
     },
+    programPid() {
+      try {
+        return Number(readFileSync(join(h.dir, 'pid'), 'utf8').trim()) || undefined;
+      } catch {
+        return undefined;
+      }
+    },
   };
+}
+
+export function startContainer(spec: ContainerSpec, cgroupName?: string): RunningContainer {
+  const dir = join(spec.stateDir, spec.id);
+  rmSync(dir, { recursive: true, force: true });
+  for (const d of ['upper', 'work', 'root']) mkdirSync(join(dir, d), { recursive: true });
+  for (const f of ['out', 'err', ...(spec.stdin ? ['in'] : [])]) execFileSync('mkfifo', [join(dir, f)]);
+  const cgroup = spec.memoryLimit ? makeCgroup(cgroupName ?? `kemu-${spec.id}`, spec.memoryLimit) : undefined;
+  // A terminal: `script` gives the program a pty and copies it to stdout.
+  const argv = spec.tty ? ['script', '-qfec', spec.argv.map(quote).join(' '), '/dev/null'] : spec.argv;
+  const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length), cgroup ?? '', spec.stdin ? '1' : '0'];
+  for (const m of spec.mounts) args.push(m.source, m.target, m.readOnly ? '1' : '0');
+  const child = spawn('ip', ['netns', 'exec', spec.podNs, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
+    detached: true,
+    stdio: 'ignore',
+    env: { PATH, TERM: spec.tty ? 'xterm' : undefined, ...spec.env },
+  });
+  const pid = child.pid!;
+  child.unref();
+  const h: ContainerHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup };
+  writeFileSync(join(dir, 'handle.json'), JSON.stringify({ ...h, tty: !!spec.tty, stdin: !!spec.stdin }));
+  const exited = new Promise<ExitInfo>((resolve) =>
+    child.on('exit', (code, signal) => resolve(readExit(h, code ?? (signal === 'SIGKILL' ? 137 : signal ? 128 + (osConstants.signals[signal] ?? 15) : 1)))),
+  );
+  return running(h, exited, !!spec.stdin, !!spec.tty);
+}
+
+/**
+ * A container a previous kubelet started: alive (same pid, same start
+ * time) → a handle whose `exited` resolves when it goes (polled: it is not
+ * our child); gone → its exit as the shell recorded it. Undefined when
+ * there is nothing to find.
+ */
+export function adoptContainer(stateDir: string, id: string, pollMs = 1000): RunningContainer | undefined {
+  const dir = join(stateDir, id);
+  let saved: ContainerHandle & { tty: boolean; stdin: boolean };
+  try {
+    saved = JSON.parse(readFileSync(join(dir, 'handle.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const alive = () => startTicks(saved.pid) === saved.startTicks;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    const check = () => (alive() ? setTimeout(check, pollMs).unref() : resolve(readExit(saved, 137)));
+    check();
+  });
+  return running(saved, exited, saved.stdin, saved.tty);
 }
 
 /** Remove a container's directories once it has exited (its mounts died with its namespace). */
 export function removeContainer(stateDir: string, id: string): void {
   rmSync(join(stateDir, id), { recursive: true, force: true });
 }
+
+/**
+ * Open a FIFO without blocking: read-write, so the kubelet holds a writer
+ * too and never sees an early end of file before the shell opens its side
+ * (the end of a container is its exit, not EOF).
+ */
+export function openFifo(path: string): number {
+  return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+}
+

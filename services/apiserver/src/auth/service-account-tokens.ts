@@ -1,0 +1,101 @@
+/**
+ * Service account tokens: the TokenRequest API (serviceaccounts/<name>/token)
+ * issues RS256 JWTs signed with the service account key, with Kubernetes'
+ * claims (iss, sub system:serviceaccount:<ns>:<name>, aud, exp/iat/nbf, and
+ * kubernetes.io with namespace, service account and bound pod). The
+ * api-server accepts them as bearer tokens while the service account — and
+ * the pod they are bound to — still exist with the same uid. As kube-apiserver
+ * does by default (--service-account-extend-token-expiration), tokens asked
+ * for the kube-api-access default of 3607 s live a year, so kubelets need
+ * not rotate them.
+ */
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { badRequest, isNotFound, lookupResource, StatusError, type KubeObject } from '@kemu/api';
+import type { RestStore } from '../registry/rest.js';
+import type { UserInfo } from '../http/auth.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const SA = lookupResource('', 'v1', 'serviceaccounts')!;
+const PODS = lookupResource('', 'v1', 'pods')!;
+const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+const EXTENDED = 365 * 24 * 3600;
+
+export class ServiceAccountTokens {
+  private priv: KeyObject;
+  private pub: KeyObject;
+
+  constructor(
+    privateKeyPem: string | Buffer,
+    readonly issuer: string,
+    private rest: RestStore,
+  ) {
+    this.priv = createPrivateKey(privateKeyPem);
+    this.pub = createPublicKey(this.priv);
+  }
+
+  /** POST serviceaccounts/<name>/token: a TokenRequest with status.token. */
+  async issue(ns: string, name: string, req: KubeObject, now = new Date()): Promise<KubeObject> {
+    const spec: Obj = (req as Obj).spec ?? {};
+    const exp = spec.expirationSeconds ?? 3600;
+    if (!Number.isInteger(exp) || exp < 600) throw new StatusError(422, 'Invalid', `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid value: ${exp}: may not specify a duration less than 10 minutes`, { name, group: 'authentication.k8s.io', kind: 'TokenRequest', causes: [{ reason: 'FieldValueInvalid', message: 'may not specify a duration less than 10 minutes', field: 'spec.expirationSeconds' }] });
+    const sa = await this.rest.get(SA, ns, name);
+    const claims: Obj = { namespace: ns, serviceaccount: { name, uid: sa.metadata.uid } };
+    const bound = spec.boundObjectRef;
+    if (bound) {
+      if (bound.kind !== 'Pod') throw badRequest(`cannot bind token to object of kind ${bound.kind}`);
+      const pod = await this.rest.get(PODS, ns, bound.name);
+      if (bound.uid && bound.uid !== pod.metadata.uid) throw new StatusError(409, 'Conflict', `the UID in the bound object reference (${bound.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
+      if (pod.spec?.serviceAccountName && pod.spec.serviceAccountName !== name) throw badRequest(`cannot bind token to pod "${pod.metadata.name}": pod uses service account "${pod.spec.serviceAccountName}"`);
+      claims.pod = { name: pod.metadata.name, uid: pod.metadata.uid };
+      if (pod.spec?.nodeName) claims.node = { name: pod.spec.nodeName };
+    }
+    const iat = Math.floor(now.getTime() / 1000);
+    const lifetime = exp === 3607 && bound ? EXTENDED : exp;
+    if (lifetime !== exp) claims.warnafter = iat + exp;
+    const audiences: string[] = spec.audiences?.length ? spec.audiences : [this.issuer];
+    const payload = { aud: audiences, exp: iat + lifetime, iat, iss: this.issuer, nbf: iat, sub: `system:serviceaccount:${ns}:${name}`, 'kubernetes.io': claims };
+    const head = b64url(JSON.stringify({ alg: 'RS256', kid: '' }));
+    const body = b64url(JSON.stringify(payload));
+    const sig = b64url(sign('sha256', Buffer.from(`${head}.${body}`), this.priv));
+    return {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name, namespace: ns, creationTimestamp: null as never },
+      spec: { audiences, expirationSeconds: exp, boundObjectRef: bound ?? null },
+      status: { token: `${head}.${body}.${sig}`, expirationTimestamp: new Date((iat + exp) * 1000).toISOString().replace(/\.\d+Z$/, 'Z') },
+    } as KubeObject;
+  }
+
+  /** A bearer token that is one of ours and still valid → its user; otherwise undefined. */
+  async authenticate(token: string, now = Date.now()): Promise<UserInfo | undefined> {
+    const parts = token.split('.');
+    if (parts.length !== 3) return undefined;
+    let payload: Obj;
+    try {
+      if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), this.pub, Buffer.from(parts[2]!, 'base64url'))) return undefined;
+      payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString());
+    } catch {
+      return undefined;
+    }
+    const k = payload['kubernetes.io'];
+    if (payload.iss !== this.issuer || !k?.namespace || !k.serviceaccount?.name) return undefined;
+    if (typeof payload.exp !== 'number' || payload.exp * 1000 < now) return undefined;
+    if (!(Array.isArray(payload.aud) ? payload.aud : [payload.aud]).includes(this.issuer)) return undefined;
+    try {
+      const sa = await this.rest.get(SA, k.namespace, k.serviceaccount.name);
+      if (sa.metadata.uid !== k.serviceaccount.uid) return undefined;
+      if (k.pod) {
+        const pod = await this.rest.get(PODS, k.namespace, k.pod.name);
+        if (pod.metadata.uid !== k.pod.uid || pod.metadata.deletionTimestamp) return undefined;
+      }
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    return {
+      name: `system:serviceaccount:${k.namespace}:${k.serviceaccount.name}`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`, 'system:authenticated'],
+    };
+  }
+}

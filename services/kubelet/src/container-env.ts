@@ -1,0 +1,58 @@
+/**
+ * A container's environment as the kubelet builds it: the Service variables
+ * first, then envFrom (configMaps and secrets, with their prefix), then env
+ * (literal values with `$(VAR)` expansion over what came before, fieldRef,
+ * resourceFieldRef, secretKeyRef, configMapKeyRef). A missing object or key
+ * that is not optional is a CreateContainerConfigError, as in Kubernetes.
+ */
+import type { KubeObject } from '@kemu/api';
+import { expand } from './pod-env.js';
+import { fieldPathValue, resourceFieldValue, type VolumeSources } from './volumes.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export class ContainerConfigError extends Error {}
+
+const decode = (obj: KubeObject, kind: 'secret' | 'configmap'): Record<string, string> =>
+  kind === 'secret'
+    ? Object.fromEntries(Object.entries((obj as Obj).data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]))
+    : { ...((obj as Obj).data ?? {}) };
+
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+export async function containerEnv(
+  pod: KubeObject,
+  c: Obj,
+  base: Record<string, string>,
+  o: { sources: Pick<VolumeSources, 'secret' | 'configMap'>; podIP: string; node?: { cpu: number; memory: number } },
+): Promise<Record<string, string>> {
+  const ns = pod.metadata.namespace!;
+  const env: Record<string, string> = { ...base };
+  const fetch = async (kind: 'secret' | 'configmap', name: string, optional: boolean): Promise<Record<string, string> | undefined> => {
+    const obj = kind === 'secret' ? await o.sources.secret(ns, name) : await o.sources.configMap(ns, name);
+    if (!obj) {
+      if (optional) return undefined;
+      throw new ContainerConfigError(`${kind} "${name}" not found`);
+    }
+    return decode(obj, kind);
+  };
+  for (const from of (c.envFrom ?? []) as Obj[]) {
+    const ref = from.configMapRef ?? from.secretRef;
+    const data = await fetch(from.secretRef ? 'secret' : 'configmap', ref.name, !!ref.optional);
+    for (const [k, v] of Object.entries(data ?? {})) if (ENV_NAME.test(`${from.prefix ?? ''}${k}`)) env[`${from.prefix ?? ''}${k}`] = v;
+  }
+  for (const e of (c.env ?? []) as Obj[]) {
+    const vf = e.valueFrom;
+    if (!vf) env[e.name] = expand(String(e.value ?? ''), env);
+    else if (vf.fieldRef) env[e.name] = fieldPathValue(pod, vf.fieldRef.fieldPath, o.podIP);
+    else if (vf.resourceFieldRef) env[e.name] = resourceFieldValue(pod, vf.resourceFieldRef, c.name, o.node);
+    else if (vf.secretKeyRef || vf.configMapKeyRef) {
+      const ref = vf.secretKeyRef ?? vf.configMapKeyRef;
+      const kind = vf.secretKeyRef ? 'secret' : 'configmap';
+      const data = await fetch(kind, ref.name, !!ref.optional);
+      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in ${kind === 'secret' ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`);
+      if (data?.[ref.key] !== undefined) env[e.name] = data[ref.key]!;
+    }
+  }
+  return env;
+}

@@ -1,0 +1,169 @@
+/**
+ * Probes and lifecycle hooks: httpGet, tcpSocket and exec handlers, and the
+ * timing of startup, liveness and readiness probes (initialDelaySeconds,
+ * periodSeconds, timeoutSeconds, successThreshold, failureThreshold) as the
+ * kubelet's prober runs them. Readiness waits for startup; so does liveness.
+ */
+import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface ProbeContext {
+  podIP: string;
+  /** The container's ports, to resolve named ports. */
+  ports: Obj[];
+  exec(argv: string[], timeoutMs: number): Promise<{ code: number; output: string; timedOut: boolean }>;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  message: string;
+}
+
+function portOf(port: unknown, ports: Obj[]): number {
+  if (typeof port === 'number') return port;
+  if (/^\d+$/.test(String(port))) return Number(port);
+  return Number(ports.find((p) => p.name === port)?.containerPort ?? 0);
+}
+
+/** One run of a handler (probe or hook). */
+export function runHandler(h: Obj, ctx: ProbeContext, timeoutMs: number): Promise<ProbeResult> {
+  if (h.exec) {
+    return ctx.exec(h.exec.command ?? [], timeoutMs).then((r) =>
+      r.timedOut ? { ok: false, message: `command timed out` } : { ok: r.code === 0, message: r.code === 0 ? '' : r.output || `command terminated with exit code ${r.code}` },
+    );
+  }
+  if (h.httpGet) {
+    const g = h.httpGet;
+    const https = String(g.scheme ?? 'HTTP').toUpperCase() === 'HTTPS';
+    const host = g.host || ctx.podIP;
+    const port = portOf(g.port, ctx.ports);
+    const path = g.path ?? '/';
+    const headers: Record<string, string> = { 'User-Agent': 'kube-probe/1.32', Accept: '*/*' };
+    for (const x of (g.httpHeaders ?? []) as Obj[]) headers[x.name] = x.value;
+    return new Promise((resolve) => {
+      const req = (https ? httpsRequest : httpRequest)({ host, port, path, headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+        res.resume();
+        const code = res.statusCode ?? 0;
+        resolve(code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe failed with statuscode: ${code}` });
+      });
+      req.on('timeout', () => {
+        req.destroy();
+        resolve({ ok: false, message: `Get "${https ? 'https' : 'http'}://${host}:${port}${path}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)` });
+      });
+      req.on('error', (e) => resolve({ ok: false, message: `Get "${https ? 'https' : 'http'}://${host}:${port}${path}": ${e.message.replace(/^connect /, 'dial tcp ').replace('ECONNREFUSED', 'connect: connection refused')}` }));
+      req.end();
+    });
+  }
+  if (h.tcpSocket || h.grpc) {
+    const port = portOf((h.tcpSocket ?? h.grpc).port, ctx.ports);
+    const host = h.tcpSocket?.host || ctx.podIP;
+    return new Promise((resolve) => {
+      const s = connect({ host, port, timeout: timeoutMs });
+      s.on('connect', () => {
+        s.destroy();
+        resolve({ ok: true, message: '' });
+      });
+      s.on('timeout', () => {
+        s.destroy();
+        resolve({ ok: false, message: `dial tcp ${host}:${port}: i/o timeout` });
+      });
+      s.on('error', () => resolve({ ok: false, message: `dial tcp ${host}:${port}: connect: connection refused` }));
+    });
+  }
+  if (h.sleep) return new Promise((r) => setTimeout(() => r({ ok: true, message: '' }), Number(h.sleep.seconds ?? 0) * 1000));
+  return Promise.resolve({ ok: true, message: '' });
+}
+
+export type ProbeKind = 'startup' | 'liveness' | 'readiness';
+
+export interface ProbeEvents {
+  /** Readiness or startup changed; ask for a status update. */
+  changed(): void;
+  /** A probe failed (each failure, for the Unhealthy event). */
+  failed(kind: ProbeKind, message: string): void;
+  /** Liveness or startup gave up: restart the container. */
+  kill(kind: ProbeKind): void;
+}
+
+/** The probes of one running container. */
+export class ContainerProbes {
+  started: boolean;
+  ready: boolean;
+  private timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private c: Obj, private ctx: ProbeContext, private ev: ProbeEvents) {
+    this.started = !c.startupProbe;
+    this.ready = !c.readinessProbe && this.started;
+    if (c.startupProbe) this.loop('startup', c.startupProbe);
+    else this.afterStartup();
+  }
+
+  private afterStartup(): void {
+    if (this.c.livenessProbe) this.loop('liveness', this.c.livenessProbe);
+    if (this.c.readinessProbe) this.loop('readiness', this.c.readinessProbe);
+    else if (!this.ready) {
+      this.ready = true;
+      this.ev.changed();
+    }
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private loop(kind: ProbeKind, p: Obj): void {
+    const period = Number(p.periodSeconds ?? 10) * 1000;
+    const timeout = Number(p.timeoutSeconds ?? 1) * 1000;
+    const successNeeded = kind === 'readiness' ? Number(p.successThreshold ?? 1) : 1;
+    const failuresAllowed = Number(p.failureThreshold ?? 3);
+    let successes = 0;
+    let failures = 0;
+    const tick = async () => {
+      const r = await runHandler(p, this.ctx, timeout);
+      if (this.stopped) return;
+      if (r.ok) {
+        failures = 0;
+        successes++;
+        if (successes >= successNeeded) {
+          if (kind === 'startup') {
+            this.started = true;
+            this.ev.changed();
+            return this.afterStartup(); // the startup probe is done for this container's life
+          }
+          if (kind === 'readiness' && !this.ready) {
+            this.ready = true;
+            this.ev.changed();
+          }
+        }
+      } else {
+        successes = 0;
+        failures++;
+        this.ev.failed(kind, r.message);
+        if (failures >= failuresAllowed) {
+          if (kind === 'readiness' && this.ready) {
+            this.ready = false;
+            this.ev.changed();
+          }
+          if (kind !== 'readiness') return this.ev.kill(kind);
+        }
+      }
+      this.later(period, tick);
+    };
+    this.later(Number(p.initialDelaySeconds ?? 0) * 1000, tick);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

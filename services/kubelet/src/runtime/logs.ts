@@ -1,0 +1,152 @@
+/**
+ * Container logs, in the CRI format the real kubelet writes
+ * (`<RFC3339Nano> stdout|stderr F|P <text>`), one file per container
+ * instance. A LogPump reads a container's output FIFOs, writes the file and
+ * tells live listeners (logs -f, attach). Reading a log back for
+ * `kubectl logs` (tail, since, timestamps, limit) is pure.
+ */
+import { appendFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { openFifo } from './container.js';
+
+export type StreamName = 'stdout' | 'stderr';
+
+export interface LogEntry {
+  time: string;
+  stream: StreamName;
+  /** A partial line (the rest follows in the next entry). */
+  partial: boolean;
+  text: string;
+}
+
+/** Nanosecond RFC 3339, as CRI logs have it. */
+export function nanoTime(d = new Date()): string {
+  return d.toISOString().replace(/\.(\d+)Z$/, (_m, ms: string) => `.${ms.padEnd(9, '0')}Z`);
+}
+
+export function formatEntry(e: LogEntry): string {
+  return `${e.time} ${e.stream} ${e.partial ? 'P' : 'F'} ${e.text}\n`;
+}
+
+export function parseLog(text: string): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/.exec(line);
+    if (m) out.push({ time: m[1]!, stream: m[2] as StreamName, partial: m[3] === 'P', text: m[4]! });
+  }
+  return out;
+}
+
+export interface LogOptions {
+  timestamps?: boolean;
+  tailLines?: number;
+  sinceTime?: string;
+  limitBytes?: number;
+}
+
+/** Whole lines (partials joined), each as kubectl shows it. */
+export function renderLines(entries: LogEntry[], o: LogOptions = {}): string[] {
+  const lines: string[] = [];
+  let cur: { time: string; text: string } | undefined;
+  for (const e of entries) {
+    if (o.sinceTime && e.time < o.sinceTime) continue;
+    cur = cur ? { time: cur.time, text: cur.text + e.text } : { time: e.time, text: e.text };
+    if (!e.partial) {
+      lines.push(`${o.timestamps ? `${cur.time} ` : ''}${cur.text}\n`);
+      cur = undefined;
+    }
+  }
+  if (cur) lines.push(`${o.timestamps ? `${cur.time} ` : ''}${cur.text}`);
+  return o.tailLines !== undefined && o.tailLines >= 0 ? lines.slice(Math.max(0, lines.length - o.tailLines)) : lines;
+}
+
+export function renderLog(text: string, o: LogOptions = {}): string {
+  const s = renderLines(parseLog(text), o).join('');
+  return o.limitBytes !== undefined ? Buffer.from(s).subarray(0, o.limitBytes).toString() : s;
+}
+
+type Listener = (stream: StreamName, chunk: Buffer, entries: LogEntry[]) => void;
+
+// A line longer than this is written as partial entries, as the kubelet does (16 KiB).
+const MAX_LINE = 16 * 1024;
+
+export class LogPump {
+  private sockets: { sock: Socket; stream: StreamName; rest: string; timer?: NodeJS.Timeout }[] = [];
+  private listeners = new Set<Listener>();
+  private ends = new Set<() => void>();
+  private closed = false;
+
+  constructor(private logPath: string, fifos: { out: string; err?: string }) {
+    for (const [stream, path] of [['stdout', fifos.out], ['stderr', fifos.err]] as const) {
+      if (!path) continue;
+      const fd = openFifo(path);
+      const sock = new Socket({ fd, readable: true, writable: false });
+      const s: { sock: Socket; stream: StreamName; rest: string; timer?: NodeJS.Timeout } = { sock, stream, rest: '' };
+      this.sockets.push(s);
+      sock.on('data', (chunk: Buffer) => this.take(s, chunk));
+      sock.on('error', () => undefined);
+    }
+  }
+
+  /** Live output; `end` when the container is gone. Returns the unsubscribe. */
+  on(l: Listener, end?: () => void): () => void {
+    if (this.closed) {
+      end?.();
+      return () => undefined;
+    }
+    this.listeners.add(l);
+    if (end) this.ends.add(end);
+    return () => {
+      this.listeners.delete(l);
+      if (end) this.ends.delete(end);
+    };
+  }
+
+  private take(s: (typeof this.sockets)[number], chunk: Buffer): void {
+    const entries: LogEntry[] = [];
+    const time = nanoTime();
+    const parts = (s.rest + chunk.toString('utf8')).split('\n');
+    s.rest = parts.pop()!;
+    for (const p of parts) entries.push({ time, stream: s.stream, partial: false, text: p.replace(/\r$/, '') });
+    while (s.rest.length > MAX_LINE) {
+      entries.push({ time, stream: s.stream, partial: true, text: s.rest.slice(0, MAX_LINE) });
+      s.rest = s.rest.slice(MAX_LINE);
+    }
+    // A prompt without a newline still reaches the log, a moment later.
+    clearTimeout(s.timer);
+    if (s.rest) s.timer = setTimeout(() => this.flushPartial(s), 200);
+    this.write(entries);
+    for (const l of this.listeners) l(s.stream, chunk, entries);
+  }
+
+  private flushPartial(s: (typeof this.sockets)[number]): void {
+    if (!s.rest) return;
+    const e: LogEntry = { time: nanoTime(), stream: s.stream, partial: true, text: s.rest };
+    s.rest = '';
+    this.write([e]);
+    for (const l of this.listeners) l(s.stream, Buffer.alloc(0), [e]);
+  }
+
+  private write(entries: LogEntry[]): void {
+    if (entries.length) appendFileSync(this.logPath, entries.map(formatEntry).join(''));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The container exited: take what is left in the FIFOs, then stop. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await new Promise((r) => setTimeout(r, 50));
+    this.closed = true;
+    for (const s of this.sockets) {
+      clearTimeout(s.timer);
+      if (s.rest) this.write([{ time: nanoTime(), stream: s.stream, partial: false, text: s.rest }]);
+      s.sock.destroy(); // closes the fd too
+    }
+    for (const l of this.ends) l();
+    this.listeners.clear();
+    this.ends.clear();
+  }
+}

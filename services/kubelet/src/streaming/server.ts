@@ -1,0 +1,276 @@
+/**
+ * The kubelet's API on port 10250 (HTTPS, client certificates from the
+ * cluster CA only — the api-server's): container logs, exec, attach and
+ * port-forward, which the api-server proxies to here, and a relay for the
+ * pods/proxy subresource. Paths as the real kubelet's:
+ *   GET /containerLogs/{ns}/{pod}/{container}?follow&previous&timestamps&tailLines&sinceSeconds&sinceTime&limitBytes
+ *   GET /exec/{ns}/{pod}/{container}?command=..&stdin&stdout&stderr&tty   (WebSocket)
+ *   GET /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty             (WebSocket)
+ *   GET /portForward/{ns}/{pod}                                          (WebSocket-tunnelled SPDY, SPDY, or channels)
+ *   *   /proxy/{ns}/{pod}/{port}/{path}                                   (plain HTTP to the pod)
+ */
+import { createServer, type Server } from 'node:https';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { closeSync, readFileSync, write } from 'node:fs';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { KubeObject } from '@kemu/api';
+import type { Instance, PodRuntime } from '../pod-runtime.js';
+import { execIn } from '../runtime/exec.js';
+import { renderLines, renderLog, type LogOptions } from '../runtime/logs.js';
+import { channelSocket, EXEC_PROTOCOLS, pickProtocol, resizePty } from './channels.js';
+import { portForwardChannels, portForwardSpdy, PORT_FORWARD_PROTOCOLS } from './portforward.js';
+import { SpdySession } from './spdy.js';
+
+export interface PodLookup {
+  find(ns: string, name: string): { pod: KubeObject; rt: PodRuntime } | undefined;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function status(res: ServerResponse, code: number, message: string): void {
+  const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : 'InternalError';
+  res.writeHead(code, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+}
+
+const truthy = (v: string | null) => v === 'true' || v === '1';
+
+export function startStreamingServer(o: { host: string; port: number; certFile: string; keyFile: string; caFile: string; pods: PodLookup; log: Logger }): Promise<Server> {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered, req) => pickProtocol(offered, req.url?.startsWith('/portForward/') ? PORT_FORWARD_PROTOCOLS : EXEC_PROTOCOLS) });
+
+  const target = (url: URL, withContainer: boolean): { pod: KubeObject; rt: PodRuntime; inst?: Instance; parts: string[] } => {
+    const parts = url.pathname.split('/').slice(2).map(decodeURIComponent);
+    const [ns, name] = parts;
+    const found = ns && name ? o.pods.find(ns, name) : undefined;
+    if (!found) throw new HttpError(404, `pod "${name}" not found on this node`);
+    if (!withContainer) return { ...found, parts };
+    const names = ((found.pod.spec?.containers ?? []) as Obj[]).map((c) => c.name as string);
+    const cname = parts[2] || (names.length === 1 ? names[0] : undefined);
+    if (!cname) throw new HttpError(400, `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`);
+    const inst = found.rt.containers.get(cname) ?? found.rt.inits.get(cname);
+    if (!inst) {
+      if (!names.includes(cname) && !((found.pod.spec?.initContainers ?? []) as Obj[]).some((c) => c.name === cname)) throw new HttpError(400, `container ${cname} is not valid for pod ${name}`);
+      throw new HttpError(400, `container "${cname}" in pod "${name}" is waiting to start: ContainerCreating`);
+    }
+    return { ...found, inst, parts };
+  };
+
+  const logs = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const { pod, inst } = target(url, true);
+    const q = url.searchParams;
+    const previous = truthy(q.get('previous'));
+    if (inst!.info.state.kind === 'waiting' && !inst!.info.lastState && !previous) throw new HttpError(400, `container "${inst!.name}" in pod "${pod.metadata.name}" is waiting to start: ${inst!.info.state.reason === 'ContainerCreating' ? 'ContainerCreating' : 'trying and failing to pull image'}`);
+    const count = inst!.info.restartCount;
+    const path = previous ? inst!.logPath.replace(/\d+\.log$/, `${count - 1}.log`) : inst!.logPath;
+    if (previous && count < 1) throw new HttpError(400, `previous terminated container "${inst!.name}" in pod "${pod.metadata.name}" not found`);
+    const sinceSeconds = q.get('sinceSeconds');
+    const opts: LogOptions = {
+      timestamps: truthy(q.get('timestamps')),
+      tailLines: q.get('tailLines') !== null ? Number(q.get('tailLines')) : undefined,
+      sinceTime: q.get('sinceTime') ?? (sinceSeconds ? new Date(Date.now() - Number(sinceSeconds) * 1000).toISOString() : undefined),
+      limitBytes: q.get('limitBytes') !== null ? Number(q.get('limitBytes')) : undefined,
+    };
+    let text = '';
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      /* nothing written yet */
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.write(renderLog(text, opts));
+    if (!truthy(q.get('follow')) || previous || !inst!.pump) return res.end();
+    // Read and subscribe in one tick: the pump writes the file and notifies in one tick too, so nothing is lost or doubled.
+    let sent = 0;
+    const off = inst!.pump.on(
+      (_s, _c, entries) => {
+        const out = renderLines(entries, { timestamps: opts.timestamps }).join('');
+        sent += out.length;
+        if (opts.limitBytes !== undefined && sent > opts.limitBytes) return res.end();
+        if (out) res.write(out);
+      },
+      () => res.end(),
+    );
+    res.on('close', off);
+  };
+
+  const proxy = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const { rt, parts } = target(url, false);
+    const port = Number(parts[2]);
+    const path = '/' + parts.slice(3).map(encodeURIComponent).join('/') + url.search;
+    const headers = { ...req.headers };
+    delete headers.host;
+    const up = httpRequest({ host: rt.ip, port, path, method: req.method, headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', (e) => (res.headersSent ? res.destroy() : status(res, 503, `error trying to reach service: dial tcp ${rt.ip}:${port}: ${e.message.replace(/^connect /, '')}`)));
+    req.pipe(up);
+  };
+
+  const server = createServer({ cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.caFile), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://kubelet');
+    try {
+      const kind = url.pathname.split('/')[1];
+      if (kind === 'healthz') return void res.end('ok');
+      if (kind === 'containerLogs' && req.method === 'GET') return logs(req, res, url);
+      if (kind === 'proxy') return proxy(req, res, url);
+      if (kind === 'exec' || kind === 'attach' || kind === 'portForward') throw new HttpError(400, 'Upgrade request required');
+      throw new HttpError(404, `the server could not find the requested resource`);
+    } catch (e) {
+      if (e instanceof HttpError) return status(res, e.code, e.message);
+      o.log.warn({ err: String(e) }, 'kubelet request failed');
+      status(res, 500, String(e));
+    }
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const url = new URL(req.url ?? '/', 'https://kubelet');
+    const kind = url.pathname.split('/')[1];
+    const refuse = (code: number, message: string) => {
+      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code });
+      socket.end(`HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    try {
+      const isWs = String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
+      if (kind === 'portForward') {
+        const { pod, rt } = target(url, false);
+        if (!isWs) {
+          // Native SPDY/3.1 (kubectl's fallback).
+          socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
+          const session = new SpdySession((b) => socket.write(b));
+          socket.on('data', (d: Buffer) => session.feed(d));
+          socket.on('close', () => session.close());
+          session.on('close', () => socket.destroy());
+          if (head.length) session.feed(head);
+          return portForwardSpdy(session, pod, rt, o.log);
+        }
+        return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          if (ws.protocol.startsWith('SPDY/3.1')) {
+            const session = new SpdySession((b) => ws.readyState === ws.OPEN && ws.send(b));
+            ws.on('message', (d: Buffer) => session.feed(d));
+            ws.on('close', () => session.close());
+            session.on('close', () => ws.readyState === ws.OPEN && ws.close(1000));
+            return portForwardSpdy(session, pod, rt, o.log);
+          }
+          portForwardChannels(ws, url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map(Number), rt);
+        });
+      }
+      if (kind !== 'exec' && kind !== 'attach') return refuse(404, 'the server could not find the requested resource');
+      if (!isWs) return refuse(400, 'this kubelet streams exec and attach over WebSocket (v5.channel.k8s.io) only');
+      const { pod, inst } = target(url, true);
+      const proc = inst!.proc;
+      if (!proc || !inst!.pump) return refuse(400, `container ${inst!.name} is not running`);
+      const once = ((pod.spec?.containers ?? []) as Obj[]).find((c) => c.name === inst!.name)?.stdinOnce === true;
+      if (kind === 'attach') return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, url, inst!, once));
+      // The program's pid is written a moment after the container is reported running.
+      void waitFor(() => proc.programPid(), 3000).then((pid) => {
+        if (!pid) return refuse(400, `container ${inst!.name} is not running`);
+        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => exec(ws, url, inst!, pid));
+      });
+    } catch (e) {
+      if (e instanceof HttpError) return refuse(e.code, e.message);
+      o.log.warn({ err: String(e) }, 'stream failed');
+      refuse(400, String(e));
+    }
+  });
+
+  const exec = (ws: WebSocket, url: URL, inst: Instance, pid: number) => {
+    const q = url.searchParams;
+    const command = q.getAll('command');
+    const tty = truthy(q.get('tty'));
+    const stdin = truthy(q.get('stdin')) || truthy(q.get('input'));
+    const child = execIn(pid, command, inst.env, { tty, stdin });
+    const ch = channelSocket(ws, {
+      stdin: (d) => child.stdin?.write(d),
+      stdinEnd: () => child.stdin?.end(),
+      resize: (w, h) => tty && resizePty(child.pid!, w, h),
+    });
+    child.stdin?.on('error', () => undefined);
+    child.stdout!.on('data', ch.stdout);
+    child.stderr!.on('data', tty ? ch.stdout : ch.stderr);
+    let done = false;
+    child.on('error', (e) => {
+      done = true;
+      ch.finish(undefined, String(e));
+    });
+    child.on('close', (code, signal) => {
+      if (done) return;
+      done = true;
+      ch.finish(code ?? (signal ? 137 : 1), undefined, command);
+    });
+    ws.on('close', () => {
+      if (!done)
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+    });
+  };
+
+  const attach = (ws: WebSocket, url: URL, inst: Instance, stdinOnce: boolean) => {
+    const q = url.searchParams;
+    const wantIn = truthy(q.get('stdin'));
+    const stdinFd = inst.stdinFd;
+    const ch = channelSocket(ws, {
+      stdin: (d) => {
+        if (wantIn && stdinFd !== undefined) writeFd(stdinFd, d);
+      },
+      stdinEnd: () => undefined,
+      resize: (w, h) => inst.proc && resizePty(inst.proc.programPid() ?? 0, w, h),
+    });
+    // The first attach to a stdinOnce container (kubectl run -i) also gets what it printed before the attach.
+    if (stdinOnce && !inst.attached) {
+      try {
+        const before = renderLog(readFileSync(inst.logPath, 'utf8'));
+        if (before) ch.stdout(Buffer.from(before));
+      } catch {
+        /* nothing yet */
+      }
+    }
+    inst.attached = true;
+    const off = inst.pump!.on(
+      (stream, chunk) => (stream === 'stderr' ? ch.stderr(chunk) : ch.stdout(chunk)),
+      () => ch.finish(0),
+    );
+    ws.on('close', () => {
+      off();
+      // stdinOnce: the first attach that ends closes the container's stdin (it sees end of file).
+      if (wantIn && stdinOnce && inst.stdinFd !== undefined) {
+        closeSync(inst.stdinFd);
+        inst.stdinFd = undefined;
+      }
+    });
+  };
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve(server));
+  });
+}
+
+async function waitFor<T>(get: () => T | undefined, ms: number): Promise<T | undefined> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Write to a container's stdin FIFO (non-blocking fd: what does not fit in a full pipe is dropped). */
+function writeFd(fd: number, d: Buffer): void {
+  write(fd, d, () => undefined);
+}
