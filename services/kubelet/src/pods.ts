@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
-import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
+import { createSandbox, deleteSandbox, ensureBridge, routeToNode } from './network/sandbox.js';
 import { HostLocalIpam } from './network/ipam.js';
 import { adoptContainer, openFifo, removeContainer, startContainer } from './runtime/container.js';
-import { containerArgv, imagesMount, lookupImage, ImageNotFoundError } from './runtime/catalog.js';
+import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { execCapture } from './runtime/exec.js';
 import { LogPump } from './runtime/logs.js';
 import { etcHosts, expand, resolvConf, serviceEnv } from './pod-env.js';
@@ -63,6 +63,18 @@ export class PodManager {
     this.ipam = new HostLocalIpam(o.podCIDR, join(o.stateDir, 'ipam.json'));
     const enqueue = (p: KubeObject) => this.queue.add(keyOf(p));
     this.pods.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
+    // host-gw: a route to every other node's pods through that node's address.
+    const route = (n: KubeObject) => {
+      const cidr = n.spec?.podCIDR;
+      const ip = ((n.status?.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
+      if (n.metadata.name === o.nodeName || !cidr || !ip) return;
+      try {
+        routeToNode(o.netns, cidr, ip);
+      } catch (e) {
+        o.log.warn({ node: n.metadata.name, err: String(e) }, 'route failed');
+      }
+    };
+    informers.for({ version: 'v1', resource: 'nodes' }).on({ add: route, update: (_a, b) => route(b) });
     const get = (resource: string) => (ns: string, name: string) =>
       o.client.get({ version: 'v1', resource, namespace: ns }, name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
     this.sources = {
@@ -237,13 +249,14 @@ export class PodManager {
     mkdirSync(join(rt.dir, 'logs', c.name), { recursive: true });
     rmSync(logPathOf(rt.dir, c.name, restartCount - 2), { force: true }); // keep this one and the previous
     const mounts = [imagesMount(), { source: join(rt.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(rt.dir, 'hosts'), target: '/etc/hosts' }, { source: join(rt.dir, 'hostname'), target: '/etc/hostname' }];
+    for (const f of image.files ?? []) mounts.push({ source: join(IMAGES_DIR, f.source), target: f.target, readOnly: true });
     for (const m of containerMounts(c, rt.volumes ?? new Map())) {
       mkdirSync(m.source, { recursive: true }); // a subPath that does not exist yet is made, as Kubernetes does
       mounts.push(m);
     }
     const memory = c.resources?.limits?.memory ? parseQuantity(c.resources.limits.memory) : undefined;
     const proc = startContainer(
-      { id, podNs: rt.podNs, hostname: pod.spec?.hostname ?? pod.metadata.name!, argv, env, workingDir: c.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
+      { id, podNs: rt.podNs, hostname: pod.spec?.hostname ?? pod.metadata.name!, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,
     );
     const inst: Instance = {
@@ -279,9 +292,14 @@ export class PodManager {
     });
   }
 
-  private execProbe(inst: Instance, argv: string[], timeoutMs: number) {
-    const pid = inst.proc?.programPid();
-    if (!pid) return Promise.resolve({ code: 1, output: 'container not running', timedOut: false });
+  private async execProbe(inst: Instance, argv: string[], timeoutMs: number) {
+    let pid = inst.proc?.programPid();
+    // The program's pid is written a moment after start.
+    for (let i = 0; !pid && inst.proc && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      pid = inst.proc?.programPid();
+    }
+    if (!pid) return { code: 1, output: 'container not running', timedOut: false };
     return execCapture(pid, argv, inst.env, timeoutMs);
   }
 
@@ -303,7 +321,8 @@ export class PodManager {
       inst.proc = inst.pump = inst.probes = inst.stdinFd = undefined;
       const startedAt = inst.info.state.kind === 'running' ? inst.info.state.startedAt : ts();
       inst.info.state = { kind: 'terminated', exitCode: code, reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
-      inst.backoffUntil = inst.killedBy ? Date.now() : Date.now() + backoff(inst.info.restartCount);
+      // No back-off for an init container that succeeded: it is done, not restarting.
+      inst.backoffUntil = inst.init && code === 0 ? undefined : Date.now() + backoff(inst.info.restartCount);
       inst.killedBy = undefined;
       removeContainer(join(this.o.stateDir, 'containers'), proc.id);
       if (this.runtimes.get(rt.key) === rt) savePod(rt);
@@ -328,8 +347,10 @@ export class PodManager {
     const view = (c: Obj, map: Map<string, Instance>): ContainerInfo => {
       const r = map.get(c.name);
       if (!r) return { name: c.name, image: c.image, imageRef: '', state: { kind: 'waiting', reason: map === rt.inits || rt.initDone ? 'ContainerCreating' : 'PodInitializing' }, restartCount: 0 };
+      const failed = r.info.state.kind === 'terminated' && r.info.state.exitCode !== 0;
       const restarting = !r.proc && r.info.state.kind === 'terminated' && r.backoffUntil && r.backoffUntil > Date.now();
-      if (restarting && (policy === 'Always' || (policy === 'OnFailure' && r.info.state.kind === 'terminated' && r.info.state.exitCode !== 0))) {
+      // Init containers restart on failure unless the pod's policy is Never.
+      if (restarting && (r.init ? failed && policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && failed))) {
         return { ...r.info, lastState: r.info.state, state: { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff(r.info.restartCount) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` }, restartCount: r.info.restartCount };
       }
       return { ...r.info, ready: r.proc ? (r.probes ? r.probes.ready : true) : false, started: r.proc ? (r.probes ? r.probes.started : true) : false };

@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 
@@ -74,13 +74,13 @@ export interface RunningContainer extends ContainerHandle {
   fifos: { out: string; err?: string; in?: string };
 }
 
-const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The usual PATH, then node's directory (images run `node`) and the images' tools (nc, nslookup). */
+export const PATH = `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${dirname(process.execPath)}:/.kemu/images/bin`;
 
 // Runs inside the new mount/UTS namespaces; every value arrives as a positional argument, never as shell text.
 const SETUP = `set -e
-dir=$1 host=$2 wd=$3 n=$4 cg=$5 stdin=$6; shift 6
+dir=$1 host=$2 wd=$3 n=$4 stdin=$5; shift 5
 root=$dir/root
-if [ -n "$cg" ]; then echo $$ > "$cg/cgroup.procs"; fi
 # Hold both ends of the output FIFOs: writes never fail while the kubelet is away.
 exec 8<>"$dir/out" 9<>"$dir/err" >"$dir/out" 2>"$dir/err"
 hostname "$host"
@@ -226,9 +226,11 @@ export function startContainer(spec: ContainerSpec, cgroupName?: string): Runnin
   const cgroup = spec.memoryLimit ? makeCgroup(cgroupName ?? `kemu-${spec.id}`, spec.memoryLimit) : undefined;
   // A terminal: `script` gives the program a pty and copies it to stdout.
   const argv = spec.tty ? ['script', '-qfec', spec.argv.map(quote).join(' '), '/dev/null'] : spec.argv;
-  const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length), cgroup ?? '', spec.stdin ? '1' : '0'];
+  const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length), spec.stdin ? '1' : '0'];
   for (const m of spec.mounts) args.push(m.source, m.target, m.readOnly ? '1' : '0');
-  const child = spawn('ip', ['netns', 'exec', spec.podNs, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
+  // The cgroup is joined before `ip netns exec` remounts /sys (inside, the cgroup tree is out of reach).
+  const join_ = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup] : [];
+  const child = spawn(join_[0] ?? 'ip', [...join_.slice(1), ...(cgroup ? ['ip'] : []), 'netns', 'exec', spec.podNs, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
     detached: true,
     stdio: 'ignore',
     env: { PATH, TERM: spec.tty ? 'xterm' : undefined, ...spec.env },

@@ -6,6 +6,7 @@
  * containers started with tty.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { PATH } from './container.js';
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -13,7 +14,7 @@ export function execIn(pid: number, argv: string[], env: Record<string, string>,
   const cmd = o.tty ? ['script', '-qfec', argv.map(quote).join(' '), '/dev/null'] : argv;
   return spawn('nsenter', ['-t', String(pid), '-n', '-u', '-m', '--root', '--wd', '--', ...cmd], {
     stdio: [o.stdin || o.tty ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(o.tty ? { TERM: 'xterm' } : {}), ...env },
+    env: { PATH, ...(o.tty ? { TERM: 'xterm' } : {}), ...env },
     detached: true,
   });
 }
