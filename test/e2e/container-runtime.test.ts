@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'no
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, deleteSandbox, ensureBridge } from '../../services/kubelet/src/network/sandbox.js';
-import { removeContainer, startContainer, type RunningContainer } from '../../services/kubelet/src/runtime/container.js';
+import { adoptContainer, removeContainer, startContainer, type RunningContainer } from '../../services/kubelet/src/runtime/container.js';
+import { LogPump, renderLog } from '../../services/kubelet/src/runtime/logs.js';
 import { spawnSync } from 'node:child_process';
 import { containerArgv, imagesMount, lookupImage } from '../../services/kubelet/src/runtime/catalog.js';
 import { waitFor } from './helpers.js';
@@ -32,11 +33,14 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const run = (id: string, argv: string[], extra: { mounts?: { source: string; target: string; readOnly?: boolean }[]; env?: Record<string, string> } = {}) => {
-  const c = startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), logPath: join(dir, `${id}.log`) });
+const run = (id: string, argv: string[], extra: { mounts?: { source: string; target: string; readOnly?: boolean }[]; env?: Record<string, string>; memoryLimit?: number } = {}) => {
+  const c = startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), memoryLimit: extra.memoryLimit }, `kemu-rt-${id}`);
+  const pump = new LogPump(join(dir, `${id}.log`), c.fifos);
   running.push(c);
-  return c;
+  // Wait for the exit and the last of the output.
+  return Object.assign(c, { done: c.exited.then(async (x) => (await pump.close(), x)) });
 };
+const logOf = (id: string) => renderLog(readFileSync(join(dir, `${id}.log`), 'utf8'));
 
 describe('container runtime', () => {
   it('runs a process with the pod hostname, its network, the kubelet files and volumes, in a private root', async () => {
@@ -48,8 +52,8 @@ describe('container runtime', () => {
       mounts: [{ source: resolv, target: '/etc/resolv.conf', readOnly: true }, { source: volume, target: '/data' }],
       env: { GREETING: 'hello from env' },
     });
-    const { code } = await c.exited;
-    const log = readFileSync(join(dir, 'c1.log'), 'utf8');
+    const { code } = await c.done;
+    const log = logOf('c1');
     expect(code, log).toBe(0);
     expect(log).toBe('web-7d4b9\nnameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n10.251.0.2/24\nhello from env\nok\n');
     expect(readFileSync(join(volume, 'out'), 'utf8')).toBe('written\n');
@@ -61,15 +65,15 @@ describe('container runtime', () => {
   it('lets two containers of one pod talk over localhost, and stops a container with a signal', async () => {
     const server = run('srv', [process.execPath, '-e', "require('http').createServer((q,s)=>s.end('from sidecar')).listen(9000)"]);
     const client = run('cli', ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do curl -s http://127.0.0.1:9000 && exit 0; sleep 0.2; done; exit 1']);
-    expect((await client.exited).code).toBe(0);
-    expect(readFileSync(join(dir, 'cli.log'), 'utf8')).toBe('from sidecar');
+    expect((await client.done).code).toBe(0);
+    expect(logOf('cli')).toBe('from sidecar\n'); // an unfinished last line ends the log as a full line, as CRI logs do
     server.signal('SIGTERM');
-    expect((await server.exited).signal).toBe('SIGTERM');
+    expect((await server.done).code).toBe(143); // 128 + SIGTERM, as a runtime reports it
     await waitFor('sleeping container gone', async () => {
       const s = run('sleeper', ['sleep', '300']);
       await new Promise((r) => setTimeout(r, 200));
       s.signal('SIGKILL');
-      return (await s.exited).signal === 'SIGKILL';
+      return (await s.done).code === 137;
     });
   });
 
@@ -81,7 +85,21 @@ describe('container runtime', () => {
     const missing = spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.251.0.2/nope'], { encoding: 'utf8' }).stdout;
     expect(missing).toBe('404');
     c.signal('SIGTERM');
-    expect((await c.exited).code).toBe(0); // nginx stops cleanly on SIGTERM
-    expect(readFileSync(join(dir, 'nginx.log'), 'utf8')).toMatch(/10\.251\.0\.1 - - \[.*\] "GET \/ HTTP\/1\.1" 200/);
+    expect((await c.done).code).toBe(0); // nginx stops cleanly on SIGTERM
+    expect(logOf('nginx')).toMatch(/10\.251\.0\.1 - - \[.*\] "GET \/ HTTP\/1\.1" 200/);
+  });
+
+  it('kills a container over its memory limit: exit 137, OOMKilled', async () => {
+    const c = run('hog', ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], { memoryLimit: 32 * 2 ** 20 });
+    expect(await c.done).toEqual({ code: 137, oomKilled: true });
+  });
+
+  it('keeps output flowing to a new reader, as after a kubelet restart', async () => {
+    const c = run('talker', ['sh', '-c', 'for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 0.2; done']);
+    await new Promise((r) => setTimeout(r, 300));
+    const again = adoptContainer(join(dir, 'containers'), 'talker', 100)!;
+    expect(again.pid).toBe(c.pid);
+    expect((await again.exited).code).toBe(0);
+    expect(logOf('talker')).toBe('tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\n');
   });
 });

@@ -22,7 +22,7 @@ const ipc = (...a: string[]) => spawnSync('ip', a, { encoding: 'utf8' });
 beforeAll(async () => {
   const c = ctx();
   nodeNs = `${c.project}-${NODE}`;
-  podPrefix = `${c.project}-p-`;
+  podPrefix = `${c.project}-p-k1-`; // under the project's prefix (kemu down removes it), apart from the cluster's nodes
   ipc('netns', 'add', nodeNs);
   ipc('-n', `${c.project}-net`, 'link', 'add', 'v-k1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', nodeNs);
   ipc('-n', `${c.project}-net`, 'link', 'set', 'v-k1', 'master', 'br0', 'up');
@@ -42,7 +42,16 @@ afterAll(async () => {
   await new Promise((r) => kubelet?.once('exit', r));
   for (const line of ipc('netns', 'list').stdout.split('\n')) {
     const name = line.split(' ')[0];
-    if (name && (name === nodeNs || name.startsWith(podPrefix))) ipc('netns', 'del', name);
+    if (!name || (name !== nodeNs && !name.startsWith(podPrefix))) continue;
+    // Pods outlive their kubelet: stop what still runs in the namespace, then remove it.
+    for (const pid of ipc('netns', 'pids', name).stdout.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    ipc('netns', 'del', name);
   }
   await k(['delete', 'node', NODE, '--wait=false']).catch(() => undefined);
   rmSync(stateDir, { recursive: true, force: true });

@@ -146,7 +146,8 @@ export class PodManager {
     let rt = this.runtimes.get(key);
     if (rt) return rt;
     if (!this.bridgeReady) {
-      ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway);
+      // The nodes' own /24 (kemu puts node i at a.b.1.i) is reached without NAT.
+      ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway, { nodeNet: `${this.o.nodeIP.split('.').slice(0, 3).join('.')}.0/24` });
       this.bridgeReady = true;
     }
     const uid = pod.metadata.uid!;

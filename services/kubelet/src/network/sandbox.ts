@@ -24,12 +24,26 @@ const prefixLen = (cidr: string) => cidr.split('/')[1];
 /** The host side of a pod's veth: unique per pod namespace, at most 15 bytes. */
 export const vethName = (podNs: string) => `veth${createHash('sha1').update(podNs).digest('hex').slice(0, 8)}`;
 
-/** The node's bridge, gateway address and forwarding. Idempotent. */
-export function ensureBridge(nodeNs: string, podCIDR: string, gateway: string): void {
+/**
+ * The node's bridge, gateway address and forwarding, with bridge netfilter
+ * on (so kube-proxy's rules see bridged traffic). Pods reach other pods and
+ * the nodes (`nodeNet`) with their own address; traffic to anything else —
+ * the control plane, the outside — is masqueraded behind the node, as
+ * flannel's and kindnet's ip-masq rules do. Idempotent.
+ */
+export function ensureBridge(nodeNs: string, podCIDR: string, gateway: string, o: { clusterCIDR?: string; nodeNet?: string } = {}): void {
   if (!ip(['-n', nodeNs, 'link', 'show', 'cni0'], true)) ip(['-n', nodeNs, 'link', 'add', 'cni0', 'type', 'bridge']);
   ip(['-n', nodeNs, 'addr', 'replace', `${gateway}/${prefixLen(podCIDR)}`, 'dev', 'cni0']);
   ip(['-n', nodeNs, 'link', 'set', 'cni0', 'up']);
   inNs(nodeNs, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  inNs(nodeNs, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1'], true); // absent without br_netfilter: carry on
+  const rule = ['POSTROUTING', '-s', podCIDR, '!', '-d', o.clusterCIDR ?? '10.244.0.0/16', '-j', 'KEMU-MASQ'];
+  inNs(nodeNs, ['iptables', '-w', '-t', 'nat', '-N', 'KEMU-MASQ'], true);
+  inNs(nodeNs, ['iptables', '-w', '-t', 'nat', '-F', 'KEMU-MASQ']);
+  if (o.nodeNet) inNs(nodeNs, ['iptables', '-w', '-t', 'nat', '-A', 'KEMU-MASQ', '-d', o.nodeNet, '-j', 'RETURN']);
+  inNs(nodeNs, ['iptables', '-w', '-t', 'nat', '-A', 'KEMU-MASQ', '-j', 'MASQUERADE']);
+  const exists = spawnSync('ip', ['netns', 'exec', nodeNs, 'iptables', '-w', '-t', 'nat', '-C', ...rule]).status === 0;
+  if (!exists) inNs(nodeNs, ['iptables', '-w', '-t', 'nat', '-A', ...rule]);
 }
 
 export interface Sandbox {
