@@ -12,15 +12,27 @@ import { withCluster, type BenchCluster } from './cluster.js';
 
 const PODS = { version: 'v1', resource: 'pods' };
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-const rssKb = (pid: number) => Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim() || 0);
-/** Every process in a process group (a container and what it started). */
-const groupRssKb = (pgid: number) =>
-  execFileSync('ps', ['-eo', 'pgid=,rss='])
+/** RSS and PSS (shared pages split among their users: what a process costs a node running many) in kB. */
+function memKb(pid: number): { rss: number; pss: number } {
+  try {
+    const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return { rss: Number(/^Rss:\s+(\d+)/m.exec(t)?.[1] ?? 0), pss: Number(/^Pss:\s+(\d+)/m.exec(t)?.[1] ?? 0) };
+  } catch {
+    return { rss: 0, pss: 0 };
+  }
+}
+/** A container: every process of its process group (the runtime's shell, the program, what it started). */
+function containerMem(pid: number): { rss: number; pss: number } {
+  const pgid = Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)]).toString().trim());
+  const pids = execFileSync('ps', ['-eo', 'pid=,pgid='])
     .toString()
     .split('\n')
     .map((l) => l.trim().split(/\s+/).map(Number))
-    .filter(([g]) => g === pgid)
-    .reduce((n, [, r]) => n + r, 0);
+    .filter(([, g]) => g === pgid)
+    .map(([p]) => p!);
+  return pids.map(memKb).reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss }), { rss: 0, pss: 0 });
+}
+const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
 async function main({ state }: BenchCluster): Promise<void> {
   const c = new ApiClient({ address: '172.30.0.3:6444', ca: readFileSync(join(state, 'pki', 'ca.crt')), token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim() });
@@ -70,11 +82,12 @@ async function main({ state }: BenchCluster): Promise<void> {
   ac2.abort();
   const burst = [...burstReady].map(([n, t]) => t - created.get(n)!);
   console.log(`the same, 100 more created at once: p50 ${q(burst, 0.5).toFixed(0)} ms, p99 ${q(burst, 0.99).toFixed(0)} ms`);
-  const kubelets = [1, 2, 3].map((i) => rssKb(Number(readFileSync(join(state, 'pids', `node-${i}.pid`), 'utf8'))));
-  console.log(`kubelet RSS with ~67 pods each: ${kubelets.map((k) => `${(k / 1024).toFixed(0)} MB`).join(', ')}`);
-  // A pod's memory: its container process groups (pause: a shell and a sleep).
+  const kubelets = [1, 2, 3].map((i) => memKb(Number(readFileSync(join(state, 'pids', `node-${i}.pid`), 'utf8'))));
+  console.log(`kubelet with ~67 pods each: RSS ${kubelets.map((k) => mb(k.rss)).join(', ')}; PSS ${kubelets.map((k) => mb(k.pss)).join(', ')}`);
+  // A pod's memory: its container's process group (pause: the runtime's shell, a shell and a sleep).
   const pausePids = execFileSync('pgrep', ['-f', 'pause/pause.sh']).toString().trim().split('\n').map(Number);
-  console.log(`simple (pause) pod RSS: ${(groupRssKb(pausePids[0]) / 1024).toFixed(1)} MB`);
+  const pause = containerMem(pausePids[0]!);
+  console.log(`simple (pause) pod: RSS ${mb(pause.rss)}, PSS ${mb(pause.pss)}`);
   await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nginx' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
   for (let i = 0; i < 100; i++) {
     const p = await c.get({ ...PODS, namespace: ns }, 'nginx');
@@ -83,7 +96,8 @@ async function main({ state }: BenchCluster): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, 500));
   const nginxPid = Number(execFileSync('pgrep', ['-f', 'nginx/nginx.mjs']).toString().trim().split('\n')[0]);
-  console.log(`nginx pod RSS: ${(groupRssKb(nginxPid) / 1024).toFixed(1)} MB`);
+  const nginx = containerMem(nginxPid);
+  console.log(`nginx pod: RSS ${mb(nginx.rss)}, PSS ${mb(nginx.pss)} (node.js; its binary's pages are shared with the node's other node.js processes)`);
   c.close();
 }
 

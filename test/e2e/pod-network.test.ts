@@ -52,8 +52,8 @@ describe('pod network (bridge + host-gw)', () => {
   it('gives pods addresses from the node podCIDR and connects them across nodes without NAT', async () => {
     const ipamA = new HostLocalIpam(NODES.a.cidr);
     const ipamB = new HostLocalIpam(NODES.b.cidr);
-    ensureBridge(NODES.a.ns, NODES.a.cidr, ipamA.gateway);
-    ensureBridge(NODES.b.ns, NODES.b.cidr, ipamB.gateway);
+    ensureBridge(NODES.a.ns, NODES.a.cidr, ipamA.gateway, { clusterCIDR: '10.250.0.0/16' });
+    ensureBridge(NODES.b.ns, NODES.b.cidr, ipamB.gateway, { clusterCIDR: '10.250.0.0/16' });
     routeToNode(NODES.a.ns, NODES.b.cidr, NODES.b.ip);
     routeToNode(NODES.b.ns, NODES.a.cidr, NODES.a.ip);
     const pods = await Promise.all([

@@ -22,6 +22,8 @@ export interface ClusterOptions {
   composeFile?: string;
   home?: string;
   nodes?: number;
+  /** The pod network backend: host-gw (default) or vxlan. */
+  backend?: string;
   log?: (line: string) => void;
 }
 
@@ -31,6 +33,7 @@ interface ClusterRecord {
   composeFile: string;
   services: string[];
   nodes: number;
+  backend?: string;
   createdAt: string;
 }
 
@@ -73,7 +76,7 @@ export class Cluster {
 
   compose(): ComposeProject {
     const nodes = this.opts.nodes ?? this.record?.nodes ?? 3;
-    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes) };
+    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes), KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw' };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
 
@@ -176,6 +179,7 @@ export class Cluster {
       composeFile: this.composeFile,
       services: services.map((s) => s.name),
       nodes: this.opts.nodes ?? this.record?.nodes ?? 3,
+      backend: this.opts.backend ?? this.record?.backend ?? 'host-gw',
       createdAt: this.record?.createdAt ?? new Date().toISOString(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));

@@ -11,7 +11,7 @@ import { serviceNs, nsExists } from './netns.js';
 const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
 program.option('-p, --name <project>', 'cluster (project) name; prefixes every namespace it creates').option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)');
 
-const cluster = (extra: { nodes?: number } = {}) => {
+const cluster = (extra: { nodes?: number; backend?: string } = {}) => {
   const o = program.opts();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
@@ -33,9 +33,11 @@ function usage(c: Cluster): string {
 program
   .command('up')
   .description('bring the cluster up and return when it is ready')
-  .option('--nodes <n>', 'number of nodes (the kubelets arrive with the nodes issue)', '3')
+  .option('--nodes <n>', 'number of nodes (node-1..node-N)', '3')
+  .option('--backend <backend>', 'pod network between nodes: host-gw (routes via node addresses) or vxlan (an overlay, like flannel)', 'host-gw')
   .action(async (o) => {
-    const c = cluster({ nodes: Number(o.nodes) });
+    if (!['host-gw', 'vxlan'].includes(o.backend)) throw new Error(`--backend: "${o.backend}" is not one of host-gw, vxlan`);
+    const c = cluster({ nodes: Number(o.nodes), backend: o.backend });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
     const r = await c.up();
     if (r === 'already-running') console.log(`Cluster "${c.project}" is already running; nothing to do.`);

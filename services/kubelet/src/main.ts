@@ -27,6 +27,7 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--tls-cert-file <file>', 'serving certificate of the kubelet API (port 10250)')
   .option('--tls-private-key-file <file>', 'serving key of the kubelet API')
   .option('--client-ca-file <file>', 'CA of the clients the kubelet API accepts (the api-server)')
+  .option('--network-backend <backend>', 'how pods on different nodes reach each other: host-gw or vxlan', 'host-gw')
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .parse()
   .opts();
@@ -40,7 +41,7 @@ if (o.runPods && !netns) {
   spawnSync('ip', ['netns', 'attach', netns, String(process.pid)]);
 }
 const k = await start(
-  { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, nodeIP, cpu: o.cpu ? Number(o.cpu) : undefined, memoryBytes: o.memory ? Number(o.memory) : undefined, maxPods: Number(o.maxPods), port: Number(o.port), controlPlane: !!o.controlPlane, runPods: o.runPods ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName) } : undefined, api: o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile ? { port: Number(o.kubeletPort), certFile: o.tlsCertFile, keyFile: o.tlsPrivateKeyFile, caFile: o.clientCaFile } : undefined },
+  { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, nodeIP, cpu: o.cpu ? Number(o.cpu) : undefined, memoryBytes: o.memory ? Number(o.memory) : undefined, maxPods: Number(o.maxPods), port: Number(o.port), controlPlane: !!o.controlPlane, runPods: o.runPods ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName), backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw' } : undefined, api: o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile ? { port: Number(o.kubeletPort), certFile: o.tlsCertFile, keyFile: o.tlsPrivateKeyFile, caFile: o.clientCaFile } : undefined },
   log,
 );
 log.info({ node: nodeName, ip: nodeIP, port: k.port }, 'kubelet running');

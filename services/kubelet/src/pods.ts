@@ -14,6 +14,7 @@ import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
 import { createSandbox, deleteSandbox, ensureBridge, routeToNode } from './network/sandbox.js';
 import { HostLocalIpam } from './network/ipam.js';
+import { ensureVtep, peerMac, routeViaVxlan, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
 import { adoptContainer, openFifo, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { execCapture } from './runtime/exec.js';
@@ -45,6 +46,8 @@ export interface PodManagerOptions {
   dnsIP?: string;
   /** The node's allocatable, for resourceFieldRef limits a container does not set. */
   node?: { cpu: number; memory: number };
+  /** How pods on different nodes reach each other: routes via node addresses, or a VXLAN overlay (flannel's). */
+  backend?: 'host-gw' | 'vxlan';
 }
 
 export class PodManager {
@@ -63,13 +66,16 @@ export class PodManager {
     this.ipam = new HostLocalIpam(o.podCIDR, join(o.stateDir, 'ipam.json'));
     const enqueue = (p: KubeObject) => this.queue.add(keyOf(p));
     this.pods.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
-    // host-gw: a route to every other node's pods through that node's address.
+    // host-gw: a route to every other node's pods through that node's address; vxlan: through its VTEP.
     const route = (n: KubeObject) => {
       const cidr = n.spec?.podCIDR;
       const ip = ((n.status?.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
       if (n.metadata.name === o.nodeName || !cidr || !ip) return;
       try {
-        routeToNode(o.netns, cidr, ip);
+        if (o.backend === 'vxlan') {
+          const mac = peerMac(n.metadata.annotations);
+          if (mac) routeViaVxlan(o.netns, cidr, ip, mac); // else: once it publishes its VTEP (an update follows)
+        } else routeToNode(o.netns, cidr, ip);
       } catch (e) {
         o.log.warn({ node: n.metadata.name, err: String(e) }, 'route failed');
       }
@@ -109,6 +115,13 @@ export class PodManager {
       this.bridgeReady = true; // the bridge is there: these pods use it
       this.o.log.info({ pod: rt.key }, 'pod adopted');
     }
+  }
+
+  /** The VXLAN backend: this node's VTEP, published in its annotations for the others. */
+  async setUpOverlay(): Promise<void> {
+    if (this.o.backend !== 'vxlan') return;
+    const mac = ensureVtep(this.o.netns, this.o.nodeIP, this.o.podCIDR);
+    await this.o.client.patch({ version: 'v1', resource: 'nodes' }, this.o.nodeName, { metadata: { annotations: vtepAnnotations(mac, this.o.nodeIP) } });
   }
 
   async run(workers: number, signal: AbortSignal): Promise<void> {
@@ -153,7 +166,7 @@ export class PodManager {
     const uid = pod.metadata.uid!;
     const ip = this.ipam.allocate(uid);
     const podNs = this.podNs(uid);
-    await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway);
+    await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway, this.o.backend === 'vxlan' ? VXLAN_MTU : undefined);
     const dir = join(this.o.stateDir, 'pods', uid);
     mkdirSync(join(dir, 'logs'), { recursive: true });
     rt = { key, uid, podNs, ip, startTime: ts(), dir, containers: new Map(), inits: new Map(), initDone: !(pod.spec?.initContainers ?? []).length };

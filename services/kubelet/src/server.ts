@@ -26,7 +26,7 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   /** Seconds between status posts (Kubernetes: 10). */
   statusSeconds?: number;
   /** Run the pods bound to this node (needs root and the node's netns name). */
-  runPods?: { netns: string; podNsPrefix: string; stateDir: string };
+  runPods?: { netns: string; podNsPrefix: string; stateDir: string; backend?: 'host-gw' | 'vxlan' };
   /** Serve the kubelet API (logs, exec, attach, port-forward, proxy) on the node address. */
   api?: { port: number; certFile: string; keyFile: string; caFile: string };
 }
@@ -113,7 +113,8 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
   if (signal.aborted) return;
   const informers = new InformerFactory(client, (err) => log.debug({ err: String(err) }, 'informer error'));
   const f = facts(o);
-  const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir, node: { cpu: f.cpu, memory: f.memoryBytes } }, informers);
+  const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir, node: { cpu: f.cpu, memory: f.memoryBytes }, backend: rp.backend }, informers);
+  await pods.setUpOverlay();
   pods.recover();
   const api = o.api ? await startStreamingServer({ host: o.nodeIP, port: o.api.port, certFile: o.api.certFile, keyFile: o.api.keyFile, caFile: o.api.caFile, pods, log }) : undefined;
   signal.addEventListener('abort', () => api?.close(), { once: true });

@@ -78,14 +78,14 @@ async function batch(ns: string, lines: string[]): Promise<void> {
  * bridge. Idempotent. Three `ip` processes in all (batches), run without
  * blocking, so a node starts many pods at once.
  */
-export async function createSandbox(nodeNs: string, podNs: string, address: string, podCIDR: string, gateway: string): Promise<Sandbox> {
+export async function createSandbox(nodeNs: string, podNs: string, address: string, podCIDR: string, gateway: string, mtu?: number): Promise<Sandbox> {
   const added = await ipAsync(['netns', 'add', podNs]);
   if (added.code !== 0 && !/File exists/.test(added.err)) throw new Error(`ip netns add ${podNs}: ${added.err.trim()}`);
   const host = vethName(podNs);
   const hasEth0 = (await ipAsync(['-n', podNs, 'link', 'show', 'eth0'])).code === 0;
   if (!hasEth0) {
     await ipAsync(['-n', nodeNs, 'link', 'del', host]);
-    await batch(nodeNs, [`link add ${host} type veth peer name eth0 netns ${podNs}`]);
+    await batch(nodeNs, [`link add ${host}${mtu ? ` mtu ${mtu}` : ''} type veth peer name eth0 netns ${podNs}${mtu ? ` mtu ${mtu}` : ''}`]);
   }
   // Hairpin: traffic a pod sends to a Service that lands back on itself goes out and in the same port.
   await batch(nodeNs, [`link set ${host} master cni0 up`, `link set ${host} type bridge_slave hairpin on`]);

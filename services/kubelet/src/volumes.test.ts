@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '@kemu/api';
+import { fieldPathValue, resourceFieldValue, volumeFiles, VolumeError, type VolumeSources } from './volumes.js';
+import { containerEnv, ContainerConfigError } from './container-env.js';
+
+const pod = {
+  metadata: { name: 'p', namespace: 'ns', uid: 'u1', labels: { b: '2', a: '1' }, annotations: { note: 'x' } },
+  spec: { nodeName: 'node-1', serviceAccountName: 'default', containers: [{ name: 'c', resources: { requests: { cpu: '250m' }, limits: { memory: '64Mi' } } }] },
+  status: { hostIP: '172.28.1.1' },
+} as unknown as KubeObject;
+
+const sources: VolumeSources = {
+  secret: async (_ns, name) => (name === 's' ? ({ metadata: { name }, data: { user: Buffer.from('admin').toString('base64'), pw: Buffer.from('hunter2').toString('base64') } } as unknown as KubeObject) : undefined),
+  configMap: async (_ns, name) => (name === 'c' ? ({ metadata: { name }, data: { color: 'blue' } } as unknown as KubeObject) : undefined),
+  token: async (_ns, sa, req) => `token-for-${sa}-${req.pod.metadata.name}-${req.expirationSeconds}`,
+};
+
+describe('downward API values', () => {
+  it('reads fields as Kubernetes formats them', () => {
+    expect(fieldPathValue(pod, 'metadata.labels')).toBe('a="1"\nb="2"');
+    expect(fieldPathValue(pod, "metadata.labels['b']")).toBe('2');
+    expect(fieldPathValue(pod, "metadata.annotations['note']")).toBe('x');
+    expect(fieldPathValue(pod, 'status.podIP', '10.244.1.5')).toBe('10.244.1.5');
+    expect(fieldPathValue(pod, 'spec.nodeName')).toBe('node-1');
+  });
+  it('reads resources in the divisor’s unit, rounding up, with the node’s allocatable for absent limits', () => {
+    expect(resourceFieldValue(pod, { resource: 'limits.memory', divisor: '1Mi' }, 'c')).toBe('64');
+    expect(resourceFieldValue(pod, { resource: 'requests.cpu', divisor: '1m' }, 'c')).toBe('250');
+    expect(resourceFieldValue(pod, { resource: 'requests.cpu' }, 'c')).toBe('1');
+    expect(resourceFieldValue(pod, { resource: 'limits.cpu' }, 'c', { cpu: 4, memory: 8 })).toBe('4');
+  });
+});
+
+describe('volume files', () => {
+  it('secret with items and modes; whole configMap; projected with a token', async () => {
+    expect(await volumeFiles(pod, { secret: { secretName: 's', items: [{ key: 'pw', path: 'a/pw', mode: 0o400 }] } }, sources, '')).toEqual([{ path: 'a/pw', data: Buffer.from('hunter2'), mode: 0o400 }]);
+    expect(await volumeFiles(pod, { configMap: { name: 'c', defaultMode: 0o600 } }, sources, '')).toEqual([{ path: 'color', data: Buffer.from('blue'), mode: 0o600 }]);
+    const projected = await volumeFiles(pod, { projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }, { downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] } }] } }, sources, '');
+    expect(projected.map((f) => [f.path, f.data.toString()])).toEqual([['token', 'token-for-default-p-3607'], ['ns', 'ns']]);
+  });
+  it('a missing object or key fails unless optional', async () => {
+    await expect(volumeFiles(pod, { secret: { secretName: 'nope' } }, sources, '')).rejects.toBeInstanceOf(VolumeError);
+    expect(await volumeFiles(pod, { secret: { secretName: 'nope', optional: true } }, sources, '')).toEqual([]);
+    await expect(volumeFiles(pod, { configMap: { name: 'c', items: [{ key: 'size', path: 'size' }] } }, sources, '')).rejects.toThrow('configmap references non-existent config key: size');
+  });
+});
+
+describe('container environment', () => {
+  it('layers service env, envFrom (prefix, invalid names skipped) and env with $(VAR) expansion', async () => {
+    const c = {
+      name: 'c',
+      envFrom: [{ secretRef: { name: 's' } }, { prefix: 'CFG_', configMapRef: { name: 'c' } }],
+      env: [
+        { name: 'A', value: '$(CFG_color)-$(KUBERNETES_SERVICE_HOST)-$(MISSING)' },
+        { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+        { name: 'PW', valueFrom: { secretKeyRef: { name: 's', key: 'pw' } } },
+        { name: 'OPT', valueFrom: { configMapKeyRef: { name: 'gone', key: 'k', optional: true } } },
+      ],
+    };
+    const env = await containerEnv(pod, c, { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, { sources, podIP: '10.244.1.5' });
+    expect(env).toEqual({ KUBERNETES_SERVICE_HOST: '10.96.0.1', user: 'admin', pw: 'hunter2', CFG_color: 'blue', A: 'blue-10.96.0.1-$(MISSING)', MEM: '64', PW: 'hunter2' });
+  });
+  it('a missing secret or key is a CreateContainerConfigError', async () => {
+    await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow(new ContainerConfigError('secret "nope" not found'));
+    await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow("couldn't find key k in Secret ns/s");
+  });
+});
