@@ -33,8 +33,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const run = (id: string, argv: string[], extra: { mounts?: { source: string; target: string; readOnly?: boolean }[]; env?: Record<string, string>; memoryLimit?: number } = {}) => {
-  const c = startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), memoryLimit: extra.memoryLimit }, `kemu-rt-${id}`);
+const run = async (id: string, argv: string[], extra: { mounts?: { source: string; target: string; readOnly?: boolean }[]; env?: Record<string, string>; memoryLimit?: number } = {}) => {
+  const c = await startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), memoryLimit: extra.memoryLimit }, `kemu-rt-${id}`);
   const pump = new LogPump(join(dir, `${id}.log`), c.fifos);
   running.push(c);
   // Wait for the exit and the last of the output.
@@ -48,7 +48,7 @@ describe('container runtime', () => {
     spawnSync('mkdir', ['-p', volume]);
     const resolv = join(dir, 'resolv.conf');
     writeFileSync(resolv, 'nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
-    const c = run('c1', ['sh', '-c', 'hostname; cat /etc/resolv.conf; ip -4 -o addr show dev eth0 | tr -s " " | cut -d" " -f4; echo "$GREETING"; echo written > /data/out; mkdir -p /kemu-private && echo ok'], {
+    const c = await run('c1', ['sh', '-c', 'hostname; cat /etc/resolv.conf; ip -4 -o addr show dev eth0 | tr -s " " | cut -d" " -f4; echo "$GREETING"; echo written > /data/out; mkdir -p /kemu-private && echo ok'], {
       mounts: [{ source: resolv, target: '/etc/resolv.conf', readOnly: true }, { source: volume, target: '/data' }],
       env: { GREETING: 'hello from env' },
     });
@@ -63,14 +63,14 @@ describe('container runtime', () => {
   });
 
   it('lets two containers of one pod talk over localhost, and stops a container with a signal', async () => {
-    const server = run('srv', [process.execPath, '-e', "require('http').createServer((q,s)=>s.end('from sidecar')).listen(9000)"]);
-    const client = run('cli', ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do curl -s http://127.0.0.1:9000 && exit 0; sleep 0.2; done; exit 1']);
+    const server = await run('srv', [process.execPath, '-e', "require('http').createServer((q,s)=>s.end('from sidecar')).listen(9000)"]);
+    const client = await run('cli', ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do curl -s http://127.0.0.1:9000 && exit 0; sleep 0.2; done; exit 1']);
     expect((await client.done).code).toBe(0);
     expect(logOf('cli')).toBe('from sidecar\n'); // an unfinished last line ends the log as a full line, as CRI logs do
     server.signal('SIGTERM');
     expect((await server.done).code).toBe(143); // 128 + SIGTERM, as a runtime reports it
     await waitFor('sleeping container gone', async () => {
-      const s = run('sleeper', ['sleep', '300']);
+      const s = await run('sleeper', ['sleep', '300']);
       await new Promise((r) => setTimeout(r, 200));
       s.signal('SIGKILL');
       return (await s.done).code === 137;
@@ -79,7 +79,7 @@ describe('container runtime', () => {
 
   it('runs the nginx image: the welcome page on port 80 of the pod IP', async () => {
     const image = lookupImage('nginx:1.25');
-    const c = run('nginx', containerArgv(image), { mounts: [imagesMount()] });
+    const c = await run('nginx', containerArgv(image), { mounts: [imagesMount()] });
     const page = await waitFor('nginx answering', () => spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '--max-time', '2', 'http://10.251.0.2/'], { encoding: 'utf8' }).stdout || undefined, 10_000);
     expect(page).toContain('<title>Welcome to nginx!</title>');
     const missing = spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.251.0.2/nope'], { encoding: 'utf8' }).stdout;
@@ -90,12 +90,12 @@ describe('container runtime', () => {
   });
 
   it('kills a container over its memory limit: exit 137, OOMKilled', async () => {
-    const c = run('hog', ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], { memoryLimit: 32 * 2 ** 20 });
+    const c = await run('hog', ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], { memoryLimit: 32 * 2 ** 20 });
     expect(await c.done).toEqual({ code: 137, oomKilled: true });
   });
 
   it('keeps output flowing to a new reader, as after a kubelet restart', async () => {
-    const c = run('talker', ['sh', '-c', 'for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 0.2; done']);
+    const c = await run('talker', ['sh', '-c', 'for i in 1 2 3 4 5 6; do echo "tick $i"; sleep 0.2; done']);
     await new Promise((r) => setTimeout(r, 300));
     const again = adoptContainer(join(dir, 'containers'), 'talker', 100)!;
     expect(again.pid).toBe(c.pid);

@@ -54,6 +54,14 @@ describe('kubectl exec', () => {
     expect(await k(['exec', '-i', '-n', ns, 'web', '-c', 'side', '--', 'sh', '-c', 'tr a-z A-Z'], { input: 'from stdin\n' })).toBe('FROM STDIN');
   });
 
+  it('gives exec -it a terminal of the client’s size', async () => {
+    // `script` gives kubectl a terminal of 100x40, as a user's would be.
+    const cmd = `stty cols 100 rows 40; kubectl --kubeconfig ${ctx().kubeconfig} exec -it -n ${ns} web -c side -- sh -c 'sleep 0.5; tty; stty size; exit 3'`;
+    const r = await execa('script', ['-qec', cmd, '/dev/null'], { reject: false });
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+\r?\n40 100/);
+    expect(r.exitCode).toBe(3);
+  });
+
   it('defaults to the first container and says so; an unknown container is refused', async () => {
     const r = await kubectl(['exec', '-n', ns, 'web', '--', 'cat', '/etc/hostname']);
     expect(r.stdout).toBe('web');

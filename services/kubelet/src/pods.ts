@@ -17,13 +17,13 @@ import { HostLocalIpam } from './network/ipam.js';
 import { ensureVtep, peerMac, routeViaVxlan, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
 import { adoptContainer, openFifo, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
-import { execCapture } from './runtime/exec.js';
 import { LogPump } from './runtime/logs.js';
 import { etcHosts, expand, resolvConf, serviceEnv } from './pod-env.js';
-import { podStatus, type ContainerInfo } from './pod-status.js';
+import { podStatus } from './pod-status.js';
+import { containerView, execInInstance, runHook, stopInstance } from './instance.js';
 import { containerEnv, ContainerConfigError } from './container-env.js';
 import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from './volumes.js';
-import { ContainerProbes, runHandler, type ProbeKind } from './probes.js';
+import { ContainerProbes, type ProbeKind } from './probes.js';
 import { loadPods, logPathOf, savePod, type Instance, type PodRuntime } from './pod-runtime.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -269,7 +269,7 @@ export class PodManager {
       mounts.push(m);
     }
     const memory = c.resources?.limits?.memory ? parseQuantity(c.resources.limits.memory) : undefined;
-    const proc = startContainer(
+    const proc = await startContainer(
       { id, podNs: rt.podNs, hostname: pod.spec?.hostname ?? pod.metadata.name!, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,
     );
@@ -291,38 +291,19 @@ export class PodManager {
     void this.o.recorder.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.watchExit(rt, inst);
     if (!init && (c.startupProbe || c.livenessProbe || c.readinessProbe)) this.probe(pod, rt, c, inst);
-    if (!init && c.lifecycle?.postStart) void this.hook(inst, c, c.lifecycle.postStart, 30_000);
+    if (!init && c.lifecycle?.postStart) void runHook(inst, c, c.lifecycle.postStart, 30_000, rt.ip);
   }
 
   private probe(pod: KubeObject, rt: PodRuntime, c: Obj, inst: Instance): void {
-    inst.probes = new ContainerProbes(c, { podIP: rt.ip, ports: c.ports ?? [], exec: (argv, t) => this.execProbe(inst, argv, t) }, {
+    inst.probes = new ContainerProbes(c, { podIP: rt.ip, ports: c.ports ?? [], exec: (argv, t) => execInInstance(inst, argv, t) }, {
       changed: () => this.queue.add(rt.key),
       failed: (kind, message) => void this.o.recorder.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
       kill: (kind: ProbeKind) => {
         inst.killedBy = kind;
         void this.o.recorder.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
-        void this.stopContainer(inst, c, pod.spec?.terminationGracePeriodSeconds ?? 30);
+        void stopInstance(inst, c, pod.spec?.terminationGracePeriodSeconds ?? 30, rt.ip);
       },
     });
-  }
-
-  private async execProbe(inst: Instance, argv: string[], timeoutMs: number) {
-    let pid = inst.proc?.programPid();
-    // The program's pid is written a moment after start.
-    for (let i = 0; !pid && inst.proc && i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      pid = inst.proc?.programPid();
-    }
-    if (!pid) return { code: 1, output: 'container not running', timedOut: false };
-    return execCapture(pid, argv, inst.env, timeoutMs);
-  }
-
-  private hook(inst: Instance, c: Obj, h: Obj, timeoutMs: number) {
-    return runHandler(h, { podIP: this.runtimeOf(inst)?.ip ?? '', ports: c.ports ?? [], exec: (argv, t) => this.execProbe(inst, argv, t) }, timeoutMs);
-  }
-
-  private runtimeOf(inst: Instance): PodRuntime | undefined {
-    return [...this.runtimes.values()].find((r) => r.containers.get(inst.name) === inst || r.inits.get(inst.name) === inst);
   }
 
   /** When an instance ends: its exit code and reason, back-off, log pump closed, status reported. */
@@ -344,31 +325,8 @@ export class PodManager {
     });
   }
 
-  /** preStop within the grace period, SIGTERM, the rest of the grace period, SIGKILL. */
-  private async stopContainer(inst: Instance, c: Obj | undefined, graceSeconds: number): Promise<void> {
-    const proc = inst.proc;
-    if (!proc) return;
-    const deadline = Date.now() + graceSeconds * 1000;
-    if (c?.lifecycle?.preStop && graceSeconds > 0) await Promise.race([this.hook(inst, c, c.lifecycle.preStop, graceSeconds * 1000), new Promise((r) => setTimeout(r, graceSeconds * 1000))]);
-    proc.signal('SIGTERM');
-    await Promise.race([proc.exited, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
-    proc.signal('SIGKILL');
-    await proc.exited;
-  }
-
   private async report(pod: KubeObject, rt: PodRuntime): Promise<void> {
-    const policy = pod.spec?.restartPolicy ?? 'Always';
-    const view = (c: Obj, map: Map<string, Instance>): ContainerInfo => {
-      const r = map.get(c.name);
-      if (!r) return { name: c.name, image: c.image, imageRef: '', state: { kind: 'waiting', reason: map === rt.inits || rt.initDone ? 'ContainerCreating' : 'PodInitializing' }, restartCount: 0 };
-      const failed = r.info.state.kind === 'terminated' && r.info.state.exitCode !== 0;
-      const restarting = !r.proc && r.info.state.kind === 'terminated' && r.backoffUntil && r.backoffUntil > Date.now();
-      // Init containers restart on failure unless the pod's policy is Never.
-      if (restarting && (r.init ? failed && policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && failed))) {
-        return { ...r.info, lastState: r.info.state, state: { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff(r.info.restartCount) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` }, restartCount: r.info.restartCount };
-      }
-      return { ...r.info, ready: r.proc ? (r.probes ? r.probes.ready : true) : false, started: r.proc ? (r.probes ? r.probes.started : true) : false };
-    };
+    const view = (c: Obj, map: Map<string, Instance>) => containerView(pod, c, map.get(c.name), { initDone: rt.initDone, isInit: map === rt.inits, backoffMs: (n) => backoff(n) });
     const inits = ((pod.spec?.initContainers ?? []) as Obj[]).map((c) => view(c, rt.inits));
     const infos = ((pod.spec?.containers ?? []) as Obj[]).map((c) => view(c, rt.containers));
     const status = podStatus(pod, infos, { podIP: rt.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? rt.startTime }, ts(), { inits, initDone: rt.initDone });
@@ -397,7 +355,7 @@ export class PodManager {
     const specOf = (name: string) => ((pod?.spec?.containers ?? []) as Obj[]).find((c) => c.name === name);
     const all = [...rt.inits.values(), ...rt.containers.values()];
     for (const i of all) i.probes?.stop();
-    await Promise.all(all.map((i) => this.stopContainer(i, specOf(i.name), graceSeconds)));
+    await Promise.all(all.map((i) => stopInstance(i, specOf(i.name), graceSeconds, rt.ip)));
     deleteSandbox(rt.podNs);
     this.ipam.release(rt.uid);
     rmSync(rt.dir, { recursive: true, force: true });

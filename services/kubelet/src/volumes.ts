@@ -137,9 +137,9 @@ async function sourceFiles(pod: KubeObject, src: Obj, defaultMode: number, s: Vo
 export async function volumeFiles(pod: KubeObject, vol: Obj, s: VolumeSources, podIP: string): Promise<VolumeFile[]> {
   const mode = 0o644;
   if (vol.projected) {
-    const out: VolumeFile[] = [];
-    for (const src of (vol.projected.sources ?? []) as Obj[]) out.push(...(await sourceFiles(pod, src, vol.projected.defaultMode ?? mode, s, podIP)));
-    return out;
+    // The sources are fetched together (a token request and a ConfigMap for every kube-api-access volume).
+    const parts = await Promise.all(((vol.projected.sources ?? []) as Obj[]).map((src) => sourceFiles(pod, src, vol.projected.defaultMode ?? mode, s, podIP)));
+    return parts.flat();
   }
   if (vol.secret) return sourceFiles(pod, { secret: vol.secret }, vol.secret.defaultMode ?? mode, s, podIP);
   if (vol.configMap) return sourceFiles(pod, { configMap: vol.configMap }, vol.configMap.defaultMode ?? mode, s, podIP);

@@ -15,9 +15,10 @@
  * memory limit is a cgroup (v1 or v2) the shell joins before anything runs.
  */
 import { spawn } from 'node:child_process';
-import { constants, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { constants as osConstants } from 'node:os';
 
 export interface Mount {
@@ -78,25 +79,24 @@ export interface RunningContainer extends ContainerHandle {
 export const PATH = `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${dirname(process.execPath)}:/.kemu/images/bin`;
 
 // Runs inside the new mount/UTS namespaces; every value arrives as a positional argument, never as shell text.
+// Few processes: mount points are made by the kubelet in the upper layer beforehand, the hostname is a write to
+// /proc, and a read-only bind is one mount call (pod startup on a small machine is mostly process creation).
 const SETUP = `set -e
 dir=$1 host=$2 wd=$3 n=$4 stdin=$5; shift 5
 root=$dir/root
 # Hold both ends of the output FIFOs: writes never fail while the kubelet is away.
 exec 8<>"$dir/out" 9<>"$dir/err" >"$dir/out" 2>"$dir/err"
-hostname "$host"
+echo "$host" > /proc/sys/kernel/hostname
 mount -t overlay overlay -o "lowerdir=/,upperdir=$dir/upper,workdir=$dir/work" "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
-mount --rbind /sys "$root/sys"
+# A sysfs of this network namespace: /sys/class/net shows the pod's interfaces.
+mount -t sysfs -o ro sysfs "$root/sys"
 mount -t tmpfs tmpfs "$root/tmp"
 i=0
 while [ "$i" -lt "$n" ]; do
   src=$1 dst=$2 ro=$3; shift 3
-  # Resolve the target inside the container's root: /var/run -> /run must not lead to the host's /run.
-  dst=$(chroot "$root" realpath -m "$dst")
-  if [ -d "$src" ]; then mkdir -p "$root$dst"; else mkdir -p "$root$(dirname "$dst")"; [ -e "$root$dst" ] || : > "$root$dst"; fi
-  mount --bind "$src" "$root$dst"
-  if [ "$ro" = 1 ]; then mount -o remount,bind,ro "$root$dst"; fi
+  if [ "$ro" = 1 ]; then mount -o bind,ro "$src" "$root$dst"; else mount --bind "$src" "$root$dst"; fi
   i=$((i+1))
 done
 set +e
@@ -115,6 +115,7 @@ echo $code > "$dir/exit"
 exit $code
 `;
 
+const execFileAsync = promisify(execFile);
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Where memory cgroups go: v2 if the unified hierarchy has the memory controller, else v1's memory hierarchy. */
@@ -218,19 +219,50 @@ function running(h: ContainerHandle, exited: Promise<ExitInfo>, hasIn: boolean, 
   };
 }
 
-export function startContainer(spec: ContainerSpec, cgroupName?: string): RunningContainer {
+/**
+ * A mount target as the container's root resolves it. That root is an
+ * overlay of the node's, so its symlinks are the node's: /var/run/secrets
+ * is /run/secrets there too, and mounting on the unresolved path would
+ * follow the link out to the node's own /run.
+ */
+export function resolveInRoot(target: string): string {
+  let head = target;
+  const tail: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(head), ...tail.reverse());
+    } catch {
+      if (head === '/' || head === '') return target;
+      tail.push(basename(head));
+      head = dirname(head);
+    }
+  }
+}
+
+export async function startContainer(spec: ContainerSpec, cgroupName?: string): Promise<RunningContainer> {
   const dir = join(spec.stateDir, spec.id);
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['upper', 'work', 'root']) mkdirSync(join(dir, d), { recursive: true });
-  for (const f of ['out', 'err', ...(spec.stdin ? ['in'] : [])]) execFileSync('mkfifo', [join(dir, f)]);
+  // One mkfifo for all, without blocking the event loop (many pods start at once).
+  await execFileAsync('mkfifo', ['out', 'err', ...(spec.stdin ? ['in'] : [])].map((f) => join(dir, f)));
   const cgroup = spec.memoryLimit ? makeCgroup(cgroupName ?? `kemu-${spec.id}`, spec.memoryLimit) : undefined;
   // A terminal: `script` gives the program a pty and copies it to stdout.
   const argv = spec.tty ? ['script', '-qfec', spec.argv.map(quote).join(' '), '/dev/null'] : spec.argv;
   const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length), spec.stdin ? '1' : '0'];
-  for (const m of spec.mounts) args.push(m.source, m.target, m.readOnly ? '1' : '0');
-  // The cgroup is joined before `ip netns exec` remounts /sys (inside, the cgroup tree is out of reach).
+  for (const m of spec.mounts) {
+    const target = resolveInRoot(m.target);
+    // The mount point, in the upper layer (it shows through the overlay): a directory, or a file for a file.
+    const point = join(dir, 'upper', target);
+    if (statSync(m.source).isDirectory()) mkdirSync(point, { recursive: true });
+    else {
+      mkdirSync(dirname(point), { recursive: true });
+      writeFileSync(point, '');
+    }
+    args.push(m.source, target, m.readOnly ? '1' : '0');
+  }
+  // The cgroup is joined first (a tiny shell), then the pod's network namespace, then new UTS and mount namespaces.
   const join_ = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup] : [];
-  const child = spawn(join_[0] ?? 'ip', [...join_.slice(1), ...(cgroup ? ['ip'] : []), 'netns', 'exec', spec.podNs, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
+  const child = spawn(join_[0] ?? 'nsenter', [...join_.slice(1), ...(cgroup ? ['nsenter'] : []), `--net=/run/netns/${spec.podNs}`, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
     detached: true,
     stdio: 'ignore',
     env: { PATH, TERM: spec.tty ? 'xterm' : undefined, ...spec.env },

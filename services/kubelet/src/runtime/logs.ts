@@ -48,8 +48,9 @@ export interface LogOptions {
 export function renderLines(entries: LogEntry[], o: LogOptions = {}): string[] {
   const lines: string[] = [];
   let cur: { time: string; text: string } | undefined;
+  const since = o.sinceTime ? Date.parse(o.sinceTime) : undefined;
   for (const e of entries) {
-    if (o.sinceTime && e.time < o.sinceTime) continue;
+    if (since !== undefined && Date.parse(e.time) < since) continue;
     cur = cur ? { time: cur.time, text: cur.text + e.text } : { time: e.time, text: e.text };
     if (!e.partial) {
       lines.push(`${o.timestamps ? `${cur.time} ` : ''}${cur.text}\n`);

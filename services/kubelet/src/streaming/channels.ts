@@ -78,8 +78,8 @@ export function resizePty(pid: number, width: number, height: number, tries = 10
   try {
     const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
     for (const k of kids) {
-      const link = readlinkSync(`/proc/${k}/fd/0`);
-      if (link.startsWith('/dev/pts/')) pts = link;
+      // The link names the pty as the container sees it; /proc/<pid>/fd/0 opens the same one from here.
+      if (/\/dev\/pts\/\d+$/.test(readlinkSync(`/proc/${k}/fd/0`))) pts = `/proc/${k}/fd/0`;
     }
   } catch {
     /* not there yet */
