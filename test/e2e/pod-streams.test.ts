@@ -128,8 +128,8 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
   });
 
   it('runs a pod interactively, shows its output and removes it (run -i --rm)', async () => {
-    const out = await k(['run', '-n', ns, '-i', '--rm', '--restart=Never', 'once', '--image=busybox', '--', 'sh', '-c', 'read x; echo "got $x from $(hostname)"'], { input: 'hello\n' });
-    expect(out).toContain('got hello from once');
+    const r = await kubectl(['run', '-n', ns, '-i', '--rm', '--restart=Never', 'once', '--image=busybox', '--', 'sh', '-c', 'read x; echo "got $x from $(hostname)"'], { input: 'hello\n', timeout: 45_000 });
+    expect(r.stdout, r.stderr).toContain('got hello from once');
     await waitFor('pod removed', async () => (await kubectl(['get', 'pod', 'once', '-n', ns])).exitCode !== 0);
   });
 

@@ -125,4 +125,6 @@ export function componentFlags<T extends FlagBuilder<T>>(cmd: T, port: number): 
 export function stopOnSignals(component: { stop(): Promise<void> }, log: { error(obj: object, msg: string): void }): void {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void component.stop().then(() => process.exit(0)));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  // A component never dies of one bad request or callback: it logs loudly and carries on.
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
 }

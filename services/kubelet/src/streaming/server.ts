@@ -223,12 +223,17 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
   const attach = (ws: WebSocket, url: URL, inst: Instance, stdinOnce: boolean) => {
     const q = url.searchParams;
     const wantIn = truthy(q.get('stdin'));
-    const stdinFd = inst.stdinFd;
+    // stdinOnce: the first attach whose stdin ends closes the container's stdin (it sees end of file).
+    const closeStdin = () => {
+      if (wantIn && stdinOnce && inst.stdinFd !== undefined) {
+        closeSync(inst.stdinFd);
+        inst.stdinFd = undefined;
+      }
+    };
     const ch = channelSocket(ws, {
-      stdin: (d) => {
-        if (wantIn && stdinFd !== undefined) writeFd(stdinFd, d);
-      },
-      stdinEnd: () => undefined,
+      // The live fd, never a copy: once closed, its number may belong to something else.
+      stdin: (d) => wantIn && inst.stdinFd !== undefined && writeFd(inst.stdinFd, d),
+      stdinEnd: closeStdin,
       resize: (w, h) => inst.proc && resizePty(inst.proc.programPid() ?? 0, w, h),
     });
     // The first attach to a stdinOnce container (kubectl run -i) also gets what it printed before the attach.
@@ -241,17 +246,16 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       }
     }
     inst.attached = true;
-    const off = inst.pump!.on(
-      (stream, chunk) => (stream === 'stderr' ? ch.stderr(chunk) : ch.stdout(chunk)),
-      () => ch.finish(0),
-    );
+    // The container may have ended while the WebSocket was being set up.
+    const off = inst.pump
+      ? inst.pump.on(
+          (stream, chunk) => (stream === 'stderr' ? ch.stderr(chunk) : ch.stdout(chunk)),
+          () => ch.finish(0),
+        )
+      : (ch.finish(0), () => undefined);
     ws.on('close', () => {
       off();
-      // stdinOnce: the first attach that ends closes the container's stdin (it sees end of file).
-      if (wantIn && stdinOnce && inst.stdinFd !== undefined) {
-        closeSync(inst.stdinFd);
-        inst.stdinFd = undefined;
-      }
+      closeStdin();
     });
   };
 
