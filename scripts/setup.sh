@@ -13,6 +13,8 @@ command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # The shell images' nc and nslookup are busybox applets.
 command -v busybox >/dev/null 2>&1 || need+=(busybox)
+# port-forward connects to localhost inside the pod with socat, as the kubelet's dockershim did.
+command -v socat >/dev/null 2>&1 || need+=(socat)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   SUDO=""

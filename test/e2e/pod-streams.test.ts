@@ -127,6 +127,17 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
     pf.kill('SIGINT');
   });
 
+  it('forwards to a server that listens on the pod’s localhost only', async () => {
+    await k(['run', '-n', ns, 'local', '--image=busybox', '--', 'node', '-e', "require('http').createServer((q, s) => s.end('local only')).listen(9090, '127.0.0.1')"]);
+    await ready('local');
+    const pf = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'port-forward', '-n', ns, 'pod/local', '0:9090'], { reject: false });
+    let out = '';
+    pf.stdout!.on('data', (d) => (out += d));
+    const port = await waitFor('port-forward listening', () => /127\.0\.0\.1:(\d+) -> 9090/.exec(out)?.[1], 15_000);
+    expect(await waitFor('answer', async () => (await fetch(`http://127.0.0.1:${port}/`)).text(), 10_000)).toBe('local only');
+    pf.kill('SIGINT');
+  });
+
   it('runs a pod interactively, shows its output and removes it (run -i --rm)', async () => {
     const r = await kubectl(['run', '-n', ns, '-i', '--rm', '--restart=Never', 'once', '--image=busybox', '--', 'sh', '-c', 'read x; echo "got $x from $(hostname)"'], { input: 'hello\n', timeout: 45_000 });
     expect(r.stdout, r.stderr).toContain('got hello from once');
