@@ -1,5 +1,5 @@
 /** The real kubectl against a cluster from `kemu up`: the everyday commands. */
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -122,7 +122,7 @@ describe('kubectl', () => {
     const editor = join(dir, 'editor.sh');
     writeFileSync(editor, '#!/bin/sh\nsed -i "s/color: red/color: green/" "$1"\n');
     chmodSync(editor, 0o755);
-    const out = await k(['edit', '-n', ns, 'cm', 'settings'], { env: { EDITOR: editor, KUBE_EDITOR: editor } });
+    const out = await k(['edit', '-n', ns, 'cm', 'settings'], { env: { EDITOR: editor, KUBE_EDITOR: editor } }).finally(() => rmSync(dir, { recursive: true, force: true }));
     expect(out).toContain('configmap/settings edited');
     expect(await k(['get', '-n', ns, 'cm', 'settings', '-o', 'jsonpath={.data.color}'])).toBe('green');
   });

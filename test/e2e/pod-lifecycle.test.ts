@@ -24,6 +24,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kubectl(['delete', 'namespace', ns, '--wait=false']);
+  execFileSync('rm', ['-rf', '/tmp/kemu-e2e-hostpath', '/tmp/kemu-e2e-hook']);
 });
 
 describe('environment and volumes', () => {
@@ -166,7 +167,8 @@ spec:
 
 describe('kubelet restart', () => {
   it('leaves running pods alone and carries on managing them', async () => {
-    await k(['run', 'steady', '-n', ns, '--image=nginx', '--overrides', JSON.stringify({ spec: { nodeName: 'node-1' } })]);
+    const overrides = { spec: { nodeName: 'node-1', volumes: [{ name: 'cfg', configMap: { name: 'settings' } }], containers: [{ name: 'steady', image: 'nginx', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }] } };
+    await k(['run', 'steady', '-n', ns, '--image=nginx', '--overrides', JSON.stringify(overrides)]);
     await ready('steady');
     const before = (await getPod('steady')).status.containerStatuses[0];
     const pid = kemu('status').split('\n').find((l) => l.startsWith('node-1 '))!.trim().split(/\s+/)[2]!;
@@ -178,6 +180,8 @@ describe('kubelet restart', () => {
     expect(after.containerID).toBe(before.containerID);
     expect(after.restartCount).toBe(0);
     expect(await k(['exec', '-n', ns, 'steady', '--', 'curl', '-s', 'localhost'])).toContain('Welcome to nginx!');
+    // Its volumes are the same ones, not set up again under it.
+    expect(await k(['exec', '-n', ns, 'steady', '--', 'cat', '/cfg/color'])).toBe('blue');
     // Still managed: deleting it stops it.
     await k(['delete', 'pod', 'steady', '-n', ns, '--timeout=30s']);
   });

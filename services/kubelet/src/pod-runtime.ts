@@ -53,6 +53,8 @@ interface Saved {
   ip: string;
   startTime: string;
   initDone: boolean;
+  /** Where each volume is on the node, once set up (set up again, a volume would replace what containers have mounted). */
+  volumes?: [string, string][];
   instances: { name: string; init: boolean; id: string; info: ContainerInfo; env: Record<string, string>; logPath: string }[];
 }
 
@@ -64,6 +66,7 @@ export function savePod(rt: PodRuntime): void {
     ip: rt.ip,
     startTime: rt.startTime,
     initDone: rt.initDone,
+    volumes: rt.volumes ? [...rt.volumes] : undefined,
     instances: [...rt.inits.values(), ...rt.containers.values()].map((i) => ({ name: i.name, init: i.init, id: i.id, info: i.info, env: i.env, logPath: i.logPath })),
   };
   const f = join(rt.dir, 'state.json');
@@ -87,7 +90,7 @@ export function loadPods(podsDir: string): PodRuntime[] {
     } catch {
       continue;
     }
-    const rt: PodRuntime = { key: s.key, uid: s.uid, podNs: s.podNs, ip: s.ip, startTime: s.startTime, dir: join(podsDir, d), containers: new Map(), inits: new Map(), initDone: s.initDone };
+    const rt: PodRuntime = { key: s.key, uid: s.uid, podNs: s.podNs, ip: s.ip, startTime: s.startTime, dir: join(podsDir, d), containers: new Map(), inits: new Map(), initDone: s.initDone, volumes: s.volumes ? new Map(s.volumes) : undefined };
     for (const i of s.instances) (i.init ? rt.inits : rt.containers).set(i.name, { ...i });
     out.push(rt);
   }

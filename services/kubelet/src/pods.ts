@@ -189,6 +189,7 @@ export class PodManager {
       writeFileSync(join(rt.dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
       writeFileSync(join(rt.dir, 'hosts'), etcHosts(pod, rt.ip));
       writeFileSync(join(rt.dir, 'hostname'), `${pod.spec?.hostname ?? pod.metadata.name}\n`);
+      savePod(rt);
     }
     const policy = pod.spec?.restartPolicy ?? 'Always';
     const now = Date.now();
