@@ -84,6 +84,12 @@ describe('kubelet runs pods', () => {
   it('reports an image that does not exist', async () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: pod('ghost', 'example.invalid/nothing:1') });
     await waitFor('ErrImagePull', async () => /ghost\s+0\/1\s+(ErrImagePull|ImagePullBackOff)/.test(await k(['get', 'pod', 'ghost', '-n', ns])), 30_000);
+    // Then the kubelet backs off: ImagePullBackOff, with Kubernetes' events.
+    await waitFor('ImagePullBackOff', async () => /ghost\s+0\/1\s+ImagePullBackOff/.test(await k(['get', 'pod', 'ghost', '-n', ns])), 30_000);
+    const events = await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=ghost']);
+    expect(events).toContain('Failed to pull image "example.invalid/nothing:1"');
+    expect(events).toContain('Error: ErrImagePull');
+    expect(events).toContain('Back-off pulling image "example.invalid/nothing:1"');
   });
 
   it('reports how a container ended', async () => {

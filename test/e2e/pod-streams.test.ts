@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctx, k, kubectl, namespace, waitFor } from './helpers.js';
+import { ctx, k, kemu, kubectl, namespace, waitFor } from './helpers.js';
 
 let ns: string;
 const tmp = mkdtempSync('/tmp/kemu-streams-');
@@ -161,5 +161,29 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
     const r = await kubectl(['get', '--raw', `/api/v1/namespaces/${ns}/pods/web:80/proxy/missing`]);
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toContain('NotFound');
+  });
+});
+
+describe('the pod network on the cluster’s nodes', () => {
+  it('connects pods on every node over HTTP and UDP (agnhost netexec /dial), and nodes to pods', async () => {
+    const nodes = ['node-1', 'node-2', 'node-3'];
+    for (const node of nodes) {
+      await k(['run', '-n', ns, `nx-${node}`, '--image=registry.k8s.io/e2e-test-images/agnhost:2.52', '--overrides', JSON.stringify({ spec: { nodeName: node } }), '--', 'netexec', '--http-port=8080', '--udp-port=8081']);
+    }
+    await k(['wait', '-n', ns, '--for=condition=Ready', ...nodes.map((n) => `pod/nx-${n}`), '--timeout=60s']);
+    const ips = Object.fromEntries(await Promise.all(nodes.map(async (n) => [n, await k(['get', 'pod', '-n', ns, `nx-${n}`, '-o', 'jsonpath={.status.podIP}'])])));
+    for (const from of nodes) {
+      for (const to of nodes) {
+        for (const [protocol, port] of [['http', 8080], ['udp', 8081]] as const) {
+          const url = `http://localhost:8080/dial?host=${ips[to]}&port=${port}&request=hostname&protocol=${protocol}&tries=1`;
+          expect(JSON.parse(await k(['exec', '-n', ns, `nx-${from}`, '--', 'curl', '-s', url])), `${from} -> ${to} over ${protocol}`).toEqual({ responses: [`nx-${to}`], errors: [] });
+        }
+      }
+      // The pod sees the caller's own address: no NAT between pods.
+      const seen = await k(['exec', '-n', ns, `nx-${from}`, '--', 'curl', '-s', `http://${ips[nodes[(nodes.indexOf(from) + 1) % 3]!]}:8080/clientip`]);
+      expect(seen.split(':')[0]).toBe(ips[from]);
+    }
+    // Node to pod: from node-1's namespace to a pod on node-3, without NAT either.
+    expect(kemu('exec', 'node-1', '--', 'curl', '-s', `http://${ips['node-3']}:8080/hostname`)).toBe('nx-node-3');
   });
 });
