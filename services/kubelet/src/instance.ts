@@ -14,12 +14,7 @@ import { runHandler } from './probes.js';
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export async function execInInstance(inst: Instance, argv: string[], timeoutMs: number) {
-  let pid = inst.proc?.programPid();
-  // The program's pid is written a moment after start.
-  for (let i = 0; !pid && inst.proc && i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    pid = inst.proc?.programPid();
-  }
+  const pid = await inst.proc?.waitProgramPid(1000);
   if (!pid) return { code: 1, output: 'container not running', timedOut: false };
   return execCapture(pid, argv, inst.env, timeoutMs);
 }

@@ -71,6 +71,8 @@ export interface RunningContainer extends ContainerHandle {
   signal(sig: NodeJS.Signals): void;
   /** The program's pid (for exec), once known. */
   programPid(): number | undefined;
+  /** The same, waiting up to `ms` for the shell to write it (it does a moment after start). */
+  waitProgramPid(ms: number): Promise<number | undefined>;
   /** stdout FIFO (and stderr; one stream under a tty). */
   fifos: { out: string; err?: string; in?: string };
 }
@@ -198,6 +200,13 @@ function readExit(h: ContainerHandle, fallback: number): ExitInfo {
 }
 
 function running(h: ContainerHandle, exited: Promise<ExitInfo>, hasIn: boolean, tty: boolean): RunningContainer {
+  const programPid = () => {
+    try {
+      return Number(readFileSync(join(h.dir, 'pid'), 'utf8').trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
   return {
     ...h,
     exited,
@@ -209,12 +218,15 @@ function running(h: ContainerHandle, exited: Promise<ExitInfo>, hasIn: boolean, 
         /* already gone */
       }
     },
-    programPid() {
-      try {
-        return Number(readFileSync(join(h.dir, 'pid'), 'utf8').trim()) || undefined;
-      } catch {
-        return undefined;
+    programPid,
+    async waitProgramPid(ms) {
+      const end = Date.now() + ms;
+      let pid = programPid();
+      while (!pid && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+        pid = programPid();
       }
+      return pid;
     },
   };
 }

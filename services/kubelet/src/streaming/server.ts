@@ -175,7 +175,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       const once = ((pod.spec?.containers ?? []) as Obj[]).find((c) => c.name === inst!.name)?.stdinOnce === true;
       if (kind === 'attach') return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, url, inst!, once));
       // The program's pid is written a moment after the container is reported running.
-      void waitFor(() => proc.programPid(), 3000).then((pid) => {
+      void proc.waitProgramPid(3000).then((pid) => {
         if (!pid) return refuse(400, `container ${inst!.name} is not running`);
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => exec(ws, url, inst!, pid));
       });
@@ -263,15 +263,6 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve(server));
   });
-}
-
-async function waitFor<T>(get: () => T | undefined, ms: number): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Write to a container's stdin FIFO (non-blocking fd: what does not fit in a full pipe is dropped). */
