@@ -209,11 +209,11 @@ describe('control loops', () => {
     const silent = startKubelets(['node-silent']);
     await waitFor('node-silent Ready', async () => /node-silent\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
     silent.stop();
-    await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 60_000, 1000);
+    await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 75_000, 1000); // 40 s of grace, then the controller's next look
     const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
     expect(taints).toBe('node.kubernetes.io/unreachable node.kubernetes.io/unreachable');
     await k(['delete', 'node', 'node-silent']);
-  }, 90_000);
+  }, 100_000);
 
   it('hands the work over when the leading controller-manager dies, never two at once', async () => {
     const cli = (f: string) => stateFile('pki', f);
