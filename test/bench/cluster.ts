@@ -10,14 +10,18 @@ export interface BenchCluster {
   kemu: (...args: string[]) => void;
 }
 
-/** Bring a cluster up, run `body`, and always bring it down. */
-export async function withCluster(project: string, subnet: string, body: (c: BenchCluster) => Promise<void>): Promise<void> {
+/**
+ * Bring a cluster up, run `body`, and always bring it down. `nodes`: how
+ * many kubelets (0 measures the control plane alone: pods created by a
+ * benchmark then stay unstarted, as with KWOK-style fake nodes).
+ */
+export async function withCluster(project: string, subnet: string, body: (c: BenchCluster) => Promise<void>, nodes = 3): Promise<void> {
   const home = mkdtempSync('/tmp/kemu-bench-');
   const env = { ...process.env, KEMU_HOME: home };
   const kemu = (...a: string[]) => void execFileSync(process.execPath, [CLI, '-p', project, '--subnet', subnet, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     kemu('down');
-    kemu('up');
+    kemu('up', '--nodes', String(nodes));
     await body({ state: join(home, project), kemu });
   } catch (e) {
     console.error(e);

@@ -87,4 +87,4 @@ async function main({ state, kemu }: BenchCluster): Promise<void> {
   c.close();
 }
 
-await withCluster('kemu-bench-sched', '172.30', main);
+await withCluster('kemu-bench-sched', '172.30', main, 0);

@@ -23,6 +23,7 @@ export interface ComposeService {
  * and network namespace through NODE_NAME, NODE_IP and NODE_NETNS.
  */
 export function expandReplicas(s: ComposeService & { replicas?: number; addressPrefix?: string }, project: string): ComposeService[] {
+  if (s.replicas === 0) return []; // as compose: no containers of it (`kemu up --nodes 0` is a control plane alone)
   if (!s.replicas || !s.addressPrefix) return [s];
   return Array.from({ length: s.replicas }, (_, i) => {
     const name = `${s.name}-${i + 1}`;

@@ -42,6 +42,7 @@ export class Scheduler {
   private active: string[] = [];
   private queued = new Set<string>();
   private unschedulable = new Map<string, number>(); // key → attempts
+  private unschedulableSince = new Map<string, number>(); // key → when it was last found not to fit
   private wake: (() => void) | undefined;
   private nextStart = 0;
   private inflight = 0;
@@ -76,6 +77,7 @@ export class Scheduler {
           this.moveAllToActive();
         }
         this.unschedulable.delete(key);
+        this.unschedulableSince.delete(key);
         this.queued.delete(key);
       },
     });
@@ -100,6 +102,7 @@ export class Scheduler {
       this.assumed.delete(key);
       this.queued.delete(key);
       this.unschedulable.delete(key);
+      this.unschedulableSince.delete(key);
       if (old?.spec?.nodeName && old.spec.nodeName !== p.spec.nodeName) removePod(this.nodeInfo(old.spec.nodeName), key);
       const phase = p.status?.phase;
       if (phase === 'Succeeded' || phase === 'Failed') removePod(this.nodeInfo(p.spec.nodeName), key);
@@ -116,10 +119,17 @@ export class Scheduler {
     this.wake?.();
   }
 
-  /** The cluster changed: every pod that did not fit gets another try (after its back-off). */
-  private moveAllToActive(): void {
+  /**
+   * The cluster changed: every pod that did not fit gets another try (after
+   * its back-off). With `olderThanMs`, only those waiting at least that long
+   * (Kubernetes' leftover flush: pods unschedulable for 5 minutes).
+   */
+  private moveAllToActive(olderThanMs = 0): void {
+    const now = Date.now();
     for (const [key, attempts] of this.unschedulable) {
+      if (olderThanMs && now - (this.unschedulableSince.get(key) ?? now) < olderThanMs) continue;
       this.unschedulable.delete(key);
+      this.unschedulableSince.delete(key);
       const backoff = Math.min(1000 * 2 ** Math.max(0, attempts - 1), 10_000);
       setTimeout(() => {
         const p = this.pods.lister.get(key);
@@ -133,8 +143,9 @@ export class Scheduler {
 
   async run(signal: AbortSignal): Promise<void> {
     for (const p of this.pods.lister.list()) this.podChanged(undefined, p);
-    // Unschedulable pods are retried at least every minute, as Kubernetes flushes them.
-    const flush = setInterval(() => this.moveAllToActive(), 60_000);
+    // Pods that stayed unschedulable for 5 minutes get another try even if nothing changed, checked every 30 s
+    // (kube-scheduler's podMaxInUnschedulablePodsDuration). Retrying them all more often only loads the api-server.
+    const flush = setInterval(() => this.moveAllToActive(5 * 60_000), 30_000);
     signal.addEventListener('abort', () => {
       clearInterval(flush);
       this.wake?.();
@@ -216,6 +227,7 @@ export class Scheduler {
       const attempts = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, attempts);
       this.unschedulable.set(key, attempts);
+      this.unschedulableSince.set(key, Date.now());
       const message = total === 0 ? 'no nodes available to schedule pods' : fitErrorMessage(total, reasons);
       void this.d.recorder.event(pod, 'Warning', 'FailedScheduling', message);
       void this.markUnschedulable(pod, message);
