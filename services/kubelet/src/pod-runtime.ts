@@ -27,8 +27,6 @@ export interface Instance {
   backoffUntil?: number;
   /** Someone attached already (stdinOnce replays the output only for the first). */
   attached?: boolean;
-  /** Why the kubelet stopped it (liveness/startup probe), for the event and the restart. */
-  killedBy?: string;
 }
 
 export interface PodRuntime {

@@ -300,7 +300,6 @@ export class PodManager {
       changed: () => this.queue.add(rt.key),
       failed: (kind, message) => void this.o.recorder.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
       kill: (kind: ProbeKind) => {
-        inst.killedBy = kind;
         void this.o.recorder.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
         void stopInstance(inst, c, pod.spec?.terminationGracePeriodSeconds ?? 30, rt.ip);
       },
@@ -319,7 +318,6 @@ export class PodManager {
       inst.info.state = { kind: 'terminated', exitCode: code, reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
       // No back-off for an init container that succeeded: it is done, not restarting.
       inst.backoffUntil = inst.init && code === 0 ? undefined : Date.now() + backoff(inst.info.restartCount);
-      inst.killedBy = undefined;
       removeContainer(join(this.o.stateDir, 'containers'), proc.id);
       if (this.runtimes.get(rt.key) === rt) savePod(rt);
       this.queue.add(rt.key);

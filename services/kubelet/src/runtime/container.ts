@@ -15,9 +15,9 @@
  * memory limit is a cgroup (v1 or v2) the shell joins before anything runs.
  */
 import { spawn } from 'node:child_process';
-import { constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { constants as osConstants } from 'node:os';
 
@@ -166,13 +166,9 @@ function oomKilled(cgroup: string | undefined): boolean {
 function removeCgroup(cgroup: string | undefined): void {
   if (!cgroup) return;
   try {
-    rmSync(cgroup, { recursive: false });
+    rmdirSync(cgroup); // a cgroup directory goes with rmdir, its control files with it
   } catch {
-    try {
-      execFileSync('rmdir', [cgroup], { stdio: 'ignore' });
-    } catch {
-      /* busy or gone */
-    }
+    /* busy or gone */
   }
 }
 

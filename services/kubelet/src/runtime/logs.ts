@@ -132,10 +132,6 @@ export class LogPump {
     if (entries.length) appendFileSync(this.logPath, entries.map(formatEntry).join(''));
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** The container exited: take what is left in the FIFOs, then stop. */
   async close(): Promise<void> {
     if (this.closed) return;
