@@ -53,6 +53,7 @@ spec:
     - {name: work, mountPath: /work}
     - {name: secret, mountPath: /etc/creds, readOnly: true}
     - {name: config, mountPath: /etc/settings}
+    - {name: config, mountPath: /etc/colour.txt, subPath: nested/colour}
     - {name: info, mountPath: /etc/podinfo}
     - {name: all, mountPath: /etc/all}
     - {name: host, mountPath: /host}
@@ -74,6 +75,7 @@ spec:
     expect(await sh('cat /work/init.txt')).toBe('prepared');
     expect(await sh('cat /etc/creds/password; echo; stat -c %a /etc/creds/password')).toBe('hunter2\n400');
     expect(await sh('cat /etc/settings/nested/colour; echo; ls /etc/settings')).toBe('blue\nnested');
+    expect(await sh('cat /etc/colour.txt')).toBe('blue'); // one file of a volume, by subPath
     expect(await sh('cat /etc/podinfo/labels; echo; cat /etc/podinfo/name')).toBe('app="full"\ntier="web"\nfull');
     expect(await sh('cat /etc/all/user /etc/all/size')).toBe('adminL');
     await sh('echo from-pod > /host/marker');

@@ -7,7 +7,7 @@
  * the status the API shows. One pod is synced at a time per key (work
  * queue). Pods outlive the kubelet: a new kubelet adopts what is running.
  */
-import { closeSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
@@ -266,7 +266,8 @@ export class PodManager {
     const mounts = [imagesMount(), { source: join(rt.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(rt.dir, 'hosts'), target: '/etc/hosts' }, { source: join(rt.dir, 'hostname'), target: '/etc/hostname' }];
     for (const f of image.files ?? []) mounts.push({ source: join(IMAGES_DIR, f.source), target: f.target, readOnly: true });
     for (const m of containerMounts(c, rt.volumes ?? new Map())) {
-      mkdirSync(m.source, { recursive: true }); // a subPath that does not exist yet is made, as Kubernetes does
+      // A subPath that does not exist yet is made (a directory), as Kubernetes does; one naming a file is used as it is.
+      if (!existsSync(m.source)) mkdirSync(m.source, { recursive: true });
       mounts.push(m);
     }
     const memory = c.resources?.limits?.memory ? parseQuantity(c.resources.limits.memory) : undefined;
