@@ -19,8 +19,19 @@ fi
 npx tsc -p test/tsconfig.json || fail=1
 
 report=$(mktemp)
+# The e2e cluster's component logs are kept until the end: on a failure, what
+# the components warned about is printed, so a CI log says why.
+export KEMU_E2E_LOGS=${KEMU_E2E_LOGS:-$(mktemp -d)}
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 code=$?
+if [ $code -ne 0 ] && [ -d "$KEMU_E2E_LOGS" ]; then
+  for f in "$KEMU_E2E_LOGS"/*.log; do
+    [ -f "$f" ] || continue
+    echo "--- $(basename "$f"): last warnings and errors" >&2
+    grep -E '"level":(4|5|6)0|level=(warn|error)|panic|Error' "$f" | tail -n 25 | cut -c1-400 >&2
+  done
+fi
+rm -rf "$KEMU_E2E_LOGS"
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + (r.numTodoTests || 0);

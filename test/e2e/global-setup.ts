@@ -4,7 +4,7 @@
  * down` afterwards whatever happened, so nothing is left on the machine.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
@@ -32,6 +32,8 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const kemu = (...args: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...args], { env, stdio: 'inherit' });
   const teardown = () => {
     try {
+      // KEMU_E2E_LOGS=<dir> keeps every component's log for a look after the run.
+      if (process.env.KEMU_E2E_LOGS) cpSync(join(home, PROJECT, 'logs'), process.env.KEMU_E2E_LOGS, { recursive: true });
       kemu('down');
     } finally {
       rmSync(home, { recursive: true, force: true });
