@@ -23,7 +23,9 @@ beforeAll(async () => {
   await waitFor('nodes Ready', async () => /node-3\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
   ns = await namespace('loops');
 });
-afterAll(() => {
+afterAll(async () => {
+  // Nodes a failed test may have left: with no kubelet, pods placed there would never run nor finish deleting.
+  await kubectl(['delete', 'node', 'node-big', 'node-extra', 'node-silent', '--ignore-not-found']);
   c?.close();
 });
 
@@ -207,12 +209,21 @@ describe('control loops', () => {
 
   it('marks a node whose kubelet went silent NotReady and taints it unreachable', async () => {
     const silent = startKubelets(['node-silent']);
-    await waitFor('node-silent Ready', async () => /node-silent\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
-    silent.stop();
-    await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 75_000, 1000); // 40 s of grace, then the controller's next look
-    const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
-    expect(taints).toBe('node.kubernetes.io/unreachable node.kubernetes.io/unreachable');
-    await k(['delete', 'node', 'node-silent']);
+    try {
+      await waitFor('node-silent Ready', async () => /node-silent\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
+      // A kubelet renews its Lease before it first says Ready: killed at any moment after, its node is watched.
+      expect(await k(['get', 'lease', '-n', 'kube-node-lease', 'node-silent', '-o', 'jsonpath={.spec.holderIdentity}'])).toBe('node-silent');
+      silent.stop();
+      await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 75_000, 1000); // 40 s of grace, then the controller's next look
+      const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
+      expect(taints).toBe('node.kubernetes.io/unreachable node.kubernetes.io/unreachable');
+    } finally {
+      silent.stop();
+      // A node left behind would take pods no kubelet runs (and their deletions would never finish).
+      await kubectl(['delete', 'node', 'node-silent', '--ignore-not-found']);
+    }
+    // Its Lease is owned by the Node: the garbage collector removes it too.
+    await waitFor('the lease gone', async () => (await kubectl(['get', 'lease', '-n', 'kube-node-lease', 'node-silent'])).stderr.includes('not found'));
   }, 100_000);
 
   it('hands the work over when the leading controller-manager dies, never two at once', async () => {

@@ -266,7 +266,7 @@ export class InformerFactory {
   constructor(private client: ApiClient, private onError?: (err: unknown) => void) {}
 
   for(resource: ResourceId, opts: InformerOptions = {}): Informer {
-    const k = `${resource.group ?? ''}/${resource.version}/${resource.resource}/${opts.labelSelector ?? ''}/${opts.fieldSelector ?? ''}`;
+    const k = `${resource.group ?? ''}/${resource.version}/${resource.resource}/${resource.namespace ?? ''}/${opts.labelSelector ?? ''}/${opts.fieldSelector ?? ''}`;
     let inf = this.informers.get(k);
     if (!inf) {
       inf = new Informer(this.client, resource, { onError: this.onError, ...opts });

@@ -13,7 +13,8 @@ abstract class Metric {
 
 export class Counter extends Metric {
   private values = new Map<string, number>();
-  constructor(name: string, help: string) {
+  /** `collect`, when given, reads the current totals from where they are kept. */
+  constructor(name: string, help: string, private collect?: () => [Labels, number][]) {
     super(name, help, 'counter');
   }
   inc(labels: Labels = {}, by = 1): void {
@@ -21,6 +22,7 @@ export class Counter extends Metric {
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   lines(): string[] {
+    if (this.collect) for (const [l, v] of this.collect()) this.values.set(key(l), v);
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }
 }

@@ -77,7 +77,16 @@ export class MaxOfRateLimiter implements RateLimiter {
 export const defaultControllerRateLimiter = (clock: Clock = realClock): RateLimiter =>
   new MaxOfRateLimiter([new ItemExponentialRateLimiter(5, 1000_000), new BucketRateLimiter(10, 100, clock)]);
 
+/** Queues being run under a name: what the workqueue_* metrics (client-go's names) report. */
+export const runningQueues = new Set<WorkQueue>();
+
 export class WorkQueue {
+  /** The controller's name, once run under one. */
+  name = '';
+  /** Items ever queued, and re-queued after a failure (workqueue_adds_total, workqueue_retries_total). */
+  adds = 0;
+  retries = 0;
+  private startedAt = new Map<string, number>();
   private queue: string[] = [];
   private dirty = new Set<string>();
   private processing = new Set<string>();
@@ -93,11 +102,12 @@ export class WorkQueue {
   add(item: string): void {
     if (this.shuttingDown || this.dirty.has(item)) return;
     this.dirty.add(item);
+    this.adds++;
     if (this.processing.has(item)) return;
     const w = this.waiters.shift();
     if (w) {
       this.dirty.delete(item);
-      this.processing.add(item);
+      this.take(item);
       w(item);
     } else this.queue.push(item);
   }
@@ -118,6 +128,7 @@ export class WorkQueue {
   }
 
   addRateLimited(item: string): void {
+    this.retries++;
     this.addAfter(item, this.limiter.when(item));
   }
 
@@ -134,7 +145,7 @@ export class WorkQueue {
     const item = this.queue.shift();
     if (item !== undefined) {
       this.dirty.delete(item);
-      this.processing.add(item);
+      this.take(item);
       return Promise.resolve(item);
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
@@ -144,6 +155,7 @@ export class WorkQueue {
   /** Processing of `item` finished; if it was added meanwhile, it is queued again. */
   done(item: string): void {
     this.processing.delete(item);
+    this.startedAt.delete(item);
     if (this.dirty.has(item)) {
       this.dirty.delete(item);
       this.add(item);
@@ -152,6 +164,22 @@ export class WorkQueue {
 
   get length(): number {
     return this.queue.length;
+  }
+
+  /** Seconds the items being processed have taken so far: their sum and the longest (client-go's stuck-worker signals). */
+  processingSeconds(now = this.clock.now()): { total: number; longest: number } {
+    let total = 0;
+    let longest = 0;
+    for (const t of this.startedAt.values()) {
+      total += (now - t) / 1000;
+      longest = Math.max(longest, (now - t) / 1000);
+    }
+    return { total, longest };
+  }
+
+  private take(item: string): void {
+    this.processing.add(item);
+    this.startedAt.set(item, this.clock.now());
   }
 
   shutDown(): void {
@@ -165,7 +193,11 @@ export class WorkQueue {
    * Run `workers` loops calling `sync(key)`: success forgets the key's
    * back-off; an error re-adds it rate-limited.
    */
-  async run(workers: number, sync: (key: string) => Promise<void>, onError?: (key: string, err: unknown) => void): Promise<void> {
+  async run(workers: number, sync: (key: string) => Promise<void>, onError?: (key: string, err: unknown) => void, name?: string): Promise<void> {
+    if (name) {
+      this.name = name;
+      runningQueues.add(this);
+    }
     const loop = async () => {
       for (;;) {
         const key = await this.get();
@@ -181,6 +213,10 @@ export class WorkQueue {
         }
       }
     };
-    await Promise.all(Array.from({ length: workers }, loop));
+    try {
+      await Promise.all(Array.from({ length: workers }, loop));
+    } finally {
+      runningQueues.delete(this);
+    }
   }
 }

@@ -31,7 +31,7 @@ export const KUBELET_VERSION = 'v1.32.0';
 type Condition = { type: string; status: string; reason: string; message: string; lastHeartbeatTime: string; lastTransitionTime: string };
 
 /** The conditions, keeping lastTransitionTime when a status did not change (as the kubelet does). */
-export function conditions(f: NodeFacts, previous: Condition[], now: Date): Condition[] {
+export function conditions(f: NodeFacts, previous: Condition[], now: Date, ready = true): Condition[] {
   const want: Omit<Condition, 'lastHeartbeatTime' | 'lastTransitionTime'>[] = [
     f.memoryAvailable < 100 * 2 ** 20
       ? { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'kubelet has insufficient memory available' }
@@ -42,7 +42,9 @@ export function conditions(f: NodeFacts, previous: Condition[], now: Date): Cond
     f.pidsUsedFraction > 0.9
       ? { type: 'PIDPressure', status: 'True', reason: 'KubeletHasInsufficientPID', message: 'kubelet has insufficient PID available' }
       : { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
-    { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+    ready
+      ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+      : { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime status check may not have completed yet' },
   ];
   return want.map((c) => {
     const old = previous.find((p) => p.type === c.type);
@@ -50,7 +52,8 @@ export function conditions(f: NodeFacts, previous: Condition[], now: Date): Cond
   });
 }
 
-export function nodeObject(f: NodeFacts, previous: KubeObject | undefined, now: Date): KubeObject {
+/** The Node as the kubelet reports it; `ready` false is how it registers, before its Lease exists. */
+export function nodeObject(f: NodeFacts, previous: KubeObject | undefined, now: Date, ready = true): KubeObject {
   const capacity = { cpu: String(f.cpu), memory: mem(f.memoryBytes), pods: String(f.maxPods), 'ephemeral-storage': '10Gi' };
   // The kubelet keeps some memory back for the system, as --system-reserved does.
   const allocatable = { ...capacity, memory: mem(Math.max(0, f.memoryBytes - 100 * 2 ** 20)) };
@@ -74,7 +77,7 @@ export function nodeObject(f: NodeFacts, previous: KubeObject | undefined, now: 
     status: {
       capacity,
       allocatable,
-      conditions: conditions(f, previous?.status?.conditions ?? [], now),
+      conditions: conditions(f, previous?.status?.conditions ?? [], now, ready),
       addresses: [
         { type: 'InternalIP', address: f.ip },
         { type: 'Hostname', address: f.name },

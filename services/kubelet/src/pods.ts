@@ -127,7 +127,7 @@ export class PodManager {
   async run(workers: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
     for (const key of this.runtimes.keys()) this.queue.add(key); // adopted pods that may have gone meanwhile
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err: String(err) }, 'pod sync failed'));
+    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err: String(err) }, 'pod sync failed'), 'pods');
   }
 
   /** The pod and container a stream (exec, attach, logs, port-forward) is about. */

@@ -67,18 +67,21 @@ function facts(o: KubeletOptions): NodeFacts {
   };
 }
 
+/**
+ * Create the Node (not ready yet), or take over an existing one (labels only). Ready is posted by the heartbeat
+ * loop after the Lease is renewed, so a node that ever showed Ready has a Lease the node lifecycle controller
+ * watches, even if this kubelet dies right after registering.
+ */
 async function register(client: ApiClient, o: KubeletOptions, log: Logger): Promise<KubeObject> {
   for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
     try {
       const existing = await client.get(NODES, o.nodeName).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
       if (!existing) {
-        const created = await client.create(NODES, nodeObject(facts(o), undefined, new Date()));
+        const created = await client.create(NODES, nodeObject(facts(o), undefined, new Date(), false));
         log.info({ node: o.nodeName }, 'node registered');
         return created;
       }
-      const desired = nodeObject(facts(o), existing, new Date());
-      await client.patch(NODES, o.nodeName, { metadata: { labels: desired.metadata.labels } });
-      return await client.update(NODES, { ...existing, status: desired.status }, 'status');
+      return await client.patch(NODES, o.nodeName, { metadata: { labels: nodeObject(facts(o), existing, new Date()).metadata.labels } });
     } catch (e) {
       if (isAlreadyExists(e)) continue;
       log.warn({ err: String(e) }, 'registration failed; retrying');
@@ -89,17 +92,14 @@ async function register(client: ApiClient, o: KubeletOptions, log: Logger): Prom
 
 async function renewLease(client: ApiClient, o: KubeletOptions, node: KubeObject): Promise<void> {
   const spec = { holderIdentity: o.nodeName, leaseDurationSeconds: 40, renewTime: microTime() };
+  // Owned by the Node, so the garbage collector removes it with the Node; a re-registered Node takes it over.
+  const ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: o.nodeName, uid: node.metadata.uid! }];
   try {
     const lease = await client.get(LEASES, o.nodeName);
-    await client.update(LEASES, { ...lease, spec: { ...lease.spec, ...spec } });
+    await client.update(LEASES, { ...lease, metadata: { ...lease.metadata, ownerReferences }, spec: { ...lease.spec, ...spec } });
   } catch (e) {
     if (!isNotFound(e)) throw e;
-    await client.create(LEASES, {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: o.nodeName, namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: o.nodeName, uid: node.metadata.uid! }] },
-      spec,
-    });
+    await client.create(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.nodeName, namespace: 'kube-node-lease', ownerReferences }, spec });
   }
 }
 
@@ -111,7 +111,7 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
     if (!podCIDR) await sleep(500, signal);
   }
   if (signal.aborted) return;
-  const informers = new InformerFactory(client, (err) => log.debug({ err: String(err) }, 'informer error'));
+  const informers = new InformerFactory(client, (err) => log.warn({ err: String(err) }, 'informer error'));
   const f = facts(o);
   const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir, node: { cpu: f.cpu, memory: f.memoryBytes }, backend: rp.backend }, informers);
   await pods.setUpOverlay();
@@ -132,7 +132,7 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
     async (client, signal) => {
       let node = await register(client, o, log);
       if (o.runPods) podsDone = runPods(client, o, o.runPods, log, signal).catch((e) => log.error({ err: String(e) }, 'pods stopped'));
-      let lastStatus = Date.now();
+      let lastStatus = 0; // the first status (Ready) goes right after the first lease renewal
       while (!signal.aborted) {
         try {
           await renewLease(client, o, node);
@@ -145,6 +145,8 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
           if (isNotFound(e)) {
             log.warn({ node: o.nodeName }, 'node object gone; registering again');
             node = await register(client, o, log);
+            lastStatus = 0;
+            continue;
           } else log.warn({ err: String(e) }, 'heartbeat failed');
         }
         await sleep((o.leaseRenewSeconds ?? 10) * 1000, signal);

@@ -11,7 +11,7 @@ export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'sch
     { port: 10259, ...o, leaseName: 'kube-scheduler' },
     async (client, signal) => {
       log.info('became leader; scheduling');
-      const informers = new InformerFactory(client, (err) => log.debug({ err: String(err) }, 'informer error'));
+      const informers = new InformerFactory(client, (err) => log.warn({ err: String(err) }, 'informer error'));
       const scheduler = new Scheduler({ client, informers, recorder: new EventRecorder(client, { component: 'default-scheduler' }), log, onBound: () => bound?.inc({ result: 'scheduled' }) });
       signal.addEventListener('abort', () => informers.stop(), { once: true });
       await informers.start();

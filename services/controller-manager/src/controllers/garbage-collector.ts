@@ -21,7 +21,11 @@ const TRACKED: Record<string, ResourceId> = {
   ConfigMap: { version: 'v1', resource: 'configmaps' },
   Secret: { version: 'v1', resource: 'secrets' },
   EndpointSlice: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
+  // A node's Lease is owned by its Node: deleting the Node removes the Lease.
+  Node: R.nodes,
+  Lease: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },
 };
+const CLUSTER_SCOPED = new Set(['Node']);
 
 export class GarbageCollector implements Controller {
   readonly name = 'garbagecollector';
@@ -82,7 +86,7 @@ export class GarbageCollector implements Controller {
     const r = TRACKED[ref.kind];
     if (!r) return 'unknown'; // a kind we do not follow: leave the dependent alone
     try {
-      const live = await this.ctx.client.get({ ...r, namespace: ns }, ref.name);
+      const live = await this.ctx.client.get({ ...r, namespace: CLUSTER_SCOPED.has(ref.kind) ? undefined : ns }, ref.name);
       return live.metadata.uid === ref.uid ? live : undefined;
     } catch (e) {
       if (isNotFound(e)) return undefined;
