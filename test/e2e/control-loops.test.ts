@@ -207,16 +207,30 @@ describe('control loops', () => {
     expect(await pods(doomed)).toEqual([]);
   });
 
-  it('marks a node whose kubelet went silent NotReady and taints it unreachable', async () => {
+  it('marks a node whose kubelet went silent NotReady, taints it unreachable and evicts what does not tolerate it', async () => {
+    const boundPod = (name: string, tolerations: object[]) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: 'node-silent', tolerations, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } }) + '\n';
+    const podOf = async (name: string) => c.get({ version: 'v1', resource: 'pods', namespace: ns }, name);
     const silent = startKubelets(['node-silent']);
     try {
       await waitFor('node-silent Ready', async () => /node-silent\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
       // A kubelet renews its Lease before it first says Ready: killed at any moment after, its node is watched.
       expect(await k(['get', 'lease', '-n', 'kube-node-lease', 'node-silent', '-o', 'jsonpath={.spec.holderIdentity}'])).toBe('node-silent');
+      // A NoExecute taint evicts the pods that do not tolerate it, at once.
+      for (const input of [boundPod('plain', []), boundPod('patient', [{ operator: 'Exists' }])]) await k(['apply', '-n', ns, '-f', '-'], { input });
+      await k(['taint', 'node', 'node-silent', 'example.com/maintenance=now:NoExecute']);
+      await waitFor('plain evicted', async () => !!(await podOf('plain')).metadata.deletionTimestamp);
+      const plain = await podOf('plain');
+      expect(plain.status.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }));
+      expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=plain'])).toMatch(new RegExp(`TaintManagerEviction\\s+pod/plain\\s+Marking for deletion Pod ${ns}/plain`));
+      await k(['taint', 'node', 'node-silent', 'example.com/maintenance-']);
+      // Unreachable: tolerated for tolerationSeconds (300 s unless the pod says otherwise), then evicted.
+      await k(['apply', '-n', ns, '-f', '-'], { input: boundPod('short', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }]) });
       silent.stop();
       await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 75_000, 1000); // 40 s of grace, then the controller's next look
       const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
       expect(taints).toBe('node.kubernetes.io/unreachable node.kubernetes.io/unreachable');
+      await waitFor('short evicted', async () => !!(await podOf('short')).metadata.deletionTimestamp, 15_000);
+      expect((await podOf('patient')).metadata.deletionTimestamp).toBeUndefined();
     } finally {
       silent.stop();
       // A node left behind would take pods no kubelet runs (and their deletions would never finish).

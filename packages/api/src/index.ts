@@ -17,3 +17,4 @@ export { dns1123Label, dns1123Subdomain, dns1035Label, qualifiedName, labelValue
 export { toStorage, fromStorage } from './conversion.js';
 export { tableColumns, tableRow, humanDuration, podStatusText, type ColumnDefinition } from './printers.js';
 export { charge, addUsage, quotaRefusal, applyLimitRanges, show as showQuantity, type Usage } from './quota.js';
+export { tolerates, toleratesTaint, evictionTime } from './taints.js';

@@ -4,7 +4,7 @@
  * rolling updates one node at a time (maxUnavailable), and the status
  * `kubectl get ds` prints.
  */
-import { isNotFound, type KubeObject } from '@kemu/api';
+import { isNotFound, tolerates, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { Expectations } from './expectations.js';
@@ -24,10 +24,6 @@ export const DAEMON_TOLERATIONS: Obj[] = [
   { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
 ];
 
-function tolerated(tols: Obj[], taint: Obj): boolean {
-  return tols.some((t) => (!t.effect || t.effect === taint.effect) && (t.operator === 'Exists' ? !t.key || t.key === taint.key : t.key === taint.key && (t.value ?? '') === (taint.value ?? '')));
-}
-
 /** Should this DaemonSet run a pod on this node? Pure. */
 export function shouldRun(ds: KubeObject, node: KubeObject): boolean {
   if (node.metadata.deletionTimestamp) return false;
@@ -45,7 +41,7 @@ export function shouldRun(ds: KubeObject, node: KubeObject): boolean {
     if (!ok) return false;
   }
   const tols = [...(spec.tolerations ?? []), ...DAEMON_TOLERATIONS];
-  return (node.spec?.taints ?? []).every((t: Obj) => t.effect === 'PreferNoSchedule' || tolerated(tols, t));
+  return (node.spec?.taints ?? []).every((t: Obj) => t.effect === 'PreferNoSchedule' || tolerates(tols, t));
 }
 
 export class DaemonSetController implements Controller {

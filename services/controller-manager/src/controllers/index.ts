@@ -12,6 +12,7 @@ import { resourceQuotaController } from './resourcequota.js';
 import { replicationControllerController } from './replicationcontroller.js';
 import { serviceAccountController } from './serviceaccount.js';
 import { rootCAPublisher } from './root-ca-publisher.js';
+import { taintEvictionController } from './taint-eviction.js';
 
 export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Controller; workers: number }[] = [
   { name: 'deployment', start: deploymentController, workers: 5 },
@@ -25,5 +26,6 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'nodeipam', start: nodeIpamController, workers: 1 },
   { name: 'podgc', start: podGcController, workers: 2 },
   { name: 'nodelifecycle', start: nodeLifecycleController, workers: 2 },
+  { name: 'taint-eviction-controller', start: taintEvictionController, workers: 2 },
   { name: 'resourcequota', start: resourceQuotaController, workers: 2 },
 ];

@@ -4,7 +4,7 @@
  * posting node status.") and gets the unreachable taints, so the scheduler
  * stops placing pods there; the taints go when the kubelet is back. Nodes
  * without a Lease (registered through the API, not by a kubelet) are left
- * as they are. Evicting pods from tainted nodes comes with the kubelets.
+ * as they are. The taint eviction controller evicts the pods of tainted nodes.
  */
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { WorkQueue, type Informer } from '@kemu/client';

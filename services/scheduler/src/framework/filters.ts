@@ -4,7 +4,7 @@
  * count per reason: `0/3 nodes are available: 1 node(s) had untolerated
  * taint {...}, 2 Insufficient cpu.` Pure.
  */
-import { fromLabelSelector, matches, type KubeObject } from '@kemu/api';
+import { fromLabelSelector, matches, tolerates, type KubeObject } from '@kemu/api';
 import { cachedRequests, podHostPorts, type NodeInfo } from './node-info.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -24,15 +24,6 @@ export function effectiveTaints(node: KubeObject): Obj[] {
 
 function isReady(node: KubeObject): boolean {
   return (node.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
-}
-
-export function tolerates(tolerations: Obj[], taint: Obj): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (!t.key) return t.operator === 'Exists';
-    if (t.key !== taint.key) return false;
-    return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
-  });
 }
 
 export const nodeUnschedulable: Filter = (pod, n) => {
