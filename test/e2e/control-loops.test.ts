@@ -225,12 +225,17 @@ describe('control loops', () => {
       await k(['taint', 'node', 'node-silent', 'example.com/maintenance-']);
       // Unreachable: tolerated for tolerationSeconds (300 s unless the pod says otherwise), then evicted.
       await k(['apply', '-n', ns, '-f', '-'], { input: boundPod('short', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }]) });
+      // As if node-silent's kubelet ran 'patient': Ready, until the node is not.
+      await c.patch({ version: 'v1', resource: 'pods', namespace: ns }, 'patient', { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, 'application/merge-patch+json', 'status');
       silent.stop();
       await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 75_000, 1000); // 40 s of grace, then the controller's next look
       const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
       expect(taints).toBe('node.kubernetes.io/unreachable node.kubernetes.io/unreachable');
       await waitFor('short evicted', async () => !!(await podOf('short')).metadata.deletionTimestamp, 15_000);
-      expect((await podOf('patient')).metadata.deletionTimestamp).toBeUndefined();
+      const patient = await podOf('patient');
+      expect(patient.metadata.deletionTimestamp).toBeUndefined();
+      expect(patient.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False' }));
+      expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=patient'])).toMatch(/Warning\s+NodeNotReady\s+pod\/patient\s+Node is not ready/);
     } finally {
       silent.stop();
       // A node left behind would take pods no kubelet runs (and their deletions would never finish).

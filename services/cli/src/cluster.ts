@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, c
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitNodesReady } from './ready.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
 
@@ -203,6 +204,8 @@ export class Cluster {
       }
     }
     for (const svc of services) if (!svc.oneShot) await this.waitHealthy(svc);
+    const waiting = await waitNodesReady(this.kubeconfigPath, join(this.state, 'pki'), Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`));
+    if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     return 'started';
   }
 

@@ -4,7 +4,9 @@
  * posting node status.") and gets the unreachable taints, so the scheduler
  * stops placing pods there; the taints go when the kubelet is back. Nodes
  * without a Lease (registered through the API, not by a kubelet) are left
- * as they are. The taint eviction controller evicts the pods of tainted nodes.
+ * as they are. The pods of a node that is not Ready are marked not ready
+ * (so Services stop sending them traffic); the taint eviction controller
+ * evicts them later.
  */
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { WorkQueue, type Informer } from '@kemu/client';
@@ -43,10 +45,12 @@ export class NodeLifecycleController implements Controller {
   private queue = new WorkQueue();
   private nodes: Informer;
   private leases: Informer;
+  private pods: Informer;
 
   constructor(private ctx: ControllerContext) {
     this.nodes = ctx.informers.for(R.nodes);
     this.leases = ctx.informers.for({ ...LEASES, namespace: 'kube-node-lease' });
+    this.pods = ctx.informers.for(R.pods);
     this.nodes.on({ add: (n) => this.queue.add(n.metadata.name!), update: (_a, b) => this.queue.add(b.metadata.name!) });
   }
 
@@ -70,8 +74,24 @@ export class NodeLifecycleController implements Controller {
       if (JSON.stringify(taints) !== JSON.stringify(node.spec?.taints ?? [])) {
         await this.ctx.client.patch(R.nodes, name, { spec: { taints: taints.length ? taints : null } }, 'application/merge-patch+json');
       }
+      const ready = (conditions ?? node.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
+      if (ready && ready.status !== 'True') await this.markPodsNotReady(name);
     } catch (e) {
       if (!isNotFound(e)) throw e;
+    }
+  }
+
+  /** Kubernetes' MarkPodsNotReady: no kubelet will say so, and endpoints must stop pointing at these pods. */
+  private async markPodsNotReady(nodeName: string): Promise<void> {
+    const stamp = this.ctx.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const pod of this.pods.lister.list().filter((p) => p.spec?.nodeName === nodeName && !p.metadata.deletionTimestamp)) {
+      const conds: Obj[] = pod.status?.conditions ?? [];
+      if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+      const status = { ...pod.status, conditions: conds.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: stamp } : c)) };
+      await this.ctx.client.update({ ...R.pods, namespace: pod.metadata.namespace }, { ...structuredClone(pod), status }, 'status').catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+      void this.ctx.recorder.event(pod, 'Warning', 'NodeNotReady', 'Node is not ready');
     }
   }
 }
