@@ -28,7 +28,7 @@ if [ $code -ne 0 ] && [ -d "$KEMU_E2E_LOGS" ]; then
   for f in "$KEMU_E2E_LOGS"/*.log; do
     [ -f "$f" ] || continue
     echo "--- $(basename "$f"): last warnings and errors" >&2
-    grep -E '"level":(4|5|6)0|level=(warn|error)|panic|Error' "$f" | tail -n 25 | cut -c1-400 >&2
+    grep -E '"level":(4|5|6)0|level=(warn|error)|panic|Error' "$f" | tail -n 12 | cut -c1-300 >&2
   done
 fi
 rm -rf "$KEMU_E2E_LOGS"

@@ -121,3 +121,13 @@ export async function namespace(prefix: string): Promise<string> {
 }
 
 export const stateFile = (...p: string[]) => join(ctx().state, ...p);
+
+/**
+ * `kubectl run` arguments for an agnhost netexec pod (HTTP 8080, UDP 8081) pinned to a node, Ready once netexec
+ * answers (as the Kubernetes e2e network tests do): Running alone says nothing of the listener.
+ */
+export function netexecRunArgs(name: string, node: string): string[] {
+  const image = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
+  const container = { name, image, args: ['netexec', '--http-port=8080', '--udp-port=8081'], readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 } };
+  return ['run', name, `--image=${image}`, '--overrides', JSON.stringify({ spec: { nodeName: node, containers: [container] } })];
+}

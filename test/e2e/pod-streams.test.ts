@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctx, k, kemu, kubectl, namespace, waitFor } from './helpers.js';
+import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, waitFor } from './helpers.js';
 
 let ns: string;
 const tmp = mkdtempSync('/tmp/kemu-streams-');
@@ -168,7 +168,7 @@ describe('the pod network on the cluster’s nodes', () => {
   it('connects pods on every node over HTTP and UDP (agnhost netexec /dial), and nodes to pods', async () => {
     const nodes = ['node-1', 'node-2', 'node-3'];
     for (const node of nodes) {
-      await k(['run', '-n', ns, `nx-${node}`, '--image=registry.k8s.io/e2e-test-images/agnhost:2.52', '--overrides', JSON.stringify({ spec: { nodeName: node } }), '--', 'netexec', '--http-port=8080', '--udp-port=8081']);
+      await k(['-n', ns, ...netexecRunArgs(`nx-${node}`, node)]);
     }
     await k(['wait', '-n', ns, '--for=condition=Ready', ...nodes.map((n) => `pod/nx-${n}`), '--timeout=60s']);
     const ips = Object.fromEntries(await Promise.all(nodes.map(async (n) => [n, await k(['get', 'pod', '-n', ns, `nx-${n}`, '-o', 'jsonpath={.status.podIP}'])])));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from './global-setup.js';
-import { waitFor } from './helpers.js';
+import { netexecRunArgs, waitFor } from './helpers.js';
 
 const PROJECT = 'kemu-vx';
 const home = mkdtempSync('/tmp/kemu-vx-');
@@ -32,7 +32,7 @@ afterAll(() => {
 describe('VXLAN backend', () => {
   it('connects pods on different nodes through flannel.1', async () => {
     for (const node of ['node-1', 'node-2']) {
-      await kubectl(['run', `nx-${node}`, '--image=registry.k8s.io/e2e-test-images/agnhost:2.52', '--overrides', JSON.stringify({ spec: { nodeName: node } }), '--', 'netexec', '--http-port=8080', '--udp-port=8081']);
+      await kubectl(netexecRunArgs(`nx-${node}`, node));
     }
     await kubectl(['wait', '--for=condition=Ready', 'pod/nx-node-1', 'pod/nx-node-2', '--timeout=60s']);
     const node1 = JSON.parse(await kubectl(['get', 'node', 'node-1', '-o', 'json']));
