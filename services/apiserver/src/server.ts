@@ -152,7 +152,8 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
       clearInterval(compactor);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await new Promise<void>((r) => grpcServer.tryShutdown(() => r()));
+      // Watch streams never end by themselves: give unary calls a moment, then cut what is left.
+      await Promise.race([new Promise<void>((r) => grpcServer.tryShutdown(() => r())), new Promise((r) => setTimeout(r, 1000))]);
       grpcServer.forceShutdown();
       await Promise.all([...caches.values()].map((c) => c.stop()));
       store.close();
