@@ -10,7 +10,7 @@ import { fromLabelSelector, isConflict, isNotFound, type KubeObject, type Select
 import { keyOf, type EventRecorder, type Informer, type InformerFactory, type ApiClient } from '@kemu/client';
 import type { Logger } from 'pino';
 import { addPod, newNodeInfo, removePod, setNode, type NodeInfo } from './framework/node-info.js';
-import { FILTERS, fitErrorMessage } from './framework/filters.js';
+import { filtersFor, fitErrorMessage } from './framework/filters.js';
 import { leastAllocated, selectorSpread, topologySpreadScore } from './framework/scores.js';
 
 const PODS = { version: 'v1', resource: 'pods' };
@@ -194,11 +194,12 @@ export class Scheduler {
     const feasible: NodeInfo[] = [];
     const reasons = new Map<string, number>();
     const start = this.nextStart % Math.max(1, all.length);
+    const filters = filtersFor(pod);
     let visited = 0;
     for (; visited < all.length && feasible.length < want; visited++) {
       const info = all[(start + visited) % all.length];
       let failed: string[] | undefined;
-      for (const f of FILTERS) {
+      for (const f of filters) {
         failed = f(pod, info, all);
         if (failed) break;
       }

@@ -22,8 +22,14 @@ export function effectiveTaints(node: KubeObject): Obj[] {
   return taints;
 }
 
+// Nodes in the cache are frozen and replaced on change, so a node's readiness is worked out once.
+const readiness = new WeakMap<KubeObject, boolean>();
 function isReady(node: KubeObject): boolean {
-  return (node.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+  const known = readiness.get(node);
+  if (known !== undefined) return known;
+  const r = (node.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+  readiness.set(node, r);
+  return r;
 }
 
 export const nodeUnschedulable: Filter = (pod, n) => {
@@ -45,11 +51,15 @@ export const taintToleration: Filter = (pod, n) => {
 export const nodeResourcesFit: Filter = (pod, n) => {
   const req = cachedRequests(pod);
   const alloc = n.allocatable;
+  const pods = n.requested.pods + 1 > alloc.pods;
+  const cpu = req.cpu > 0 && n.requested.cpu + req.cpu > alloc.cpu + 1e-9;
+  const memory = req.memory > 0 && n.requested.memory + req.memory > alloc.memory;
+  if (!pods && !cpu && !memory) return undefined; // the common case allocates nothing
   const out: string[] = [];
-  if (n.requested.pods + 1 > alloc.pods) out.push('Too many pods');
-  if (req.cpu > 0 && n.requested.cpu + req.cpu > alloc.cpu + 1e-9) out.push('Insufficient cpu');
-  if (req.memory > 0 && n.requested.memory + req.memory > alloc.memory) out.push('Insufficient memory');
-  return out.length ? out : undefined;
+  if (pods) out.push('Too many pods');
+  if (cpu) out.push('Insufficient cpu');
+  if (memory) out.push('Insufficient memory');
+  return out;
 };
 
 function nodeSelectorTermMatches(term: Obj, labels: Record<string, string>): boolean {
@@ -74,13 +84,18 @@ function nodeSelectorTermMatches(term: Obj, labels: Record<string, string>): boo
   });
 }
 
+const requiredTerms = (pod: KubeObject): Obj[] | undefined => {
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  return Array.isArray(terms) && terms.length ? terms : undefined;
+};
+
 export const nodeAffinity: Filter = (pod, n) => {
   const labels = n.node.metadata.labels ?? {};
-  const sel = pod.spec?.nodeSelector ?? {};
-  const fail = ["node(s) didn't match Pod's node affinity/selector"];
-  if (!Object.entries(sel).every(([k, v]) => labels[k] === v)) return fail;
-  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-  if (Array.isArray(terms) && terms.length && !terms.some((t: Obj) => nodeSelectorTermMatches(t, labels))) return fail;
+  const sel: Record<string, string> = pod.spec?.nodeSelector ?? {};
+  const fail = () => ["node(s) didn't match Pod's node affinity/selector"];
+  for (const k in sel) if (labels[k] !== sel[k]) return fail();
+  const terms = requiredTerms(pod);
+  if (terms && !terms.some((t: Obj) => nodeSelectorTermMatches(t, labels))) return fail();
   return undefined;
 };
 
@@ -144,6 +159,21 @@ export function spreadCounts(pod: KubeObject, c: Obj, all: NodeInfo[]): Map<stri
 }
 
 export const FILTERS: Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit, podAntiAffinity, podTopologySpread];
+
+/**
+ * The filters that can reject this pod, in FILTERS' order (kube-scheduler's PreFilter "Skip"): one that would pass
+ * every node for it — no node selector or affinity, no host ports, no anti-affinity, no DoNotSchedule spread — is
+ * not run 1,000 times per pod.
+ */
+export function filtersFor(pod: KubeObject): Filter[] {
+  const spec = pod.spec ?? {};
+  const skip = new Set<Filter>();
+  if (!Object.keys(spec.nodeSelector ?? {}).length && !requiredTerms(pod)) skip.add(nodeAffinity);
+  if (!podHostPorts(pod).length) skip.add(nodePorts);
+  if (!(spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length) skip.add(podAntiAffinity);
+  if (!((spec.topologySpreadConstraints ?? []) as Obj[]).some((c) => (c.whenUnsatisfiable ?? 'DoNotSchedule') === 'DoNotSchedule')) skip.add(podTopologySpread);
+  return FILTERS.filter((f) => !skip.has(f));
+}
 
 /** Kubernetes' FitError text. */
 export function fitErrorMessage(total: number, reasons: Map<string, number>): string {
