@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kemu/api';
 import { addPod, newNodeInfo, type NodeInfo } from './node-info.js';
-import { fitErrorMessage, nodeAffinity, nodePorts, nodeResourcesFit, nodeUnschedulable, podAntiAffinity, podTopologySpread, taintToleration } from './filters.js';
+import { filtersFor, fitErrorMessage, nodeAffinity, nodePorts, nodeResourcesFit, nodeUnschedulable, podAntiAffinity, podTopologySpread, taintToleration } from './filters.js';
 import { leastAllocated, selectorSpread, topologySpreadScore } from './scores.js';
 import { parseSelector } from '@kemu/api';
 
@@ -15,6 +15,14 @@ const pod = (name: string, spec: object = {}, labels: Record<string, string> = {
 const withRequests = (cpu?: string, memory?: string) => ({ containers: [{ name: 'c', image: 'x', resources: { requests: { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) } } }] });
 
 describe('filters', () => {
+  it('skips, per pod, only the filters that would pass every node', () => {
+    expect(filtersFor(pod('plain'))).toEqual([nodeUnschedulable, taintToleration, nodeResourcesFit]);
+    expect(filtersFor(pod('sel', { nodeSelector: { disk: 'ssd' } }))).toContain(nodeAffinity);
+    expect(filtersFor(pod('ports', { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80, hostPort: 8080 }] }] }))).toContain(nodePorts);
+    expect(filtersFor(pod('anti', { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: {} }] } } }))).toContain(podAntiAffinity);
+    expect(filtersFor(pod('soft', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }] }))).not.toContain(podTopologySpread);
+    expect(filtersFor(pod('hard', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone' }] }))).toContain(podTopologySpread);
+  });
   it.each([
     ['fits', '500m', undefined, undefined],
     ['too much cpu', '3', undefined, ['Insufficient cpu']],
