@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '@kemu/client';
 import type { KubeObject } from '@kemu/api';
 import { client, registerNodes, startKubelets } from './nodes.js';
-import { ctx, k, kubectl, namespace, stateFile, waitFor } from './helpers.js';
+import { ctx, k, kemu, kubectl, namespace, stateFile, waitFor } from './helpers.js';
 
 let c: ApiClient;
 let ns: string;
@@ -205,6 +205,13 @@ describe('control loops', () => {
     expect(await k(['delete', 'namespace', doomed, '--timeout=60s'])).toContain(`namespace "${doomed}" deleted`);
     expect((await kubectl(['get', 'namespace', doomed])).stderr).toContain('not found');
     expect(await pods(doomed)).toEqual([]);
+  });
+
+  it("shows each controller's work queue at /metrics, as client-go does", async () => {
+    const metrics = kemu('exec', 'controller-manager', '--', 'curl', '-s', 'http://127.0.0.1:10257/metrics');
+    expect(metrics).toContain('leader_election_master_status{name="kube-controller-manager"} 1');
+    expect(Number(/^workqueue_adds_total\{name="deployment"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    for (const m of ['workqueue_depth', 'workqueue_retries_total', 'workqueue_longest_running_processor_seconds']) expect(metrics).toContain(`${m}{name="garbagecollector"}`);
   });
 
   it('marks a node whose kubelet went silent NotReady, taints it unreachable and evicts what does not tolerate it', async () => {
