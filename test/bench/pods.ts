@@ -12,17 +12,23 @@ import { withCluster, type BenchCluster } from './cluster.js';
 
 const PODS = { version: 'v1', resource: 'pods' };
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
-/** RSS and PSS (shared pages split among their users: what a process costs a node running many) in kB. */
-function memKb(pid: number): { rss: number; pss: number } {
+/**
+ * RSS; PSS (shared pages split among their users: what a process costs a node running many); anonymous memory (its
+ * own heap and stacks, without the program's file pages — what a memory cgroup is charged for a process whose binary
+ * is already in the page cache, so close to what `kubectl top` shows). In kB.
+ */
+type Mem = { rss: number; pss: number; anon: number };
+function memKb(pid: number): Mem {
   try {
     const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    return { rss: Number(/^Rss:\s+(\d+)/m.exec(t)?.[1] ?? 0), pss: Number(/^Pss:\s+(\d+)/m.exec(t)?.[1] ?? 0) };
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(t)?.[1] ?? 0);
+    return { rss: field('Rss'), pss: field('Pss'), anon: field('Anonymous') };
   } catch {
-    return { rss: 0, pss: 0 };
+    return { rss: 0, pss: 0, anon: 0 };
   }
 }
 /** A container: every process of its process group (the runtime's shell, the program, what it started). */
-function containerMem(pid: number): { rss: number; pss: number } {
+function containerMem(pid: number): Mem {
   const pgid = Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)]).toString().trim());
   const pids = execFileSync('ps', ['-eo', 'pid=,pgid='])
     .toString()
@@ -30,7 +36,7 @@ function containerMem(pid: number): { rss: number; pss: number } {
     .map((l) => l.trim().split(/\s+/).map(Number))
     .filter(([, g]) => g === pgid)
     .map(([p]) => p!);
-  return pids.map(memKb).reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss }), { rss: 0, pss: 0 });
+  return pids.map(memKb).reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss, anon: a.anon + b.anon }), { rss: 0, pss: 0, anon: 0 });
 }
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
@@ -83,11 +89,11 @@ async function main({ state }: BenchCluster): Promise<void> {
   const burst = [...burstReady].map(([n, t]) => t - created.get(n)!);
   console.log(`the same, 100 more created at once: p50 ${q(burst, 0.5).toFixed(0)} ms, p99 ${q(burst, 0.99).toFixed(0)} ms`);
   const kubelets = [1, 2, 3].map((i) => memKb(Number(readFileSync(join(state, 'pids', `node-${i}.pid`), 'utf8'))));
-  console.log(`kubelet with ~67 pods each: RSS ${kubelets.map((k) => mb(k.rss)).join(', ')}; PSS ${kubelets.map((k) => mb(k.pss)).join(', ')}`);
+  console.log(`kubelet with ~67 pods each: RSS ${kubelets.map((k) => mb(k.rss)).join(', ')}; PSS ${kubelets.map((k) => mb(k.pss)).join(', ')}; anonymous ${kubelets.map((k) => mb(k.anon)).join(', ')}`);
   // A pod's memory: its container's process group (pause: the runtime's shell, a shell and a sleep).
   const pausePids = execFileSync('pgrep', ['-f', 'pause/pause.sh']).toString().trim().split('\n').map(Number);
   const pause = containerMem(pausePids[0]!);
-  console.log(`simple (pause) pod: RSS ${mb(pause.rss)}, PSS ${mb(pause.pss)}`);
+  console.log(`simple (pause) pod: RSS ${mb(pause.rss)}, PSS ${mb(pause.pss)}, anonymous ${mb(pause.anon)}`);
   await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nginx' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
   for (let i = 0; i < 100; i++) {
     const p = await c.get({ ...PODS, namespace: ns }, 'nginx');
@@ -97,7 +103,7 @@ async function main({ state }: BenchCluster): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   const nginxPid = Number(execFileSync('pgrep', ['-f', 'nginx/nginx.mjs']).toString().trim().split('\n')[0]);
   const nginx = containerMem(nginxPid);
-  console.log(`nginx pod: RSS ${mb(nginx.rss)}, PSS ${mb(nginx.pss)} (node.js; its binary's pages are shared with the node's other node.js processes)`);
+  console.log(`nginx pod: RSS ${mb(nginx.rss)}, PSS ${mb(nginx.pss)}, anonymous ${mb(nginx.anon)} (node.js; its binary's pages are shared with the node's other node.js processes)`);
   c.close();
 }
 
