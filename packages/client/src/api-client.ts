@@ -31,6 +31,8 @@ export interface ListResult<T = KubeObject> {
   continue?: string;
 }
 
+const UNARY_DEADLINE_MS = 60_000;
+
 function ref(r: ResourceId): ResourceRef {
   return { group: r.group ?? '', version: r.version, resource: r.resource, namespace: r.namespace ?? '' };
 }
@@ -51,6 +53,7 @@ export function fromGrpcError(e: unknown): Error {
     }
   }
   if (err?.code === grpc.status.UNAVAILABLE) return new StatusError(503, 'ServiceUnavailable', err.details || 'api-server unavailable');
+  if (err?.code === grpc.status.DEADLINE_EXCEEDED) return new StatusError(504, 'Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request');
   return e instanceof Error ? e : new Error(String(e));
 }
 
@@ -76,10 +79,11 @@ export class ApiClient {
   }
 
   // grpc-js methods are overloaded; the request/response pairing is fixed by the proto.
+  // Every call has a deadline (the api-server's 60 s request timeout), so no worker waits for ever on a lost reply.
   private unary<Res = ObjectResponse>(method: unknown, req: unknown): Promise<Res> {
-    const fn = method as (req: unknown, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
+    const fn = method as (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
     return new Promise((resolve, reject) => {
-      fn.call(this.client, req, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+      fn.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
     });
   }
 

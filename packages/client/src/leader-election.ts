@@ -71,11 +71,21 @@ export class LeaderElector {
     while (!signal.aborted) {
       await sleep(this.o.retryPeriodSeconds * 1000, signal);
       if (signal.aborted) break;
-      if (await this.tryAcquireOrRenew()) lastRenew = this.o.clock.now();
+      if (await this.renewWithin(this.o.renewDeadlineSeconds * 1000)) lastRenew = this.o.clock.now();
       else if (this.o.clock.now() - lastRenew > this.o.renewDeadlineSeconds * 1000 || (this.leader && !this.isLeader)) break;
     }
     leading.abort();
     this.o.onStoppedLeading();
+  }
+
+  /**
+   * A renewal that has not answered within the renew deadline counts as failed (client-go gives each attempt a
+   * context with that timeout): a leader must stop leading before a standby may take the expired lease over.
+   */
+  private renewWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+    return Promise.race([this.tryAcquireOrRenew(), late]).finally(() => clearTimeout(timer));
   }
 
   /** One attempt: true when we hold the lease afterwards. */
