@@ -1,7 +1,7 @@
 /** What the end-to-end suites share: kubectl, raw HTTPS calls, kemu, polling. */
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type Options } from 'execa';
 import { parse } from 'yaml';
@@ -10,7 +10,8 @@ import { CLI } from './global-setup.js';
 
 export const ctx = () => inject('kemu');
 
-const cacheDir = mkdtempSync('/tmp/kemu-kubectl-cache-');
+// kubectl's discovery cache lives in the e2e cluster's home, which the global teardown removes.
+const cacheDir = () => join(ctx().home, 'kubectl-cache');
 
 export interface Run {
   stdout: string;
@@ -20,7 +21,7 @@ export interface Run {
 
 /** Run the real kubectl against the test cluster. Never throws on a non-zero exit. */
 export async function kubectl(args: string[], opts: Options & { input?: string } = {}): Promise<Run> {
-  const r = await execa('kubectl', ['--kubeconfig', ctx().kubeconfig, '--cache-dir', cacheDir, ...args], { reject: false, timeout: 60_000, ...opts });
+  const r = await execa('kubectl', ['--kubeconfig', ctx().kubeconfig, '--cache-dir', cacheDir(), ...args], { reject: false, timeout: 60_000, ...opts });
   return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1 };
 }
 

@@ -1,6 +1,6 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { gatewayOf, HostLocalIpam, nextFree } from './ipam.js';
 import { vethName } from './sandbox.js';
 
@@ -12,7 +12,9 @@ describe('host-local IPAM', () => {
     expect(nextFree('10.0.0.0/30', new Set(['10.0.0.2']))).toBeUndefined();
   });
   it('survives a restart through its file, and gives an address back on release', () => {
-    const file = join(mkdtempSync('/tmp/kemu-ipam-'), 'ipam.json');
+    const dir = mkdtempSync('/tmp/kemu-ipam-');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'ipam.json');
     const a = new HostLocalIpam('10.244.1.0/24', file);
     expect(a.allocate('pod-1')).toBe('10.244.1.2');
     expect(a.allocate('pod-2')).toBe('10.244.1.3');
