@@ -10,7 +10,7 @@
  */
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { WorkQueue, type Informer } from '@kemu/client';
-import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
@@ -24,7 +24,7 @@ export function nodeHealth(node: KubeObject, lease: KubeObject | undefined, now:
   const renew = Date.parse(lease?.spec?.renewTime ?? '') || 0;
   const heartbeat = Date.parse(ready?.lastHeartbeatTime ?? '') || 0;
   const stale = now - Math.max(renew, heartbeat) > graceMs;
-  const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+  const stamp = ts(new Date(now));
   let conditions: Obj[] | undefined;
   if (stale && ready?.status !== 'Unknown') {
     conditions = conds.map((c) => ({ ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: stamp }));
@@ -83,7 +83,7 @@ export class NodeLifecycleController implements Controller {
 
   /** Kubernetes' MarkPodsNotReady: no kubelet will say so, and endpoints must stop pointing at these pods. */
   private async markPodsNotReady(nodeName: string): Promise<void> {
-    const stamp = this.ctx.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    const stamp = ts(this.ctx.now());
     for (const pod of this.pods.lister.list().filter((p) => p.spec?.nodeName === nodeName && !p.metadata.deletionTimestamp)) {
       const conds: Obj[] = pod.status?.conditions ?? [];
       if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) continue;

@@ -10,7 +10,7 @@
  */
 import { evictionTime, isNotFound, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
-import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
 
 const noExecute = (n: KubeObject | undefined): string =>
   JSON.stringify(((n?.spec?.taints ?? []) as { effect?: string }[]).filter((t) => t.effect === 'NoExecute'));
@@ -48,8 +48,7 @@ export class TaintEvictionController implements Controller {
     void this.ctx.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
     try {
       const conditions = ((pod.status?.conditions ?? []) as { type: string }[]).filter((c) => c.type !== 'DisruptionTarget');
-      const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
-      conditions.push({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: stamp } as { type: string });
+      conditions.push({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: ts(new Date(now)) } as { type: string });
       await this.ctx.client.patch(ref, name, { status: { conditions } }, 'application/merge-patch+json', 'status');
       await this.ctx.client.delete(ref, name, { preconditions: { uid: pod.metadata.uid } });
     } catch (e) {
