@@ -11,6 +11,7 @@
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { WorkQueue, type Informer } from '@kemu/client';
 import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
+import { isReady, podsOnNode } from './pod-util.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
@@ -84,9 +85,9 @@ export class NodeLifecycleController implements Controller {
   /** Kubernetes' MarkPodsNotReady: no kubelet will say so, and endpoints must stop pointing at these pods. */
   private async markPodsNotReady(nodeName: string): Promise<void> {
     const stamp = ts(this.ctx.now());
-    for (const pod of this.pods.lister.list().filter((p) => p.spec?.nodeName === nodeName && !p.metadata.deletionTimestamp)) {
+    for (const pod of podsOnNode(this.pods.lister.list(), nodeName)) {
+      if (pod.metadata.deletionTimestamp || !isReady(pod)) continue;
       const conds: Obj[] = pod.status?.conditions ?? [];
-      if (!conds.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
       const status = { ...pod.status, conditions: conds.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: stamp } : c)) };
       await this.ctx.client.update({ ...R.pods, namespace: pod.metadata.namespace }, { ...structuredClone(pod), status }, 'status').catch((e) => {
         if (!isNotFound(e)) throw e;

@@ -6,6 +6,11 @@ export function isActive(pod: KubeObject): boolean {
   return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata.deletionTimestamp;
 }
 
+/** The pods bound to a node (PodGC, node lifecycle and taint eviction all act on a node's pods). */
+export function podsOnNode(pods: readonly KubeObject[], node: string): KubeObject[] {
+  return pods.filter((p) => p.spec?.nodeName === node);
+}
+
 export function isReady(pod: KubeObject): boolean {
   return (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
 }

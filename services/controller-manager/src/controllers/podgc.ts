@@ -6,6 +6,7 @@
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { podsOnNode } from './pod-util.js';
 
 export class PodGcController implements Controller {
   readonly name = 'podgc';
@@ -18,7 +19,7 @@ export class PodGcController implements Controller {
     this.nodes = ctx.informers.for(R.nodes);
     const check = (p: KubeObject) => p.spec?.nodeName && this.queue.add(keyOf(p));
     this.pods.on({ add: check, update: (_a, b) => check(b) });
-    this.nodes.on({ delete: (n) => this.pods.lister.list().filter((p) => p.spec?.nodeName === n.metadata.name).forEach((p) => this.queue.add(keyOf(p))) });
+    this.nodes.on({ delete: (n) => podsOnNode(this.pods.lister.list(), n.metadata.name!).forEach((p) => this.queue.add(keyOf(p))) });
   }
 
   run(workers: number, signal: AbortSignal): Promise<void> {

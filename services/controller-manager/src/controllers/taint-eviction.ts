@@ -11,6 +11,7 @@
 import { evictionTime, isNotFound, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
+import { podsOnNode } from './pod-util.js';
 
 const noExecute = (n: KubeObject | undefined): string =>
   JSON.stringify(((n?.spec?.taints ?? []) as { effect?: string }[]).filter((t) => t.effect === 'NoExecute'));
@@ -27,7 +28,7 @@ export class TaintEvictionController implements Controller {
     const check = (p: KubeObject) => p.spec?.nodeName && !p.metadata.deletionTimestamp && this.queue.add(keyOf(p));
     this.pods.on({ add: check, update: (_a, b) => check(b) });
     // Only a change of a node's NoExecute taints concerns its pods.
-    const nodeChanged = (n: KubeObject) => this.pods.lister.list().filter((p) => p.spec?.nodeName === n.metadata.name).forEach(check);
+    const nodeChanged = (n: KubeObject) => podsOnNode(this.pods.lister.list(), n.metadata.name!).forEach(check);
     this.nodes.on({ add: (n) => noExecute(n) !== '[]' && nodeChanged(n), update: (a, b) => noExecute(a) !== noExecute(b) && nodeChanged(b) });
   }
 
