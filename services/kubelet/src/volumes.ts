@@ -100,23 +100,19 @@ const configMapData = (c: KubeObject): Record<string, Buffer> => ({
 
 async function sourceFiles(pod: KubeObject, src: Obj, defaultMode: number, s: VolumeSources, podIP: string): Promise<VolumeFile[]> {
   const ns = pod.metadata.namespace!;
-  if (src.secret) {
-    const name = src.secret.secretName ?? src.secret.name;
-    const obj = await s.secret(ns, name);
+  // A secret and a configMap source differ only in where the name is and how the data reads.
+  const keyed = src.secret
+    ? { spec: src.secret, name: src.secret.secretName ?? src.secret.name, get: s.secret, data: secretData, what: 'secret' }
+    : src.configMap
+      ? { spec: src.configMap, name: src.configMap.name, get: s.configMap, data: configMapData, what: 'configmap' }
+      : undefined;
+  if (keyed) {
+    const obj = await keyed.get.call(s, ns, keyed.name);
     if (!obj) {
-      if (src.secret.optional) return [];
-      throw new VolumeError(`secret "${name}" not found`);
+      if (keyed.spec.optional) return [];
+      throw new VolumeError(`${keyed.what} "${keyed.name}" not found`);
     }
-    return keyFiles(secretData(obj), src.secret.items, src.secret.defaultMode ?? defaultMode, !!src.secret.optional, 'secret');
-  }
-  if (src.configMap) {
-    const name = src.configMap.name;
-    const obj = await s.configMap(ns, name);
-    if (!obj) {
-      if (src.configMap.optional) return [];
-      throw new VolumeError(`configmap "${name}" not found`);
-    }
-    return keyFiles(configMapData(obj), src.configMap.items, src.configMap.defaultMode ?? defaultMode, !!src.configMap.optional, 'configmap');
+    return keyFiles(keyed.data(obj), keyed.spec.items, keyed.spec.defaultMode ?? defaultMode, !!keyed.spec.optional, keyed.what);
   }
   if (src.downwardAPI) {
     return ((src.downwardAPI.items ?? []) as Obj[]).map((it) => ({
