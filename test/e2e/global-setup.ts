@@ -9,8 +9,9 @@ import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 export const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
-export const PROJECT = 'kemu-e2e';
-export const SUBNET = '172.29';
+// KEMU_E2E_PROJECT / KEMU_E2E_SUBNET let two checkouts run their suites at once (each its own cluster).
+export const PROJECT = process.env.KEMU_E2E_PROJECT ?? 'kemu-e2e';
+export const SUBNET = process.env.KEMU_E2E_SUBNET ?? '172.29';
 
 export interface KemuContext {
   home: string;
