@@ -5,5 +5,6 @@ export { WorkQueue, ItemExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimi
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
 export { EventRecorder, type EventType, type EventSource } from './events.js';
 export { realClock, sleep, type Clock } from './clock.js';
+export { ExponentialBackoff, REFLECTOR_BACKOFF, type BackoffOptions } from './backoff.js';
 export { Counter, Gauge, Histogram, Registry } from './metrics.js';
 export { runComponent, componentFlags, stopOnSignals, type ComponentOptions, type RunningComponent, type FlagBuilder } from './component.js';
