@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { ApiClient } from './api-client.js';
 import { LeaderElector } from './leader-election.js';
-import { Registry, Gauge, Counter } from './metrics.js';
-import { runningQueues, type WorkQueue } from './workqueue.js';
+import { exposition, newMetricsRegistry, prom, registerWorkqueueMetrics, type MetricsRegistry } from './metrics.js';
 
 export interface ComponentOptions {
   /** host:port of the api-server's gRPC listener. */
@@ -32,7 +31,8 @@ export interface ComponentOptions {
 
 export interface RunningComponent {
   client: ApiClient;
-  metrics: Registry;
+  /** Served at /metrics: register a component's own metrics here (`new prom.Counter({ ..., registers: [metrics] })`). */
+  metrics: MetricsRegistry;
   port: number;
   identity: string;
   isLeader(): boolean;
@@ -49,17 +49,33 @@ export async function runComponent(o: ComponentOptions, lead: (client: ApiClient
   const token = readFileSync(o.tokenFile, 'utf8').trim();
   const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token });
   const identity = o.identity ?? `${hostname()}_${process.pid}`;
-  const metrics = new Registry();
+  const metrics = newMetricsRegistry();
   let leading = false;
-  metrics.register(new Gauge('leader_election_master_status', 'Whether this replica leads (1) or not (0).', () => [[{ name: o.leaseName }, leading ? 1 : 0]]));
+  new prom.Gauge({
+    name: 'leader_election_master_status',
+    help: 'Whether this replica leads (1) or not (0).',
+    labelNames: ['name'],
+    registers: [metrics],
+    collect() {
+      this.set({ name: o.leaseName }, leading ? 1 : 0);
+    },
+  });
   registerWorkqueueMetrics(metrics);
   const server = http.createServer((req, res) => {
     if (req.url === '/healthz' || req.url === '/livez' || req.url === '/readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       res.end('ok');
     } else if (req.url === '/metrics') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' });
-      res.end(metrics.render());
+      exposition(metrics).then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'Content-Type': contentType });
+          res.end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end(err instanceof Error ? err.message : 'metrics collection failed');
+        },
+      );
     } else {
       res.writeHead(404);
       res.end();
@@ -107,16 +123,6 @@ export async function runComponent(o: ComponentOptions, lead: (client: ApiClient
       client.close();
     },
   };
-}
-
-/** client-go's workqueue metrics, per running queue: a stuck worker shows as a growing longest_running_processor. */
-function registerWorkqueueMetrics(metrics: Registry): void {
-  const each = (f: (q: WorkQueue) => number) => (): [Record<string, string>, number][] => [...runningQueues].map((q) => [{ name: q.name }, f(q)]);
-  metrics.register(new Gauge('workqueue_depth', 'Current depth of workqueue', each((q) => q.length)));
-  metrics.register(new Counter('workqueue_adds_total', 'Total number of adds handled by workqueue', each((q) => q.adds)));
-  metrics.register(new Counter('workqueue_retries_total', 'Total number of retries handled by workqueue', each((q) => q.retries)));
-  metrics.register(new Gauge('workqueue_unfinished_work_seconds', 'How many seconds of work has been done that is in progress', each((q) => q.processingSeconds().total)));
-  metrics.register(new Gauge('workqueue_longest_running_processor_seconds', 'How many seconds has the longest running processor for workqueue been running', each((q) => q.processingSeconds().longest)));
 }
 
 /** The flags every component shares (commander-style builder, kept structural so this package needs no CLI library). */

@@ -4,6 +4,7 @@ export { Informer, InformerFactory, Lister, keyOf, splitKey, type Handlers, type
 export { WorkQueue, ItemExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
 export { EventRecorder, type EventType, type EventSource } from './events.js';
-export { realClock, sleep, type Clock } from './clock.js';
-export { Counter, Gauge, Histogram, Registry } from './metrics.js';
+export { realClock, sleep, sleepOn, type Clock } from './clock.js';
+export { ExponentialBackoff, REFLECTOR_BACKOFF, type BackoffOptions } from './backoff.js';
+export { prom, newMetricsRegistry, exposition, registerWorkqueueMetrics, type MetricsRegistry, Counter, Gauge, Histogram, Registry } from './metrics.js';
 export { runComponent, componentFlags, stopOnSignals, type ComponentOptions, type RunningComponent, type FlagBuilder } from './component.js';

@@ -39,7 +39,7 @@ function fakeClient() {
 describe('informer', () => {
   it('lists, watches, relists on 410 and tells handlers the difference', async () => {
     const { client, counts } = fakeClient();
-    const inf = new Informer(client, { version: 'v1', resource: 'configmaps' });
+    const inf = new Informer(client, { version: 'v1', resource: 'configmaps' }, { delay: async () => undefined });
     const seen: string[] = [];
     inf.on({ add: (o) => seen.push(`add ${o.metadata.name}`), update: (_a, b) => seen.push(`update ${b.metadata.name}`), delete: (o) => seen.push(`delete ${o.metadata.name}`) });
     await inf.start();
@@ -50,5 +50,67 @@ describe('informer', () => {
     expect(inf.lister.list().map((o) => o.metadata.name)).toEqual(['a']);
     expect(Object.isFrozen(inf.lister.get('ns/a'))).toBe(true); // read-only cache
     expect(inf.lister.byIndex('namespace', 'ns')).toHaveLength(1);
+  });
+});
+
+/** How one watch stream ends, in the order the informer opens them. */
+type Ending = 'clean' | 'error-500' | 'throw' | 'gone' | { healthyFor: number };
+
+describe('informer re-watch back-off (client-go reflector: 800 ms, ×2, 30 s cap, jitter 1.0, reset after 2 min)', () => {
+  function scripted(endings: Ending[], clock: { t: number }) {
+    const log: string[] = [];
+    let watches = 0;
+    const client = {
+      async list() {
+        log.push('list');
+        return { items: [], resourceVersion: '1' };
+      },
+      watch(_r: unknown, opts: { signal?: AbortSignal }) {
+        const end = endings[watches++];
+        return {
+          async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent> {
+            log.push('watch');
+            if (end === undefined) {
+              // The script is over: a stream that lasts until the informer stops.
+              log.push('done');
+              await new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true }));
+              return;
+            }
+            if (end === 'throw') throw new Error('connection reset');
+            if (end === 'error-500') yield { type: 'ERROR', object: { kind: 'Status', code: 500, message: 'etcd away', metadata: {} } as unknown as KubeObject };
+            if (end === 'gone') yield { type: 'ERROR', object: { kind: 'Status', code: 410, metadata: {} } as unknown as KubeObject };
+            if (typeof end === 'object') clock.t += end.healthyFor;
+          },
+        };
+      },
+    };
+    return { client: client as unknown as ApiClient, log };
+  }
+
+  async function run(endings: Ending[], random = () => 0) {
+    const clock = { t: 0 };
+    const { client, log } = scripted(endings, clock);
+    const errors: unknown[] = [];
+    const inf = new Informer(client, { version: 'v1', resource: 'configmaps' }, {
+      clock: { now: () => clock.t },
+      random,
+      delay: async (ms) => void log.push(`wait ${ms}`),
+      onError: (e) => errors.push(e),
+    });
+    await inf.start();
+    for (let i = 0; i < 200 && !log.includes('done'); i++) await new Promise((r) => setTimeout(r, 1));
+    inf.stop();
+    return { log, errors };
+  }
+
+  it('waits before re-watching however a stream ends, and before relisting after 410', async () => {
+    const { log, errors } = await run(['clean', 'error-500', 'throw', 'gone']);
+    expect(log).toEqual(['list', 'watch', 'wait 800', 'watch', 'wait 1600', 'watch', 'wait 3200', 'watch', 'wait 6400', 'list', 'watch', 'done']);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['etcd away', 'connection reset']);
+  });
+
+  it('caps the wait at 30 s, jitters it up to ×2, and starts over after 2 minutes of a healthy stream', async () => {
+    const { log } = await run(['clean', 'clean', 'clean', 'clean', 'clean', 'clean', 'clean', { healthyFor: 120_001 }], () => 0.5);
+    expect(log.filter((l) => l.startsWith('wait'))).toEqual(['wait 1200', 'wait 2400', 'wait 4800', 'wait 9600', 'wait 19200', 'wait 38400', 'wait 45000', 'wait 1200']);
   });
 });

@@ -1,13 +1,16 @@
 /**
  * Informers: list, then watch from the list's resourceVersion, keeping a
  * read-only local cache (a lister with indexes) and telling handlers of
- * adds, updates and deletes. A broken stream is re-watched from the last
- * version seen; 410 Gone (or repeated failures) relists, with back-off.
+ * adds, updates and deletes. A stream that ends — cleanly, with an ERROR
+ * event, or broken — is re-watched from the last version seen, and 410 Gone
+ * relists; either only after client-go's reflector back-off (800 ms doubling
+ * to 30 s, jittered), so a server that keeps closing streams is not stormed.
  * Objects in the cache are frozen: copy (structuredClone) before changing.
  */
-import { isGone, type KubeObject } from '@kemu/api';
+import { isGone, StatusError, type KubeObject, type Status } from '@kemu/api';
 import type { ApiClient, ResourceId } from './api-client.js';
-import { sleep } from './clock.js';
+import { ExponentialBackoff, REFLECTOR_BACKOFF } from './backoff.js';
+import { sleep, type Clock } from './clock.js';
 
 export type IndexFunc = (obj: KubeObject) => string[];
 
@@ -117,6 +120,10 @@ export interface InformerOptions {
   fieldSelector?: string;
   indexers?: Record<string, IndexFunc>;
   onError?: (err: unknown) => void;
+  /** Time and waiting for the re-watch back-off (real ones by default); tests drive them. */
+  clock?: Pick<Clock, 'now'>;
+  delay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
 }
 
 export class Informer {
@@ -127,6 +134,8 @@ export class Informer {
   private syncWaiters: (() => void)[] = [];
   private rv = '';
   private started = false;
+  private backoff: ExponentialBackoff;
+  private delay: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(
     private client: ApiClient,
@@ -139,6 +148,9 @@ export class Informer {
       owner: (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid),
       ...(opts.indexers ?? {}),
     });
+    const clock = opts.clock;
+    this.backoff = new ExponentialBackoff({ ...REFLECTOR_BACKOFF, now: clock ? () => clock.now() : undefined, random: opts.random });
+    this.delay = opts.delay ?? sleep;
   }
 
   on(h: Handlers): this {
@@ -218,45 +230,51 @@ export class Informer {
   private async run(): Promise<void> {
     const signal = this.ac.signal;
     let needList = true;
-    let backoff = 200;
     while (!signal.aborted) {
       try {
         if (needList) {
           await this.list();
           needList = false;
         }
-        for await (const ev of this.client.watch(this.resource, { resourceVersion: this.rv, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, signal })) {
-          backoff = 200;
-          if (ev.type === 'ERROR') {
-            const code = (ev.object as unknown as { code?: number }).code;
-            if (code === 410) needList = true;
-            break;
-          }
-          if (ev.type === 'BOOKMARK') {
-            this.rv = ev.object.metadata.resourceVersion ?? this.rv;
-            continue;
-          }
-          const obj = ev.object;
-          const key = keyOf(obj);
-          this.rv = obj.metadata.resourceVersion ?? this.rv;
-          if (ev.type === 'DELETED') {
-            const old = this.lister.delete(key);
-            this.emit('delete', old ?? obj);
-          } else {
-            const old = this.lister.set(key, obj);
-            if (old) this.emit('update', old, obj);
-            else this.emit('add', obj);
-          }
-        }
+        needList = await this.watch(signal);
       } catch (e) {
         if (signal.aborted) return;
         if (isGone(e)) needList = true;
         this.opts.onError?.(e);
-        await sleep(backoff, signal);
-        backoff = Math.min(backoff * 2, 5000);
-        // A broken stream is resumed from the last version; a list that failed is retried.
+      }
+      if (signal.aborted) return;
+      // Every way a stream ends waits before the next watch or list, as client-go's reflector (whose relist after
+      // 410 also comes through its back-off loop): a server that closes streams at once, or an api-server that is
+      // away, is not hammered. Resuming from the last version seen loses nothing meanwhile.
+      await this.delay(this.backoff.next(), signal);
+    }
+  }
+
+  /** Follow one watch stream until it ends; true when the api-server said 410 Gone, so the next step is a relist. */
+  private async watch(signal: AbortSignal): Promise<boolean> {
+    for await (const ev of this.client.watch(this.resource, { resourceVersion: this.rv, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, signal })) {
+      if (ev.type === 'ERROR') {
+        const status = ev.object as unknown as Partial<Status>;
+        if (status.code === 410) return true;
+        throw StatusError.fromStatus(status);
+      }
+      if (ev.type === 'BOOKMARK') {
+        this.rv = ev.object.metadata.resourceVersion ?? this.rv;
+        continue;
+      }
+      const obj = ev.object;
+      const key = keyOf(obj);
+      this.rv = obj.metadata.resourceVersion ?? this.rv;
+      if (ev.type === 'DELETED') {
+        const old = this.lister.delete(key);
+        this.emit('delete', old ?? obj);
+      } else {
+        const old = this.lister.set(key, obj);
+        if (old) this.emit('update', old, obj);
+        else this.emit('add', obj);
       }
     }
+    return false;
   }
 }
 

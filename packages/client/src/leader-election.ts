@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { isNotFound, type KubeObject } from '@kemu/api';
 import type { ApiClient } from './api-client.js';
-import { realClock, sleep, type Clock } from './clock.js';
+import { realClock, sleepOn, type Clock } from './clock.js';
 
 export interface LeaderElectionOptions {
   name: string;
@@ -18,6 +18,7 @@ export interface LeaderElectionOptions {
   leaseDurationSeconds?: number;
   renewDeadlineSeconds?: number;
   retryPeriodSeconds?: number;
+  /** Time and every wait of the elector (retry period, renew deadline); tests pass a fake one. */
   clock?: Clock;
   onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
   onStoppedLeading: () => void;
@@ -62,14 +63,14 @@ export class LeaderElector {
   /** Campaign, lead until leadership is lost or `stop`, then return. */
   async run(): Promise<void> {
     const signal = this.ac.signal;
-    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleep(this.o.retryPeriodSeconds * 1000, signal);
+    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleepOn(this.o.clock, this.o.retryPeriodSeconds * 1000, signal);
     if (signal.aborted) return;
     const leading = new AbortController();
     setMaxListeners(1000, leading.signal);
     void Promise.resolve(this.o.onStartedLeading(leading.signal)).catch(() => undefined);
     let lastRenew = this.o.clock.now();
     while (!signal.aborted) {
-      await sleep(this.o.retryPeriodSeconds * 1000, signal);
+      await sleepOn(this.o.clock, this.o.retryPeriodSeconds * 1000, signal);
       if (signal.aborted) break;
       if (await this.renewWithin(this.o.renewDeadlineSeconds * 1000)) lastRenew = this.o.clock.now();
       else if (this.o.clock.now() - lastRenew > this.o.renewDeadlineSeconds * 1000 || (this.leader && !this.isLeader)) break;
@@ -83,9 +84,9 @@ export class LeaderElector {
    * context with that timeout): a leader must stop leading before a standby may take the expired lease over.
    */
   private renewWithin(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
-    return Promise.race([this.tryAcquireOrRenew(), late]).finally(() => clearTimeout(timer));
+    let timer: { cancel(): void } | undefined;
+    const late = new Promise<boolean>((r) => (timer = this.o.clock.setTimeout(() => r(false), ms)));
+    return Promise.race([this.tryAcquireOrRenew(), late]).finally(() => timer?.cancel());
   }
 
   /** One attempt: true when we hold the lease afterwards. */

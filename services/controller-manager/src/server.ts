@@ -23,7 +23,7 @@ export async function start(o: ControllerManagerOptions, log: Logger = pino({ na
     { port: 10257, ...o, leaseName: 'kube-controller-manager' },
     async (client, signal) => {
       log.info('became leader; starting controllers');
-      const informers = new InformerFactory(client, (err) => log.warn({ err: String(err) }, 'informer error'));
+      const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
       const ctx: ControllerContext = { client, informers, recorder: new EventRecorder(client, { component: 'controller-manager' }), log, now: () => new Date(), rootCA: readRootCA(o.rootCAFile ?? o.caFile) };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));
       const controllers = chosen.map((c) => ({ c: c.start(ctx), workers: c.workers }));

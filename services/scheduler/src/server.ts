@@ -1,12 +1,12 @@
 /** The scheduler process: while it leads (Lease `kube-scheduler`), informers feed the scheduling loop. */
 import { pino, type Logger } from 'pino';
-import { Counter, EventRecorder, InformerFactory, runComponent, type ComponentOptions, type RunningComponent } from '@kemu/client';
+import { EventRecorder, prom, InformerFactory, runComponent, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { Scheduler } from './scheduler.js';
 
 export type SchedulerOptions = Omit<ComponentOptions, 'leaseName'>;
 
 export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'scheduler' }), onLost: () => void = () => process.exit(1)): Promise<RunningComponent> {
-  let bound: Counter | undefined;
+  let bound: prom.Counter<'result'> | undefined;
   const component = await runComponent(
     { port: 10259, ...o, leaseName: 'kube-scheduler' },
     async (client, signal) => {
@@ -22,6 +22,6 @@ export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'sch
       onLost();
     },
   );
-  bound = component.metrics.register(new Counter('scheduler_schedule_attempts_total', 'Pods bound by this scheduler.'));
+  bound = new prom.Counter({ name: 'scheduler_schedule_attempts_total', help: 'Pods bound by this scheduler.', labelNames: ['result'], registers: [component.metrics] });
   return component;
 }

@@ -4,6 +4,7 @@
  * rolling updates one node at a time (maxUnavailable), and the status
  * `kubectl get ds` prints.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { isNotFound, tolerates, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
@@ -44,6 +45,19 @@ export function shouldRun(ds: KubeObject, node: KubeObject): boolean {
   return (node.spec?.taints ?? []).every((t: Obj) => t.effect === 'PreferNoSchedule' || tolerates(tols, t));
 }
 
+/**
+ * Did a Node change in a way that can change where DaemonSet pods run? Labels, taints, unschedulable and deletion
+ * do; status does not — a kubelet heartbeat must not re-sync every DaemonSet. By value: every event brings new objects.
+ */
+export function nodePlacementChanged(a: KubeObject, b: KubeObject): boolean {
+  return (
+    !isDeepStrictEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {}) ||
+    !isDeepStrictEqual(a.spec?.taints ?? [], b.spec?.taints ?? []) ||
+    !!a.spec?.unschedulable !== !!b.spec?.unschedulable ||
+    !!a.metadata.deletionTimestamp !== !!b.metadata.deletionTimestamp
+  );
+}
+
 export class DaemonSetController implements Controller {
   readonly name = 'daemonset';
   private queue = new WorkQueue();
@@ -58,16 +72,37 @@ export class DaemonSetController implements Controller {
     this.pods = ctx.informers.for(R.pods);
     const all = () => this.sets.lister.list().forEach((d) => this.queue.add(keyOf(d)));
     this.sets.on({ add: (d) => this.queue.add(keyOf(d)), update: (_a, b) => this.queue.add(keyOf(b)), delete: (d) => this.expectations.delete(keyOf(d)) });
-    this.nodes.on({ add: all, update: (a, b) => (a.metadata.labels !== b.metadata.labels || a.spec !== b.spec) && all(), delete: all });
-    const byOwner = (p: KubeObject, observe?: 'add' | 'del') => {
-      const ref = controllerRef(p);
-      if (ref?.kind !== 'DaemonSet') return;
-      const key = `${p.metadata.namespace}/${ref.name}`;
-      if (observe === 'add') this.expectations.creationObserved(key);
-      if (observe === 'del') this.expectations.deletionObserved(key);
-      this.queue.add(key);
-    };
-    this.pods.on({ add: (p) => byOwner(p, 'add'), update: (_a, b) => byOwner(b), delete: (p) => byOwner(p, 'del') });
+    this.nodes.on({ add: all, update: (a, b) => nodePlacementChanged(a, b) && all(), delete: all });
+    this.pods.on({
+      add: (p) => {
+        if (p.metadata.deletionTimestamp) return this.podDeleted(p);
+        const key = this.ownerKey(p);
+        if (!key) return;
+        this.expectations.creationObserved(key);
+        this.queue.add(key);
+      },
+      update: (a, b) => {
+        if (a.metadata.resourceVersion === b.metadata.resourceVersion) return;
+        // Marked for deletion is deleted, for the DaemonSet (Kubernetes' updatePod): the node gets its new pod now,
+        // not when the kubelet is done with the old one (never, if the node is gone).
+        if (b.metadata.deletionTimestamp) return this.podDeleted(b);
+        for (const key of new Set([this.ownerKey(a), this.ownerKey(b)])) if (key) this.queue.add(key);
+      },
+      delete: (p) => this.podDeleted(p),
+    });
+  }
+
+  private ownerKey(p: KubeObject): string | undefined {
+    const ref = controllerRef(p);
+    return ref?.kind === 'DaemonSet' ? `${p.metadata.namespace}/${ref.name}` : undefined;
+  }
+
+  /** Only the first sighting of an awaited deletion counts (marked, then removed, is one deletion). */
+  private podDeleted(p: KubeObject): void {
+    const key = this.ownerKey(p);
+    if (!key) return;
+    this.expectations.deletionObserved(key, keyOf(p));
+    this.queue.add(key);
   }
 
   run(workers: number, signal: AbortSignal): Promise<void> {
@@ -110,17 +145,17 @@ export class DaemonSetController implements Controller {
           }
         }
       }
-      this.expectations.expect(key, create.length, remove.length);
+      this.expectations.expect(key, create.length, remove.map(keyOf));
       await Promise.all([
         ...create.map((n) => this.createPod(ds, ns, n.metadata.name!, hash).catch((e) => {
-          this.expectations.lower(key, 1, 0);
+          this.expectations.creationsFailed(key, 1);
           void this.ctx.recorder.event(ds, 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
         })),
         ...remove.map((p) =>
           this.ctx.client.delete(podsRef, p.metadata.name!).then(
             () => void this.ctx.recorder.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`),
             (e) => {
-              this.expectations.lower(key, 0, 1);
+              this.expectations.deletionObserved(key, keyOf(p)); // a failed deletion will never be observed
               if (!isNotFound(e)) throw e;
             },
           ),

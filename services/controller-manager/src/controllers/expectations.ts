@@ -1,14 +1,22 @@
 /**
- * Controller expectations (Kubernetes' ControllerExpectations): after asking
- * for N creations or deletions, a controller waits until its informer has
- * seen them (or 5 minutes pass) before computing a new difference, so a slow
- * cache never causes double creation.
+ * Controller expectations (Kubernetes' UIDTrackingControllerExpectations):
+ * after asking for N creations or the deletion of some pods, a controller
+ * waits until its informer has seen them (or 5 minutes pass) before
+ * computing a new difference, so a slow cache never causes double creation
+ * or double deletion.
+ *
+ * Creations are counted. Deletions are tracked by pod key: a pod is seen
+ * deleted twice — when the api-server marks it (deletionTimestamp) and when
+ * the kubelet removes it — and only the first sighting of an awaited pod may
+ * count, or the second would stand in for another pod's deletion still on
+ * its way and the controller would delete again.
  */
 const TTL_MS = 5 * 60 * 1000;
 
 interface Expectation {
   add: number;
-  del: number;
+  /** Keys (`namespace/name`) of pods whose deletion is awaited. */
+  del: Set<string>;
   at: number;
 }
 
@@ -16,8 +24,9 @@ export class Expectations {
   private m = new Map<string, Expectation>();
   constructor(private now: () => number = Date.now) {}
 
-  expect(key: string, add: number, del: number): void {
-    this.m.set(key, { add, del, at: this.now() });
+  /** Await `add` creations and the deletion of these pods (replacing what was awaited before). */
+  expect(key: string, add: number, deleteKeys: readonly string[] = []): void {
+    this.m.set(key, { add, del: new Set(deleteKeys), at: this.now() });
   }
 
   creationObserved(key: string): void {
@@ -25,24 +34,21 @@ export class Expectations {
     if (e) e.add--;
   }
 
-  deletionObserved(key: string): void {
-    const e = this.m.get(key);
-    if (e) e.del--;
+  /** A pod was seen deleted (or marked for deletion); a pod not awaited, or already seen, changes nothing. */
+  deletionObserved(key: string, podKey: string): void {
+    this.m.get(key)?.del.delete(podKey);
   }
 
-  /** Lower what is still expected when an action failed and will not be observed. */
-  lower(key: string, add: number, del: number): void {
+  /** Creations that failed and will never be observed. */
+  creationsFailed(key: string, n: number): void {
     const e = this.m.get(key);
-    if (e) {
-      e.add -= add;
-      e.del -= del;
-    }
+    if (e) e.add -= n;
   }
 
   satisfied(key: string): boolean {
     const e = this.m.get(key);
     if (!e) return true;
-    return (e.add <= 0 && e.del <= 0) || this.now() - e.at > TTL_MS;
+    return (e.add <= 0 && e.del.size === 0) || this.now() - e.at > TTL_MS;
   }
 
   delete(key: string): void {

@@ -5,6 +5,7 @@
  * or delete the difference in slow-start batches → compute status with a
  * pure function → write status.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { fromLabelSelector, isNotFound, matches, type KubeObject, type Selector } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer, type ResourceId } from '@kemu/client';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
@@ -87,27 +88,39 @@ export class ReplicaController implements Controller {
     });
     this.pods.on({
       add: (p) => {
+        // A pod already marked for deletion (seen after a restart or relist) is a deletion, as in Kubernetes' addPod.
+        if (p.metadata.deletionTimestamp) return this.podDeleted(p);
         const owner = this.ownerKey(p);
         if (owner) {
           this.expectations.creationObserved(owner);
           this.queue.add(owner);
-        } else if (!p.metadata.deletionTimestamp) this.matchingOwners(p).forEach((k) => this.queue.add(k));
+        } else this.matchingOwners(p).forEach((k) => this.queue.add(k));
       },
       update: (a, b) => {
+        if (a.metadata.resourceVersion === b.metadata.resourceVersion) return;
+        // The api-server marks a pod (deletionTimestamp) long before the kubelet removes it — or never, when its node
+        // is gone. The mark is the deletion the owner waits for: it replaces the pod at once, as Kubernetes' updatePod.
+        if (b.metadata.deletionTimestamp) {
+          this.podDeleted(b);
+          if (!isDeepStrictEqual(a.metadata.labels, b.metadata.labels)) this.podDeleted(a);
+          return;
+        }
         for (const p of [a, b]) {
           const owner = this.ownerKey(p);
           if (owner) this.queue.add(owner);
           else this.matchingOwners(p).forEach((k) => this.queue.add(k));
         }
       },
-      delete: (p) => {
-        const owner = this.ownerKey(p);
-        if (owner) {
-          this.expectations.deletionObserved(owner);
-          this.queue.add(owner);
-        }
-      },
+      delete: (p) => this.podDeleted(p),
     });
+  }
+
+  /** A pod deleted or marked for deletion: its owner may stop waiting for it (only the first sighting counts). */
+  private podDeleted(p: KubeObject): void {
+    const owner = this.ownerKey(p);
+    if (!owner) return;
+    this.expectations.deletionObserved(owner, keyOf(p));
+    this.queue.add(owner);
   }
 
   /** The owner key of a pod this kind controls. */
@@ -194,7 +207,7 @@ export class ReplicaController implements Controller {
   private async create(key: string, owner: KubeObject, n: number): Promise<string | undefined> {
     const ns = owner.metadata.namespace!;
     const tpl = owner.spec?.template ?? {};
-    this.expectations.expect(key, n, 0);
+    this.expectations.expect(key, n);
     const pod = (): KubeObject => ({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -212,7 +225,7 @@ export class ReplicaController implements Controller {
       void this.ctx.recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
     });
     if (r.error) {
-      this.expectations.lower(key, n - r.ok, 0);
+      this.expectations.creationsFailed(key, n - r.ok);
       const message = `Error creating: ${(r.error as Error).message}`;
       void this.ctx.recorder.event(owner, 'Warning', 'FailedCreate', message);
       return message;
@@ -222,14 +235,14 @@ export class ReplicaController implements Controller {
 
   private async remove(key: string, owner: KubeObject, active: KubeObject[], n: number): Promise<void> {
     const victims = [...active].sort(deletionOrder).slice(0, n);
-    this.expectations.expect(key, 0, victims.length);
+    this.expectations.expect(key, 0, victims.map(keyOf));
     await Promise.all(
       victims.map(async (p) => {
         try {
           await this.ctx.client.delete({ ...R.pods, namespace: p.metadata.namespace }, p.metadata.name!);
           void this.ctx.recorder.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
         } catch (e) {
-          this.expectations.lower(key, 0, 1);
+          this.expectations.deletionObserved(key, keyOf(p)); // a failed deletion will never be observed
           if (!isNotFound(e)) throw e;
         }
       }),

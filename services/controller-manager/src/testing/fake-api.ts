@@ -2,9 +2,20 @@
  * An in-memory stand-in for the api-server's gRPC client, for controller
  * fixtures: seed objects, run `sync(key)`, assert the calls it made.
  * Writes go through the same patch functions the api-server uses.
+ *
+ * Every change (a write through the client, `seed`, `remove`) is also a watch
+ * event, and `inject` adds raw ones, so controllers' informers see them and a
+ * test covers handler → queue → expectations as in a cluster. A watch replays
+ * what happened after the resourceVersion it starts from, as the api-server's
+ * watch cache does, so nothing between an informer's list and its watch is lost.
+ *
+ * Deleting a pod bound to a node only marks it (deletionTimestamp, a MODIFIED
+ * event), as the api-server does for a graceful delete: the kubelet removes it
+ * later — here the test, with `remove`. Unbound pods and `gracePeriodSeconds: 0`
+ * delete at once.
  */
 import { randomUUID } from 'node:crypto';
-import { applyMergePatch, applyStrategicMergePatch, notFound, alreadyExists, type KubeObject } from '@kemu/api';
+import { applyMergePatch, applyStrategicMergePatch, notFound, alreadyExists, type KubeObject, type WatchEvent } from '@kemu/api';
 import { EventRecorder, InformerFactory, type ApiClient, type ResourceId } from '@kemu/client';
 import { pino } from 'pino';
 import type { ControllerContext } from '../context.js';
@@ -20,18 +31,77 @@ export interface Call {
 
 let rv = 100;
 
+interface LoggedEvent {
+  rv: number;
+  resource: string;
+  namespace?: string;
+  event: WatchEvent;
+}
+
 export class FakeApi {
   objects = new Map<string, KubeObject>();
   calls: Call[] = [];
+  /** Every change, in order: what watches replay and follow. */
+  private log: LoggedEvent[] = [];
+  private wakers = new Set<() => void>();
   private key = (r: ResourceId, ns: string | undefined, name: string) => `${r.resource}/${ns ?? ''}/${name}`;
 
+  /** Store an object (create or replace) and tell watchers (ADDED or MODIFIED). */
   seed(r: ResourceId, obj: KubeObject): KubeObject {
     const o = structuredClone(obj);
     o.metadata.uid ??= randomUUID();
     o.metadata.resourceVersion = String(++rv);
     o.metadata.creationTimestamp ??= new Date(Date.now() - 60_000).toISOString();
-    this.objects.set(this.key(r, o.metadata.namespace, o.metadata.name!), o);
+    const k = this.key(r, o.metadata.namespace, o.metadata.name!);
+    const type = this.objects.has(k) ? 'MODIFIED' : 'ADDED';
+    this.objects.set(k, o);
+    this.publish(r.resource, { type, object: o });
     return o;
+  }
+
+  /** Remove an object for good (as the kubelet finishing a pod, or a finalizer-free delete) and tell watchers (DELETED). */
+  remove(r: ResourceId, namespace: string | undefined, name: string): KubeObject | undefined {
+    const k = this.key(r, namespace, name);
+    const o = this.objects.get(k);
+    if (!o) return undefined;
+    this.objects.delete(k);
+    const gone = { ...structuredClone(o), metadata: { ...structuredClone(o.metadata), resourceVersion: String(++rv) } };
+    this.publish(r.resource, { type: 'DELETED', object: gone });
+    return gone;
+  }
+
+  /** Deliver an event to watchers of a resource without changing the store (a test's own event, an ERROR, a BOOKMARK). */
+  inject(r: ResourceId, event: WatchEvent): void {
+    const e = structuredClone(event);
+    if (e.object?.metadata) e.object.metadata.resourceVersion ??= String(++rv);
+    this.publish(r.resource, e, Number(e.object?.metadata?.resourceVersion) || ++rv);
+  }
+
+  private publish(resource: string, event: WatchEvent, at = Number(event.object.metadata.resourceVersion)): void {
+    this.log.push({ rv: at, resource, namespace: event.object.metadata?.namespace, event: structuredClone(event) });
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  /** A watch stream: the events of `r` after resourceVersion `from`, then each new one, until the signal aborts. */
+  private async *stream(r: ResourceId, from: number, signal?: AbortSignal): AsyncGenerator<WatchEvent> {
+    let seen = from;
+    while (!signal?.aborted) {
+      const next = this.log.find((e) => e.rv > seen && e.resource === r.resource && (!r.namespace || e.namespace === r.namespace));
+      if (next) {
+        seen = next.rv;
+        yield structuredClone(next.event);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.wakers.delete(wake);
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.wakers.add(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
   }
 
   /** Calls other than events. */
@@ -71,19 +141,20 @@ export class FakeApi {
         const next = (type === 'application/merge-patch+json' ? applyMergePatch(cur, patch) : applyStrategicMergePatch(cur, patch)) as KubeObject;
         return api.seed(r, next);
       },
-      async delete(r: ResourceId, name: string, options: unknown = {}) {
+      async delete(r: ResourceId, name: string, options: { gracePeriodSeconds?: number } = {}) {
         api.calls.push({ verb: 'delete', resource: r.resource, namespace: r.namespace, name, body: options });
         const o = api.objects.get(api.key(r, r.namespace, name));
         if (!o) throw notFound(r.resource, r.group ?? '', name);
-        api.objects.delete(api.key(r, r.namespace, name));
-        return o;
+        const graceful = r.resource === 'pods' && !!o.spec?.nodeName && options.gracePeriodSeconds !== 0;
+        if (graceful) {
+          if (o.metadata.deletionTimestamp) return structuredClone(o);
+          const grace = options.gracePeriodSeconds ?? o.spec?.terminationGracePeriodSeconds ?? 30;
+          return api.seed(r, { ...o, metadata: { ...o.metadata, deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString(), deletionGracePeriodSeconds: grace } });
+        }
+        return api.remove(r, r.namespace, name)!;
       },
-      watch(_r: ResourceId, opts: { signal?: AbortSignal } = {}) {
-        return {
-          async *[Symbol.asyncIterator]() {
-            await new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve(), { once: true }));
-          },
-        };
+      watch(r: ResourceId, opts: { resourceVersion?: string; signal?: AbortSignal } = {}) {
+        return { [Symbol.asyncIterator]: () => api.stream(r, Number(opts.resourceVersion) || 0, opts.signal) };
       },
       close() {},
     };
