@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, c
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isCidr } from '@kemu/api';
+import { formatTime, isCidr } from '@kemu/api';
 import { waitNodesReady } from './ready.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
@@ -194,7 +194,7 @@ export class Cluster {
       services: services.map((s) => s.name),
       nodes: this.opts.nodes ?? this.record?.nodes ?? 3,
       backend: this.opts.backend ?? this.record?.backend ?? 'host-gw',
-      createdAt: this.record?.createdAt ?? new Date().toISOString(),
+      createdAt: this.record?.createdAt ?? formatTime(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));
     const plan = this.plan(p);
