@@ -10,6 +10,8 @@ export * from './registry.js';
 export * from './labels.js';
 export * from './fields.js';
 export * from './quantity.js';
+export * from './net/ipv4.js';
+export { formatTime, formatMicroTime, formatNanoTime, parseTime } from './time.js';
 export * from './patch/index.js';
 export { applyDefaults, defaultPodSpec, defaultPullPolicy, qosClass } from './defaults.js';
 export { validateCreate, validateUpdate } from './validation/index.js';

@@ -1,9 +1,23 @@
 /**
  * Server-side printing: the columns `kubectl get` shows for each resource
- * (meta.k8s.io Table), with Kubernetes' column names and cell values. Pure:
- * rows are computed from the object and the current time.
+ * (meta.k8s.io Table), with Kubernetes' column names, types and cell values
+ * (pkg/printers/internalversion/printers.go). The api-server always prints
+ * wide: kubectl hides the priority-1 columns itself. Pure: rows are computed
+ * from the object and the current time.
  */
+import type { Deployment, DaemonSet, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { ConfigMap, Container, Endpoints, Event, LoadBalancerStatus, Namespace, Node, Pod, ReplicationController, ResourceQuota, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
+import type { Ingress, IngressClass, IngressLoadBalancerStatus, IngressRule } from 'kubernetes-types/networking/v1.js';
+import { humanDuration } from './duration.js';
+import { readinessGatesText, restartsText, summarizePod } from './pod-printer.js';
+import { formatTime, parseTime } from './time.js';
 import type { KubeObject } from './types.js';
+
+export { humanDuration } from './duration.js';
+export { podStatusText } from './pod-printer.js';
 
 export interface ColumnDefinition {
   name: string;
@@ -13,312 +27,290 @@ export interface ColumnDefinition {
   priority: number;
 }
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Cell = string | number | boolean;
+/** name, priority (1: only with -o wide), type (default string). */
+type Column = [string, number, ('integer' | 'date')?];
 
 interface Printer {
-  columns: [string, number, string?][]; // name, priority, type
-  row: (o: Obj, now: number) => Cell[];
+  columns: Column[];
+  row: (o: KubeObject, now: number) => Cell[];
 }
 
-/** kubectl's HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 10) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 8) return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
-  if (h < 48) return `${h}h`;
-  const d = Math.floor(h / 24);
-  if (h < 24 * 8) return h % 24 === 0 ? `${d}d` : `${d}d${h % 24}h`;
-  if (d < 365 * 2) return `${d}d`;
-  const y = Math.floor(d / 365);
-  if (d < 365 * 8) return d % 365 === 0 ? `${y}y` : `${y}y${d % 365}d`;
-  return `${y}y`;
+/** A printer for one kind; the object is read as that kind's Kubernetes type. */
+function printer<T>(columns: Column[], row: (o: T, now: number) => Cell[]): Printer {
+  return { columns, row: (o, now) => row(o as unknown as T, now) };
 }
 
+/** translateTimestampSince: `<unknown>` for no time at all. */
 function age(ts: string | undefined, now: number): string {
-  if (!ts) return '<unknown>';
-  return humanDuration(now - Date.parse(ts));
+  const t = parseTime(ts);
+  return t === undefined ? '<unknown>' : humanDuration(now - t);
 }
 
-const count = (m: unknown) => (m && typeof m === 'object' ? Object.keys(m).length : 0);
-const joinOrNone = (xs: string[]) => (xs.length ? xs.join(',') : '<none>');
+const count = (m: object | undefined): number => (m ? Object.keys(m).length : 0);
 
-function selectorText(sel: Obj | undefined): string {
-  if (!sel) return '<none>';
-  if (sel.matchLabels || sel.matchExpressions) {
-    const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-    for (const e of sel.matchExpressions ?? []) {
-      if (e.operator === 'In' || e.operator === 'NotIn') parts.push(`${e.key} ${e.operator.toLowerCase()} (${(e.values ?? []).join(',')})`);
-      else if (e.operator === 'Exists') parts.push(e.key);
-      else parts.push(`!${e.key}`);
-    }
-    return joinOrNone(parts);
-  }
-  return joinOrNone(Object.entries(sel).map(([k, v]) => `${k}=${v}`));
+/** labels.FormatLabels: `a=b,c=d`, keys sorted; `<none>` when empty. */
+function formatLabels(m: Record<string, string> | undefined): string {
+  const keys = Object.keys(m ?? {}).sort();
+  return keys.length ? keys.map((k) => `${k}=${m![k]}`).join(',') : '<none>';
 }
 
-const containers = (spec: Obj | undefined) => (spec?.template?.spec?.containers ?? []) as Obj[];
-const wideWorkload = (o: Obj, sel: Obj | undefined): Cell[] => [
-  containers(o.spec).map((c) => c.name).join(','),
-  containers(o.spec).map((c) => c.image).join(','),
-  selectorText(sel),
-];
-
-/** kubectl's pod STATUS column. */
-export function podStatusText(pod: Obj): string {
-  const st = pod.status ?? {};
-  let reason: string = st.reason ?? st.phase ?? 'Unknown';
-  let initializing = false;
-  const inits: Obj[] = st.initContainerStatuses ?? [];
-  const initSpecs: Obj[] = pod.spec?.initContainers ?? [];
-  inits.forEach((c, i) => {
-    if (initializing) return;
-    const term = c.state?.terminated;
-    const wait = c.state?.waiting;
-    if (term && term.exitCode === 0) return;
-    if (c.started && initSpecs[i]?.restartPolicy === 'Always') return;
-    initializing = true;
-    if (term) reason = term.reason ? `Init:${term.reason}` : term.signal ? `Init:Signal:${term.signal}` : `Init:ExitCode:${term.exitCode}`;
-    else if (wait?.reason && wait.reason !== 'PodInitializing') reason = `Init:${wait.reason}`;
-    else reason = `Init:${i}/${initSpecs.length}`;
-  });
-  if (!initializing) {
-    let hasRunning = false;
-    const cs: Obj[] = [...(st.containerStatuses ?? [])].reverse();
-    for (const c of cs) {
-      if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
-      else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-      else if (c.state?.terminated) reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
-      else if (c.ready && c.state?.running) hasRunning = true;
-    }
-    if (reason === 'Completed' && hasRunning) {
-      const ready = (st.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
-      reason = ready ? 'Running' : 'NotReady';
-    }
+/** A LabelSelector as its Selector's String(): requirements sorted by key, `in`/`notin` values sorted. */
+function selectorString(sel: LabelSelector | undefined): string {
+  if (!sel) return '';
+  const reqs: [string, string][] = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => [k, `${k}=${v}`]);
+  for (const e of sel.matchExpressions ?? []) {
+    const values = [...new Set(e.values ?? [])].sort().join(',');
+    if (e.operator === 'In') reqs.push([e.key, `${e.key} in (${values})`]);
+    else if (e.operator === 'NotIn') reqs.push([e.key, `${e.key} notin (${values})`]);
+    else if (e.operator === 'Exists') reqs.push([e.key, e.key]);
+    else if (e.operator === 'DoesNotExist') reqs.push([e.key, `!${e.key}`]);
   }
-  if (pod.metadata?.deletionTimestamp) reason = st.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
-  return reason;
+  return reqs
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([, text]) => text)
+    .join(',');
 }
 
-function podRow(o: Obj, now: number): Cell[] {
-  const specCount = (o.spec?.containers ?? []).length;
-  const cs: Obj[] = o.status?.containerStatuses ?? [];
-  const ready = cs.filter((c) => c.ready).length;
-  let restarts = 0;
-  let lastRestart = 0;
-  for (const c of cs) {
-    restarts += c.restartCount ?? 0;
-    const t = c.lastState?.terminated?.finishedAt;
-    if (t) lastRestart = Math.max(lastRestart, Date.parse(t));
-  }
-  const restartText = restarts && lastRestart ? `${restarts} (${humanDuration(now - lastRestart)} ago)` : String(restarts);
+/** metav1.FormatLabelSelector: the selector's text, or `<none>`. */
+const formatLabelSelector = (sel: LabelSelector | undefined): string => selectorString(sel) || '<none>';
+
+/** layoutContainerCells: names and images, comma-separated. */
+function containerCells(containers: Container[] | undefined): [string, string] {
+  const cs = containers ?? [];
+  return [cs.map((c) => c.name).join(','), cs.map((c) => c.image ?? '').join(',')];
+}
+
+/** `a,b,c + 2 more...`: the first three of a list and how many were left out. */
+function firstThree(list: string[], total: number, none: string): string {
+  if (total > 3) return `${list.slice(0, 3).join(',')} + ${total - 3} more...`;
+  return list.length ? list.join(',') : none;
+}
+
+function podRow(pod: Pod, now: number): Cell[] {
+  const s = summarizePod(pod);
   return [
-    o.metadata.name,
-    `${ready}/${specCount}`,
-    podStatusText(o),
-    restartText,
-    age(o.metadata.creationTimestamp, now),
-    o.status?.podIP ?? '<none>',
-    o.spec?.nodeName ?? '<none>',
-    o.status?.nominatedNodeName ?? '<none>',
-    o.spec?.readinessGates ? `${o.spec.readinessGates.length}` : '<none>',
+    pod.metadata?.name ?? '',
+    `${s.ready}/${s.total}`,
+    s.status,
+    restartsText(s, now),
+    age(pod.metadata?.creationTimestamp, now),
+    pod.status?.podIPs?.[0]?.ip || pod.status?.podIP || '<none>',
+    pod.spec?.nodeName || '<none>',
+    pod.status?.nominatedNodeName || '<none>',
+    readinessGatesText(pod),
   ];
 }
 
-function servicePorts(spec: Obj): string {
-  const ports: Obj[] = spec.ports ?? [];
-  if (!ports.length) return '<none>';
-  return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
+/** The load balancer's addresses, each once, sorted (a string set's List()). */
+function loadBalancerText(s: LoadBalancerStatus | IngressLoadBalancerStatus | undefined): string {
+  const set = new Set((s?.ingress ?? []).map((i) => i.ip || i.hostname || '').filter(Boolean));
+  return [...set].sort().join(',');
 }
 
-function externalIP(o: Obj): string {
-  const spec = o.spec ?? {};
-  switch (spec.type) {
-    case 'ExternalName':
-      return spec.externalName ?? '<none>';
+function serviceExternalIP(svc: Service): string {
+  const spec = svc.spec ?? {};
+  const external = spec.externalIPs ?? [];
+  switch (spec.type ?? 'ClusterIP') {
+    case 'ClusterIP':
+    case 'NodePort':
+      return external.length ? external.join(',') : '<none>';
     case 'LoadBalancer': {
-      const ing: Obj[] = o.status?.loadBalancer?.ingress ?? [];
-      const ips = [...ing.map((i) => i.ip ?? i.hostname), ...(spec.externalIPs ?? [])];
-      return ips.length ? ips.join(',') : '<pending>';
+      const lb = loadBalancerText(svc.status?.loadBalancer);
+      if (external.length) return [...(lb ? lb.split(',') : []), ...external].join(',');
+      return lb || '<pending>';
     }
+    case 'ExternalName':
+      return spec.externalName ?? '';
     default:
-      return spec.externalIPs?.length ? spec.externalIPs.join(',') : '<none>';
+      return '<unknown>';
   }
 }
 
-function endpointsText(o: Obj): string {
+function servicePorts(svc: Service): string {
+  const ports = svc.spec?.ports ?? [];
+  return ports.length ? ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',') : '<none>';
+}
+
+/** formatEndpoints: address:port for every port of every subset, the first three shown. */
+function endpointsText(ep: Endpoints): string {
+  if (!ep.subsets?.length) return '<none>';
   const list: string[] = [];
   let total = 0;
-  for (const s of o.subsets ?? []) {
-    const ports: Obj[] = s.ports?.length ? s.ports : [{}];
-    for (const a of s.addresses ?? []) {
-      for (const p of ports) {
-        total++;
-        if (list.length < 3) list.push(p.port ? `${a.ip}:${p.port}` : a.ip);
-      }
+  const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+  for (const ss of ep.subsets) {
+    const addrs = ss.addresses ?? [];
+    if (!ss.ports?.length) {
+      total += addrs.length;
+      list.push(...addrs.map((a) => a.ip));
+      continue;
+    }
+    for (const p of ss.ports) {
+      total += addrs.length;
+      list.push(...addrs.map((a) => hostPort(a.ip, p.port)));
     }
   }
-  if (!total) return '<none>';
-  return total > 3 ? `${list.join(',')} + ${total - 3} more...` : list.join(',');
+  // A subset with only not-ready addresses prints as nothing, not <none>.
+  return firstThree(list, total, '');
 }
 
-function nodeStatus(o: Obj): string {
-  const ready = (o.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
-  const parts = [ready?.status === 'True' ? 'Ready' : ready ? 'NotReady' : 'Unknown'];
-  if (o.spec?.unschedulable) parts.push('SchedulingDisabled');
+function nodeStatus(node: Node): string {
+  const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
+  const parts = [ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown'];
+  if (node.spec?.unschedulable) parts.push('SchedulingDisabled');
   return parts.join(',');
 }
 
-function nodeRoles(o: Obj): string {
-  const roles = Object.keys(o.metadata?.labels ?? {})
-    .filter((k) => k.startsWith('node-role.kubernetes.io/'))
-    .map((k) => k.slice('node-role.kubernetes.io/'.length))
-    .filter(Boolean);
-  const legacy = o.metadata?.labels?.['kubernetes.io/role'];
-  if (legacy) roles.push(legacy);
-  return roles.length ? roles.sort().join(',') : '<none>';
+/** node-role.kubernetes.io/<role> labels and the legacy kubernetes.io/role=<role>, each once, sorted. */
+function nodeRoles(node: Node): string {
+  const roles = new Set<string>();
+  for (const [k, v] of Object.entries(node.metadata?.labels ?? {})) {
+    if (k.startsWith('node-role.kubernetes.io/') && k.length > 'node-role.kubernetes.io/'.length) roles.add(k.slice('node-role.kubernetes.io/'.length));
+    else if (k === 'kubernetes.io/role' && v) roles.add(v);
+  }
+  return roles.size ? [...roles].sort().join(',') : '<none>';
 }
 
-const nodeAddr = (o: Obj, type: string) => (o.status?.addresses ?? []).find((a: Obj) => a.type === type)?.address ?? '<none>';
+const nodeAddress = (node: Node, type: string): string => (node.status?.addresses ?? []).find((a) => a.type === type)?.address ?? '<none>';
 
-function eventObject(o: Obj): string {
-  const io = o.involvedObject ?? {};
-  return `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`;
+function eventRow(ev: Event, now: number): Cell[] {
+  const first = ev.firstTimestamp ? age(ev.firstTimestamp, now) : age(ev.eventTime, now);
+  let last = ev.lastTimestamp ? age(ev.lastTimestamp, now) : first;
+  let n = ev.count ?? 0;
+  if (ev.series) {
+    last = age(ev.series.lastObservedTime, now);
+    n = ev.series.count ?? 0;
+  } else if (!n) n = 1; // singleton events of the new API carry no count
+  const io = ev.involvedObject;
+  const kind = (io.kind ?? '').toLowerCase();
+  const component = ev.source?.component || ev.reportingComponent || '';
+  const instance = ev.source?.host || ev.reportingInstance || '';
+  return [last, ev.type ?? '', ev.reason ?? '', io.name ? `${kind}/${io.name}` : kind, io.fieldPath ?? '', instance ? `${component}, ${instance}` : component, (ev.message ?? '').trim(), first, n, ev.metadata.name ?? ''];
 }
+
+function quotaRow(q: ResourceQuota, now: number): Cell[] {
+  const hard = q.status?.hard ?? {};
+  const used = q.status?.used ?? {};
+  const req: string[] = [];
+  const lim: string[] = [];
+  for (const k of Object.keys(hard).sort()) (k.split('.')[0] === 'limits' && k.includes('.') ? lim : req).push(`${k}: ${used[k] ?? '0'}/${hard[k]}`);
+  return [q.metadata?.name ?? '', req.join(', '), lim.join(', '), age(q.metadata?.creationTimestamp, now)];
+}
+
+/** formatHosts: the first three rules' hosts, `*` when none has one. */
+function ingressHosts(rules: IngressRule[] | undefined): string {
+  const rs = rules ?? [];
+  const hosts = rs.slice(0, 3).map((r) => r.host ?? '').filter(Boolean);
+  if (!hosts.length) return '*';
+  return rs.length > 3 ? `${hosts.join(',')} + ${rs.length - 3} more...` : hosts.join(',');
+}
+
+function endpointSliceRow(s: EndpointSlice, now: number): Cell[] {
+  const ports = (s.ports ?? []).map((p) => (p.port !== undefined ? String(p.port) : p.name ?? '*'));
+  const addrs = (s.endpoints ?? []).flatMap((e) => e.addresses);
+  return [s.metadata?.name ?? '', s.addressType, firstThree(ports, ports.length, '<unset>'), firstThree(addrs, addrs.length, '<unset>'), age(s.metadata?.creationTimestamp, now)];
+}
+
+const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
+const created = (o: { metadata?: { creationTimestamp?: string } }, now: number): string => age(o.metadata?.creationTimestamp, now);
+const WORKLOAD_WIDE: Column[] = [['Containers', 1], ['Images', 1], ['Selector', 1]];
+
+/** What a resource without a printer shows (the api-server's default table convertor). */
+const DEFAULT = printer<KubeObject>([['Name', 0], ['Created At', 0, 'date']], (o) => {
+  const t = parseTime(o.metadata.creationTimestamp);
+  return [o.metadata.name ?? '', t === undefined ? '' : formatTime(t)];
+});
 
 const PRINTERS: Record<string, Printer> = {
-  pods: {
-    columns: [['Name', 0], ['Ready', 0], ['Status', 0], ['Restarts', 0], ['Age', 0], ['IP', 1], ['Node', 1], ['Nominated Node', 1], ['Readiness Gates', 1]],
-    row: podRow,
-  },
-  services: {
-    columns: [['Name', 0], ['Type', 0], ['Cluster-IP', 0], ['External-IP', 0], ['Port(s)', 0], ['Age', 0], ['Selector', 1]],
-    row: (o, now) => [o.metadata.name, o.spec?.type ?? 'ClusterIP', o.spec?.clusterIP || '<none>', externalIP(o), servicePorts(o.spec ?? {}), age(o.metadata.creationTimestamp, now), selectorText(o.spec?.selector)],
-  },
-  endpoints: {
-    columns: [['Name', 0], ['Endpoints', 0], ['Age', 0]],
-    row: (o, now) => [o.metadata.name, endpointsText(o), age(o.metadata.creationTimestamp, now)],
-  },
-  nodes: {
-    columns: [['Name', 0], ['Status', 0], ['Roles', 0], ['Age', 0], ['Version', 0], ['Internal-IP', 1], ['External-IP', 1], ['OS-Image', 1], ['Kernel-Version', 1], ['Container-Runtime', 1]],
-    row: (o, now) => {
-      const ni = o.status?.nodeInfo ?? {};
-      return [o.metadata.name, nodeStatus(o), nodeRoles(o), age(o.metadata.creationTimestamp, now), ni.kubeletVersion ?? '', nodeAddr(o, 'InternalIP'), nodeAddr(o, 'ExternalIP'), ni.osImage ?? '<unknown>', ni.kernelVersion ?? '<unknown>', ni.containerRuntimeVersion ?? '<unknown>'];
+  pods: printer<Pod>([['Name', 0], ['Ready', 0], ['Status', 0], ['Restarts', 0], ['Age', 0], ['IP', 1], ['Node', 1], ['Nominated Node', 1], ['Readiness Gates', 1]], podRow),
+  services: printer<Service>([['Name', 0], ['Type', 0], ['Cluster-IP', 0], ['External-IP', 0], ['Port(s)', 0], ['Age', 0], ['Selector', 1]], (o, now) => [
+    name(o),
+    o.spec?.type ?? 'ClusterIP',
+    o.spec?.clusterIPs?.[0] || o.spec?.clusterIP || '<none>',
+    serviceExternalIP(o),
+    servicePorts(o),
+    created(o, now),
+    formatLabels(o.spec?.selector),
+  ]),
+  endpoints: printer<Endpoints>([['Name', 0], ['Endpoints', 0], ['Age', 0]], (o, now) => [name(o), endpointsText(o), created(o, now)]),
+  nodes: printer<Node>(
+    [['Name', 0], ['Status', 0], ['Roles', 0], ['Age', 0], ['Version', 0], ['Internal-IP', 1], ['External-IP', 1], ['OS-Image', 1], ['Kernel-Version', 1], ['Container-Runtime', 1]],
+    (o, now) => {
+      const ni = o.status?.nodeInfo;
+      return [name(o), nodeStatus(o), nodeRoles(o), created(o, now), ni?.kubeletVersion ?? '', nodeAddress(o, 'InternalIP'), nodeAddress(o, 'ExternalIP'), ni?.osImage || '<unknown>', ni?.kernelVersion || '<unknown>', ni?.containerRuntimeVersion || '<unknown>'];
     },
-  },
-  namespaces: {
-    columns: [['Name', 0], ['Status', 0], ['Age', 0]],
-    row: (o, now) => [o.metadata.name, o.status?.phase ?? 'Active', age(o.metadata.creationTimestamp, now)],
-  },
-  deployments: {
-    columns: [['Name', 0], ['Ready', 0], ['Up-to-date', 0], ['Available', 0], ['Age', 0], ['Containers', 1], ['Images', 1], ['Selector', 1]],
-    row: (o, now) => [o.metadata.name, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`, o.status?.updatedReplicas ?? 0, o.status?.availableReplicas ?? 0, age(o.metadata.creationTimestamp, now), ...wideWorkload(o, o.spec?.selector)],
-  },
-  replicasets: {
-    columns: [['Name', 0], ['Desired', 0], ['Current', 0], ['Ready', 0], ['Age', 0], ['Containers', 1], ['Images', 1], ['Selector', 1]],
-    row: (o, now) => [o.metadata.name, o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age(o.metadata.creationTimestamp, now), ...wideWorkload(o, o.spec?.selector)],
-  },
-  daemonsets: {
-    columns: [['Name', 0], ['Desired', 0], ['Current', 0], ['Ready', 0], ['Up-to-date', 0], ['Available', 0], ['Node Selector', 0], ['Age', 0], ['Containers', 1], ['Images', 1], ['Selector', 1]],
-    row: (o, now) => {
-      const s = o.status ?? {};
-      return [o.metadata.name, s.desiredNumberScheduled ?? 0, s.currentNumberScheduled ?? 0, s.numberReady ?? 0, s.updatedNumberScheduled ?? 0, s.numberAvailable ?? 0, selectorText(o.spec?.template?.spec?.nodeSelector), age(o.metadata.creationTimestamp, now), ...wideWorkload(o, o.spec?.selector)];
+  ),
+  namespaces: printer<Namespace>([['Name', 0], ['Status', 0], ['Age', 0]], (o, now) => [name(o), o.status?.phase ?? '', created(o, now)]),
+  deployments: printer<Deployment>([['Name', 0], ['Ready', 0], ['Up-to-date', 0], ['Available', 0], ['Age', 0], ...WORKLOAD_WIDE], (o, now) => [
+    name(o),
+    `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
+    o.status?.updatedReplicas ?? 0,
+    o.status?.availableReplicas ?? 0,
+    created(o, now),
+    ...containerCells(o.spec?.template.spec?.containers),
+    selectorString(o.spec?.selector),
+  ]),
+  replicasets: printer<ReplicaSet>([['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Age', 0], ...WORKLOAD_WIDE], (o, now) => [
+    name(o),
+    o.spec?.replicas ?? 0,
+    o.status?.replicas ?? 0,
+    o.status?.readyReplicas ?? 0,
+    created(o, now),
+    ...containerCells(o.spec?.template?.spec?.containers),
+    formatLabelSelector(o.spec?.selector),
+  ]),
+  replicationcontrollers: printer<ReplicationController>(
+    [['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Age', 0], ...WORKLOAD_WIDE],
+    (o, now) => [name(o), o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, created(o, now), ...containerCells(o.spec?.template?.spec?.containers), formatLabels(o.spec?.selector)],
+  ),
+  daemonsets: printer<DaemonSet>(
+    [['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Up-to-date', 0, 'integer'], ['Available', 0, 'integer'], ['Node Selector', 0], ['Age', 0], ...WORKLOAD_WIDE],
+    (o, now) => {
+      const s = o.status;
+      return [name(o), s?.desiredNumberScheduled ?? 0, s?.currentNumberScheduled ?? 0, s?.numberReady ?? 0, s?.updatedNumberScheduled ?? 0, s?.numberAvailable ?? 0, formatLabels(o.spec?.template.spec?.nodeSelector), created(o, now), ...containerCells(o.spec?.template.spec?.containers), formatLabelSelector(o.spec?.selector)];
     },
-  },
-  configmaps: {
-    columns: [['Name', 0], ['Data', 0], ['Age', 0]],
-    row: (o, now) => [o.metadata.name, count(o.data) + count(o.binaryData), age(o.metadata.creationTimestamp, now)],
-  },
-  secrets: {
-    columns: [['Name', 0], ['Type', 0], ['Data', 0], ['Age', 0]],
-    row: (o, now) => [o.metadata.name, o.type ?? 'Opaque', count(o.data), age(o.metadata.creationTimestamp, now)],
-  },
-  serviceaccounts: {
-    columns: [['Name', 0], ['Secrets', 0], ['Age', 0]],
-    row: (o, now) => [o.metadata.name, (o.secrets ?? []).length, age(o.metadata.creationTimestamp, now)],
-  },
-  events: {
-    columns: [['Last Seen', 0], ['Type', 0], ['Reason', 0], ['Object', 0], ['Subobject', 1], ['Source', 1], ['Message', 0], ['First Seen', 1], ['Count', 1], ['Name', 1]],
-    row: (o, now) => {
-      const last = o.series?.lastObservedTime ?? o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp;
-      const first = o.firstTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp;
-      const src = o.source?.component ? `${o.source.component}${o.source.host ? `, ${o.source.host}` : ''}` : o.reportingComponent ?? '';
-      return [age(last, now), o.type ?? '', o.reason ?? '', eventObject(o), o.involvedObject?.fieldPath ?? '', src, String(o.message ?? '').trim(), age(first, now), o.series?.count ?? o.count ?? 1, o.metadata.name];
-    },
-  },
-  resourcequotas: {
-    columns: [['Name', 0], ['Age', 0], ['Request', 0], ['Limit', 0]],
-    row: (o, now) => {
-      const hard: Obj = o.status?.hard ?? o.spec?.hard ?? {};
-      const used: Obj = o.status?.used ?? {};
-      const req: string[] = [];
-      const lim: string[] = [];
-      for (const k of Object.keys(hard).sort()) (k.startsWith('limits.') ? lim : req).push(`${k}: ${used[k] ?? '0'}/${hard[k]}`);
-      return [o.metadata.name, age(o.metadata.creationTimestamp, now), req.join(', '), lim.join(', ')];
-    },
-  },
-  limitranges: {
-    columns: [['Name', 0], ['Created At', 0]],
-    row: (o) => [o.metadata.name, o.metadata.creationTimestamp ?? ''],
-  },
-  replicationcontrollers: {
-    columns: [['Name', 0], ['Desired', 0], ['Current', 0], ['Ready', 0], ['Age', 0], ['Containers', 1], ['Images', 1], ['Selector', 1]],
-    row: (o, now) => [o.metadata.name, o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age(o.metadata.creationTimestamp, now), ...wideWorkload(o, o.spec?.selector)],
-  },
-  endpointslices: {
-    columns: [['Name', 0], ['AddressType', 0], ['Ports', 0], ['Endpoints', 0], ['Age', 0]],
-    row: (o, now) => {
-      const ports = (o.ports ?? []).map((p: Obj) => String(p.port ?? '')).filter(Boolean);
-      const addrs = (o.endpoints ?? []).flatMap((e: Obj) => e.addresses ?? []);
-      const ep = addrs.length ? (addrs.length > 3 ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...` : addrs.join(',')) : '<unset>';
-      return [o.metadata.name, o.addressType ?? '', ports.length ? ports.join(',') : '<unset>', ep, age(o.metadata.creationTimestamp, now)];
-    },
-  },
-  ingresses: {
-    columns: [['Name', 0], ['Class', 0], ['Hosts', 0], ['Address', 0], ['Ports', 0], ['Age', 0]],
-    row: (o, now) => {
-      const hosts = (o.spec?.rules ?? []).map((r: Obj) => r.host).filter(Boolean);
-      const addr = (o.status?.loadBalancer?.ingress ?? []).map((i: Obj) => i.ip ?? i.hostname).join(',');
-      return [o.metadata.name, o.spec?.ingressClassName ?? '<none>', hosts.length ? hosts.join(',') : '*', addr, o.spec?.tls?.length ? '80, 443' : '80', age(o.metadata.creationTimestamp, now)];
-    },
-  },
-  ingressclasses: {
-    columns: [['Name', 0], ['Controller', 0], ['Parameters', 0], ['Age', 0]],
-    row: (o, now) => [o.metadata.name, o.spec?.controller ?? '', o.spec?.parameters ? `${o.spec.parameters.kind}/${o.spec.parameters.name}` : '<none>', age(o.metadata.creationTimestamp, now)],
-  },
-  leases: {
-    columns: [['Name', 0], ['Holder', 0], ['Age', 0]],
-    row: (o, now) => [o.metadata.name, o.spec?.holderIdentity ?? '', age(o.metadata.creationTimestamp, now)],
-  },
-};
-
-const DEFAULT: Printer = {
-  columns: [['Name', 0], ['Age', 0]],
-  row: (o, now) => [o.metadata.name, age(o.metadata.creationTimestamp, now)],
+  ),
+  configmaps: printer<ConfigMap>([['Name', 0], ['Data', 0], ['Age', 0]], (o, now) => [name(o), count(o.data) + count(o.binaryData), created(o, now)]),
+  secrets: printer<Secret>([['Name', 0], ['Type', 0], ['Data', 0], ['Age', 0]], (o, now) => [name(o), o.type ?? '', count(o.data), created(o, now)]),
+  serviceaccounts: printer<ServiceAccount>([['Name', 0], ['Secrets', 0], ['Age', 0]], (o, now) => [name(o), (o.secrets ?? []).length, created(o, now)]),
+  events: printer<Event>([['Last Seen', 0], ['Type', 0], ['Reason', 0], ['Object', 0], ['Subobject', 1], ['Source', 1], ['Message', 0], ['First Seen', 1], ['Count', 1], ['Name', 1]], eventRow),
+  resourcequotas: printer<ResourceQuota>([['Name', 0], ['Request', 0], ['Limit', 0], ['Age', 0]], quotaRow),
+  limitranges: DEFAULT,
+  endpointslices: printer<EndpointSlice>([['Name', 0], ['AddressType', 0], ['Ports', 0], ['Endpoints', 0], ['Age', 0]], endpointSliceRow),
+  ingresses: printer<Ingress>([['Name', 0], ['Class', 0], ['Hosts', 0], ['Address', 0], ['Ports', 0], ['Age', 0]], (o, now) => [
+    name(o),
+    o.spec?.ingressClassName ?? '<none>',
+    ingressHosts(o.spec?.rules),
+    loadBalancerText(o.status?.loadBalancer),
+    o.spec?.tls?.length ? '80, 443' : '80',
+    created(o, now),
+  ]),
+  ingressclasses: printer<IngressClass>([['Name', 0], ['Controller', 0], ['Parameters', 0], ['Age', 0]], (o, now) => {
+    const p = o.spec?.parameters;
+    return [name(o), o.spec?.controller ?? '', p ? `${p.kind}${p.apiGroup ? `.${p.apiGroup}` : ''}/${p.name}` : '<none>', created(o, now)];
+  }),
+  leases: printer<Lease>([['Name', 0], ['Holder', 0], ['Age', 0]], (o, now) => [name(o), o.spec?.holderIdentity ?? '', created(o, now)]),
 };
 
 const DESCRIPTIONS: Record<string, string> = {
   Name: 'Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
   Age: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  'Created At': 'CreationTimestamp is a timestamp representing the server time when this object was created.',
 };
 
 /** The Table column definitions for a stored resource. */
 export function tableColumns(storage: string): ColumnDefinition[] {
   const p = PRINTERS[storage] ?? DEFAULT;
-  return p.columns.map(([name, priority, type]) => ({
-    name,
-    type: type ?? (name === 'Count' ? 'integer' : 'string'),
-    format: name === 'Name' ? 'name' : '',
-    description: DESCRIPTIONS[name] ?? '',
+  return p.columns.map(([col, priority, type]) => ({
+    name: col,
+    type: type ?? 'string',
+    format: col === 'Name' ? 'name' : '',
+    description: DESCRIPTIONS[col] ?? '',
     priority,
   }));
 }
 
 /** The Table cells for one object. */
 export function tableRow(storage: string, obj: KubeObject, now = Date.now()): Cell[] {
-  return (PRINTERS[storage] ?? DEFAULT).row(obj as Obj, now);
+  return (PRINTERS[storage] ?? DEFAULT).row(obj, now);
 }

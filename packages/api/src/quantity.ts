@@ -1,54 +1,148 @@
 /**
- * resource.Quantity: parse "100m", "1.5Gi", "2e3" into a number of base units
- * (cores, bytes), and format as Kubernetes does for the common cases.
+ * resource.Quantity, exact. "100m", "1.5Gi", "2e3" are parsed into a
+ * fraction of bigints and read out as Kubernetes reads them: MilliValue()
+ * and Value(), rounded up. Sums and comparisons (quota, LimitRange,
+ * requests <= limits, the scheduler's fit) are done on those integers, never
+ * on floats: 0.1 + 0.2 CPU is 300m, not 300.00000000000006m.
  */
 
-const RE = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
 export const QUANTITY_MSG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
-const SUFFIX: Record<string, number> = {
-  '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
+/** sign, integer digits, fraction digits, suffix (Kubernetes' parseQuantityString). */
+const RE = /^([+-]?)([0-9]*)(?:\.([0-9]*))?([a-zA-Z]*)([-+]?[0-9]*)$/;
+
+/** Multipliers as [numerator, denominator]. */
+const SUFFIX: Record<string, [bigint, bigint]> = {
+  n: [1n, 10n ** 9n],
+  u: [1n, 10n ** 6n],
+  m: [1n, 1000n],
+  '': [1n, 1n],
+  k: [10n ** 3n, 1n],
+  M: [10n ** 6n, 1n],
+  G: [10n ** 9n, 1n],
+  T: [10n ** 12n, 1n],
+  P: [10n ** 15n, 1n],
+  E: [10n ** 18n, 1n],
+  Ki: [2n ** 10n, 1n],
+  Mi: [2n ** 20n, 1n],
+  Gi: [2n ** 30n, 1n],
+  Ti: [2n ** 40n, 1n],
+  Pi: [2n ** 50n, 1n],
+  Ei: [2n ** 60n, 1n],
 };
 
-/** The value in base units, or undefined if `q` is not a quantity. */
-export function parseQuantity(q: unknown): number | undefined {
-  if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
-  if (typeof q !== 'string') return undefined;
-  const m = q.trim().match(RE);
-  if (!m) return undefined;
-  const num = Number(m[1]);
-  if (!Number.isFinite(num) || m[1].split('.').length > 2) return undefined;
-  const suf = m[2];
-  if (suf in SUFFIX) return num * SUFFIX[suf];
-  const e = suf.match(/^[eE]([-+]?[0-9]+)$/);
-  if (e) return num * 10 ** Number(e[1]);
-  return undefined;
+/**
+ * Decimal exponents beyond this are refused: "1e999999999" would otherwise
+ * make a billion-digit bigint. No real quantity comes near it (1Ei is 1e18).
+ */
+const MAX_EXPONENT = 1000;
+
+/** An exact quantity: num / den, den > 0. */
+interface Fraction {
+  num: bigint;
+  den: bigint;
 }
 
-export const isQuantity = (q: unknown): boolean => parseQuantity(q) !== undefined;
+function parseFraction(q: unknown): Fraction | undefined {
+  let text: string;
+  if (typeof q === 'number') {
+    if (!Number.isFinite(q)) return undefined;
+    text = String(q); // a YAML `cpu: 2` arrives as a JSON number; Kubernetes reads its text
+  } else if (typeof q === 'string') {
+    text = q.trim(); // as Quantity.UnmarshalJSON does
+  } else return undefined;
+  const m = RE.exec(text);
+  if (!m) return undefined;
+  const [, sign, whole, frac = '', letters, exp] = m;
+  if (!whole && !frac) return undefined;
+  let num = BigInt(`${whole || '0'}${frac}`);
+  let den = 10n ** BigInt(frac.length);
+  if (exp) {
+    // Only e/E take a number after them; "1Mi3" and "1e" are not quantities. "1E" alone is an exa.
+    if ((letters !== 'e' && letters !== 'E') || !/^[-+]?[0-9]+$/.test(exp)) return undefined;
+    const e = Number(exp);
+    if (Math.abs(e) > MAX_EXPONENT) return undefined;
+    if (e >= 0) num *= 10n ** BigInt(e);
+    else den *= 10n ** BigInt(-e);
+  } else {
+    const mult = SUFFIX[letters];
+    if (!mult) return undefined;
+    num *= mult[0];
+    den *= mult[1];
+  }
+  return { num: sign === '-' ? -num : num, den };
+}
 
-/** Format a number of base units for display: CPU in millicores when fractional, memory in binary units when exact. */
-export function formatQuantity(v: number, kind: 'cpu' | 'memory' | 'count' = 'count'): string {
-  if (kind === 'cpu' && !Number.isInteger(v)) return `${Math.round(v * 1000)}m`;
-  if (kind === 'memory') {
-    for (const [s, f] of [['Ei', 2 ** 60], ['Pi', 2 ** 50], ['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
-      if (v >= f && Number.isInteger(v / f)) return `${v / f}${s}`;
+/** num / den rounded away from zero (inf.RoundUp, what Quantity.ScaledValue does). */
+function divUp(num: bigint, den: bigint): bigint {
+  const q = num / den;
+  if (num % den === 0n) return q;
+  return num < 0n ? q - 1n : q + 1n;
+}
+
+/** Quantity.MilliValue(): the value in thousandths, rounded up ("0.1m" → 1n, "1.5" → 1500n). Undefined if `q` is not a quantity. */
+export function milliValue(q: unknown): bigint | undefined {
+  const f = parseFraction(q);
+  return f && divUp(f.num * 1000n, f.den);
+}
+
+/** Quantity.Value(): the value in whole units, rounded up ("100m" → 1n, "1.5Gi" → 1610612736n). */
+export function quantityValue(q: unknown): bigint | undefined {
+  const f = parseFraction(q);
+  return f && divUp(f.num, f.den);
+}
+
+export const isQuantity = (q: unknown): boolean => parseFraction(q) !== undefined;
+
+/**
+ * The value as a float, for what only needs an approximation (a memory limit
+ * handed to the OS, a display). Never add or compare these: use milliValue.
+ */
+export function parseQuantity(q: unknown): number | undefined {
+  const f = parseFraction(q);
+  return f && Number(f.num) / Number(f.den);
+}
+
+/** Exact comparison of two quantities' milli-values: -1, 0 or 1 (a value that is not a quantity counts as 0). */
+export function compareQuantities(a: unknown, b: unknown): -1 | 0 | 1 {
+  const x = milliValue(a) ?? 0n;
+  const y = milliValue(b) ?? 0n;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+const DECIMAL: [string, bigint][] = [
+  ['E', 10n ** 21n],
+  ['P', 10n ** 18n],
+  ['T', 10n ** 15n],
+  ['G', 10n ** 12n],
+  ['M', 10n ** 9n],
+  ['k', 10n ** 6n],
+  ['', 1000n],
+];
+const BINARY: [string, bigint][] = [
+  ['Ei', 2n ** 60n],
+  ['Pi', 2n ** 50n],
+  ['Ti', 2n ** 40n],
+  ['Gi', 2n ** 30n],
+  ['Mi', 2n ** 20n],
+  ['Ki', 2n ** 10n],
+];
+
+/**
+ * A milli-value as Quantity.String() writes it. DecimalSI: the largest
+ * suffix that leaves a whole number (1500m, 2, 1k, 1500k, 2M). BinarySI:
+ * the largest of Ki..Ei that divides the value (64Mi, 1536Mi); a fraction or
+ * a value under 1024 falls back to DecimalSI, as Kubernetes does.
+ */
+export function formatMilli(milli: bigint, format: 'DecimalSI' | 'BinarySI' = 'DecimalSI'): string {
+  if (milli === 0n) return '0';
+  if (format === 'BinarySI' && milli % 1000n === 0n) {
+    const v = milli / 1000n;
+    if (v >= 1024n || v <= -1024n) {
+      for (const [suffix, f] of BINARY) if (v % f === 0n) return `${v / f}${suffix}`;
+      return String(v);
     }
   }
-  return String(v);
+  for (const [suffix, f] of DECIMAL) if (milli % f === 0n) return `${milli / f}${suffix}`;
+  return `${milli}m`;
 }

@@ -4,25 +4,28 @@
  * Kubernetes' messages), and how a LimitRange defaults and bounds a pod's
  * containers.
  */
-import { formatQuantity, parseQuantity } from './quantity.js';
+import { formatMilli, milliValue } from './quantity.js';
 import type { KubeObject } from './types.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type Usage = Record<string, number>;
+/** Quota resource name → amount in milli-units (a pod counts 1000n), exact. */
+export type Usage = Record<string, bigint>;
+
+const ONE = 1000n;
 
 /** The quota resource names an object of `storage` charges, and how much. */
 export function charge(storage: string, group: string, obj: KubeObject): Usage {
-  const u: Usage = { [`count/${group ? `${storage}.${group}` : storage}`]: 1 };
+  const u: Usage = { [`count/${group ? `${storage}.${group}` : storage}`]: ONE };
   switch (storage) {
     case 'pods': {
       const phase = obj.status?.phase;
       if (phase === 'Succeeded' || phase === 'Failed' || obj.metadata.deletionTimestamp) return {};
-      u.pods = 1;
+      u.pods = ONE;
       for (const c of obj.spec?.containers ?? []) {
         for (const [kind, prefix] of [['requests', 'requests.'], ['limits', 'limits.']] as const) {
           for (const r of ['cpu', 'memory', 'ephemeral-storage']) {
-            const q = parseQuantity(c.resources?.[kind]?.[r]);
-            if (q !== undefined) u[`${prefix}${r}`] = (u[`${prefix}${r}`] ?? 0) + q;
+            const q = milliValue(c.resources?.[kind]?.[r]);
+            if (q !== undefined) u[`${prefix}${r}`] = (u[`${prefix}${r}`] ?? 0n) + q;
           }
         }
       }
@@ -32,10 +35,10 @@ export function charge(storage: string, group: string, obj: KubeObject): Usage {
       return u;
     }
     case 'services': {
-      u.services = 1;
+      u.services = ONE;
       const type = obj.spec?.type;
-      if (type === 'NodePort' || type === 'LoadBalancer') u['services.nodeports'] = (obj.spec?.ports ?? []).length;
-      if (type === 'LoadBalancer') u['services.loadbalancers'] = 1;
+      if (type === 'NodePort' || type === 'LoadBalancer') u['services.nodeports'] = BigInt((obj.spec?.ports ?? []).length) * ONE;
+      if (type === 'LoadBalancer') u['services.loadbalancers'] = ONE;
       return u;
     }
     case 'replicationcontrollers':
@@ -43,24 +46,30 @@ export function charge(storage: string, group: string, obj: KubeObject): Usage {
     case 'configmaps':
     case 'resourcequotas':
     case 'persistentvolumeclaims':
-      u[storage] = 1;
+      u[storage] = ONE;
       return u;
     default:
       return u;
   }
 }
 
-export function addUsage(a: Usage, b: Usage, sign = 1): Usage {
+export function addUsage(a: Usage, b: Usage, sign: 1 | -1 = 1): Usage {
   const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + sign * v;
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0n) + BigInt(sign) * v;
   return out;
 }
 
-const kind = (r: string) => (r.endsWith('cpu') ? 'cpu' : r.endsWith('memory') || r.endsWith('storage') ? 'memory' : 'count');
+const isBytes = (r: string) => r.endsWith('memory') || r.endsWith('storage');
 
-/** A quantity as quotas print it. */
-export function show(resource: string, v: number): string {
-  return formatQuantity(Math.round(v * 1000) / 1000, kind(resource));
+/**
+ * A milli-value as quotas print it: bytes in binary units when they divide
+ * evenly (64Mi), else in decimal ones (100M); everything else in decimal
+ * (250m, 2, 1k). A number is taken as an integer count of milli-units.
+ */
+export function show(resource: string, milli: bigint | number): string {
+  const m = BigInt(milli);
+  if (isBytes(resource) && m % (1024n * ONE) === 0n) return formatMilli(m, 'BinarySI');
+  return formatMilli(m, 'DecimalSI');
 }
 
 /**
@@ -70,16 +79,16 @@ export function show(resource: string, v: number): string {
  */
 export function quotaRefusal(quota: KubeObject, requested: Usage, used: Usage): string | undefined {
   const hard: Obj = quota.spec?.hard ?? {};
-  const keys = Object.keys(hard).filter((k) => requested[k] !== undefined && requested[k] > 0).sort();
+  const keys = Object.keys(hard).filter((k) => requested[k] !== undefined && requested[k] > 0n).sort();
   // A compute quota needs the pod to say what it asks for.
   if (requested.pods) {
     const missing = Object.keys(hard).filter((k) => /^(requests|limits)\.(cpu|memory)$|^(cpu|memory)$/.test(k) && requested[k] === undefined).sort();
     if (missing.length) return `failed quota: ${quota.metadata.name}: must specify ${missing.join(',')}`;
   }
-  const over = keys.filter((k) => (used[k] ?? 0) + requested[k] > (parseQuantity(hard[k]) ?? 0) + 1e-9);
+  const over = keys.filter((k) => (used[k] ?? 0n) + requested[k] > (milliValue(hard[k]) ?? 0n));
   if (!over.length) return undefined;
   const list = (f: (k: string) => string) => over.map((k) => `${k}=${f(k)}`).join(',');
-  return `exceeded quota: ${quota.metadata.name}, requested: ${list((k) => show(k, requested[k]))}, used: ${list((k) => show(k, used[k] ?? 0))}, limited: ${list((k) => String(hard[k]))}`;
+  return `exceeded quota: ${quota.metadata.name}, requested: ${list((k) => show(k, requested[k]))}, used: ${list((k) => show(k, used[k] ?? 0n))}, limited: ${list((k) => String(hard[k]))}`;
 }
 
 /**
@@ -110,13 +119,14 @@ export function applyLimitRanges(pod: KubeObject, ranges: KubeObject[]): string[
           problems.push(...bounds(item, 'Container', c.resources.requests ?? {}, c.resources.limits ?? {}));
         }
       } else if (item.type === 'Pod') {
-        const req: Obj = {};
-        const lim: Obj = {};
+        const req: Usage = {};
+        const lim: Usage = {};
         for (const c of (pod.spec?.containers ?? []) as Obj[]) {
-          for (const [r, q] of Object.entries(c.resources?.requests ?? {})) req[r] = String((parseQuantity(req[r]) ?? 0) + (parseQuantity(q) ?? 0));
-          for (const [r, q] of Object.entries(c.resources?.limits ?? {})) lim[r] = String((parseQuantity(lim[r]) ?? 0) + (parseQuantity(q) ?? 0));
+          for (const [r, q] of Object.entries(c.resources?.requests ?? {})) req[r] = (req[r] ?? 0n) + (milliValue(q) ?? 0n);
+          for (const [r, q] of Object.entries(c.resources?.limits ?? {})) lim[r] = (lim[r] ?? 0n) + (milliValue(q) ?? 0n);
         }
-        problems.push(...bounds(item, 'Pod', req, lim));
+        const text = (u: Usage) => Object.fromEntries(Object.entries(u).map(([r, m]) => [r, show(r, m)]));
+        problems.push(...bounds(item, 'Pod', text(req), text(lim)));
       }
     }
   }
@@ -126,21 +136,23 @@ export function applyLimitRanges(pod: KubeObject, ranges: KubeObject[]): string[
 function bounds(item: Obj, what: string, requests: Obj, limits: Obj): string[] {
   const out: string[] = [];
   for (const [r, min] of Object.entries(item.min ?? {})) {
-    const req = parseQuantity(requests[r]);
+    const req = milliValue(requests[r]);
     if (req === undefined) out.push(`minimum ${r} usage per ${what} is ${min}.  No request is specified`);
-    else if (req < (parseQuantity(min) ?? 0)) out.push(`minimum ${r} usage per ${what} is ${min}, but request is ${requests[r]}`);
+    else if (req < (milliValue(min) ?? 0n)) out.push(`minimum ${r} usage per ${what} is ${min}, but request is ${requests[r]}`);
   }
   for (const [r, max] of Object.entries(item.max ?? {})) {
-    const lim = parseQuantity(limits[r]);
+    const lim = milliValue(limits[r]);
+    const cap = milliValue(max);
     if (lim === undefined) out.push(`maximum ${r} usage per ${what} is ${max}.  No limit is specified`);
-    else if (lim > (parseQuantity(max) ?? Infinity)) out.push(`maximum ${r} usage per ${what} is ${max}, but limit is ${limits[r]}`);
+    else if (cap !== undefined && lim > cap) out.push(`maximum ${r} usage per ${what} is ${max}, but limit is ${limits[r]}`);
   }
   for (const [r, ratio] of Object.entries(item.maxLimitRequestRatio ?? {})) {
-    const lim = parseQuantity(limits[r]);
-    const req = parseQuantity(requests[r]);
-    if (lim !== undefined && req) {
-      const actual = lim / req;
-      if (actual > (parseQuantity(ratio) ?? Infinity)) out.push(`${r} max limit to request ratio per ${what} is ${ratio}, but provided ratio is ${actual.toFixed(6)}`);
+    const lim = milliValue(limits[r]);
+    const req = milliValue(requests[r]);
+    const most = milliValue(ratio);
+    // lim / req > ratio, compared without dividing: lim * 1000 > ratio(milli) * req.
+    if (lim !== undefined && req && most !== undefined && lim * 1000n > most * req) {
+      out.push(`${r} max limit to request ratio per ${what} is ${ratio}, but provided ratio is ${(Number(lim) / Number(req)).toFixed(6)}`);
     }
   }
   return out;

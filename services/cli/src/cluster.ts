@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, c
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatTime, isCidr } from '@kemu/api';
 import { waitNodesReady } from './ready.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
@@ -42,6 +43,17 @@ export type ServiceState = 'running' | 'exited' | 'completed';
 
 export class KemuError extends Error {}
 
+/**
+ * The cluster network for `--subnet a.b` (KEMU_SUBNET): a.b.0.0/16, the
+ * subnet the compose file builds from it. Refused here, by name, rather than
+ * as a broken address deep in `ip` or the compose file.
+ */
+export function clusterNetwork(prefix: string): string {
+  const cidr = `${prefix}.0.0/16`;
+  if (!/^[0-9]+\.[0-9]+$/.test(prefix) || !isCidr(cidr)) throw new KemuError(`--subnet: "${prefix}" is not the first two octets of an IPv4 network (like 172.28)`);
+  return cidr;
+}
+
 function stateRoot(o: ClusterOptions): string {
   return o.home ?? process.env.KEMU_HOME ?? join(homedir(), '.kemu');
 }
@@ -58,6 +70,7 @@ export class Cluster {
     const rec = this.recordAt(join(stateRoot(opts), opts.name ?? process.env.KEMU_PROJECT ?? 'kemu'));
     this.project = opts.name ?? process.env.KEMU_PROJECT ?? 'kemu';
     this.subnetPrefix = opts.subnet ?? rec?.subnetPrefix ?? process.env.KEMU_SUBNET ?? '172.28';
+    clusterNetwork(this.subnetPrefix);
     this.state = join(stateRoot(opts), this.project);
     this.log = opts.log ?? ((l) => console.log(l));
   }
@@ -181,7 +194,7 @@ export class Cluster {
       services: services.map((s) => s.name),
       nodes: this.opts.nodes ?? this.record?.nodes ?? 3,
       backend: this.opts.backend ?? this.record?.backend ?? 'host-gw',
-      createdAt: this.record?.createdAt ?? new Date().toISOString(),
+      createdAt: this.record?.createdAt ?? formatTime(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));
     const plan = this.plan(p);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { interpolate, parseCompose, startOrder } from './compose.js';
+import { checkAddresses, expandReplicas, interpolate, parseCompose, startOrder } from './compose.js';
+import { clusterNetwork } from './cluster.js';
 
 describe('compose interpolation', () => {
   it.each([
@@ -41,5 +42,40 @@ describe('the repository compose file', () => {
   it('refuses cycles', () => {
     const bad = 'name: x\nservices:\n  a: {depends_on: [b]}\n  b: {depends_on: [a]}\nnetworks:\n  n: {ipam: {config: [{subnet: 10.0.0.0/8}]}}\n';
     expect(() => startOrder(parseCompose(bad, {}).services)).toThrow(/cycle/);
+  });
+});
+
+describe('addresses', () => {
+  const svc = (name: string, address?: string) => ({ name, command: [], environment: {}, dependsOn: [], oneShot: false, address });
+  it('expands replicas inside their /24 and refuses more than it holds', () => {
+    expect(expandReplicas({ ...svc('node'), replicas: 2, addressPrefix: '10.1.2.' }, 'p').map((s) => s.address)).toEqual(['10.1.2.1', '10.1.2.2']);
+    expect(expandReplicas({ ...svc('node'), replicas: 254, addressPrefix: '10.1.2.' }, 'p').at(-1)?.address).toBe('10.1.2.254');
+    expect(() => expandReplicas({ ...svc('node'), replicas: 255, addressPrefix: '10.1.2.' }, 'p')).toThrow('compose file: node: 255 replicas do not fit in 10.1.2.1-254');
+  });
+  it.each(['10.1.2', '10.1.', '10.1.256.', 'x.y.z.'])('refuses the address prefix %j', (prefix) => {
+    expect(() => expandReplicas({ ...svc('node'), replicas: 1, addressPrefix: prefix }, 'p')).toThrow(/must be the first three octets of an address/);
+  });
+  it.each([
+    ['10.0.0.0/33', undefined, [], "compose file: the network's subnet: invalid CIDR address: 10.0.0.0/33"],
+    ['172.30.0.0/16', '172.31.0.1', [], "compose file: the network's gateway: 172.31.0.1 is not in the network's subnet 172.30.0.0/16"],
+    ['172.30.0.0/16', '172.30.0.1', [svc('etcd', '172.30.0.300')], 'compose file: service etcd: invalid IP address: "172.30.0.300"'],
+    ['172.30.0.0/16', '172.30.0.1', [svc('etcd', '10.0.0.2')], "compose file: service etcd: 10.0.0.2 is not in the network's subnet 172.30.0.0/16"],
+    ['172.30.0.0/16', '172.30.0.1', [svc('a', '172.30.0.2'), svc('b', '172.30.0.2')], 'compose file: services a and b both have the address 172.30.0.2'],
+  ])('subnet %s, gateway %s: %j is refused', (subnet, gateway, services, want) => {
+    expect(() => checkAddresses(subnet, gateway, services)).toThrow(want);
+  });
+  it('accepts the repository compose file for any --subnet', () => {
+    const text = readFileSync(new URL('../../../compose/docker-compose.yml', import.meta.url), 'utf8');
+    expect(() => parseCompose(text, { KEMU_SUBNET: '10.77', KEMU_NODES: '5' })).not.toThrow();
+  });
+});
+
+describe('--subnet', () => {
+  it.each([
+    ['172.28', '172.28.0.0/16'],
+    ['10.0', '10.0.0.0/16'],
+  ])('%s is %s', (prefix, want) => expect(clusterNetwork(prefix)).toBe(want));
+  it.each(['172', '172.28.1', '172.300', '172.028', 'a.b', ''])('refuses %j', (prefix) => {
+    expect(() => clusterNetwork(prefix)).toThrow(`--subnet: "${prefix}" is not the first two octets of an IPv4 network (like 172.28)`);
   });
 });

@@ -4,6 +4,7 @@
  * command, environment, start order and fixed address. Pure.
  */
 import { parse } from 'yaml';
+import { contains, formatCidr, formatIPv4, isIPv4, parseCidr, parseIPv4, type Cidr } from '@kemu/api';
 
 export interface ComposeService {
   name: string;
@@ -25,9 +26,14 @@ export interface ComposeService {
 export function expandReplicas(s: ComposeService & { replicas?: number; addressPrefix?: string }, project: string): ComposeService[] {
   if (s.replicas === 0) return []; // as compose: no containers of it (`kemu up --nodes 0` is a control plane alone)
   if (!s.replicas || !s.addressPrefix) return [s];
+  // a.b.c.1 .. a.b.c.N: the prefix must name a /24, and .0 and .255 are not host addresses.
+  const block = `${s.addressPrefix}0`;
+  if (!s.addressPrefix.endsWith('.') || !isIPv4(block)) throw new Error(`compose file: ${s.name}: x-kemu-addresses "${s.addressPrefix}" must be the first three octets of an address, like 172.28.1.`);
+  if (s.replicas > 254) throw new Error(`compose file: ${s.name}: ${s.replicas} replicas do not fit in ${s.addressPrefix}1-254`);
+  const first = parseIPv4(block);
   return Array.from({ length: s.replicas }, (_, i) => {
     const name = `${s.name}-${i + 1}`;
-    const address = `${s.addressPrefix}${i + 1}`;
+    const address = formatIPv4(first + i + 1);
     return { ...s, name, address, environment: { ...s.environment, NODE_NAME: name, NODE_IP: address, NODE_NETNS: `${project}-${name}` } };
   });
 }
@@ -93,9 +99,37 @@ export function parseCompose(text: string, env: Record<string, string | undefine
   });
   const project = env.KEMU_PROJECT ?? d.name ?? 'kemu';
   const expanded = services.flatMap((s) => expandReplicas(s, project));
+  checkAddresses(ipam.subnet, ipam.gateway, expanded);
   // Dependants of a replicated service wait for all its replicas.
   for (const s of expanded) s.dependsOn = s.dependsOn.flatMap((d) => (expanded.some((x) => x.name === d.name) ? [d] : expanded.filter((x) => x.name.startsWith(`${d.name}-`)).map((x) => ({ ...d, name: x.name }))));
   return { name: d.name ?? 'kemu', subnet: ipam.subnet, gateway: ipam.gateway, services: expanded };
+}
+
+/**
+ * What Docker refuses when it creates the network and its containers: a
+ * subnet that is not a CIDR, a gateway or a service address outside it, two
+ * services on one address. Said here, before any namespace exists.
+ */
+export function checkAddresses(subnet: string, gateway: string | undefined, services: ComposeService[]): void {
+  let net: Cidr;
+  try {
+    net = parseCidr(subnet);
+  } catch (e) {
+    throw new Error(`compose file: the network's subnet: ${(e as Error).message}`);
+  }
+  const inside = (what: string, ip: string) => {
+    if (!isIPv4(ip)) throw new Error(`compose file: ${what}: invalid IP address: "${ip}"`);
+    if (!contains(net, ip)) throw new Error(`compose file: ${what}: ${ip} is not in the network's subnet ${formatCidr(net)}`);
+  };
+  if (gateway) inside('the network\'s gateway', gateway);
+  const owner = new Map<string, string>();
+  for (const s of services) {
+    if (!s.address) continue;
+    inside(`service ${s.name}`, s.address);
+    const other = owner.get(s.address);
+    if (other) throw new Error(`compose file: services ${other} and ${s.name} both have the address ${s.address}`);
+    owner.set(s.address, s.name);
+  }
 }
 
 function healthcheck(test: unknown): string[] | undefined {

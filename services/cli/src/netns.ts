@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCidr } from '@kemu/api';
 
 export function ip(args: string[], opts: { allowFail?: boolean } = {}): string {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
@@ -31,7 +32,7 @@ export interface NetworkPlan {
 export const bridgeNs = (p: string) => `${p}-net`;
 export const serviceNs = (p: string, svc: string) => `${p}-${svc}`;
 const hostIf = (p: string) => shortName(p, '0');
-const prefixLen = (subnet: string) => subnet.split('/')[1];
+const prefixLen = (subnet: string) => parseCidr(subnet).prefix;
 
 export function listNamespaces(): string[] {
   return ip(['netns', 'list'], { allowFail: true })

@@ -6,7 +6,7 @@
  * and waits until the cluster changes (a node added or changed, a pod
  * deleted) — never by busy polling.
  */
-import { fromLabelSelector, isConflict, isNotFound, type KubeObject, type Selector } from '@kemu/api';
+import { formatTime, fromLabelSelector, isConflict, isNotFound, type KubeObject, type Selector } from '@kemu/api';
 import { keyOf, type EventRecorder, type Informer, type InformerFactory, type ApiClient } from '@kemu/client';
 import type { Logger } from 'pino';
 import { addPod, newNodeInfo, removePod, setNode, type NodeInfo } from './framework/node-info.js';
@@ -264,7 +264,7 @@ export class Scheduler {
   private async markUnschedulable(pod: KubeObject, message: string): Promise<void> {
     const cond = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled');
     if (cond?.status === 'False' && cond.message === message) return;
-    const conditions = [...(pod.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), reason: 'Unschedulable', message }];
+    const conditions = [...(pod.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: formatTime(), reason: 'Unschedulable', message }];
     await this.d.client.patch({ ...PODS, namespace: pod.metadata.namespace }, pod.metadata.name!, { status: { conditions } }, 'application/strategic-merge-patch+json', 'status').catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 /** Validation for the smaller kinds: config, secrets, nodes, endpoints, ingresses, quotas, ... */
 import { type FieldError, required, invalid, notSupported } from '../field-errors.js';
 import { isPlainObject } from '../types.js';
-import { parseQuantity, QUANTITY_MSG } from '../quantity.js';
+import { milliValue, QUANTITY_MSG } from '../quantity.js';
 import { dns1123Subdomain } from './names.js';
 
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -67,9 +67,9 @@ function validateResourceList(m: unknown, f: string): FieldError[] {
   if (!isPlainObject(m)) return [invalid(f, m, 'must be a map of resource names to quantities')];
   const out: FieldError[] = [];
   for (const [k, v] of Object.entries(m)) {
-    const q = parseQuantity(v);
+    const q = milliValue(v);
     if (q === undefined) out.push(invalid(`${f}[${k}]`, v, QUANTITY_MSG));
-    else if (q < 0) out.push(invalid(`${f}[${k}]`, v, 'must be greater than or equal to 0'));
+    else if (q < 0n) out.push(invalid(`${f}[${k}]`, v, 'must be greater than or equal to 0'));
   }
   return out;
 }

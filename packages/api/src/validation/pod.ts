@@ -1,7 +1,7 @@
 /** Pod spec validation (also used for the templates of workloads). */
 import { type FieldError, required, invalid, notSupported, duplicate, forbiddenField } from '../field-errors.js';
 import { isPlainObject, jsonEqual } from '../types.js';
-import { parseQuantity, QUANTITY_MSG } from '../quantity.js';
+import { milliValue, QUANTITY_MSG } from '../quantity.js';
 import { dns1123Label, dns1123Subdomain } from './names.js';
 
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
@@ -19,7 +19,7 @@ function validateResources(res: unknown, f: string): FieldError[] {
   const out: FieldError[] = [];
   if (res === undefined) return out;
   if (!isPlainObject(res)) return [invalid(f, res, 'must be an object')];
-  const values: Record<string, Record<string, number>> = { limits: {}, requests: {} };
+  const values: Record<string, Record<string, bigint>> = { limits: {}, requests: {} };
   for (const part of ['limits', 'requests'] as const) {
     const m = res[part];
     if (m === undefined || m === null) continue;
@@ -28,9 +28,9 @@ function validateResources(res: unknown, f: string): FieldError[] {
       continue;
     }
     for (const [k, v] of Object.entries(m)) {
-      const q = parseQuantity(v);
+      const q = milliValue(v);
       if (q === undefined) out.push(invalid(`${f}.${part}[${k}]`, v, QUANTITY_MSG));
-      else if (q < 0) out.push(invalid(`${f}.${part}[${k}]`, v, 'must be greater than or equal to 0'));
+      else if (q < 0n) out.push(invalid(`${f}.${part}[${k}]`, v, 'must be greater than or equal to 0'));
       else values[part][k] = q;
     }
   }

@@ -25,6 +25,18 @@ describe('validation', () => {
     expect(errs).toContain('spec.containers[1].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive');
     expect(errs).toContain('spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"');
   });
+  it.each([
+    [{ cpu: '9m' }, { cpu: '0.009' }],
+    [{ cpu: '0.3' }, { cpu: '300m' }],
+    [{ memory: '1.5Gi' }, { memory: '1536Mi' }],
+  ])('accepts requests %j equal to limits %j, compared exactly', (requests, limits) => {
+    expect(msgs(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests, limits } }] } }))).toEqual([]);
+  });
+  it('refuses requests above limits by one milli', () => {
+    expect(msgs(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '10m' }, limits: { cpu: '0.009' } } }] } }))).toEqual([
+      'spec.containers[0].resources.requests: Invalid value: "10m": must be less than or equal to cpu limit of 0.009',
+    ]);
+  });
   it('requires a name or generateName', () => {
     expect(msgs(pods, pod({ metadata: { namespace: 'default' } }))).toContain('metadata.name: Required value: name or generateName is required');
   });

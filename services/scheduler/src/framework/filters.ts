@@ -52,7 +52,7 @@ export const nodeResourcesFit: Filter = (pod, n) => {
   const req = cachedRequests(pod);
   const alloc = n.allocatable;
   const pods = n.requested.pods + 1 > alloc.pods;
-  const cpu = req.cpu > 0 && n.requested.cpu + req.cpu > alloc.cpu + 1e-9;
+  const cpu = req.cpu > 0 && n.requested.cpu + req.cpu > alloc.cpu;
   const memory = req.memory > 0 && n.requested.memory + req.memory > alloc.memory;
   if (!pods && !cpu && !memory) return undefined; // the common case allocates nothing
   const out: string[] = [];

@@ -36,6 +36,19 @@ describe('filters', () => {
     addPod(n, 'ns/a', pod('a', withRequests('800m')));
     expect(nodeResourcesFit(pod('b', withRequests('300m')), n, [])).toEqual(['Too many pods', 'Insufficient cpu']);
   });
+  it('resources: sums millicores as Kubernetes does, each request rounded up to 1m', () => {
+    const n = node('n', { cpu: '2m' });
+    addPod(n, 'ns/a', pod('a', withRequests('1n')));
+    addPod(n, 'ns/b', pod('b', withRequests('1n')));
+    expect(nodeResourcesFit(pod('c', withRequests('1n')), n, [])).toEqual(['Insufficient cpu']);
+  });
+  it('resources: a node filled exactly still fits the last pod', () => {
+    const n = node('n', { cpu: '1', mem: '1Gi' });
+    for (let i = 0; i < 7; i++) addPod(n, `ns/p${i}`, pod(`p${i}`, withRequests('0.1', '100Mi')));
+    expect(n.requested).toEqual({ cpu: 700, memory: 700 * 2 ** 20, pods: 7 });
+    expect(nodeResourcesFit(pod('last', withRequests('300m', '324Mi')), n, [])).toBeUndefined();
+    expect(nodeResourcesFit(pod('over', withRequests('301m')), n, [])).toEqual(['Insufficient cpu']);
+  });
   it.each([
     ['no taint', [], [], undefined],
     ['untolerated NoSchedule', [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }], [], ['node(s) had untolerated taint {gpu: yes}']],

@@ -1,11 +1,20 @@
 /** What the scheduler knows of a node: the Node, the pods on it and what they request. */
-import { parseQuantity, type KubeObject } from '@kemu/api';
+import { milliValue, quantityValue, type KubeObject } from '@kemu/api';
 
+/**
+ * Integers, as kube-scheduler's framework.Resource has them: CPU in
+ * millicores (Quantity.MilliValue), memory in bytes (Quantity.Value), both
+ * rounded up. Sums of integers below 2^53 are exact, so no epsilon is needed
+ * when comparing them with what a node can allocate.
+ */
 export interface Resources {
-  cpu: number; // cores
+  cpu: number; // millicores
   memory: number; // bytes
   pods: number;
 }
+
+const milliCPU = (q: unknown): number => Number(milliValue(q) ?? 0n);
+const units = (q: unknown): number => Number(quantityValue(q) ?? 0n); // bytes for memory, a count for pods
 
 export interface NodeInfo {
   node: KubeObject;
@@ -21,12 +30,12 @@ export interface NodeInfo {
 export function podRequests(pod: KubeObject): Resources {
   const sum = { cpu: 0, memory: 0, pods: 1 };
   for (const c of pod.spec?.containers ?? []) {
-    sum.cpu += parseQuantity(c.resources?.requests?.cpu) ?? 0;
-    sum.memory += parseQuantity(c.resources?.requests?.memory) ?? 0;
+    sum.cpu += milliCPU(c.resources?.requests?.cpu);
+    sum.memory += units(c.resources?.requests?.memory);
   }
   for (const c of pod.spec?.initContainers ?? []) {
-    sum.cpu = Math.max(sum.cpu, parseQuantity(c.resources?.requests?.cpu) ?? 0);
-    sum.memory = Math.max(sum.memory, parseQuantity(c.resources?.requests?.memory) ?? 0);
+    sum.cpu = Math.max(sum.cpu, milliCPU(c.resources?.requests?.cpu));
+    sum.memory = Math.max(sum.memory, units(c.resources?.requests?.memory));
   }
   return sum;
 }
@@ -41,7 +50,7 @@ export function podHostPorts(pod: KubeObject): string[] {
 
 export function allocatable(node: KubeObject): Resources {
   const a = node.status?.allocatable ?? node.status?.capacity ?? {};
-  return { cpu: parseQuantity(a.cpu) ?? 0, memory: parseQuantity(a.memory) ?? 0, pods: parseQuantity(a.pods) ?? 110 };
+  return { cpu: milliCPU(a.cpu), memory: units(a.memory), pods: Number(quantityValue(a.pods) ?? 110n) };
 }
 
 export function newNodeInfo(node: KubeObject): NodeInfo {

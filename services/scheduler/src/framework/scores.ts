@@ -13,8 +13,8 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 export function leastAllocated(pod: KubeObject, n: NodeInfo): number {
   const req = cachedRequests(pod);
   const alloc = n.allocatable;
-  // Kubernetes counts a request-less container as 0.1 cpu / 200Mi for scoring.
-  const cpu = n.requested.cpu + (req.cpu || 0.1);
+  // Kubernetes counts a request-less container as 100m cpu / 200Mi for scoring (DefaultMilliCPURequest, DefaultMemoryRequest).
+  const cpu = n.requested.cpu + (req.cpu || 100);
   const mem = n.requested.memory + (req.memory || 200 * 2 ** 20);
   const free = (used: number, cap: number) => (cap > 0 ? Math.max(0, ((cap - used) * 100) / cap) : 0);
   return (free(cpu, alloc.cpu) + free(mem, alloc.memory)) / 2;
