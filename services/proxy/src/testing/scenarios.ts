@@ -57,3 +57,53 @@ export function externalPolicyLocalScenario(): { services: Service[]; slices: En
     slices: [makeSlice('ns1', 'svc1', 1, [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }], p80)],
   };
 }
+
+/** A kemu-like node: node-1 at 172.28.0.11, pod network 10.244.0.0/16. */
+export const KEMU_NODE: NodeFacts = {
+  nodeName: 'node-1',
+  nodeIP: '172.28.0.11',
+  localDetector: { mode: 'ClusterCIDR', cidr: '10.244.0.0/16' },
+};
+
+/**
+ * Everyday Services: three replicas behind a ClusterIP (one pod terminating), ClientIP
+ * affinity, DNS over UDP and TCP, a NodePort with externalTrafficPolicy Local, an
+ * internalTrafficPolicy Local Service with no pod on this node, and a Service whose
+ * only pods are terminating but still serving.
+ */
+export function kemuScenario(): { services: Service[]; slices: EndpointSlice[] } {
+  const services = [
+    makeService('default', 'web', { clusterIP: '10.96.12.34', ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] }),
+    makeService('default', 'sticky', {
+      clusterIP: '10.96.20.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } },
+    }),
+    makeService('kube-system', 'kube-dns', {
+      clusterIP: '10.96.0.10',
+      ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }],
+    }),
+    makeService('default', 'np', {
+      type: 'NodePort', clusterIP: '10.96.30.3', externalTrafficPolicy: 'Local',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP', nodePort: 30080 }],
+    }),
+    makeService('default', 'internal', { clusterIP: '10.96.40.4', internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+    makeService('default', 'draining', { clusterIP: '10.96.50.5', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+    makeService('default', 'headless', { clusterIP: 'None', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+  ];
+  const terminating = { ready: false, serving: true, terminating: true };
+  const slices = [
+    makeSlice('default', 'web', 1, [
+      { addresses: ['10.244.1.5'], nodeName: 'node-1' },
+      { addresses: ['10.244.2.7'], nodeName: 'node-2' },
+      { addresses: ['10.244.3.2'], nodeName: 'node-3' },
+      { addresses: ['10.244.3.9'], nodeName: 'node-3', conditions: terminating },
+    ], [{ port: 8080 }]),
+    makeSlice('default', 'sticky', 1, [{ addresses: ['10.244.1.6'], nodeName: 'node-1' }, { addresses: ['10.244.2.8'], nodeName: 'node-2' }], [{ name: 'http', port: 80 }]),
+    makeSlice('kube-system', 'kube-dns', 1, [{ addresses: ['10.244.2.2'], nodeName: 'node-2' }],
+      [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }]),
+    makeSlice('default', 'np', 1, [{ addresses: ['10.244.1.7'], nodeName: 'node-1' }, { addresses: ['10.244.2.9'], nodeName: 'node-2' }], [{ name: 'http', port: 8080 }]),
+    makeSlice('default', 'internal', 1, [{ addresses: ['10.244.2.10'], nodeName: 'node-2' }], [{ name: 'http', port: 80 }]),
+    makeSlice('default', 'draining', 1, [{ addresses: ['10.244.3.11'], nodeName: 'node-3', conditions: terminating }], [{ name: 'http', port: 80 }]),
+  ];
+  return { services, slices };
+}
