@@ -5,7 +5,7 @@
  * with iptables-restore in a scratch network namespace.
  */
 import { describe, expect, it } from 'vitest';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { buildModel } from '../model/from-k8s.js';
 import { buildIptablesRules, probability } from './ruleset.js';
 import { buildPartialIptablesRules, changedServices } from './partial.js';

@@ -2,8 +2,8 @@
  * Service and EndpointSlice objects → the proxy model, as pkg/proxy's
  * ServiceChangeTracker and EndpointSliceCache do it (IPv4 only).
  */
-import type { Service, ServicePort } from 'kubernetes-types/core/v1';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1';
+import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import {
   endpointString, servicePortKey,
   type EndpointInfo, type Protocol, type ServiceEntry, type ServicePortInfo, type ServiceType,

@@ -3,8 +3,8 @@
  * kube-proxy's makeTestService / makeTestEndpointSlice so that its test scenarios
  * (and golden rulesets) can be replayed here.
  */
-import type { Service } from 'kubernetes-types/core/v1';
-import type { Endpoint, EndpointSlice } from 'kubernetes-types/discovery/v1';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { Endpoint, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 
 export function makeService(namespace: string, name: string, spec: Service['spec'], status?: Service['status']): Service {
   return {

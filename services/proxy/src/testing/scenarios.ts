@@ -3,8 +3,8 @@
  * rebuilt as Service/EndpointSlice objects: the "fake proxier" node is test-node /
  * 192.168.0.2 with pod CIDR 10.0.0.0/8.
  */
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1';
-import type { Service } from 'kubernetes-types/core/v1';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Service } from 'kubernetes-types/core/v1.js';
 import { makeService, makeSlice } from './fixtures.js';
 import type { NodeFacts } from '../model/types.js';
 
