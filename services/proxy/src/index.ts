@@ -1,0 +1,37 @@
+/**
+ * @kemu/proxy — kube-proxy for kemu nodes. This package holds its pure core: the
+ * model built from Services and EndpointSlices, and the rules each mode programs
+ * (iptables-restore input, an nft transaction, the userspace schedulers).
+ */
+export type {
+  EndpointInfo, LocalDetector, NodeFacts, Protocol, ServiceEntry, ServicePortInfo, ServiceType, TrafficPolicy,
+} from './model/types.js';
+export { endpointString, servicePortKey, servicePortNameString } from './model/types.js';
+export {
+  DEFAULT_AFFINITY_TIMEOUT_SECONDS, SERVICE_NAME_LABEL, buildModel, endpointsFromSlices, servicePortsFromService,
+} from './model/from-k8s.js';
+export { categorizeEndpoints, type CategorizedEndpoints } from './model/categorize.js';
+export { planService, type ServicePlan } from './model/plan.js';
+
+export {
+  extChain, fwChain, isNftServiceChainName, isServiceChainName, nftAffinitySet, nftEndpointChain, nftExternalChain,
+  nftFirewallChain, nftLocalChain, nftServiceChain, sepChain, svcChain, svlChain,
+} from './naming.js';
+
+export {
+  LARGE_CLUSTER_ENDPOINTS_THRESHOLD, buildIptablesRules, masqueradeMark, probability,
+  type IptablesOptions, type IptablesRuleset, type IptablesSyncInput,
+} from './iptables/ruleset.js';
+export { buildPartialIptablesRules, changedServices, type PartialSyncInput } from './iptables/partial.js';
+export { iptablesJumps, jumpRuleArgs, type IptablesJump } from './iptables/jumps.js';
+
+export {
+  NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction,
+  type NftablesOptions, type NftablesSyncInput, type NftablesTransaction,
+} from './nftables/transaction.js';
+
+export {
+  SCHEDULER_NAMES, createScheduler, dhBucket, shBucket,
+  type Backend, type Connection, type Scheduler, type SchedulerName,
+} from './userspace/schedulers.js';
+export { Balancer, ClientIPAffinity } from './userspace/affinity.js';

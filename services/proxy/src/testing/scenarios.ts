@@ -1,0 +1,109 @@
+/**
+ * kube-proxy's own test scenarios (pkg/proxy/iptables and nftables proxier_test.go),
+ * rebuilt as Service/EndpointSlice objects: the "fake proxier" node is test-node /
+ * 192.168.0.2 with pod CIDR 10.0.0.0/8.
+ */
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import { makeService, makeSlice } from './fixtures.js';
+import type { NodeFacts } from '../model/types.js';
+
+export const TEST_NODE: NodeFacts = {
+  nodeName: 'test-node',
+  nodeIP: '192.168.0.2',
+  localDetector: { mode: 'ClusterCIDR', cidr: '10.0.0.0/8' },
+};
+
+const p80 = [{ name: 'p80', port: 80 }];
+
+/** TestOverallIPTablesRules / TestOverallNFTablesRules: six Services of every kind. */
+export function overallScenario(): { services: Service[]; slices: EndpointSlice[] } {
+  const services = [
+    makeService('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
+    makeService('ns2', 'svc2', {
+      type: 'LoadBalancer', externalTrafficPolicy: 'Local', clusterIP: '172.30.0.42',
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
+      externalIPs: ['192.168.99.22'], healthCheckNodePort: 30000,
+    }, { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } }),
+    makeService('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.43', ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3003 }] }),
+    makeService('ns4', 'svc4', { type: 'NodePort', clusterIP: '172.30.0.44', externalIPs: ['192.168.99.33'], ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] }),
+    makeService('ns5', 'svc5', {
+      type: 'LoadBalancer', externalTrafficPolicy: 'Cluster', clusterIP: '172.30.0.45',
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3002 }],
+      healthCheckNodePort: 30000, loadBalancerSourceRanges: [' 203.0.113.0/25'],
+      sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
+    }, { loadBalancer: { ingress: [{ ip: '5.6.7.8' }] } }),
+    makeService('ns6', 'svc6', { type: 'ClusterIP', clusterIP: '172.30.0.46', ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] }),
+  ];
+  const slices = [
+    makeSlice('ns1', 'svc1', 1, [{ addresses: ['10.180.0.1'] }], p80),
+    // Not on test-node: with externalTrafficPolicy Local this node has no endpoint for svc2.
+    makeSlice('ns2', 'svc2', 1, [{ addresses: ['10.180.0.2'] }], p80),
+    makeSlice('ns3', 'svc3', 1, [{ addresses: ['10.180.0.3'] }], p80),
+    makeSlice('ns4', 'svc4', 1, [{ addresses: ['10.180.0.4'] }, { addresses: ['10.180.0.5'], nodeName: 'test-node' }], p80),
+    makeSlice('ns5', 'svc5', 1, [{ addresses: ['10.180.0.3'] }], p80),
+  ];
+  return { services, slices };
+}
+
+/** TestExternalTrafficPolicyLocal: a LoadBalancer with Local policy and one endpoint on this node. */
+export function externalPolicyLocalScenario(): { services: Service[]; slices: EndpointSlice[] } {
+  return {
+    services: [makeService('ns1', 'svc1', {
+      type: 'LoadBalancer', clusterIP: '172.30.0.41', externalTrafficPolicy: 'Local',
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
+      healthCheckNodePort: 30000, externalIPs: ['192.168.99.11'],
+    }, { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } })],
+    slices: [makeSlice('ns1', 'svc1', 1, [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }], p80)],
+  };
+}
+
+/** A kemu-like node: node-1 at 172.28.0.11, pod network 10.244.0.0/16. */
+export const KEMU_NODE: NodeFacts = {
+  nodeName: 'node-1',
+  nodeIP: '172.28.0.11',
+  localDetector: { mode: 'ClusterCIDR', cidr: '10.244.0.0/16' },
+};
+
+/**
+ * Everyday Services: three replicas behind a ClusterIP (one pod terminating), ClientIP
+ * affinity, DNS over UDP and TCP, a NodePort with externalTrafficPolicy Local, an
+ * internalTrafficPolicy Local Service with no pod on this node, and a Service whose
+ * only pods are terminating but still serving.
+ */
+export function kemuScenario(): { services: Service[]; slices: EndpointSlice[] } {
+  const services = [
+    makeService('default', 'web', { clusterIP: '10.96.12.34', ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] }),
+    makeService('default', 'sticky', {
+      clusterIP: '10.96.20.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } },
+    }),
+    makeService('kube-system', 'kube-dns', {
+      clusterIP: '10.96.0.10',
+      ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }],
+    }),
+    makeService('default', 'np', {
+      type: 'NodePort', clusterIP: '10.96.30.3', externalTrafficPolicy: 'Local',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP', nodePort: 30080 }],
+    }),
+    makeService('default', 'internal', { clusterIP: '10.96.40.4', internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+    makeService('default', 'draining', { clusterIP: '10.96.50.5', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+    makeService('default', 'headless', { clusterIP: 'None', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+  ];
+  const terminating = { ready: false, serving: true, terminating: true };
+  const slices = [
+    makeSlice('default', 'web', 1, [
+      { addresses: ['10.244.1.5'], nodeName: 'node-1' },
+      { addresses: ['10.244.2.7'], nodeName: 'node-2' },
+      { addresses: ['10.244.3.2'], nodeName: 'node-3' },
+      { addresses: ['10.244.3.9'], nodeName: 'node-3', conditions: terminating },
+    ], [{ port: 8080 }]),
+    makeSlice('default', 'sticky', 1, [{ addresses: ['10.244.1.6'], nodeName: 'node-1' }, { addresses: ['10.244.2.8'], nodeName: 'node-2' }], [{ name: 'http', port: 80 }]),
+    makeSlice('kube-system', 'kube-dns', 1, [{ addresses: ['10.244.2.2'], nodeName: 'node-2' }],
+      [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }]),
+    makeSlice('default', 'np', 1, [{ addresses: ['10.244.1.7'], nodeName: 'node-1' }, { addresses: ['10.244.2.9'], nodeName: 'node-2' }], [{ name: 'http', port: 8080 }]),
+    makeSlice('default', 'internal', 1, [{ addresses: ['10.244.2.10'], nodeName: 'node-2' }], [{ name: 'http', port: 80 }]),
+    makeSlice('default', 'draining', 1, [{ addresses: ['10.244.3.11'], nodeName: 'node-3', conditions: terminating }], [{ name: 'http', port: 80 }]),
+  ];
+  return { services, slices };
+}
