@@ -4,7 +4,7 @@
  * counted on the existing Event (count, lastTimestamp) instead of new ones,
  * so `kubectl describe` shows `(x3 over 10s)`.
  */
-import { isNotFound, type KubeObject } from '@kemu/api';
+import { formatTime, isNotFound, type KubeObject } from '@kemu/api';
 import type { ApiClient } from './api-client.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -15,7 +15,6 @@ export interface EventSource {
 }
 
 const EVENTS = { version: 'v1', resource: 'events' };
-const ts = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 export class EventRecorder {
   private recent = new Map<string, { name: string; namespace: string; count: number }>();
@@ -51,7 +50,7 @@ export class EventRecorder {
   private async write(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
     const namespace = obj.metadata.namespace || 'default';
     const dedup = [obj.metadata.uid, obj.kind, obj.metadata.name, type, reason, message, this.source.component].join('\0');
-    const now = ts(this.now());
+    const now = formatTime(this.now());
     const seen = this.recent.get(dedup);
     try {
       if (seen) {

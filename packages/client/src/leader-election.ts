@@ -7,7 +7,7 @@
  * two candidates never both win.
  */
 import { setMaxListeners } from 'node:events';
-import { isNotFound, type KubeObject } from '@kemu/api';
+import { formatMicroTime, isNotFound, type KubeObject } from '@kemu/api';
 import type { ApiClient } from './api-client.js';
 import { realClock, sleepOn, type Clock } from './clock.js';
 
@@ -26,7 +26,6 @@ export interface LeaderElectionOptions {
 }
 
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
-const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export class LeaderElector {
   private observedRecord = '';
@@ -54,7 +53,7 @@ export class LeaderElector {
     try {
       const lease = await this.client.get(ref, this.o.name);
       if (lease.spec?.holderIdentity !== this.o.identity) return;
-      await this.client.update(ref, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.o.clock.now()) } });
+      await this.client.update(ref, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: formatMicroTime(this.o.clock.now()) } });
     } catch {
       /* the lease expires by itself */
     }
@@ -95,8 +94,8 @@ export class LeaderElector {
     const spec = (prev?: Record<string, unknown>) => ({
       holderIdentity: this.o.identity,
       leaseDurationSeconds: this.o.leaseDurationSeconds,
-      acquireTime: prev && prev.holderIdentity === this.o.identity ? prev.acquireTime : microTime(now),
-      renewTime: microTime(now),
+      acquireTime: prev && prev.holderIdentity === this.o.identity ? prev.acquireTime : formatMicroTime(now),
+      renewTime: formatMicroTime(now),
       leaseTransitions: prev ? Number(prev.leaseTransitions ?? 0) + (prev.holderIdentity === this.o.identity ? 0 : 1) : 0,
     });
     const ref = { ...LEASES, namespace: this.o.namespace };
