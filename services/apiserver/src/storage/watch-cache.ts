@@ -175,7 +175,8 @@ export class WatchCache {
     const out = filteredEvent(w.filter, ev.type, ev.obj, ev.prev);
     if (!out) return;
     if (!w.sink.send(out.type, out.obj)) {
-      // Too slow: Kubernetes ends such a watch rather than buffer without bound.
+      // Too slow: Kubernetes ends such a watch rather than buffer without bound, or skip
+      // what it cannot take; the consumer resumes from the last event it got.
       this.watchers.delete(w);
       w.sink.close();
     }
@@ -240,18 +241,29 @@ export class WatchCache {
    */
   async watch(fromRev: number, filter: WatchFilter, sink: WatchSink): Promise<ActiveWatch> {
     if (fromRev === 0) {
-      for (const obj of this.list(filter).items) if (!sink.send('ADDED', obj)) break;
+      for (const obj of this.list(filter).items) if (!sink.send('ADDED', obj)) return this.tooSlow(sink);
       return this.subscribe(filter, sink);
     }
     if (fromRev >= this.windowStart) {
       for (const ev of this.events) {
         if (ev.rev <= fromRev) continue;
         const out = filteredEvent(filter, ev.type, ev.obj, ev.prev);
-        if (out && !sink.send(out.type, out.obj)) break;
+        if (out && !sink.send(out.type, out.obj)) return this.tooSlow(sink);
       }
       return this.subscribe(filter, sink);
     }
     return this.watchFromHistory(fromRev, filter, sink);
+  }
+
+  /**
+   * A consumer that fell behind during the replay is never subscribed: going
+   * on with live events would hide the events it missed. Ending the watch
+   * makes it resume from the last resourceVersion it got, or relist (the
+   * cacher ends a blocked cacheWatcher the same way).
+   */
+  private tooSlow(sink: WatchSink): ActiveWatch {
+    sink.close();
+    return { stop: () => undefined };
   }
 
   private subscribe(filter: WatchFilter, sink: WatchSink): ActiveWatch {
@@ -291,6 +303,8 @@ export class WatchCache {
       // etcd cancels a watch whose start revision was compacted.
       throw tooOld();
     }
+    // The watch may have ended (a slow consumer) before etcd confirmed it: cancel it now that we hold it.
+    if (done) void w.cancel().catch(() => undefined);
     return { stop: () => end() };
   }
 }
