@@ -13,7 +13,7 @@ import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import type { UserInfo } from '../http/auth.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
-import { parseJsonBody } from '../http/body.js';
+import { parseJsonBody } from '../encoding/json.js';
 import type { WatchSink } from '../storage/watch-cache.js';
 import { jsonOf } from '../storage/serialized.js';
 

@@ -11,7 +11,6 @@ import {
   applyDefaults,
   badRequest,
   conflict,
-
   fromStorage,
   internalError,
   invalidError,
@@ -32,7 +31,9 @@ import {
 } from '@kemu/api';
 import type { EtcdStore, StoredObject } from '../storage/etcd-store.js';
 import type { WatchCache, WatchFilter, WatchSink, ActiveWatch } from '../storage/watch-cache.js';
-import { Admission } from './admission.js';
+import type { Admission } from './admission.js';
+import { planDelete } from './delete-strategy.js';
+import { randomSuffix } from './names.js';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -49,13 +50,6 @@ export interface ListResult {
 }
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
-export function randomSuffix(n = 5): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
-  return s;
-}
 
 /** Resources whose `status` is written only through the status subresource. */
 const hasStatusSubresource = (info: ResourceInfo) => info.subresources.includes('status');
@@ -316,7 +310,7 @@ export class RestStore {
       if (pre?.resourceVersion && pre.resourceVersion !== String(cur.rev)) {
         throw conflict(info.resource, info.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`);
       }
-      const next = this.admission.planDelete(info, structuredClone(cur.obj), options, this.now());
+      const next = planDelete(info, structuredClone(cur.obj), options, this.now());
       if (options.dryRun?.includes('All')) return this.out(info, next ?? cur.obj);
       const res = next ? await this.store.update(key, next, cur.rev) : await this.store.delete(key, cur.rev);
       if (res.ok) {
