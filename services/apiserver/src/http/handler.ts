@@ -27,6 +27,7 @@ import { aggregatedList, aggregatedWanted, AGGREGATED_V2, AGGREGATED_V2BETA1, ap
 import { openapiDocument, openapiIndex, unknownFields } from '../openapi/index.js';
 import { listOf, sendJson, sendStatus, sendText, tableWanted, toTable, type IncludeObject } from './respond.js';
 import { parseRoute, type ResourceRequest } from './route.js';
+import { queryBool } from './query.js';
 import { serveWatch } from './watch.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
@@ -201,13 +202,13 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
     throw new StatusError(503, 'ServiceUnavailable', `${info.resource}/${sub} is not served by this cluster`);
   }
   if (info.namespaced && name && !ns) throw notFoundPath();
-  const watching = r.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
+  const watching = r.legacyWatch || queryBool(q, 'watch');
 
   if (method === 'GET' && (watching || !name)) {
     const selectors = { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined };
     if (watching) {
       if (name) selectors.fieldSelector = [selectors.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',');
-      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: q.get('allowWatchBookmarks') === 'true', table, includeObject: include }, req, res, deps.onWatchCount);
+      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: queryBool(q, 'allowWatchBookmarks'), table, includeObject: include }, req, res, deps.onWatchCount);
       return 'WATCH';
     }
     const limit = q.has('limit') ? Number(q.get('limit')) : undefined;
@@ -275,7 +276,7 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
       sendJson(res, 200, await updateScale(rest, info, ns, name, { patchType: type, patch }, dryRun));
       return 'PATCH';
     }
-    sendJson(res, 200, await patchResource(rest, info, ns, name, type, patch, sub, { dryRun, force: q.get('force') === 'true' }));
+    sendJson(res, 200, await patchResource(rest, info, ns, name, type, patch, sub, { dryRun, force: queryBool(q, 'force') }));
     return 'PATCH';
   }
   if (method === 'DELETE') {
