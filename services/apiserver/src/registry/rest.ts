@@ -34,6 +34,7 @@ import type { WatchCache, WatchFilter, WatchSink, ActiveWatch } from '../storage
 import type { Admission } from './admission.js';
 import { planDelete } from './delete-strategy.js';
 import { randomSuffix } from './names.js';
+import { hasStatus, withZeroStatus } from './status.js';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -50,9 +51,6 @@ export interface ListResult {
 }
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** Resources whose `status` is written only through the status subresource. */
-const hasStatusSubresource = (info: ResourceInfo) => info.subresources.includes('status');
 
 /** Everything but metadata and status: a change here bumps metadata.generation. */
 function specPart(o: KubeObject): Obj {
@@ -105,7 +103,8 @@ export class RestStore {
     else delete obj.metadata.namespace;
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
     if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
-    obj = applyDefaults(storageInfo(info), obj);
+    // A kind with a status shows one from the start, `{}` until a controller writes it.
+    obj = withZeroStatus(info, applyDefaults(storageInfo(info), obj));
     await this.admission.validateNamespace(info, ns, obj.metadata.name ?? '');
     this.admission.limitRanges(info, obj);
     this.admission.serviceAccount(info, obj);
@@ -261,16 +260,14 @@ export class RestStore {
   /** The stored object after a write of `incoming` (system fields kept, generation bumped). */
   merge(info: ResourceInfo, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
     if (subresource === 'status') {
-      return { ...cur, status: incoming.status, metadata: cur.metadata };
+      return withZeroStatus(info, { ...cur, status: incoming.status, metadata: cur.metadata });
     }
     if (subresource === 'finalize') {
       return { ...cur, spec: { ...(cur.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
     }
-    const next = applyDefaults(storageInfo(info), { ...incoming, apiVersion: cur.apiVersion, kind: cur.kind });
-    if (hasStatusSubresource(info)) {
-      if (cur.status === undefined) delete (next as Obj).status;
-      else (next as Obj).status = cur.status;
-    }
+    let next = applyDefaults(storageInfo(info), { ...incoming, apiVersion: cur.apiVersion, kind: cur.kind });
+    // The status of a kind that has one is written only through its status subresource.
+    if (hasStatus(info)) next = withZeroStatus(info, { ...next, status: cur.status });
     // A namespace's spec.finalizers change only through /finalize (Kubernetes' NamespaceStrategy).
     if (info.storage === 'namespaces') next.spec = { ...(next.spec ?? {}), finalizers: cur.spec?.finalizers ?? [] };
     const m = { ...(next.metadata ?? {}) };
