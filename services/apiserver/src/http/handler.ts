@@ -32,6 +32,7 @@ import { serveWatch } from './watch.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 
 export interface HandlerDeps {
   rest: RestStore;
@@ -44,6 +45,8 @@ export interface HandlerDeps {
   onRequest: (verb: string, resource: string, code: number, seconds: number) => void;
   onWatchCount: (delta: number) => void;
   version: object;
+  /** Told of errors that are not a Kubernetes Status (a bug, or a failing etcd): they answer 500. */
+  log?: Logger;
 }
 
 const notFoundPath = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
@@ -104,6 +107,7 @@ export function createHandler(deps: HandlerDeps) {
       resource = route.req.info.resource;
       verb = await serveResource(deps, route.req, url.searchParams, req, res);
     } catch (e) {
+      if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method: req.method, url: req.url }, 'request failed');
       sendStatus(res, e);
     }
   };
@@ -121,6 +125,7 @@ export function createHandler(deps: HandlerDeps) {
       const t = await kubeletTarget(deps.rest, route.req.namespace, route.req.name, route.req.subresource!, url.searchParams, route.req.proxyPath);
       relayUpgrade(t, deps.kubeletClient, req, socket, head);
     } catch (e) {
+      if (!(e instanceof StatusError)) deps.log?.warn({ err: e, url: req.url }, 'upgrade failed');
       refuseUpgrade(socket, e);
     }
   };

@@ -1,0 +1,43 @@
+/**
+ * The api-server's answers look like Kubernetes' in the details clients
+ * read: a kind with a status shows `status` from its creation on, and
+ * boolean query parameters are read the way Kubernetes reads them.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, k, namespace } from './helpers.js';
+
+let ns: string;
+
+beforeAll(async () => {
+  ns = await namespace('fidelity');
+});
+
+describe('status of a new object', () => {
+  it('is {} for a Deployment kubectl creates (server-side dry run), absent for a ConfigMap', async () => {
+    const d = JSON.parse(await k(['create', 'deployment', 'x', '--image=nginx', '--dry-run=server', '-o', 'json', '-n', ns]));
+    expect(d.status).toEqual({});
+    await k(['create', 'configmap', 'plain', '--from-literal=a=b', '-n', ns]);
+    const cm = JSON.parse(await k(['get', 'configmap', 'plain', '-o', 'json', '-n', ns]));
+    expect(cm).not.toHaveProperty('status');
+  });
+
+  it('is in what create answers and what get reads back', async () => {
+    const body = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: {} };
+    const created = await api('POST', `/api/v1/namespaces/${ns}/resourcequotas`, body);
+    expect(created.status).toBe(201);
+    expect(created.body).toHaveProperty('status');
+    expect(JSON.parse(await k(['get', 'resourcequota', 'q', '-o', 'json', '-n', ns]))).toHaveProperty('status');
+  });
+});
+
+describe('boolean query parameters', () => {
+  it('watches for ?watch=True (the Python client) and lists for ?watch=0', async () => {
+    await k(['create', 'configmap', 'w', '-n', ns]);
+    const sel = 'fieldSelector=metadata.name%3Dw';
+    const watched = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=True&timeoutSeconds=1&${sel}`);
+    expect(watched.status).toBe(200);
+    expect(JSON.parse(watched.text.split('\n')[0]!)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'w' } } });
+    const listed = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=0&${sel}`);
+    expect(listed.body).toMatchObject({ kind: 'ConfigMapList', items: [{ metadata: { name: 'w' } }] });
+  });
+});
