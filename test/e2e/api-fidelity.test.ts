@@ -1,7 +1,8 @@
 /**
  * The api-server's answers look like Kubernetes' in the details clients
  * read: a kind with a status shows `status` from its creation on, and
- * boolean query parameters are read the way Kubernetes reads them.
+ * boolean query parameters are read the way Kubernetes reads them, and
+ * a watch-list (sendInitialEvents) ends its state with a bookmark.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, k, namespace } from './helpers.js';
@@ -39,5 +40,17 @@ describe('boolean query parameters', () => {
     expect(JSON.parse(watched.text.split('\n')[0]!)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'w' } } });
     const listed = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=0&${sel}`);
     expect(listed.body).toMatchObject({ kind: 'ConfigMapList', items: [{ metadata: { name: 'w' } }] });
+  });
+
+  it('sends the state, then the bookmark that ends it, for sendInitialEvents=true (watch-list)', async () => {
+    await k(['create', 'configmap', 'wl', '-n', ns]);
+    const q = 'watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dwl';
+    const r = await api('GET', `/api/v1/namespaces/${ns}/configmaps?${q}`);
+    const events = r.text.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'wl' } } });
+    expect(events[1]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+    const refused = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.message).toContain('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
   });
 });

@@ -28,6 +28,7 @@ import { openapiDocument, openapiIndex, unknownFields } from '../openapi/index.j
 import { listOf, sendJson, sendStatus, sendText, tableWanted, toTable, type IncludeObject } from './respond.js';
 import { parseRoute, type ResourceRequest } from './route.js';
 import { queryBool } from './query.js';
+import { sendInitialEventsOf } from './list-options.js';
 import { serveWatch } from './watch.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
@@ -208,12 +209,13 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   }
   if (info.namespaced && name && !ns) throw notFoundPath();
   const watching = r.legacyWatch || queryBool(q, 'watch');
+  const sendInitialEvents = method === 'GET' && (watching || !name) ? sendInitialEventsOf(q, watching) : undefined;
 
   if (method === 'GET' && (watching || !name)) {
     const selectors = { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined };
     if (watching) {
       if (name) selectors.fieldSelector = [selectors.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',');
-      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: queryBool(q, 'allowWatchBookmarks'), table, includeObject: include }, req, res, deps.onWatchCount);
+      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: queryBool(q, 'allowWatchBookmarks'), sendInitialEvents, table, includeObject: include }, req, res, deps.onWatchCount);
       return 'WATCH';
     }
     const limit = q.has('limit') ? Number(q.get('limit')) : undefined;

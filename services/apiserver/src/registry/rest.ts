@@ -181,15 +181,25 @@ export class RestStore {
     return { items, resourceVersion: String(rev), continue: cont };
   }
 
-  /** WATCH from the cache (or etcd history for old revisions). */
-  async watch(info: ResourceInfo, ns: string | undefined, opts: ListOptions & { resourceVersion?: string }, sink: WatchSink): Promise<ActiveWatch> {
+  /**
+   * WATCH from the cache (or etcd history for old revisions). With
+   * `sendInitialEvents` (the watch-list protocol) the state comes first,
+   * at least as new as resourceVersion, ended by a bookmark; `false` with
+   * no resourceVersion starts from now, without the state.
+   */
+  async watch(info: ResourceInfo, ns: string | undefined, opts: ListOptions & { resourceVersion?: string; sendInitialEvents?: boolean }, sink: WatchSink): Promise<ActiveWatch> {
     const cache = this.cache(info);
     const filter = this.filter(info, ns, opts);
     const rv = opts.resourceVersion;
     if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`invalid resource version: "${rv}"`);
-    const from = rv ? Number(rv) : 0;
+    let from = rv ? Number(rv) : 0;
+    const conv: WatchSink = info.storageVersion ? sink : { send: (t, o) => sink.send(t, t === 'BOOKMARK' ? o : this.out(info, o)), close: (e) => sink.close(e) };
+    if (opts.sendInitialEvents) {
+      await cache.waitFor(Math.max(from, this.written.get(info.storage) ?? 0));
+      return cache.watch(0, filter, conv, { initialEventsEnd: true });
+    }
     if (from === 0) await cache.waitFor(this.written.get(info.storage) ?? 0);
-    const conv: WatchSink = info.storageVersion ? sink : { send: (t, o) => sink.send(t, this.out(info, o)), close: (e) => sink.close(e) };
+    if (from === 0 && opts.sendInitialEvents === false) from = cache.rev;
     return cache.watch(from, filter, conv);
   }
 

@@ -85,6 +85,15 @@ describe('watch cache', () => {
     expect(s.events).toEqual(['ADDED a', 'ADDED b', 'DELETED b']);
   });
 
+  it('ends the initial events with a bookmark when asked (sendInitialEvents)', async () => {
+    const { store, cache } = await setup();
+    const seen: { type: string; obj: KubeObject }[] = [];
+    await cache.watch(0, all, { send: (type, obj) => seen.push({ type, obj }) > 0, close: () => undefined }, { initialEventsEnd: true });
+    store.put('b', {});
+    expect(seen.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK', 'ADDED']);
+    expect(seen[1]!.obj.metadata).toEqual({ resourceVersion: '11', annotations: { 'k8s.io/initial-events-end': 'true' } });
+  });
+
   it('resumes from a resourceVersion with only the later events', async () => {
     const { store, cache } = await setup();
     store.put('b', {});

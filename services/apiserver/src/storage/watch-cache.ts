@@ -42,6 +42,9 @@ export interface ActiveWatch {
   stop(): void;
 }
 
+/** The annotation of the BOOKMARK that ends a watch's initial events (sendInitialEvents=true). */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
 export function matchesFilter(f: WatchFilter, obj: KubeObject | undefined): boolean {
   if (!obj) return false;
   if (f.namespace && obj.metadata?.namespace !== f.namespace) return false;
@@ -237,11 +240,17 @@ export class WatchCache {
   /**
    * Start a watch. `fromRev` 0 sends a synthetic ADDED per current object
    * first; otherwise events after `fromRev`. Throws 410 Expired when etcd no
-   * longer has that history.
+   * longer has that history. With `initialEventsEnd`, the synthetic ADDED
+   * events are followed by a BOOKMARK at the cache's revision that says so
+   * (the watch-list protocol: a client knows it has the whole state).
    */
-  async watch(fromRev: number, filter: WatchFilter, sink: WatchSink): Promise<ActiveWatch> {
+  async watch(fromRev: number, filter: WatchFilter, sink: WatchSink, opts: { initialEventsEnd?: boolean } = {}): Promise<ActiveWatch> {
     if (fromRev === 0) {
       for (const obj of this.list(filter).items) if (!sink.send('ADDED', obj)) return this.tooSlow(sink);
+      if (opts.initialEventsEnd) {
+        const end = { metadata: { resourceVersion: String(this.rev), annotations: { [INITIAL_EVENTS_END]: 'true' } } } as KubeObject;
+        if (!sink.send('BOOKMARK', end)) return this.tooSlow(sink);
+      }
       return this.subscribe(filter, sink);
     }
     if (fromRev >= this.windowStart) {
