@@ -60,12 +60,12 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
       await store.revision();
       break;
     } catch (e) {
-      log.warn({ err: (e as Error).message }, 'waiting for etcd');
+      log.warn({ err: e }, 'waiting for etcd');
       await new Promise((r) => setTimeout(r, delay));
     }
   }
   for (const info of storedResources()) {
-    caches.set(info.storage, new WatchCache(store, info.storage, { capacity: opts.watchCacheSize }, (err) => log.warn({ resource: info.storage, err: err.message }, 'watch cache restarting')));
+    caches.set(info.storage, new WatchCache(store, info.storage, { capacity: opts.watchCacheSize }, (err) => log.warn({ resource: info.storage, err }, 'watch cache restarting')));
   }
   await Promise.all([...caches.values()].map((c) => c.start()));
   const allocator = new ServiceAllocator({ serviceCidr: opts.serviceCidr, nodePortRange: opts.nodePortRange, reservedIPs: [opts.kubernetesIP, opts.dnsIP] });
@@ -101,6 +101,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     },
     onWatchCount: (d) => watchers.add({ kind: 'rest' }, d),
     version: VERSION,
+    log,
   });
   const server = https.createServer(
     { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
@@ -117,7 +118,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   });
 
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
-  grpcServer.addService(ApiServerService, createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => watchers.add({ kind: 'grpc' }, d) }));
+  grpcServer.addService(ApiServerService, createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => watchers.add({ kind: 'grpc' }, d), log }));
   const creds = grpc.ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${opts.bindAddress}:${opts.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))),
@@ -131,7 +132,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
           if (lastRev > 0) await store.compact(lastRev);
           lastRev = await store.revision();
         } catch (e) {
-          log.debug({ err: (e as Error).message }, 'compaction skipped');
+          log.debug({ err: e }, 'compaction skipped');
         }
       }, opts.compactionSeconds * 1000)
     : undefined;

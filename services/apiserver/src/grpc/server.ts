@@ -6,6 +6,7 @@
  * bearer token.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 import { ApiServerService, type ApiServerServer, type ApiObject, type ResourceRef, type WatchEvent } from '@kemu/proto';
 import { StatusError, badRequest, internalError, lookupResource, notFound, unauthorized, type DeleteOptions, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
@@ -13,7 +14,7 @@ import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import type { UserInfo } from '../http/auth.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
-import { parseJsonBody } from '../http/body.js';
+import { parseJsonBody } from '../encoding/json.js';
 import type { WatchSink } from '../storage/watch-cache.js';
 import { jsonOf } from '../storage/serialized.js';
 
@@ -66,6 +67,8 @@ export interface GrpcDeps {
   rest: RestStore;
   tokens: Map<string, UserInfo>;
   onWatchCount: (delta: number) => void;
+  /** Told of errors that are not a Kubernetes Status (a bug, or a failing etcd): they answer INTERNAL. */
+  log?: Logger;
 }
 
 export function createGrpcService(deps: GrpcDeps): ApiServerServer {
@@ -75,12 +78,16 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
     const m = h.match(/^Bearer\s+(\S+)$/i);
     if (!m || !deps.tokens.has(m[1])) throw unauthorized();
   };
+  const failed = (e: unknown, method: string) => {
+    if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method }, 'gRPC call failed');
+    return toGrpcError(e);
+  };
   const unary = <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
       Promise.resolve()
         .then(() => auth(call))
         .then(() => fn(call.request))
-        .then((r) => cb(null, r), (e) => cb(toGrpcError(e)));
+        .then((r) => cb(null, r), (e) => cb(failed(e, call.getPath())));
     };
 
   return {
@@ -154,7 +161,7 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
         if (e instanceof StatusError && e.code === 410) return end(e);
         done = true;
         deps.onWatchCount(-1);
-        call.destroy(toGrpcError(e));
+        call.destroy(failed(e, call.getPath()));
       });
     },
   };

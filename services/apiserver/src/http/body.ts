@@ -1,13 +1,11 @@
 /**
- * Request bodies: read with a size limit (413 past 3 MiB, as Kubernetes),
- * parse JSON only after checking its nesting depth, so a hostile body can
- * neither exhaust memory nor the stack.
+ * Request bodies: read with a size limit (413 past 3 MiB, as Kubernetes), so
+ * a hostile body cannot exhaust memory. Parsing is ../encoding/json.ts.
  */
 import type { IncomingMessage } from 'node:http';
-import { badRequest, entityTooLarge } from '@kemu/api';
+import { entityTooLarge } from '@kemu/api';
 
 export const MAX_BODY = 3 * 1024 * 1024;
-export const MAX_DEPTH = 1000;
 
 export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -34,39 +32,4 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer
     req.on('end', () => !failed && resolve(Buffer.concat(chunks)));
     req.on('error', (e) => !failed && reject(e));
   });
-}
-
-/** The deepest nesting of arrays/objects in a JSON text, stopping early past `max`. */
-export function jsonDepth(text: string, max = MAX_DEPTH): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped char
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c === 34) inString = true;
-    else if (c === 123 || c === 91) {
-      depth++;
-      if (depth > deepest) {
-        deepest = depth;
-        if (deepest > max) return deepest;
-      }
-    } else if (c === 125 || c === 93) depth--;
-  }
-  return deepest;
-}
-
-/** Parse a JSON request body, answering 400 for anything that is not sound JSON. */
-export function parseJsonBody(text: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
-  if (jsonDepth(text) > MAX_DEPTH) throw badRequest(`json: exceeded max depth of ${MAX_DEPTH}`);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw badRequest(`error decoding request body: ${(e as Error).message}`);
-  }
 }

@@ -21,15 +21,19 @@ import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import { authenticate, PUBLIC_PATHS, type UserInfo } from './auth.js';
-import { readBody, parseJsonBody } from './body.js';
+import { readBody } from './body.js';
+import { parseJsonBody } from '../encoding/json.js';
 import { aggregatedList, aggregatedWanted, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { openapiDocument, openapiIndex, unknownFields } from '../openapi/index.js';
 import { listOf, sendJson, sendStatus, sendText, tableWanted, toTable, type IncludeObject } from './respond.js';
 import { parseRoute, type ResourceRequest } from './route.js';
+import { queryBool } from './query.js';
+import { sendInitialEventsOf } from './list-options.js';
 import { serveWatch } from './watch.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 
 export interface HandlerDeps {
   rest: RestStore;
@@ -42,6 +46,8 @@ export interface HandlerDeps {
   onRequest: (verb: string, resource: string, code: number, seconds: number) => void;
   onWatchCount: (delta: number) => void;
   version: object;
+  /** Told of errors that are not a Kubernetes Status (a bug, or a failing etcd): they answer 500. */
+  log?: Logger;
 }
 
 const notFoundPath = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
@@ -102,6 +108,7 @@ export function createHandler(deps: HandlerDeps) {
       resource = route.req.info.resource;
       verb = await serveResource(deps, route.req, url.searchParams, req, res);
     } catch (e) {
+      if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method: req.method, url: req.url }, 'request failed');
       sendStatus(res, e);
     }
   };
@@ -119,6 +126,7 @@ export function createHandler(deps: HandlerDeps) {
       const t = await kubeletTarget(deps.rest, route.req.namespace, route.req.name, route.req.subresource!, url.searchParams, route.req.proxyPath);
       relayUpgrade(t, deps.kubeletClient, req, socket, head);
     } catch (e) {
+      if (!(e instanceof StatusError)) deps.log?.warn({ err: e, url: req.url }, 'upgrade failed');
       refuseUpgrade(socket, e);
     }
   };
@@ -200,13 +208,14 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
     throw new StatusError(503, 'ServiceUnavailable', `${info.resource}/${sub} is not served by this cluster`);
   }
   if (info.namespaced && name && !ns) throw notFoundPath();
-  const watching = r.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
+  const watching = r.legacyWatch || queryBool(q, 'watch');
+  const sendInitialEvents = method === 'GET' && (watching || !name) ? sendInitialEventsOf(q, watching) : undefined;
 
   if (method === 'GET' && (watching || !name)) {
     const selectors = { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined };
     if (watching) {
       if (name) selectors.fieldSelector = [selectors.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',');
-      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: q.get('allowWatchBookmarks') === 'true', table, includeObject: include }, req, res, deps.onWatchCount);
+      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: queryBool(q, 'allowWatchBookmarks'), sendInitialEvents, table, includeObject: include }, req, res, deps.onWatchCount);
       return 'WATCH';
     }
     const limit = q.has('limit') ? Number(q.get('limit')) : undefined;
@@ -274,7 +283,7 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
       sendJson(res, 200, await updateScale(rest, info, ns, name, { patchType: type, patch }, dryRun));
       return 'PATCH';
     }
-    sendJson(res, 200, await patchResource(rest, info, ns, name, type, patch, sub, { dryRun, force: q.get('force') === 'true' }));
+    sendJson(res, 200, await patchResource(rest, info, ns, name, type, patch, sub, { dryRun, force: queryBool(q, 'force') }));
     return 'PATCH';
   }
   if (method === 'DELETE') {

@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:
 import type { Duplex } from 'node:stream';
 import { badRequest, lookupResource, StatusError, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
+import { normalizeBools } from './query.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -22,6 +23,14 @@ export interface KubeletClientCert {
 }
 
 export const KUBELET_SUBRESOURCES = ['log', 'exec', 'attach', 'portforward', 'proxy'];
+
+/**
+ * The boolean options of pods/log, exec and attach (PodLogOptions,
+ * PodExecOptions, PodAttachOptions). The api-server reads them loosely, as
+ * Kubernetes does, and passes them on as `true` / `false`: the kubelet reads
+ * its query strictly. `input` is the old name of exec's stdin.
+ */
+const KUBELET_BOOL_PARAMS = ['follow', 'previous', 'timestamps', 'insecureSkipTLSVerifyBackend', 'stdin', 'stdout', 'stderr', 'tty', 'input'] as const;
 
 const PODS = lookupResource('', 'v1', 'pods')!;
 const NODES = lookupResource('', 'v1', 'nodes')!;
@@ -56,7 +65,7 @@ export async function kubeletTarget(rest: RestStore, ns: string, name: string, s
   if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${podName}`);
   const phase = pod.status?.phase;
   if ((sub === 'exec' || sub === 'attach') && (phase === 'Succeeded' || phase === 'Failed')) throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
-  const rest2 = new URLSearchParams(q);
+  const rest2 = normalizeBools(q, KUBELET_BOOL_PARAMS);
   rest2.delete('container');
   const kind = sub === 'log' ? 'containerLogs' : sub;
   return { host, port, path: `/${kind}/${enc(ns)}/${enc(podName!)}/${enc(container)}${rest2.size ? `?${rest2}` : ''}` };

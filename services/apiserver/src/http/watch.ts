@@ -19,6 +19,8 @@ export interface WatchParams {
   resourceVersion?: string;
   timeoutSeconds?: number;
   allowBookmarks: boolean;
+  /** The watch-list protocol: the state first, then a bookmark that ends it. */
+  sendInitialEvents?: boolean;
   table?: string;
   includeObject: IncludeObject;
 }
@@ -37,7 +39,8 @@ export async function serveWatch(
   const cache = rest.cache(info);
   const frame = (type: WatchEventType, obj: unknown) => JSON.stringify({ type, object: obj }) + '\n';
   const encode = (type: WatchEventType, obj: KubeObject): string => {
-    if (type === 'BOOKMARK' || type === 'ERROR') return frame(type, obj);
+    if (type === 'BOOKMARK') return frame(type, { kind: info.kind, apiVersion: groupVersion(info), ...obj });
+    if (type === 'ERROR') return frame(type, obj);
     if (!params.table) {
       // Stored objects carry apiVersion and kind; their JSON is shared by every watcher.
       if (obj.apiVersion && obj.kind) return `{"type":"${type}","object":${jsonOf(obj)}}\n`;
@@ -85,7 +88,7 @@ export async function serveWatch(
   req.on('close', () => finish());
   res.on('error', () => finish());
   try {
-    active = await rest.watch(info, ns, { labelSelector: params.labelSelector, fieldSelector: params.fieldSelector, resourceVersion: params.resourceVersion }, sink);
+    active = await rest.watch(info, ns, { labelSelector: params.labelSelector, fieldSelector: params.fieldSelector, resourceVersion: params.resourceVersion, sendInitialEvents: params.sendInitialEvents }, sink);
   } catch (e) {
     if (e instanceof StatusError && e.code === 410) {
       finish(e);

@@ -34,6 +34,10 @@ describe('Kubernetes protobuf bodies', () => {
     const raw = msg(field(1, msg(field(1, 'cfg'))), field(99, 'x'));
     expect(() => decodeProtobuf(envelope('v1', 'ConfigMap', raw))).toThrow(/field 99 of ConfigMap/);
   });
+  it('refuses a known field sent with another wire type', () => {
+    const raw = msg(field(1, msg(field(1, 7))));
+    expect(() => decodeProtobuf(envelope('v1', 'ConfigMap', raw))).toThrow(/field 1 of ObjectMeta has wire type 0/);
+  });
   it('refuses kinds it has no table for, and garbage', () => {
     expect(() => decodeProtobuf(envelope('v1', 'Pod', Buffer.alloc(0)))).toThrow(/no protobuf table for v1\/Pod/);
     expect(() => decodeProtobuf(Buffer.from('not protobuf'))).toThrow(/k8s/);

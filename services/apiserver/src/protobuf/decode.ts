@@ -6,65 +6,81 @@
  * field outside them is refused (415) rather than dropped.
  */
 import { badRequest } from '@kemu/api';
-import { readFields, unwrap, protoError, type Field } from './wire.js';
+import { eachField, protoError, unwrap, WireType, type BinaryReader } from './wire.js';
 import { MESSAGES, ROOTS, type FieldSpec } from './schema.js';
 
 export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
 type Json = Record<string, unknown>;
 
-const utf8 = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+const VARINT_TYPES = new Set(['bool', 'int32', 'int64']);
 
-function scalar(spec: FieldSpec, f: Field): unknown {
-  switch (spec.type) {
+/** Read one value of `type` (its tag already read). */
+function readValue(type: string, r: BinaryReader): unknown {
+  switch (type) {
     case 'string':
-      return utf8(f.bytes ?? new Uint8Array());
+      return r.string();
     case 'bytes':
-      return Buffer.from(f.bytes ?? new Uint8Array()).toString('base64');
+      return Buffer.from(r.bytes()).toString('base64');
     case 'bool':
-      return f.int !== 0n;
+      return r.bool();
     case 'int32':
-      return Number(BigInt.asIntN(32, f.int ?? 0n));
+      return r.int32();
     case 'int64':
-      return Number(BigInt.asIntN(64, f.int ?? 0n));
+      return Number(r.int64());
     case 'time': {
+      // metav1.Time: seconds and nanos since the epoch; the zero time is omitted.
       let secs = 0;
       let nanos = 0;
-      for (const t of readFields(f.bytes ?? new Uint8Array())) {
-        if (t.num === 1) secs = Number(BigInt.asIntN(64, t.int ?? 0n));
-        if (t.num === 2) nanos = Number(t.int ?? 0n);
-      }
+      eachField(r.bytes(), (num, wire, t) => {
+        if (wire !== WireType.Varint) return false;
+        if (num === 1) secs = Number(t.int64());
+        else if (num === 2) nanos = t.int32();
+        else return false;
+      });
       if (secs === 0 && nanos === 0) return undefined;
       return new Date(secs * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
     }
-    case 'quantity':
-      for (const t of readFields(f.bytes ?? new Uint8Array())) if (t.num === 1) return utf8(t.bytes ?? new Uint8Array());
-      return '0';
+    case 'quantity': {
+      let q = '0';
+      eachField(r.bytes(), (num, wire, t) => {
+        if (num !== 1 || wire !== WireType.LengthDelimited) return false;
+        q = t.string();
+      });
+      return q;
+    }
     case 'intorstring': {
-      let type = 0;
+      let kind = 0;
       let intVal = 0;
       let strVal = '';
-      for (const t of readFields(f.bytes ?? new Uint8Array())) {
-        if (t.num === 1) type = Number(t.int);
-        if (t.num === 2) intVal = Number(BigInt.asIntN(32, t.int ?? 0n));
-        if (t.num === 3) strVal = utf8(t.bytes ?? new Uint8Array());
-      }
-      return type === 1 ? strVal : intVal;
+      eachField(r.bytes(), (num, wire, t) => {
+        if (num === 1 && wire === WireType.Varint) kind = t.int32();
+        else if (num === 2 && wire === WireType.Varint) intVal = t.int32();
+        else if (num === 3 && wire === WireType.LengthDelimited) strVal = t.string();
+        else return false;
+      });
+      return kind === 1 ? strVal : intVal;
     }
     default:
-      return decodeMessage(spec.type, f.bytes ?? new Uint8Array());
+      return decodeMessage(type, r.bytes());
   }
 }
 
-function mapEntry(spec: FieldSpec, f: Field): [string, unknown] {
+/** A map field's entry: key 1 (string), value 2 (of the field's type). */
+function mapEntry(spec: FieldSpec, r: BinaryReader): [string, unknown] {
   let key = '';
   let value: unknown = spec.type === 'string' ? '' : undefined;
-  for (const t of readFields(f.bytes ?? new Uint8Array())) {
-    if (t.num === 1) key = utf8(t.bytes ?? new Uint8Array());
-    if (t.num === 2) value = scalar(spec, t);
-  }
+  eachField(r.bytes(), (num, wire, t) => {
+    if (num === 1 && wire === WireType.LengthDelimited) key = t.string();
+    else if (num === 2 && wire === valueWire(spec.type)) value = readValue(spec.type, t);
+    else return false;
+  });
   return [key, value];
 }
+
+const valueWire = (type: string) => (VARINT_TYPES.has(type) ? WireType.Varint : WireType.LengthDelimited);
+/** Unpacked, as Kubernetes' proto2 messages are: a map entry is a message, anything else is its value's wire type. */
+const wireOf = (spec: FieldSpec) => (spec.map ? WireType.LengthDelimited : valueWire(spec.type));
 
 /** Is this decoded value what Go would have omitted from JSON (omitempty)? */
 function isEmpty(spec: FieldSpec, v: unknown): boolean {
@@ -80,19 +96,20 @@ export function decodeMessage(name: string, buf: Uint8Array): Json {
   const msg = MESSAGES[name];
   if (!msg) throw protoError(`no table for message ${name}`);
   const out: Json = {};
-  for (const f of readFields(buf)) {
-    const spec = msg[f.num];
-    if (!spec) throw protoError(`field ${f.num} of ${name} is not known to kemu`);
+  eachField(buf, (num, wire, r) => {
+    const spec = msg[num];
+    if (!spec) throw protoError(`field ${num} of ${name} is not known to kemu`);
+    if (wire !== wireOf(spec)) throw protoError(`field ${num} of ${name} has wire type ${wire}`);
     if (spec.map) {
-      const [k, v] = mapEntry(spec, f);
+      const [k, v] = mapEntry(spec, r);
       out[spec.name] = { ...((out[spec.name] as Json) ?? {}), [k]: v };
     } else if (spec.repeated) {
-      (out[spec.name] = (out[spec.name] as unknown[]) ?? []) as unknown[];
-      (out[spec.name] as unknown[]).push(scalar(spec, f));
-    } else out[spec.name] = scalar(spec, f);
-  }
-  for (const [num, spec] of Object.entries(msg)) {
-    void num;
+      const items = (out[spec.name] as unknown[] | undefined) ?? [];
+      items.push(readValue(spec.type, r));
+      out[spec.name] = items;
+    } else out[spec.name] = readValue(spec.type, r);
+  });
+  for (const spec of Object.values(msg)) {
     if (isEmpty(spec, out[spec.name])) delete out[spec.name];
   }
   return out;

@@ -1,17 +1,17 @@
 /**
  * Admission for the spine: namespace lifecycle (no objects in a missing or
  * terminating namespace; the system namespaces cannot be deleted), Service
- * IP and port allocation, and the deletion plan (grace periods, propagation
- * finalizers). Quota and LimitRange admission come with their controllers.
+ * IP and port allocation, ResourceQuota, LimitRange and ServiceAccount
+ * admission. What a DELETE does is ./delete-strategy.ts.
  */
-import { forbidden, notFound, type DeleteOptions, type KubeObject, type ResourceInfo } from '@kemu/api';
+import { forbidden, notFound, type KubeObject, type ResourceInfo } from '@kemu/api';
 import type { EtcdStore } from '../storage/etcd-store.js';
 import type { WatchCache } from '../storage/watch-cache.js';
 import type { ServiceAllocator } from './allocator.js';
 import { allocate, release, type Allocation } from './service-strategy.js';
 import { AllocationError } from './allocator.js';
 import { mountServiceAccountToken } from './service-account-admission.js';
-import { randomSuffix } from './rest.js';
+import { randomSuffix } from './names.js';
 import { qosClass, addUsage, applyLimitRanges, charge, invalidError, quotaRefusal, type Usage } from '@kemu/api';
 
 const NOTHING: Allocation = { commit: () => undefined, rollback: () => undefined };
@@ -126,47 +126,5 @@ export class Admission {
 
   afterDelete(info: ResourceInfo, obj: KubeObject): void {
     if (info.storage === 'services') release(this.allocator, obj);
-  }
-
-  /**
-   * What a DELETE does: undefined to remove the object now, or the object
-   * to write instead (deletionTimestamp set, waiting for a kubelet or for
-   * finalizers).
-   */
-  planDelete(info: ResourceInfo, obj: KubeObject, options: DeleteOptions, now: Date): KubeObject | undefined {
-    const meta = obj.metadata;
-    const finalizers = [...(meta.finalizers ?? [])];
-    const policy = options.propagationPolicy ?? (options.orphanDependents ? 'Orphan' : undefined);
-    if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
-    if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
-    if (info.storage === 'namespaces') {
-      // The namespace controller empties it and then removes the `kubernetes` finalizer.
-      if (meta.deletionTimestamp) return (obj.spec?.finalizers ?? []).length || finalizers.length ? obj : undefined;
-      const stamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
-      return { ...obj, metadata: { ...meta, deletionTimestamp: stamp, deletionGracePeriodSeconds: 0, finalizers: finalizers.length ? finalizers : undefined }, status: { ...(obj.status ?? {}), phase: 'Terminating' } };
-    }
-    let grace = 0;
-    if (info.storage === 'pods') {
-      const spec = obj.spec ?? {};
-      const phase = obj.status?.phase;
-      grace = options.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
-      // Nothing runs the pod, or it has finished: nothing to wait for.
-      if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') grace = 0;
-      if (meta.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, meta.deletionGracePeriodSeconds);
-    }
-    if (grace === 0 && finalizers.length === 0) return undefined;
-    if (meta.deletionTimestamp && grace === (meta.deletionGracePeriodSeconds ?? 0) && finalizers.length === (meta.finalizers ?? []).length) {
-      return obj; // already being deleted this way
-    }
-    const stamp = new Date(now.getTime() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-    return {
-      ...obj,
-      metadata: {
-        ...meta,
-        deletionTimestamp: meta.deletionTimestamp && grace === 0 ? meta.deletionTimestamp : stamp,
-        deletionGracePeriodSeconds: grace,
-        finalizers: finalizers.length ? finalizers : undefined,
-      },
-    };
   }
 }

@@ -20,7 +20,7 @@ import {
 } from '@kemu/api';
 import { parse as parseYaml } from 'yaml';
 import type { RestStore } from './rest.js';
-import { parseJsonBody } from '../http/body.js';
+import { parseJsonBody } from '../encoding/json.js';
 
 export const PATCH_TYPES = [
   'application/json-patch+json',

@@ -11,7 +11,6 @@ import {
   applyDefaults,
   badRequest,
   conflict,
-
   fromStorage,
   internalError,
   invalidError,
@@ -32,7 +31,10 @@ import {
 } from '@kemu/api';
 import type { EtcdStore, StoredObject } from '../storage/etcd-store.js';
 import type { WatchCache, WatchFilter, WatchSink, ActiveWatch } from '../storage/watch-cache.js';
-import { Admission } from './admission.js';
+import type { Admission } from './admission.js';
+import { planDelete } from './delete-strategy.js';
+import { randomSuffix } from './names.js';
+import { hasStatus, withZeroStatus } from './status.js';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -49,16 +51,6 @@ export interface ListResult {
 }
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
-export function randomSuffix(n = 5): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
-  return s;
-}
-
-/** Resources whose `status` is written only through the status subresource. */
-const hasStatusSubresource = (info: ResourceInfo) => info.subresources.includes('status');
 
 /** Everything but metadata and status: a change here bumps metadata.generation. */
 function specPart(o: KubeObject): Obj {
@@ -111,7 +103,8 @@ export class RestStore {
     else delete obj.metadata.namespace;
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
     if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
-    obj = applyDefaults(storageInfo(info), obj);
+    // A kind with a status shows one from the start, `{}` until a controller writes it.
+    obj = withZeroStatus(info, applyDefaults(storageInfo(info), obj));
     await this.admission.validateNamespace(info, ns, obj.metadata.name ?? '');
     this.admission.limitRanges(info, obj);
     this.admission.serviceAccount(info, obj);
@@ -188,15 +181,25 @@ export class RestStore {
     return { items, resourceVersion: String(rev), continue: cont };
   }
 
-  /** WATCH from the cache (or etcd history for old revisions). */
-  async watch(info: ResourceInfo, ns: string | undefined, opts: ListOptions & { resourceVersion?: string }, sink: WatchSink): Promise<ActiveWatch> {
+  /**
+   * WATCH from the cache (or etcd history for old revisions). With
+   * `sendInitialEvents` (the watch-list protocol) the state comes first,
+   * at least as new as resourceVersion, ended by a bookmark; `false` with
+   * no resourceVersion starts from now, without the state.
+   */
+  async watch(info: ResourceInfo, ns: string | undefined, opts: ListOptions & { resourceVersion?: string; sendInitialEvents?: boolean }, sink: WatchSink): Promise<ActiveWatch> {
     const cache = this.cache(info);
     const filter = this.filter(info, ns, opts);
     const rv = opts.resourceVersion;
     if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`invalid resource version: "${rv}"`);
-    const from = rv ? Number(rv) : 0;
+    let from = rv ? Number(rv) : 0;
+    const conv: WatchSink = info.storageVersion ? sink : { send: (t, o) => sink.send(t, t === 'BOOKMARK' ? o : this.out(info, o)), close: (e) => sink.close(e) };
+    if (opts.sendInitialEvents) {
+      await cache.waitFor(Math.max(from, this.written.get(info.storage) ?? 0));
+      return cache.watch(0, filter, conv, { initialEventsEnd: true });
+    }
     if (from === 0) await cache.waitFor(this.written.get(info.storage) ?? 0);
-    const conv: WatchSink = info.storageVersion ? sink : { send: (t, o) => sink.send(t, this.out(info, o)), close: (e) => sink.close(e) };
+    if (from === 0 && opts.sendInitialEvents === false) from = cache.rev;
     return cache.watch(from, filter, conv);
   }
 
@@ -267,16 +270,14 @@ export class RestStore {
   /** The stored object after a write of `incoming` (system fields kept, generation bumped). */
   merge(info: ResourceInfo, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
     if (subresource === 'status') {
-      return { ...cur, status: incoming.status, metadata: cur.metadata };
+      return withZeroStatus(info, { ...cur, status: incoming.status, metadata: cur.metadata });
     }
     if (subresource === 'finalize') {
       return { ...cur, spec: { ...(cur.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
     }
-    const next = applyDefaults(storageInfo(info), { ...incoming, apiVersion: cur.apiVersion, kind: cur.kind });
-    if (hasStatusSubresource(info)) {
-      if (cur.status === undefined) delete (next as Obj).status;
-      else (next as Obj).status = cur.status;
-    }
+    let next = applyDefaults(storageInfo(info), { ...incoming, apiVersion: cur.apiVersion, kind: cur.kind });
+    // The status of a kind that has one is written only through its status subresource.
+    if (hasStatus(info)) next = withZeroStatus(info, { ...next, status: cur.status });
     // A namespace's spec.finalizers change only through /finalize (Kubernetes' NamespaceStrategy).
     if (info.storage === 'namespaces') next.spec = { ...(next.spec ?? {}), finalizers: cur.spec?.finalizers ?? [] };
     const m = { ...(next.metadata ?? {}) };
@@ -316,7 +317,7 @@ export class RestStore {
       if (pre?.resourceVersion && pre.resourceVersion !== String(cur.rev)) {
         throw conflict(info.resource, info.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`);
       }
-      const next = this.admission.planDelete(info, structuredClone(cur.obj), options, this.now());
+      const next = planDelete(info, structuredClone(cur.obj), options, this.now());
       if (options.dryRun?.includes('All')) return this.out(info, next ?? cur.obj);
       const res = next ? await this.store.update(key, next, cur.rev) : await this.store.delete(key, cur.rev);
       if (res.ok) {

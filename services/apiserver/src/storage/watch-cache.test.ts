@@ -85,6 +85,15 @@ describe('watch cache', () => {
     expect(s.events).toEqual(['ADDED a', 'ADDED b', 'DELETED b']);
   });
 
+  it('ends the initial events with a bookmark when asked (sendInitialEvents)', async () => {
+    const { store, cache } = await setup();
+    const seen: { type: string; obj: KubeObject }[] = [];
+    await cache.watch(0, all, { send: (type, obj) => seen.push({ type, obj }) > 0, close: () => undefined }, { initialEventsEnd: true });
+    store.put('b', {});
+    expect(seen.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK', 'ADDED']);
+    expect(seen[1]!.obj.metadata).toEqual({ resourceVersion: '11', annotations: { 'k8s.io/initial-events-end': 'true' } });
+  });
+
   it('resumes from a resourceVersion with only the later events', async () => {
     const { store, cache } = await setup();
     store.put('b', {});
@@ -118,6 +127,28 @@ describe('watch cache', () => {
     expect(fast.events).toHaveLength(5);
   });
 
+  it('ends a watch whose consumer falls behind during the initial replay, leaving no gap', async () => {
+    const { store, cache } = await setup();
+    for (let i = 0; i < 4; i++) store.put(`r${i}`, {});
+    const slow = sink(2);
+    await cache.watch(0, all, slow);
+    store.put('later', {});
+    // Two of five current objects were sent: the watch must end, never go on with live events after a gap.
+    expect(slow.closed).toBe(true);
+    expect(slow.events).toEqual(['ADDED a', 'ADDED r0']);
+  });
+
+  it('ends a resumed watch whose consumer falls behind while catching up', async () => {
+    const { store, cache } = await setup();
+    const rv = store.rev;
+    for (let i = 0; i < 4; i++) store.put(`r${i}`, {});
+    const slow = sink(1);
+    await cache.watch(rv, all, slow);
+    store.put('later', {});
+    expect(slow.closed).toBe(true);
+    expect(slow.events).toEqual(['ADDED r0']);
+  });
+
   it('serves a version older than its window from etcd history', async () => {
     const { store, cache } = await setup(2);
     const rv = store.rev;
@@ -126,6 +157,17 @@ describe('watch cache', () => {
     await cache.watch(rv, all, s);
     expect(s.events).toEqual(['ADDED h0', 'ADDED h1', 'ADDED h2', 'ADDED h3', 'ADDED h4']);
     expect(store.feeds.at(-1)!.from).toBe(rv + 1);
+  });
+
+  it('ends a watch from etcd history whose consumer falls behind, and cancels that etcd watch', async () => {
+    const { store, cache } = await setup(2);
+    const rv = store.rev;
+    for (let i = 0; i < 5; i++) store.put(`h${i}`, {});
+    const slow = sink(1);
+    await cache.watch(rv, all, slow);
+    expect(slow.closed).toBe(true);
+    expect(slow.events).toEqual(['ADDED h0']);
+    expect(store.feeds).toHaveLength(1); // only the cache's own watch is left
   });
 
   it('answers 410 when etcd no longer has the history', async () => {

@@ -42,6 +42,9 @@ export interface ActiveWatch {
   stop(): void;
 }
 
+/** The annotation of the BOOKMARK that ends a watch's initial events (sendInitialEvents=true). */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
 export function matchesFilter(f: WatchFilter, obj: KubeObject | undefined): boolean {
   if (!obj) return false;
   if (f.namespace && obj.metadata?.namespace !== f.namespace) return false;
@@ -175,7 +178,8 @@ export class WatchCache {
     const out = filteredEvent(w.filter, ev.type, ev.obj, ev.prev);
     if (!out) return;
     if (!w.sink.send(out.type, out.obj)) {
-      // Too slow: Kubernetes ends such a watch rather than buffer without bound.
+      // Too slow: Kubernetes ends such a watch rather than buffer without bound, or skip
+      // what it cannot take; the consumer resumes from the last event it got.
       this.watchers.delete(w);
       w.sink.close();
     }
@@ -236,22 +240,39 @@ export class WatchCache {
   /**
    * Start a watch. `fromRev` 0 sends a synthetic ADDED per current object
    * first; otherwise events after `fromRev`. Throws 410 Expired when etcd no
-   * longer has that history.
+   * longer has that history. With `initialEventsEnd`, the synthetic ADDED
+   * events are followed by a BOOKMARK at the cache's revision that says so
+   * (the watch-list protocol: a client knows it has the whole state).
    */
-  async watch(fromRev: number, filter: WatchFilter, sink: WatchSink): Promise<ActiveWatch> {
+  async watch(fromRev: number, filter: WatchFilter, sink: WatchSink, opts: { initialEventsEnd?: boolean } = {}): Promise<ActiveWatch> {
     if (fromRev === 0) {
-      for (const obj of this.list(filter).items) if (!sink.send('ADDED', obj)) break;
+      for (const obj of this.list(filter).items) if (!sink.send('ADDED', obj)) return this.tooSlow(sink);
+      if (opts.initialEventsEnd) {
+        const end = { metadata: { resourceVersion: String(this.rev), annotations: { [INITIAL_EVENTS_END]: 'true' } } } as KubeObject;
+        if (!sink.send('BOOKMARK', end)) return this.tooSlow(sink);
+      }
       return this.subscribe(filter, sink);
     }
     if (fromRev >= this.windowStart) {
       for (const ev of this.events) {
         if (ev.rev <= fromRev) continue;
         const out = filteredEvent(filter, ev.type, ev.obj, ev.prev);
-        if (out && !sink.send(out.type, out.obj)) break;
+        if (out && !sink.send(out.type, out.obj)) return this.tooSlow(sink);
       }
       return this.subscribe(filter, sink);
     }
     return this.watchFromHistory(fromRev, filter, sink);
+  }
+
+  /**
+   * A consumer that fell behind during the replay is never subscribed: going
+   * on with live events would hide the events it missed. Ending the watch
+   * makes it resume from the last resourceVersion it got, or relist (the
+   * cacher ends a blocked cacheWatcher the same way).
+   */
+  private tooSlow(sink: WatchSink): ActiveWatch {
+    sink.close();
+    return { stop: () => undefined };
   }
 
   private subscribe(filter: WatchFilter, sink: WatchSink): ActiveWatch {
@@ -291,6 +312,8 @@ export class WatchCache {
       // etcd cancels a watch whose start revision was compacted.
       throw tooOld();
     }
+    // The watch may have ended (a slow consumer) before etcd confirmed it: cancel it now that we hold it.
+    if (done) void w.cancel().catch(() => undefined);
     return { stop: () => end() };
   }
 }
