@@ -21,8 +21,23 @@ def counted(n):
 
 s = wait_for('the Scale status to count 2 replicas', lambda: counted(2))
 emit('status', replicas=s.status.replicas, selector=s.status.selector)
-s.spec.replicas = 0
-s = apps.replace_namespaced_deployment_scale('scaled', ns, s)
+
+
+def replace_scale(replicas):
+    # Read, change, replace: the controller writes the Deployment's status meanwhile, so a 409 Conflict means read
+    # again (client-go's RetryOnConflict).
+    for _ in range(5):
+        s = apps.read_namespaced_deployment_scale('scaled', ns)
+        s.spec.replicas = replicas
+        try:
+            return apps.replace_namespaced_deployment_scale('scaled', ns, s)
+        except client.ApiException as e:
+            if e.status != 409:
+                raise
+    raise AssertionError('five conflicts in a row replacing the Scale')
+
+
+s = replace_scale(0)
 emit('replace', replicas=s.spec.replicas)
 wait_for('the Scale status to count 0 replicas', lambda: counted(0))
 emit('scaled-down', replicas=0)
