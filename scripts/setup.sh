@@ -15,6 +15,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v busybox >/dev/null 2>&1 || need+=(busybox)
 # port-forward connects to localhost inside the pod with socat, as the kubelet's dockershim did.
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# The python-client e2e suite drives the cluster with the official Python client, run by Debian's own interpreter
+# (python3 on PATH may be a pyenv shim that cannot see Debian's packages).
+/usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1 || need+=(python3-kubernetes)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   SUDO=""
