@@ -35,7 +35,7 @@ function containerMem(pid: number): Mem {
     .split('\n')
     .map((l) => l.trim().split(/\s+/).map(Number))
     .filter(([, g]) => g === pgid)
-    .map(([p]) => p!);
+    .map(([p]) => p);
   return pids.map(memKb).reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss, anon: a.anon + b.anon }), { rss: 0, pss: 0, anon: 0 });
 }
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
@@ -92,7 +92,7 @@ async function main({ state }: BenchCluster): Promise<void> {
   console.log(`kubelet with ~67 pods each: RSS ${kubelets.map((k) => mb(k.rss)).join(', ')}; PSS ${kubelets.map((k) => mb(k.pss)).join(', ')}; anonymous ${kubelets.map((k) => mb(k.anon)).join(', ')}`);
   // A pod's memory: its container's process group (pause: the runtime's shell, a shell and a sleep).
   const pausePids = execFileSync('pgrep', ['-f', 'pause/pause.sh']).toString().trim().split('\n').map(Number);
-  const pause = containerMem(pausePids[0]!);
+  const pause = containerMem(pausePids[0]);
   console.log(`simple (pause) pod: RSS ${mb(pause.rss)}, PSS ${mb(pause.pss)}, anonymous ${mb(pause.anon)}`);
   await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nginx' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
   for (let i = 0; i < 100; i++) {

@@ -37,7 +37,7 @@ describe('boolean query parameters', () => {
     const sel = 'fieldSelector=metadata.name%3Dw';
     const watched = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=True&timeoutSeconds=1&${sel}`);
     expect(watched.status).toBe(200);
-    expect(JSON.parse(watched.text.split('\n')[0]!)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'w' } } });
+    expect(JSON.parse(watched.text.split('\n')[0])).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'w' } } });
     const listed = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=0&${sel}`);
     expect(listed.body).toMatchObject({ kind: 'ConfigMapList', items: [{ metadata: { name: 'w' } }] });
   });

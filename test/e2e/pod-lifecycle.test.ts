@@ -173,7 +173,7 @@ describe('kubelet restart', () => {
     await k(['run', 'steady', '-n', ns, '--image=nginx', '--overrides', JSON.stringify(overrides)]);
     await ready('steady');
     const before = (await getPod('steady')).status.containerStatuses[0];
-    const pid = kemu('status').split('\n').find((l) => l.startsWith('node-1 '))!.trim().split(/\s+/)[2]!;
+    const pid = kemu('status').split('\n').find((l) => l.startsWith('node-1 '))!.trim().split(/\s+/)[2];
     process.kill(Number(pid), 'SIGTERM');
     await waitFor('kubelet gone', () => !kemu('status').split('\n').find((l) => l.startsWith('node-1 '))?.includes(' running '), 20_000);
     kemu('start');

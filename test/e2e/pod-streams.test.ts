@@ -96,11 +96,11 @@ describe('kubectl logs', () => {
   it('follows new output with -f', async () => {
     const f = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'logs', '-f', '-n', ns, 'web', '-c', 'side', '--tail=1'], { reject: false });
     let out = '';
-    f.stdout!.on('data', (d) => (out += d));
+    f.stdout.on('data', (d) => (out += d));
     await waitFor('three lines followed', () => out.split('\n').filter((l) => /^tick \d+$/.test(l)).length >= 3, 15_000);
     f.kill('SIGINT');
     const nums = out.split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1]));
-    expect(nums.slice(1)).toEqual(nums.slice(1).map((_, i) => nums[0]! + i + 1)); // in order, none missing
+    expect(nums.slice(1)).toEqual(nums.slice(1).map((_, i) => nums[0] + i + 1)); // in order, none missing
   });
 });
 
@@ -116,7 +116,7 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
   it('forwards a local port to the pod', async () => {
     const pf = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'port-forward', '-n', ns, 'pod/web', '0:80'], { reject: false });
     let out = '';
-    pf.stdout!.on('data', (d) => (out += d));
+    pf.stdout.on('data', (d) => (out += d));
     const port = await waitFor('port-forward listening', () => /127\.0\.0\.1:(\d+) -> 80/.exec(out)?.[1], 15_000);
     for (let i = 0; i < 3; i++) {
       const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
@@ -132,7 +132,7 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
     await ready('local');
     const pf = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'port-forward', '-n', ns, 'pod/local', '0:9090'], { reject: false });
     let out = '';
-    pf.stdout!.on('data', (d) => (out += d));
+    pf.stdout.on('data', (d) => (out += d));
     const port = await waitFor('port-forward listening', () => /127\.0\.0\.1:(\d+) -> 9090/.exec(out)?.[1], 15_000);
     expect(await waitFor('answer', async () => (await fetch(`http://127.0.0.1:${port}/`)).text(), 10_000)).toBe('local only');
     pf.kill('SIGINT');
@@ -149,9 +149,9 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
     await ready('echoer');
     const a = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'attach', '-i', '-n', ns, 'echoer'], { reject: false });
     let out = '';
-    a.stdout!.on('data', (d) => (out += d));
+    a.stdout.on('data', (d) => (out += d));
     await new Promise((r) => setTimeout(r, 1000));
-    a.stdin!.write('one\n');
+    a.stdin.write('one\n');
     await waitFor('echoed', () => out.includes('echo: one'), 15_000);
     a.kill('SIGINT');
   });
@@ -180,7 +180,7 @@ describe('the pod network on the cluster’s nodes', () => {
         }
       }
       // The pod sees the caller's own address: no NAT between pods.
-      const seen = await k(['exec', '-n', ns, `nx-${from}`, '--', 'curl', '-s', `http://${ips[nodes[(nodes.indexOf(from) + 1) % 3]!]}:8080/clientip`]);
+      const seen = await k(['exec', '-n', ns, `nx-${from}`, '--', 'curl', '-s', `http://${ips[nodes[(nodes.indexOf(from) + 1) % 3]]}:8080/clientip`]);
       expect(seen.split(':')[0]).toBe(ips[from]);
     }
     // Node to pod: from node-1's namespace to a pod on node-3, without NAT either.

@@ -29,7 +29,7 @@ describe('quota', () => {
 
 describe('usage', () => {
   it('sums exactly: three pods of 100m use 300m', () => {
-    const one = charge('pods', '', pod({ cpu: '100m', memory: '0.1Gi' }) as never);
+    const one = charge('pods', '', pod({ cpu: '100m', memory: '0.1Gi' }));
     const three = addUsage(addUsage(one, one), one);
     expect(three['requests.cpu']).toBe(300n);
     expect(show('requests.cpu', three['requests.cpu'])).toBe('300m');

@@ -22,7 +22,7 @@ function fakeClient() {
         async *[Symbol.asyncIterator](): AsyncGenerator<WatchEvent> {
           if (n === 1) {
             state.push(cm('b', '5')); // happened while the watch was broken
-            yield { type: 'ERROR', object: { kind: 'Status', code: 410, metadata: {} } as unknown as KubeObject };
+            yield { type: 'ERROR', object: { kind: 'Status', code: 410, metadata: {} } };
             return;
           }
           expect(opts.resourceVersion).toBe('20');
@@ -77,8 +77,8 @@ describe('informer re-watch back-off (client-go reflector: 800 ms, ×2, 30 s cap
               return;
             }
             if (end === 'throw') throw new Error('connection reset');
-            if (end === 'error-500') yield { type: 'ERROR', object: { kind: 'Status', code: 500, message: 'etcd away', metadata: {} } as unknown as KubeObject };
-            if (end === 'gone') yield { type: 'ERROR', object: { kind: 'Status', code: 410, metadata: {} } as unknown as KubeObject };
+            if (end === 'error-500') yield { type: 'ERROR', object: { kind: 'Status', code: 500, message: 'etcd away', metadata: {} } };
+            if (end === 'gone') yield { type: 'ERROR', object: { kind: 'Status', code: 410, metadata: {} } };
             if (typeof end === 'object') clock.t += end.healthyFor;
           },
         };

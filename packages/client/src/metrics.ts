@@ -114,7 +114,7 @@ export class Histogram extends Metric {
     const k = key(labels);
     let s = this.series.get(k);
     if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
-    this.buckets.forEach((b, i) => v <= b && s!.counts[i]++);
+    this.buckets.forEach((b, i) => v <= b && s.counts[i]++);
     s.sum += v;
     s.count++;
   }

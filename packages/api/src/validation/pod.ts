@@ -51,7 +51,7 @@ function validateProbe(p: unknown, f: string): FieldError[] {
   if (handlers.length === 0) out.push(required(f, 'must specify a handler type'));
   if (handlers.length > 1) out.push(forbiddenField(`${f}.${handlers[1]}`, 'may not specify more than 1 handler type'));
   for (const k of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']) {
-    if (p[k] !== undefined && (typeof p[k] !== 'number' || (p[k] as number) < 0)) {
+    if (p[k] !== undefined && (typeof p[k] !== 'number' || (p[k]) < 0)) {
       out.push(invalid(`${f}.${k}`, p[k], 'must be greater than or equal to 0'));
     }
   }

@@ -45,7 +45,7 @@ describe('validation', () => {
     const errs = msgs(deployments, d);
     expect(errs).toContain('spec.replicas: Invalid value: -1: must be greater than or equal to 0');
     expect(errs.some((m) => m.includes('`selector` does not match template `labels`'))).toBe(true);
-    const err = invalidError('Deployment', 'apps', 'd', validateCreate(deployments, applyDefaults(deployments, d as never)));
+    const err = invalidError('Deployment', 'apps', 'd', validateCreate(deployments, applyDefaults(deployments, d)));
     expect(err.status.message).toMatch(/^Deployment\.apps "d" is invalid: \[/);
     expect(err.code).toBe(422);
   });
@@ -56,7 +56,7 @@ describe('validation', () => {
     expect(errs).toContain('spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive');
   });
   it('makes a pod spec immutable except images', () => {
-    const old = applyDefaults(pods, pod() as never);
+    const old = applyDefaults(pods, pod());
     const img = structuredClone(old);
     img.spec.containers[0].image = 'nginx:2';
     expect(validateUpdate(pods, img, old)).toEqual([]);
@@ -65,7 +65,7 @@ describe('validation', () => {
     expect(validateUpdate(pods, other, old).map(fieldErrorMessage)[0]).toMatch(/^spec: Forbidden: pod updates may not change fields/);
   });
   it('makes apps/v1 selectors immutable', () => {
-    const d = applyDefaults(deployments, { metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a', v: '1' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } } as never);
+    const d = applyDefaults(deployments, { metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a', v: '1' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } });
     const next = structuredClone(d);
     next.spec.selector = { matchLabels: { app: 'a', v: '1' } };
     expect(validateUpdate(deployments, next, d).map(fieldErrorMessage)).toContain('spec.selector: Invalid value: {"matchLabels":{"app":"a","v":"1"}}: field is immutable');
@@ -80,26 +80,26 @@ describe('validation', () => {
 
 describe('defaulting', () => {
   it('defaults a pod as Kubernetes does', () => {
-    const p = applyDefaults(pods, pod() as never);
+    const p = applyDefaults(pods, pod());
     expect(p.spec).toMatchObject({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30, schedulerName: 'default-scheduler', serviceAccountName: 'default' });
     expect(p.spec.containers[0]).toMatchObject({ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' });
     expect(p.status).toMatchObject({ phase: 'Pending', qosClass: 'BestEffort' });
     expect(p.spec.tolerations).toHaveLength(2);
   });
   it('pulls tagged images IfNotPresent', () => {
-    const p = applyDefaults(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } }) as never);
+    const p = applyDefaults(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } }));
     expect(p.spec.containers[0].imagePullPolicy).toBe('IfNotPresent');
   });
   it('defaults a Deployment strategy 25%/25%, history 10, deadline 600', () => {
-    const d = applyDefaults(deployments, { metadata: { name: 'd' }, spec: { template: { spec: { containers: [] } } } } as never);
+    const d = applyDefaults(deployments, { metadata: { name: 'd' }, spec: { template: { spec: { containers: [] } } } });
     expect(d.spec).toMatchObject({ replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } } });
   });
   it('defaults Service type, protocol and targetPort', () => {
-    const s = applyDefaults(services, { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } } as never);
+    const s = applyDefaults(services, { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } });
     expect(s.spec).toMatchObject({ type: 'ClusterIP', sessionAffinity: 'None', ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }] });
   });
   it('defaults a ReplicationController selector from its template', () => {
-    const rc = applyDefaults(info('', 'v1', 'replicationcontrollers'), { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [] } } } } as never);
+    const rc = applyDefaults(info('', 'v1', 'replicationcontrollers'), { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [] } } } });
     expect(rc.spec.selector).toEqual({ app: 'x' });
     expect(rc.metadata.labels).toEqual({ app: 'x' });
   });
