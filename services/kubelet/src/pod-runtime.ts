@@ -22,7 +22,6 @@ export interface Instance {
   logPath: string;
   proc?: RunningContainer;
   pump?: LogPump;
-  stdinFd?: number;
   probes?: ContainerProbes;
   backoffUntil?: number;
   /** Someone attached already (stdinOnce replays the output only for the first). */

@@ -7,7 +7,7 @@
  * the status the API shows. One pod is synced at a time per key (work
  * queue). Pods outlive the kubelet: a new kubelet adopts what is running.
  */
-import { closeSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
@@ -15,7 +15,7 @@ import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, 
 import { createSandbox, deleteSandbox, ensureBridge, routeToNode } from './network/sandbox.js';
 import { HostLocalIpam } from './network/ipam.js';
 import { ensureVtep, peerMac, routeViaVxlan, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
-import { adoptContainer, openFifo, removeContainer, startContainer } from './runtime/container.js';
+import { adoptContainer, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { LogPump } from './runtime/logs.js';
 import { etcHosts, expand, resolvConf, serviceEnv } from './pod-env.js';
@@ -283,7 +283,6 @@ export class PodManager {
       logPath,
       proc,
       pump: new LogPump(logPath, proc.fifos),
-      stdinFd: proc.fifos.in ? openFifo(proc.fifos.in) : undefined,
       info: { name: c.name, image: c.image, imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev!.info.state.kind === 'terminated' ? prev!.info.state : prev!.info.lastState) : undefined, restartCount },
     };
     map.set(c.name, inst);
@@ -313,8 +312,8 @@ export class PodManager {
     void proc.exited.then(async ({ code, oomKilled }) => {
       inst.probes?.stop();
       await inst.pump?.close();
-      if (inst.stdinFd !== undefined) closeSync(inst.stdinFd);
-      inst.proc = inst.pump = inst.probes = inst.stdinFd = undefined;
+      proc.closeStdin();
+      inst.proc = inst.pump = inst.probes = undefined;
       const startedAt = inst.info.state.kind === 'running' ? inst.info.state.startedAt : ts();
       inst.info.state = { kind: 'terminated', exitCode: code, reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
       // No back-off for an init container that succeeded: it is done, not restarting.

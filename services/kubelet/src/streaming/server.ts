@@ -11,7 +11,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeSync, readFileSync, write } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -225,14 +225,10 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     const wantIn = truthy(q.get('stdin'));
     // stdinOnce: the first attach whose stdin ends closes the container's stdin (it sees end of file).
     const closeStdin = () => {
-      if (wantIn && stdinOnce && inst.stdinFd !== undefined) {
-        closeSync(inst.stdinFd);
-        inst.stdinFd = undefined;
-      }
+      if (wantIn && stdinOnce) inst.proc?.closeStdin();
     };
     const ch = channelSocket(ws, {
-      // The live fd, never a copy: once closed, its number may belong to something else.
-      stdin: (d) => wantIn && inst.stdinFd !== undefined && writeFd(inst.stdinFd, d),
+      stdin: (d) => wantIn && inst.proc?.writeStdin(d),
       stdinEnd: closeStdin,
       resize: (w, h) => inst.proc && resizePty(inst.proc.programPid() ?? 0, w, h),
     });
@@ -263,9 +259,4 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve(server));
   });
-}
-
-/** Write to a container's stdin FIFO (non-blocking fd: what does not fit in a full pipe is dropped). */
-function writeFd(fd: number, d: Buffer): void {
-  write(fd, d, () => undefined);
 }
