@@ -2,9 +2,11 @@
  * Kubelet behaviour a script relies on: `kubectl run -i --rm` with a stdin
  * that ends at once (a script's </dev/null) runs the program, returns its
  * output and exit code and removes the pod, whatever the order of the
- * attach and the container's start.
+ * attach and the container's start; and a container's environment has
+ * HOSTNAME, as container runtimes set it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { k, kubectl, namespace, waitFor } from './helpers.js';
 
 let ns: string;
@@ -41,4 +43,36 @@ describe('kubectl run -i --rm from a script (stdin ends at once)', () => {
       await waitFor(`pod ${name} removed`, async () => (await kubectl(['get', 'pod', name, '-n', ns])).exitCode !== 0);
     }
   }, 300_000);
+});
+
+describe('HOSTNAME in a container’s environment', () => {
+  const long = `h${'x'.repeat(61)}-abcdef`; // 69 characters: the hostname is its first 63, without the trailing '-'
+  beforeAll(async () => {
+    await k(['apply', '-n', ns, '-f', '-'], {
+      input: [
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain' }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'named' }, spec: { hostname: 'myhost', containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'own' }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], env: [{ name: 'HOSTNAME', value: 'mine' }] }] } },
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: long }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } },
+      ]
+        .map((o) => stringify(o))
+        .join('---\n'),
+    });
+    await k(['wait', '-n', ns, '--for=condition=Ready', 'pod/plain', 'pod/named', 'pod/own', `pod/${long}`, '--timeout=60s']);
+  });
+
+  const hostnameEnv = (pod: string) => k(['exec', '-n', ns, pod, '--', 'sh', '-c', 'echo "$HOSTNAME"']);
+
+  it('is the pod’s name, or spec.hostname; an env var of the container overrides it', async () => {
+    expect(await hostnameEnv('plain')).toBe('plain');
+    expect(await hostnameEnv('named')).toBe('myhost');
+    expect(await hostnameEnv('own')).toBe('mine');
+  });
+
+  it('is truncated to 63 characters as the pod’s hostname is', async () => {
+    const want = long.slice(0, 63).replace(/[-.]+$/, '');
+    expect(want).toHaveLength(62);
+    expect(await hostnameEnv(long)).toBe(want);
+    expect(await k(['exec', '-n', ns, long, '--', 'hostname'])).toBe(want);
+  });
 });

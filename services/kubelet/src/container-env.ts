@@ -18,6 +18,16 @@ const decode = (obj: KubeObject, kind: 'secret' | 'configmap'): Record<string, s
     ? Object.fromEntries(Object.entries((obj as Obj).data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]))
     : { ...((obj as Obj).data ?? {}) };
 
+/**
+ * The environment the container runtime starts the program with: its own
+ * HOSTNAME (the pod's hostname, as containerd and Docker set it) under the
+ * kubelet's variables, which win. It is not part of what `$(VAR)` expands:
+ * the kubelet does not know it.
+ */
+export function runtimeEnv(hostname: string, env: Record<string, string>): Record<string, string> {
+  return { HOSTNAME: hostname, ...env };
+}
+
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 export async function containerEnv(

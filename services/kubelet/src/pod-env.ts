@@ -7,6 +7,16 @@ import type { KubeObject } from '@kemu/api';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * The pod's hostname: spec.hostname, else the pod's name, cut to 63
+ * characters (a Linux hostname's limit) without a trailing '-' or '.', as
+ * the kubelet does. Every container of the pod has it.
+ */
+export function podHostname(pod: KubeObject): string {
+  const name: string = pod.spec?.hostname || pod.metadata.name || '';
+  return name.length <= 63 ? name : name.slice(0, 63).replace(/[-.]+$/, '');
+}
+
 const envName = (svc: string) => svc.toUpperCase().replace(/[-.]/g, '_');
 
 /**
@@ -107,7 +117,7 @@ export function resolvConf(pod: KubeObject, opts: { dnsIP: string; domain?: stri
 
 /** The kubelet-managed /etc/hosts. */
 export function etcHosts(pod: KubeObject, podIP: string, domain = 'cluster.local'): string {
-  const hostname = pod.spec?.hostname ?? pod.metadata.name!;
+  const hostname = podHostname(pod);
   const sub = pod.spec?.subdomain;
   const lines = [
     '# Kubernetes-managed hosts file.',

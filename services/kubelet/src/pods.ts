@@ -18,10 +18,10 @@ import { ensureVtep, peerMac, routeViaVxlan, vtepAnnotations, VXLAN_MTU } from '
 import { adoptContainer, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { LogPump } from './runtime/logs.js';
-import { etcHosts, expand, resolvConf, serviceEnv } from './pod-env.js';
+import { etcHosts, expand, podHostname, resolvConf, serviceEnv } from './pod-env.js';
 import { podStatus } from './pod-status.js';
 import { containerView, execInInstance, runHook, stopInstance } from './instance.js';
-import { containerEnv, ContainerConfigError } from './container-env.js';
+import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.js';
 import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from './volumes.js';
 import { ContainerProbes, type ProbeKind } from './probes.js';
 import { loadPods, logPathOf, savePod, type Instance, type PodRuntime } from './pod-runtime.js';
@@ -188,7 +188,7 @@ export class PodManager {
       }
       writeFileSync(join(rt.dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
       writeFileSync(join(rt.dir, 'hosts'), etcHosts(pod, rt.ip));
-      writeFileSync(join(rt.dir, 'hostname'), `${pod.spec?.hostname ?? pod.metadata.name}\n`);
+      writeFileSync(join(rt.dir, 'hostname'), `${podHostname(pod)}\n`);
       savePod(rt);
     }
     const policy = pod.spec?.restartPolicy ?? 'Always';
@@ -259,6 +259,8 @@ export class PodManager {
       return;
     }
     const argv = containerArgv(image, c.command?.map((x: string) => expand(x, env)), c.args?.map((x: string) => expand(x, env)));
+    const hostname = podHostname(pod);
+    env = runtimeEnv(hostname, env); // after expansion: $(HOSTNAME) is not the kubelet's to expand
     const id = `${rt.uid.slice(0, 8)}-${c.name}-${restartCount}`;
     const logPath = logPathOf(rt.dir, c.name, restartCount);
     mkdirSync(join(rt.dir, 'logs', c.name), { recursive: true });
@@ -272,7 +274,7 @@ export class PodManager {
     }
     const memory = c.resources?.limits?.memory ? parseQuantity(c.resources.limits.memory) : undefined;
     const proc = await startContainer(
-      { id, podNs: rt.podNs, hostname: pod.spec?.hostname ?? pod.metadata.name!, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
+      { id, podNs: rt.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,
     );
     const inst: Instance = {

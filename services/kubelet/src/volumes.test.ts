@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kemu/api';
 import { fieldPathValue, resourceFieldValue, volumeFiles, VolumeError, type VolumeSources } from './volumes.js';
-import { containerEnv, ContainerConfigError } from './container-env.js';
+import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.js';
 
 const pod = {
   metadata: { name: 'p', namespace: 'ns', uid: 'u1', labels: { b: '2', a: '1' }, annotations: { note: 'x' } },
@@ -63,5 +63,12 @@ describe('container environment', () => {
   it('a missing secret or key is a CreateContainerConfigError', async () => {
     await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow(new ContainerConfigError('secret "nope" not found'));
     await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow("couldn't find key k in Secret ns/s");
+  });
+});
+
+describe('the environment the runtime starts a program with', () => {
+  it('has HOSTNAME, which a variable of the container overrides', () => {
+    expect(runtimeEnv('web-0', { A: '1' })).toEqual({ HOSTNAME: 'web-0', A: '1' });
+    expect(runtimeEnv('web-0', { HOSTNAME: 'mine' })).toEqual({ HOSTNAME: 'mine' });
   });
 });
