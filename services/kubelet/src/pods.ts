@@ -10,11 +10,13 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Node } from 'kubernetes-types/core/v1.js';
 import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
-import { createSandbox, deleteSandbox, ensureBridge, routeToNode } from './network/sandbox.js';
+import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
+import { NodeRoutes, routeProgrammer } from './network/node-routes.js';
 import { HostLocalIpam } from './network/ipam.js';
-import { ensureVtep, peerMac, routeViaVxlan, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
+import { ensureVtep, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
 import { adoptContainer, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { LogPump } from './runtime/logs.js';
@@ -58,6 +60,7 @@ export class PodManager {
   private ipam: HostLocalIpam;
   private bridgeReady = false;
   private sources: VolumeSources;
+  private routes: NodeRoutes;
 
   constructor(private o: PodManagerOptions, informers: InformerFactory) {
     this.pods = informers.for(PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
@@ -66,21 +69,12 @@ export class PodManager {
     this.ipam = new HostLocalIpam(o.podCIDR, join(o.stateDir, 'ipam.json'));
     const enqueue = (p: KubeObject) => this.queue.add(keyOf(p));
     this.pods.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
-    // host-gw: a route to every other node's pods through that node's address; vxlan: through its VTEP.
-    const route = (n: KubeObject) => {
-      const cidr = n.spec?.podCIDR;
-      const ip = ((n.status?.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
-      if (n.metadata.name === o.nodeName || !cidr || !ip) return;
-      try {
-        if (o.backend === 'vxlan') {
-          const mac = peerMac(n.metadata.annotations);
-          if (mac) routeViaVxlan(o.netns, cidr, ip, mac); // else: once it publishes its VTEP (an update follows)
-        } else routeToNode(o.netns, cidr, ip);
-      } catch (e) {
-        o.log.warn({ node: n.metadata.name, err: String(e) }, 'route failed');
-      }
-    };
-    informers.for({ version: 'v1', resource: 'nodes' }).on({ add: route, update: (_a, b) => route(b) });
+    // Routes to the other nodes' pods: the Node informer only enqueues, a worker of its own programs the changes.
+    const nodes = informers.for({ version: 'v1', resource: 'nodes' });
+    const backend = o.backend ?? 'host-gw';
+    // The informer's objects are Kubernetes JSON of Nodes: typed once, here.
+    this.routes = new NodeRoutes({ self: o.nodeName, backend, node: (name) => nodes.lister.get(name) as Node | undefined, programmer: routeProgrammer(o.netns, backend), log: o.log });
+    nodes.on(this.routes.handlers);
     const get = (resource: string) => (ns: string, name: string) =>
       o.client.get({ version: 'v1', resource, namespace: ns }, name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
     this.sources = {
@@ -127,7 +121,7 @@ export class PodManager {
   async run(workers: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
     for (const key of this.runtimes.keys()) this.queue.add(key); // adopted pods that may have gone meanwhile
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err: String(err) }, 'pod sync failed'), 'pods');
+    await Promise.all([this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err }, 'pod sync failed'), 'pods'), this.routes.run(signal)]);
   }
 
   /** The pod and container a stream (exec, attach, logs, port-forward) is about. */
