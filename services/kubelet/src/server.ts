@@ -1,8 +1,10 @@
 /**
- * The kubelet, node part: register the Node (addresses, capacity, node info,
- * labels), keep its Lease in kube-node-lease renewed every 10 s, and post the
- * node's conditions. Deleting the Node makes the kubelet register it again,
- * as Kubernetes' kubelet does. (Pods on the node: the runtime comes next.)
+ * The kubelet: register the Node (addresses, capacity, node info, labels),
+ * keep its Lease in kube-node-lease renewed every 10 s and post the node's
+ * conditions (deleting the Node makes the kubelet register it again, as
+ * Kubernetes' kubelet does); with `runPods`, run the pods bound to the node
+ * (PodManager, once the node has a podCIDR) and serve the kubelet API on
+ * port 10250 (logs, exec, attach, port-forward, proxy).
  */
 import { cpus, freemem, release, totalmem, arch as osArch } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';

@@ -33,8 +33,9 @@ export interface Mount {
   readOnly?: boolean;
 }
 
-export interface ContainerSpec {
-  /** Unique per container instance; names its state directory. */
+/** What a container is started with (the CRI's ContainerConfig, resolved by the kubelet). */
+export interface ContainerConfig {
+  /** The container ID: unique per start, names its state directory. */
   id: string;
   /** The pod's network namespace. */
   podNs: string;
@@ -58,8 +59,8 @@ export interface ExitInfo {
   oomKilled: boolean;
 }
 
-/** What survives a kubelet restart: enough to find the container again. */
-export interface ContainerHandle {
+/** The part of a handle that survives a kubelet restart (handle.json): enough to find the container again. */
+export interface SavedHandle {
   id: string;
   dir: string;
   /** The shell beside the program. */
@@ -69,7 +70,8 @@ export interface ContainerHandle {
   cgroup?: string;
 }
 
-export interface RunningContainer extends ContainerHandle {
+/** The runtime handle of a container: how the kubelet signals it, learns its end and feeds its stdin. */
+export interface ContainerHandle extends SavedHandle {
   exited: Promise<ExitInfo>;
   /** Signal the container's whole process group. */
   signal(sig: NodeJS.Signals): void;
@@ -190,7 +192,7 @@ function startTicks(pid: number): string | undefined {
   }
 }
 
-function readExit(h: ContainerHandle, fallback: number): ExitInfo {
+function readExit(h: SavedHandle, fallback: number): ExitInfo {
   let code = fallback;
   try {
     code = Number(readFileSync(join(h.dir, 'exit'), 'utf8').trim());
@@ -203,7 +205,7 @@ function readExit(h: ContainerHandle, fallback: number): ExitInfo {
 }
 
 /** The write end of a program's stdin FIFO, held by the runtime handle; undefined once closed. */
-function stdinWriter(fd: number | undefined): Pick<RunningContainer, 'writeStdin' | 'closeStdin'> {
+function stdinWriter(fd: number | undefined): Pick<ContainerHandle, 'writeStdin' | 'closeStdin'> {
   let cur = fd;
   return {
     writeStdin(data) {
@@ -222,7 +224,7 @@ function stdinWriter(fd: number | undefined): Pick<RunningContainer, 'writeStdin
   };
 }
 
-function running(h: ContainerHandle, exited: Promise<ExitInfo>, stdin: number | undefined, tty: boolean): RunningContainer {
+function running(h: SavedHandle, exited: Promise<ExitInfo>, stdin: number | undefined, tty: boolean): ContainerHandle {
   const programPid = () => {
     try {
       return Number(readFileSync(join(h.dir, 'pid'), 'utf8').trim()) || undefined;
@@ -275,7 +277,7 @@ export function resolveInRoot(target: string): string {
   }
 }
 
-export async function startContainer(spec: ContainerSpec, cgroupName?: string): Promise<RunningContainer> {
+export async function startContainer(spec: ContainerConfig, cgroupName?: string): Promise<ContainerHandle> {
   const dir = join(spec.stateDir, spec.id);
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['upper', 'work', 'root']) mkdirSync(join(dir, d), { recursive: true });
@@ -318,7 +320,7 @@ export async function startContainer(spec: ContainerSpec, cgroupName?: string): 
   }
   const pid = child.pid!;
   child.unref();
-  const h: ContainerHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup };
+  const h: SavedHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup };
   writeFileSync(join(dir, 'handle.json'), JSON.stringify({ ...h, tty: !!spec.tty, stdin: !!spec.stdin }));
   const exited = new Promise<ExitInfo>((resolve) =>
     child.on('exit', (code, signal) => resolve(readExit(h, code ?? (signal === 'SIGKILL' ? 137 : signal ? 128 + (osConstants.signals[signal] ?? 15) : 1)))),
@@ -332,9 +334,9 @@ export async function startContainer(spec: ContainerSpec, cgroupName?: string): 
  * our child); gone → its exit as the shell recorded it. Undefined when
  * there is nothing to find.
  */
-export function adoptContainer(stateDir: string, id: string, pollMs = 1000): RunningContainer | undefined {
+export function adoptContainer(stateDir: string, id: string, pollMs = 1000): ContainerHandle | undefined {
   const dir = join(stateDir, id);
-  let saved: ContainerHandle & { tty: boolean; stdin: boolean };
+  let saved: SavedHandle & { tty: boolean; stdin: boolean };
   try {
     saved = JSON.parse(readFileSync(join(dir, 'handle.json'), 'utf8'));
   } catch {
