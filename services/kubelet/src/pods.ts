@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Node } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container as ContainerSpec, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
 import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
 import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
@@ -21,14 +21,19 @@ import { adoptContainer, removeContainer, startContainer } from './runtime/conta
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { LogPump } from './runtime/logs.js';
 import { etcHosts, expand, podHostname, resolvConf, serviceEnv } from './pod-env.js';
-import { podStatus } from './pod-status.js';
+import { podStatus, type KubeletPodStatus } from './pod-status.js';
 import { containerView, execInContainer, runHook, stopContainer } from './container-lifecycle.js';
 import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.js';
 import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from './volumes.js';
 import { ContainerProbes, type ProbeKind } from './probes.js';
 import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from './pod-sandbox.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * The client hands out Kubernetes JSON as `KubeObject`; the kubelet reads it as the kubernetes-types it is. These
+ * two are the only casts, where objects cross from the informers and the client into the kubelet and back.
+ */
+const fromApi = <T extends Pod | Node | Service | Secret | ConfigMap>(o: KubeObject): T => o as unknown as T;
+const toApi = (o: Pod | (Omit<Pod, 'status'> & { status: KubeletPodStatus })): KubeObject => o as unknown as KubeObject;
 const PODS = { version: 'v1', resource: 'pods' };
 const ts = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const backoff = (restarts: number) => Math.min(300_000, 10_000 * 2 ** Math.min(restarts, 5)); // 10 s doubling to 5 min
@@ -73,20 +78,28 @@ export class PodManager {
     const nodes = informers.for({ version: 'v1', resource: 'nodes' });
     const backend = o.backend ?? 'host-gw';
     // The informer's objects are Kubernetes JSON of Nodes: typed once, here.
-    this.routes = new NodeRoutes({ self: o.nodeName, backend, node: (name) => nodes.lister.get(name) as Node | undefined, programmer: routeProgrammer(o.netns, backend), log: o.log });
+    this.routes = new NodeRoutes({ self: o.nodeName, backend, node: (name) => {
+      const n = nodes.lister.get(name);
+      return n && fromApi<Node>(n);
+    }, programmer: routeProgrammer(o.netns, backend), log: o.log });
     nodes.on(this.routes.handlers);
-    const get = (resource: string) => (ns: string, name: string) =>
-      o.client.get({ version: 'v1', resource, namespace: ns }, name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    const get =
+      <T extends Secret | ConfigMap>(resource: string) =>
+      (ns: string, name: string): Promise<T | undefined> =>
+        o.client.get({ version: 'v1', resource, namespace: ns }, name).then(
+          (obj) => fromApi<T>(obj),
+          (e) => (isNotFound(e) ? undefined : Promise.reject(e)),
+        );
     this.sources = {
-      secret: get('secrets'),
-      configMap: get('configmaps'),
+      secret: get<Secret>('secrets'),
+      configMap: get<ConfigMap>('configmaps'),
       token: async (ns, sa, req) => {
         const tr = await o.client.create(
           { version: 'v1', resource: 'serviceaccounts', namespace: ns },
-          { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa, namespace: ns }, spec: { audiences: req.audience ? [req.audience] : [], expirationSeconds: req.expirationSeconds ?? 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata.name, uid: req.pod.metadata.uid } } },
+          { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa, namespace: ns }, spec: { audiences: req.audience ? [req.audience] : [], expirationSeconds: req.expirationSeconds ?? 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata?.name, uid: req.pod.metadata?.uid } } },
           { subresource: 'token', name: sa },
         );
-        return (tr as Obj).status.token;
+        return String(tr.status?.token ?? ''); // a TokenRequest's status
       },
     };
   }
@@ -125,11 +138,21 @@ export class PodManager {
   }
 
   /** The pod and container a stream (exec, attach, logs, port-forward) is about. */
-  find(ns: string, name: string): { pod: KubeObject; sandbox: PodSandbox } | undefined {
+  find(ns: string, name: string): { pod: Pod; sandbox: PodSandbox } | undefined {
     const key = `${ns}/${name}`;
-    const pod = this.pods.lister.get(key);
+    const pod = this.pod(key);
     const sandbox = this.sandboxes.get(key);
-    return pod && sandbox && sandbox.uid === pod.metadata.uid ? { pod, sandbox } : undefined;
+    return pod && sandbox && sandbox.uid === pod.metadata?.uid ? { pod, sandbox } : undefined;
+  }
+
+  /** The pod from the informer's cache (read-only). */
+  private pod(key: string): Pod | undefined {
+    const obj = this.pods.lister.get(key);
+    return obj && fromApi<Pod>(obj);
+  }
+
+  private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    void this.o.recorder.event(toApi(pod), type, reason, message);
   }
 
   private podNs(uid: string): string {
@@ -137,19 +160,19 @@ export class PodManager {
   }
 
   async sync(key: string): Promise<void> {
-    const pod = this.pods.lister.get(key);
+    const pod = this.pod(key);
     const sandbox = this.sandboxes.get(key);
-    if (!pod || (sandbox && sandbox.uid !== pod.metadata.uid)) {
+    if (!pod || (sandbox && sandbox.uid !== pod.metadata?.uid)) {
       if (sandbox) await this.teardown(sandbox, undefined, 0);
       if (!pod) return;
     }
-    if (pod.metadata.deletionTimestamp) return this.terminate(key, pod);
+    if (pod.metadata?.deletionTimestamp) return this.terminate(key, pod);
     const phase = pod.status?.phase;
     if ((phase === 'Succeeded' || phase === 'Failed') && !this.sandboxes.has(key)) return;
     await this.ensure(key, pod);
   }
 
-  private async ensureSandbox(key: string, pod: KubeObject): Promise<PodSandbox> {
+  private async ensureSandbox(key: string, pod: Pod): Promise<PodSandbox> {
     let sandbox = this.sandboxes.get(key);
     if (sandbox) return sandbox;
     if (!this.bridgeReady) {
@@ -157,7 +180,7 @@ export class PodManager {
       ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway, { nodeNet: `${this.o.nodeIP.split('.').slice(0, 3).join('.')}.0/24` });
       this.bridgeReady = true;
     }
-    const uid = pod.metadata.uid!;
+    const uid = pod.metadata?.uid ?? '';
     const ip = this.ipam.allocate(uid);
     const podNs = this.podNs(uid);
     await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway, this.o.backend === 'vxlan' ? VXLAN_MTU : undefined);
@@ -169,14 +192,14 @@ export class PodManager {
     return sandbox;
   }
 
-  private async ensure(key: string, pod: KubeObject): Promise<void> {
+  private async ensure(key: string, pod: Pod): Promise<void> {
     const sandbox = await this.ensureSandbox(key, pod);
     if (!sandbox.volumes) {
       try {
         sandbox.volumes = await setUpVolumes(pod, sandbox.dir, this.sources, sandbox.ip);
       } catch (e) {
         if (!(e instanceof VolumeError)) throw e;
-        void this.o.recorder.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${e.message}`);
+        this.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${e.message}`);
         this.queue.addAfter(key, 2000);
         return this.report(pod, sandbox);
       }
@@ -195,7 +218,7 @@ export class PodManager {
       return true;
     };
     if (!sandbox.initDone) {
-      for (const c of (pod.spec?.initContainers ?? []) as Obj[]) {
+      for (const c of pod.spec?.initContainers ?? []) {
         const cur = sandbox.inits.get(c.name);
         if (cur?.handle) return this.report(pod, sandbox); // running: wait for it
         if (cur?.info.state.kind === 'terminated' && cur.info.state.exitCode === 0) continue;
@@ -206,7 +229,7 @@ export class PodManager {
       sandbox.initDone = true;
       savePod(sandbox);
     }
-    for (const c of (pod.spec?.containers ?? []) as Obj[]) {
+    for (const c of pod.spec?.containers ?? []) {
       const cur = sandbox.containers.get(c.name);
       if (cur?.handle) continue; // running
       if (cur && cur.info.state.kind === 'terminated') {
@@ -218,41 +241,41 @@ export class PodManager {
     await this.report(pod, sandbox);
   }
 
-  private waiting(sandbox: PodSandbox, c: Obj, init: boolean, reason: string, message: string, prev: Container | undefined, retryMs: number): void {
+  private waiting(sandbox: PodSandbox, c: ContainerSpec, init: boolean, reason: string, message: string, prev: Container | undefined, retryMs: number): void {
     const restartCount = prev?.info.restartCount ?? 0;
-    const ctr: Container = { name: c.name, init, id: prev?.id ?? '', env: {}, logPath: prev?.logPath ?? '', info: { name: c.name, image: c.image, imageRef: '', state: { kind: 'waiting', reason, message }, lastState: prev?.info.lastState, restartCount }, backoffUntil: Date.now() + retryMs };
+    const ctr: Container = { name: c.name, init, id: prev?.id ?? '', env: {}, logPath: prev?.logPath ?? '', info: { name: c.name, image: c.image ?? '', imageRef: '', state: { kind: 'waiting', reason, message }, lastState: prev?.info.lastState, restartCount }, backoffUntil: Date.now() + retryMs };
     (init ? sandbox.inits : sandbox.containers).set(c.name, ctr);
     this.queue.addAfter(sandbox.key, retryMs);
   }
 
-  private async start(pod: KubeObject, sandbox: PodSandbox, c: Obj, init: boolean): Promise<void> {
+  private async start(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, init: boolean): Promise<void> {
     const map = init ? sandbox.inits : sandbox.containers;
     const prev = map.get(c.name);
     const ran = prev && (prev.info.state.kind === 'terminated' || prev.info.lastState);
     const restartCount = prev ? prev.info.restartCount + (prev.info.state.kind === 'terminated' ? 1 : 0) : 0;
     let image;
     try {
-      image = lookupImage(c.image);
+      image = lookupImage(c.image ?? '');
     } catch (e) {
       if (!(e instanceof ImageNotFoundError)) throw e;
       const again = prev?.info.state.kind === 'waiting' && /ImagePull/.test(prev.info.state.reason);
-      void this.o.recorder.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${e.message}`);
-      void this.o.recorder.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      if (again) void this.o.recorder.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
+      this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${e.message}`);
+      this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
+      if (again) this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
       this.waiting(sandbox, c, init, again ? 'ImagePullBackOff' : 'ErrImagePull', again ? `Back-off pulling image "${c.image}"` : e.message, prev, again ? 10_000 : 2000);
       return;
     }
     let env: Record<string, string>;
     try {
-      const base = serviceEnv(this.services.lister.list(), pod.metadata.namespace!, pod.spec?.enableServiceLinks !== false);
+      const base = serviceEnv(this.services.lister.list().map((s) => fromApi<Service>(s)), pod.metadata?.namespace ?? '', pod.spec?.enableServiceLinks !== false);
       env = await containerEnv(pod, c, base, { sources: this.sources, podIP: sandbox.ip, node: this.o.node });
     } catch (e) {
       if (!(e instanceof ContainerConfigError)) throw e;
-      void this.o.recorder.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
+      this.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
       this.waiting(sandbox, c, init, 'CreateContainerConfigError', e.message, prev, 5000);
       return;
     }
-    const argv = containerArgv(image, c.command?.map((x: string) => expand(x, env)), c.args?.map((x: string) => expand(x, env)));
+    const argv = containerArgv(image, c.command?.map((x) => expand(x, env)), c.args?.map((x) => expand(x, env)));
     const hostname = podHostname(pod);
     env = runtimeEnv(hostname, env); // after expansion: $(HOSTNAME) is not the kubelet's to expand
     const id = `${sandbox.uid.slice(0, 8)}-${c.name}-${restartCount}`;
@@ -266,7 +289,8 @@ export class PodManager {
       if (!existsSync(m.source)) mkdirSync(m.source, { recursive: true });
       mounts.push(m);
     }
-    const memory = c.resources?.limits?.memory ? parseQuantity(c.resources.limits.memory) : undefined;
+    const limit = c.resources?.limits?.memory;
+    const memory = limit ? parseQuantity(limit) : undefined;
     const handle = await startContainer(
       { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,
@@ -279,24 +303,25 @@ export class PodManager {
       logPath,
       handle,
       pump: new LogPump(logPath, handle.fifos),
-      info: { name: c.name, image: c.image, imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev!.info.state.kind === 'terminated' ? prev!.info.state : prev!.info.lastState) : undefined, restartCount },
+      info: { name: c.name, image: c.image ?? '', imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev!.info.state.kind === 'terminated' ? prev!.info.state : prev!.info.lastState) : undefined, restartCount },
     };
     map.set(c.name, ctr);
     savePod(sandbox);
-    void this.o.recorder.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
-    void this.o.recorder.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
-    void this.o.recorder.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+    this.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
+    this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.watchExit(sandbox, ctr);
     if (!init && (c.startupProbe || c.livenessProbe || c.readinessProbe)) this.probe(pod, sandbox, c, ctr);
-    if (!init && c.lifecycle?.postStart) void runHook(ctr, c, c.lifecycle.postStart, 30_000, sandbox.ip);
+    const postStart = c.lifecycle?.postStart;
+    if (!init && postStart) void runHook(ctr, c, postStart, 30_000, sandbox.ip);
   }
 
-  private probe(pod: KubeObject, sandbox: PodSandbox, c: Obj, ctr: Container): void {
+  private probe(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, ctr: Container): void {
     ctr.probes = new ContainerProbes(c, { podIP: sandbox.ip, ports: c.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t) }, {
       changed: () => this.queue.add(sandbox.key),
-      failed: (kind, message) => void this.o.recorder.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
+      failed: (kind, message) => this.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
       kill: (kind: ProbeKind) => {
-        void this.o.recorder.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
+        this.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
         void stopContainer(ctr, c, pod.spec?.terminationGracePeriodSeconds ?? 30, sandbox.ip);
       },
     });
@@ -320,34 +345,34 @@ export class PodManager {
     });
   }
 
-  private async report(pod: KubeObject, sandbox: PodSandbox): Promise<void> {
-    const view = (c: Obj, map: Map<string, Container>) => containerView(pod, c, map.get(c.name), { initDone: sandbox.initDone, isInit: map === sandbox.inits, backoffMs: (n) => backoff(n) });
-    const inits = ((pod.spec?.initContainers ?? []) as Obj[]).map((c) => view(c, sandbox.inits));
-    const infos = ((pod.spec?.containers ?? []) as Obj[]).map((c) => view(c, sandbox.containers));
+  private async report(pod: Pod, sandbox: PodSandbox): Promise<void> {
+    const view = (c: ContainerSpec, map: Map<string, Container>) => containerView(pod, c, map.get(c.name), { initDone: sandbox.initDone, isInit: map === sandbox.inits, backoffMs: (n) => backoff(n) });
+    const inits = (pod.spec?.initContainers ?? []).map((c) => view(c, sandbox.inits));
+    const infos = (pod.spec?.containers ?? []).map((c) => view(c, sandbox.containers));
     const status = podStatus(pod, infos, { podIP: sandbox.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? sandbox.startTime }, ts(), { inits, initDone: sandbox.initDone });
-    const strip = (s: Obj) => JSON.stringify({ ...s, conditions: (s.conditions ?? []).map((c: Obj) => ({ ...c, lastTransitionTime: undefined })) });
+    const strip = (s: KubeletPodStatus) => JSON.stringify({ ...s, conditions: (s.conditions ?? []).map((c) => ({ ...c, lastTransitionTime: undefined })) });
     if (strip(status) === strip(pod.status ?? {})) return;
-    await this.o.client.update({ ...PODS, namespace: pod.metadata.namespace }, { ...structuredClone(pod), status }, 'status').catch((e) => {
+    await this.o.client.update({ ...PODS, namespace: pod.metadata?.namespace }, toApi({ ...structuredClone(pod), status }), 'status').catch((e) => {
       if (!isNotFound(e)) throw e;
     });
   }
 
-  private async terminate(key: string, pod: KubeObject): Promise<void> {
+  private async terminate(key: string, pod: Pod): Promise<void> {
     const sandbox = this.sandboxes.get(key);
-    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     if (sandbox && !sandbox.terminating) {
-      for (const ctr of sandbox.containers.values()) if (ctr.handle) void this.o.recorder.event(pod, 'Normal', 'Killing', `Stopping container ${ctr.name}`);
+      for (const ctr of sandbox.containers.values()) if (ctr.handle) this.event(pod, 'Normal', 'Killing', `Stopping container ${ctr.name}`);
       await this.teardown(sandbox, pod, grace);
     } else if (sandbox) return; // already stopping
-    await this.o.client.delete({ ...PODS, namespace: pod.metadata.namespace }, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch((e) => {
+    await this.o.client.delete({ ...PODS, namespace: pod.metadata?.namespace }, pod.metadata?.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } }).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
   }
 
   /** Every container stopped (preStop, SIGTERM, grace, SIGKILL); then the sandbox, address and files go. */
-  private async teardown(sandbox: PodSandbox, pod: KubeObject | undefined, graceSeconds: number): Promise<void> {
+  private async teardown(sandbox: PodSandbox, pod: Pod | undefined, graceSeconds: number): Promise<void> {
     sandbox.terminating = true;
-    const specOf = (name: string) => ((pod?.spec?.containers ?? []) as Obj[]).find((c) => c.name === name);
+    const specOf = (name: string) => pod?.spec?.containers.find((c) => c.name === name);
     const all = [...sandbox.inits.values(), ...sandbox.containers.values()];
     for (const i of all) i.probes?.stop();
     await Promise.all(all.map((i) => stopContainer(i, specOf(i.name), graceSeconds, sandbox.ip)));

@@ -12,13 +12,13 @@ import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { KubeObject } from '@kemu/api';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { PodSandbox } from '../pod-sandbox.js';
 import type { SpdySession, SpdyStream } from './spdy.js';
 
 export const PORT_FORWARD_PROTOCOLS = ['SPDY/3.1+portforward.k8s.io', 'v4.channel.k8s.io', 'portforward.k8s.io'];
 
-export function portForwardSpdy(session: SpdySession, pod: KubeObject, sandbox: PodSandbox, log: Logger): void {
+export function portForwardSpdy(session: SpdySession, pod: Pod, sandbox: PodSandbox, log: Logger): void {
   const errors = new Map<string, SpdyStream>();
   const pending = new Map<string, string>();
   const finished = new Set<string>();
@@ -40,7 +40,7 @@ export function portForwardSpdy(session: SpdySession, pod: KubeObject, sandbox: 
     s.pipe(sock);
     sock.pipe(s);
     sock.on('error', (e) => {
-      finish(id, `error forwarding port ${port} to pod ${pod.metadata.uid}, uid : failed to execute portforward in network namespace "/run/netns/${sandbox.podNs}": ${e.message}`);
+      finish(id, `error forwarding port ${port} to pod ${pod.metadata?.uid}, uid : failed to execute portforward in network namespace "/run/netns/${sandbox.podNs}": ${e.message}`);
       s.end();
     });
     sock.on('close', () => {

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { KubeObject } from '@kemu/api';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Container, PodSandbox } from '../pod-sandbox.js';
 import { execIn } from '../runtime/exec.js';
 import { renderLines, renderLog, type LogOptions } from '../runtime/logs.js';
@@ -24,7 +24,7 @@ import { portForwardChannels, portForwardSpdy, PORT_FORWARD_PROTOCOLS } from './
 import { SpdySession } from './spdy.js';
 
 export interface PodLookup {
-  find(ns: string, name: string): { pod: KubeObject; sandbox: PodSandbox } | undefined;
+  find(ns: string, name: string): { pod: Pod; sandbox: PodSandbox } | undefined;
 }
 
 class HttpError extends Error {
@@ -35,8 +35,6 @@ class HttpError extends Error {
     super(message);
   }
 }
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function status(res: ServerResponse, code: number, message: string): void {
   const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : 'InternalError';
@@ -49,18 +47,18 @@ const truthy = (v: string | null) => v === 'true' || v === '1';
 export function startStreamingServer(o: { host: string; port: number; certFile: string; keyFile: string; caFile: string; pods: PodLookup; log: Logger }): Promise<Server> {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered, req) => pickProtocol(offered, req.url?.startsWith('/portForward/') ? PORT_FORWARD_PROTOCOLS : EXEC_PROTOCOLS) });
 
-  const target = (url: URL, withContainer: boolean): { pod: KubeObject; sandbox: PodSandbox; ctr?: Container; parts: string[] } => {
+  const target = (url: URL, withContainer: boolean): { pod: Pod; sandbox: PodSandbox; ctr?: Container; parts: string[] } => {
     const parts = url.pathname.split('/').slice(2).map(decodeURIComponent);
     const [ns, name] = parts;
     const found = ns && name ? o.pods.find(ns, name) : undefined;
     if (!found) throw new HttpError(404, `pod "${name}" not found on this node`);
     if (!withContainer) return { ...found, parts };
-    const names = ((found.pod.spec?.containers ?? []) as Obj[]).map((c) => c.name as string);
+    const names = (found.pod.spec?.containers ?? []).map((c) => c.name);
     const cname = parts[2] || (names.length === 1 ? names[0] : undefined);
     if (!cname) throw new HttpError(400, `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`);
     const ctr = found.sandbox.containers.get(cname) ?? found.sandbox.inits.get(cname);
     if (!ctr) {
-      if (!names.includes(cname) && !((found.pod.spec?.initContainers ?? []) as Obj[]).some((c) => c.name === cname)) throw new HttpError(400, `container ${cname} is not valid for pod ${name}`);
+      if (!names.includes(cname) && !(found.pod.spec?.initContainers ?? []).some((c) => c.name === cname)) throw new HttpError(400, `container ${cname} is not valid for pod ${name}`);
       throw new HttpError(400, `container "${cname}" in pod "${name}" is waiting to start: ContainerCreating`);
     }
     return { ...found, ctr, parts };
@@ -70,10 +68,10 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     const { pod, ctr } = target(url, true);
     const q = url.searchParams;
     const previous = truthy(q.get('previous'));
-    if (ctr!.info.state.kind === 'waiting' && !ctr!.info.lastState && !previous) throw new HttpError(400, `container "${ctr!.name}" in pod "${pod.metadata.name}" is waiting to start: ${ctr!.info.state.reason === 'ContainerCreating' ? 'ContainerCreating' : 'trying and failing to pull image'}`);
+    if (ctr!.info.state.kind === 'waiting' && !ctr!.info.lastState && !previous) throw new HttpError(400, `container "${ctr!.name}" in pod "${pod.metadata?.name}" is waiting to start: ${ctr!.info.state.reason === 'ContainerCreating' ? 'ContainerCreating' : 'trying and failing to pull image'}`);
     const count = ctr!.info.restartCount;
     const path = previous ? ctr!.logPath.replace(/\d+\.log$/, `${count - 1}.log`) : ctr!.logPath;
-    if (previous && count < 1) throw new HttpError(400, `previous terminated container "${ctr!.name}" in pod "${pod.metadata.name}" not found`);
+    if (previous && count < 1) throw new HttpError(400, `previous terminated container "${ctr!.name}" in pod "${pod.metadata?.name}" not found`);
     const sinceSeconds = q.get('sinceSeconds');
     const opts: LogOptions = {
       timestamps: truthy(q.get('timestamps')),
@@ -172,7 +170,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       const { pod, ctr } = target(url, true);
       const handle = ctr!.handle;
       if (!handle || !ctr!.pump) return refuse(400, `container ${ctr!.name} is not running`);
-      const once = ((pod.spec?.containers ?? []) as Obj[]).find((c) => c.name === ctr!.name)?.stdinOnce === true;
+      const once = (pod.spec?.containers ?? []).find((c) => c.name === ctr!.name)?.stdinOnce === true;
       if (kind === 'attach') return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, url, ctr!, once));
       // The program's pid is written a moment after the container is reported running.
       void handle.waitProgramPid(3000).then((pid) => {
