@@ -22,7 +22,7 @@ export function portForwardSpdy(session: SpdySession, pod: Pod, sandbox: PodSand
   const errors = new Map<string, SpdyStream>();
   const pending = new Map<string, string>();
   const finished = new Set<string>();
-  session.on('error', (e) => log.debug({ err: String(e) }, 'port-forward session error'));
+  session.on('error', (e) => log.debug({ err: e }, 'port-forward session error'));
   session.on('stream', (s: SpdyStream) => {
     s.on('error', () => undefined);
     s.reply();

@@ -127,7 +127,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       throw new HttpError(404, `the server could not find the requested resource`);
     } catch (e) {
       if (e instanceof HttpError) return status(res, e.code, e.message);
-      o.log.warn({ err: String(e) }, 'kubelet request failed');
+      o.log.warn({ err: e }, 'kubelet request failed');
       status(res, 500, String(e));
     }
   });
@@ -179,7 +179,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       });
     } catch (e) {
       if (e instanceof HttpError) return refuse(e.code, e.message);
-      o.log.warn({ err: String(e) }, 'stream failed');
+      o.log.warn({ err: e }, 'stream failed');
       refuse(400, String(e));
     }
   });
