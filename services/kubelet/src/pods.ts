@@ -14,7 +14,7 @@ import type { ConfigMap, Container as ContainerSpec, Node, Pod, Secret, Service 
 import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
 import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
-import { NodeRoutes, routeProgrammer } from './network/node-routes.js';
+import { NodeRoutes, routeProgrammer, type NetworkBackend } from './network/node-routes.js';
 import { HostLocalIpam } from './network/ipam.js';
 import { ensureVtep, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
 import { adoptContainer, removeContainer, startContainer } from './runtime/container.js';
@@ -54,7 +54,7 @@ export interface PodManagerOptions {
   /** The node's allocatable, for resourceFieldRef limits a container does not set. */
   node?: { cpu: number; memory: number };
   /** How pods on different nodes reach each other: routes via node addresses, or a VXLAN overlay (flannel's). */
-  backend?: 'host-gw' | 'vxlan';
+  backend?: NetworkBackend;
 }
 
 export class PodManager {
@@ -77,11 +77,11 @@ export class PodManager {
     // Routes to the other nodes' pods: the Node informer only enqueues, a worker of its own programs the changes.
     const nodes = informers.for({ version: 'v1', resource: 'nodes' });
     const backend = o.backend ?? 'host-gw';
-    // The informer's objects are Kubernetes JSON of Nodes: typed once, here.
-    this.routes = new NodeRoutes({ self: o.nodeName, backend, node: (name) => {
+    const node = (name: string) => {
       const n = nodes.lister.get(name);
       return n && fromApi<Node>(n);
-    }, programmer: routeProgrammer(o.netns, backend), log: o.log });
+    };
+    this.routes = new NodeRoutes({ self: o.nodeName, backend, node, programmer: routeProgrammer(o.netns, backend), log: o.log });
     nodes.on(this.routes.handlers);
     const get =
       <T extends Secret | ConfigMap>(resource: string) =>
