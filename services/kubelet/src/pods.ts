@@ -16,7 +16,7 @@ import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, 
 import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
 import { NodeRoutes, routeProgrammer, type NetworkBackend } from './network/node-routes.js';
 import { HostLocalIpam } from './network/ipam.js';
-import { ensureVtep, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
+import { ensureVtep, peerMac, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
 import { adoptContainer, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { LogPump } from './runtime/logs.js';
@@ -66,6 +66,8 @@ export class PodManager {
   private bridgeReady = false;
   private sources: VolumeSources;
   private routes: NodeRoutes;
+  /** vxlan: this node's VTEP MAC, once set up. */
+  private vtepMac?: string;
 
   constructor(private o: PodManagerOptions, informers: InformerFactory) {
     this.pods = informers.for(PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
@@ -81,7 +83,11 @@ export class PodManager {
       const n = nodes.lister.get(name);
       return n && fromApi<Node>(n);
     };
-    this.routes = new NodeRoutes({ self: o.nodeName, backend, node, programmer: routeProgrammer(o.netns, backend), log: o.log });
+    // Deleted and registered again, this Node has lost its VTEP annotations: without them the others drop their routes.
+    const ownNode = async (n: Node | undefined) => {
+      if (n && this.vtepMac && peerMac(n.metadata?.annotations) !== this.vtepMac) await this.publishVtep(this.vtepMac);
+    };
+    this.routes = new NodeRoutes({ self: o.nodeName, backend, node, ownNode, programmer: routeProgrammer(o.netns, backend), log: o.log });
     nodes.on(this.routes.handlers);
     const get =
       <T extends Secret | ConfigMap>(resource: string) =>
@@ -127,7 +133,11 @@ export class PodManager {
   /** The VXLAN backend: this node's VTEP, published in its annotations for the others. */
   async setUpOverlay(): Promise<void> {
     if (this.o.backend !== 'vxlan') return;
-    const mac = ensureVtep(this.o.netns, this.o.nodeIP, this.o.podCIDR);
+    this.vtepMac = ensureVtep(this.o.netns, this.o.nodeIP, this.o.podCIDR);
+    await this.publishVtep(this.vtepMac);
+  }
+
+  private async publishVtep(mac: string): Promise<void> {
     await this.o.client.patch({ version: 'v1', resource: 'nodes' }, this.o.nodeName, { metadata: { annotations: vtepAnnotations(mac, this.o.nodeIP) } });
   }
 

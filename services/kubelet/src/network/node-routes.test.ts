@@ -76,11 +76,15 @@ describe('programming routes to the other nodes', () => {
     expect(f.calls).toEqual(['add 10.244.2.0/24 via 172.28.1.2', 'add 10.244.3.0/24 via 172.28.1.3', 'remove 10.244.2.0/24 via 172.28.1.2', 'add 10.244.3.0/24 via 172.28.1.4']);
   });
 
-  it('never programs a route to itself', async () => {
+  it('never programs a route to itself; its own Node goes to ownNode', async () => {
     const f = fixture();
+    const own: (string | undefined)[] = [];
+    const routes = new NodeRoutes({ self: 'node-1', backend: 'vxlan', node: (n) => f.nodes.get(n), programmer: { add: async () => void f.calls.push('add'), remove: async () => void f.calls.push('remove') }, ownNode: async (n) => void own.push(n?.spec?.podCIDR), log: pino({ level: 'silent' }) });
     f.set(node('node-1', '10.244.1.0/24', '172.28.1.1'));
+    await routes.sync('node-1');
     await f.routes.sync('node-1');
     expect(f.calls).toEqual([]);
+    expect(own).toEqual(['10.244.1.0/24']);
   });
 
   it('vxlan: programs a node once it publishes its VTEP, again when its MAC changes', async () => {

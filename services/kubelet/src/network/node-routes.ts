@@ -56,6 +56,8 @@ export interface NodeRoutesOptions {
   /** The Node from the informer's cache, undefined once deleted. */
   node(name: string): Node | undefined;
   programmer: RouteProgrammer;
+  /** This node's own Node, from the worker (vxlan: a Node registered again has lost its VTEP annotations). */
+  ownNode?(node: Node | undefined): Promise<void>;
   log: Logger;
   queue?: WorkQueue;
 }
@@ -77,7 +79,9 @@ export class NodeRoutes {
   };
 
   async sync(name: string): Promise<void> {
-    const want = desiredRoute(this.o.node(name), this.o.self, this.o.backend);
+    const node = this.o.node(name);
+    if (name === this.o.self) return this.o.ownNode?.(node);
+    const want = desiredRoute(node, this.o.self, this.o.backend);
     const have = this.programmed.get(name);
     if (same(want, have)) return;
     // A new podCIDR or VTEP leaves the old entries behind unless removed (a new address is a plain replace).
