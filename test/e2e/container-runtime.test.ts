@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'no
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, deleteSandbox, ensureBridge } from '../../services/kubelet/src/network/sandbox.js';
-import { adoptContainer, removeContainer, startContainer, type RunningContainer } from '../../services/kubelet/src/runtime/container.js';
+import { adoptContainer, removeContainer, startContainer, type ContainerHandle } from '../../services/kubelet/src/runtime/container.js';
 import { LogPump, renderLog } from '../../services/kubelet/src/runtime/logs.js';
 import { spawnSync } from 'node:child_process';
 import { containerArgv, imagesMount, lookupImage } from '../../services/kubelet/src/runtime/catalog.js';
@@ -17,7 +17,7 @@ import { waitFor } from './helpers.js';
 const NODE = 'kemu-rt-node';
 const POD = 'kemu-rt-pod';
 const dir = mkdtempSync('/tmp/kemu-rt-');
-const running: RunningContainer[] = [];
+const running: ContainerHandle[] = [];
 
 beforeAll(async () => {
   spawnSync('ip', ['netns', 'add', NODE]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { etcHosts, expand, resolvConf, serviceEnv } from './pod-env.js';
+import { etcHosts, expand, podHostname, resolvConf, serviceEnv } from './pod-env.js';
 
 const svc = (name: string, ns: string, clusterIP: string, ports: object[], type = 'ClusterIP') => ({ metadata: { name, namespace: ns }, spec: { clusterIP, ports, type } });
 
@@ -62,5 +62,18 @@ describe('resolver files', () => {
     expect(out).toContain('10.244.1.5\th.s.web.svc.cluster.local\th\n');
     expect(out).toContain('# Entries added by HostAliases.\n10.1.1.1\ta\tb\n');
     expect(etcHosts(pod() as never, '10.244.1.6')).toContain('10.244.1.6\tp\n');
+  });
+});
+
+describe('the pod’s hostname', () => {
+  const pod = (name: string, hostname?: string) => ({ metadata: { name, namespace: 'ns' }, spec: { hostname, containers: [] } }) as never;
+  it.each([
+    ['the pod’s name', pod('web-0'), 'web-0'],
+    ['spec.hostname over the name', pod('web-0', 'myhost'), 'myhost'],
+    ['a long name cut to 63 characters', pod('a'.repeat(70)), 'a'.repeat(63)],
+    ['without the trailing - or . the cut leaves', pod(`${'a'.repeat(61)}.-b`), 'a'.repeat(61)],
+  ])('is %s', (_what, p, want) => {
+    expect(podHostname(p)).toBe(want);
+    expect(etcHosts(p, '10.244.1.5').trim().split('\n').pop()).toBe(`10.244.1.5\t${want}`);
   });
 });

@@ -3,9 +3,17 @@
  * writes them: Service environment variables, `$(VAR)` expansion,
  * /etc/resolv.conf and /etc/hosts. Pure.
  */
-import type { KubeObject } from '@kemu/api';
+import type { Pod, ServicePort, Service } from 'kubernetes-types/core/v1.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * The pod's hostname: spec.hostname, else the pod's name, cut to 63
+ * characters (a Linux hostname's limit) without a trailing '-' or '.', as
+ * the kubelet does. Every container of the pod has it.
+ */
+export function podHostname(pod: Pod): string {
+  const name = pod.spec?.hostname || pod.metadata?.name || '';
+  return name.length <= 63 ? name : name.slice(0, 63).replace(/[-.]+$/, '');
+}
 
 const envName = (svc: string) => svc.toUpperCase().replace(/[-.]/g, '_');
 
@@ -14,26 +22,27 @@ const envName = (svc: string) => svc.toUpperCase().replace(/[-.]/g, '_');
  * plus the `kubernetes` Service of `default`: only Services with a cluster
  * IP. Later ones do not override earlier ones; the container's env wins.
  */
-export function serviceEnv(services: KubeObject[], namespace: string, enableServiceLinks: boolean): Record<string, string> {
+export function serviceEnv(services: Service[], namespace: string, enableServiceLinks: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   const chosen = services.filter((s) => {
     const ip = s.spec?.clusterIP;
     if (!ip || ip === 'None' || s.spec?.type === 'ExternalName') return false;
-    if (s.metadata.namespace === 'default' && s.metadata.name === 'kubernetes') return true;
-    return enableServiceLinks && s.metadata.namespace === namespace;
+    if (s.metadata?.namespace === 'default' && s.metadata.name === 'kubernetes') return true;
+    return enableServiceLinks && s.metadata?.namespace === namespace;
   });
   // Kubernetes sorts by name so the result does not depend on list order.
-  chosen.sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+  const nameOf = (s: Service) => s.metadata?.name ?? '';
+  chosen.sort((a, b) => (nameOf(a) < nameOf(b) ? -1 : 1));
   for (const s of chosen) {
-    const name = envName(s.metadata.name!);
-    const ip = s.spec.clusterIP;
-    const ports: Obj[] = s.spec.ports ?? [];
-    if (!ports.length) continue;
+    const name = envName(nameOf(s));
+    const ip = s.spec!.clusterIP!; // chosen: it has one
+    const ports = s.spec?.ports ?? [];
     const first = ports[0];
+    if (!first) continue;
     out[`${name}_SERVICE_HOST`] = ip;
     out[`${name}_SERVICE_PORT`] = String(first.port);
     for (const p of ports) if (p.name) out[`${name}_SERVICE_PORT_${envName(p.name)}`] = String(p.port);
-    const proto = (p: Obj) => String(p.protocol ?? 'TCP').toLowerCase();
+    const proto = (p: ServicePort) => String(p.protocol ?? 'TCP').toLowerCase();
     out[`${name}_PORT`] = `${proto(first)}://${ip}:${first.port}`;
     for (const p of ports) {
       const prefix = `${name}_PORT_${p.port}_${proto(p).toUpperCase()}`;
@@ -72,17 +81,17 @@ export function expand(text: string, vars: Record<string, string>): string {
 }
 
 /** /etc/resolv.conf for the pod's dnsPolicy and dnsConfig. */
-export function resolvConf(pod: KubeObject, opts: { dnsIP: string; domain?: string; nodeResolvConf: string }): string {
+export function resolvConf(pod: Pod, opts: { dnsIP: string; domain?: string; nodeResolvConf: string }): string {
   const domain = opts.domain ?? 'cluster.local';
   const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
-  const cfg: Obj = pod.spec?.dnsConfig ?? {};
+  const cfg = pod.spec?.dnsConfig ?? {};
   let nameservers: string[] = [];
   let searches: string[] = [];
   let options: string[] = [];
   const clusterFirst = policy === 'ClusterFirst' || (policy === 'ClusterFirstWithHostNet');
   if (clusterFirst && !(pod.spec?.hostNetwork && policy === 'ClusterFirst')) {
     nameservers = [opts.dnsIP];
-    searches = [`${pod.metadata.namespace}.svc.${domain}`, `svc.${domain}`, domain];
+    searches = [`${pod.metadata?.namespace}.svc.${domain}`, `svc.${domain}`, domain];
     options = ['ndots:5'];
   } else if (policy !== 'None') {
     for (const line of opts.nodeResolvConf.split('\n')) {
@@ -94,7 +103,7 @@ export function resolvConf(pod: KubeObject, opts: { dnsIP: string; domain?: stri
   }
   nameservers = [...nameservers, ...(cfg.nameservers ?? [])];
   searches = [...searches, ...(cfg.searches ?? [])];
-  for (const o of (cfg.options ?? []) as Obj[]) {
+  for (const o of cfg.options ?? []) {
     const text = o.value !== undefined ? `${o.name}:${o.value}` : String(o.name);
     options = [...options.filter((x) => x.split(':')[0] !== o.name), text];
   }
@@ -106,8 +115,8 @@ export function resolvConf(pod: KubeObject, opts: { dnsIP: string; domain?: stri
 }
 
 /** The kubelet-managed /etc/hosts. */
-export function etcHosts(pod: KubeObject, podIP: string, domain = 'cluster.local'): string {
-  const hostname = pod.spec?.hostname ?? pod.metadata.name!;
+export function etcHosts(pod: Pod, podIP: string, domain = 'cluster.local'): string {
+  const hostname = podHostname(pod);
   const sub = pod.spec?.subdomain;
   const lines = [
     '# Kubernetes-managed hosts file.',
@@ -117,9 +126,9 @@ export function etcHosts(pod: KubeObject, podIP: string, domain = 'cluster.local
     'fe00::0\tip6-mcastprefix',
     'fe00::1\tip6-allnodes',
     'fe00::2\tip6-allrouters',
-    sub ? `${podIP}\t${hostname}.${sub}.${pod.metadata.namespace}.svc.${domain}\t${hostname}` : `${podIP}\t${hostname}`,
+    sub ? `${podIP}\t${hostname}.${sub}.${pod.metadata?.namespace}.svc.${domain}\t${hostname}` : `${podIP}\t${hostname}`,
   ];
-  const aliases: Obj[] = pod.spec?.hostAliases ?? [];
+  const aliases = pod.spec?.hostAliases ?? [];
   if (aliases.length) {
     lines.push('', '# Entries added by HostAliases.');
     for (const a of aliases) lines.push(`${a.ip}\t${(a.hostnames ?? []).join('\t')}`);

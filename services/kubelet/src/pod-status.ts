@@ -3,7 +3,7 @@
  * conditions, IPs and containerStatuses, as `kubectl get pods` reads them.
  * Pure.
  */
-import type { KubeObject } from '@kemu/api';
+import type { ContainerState as ContainerStateJson, ContainerStatus, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 
 export type ContainerState =
   | { kind: 'waiting'; reason: string; message?: string }
@@ -23,9 +23,13 @@ export interface ContainerInfo {
   started?: boolean;
 }
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A pod condition as the kubelet writes it: Kubernetes sends an unset lastProbeTime as null (Go's zero time). */
+export type KubeletPodCondition = Omit<PodCondition, 'lastProbeTime'> & { lastProbeTime?: string | null };
 
-function stateJson(s: ContainerState | undefined): Obj {
+/** The pod's status as the kubelet writes it. */
+export type KubeletPodStatus = Omit<PodStatus, 'conditions'> & { conditions?: KubeletPodCondition[] };
+
+function stateJson(s: ContainerState | undefined): ContainerStateJson {
   if (!s) return {};
   if (s.kind === 'waiting') return { waiting: { reason: s.reason, ...(s.message ? { message: s.message } : {}) } };
   if (s.kind === 'running') return { running: { startedAt: s.startedAt } };
@@ -37,7 +41,7 @@ export interface InitView {
   initDone: boolean;
 }
 
-export function podPhase(pod: KubeObject, containers: ContainerInfo[], init: InitView = { inits: [], initDone: true }): string {
+export function podPhase(pod: Pod, containers: ContainerInfo[], init: InitView = { inits: [], initDone: true }): string {
   const policy = pod.spec?.restartPolicy ?? 'Always';
   if (!init.initDone) {
     const failed = init.inits.some((c) => c.state.kind === 'terminated' && c.state.exitCode !== 0);
@@ -53,9 +57,9 @@ export function podPhase(pod: KubeObject, containers: ContainerInfo[], init: Ini
   return 'Running';
 }
 
-export function podStatus(pod: KubeObject, containers: ContainerInfo[], net: { podIP?: string; hostIP: string; startTime: string }, now: string, init: InitView = { inits: [], initDone: true }): Obj {
-  const prev: Obj[] = pod.status?.conditions ?? [];
-  const cond = (type: string, ok: boolean, reason?: string) => {
+export function podStatus(pod: Pod, containers: ContainerInfo[], net: { podIP?: string; hostIP: string; startTime: string }, now: string, init: InitView = { inits: [], initDone: true }): KubeletPodStatus {
+  const prev: KubeletPodCondition[] = (pod.status as KubeletPodStatus | undefined)?.conditions ?? [];
+  const cond = (type: string, ok: boolean, reason?: string): KubeletPodCondition => {
     const status = ok ? 'True' : 'False';
     const old = prev.find((c) => c.type === type);
     return { type, status, lastProbeTime: null, lastTransitionTime: old?.status === status ? old.lastTransitionTime : now, ...(reason && !ok ? { reason } : {}) };
@@ -84,16 +88,16 @@ export function podStatus(pod: KubeObject, containers: ContainerInfo[], net: { p
   };
 }
 
-function containerStatus(c: ContainerInfo, ready: boolean): Obj {
+function containerStatus(c: ContainerInfo, ready: boolean): ContainerStatus {
   return {
-      name: c.name,
-      image: c.image,
-      imageID: c.imageRef,
-      ...(c.containerID ? { containerID: c.containerID } : {}),
-      ready,
-      started: c.state.kind === 'running' && c.started !== false,
-      restartCount: c.restartCount,
-      state: stateJson(c.state),
-      lastState: stateJson(c.lastState),
+    name: c.name,
+    image: c.image,
+    imageID: c.imageRef,
+    ...(c.containerID ? { containerID: c.containerID } : {}),
+    ready,
+    started: c.state.kind === 'running' && c.started !== false,
+    restartCount: c.restartCount,
+    state: stateJson(c.state),
+    lastState: stateJson(c.lastState),
   };
 }

@@ -7,26 +7,33 @@
  * the status the API shows. One pod is synced at a time per key (work
  * queue). Pods outlive the kubelet: a new kubelet adopts what is running.
  */
-import { closeSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { ConfigMap, Container as ContainerSpec, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
 import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
-import { createSandbox, deleteSandbox, ensureBridge, routeToNode } from './network/sandbox.js';
+import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
+import { NodeRoutes, routeProgrammer, type NetworkBackend } from './network/node-routes.js';
 import { HostLocalIpam } from './network/ipam.js';
-import { ensureVtep, peerMac, routeViaVxlan, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
-import { adoptContainer, openFifo, removeContainer, startContainer } from './runtime/container.js';
+import { ensureVtep, peerMac, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
+import { adoptContainer, removeContainer, startContainer } from './runtime/container.js';
 import { containerArgv, imagesMount, lookupImage, ImageNotFoundError, IMAGES_DIR } from './runtime/catalog.js';
 import { LogPump } from './runtime/logs.js';
-import { etcHosts, expand, resolvConf, serviceEnv } from './pod-env.js';
-import { podStatus } from './pod-status.js';
-import { containerView, execInInstance, runHook, stopInstance } from './instance.js';
-import { containerEnv, ContainerConfigError } from './container-env.js';
+import { etcHosts, expand, podHostname, resolvConf, serviceEnv } from './pod-env.js';
+import { podStatus, type KubeletPodStatus } from './pod-status.js';
+import { containerView, execInContainer, runHook, stopContainer } from './container-lifecycle.js';
+import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.js';
 import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from './volumes.js';
 import { ContainerProbes, type ProbeKind } from './probes.js';
-import { loadPods, logPathOf, savePod, type Instance, type PodRuntime } from './pod-runtime.js';
+import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from './pod-sandbox.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/**
+ * The client hands out Kubernetes JSON as `KubeObject`; the kubelet reads it as the kubernetes-types it is. These
+ * two are the only casts, where objects cross from the informers and the client into the kubelet and back.
+ */
+const fromApi = <T extends Pod | Node | Service | Secret | ConfigMap>(o: KubeObject): T => o as unknown as T;
+const toApi = (o: Pod | (Omit<Pod, 'status'> & { status: KubeletPodStatus })): KubeObject => o as unknown as KubeObject;
 const PODS = { version: 'v1', resource: 'pods' };
 const ts = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const backoff = (restarts: number) => Math.min(300_000, 10_000 * 2 ** Math.min(restarts, 5)); // 10 s doubling to 5 min
@@ -47,17 +54,20 @@ export interface PodManagerOptions {
   /** The node's allocatable, for resourceFieldRef limits a container does not set. */
   node?: { cpu: number; memory: number };
   /** How pods on different nodes reach each other: routes via node addresses, or a VXLAN overlay (flannel's). */
-  backend?: 'host-gw' | 'vxlan';
+  backend?: NetworkBackend;
 }
 
 export class PodManager {
   private queue = new WorkQueue();
   private pods: Informer;
   private services: Informer;
-  private runtimes = new Map<string, PodRuntime>();
+  private sandboxes = new Map<string, PodSandbox>();
   private ipam: HostLocalIpam;
   private bridgeReady = false;
   private sources: VolumeSources;
+  private routes: NodeRoutes;
+  /** vxlan: this node's VTEP MAC, once set up. */
+  private vtepMac?: string;
 
   constructor(private o: PodManagerOptions, informers: InformerFactory) {
     this.pods = informers.for(PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
@@ -66,76 +76,93 @@ export class PodManager {
     this.ipam = new HostLocalIpam(o.podCIDR, join(o.stateDir, 'ipam.json'));
     const enqueue = (p: KubeObject) => this.queue.add(keyOf(p));
     this.pods.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
-    // host-gw: a route to every other node's pods through that node's address; vxlan: through its VTEP.
-    const route = (n: KubeObject) => {
-      const cidr = n.spec?.podCIDR;
-      const ip = ((n.status?.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
-      if (n.metadata.name === o.nodeName || !cidr || !ip) return;
-      try {
-        if (o.backend === 'vxlan') {
-          const mac = peerMac(n.metadata.annotations);
-          if (mac) routeViaVxlan(o.netns, cidr, ip, mac); // else: once it publishes its VTEP (an update follows)
-        } else routeToNode(o.netns, cidr, ip);
-      } catch (e) {
-        o.log.warn({ node: n.metadata.name, err: String(e) }, 'route failed');
-      }
+    // Routes to the other nodes' pods: the Node informer only enqueues, a worker of its own programs the changes.
+    const nodes = informers.for({ version: 'v1', resource: 'nodes' });
+    const backend = o.backend ?? 'host-gw';
+    const node = (name: string) => {
+      const n = nodes.lister.get(name);
+      return n && fromApi<Node>(n);
     };
-    informers.for({ version: 'v1', resource: 'nodes' }).on({ add: route, update: (_a, b) => route(b) });
-    const get = (resource: string) => (ns: string, name: string) =>
-      o.client.get({ version: 'v1', resource, namespace: ns }, name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    // Deleted and registered again, this Node has lost its VTEP annotations: without them the others drop their routes.
+    const ownNode = async (n: Node | undefined) => {
+      if (n && this.vtepMac && peerMac(n.metadata?.annotations) !== this.vtepMac) await this.publishVtep(this.vtepMac);
+    };
+    this.routes = new NodeRoutes({ self: o.nodeName, backend, node, ownNode, programmer: routeProgrammer(o.netns, backend), log: o.log });
+    nodes.on(this.routes.handlers);
+    const get =
+      <T extends Secret | ConfigMap>(resource: string) =>
+      (ns: string, name: string): Promise<T | undefined> =>
+        o.client.get({ version: 'v1', resource, namespace: ns }, name).then(
+          (obj) => fromApi<T>(obj),
+          (e) => (isNotFound(e) ? undefined : Promise.reject(e)),
+        );
     this.sources = {
-      secret: get('secrets'),
-      configMap: get('configmaps'),
+      secret: get<Secret>('secrets'),
+      configMap: get<ConfigMap>('configmaps'),
       token: async (ns, sa, req) => {
         const tr = await o.client.create(
           { version: 'v1', resource: 'serviceaccounts', namespace: ns },
-          { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa, namespace: ns }, spec: { audiences: req.audience ? [req.audience] : [], expirationSeconds: req.expirationSeconds ?? 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata.name, uid: req.pod.metadata.uid } } },
+          { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa, namespace: ns }, spec: { audiences: req.audience ? [req.audience] : [], expirationSeconds: req.expirationSeconds ?? 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata?.name, uid: req.pod.metadata?.uid } } },
           { subresource: 'token', name: sa },
         );
-        return (tr as Obj).status.token;
+        return String(tr.status?.token ?? ''); // a TokenRequest's status
       },
     };
   }
 
   /** Pick up the pods a previous kubelet left running (before the informers start). */
   recover(): void {
-    for (const rt of loadPods(join(this.o.stateDir, 'pods'))) {
-      for (const inst of [...rt.inits.values(), ...rt.containers.values()]) {
-        if (inst.info.state.kind !== 'running') continue;
-        const proc = adoptContainer(join(this.o.stateDir, 'containers'), inst.id);
-        if (!proc) {
-          inst.info.state = { kind: 'terminated', exitCode: 137, reason: 'Error', startedAt: (inst.info.state as { startedAt: string }).startedAt, finishedAt: ts() };
+    for (const sandbox of loadPods(join(this.o.stateDir, 'pods'))) {
+      for (const ctr of [...sandbox.inits.values(), ...sandbox.containers.values()]) {
+        if (ctr.info.state.kind !== 'running') continue;
+        const handle = adoptContainer(join(this.o.stateDir, 'containers'), ctr.id);
+        if (!handle) {
+          ctr.info.state = { kind: 'terminated', exitCode: 137, reason: 'Error', startedAt: (ctr.info.state as { startedAt: string }).startedAt, finishedAt: ts() };
           continue;
         }
-        inst.proc = proc;
-        inst.pump = new LogPump(inst.logPath, proc.fifos);
-        this.watchExit(rt, inst);
+        ctr.handle = handle;
+        ctr.pump = new LogPump(ctr.logPath, handle.fifos);
+        this.watchExit(sandbox, ctr);
       }
-      this.runtimes.set(rt.key, rt);
+      this.sandboxes.set(sandbox.key, sandbox);
       this.bridgeReady = true; // the bridge is there: these pods use it
-      this.o.log.info({ pod: rt.key }, 'pod adopted');
+      this.o.log.info({ pod: sandbox.key }, 'pod adopted');
     }
   }
 
   /** The VXLAN backend: this node's VTEP, published in its annotations for the others. */
   async setUpOverlay(): Promise<void> {
     if (this.o.backend !== 'vxlan') return;
-    const mac = ensureVtep(this.o.netns, this.o.nodeIP, this.o.podCIDR);
+    this.vtepMac = ensureVtep(this.o.netns, this.o.nodeIP, this.o.podCIDR);
+    await this.publishVtep(this.vtepMac);
+  }
+
+  private async publishVtep(mac: string): Promise<void> {
     await this.o.client.patch({ version: 'v1', resource: 'nodes' }, this.o.nodeName, { metadata: { annotations: vtepAnnotations(mac, this.o.nodeIP) } });
   }
 
   async run(workers: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    for (const key of this.runtimes.keys()) this.queue.add(key); // adopted pods that may have gone meanwhile
-    await this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err: String(err) }, 'pod sync failed'), 'pods');
+    for (const key of this.sandboxes.keys()) this.queue.add(key); // adopted pods that may have gone meanwhile
+    await Promise.all([this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err }, 'pod sync failed'), 'pods'), this.routes.run(signal)]);
   }
 
   /** The pod and container a stream (exec, attach, logs, port-forward) is about. */
-  find(ns: string, name: string): { pod: KubeObject; rt: PodRuntime } | undefined {
+  find(ns: string, name: string): { pod: Pod; sandbox: PodSandbox } | undefined {
     const key = `${ns}/${name}`;
-    const pod = this.pods.lister.get(key);
-    const rt = this.runtimes.get(key);
-    return pod && rt && rt.uid === pod.metadata.uid ? { pod, rt } : undefined;
+    const pod = this.pod(key);
+    const sandbox = this.sandboxes.get(key);
+    return pod && sandbox && sandbox.uid === pod.metadata?.uid ? { pod, sandbox } : undefined;
+  }
+
+  /** The pod from the informer's cache (read-only). */
+  private pod(key: string): Pod | undefined {
+    const obj = this.pods.lister.get(key);
+    return obj && fromApi<Pod>(obj);
+  }
+
+  private event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    void this.o.recorder.event(toApi(pod), type, reason, message);
   }
 
   private podNs(uid: string): string {
@@ -143,229 +170,232 @@ export class PodManager {
   }
 
   async sync(key: string): Promise<void> {
-    const pod = this.pods.lister.get(key);
-    const rt = this.runtimes.get(key);
-    if (!pod || (rt && rt.uid !== pod.metadata.uid)) {
-      if (rt) await this.teardown(rt, undefined, 0);
+    const pod = this.pod(key);
+    const sandbox = this.sandboxes.get(key);
+    if (!pod || (sandbox && sandbox.uid !== pod.metadata?.uid)) {
+      if (sandbox) await this.teardown(sandbox, undefined, 0);
       if (!pod) return;
     }
-    if (pod.metadata.deletionTimestamp) return this.terminate(key, pod);
+    if (pod.metadata?.deletionTimestamp) return this.terminate(key, pod);
     const phase = pod.status?.phase;
-    if ((phase === 'Succeeded' || phase === 'Failed') && !this.runtimes.has(key)) return;
+    if ((phase === 'Succeeded' || phase === 'Failed') && !this.sandboxes.has(key)) return;
     await this.ensure(key, pod);
   }
 
-  private async sandbox(key: string, pod: KubeObject): Promise<PodRuntime> {
-    let rt = this.runtimes.get(key);
-    if (rt) return rt;
+  private async ensureSandbox(key: string, pod: Pod): Promise<PodSandbox> {
+    let sandbox = this.sandboxes.get(key);
+    if (sandbox) return sandbox;
     if (!this.bridgeReady) {
       // The nodes' own /24 (kemu puts node i at a.b.1.i) is reached without NAT.
       ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway, { nodeNet: `${this.o.nodeIP.split('.').slice(0, 3).join('.')}.0/24` });
       this.bridgeReady = true;
     }
-    const uid = pod.metadata.uid!;
+    const uid = pod.metadata?.uid ?? '';
     const ip = this.ipam.allocate(uid);
     const podNs = this.podNs(uid);
     await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway, this.o.backend === 'vxlan' ? VXLAN_MTU : undefined);
     const dir = join(this.o.stateDir, 'pods', uid);
     mkdirSync(join(dir, 'logs'), { recursive: true });
-    rt = { key, uid, podNs, ip, startTime: ts(), dir, containers: new Map(), inits: new Map(), initDone: !(pod.spec?.initContainers ?? []).length };
-    this.runtimes.set(key, rt);
-    savePod(rt);
-    return rt;
+    sandbox = { key, uid, podNs, ip, startTime: ts(), dir, containers: new Map(), inits: new Map(), initDone: !(pod.spec?.initContainers ?? []).length };
+    this.sandboxes.set(key, sandbox);
+    savePod(sandbox);
+    return sandbox;
   }
 
-  private async ensure(key: string, pod: KubeObject): Promise<void> {
-    const rt = await this.sandbox(key, pod);
-    if (!rt.volumes) {
+  private async ensure(key: string, pod: Pod): Promise<void> {
+    const sandbox = await this.ensureSandbox(key, pod);
+    if (!sandbox.volumes) {
       try {
-        rt.volumes = await setUpVolumes(pod, rt.dir, this.sources, rt.ip);
+        sandbox.volumes = await setUpVolumes(pod, sandbox.dir, this.sources, sandbox.ip);
       } catch (e) {
         if (!(e instanceof VolumeError)) throw e;
-        void this.o.recorder.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${e.message}`);
+        this.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${e.message}`);
         this.queue.addAfter(key, 2000);
-        return this.report(pod, rt);
+        return this.report(pod, sandbox);
       }
-      writeFileSync(join(rt.dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
-      writeFileSync(join(rt.dir, 'hosts'), etcHosts(pod, rt.ip));
-      writeFileSync(join(rt.dir, 'hostname'), `${pod.spec?.hostname ?? pod.metadata.name}\n`);
-      savePod(rt);
+      writeFileSync(join(sandbox.dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
+      writeFileSync(join(sandbox.dir, 'hosts'), etcHosts(pod, sandbox.ip));
+      writeFileSync(join(sandbox.dir, 'hostname'), `${podHostname(pod)}\n`);
+      savePod(sandbox);
     }
     const policy = pod.spec?.restartPolicy ?? 'Always';
     const now = Date.now();
-    const due = (cur: Instance | undefined) => {
+    const due = (cur: Container | undefined) => {
       if (cur?.backoffUntil && cur.backoffUntil > now) {
         this.queue.addAfter(key, cur.backoffUntil - now);
         return false;
       }
       return true;
     };
-    if (!rt.initDone) {
-      for (const c of (pod.spec?.initContainers ?? []) as Obj[]) {
-        const cur = rt.inits.get(c.name);
-        if (cur?.proc) return this.report(pod, rt); // running: wait for it
+    if (!sandbox.initDone) {
+      for (const c of pod.spec?.initContainers ?? []) {
+        const cur = sandbox.inits.get(c.name);
+        if (cur?.handle) return this.report(pod, sandbox); // running: wait for it
         if (cur?.info.state.kind === 'terminated' && cur.info.state.exitCode === 0) continue;
-        if (cur?.info.state.kind === 'terminated' && policy === 'Never') return this.report(pod, rt); // the pod failed
-        if (due(cur)) await this.start(pod, rt, c, true);
-        return this.report(pod, rt);
+        if (cur?.info.state.kind === 'terminated' && policy === 'Never') return this.report(pod, sandbox); // the pod failed
+        if (due(cur)) await this.start(pod, sandbox, c, true);
+        return this.report(pod, sandbox);
       }
-      rt.initDone = true;
-      savePod(rt);
+      sandbox.initDone = true;
+      savePod(sandbox);
     }
-    for (const c of (pod.spec?.containers ?? []) as Obj[]) {
-      const cur = rt.containers.get(c.name);
-      if (cur?.proc) continue; // running
+    for (const c of pod.spec?.containers ?? []) {
+      const cur = sandbox.containers.get(c.name);
+      if (cur?.handle) continue; // running
       if (cur && cur.info.state.kind === 'terminated') {
         const failed = cur.info.state.exitCode !== 0;
         if (policy === 'Never' || (policy === 'OnFailure' && !failed)) continue;
       }
-      if (due(cur)) await this.start(pod, rt, c, false);
+      if (due(cur)) await this.start(pod, sandbox, c, false);
     }
-    await this.report(pod, rt);
+    await this.report(pod, sandbox);
   }
 
-  private waiting(rt: PodRuntime, c: Obj, init: boolean, reason: string, message: string, prev: Instance | undefined, retryMs: number): void {
+  private waiting(sandbox: PodSandbox, c: ContainerSpec, init: boolean, reason: string, message: string, prev: Container | undefined, retryMs: number): void {
     const restartCount = prev?.info.restartCount ?? 0;
-    const inst: Instance = { name: c.name, init, id: prev?.id ?? '', env: {}, logPath: prev?.logPath ?? '', info: { name: c.name, image: c.image, imageRef: '', state: { kind: 'waiting', reason, message }, lastState: prev?.info.lastState, restartCount }, backoffUntil: Date.now() + retryMs };
-    (init ? rt.inits : rt.containers).set(c.name, inst);
-    this.queue.addAfter(rt.key, retryMs);
+    const ctr: Container = { name: c.name, init, id: prev?.id ?? '', env: {}, logPath: prev?.logPath ?? '', info: { name: c.name, image: c.image ?? '', imageRef: '', state: { kind: 'waiting', reason, message }, lastState: prev?.info.lastState, restartCount }, backoffUntil: Date.now() + retryMs };
+    (init ? sandbox.inits : sandbox.containers).set(c.name, ctr);
+    this.queue.addAfter(sandbox.key, retryMs);
   }
 
-  private async start(pod: KubeObject, rt: PodRuntime, c: Obj, init: boolean): Promise<void> {
-    const map = init ? rt.inits : rt.containers;
+  private async start(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, init: boolean): Promise<void> {
+    const map = init ? sandbox.inits : sandbox.containers;
     const prev = map.get(c.name);
     const ran = prev && (prev.info.state.kind === 'terminated' || prev.info.lastState);
     const restartCount = prev ? prev.info.restartCount + (prev.info.state.kind === 'terminated' ? 1 : 0) : 0;
     let image;
     try {
-      image = lookupImage(c.image);
+      image = lookupImage(c.image ?? '');
     } catch (e) {
       if (!(e instanceof ImageNotFoundError)) throw e;
       const again = prev?.info.state.kind === 'waiting' && /ImagePull/.test(prev.info.state.reason);
-      void this.o.recorder.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${e.message}`);
-      void this.o.recorder.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      if (again) void this.o.recorder.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
-      this.waiting(rt, c, init, again ? 'ImagePullBackOff' : 'ErrImagePull', again ? `Back-off pulling image "${c.image}"` : e.message, prev, again ? 10_000 : 2000);
+      this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${e.message}`);
+      this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
+      if (again) this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
+      this.waiting(sandbox, c, init, again ? 'ImagePullBackOff' : 'ErrImagePull', again ? `Back-off pulling image "${c.image}"` : e.message, prev, again ? 10_000 : 2000);
       return;
     }
     let env: Record<string, string>;
     try {
-      const base = serviceEnv(this.services.lister.list(), pod.metadata.namespace!, pod.spec?.enableServiceLinks !== false);
-      env = await containerEnv(pod, c, base, { sources: this.sources, podIP: rt.ip, node: this.o.node });
+      const base = serviceEnv(this.services.lister.list().map((s) => fromApi<Service>(s)), pod.metadata?.namespace ?? '', pod.spec?.enableServiceLinks !== false);
+      env = await containerEnv(pod, c, base, { sources: this.sources, podIP: sandbox.ip, node: this.o.node });
     } catch (e) {
       if (!(e instanceof ContainerConfigError)) throw e;
-      void this.o.recorder.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
-      this.waiting(rt, c, init, 'CreateContainerConfigError', e.message, prev, 5000);
+      this.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
+      this.waiting(sandbox, c, init, 'CreateContainerConfigError', e.message, prev, 5000);
       return;
     }
-    const argv = containerArgv(image, c.command?.map((x: string) => expand(x, env)), c.args?.map((x: string) => expand(x, env)));
-    const id = `${rt.uid.slice(0, 8)}-${c.name}-${restartCount}`;
-    const logPath = logPathOf(rt.dir, c.name, restartCount);
-    mkdirSync(join(rt.dir, 'logs', c.name), { recursive: true });
-    rmSync(logPathOf(rt.dir, c.name, restartCount - 2), { force: true }); // keep this one and the previous
-    const mounts = [imagesMount(), { source: join(rt.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(rt.dir, 'hosts'), target: '/etc/hosts' }, { source: join(rt.dir, 'hostname'), target: '/etc/hostname' }];
+    const argv = containerArgv(image, c.command?.map((x) => expand(x, env)), c.args?.map((x) => expand(x, env)));
+    const hostname = podHostname(pod);
+    env = runtimeEnv(hostname, env); // after expansion: $(HOSTNAME) is not the kubelet's to expand
+    const id = `${sandbox.uid.slice(0, 8)}-${c.name}-${restartCount}`;
+    const logPath = logPathOf(sandbox.dir, c.name, restartCount);
+    mkdirSync(join(sandbox.dir, 'logs', c.name), { recursive: true });
+    rmSync(logPathOf(sandbox.dir, c.name, restartCount - 2), { force: true }); // keep this one and the previous
+    const mounts = [imagesMount(), { source: join(sandbox.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(sandbox.dir, 'hosts'), target: '/etc/hosts' }, { source: join(sandbox.dir, 'hostname'), target: '/etc/hostname' }];
     for (const f of image.files ?? []) mounts.push({ source: join(IMAGES_DIR, f.source), target: f.target, readOnly: true });
-    for (const m of containerMounts(c, rt.volumes ?? new Map())) {
+    for (const m of containerMounts(c, sandbox.volumes ?? new Map())) {
       // A subPath that does not exist yet is made (a directory), as Kubernetes does; one naming a file is used as it is.
       if (!existsSync(m.source)) mkdirSync(m.source, { recursive: true });
       mounts.push(m);
     }
-    const memory = c.resources?.limits?.memory ? parseQuantity(c.resources.limits.memory) : undefined;
-    const proc = await startContainer(
-      { id, podNs: rt.podNs, hostname: pod.spec?.hostname ?? pod.metadata.name!, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
+    const limit = c.resources?.limits?.memory;
+    const memory = limit ? parseQuantity(limit) : undefined;
+    const handle = await startContainer(
+      { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,
     );
-    const inst: Instance = {
+    const ctr: Container = {
       name: c.name,
       init,
       id,
       env,
       logPath,
-      proc,
-      pump: new LogPump(logPath, proc.fifos),
-      stdinFd: proc.fifos.in ? openFifo(proc.fifos.in) : undefined,
-      info: { name: c.name, image: c.image, imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev!.info.state.kind === 'terminated' ? prev!.info.state : prev!.info.lastState) : undefined, restartCount },
+      handle,
+      pump: new LogPump(logPath, handle.fifos),
+      info: { name: c.name, image: c.image ?? '', imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev!.info.state.kind === 'terminated' ? prev!.info.state : prev!.info.lastState) : undefined, restartCount },
     };
-    map.set(c.name, inst);
-    savePod(rt);
-    void this.o.recorder.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
-    void this.o.recorder.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
-    void this.o.recorder.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
-    this.watchExit(rt, inst);
-    if (!init && (c.startupProbe || c.livenessProbe || c.readinessProbe)) this.probe(pod, rt, c, inst);
-    if (!init && c.lifecycle?.postStart) void runHook(inst, c, c.lifecycle.postStart, 30_000, rt.ip);
+    map.set(c.name, ctr);
+    savePod(sandbox);
+    this.event(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+    this.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
+    this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+    this.watchExit(sandbox, ctr);
+    if (!init && (c.startupProbe || c.livenessProbe || c.readinessProbe)) this.probe(pod, sandbox, c, ctr);
+    const postStart = c.lifecycle?.postStart;
+    if (!init && postStart) void runHook(ctr, c, postStart, 30_000, sandbox.ip);
   }
 
-  private probe(pod: KubeObject, rt: PodRuntime, c: Obj, inst: Instance): void {
-    inst.probes = new ContainerProbes(c, { podIP: rt.ip, ports: c.ports ?? [], exec: (argv, t) => execInInstance(inst, argv, t) }, {
-      changed: () => this.queue.add(rt.key),
-      failed: (kind, message) => void this.o.recorder.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
+  private probe(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, ctr: Container): void {
+    ctr.probes = new ContainerProbes(c, { podIP: sandbox.ip, ports: c.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t) }, {
+      changed: () => this.queue.add(sandbox.key),
+      failed: (kind, message) => this.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
       kill: (kind: ProbeKind) => {
-        void this.o.recorder.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
-        void stopInstance(inst, c, pod.spec?.terminationGracePeriodSeconds ?? 30, rt.ip);
+        this.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
+        void stopContainer(ctr, c, pod.spec?.terminationGracePeriodSeconds ?? 30, sandbox.ip);
       },
     });
   }
 
-  /** When an instance ends: its exit code and reason, back-off, log pump closed, status reported. */
-  private watchExit(rt: PodRuntime, inst: Instance): void {
-    const proc = inst.proc!;
-    void proc.exited.then(async ({ code, oomKilled }) => {
-      inst.probes?.stop();
-      await inst.pump?.close();
-      if (inst.stdinFd !== undefined) closeSync(inst.stdinFd);
-      inst.proc = inst.pump = inst.probes = inst.stdinFd = undefined;
-      const startedAt = inst.info.state.kind === 'running' ? inst.info.state.startedAt : ts();
-      inst.info.state = { kind: 'terminated', exitCode: code, reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
+  /** When a container ends: its exit code and reason, back-off, log pump closed, status reported. */
+  private watchExit(sandbox: PodSandbox, ctr: Container): void {
+    const handle = ctr.handle!;
+    void handle.exited.then(async ({ code, oomKilled }) => {
+      ctr.probes?.stop();
+      await ctr.pump?.close();
+      handle.closeStdin();
+      ctr.handle = ctr.pump = ctr.probes = undefined;
+      const startedAt = ctr.info.state.kind === 'running' ? ctr.info.state.startedAt : ts();
+      ctr.info.state = { kind: 'terminated', exitCode: code, reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
       // No back-off for an init container that succeeded: it is done, not restarting.
-      inst.backoffUntil = inst.init && code === 0 ? undefined : Date.now() + backoff(inst.info.restartCount);
-      removeContainer(join(this.o.stateDir, 'containers'), proc.id);
-      if (this.runtimes.get(rt.key) === rt) savePod(rt);
-      this.queue.add(rt.key);
+      ctr.backoffUntil = ctr.init && code === 0 ? undefined : Date.now() + backoff(ctr.info.restartCount);
+      removeContainer(join(this.o.stateDir, 'containers'), handle.id);
+      if (this.sandboxes.get(sandbox.key) === sandbox) savePod(sandbox);
+      this.queue.add(sandbox.key);
     });
   }
 
-  private async report(pod: KubeObject, rt: PodRuntime): Promise<void> {
-    const view = (c: Obj, map: Map<string, Instance>) => containerView(pod, c, map.get(c.name), { initDone: rt.initDone, isInit: map === rt.inits, backoffMs: (n) => backoff(n) });
-    const inits = ((pod.spec?.initContainers ?? []) as Obj[]).map((c) => view(c, rt.inits));
-    const infos = ((pod.spec?.containers ?? []) as Obj[]).map((c) => view(c, rt.containers));
-    const status = podStatus(pod, infos, { podIP: rt.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? rt.startTime }, ts(), { inits, initDone: rt.initDone });
-    const strip = (s: Obj) => JSON.stringify({ ...s, conditions: (s.conditions ?? []).map((c: Obj) => ({ ...c, lastTransitionTime: undefined })) });
+  private async report(pod: Pod, sandbox: PodSandbox): Promise<void> {
+    const view = (c: ContainerSpec, map: Map<string, Container>) => containerView(pod, c, map.get(c.name), { initDone: sandbox.initDone, isInit: map === sandbox.inits, backoffMs: (n) => backoff(n) });
+    const inits = (pod.spec?.initContainers ?? []).map((c) => view(c, sandbox.inits));
+    const infos = (pod.spec?.containers ?? []).map((c) => view(c, sandbox.containers));
+    const status = podStatus(pod, infos, { podIP: sandbox.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? sandbox.startTime }, ts(), { inits, initDone: sandbox.initDone });
+    const strip = (s: KubeletPodStatus) => JSON.stringify({ ...s, conditions: (s.conditions ?? []).map((c) => ({ ...c, lastTransitionTime: undefined })) });
     if (strip(status) === strip(pod.status ?? {})) return;
-    await this.o.client.update({ ...PODS, namespace: pod.metadata.namespace }, { ...structuredClone(pod), status }, 'status').catch((e) => {
+    await this.o.client.update({ ...PODS, namespace: pod.metadata?.namespace }, toApi({ ...structuredClone(pod), status }), 'status').catch((e) => {
       if (!isNotFound(e)) throw e;
     });
   }
 
-  private async terminate(key: string, pod: KubeObject): Promise<void> {
-    const rt = this.runtimes.get(key);
-    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-    if (rt && !rt.terminating) {
-      for (const inst of rt.containers.values()) if (inst.proc) void this.o.recorder.event(pod, 'Normal', 'Killing', `Stopping container ${inst.name}`);
-      await this.teardown(rt, pod, grace);
-    } else if (rt) return; // already stopping
-    await this.o.client.delete({ ...PODS, namespace: pod.metadata.namespace }, pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch((e) => {
+  private async terminate(key: string, pod: Pod): Promise<void> {
+    const sandbox = this.sandboxes.get(key);
+    const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    if (sandbox && !sandbox.terminating) {
+      for (const ctr of sandbox.containers.values()) if (ctr.handle) this.event(pod, 'Normal', 'Killing', `Stopping container ${ctr.name}`);
+      await this.teardown(sandbox, pod, grace);
+    } else if (sandbox) return; // already stopping
+    await this.o.client.delete({ ...PODS, namespace: pod.metadata?.namespace }, pod.metadata?.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } }).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
   }
 
   /** Every container stopped (preStop, SIGTERM, grace, SIGKILL); then the sandbox, address and files go. */
-  private async teardown(rt: PodRuntime, pod: KubeObject | undefined, graceSeconds: number): Promise<void> {
-    rt.terminating = true;
-    const specOf = (name: string) => ((pod?.spec?.containers ?? []) as Obj[]).find((c) => c.name === name);
-    const all = [...rt.inits.values(), ...rt.containers.values()];
+  private async teardown(sandbox: PodSandbox, pod: Pod | undefined, graceSeconds: number): Promise<void> {
+    sandbox.terminating = true;
+    const specOf = (name: string) => pod?.spec?.containers.find((c) => c.name === name);
+    const all = [...sandbox.inits.values(), ...sandbox.containers.values()];
     for (const i of all) i.probes?.stop();
-    await Promise.all(all.map((i) => stopInstance(i, specOf(i.name), graceSeconds, rt.ip)));
-    deleteSandbox(rt.podNs);
-    this.ipam.release(rt.uid);
-    rmSync(rt.dir, { recursive: true, force: true });
-    this.runtimes.delete(rt.key);
+    await Promise.all(all.map((i) => stopContainer(i, specOf(i.name), graceSeconds, sandbox.ip)));
+    deleteSandbox(sandbox.podNs);
+    this.ipam.release(sandbox.uid);
+    rmSync(sandbox.dir, { recursive: true, force: true });
+    this.sandboxes.delete(sandbox.key);
   }
 
   /** The kubelet is going away: containers keep running (a new kubelet adopts them); stop reading their output. */
   async detach(): Promise<void> {
-    for (const rt of this.runtimes.values()) {
-      for (const i of [...rt.inits.values(), ...rt.containers.values()]) {
+    for (const sandbox of this.sandboxes.values()) {
+      for (const i of [...sandbox.inits.values(), ...sandbox.containers.values()]) {
         i.probes?.stop();
         i.pump?.close();
       }

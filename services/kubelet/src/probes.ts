@@ -7,13 +7,15 @@
 import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Container as ContainerSpec, ContainerPort, LifecycleHandler, Probe } from 'kubernetes-types/core/v1.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** What probes and lifecycle hooks share: one of these actions. */
+export type Handler = Pick<Probe, 'exec' | 'httpGet' | 'tcpSocket' | 'grpc'> & Pick<LifecycleHandler, 'sleep'>;
 
 export interface ProbeContext {
   podIP: string;
   /** The container's ports, to resolve named ports. */
-  ports: Obj[];
+  ports: ContainerPort[];
   exec(argv: string[], timeoutMs: number): Promise<{ code: number; output: string; timedOut: boolean }>;
 }
 
@@ -22,14 +24,14 @@ export interface ProbeResult {
   message: string;
 }
 
-function portOf(port: unknown, ports: Obj[]): number {
+function portOf(port: number | string | undefined, ports: ContainerPort[]): number {
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(String(port))) return Number(port);
   return Number(ports.find((p) => p.name === port)?.containerPort ?? 0);
 }
 
 /** One run of a handler (probe or hook). */
-export function runHandler(h: Obj, ctx: ProbeContext, timeoutMs: number): Promise<ProbeResult> {
+export function runHandler(h: Handler, ctx: ProbeContext, timeoutMs: number): Promise<ProbeResult> {
   if (h.exec) {
     return ctx.exec(h.exec.command ?? [], timeoutMs).then((r) =>
       r.timedOut ? { ok: false, message: `command timed out` } : { ok: r.code === 0, message: r.code === 0 ? '' : r.output || `command terminated with exit code ${r.code}` },
@@ -42,7 +44,7 @@ export function runHandler(h: Obj, ctx: ProbeContext, timeoutMs: number): Promis
     const port = portOf(g.port, ctx.ports);
     const path = g.path ?? '/';
     const headers: Record<string, string> = { 'User-Agent': 'kube-probe/1.32', Accept: '*/*' };
-    for (const x of (g.httpHeaders ?? []) as Obj[]) headers[x.name] = x.value;
+    for (const x of g.httpHeaders ?? []) headers[x.name] = x.value;
     return new Promise((resolve) => {
       const req = (https ? httpsRequest : httpRequest)({ host, port, path, headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
         res.resume();
@@ -57,8 +59,9 @@ export function runHandler(h: Obj, ctx: ProbeContext, timeoutMs: number): Promis
       req.end();
     });
   }
-  if (h.tcpSocket || h.grpc) {
-    const port = portOf((h.tcpSocket ?? h.grpc).port, ctx.ports);
+  const socket = h.tcpSocket ?? h.grpc;
+  if (socket) {
+    const port = portOf(socket.port, ctx.ports);
     const host = h.tcpSocket?.host || ctx.podIP;
     return new Promise((resolve) => {
       const s = connect({ host, port, timeout: timeoutMs });
@@ -73,7 +76,8 @@ export function runHandler(h: Obj, ctx: ProbeContext, timeoutMs: number): Promis
       s.on('error', () => resolve({ ok: false, message: `dial tcp ${host}:${port}: connect: connection refused` }));
     });
   }
-  if (h.sleep) return new Promise((r) => setTimeout(() => r({ ok: true, message: '' }), Number(h.sleep.seconds ?? 0) * 1000));
+  const sleep = h.sleep;
+  if (sleep) return new Promise((r) => setTimeout(() => r({ ok: true, message: '' }), Number(sleep.seconds ?? 0) * 1000));
   return Promise.resolve({ ok: true, message: '' });
 }
 
@@ -95,7 +99,7 @@ export class ContainerProbes {
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
-  constructor(private c: Obj, private ctx: ProbeContext, private ev: ProbeEvents) {
+  constructor(private c: ContainerSpec, private ctx: ProbeContext, private ev: ProbeEvents) {
     this.started = !c.startupProbe;
     this.ready = !c.readinessProbe && this.started;
     if (c.startupProbe) this.loop('startup', c.startupProbe);
@@ -120,7 +124,7 @@ export class ContainerProbes {
     this.timers.add(t);
   }
 
-  private loop(kind: ProbeKind, p: Obj): void {
+  private loop(kind: ProbeKind, p: Probe): void {
     const period = Number(p.periodSeconds ?? 10) * 1000;
     const timeout = Number(p.timeoutSeconds ?? 1) * 1000;
     const successNeeded = kind === 'readiness' ? Number(p.successThreshold ?? 1) : 1;

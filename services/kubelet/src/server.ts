@@ -1,8 +1,10 @@
 /**
- * The kubelet, node part: register the Node (addresses, capacity, node info,
- * labels), keep its Lease in kube-node-lease renewed every 10 s, and post the
- * node's conditions. Deleting the Node makes the kubelet register it again,
- * as Kubernetes' kubelet does. (Pods on the node: the runtime comes next.)
+ * The kubelet: register the Node (addresses, capacity, node info, labels),
+ * keep its Lease in kube-node-lease renewed every 10 s and post the node's
+ * conditions (deleting the Node makes the kubelet register it again, as
+ * Kubernetes' kubelet does); with `runPods`, run the pods bound to the node
+ * (PodManager, once the node has a podCIDR) and serve the kubelet API on
+ * port 10250 (logs, exec, attach, port-forward, proxy).
  */
 import { cpus, freemem, release, totalmem, arch as osArch } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';
@@ -84,7 +86,7 @@ async function register(client: ApiClient, o: KubeletOptions, log: Logger): Prom
       return await client.patch(NODES, o.nodeName, { metadata: { labels: nodeObject(facts(o), existing, new Date()).metadata.labels } });
     } catch (e) {
       if (isAlreadyExists(e)) continue;
-      log.warn({ err: String(e) }, 'registration failed; retrying');
+      log.warn({ err: e }, 'registration failed; retrying');
       await sleep(delay);
     }
   }
@@ -111,7 +113,7 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
     if (!podCIDR) await sleep(500, signal);
   }
   if (signal.aborted) return;
-  const informers = new InformerFactory(client, (err) => log.warn({ err: String(err) }, 'informer error'));
+  const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
   const f = facts(o);
   const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir, node: { cpu: f.cpu, memory: f.memoryBytes }, backend: rp.backend }, informers);
   await pods.setUpOverlay();
@@ -131,7 +133,7 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
     { port: 10248, ...o, leaseName: 'kubelet', leaderElect: false },
     async (client, signal) => {
       let node = await register(client, o, log);
-      if (o.runPods) podsDone = runPods(client, o, o.runPods, log, signal).catch((e) => log.error({ err: String(e) }, 'pods stopped'));
+      if (o.runPods) podsDone = runPods(client, o, o.runPods, log, signal).catch((e) => log.error({ err: e }, 'pods stopped'));
       let lastStatus = 0; // the first status (Ready) goes right after the first lease renewal
       while (!signal.aborted) {
         try {
@@ -147,7 +149,7 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
             node = await register(client, o, log);
             lastStatus = 0;
             continue;
-          } else log.warn({ err: String(e) }, 'heartbeat failed');
+          } else log.warn({ err: e }, 'heartbeat failed');
         }
         await sleep((o.leaseRenewSeconds ?? 10) * 1000, signal);
       }

@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '@kemu/api';
+import type { ConfigMap, Pod, Secret } from 'kubernetes-types/core/v1.js';
 import { fieldPathValue, resourceFieldValue, volumeFiles, VolumeError, type VolumeSources } from './volumes.js';
-import { containerEnv, ContainerConfigError } from './container-env.js';
+import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.js';
 
-const pod = {
+const pod: Pod = {
   metadata: { name: 'p', namespace: 'ns', uid: 'u1', labels: { b: '2', a: '1' }, annotations: { note: 'x' } },
   spec: { nodeName: 'node-1', serviceAccountName: 'default', containers: [{ name: 'c', resources: { requests: { cpu: '250m' }, limits: { memory: '64Mi' } } }] },
   status: { hostIP: '172.28.1.1' },
-} as unknown as KubeObject;
+};
+const secret: Secret = { metadata: { name: 's' }, data: { user: Buffer.from('admin').toString('base64'), pw: Buffer.from('hunter2').toString('base64') } };
+const configMap: ConfigMap = { metadata: { name: 'c' }, data: { color: 'blue' } };
 
 const sources: VolumeSources = {
-  secret: async (_ns, name) => (name === 's' ? ({ metadata: { name }, data: { user: Buffer.from('admin').toString('base64'), pw: Buffer.from('hunter2').toString('base64') } } as unknown as KubeObject) : undefined),
-  configMap: async (_ns, name) => (name === 'c' ? ({ metadata: { name }, data: { color: 'blue' } } as unknown as KubeObject) : undefined),
-  token: async (_ns, sa, req) => `token-for-${sa}-${req.pod.metadata.name}-${req.expirationSeconds}`,
+  secret: async (_ns, name) => (name === 's' ? secret : undefined),
+  configMap: async (_ns, name) => (name === 'c' ? configMap : undefined),
+  token: async (_ns, sa, req) => `token-for-${sa}-${req.pod.metadata?.name}-${req.expirationSeconds}`,
 };
 
 describe('downward API values', () => {
@@ -33,15 +35,15 @@ describe('downward API values', () => {
 
 describe('volume files', () => {
   it('secret with items and modes; whole configMap; projected with a token', async () => {
-    expect(await volumeFiles(pod, { secret: { secretName: 's', items: [{ key: 'pw', path: 'a/pw', mode: 0o400 }] } }, sources, '')).toEqual([{ path: 'a/pw', data: Buffer.from('hunter2'), mode: 0o400 }]);
-    expect(await volumeFiles(pod, { configMap: { name: 'c', defaultMode: 0o600 } }, sources, '')).toEqual([{ path: 'color', data: Buffer.from('blue'), mode: 0o600 }]);
-    const projected = await volumeFiles(pod, { projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }, { downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] } }] } }, sources, '');
+    expect(await volumeFiles(pod, { name: 'v', secret: { secretName: 's', items: [{ key: 'pw', path: 'a/pw', mode: 0o400 }] } }, sources, '')).toEqual([{ path: 'a/pw', data: Buffer.from('hunter2'), mode: 0o400 }]);
+    expect(await volumeFiles(pod, { name: 'v', configMap: { name: 'c', defaultMode: 0o600 } }, sources, '')).toEqual([{ path: 'color', data: Buffer.from('blue'), mode: 0o600 }]);
+    const projected = await volumeFiles(pod, { name: 'v', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }, { downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] } }] } }, sources, '');
     expect(projected.map((f) => [f.path, f.data.toString()])).toEqual([['token', 'token-for-default-p-3607'], ['ns', 'ns']]);
   });
   it('a missing object or key fails unless optional', async () => {
-    await expect(volumeFiles(pod, { secret: { secretName: 'nope' } }, sources, '')).rejects.toBeInstanceOf(VolumeError);
-    expect(await volumeFiles(pod, { secret: { secretName: 'nope', optional: true } }, sources, '')).toEqual([]);
-    await expect(volumeFiles(pod, { configMap: { name: 'c', items: [{ key: 'size', path: 'size' }] } }, sources, '')).rejects.toThrow('configmap references non-existent config key: size');
+    await expect(volumeFiles(pod, { name: 'v', secret: { secretName: 'nope' } }, sources, '')).rejects.toBeInstanceOf(VolumeError);
+    expect(await volumeFiles(pod, { name: 'v', secret: { secretName: 'nope', optional: true } }, sources, '')).toEqual([]);
+    await expect(volumeFiles(pod, { name: 'v', configMap: { name: 'c', items: [{ key: 'size', path: 'size' }] } }, sources, '')).rejects.toThrow('configmap references non-existent config key: size');
   });
 });
 
@@ -63,5 +65,12 @@ describe('container environment', () => {
   it('a missing secret or key is a CreateContainerConfigError', async () => {
     await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow(new ContainerConfigError('secret "nope" not found'));
     await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow("couldn't find key k in Secret ns/s");
+  });
+});
+
+describe('the environment the runtime starts a program with', () => {
+  it('has HOSTNAME, which a variable of the container overrides', () => {
+    expect(runtimeEnv('web-0', { A: '1' })).toEqual({ HOSTNAME: 'web-0', A: '1' });
+    expect(runtimeEnv('web-0', { HOSTNAME: 'mine' })).toEqual({ HOSTNAME: 'mine' });
   });
 });

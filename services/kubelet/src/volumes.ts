@@ -8,10 +8,9 @@
  */
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseQuantity, type KubeObject } from '@kemu/api';
+import { parseQuantity } from '@kemu/api';
+import type { ConfigMap, Container as ContainerSpec, KeyToPath, Pod, ResourceFieldSelector, Secret, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
 import type { Mount } from './runtime/container.js';
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface VolumeFile {
   path: string;
@@ -24,15 +23,15 @@ export class VolumeError extends Error {}
 
 /** Reads what volumes name; undefined when absent. */
 export interface VolumeSources {
-  secret(ns: string, name: string): Promise<KubeObject | undefined>;
-  configMap(ns: string, name: string): Promise<KubeObject | undefined>;
-  token(ns: string, sa: string, req: { audience?: string; expirationSeconds?: number; pod: KubeObject }): Promise<string>;
+  secret(ns: string, name: string): Promise<Secret | undefined>;
+  configMap(ns: string, name: string): Promise<ConfigMap | undefined>;
+  token(ns: string, sa: string, req: { audience?: string; expirationSeconds?: number; pod: Pod }): Promise<string>;
 }
 
 /** A fieldRef path's value, as env and downwardAPI read it. */
-export function fieldPathValue(pod: KubeObject, path: string, podIP = ''): string {
+export function fieldPathValue(pod: Pod, path: string, podIP = ''): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return (pod.metadata as Obj)[m[1]!]?.[m[2]!] ?? '';
+  if (m) return pod.metadata?.[m[1] as 'labels' | 'annotations']?.[m[2]!] ?? '';
   const kv = (o: Record<string, string> | undefined) =>
     Object.keys(o ?? {})
       .sort()
@@ -40,15 +39,15 @@ export function fieldPathValue(pod: KubeObject, path: string, podIP = ''): strin
       .join('\n');
   switch (path) {
     case 'metadata.name':
-      return pod.metadata.name ?? '';
+      return pod.metadata?.name ?? '';
     case 'metadata.namespace':
-      return pod.metadata.namespace ?? '';
+      return pod.metadata?.namespace ?? '';
     case 'metadata.uid':
-      return pod.metadata.uid ?? '';
+      return pod.metadata?.uid ?? '';
     case 'metadata.labels':
-      return kv(pod.metadata.labels);
+      return kv(pod.metadata?.labels);
     case 'metadata.annotations':
-      return kv(pod.metadata.annotations);
+      return kv(pod.metadata?.annotations);
     case 'spec.nodeName':
       return pod.spec?.nodeName ?? '';
     case 'spec.serviceAccountName':
@@ -66,10 +65,10 @@ export function fieldPathValue(pod: KubeObject, path: string, podIP = ''): strin
 }
 
 /** resourceFieldRef: a container's request or limit in the divisor's unit (rounded up, as Kubernetes does). */
-export function resourceFieldValue(pod: KubeObject, ref: Obj, defaultContainer?: string, node?: { cpu: number; memory: number }): string {
-  const c = ((pod.spec?.containers ?? []) as Obj[]).find((x) => x.name === (ref.containerName || defaultContainer)) ?? {};
-  const [kind, res] = String(ref.resource).split('.') as [string, string];
-  let q = c.resources?.[kind]?.[res];
+export function resourceFieldValue(pod: Pod, ref: ResourceFieldSelector, defaultContainer?: string, node?: { cpu: number; memory: number }): string {
+  const c = (pod.spec?.containers ?? []).find((x) => x.name === (ref.containerName || defaultContainer));
+  const [kind, res] = ref.resource.split('.') as ['limits' | 'requests', string];
+  let q = c?.resources?.[kind]?.[res];
   if (q === undefined && kind === 'limits') q = res === 'cpu' ? String(node?.cpu ?? 1) : String(node?.memory ?? 0); // no limit: the node's allocatable
   if (q === undefined) q = '0';
   const divisor = parseQuantity(String(ref.divisor ?? '1')) ?? 1;
@@ -77,7 +76,7 @@ export function resourceFieldValue(pod: KubeObject, ref: Obj, defaultContainer?:
   return String(Math.ceil(v / (divisor || 1)));
 }
 
-function keyFiles(data: Record<string, Buffer>, items: Obj[] | undefined, defaultMode: number, optional: boolean, what: string): VolumeFile[] {
+function keyFiles(data: Record<string, Buffer>, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean, what: string): VolumeFile[] {
   if (!items?.length) return Object.entries(data).map(([k, v]) => ({ path: k, data: v, mode: defaultMode }));
   const out: VolumeFile[] = [];
   for (const it of items) {
@@ -91,34 +90,35 @@ function keyFiles(data: Record<string, Buffer>, items: Obj[] | undefined, defaul
   return out;
 }
 
-const secretData = (s: KubeObject): Record<string, Buffer> =>
-  Object.fromEntries(Object.entries((s as Obj).data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64')]));
-const configMapData = (c: KubeObject): Record<string, Buffer> => ({
-  ...Object.fromEntries(Object.entries((c as Obj).data ?? {}).map(([k, v]) => [k, Buffer.from(String(v))])),
-  ...Object.fromEntries(Object.entries((c as Obj).binaryData ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64')])),
+const secretData = (s: Secret): Record<string, Buffer> => Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+const configMapData = (c: ConfigMap): Record<string, Buffer> => ({
+  ...Object.fromEntries(Object.entries(c.data ?? {}).map(([k, v]) => [k, Buffer.from(v)])),
+  ...Object.fromEntries(Object.entries(c.binaryData ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
 });
 
-async function sourceFiles(pod: KubeObject, src: Obj, defaultMode: number, s: VolumeSources, podIP: string): Promise<VolumeFile[]> {
-  const ns = pod.metadata.namespace!;
-  // A secret and a configMap source differ only in where the name is and how the data reads.
+/** The files of one source; `defaultMode` is the volume's (a projection has none of its own). */
+async function sourceFiles(pod: Pod, src: VolumeProjection, defaultMode: number, s: VolumeSources, podIP: string): Promise<VolumeFile[]> {
+  const ns = pod.metadata?.namespace ?? '';
+  // A secret and a configMap source differ only in how the object is read and what its data is.
   const keyed = src.secret
-    ? { spec: src.secret, name: src.secret.secretName ?? src.secret.name, get: s.secret, data: secretData, what: 'secret' }
+    ? { spec: src.secret, what: 'secret', read: (name: string) => s.secret(ns, name).then((o) => o && secretData(o)) }
     : src.configMap
-      ? { spec: src.configMap, name: src.configMap.name, get: s.configMap, data: configMapData, what: 'configmap' }
+      ? { spec: src.configMap, what: 'configmap', read: (name: string) => s.configMap(ns, name).then((o) => o && configMapData(o)) }
       : undefined;
   if (keyed) {
-    const obj = await keyed.get.call(s, ns, keyed.name);
-    if (!obj) {
+    const name = keyed.spec.name ?? '';
+    const data = await keyed.read(name);
+    if (!data) {
       if (keyed.spec.optional) return [];
-      throw new VolumeError(`${keyed.what} "${keyed.name}" not found`);
+      throw new VolumeError(`${keyed.what} "${name}" not found`);
     }
-    return keyFiles(keyed.data(obj), keyed.spec.items, keyed.spec.defaultMode ?? defaultMode, !!keyed.spec.optional, keyed.what);
+    return keyFiles(data, keyed.spec.items, defaultMode, !!keyed.spec.optional, keyed.what);
   }
   if (src.downwardAPI) {
-    return ((src.downwardAPI.items ?? []) as Obj[]).map((it) => ({
+    return (src.downwardAPI.items ?? []).map((it) => ({
       path: it.path,
-      data: Buffer.from(it.fieldRef ? fieldPathValue(pod, it.fieldRef.fieldPath, podIP) : resourceFieldValue(pod, it.resourceFieldRef)),
-      mode: it.mode ?? src.downwardAPI.defaultMode ?? defaultMode,
+      data: Buffer.from(it.fieldRef ? fieldPathValue(pod, it.fieldRef.fieldPath, podIP) : it.resourceFieldRef ? resourceFieldValue(pod, it.resourceFieldRef) : ''),
+      mode: it.mode ?? defaultMode,
     }));
   }
   if (src.serviceAccountToken) {
@@ -130,14 +130,16 @@ async function sourceFiles(pod: KubeObject, src: Obj, defaultMode: number, s: Vo
 }
 
 /** The files of a secret/configMap/downwardAPI/projected volume. */
-export async function volumeFiles(pod: KubeObject, vol: Obj, s: VolumeSources, podIP: string): Promise<VolumeFile[]> {
+export async function volumeFiles(pod: Pod, vol: Volume, s: VolumeSources, podIP: string): Promise<VolumeFile[]> {
   const mode = 0o644;
   if (vol.projected) {
+    const projectedMode = vol.projected.defaultMode ?? mode;
     // The sources are fetched together (a token request and a ConfigMap for every kube-api-access volume).
-    const parts = await Promise.all(((vol.projected.sources ?? []) as Obj[]).map((src) => sourceFiles(pod, src, vol.projected.defaultMode ?? mode, s, podIP)));
+    const parts = await Promise.all((vol.projected.sources ?? []).map((src) => sourceFiles(pod, src, projectedMode, s, podIP)));
     return parts.flat();
   }
-  if (vol.secret) return sourceFiles(pod, { secret: vol.secret }, vol.secret.defaultMode ?? mode, s, podIP);
+  // A secret volume names its object `secretName`; as a projection, `name`.
+  if (vol.secret) return sourceFiles(pod, { secret: { name: vol.secret.secretName, items: vol.secret.items, optional: vol.secret.optional } }, vol.secret.defaultMode ?? mode, s, podIP);
   if (vol.configMap) return sourceFiles(pod, { configMap: vol.configMap }, vol.configMap.defaultMode ?? mode, s, podIP);
   if (vol.downwardAPI) return sourceFiles(pod, { downwardAPI: vol.downwardAPI }, vol.downwardAPI.defaultMode ?? mode, s, podIP);
   return [];
@@ -147,9 +149,9 @@ export async function volumeFiles(pod: KubeObject, vol: Obj, s: VolumeSources, p
  * Make every volume of the pod under `dir` (volumes/<name>) and return
  * where each one is on the node. hostPath volumes are the node's own paths.
  */
-export async function setUpVolumes(pod: KubeObject, dir: string, s: VolumeSources, podIP: string): Promise<Map<string, string>> {
+export async function setUpVolumes(pod: Pod, dir: string, s: VolumeSources, podIP: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const vol of (pod.spec?.volumes ?? []) as Obj[]) {
+  for (const vol of pod.spec?.volumes ?? []) {
     if (vol.hostPath) {
       const p = vol.hostPath.path;
       const type = vol.hostPath.type ?? '';
@@ -184,8 +186,8 @@ export async function setUpVolumes(pod: KubeObject, dir: string, s: VolumeSource
 }
 
 /** The bind mounts of one container: its volumeMounts (subPath included) on the volumes' node paths. */
-export function containerMounts(c: Obj, volumes: Map<string, string>): Mount[] {
-  return ((c.volumeMounts ?? []) as Obj[])
+export function containerMounts(c: ContainerSpec, volumes: Map<string, string>): Mount[] {
+  return (c.volumeMounts ?? [])
     .filter((m) => volumes.has(m.name))
     .map((m) => ({ source: m.subPath ? join(volumes.get(m.name)!, m.subPath) : volumes.get(m.name)!, target: m.mountPath, readOnly: !!m.readOnly }));
 }

@@ -98,7 +98,14 @@ export function deleteSandbox(podNs: string): void {
   ip(['netns', 'del', podNs], true);
 }
 
-/** host-gw: reach another node's pods through that node's address. */
-export function routeToNode(nodeNs: string, podCIDR: string, nodeIP: string): void {
-  ip(['-n', nodeNs, 'route', 'replace', podCIDR, 'via', nodeIP]);
+/** host-gw: reach another node's pods through that node's address. Idempotent; never blocks the event loop. */
+export async function routeToNode(nodeNs: string, podCIDR: string, nodeIP: string): Promise<void> {
+  const r = await ipAsync(['-n', nodeNs, 'route', 'replace', podCIDR, 'via', nodeIP]);
+  if (r.code !== 0) throw new Error(`ip route replace ${podCIDR} via ${nodeIP}: ${r.err.trim()}`);
+}
+
+/** host-gw: forget the route to a node's pods (gone already is fine). */
+export async function removeRouteToNode(nodeNs: string, podCIDR: string, nodeIP: string): Promise<void> {
+  const r = await ipAsync(['-n', nodeNs, 'route', 'del', podCIDR, 'via', nodeIP]);
+  if (r.code !== 0 && !/No such process/.test(r.err)) throw new Error(`ip route del ${podCIDR} via ${nodeIP}: ${r.err.trim()}`);
 }

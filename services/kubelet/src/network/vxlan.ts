@@ -7,7 +7,8 @@
  * sending that MAC to the node's address. Pod traffic between nodes is then
  * encapsulated, so nodes need not share a layer-2 segment or carry pod routes.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 
 export const VTEP = 'flannel.1';
 export const VXLAN_MTU = 1450;
@@ -52,10 +53,21 @@ export function peerMac(annotations: Record<string, string> | undefined): string
   }
 }
 
-/** Reach another node's pods through the overlay. Idempotent. */
-export function routeViaVxlan(nodeNs: string, podCIDR: string, nodeIP: string, mac: string): void {
+const execFileAsync = promisify(execFile);
+
+/** Reach another node's pods through the overlay. Idempotent; never blocks the event loop. */
+export async function routeViaVxlan(nodeNs: string, podCIDR: string, nodeIP: string, mac: string): Promise<void> {
   const gw = vtepAddress(podCIDR);
-  run('ip', ['-n', nodeNs, 'neigh', 'replace', gw, 'lladdr', mac, 'dev', VTEP, 'nud', 'permanent']);
-  run('ip', ['netns', 'exec', nodeNs, 'bridge', 'fdb', 'replace', mac, 'dev', VTEP, 'dst', nodeIP]);
-  run('ip', ['-n', nodeNs, 'route', 'replace', podCIDR, 'via', gw, 'dev', VTEP, 'onlink']);
+  await execFileAsync('ip', ['-n', nodeNs, 'neigh', 'replace', gw, 'lladdr', mac, 'dev', VTEP, 'nud', 'permanent']);
+  await execFileAsync('ip', ['netns', 'exec', nodeNs, 'bridge', 'fdb', 'replace', mac, 'dev', VTEP, 'dst', nodeIP]);
+  await execFileAsync('ip', ['-n', nodeNs, 'route', 'replace', podCIDR, 'via', gw, 'dev', VTEP, 'onlink']);
+}
+
+/** Forget a node's overlay route, neighbour and forwarding entries (each may be gone already). */
+export async function removeVxlanRoute(nodeNs: string, podCIDR: string, nodeIP: string, mac: string): Promise<void> {
+  const gw = vtepAddress(podCIDR);
+  const quietly = (cmd: string, args: string[]) => execFileAsync(cmd, args).catch(() => undefined);
+  await quietly('ip', ['-n', nodeNs, 'route', 'del', podCIDR, 'via', gw, 'dev', VTEP, 'onlink']);
+  await quietly('ip', ['-n', nodeNs, 'neigh', 'del', gw, 'dev', VTEP]);
+  await quietly('ip', ['netns', 'exec', nodeNs, 'bridge', 'fdb', 'del', mac, 'dev', VTEP, 'dst', nodeIP]);
 }

@@ -11,11 +11,15 @@
  * code to a file, so a restarted kubelet finds its containers again and
  * still learns how they ended. Output goes through FIFOs the kubelet reads
  * (the shell keeps them open, so a kubelet restart never breaks a
- * container's stdout); stdin, when the spec asks for it, is a FIFO too. A
+ * container's stdout); stdin, when the spec asks for it, is a FIFO too,
+ * whose both ends the kubelet opens before the container starts: the read
+ * end is handed to the container as it is (so its start never waits for a
+ * writer), the write end stays with the runtime handle, and closing it is
+ * end of file for the program whether it has started reading or not. A
  * memory limit is a cgroup (v1 or v2) the shell joins before anything runs.
  */
-import { spawn } from 'node:child_process';
-import { constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -29,8 +33,9 @@ export interface Mount {
   readOnly?: boolean;
 }
 
-export interface ContainerSpec {
-  /** Unique per container instance; names its state directory. */
+/** What a container is started with (the CRI's ContainerConfig, resolved by the kubelet). */
+export interface ContainerConfig {
+  /** The container ID: unique per start, names its state directory. */
   id: string;
   /** The pod's network namespace. */
   podNs: string;
@@ -54,8 +59,8 @@ export interface ExitInfo {
   oomKilled: boolean;
 }
 
-/** What survives a kubelet restart: enough to find the container again. */
-export interface ContainerHandle {
+/** The part of a handle that survives a kubelet restart (handle.json): enough to find the container again. */
+export interface SavedHandle {
   id: string;
   dir: string;
   /** The shell beside the program. */
@@ -65,7 +70,8 @@ export interface ContainerHandle {
   cgroup?: string;
 }
 
-export interface RunningContainer extends ContainerHandle {
+/** The runtime handle of a container: how the kubelet signals it, learns its end and feeds its stdin. */
+export interface ContainerHandle extends SavedHandle {
   exited: Promise<ExitInfo>;
   /** Signal the container's whole process group. */
   signal(sig: NodeJS.Signals): void;
@@ -74,7 +80,11 @@ export interface RunningContainer extends ContainerHandle {
   /** The same, waiting up to `ms` for the shell to write it (it does a moment after start). */
   waitProgramPid(ms: number): Promise<number | undefined>;
   /** stdout FIFO (and stderr; one stream under a tty). */
-  fifos: { out: string; err?: string; in?: string };
+  fifos: { out: string; err?: string };
+  /** Write to the program's stdin; what does not fit in a full pipe is dropped (the kubelet never blocks). */
+  writeStdin(data: Buffer): void;
+  /** End the program's stdin: it reads end of file, before or after it started reading. Idempotent. */
+  closeStdin(): void;
 }
 
 /** The usual PATH, then node's directory (images run `node`) and the images' tools (nc, nslookup). */
@@ -84,8 +94,10 @@ export const PATH = `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // Few processes: mount points are made by the kubelet in the upper layer beforehand, the hostname is a write to
 // /proc, and a read-only bind is one mount call (pod startup on a small machine is mostly process creation).
 const SETUP = `set -e
-dir=$1 host=$2 wd=$3 n=$4 stdin=$5; shift 5
+dir=$1 host=$2 wd=$3 n=$4; shift 4
 root=$dir/root
+# The program's stdin arrives as ours (the read end of its FIFO, or /dev/null): keep it aside for the program.
+exec 7<&0 </dev/null
 # Hold both ends of the output FIFOs: writes never fail while the kubelet is away.
 exec 8<>"$dir/out" 9<>"$dir/err" >"$dir/out" 2>"$dir/err"
 echo "$host" > /proc/sys/kernel/hostname
@@ -102,12 +114,9 @@ while [ "$i" -lt "$n" ]; do
   i=$((i+1))
 done
 set +e
-if [ "$stdin" = 1 ]; then
-  chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@" <"$dir/in" 8>&- 9>&- &
-else
-  chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@" </dev/null 8>&- 9>&- &
-fi
+chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@" <&7 7<&- 8>&- 9>&- &
 pid=$!
+exec 7<&-
 echo $pid > "$dir/pid"
 trap 'kill -TERM $pid 2>/dev/null' TERM
 trap 'kill -INT $pid 2>/dev/null' INT
@@ -183,7 +192,7 @@ function startTicks(pid: number): string | undefined {
   }
 }
 
-function readExit(h: ContainerHandle, fallback: number): ExitInfo {
+function readExit(h: SavedHandle, fallback: number): ExitInfo {
   let code = fallback;
   try {
     code = Number(readFileSync(join(h.dir, 'exit'), 'utf8').trim());
@@ -195,7 +204,27 @@ function readExit(h: ContainerHandle, fallback: number): ExitInfo {
   return { code: oom ? 137 : code, oomKilled: oom };
 }
 
-function running(h: ContainerHandle, exited: Promise<ExitInfo>, hasIn: boolean, tty: boolean): RunningContainer {
+/** The write end of a program's stdin FIFO, held by the runtime handle; undefined once closed. */
+function stdinWriter(fd: number | undefined): Pick<ContainerHandle, 'writeStdin' | 'closeStdin'> {
+  let cur = fd;
+  return {
+    writeStdin(data) {
+      if (cur === undefined) return;
+      try {
+        writeSync(cur, data); // non-blocking: a full pipe is EAGAIN, never a stalled kubelet
+      } catch {
+        /* full pipe, or the program is gone */
+      }
+    },
+    closeStdin() {
+      if (cur === undefined) return;
+      closeSync(cur);
+      cur = undefined; // the number may belong to another file from now on
+    },
+  };
+}
+
+function running(h: SavedHandle, exited: Promise<ExitInfo>, stdin: number | undefined, tty: boolean): ContainerHandle {
   const programPid = () => {
     try {
       return Number(readFileSync(join(h.dir, 'pid'), 'utf8').trim()) || undefined;
@@ -206,7 +235,8 @@ function running(h: ContainerHandle, exited: Promise<ExitInfo>, hasIn: boolean, 
   return {
     ...h,
     exited,
-    fifos: { out: join(h.dir, 'out'), err: tty ? undefined : join(h.dir, 'err'), in: hasIn ? join(h.dir, 'in') : undefined },
+    fifos: { out: join(h.dir, 'out'), err: tty ? undefined : join(h.dir, 'err') },
+    ...stdinWriter(stdin),
     signal(sig) {
       try {
         process.kill(-h.pid, sig);
@@ -247,16 +277,21 @@ export function resolveInRoot(target: string): string {
   }
 }
 
-export async function startContainer(spec: ContainerSpec, cgroupName?: string): Promise<RunningContainer> {
+export async function startContainer(spec: ContainerConfig, cgroupName?: string): Promise<ContainerHandle> {
   const dir = join(spec.stateDir, spec.id);
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['upper', 'work', 'root']) mkdirSync(join(dir, d), { recursive: true });
   // One mkfifo for all, without blocking the event loop (many pods start at once).
   await execFileAsync('mkfifo', ['out', 'err', ...(spec.stdin ? ['in'] : [])].map((f) => join(dir, f)));
+  // Both ends of stdin before the container exists: the writer first (read-write, so its open never waits), then
+  // the reader, which a writer lets open at once (and blocking, as a program expects its stdin). Closing the
+  // writer is then end of file for the program whenever it happens, even before the program's first read.
+  const stdinW = spec.stdin ? openSync(join(dir, 'in'), constants.O_RDWR | constants.O_NONBLOCK) : undefined;
+  const stdinR = spec.stdin ? openSync(join(dir, 'in'), constants.O_RDONLY) : undefined;
   const cgroup = spec.memoryLimit ? makeCgroup(cgroupName ?? `kemu-${spec.id}`, spec.memoryLimit) : undefined;
   // A terminal: `script` gives the program a pty and copies it to stdout.
   const argv = spec.tty ? ['script', '-qfec', spec.argv.map(quote).join(' '), '/dev/null'] : spec.argv;
-  const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length), spec.stdin ? '1' : '0'];
+  const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length)];
   for (const m of spec.mounts) {
     const target = resolveInRoot(m.target);
     // The mount point, in the upper layer (it shows through the overlay): a directory, or a file for a file.
@@ -270,19 +305,27 @@ export async function startContainer(spec: ContainerSpec, cgroupName?: string): 
   }
   // The cgroup is joined first (a tiny shell), then the pod's network namespace, then new UTS and mount namespaces.
   const join_ = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup] : [];
-  const child = spawn(join_[0] ?? 'nsenter', [...join_.slice(1), ...(cgroup ? ['nsenter'] : []), `--net=/run/netns/${spec.podNs}`, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
-    detached: true,
-    stdio: 'ignore',
-    env: { PATH, TERM: spec.tty ? 'xterm' : undefined, ...spec.env },
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(join_[0] ?? 'nsenter', [...join_.slice(1), ...(cgroup ? ['nsenter'] : []), `--net=/run/netns/${spec.podNs}`, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
+      detached: true,
+      stdio: [stdinR ?? 'ignore', 'ignore', 'ignore'],
+      env: { PATH, TERM: spec.tty ? 'xterm' : undefined, ...spec.env },
+    });
+  } catch (e) {
+    if (stdinW !== undefined) closeSync(stdinW);
+    throw e;
+  } finally {
+    if (stdinR !== undefined) closeSync(stdinR); // the container has its own copy
+  }
   const pid = child.pid!;
   child.unref();
-  const h: ContainerHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup };
+  const h: SavedHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup };
   writeFileSync(join(dir, 'handle.json'), JSON.stringify({ ...h, tty: !!spec.tty, stdin: !!spec.stdin }));
   const exited = new Promise<ExitInfo>((resolve) =>
     child.on('exit', (code, signal) => resolve(readExit(h, code ?? (signal === 'SIGKILL' ? 137 : signal ? 128 + (osConstants.signals[signal] ?? 15) : 1)))),
   );
-  return running(h, exited, !!spec.stdin, !!spec.tty);
+  return running(h, exited, stdinW, !!spec.tty);
 }
 
 /**
@@ -291,9 +334,9 @@ export async function startContainer(spec: ContainerSpec, cgroupName?: string): 
  * our child); gone → its exit as the shell recorded it. Undefined when
  * there is nothing to find.
  */
-export function adoptContainer(stateDir: string, id: string, pollMs = 1000): RunningContainer | undefined {
+export function adoptContainer(stateDir: string, id: string, pollMs = 1000): ContainerHandle | undefined {
   const dir = join(stateDir, id);
-  let saved: ContainerHandle & { tty: boolean; stdin: boolean };
+  let saved: SavedHandle & { tty: boolean; stdin: boolean };
   try {
     saved = JSON.parse(readFileSync(join(dir, 'handle.json'), 'utf8'));
   } catch {
@@ -304,7 +347,8 @@ export function adoptContainer(stateDir: string, id: string, pollMs = 1000): Run
     const check = () => (alive() ? setTimeout(check, pollMs).unref() : resolve(readExit(saved, 137)));
     check();
   });
-  return running(saved, exited, saved.stdin, saved.tty);
+  // The previous kubelet's stdin writer died with it: the program has seen end of file already.
+  return running(saved, exited, undefined, saved.tty);
 }
 
 /** Remove a container's directories once it has exited (its mounts died with its namespace). */

@@ -1,7 +1,7 @@
 /**
  * Container logs, in the CRI format the real kubelet writes
- * (`<RFC3339Nano> stdout|stderr F|P <text>`), one file per container
- * instance. A LogPump reads a container's output FIFOs, writes the file and
+ * (`<RFC3339Nano> stdout|stderr F|P <text>`), one file per start
+ * of a container. A LogPump reads a container's output FIFOs, writes the file and
  * tells live listeners (logs -f, attach). Reading a log back for
  * `kubectl logs` (tail, since, timestamps, limit) is pure.
  */

@@ -12,17 +12,17 @@ import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { KubeObject } from '@kemu/api';
-import type { PodRuntime } from '../pod-runtime.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { PodSandbox } from '../pod-sandbox.js';
 import type { SpdySession, SpdyStream } from './spdy.js';
 
 export const PORT_FORWARD_PROTOCOLS = ['SPDY/3.1+portforward.k8s.io', 'v4.channel.k8s.io', 'portforward.k8s.io'];
 
-export function portForwardSpdy(session: SpdySession, pod: KubeObject, rt: PodRuntime, log: Logger): void {
+export function portForwardSpdy(session: SpdySession, pod: Pod, sandbox: PodSandbox, log: Logger): void {
   const errors = new Map<string, SpdyStream>();
   const pending = new Map<string, string>();
   const finished = new Set<string>();
-  session.on('error', (e) => log.debug({ err: String(e) }, 'port-forward session error'));
+  session.on('error', (e) => log.debug({ err: e }, 'port-forward session error'));
   session.on('stream', (s: SpdyStream) => {
     s.on('error', () => undefined);
     s.reply();
@@ -36,11 +36,11 @@ export function portForwardSpdy(session: SpdySession, pod: KubeObject, rt: PodRu
       return;
     }
     if (s.headers.streamtype !== 'data') return s.reset();
-    const sock = podConnection(rt, port);
+    const sock = podConnection(sandbox, port);
     s.pipe(sock);
     sock.pipe(s);
     sock.on('error', (e) => {
-      finish(id, `error forwarding port ${port} to pod ${pod.metadata.uid}, uid : failed to execute portforward in network namespace "/run/netns/${rt.podNs}": ${e.message}`);
+      finish(id, `error forwarding port ${port} to pod ${pod.metadata?.uid}, uid : failed to execute portforward in network namespace "/run/netns/${sandbox.podNs}": ${e.message}`);
       s.end();
     });
     sock.on('close', () => {
@@ -60,13 +60,13 @@ export function portForwardSpdy(session: SpdySession, pod: KubeObject, rt: PodRu
   };
 }
 
-export function portForwardChannels(ws: WebSocket, ports: number[], rt: PodRuntime): void {
+export function portForwardChannels(ws: WebSocket, ports: number[], sandbox: PodSandbox): void {
   const portBytes = (p: number) => Buffer.from([p & 0xff, p >> 8]);
   const send = (ch: number, d: Buffer) => ws.readyState === ws.OPEN && ws.send(Buffer.concat([Buffer.from([ch]), d]));
   const socks = ports.map((port, i) => {
     send(2 * i, portBytes(port));
     send(2 * i + 1, portBytes(port));
-    const sock = podConnection(rt, port);
+    const sock = podConnection(sandbox, port);
     sock.on('data', (d: Buffer) => send(2 * i, d));
     sock.on('error', (e) => send(2 * i + 1, Buffer.from(`error forwarding port ${port}: ${e.message}`)));
     sock.on('close', () => ws.readyState === ws.OPEN && ws.close(1000));
@@ -84,8 +84,8 @@ export function portForwardChannels(ws: WebSocket, ports: number[], rt: PodRunti
  * stdio as a duplex stream. It fails (an 'error' with socat's reason) when
  * nothing listens there.
  */
-export function podConnection(rt: PodRuntime, port: number): Duplex {
-  const p = spawn('nsenter', [`--net=/run/netns/${rt.podNs}`, 'socat', '-', `TCP4:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function podConnection(sandbox: PodSandbox, port: number): Duplex {
+  const p = spawn('nsenter', [`--net=/run/netns/${sandbox.podNs}`, 'socat', '-', `TCP4:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   p.stderr!.on('data', (d) => (err += d));
   const d = new Duplex({
@@ -109,7 +109,7 @@ export function podConnection(rt: PodRuntime, port: number): Duplex {
   p.on('error', (e) => d.destroy(e));
   p.on('close', (code) => {
     const why = /Connection refused|No route|timed out/.exec(err)?.[0];
-    if (code !== 0 && why) d.destroy(new Error(`failed to connect to localhost:${port} inside namespace "${rt.podNs}", IPv4: dial tcp4 127.0.0.1:${port}: connect: ${why.toLowerCase()}`));
+    if (code !== 0 && why) d.destroy(new Error(`failed to connect to localhost:${port} inside namespace "${sandbox.podNs}", IPv4: dial tcp4 127.0.0.1:${port}: connect: ${why.toLowerCase()}`));
     else d.destroy();
   });
   return d;

@@ -11,12 +11,12 @@
  */
 import { createServer, type Server } from 'node:https';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeSync, readFileSync, write } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { KubeObject } from '@kemu/api';
-import type { Instance, PodRuntime } from '../pod-runtime.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Container, PodSandbox } from '../pod-sandbox.js';
 import { execIn } from '../runtime/exec.js';
 import { renderLines, renderLog, type LogOptions } from '../runtime/logs.js';
 import { channelSocket, EXEC_PROTOCOLS, pickProtocol, resizePty } from './channels.js';
@@ -24,7 +24,7 @@ import { portForwardChannels, portForwardSpdy, PORT_FORWARD_PROTOCOLS } from './
 import { SpdySession } from './spdy.js';
 
 export interface PodLookup {
-  find(ns: string, name: string): { pod: KubeObject; rt: PodRuntime } | undefined;
+  find(ns: string, name: string): { pod: Pod; sandbox: PodSandbox } | undefined;
 }
 
 class HttpError extends Error {
@@ -35,8 +35,6 @@ class HttpError extends Error {
     super(message);
   }
 }
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function status(res: ServerResponse, code: number, message: string): void {
   const reason = code === 404 ? 'NotFound' : code === 400 ? 'BadRequest' : 'InternalError';
@@ -49,31 +47,31 @@ const truthy = (v: string | null) => v === 'true' || v === '1';
 export function startStreamingServer(o: { host: string; port: number; certFile: string; keyFile: string; caFile: string; pods: PodLookup; log: Logger }): Promise<Server> {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered, req) => pickProtocol(offered, req.url?.startsWith('/portForward/') ? PORT_FORWARD_PROTOCOLS : EXEC_PROTOCOLS) });
 
-  const target = (url: URL, withContainer: boolean): { pod: KubeObject; rt: PodRuntime; inst?: Instance; parts: string[] } => {
+  const target = (url: URL, withContainer: boolean): { pod: Pod; sandbox: PodSandbox; ctr?: Container; parts: string[] } => {
     const parts = url.pathname.split('/').slice(2).map(decodeURIComponent);
     const [ns, name] = parts;
     const found = ns && name ? o.pods.find(ns, name) : undefined;
     if (!found) throw new HttpError(404, `pod "${name}" not found on this node`);
     if (!withContainer) return { ...found, parts };
-    const names = ((found.pod.spec?.containers ?? []) as Obj[]).map((c) => c.name as string);
+    const names = (found.pod.spec?.containers ?? []).map((c) => c.name);
     const cname = parts[2] || (names.length === 1 ? names[0] : undefined);
     if (!cname) throw new HttpError(400, `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`);
-    const inst = found.rt.containers.get(cname) ?? found.rt.inits.get(cname);
-    if (!inst) {
-      if (!names.includes(cname) && !((found.pod.spec?.initContainers ?? []) as Obj[]).some((c) => c.name === cname)) throw new HttpError(400, `container ${cname} is not valid for pod ${name}`);
+    const ctr = found.sandbox.containers.get(cname) ?? found.sandbox.inits.get(cname);
+    if (!ctr) {
+      if (!names.includes(cname) && !(found.pod.spec?.initContainers ?? []).some((c) => c.name === cname)) throw new HttpError(400, `container ${cname} is not valid for pod ${name}`);
       throw new HttpError(400, `container "${cname}" in pod "${name}" is waiting to start: ContainerCreating`);
     }
-    return { ...found, inst, parts };
+    return { ...found, ctr, parts };
   };
 
   const logs = (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const { pod, inst } = target(url, true);
+    const { pod, ctr } = target(url, true);
     const q = url.searchParams;
     const previous = truthy(q.get('previous'));
-    if (inst!.info.state.kind === 'waiting' && !inst!.info.lastState && !previous) throw new HttpError(400, `container "${inst!.name}" in pod "${pod.metadata.name}" is waiting to start: ${inst!.info.state.reason === 'ContainerCreating' ? 'ContainerCreating' : 'trying and failing to pull image'}`);
-    const count = inst!.info.restartCount;
-    const path = previous ? inst!.logPath.replace(/\d+\.log$/, `${count - 1}.log`) : inst!.logPath;
-    if (previous && count < 1) throw new HttpError(400, `previous terminated container "${inst!.name}" in pod "${pod.metadata.name}" not found`);
+    if (ctr!.info.state.kind === 'waiting' && !ctr!.info.lastState && !previous) throw new HttpError(400, `container "${ctr!.name}" in pod "${pod.metadata?.name}" is waiting to start: ${ctr!.info.state.reason === 'ContainerCreating' ? 'ContainerCreating' : 'trying and failing to pull image'}`);
+    const count = ctr!.info.restartCount;
+    const path = previous ? ctr!.logPath.replace(/\d+\.log$/, `${count - 1}.log`) : ctr!.logPath;
+    if (previous && count < 1) throw new HttpError(400, `previous terminated container "${ctr!.name}" in pod "${pod.metadata?.name}" not found`);
     const sinceSeconds = q.get('sinceSeconds');
     const opts: LogOptions = {
       timestamps: truthy(q.get('timestamps')),
@@ -89,10 +87,10 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     }
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     res.write(renderLog(text, opts));
-    if (!truthy(q.get('follow')) || previous || !inst!.pump) return res.end();
+    if (!truthy(q.get('follow')) || previous || !ctr!.pump) return res.end();
     // Read and subscribe in one tick: the pump writes the file and notifies in one tick too, so nothing is lost or doubled.
     let sent = 0;
-    const off = inst!.pump.on(
+    const off = ctr!.pump.on(
       (_s, _c, entries) => {
         const out = renderLines(entries, { timestamps: opts.timestamps }).join('');
         sent += out.length;
@@ -105,16 +103,16 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
   };
 
   const proxy = (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    const { rt, parts } = target(url, false);
+    const { sandbox, parts } = target(url, false);
     const port = Number(parts[2]);
     const path = '/' + parts.slice(3).map(encodeURIComponent).join('/') + url.search;
     const headers = { ...req.headers };
     delete headers.host;
-    const up = httpRequest({ host: rt.ip, port, path, method: req.method, headers }, (r) => {
+    const up = httpRequest({ host: sandbox.ip, port, path, method: req.method, headers }, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
-    up.on('error', (e) => (res.headersSent ? res.destroy() : status(res, 503, `error trying to reach service: dial tcp ${rt.ip}:${port}: ${e.message.replace(/^connect /, '')}`)));
+    up.on('error', (e) => (res.headersSent ? res.destroy() : status(res, 503, `error trying to reach service: dial tcp ${sandbox.ip}:${port}: ${e.message.replace(/^connect /, '')}`)));
     req.pipe(up);
   };
 
@@ -129,7 +127,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       throw new HttpError(404, `the server could not find the requested resource`);
     } catch (e) {
       if (e instanceof HttpError) return status(res, e.code, e.message);
-      o.log.warn({ err: String(e) }, 'kubelet request failed');
+      o.log.warn({ err: e }, 'kubelet request failed');
       status(res, 500, String(e));
     }
   });
@@ -145,7 +143,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     try {
       const isWs = String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
       if (kind === 'portForward') {
-        const { pod, rt } = target(url, false);
+        const { pod, sandbox } = target(url, false);
         if (!isWs) {
           // Native SPDY/3.1 (kubectl's fallback).
           socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n');
@@ -154,7 +152,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
           socket.on('close', () => session.close());
           session.on('close', () => socket.destroy());
           if (head.length) session.feed(head);
-          return portForwardSpdy(session, pod, rt, o.log);
+          return portForwardSpdy(session, pod, sandbox, o.log);
         }
         return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
           if (ws.protocol.startsWith('SPDY/3.1')) {
@@ -162,36 +160,36 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
             ws.on('message', (d: Buffer) => session.feed(d));
             ws.on('close', () => session.close());
             session.on('close', () => ws.readyState === ws.OPEN && ws.close(1000));
-            return portForwardSpdy(session, pod, rt, o.log);
+            return portForwardSpdy(session, pod, sandbox, o.log);
           }
-          portForwardChannels(ws, url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map(Number), rt);
+          portForwardChannels(ws, url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map(Number), sandbox);
         });
       }
       if (kind !== 'exec' && kind !== 'attach') return refuse(404, 'the server could not find the requested resource');
       if (!isWs) return refuse(400, 'this kubelet streams exec and attach over WebSocket (v5.channel.k8s.io) only');
-      const { pod, inst } = target(url, true);
-      const proc = inst!.proc;
-      if (!proc || !inst!.pump) return refuse(400, `container ${inst!.name} is not running`);
-      const once = ((pod.spec?.containers ?? []) as Obj[]).find((c) => c.name === inst!.name)?.stdinOnce === true;
-      if (kind === 'attach') return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, url, inst!, once));
+      const { pod, ctr } = target(url, true);
+      const handle = ctr!.handle;
+      if (!handle || !ctr!.pump) return refuse(400, `container ${ctr!.name} is not running`);
+      const once = (pod.spec?.containers ?? []).find((c) => c.name === ctr!.name)?.stdinOnce === true;
+      if (kind === 'attach') return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, url, ctr!, once));
       // The program's pid is written a moment after the container is reported running.
-      void proc.waitProgramPid(3000).then((pid) => {
-        if (!pid) return refuse(400, `container ${inst!.name} is not running`);
-        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => exec(ws, url, inst!, pid));
+      void handle.waitProgramPid(3000).then((pid) => {
+        if (!pid) return refuse(400, `container ${ctr!.name} is not running`);
+        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => exec(ws, url, ctr!, pid));
       });
     } catch (e) {
       if (e instanceof HttpError) return refuse(e.code, e.message);
-      o.log.warn({ err: String(e) }, 'stream failed');
+      o.log.warn({ err: e }, 'stream failed');
       refuse(400, String(e));
     }
   });
 
-  const exec = (ws: WebSocket, url: URL, inst: Instance, pid: number) => {
+  const exec = (ws: WebSocket, url: URL, ctr: Container, pid: number) => {
     const q = url.searchParams;
     const command = q.getAll('command');
     const tty = truthy(q.get('tty'));
     const stdin = truthy(q.get('stdin')) || truthy(q.get('input'));
-    const child = execIn(pid, command, inst.env, { tty, stdin });
+    const child = execIn(pid, command, ctr.env, { tty, stdin });
     const ch = channelSocket(ws, {
       stdin: (d) => child.stdin?.write(d),
       stdinEnd: () => child.stdin?.end(),
@@ -220,35 +218,31 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     });
   };
 
-  const attach = (ws: WebSocket, url: URL, inst: Instance, stdinOnce: boolean) => {
+  const attach = (ws: WebSocket, url: URL, ctr: Container, stdinOnce: boolean) => {
     const q = url.searchParams;
     const wantIn = truthy(q.get('stdin'));
     // stdinOnce: the first attach whose stdin ends closes the container's stdin (it sees end of file).
     const closeStdin = () => {
-      if (wantIn && stdinOnce && inst.stdinFd !== undefined) {
-        closeSync(inst.stdinFd);
-        inst.stdinFd = undefined;
-      }
+      if (wantIn && stdinOnce) ctr.handle?.closeStdin();
     };
     const ch = channelSocket(ws, {
-      // The live fd, never a copy: once closed, its number may belong to something else.
-      stdin: (d) => wantIn && inst.stdinFd !== undefined && writeFd(inst.stdinFd, d),
+      stdin: (d) => wantIn && ctr.handle?.writeStdin(d),
       stdinEnd: closeStdin,
-      resize: (w, h) => inst.proc && resizePty(inst.proc.programPid() ?? 0, w, h),
+      resize: (w, h) => ctr.handle && resizePty(ctr.handle.programPid() ?? 0, w, h),
     });
     // The first attach to a stdinOnce container (kubectl run -i) also gets what it printed before the attach.
-    if (stdinOnce && !inst.attached) {
+    if (stdinOnce && !ctr.attached) {
       try {
-        const before = renderLog(readFileSync(inst.logPath, 'utf8'));
+        const before = renderLog(readFileSync(ctr.logPath, 'utf8'));
         if (before) ch.stdout(Buffer.from(before));
       } catch {
         /* nothing yet */
       }
     }
-    inst.attached = true;
+    ctr.attached = true;
     // The container may have ended while the WebSocket was being set up.
-    const off = inst.pump
-      ? inst.pump.on(
+    const off = ctr.pump
+      ? ctr.pump.on(
           (stream, chunk) => (stream === 'stderr' ? ch.stderr(chunk) : ch.stdout(chunk)),
           () => ch.finish(0),
         )
@@ -263,9 +257,4 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve(server));
   });
-}
-
-/** Write to a container's stdin FIFO (non-blocking fd: what does not fit in a full pipe is dropped). */
-function writeFd(fd: number, d: Buffer): void {
-  write(fd, d, () => undefined);
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '@kemu/api';
-import { containerView } from './instance.js';
-import type { Instance } from './pod-runtime.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { containerView } from './container-lifecycle.js';
+import type { Container } from './pod-sandbox.js';
 
-const pod = (restartPolicy: string) => ({ metadata: { name: 'p', namespace: 'ns', uid: 'u' }, spec: { restartPolicy, containers: [{ name: 'c', image: 'busybox' }] } }) as unknown as KubeObject;
+const pod = (restartPolicy: string): Pod => ({ metadata: { name: 'p', namespace: 'ns', uid: 'u' }, spec: { restartPolicy, containers: [{ name: 'c', image: 'busybox' }] } });
 const c = { name: 'c', image: 'busybox' };
-const ended = (exitCode: number, init = false, backoffUntil?: number): Instance => ({
+const ended = (exitCode: number, init = false, backoffUntil?: number): Container => ({
   name: 'c',
   init,
   id: 'x',
