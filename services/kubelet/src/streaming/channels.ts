@@ -27,8 +27,15 @@ export function pickProtocol(offered: Set<string>, supported: string[]): string 
   return supported.find((p) => offered.has(p)) ?? false;
 }
 
-/** Wire a WebSocket's incoming channels to handlers; returns the writers. */
-export function channelSocket(ws: WebSocket, h: ChannelHandlers) {
+/**
+ * Wire a WebSocket's incoming channels to handlers; returns the writers.
+ * `endConnection` ends the TCP connection under the socket once the stream is
+ * finished: the Go kubelet closes the connection with the stream, and some
+ * clients (the Python client 22.6) never read a close frame that arrives in
+ * the same TLS record as the final status, so waiting for their closing
+ * handshake (ws waits 30 s) would leave them hanging.
+ */
+export function channelSocket(ws: WebSocket, h: ChannelHandlers, endConnection?: () => void) {
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
     const data = isBinary ? raw : Buffer.from(raw.toString()); // tolerate text frames
     if (!data.length) return;
@@ -68,6 +75,8 @@ export function channelSocket(ws: WebSocket, h: ChannelHandlers) {
             };
       send(ERROR, JSON.stringify(status));
       if (ws.readyState === ws.OPEN) ws.close(1000);
+      // end() writes what is queued (the status and the close frame) before the FIN.
+      endConnection?.();
     },
   };
 }

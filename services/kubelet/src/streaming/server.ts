@@ -171,11 +171,11 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       const handle = ctr!.handle;
       if (!handle || !ctr!.pump) return refuse(400, `container ${ctr!.name} is not running`);
       const once = (pod.spec?.containers ?? []).find((c) => c.name === ctr!.name)?.stdinOnce === true;
-      if (kind === 'attach') return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, url, ctr!, once));
+      if (kind === 'attach') return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => attach(ws, url, ctr!, once, () => socket.end()));
       // The program's pid is written a moment after the container is reported running.
       void handle.waitProgramPid(3000).then((pid) => {
         if (!pid) return refuse(400, `container ${ctr!.name} is not running`);
-        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => exec(ws, url, ctr!, pid));
+        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => exec(ws, url, ctr!, pid, () => socket.end()));
       });
     } catch (e) {
       if (e instanceof HttpError) return refuse(e.code, e.message);
@@ -184,7 +184,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     }
   });
 
-  const exec = (ws: WebSocket, url: URL, ctr: Container, pid: number) => {
+  const exec = (ws: WebSocket, url: URL, ctr: Container, pid: number, endConnection: () => void) => {
     const q = url.searchParams;
     const command = q.getAll('command');
     const tty = truthy(q.get('tty'));
@@ -194,7 +194,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       stdin: (d) => child.stdin?.write(d),
       stdinEnd: () => child.stdin?.end(),
       resize: (w, h) => tty && resizePty(child.pid!, w, h),
-    });
+    }, endConnection);
     child.stdin?.on('error', () => undefined);
     child.stdout!.on('data', ch.stdout);
     child.stderr!.on('data', tty ? ch.stdout : ch.stderr);
@@ -218,7 +218,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     });
   };
 
-  const attach = (ws: WebSocket, url: URL, ctr: Container, stdinOnce: boolean) => {
+  const attach = (ws: WebSocket, url: URL, ctr: Container, stdinOnce: boolean, endConnection: () => void) => {
     const q = url.searchParams;
     const wantIn = truthy(q.get('stdin'));
     // stdinOnce: the first attach whose stdin ends closes the container's stdin (it sees end of file).
@@ -229,7 +229,7 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       stdin: (d) => wantIn && ctr.handle?.writeStdin(d),
       stdinEnd: closeStdin,
       resize: (w, h) => ctr.handle && resizePty(ctr.handle.programPid() ?? 0, w, h),
-    });
+    }, endConnection);
     // The first attach to a stdinOnce container (kubectl run -i) also gets what it printed before the attach.
     if (stdinOnce && !ctr.attached) {
       try {
