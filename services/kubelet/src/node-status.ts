@@ -3,7 +3,7 @@
  * capacity/allocatable, node info, labels and the four conditions. Pure:
  * facts about the machine come in as arguments.
  */
-import type { KubeObject } from '@kemu/api';
+import { formatTime as ts, type KubeObject } from '@kemu/api';
 
 export interface NodeFacts {
   name: string;
@@ -23,7 +23,6 @@ export interface NodeFacts {
   controlPlane?: boolean;
 }
 
-const ts = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 const mem = (bytes: number) => `${Math.floor(bytes / 1024)}Ki`;
 
 export const KUBELET_VERSION = 'v1.32.0';

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConfigMap, Container as ContainerSpec, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
-import { isNotFound, parseQuantity, type KubeObject } from '@kemu/api';
+import { formatTime, isNotFound, quantityValue, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
 import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
 import { NodeRoutes, routeProgrammer, type NetworkBackend } from './network/node-routes.js';
@@ -35,7 +35,7 @@ import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from '.
 const fromApi = <T extends Pod | Node | Service | Secret | ConfigMap>(o: KubeObject): T => o as unknown as T;
 const toApi = (o: Pod | (Omit<Pod, 'status'> & { status: KubeletPodStatus })): KubeObject => o as unknown as KubeObject;
 const PODS = { version: 'v1', resource: 'pods' };
-const ts = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const ts = () => formatTime();
 const backoff = (restarts: number) => Math.min(300_000, 10_000 * 2 ** Math.min(restarts, 5)); // 10 s doubling to 5 min
 
 export interface PodManagerOptions {
@@ -300,7 +300,9 @@ export class PodManager {
       mounts.push(m);
     }
     const limit = c.resources?.limits?.memory;
-    const memory = limit ? parseQuantity(limit) : undefined;
+    // Bytes, rounded up as Kubernetes' Quantity.Value() does.
+    const bytes = limit ? quantityValue(limit) : undefined;
+    const memory = bytes === undefined ? undefined : Number(bytes);
     const handle = await startContainer(
       { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,

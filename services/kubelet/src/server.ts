@@ -9,7 +9,7 @@
 import { cpus, freemem, release, totalmem, arch as osArch } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
+import { formatMicroTime, isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
 import { EventRecorder, InformerFactory, runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { PodManager } from './pods.js';
 import { startStreamingServer } from './streaming/server.js';
@@ -35,7 +35,7 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
 
 const NODES = { version: 'v1', resource: 'nodes' };
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-node-lease' };
-const microTime = () => new Date().toISOString().replace('Z', '000Z');
+const microTime = () => formatMicroTime();
 
 function osImage(): string {
   try {

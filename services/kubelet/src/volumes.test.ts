@@ -31,6 +31,12 @@ describe('downward API values', () => {
     expect(resourceFieldValue(pod, { resource: 'requests.cpu' }, 'c')).toBe('1');
     expect(resourceFieldValue(pod, { resource: 'limits.cpu' }, 'c', { cpu: 4, memory: 8 })).toBe('4');
   });
+  it('divides exactly: 70m in 10m units is 7 (floats made it 8), 1001m in 1m units 1001', () => {
+    const small = { ...pod, spec: { containers: [{ name: 'c', image: 'x', resources: { limits: { cpu: '70m' }, requests: { cpu: '1.001' } } }] } };
+    expect(resourceFieldValue(small, { resource: 'limits.cpu', divisor: '10m' }, 'c')).toBe('7');
+    expect(resourceFieldValue(small, { resource: 'requests.cpu', divisor: '1m' }, 'c')).toBe('1001');
+    expect(resourceFieldValue(small, { resource: 'limits.cpu', divisor: '100m' }, 'c')).toBe('1');
+  });
 });
 
 describe('volume files', () => {

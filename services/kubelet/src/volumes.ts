@@ -8,7 +8,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseQuantity } from '@kemu/api';
+import { milliValue } from '@kemu/api';
 import type { ConfigMap, Container as ContainerSpec, KeyToPath, Pod, ResourceFieldSelector, Secret, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
 import type { Mount } from './runtime/container.js';
 
@@ -71,9 +71,10 @@ export function resourceFieldValue(pod: Pod, ref: ResourceFieldSelector, default
   let q = c?.resources?.[kind]?.[res];
   if (q === undefined && kind === 'limits') q = res === 'cpu' ? String(node?.cpu ?? 1) : String(node?.memory ?? 0); // no limit: the node's allocatable
   if (q === undefined) q = '0';
-  const divisor = parseQuantity(String(ref.divisor ?? '1')) ?? 1;
-  const v = parseQuantity(String(q)) ?? 0;
-  return String(Math.ceil(v / (divisor || 1)));
+  // Exact milli-units, as Kubernetes' ExtractContainerResourceValue: ceil(value / divisor).
+  const divisor = milliValue(ref.divisor ?? '1') || 1000n;
+  const v = milliValue(q) ?? 0n;
+  return String((v + divisor - 1n) / divisor);
 }
 
 function keyFiles(data: Record<string, Buffer>, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean, what: string): VolumeFile[] {

@@ -5,24 +5,17 @@
  * keeps them.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-
-const toInt = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-const toIp = (n: number) => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+import { cidrSize, formatIPv4, nthAddress } from '@kemu/api';
 
 /** The gateway (first usable) address of a CIDR. */
 export function gatewayOf(cidr: string): string {
-  const [ip, bits] = cidr.split('/');
-  const size = 2 ** (32 - Number(bits));
-  return toIp(toInt(ip) - (toInt(ip) % size) + 1);
+  return formatIPv4(nthAddress(cidr, 1));
 }
 
 /** The lowest free pod address in `cidr` (skipping network, gateway, broadcast), or undefined when full. Pure. */
 export function nextFree(cidr: string, used: Set<string>): string | undefined {
-  const [ip, bits] = cidr.split('/');
-  const size = 2 ** (32 - Number(bits));
-  const base = toInt(ip) - (toInt(ip) % size);
-  for (let n = base + 2; n < base + size - 1; n++) {
-    const candidate = toIp(n);
+  for (let n = 2; n < cidrSize(cidr) - 1; n++) {
+    const candidate = formatIPv4(nthAddress(cidr, n));
     if (!used.has(candidate)) return candidate;
   }
   return undefined;

@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { parseCidr } from '@kemu/api';
 
 function ip(args: string[], allowFail = false): string {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
@@ -19,7 +20,7 @@ function inNs(ns: string, argv: string[], allowFail = false): void {
   if (r.status !== 0 && !allowFail) throw new Error(`${argv.join(' ')} in ${ns}: ${(r.stderr || '').trim()}`);
 }
 
-const prefixLen = (cidr: string) => cidr.split('/')[1];
+const prefixLen = (cidr: string) => parseCidr(cidr).prefix;
 
 /** The host side of a pod's veth: unique per pod namespace, at most 15 bytes. */
 export const vethName = (podNs: string) => `veth${createHash('sha1').update(podNs).digest('hex').slice(0, 8)}`;

@@ -9,6 +9,7 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { formatIPv4, networkAddress } from '@kemu/api';
 
 export const VTEP = 'flannel.1';
 export const VXLAN_MTU = 1450;
@@ -25,7 +26,7 @@ function run(cmd: string, args: string[], allowFail = false): string {
 }
 
 /** The network address of a CIDR: the VTEP's address (flannel uses the .0 of the podCIDR). */
-export const vtepAddress = (cidr: string) => cidr.split('/')[0]!;
+export const vtepAddress = (cidr: string) => formatIPv4(networkAddress(cidr));
 
 /** Create the VTEP (idempotent); returns its MAC. */
 export function ensureVtep(nodeNs: string, nodeIP: string, podCIDR: string): string {

@@ -7,6 +7,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { formatNanoTime } from '@kemu/api';
 import { openFifo } from './container.js';
 
 export type StreamName = 'stdout' | 'stderr';
@@ -21,7 +22,7 @@ export interface LogEntry {
 
 /** Nanosecond RFC 3339, as CRI logs have it. */
 export function nanoTime(d = new Date()): string {
-  return d.toISOString().replace(/\.(\d+)Z$/, (_m, ms: string) => `.${ms.padEnd(9, '0')}Z`);
+  return formatNanoTime(d);
 }
 
 export function formatEntry(e: LogEntry): string {
