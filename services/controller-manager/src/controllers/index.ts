@@ -2,6 +2,7 @@
 import type { Controller, ControllerContext } from '../context.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
+import { endpointsController } from './endpoints.js';
 import { garbageCollector } from './garbage-collector.js';
 import { namespaceController } from './namespace.js';
 import { nodeIpamController } from './node-ipam.js';
@@ -28,4 +29,5 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'nodelifecycle', start: nodeLifecycleController, workers: 2 },
   { name: 'taint-eviction-controller', start: taintEvictionController, workers: 2 },
   { name: 'resourcequota', start: resourceQuotaController, workers: 2 },
+  { name: 'endpoint', start: endpointsController, workers: 5 },
 ];
