@@ -22,7 +22,14 @@ export const ANNOTATION_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-confi
 export const asPod = (o: KubeObject): Pod => o as Pod;
 export const asService = (o: KubeObject): Service => o as Service;
 /** Back to what the client writes: every object we write has metadata. */
-export const toKube = <T extends { metadata?: ObjectMeta }>(o: T): KubeObject => ({ ...o, metadata: { ...(o.metadata ?? {}) } }) as KubeObject;
+export const toKube = <T extends { metadata?: ObjectMeta }>(o: T): KubeObject => ({ ...o, metadata: { ...(o.metadata ?? {}) } });
+
+/** Metadata for an update of an existing object: a name replaces generateName. */
+export function named(meta: ObjectMeta | undefined, name: string | undefined, resourceVersion: string | undefined): ObjectMeta {
+  const out: ObjectMeta = { ...meta, name, resourceVersion };
+  delete (out as { generateName?: string }).generateName;
+  return out;
+}
 
 /** The sync found the informer cache behind the controller's own last write: retry later, with back-off. */
 export class StaleCacheError extends Error {

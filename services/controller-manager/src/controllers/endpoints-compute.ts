@@ -156,7 +156,7 @@ const labelsEqual = (a: Record<string, string> | undefined, b: Record<string, st
 export function endpointsFor(svc: Service, subsets: EndpointSubset[], current: Endpoints | undefined, triggerTime: number | undefined): Endpoints | undefined {
   const count = subsets.reduce((n, s) => n + (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0), 0);
   if (current) {
-    const { [LABEL_HEADLESS]: _headless, ...labels } = current.metadata?.labels ?? {};
+    const labels = Object.fromEntries(Object.entries(current.metadata?.labels ?? {}).filter(([k]) => k !== LABEL_HEADLESS));
     const capacityOk = count > MAX_ENDPOINTS_CAPACITY ? false : !(ANNOTATION_OVER_CAPACITY in (current.metadata?.annotations ?? {}));
     if (subsetsEqual(current.subsets, subsets) && labelsEqual(labels, svc.metadata?.labels) && capacityOk) return undefined;
   }

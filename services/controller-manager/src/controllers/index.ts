@@ -3,6 +3,7 @@ import type { Controller, ControllerContext } from '../context.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { endpointsController } from './endpoints.js';
+import { endpointSliceController } from './endpointslice.js';
 import { garbageCollector } from './garbage-collector.js';
 import { namespaceController } from './namespace.js';
 import { nodeIpamController } from './node-ipam.js';
@@ -30,4 +31,5 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'taint-eviction-controller', start: taintEvictionController, workers: 2 },
   { name: 'resourcequota', start: resourceQuotaController, workers: 2 },
   { name: 'endpoint', start: endpointsController, workers: 5 },
+  { name: 'endpointslice', start: endpointSliceController, workers: 5 },
 ];
