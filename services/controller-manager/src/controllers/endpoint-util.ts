@@ -5,7 +5,7 @@
  * Services a pod change touches, the last-change trigger time. All pure but
  * the trigger-time tracker, which remembers what the previous sync saw.
  */
-import type { KubeObject } from '@kemu/api';
+import { StatusError, type KubeObject } from '@kemu/api';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { ObjectReference, Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
 
@@ -37,6 +37,15 @@ export class StaleCacheError extends Error {
     super(`${what} informer cache is out of date`);
     this.name = 'StaleCacheError';
   }
+}
+
+/**
+ * A create refused because the namespace is being deleted (a Forbidden with the
+ * NamespaceTerminating cause): creates will keep failing, so the sync drops the
+ * work, as Kubernetes' controllers do, instead of retrying until the namespace is gone.
+ */
+export function isNamespaceTerminating(e: unknown): boolean {
+  return e instanceof StatusError && e.code === 403 && (e.status.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating');
 }
 
 /**

@@ -4,7 +4,7 @@
  * sees — objects appearing and changing — after pods and Services change.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KubeObject } from '@kemu/api';
+import { StatusError, type KubeObject } from '@kemu/api';
 import type { InformerFactory } from '@kemu/client';
 import type { Endpoints, Pod } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -52,7 +52,7 @@ async function cluster(seed: (api: FakeApi) => void = () => {}, run = true) {
   const notReadyIPs = (name: string) => (get<Endpoints>('endpoints', name)?.subsets ?? []).flatMap((s) => (s.notReadyAddresses ?? []).map((a) => a.ip)).sort();
   const sliceReady = (svc: string) => slices(svc).flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready).flatMap((e) => e.addresses)).sort();
   const put = (p: Pod) => api.seed(R.pods, toKube(p));
-  return { api, controllers, get, slices, readyIPs, notReadyIPs, sliceReady, put };
+  return { api, ctx, controllers, get, slices, readyIPs, notReadyIPs, sliceReady, put };
 }
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -149,6 +149,20 @@ describe('endpoints controllers: pod and Service events', () => {
     await until('endpoints', () => c.get('endpoints', 'web'));
     c.api.remove(R.services, 'ns', 'web');
     await until('endpoints gone', () => !c.get('endpoints', 'web'));
+  });
+});
+
+describe('a namespace being deleted', () => {
+  it('drops the work when creates are refused with NamespaceTerminating, instead of retrying', async () => {
+    const c = await cluster((api) => {
+      api.seed(R.services, toKube(service()));
+      api.seed(R.pods, toKube(pod('a', { ip: '10.244.1.5' })));
+    }, false);
+    const refused = new StatusError(403, 'Forbidden', 'unable to create new content in namespace ns because it is being terminated', { causes: [{ reason: 'NamespaceTerminating', message: 'namespace ns is being terminated' }] });
+    c.ctx.client.create = () => Promise.reject(refused);
+    for (const ctl of c.controllers) await expect(ctl.sync('ns/web')).resolves.toBeUndefined();
+    c.ctx.client.create = () => Promise.reject(new StatusError(403, 'Forbidden', 'no'));
+    await expect(c.controllers[0].sync('ns/web')).rejects.toThrow('no');
   });
 });
 

@@ -9,7 +9,7 @@ import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import type { Endpoints } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { desiredSubsets, endpointsFor } from './endpoints-compute.js';
-import { ANNOTATION_LEADER, StaleCacheError, TriggerTimeTracker, asPod, asService, hasSelector, servicesSelecting, servicesToUpdateOnPodChange, toKube } from './endpoint-util.js';
+import { ANNOTATION_LEADER, StaleCacheError, isNamespaceTerminating, TriggerTimeTracker, asPod, asService, hasSelector, servicesSelecting, servicesToUpdateOnPodChange, toKube } from './endpoint-util.js';
 
 export class EndpointsController implements Controller {
   readonly name = 'endpoint';
@@ -85,6 +85,7 @@ export class EndpointsController implements Controller {
     } catch (e) {
       // Created meanwhile (a user, or our own create whose event is late): the next sync compares with it.
       if (isAlreadyExists(e)) throw new StaleCacheError(`endpoints ${key}`);
+      if (!current && isNamespaceTerminating(e)) return;
       const verb = current ? 'update' : 'create';
       void this.ctx.recorder.event(toKube(next), 'Warning', current ? 'FailedToUpdateEndpoint' : 'FailedToCreateEndpoint', `Failed to ${verb} endpoint ${key}: ${(e as Error).message}`);
       throw e;

@@ -9,7 +9,7 @@ import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import type { Endpoints } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
-import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME, StaleCacheError, asService, hasSelector, toKube } from './endpoint-util.js';
+import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME, StaleCacheError, asService, isNamespaceTerminating, hasSelector, toKube } from './endpoint-util.js';
 import { MAX_ENDPOINTS_PER_SUBSET, MIRRORING_CONTROLLER, mirrorSlices, shouldMirror } from './endpointslice-mirror.js';
 import { SliceTracker } from './slice-tracker.js';
 
@@ -90,7 +90,12 @@ export class EndpointSliceMirroringController implements Controller {
     if (plan.invalid) void this.ctx.recorder.event(epObj, 'Warning', 'InvalidIPAddress', `Skipped ${plan.invalid} invalid IP addresses when mirroring to EndpointSlices`);
     if (plan.overCapacity) void this.ctx.recorder.event(epObj, 'Warning', 'TooManyAddressesToMirror', `A max of ${this.maxPerSubset} addresses can be mirrored to EndpointSlices per Endpoints subset. ${plan.overCapacity} addresses were skipped`);
     const ref = { ...R.endpointslices, namespace };
-    if (!epObj.metadata.deletionTimestamp) for (const s of plan.create) this.tracker.update(asSlice(await this.ctx.client.create(ref, toKube(s))));
+    try {
+      if (!epObj.metadata.deletionTimestamp) for (const s of plan.create) this.tracker.update(asSlice(await this.ctx.client.create(ref, toKube(s))));
+    } catch (e) {
+      if (isNamespaceTerminating(e)) return;
+      throw e;
+    }
     for (const s of plan.update) this.tracker.update(asSlice(await this.ctx.client.update(ref, toKube(s))));
     await this.deleteAll(namespace!, plan.delete);
   }

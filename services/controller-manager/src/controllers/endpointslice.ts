@@ -10,7 +10,7 @@ import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
-import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME, StaleCacheError, TriggerTimeTracker, asPod, asService, hasSelector, selects, servicesSelecting, servicesToUpdateOnPodChange, toKube } from './endpoint-util.js';
+import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME, StaleCacheError, isNamespaceTerminating, TriggerTimeTracker, asPod, asService, hasSelector, selects, servicesSelecting, servicesToUpdateOnPodChange, toKube } from './endpoint-util.js';
 import { ENDPOINTSLICE_CONTROLLER, MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './endpointslice-reconcile.js';
 import { SliceTracker } from './slice-tracker.js';
 
@@ -115,6 +115,7 @@ export class EndpointSliceController implements Controller {
         this.tracker.expectDeletion(s);
       }
     } catch (e) {
+      if (isNamespaceTerminating(e)) return;
       void this.ctx.recorder.event(svcObj, 'Warning', 'FailedToUpdateEndpointSlices', `Error updating Endpoint Slices for Service ${key}: ${(e as Error).message}`);
       throw e;
     }
