@@ -27,6 +27,9 @@ export const R = {
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets' },
   deployments: { group: 'apps', version: 'v1', resource: 'deployments' },
   daemonsets: { group: 'apps', version: 'v1', resource: 'daemonsets' },
+  services: { version: 'v1', resource: 'services' },
+  endpoints: { version: 'v1', resource: 'endpoints' },
+  endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
 } as const;
 
 export const ts = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');

@@ -21,6 +21,8 @@ const TRACKED: Record<string, ResourceId> = {
   ConfigMap: { version: 'v1', resource: 'configmaps' },
   Secret: { version: 'v1', resource: 'secrets' },
   EndpointSlice: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
+  // Mirrored EndpointSlices are owned by the Endpoints they copy.
+  Endpoints: { version: 'v1', resource: 'endpoints' },
   // A node's Lease is owned by its Node: deleting the Node removes the Lease.
   Node: R.nodes,
   Lease: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },

@@ -2,6 +2,9 @@
 import type { Controller, ControllerContext } from '../context.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
+import { endpointsController } from './endpoints.js';
+import { endpointSliceController } from './endpointslice.js';
+import { endpointSliceMirroringController } from './endpointslice-mirroring.js';
 import { garbageCollector } from './garbage-collector.js';
 import { namespaceController } from './namespace.js';
 import { nodeIpamController } from './node-ipam.js';
@@ -28,4 +31,7 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'nodelifecycle', start: nodeLifecycleController, workers: 2 },
   { name: 'taint-eviction-controller', start: taintEvictionController, workers: 2 },
   { name: 'resourcequota', start: resourceQuotaController, workers: 2 },
+  { name: 'endpoint', start: endpointsController, workers: 5 },
+  { name: 'endpointslice', start: endpointSliceController, workers: 5 },
+  { name: 'endpointslicemirroring', start: endpointSliceMirroringController, workers: 5 },
 ];
