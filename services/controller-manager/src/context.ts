@@ -32,7 +32,7 @@ export const R = {
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
 } as const;
 
-export const ts = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+export { formatTime as ts } from '@kemu/api';
 
 /** Run `workers` loops of `sync` over the queue until the signal aborts; failures are logged and retried with back-off. */
 export function runWorkers(ctx: ControllerContext, name: string, queue: WorkQueue, workers: number, signal: AbortSignal, sync: (key: string) => Promise<void>): Promise<void> {

@@ -3,7 +3,7 @@
  * unavailability arithmetic, how far a rolling update may scale each side,
  * revisions, and the status and conditions `kubectl rollout status` reads.
  */
-import type { KubeObject } from '@kemu/api';
+import { formatTime, type KubeObject } from '@kemu/api';
 
 export const HASH_LABEL = 'pod-template-hash';
 export const REVISION = 'deployment.kubernetes.io/revision';
@@ -141,7 +141,7 @@ function setCondition(conds: Condition[], c: Omit<Condition, 'lastUpdateTime' | 
 
 /** The Deployment's status: counts, observedGeneration and the Available / Progressing conditions. */
 export function deploymentStatus(d: KubeObject, newRS: KubeObject | undefined, all: KubeObject[], now: Date): Record<string, unknown> {
-  const nowStr = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const nowStr = formatTime(now);
   const want = d.spec?.replicas ?? 1;
   const sum = (f: (rs: KubeObject) => number) => all.reduce((n, rs) => n + f(rs), 0);
   const replicas = sum((rs) => rs.status?.replicas ?? 0);

@@ -1,13 +1,13 @@
 /** Node IPAM: every Node gets a /24 spec.podCIDR from the cluster CIDR (10.244.0.0/16); a deleted node's goes back. */
-import { isNotFound } from '@kemu/api';
+import { formatCidr, isNotFound, subnet, subnetCount } from '@kemu/api';
 import { WorkQueue, type Informer } from '@kemu/client';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 
-/** The first free /24 of a /16 cluster CIDR, or undefined when all are taken. Pure. */
+/** The first free /24 of the cluster CIDR (any prefix up to /24), or undefined when all are taken. Pure. */
 export function nextPodCIDR(clusterCIDR: string, used: Set<string>): string | undefined {
-  const [a, b] = clusterCIDR.split('/')[0].split('.');
-  for (let c = 0; c < 256; c++) {
-    const cidr = `${a}.${b}.${c}.0/24`;
+  const n = subnetCount(clusterCIDR, 24);
+  for (let i = 0; i < n; i++) {
+    const cidr = formatCidr(subnet(clusterCIDR, 24, i));
     if (!used.has(cidr)) return cidr;
   }
   return undefined;

@@ -6,7 +6,7 @@
  * pure function → write status.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { fromLabelSelector, isNotFound, matches, type KubeObject, type Selector } from '@kemu/api';
+import { formatTime, fromLabelSelector, isNotFound, matches, type KubeObject, type Selector } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer, type ResourceId } from '@kemu/client';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { Expectations } from './expectations.js';
@@ -40,7 +40,7 @@ export function replicaStatus(owner: KubeObject, pods: KubeObject[], now: number
   const minReady = owner.spec?.minReadySeconds ?? 0;
   const fully = pods.filter((p) => Object.entries(tplLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length;
   const conditions = (owner.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'ReplicaFailure');
-  if (failure) conditions.push({ type: 'ReplicaFailure', status: 'True', lastTransitionTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z'), reason: 'FailedCreate', message: failure });
+  if (failure) conditions.push({ type: 'ReplicaFailure', status: 'True', lastTransitionTime: formatTime(now), reason: 'FailedCreate', message: failure });
   const status: Record<string, unknown> = {
     replicas: pods.length,
     fullyLabeledReplicas: fully,
