@@ -125,6 +125,8 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   let lastFull = Number.NEGATIVE_INFINITY;
   let nodeIP = o.nodeIP;
   let waiters: (() => void)[] = [];
+  // The initial list is the state, not a change: programming latency counts only what changes after it.
+  let cachesSynced = false;
 
   const sync = async (reason: SyncReason): Promise<void> => {
     if (!nodeIP) {
@@ -166,7 +168,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     },
     slice: (obj) => {
       metrics.endpointChanges.inc();
-      latency.record(obj.metadata.annotations, now());
+      if (cachesSynced) latency.record(obj.metadata.annotations, now());
       runner.run();
     },
     node: (obj) => {
@@ -217,6 +219,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   // kube-proxy programs nothing until it has seen every Service and slice: a sync from a partial
   // cache would delete the chains of Services not listed yet.
   void informers.start().then(() => {
+    cachesSynced = true;
     log.info({ services: services.lister.size, endpointSlices: slices.lister.size }, 'caches synced; programming the node');
     runner.start();
   });
