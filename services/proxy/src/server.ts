@@ -266,7 +266,8 @@ function watchChanges(
  * Bridged pod-to-pod traffic must pass the iptables hooks, or a reply from a pod to a
  * pod on the same bridge skips the un-DNAT of a ClusterIP connection. The kubelet
  * turns this on when it sets up cni0; kube-proxy makes sure (the switch is per
- * network namespace, so this is the node's own). localhost NodePorts need route_localnet.
+ * network namespace, so this is the node's own). localhost NodePorts need route_localnet,
+ * NodePorts without a local endpoint need forwarding.
  */
 async function nodeSysctls(sysctl: NonNullable<ProxyOptions['sysctl']>, mode: ProxyMode, log: Logger): Promise<void> {
   const key = 'net.bridge.bridge-nf-call-iptables';
@@ -275,6 +276,13 @@ async function nodeSysctls(sysctl: NonNullable<ProxyOptions['sysctl']>, mode: Pr
   else if (v !== '1') {
     await sysctl.write(key, '1');
     log.info({ sysctl: key, was: v }, 'set net.bridge.bridge-nf-call-iptables=1 in the node namespace');
+  }
+  // A NodePort on a node without a local endpoint forwards to another node's pod. The kubelet turns
+  // forwarding on only when it sets up cni0 (for its first pod); a node without pods must forward too.
+  const fwd = 'net.ipv4.ip_forward';
+  if ((await sysctl.read(fwd)) === '0') {
+    await sysctl.write(fwd, '1');
+    log.info({ sysctl: fwd }, 'set net.ipv4.ip_forward=1 in the node namespace (NodePorts forward to other nodes\' pods)');
   }
   if (mode === 'iptables') {
     const rl = 'net.ipv4.conf.all.route_localnet';
