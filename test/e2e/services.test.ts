@@ -66,7 +66,7 @@ beforeAll(async () => {
   for (const [name, node] of [['b1', 'node-1'], ['b2', 'node-2'], ['client', 'node-1']] as const) await k(['-n', ns, ...netexecRunArgs(name, node)]);
   await k(['wait', '-n', ns, '--for=condition=Ready', 'pod/b1', 'pod/b2', 'pod/client', '--timeout=60s']);
   for (const p of ['b1', 'b2']) ips[p] = await k(['get', 'pod', '-n', ns, p, '-o', 'jsonpath={.status.podIP}']);
-  await apply(service('web', 'NodePort'), slice('web-1', 'web', [ips.b1!, ips.b2!]), service('empty'));
+  await apply(service('web', 'NodePort'), slice('web-1', 'web', [ips.b1, ips.b2]), service('empty'));
   webIP = await k(['get', 'svc', '-n', ns, 'web', '-o', 'jsonpath={.spec.clusterIP}']);
   emptyIP = await k(['get', 'svc', '-n', ns, 'empty', '-o', 'jsonpath={.spec.clusterIP}']);
   nodePort = Number(await k(['get', 'svc', '-n', ns, 'web', '-o', 'jsonpath={.spec.ports[0].nodePort}']));
@@ -74,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Later suites share the cluster: leave it in the default mode.
-  if (JSON.parse(readFileSync(stateFile('cluster.json'), 'utf8')).proxyMode !== 'iptables') kemu('up', '--proxy-mode', 'iptables');
+  if ((JSON.parse(readFileSync(stateFile('cluster.json'), 'utf8')) as { proxyMode?: string }).proxyMode !== 'iptables') kemu('up', '--proxy-mode', 'iptables');
   if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false']);
 });
 
@@ -131,20 +131,20 @@ describe.each(['iptables', 'nftables'] as const)('Services through kube-proxy in
     } else {
       const table = onNode('node-1', 'nft', 'list', 'table', 'ip', 'kube-proxy').stdout;
       expect(table).toMatch(new RegExp(`${webIP.replace(/\./g, '\\.')} \\. tcp \\. 80 : goto service-[A-Z2-7]{8}-${ns}/web/tcp/`));
-      expect(table).toMatch(new RegExp(`numgen random mod 2 vmap \\{ 0 : goto endpoint-[A-Z2-7]{8}-${ns}/web/tcp/__${ips.b1!.replace(/\./g, '\\.')}/8080, 1 : goto endpoint-`));
+      expect(table).toMatch(new RegExp(`numgen random mod 2 vmap \\{ 0 : goto endpoint-[A-Z2-7]{8}-${ns}/web/tcp/__${ips.b1.replace(/\./g, '\\.')}/8080, 1 : goto endpoint-`));
       expect(table).toContain(`${emptyIP} . tcp . 80 comment "${ns}/empty" : goto reject-chain`);
     }
   });
 
   it('follows EndpointSlice changes, and reports the sync and programming metrics', async () => {
-    await apply(slice('web-1', 'web', [ips.b2!]));
-    const only = ips.b1!;
+    await apply(slice('web-1', 'web', [ips.b2]));
+    const only = ips.b1;
     const dump = () => (mode === 'iptables' ? natRules() : onNode('node-1', 'nft', 'list', 'table', 'ip', 'kube-proxy').stdout);
     await waitFor('b1 gone from the rules', () => !dump().includes(`${only}:8080`));
     const answers = new Set<string>();
     for (let i = 0; i < 6; i++) answers.add(fromNode(`http://${webIP}/hostname`).trim());
     expect([...answers]).toEqual(['b2']);
-    await apply(slice('web-1', 'web', [ips.b1!, ips.b2!]));
+    await apply(slice('web-1', 'web', [ips.b1, ips.b2]));
     await waitFor('b1 back in the rules', () => dump().includes(`${only}:8080`));
     const metrics = fromNode('http://127.0.0.1:10249/metrics');
     expect(metrics).toMatch(/^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/m);
@@ -153,7 +153,7 @@ describe.each(['iptables', 'nftables'] as const)('Services through kube-proxy in
   });
 
   it('a killed kube-proxy leaves the rules in place; restarted, it removes what went stale and duplicates nothing', async () => {
-    await apply(service('gone'), slice('gone-1', 'gone', [ips.b1!]));
+    await apply(service('gone'), slice('gone-1', 'gone', [ips.b1]));
     const goneIP = await k(['get', 'svc', '-n', ns, 'gone', '-o', 'jsonpath={.spec.clusterIP}']);
     const dump = () => (mode === 'iptables' ? allRules() : onNode('node-1', 'nft', 'list', 'table', 'ip', 'kube-proxy').stdout);
     await waitFor('the new Service in the rules', () => dump().includes(goneIP));

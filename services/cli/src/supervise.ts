@@ -18,7 +18,7 @@ const stopAll = (sig: NodeJS.Signals): void => {
 
 for (const p of procs) {
   const [cmd, ...args] = p.command;
-  const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, { stdio: 'inherit' });
+  const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { stdio: 'inherit' });
   children.set(p.name, child);
   child.on('exit', (code, signal) => {
     children.delete(p.name);

@@ -24,6 +24,23 @@ function duration(s: string): number {
   return Number(m[1]) * unit;
 }
 
+/** What the flags parse to (commander's opts are untyped). */
+interface ProxyFlags {
+  apiserver?: string;
+  caFile?: string;
+  tokenFile?: string;
+  hostnameOverride?: string;
+  nodeIp?: string;
+  proxyMode: string;
+  clusterCidr: string;
+  serviceClusterIpRange: string;
+  minSyncPeriod: string;
+  syncPeriod: string;
+  healthzPort: string;
+  metricsPort: string;
+  cleanup?: boolean;
+}
+
 if (process.argv[2] === 'rules') {
   process.exitCode = rulesCommand(process.argv.slice(2));
 } else {
@@ -42,18 +59,18 @@ if (process.argv[2] === 'rules') {
     .option('--metrics-port <port>', '/metrics port', '10249')
     .option('--cleanup', 'remove every rule kube-proxy wrote (all modes) and exit')
     .parse()
-    .opts();
+    .opts<ProxyFlags>();
   const log = pino({ name: 'kube-proxy', level: process.env.LOG_LEVEL ?? 'info' });
   if (o.cleanup) {
     const r = await cleanup();
     log.info(r, 'cleaned up');
   } else {
-    const mode = o.proxyMode as ProxyMode;
-    if (!PROXY_MODES.includes(mode)) {
-      log.error({ mode }, `unknown proxy mode (one of ${PROXY_MODES.join(', ')})`);
+    const mode = PROXY_MODES.find((m): m is ProxyMode => m === o.proxyMode);
+    if (!mode) {
+      log.error({ mode: o.proxyMode }, `unknown proxy mode (one of ${PROXY_MODES.join(', ')})`);
       process.exit(2);
     }
-    const nodeName: string | undefined = o.hostnameOverride ?? process.env.NODE_NAME;
+    const nodeName = o.hostnameOverride ?? process.env.NODE_NAME;
     if (!o.apiserver || !o.caFile || !o.tokenFile || !nodeName) {
       log.error('--apiserver, --ca-file, --token-file and a node name (--hostname-override or $NODE_NAME) are required');
       process.exit(2);

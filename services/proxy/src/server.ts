@@ -241,7 +241,8 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
 }
 
 function internalIP(node: KubeObject): string | undefined {
-  const addrs = (node.status?.addresses ?? []) as { type?: string; address?: string }[];
+  const status = node.status as { addresses?: { type?: string; address?: string }[] } | undefined;
+  const addrs = status?.addresses ?? [];
   return addrs.find((a) => a.type === 'InternalIP')?.address;
 }
 

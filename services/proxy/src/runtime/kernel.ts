@@ -85,8 +85,8 @@ export function parseNftTable(text: string): { chains: string[]; sets: string[] 
   const sets: string[] = [];
   for (const line of text.split('\n')) {
     const m = /^\s*(chain|set|map) (\S+) \{/.exec(line);
-    if (m?.[1] === 'chain') chains.push(m[2]!);
-    else if (m?.[1] === 'set') sets.push(m[2]!);
+    if (m?.[1] === 'chain') chains.push(m[2]);
+    else if (m?.[1] === 'set') sets.push(m[2]);
   }
   return { chains, sets };
 }

@@ -14,11 +14,14 @@ const slice = (name: string, ips: string[]) => makeSlice('ns', name, 1, ips.map(
 function fakeKernel(saved = '') {
   const calls: { cmd: string; args: readonly string[]; input?: string }[] = [];
   const state = { saved, failRestore: false };
-  const exec: Exec = async (cmd, args, input): Promise<ExecResult> => {
-    calls.push({ cmd, args, ...(input === undefined ? {} : { input }) });
+  const answer = (cmd: string): ExecResult => {
     if (cmd === 'iptables-save') return { code: 0, stdout: state.saved, stderr: '' };
     if (cmd === 'iptables-restore' && state.failRestore) return { code: 1, stdout: '', stderr: 'iptables-restore: line 7 failed' };
     return { code: 0, stdout: '', stderr: '' };
+  };
+  const exec: Exec = (cmd, args, input) => {
+    calls.push({ cmd, args, ...(input === undefined ? {} : { input }) });
+    return Promise.resolve(answer(cmd));
   };
   return { exec, calls, state, restores: () => calls.filter((c) => c.cmd === 'iptables-restore').map((c) => c.input ?? '') };
 }
@@ -89,7 +92,7 @@ describe('IptablesProxier', () => {
     const r = await p.sync(m2, node, false);
     expect(r).toMatchObject({ full: false, changed: 1 });
     expect(k.calls.filter((c) => c.cmd === 'iptables-save')).toHaveLength(1);
-    const partial = k.restores()[1]!;
+    const partial = k.restores()[1];
     expect(partial).toContain('"ns/a -> 10.244.1.3:8080"');
     expect(partial).not.toContain('"ns/b -> 10.244.2.2:8080"');
   });
@@ -110,7 +113,7 @@ describe('IptablesProxier', () => {
     const k = fakeKernel(SAVED_AFTER_SYNC);
     await new IptablesProxier(k.exec).sync(m1, node, false);
     expect(k.calls.filter((c) => c.cmd === 'iptables')).toEqual([]);
-    const text = k.restores()[0]!;
+    const text = k.restores()[0];
     expect(text).toContain('-X KUBE-SVC-GONE0000000000000');
     expect(text).toContain('-X KUBE-SEP-GONE0000000000000');
   });
@@ -119,10 +122,10 @@ describe('IptablesProxier', () => {
 describe('NftablesProxier', () => {
   it('writes one transaction, then deletes the chains it flushed as stale', async () => {
     const calls: { args: readonly string[]; input?: string }[] = [];
-    const exec: Exec = async (_cmd, args, input) => {
+    const exec: Exec = (_cmd, args, input) => {
       calls.push({ args, ...(input === undefined ? {} : { input }) });
-      if (args[0] === 'list') return { code: 0, stdout: 'table ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n', stderr: '' };
-      return { code: 0, stdout: '', stderr: '' };
+      const listing = 'table ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
+      return Promise.resolve({ code: 0, stdout: args[0] === 'list' ? listing : '', stderr: '' });
     };
     const r = await new NftablesProxier(exec).sync(buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]), node, true);
     expect(r).toEqual({ full: true, deletedChains: 1 });

@@ -5,7 +5,7 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
 
-  const setup = (work = async () => undefined) => {
+  const setup = (work: () => Promise<void> = () => Promise.resolve()) => {
     const runs: [number, SyncReason][] = [];
     const r = new SyncRunner(async (reason) => {
       runs.push([Date.now(), reason]);
