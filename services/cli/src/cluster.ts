@@ -26,6 +26,8 @@ export interface ClusterOptions {
   nodes?: number;
   /** The pod network backend: host-gw (default) or vxlan. */
   backend?: string;
+  /** kube-proxy's mode (KEMU_PROXY_MODE). Default: what the cluster has, else iptables. */
+  proxyMode?: ProxyMode;
   log?: (line: string) => void;
 }
 
@@ -36,7 +38,17 @@ interface ClusterRecord {
   services: string[];
   nodes: number;
   backend?: string;
+  /** kube-proxy's mode; absent in records from before kube-proxy ran, which means iptables. */
+  proxyMode?: ProxyMode;
   createdAt: string;
+}
+
+/** kube-proxy's --proxy-mode values (ipvs and userspace are accepted; the proxy says they are not there yet). */
+export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'userspace'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+
+export function isProxyMode(s: string): s is ProxyMode {
+  return (PROXY_MODES as readonly string[]).includes(s);
 }
 
 export type ServiceState = 'running' | 'exited' | 'completed';
@@ -63,6 +75,7 @@ export class Cluster {
   readonly state: string;
   readonly composeFile: string;
   readonly subnetPrefix: string;
+  readonly proxyMode: ProxyMode;
   private log: (line: string) => void;
 
   constructor(private opts: ClusterOptions = {}) {
@@ -72,6 +85,9 @@ export class Cluster {
     this.subnetPrefix = opts.subnet ?? rec?.subnetPrefix ?? process.env.KEMU_SUBNET ?? '172.28';
     clusterNetwork(this.subnetPrefix);
     this.state = join(stateRoot(opts), this.project);
+    // A bad KEMU_PROXY_MODE is refused by `up` (checkHost), not by `down` or `status`.
+    const envMode = process.env.KEMU_PROXY_MODE || undefined;
+    this.proxyMode = opts.proxyMode ?? (envMode !== undefined && isProxyMode(envMode) ? envMode : undefined) ?? rec?.proxyMode ?? 'iptables';
     this.log = opts.log ?? ((l) => console.log(l));
   }
 
@@ -90,7 +106,7 @@ export class Cluster {
 
   compose(): ComposeProject {
     const nodes = this.opts.nodes ?? this.record?.nodes ?? 3;
-    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes), KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw' };
+    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes), KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw', KEMU_PROXY_MODE: this.proxyMode };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
 
@@ -98,8 +114,13 @@ export class Cluster {
     return { project: this.project, subnet: p.subnet, gateway: p.gateway };
   }
 
+  /** node-1/kube-proxy's files go in a directory named after its node. */
   private pidFile(svc: string): string {
     return join(this.state, 'pids', `${svc}.pid`);
+  }
+
+  private logFile(svc: string): string {
+    return join(this.state, 'logs', `${svc}.log`);
   }
 
   private pidOf(svc: string): number | undefined {
@@ -119,6 +140,8 @@ export class Cluster {
   }
 
   private checkHost(): void {
+    const envMode = process.env.KEMU_PROXY_MODE || undefined;
+    if (envMode !== undefined && !isProxyMode(envMode)) throw new KemuError(`KEMU_PROXY_MODE: "${envMode}" is not one of ${PROXY_MODES.join(', ')}`);
     if (!isRoot()) throw new KemuError('kemu up needs root: it creates network namespaces, interfaces and routes (try sudo)');
     for (const cmd of ['ip', 'etcd']) {
       if (!haveCommand(cmd)) throw new KemuError(`${cmd} is not installed: run scripts/setup.sh (or apt-get install iproute2 etcd-server)`);
@@ -134,14 +157,14 @@ export class Cluster {
 
   /** argv and log descriptor for running a service inside its namespace. */
   private launch(svc: ComposeService): { args: string[]; logFd: number; env: NodeJS.ProcessEnv } {
-    mkdirSync(join(this.state, 'logs'), { recursive: true });
-    mkdirSync(join(this.state, 'pids'), { recursive: true });
+    mkdirSync(dirname(this.logFile(svc.name)), { recursive: true });
+    mkdirSync(dirname(this.pidFile(svc.name)), { recursive: true });
     const argv = svc.command[0] === 'node' ? [process.execPath, ...svc.command.slice(1)] : svc.command;
     return {
       // nsenter joins the network namespace only; `ip netns exec` would also give the process a mount namespace of
       // its own, and the network namespaces a kubelet names for its pods would then be invisible outside it.
-      args: [`--net=/run/netns/${serviceNs(this.project, svc.name)}`, '--', ...argv],
-      logFd: openSync(join(this.state, 'logs', `${svc.name}.log`), 'a'),
+      args: [`--net=/run/netns/${serviceNs(this.project, svc.netns ?? svc.name)}`, '--', ...argv],
+      logFd: openSync(this.logFile(svc.name), 'a'),
       env: { ...process.env, ...svc.environment },
     };
   }
@@ -158,23 +181,26 @@ export class Cluster {
     const { args, logFd, env } = this.launch(svc);
     const r = spawnSync('nsenter', args, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
-    if (r.status !== 0) throw new KemuError(`${svc.name} failed (exit ${r.status}); see ${join(this.state, 'logs', `${svc.name}.log`)}`);
+    if (r.status !== 0) throw new KemuError(`${svc.name} failed (exit ${r.status}); see ${this.logFile(svc.name)}`);
     writeFileSync(join(this.state, 'pids', `${svc.name}.done`), new Date().toISOString());
   }
 
-  private async waitHealthy(svc: ComposeService, timeoutMs = 60_000): Promise<void> {
+  /** Wait for a service's healthcheck; the processes that share its namespace (which it checks too) must stay up meanwhile. */
+  private async waitHealthy(svc: ComposeService, all: ComposeService[], timeoutMs = 60_000): Promise<void> {
     if (!svc.healthcheck) return;
+    const group = [svc, ...all.filter((s) => s.netns === svc.name)];
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.execIn(svc.name, svc.healthcheck) === 0) return;
-      if (!this.alive(this.pidOf(svc.name))) throw new KemuError(`${svc.name} exited during start-up:\n${this.tail(svc.name)}`);
+      const dead = group.find((s) => !this.alive(this.pidOf(s.name)));
+      if (dead) throw new KemuError(`${dead.name} exited during start-up:\n${this.tail(dead.name)}`);
       if (Date.now() > deadline) throw new KemuError(`${svc.name} did not become healthy in ${timeoutMs / 1000}s:\n${this.tail(svc.name)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
 
   tail(svc: string, lines = 20): string {
-    const f = join(this.state, 'logs', `${svc}.log`);
+    const f = this.logFile(svc);
     if (!existsSync(f)) return '(no log)';
     return readFileSync(f, 'utf8').split('\n').slice(-lines).join('\n');
   }
@@ -184,6 +210,7 @@ export class Cluster {
     this.checkHost();
     const p = this.compose();
     const services = startOrder(p.services);
+    await this.switchProxyMode(services);
     const running = services.filter((s) => !s.oneShot && this.serviceState(s) === 'running');
     if (running.length && running.length === services.filter((s) => !s.oneShot).length) return 'already-running';
     mkdirSync(this.state, { recursive: true });
@@ -194,19 +221,21 @@ export class Cluster {
       services: services.map((s) => s.name),
       nodes: this.opts.nodes ?? this.record?.nodes ?? 3,
       backend: this.opts.backend ?? this.record?.backend ?? 'host-gw',
+      proxyMode: this.proxyMode,
       createdAt: this.record?.createdAt ?? formatTime(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));
     const plan = this.plan(p);
     createNetwork(plan);
     for (const svc of services) {
+      if (svc.netns) continue; // shares another service's namespace
       if (!svc.address) throw new KemuError(`compose file: service ${svc.name} has no ipv4_address on the cluster network`);
       createServiceNs(plan, svc.name, svc.address);
     }
     for (const svc of services) {
       for (const dep of svc.dependsOn) {
         const d = services.find((s) => s.name === dep.name)!;
-        if (dep.condition === 'service_healthy') await this.waitHealthy(d);
+        if (dep.condition === 'service_healthy') await this.waitHealthy(d, services);
       }
       if (svc.oneShot) {
         this.log(`  ${svc.name}: running`);
@@ -216,10 +245,32 @@ export class Cluster {
         this.startService(svc);
       }
     }
-    for (const svc of services) if (!svc.oneShot) await this.waitHealthy(svc);
+    for (const svc of services) if (!svc.oneShot) await this.waitHealthy(svc, services);
     const waiting = await waitNodesReady(this.kubeconfigPath, join(this.state, 'pki'), Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`));
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     return 'started';
+  }
+
+  /**
+   * A running cluster asked for another kube-proxy mode: stop every kube-proxy and
+   * remove what it wrote (kube-proxy --cleanup in each node's namespace: iptables
+   * KUBE-* chains and jumps, the nft table), so the new mode starts on a clean
+   * kernel; `up` then starts the proxies in the new mode.
+   */
+  private async switchProxyMode(services: ComposeService[]): Promise<void> {
+    const was = this.record?.proxyMode ?? 'iptables';
+    if (!this.record || was === this.proxyMode) return;
+    const proxies = services.filter((s) => s.process === 'kube-proxy');
+    await this.killAll(proxies.map((s) => s.name));
+    let cleaned = 0;
+    for (const p of proxies) {
+      const ns = p.netns ?? p.name;
+      if (!nsExists(serviceNs(this.project, ns))) continue; // a stopped cluster: its rules went with the namespace
+      if (this.execIn(ns, [...p.command, '--cleanup']) !== 0) throw new KemuError(`${p.name}: removing the ${was} rules failed`);
+      cleaned++;
+    }
+    this.log(`  kube-proxy: ${was} -> ${this.proxyMode}${cleaned ? `, the ${was} rules removed from ${cleaned} node(s)` : ''}`);
+    writeFileSync(join(this.state, 'cluster.json'), JSON.stringify({ ...this.record, proxyMode: this.proxyMode }, null, 2));
   }
 
   private async killAll(services: string[]): Promise<void> {

@@ -28,7 +28,7 @@ describe('the repository compose file', () => {
   });
   it('expands the nodes: node-1..N at a.b.1.i with their names, addresses and namespaces; none for --nodes 0', () => {
     const p = parseCompose(text, { KEMU_SUBNET: '172.30', KEMU_NODES: '2', KEMU_PROJECT: 'x', KEMU_BACKEND: 'vxlan' });
-    const nodes = p.services.filter((s) => s.name.startsWith('node-'));
+    const nodes = p.services.filter((s) => s.name.startsWith('node-') && s.process === 'kubelet');
     expect(nodes.map((n) => [n.name, n.address, n.environment?.NODE_NETNS])).toEqual([['node-1', '172.30.1.1', 'x-node-1'], ['node-2', '172.30.1.2', 'x-node-2']]);
     expect(nodes[0]!.command).toContain('--network-backend=vxlan');
     expect(parseCompose(text, { KEMU_NODES: '0' }).services.some((s) => s.name.startsWith('node'))).toBe(false);

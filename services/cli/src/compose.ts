@@ -5,6 +5,7 @@
  */
 import { parse } from 'yaml';
 import { contains, formatCidr, formatIPv4, isIPv4, parseCidr, parseIPv4, type Cidr } from '@kemu/api';
+import { splitProcesses } from './processes.js';
 
 export interface ComposeService {
   name: string;
@@ -16,6 +17,24 @@ export interface ComposeService {
   oneShot: boolean;
   /** The healthcheck's command, as argv (CMD-SHELL becomes `sh -c`). */
   healthcheck?: string[];
+  /** The process's name when the service runs several (see processes.ts). */
+  process?: string;
+  /** The service whose network namespace this process shares (its other processes); its own otherwise. */
+  netns?: string;
+}
+
+/**
+ * A service whose command is the supervisor's becomes one entry per process: the
+ * first keeps the service's name (node-1: the kubelet, as before), the others are
+ * `<service>/<process>` (node-1/kube-proxy) in the first one's namespace, with
+ * its address. The service's healthcheck stays with the first (it checks them all).
+ */
+export function expandProcesses(s: ComposeService): ComposeService[] {
+  const procs = splitProcesses(s.command);
+  if (!procs) return [s];
+  return procs.map((p, i) => (i === 0
+    ? { ...s, command: p.command, process: p.name }
+    : { ...s, name: `${s.name}/${p.name}`, command: p.command, process: p.name, netns: s.name, oneShot: false, healthcheck: undefined }));
 }
 
 /**
@@ -98,7 +117,7 @@ export function parseCompose(text: string, env: Record<string, string | undefine
     };
   });
   const project = env.KEMU_PROJECT ?? d.name ?? 'kemu';
-  const expanded = services.flatMap((s) => expandReplicas(s, project));
+  const expanded = services.flatMap((s) => expandReplicas(s, project)).flatMap(expandProcesses);
   checkAddresses(ipam.subnet, ipam.gateway, expanded);
   // Dependants of a replicated service wait for all its replicas.
   for (const s of expanded) s.dependsOn = s.dependsOn.flatMap((d) => (expanded.some((x) => x.name === d.name) ? [d] : expanded.filter((x) => x.name.startsWith(`${d.name}-`)).map((x) => ({ ...d, name: x.name }))));
@@ -124,7 +143,7 @@ export function checkAddresses(subnet: string, gateway: string | undefined, serv
   if (gateway) inside('the network\'s gateway', gateway);
   const owner = new Map<string, string>();
   for (const s of services) {
-    if (!s.address) continue;
+    if (!s.address || s.netns) continue; // a second process of a service shares its address
     inside(`service ${s.name}`, s.address);
     const other = owner.get(s.address);
     if (other) throw new Error(`compose file: services ${other} and ${s.name} both have the address ${s.address}`);

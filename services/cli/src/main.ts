@@ -4,14 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Cluster, KemuError } from './cluster.js';
+import { Cluster, KemuError, PROXY_MODES, isProxyMode, type ProxyMode } from './cluster.js';
 import { init } from './init.js';
 import { serviceNs, nsExists } from './netns.js';
 
 const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
 program.option('-p, --name <project>', 'cluster (project) name; prefixes every namespace it creates').option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)');
 
-const cluster = (extra: { nodes?: number; backend?: string } = {}) => {
+const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode } = {}) => {
   const o = program.opts();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
@@ -33,11 +33,15 @@ function usage(c: Cluster): string {
 program
   .command('up')
   .description('bring the cluster up and return when it is ready')
-  .option('--nodes <n>', 'number of nodes (node-1..node-N)', '3')
-  .option('--backend <backend>', 'pod network between nodes: host-gw (routes via node addresses) or vxlan (an overlay, like flannel)', 'host-gw')
+  // No commander defaults: an absent flag keeps what the cluster has (cluster.json), so `kemu up --proxy-mode X`
+  // on a 2-node vxlan cluster neither adds a third node nor switches it to host-gw.
+  .option('--nodes <n>', 'number of nodes (node-1..node-N; default: the cluster\'s, else 3)')
+  .option('--backend <backend>', 'pod network between nodes: host-gw (routes via node addresses) or vxlan (an overlay, like flannel); default: the cluster\'s, else host-gw')
+  .option('--proxy-mode <mode>', `kube-proxy's data path: ${PROXY_MODES.join(', ')} (default: $KEMU_PROXY_MODE, else the cluster's, else iptables); a change on a running cluster removes the old mode's rules`)
   .action(async (o) => {
-    if (!['host-gw', 'vxlan'].includes(o.backend)) throw new Error(`--backend: "${o.backend}" is not one of host-gw, vxlan`);
-    const c = cluster({ nodes: Number(o.nodes), backend: o.backend });
+    if (o.backend !== undefined && !['host-gw', 'vxlan'].includes(o.backend)) throw new Error(`--backend: "${o.backend}" is not one of host-gw, vxlan`);
+    if (o.proxyMode !== undefined && !isProxyMode(o.proxyMode)) throw new KemuError(`--proxy-mode: "${o.proxyMode}" is not one of ${PROXY_MODES.join(', ')}`);
+    const c = cluster({ ...(o.nodes !== undefined ? { nodes: Number(o.nodes) } : {}), ...(o.backend ? { backend: o.backend } : {}), ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}) });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
     const r = await c.up();
     if (r === 'already-running') console.log(`Cluster "${c.project}" is already running; nothing to do.`);
@@ -85,6 +89,7 @@ program
     const w = Math.max(7, ...rows.map((r) => r.service.length)) + 2;
     console.log(`${'SERVICE'.padEnd(w)}${'STATE'.padEnd(11)}${'PID'.padEnd(9)}ADDRESS`);
     for (const r of rows) console.log(`${r.service.padEnd(w)}${r.state.padEnd(11)}${String(r.pid ?? '-').padEnd(9)}${r.address ?? ''}`);
+    console.log(`\nkube-proxy mode: ${c.proxyMode}`);
   });
 
 program

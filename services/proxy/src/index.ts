@@ -1,8 +1,15 @@
 /**
- * @kemu/proxy — kube-proxy for kemu nodes. This package holds its pure core: the
- * model built from Services and EndpointSlices, and the rules each mode programs
- * (iptables-restore input, an nft transaction, the userspace schedulers).
+ * @kemu/proxy — kube-proxy for kemu nodes: its pure core (the model built from
+ * Services and EndpointSlices, and the rules each mode programs: iptables-restore
+ * input, an nft transaction, the userspace schedulers) and the process that
+ * writes those rules into a node's kernel (`start`).
  */
+export { PROXY_MODES, UnsupportedModeError, cleanup, start, type ProxyMode, type ProxyOptions, type RunningProxy } from './server.js';
+export { SyncRunner, type SyncReason, type RunnerTimers } from './runtime/sync-runner.js';
+export { IptablesProxier, NftablesProxier, type Proxier, type SyncOutcome } from './runtime/proxiers.js';
+export { spawnExec, ToolError, type Exec, type ExecResult } from './runtime/exec.js';
+export { proxyHealth } from './runtime/health.js';
+
 export type {
   EndpointInfo, LocalDetector, NodeFacts, Protocol, ServiceEntry, ServicePortInfo, ServiceType, TrafficPolicy,
 } from './model/types.js';

@@ -1,48 +1,94 @@
 #!/usr/bin/env node
 /**
- * kemu-proxy. For now one verb, `rules`: print what kube-proxy would program on a
- * node for the Services and EndpointSlices in a JSON file (`kubectl get
- * services,endpointslices -A -o json`), in iptables or nftables form.
+ * kemu-proxy: flags → options → start (kube-proxy's flag names). `--cleanup`
+ * removes every rule any mode wrote and exits; `kemu-proxy rules FILE` prints
+ * rules without touching the kernel.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import type { Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { buildIptablesRules, buildModel, buildNftablesTransaction, type NodeFacts } from './index.js';
+import { networkInterfaces } from 'node:os';
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { stopOnSignals } from '@kemu/client';
+import { rulesCommand } from './rules-command.js';
+import { PROXY_MODES, UnsupportedModeError, cleanup, start, type ProxyMode } from './server.js';
 
-const USAGE = `usage: kemu-proxy rules --mode iptables|nftables --node-name NAME --node-ip IP [--cluster-cidr CIDR] [--service-cidr CIDR] FILE.json`;
-
-function main(argv: string[]): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      mode: { type: 'string', default: 'iptables' },
-      'node-name': { type: 'string' },
-      'node-ip': { type: 'string' },
-      'cluster-cidr': { type: 'string' },
-      'service-cidr': { type: 'string' },
-    },
-  });
-  const [verb, file] = positionals;
-  const nodeName = values['node-name'];
-  const nodeIP = values['node-ip'];
-  if (verb !== 'rules' || !file || !nodeName || !nodeIP || (values.mode !== 'iptables' && values.mode !== 'nftables')) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
-  const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  const items = (Array.isArray(doc) ? doc : (doc as { items?: unknown[] }).items ?? []) as { kind?: string }[];
-  const services = items.filter((o): o is Service => o.kind === 'Service');
-  const slices = items.filter((o): o is EndpointSlice => o.kind === 'EndpointSlice');
-  const cidr = values['cluster-cidr'];
-  const node: NodeFacts = { nodeName, nodeIP, localDetector: cidr ? { mode: 'ClusterCIDR', cidr } : { mode: 'None' } };
-  const entries = buildModel(services, slices);
-  const serviceCIDR = values['service-cidr'];
-  process.stdout.write(values.mode === 'iptables'
-    ? buildIptablesRules({ entries, node }).text
-    : buildNftablesTransaction({ entries, node, ...(serviceCIDR ? { options: { serviceCIDRs: [serviceCIDR] } } : {}) }).text);
-  return 0;
+function eth0Address(): string | undefined {
+  const all = Object.values(networkInterfaces()).flat();
+  return (networkInterfaces().eth0 ?? all).find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 }
 
-process.exitCode = main(process.argv.slice(2));
+/** "1s", "500ms", "2m" or plain seconds → milliseconds (Go durations, as kube-proxy's flags take). */
+function duration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) throw new Error(`invalid duration "${s}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+/** What the flags parse to (commander's opts are untyped). */
+interface ProxyFlags {
+  apiserver?: string;
+  caFile?: string;
+  tokenFile?: string;
+  hostnameOverride?: string;
+  nodeIp?: string;
+  proxyMode: string;
+  clusterCidr: string;
+  serviceClusterIpRange: string;
+  minSyncPeriod: string;
+  syncPeriod: string;
+  healthzPort: string;
+  metricsPort: string;
+  cleanup?: boolean;
+}
+
+if (process.argv[2] === 'rules') {
+  process.exitCode = rulesCommand(process.argv.slice(2));
+} else {
+  const o = new Command('kemu-proxy')
+    .option('--apiserver <host:port>', "the api-server's gRPC address")
+    .option('--ca-file <file>', 'CA of the api-server certificate')
+    .option('--token-file <file>', 'bearer token (system:kube-proxy)')
+    .option('--hostname-override <name>', 'the Node this proxy programs (default: $NODE_NAME)')
+    .option('--node-ip <ip>', "the node's address (default: $NODE_IP, else the Node's InternalIP)")
+    .option('--proxy-mode <mode>', `data path: ${PROXY_MODES.join(', ')}`, 'iptables')
+    .option('--cluster-cidr <cidr>', 'the pod network: traffic from outside it to a ClusterIP is masqueraded', '10.244.0.0/16')
+    .option('--service-cluster-ip-range <cidr>', 'the ClusterIP range', '10.96.0.0/12')
+    .option('--min-sync-period <duration>', 'least time between two syncs', '1s')
+    .option('--sync-period <duration>', 'a full resync at least this often', '30s')
+    .option('--healthz-port <port>', '/healthz port', '10256')
+    .option('--metrics-port <port>', '/metrics port', '10249')
+    .option('--cleanup', 'remove every rule kube-proxy wrote (all modes) and exit')
+    .parse()
+    .opts<ProxyFlags>();
+  const log = pino({ name: 'kube-proxy', level: process.env.LOG_LEVEL ?? 'info' });
+  if (o.cleanup) {
+    const r = await cleanup();
+    log.info(r, 'cleaned up');
+  } else {
+    const mode = PROXY_MODES.find((m): m is ProxyMode => m === o.proxyMode);
+    if (!mode) {
+      log.error({ mode: o.proxyMode }, `unknown proxy mode (one of ${PROXY_MODES.join(', ')})`);
+      process.exit(2);
+    }
+    const nodeName = o.hostnameOverride ?? process.env.NODE_NAME;
+    if (!o.apiserver || !o.caFile || !o.tokenFile || !nodeName) {
+      log.error('--apiserver, --ca-file, --token-file and a node name (--hostname-override or $NODE_NAME) are required');
+      process.exit(2);
+    }
+    try {
+      const p = await start({
+        apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName,
+        nodeIP: o.nodeIp ?? process.env.NODE_IP ?? eth0Address(), mode,
+        clusterCIDR: o.clusterCidr, serviceCIDR: o.serviceClusterIpRange,
+        minSyncPeriodMs: duration(o.minSyncPeriod), syncPeriodMs: duration(o.syncPeriod),
+        healthzPort: Number(o.healthzPort), metricsPort: Number(o.metricsPort),
+      }, log);
+      log.info({ node: nodeName, mode, healthz: p.healthzPort, metrics: p.metricsPort }, 'kube-proxy running');
+      stopOnSignals(p, log);
+    } catch (err) {
+      if (err instanceof UnsupportedModeError) log.error({ mode: err.mode }, err.message);
+      else log.error({ err }, 'kube-proxy failed to start');
+      process.exit(1);
+    }
+  }
+}

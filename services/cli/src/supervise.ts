@@ -1,0 +1,38 @@
+/**
+ * The node container's init under Docker: runs every `--process=NAME argv...`
+ * segment (the kubelet and kube-proxy), prefixes nothing (each logs JSON with its
+ * own name), passes SIGTERM/SIGINT on, and when one process ends stops the others
+ * and exits with its code, so the container's restart policy brings the node back
+ * whole. `kemu up` does not run this: it runs the segments itself.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { segments } from './processes.js';
+
+const procs = segments(process.argv.slice(2));
+const children = new Map<string, ChildProcess>();
+let exitCode: number | undefined;
+
+const stopAll = (sig: NodeJS.Signals): void => {
+  for (const c of children.values()) c.kill(sig);
+};
+
+for (const p of procs) {
+  const [cmd, ...args] = p.command;
+  const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { stdio: 'inherit' });
+  children.set(p.name, child);
+  child.on('exit', (code, signal) => {
+    children.delete(p.name);
+    if (exitCode === undefined) {
+      exitCode = code ?? 1;
+      process.stderr.write(`supervise: ${p.name} exited (${signal ?? code}); stopping the others\n`);
+      stopAll('SIGTERM');
+    }
+    if (children.size === 0) process.exit(exitCode);
+  });
+}
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    exitCode ??= 0;
+    stopAll(sig);
+  });
+}

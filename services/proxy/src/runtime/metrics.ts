@@ -1,0 +1,64 @@
+/** kube-proxy's own metrics (pkg/proxy/metrics), on the process's prom-client registry. */
+import { prom, type MetricsRegistry } from '@kemu/client';
+
+const exponential = (start: number, factor: number, count: number): number[] => Array.from({ length: count }, (_, i) => start * factor ** i);
+const linear = (start: number, width: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + width * i);
+
+export class ProxyMetrics {
+  readonly syncDuration: prom.Histogram;
+  readonly fullSyncDuration: prom.Histogram;
+  readonly partialSyncDuration: prom.Histogram;
+  readonly programmingDuration: prom.Histogram;
+  readonly lastSync: prom.Gauge;
+  readonly iptablesTotal: prom.Gauge<'table'>;
+  readonly restoreFailures: prom.Counter;
+  readonly endpointChanges: prom.Counter;
+  readonly serviceChanges: prom.Counter;
+
+  constructor(registry: MetricsRegistry) {
+    const registers = [registry];
+    const syncBuckets = exponential(0.001, 2, 15);
+    this.syncDuration = new prom.Histogram({ name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds', buckets: syncBuckets, registers });
+    this.fullSyncDuration = new prom.Histogram({ name: 'kubeproxy_sync_full_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds for full resyncs', buckets: syncBuckets, registers });
+    this.partialSyncDuration = new prom.Histogram({ name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds for partial resyncs', buckets: syncBuckets, registers });
+    this.programmingDuration = new prom.Histogram({
+      name: 'kubeproxy_network_programming_duration_seconds',
+      help: 'In Network Programming Latency in seconds',
+      buckets: [...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)],
+      registers,
+    });
+    this.lastSync = new prom.Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time proxy rules were successfully synced', registers });
+    this.iptablesTotal = new prom.Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by kube-proxy', labelNames: ['table'], registers });
+    this.restoreFailures = new prom.Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', help: 'Cumulative proxy iptables restore failures', registers });
+    this.endpointChanges = new prom.Counter({ name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total', help: 'Cumulative proxy rules Endpoint changes', registers });
+    this.serviceChanges = new prom.Counter({ name: 'kubeproxy_sync_proxy_rules_service_changes_total', help: 'Cumulative proxy rules Service changes', registers });
+  }
+}
+
+/** The annotation the EndpointSlice controller sets to the time of the change that caused the slice's write. */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+/**
+ * The changes not yet in the kernel, each with the time it began: the trigger-time
+ * annotation when the slice has one, else when this proxy saw it. A sync takes the
+ * ones it covers when it starts and observes their age once its rules are in.
+ */
+export class ProgrammingLatency {
+  private pending: number[] = [];
+
+  record(annotations: Readonly<Record<string, string>> | undefined, seenAt: number): void {
+    const raw = annotations?.[TRIGGER_TIME_ANNOTATION];
+    const t = raw === undefined ? Number.NaN : Date.parse(raw);
+    this.pending.push(Number.isFinite(t) ? t : seenAt);
+  }
+
+  /** The changes a sync starting now covers. */
+  take(): number[] {
+    return this.pending.splice(0);
+  }
+
+  /** A failed sync's changes wait for the next one. */
+  putBack(times: number[]): void {
+    this.pending.unshift(...times);
+  }
+}

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { buildModel } from '../model/from-k8s.js';
+import { makeService, makeSlice } from '../testing/fixtures.js';
+import type { NodeFacts } from '../model/types.js';
+import type { Exec, ExecResult } from './exec.js';
+import { IptablesProxier, NftablesProxier, cleanupIptables } from './proxiers.js';
+import { hasJump, iptablesCleanupInput, parseIptablesSave, parseNftTable } from './kernel.js';
+
+const node: NodeFacts = { nodeName: 'node-1', nodeIP: '172.22.1.1', localDetector: { mode: 'ClusterCIDR', cidr: '10.244.0.0/16' } };
+const svc = (name: string, ip: string) => makeService('ns', name, { clusterIP: ip, ports: [{ port: 80, protocol: 'TCP' }] });
+const slice = (name: string, ips: string[]) => makeSlice('ns', name, 1, ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })), [{ port: 8080 }]);
+
+/** A fake of the tools: answers iptables-save with `saved`, records every call, fails restores while `failRestore`. */
+function fakeKernel(saved = '') {
+  const calls: { cmd: string; args: readonly string[]; input?: string }[] = [];
+  const state = { saved, failRestore: false };
+  const answer = (cmd: string): ExecResult => {
+    if (cmd === 'iptables-save') return { code: 0, stdout: state.saved, stderr: '' };
+    if (cmd === 'iptables-restore' && state.failRestore) return { code: 1, stdout: '', stderr: 'iptables-restore: line 7 failed' };
+    return { code: 0, stdout: '', stderr: '' };
+  };
+  const exec: Exec = (cmd, args, input) => {
+    calls.push({ cmd, args, ...(input === undefined ? {} : { input }) });
+    return Promise.resolve(answer(cmd));
+  };
+  return { exec, calls, state, restores: () => calls.filter((c) => c.cmd === 'iptables-restore').map((c) => c.input ?? '') };
+}
+
+const SAVED_AFTER_SYNC = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-EXTERNAL-SERVICES - [0:0]
+:KUBE-FORWARD - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
+:KUBE-FIREWALL - [0:0]
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
+-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-A INPUT -j KUBE-FIREWALL
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
+-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
+-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -j KUBE-FIREWALL
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:KEMU-MASQ - [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-NODEPORTS - [0:0]
+:KUBE-POSTROUTING - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-GONE0000000000000 - [0:0]
+:KUBE-SEP-GONE0000000000000 - [0:0]
+-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+-A POSTROUTING -s 10.244.1.0/24 ! -d 10.244.0.0/16 -j KEMU-MASQ
+-A KEMU-MASQ -j MASQUERADE
+-A KUBE-SVC-GONE0000000000000 -j KUBE-SEP-GONE0000000000000
+COMMIT
+`;
+
+describe('IptablesProxier', () => {
+  const m1 = buildModel([svc('a', '10.96.0.10'), svc('b', '10.96.0.11')], [slice('a', ['10.244.1.2']), slice('b', ['10.244.2.2'])]);
+  const m2 = buildModel([svc('a', '10.96.0.10'), svc('b', '10.96.0.11')], [slice('a', ['10.244.1.2', '10.244.1.3']), slice('b', ['10.244.2.2'])]);
+
+  it('starts with a full sync: reads the kernel, hooks the built-in chains, one iptables-restore --noflush --counters', async () => {
+    const k = fakeKernel();
+    const r = await new IptablesProxier(k.exec).sync(m1, node, false);
+    expect(r.full).toBe(true);
+    expect(k.calls[0]?.cmd).toBe('iptables-save');
+    const inserts = k.calls.filter((c) => c.cmd === 'iptables' && c.args.includes('-I'));
+    expect(inserts.map((c) => `${c.args[3]} ${c.args[4]} ${c.args[5]} -> ${c.args.at(-1)}`)).toContain('nat -I PREROUTING -> KUBE-SERVICES');
+    expect(k.calls.at(-1)?.args).toEqual(['-w', '5', '--noflush', '--counters']);
+    expect(k.restores()).toHaveLength(1);
+    expect(r.ruleCounts?.nat).toBeGreaterThan(0);
+  });
+
+  it('then writes only the chains of the Services that changed', async () => {
+    const k = fakeKernel();
+    const p = new IptablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    const r = await p.sync(m2, node, false);
+    expect(r).toMatchObject({ full: false, changed: 1 });
+    expect(k.calls.filter((c) => c.cmd === 'iptables-save')).toHaveLength(1);
+    const partial = k.restores()[1];
+    expect(partial).toContain('"ns/a -> 10.244.1.3:8080"');
+    expect(partial).not.toContain('"ns/b -> 10.244.2.2:8080"');
+  });
+
+  it('after a failed restore, throws and makes the next sync full', async () => {
+    const k = fakeKernel();
+    const p = new IptablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    k.state.failRestore = true;
+    await expect(p.sync(m2, node, false)).rejects.toThrow(/iptables-restore .* exited with 1: iptables-restore: line 7 failed/);
+    k.state.failRestore = false;
+    const r = await p.sync(m2, node, false);
+    expect(r.full).toBe(true);
+    expect(k.calls.filter((c) => c.cmd === 'iptables-save')).toHaveLength(2);
+  });
+
+  it('after a restart, deletes the stale chains it finds and inserts no jump twice', async () => {
+    const k = fakeKernel(SAVED_AFTER_SYNC);
+    await new IptablesProxier(k.exec).sync(m1, node, false);
+    expect(k.calls.filter((c) => c.cmd === 'iptables')).toEqual([]);
+    const text = k.restores()[0];
+    expect(text).toContain('-X KUBE-SVC-GONE0000000000000');
+    expect(text).toContain('-X KUBE-SEP-GONE0000000000000');
+  });
+});
+
+describe('NftablesProxier', () => {
+  it('writes one transaction, then deletes the chains it flushed as stale', async () => {
+    const calls: { args: readonly string[]; input?: string }[] = [];
+    const exec: Exec = (_cmd, args, input) => {
+      calls.push({ args, ...(input === undefined ? {} : { input }) });
+      const listing = 'table ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
+      return Promise.resolve({ code: 0, stdout: args[0] === 'list' ? listing : '', stderr: '' });
+    };
+    const r = await new NftablesProxier(exec).sync(buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]), node, true);
+    expect(r).toEqual({ full: true, deletedChains: 1 });
+    expect(calls.map((c) => c.args.join(' '))).toEqual(['list table ip kube-proxy', '-f -', '-f -']);
+    expect(calls[1]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
+    expect(calls[2]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
+  });
+});
+
+describe('the kernel as iptables-save shows it', () => {
+  const saved = parseIptablesSave(SAVED_AFTER_SYNC);
+  it('finds jumps by chain and target', () => {
+    expect(hasJump(saved, 'nat', 'PREROUTING', 'KUBE-SERVICES')).toBe(true);
+    expect(hasJump(saved, 'nat', 'POSTROUTING', 'KEMU-MASQ')).toBe(true);
+    expect(hasJump(saved, 'filter', 'INPUT', 'KUBE-SERVICES')).toBe(false);
+  });
+  it('cleans up every kube-proxy chain and jump, and nothing of the kubelet', async () => {
+    const input = iptablesCleanupInput(saved);
+    expect(input).toContain('-D PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
+    expect(input).toContain('-D INPUT -j KUBE-FIREWALL');
+    expect(input).toContain('-X KUBE-SEP-GONE0000000000000');
+    expect(input).not.toContain('KEMU-MASQ');
+    // Flush (declare) before the -D and -X lines of the same table.
+    const nat = input.slice(input.indexOf('*nat'));
+    expect(nat.indexOf(':KUBE-SVC-GONE0000000000000')).toBeLessThan(nat.indexOf('-D PREROUTING'));
+    expect(nat.indexOf('-D PREROUTING')).toBeLessThan(nat.indexOf('-X KUBE-SERVICES'));
+    expect(iptablesCleanupInput(parseIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'))).toBe('');
+    const k = fakeKernel(SAVED_AFTER_SYNC);
+    expect(await cleanupIptables(k.exec)).toBe(12);
+  });
+  it('reads chains and sets of an nft table', () => {
+    expect(parseNftTable('table ip kube-proxy {\n\tset cluster-ips {\n\t}\n\tmap service-ips {\n\t}\n\tchain services {\n\t}\n}\n')).toEqual({ chains: ['services'], sets: ['cluster-ips'] });
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * The two kernel data paths: each turns the model into rules and writes them with
+ * one tool call per sync. They remember what the last successful sync wrote, so
+ * an iptables sync can be partial; any failure makes the next sync full.
+ */
+import { buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
+import { changedServices } from '../iptables/partial.js';
+import { iptablesJumps, jumpRuleArgs } from '../iptables/jumps.js';
+import { NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction, type NftablesOptions } from '../nftables/transaction.js';
+import type { NodeFacts, ServiceEntry } from '../model/types.js';
+import { run, type Exec } from './exec.js';
+import { countRules, hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
+
+export type KernelMode = 'iptables' | 'nftables';
+
+export interface SyncOutcome {
+  full: boolean;
+  /** Services ("namespace/name") whose chains this sync rewrote; undefined for a full sync (all of them). */
+  changed?: number;
+  /** "-A" rules per table after the sync (iptables mode). */
+  ruleCounts?: Record<string, number>;
+  /** Stale per-service chains removed. */
+  deletedChains: number;
+}
+
+export interface Proxier {
+  readonly mode: KernelMode;
+  /** Make the kernel match `entries`. `full` rewrites everything and reconciles with what the kernel holds. Throws on failure. */
+  sync(entries: readonly ServiceEntry[], node: NodeFacts, full: boolean): Promise<SyncOutcome>;
+}
+
+// iptables-restore and iptables wait up to 5 s for the xtables lock (the kubelet writes its own rules too).
+const WAIT = ['-w', '5'];
+
+export class IptablesProxier implements Proxier {
+  readonly mode = 'iptables';
+  private last: { entries: readonly ServiceEntry[]; nodeKey: string; activeNatChains: string[] } | undefined;
+  private needFull = true;
+
+  constructor(private readonly exec: Exec, private readonly options: IptablesOptions = {}) {}
+
+  async sync(entries: readonly ServiceEntry[], node: NodeFacts, forceFull: boolean): Promise<SyncOutcome> {
+    const nodeKey = JSON.stringify(node);
+    const last = this.last;
+    const full = forceFull || this.needFull || last === undefined || last.nodeKey !== nodeKey;
+    // Until this sync succeeds, whatever the kernel holds is uncertain: the next one reads it afresh.
+    this.needFull = true;
+    let existing: string[];
+    let changed: Set<string> | undefined;
+    if (full || last === undefined) {
+      // Reconcile with the kernel: a restarted kube-proxy (or one whose restore failed) learns which of its
+      // chains exist, so the ones no Service uses any more are deleted and none is created twice.
+      const saved = parseIptablesSave(await run(this.exec, 'iptables-save', []));
+      await this.ensureJumps(saved);
+      existing = kubeNatChains(saved);
+    } else {
+      existing = last.activeNatChains;
+      changed = changedServices(last.entries, entries);
+    }
+    const ruleset = buildIptablesRules({
+      entries, node, options: this.options, existingNatChains: existing, ...(changed ? { changedServices: changed } : {}),
+    });
+    await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], ruleset.text);
+    this.last = { entries, nodeKey, activeNatChains: [...ruleset.activeNatChains] };
+    this.needFull = false;
+    // What the tables hold now is what a full sync would write.
+    const ruleCounts = countRules(changed ? buildIptablesRules({ entries, node, options: this.options }).text : ruleset.text);
+    return { full: changed === undefined, ...(changed ? { changed: changed.size } : {}), ruleCounts, deletedChains: ruleset.deletedChains.length };
+  }
+
+  /**
+   * The jumps from the built-in chains are not part of the restore input (that would
+   * replace every rule of INPUT, FORWARD, ...): each is inserted first in its chain
+   * when missing, as kube-proxy does, after creating the chain it jumps to.
+   */
+  private async ensureJumps(saved: ReturnType<typeof parseIptablesSave>): Promise<void> {
+    for (const j of iptablesJumps({ localhostNodePorts: this.options.localhostNodePorts ?? true })) {
+      if (hasJump(saved, j.table, j.chain, j.target)) continue;
+      if (!(saved.get(j.table)?.chains ?? []).includes(j.target)) {
+        const r = await this.exec('iptables', [...WAIT, '-t', j.table, '-N', j.target]);
+        if (r.code !== 0 && !/exists/i.test(r.stderr)) await run(this.exec, 'iptables', [...WAIT, '-t', j.table, '-N', j.target]);
+        saved.get(j.table)?.chains.push(j.target);
+      }
+      await run(this.exec, 'iptables', [...WAIT, '-t', j.table, '-I', j.chain, ...jumpRuleArgs(j)]);
+    }
+  }
+}
+
+export class NftablesProxier implements Proxier {
+  readonly mode = 'nftables';
+  constructor(private readonly exec: Exec, private readonly options: NftablesOptions = {}) {}
+
+  /** Always a full transaction: it refills every map and rewrites the chains, atomically. */
+  async sync(entries: readonly ServiceEntry[], node: NodeFacts): Promise<SyncOutcome> {
+    const listed = await this.exec('nft', ['list', 'table', 'ip', NFT_TABLE]);
+    const existing = listed.code === 0 ? parseNftTable(listed.stdout) : { chains: [], sets: [] };
+    const tx = buildNftablesTransaction({ entries, node, options: this.options, existingChains: existing.chains, existingSets: existing.sets });
+    await run(this.exec, 'nft', ['-f', '-'], tx.text);
+    let deleted = 0;
+    if (tx.staleChains.length > 0) {
+      // Deleted in a transaction of their own (the map elements that pointed at them are gone now); if the kernel
+      // still holds a reference, they stay flushed and the next sync tries again.
+      const r = await this.exec('nft', ['-f', '-'], deleteChainsTransaction(tx.staleChains));
+      if (r.code === 0) deleted = tx.staleChains.length;
+    }
+    return { full: true, deletedChains: deleted };
+  }
+}
+
+/** Remove every kube-proxy chain and jump from the iptables tables. Returns how many chains went. */
+export async function cleanupIptables(exec: Exec): Promise<number> {
+  const r = await exec('iptables-save', []);
+  if (r.code !== 0) return 0; // no iptables here: nothing of ours either
+  const saved = parseIptablesSave(r.stdout);
+  const input = iptablesCleanupInput(saved);
+  if (input) await run(exec, 'iptables-restore', [...WAIT, '--noflush'], input);
+  return [...saved.values()].reduce((n, t) => n + t.chains.filter((c) => input.includes(`-X ${c}\n`)).length, 0);
+}
+
+/** Remove the `ip kube-proxy` table. Whether there was one. */
+export async function cleanupNftables(exec: Exec): Promise<boolean> {
+  const listed = await exec('nft', ['list', 'table', 'ip', NFT_TABLE]);
+  if (listed.code !== 0) return false;
+  await run(exec, 'nft', ['delete', 'table', 'ip', NFT_TABLE]);
+  return true;
+}

@@ -1,0 +1,111 @@
+/**
+ * When kube-proxy syncs: client-go's BoundedFrequencyRunner as kube-proxy uses it.
+ * Changes only ask for a sync; asks that come while one is due or running merge
+ * into one; two syncs start at least `minIntervalMs` apart (--min-sync-period, 1 s);
+ * with nothing asked, a sync still runs every `maxIntervalMs` (--sync-period, 30 s).
+ * After a failure the caller asks for a retry at a later time.
+ */
+
+export type SyncReason = 'change' | 'periodic' | 'retry';
+
+export interface RunnerTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: RunnerTimers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface SyncRunnerOptions {
+  minIntervalMs: number;
+  maxIntervalMs: number;
+  timers?: RunnerTimers;
+}
+
+export type RunnerState = 'idle' | 'running' | 'stopped';
+
+export class SyncRunner {
+  private state: RunnerState = 'idle';
+  private requested = false;
+  private retryAt: number | undefined;
+  private requestedAt: number | undefined;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private timer: unknown;
+  private current: Promise<void> | undefined;
+  private readonly timers: RunnerTimers;
+
+  /** `fn` must not throw: it logs its own failures and calls retryAfter. */
+  constructor(private readonly fn: (reason: SyncReason) => Promise<void>, private readonly o: SyncRunnerOptions) {
+    this.timers = o.timers ?? realTimers;
+  }
+
+  /** The first sync right away, then on demand and periodically. */
+  start(): void {
+    this.ask();
+    this.schedule();
+  }
+
+  /** Ask for a sync: at once if the last one started long enough ago, else as soon as allowed. */
+  run(): void {
+    if (this.state === 'stopped') return;
+    this.ask();
+    if (this.state === 'idle') this.schedule();
+  }
+
+  /** Sync again no later than `ms` from now (still no sooner than the minimum interval allows). */
+  retryAfter(ms: number): void {
+    if (this.state === 'stopped') return;
+    const at = this.timers.now() + ms;
+    this.retryAt = this.retryAt === undefined ? at : Math.min(this.retryAt, at);
+    if (this.state === 'idle') this.schedule();
+  }
+
+  /** When the oldest ask not yet served was made (for /healthz), else undefined. */
+  get pendingSince(): number | undefined {
+    return this.requested ? this.requestedAt : undefined;
+  }
+
+  private ask(): void {
+    if (!this.requested) this.requestedAt = this.timers.now();
+    this.requested = true;
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    await this.current;
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.state !== 'idle') return;
+    const now = this.timers.now();
+    const earliest = this.lastStart + this.o.minIntervalMs;
+    let due = this.requested ? Math.max(earliest, now) : this.lastStart + this.o.maxIntervalMs;
+    if (this.retryAt !== undefined) due = Math.min(due, Math.max(this.retryAt, earliest));
+    this.timer = this.timers.setTimeout(() => this.tick(), Math.max(0, due - now));
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (this.state !== 'idle') return;
+    const now = this.timers.now();
+    const reason: SyncReason = this.requested ? 'change' : this.retryAt !== undefined && this.retryAt <= now ? 'retry' : 'periodic';
+    this.requested = false;
+    this.requestedAt = undefined;
+    if (reason !== 'periodic') this.retryAt = undefined;
+    this.lastStart = now;
+    this.state = 'running';
+    this.current = this.fn(reason).finally(() => {
+      if (this.state === 'running') {
+        this.state = 'idle';
+        this.schedule();
+      }
+    });
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * The kube-proxy process of one node: informers on Services, EndpointSlices and its
+ * own Node (gRPC watch streams), a sync runner that turns their changes into one
+ * kernel write per sync, /healthz on 10256 and /metrics on 10249.
+ */
+import http from 'node:http';
+import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { pino, type Logger } from 'pino';
+import type { KubeObject } from '@kemu/api';
+import { ApiClient, InformerFactory, exposition, newMetricsRegistry, type Informer } from '@kemu/client';
+import { buildModel, servicePortsFromService } from './model/from-k8s.js';
+import type { NodeFacts } from './model/types.js';
+import { spawnExec, type Exec } from './runtime/exec.js';
+import { proxyHealth } from './runtime/health.js';
+import { ProgrammingLatency, ProxyMetrics } from './runtime/metrics.js';
+import { IptablesProxier, NftablesProxier, cleanupIptables, cleanupNftables, type Proxier } from './runtime/proxiers.js';
+import { SyncRunner, type SyncReason } from './runtime/sync-runner.js';
+
+export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'userspace'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+
+export interface ProxyOptions {
+  /** host:port of the api-server's gRPC listener. */
+  apiserver: string;
+  caFile: string;
+  tokenFile: string;
+  nodeName: string;
+  /** The node's address (NodePorts, LoadBalancerSourceRanges); default: the Node's InternalIP. */
+  nodeIP?: string;
+  /** Default iptables. */
+  mode?: ProxyMode;
+  /** Pod network, for "is this traffic from a pod" (masquerade decisions). Default 10.244.0.0/16. */
+  clusterCIDR?: string;
+  /** ClusterIP range (nftables drops traffic to unallocated ClusterIPs in it). Default 10.96.0.0/12. */
+  serviceCIDR?: string;
+  /** Least time between two syncs (--min-sync-period). Default 1000. */
+  minSyncPeriodMs?: number;
+  /** A full resync at least this often (--sync-period). Default 30000. */
+  syncPeriodMs?: number;
+  /** /healthz port (0 picks one). Default 10256. */
+  healthzPort?: number;
+  /** /metrics port (0 picks one). Default 10249. */
+  metricsPort?: number;
+  bindAddress?: string;
+  /** How the kernel tools are run (tests fake it). */
+  exec?: Exec;
+  /** Read and write /proc/sys entries (tests fake it). */
+  sysctl?: { read(key: string): Promise<string | undefined>; write(key: string, value: string): Promise<void> };
+  now?: () => number;
+}
+
+export interface RunningProxy {
+  mode: ProxyMode;
+  healthzPort: number;
+  metricsPort: number;
+  /** Resolves after the next successful sync (tests). */
+  synced(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A mode kemu's kube-proxy does not have yet: its data path is a later step. */
+export class UnsupportedModeError extends Error {
+  constructor(readonly mode: string) {
+    super(`proxy mode "${mode}" is not implemented yet in kemu (use iptables or nftables)`);
+    this.name = 'UnsupportedModeError';
+  }
+}
+
+const RESOURCES = {
+  services: { version: 'v1', resource: 'services' },
+  slices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
+  nodes: { version: 'v1', resource: 'nodes' },
+};
+
+const procSysctl = {
+  async read(key: string): Promise<string | undefined> {
+    try {
+      return (await readFile(`/proc/sys/${key.replace(/\./g, '/')}`, 'utf8')).trim();
+    } catch {
+      return undefined;
+    }
+  },
+  async write(key: string, value: string): Promise<void> {
+    await writeFile(`/proc/sys/${key.replace(/\./g, '/')}`, value);
+  },
+};
+
+/** Remove every rule any mode of kube-proxy wrote (kube-proxy --cleanup). */
+export async function cleanup(exec: Exec = spawnExec): Promise<{ iptablesChains: number; nftTable: boolean }> {
+  return { iptablesChains: await cleanupIptables(exec), nftTable: await cleanupNftables(exec) };
+}
+
+export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-proxy' })): Promise<RunningProxy> {
+  const mode = o.mode ?? 'iptables';
+  if (mode === 'ipvs' || mode === 'userspace') throw new UnsupportedModeError(mode);
+  const exec = o.exec ?? spawnExec;
+  const sysctl = o.sysctl ?? procSysctl;
+  const now = o.now ?? Date.now;
+  const syncPeriodMs = o.syncPeriodMs ?? 30_000;
+  const clusterCIDR = o.clusterCIDR ?? '10.244.0.0/16';
+
+  // The other mode's leftovers would intercept traffic before ours (kube-proxy cleans them at start too).
+  if (mode === 'iptables' ? await cleanupNftables(exec) : (await cleanupIptables(exec)) > 0) {
+    log.info({ mode }, 'removed the rules of the other proxy mode');
+  }
+  await nodeSysctls(sysctl, mode, log);
+
+  const proxier: Proxier = mode === 'iptables'
+    ? new IptablesProxier(exec, { localhostNodePorts: true })
+    : new NftablesProxier(exec, { serviceCIDRs: [o.serviceCIDR ?? '10.96.0.0/12'] });
+  const registry = newMetricsRegistry();
+  const metrics = new ProxyMetrics(registry);
+  const latency = new ProgrammingLatency();
+  const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
+  const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
+  const services = informers.for(RESOURCES.services);
+  const slices = informers.for(RESOURCES.slices);
+  const nodes = informers.for(RESOURCES.nodes, { fieldSelector: `metadata.name=${o.nodeName}` });
+
+  let lastUpdated: number | undefined;
+  let lastFull = Number.NEGATIVE_INFINITY;
+  let nodeIP = o.nodeIP;
+  let waiters: (() => void)[] = [];
+  // The initial list is the state, not a change: programming latency counts only what changes after it.
+  let cachesSynced = false;
+
+  const sync = async (reason: SyncReason): Promise<void> => {
+    if (!nodeIP) {
+      log.info({ node: o.nodeName }, 'waiting for the Node to know its address');
+      return;
+    }
+    const node: NodeFacts = { nodeName: o.nodeName, nodeIP, localDetector: { mode: 'ClusterCIDR', cidr: clusterCIDR } };
+    const started = now();
+    const full = reason !== 'change' || started - lastFull >= syncPeriodMs;
+    const changes = latency.take();
+    try {
+      const entries = buildModel(services.lister.list() as Service[], slices.lister.list() as EndpointSlice[]);
+      const r = await proxier.sync(entries, node, full);
+      const done = now();
+      const seconds = (done - started) / 1000;
+      metrics.syncDuration.observe(seconds);
+      (r.full ? metrics.fullSyncDuration : metrics.partialSyncDuration).observe(seconds);
+      if (r.full) lastFull = started;
+      for (const [table, n] of Object.entries(r.ruleCounts ?? {})) metrics.iptablesTotal.set({ table }, n);
+      for (const t of changes) metrics.programmingDuration.observe(Math.max(0, done - t) / 1000);
+      metrics.lastSync.set(done / 1000);
+      lastUpdated = done;
+      log.debug({ mode, full: r.full, changed: r.changed, servicePorts: entries.length, deletedChains: r.deletedChains, ms: done - started }, 'synced proxy rules');
+      waiters.splice(0).forEach((w) => w());
+    } catch (err) {
+      // The previous rules stay in the kernel (a failed restore changes nothing); the next sync is full.
+      latency.putBack(changes);
+      if (mode === 'iptables') metrics.restoreFailures.inc();
+      log.error({ err, mode, retryInMs: syncPeriodMs }, 'sync of proxy rules failed');
+      runner.retryAfter(syncPeriodMs);
+    }
+  };
+  const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 1000, maxIntervalMs: syncPeriodMs });
+
+  watchChanges({ services, slices, nodes }, {
+    service: () => {
+      metrics.serviceChanges.inc();
+      runner.run();
+    },
+    slice: (obj) => {
+      metrics.endpointChanges.inc();
+      if (cachesSynced) latency.record(obj.metadata.annotations, now());
+      runner.run();
+    },
+    node: (obj) => {
+      const ip = internalIP(obj);
+      if (!o.nodeIP && ip && ip !== nodeIP) {
+        nodeIP = ip;
+        runner.run();
+      }
+    },
+  });
+
+  const healthz = http.createServer((req, res) => {
+    const h = proxyHealth({ lastUpdated, pendingSince: runner.pendingSince, now: now(), timeoutMs: 2 * syncPeriodMs });
+    if (req.url === '/healthz' || req.url === '/livez') {
+      res.writeHead(h.healthy ? 200 : 503, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(h.body));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  const metricsServer = http.createServer((req, res) => {
+    if (req.url === '/metrics') {
+      exposition(registry).then(({ contentType, body }) => {
+        res.writeHead(200, { 'Content-Type': contentType });
+        res.end(body);
+      }, (err: unknown) => {
+        res.writeHead(500);
+        res.end(err instanceof Error ? err.message : 'metrics collection failed');
+      });
+    } else if (req.url === '/proxyMode') {
+      res.end(mode);
+    } else if (req.url === '/healthz') {
+      res.end('ok');
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  const listen = (s: http.Server, port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, o.bindAddress ?? '0.0.0.0', () => resolve((s.address() as AddressInfo).port));
+    });
+  const healthzPort = await listen(healthz, o.healthzPort ?? 10256);
+  const metricsPort = await listen(metricsServer, o.metricsPort ?? 10249);
+
+  // kube-proxy programs nothing until it has seen every Service and slice: a sync from a partial
+  // cache would delete the chains of Services not listed yet.
+  void informers.start().then(() => {
+    cachesSynced = true;
+    log.info({ services: services.lister.size, endpointSlices: slices.lister.size }, 'caches synced; programming the node');
+    runner.start();
+  });
+
+  return {
+    mode,
+    healthzPort,
+    metricsPort,
+    synced: () => new Promise((r) => waiters.push(r)),
+    async stop() {
+      informers.stop();
+      await runner.stop();
+      waiters = [];
+      healthz.close();
+      metricsServer.close();
+      client.close();
+    },
+  };
+}
+
+function internalIP(node: KubeObject): string | undefined {
+  const status = node.status as { addresses?: { type?: string; address?: string }[] } | undefined;
+  const addrs = status?.addresses ?? [];
+  return addrs.find((a) => a.type === 'InternalIP')?.address;
+}
+
+/** Services ask for a sync only when what kube-proxy programs from them changed (not on status-only writes). */
+function watchChanges(
+  inf: { services: Informer; slices: Informer; nodes: Informer },
+  on: { service: () => void; slice: (obj: KubeObject) => void; node: (obj: KubeObject) => void },
+): void {
+  const ports = (o: KubeObject): string => JSON.stringify(servicePortsFromService(o as Service));
+  inf.services.on({
+    add: () => on.service(),
+    update: (a, b) => {
+      if (ports(a) !== ports(b)) on.service();
+    },
+    delete: () => on.service(),
+  });
+  inf.slices.on({ add: on.slice, update: (_a, b) => on.slice(b), delete: on.slice });
+  inf.nodes.on({ add: on.node, update: (_a, b) => on.node(b) });
+}
+
+/**
+ * Bridged pod-to-pod traffic must pass the iptables hooks, or a reply from a pod to a
+ * pod on the same bridge skips the un-DNAT of a ClusterIP connection. The kubelet
+ * turns this on when it sets up cni0; kube-proxy makes sure (the switch is per
+ * network namespace, so this is the node's own). localhost NodePorts need route_localnet,
+ * NodePorts without a local endpoint need forwarding.
+ */
+async function nodeSysctls(sysctl: NonNullable<ProxyOptions['sysctl']>, mode: ProxyMode, log: Logger): Promise<void> {
+  const key = 'net.bridge.bridge-nf-call-iptables';
+  const v = await sysctl.read(key);
+  if (v === undefined) log.warn({ sysctl: key }, 'bridge netfilter is missing (no br_netfilter): ClusterIP replies between pods on one bridge will not be un-NATed');
+  else if (v !== '1') {
+    await sysctl.write(key, '1');
+    log.info({ sysctl: key, was: v }, 'set net.bridge.bridge-nf-call-iptables=1 in the node namespace');
+  }
+  // A NodePort on a node without a local endpoint forwards to another node's pod. The kubelet turns
+  // forwarding on only when it sets up cni0 (for its first pod); a node without pods must forward too.
+  const fwd = 'net.ipv4.ip_forward';
+  if ((await sysctl.read(fwd)) === '0') {
+    await sysctl.write(fwd, '1');
+    log.info({ sysctl: fwd }, 'set net.ipv4.ip_forward=1 in the node namespace (NodePorts forward to other nodes\' pods)');
+  }
+  if (mode === 'iptables') {
+    const rl = 'net.ipv4.conf.all.route_localnet';
+    if ((await sysctl.read(rl)) === '0') {
+      await sysctl.write(rl, '1');
+      log.info({ sysctl: rl }, 'set route_localnet=1 so NodePorts answer on 127.0.0.1');
+    }
+  }
+}
