@@ -11,6 +11,7 @@ import {
   applyDefaults,
   badRequest,
   conflict,
+  formatTime,
   fromStorage,
   internalError,
   invalidError,
@@ -112,7 +113,7 @@ export class RestStore {
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
     const meta = obj.metadata;
     meta.uid = randomUUID();
-    meta.creationTimestamp = this.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    meta.creationTimestamp = formatTime(this.now());
     if ((obj as Obj).spec !== undefined) meta.generation = 1;
     delete meta.managedFields;
     delete meta.deletionTimestamp;
