@@ -2,10 +2,12 @@
  * The api-server's answers look like Kubernetes' in the details clients
  * read: a kind with a status shows `status` from its creation on, and
  * boolean query parameters are read the way Kubernetes reads them, and
- * a watch-list (sendInitialEvents) ends its state with a bookmark.
+ * a watch-list (sendInitialEvents) ends its state with a bookmark; the
+ * `kubernetes` Service's endpoints are the api-server, kept so by the
+ * api-server; /metrics is Prometheus' text format.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, k, namespace } from './helpers.js';
+import { api, creds, k, namespace, waitFor } from './helpers.js';
 
 let ns: string;
 
@@ -52,5 +54,45 @@ describe('boolean query parameters', () => {
     const refused = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
     expect(refused.status).toBe(422);
     expect(refused.body.message).toContain('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+  });
+});
+
+describe('the kubernetes Service', () => {
+  const inDefault = ['-n', 'default'];
+  it("has the api-server's address as its endpoints, in an Endpoints and an EndpointSlice", async () => {
+    const addr = creds().server.hostname;
+    expect(await k(['get', 'ep', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+${addr.replaceAll('.', '\\.')}:6443\\s`, 'm'));
+    expect(await k(['get', 'endpointslice', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+IPv4\\s+6443\\s+${addr.replaceAll('.', '\\.')}\\s`, 'm'));
+    const slice = JSON.parse(await k(['get', 'endpointslice', 'kubernetes', '-o', 'json', ...inDefault]));
+    expect(slice.metadata.labels).toEqual({ 'kubernetes.io/service-name': 'kubernetes' });
+    expect(slice.endpoints).toEqual([{ addresses: [addr], conditions: { ready: true } }]);
+    const ep = JSON.parse(await k(['get', 'ep', 'kubernetes', '-o', 'json', ...inDefault]));
+    expect(ep.metadata.labels).toEqual({ 'endpointslice.kubernetes.io/skip-mirror': 'true' });
+    expect(ep.subsets).toEqual([{ addresses: [{ ip: addr }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }]);
+  });
+
+  it('gets its endpoints back when someone changes them', async () => {
+    const addr = creds().server.hostname;
+    const wrong = [{ addresses: [{ ip: '10.1.2.3' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }];
+    const patched = [
+      await k(['patch', 'ep', 'kubernetes', '--type=merge', '-p', JSON.stringify({ subsets: wrong }), '-o', 'jsonpath={.subsets[0].addresses[*].ip}', ...inDefault]),
+      await k(['patch', 'endpointslice', 'kubernetes', '--type=merge', '-p', JSON.stringify({ endpoints: [{ addresses: ['10.1.2.3'] }] }), '-o', 'jsonpath={.endpoints[*].addresses[*]}', ...inDefault]),
+    ];
+    expect(patched).toEqual(['10.1.2.3', '10.1.2.3']);
+    const ips = async () => k(['get', 'ep,endpointslice', 'kubernetes', '-o', 'jsonpath={.items[0].subsets[0].addresses[*].ip} {.items[1].endpoints[*].addresses[*]}', ...inDefault]);
+    // Kubernetes reconciles every 10 s.
+    await waitFor('the api-server to put its address back', async () => (await ips()) === `${addr} ${addr}`, 30_000, 500);
+  });
+});
+
+describe('/metrics', () => {
+  it('counts requests by verb, resource and code, in Prometheus text format', async () => {
+    await k(['get', 'configmaps', '-n', ns]);
+    const r = await api('GET', '/metrics', undefined, { headers: { Accept: 'text/plain' } });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(r.text).toMatch(/^apiserver_request_total\{verb="LIST",resource="configmaps",code="200"\} \d+$/m);
+    expect(r.text).toMatch(/^apiserver_storage_objects\{resource="namespaces"\} \d+$/m);
+    expect(r.text).toMatch(/^process_cpu_seconds_total /m);
   });
 });

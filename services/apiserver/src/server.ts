@@ -16,6 +16,8 @@ import { restore } from './registry/service-strategy.js';
 import { Admission } from './registry/admission.js';
 import { RestStore } from './registry/rest.js';
 import { bootstrap } from './bootstrap.js';
+import { KubernetesServiceController } from './controlplane/kubernetes-service.js';
+import { EtcdMasterLeases } from './storage/master-leases.js';
 import { createHandler } from './http/handler.js';
 import { createGrpcService, ApiServerService } from './grpc/server.js';
 import { ServiceAccountTokens } from './auth/service-account-tokens.js';
@@ -68,7 +70,16 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   restore(allocator, caches.get('services')!.list({ labels: [], fields: [] }).items);
   const admission = new Admission(store, () => caches.get('namespaces'), allocator, (storage) => caches.get(storage));
   const rest = new RestStore(store, caches, admission);
-  await bootstrap(rest, { kubernetesIP: opts.kubernetesIP, endpoints: [opts.advertiseAddress], port: opts.securePort });
+  await bootstrap(rest);
+  const kubernetesService = new KubernetesServiceController({
+    rest,
+    leases: new EtcdMasterLeases(store),
+    advertiseAddress: opts.advertiseAddress,
+    port: opts.securePort,
+    serviceIP: opts.kubernetesIP,
+    log,
+  });
+  await kubernetesService.start();
 
   const ready = async () => {
     let etcdOk = false;
@@ -144,6 +155,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
       if (state === 'stopped' || state === 'stopping') return;
       state = 'stopping';
       clearInterval(compactor);
+      await kubernetesService.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       // Watch streams never end by themselves: give unary calls a moment, then cut what is left.
