@@ -33,6 +33,42 @@ describe('status of a new object', () => {
   });
 });
 
+describe("what create keeps, as each kind's strategy", () => {
+  const deployment = (name: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+  });
+
+  it('drops a status sent with a Deployment and starts a Pod Pending; generation 1 for the Deployment only', async () => {
+    const d = await api('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { ...deployment('forged'), status: { replicas: 5, readyReplicas: 5 } });
+    expect(d.status).toBe(201);
+    expect(d.body.status).toEqual({});
+    expect(d.body.metadata.generation).toBe(1);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'forged' }, spec: { containers: [{ name: 'c', image: 'nginx' }] }, status: { phase: 'Running', podIP: '10.9.9.9' } };
+    const p = await api('POST', `/api/v1/namespaces/${ns}/pods?dryRun=All`, pod);
+    expect(p.status).toBe(201);
+    expect(p.body.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
+    expect(p.body.metadata).not.toHaveProperty('generation');
+    const svc = JSON.parse(await k(['create', 'service', 'clusterip', 'forged', '--tcp=80', '--dry-run=server', '-o', 'json', '-n', ns]));
+    expect(svc.metadata).not.toHaveProperty('generation');
+  });
+
+  it("bumps a Deployment's generation when its annotations change, and the controller observes it", async () => {
+    await api('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, deployment('annotated'));
+    const observed = async (gen: number) => {
+      const cur = JSON.parse(await k(['get', 'deploy', 'annotated', '-o', 'json', '-n', ns]));
+      return cur.metadata.generation === gen && cur.status.observedGeneration === gen ? cur : undefined;
+    };
+    // The controller's revision annotation goes with its status: no new generation for it.
+    const first = await waitFor('the controller to observe generation 1', () => observed(1));
+    expect(first.metadata.annotations['deployment.kubernetes.io/revision']).toBe('1');
+    await k(['annotate', 'deploy', 'annotated', 'note=x', '-n', ns]);
+    await waitFor('the controller to observe generation 2', () => observed(2));
+  });
+});
+
 describe('boolean query parameters', () => {
   it('watches for ?watch=True (the Python client) and lists for ?watch=0', async () => {
     await k(['create', 'configmap', 'w', '-n', ns]);
