@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '@kemu/api';
-import { desiredEndpoints, desiredEndpointSlice, endpointPorts, strayEndpointSlices } from './endpoints-adapter.js';
+import { desiredEndpoints, desiredEndpointSlice, endpointPorts, strayEndpointSlices, type EndpointsObject, type EndpointSliceObject } from './endpoints-adapter.js';
 
 const ports = endpointPorts(6443);
-const stored = (o: KubeObject | undefined): KubeObject => ({ ...o!, metadata: { ...o!.metadata, resourceVersion: '7', uid: 'u' } });
+const stored = <T extends EndpointsObject | EndpointSliceObject>(o: T | undefined): T => ({ ...o!, metadata: { ...o!.metadata, resourceVersion: '7', uid: 'u' } });
 
 describe('the kubernetes Endpoints', () => {
   it('is created with the api-servers sorted, the https port and the skip-mirror label', () => {
@@ -25,7 +24,7 @@ describe('the kubernetes Endpoints', () => {
     const cur = stored(desiredEndpoints(undefined, ['172.31.0.3'], ports, false));
     const changed = { ...structuredClone(cur), subsets: [{ addresses: [{ ip: '10.0.0.9', nodeName: 'n' }], ports }] };
     expect(desiredEndpoints(changed, ['172.31.0.3'], ports, false)).toMatchObject({ metadata: { resourceVersion: '7' }, subsets: [{ addresses: [{ ip: '172.31.0.3' }], ports }] });
-    const split = { ...structuredClone(cur), subsets: [...cur.subsets, { addresses: [{ ip: '10.0.0.9' }], ports }] };
+    const split = { ...structuredClone(cur), subsets: [...(cur.subsets ?? []), { addresses: [{ ip: '10.0.0.9' }], ports }] };
     expect(desiredEndpoints(split, ['172.31.0.3'], ports, false)?.subsets).toEqual([{ addresses: [{ ip: '172.31.0.3' }], ports }]);
     const relabelled = structuredClone(cur);
     relabelled.metadata.labels = { app: 'x' };
@@ -35,12 +34,12 @@ describe('the kubernetes Endpoints', () => {
   it('puts the ports back when they are gone, and when changed only if told to reconcile them', () => {
     const cur = stored(desiredEndpoints(undefined, ['172.31.0.3'], ports, false));
     const noPorts = structuredClone(cur);
-    delete noPorts.subsets[0].ports;
-    expect(desiredEndpoints(noPorts, ['172.31.0.3'], ports, false)?.subsets[0].ports).toEqual(ports);
+    delete noPorts.subsets?.[0]?.ports;
+    expect(desiredEndpoints(noPorts, ['172.31.0.3'], ports, false)?.subsets?.[0]?.ports).toEqual(ports);
     const otherPort = structuredClone(cur);
-    otherPort.subsets[0].ports = [{ name: 'https', port: 8443, protocol: 'TCP' }];
+    otherPort.subsets = [{ addresses: [{ ip: '172.31.0.3' }], ports: [{ name: 'https', port: 8443, protocol: 'TCP' }] }];
     expect(desiredEndpoints(otherPort, ['172.31.0.3'], ports, false)).toBeUndefined();
-    expect(desiredEndpoints(otherPort, ['172.31.0.3'], ports, true)?.subsets[0].ports).toEqual(ports);
+    expect(desiredEndpoints(otherPort, ['172.31.0.3'], ports, true)?.subsets?.[0]?.ports).toEqual(ports);
   });
 });
 

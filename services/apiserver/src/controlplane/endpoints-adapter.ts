@@ -20,6 +20,18 @@ export interface EndpointPort {
   protocol: string;
 }
 
+/** The fields of an Endpoints object this file reads and writes. */
+export interface EndpointsObject extends KubeObject {
+  subsets?: { addresses?: { ip: string }[]; ports?: unknown[]; [field: string]: unknown }[];
+}
+
+/** The fields of an EndpointSlice this file reads and writes. */
+export interface EndpointSliceObject extends KubeObject {
+  addressType?: string;
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+  ports?: unknown[];
+}
+
 /** The one port of the api-server's endpoints (Kubernetes' createEndpointPortSpec). */
 export const endpointPorts = (port: number): EndpointPort[] => [{ name: 'https', port, protocol: 'TCP' }];
 
@@ -48,15 +60,15 @@ const sorted = (ips: Iterable<string>): string[] => [...new Set(ips)].sort((a, b
  * user added stay). Ports are put back when missing, and when changed only
  * if `reconcilePorts`.
  */
-export function desiredEndpoints(current: KubeObject | undefined, ips: Iterable<string>, ports: EndpointPort[], reconcilePorts: boolean): KubeObject | undefined {
-  const next: KubeObject = current ? structuredClone(current) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };
+export function desiredEndpoints(current: EndpointsObject | undefined, ips: Iterable<string>, ports: EndpointPort[], reconcilePorts: boolean): EndpointsObject | undefined {
+  const next: EndpointsObject = current ? structuredClone(current) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };
   next.metadata.labels = { [LABEL_SKIP_MIRROR]: 'true' };
-  const subsets: Record<string, unknown>[] = Array.isArray(next.subsets) && next.subsets.length === 1 ? next.subsets : [{}];
-  const subset = subsets[0]!;
+  // Anything but exactly one subset is remade from scratch; the one subset keeps what else it holds.
+  const subset = next.subsets?.length === 1 ? next.subsets[0] : {};
   subset.addresses = sorted(ips).map((ip) => ({ ip }));
-  const have = Array.isArray(subset.ports) ? subset.ports : [];
+  const have = subset.ports ?? [];
   if (have.length === 0 || (reconcilePorts && !jsonEqual(have, ports))) subset.ports = structuredClone(ports);
-  next.subsets = subsets;
+  next.subsets = [subset];
   if (current && jsonEqual(current.metadata.labels ?? {}, next.metadata.labels) && jsonEqual(current.subsets, next.subsets)) return undefined;
   return next;
 }
@@ -65,14 +77,14 @@ export function desiredEndpoints(current: KubeObject | undefined, ips: Iterable<
  * The EndpointSlice `kubernetes` to write, or undefined when `current`
  * already says it (its labels, endpoints and ports are compared).
  */
-export function desiredEndpointSlice(current: KubeObject | undefined, ips: Iterable<string>, ports: EndpointPort[], reconcilePorts: boolean): KubeObject | undefined {
-  const next: KubeObject = current
+export function desiredEndpointSlice(current: EndpointSliceObject | undefined, ips: Iterable<string>, ports: EndpointPort[], reconcilePorts: boolean): EndpointSliceObject | undefined {
+  const next: EndpointSliceObject = current
     ? structuredClone(current)
     : { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };
   next.metadata.labels = { [LABEL_SERVICE_NAME]: SERVICE_NAME };
   next.addressType = 'IPv4';
   next.endpoints = sorted(ips).map((ip) => ({ addresses: [ip], conditions: { ready: true } }));
-  const have = Array.isArray(next.ports) ? next.ports : [];
+  const have = next.ports ?? [];
   if (have.length === 0 || (reconcilePorts && !jsonEqual(have, ports))) next.ports = structuredClone(ports);
   if (
     current &&
@@ -86,6 +98,6 @@ export function desiredEndpointSlice(current: KubeObject | undefined, ips: Itera
 }
 
 /** Slices labelled for the `kubernetes` Service that are not ours (another name, or another address family): Kubernetes deletes them. */
-export function strayEndpointSlices(slices: KubeObject[]): KubeObject[] {
+export function strayEndpointSlices(slices: EndpointSliceObject[]): EndpointSliceObject[] {
   return slices.filter((s) => s.metadata.name !== SERVICE_NAME || s.addressType !== 'IPv4');
 }

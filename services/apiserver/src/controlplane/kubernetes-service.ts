@@ -108,7 +108,7 @@ export class KubernetesServiceController {
     await this.retry(async () => {
       const cur = await this.find(this.endpoints, SERVICE_NAME);
       const next = desiredEndpoints(cur, ips, ports, reconcilePorts);
-      if (next) await this.write(this.endpoints, cur, next);
+      if (next) await this.write(this.endpoints, cur, next, ips);
     });
     await this.retry(async () => {
       const { items } = await this.o.rest.list(this.slices, SERVICE_NAMESPACE, { labelSelector: `${LABEL_SERVICE_NAME}=${SERVICE_NAME}` });
@@ -119,13 +119,13 @@ export class KubernetesServiceController {
       }
       const cur = await this.find(this.slices, SERVICE_NAME);
       const next = desiredEndpointSlice(cur, ips, ports, reconcilePorts);
-      if (next) await this.write(this.slices, cur, next);
+      if (next) await this.write(this.slices, cur, next, ips);
     });
   }
 
-  private async write(info: ResourceInfo, cur: KubeObject | undefined, next: KubeObject): Promise<void> {
+  private async write(info: ResourceInfo, cur: KubeObject | undefined, next: KubeObject, ips: string[]): Promise<void> {
     if (cur) {
-      this.o.log.warn({ resource: info.resource, addresses: next.subsets?.[0]?.addresses ?? next.endpoints }, 'resetting the kubernetes service endpoints');
+      this.o.log.warn({ resource: info.resource, addresses: ips }, 'resetting the kubernetes service endpoints');
       await this.o.rest.update(info, SERVICE_NAMESPACE, SERVICE_NAME, next);
     } else {
       await this.o.rest.create(info, SERVICE_NAMESPACE, next);

@@ -5,6 +5,7 @@
  * 10 s); a key that expires is an api-server that went away. The value is an
  * Endpoints object holding the address, as Kubernetes stores it.
  */
+import type { KubeObject } from '@kemu/api';
 import type { EtcdStore } from './etcd-store.js';
 
 /** Kubernetes' DefaultEndpointReconcilerTTL. */
@@ -19,6 +20,12 @@ export interface MasterLeases {
   remove(ip: string): Promise<void>;
 }
 
+/** The address a lease holds (the first address of its one subset, as Kubernetes reads it). */
+function addressOf(obj: KubeObject): unknown {
+  const lease: { metadata: unknown; subsets?: { addresses?: { ip?: unknown }[] }[] } = obj;
+  return lease.subsets?.[0]?.addresses?.[0]?.ip;
+}
+
 export class EtcdMasterLeases implements MasterLeases {
   constructor(
     private store: EtcdStore,
@@ -31,7 +38,7 @@ export class EtcdMasterLeases implements MasterLeases {
 
   async list(): Promise<string[]> {
     const { items } = await this.store.list(PREFIX);
-    return items.map((i) => i.obj.subsets?.[0]?.addresses?.[0]?.ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
+    return items.map((i) => addressOf(i.obj)).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
   }
 
   async remove(ip: string): Promise<void> {
