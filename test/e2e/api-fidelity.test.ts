@@ -2,10 +2,12 @@
  * The api-server's answers look like Kubernetes' in the details clients
  * read: a kind with a status shows `status` from its creation on, and
  * boolean query parameters are read the way Kubernetes reads them, and
- * a watch-list (sendInitialEvents) ends its state with a bookmark.
+ * a watch-list (sendInitialEvents) ends its state with a bookmark; the
+ * `kubernetes` Service's endpoints are the api-server, kept so by the
+ * api-server; /metrics is Prometheus' text format.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, k, namespace } from './helpers.js';
+import { api, creds, k, namespace, waitFor } from './helpers.js';
 
 let ns: string;
 
@@ -31,6 +33,42 @@ describe('status of a new object', () => {
   });
 });
 
+describe("what create keeps, as each kind's strategy", () => {
+  const deployment = (name: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+  });
+
+  it('drops a status sent with a Deployment and starts a Pod Pending; generation 1 for the Deployment only', async () => {
+    const d = await api('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { ...deployment('forged'), status: { replicas: 5, readyReplicas: 5 } });
+    expect(d.status).toBe(201);
+    expect(d.body.status).toEqual({});
+    expect(d.body.metadata.generation).toBe(1);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'forged' }, spec: { containers: [{ name: 'c', image: 'nginx' }] }, status: { phase: 'Running', podIP: '10.9.9.9' } };
+    const p = await api('POST', `/api/v1/namespaces/${ns}/pods?dryRun=All`, pod);
+    expect(p.status).toBe(201);
+    expect(p.body.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
+    expect(p.body.metadata).not.toHaveProperty('generation');
+    const svc = JSON.parse(await k(['create', 'service', 'clusterip', 'forged', '--tcp=80', '--dry-run=server', '-o', 'json', '-n', ns]));
+    expect(svc.metadata).not.toHaveProperty('generation');
+  });
+
+  it("bumps a Deployment's generation when its annotations change, and the controller observes it", async () => {
+    await api('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, deployment('annotated'));
+    const observed = async (gen: number) => {
+      const cur = JSON.parse(await k(['get', 'deploy', 'annotated', '-o', 'json', '-n', ns]));
+      return cur.metadata.generation === gen && cur.status.observedGeneration === gen ? cur : undefined;
+    };
+    // The controller's revision annotation goes with its status: no new generation for it.
+    const first = await waitFor('the controller to observe generation 1', () => observed(1));
+    expect(first.metadata.annotations['deployment.kubernetes.io/revision']).toBe('1');
+    await k(['annotate', 'deploy', 'annotated', 'note=x', '-n', ns]);
+    await waitFor('the controller to observe generation 2', () => observed(2));
+  });
+});
+
 describe('boolean query parameters', () => {
   it('watches for ?watch=True (the Python client) and lists for ?watch=0', async () => {
     await k(['create', 'configmap', 'w', '-n', ns]);
@@ -52,5 +90,45 @@ describe('boolean query parameters', () => {
     const refused = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
     expect(refused.status).toBe(422);
     expect(refused.body.message).toContain('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+  });
+});
+
+describe('the kubernetes Service', () => {
+  const inDefault = ['-n', 'default'];
+  it("has the api-server's address as its endpoints, in an Endpoints and an EndpointSlice", async () => {
+    const addr = creds().server.hostname;
+    expect(await k(['get', 'ep', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+${addr.replaceAll('.', '\\.')}:6443\\s`, 'm'));
+    expect(await k(['get', 'endpointslice', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+IPv4\\s+6443\\s+${addr.replaceAll('.', '\\.')}\\s`, 'm'));
+    const slice = JSON.parse(await k(['get', 'endpointslice', 'kubernetes', '-o', 'json', ...inDefault]));
+    expect(slice.metadata.labels).toEqual({ 'kubernetes.io/service-name': 'kubernetes' });
+    expect(slice.endpoints).toEqual([{ addresses: [addr], conditions: { ready: true } }]);
+    const ep = JSON.parse(await k(['get', 'ep', 'kubernetes', '-o', 'json', ...inDefault]));
+    expect(ep.metadata.labels).toEqual({ 'endpointslice.kubernetes.io/skip-mirror': 'true' });
+    expect(ep.subsets).toEqual([{ addresses: [{ ip: addr }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }]);
+  });
+
+  it('gets its endpoints back when someone changes them', async () => {
+    const addr = creds().server.hostname;
+    const wrong = [{ addresses: [{ ip: '10.1.2.3' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }];
+    const patched = [
+      await k(['patch', 'ep', 'kubernetes', '--type=merge', '-p', JSON.stringify({ subsets: wrong }), '-o', 'jsonpath={.subsets[0].addresses[*].ip}', ...inDefault]),
+      await k(['patch', 'endpointslice', 'kubernetes', '--type=merge', '-p', JSON.stringify({ endpoints: [{ addresses: ['10.1.2.3'] }] }), '-o', 'jsonpath={.endpoints[*].addresses[*]}', ...inDefault]),
+    ];
+    expect(patched).toEqual(['10.1.2.3', '10.1.2.3']);
+    const ips = async () => k(['get', 'ep,endpointslice', 'kubernetes', '-o', 'jsonpath={.items[0].subsets[0].addresses[*].ip} {.items[1].endpoints[*].addresses[*]}', ...inDefault]);
+    // Kubernetes reconciles every 10 s.
+    await waitFor('the api-server to put its address back', async () => (await ips()) === `${addr} ${addr}`, 30_000, 500);
+  });
+});
+
+describe('/metrics', () => {
+  it('counts requests by verb, resource and code, in Prometheus text format', async () => {
+    await k(['get', 'configmaps', '-n', ns]);
+    const r = await api('GET', '/metrics', undefined, { headers: { Accept: 'text/plain' } });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(r.text).toMatch(/^apiserver_request_total\{verb="LIST",resource="configmaps",code="200"\} \d+$/m);
+    expect(r.text).toMatch(/^apiserver_storage_objects\{resource="namespaces"\} \d+$/m);
+    expect(r.text).toMatch(/^process_cpu_seconds_total /m);
   });
 });

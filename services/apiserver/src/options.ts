@@ -3,6 +3,7 @@
  * with Kubernetes' defaults.
  */
 import { readFileSync } from 'node:fs';
+import { formatIPv4, nthAddress } from '@kemu/api';
 import { parseTokenFile, type UserInfo } from './http/auth.js';
 
 export interface ApiServerOptions {
@@ -57,12 +58,6 @@ export interface CompiledOptions {
   serviceAccount?: { signingKey: Buffer; issuer: string };
 }
 
-function nthIP(cidr: string, n: number): string {
-  const [ip] = cidr.split('/');
-  const v = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) + n;
-  return [24, 16, 8, 0].map((s) => Math.floor(v / 2 ** s) % 256).join('.');
-}
-
 export function compileOptions(o: ApiServerOptions): CompiledOptions {
   const cidr = o.serviceClusterIPRange ?? '10.96.0.0/12';
   const [lo, hi] = (o.serviceNodePortRange ?? '30000-32767').split('-').map(Number);
@@ -76,8 +71,8 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
     tokens: o.tokenAuthFile ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : new Map(),
     serviceCidr: cidr,
     nodePortRange: [lo, hi],
-    kubernetesIP: nthIP(cidr, 1),
-    dnsIP: nthIP(cidr, 10),
+    kubernetesIP: formatIPv4(nthAddress(cidr, 1)),
+    dnsIP: formatIPv4(nthAddress(cidr, 10)),
     watchCacheSize: o.watchCacheSize ?? 10_000,
     compactionSeconds: o.etcdCompactionIntervalSeconds ?? 300,
     kubeletClient: o.kubeletClientCertificate && o.kubeletClientKey ? { cert: readFileSync(o.kubeletClientCertificate), key: readFileSync(o.kubeletClientKey) } : undefined,

@@ -16,10 +16,12 @@ import { restore } from './registry/service-strategy.js';
 import { Admission } from './registry/admission.js';
 import { RestStore } from './registry/rest.js';
 import { bootstrap } from './bootstrap.js';
+import { KubernetesServiceController } from './controlplane/kubernetes-service.js';
+import { EtcdMasterLeases } from './storage/master-leases.js';
 import { createHandler } from './http/handler.js';
 import { createGrpcService, ApiServerService } from './grpc/server.js';
 import { ServiceAccountTokens } from './auth/service-account-tokens.js';
-import { Counter, Gauge, Histogram, Registry } from '@kemu/client';
+import { apiServerMetrics } from './metrics.js';
 
 export type ApiServerState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -47,12 +49,8 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   let state: ApiServerState = 'starting';
   const opts = compileOptions(options);
   const store = new EtcdStore(opts.etcdServers);
-  const metrics = new Registry();
-  const requests = metrics.register(new Counter('apiserver_request_total', 'Counter of apiserver requests broken out for each verb, resource and HTTP response code.'));
-  const latency = metrics.register(new Histogram('apiserver_request_duration_seconds', 'Response latency distribution in seconds for each verb and resource.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]));
-  const watchers = metrics.register(new Gauge('apiserver_registered_watchers', 'Number of currently registered watchers.'));
   const caches = new Map<string, WatchCache>();
-  metrics.register(new Gauge('apiserver_storage_objects', 'Number of stored objects per resource.', () => [...caches.values()].map((c) => [{ resource: c.storage }, c.size])));
+  const metrics = apiServerMetrics({ storageCounts: () => [...caches.values()].map((c): [string, number] => [c.storage, c.size]) });
 
   // etcd may still be starting (compose brings both up together): wait for it.
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
@@ -72,7 +70,16 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   restore(allocator, caches.get('services')!.list({ labels: [], fields: [] }).items);
   const admission = new Admission(store, () => caches.get('namespaces'), allocator, (storage) => caches.get(storage));
   const rest = new RestStore(store, caches, admission);
-  await bootstrap(rest, { kubernetesIP: opts.kubernetesIP, endpoints: [opts.advertiseAddress], port: opts.securePort });
+  await bootstrap(rest);
+  const kubernetesService = new KubernetesServiceController({
+    rest,
+    leases: new EtcdMasterLeases(store),
+    advertiseAddress: opts.advertiseAddress,
+    port: opts.securePort,
+    serviceIP: opts.kubernetesIP,
+    log,
+  });
+  await kubernetesService.start();
 
   const ready = async () => {
     let etcdOk = false;
@@ -94,12 +101,9 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     tokens: opts.tokens,
     serverAddress: `${opts.advertiseAddress}:${opts.securePort}`,
     ready,
-    metrics: () => metrics.render(),
-    onRequest: (verb, resource, code, seconds) => {
-      requests.inc({ verb, resource, code: String(code) });
-      if (verb !== 'WATCH') latency.observe({ verb, resource }, seconds);
-    },
-    onWatchCount: (d) => watchers.add({ kind: 'rest' }, d),
+    metrics: () => metrics.expose(),
+    onRequest: (verb, resource, code, seconds) => metrics.onRequest(verb, resource, code, seconds),
+    onWatchCount: (d) => metrics.onWatchCount('rest', d),
     version: VERSION,
     log,
   });
@@ -118,7 +122,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   });
 
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
-  grpcServer.addService(ApiServerService, createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => watchers.add({ kind: 'grpc' }, d), log }));
+  grpcServer.addService(ApiServerService, createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }));
   const creds = grpc.ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${opts.bindAddress}:${opts.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))),
@@ -151,6 +155,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
       if (state === 'stopped' || state === 'stopping') return;
       state = 'stopping';
       clearInterval(compactor);
+      await kubernetesService.stop();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       // Watch streams never end by themselves: give unary calls a moment, then cut what is left.

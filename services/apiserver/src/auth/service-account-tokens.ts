@@ -10,7 +10,7 @@
  * not rotate them.
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { badRequest, isNotFound, lookupResource, StatusError, type KubeObject } from '@kemu/api';
+import { badRequest, formatTime, isNotFound, lookupResource, StatusError, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import type { UserInfo } from '../http/auth.js';
 
@@ -63,7 +63,7 @@ export class ServiceAccountTokens {
       apiVersion: 'authentication.k8s.io/v1',
       metadata: { name, namespace: ns, creationTimestamp: null as never },
       spec: { audiences, expirationSeconds: exp, boundObjectRef: bound ?? null },
-      status: { token: `${head}.${body}.${sig}`, expirationTimestamp: new Date((iat + exp) * 1000).toISOString().replace(/\.\d+Z$/, 'Z') },
+      status: { token: `${head}.${body}.${sig}`, expirationTimestamp: formatTime((iat + exp) * 1000) },
     } as KubeObject;
   }
 

@@ -42,7 +42,8 @@ export interface HandlerDeps {
   tokens: Map<string, UserInfo>;
   serverAddress: string;
   ready: () => Promise<{ ok: boolean; checks: [string, boolean][] }>;
-  metrics: () => string;
+  /** The Prometheus exposition GET /metrics answers. */
+  metrics: () => Promise<{ contentType: string; body: string }>;
   onRequest: (verb: string, resource: string, code: number, seconds: number) => void;
   onWatchCount: (delta: number) => void;
   version: object;
@@ -81,7 +82,10 @@ export function createHandler(deps: HandlerDeps) {
       if (path === '/version') return sendJson(res, 200, deps.version);
       const user = await authenticateAny(deps, req);
       if (!user && !PUBLIC_PATHS.has(path)) throw unauthorized();
-      if (path === '/metrics') return sendText(res, 200, deps.metrics());
+      if (path === '/metrics') {
+        const { contentType, body } = await deps.metrics();
+        return sendText(res, 200, body, contentType);
+      }
       if (path === '/api' || path === '/apis') {
         const agg = aggregatedWanted(req.headers.accept);
         if (agg) return sendJson(res, 200, aggregatedList(path === '/api', agg), agg === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1);

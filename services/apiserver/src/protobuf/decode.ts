@@ -5,7 +5,7 @@
  * protobuf; the message tables in ./schema.ts cover what they send, and any
  * field outside them is refused (415) rather than dropped.
  */
-import { badRequest } from '@kemu/api';
+import { badRequest, formatTime } from '@kemu/api';
 import { eachField, protoError, unwrap, WireType, type BinaryReader } from './wire.js';
 import { MESSAGES, ROOTS, type FieldSpec } from './schema.js';
 
@@ -39,7 +39,7 @@ function readValue(type: string, r: BinaryReader): unknown {
         else return false;
       });
       if (secs === 0 && nanos === 0) return undefined;
-      return new Date(secs * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+      return formatTime(secs * 1000);
     }
     case 'quantity': {
       let q = '0';

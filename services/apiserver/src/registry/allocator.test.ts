@@ -1,10 +1,19 @@
+import type { KubeObject } from '@kemu/api';
 import { describe, expect, it } from 'vitest';
 import { ServiceAllocator } from './allocator.js';
 import { allocate, release, restore } from './service-strategy.js';
 
+/** The Service spec fields these tests read back after allocation. */
+interface Spec {
+  type?: string;
+  clusterIP?: string;
+  clusterIPs?: string[];
+  ports: { port: number; protocol?: string; nodePort?: number }[];
+}
+
 const mk = (cidr = '10.96.0.0/28', ports: [number, number] = [30000, 30004]) =>
   new ServiceAllocator({ serviceCidr: cidr, nodePortRange: ports, reservedIPs: ['10.96.0.1', '10.96.0.10'] });
-const svc = (spec: object) => ({ metadata: { name: 's' }, spec: { ports: [{ port: 80, protocol: 'TCP' }], ...spec } });
+const svc = (spec: Partial<Spec>): KubeObject & { spec: Spec } => ({ metadata: { name: 's' }, spec: { ports: [{ port: 80, protocol: 'TCP' }], ...spec } });
 
 describe('ClusterIP and NodePort allocation', () => {
   it('never hands out the reserved addresses at random, and never one twice', () => {
@@ -22,38 +31,46 @@ describe('ClusterIP and NodePort allocation', () => {
     expect(() => a.takeIP('10.96.0.10')).toThrow(/already allocated/);
     expect(() => a.takeIP('10.97.0.5')).toThrow(/not in the valid range/);
   });
+  it('refuses malformed addresses and counts the range from the network address of the CIDR', () => {
+    const a = mk('10.96.0.5/28');
+    expect(() => a.takeIP('10.96.0')).toThrow(/not in the valid range/);
+    expect(() => a.takeIP('10.96.0.016')).toThrow(/not in the valid range/);
+    a.takeIP('10.96.0.2');
+    expect(a.stats().freeIPs).toBe(13);
+    expect(() => a.takeIP('10.96.0.15')).toThrow(/not in the valid range/); // broadcast
+  });
   it('allocates node ports for NodePort services and releases them on type change and delete', () => {
     const a = mk();
     const s = svc({ type: 'NodePort' });
-    allocate(a, s as never).commit();
-    const port = (s.spec as { ports: { nodePort: number }[] }).ports[0].nodePort;
+    allocate(a, s).commit();
+    const port = s.spec.ports[0].nodePort ?? 0;
     expect(port).toBeGreaterThanOrEqual(30000);
     expect(() => a.takePort(port, 'f')).toThrow(/already allocated/);
     const next = structuredClone(s);
-    (next.spec as { type: string }).type = 'ClusterIP';
-    allocate(a, next as never, s as never).commit();
-    expect((next.spec as { ports: { nodePort?: number }[] }).ports[0].nodePort).toBeUndefined();
+    next.spec.type = 'ClusterIP';
+    allocate(a, next, s).commit();
+    expect(next.spec.ports[0].nodePort).toBeUndefined();
     a.takePort(port, 'f'); // free again
-    release(a, next as never);
-    expect(a.isIPUsed((next.spec as { clusterIP: string }).clusterIP)).toBe(false);
+    release(a, next);
+    expect(a.isIPUsed(next.spec.clusterIP ?? '')).toBe(false);
   });
   it('rolls back what it took when a later step fails', () => {
     const a = mk('10.96.0.0/28', [30000, 30000]);
     a.takePort(30000, 'f');
     const s = svc({ type: 'NodePort' });
-    expect(() => allocate(a, s as never)).toThrow(/range is full/);
+    expect(() => allocate(a, s)).toThrow(/range is full/);
     expect(a.stats().freeIPs).toBe(14);
   });
   it('headless services get no IP', () => {
     const a = mk();
     const s = svc({ clusterIP: 'None' });
-    allocate(a, s as never).commit();
-    expect((s.spec as { clusterIPs: string[] }).clusterIPs).toEqual(['None']);
+    allocate(a, s).commit();
+    expect(s.spec.clusterIPs).toEqual(['None']);
     expect(a.stats().freeIPs).toBe(14);
   });
   it('restores allocations from stored services', () => {
     const a = mk();
-    restore(a, [svc({ clusterIP: '10.96.0.5', type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }] }) as never]);
+    restore(a, [svc({ clusterIP: '10.96.0.5', type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }] })]);
     expect(a.isIPUsed('10.96.0.5')).toBe(true);
     expect(() => a.takePort(30001, 'f')).toThrow(/already allocated/);
   });

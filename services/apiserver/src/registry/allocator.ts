@@ -4,21 +4,7 @@
  * synchronous (check and reserve in one step of the event loop), so two
  * concurrent creates can never get the same address or port.
  */
-import { invalid, type FieldError } from '@kemu/api';
-
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-}
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/** A CIDR such as 10.96.0.0/12. */
-export function parseCidr(cidr: string): { base: number; size: number } {
-  const [ip, bits] = cidr.split('/');
-  const size = 2 ** (32 - Number(bits));
-  return { base: ipToInt(ip) - (ipToInt(ip) % size), size };
-}
+import { cidrSize, formatIPv4, invalid, isIPv4, parseCidr, parseIPv4, type FieldError } from '@kemu/api';
 
 export class AllocationError extends Error {
   constructor(readonly fieldError: FieldError) {
@@ -78,32 +64,31 @@ export class ServiceAllocator {
   private ports: Pool;
   readonly cidr: string;
   constructor(opts: AllocatorOptions) {
-    const { base, size } = parseCidr(opts.serviceCidr);
+    const cidr = parseCidr(opts.serviceCidr);
     const random = opts.random ?? Math.random;
     this.cidr = opts.serviceCidr;
     // The network and broadcast addresses are never handed out.
-    this.ips = new Pool(base + 1, size - 2, new Set(opts.reservedIPs.map(ipToInt)), random);
+    this.ips = new Pool(cidr.network + 1, cidrSize(cidr) - 2, new Set(opts.reservedIPs.map(parseIPv4)), random);
     const [lo, hi] = opts.nodePortRange;
     this.ports = new Pool(lo, hi - lo + 1, new Set(), random);
   }
 
   /** Take a specific ClusterIP (from a request or a stored Service). */
   takeIP(ip: string, field = 'spec.clusterIPs'): void {
-    const n = ipToInt(ip);
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip) || !this.ips.has(n)) {
+    if (!isIPv4(ip) || !this.ips.has(parseIPv4(ip))) {
       throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.cidr}`));
     }
-    if (!this.ips.take(n)) throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: provided IP is already allocated`));
+    if (!this.ips.take(parseIPv4(ip))) throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: provided IP is already allocated`));
   }
 
   allocateIP(): string {
     const n = this.ips.next();
     if (n === undefined) throw new AllocationError(invalid('spec.clusterIPs', '', 'failed to allocate a serviceIP: range is full'));
-    return intToIp(n);
+    return formatIPv4(n);
   }
 
   releaseIP(ip: string | undefined): void {
-    if (ip && ip !== 'None') this.ips.release(ipToInt(ip));
+    if (isIPv4(ip)) this.ips.release(parseIPv4(ip));
   }
 
   takePort(port: number, field: string): void {
@@ -124,7 +109,7 @@ export class ServiceAllocator {
   }
 
   isIPUsed(ip: string): boolean {
-    return this.ips.isUsed(ipToInt(ip));
+    return isIPv4(ip) && this.ips.isUsed(parseIPv4(ip));
   }
 
   stats(): { freeIPs: number; freePorts: number } {

@@ -6,9 +6,7 @@
  * (including the propagation ones, orphan and foregroundDeletion), or for
  * the namespace controller to empty a namespace. Pure.
  */
-import type { DeleteOptions, KubeObject, ResourceInfo } from '@kemu/api';
-
-const stampOf = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+import { formatTime, type DeleteOptions, type KubeObject, type ResourceInfo } from '@kemu/api';
 
 /** undefined to remove the object now, or the object to write instead. */
 export function planDelete(info: ResourceInfo, obj: KubeObject, options: DeleteOptions, now: Date): KubeObject | undefined {
@@ -20,7 +18,7 @@ export function planDelete(info: ResourceInfo, obj: KubeObject, options: DeleteO
   if (info.storage === 'namespaces') {
     // The namespace controller empties it and then removes the `kubernetes` finalizer.
     if (meta.deletionTimestamp) return (obj.spec?.finalizers ?? []).length || finalizers.length ? obj : undefined;
-    return { ...obj, metadata: { ...meta, deletionTimestamp: stampOf(now), deletionGracePeriodSeconds: 0, finalizers: finalizers.length ? finalizers : undefined }, status: { ...(obj.status ?? {}), phase: 'Terminating' } };
+    return { ...obj, metadata: { ...meta, deletionTimestamp: formatTime(now), deletionGracePeriodSeconds: 0, finalizers: finalizers.length ? finalizers : undefined }, status: { ...(obj.status ?? {}), phase: 'Terminating' } };
   }
   let grace = 0;
   if (info.storage === 'pods') {
@@ -39,7 +37,7 @@ export function planDelete(info: ResourceInfo, obj: KubeObject, options: DeleteO
     ...obj,
     metadata: {
       ...meta,
-      deletionTimestamp: meta.deletionTimestamp && grace === 0 ? meta.deletionTimestamp : stampOf(new Date(now.getTime() + grace * 1000)),
+      deletionTimestamp: meta.deletionTimestamp && grace === 0 ? meta.deletionTimestamp : formatTime(new Date(now.getTime() + grace * 1000)),
       deletionGracePeriodSeconds: grace,
       finalizers: finalizers.length ? finalizers : undefined,
     },

@@ -31,6 +31,7 @@ describe('RestStore.merge: metadata.generation', () => {
     { what: 'a spec change (replicas)', incoming: deployment({ replicas: 5 }), want: 4 },
     { what: 'a spec change (template image)', incoming: deployment({ image: 'nginx:2' }), want: 4 },
     { what: 'a label change', incoming: deployment({ labels: { tier: 'front' } }), want: 3 },
+    { what: 'an annotation change (copied to the ReplicaSets)', incoming: deployment({ annotations: { note: 'x' } }), want: 4 },
     { what: 'a status change sent to the main resource (ignored)', incoming: deployment({ status: { replicas: 9 } }), want: 3 },
     { what: 'no change at all (defaults left out)', incoming: deployment(), want: 3 },
   ])('$what → generation $want', ({ incoming, want }) => {
@@ -48,6 +49,14 @@ describe('RestStore.merge: metadata.generation', () => {
     expect(next.metadata).toEqual(cur.metadata);
     expect(next.spec).toEqual(cur.spec);
     expect(next.status).toEqual({ replicas: 5, observedGeneration: 3 });
+  });
+
+  it('a write to the status subresource of a Deployment carries its annotations (the revision), without a new generation', () => {
+    const cur = stored();
+    const incoming = deployment({ annotations: { 'deployment.kubernetes.io/revision': '2' }, status: { replicas: 2, observedGeneration: 3 } });
+    const next = rest.merge(deployments, cur, incoming, 'status');
+    expect(next.metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '2' });
+    expect(next.metadata.generation).toBe(3);
   });
 
   it('keeps the system fields of the stored object', () => {

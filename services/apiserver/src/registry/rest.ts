@@ -11,6 +11,7 @@ import {
   applyDefaults,
   badRequest,
   conflict,
+  formatTime,
   fromStorage,
   internalError,
   invalidError,
@@ -35,6 +36,7 @@ import type { Admission } from './admission.js';
 import { planDelete } from './delete-strategy.js';
 import { randomSuffix } from './names.js';
 import { hasStatus, withZeroStatus } from './status.js';
+import { bumpsGeneration, prepareForCreate, statusUpdateMetadata } from './strategy.js';
 
 export interface ListOptions {
   labelSelector?: string;
@@ -51,12 +53,6 @@ export interface ListResult {
 }
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** Everything but metadata and status: a change here bumps metadata.generation. */
-function specPart(o: KubeObject): Obj {
-  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o as Obj;
-  return rest;
-}
 
 export class RestStore {
   /** The newest revision this api-server wrote per stored resource (LIST waits for its cache to see it). */
@@ -103,17 +99,18 @@ export class RestStore {
     else delete obj.metadata.namespace;
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
     if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
-    // A kind with a status shows one from the start, `{}` until a controller writes it.
-    obj = withZeroStatus(info, applyDefaults(storageInfo(info), obj));
+    obj = applyDefaults(storageInfo(info), obj);
     await this.admission.validateNamespace(info, ns, obj.metadata.name ?? '');
     this.admission.limitRanges(info, obj);
     this.admission.serviceAccount(info, obj);
+    // The strategy's PrepareForCreate (generation, and the status the caller may not set), after mutating
+    // admission as in Kubernetes. A kind with a status shows one from the start, `{}` until a controller writes it.
+    obj = withZeroStatus(info, prepareForCreate(info, obj));
     const errs = validateCreate(storageInfo(info), obj);
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
     const meta = obj.metadata;
     meta.uid = randomUUID();
-    meta.creationTimestamp = this.now().toISOString().replace(/\.\d+Z$/, 'Z');
-    if ((obj as Obj).spec !== undefined) meta.generation = 1;
+    meta.creationTimestamp = formatTime(this.now());
     delete meta.managedFields;
     delete meta.deletionTimestamp;
     delete meta.selfLink;
@@ -270,7 +267,7 @@ export class RestStore {
   /** The stored object after a write of `incoming` (system fields kept, generation bumped). */
   merge(info: ResourceInfo, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
     if (subresource === 'status') {
-      return withZeroStatus(info, { ...cur, status: incoming.status, metadata: cur.metadata });
+      return withZeroStatus(info, { ...cur, status: incoming.status, metadata: statusUpdateMetadata(info, cur, incoming) });
     }
     if (subresource === 'finalize') {
       return { ...cur, spec: { ...(cur.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
@@ -297,7 +294,7 @@ export class RestStore {
     delete m.generateName;
     if (cur.metadata.generateName) m.generateName = cur.metadata.generateName;
     m.generation = cur.metadata.generation;
-    if (m.generation !== undefined && !jsonEqual(specPart(next), specPart(cur))) m.generation = (cur.metadata.generation ?? 0) + 1;
+    if (bumpsGeneration(info, { ...next, metadata: m }, cur)) m.generation = (cur.metadata.generation ?? 0) + 1;
     if (m.generation === undefined) delete m.generation;
     next.metadata = m;
     return next;

@@ -6,6 +6,7 @@
 import {
   badRequest,
   conflict,
+  formatTime,
   fromLabelSelector,
   invalidError,
   invalid,
@@ -83,7 +84,7 @@ export async function bindPod(rest: RestStore, podInfo: ResourceInfo, ns: string
     next.spec.nodeName = node;
     next.status ??= {};
     const conditions: Obj[] = (next.status.conditions ?? []).filter((c: Obj) => c.type !== 'PodScheduled');
-    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, 'Z') });
+    conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: formatTime(now) });
     next.status.conditions = conditions;
     return next as KubeObject;
   }, { validate: false });

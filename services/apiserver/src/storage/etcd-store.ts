@@ -133,6 +133,23 @@ export class EtcdStore {
     return num(res.header.revision);
   }
 
+  /**
+   * Put with a time to live: the key is deleted by etcd `ttlSeconds` after
+   * the last such put unless put again (a fresh etcd lease each time; the
+   * previous one expires on its own).
+   */
+  async putWithTTL(key: string, obj: KubeObject, ttlSeconds: number): Promise<number> {
+    const lease = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds });
+    const res = await this.client.kv.put({ key: Buffer.from(key), value: Buffer.from(encode(obj)), lease: lease.ID });
+    return num(res.header.revision);
+  }
+
+  /** Unconditional delete; true if the key was there. */
+  async remove(key: string): Promise<boolean> {
+    const res = await this.client.kv.deleteRange({ key: Buffer.from(key) });
+    return num(res.deleted) > 0;
+  }
+
   /** Drop history older than `rev` (Kubernetes compacts every 5 minutes). */
   async compact(rev: number): Promise<void> {
     await this.client.kv.compact({ revision: rev });

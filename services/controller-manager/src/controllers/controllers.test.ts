@@ -119,6 +119,10 @@ describe('Deployment controller', () => {
     expect(created.spec.selector.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
     expect(created.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
     expect(created.spec.replicas).toBe(4);
+    // The Deployment's revision goes with its status, as Kubernetes writes it: a write of the main resource would bump its generation.
+    const deploymentWrites = api.writes().filter((x) => x.resource === 'deployments');
+    expect(deploymentWrites.map((x) => [x.verb, x.subresource])).toEqual([['update', 'status']]);
+    expect((deploymentWrites[0]!.body as KubeObject).metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '1' });
   });
 
   it('rolls: surges the new ReplicaSet by maxSurge and scales the old one down within maxUnavailable', async () => {

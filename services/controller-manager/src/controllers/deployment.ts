@@ -94,16 +94,15 @@ export class DeploymentController implements Controller {
       newRS = await this.scale(d, newRS, d.spec?.replicas ?? 1);
     }
 
-    // Revision on the Deployment too (kubectl rollout undo patches /metadata/annotations).
+    // Revision on the Deployment too (kubectl rollout undo patches /metadata/annotations), written with the
+    // status as Kubernetes' controller does (UpdateStatus): through the main resource it would bump the generation.
     const rev = newRS ? newRS.metadata.annotations?.[REVISION] : undefined;
-    let current = d;
-    if (rev && d.metadata.annotations?.[REVISION] !== rev) {
-      current = await this.ctx.client.patch({ ...R.deployments, namespace: ns }, d.metadata.name!, { metadata: { annotations: { [REVISION]: rev } } });
-    }
+    const revised = !!rev && d.metadata.annotations?.[REVISION] !== rev;
+    const current = revised ? { ...d, metadata: { ...d.metadata, annotations: { ...(d.metadata.annotations ?? {}), [REVISION]: rev } } } : d;
     const fresh = this.replicaSets.lister.list(ns).filter((rs) => controllerRef(rs)?.uid === d.metadata.uid);
     const latestNew = newRS ? fresh.find((rs) => rs.metadata.name === newRS!.metadata.name) ?? newRS : undefined;
     const status = deploymentStatus(current, latestNew, fresh.length ? fresh : latestNew ? [latestNew] : [], this.ctx.now());
-    if (JSON.stringify(status) !== JSON.stringify(current.status ?? {})) {
+    if (revised || JSON.stringify(status) !== JSON.stringify(current.status ?? {})) {
       await this.ctx.client.update({ ...R.deployments, namespace: ns }, { ...structuredClone(current), status }, 'status').catch((e) => {
         if (!isNotFound(e)) throw e;
       });
