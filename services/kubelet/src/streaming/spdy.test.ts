@@ -1,9 +1,15 @@
 import { deflateSync, inflateSync, constants } from 'node:zlib';
-import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { SpdySession, type SpdyStream } from './spdy.js';
+import { SPDY3_DICTIONARY as DICT } from './spdy-dictionary.js';
 
-const DICT: Buffer = createRequire(import.meta.url)('spdy-transport/lib/spdy-transport/protocol/spdy/dictionary.js')[3];
+describe('the SPDY/3 dictionary', () => {
+  it('is the specification constant, byte for byte (its length and digest)', () => {
+    expect(DICT.length).toBe(1423);
+    expect(createHash('sha256').update(DICT).digest('hex')).toBe('51d27341373f923f3cd88e1eb7162aeaa3723d7585ff2399201dc06498407f02');
+  });
+});
 
 function headerBlock(h: Record<string, string>): Buffer {
   const parts: Buffer[] = [Buffer.alloc(4)];

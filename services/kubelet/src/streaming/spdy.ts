@@ -10,12 +10,10 @@
  * sends no WINDOW_UPDATEs either.
  */
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { Duplex } from 'node:stream';
 import { constants, createDeflate, createInflate, type Deflate, type Inflate } from 'node:zlib';
 
-// The dictionary is a constant of the SPDY/3 specification; spdy-transport ships it.
-const DICTIONARY: Buffer = createRequire(import.meta.url)('spdy-transport/lib/spdy-transport/protocol/spdy/dictionary.js')[3];
+import { SPDY3_DICTIONARY as DICTIONARY } from './spdy-dictionary.js';
 
 const SYN_STREAM = 1;
 const SYN_REPLY = 2;
