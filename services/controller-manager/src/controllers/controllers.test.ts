@@ -194,6 +194,17 @@ describe('garbage collector', () => {
     expect(w[0]).toMatchObject({ verb: 'patch', name: 'child', body: { metadata: { ownerReferences: null } } });
     expect(w[1]).toMatchObject({ verb: 'patch', name: 'web', body: { metadata: { finalizers: null } } });
   });
+  it('deletes a foreground owner\'s dependents: Background for a leaf, Foreground for one with dependents of its own', async () => {
+    const api = new FakeApi();
+    api.seed(R.replicasets, { ...rs(1), metadata: { ...rs(1).metadata, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['foregroundDeletion'] } });
+    api.seed(R.replicasets, { ...rs(1, 'rs2-uid'), metadata: { ...rs(1, 'rs2-uid').metadata, name: 'mid', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true }] } });
+    api.seed(R.pods, pod('leaf', { owner: 'rs-uid' }));
+    api.seed(R.pods, pod('grandchild', { owner: 'rs2-uid' }));
+    const c = await setup(api, (ctx) => new GarbageCollector(ctx));
+    await c.sync('own|ReplicaSet|ns/web');
+    const policies = Object.fromEntries(api.writes().filter((w) => w.verb === 'delete').map((w) => [w.name, (w.body as { propagationPolicy: string }).propagationPolicy]));
+    expect(policies).toEqual({ leaf: 'Background', mid: 'Foreground' });
+  });
   it('leaves alone a dependent whose owner exists', async () => {
     const api = new FakeApi();
     api.seed(R.replicasets, rs(1));

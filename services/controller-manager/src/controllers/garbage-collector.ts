@@ -113,8 +113,18 @@ export class GarbageCollector implements Controller {
     if (alive === 0) {
       await this.ctx.client.delete(ref, obj.metadata.name!, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata.uid } }).catch(ignoreGone);
     } else if (foregroundOwner && alive === 1) {
-      await this.ctx.client.delete(ref, obj.metadata.name!, { propagationPolicy: 'Foreground', preconditions: { uid: obj.metadata.uid } }).catch(ignoreGone);
+      await this.ctx.client.delete(ref, obj.metadata.name!, { propagationPolicy: this.cascadeFor(obj), preconditions: { uid: obj.metadata.uid } }).catch(ignoreGone);
     }
+  }
+
+  /**
+   * How a dependent of a foreground deletion is deleted: Foreground only when
+   * it has dependents of its own to wait for, else Background — as the
+   * Kubernetes garbage collector's attemptToDeleteItem does, so a leaf
+   * dependent gets no foregroundDeletion finalizer.
+   */
+  private cascadeFor(obj: KubeObject): 'Foreground' | 'Background' {
+    return this.dependents(obj).length > 0 ? 'Foreground' : 'Background';
   }
 
   private async finalizeOwner(kind: string, owner: KubeObject): Promise<void> {
@@ -135,7 +145,7 @@ export class GarbageCollector implements Controller {
       const waiting = deps.filter((d) => (d.obj.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid));
       for (const d of waiting) {
         if (!d.obj.metadata.deletionTimestamp) {
-          await this.ctx.client.delete({ ...TRACKED[d.kind], namespace: d.obj.metadata.namespace }, d.obj.metadata.name!, { propagationPolicy: 'Foreground' }).catch(ignoreGone);
+          await this.ctx.client.delete({ ...TRACKED[d.kind], namespace: d.obj.metadata.namespace }, d.obj.metadata.name!, { propagationPolicy: this.cascadeFor(d.obj) }).catch(ignoreGone);
         }
       }
       if (waiting.length === 0) await this.removeFinalizer(ownerRef, owner, 'foregroundDeletion');
