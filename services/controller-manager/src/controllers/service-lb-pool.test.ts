@@ -109,6 +109,11 @@ describe('converge', () => {
     expect(d.events.map((e) => e.reason)).toEqual(want.reasons);
     if (want.message) expect(d.events.at(-1)?.message).toBe(want.message);
   });
+  it('an address allocated but not yet in the status (a cache behind the write) is not announced twice', () => {
+    const a = new LbAllocator(pool);
+    expect(converge(a, 'ns/s', svc()).events.map((e) => e.reason)).toEqual(['IPAllocated']);
+    expect(converge(a, 'ns/s', svc())).toEqual({ ip: '10.0.0.1', events: [] });
+  });
   it('an exhausted pool leaves the Service without an address and holding nothing', () => {
     const a = new LbAllocator(parseLbRange('10.0.0.1/32'));
     a.allocate('ns/other', claim());

@@ -67,6 +67,8 @@ export function converge(alloc: LbAllocator, key: string, svc: Service): LbDecis
     return { events: [...events, { type: 'Warning', reason: 'AllocationFailed', message: `Failed to allocate IP for "${key}": ${error}` }] };
   };
   if (req.error) return failed(req.error);
+  // Held already: allocated by an earlier sync whose status the cache does not show yet (or whose write failed), and told then.
+  const held = alloc.ipOf(key);
   let ip: string;
   if (req.ip) {
     const why = alloc.assign(key, req.ip, claim);
@@ -77,6 +79,7 @@ export function converge(alloc: LbAllocator, key: string, svc: Service): LbDecis
     if ('error' in got) return failed(got.error);
     ip = got.ip;
   }
+  if (held === ip) return { ip, events };
   return { ip, events: [...events, { type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ["${ip}"]` }] };
 }
 
