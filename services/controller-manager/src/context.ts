@@ -1,6 +1,7 @@
 /** What every controller is given: the client, shared informers, an event recorder, a logger, a clock. */
 import type { Logger } from 'pino';
 import type { ApiClient, EventRecorder, InformerFactory, WorkQueue } from '@kemu/client';
+import type { IpRange } from './controllers/service-lb-pool.js';
 
 export interface ControllerContext {
   client: ApiClient;
@@ -10,6 +11,8 @@ export interface ControllerContext {
   now: () => Date;
   /** The cluster CA (PEM) published as kube-root-ca.crt. */
   rootCA?: string;
+  /** The LoadBalancer address pool (`--lb-range`); none: LoadBalancer Services stay pending. */
+  lbPool?: readonly IpRange[];
 }
 
 /** A controller: registers its informers in the constructor, then runs workers until the signal aborts. */

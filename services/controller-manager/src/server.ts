@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { EventRecorder, InformerFactory, runComponent, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { CONTROLLERS } from './controllers/index.js';
 import type { ControllerContext } from './context.js';
+import { defaultLbRange, nodeCidrFromApiserver, parseLbRange, type IpRange } from './controllers/service-lb-pool.js';
 import { readFileSync } from 'node:fs';
 
 function readRootCA(file: string | undefined): string | undefined {
@@ -16,15 +17,34 @@ function readRootCA(file: string | undefined): string | undefined {
   }
 }
 
-export type ControllerManagerOptions = Omit<ComponentOptions, 'leaseName'> & { controllers?: string[]; rootCAFile?: string };
+export type ControllerManagerOptions = Omit<ComponentOptions, 'leaseName'> & {
+  controllers?: string[];
+  rootCAFile?: string;
+  /** LoadBalancer address pool: CIDRs or `a.b.c.d-a.b.c.e` ranges, comma-separated. Default: from `nodeCIDR`. */
+  lbRange?: string;
+  /** The node network; the default pool is its last /24 less .0 and .255. Default: the /16 around the api-server's address. */
+  nodeCIDR?: string;
+};
+
+/**
+ * The LoadBalancer pool the options give: `lbRange`, else the top of the node network
+ * (given, or the /16 the api-server's address lies in, as kemu lays out its network),
+ * else none. Throws AddressError on a malformed range, before anything starts.
+ */
+export function lbPoolOf(o: Pick<ControllerManagerOptions, 'lbRange' | 'nodeCIDR' | 'apiserver'>): IpRange[] {
+  if (o.lbRange) return parseLbRange(o.lbRange);
+  const nodeCIDR = o.nodeCIDR ?? nodeCidrFromApiserver(o.apiserver);
+  return nodeCIDR ? defaultLbRange(nodeCIDR) : [];
+}
 
 export async function start(o: ControllerManagerOptions, log: Logger = pino({ name: 'controller-manager' }), onLost: () => void = () => process.exit(1)): Promise<RunningComponent> {
+  const lbPool = lbPoolOf(o);
   return runComponent(
     { port: 10257, ...o, leaseName: 'kube-controller-manager' },
     async (client, signal) => {
       log.info('became leader; starting controllers');
       const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
-      const ctx: ControllerContext = { client, informers, recorder: new EventRecorder(client, { component: 'controller-manager' }), log, now: () => new Date(), rootCA: readRootCA(o.rootCAFile ?? o.caFile) };
+      const ctx: ControllerContext = { client, informers, recorder: new EventRecorder(client, { component: 'controller-manager' }), log, now: () => new Date(), rootCA: readRootCA(o.rootCAFile ?? o.caFile), lbPool };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));
       const controllers = chosen.map((c) => ({ c: c.start(ctx), workers: c.workers }));
       signal.addEventListener('abort', () => informers.stop(), { once: true });

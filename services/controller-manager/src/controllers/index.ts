@@ -14,6 +14,7 @@ import { replicaSetController } from './replicaset.js';
 import { resourceQuotaController } from './resourcequota.js';
 import { replicationControllerController } from './replicationcontroller.js';
 import { serviceAccountController } from './serviceaccount.js';
+import { serviceLBController } from './service-lb.js';
 import { rootCAPublisher } from './root-ca-publisher.js';
 import { taintEvictionController } from './taint-eviction.js';
 
@@ -34,4 +35,5 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'endpoint', start: endpointsController, workers: 5 },
   { name: 'endpointslice', start: endpointSliceController, workers: 5 },
   { name: 'endpointslicemirroring', start: endpointSliceMirroringController, workers: 5 },
+  { name: 'service-lb-controller', start: serviceLBController, workers: 1 },
 ];
