@@ -76,7 +76,7 @@ function tcpAsk(port: number, msgs: Buffer[]): Promise<DecodedPacket[]> {
   });
 }
 
-const data = (p: DecodedPacket | undefined) => (p?.answers ?? []).map((a) => ('data' in a ? String(a.data) : ''));
+const data = (p: DecodedPacket | undefined) => (p?.answers ?? []).map((a) => ('data' in a && typeof a.data === 'string' ? a.data : ''));
 
 /** A fake upstream resolver on loopback: answers every A question with 192.0.2.1, over UDP and TCP. */
 async function fakeUpstream(): Promise<{ port: number; asked: string[]; close: () => void }> {

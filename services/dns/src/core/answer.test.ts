@@ -54,7 +54,7 @@ function brief(r: Reply): { rcode: string; answers: string[] } {
   const data = (a: Reply['answers'][number]) => {
     if (a.type === 'SRV') return `${a.data.priority} ${a.data.weight} ${a.data.port} ${a.data.target}`;
     if (a.type === 'SOA') return `${a.data.mname} ${a.data.rname}`;
-    return 'data' in a ? String(a.data) : '';
+    return 'data' in a && typeof a.data === 'string' ? a.data : '';
   };
   return { rcode: r.forward ? 'FORWARD' : r.rcode, answers: r.answers.map((a) => `${a.type} ${data(a)}`) };
 }
@@ -149,7 +149,7 @@ describe('cluster DNS answers (Kubernetes DNS specification 1.0.1)', () => {
 
   it('SRV answers carry the targets\' addresses as additional records', () => {
     const r = answer(x, { name: '_pg._tcp.db.default.svc.cluster.local', type: 'SRV' });
-    expect(r.additionals.map((a) => `${a.name} ${'data' in a ? String(a.data) : ''}`)).toEqual(['db-0.db.default.svc.cluster.local 10.244.1.7', 'db-1.db.default.svc.cluster.local 10.244.2.8']);
+    expect(r.additionals.map((a) => `${a.name} ${'data' in a && typeof a.data === 'string' ? a.data : ''}`)).toEqual(['db-0.db.default.svc.cluster.local 10.244.1.7', 'db-1.db.default.svc.cluster.local 10.244.2.8']);
   });
 
   it('an ExternalName outside the zone asks the server to follow it upstream', () => {

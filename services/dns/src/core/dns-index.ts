@@ -114,7 +114,7 @@ export class DnsIndex {
     if (before !== undefined && before !== svc) this.removeSlice(key, before);
     this.sliceOwner.set(key, svc);
     let m = this.slices.get(svc);
-    if (!m) this.slices.set(svc, (m = new Map()));
+    if (!m) this.slices.set(svc, (m = new Map<string, EndpointSlice>()));
     m.set(key, slice);
     this.rebuildService(svc);
   }
