@@ -13,7 +13,7 @@ import { ApiClient, InformerFactory, type Informer, type ListWatcher } from '@ke
 import type { KubeObject } from '@kemu/api';
 import { DnsIndex, type IndexOptions } from './core/dns-index.js';
 import { Forwarder, boundAddresses, chooseUpstreams, parseResolvConf, type Upstream } from './forward.js';
-import { RestClient, inClusterConfig } from './rest-client.js';
+import { RestClient, inClusterConfig, type RestClientOptions } from './rest-client.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 
 export interface DnsOptions extends IndexOptions, Omit<ServerOptions, 'synced' | 'forwarder' | 'log'> {
@@ -21,6 +21,8 @@ export interface DnsOptions extends IndexOptions, Omit<ServerOptions, 'synced' |
   apiserver?: string;
   caFile?: string;
   tokenFile?: string;
+  /** REST list/watch with this server, CA and token file; default (without apiserver) the pod's in-cluster configuration. */
+  rest?: RestClientOptions;
   /** Where the upstream resolvers are listed. Default /etc/resolv.conf; '' forwards nowhere. */
   resolvConf?: string;
   /** Upstreams (`ip` or `ip:port`) instead of resolv.conf's. */
@@ -74,7 +76,7 @@ export async function start(o: DnsOptions, log: Logger = pino({ name: 'dns' })):
     if (!o.caFile || !o.tokenFile) throw new Error('--apiserver needs --ca-file and --token-file');
     client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
   } else {
-    const config = inClusterConfig();
+    const config = o.rest ?? inClusterConfig();
     if (!config) throw new Error('no --apiserver given and not in a pod (KUBERNETES_SERVICE_HOST/PORT unset)');
     client = new RestClient(config);
     log.info({ server: config.server }, 'in-cluster configuration');
@@ -92,7 +94,7 @@ export async function start(o: DnsOptions, log: Logger = pino({ name: 'dns' })):
   const port = o.port ?? 53;
   const upstreams = upstreamsFor(o, port);
   const server = await startServer(index, { ...o, synced: () => isSynced, forwarder: new Forwarder(upstreams, o.forwardTimeoutMs), log });
-  log.info({ port: server.port, upstreams: upstreams.map((u) => `${u.host}:${u.port}`), zone: index.options.zone }, 'dns serving');
+  log.info({ port: server.port, healthPort: server.healthPort, readyPort: server.readyPort, metricsPort: server.metricsPort, upstreams: upstreams.map((u) => `${u.host}:${u.port}`), zone: index.options.zone }, 'dns serving');
   const synced = factory.start().then(() => {
     isSynced = true;
     log.info({ names: index.generation }, 'informers synced');
