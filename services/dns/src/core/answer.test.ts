@@ -242,6 +242,16 @@ describe('the index follows the cluster', () => {
     expect(x.serial).toBe(200);
   });
 
+  it('an update that changes no record leaves the generation (and the server\'s encoded replies) alone', () => {
+    const x = cluster();
+    const g = x.generation;
+    x.upsertPod({ ...pod('web-1', '10.244.1.5'), status: { podIP: '10.244.1.5', podIPs: [{ ip: '10.244.1.5' }], phase: 'Running' } });
+    x.upsertService({ ...svc('web', { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }, { port: 8080 }] }), metadata: { name: 'web', namespace: 'default', annotations: { a: 'b' } } });
+    expect(x.generation).toBe(g);
+    x.upsertPod(pod('web-1', '10.244.1.6'));
+    expect(x.generation).toBeGreaterThan(g);
+  });
+
   it('IPv6: AAAA, ip6.arpa PTR, dashed endpoint and pod names', () => {
     const x = cluster();
     x.upsertService(svc('v6', { clusterIP: 'fd00:10:96::a', clusterIPs: ['fd00:10:96::a'], ports: [{ port: 80 }] }));

@@ -58,6 +58,15 @@ function merge(into: NameData, from: NameData): void {
   into.cname ??= from.cname;
 }
 
+function sameContribution(a: Contribution, b: Contribution): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, d] of a) {
+    const e = b.get(name);
+    if (!e || JSON.stringify(d) !== JSON.stringify(e)) return false;
+  }
+  return true;
+}
+
 export class DnsIndex {
   readonly options: CompiledIndexOptions;
   /** Bumped on every change: answers cached against an older generation are stale. */
@@ -182,10 +191,15 @@ export class DnsIndex {
     this.setOwner(`svc:${key}`, contribution);
   }
 
-  /** Replace an owner's names, re-merging every name it had or has. */
+  /**
+   * Replace an owner's names, re-merging every name it had or has. An update
+   * that changes no record (a pod's status, a service's annotations) changes
+   * nothing, so the server keeps its encoded replies.
+   */
   private setOwner(owner: string, c: Contribution): void {
     const before = this.owned.get(owner);
     if (!before && !c.size) return;
+    if (before && sameContribution(before, c)) return;
     const touched = new Set<string>([...(before?.keys() ?? []), ...c.keys()]);
     if (c.size) this.owned.set(owner, c);
     else this.owned.delete(owner);
