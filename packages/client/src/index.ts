@@ -1,6 +1,6 @@
 /** @kemu/client — how the cluster's components talk to the api-server. */
 export { ApiClient, fromGrpcError, type ApiClientOptions, type ResourceId, type ListResult } from './api-client.js';
-export { Informer, InformerFactory, Lister, keyOf, splitKey, type Handlers, type IndexFunc, type InformerOptions } from './informer.js';
+export { Informer, InformerFactory, Lister, keyOf, splitKey, type Handlers, type IndexFunc, type InformerOptions, type ListWatcher } from './informer.js';
 export { WorkQueue, ItemExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
 export { EventRecorder, type EventType, type EventSource } from './events.js';

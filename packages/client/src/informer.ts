@@ -14,6 +14,9 @@ import { sleep, type Clock } from './clock.js';
 
 export type IndexFunc = (obj: KubeObject) => string[];
 
+/** What an informer needs of a client: list and watch (the gRPC ApiClient, or a REST one for pods in the cluster). */
+export type ListWatcher = Pick<ApiClient, 'list' | 'watch'>;
+
 export interface Handlers {
   add?: (obj: KubeObject) => void;
   update?: (oldObj: KubeObject, newObj: KubeObject) => void;
@@ -138,7 +141,7 @@ export class Informer {
   private delay: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(
-    private client: ApiClient,
+    private client: ListWatcher,
     readonly resource: ResourceId,
     private opts: InformerOptions = {},
   ) {
@@ -281,7 +284,7 @@ export class Informer {
 /** Informers shared by the controllers of one process: one per resource. */
 export class InformerFactory {
   private informers = new Map<string, Informer>();
-  constructor(private client: ApiClient, private onError?: (err: unknown) => void) {}
+  constructor(private client: ListWatcher, private onError?: (err: unknown) => void) {}
 
   for(resource: ResourceId, opts: InformerOptions = {}): Informer {
     const k = `${resource.group ?? ''}/${resource.version}/${resource.resource}/${resource.namespace ?? ''}/${opts.labelSelector ?? ''}/${opts.fieldSelector ?? ''}`;

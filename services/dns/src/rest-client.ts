@@ -1,0 +1,118 @@
+/**
+ * List and watch over the api-server's REST API, for a DNS pod inside the
+ * cluster. The components' gRPC port takes only the static tokens of the
+ * control plane, while a pod holds a service account token, which the REST
+ * API (https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT) accepts —
+ * so in a pod the informers of @kemu/client read through this client.
+ */
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { IncomingMessage } from 'node:http';
+import { StatusError, type KubeObject, type Status, type WatchEvent } from '@kemu/api';
+import type { ListResult, ListWatcher, ResourceId } from '@kemu/client';
+
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export interface RestClientOptions {
+  /** https://host:port of the api-server. */
+  server: string;
+  ca: Buffer | string;
+  /** Read for every request: the kubelet renews a projected token in place. */
+  tokenFile: string;
+}
+
+/** The in-cluster configuration, as client-go's rest.InClusterConfig: undefined outside a pod. */
+export function inClusterConfig(env: NodeJS.ProcessEnv = process.env, dir = SERVICE_ACCOUNT_DIR): RestClientOptions | undefined {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) return undefined;
+  return { server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`, ca: readFileSync(`${dir}/ca.crt`), tokenFile: `${dir}/token` };
+}
+
+function path(r: ResourceId): string {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  return r.namespace ? `${base}/namespaces/${r.namespace}/${r.resource}` : `${base}/${r.resource}`;
+}
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '' && v !== 0) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+async function readBody(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function failure(res: IncomingMessage): Promise<StatusError> {
+  const body = await readBody(res);
+  try {
+    const s = JSON.parse(body) as Partial<Status>;
+    if (s.kind === 'Status') return StatusError.fromStatus(s);
+  } catch {
+    /* not a Status */
+  }
+  return new StatusError(res.statusCode ?? 500, 'InternalError', body || `HTTP ${res.statusCode}`);
+}
+
+export class RestClient implements ListWatcher {
+  private agent: https.Agent;
+  private url: URL;
+
+  constructor(private o: RestClientOptions) {
+    this.url = new URL(o.server);
+    this.agent = new https.Agent({ ca: o.ca, keepAlive: true });
+  }
+
+  private request(p: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    const token = readFileSync(this.o.tokenFile, 'utf8').trim();
+    return new Promise((resolve, reject) => {
+      const req = https.get(
+        { host: this.url.hostname.replace(/^\[|\]$/g, ''), port: this.url.port || 443, path: p, agent: this.agent, headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' }, signal },
+        resolve,
+      );
+      req.on('error', (e) => reject(e.name === 'AbortError' ? e : new StatusError(503, 'ServiceUnavailable', `api-server unavailable: ${e.message}`)));
+    });
+  }
+
+  async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
+    const res = await this.request(path(r) + query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue }));
+    if ((res.statusCode ?? 500) >= 300) throw await failure(res);
+    const list = JSON.parse(await readBody(res)) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
+    return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?.continue || undefined };
+  }
+
+  watch(r: ResourceId, opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {}): AsyncIterable<WatchEvent> {
+    const p = path(r) + query({ watch: 1, resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, allowWatchBookmarks: true });
+    const request = () => this.request(p, opts.signal);
+    return {
+      async *[Symbol.asyncIterator]() {
+        let res: IncomingMessage;
+        try {
+          res = await request();
+        } catch (e) {
+          if (opts.signal?.aborted) return;
+          throw e;
+        }
+        if ((res.statusCode ?? 500) >= 300) throw await failure(res);
+        try {
+          // One JSON event per line, as the api-server streams them.
+          for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
+            if (line.trim()) yield JSON.parse(line) as WatchEvent;
+          }
+        } catch (e) {
+          if (opts.signal?.aborted) return;
+          throw e;
+        }
+      },
+    };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
