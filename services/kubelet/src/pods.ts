@@ -315,7 +315,7 @@ export class PodManager {
       logPath,
       handle,
       pump: new LogPump(logPath, handle.fifos),
-      info: { name: c.name, image: c.image ?? '', imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev!.info.state.kind === 'terminated' ? prev!.info.state : prev!.info.lastState) : undefined, restartCount },
+      info: { name: c.name, image: c.image ?? '', imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev.info.state.kind === 'terminated' ? prev.info.state : prev.info.lastState) : undefined, restartCount },
     };
     map.set(c.name, ctr);
     savePod(sandbox);
@@ -331,7 +331,7 @@ export class PodManager {
   private probe(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, ctr: Container): void {
     ctr.probes = new ContainerProbes(c, { podIP: sandbox.ip, ports: c.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t) }, {
       changed: () => this.queue.add(sandbox.key),
-      failed: (kind, message) => this.event(pod, 'Warning', 'Unhealthy', `${kind[0]!.toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
+      failed: (kind, message) => this.event(pod, 'Warning', 'Unhealthy', `${kind[0].toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
       kill: (kind: ProbeKind) => {
         this.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
         void stopContainer(ctr, c, pod.spec?.terminationGracePeriodSeconds ?? 30, sandbox.ip);

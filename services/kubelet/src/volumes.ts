@@ -31,7 +31,7 @@ export interface VolumeSources {
 /** A fieldRef path's value, as env and downwardAPI read it. */
 export function fieldPathValue(pod: Pod, path: string, podIP = ''): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return pod.metadata?.[m[1] as 'labels' | 'annotations']?.[m[2]!] ?? '';
+  if (m) return pod.metadata?.[m[1] as 'labels' | 'annotations']?.[m[2]] ?? '';
   const kv = (o: Record<string, string> | undefined) =>
     Object.keys(o ?? {})
       .sort()

@@ -33,7 +33,7 @@ export function parseLog(text: string): LogEntry[] {
   const out: LogEntry[] = [];
   for (const line of text.split('\n')) {
     const m = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/.exec(line);
-    if (m) out.push({ time: m[1]!, stream: m[2] as StreamName, partial: m[3] === 'P', text: m[4]! });
+    if (m) out.push({ time: m[1], stream: m[2] as StreamName, partial: m[3] === 'P', text: m[4] });
   }
   return out;
 }

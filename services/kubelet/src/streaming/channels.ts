@@ -39,7 +39,7 @@ export function channelSocket(ws: WebSocket, h: ChannelHandlers, endConnection?:
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
     const data = isBinary ? raw : Buffer.from(raw.toString()); // tolerate text frames
     if (!data.length) return;
-    const ch = data[0]!;
+    const ch = data[0];
     const body = data.subarray(1);
     if (ch === STDIN) h.stdin?.(body);
     else if (ch === CLOSE && body[0] === STDIN) h.stdinEnd?.();

@@ -73,7 +73,7 @@ export function portForwardChannels(ws: WebSocket, ports: number[], sandbox: Pod
     return sock;
   });
   ws.on('message', (raw: Buffer) => {
-    const ch = raw[0]!;
+    const ch = raw[0];
     if (ch % 2 === 0) socks[ch / 2]?.write(raw.subarray(1));
   });
   ws.on('close', () => socks.forEach((s) => s.destroy()));
@@ -87,15 +87,15 @@ export function portForwardChannels(ws: WebSocket, ports: number[], sandbox: Pod
 export function podConnection(sandbox: PodSandbox, port: number): Duplex {
   const p = spawn('nsenter', [`--net=/run/netns/${sandbox.podNs}`, 'socat', '-', `TCP4:127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
-  p.stderr!.on('data', (d) => (err += d));
+  p.stderr.on('data', (d) => (err += d));
   const d = new Duplex({
     read() {},
     write(chunk, _enc, cb) {
-      if (p.stdin!.writable) p.stdin!.write(chunk, () => cb());
+      if (p.stdin.writable) p.stdin.write(chunk, () => cb());
       else cb();
     },
     final(cb) {
-      p.stdin!.end();
+      p.stdin.end();
       cb();
     },
     destroy(e, cb) {
@@ -103,9 +103,9 @@ export function podConnection(sandbox: PodSandbox, port: number): Duplex {
       cb(e);
     },
   });
-  p.stdin!.on('error', () => undefined);
-  p.stdout!.on('data', (c: Buffer) => d.push(c));
-  p.stdout!.on('end', () => d.push(null));
+  p.stdin.on('error', () => undefined);
+  p.stdout.on('data', (c: Buffer) => d.push(c));
+  p.stdout.on('end', () => d.push(null));
   p.on('error', (e) => d.destroy(e));
   p.on('close', (code) => {
     const why = /Connection refused|No route|timed out/.exec(err)?.[0];

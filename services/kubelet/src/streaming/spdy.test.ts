@@ -13,7 +13,7 @@ describe('the SPDY/3 dictionary', () => {
 
 function headerBlock(h: Record<string, string>): Buffer {
   const parts: Buffer[] = [Buffer.alloc(4)];
-  parts[0]!.writeUInt32BE(Object.keys(h).length);
+  parts[0].writeUInt32BE(Object.keys(h).length);
   for (const [k, v] of Object.entries(h)) for (const s of [k, v]) {
     const l = Buffer.alloc(4);
     l.writeUInt32BE(s.length);
@@ -61,9 +61,9 @@ describe('SPDY/3.1 session (port-forward server side)', () => {
       const check = () => (streams[0] ? streams[0].once('data', (d: Buffer) => resolve(d.toString())) : setTimeout(check, 5));
       check();
     });
-    expect(streams[0]!.headers).toEqual({ streamtype: 'data', port: '80', requestid: '0' });
+    expect(streams[0].headers).toEqual({ streamtype: 'data', port: '80', requestid: '0' });
     expect(got).toBe('hello');
-    streams[0]!.end('world');
+    streams[0].end('world');
     await new Promise((r) => setTimeout(r, 20));
     const all = Buffer.concat(out);
     // PING echoed, SYN_REPLY (type 2) for stream 1 with a header block that inflates to zero headers, then DATA + FIN.
@@ -71,8 +71,8 @@ describe('SPDY/3.1 session (port-forward server side)', () => {
     for (let off = 0; off < all.length; ) {
       const len = all.readUIntBE(off + 5, 3);
       const f = all.subarray(off, off + 8 + len);
-      const isControl = !!(f[0]! & 0x80);
-      frames.push({ control: isControl, type: isControl ? f.readUInt16BE(2) : undefined, id: isControl ? f.readUInt32BE(8) & 0x7fffffff : f.readUInt32BE(0), flags: f[4]!, body: f.subarray(8) });
+      const isControl = !!(f[0] & 0x80);
+      frames.push({ control: isControl, type: isControl ? f.readUInt16BE(2) : undefined, id: isControl ? f.readUInt32BE(8) & 0x7fffffff : f.readUInt32BE(0), flags: f[4], body: f.subarray(8) });
       off += 8 + len;
     }
     const reply = frames.find((f) => f.type === 2)!;

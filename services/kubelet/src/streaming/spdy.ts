@@ -101,9 +101,9 @@ export class SpdySession extends EventEmitter {
 
   private async frame(f: Buffer): Promise<void> {
     if (this.closed) return;
-    const flags = f[4]!;
+    const flags = f[4];
     const body = f.subarray(8);
-    if (!(f[0]! & 0x80)) {
+    if (!(f[0] & 0x80)) {
       const s = this.streams.get(f.readUInt32BE(0) & 0x7fffffff);
       s?.push_(Buffer.from(body), !!(flags & FLAG_FIN));
       return;
