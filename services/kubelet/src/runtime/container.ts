@@ -2,9 +2,10 @@
  * Containers as processes. A container runs inside its pod's network
  * namespace, in UTS and mount namespaces of its own: its root is an overlay
  * of the machine's root with a private writable layer (so mount points and
- * writes never touch the host), with /proc, /dev, /sys and a /tmp of its
- * own, the kubelet's files and the pod's volumes bind-mounted at their
- * paths, and the pod's hostname.
+ * writes never touch the host) which starts with the image's own files (its
+ * layers) when it has some, with /proc, /dev, /sys and a /tmp of its own,
+ * the kubelet's files and the pod's volumes bind-mounted at their paths,
+ * and the pod's hostname.
  *
  * A small shell stays beside the program (as conmon does for CRI-O): it
  * records the program's pid, forwards SIGTERM/SIGINT, and writes the exit
@@ -19,11 +20,14 @@
  * memory limit is a cgroup (v1 or v2) the shell joins before anything runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { constants as osConstants } from 'node:os';
+import { withUsers, type ImageUser } from './rootfs.js';
+
+export type { ImageUser } from './rootfs.js';
 
 export interface Mount {
   /** A file or directory on the node. */
@@ -43,6 +47,10 @@ export interface ContainerConfig {
   argv: string[];
   env: Record<string, string>;
   workingDir?: string;
+  /** The image's files: directories laid over the node's root, top first (the image's layers), on the node. */
+  layers?: string[];
+  /** Users and groups the image's /etc/passwd and /etc/group have, added where the node's lack them. */
+  users?: ImageUser[];
   mounts: Mount[];
   /** Where the container's directories go (upper layer, work dir, mount point, FIFOs). */
   stateDir: string;
@@ -114,7 +122,8 @@ while [ "$i" -lt "$n" ]; do
   i=$((i+1))
 done
 set +e
-chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@" <&7 7<&- 8>&- 9>&- &
+# A working directory the image lacks is made, as runc does (redis' /data).
+chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || { mkdir -p "$0" && cd "$0"; } 2>/dev/null || cd /; exec "$@"' "$wd" "$@" <&7 7<&- 8>&- 9>&- &
 pid=$!
 exec 7<&-
 echo $pid > "$dir/pid"
@@ -292,6 +301,15 @@ export async function startContainer(spec: ContainerConfig, cgroupName?: string)
   // A terminal: `script` gives the program a pty and copies it to stdout.
   const argv = spec.tty ? ['script', '-qfec', spec.argv.map(quote).join(' '), '/dev/null'] : spec.argv;
   const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length)];
+  // The image's files start the writable layer, bottom layer first so the top one wins. Not extra lower layers:
+  // overlayfs refuses a lower layer inside another (images/ is inside the node's root), and these are a few
+  // small files, copied once per container and private to it like everything it writes.
+  for (const layer of [...(spec.layers ?? [])].reverse()) cpSync(layer, join(dir, 'upper'), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  if (spec.users?.length) {
+    // The node's accounts plus the image's, in the container's own /etc (the upper layer): the node's stay as they are.
+    mkdirSync(join(dir, 'upper', 'etc'), { recursive: true });
+    for (const [file, text] of Object.entries(withUsers(readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8'), spec.users))) writeFileSync(join(dir, 'upper', 'etc', file), text);
+  }
   for (const m of spec.mounts) {
     const target = resolveInRoot(m.target);
     // The mount point, in the upper layer (it shows through the overlay): a directory, or a file for a file.
