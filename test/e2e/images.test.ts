@@ -12,7 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { k, kubectl, namespace, waitFor } from './helpers.js';
+import { execa } from 'execa';
+import { ctx, k, kubectl, namespace, waitFor } from './helpers.js';
 
 let ns: string;
 const tmp = mkdtempSync('/tmp/kemu-images-');
@@ -136,12 +137,18 @@ describe('nginx', () => {
     expect(await exec('sparc', 'bash', '-c', 'echo "bash $BASH_VERSION"')).toMatch(/^bash \d/);
   });
 
-  it('stops with its pod: no nginx process of it is left on the machine', async () => {
+  it("stops with its pod, gracefully (the image's STOPSIGNAL, SIGQUIT): no nginx process of it is left on the machine", async () => {
     const master = Number(await exec('web', 'cat', '/var/run/nginx.pid'));
     const pids = [master, ...execFileSync('pgrep', ['-P', String(master)], { encoding: 'utf8' }).trim().split('\n').map(Number)];
     expect(pids.length).toBeGreaterThan(1); // the master and its workers
     for (const pid of pids) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toMatch(/^nginx: (master|worker) process/);
+    // Its log to the end, read as it comes: following from before the deletion, until the container is gone.
+    const follow = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'logs', '-f', '-n', ns, 'web'], { reject: false, timeout: 60_000 });
+    await new Promise((r) => follow.stdout?.once('data', r));
     await k(['delete', 'pod', 'web', '-n', ns, '--timeout=60s']);
+    const log = String((await follow).stdout);
+    expect(log).toMatch(/signal 3 \(SIGQUIT\) received from \d+, shutting down/);
+    expect(log).toContain('gracefully shutting down');
     const alive = (pid: number) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('nginx:');

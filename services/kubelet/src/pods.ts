@@ -304,7 +304,7 @@ export class PodManager {
     const bytes = limit ? quantityValue(limit) : undefined;
     const memory = bytes === undefined ? undefined : Number(bytes);
     const handle = await startContainer(
-      { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, layers: image.layers?.map((l) => join(IMAGES_DIR, l)), users: image.users, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
+      { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, layers: image.layers?.map((l) => join(IMAGES_DIR, l)), users: image.users, stopSignal: image.stopSignal, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,
     );
     const ctr: Container = {

@@ -15,6 +15,8 @@ describe('image catalog', () => {
     expect(lookupImage('bprashanth/nginxhttps:1.0').layers).toEqual(['bprashanth/nginxhttps/rootfs', 'nginx/rootfs']);
     expect(lookupImage('sparcflow/nginx').layers).toEqual(['sparcflow/nginx/rootfs', 'nginx/rootfs']);
     expect(lookupImage('nginx').users).toEqual([{ name: 'nginx', uid: 101, gid: 101 }]);
+    expect(lookupImage('nginx').stopSignal).toBe('SIGQUIT'); // the image's STOPSIGNAL: graceful shutdown
+    expect(lookupImage('bprashanth/nginxhttps:1.0').stopSignal).toBeUndefined();
     // command replaces the entrypoint: nginx itself, without the image's entrypoint scripts
     expect(containerArgv(lookupImage('nginx'), ['nginx', '-g', 'daemon off;'])).toEqual(['nginx', '-g', 'daemon off;']);
   });

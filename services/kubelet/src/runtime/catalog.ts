@@ -28,6 +28,8 @@ export interface ImageEntry {
   env?: Record<string, string>;
   /** Accounts the image's /etc/passwd has, added in the container where the node lacks them. */
   users?: ImageUser[];
+  /** The image's STOPSIGNAL, when not SIGTERM. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export class ImageNotFoundError extends Error {
@@ -58,7 +60,8 @@ const busybox = (d: string, ...bins: string[]): ImageEntry => ({ entrypoint: [],
  * image's entrypoint, with its nginx.conf (including conf.d/*.conf), its
  * conf.d/default.conf, its welcome page and its logs linked to stdout and
  * stderr (nginx/rootfs); images built on it add their layer on top. Its
- * nginx.conf says `user nginx;`: the image's account, uid and gid 101.
+ * nginx.conf says `user nginx;`: the image's account, uid and gid 101. Its
+ * STOPSIGNAL is SIGQUIT, nginx's graceful shutdown (SIGTERM is its fast one).
  */
 const nginx = (ports: number[], ...layers: string[]): ImageEntry => ({
   entrypoint: ['/docker-entrypoint.sh'],
@@ -66,12 +69,14 @@ const nginx = (ports: number[], ...layers: string[]): ImageEntry => ({
   ports,
   layers: [...layers, 'nginx/rootfs'],
   users: [{ name: 'nginx', uid: 101, gid: 101 }],
+  stopSignal: 'SIGQUIT',
 });
 
 /** docker.io/library/<name> and friends, by repository (without tag). */
 const CATALOG: Record<string, (dir: string) => ImageEntry> = {
   'docker.io/library/nginx': () => nginx([80]),
-  'docker.io/bprashanth/nginxhttps': () => nginx([80, 443], 'bprashanth/nginxhttps/rootfs'),
+  // Built in 2016 on the nginx image of the day, which had no STOPSIGNAL yet.
+  'docker.io/bprashanth/nginxhttps': () => ({ ...nginx([80, 443], 'bprashanth/nginxhttps/rootfs'), stopSignal: undefined }),
   'docker.io/sparcflow/nginx': () => nginx([8080], 'sparcflow/nginx/rootfs'),
   // Its tools (bind9's dig/nslookup/host, curl, OpenBSD's nc, ip, iperf) are the machine's; agnhost/bin makes `nc` OpenBSD's.
   'registry.k8s.io/e2e-test-images/agnhost': (d) => ({ entrypoint: ['/agnhost'], cmd: [], ports: [], files: [{ source: 'agnhost/agnhost', target: '/agnhost' }], env: { PATH: `${d}/agnhost/bin:${PATH}` } }),

@@ -60,6 +60,8 @@ export interface ContainerConfig {
   tty?: boolean;
   /** Memory limit in bytes (resources.limits.memory). */
   memoryLimit?: number;
+  /** The image's STOPSIGNAL (nginx's is SIGQUIT: finish the requests in flight); SIGTERM when it has none. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ExitInfo {
@@ -76,6 +78,8 @@ export interface SavedHandle {
   /** /proc/<pid>/stat start time, so a recycled pid is not mistaken for it. */
   startTicks: string;
   cgroup?: string;
+  /** What stop() sends first. */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** The runtime handle of a container: how the kubelet signals it, learns its end and feeds its stdin. */
@@ -83,6 +87,8 @@ export interface ContainerHandle extends SavedHandle {
   exited: Promise<ExitInfo>;
   /** Signal the container's whole process group. */
   signal(sig: NodeJS.Signals): void;
+  /** Ask the container to stop: its image's stop signal, as a runtime's StopContainer does. */
+  stop(): void;
   /** The program's pid (for exec), once known. */
   programPid(): number | undefined;
   /** The same, waiting up to `ms` for the shell to write it (it does a moment after start). */
@@ -129,6 +135,7 @@ exec 7<&-
 echo $pid > "$dir/pid"
 trap 'kill -TERM $pid 2>/dev/null' TERM
 trap 'kill -INT $pid 2>/dev/null' INT
+trap 'kill -QUIT $pid 2>/dev/null' QUIT
 wait $pid; code=$?
 while kill -0 $pid 2>/dev/null; do wait $pid; code=$?; done
 echo $code > "$dir/exit"
@@ -234,6 +241,13 @@ function stdinWriter(fd: number | undefined): Pick<ContainerHandle, 'writeStdin'
 }
 
 function running(h: SavedHandle, exited: Promise<ExitInfo>, stdin: number | undefined, tty: boolean): ContainerHandle {
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-h.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
   const programPid = () => {
     try {
       return Number(readFileSync(join(h.dir, 'pid'), 'utf8').trim()) || undefined;
@@ -246,13 +260,8 @@ function running(h: SavedHandle, exited: Promise<ExitInfo>, stdin: number | unde
     exited,
     fifos: { out: join(h.dir, 'out'), err: tty ? undefined : join(h.dir, 'err') },
     ...stdinWriter(stdin),
-    signal(sig) {
-      try {
-        process.kill(-h.pid, sig);
-      } catch {
-        /* already gone */
-      }
-    },
+    signal,
+    stop: () => signal(h.stopSignal ?? 'SIGTERM'),
     programPid,
     async waitProgramPid(ms) {
       const end = Date.now() + ms;
@@ -338,7 +347,7 @@ export async function startContainer(spec: ContainerConfig, cgroupName?: string)
   }
   const pid = child.pid!;
   child.unref();
-  const h: SavedHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup };
+  const h: SavedHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup, stopSignal: spec.stopSignal };
   writeFileSync(join(dir, 'handle.json'), JSON.stringify({ ...h, tty: !!spec.tty, stdin: !!spec.stdin }));
   const exited = new Promise<ExitInfo>((resolve) =>
     child.on('exit', (code, signal) => resolve(readExit(h, code ?? (signal === 'SIGKILL' ? 137 : signal ? 128 + (osConstants.signals[signal] ?? 15) : 1)))),
