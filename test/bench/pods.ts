@@ -1,11 +1,11 @@
 /**
  * Pod startup benchmark on a cluster from `kemu up` (3 nodes): latency from
  * create to Running-and-Ready (seen through a watch) for 100 pods, and
- * memory: each kubelet's RSS, and a simple pod's (pause) and an nginx pod's.
+ * memory: each kubelet's RSS, and a simple pod's (pause), an nginx pod's and a redis pod's.
  * Run: npm run bench:pods   (as root)
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '@kemu/client';
 import { withCluster, type BenchCluster } from './cluster.js';
@@ -39,6 +39,17 @@ function containerMem(pid: number): Mem {
   return pids.map(memKb).reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss, anon: a.anon + b.anon }), { rss: 0, pss: 0, anon: 0 });
 }
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+/** The program of a pod's first container, from its node's runtime state (machine-wide pgrep would see other clusters' pods). */
+function programPid(state: string, uid: string): number {
+  for (const node of readdirSync(join(state, 'nodes'))) {
+    try {
+      return Number(readFileSync(join(state, 'nodes', node, 'containers', `${uid.slice(0, 8)}-c-0`, 'pid'), 'utf8').trim());
+    } catch {
+      /* another node's */
+    }
+  }
+  throw new Error(`no container of pod ${uid}`);
+}
 
 async function main({ state }: BenchCluster): Promise<void> {
   const c = new ApiClient({ address: '172.30.0.3:6444', ca: readFileSync(join(state, 'pki', 'ca.crt')), token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim() });
@@ -94,16 +105,20 @@ async function main({ state }: BenchCluster): Promise<void> {
   const pausePids = execFileSync('pgrep', ['-f', 'pause/pause.sh']).toString().trim().split('\n').map(Number);
   const pause = containerMem(pausePids[0]);
   console.log(`simple (pause) pod: RSS ${mb(pause.rss)}, PSS ${mb(pause.pss)}, anonymous ${mb(pause.anon)}`);
-  await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nginx' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
-  for (let i = 0; i < 100; i++) {
-    const p = await c.get({ ...PODS, namespace: ns }, 'nginx');
-    if (p.status?.phase === 'Running') break;
-    await new Promise((r) => setTimeout(r, 100));
+  // The real programs: Debian's nginx (a master and a worker per CPU) and redis-server.
+  for (const [name, image] of [['nginx', 'nginx'], ['redis', 'redis']]) {
+    await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image }] } });
+    let uid = '';
+    for (let i = 0; i < 100; i++) {
+      const p = await c.get({ ...PODS, namespace: ns }, name);
+      uid = p.metadata?.uid ?? '';
+      if (p.status?.phase === 'Running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // past the entrypoint, the program up
+    const mem = containerMem(programPid(state, uid));
+    console.log(`${name} pod: RSS ${mb(mem.rss)}, PSS ${mb(mem.pss)}, anonymous ${mb(mem.anon)}`);
   }
-  await new Promise((r) => setTimeout(r, 500));
-  const nginxPid = Number(execFileSync('pgrep', ['-f', 'nginx/nginx.mjs']).toString().trim().split('\n')[0]);
-  const nginx = containerMem(nginxPid);
-  console.log(`nginx pod: RSS ${mb(nginx.rss)}, PSS ${mb(nginx.pss)}, anonymous ${mb(nginx.anon)} (node.js; its binary's pages are shared with the node's other node.js processes)`);
   c.close();
 }
 

@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'no
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, deleteSandbox, ensureBridge } from '../../services/kubelet/src/network/sandbox.js';
-import { adoptContainer, removeContainer, startContainer, type ContainerHandle } from '../../services/kubelet/src/runtime/container.js';
+import { adoptContainer, removeContainer, startContainer, type ContainerConfig, type ContainerHandle } from '../../services/kubelet/src/runtime/container.js';
 import { LogPump, renderLog } from '../../services/kubelet/src/runtime/logs.js';
 import { spawnSync } from 'node:child_process';
-import { containerArgv, imagesMount, lookupImage } from '../../services/kubelet/src/runtime/catalog.js';
+import { containerArgv, imagesMount, IMAGES_DIR, lookupImage } from '../../services/kubelet/src/runtime/catalog.js';
 import { waitFor } from './helpers.js';
 
 const NODE = 'kemu-rt-node';
@@ -33,8 +33,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const run = async (id: string, argv: string[], extra: { mounts?: { source: string; target: string; readOnly?: boolean }[]; env?: Record<string, string>; memoryLimit?: number } = {}) => {
-  const c = await startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), memoryLimit: extra.memoryLimit }, `kemu-rt-${id}`);
+const run = async (id: string, argv: string[], extra: Pick<Partial<ContainerConfig>, 'mounts' | 'env' | 'memoryLimit' | 'layers' | 'users' | 'workingDir'> = {}) => {
+  const c = await startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), memoryLimit: extra.memoryLimit, layers: extra.layers, users: extra.users, workingDir: extra.workingDir }, `kemu-rt-${id}`);
   const pump = new LogPump(join(dir, `${id}.log`), c.fifos);
   running.push(c);
   // Wait for the exit and the last of the output.
@@ -79,7 +79,7 @@ describe('container runtime', () => {
 
   it('runs the nginx image: the welcome page on port 80 of the pod IP', async () => {
     const image = lookupImage('nginx:1.25');
-    const c = await run('nginx', containerArgv(image), { mounts: [imagesMount()] });
+    const c = await run('nginx', containerArgv(image), { mounts: [imagesMount()], layers: image.layers?.map((l) => join(IMAGES_DIR, l)), users: image.users });
     const page = await waitFor('nginx answering', () => spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '--max-time', '2', 'http://10.251.0.2/'], { encoding: 'utf8' }).stdout || undefined, 10_000);
     expect(page).toContain('<title>Welcome to nginx!</title>');
     const missing = spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.251.0.2/nope'], { encoding: 'utf8' }).stdout;

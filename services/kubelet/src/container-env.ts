@@ -13,12 +13,12 @@ export class ContainerConfigError extends Error {}
 
 /**
  * The environment the container runtime starts the program with: its own
- * HOSTNAME (the pod's hostname, as containerd and Docker set it) under the
- * kubelet's variables, which win. It is not part of what `$(VAR)` expands:
- * the kubelet does not know it.
+ * HOSTNAME (the pod's hostname, as containerd and Docker set it) and the
+ * image's ENV under the kubelet's variables, which win. It is not part of
+ * what `$(VAR)` expands: the kubelet does not know it.
  */
-export function runtimeEnv(hostname: string, env: Record<string, string>): Record<string, string> {
-  return { HOSTNAME: hostname, ...env };
+export function runtimeEnv(hostname: string, env: Record<string, string>, imageEnv: Record<string, string> = {}): Record<string, string> {
+  return { HOSTNAME: hostname, ...imageEnv, ...env };
 }
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;

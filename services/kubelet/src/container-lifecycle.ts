@@ -21,7 +21,7 @@ export function runHook(ctr: Container, spec: ContainerSpec, h: LifecycleHandler
   return runHandler(h, { podIP, ports: spec.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t) }, timeoutMs);
 }
 
-/** preStop within the grace period, SIGTERM, the rest of the grace period, SIGKILL. */
+/** preStop within the grace period, the image's stop signal (SIGTERM by default), the rest of the grace period, SIGKILL. */
 export async function stopContainer(ctr: Container, spec: ContainerSpec | undefined, graceSeconds: number, podIP: string): Promise<void> {
   const handle = ctr.handle;
   if (!handle) return;
@@ -29,7 +29,7 @@ export async function stopContainer(ctr: Container, spec: ContainerSpec | undefi
   const grace = () => new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())));
   const preStop = spec?.lifecycle?.preStop;
   if (spec && preStop && graceSeconds > 0) await Promise.race([runHook(ctr, spec, preStop, graceSeconds * 1000, podIP), grace()]);
-  handle.signal('SIGTERM');
+  handle.stop();
   await Promise.race([handle.exited, grace()]);
   handle.signal('SIGKILL');
   await handle.exited;

@@ -287,7 +287,7 @@ export class PodManager {
     }
     const argv = containerArgv(image, c.command?.map((x) => expand(x, env)), c.args?.map((x) => expand(x, env)));
     const hostname = podHostname(pod);
-    env = runtimeEnv(hostname, env); // after expansion: $(HOSTNAME) is not the kubelet's to expand
+    env = runtimeEnv(hostname, env, image.env); // after expansion: $(HOSTNAME) is not the kubelet's to expand
     const id = `${sandbox.uid.slice(0, 8)}-${c.name}-${restartCount}`;
     const logPath = logPathOf(sandbox.dir, c.name, restartCount);
     mkdirSync(join(sandbox.dir, 'logs', c.name), { recursive: true });
@@ -304,7 +304,7 @@ export class PodManager {
     const bytes = limit ? quantityValue(limit) : undefined;
     const memory = bytes === undefined ? undefined : Number(bytes);
     const handle = await startContainer(
-      { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
+      { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, layers: image.layers?.map((l) => join(IMAGES_DIR, l)), users: image.users, stopSignal: image.stopSignal, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
       `${this.o.podNsPrefix}${id}`,
     );
     const ctr: Container = {

@@ -3,10 +3,33 @@ import { containerArgv, ImageNotFoundError, lookupImage } from './catalog.js';
 
 describe('image catalog', () => {
   it('resolves the references tutorials use', () => {
-    for (const ref of ['nginx', 'nginx:1.25', 'docker.io/library/nginx:latest']) expect(lookupImage(ref, '/img').cmd).toEqual([process.execPath, '/img/nginx/nginx.mjs']);
+    for (const ref of ['nginx', 'nginx:1.25', 'docker.io/library/nginx:latest']) expect(containerArgv(lookupImage(ref, '/img'))).toEqual(['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;']);
     expect(lookupImage('nginx:1.25', '/img').canonical).toBe('docker.io/library/nginx:1.25');
     expect(lookupImage('registry.k8s.io/pause:3.10', '/img').entrypoint).toEqual(['/bin/sh', '/img/pause/pause.sh']);
     expect(lookupImage('busybox').cmd).toEqual(['sh']);
+    expect(lookupImage('k8s.gcr.io/e2e-test-images/jessie-dnsutils:1.3').cmd).toEqual(['bash']);
+    expect(lookupImage('tutum/dnsutils').cmd).toEqual(['bash']);
+  });
+  it('runs the real nginx under the image files of each nginx image, its own on top', () => {
+    expect(lookupImage('nginx').layers).toEqual(['nginx/rootfs']);
+    expect(lookupImage('bprashanth/nginxhttps:1.0').layers).toEqual(['bprashanth/nginxhttps/rootfs', 'nginx/rootfs']);
+    expect(lookupImage('sparcflow/nginx').layers).toEqual(['sparcflow/nginx/rootfs', 'nginx/rootfs']);
+    expect(lookupImage('nginx').users).toEqual([{ name: 'nginx', uid: 101, gid: 101 }]);
+    expect(lookupImage('nginx').stopSignal).toBe('SIGQUIT'); // the image's STOPSIGNAL: graceful shutdown
+    expect(lookupImage('bprashanth/nginxhttps:1.0').stopSignal).toBeUndefined();
+    // command replaces the entrypoint: nginx itself, without the image's entrypoint scripts
+    expect(containerArgv(lookupImage('nginx'), ['nginx', '-g', 'daemon off;'])).toEqual(['nginx', '-g', 'daemon off;']);
+  });
+  it('runs redis-server in /data behind the image entrypoint; args replace its CMD', () => {
+    const redis = lookupImage('redis:7');
+    expect(redis).toMatchObject({ workingDir: '/data', layers: ['redis/rootfs'], ports: [6379] });
+    expect(containerArgv(redis, undefined, ['--appendonly', 'yes'])).toEqual(['docker-entrypoint.sh', '--appendonly', 'yes']);
+  });
+  it('puts each image\'s own tools first on its PATH', () => {
+    expect(lookupImage('busybox', '/img').env?.PATH).toMatch(/^\/img\/bin:\/usr\/local\/sbin:/);
+    expect(lookupImage('radial/busyboxplus:curl', '/img').env?.PATH).toMatch(/^\/img\/radial\/busyboxplus\/bin:\/img\/bin:/);
+    expect(lookupImage('registry.k8s.io/e2e-test-images/agnhost:2.39', '/img').env?.PATH).toMatch(/^\/img\/agnhost\/bin:\/usr\/local\/sbin:/);
+    expect(lookupImage('debian').env).toBeUndefined();
   });
   it('fails like a missing image', () => {
     expect(() => lookupImage('nosuch/image:1')).toThrow(ImageNotFoundError);

@@ -4,9 +4,15 @@
  * them (Kubernetes' rules: command replaces ENTRYPOINT and drops CMD; args
  * replace CMD). An image not in the catalog fails to pull, as a missing
  * image does in Kubernetes. Pure.
+ *
+ * Where Debian ships the real program (nginx, redis-server), the image runs
+ * the node's copy with the image's own files laid over the node's root (its
+ * layers: configuration, entrypoint, welcome page), so the container looks
+ * as the real image does inside while the node's /etc stays untouched.
  */
 import { resolve } from 'node:path';
 import { canonical, parseImageRef } from '../image-ref.js';
+import { PATH, type ImageUser } from './container.js';
 
 export interface ImageEntry {
   entrypoint: string[];
@@ -16,6 +22,14 @@ export interface ImageEntry {
   workingDir?: string;
   /** Files the image has at fixed paths (e.g. /agnhost): images/<source> bind-mounted at target. */
   files?: { source: string; target: string }[];
+  /** The image's own files: directories of images/, top first, laid over the node's root in the container. */
+  layers?: string[];
+  /** The image's ENV (its PATH, when its tools come first): under the container's env, which wins. */
+  env?: Record<string, string>;
+  /** Accounts the image's /etc/passwd has, added in the container where the node lacks them. */
+  users?: ImageUser[];
+  /** The image's STOPSIGNAL, when not SIGTERM. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export class ImageNotFoundError extends Error {
@@ -36,24 +50,47 @@ export const IMAGES_MOUNT = '/.kemu/images';
 
 export const imagesMount = () => ({ source: IMAGES_DIR, target: IMAGES_MOUNT, readOnly: true });
 
-const SHELL: ImageEntry = { entrypoint: [], cmd: ['sh'], ports: [] };
 const BASH: ImageEntry = { entrypoint: [], cmd: ['bash'], ports: [] };
 const node = (...args: string[]) => [process.execPath, ...args];
+/** A busybox image: the machine's shell, with busybox's nc and nslookup first on PATH (images/bin). */
+const busybox = (d: string, ...bins: string[]): ImageEntry => ({ entrypoint: [], cmd: ['sh'], ports: [], env: { PATH: [...bins.map((b) => `${d}/${b}`), `${d}/bin`, PATH].join(':') } });
+
+/**
+ * The official nginx image: Debian's nginx in the foreground behind the
+ * image's entrypoint, with its nginx.conf (including conf.d/*.conf), its
+ * conf.d/default.conf, its welcome page and its logs linked to stdout and
+ * stderr (nginx/rootfs); images built on it add their layer on top. Its
+ * nginx.conf says `user nginx;`: the image's account, uid and gid 101. Its
+ * STOPSIGNAL is SIGQUIT, nginx's graceful shutdown (SIGTERM is its fast one).
+ */
+const nginx = (ports: number[], ...layers: string[]): ImageEntry => ({
+  entrypoint: ['/docker-entrypoint.sh'],
+  cmd: ['nginx', '-g', 'daemon off;'],
+  ports,
+  layers: [...layers, 'nginx/rootfs'],
+  users: [{ name: 'nginx', uid: 101, gid: 101 }],
+  stopSignal: 'SIGQUIT',
+});
 
 /** docker.io/library/<name> and friends, by repository (without tag). */
 const CATALOG: Record<string, (dir: string) => ImageEntry> = {
-  'docker.io/library/nginx': (d) => ({ entrypoint: [], cmd: node(`${d}/nginx/nginx.mjs`), ports: [80] }),
-  'docker.io/bprashanth/nginxhttps': (d) => ({ entrypoint: [], cmd: node(`${d}/nginx/nginx.mjs`), ports: [80, 443] }),
-  'docker.io/sparcflow/nginx': (d) => ({ entrypoint: [], cmd: node(`${d}/sparcflow/nginx.mjs`), ports: [8080] }),
-  'registry.k8s.io/e2e-test-images/agnhost': () => ({ entrypoint: ['/agnhost'], cmd: [], ports: [], files: [{ source: 'agnhost/agnhost', target: '/agnhost' }] }),
+  'docker.io/library/nginx': () => nginx([80]),
+  // Built in 2016 on the nginx image of the day, which had no STOPSIGNAL yet.
+  'docker.io/bprashanth/nginxhttps': () => ({ ...nginx([80, 443], 'bprashanth/nginxhttps/rootfs'), stopSignal: undefined }),
+  'docker.io/sparcflow/nginx': () => nginx([8080], 'sparcflow/nginx/rootfs'),
+  // Its tools (bind9's dig/nslookup/host, curl, OpenBSD's nc, ip, iperf) are the machine's; agnhost/bin makes `nc` OpenBSD's.
+  'registry.k8s.io/e2e-test-images/agnhost': (d) => ({ entrypoint: ['/agnhost'], cmd: [], ports: [], files: [{ source: 'agnhost/agnhost', target: '/agnhost' }], env: { PATH: `${d}/agnhost/bin:${PATH}` } }),
+  'registry.k8s.io/e2e-test-images/jessie-dnsutils': () => BASH,
+  'docker.io/tutum/dnsutils': () => BASH,
   'registry.k8s.io/pause': (d) => ({ entrypoint: ['/bin/sh', `${d}/pause/pause.sh`], cmd: [], ports: [] }),
-  'docker.io/library/redis': (d) => ({ entrypoint: node(`${d}/redis/redis.mjs`), cmd: [], ports: [6379] }),
+  // Debian's redis-server behind the image's entrypoint, in /data, as the redis user (uid 999 in the image).
+  'docker.io/library/redis': () => ({ entrypoint: ['docker-entrypoint.sh'], cmd: ['redis-server'], ports: [6379], workingDir: '/data', layers: ['redis/rootfs'], users: [{ name: 'redis', uid: 999, gid: 999, home: '/home/redis' }] }),
   'docker.io/jonbaier/node-express-info': (d) => ({ entrypoint: [], cmd: node(`${d}/jonbaier/node-express-info/server.mjs`, '80'), ports: [80] }),
   'docker.io/jonbaier/node-express-multi': (d) => ({ entrypoint: [], cmd: node(`${d}/jonbaier/node-express-info/server.mjs`, '80', '8888'), ports: [80, 8888] }),
   'docker.io/jonbaier/httpwhalesay': (d) => ({ entrypoint: [], cmd: ['node', 'index.js'], ports: [80], workingDir: `${d}/jonbaier/httpwhalesay` }),
-  'docker.io/library/busybox': () => SHELL,
-  'docker.io/library/alpine': () => SHELL,
-  'docker.io/radial/busyboxplus': () => SHELL,
+  'docker.io/library/busybox': (d) => busybox(d),
+  'docker.io/library/alpine': (d) => busybox(d),
+  'docker.io/radial/busyboxplus': (d) => busybox(d, 'radial/busyboxplus/bin'),
   'docker.io/curlimages/curl': (d) => ({ entrypoint: ['/bin/sh', `${d}/bin/curl-entrypoint.sh`], cmd: ['curl'], ports: [] }),
   'docker.io/library/debian': () => BASH,
   'docker.io/library/ubuntu': () => BASH,
@@ -65,6 +102,9 @@ const ALIASES: Record<string, string> = {
   'k8s.gcr.io/e2e-test-images/agnhost': 'registry.k8s.io/e2e-test-images/agnhost',
   'gcr.io/kubernetes-e2e-test-images/agnhost': 'registry.k8s.io/e2e-test-images/agnhost',
   'gcr.io/google-containers/pause': 'registry.k8s.io/pause',
+  'k8s.gcr.io/e2e-test-images/jessie-dnsutils': 'registry.k8s.io/e2e-test-images/jessie-dnsutils',
+  'gcr.io/kubernetes-e2e-test-images/dnsutils': 'registry.k8s.io/e2e-test-images/jessie-dnsutils',
+  'k8s.gcr.io/e2e-test-images/dnsutils': 'registry.k8s.io/e2e-test-images/jessie-dnsutils',
 };
 
 export function lookupImage(image: string, dir = IMAGES_MOUNT): ImageEntry & { canonical: string } {

@@ -2,9 +2,10 @@
  * Containers as processes. A container runs inside its pod's network
  * namespace, in UTS and mount namespaces of its own: its root is an overlay
  * of the machine's root with a private writable layer (so mount points and
- * writes never touch the host), with /proc, /dev, /sys and a /tmp of its
- * own, the kubelet's files and the pod's volumes bind-mounted at their
- * paths, and the pod's hostname.
+ * writes never touch the host) which starts with the image's own files (its
+ * layers) when it has some, with /proc, /dev, /sys and a /tmp of its own,
+ * the kubelet's files and the pod's volumes bind-mounted at their paths,
+ * and the pod's hostname.
  *
  * A small shell stays beside the program (as conmon does for CRI-O): it
  * records the program's pid, forwards SIGTERM/SIGINT, and writes the exit
@@ -19,11 +20,14 @@
  * memory limit is a cgroup (v1 or v2) the shell joins before anything runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { constants as osConstants } from 'node:os';
+import { withUsers, type ImageUser } from './rootfs.js';
+
+export type { ImageUser } from './rootfs.js';
 
 export interface Mount {
   /** A file or directory on the node. */
@@ -43,6 +47,10 @@ export interface ContainerConfig {
   argv: string[];
   env: Record<string, string>;
   workingDir?: string;
+  /** The image's files: directories laid over the node's root, top first (the image's layers), on the node. */
+  layers?: string[];
+  /** Users and groups the image's /etc/passwd and /etc/group have, added where the node's lack them. */
+  users?: ImageUser[];
   mounts: Mount[];
   /** Where the container's directories go (upper layer, work dir, mount point, FIFOs). */
   stateDir: string;
@@ -52,6 +60,8 @@ export interface ContainerConfig {
   tty?: boolean;
   /** Memory limit in bytes (resources.limits.memory). */
   memoryLimit?: number;
+  /** The image's STOPSIGNAL (nginx's is SIGQUIT: finish the requests in flight); SIGTERM when it has none. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ExitInfo {
@@ -68,6 +78,8 @@ export interface SavedHandle {
   /** /proc/<pid>/stat start time, so a recycled pid is not mistaken for it. */
   startTicks: string;
   cgroup?: string;
+  /** What stop() sends first. */
+  stopSignal?: NodeJS.Signals;
 }
 
 /** The runtime handle of a container: how the kubelet signals it, learns its end and feeds its stdin. */
@@ -75,6 +87,8 @@ export interface ContainerHandle extends SavedHandle {
   exited: Promise<ExitInfo>;
   /** Signal the container's whole process group. */
   signal(sig: NodeJS.Signals): void;
+  /** Ask the container to stop: its image's stop signal, as a runtime's StopContainer does. */
+  stop(): void;
   /** The program's pid (for exec), once known. */
   programPid(): number | undefined;
   /** The same, waiting up to `ms` for the shell to write it (it does a moment after start). */
@@ -114,12 +128,14 @@ while [ "$i" -lt "$n" ]; do
   i=$((i+1))
 done
 set +e
-chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$wd" "$@" <&7 7<&- 8>&- 9>&- &
+# A working directory the image lacks is made, as runc does (redis' /data).
+chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || { mkdir -p "$0" && cd "$0"; } 2>/dev/null || cd /; exec "$@"' "$wd" "$@" <&7 7<&- 8>&- 9>&- &
 pid=$!
 exec 7<&-
 echo $pid > "$dir/pid"
 trap 'kill -TERM $pid 2>/dev/null' TERM
 trap 'kill -INT $pid 2>/dev/null' INT
+trap 'kill -QUIT $pid 2>/dev/null' QUIT
 wait $pid; code=$?
 while kill -0 $pid 2>/dev/null; do wait $pid; code=$?; done
 echo $code > "$dir/exit"
@@ -225,6 +241,13 @@ function stdinWriter(fd: number | undefined): Pick<ContainerHandle, 'writeStdin'
 }
 
 function running(h: SavedHandle, exited: Promise<ExitInfo>, stdin: number | undefined, tty: boolean): ContainerHandle {
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-h.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
   const programPid = () => {
     try {
       return Number(readFileSync(join(h.dir, 'pid'), 'utf8').trim()) || undefined;
@@ -237,13 +260,8 @@ function running(h: SavedHandle, exited: Promise<ExitInfo>, stdin: number | unde
     exited,
     fifos: { out: join(h.dir, 'out'), err: tty ? undefined : join(h.dir, 'err') },
     ...stdinWriter(stdin),
-    signal(sig) {
-      try {
-        process.kill(-h.pid, sig);
-      } catch {
-        /* already gone */
-      }
-    },
+    signal,
+    stop: () => signal(h.stopSignal ?? 'SIGTERM'),
     programPid,
     async waitProgramPid(ms) {
       const end = Date.now() + ms;
@@ -292,6 +310,15 @@ export async function startContainer(spec: ContainerConfig, cgroupName?: string)
   // A terminal: `script` gives the program a pty and copies it to stdout.
   const argv = spec.tty ? ['script', '-qfec', spec.argv.map(quote).join(' '), '/dev/null'] : spec.argv;
   const args = [dir, spec.hostname, spec.workingDir ?? '/', String(spec.mounts.length)];
+  // The image's files start the writable layer, bottom layer first so the top one wins. Not extra lower layers:
+  // overlayfs refuses a lower layer inside another (images/ is inside the node's root), and these are a few
+  // small files, copied once per container and private to it like everything it writes.
+  for (const layer of [...(spec.layers ?? [])].reverse()) cpSync(layer, join(dir, 'upper'), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  if (spec.users?.length) {
+    // The node's accounts plus the image's, in the container's own /etc (the upper layer): the node's stay as they are.
+    mkdirSync(join(dir, 'upper', 'etc'), { recursive: true });
+    for (const [file, text] of Object.entries(withUsers(readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8'), spec.users))) writeFileSync(join(dir, 'upper', 'etc', file), text);
+  }
   for (const m of spec.mounts) {
     const target = resolveInRoot(m.target);
     // The mount point, in the upper layer (it shows through the overlay): a directory, or a file for a file.
@@ -320,7 +347,7 @@ export async function startContainer(spec: ContainerConfig, cgroupName?: string)
   }
   const pid = child.pid!;
   child.unref();
-  const h: SavedHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup };
+  const h: SavedHandle = { id: spec.id, dir, pid, startTicks: startTicks(pid) ?? '', cgroup, stopSignal: spec.stopSignal };
   writeFileSync(join(dir, 'handle.json'), JSON.stringify({ ...h, tty: !!spec.tty, stdin: !!spec.stdin }));
   const exited = new Promise<ExitInfo>((resolve) =>
     child.on('exit', (code, signal) => resolve(readExit(h, code ?? (signal === 'SIGKILL' ? 137 : signal ? 128 + (osConstants.signals[signal] ?? 15) : 1)))),
