@@ -82,6 +82,10 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
   'registry.k8s.io/e2e-test-images/agnhost': (d) => ({ entrypoint: ['/agnhost'], cmd: [], ports: [], files: [{ source: 'agnhost/agnhost', target: '/agnhost' }], env: { PATH: `${d}/agnhost/bin:${PATH}` } }),
   'registry.k8s.io/e2e-test-images/jessie-dnsutils': () => BASH,
   'docker.io/tutum/dnsutils': () => BASH,
+  // CoreDNS is kemu's DNS server (services/dns), which needs the checkout's build and node_modules: the
+  // checkout (the parent of images/) is mounted read-only at /.kemu/src, since a checkout under /tmp is not
+  // visible through the container's root.
+  'registry.k8s.io/coredns/coredns': () => ({ entrypoint: ['/coredns'], cmd: [], ports: [53, 9153], files: [{ source: 'coredns/coredns', target: '/coredns' }, { source: '..', target: '/.kemu/src' }] }),
   'registry.k8s.io/pause': (d) => ({ entrypoint: ['/bin/sh', `${d}/pause/pause.sh`], cmd: [], ports: [] }),
   // Debian's redis-server behind the image's entrypoint, in /data, as the redis user (uid 999 in the image).
   'docker.io/library/redis': () => ({ entrypoint: ['docker-entrypoint.sh'], cmd: ['redis-server'], ports: [6379], workingDir: '/data', layers: ['redis/rootfs'], users: [{ name: 'redis', uid: 999, gid: 999, home: '/home/redis' }] }),
@@ -99,6 +103,8 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
 /** Old registries that name the same images. */
 const ALIASES: Record<string, string> = {
   'k8s.gcr.io/pause': 'registry.k8s.io/pause',
+  'k8s.gcr.io/coredns/coredns': 'registry.k8s.io/coredns/coredns',
+  'k8s.gcr.io/coredns': 'registry.k8s.io/coredns/coredns',
   'k8s.gcr.io/e2e-test-images/agnhost': 'registry.k8s.io/e2e-test-images/agnhost',
   'gcr.io/kubernetes-e2e-test-images/agnhost': 'registry.k8s.io/e2e-test-images/agnhost',
   'gcr.io/google-containers/pause': 'registry.k8s.io/pause',
