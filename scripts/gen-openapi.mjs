@@ -22,6 +22,7 @@ const ROOTS = {
   'coordination.k8s.io/v1': ['Lease'],
   'events.k8s.io/v1': [['EventsV1Event', 'Event']],
   'autoscaling/v1': ['Scale'],
+  'rbac.authorization.k8s.io/v1': ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'],
 };
 
 const META = new Set(['ObjectMeta', 'ListMeta', 'LabelSelector', 'LabelSelectorRequirement', 'OwnerReference', 'ManagedFieldsEntry', 'Condition', 'MicroTime', 'Time', 'Status', 'StatusDetails', 'StatusCause', 'DeleteOptions', 'Preconditions']);
@@ -32,6 +33,7 @@ function pkgOf(name) {
   if (/^(EndpointSlice|EndpointConditions|EndpointHints|ForZone|ForNode)$/.test(name) || name === 'Endpoint') return 'io.k8s.api.discovery.v1';
   if (/^Lease/.test(name)) return 'io.k8s.api.coordination.v1';
   if (/^(Scale|ScaleSpec|ScaleStatus)$/.test(name)) return 'io.k8s.api.autoscaling.v1';
+  if (/^(Role|RoleBinding|ClusterRole|ClusterRoleBinding|PolicyRule|RoleRef|Subject|AggregationRule)$/.test(name)) return 'io.k8s.api.rbac.v1';
   return 'io.k8s.api.core.v1';
 }
 function defName(model) {

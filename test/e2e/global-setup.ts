@@ -29,7 +29,8 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => void> {
   const home = mkdtempSync('/tmp/kemu-e2e-');
-  const env = { ...process.env, KEMU_HOME: home };
+  // The cluster DNS forwards nothing: the machine's resolver is no address of the suite's (names outside the cluster get SERVFAIL at once).
+  const env = { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home };
   const kemu = (...args: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...args], { env, stdio: 'inherit' });
   const teardown = () => {
     try {

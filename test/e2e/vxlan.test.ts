@@ -14,7 +14,7 @@ import { netexecRunArgs, waitFor } from './helpers.js';
 
 const PROJECT = 'kemu-vx';
 const home = mkdtempSync('/tmp/kemu-vx-');
-const kemu = (...args: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', '172.27', ...args], { env: { ...process.env, KEMU_HOME: home }, encoding: 'utf8' });
+const kemu = (...args: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', '172.27', ...args], { env: { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home }, encoding: 'utf8' });
 const kubectl = async (args: string[]) => (await execa('kubectl', ['--kubeconfig', join(home, PROJECT, 'kubeconfig'), ...args])).stdout;
 
 beforeAll(() => {

@@ -121,6 +121,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('events.k8s.io/v1', 'events', 'Event', { shortNames: ['ev'], storageVersion: false }),
   r('networking.k8s.io/v1', 'ingressclasses', 'IngressClass', { namespaced: false }),
   r('networking.k8s.io/v1', 'ingresses', 'Ingress', { shortNames: ['ing'], subresources: ['status'] }),
+  // Stored and served so that manifests carrying RBAC objects (the add-ons') apply; not enforced yet.
+  r('rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
+  r('rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
+  r('rbac.authorization.k8s.io/v1', 'rolebindings', 'RoleBinding'),
+  r('rbac.authorization.k8s.io/v1', 'roles', 'Role'),
 ];
 
 /** `apps/v1`, or `v1` for the core group. */

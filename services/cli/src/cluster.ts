@@ -11,8 +11,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatTime, isCidr } from '@kemu/api';
 import { waitNodesReady } from './ready.js';
+import { adminApi } from './admin-api.js';
+import { addonObjects, applyAddons, dnsAnswers, withoutDnsForward } from './addons.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
+
+/** The kube-dns Service's address (compose/addons/dns.yaml): the 10th of the service range, as in Kubernetes. */
+export const DNS_SERVICE_IP = '10.96.0.10';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -146,6 +151,8 @@ export class Cluster {
     for (const cmd of ['ip', 'etcd']) {
       if (!haveCommand(cmd)) throw new KemuError(`${cmd} is not installed: run scripts/setup.sh (or apt-get install iproute2 etcd-server)`);
     }
+    // kemu up waits until the cluster DNS answers, asking it with dig.
+    if (!haveCommand('dig')) throw new KemuError('dig is not installed: run scripts/setup.sh (or apt-get install bind9-dnsutils)');
   }
 
   /** Run argv inside a service's namespace and wait. */
@@ -248,7 +255,24 @@ export class Cluster {
     for (const svc of services) if (!svc.oneShot) await this.waitHealthy(svc, services);
     const waiting = await waitNodesReady(this.kubeconfigPath, join(this.state, 'pki'), Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`));
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
+    // Add-ons run as pods: a control plane without nodes (benchmarks) gets none.
+    if (record.nodes > 0) await this.startAddons();
     return 'started';
+  }
+
+  /** Apply compose/addons/*.yaml (what is missing), then wait until the cluster DNS answers. */
+  private async startAddons(): Promise<void> {
+    const api = adminApi(this.kubeconfigPath, join(this.state, 'pki'));
+    if (!api) throw new KemuError(`${this.kubeconfigPath} names no server`);
+    const objects = addonObjects(join(REPO_ROOT, 'compose', 'addons'));
+    const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
+    if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}`);
+    const deadline = Date.now() + 90_000;
+    const nodeNs = serviceNs(this.project, 'node-1');
+    while (!(await dnsAnswers(nodeNs, DNS_SERVICE_IP))) {
+      if (Date.now() > deadline) throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   /**

@@ -64,7 +64,8 @@ const options: DnsOptions = {
   ttl: num('ttl') ?? conf.ttl,
   podMode: (str('pods') as PodMode | undefined) ?? conf.podMode,
   legacyNames: o.legacyNames === true,
-  resolvConf: str('resolvConf') ?? (forward && 'resolvConf' in forward ? forward.resolvConf : undefined),
+  // A Corefile without `forward` forwards nothing, as in CoreDNS: no upstream, a fast SERVFAIL for other names.
+  resolvConf: str('resolvConf') ?? (forward && 'resolvConf' in forward ? forward.resolvConf : str('conf') && !forward ? '' : undefined),
   upstreams: list('upstream') ?? (forward && 'upstreams' in forward ? forward.upstreams : undefined),
   forwardTimeoutMs: num('forwardTimeout'),
   dnsServiceIPs: list('dnsServiceIp'),

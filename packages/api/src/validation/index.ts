@@ -36,6 +36,11 @@ function nameValidator(storage: string): NameValidator {
       return dns1035Label;
     case 'events':
     case 'leases':
+    // RBAC names are path segments (system:coredns), as Kubernetes' ValidateRBACName.
+    case 'roles':
+    case 'rolebindings':
+    case 'clusterroles':
+    case 'clusterrolebindings':
       return pathSegmentName;
     default:
       return dns1123Subdomain;

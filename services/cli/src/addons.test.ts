@@ -1,0 +1,24 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { addonObjects, withoutDnsForward } from './addons.js';
+
+const ADDONS = resolve(import.meta.dirname, '../../../compose/addons');
+
+describe('add-on manifests', () => {
+  it('name a served kind and a collection to create in, for every object', () => {
+    const objs = addonObjects(ADDONS);
+    const byKind = Object.fromEntries(objs.map((o) => [`${o.kind}/${o.name}`, o.path]));
+    expect(byKind['Deployment/coredns']).toBe('/apis/apps/v1/namespaces/kube-system/deployments');
+    expect(byKind['Service/kube-dns']).toBe('/api/v1/namespaces/kube-system/services');
+    expect(byKind['ClusterRole/system:coredns']).toBe('/apis/rbac.authorization.k8s.io/v1/clusterroles');
+  });
+  it('can drop the DNS forward block, leaving the rest of the Corefile', () => {
+    const objs = withoutDnsForward(addonObjects(ADDONS));
+    const cm = objs.find((o) => o.kind === 'ConfigMap' && o.name === 'coredns')!;
+    const corefile = (cm.body.data as { Corefile: string }).Corefile;
+    expect(corefile).not.toContain('forward');
+    expect(corefile).not.toContain('max_concurrent');
+    expect(corefile).toContain('kubernetes cluster.local');
+    expect(corefile).toContain('prometheus :9153');
+  });
+});

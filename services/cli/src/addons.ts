@@ -1,0 +1,94 @@
+/**
+ * Add-ons (cluster DNS, …) are plain manifests in compose/addons/, applied by
+ * `kemu up` once the nodes are Ready, as k3s applies its manifests: each
+ * object is created when it does not exist and left alone when it does, so a
+ * second `up` changes nothing and what a user edited stays edited. A user who
+ * deletes an add-on can apply the same file again with kubectl.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
+import { groupVersion, isPlainObject, lookupKind } from '@kemu/api';
+import { adminRequest, type AdminApi } from './admin-api.js';
+
+export interface AddonObject {
+  file: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  /** The collection to POST to. */
+  path: string;
+  body: Record<string, unknown>;
+}
+
+/** The objects of the manifests in `dir` (every *.yaml, in name order) with where each is created. Pure but for reading the files. */
+export function addonObjects(dir: string): AddonObject[] {
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  return files.flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).flatMap((doc) => toAddon(file, doc.toJS() as unknown)));
+}
+
+function toAddon(file: string, obj: unknown): AddonObject[] {
+  if (!isPlainObject(obj)) return [];
+  const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
+  const kind = typeof obj.kind === 'string' ? obj.kind : '';
+  const meta = isPlainObject(obj.metadata) ? obj.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : '';
+  const info = lookupKind(apiVersion, kind);
+  if (!info || !name) throw new Error(`${file}: ${kind || 'an object'} ${name} (${apiVersion}): not a kind this api-server serves`);
+  const namespace = info.namespaced ? (typeof meta.namespace === 'string' ? meta.namespace : 'default') : undefined;
+  const base = info.group ? `/apis/${groupVersion(info)}` : `/api/${info.version}`;
+  const path = `${base}${namespace ? `/namespaces/${namespace}` : ''}/${info.resource}`;
+  return [{ file, kind, name, namespace, path, body: obj }];
+}
+
+/**
+ * The DNS add-on without its `forward` block: names outside the cluster then
+ * get a fast SERVFAIL instead of waiting on the node's resolver. For machines
+ * whose resolver the cluster's namespaces cannot (or must not) reach — the
+ * test suites set KEMU_DNS_FORWARD=off. Pure.
+ */
+export function withoutDnsForward(objects: AddonObject[]): AddonObject[] {
+  return objects.map((o) => {
+    const data = o.kind === 'ConfigMap' && o.name === 'coredns' && isPlainObject(o.body.data) ? o.body.data : undefined;
+    if (!data || typeof data.Corefile !== 'string') return o;
+    const Corefile = data.Corefile.replace(/^[ \t]*forward\b[^\n{]*(\{[^}]*\})?[^\n]*\n/m, '');
+    return { ...o, body: { ...o.body, data: { ...data, Corefile } } };
+  });
+}
+
+/** Create what is missing; returns what was created. Throws on anything but created or already there. */
+export async function applyAddons(api: AdminApi, objects: AddonObject[]): Promise<AddonObject[]> {
+  const created: AddonObject[] = [];
+  for (const o of objects) {
+    const res = await adminRequest(api, 'POST', o.path, o.body);
+    if (res.status === 201 || res.status === 200) created.push(o);
+    else if (res.status !== 409) throw new Error(`${o.file}: creating ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}: ${res.status} ${statusMessage(res.body)}`);
+  }
+  return created;
+}
+
+function statusMessage(body: string): string {
+  try {
+    const s = JSON.parse(body) as { message?: unknown };
+    return typeof s.message === 'string' ? s.message : body;
+  } catch {
+    return body;
+  }
+}
+
+/**
+ * Whether the cluster DNS answers: one query for the kubernetes Service, sent
+ * from a node's network namespace (the host does not reach ClusterIPs) with
+ * bind9's dig, which setup installs.
+ */
+export function dnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const p = spawn('ip', ['netns', 'exec', netns, 'dig', '+short', '+time=1', '+tries=1', `@${dnsIP}`, `kubernetes.default.svc.${zone}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => (out += d));
+    p.on('error', () => resolve(false));
+    p.on('close', (code) => resolve(code === 0 && /^\d+\.\d+\.\d+\.\d+$/m.test(out)));
+  });
+}
