@@ -13,6 +13,29 @@ function eth0Address(): string {
   return (networkInterfaces().eth0 ?? all).find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
 }
 
+/** The parsed flags, as commander names them (values are strings unless the flag takes none). */
+interface KubeletFlags {
+  apiserver: string;
+  caFile: string;
+  tokenFile: string;
+  port: string;
+  nodeName?: string;
+  nodeIp?: string;
+  cpu?: string;
+  memory?: string;
+  maxPods: string;
+  controlPlane?: boolean;
+  runPods?: boolean;
+  netns?: string;
+  podNsPrefix: string;
+  stateDir: string;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  clientCaFile?: string;
+  networkBackend: string;
+  kubeletPort: string;
+}
+
 const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--node-name <name>', 'the Node to register (default: $NODE_NAME, else the hostname)')
   .option('--node-ip <ip>', "the node's InternalIP (default: $NODE_IP, else eth0's address)")
@@ -30,7 +53,7 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--network-backend <backend>', 'how pods on different nodes reach each other: host-gw or vxlan', 'host-gw')
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .parse()
-  .opts();
+  .opts<KubeletFlags>();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
 const nodeName: string = o.nodeName ?? process.env.NODE_NAME ?? hostname();
 const nodeIP: string = o.nodeIp ?? process.env.NODE_IP ?? eth0Address();

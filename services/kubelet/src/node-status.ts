@@ -3,7 +3,9 @@
  * capacity/allocatable, node info, labels and the four conditions. Pure:
  * facts about the machine come in as arguments.
  */
-import { formatTime as ts, type KubeObject } from '@kemu/api';
+import type { Node, NodeCondition, NodeSpec, NodeStatus } from 'kubernetes-types/core/v1.js';
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import { formatTime as ts } from '@kemu/api';
 
 export interface NodeFacts {
   name: string;
@@ -27,10 +29,17 @@ const mem = (bytes: number) => `${Math.floor(bytes / 1024)}Ki`;
 
 export const KUBELET_VERSION = 'v1.32.0';
 
-type Condition = { type: string; status: string; reason: string; message: string; lastHeartbeatTime: string; lastTransitionTime: string };
+type Condition = Required<Pick<NodeCondition, 'type' | 'status' | 'reason' | 'message' | 'lastHeartbeatTime' | 'lastTransitionTime'>>;
+
+/** A Node as the kubelet builds it: the fields it always sets are not optional. */
+export type KubeletNode = Node & {
+  metadata: ObjectMeta & { name: string; labels: Record<string, string> };
+  spec: NodeSpec;
+  status: NodeStatus & Required<Pick<NodeStatus, 'capacity' | 'allocatable' | 'addresses' | 'nodeInfo'>> & { conditions: Condition[] };
+};
 
 /** The conditions, keeping lastTransitionTime when a status did not change (as the kubelet does). */
-export function conditions(f: NodeFacts, previous: Condition[], now: Date, ready = true): Condition[] {
+export function conditions(f: NodeFacts, previous: NodeCondition[], now: Date, ready = true): Condition[] {
   const want: Omit<Condition, 'lastHeartbeatTime' | 'lastTransitionTime'>[] = [
     f.memoryAvailable < 100 * 2 ** 20
       ? { type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory', message: 'kubelet has insufficient memory available' }
@@ -47,12 +56,12 @@ export function conditions(f: NodeFacts, previous: Condition[], now: Date, ready
   ];
   return want.map((c) => {
     const old = previous.find((p) => p.type === c.type);
-    return { ...c, lastHeartbeatTime: ts(now), lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : ts(now) };
+    return { ...c, lastHeartbeatTime: ts(now), lastTransitionTime: old?.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : ts(now) };
   });
 }
 
 /** The Node as the kubelet reports it; `ready` false is how it registers, before its Lease exists. */
-export function nodeObject(f: NodeFacts, previous: KubeObject | undefined, now: Date, ready = true): KubeObject {
+export function nodeObject(f: NodeFacts, previous: Node | undefined, now: Date, ready = true): KubeletNode {
   const capacity = { cpu: String(f.cpu), memory: mem(f.memoryBytes), pods: String(f.maxPods), 'ephemeral-storage': '10Gi' };
   // The kubelet keeps some memory back for the system, as --system-reserved does.
   const allocatable = { ...capacity, memory: mem(Math.max(0, f.memoryBytes - 100 * 2 ** 20)) };
@@ -63,7 +72,7 @@ export function nodeObject(f: NodeFacts, previous: KubeObject | undefined, now: 
       ...(previous?.metadata ?? {}),
       name: f.name,
       labels: {
-        ...(previous?.metadata.labels ?? {}),
+        ...(previous?.metadata?.labels ?? {}),
         'kubernetes.io/hostname': f.name,
         'kubernetes.io/os': 'linux',
         'kubernetes.io/arch': f.arch,

@@ -89,7 +89,7 @@ export function loadPods(podsDir: string): PodSandbox[] {
   for (const d of dirs) {
     let s: Saved;
     try {
-      s = JSON.parse(readFileSync(join(podsDir, d, 'state.json'), 'utf8'));
+      s = JSON.parse(readFileSync(join(podsDir, d, 'state.json'), 'utf8')) as Saved; // written by savePod above
     } catch {
       continue;
     }

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConfigMap, Container as ContainerSpec, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
 import { formatTime, isNotFound, quantityValue, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
 import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
@@ -32,7 +33,7 @@ import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from '.
  * The client hands out Kubernetes JSON as `KubeObject`; the kubelet reads it as the kubernetes-types it is. These
  * two are the only casts, where objects cross from the informers and the client into the kubelet and back.
  */
-const fromApi = <T extends Pod | Node | Service | Secret | ConfigMap>(o: KubeObject): T => o as unknown as T;
+const fromApi = <T extends Pod | Node | Service | Secret | ConfigMap | TokenRequest>(o: KubeObject): T => o as unknown as T;
 const toApi = (o: Pod | (Omit<Pod, 'status'> & { status: KubeletPodStatus })): KubeObject => o as unknown as KubeObject;
 const PODS = { version: 'v1', resource: 'pods' };
 const ts = () => formatTime();
@@ -94,7 +95,10 @@ export class PodManager {
       (ns: string, name: string): Promise<T | undefined> =>
         o.client.get({ version: 'v1', resource, namespace: ns }, name).then(
           (obj) => fromApi<T>(obj),
-          (e) => (isNotFound(e) ? undefined : Promise.reject(e)),
+          (e: unknown) => {
+            if (isNotFound(e)) return undefined;
+            throw e;
+          },
         );
     this.sources = {
       secret: get<Secret>('secrets'),
@@ -105,7 +109,7 @@ export class PodManager {
           { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa, namespace: ns }, spec: { audiences: req.audience ? [req.audience] : [], expirationSeconds: req.expirationSeconds ?? 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata?.name, uid: req.pod.metadata?.uid } } },
           { subresource: 'token', name: sa },
         );
-        return String(tr.status?.token ?? ''); // a TokenRequest's status
+        return fromApi<TokenRequest>(tr).status?.token ?? '';
       },
     };
   }
@@ -294,7 +298,7 @@ export class PodManager {
     rmSync(logPathOf(sandbox.dir, c.name, restartCount - 2), { force: true }); // keep this one and the previous
     const mounts = [imagesMount(), { source: join(sandbox.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(sandbox.dir, 'hosts'), target: '/etc/hosts' }, { source: join(sandbox.dir, 'hostname'), target: '/etc/hostname' }];
     for (const f of image.files ?? []) mounts.push({ source: join(IMAGES_DIR, f.source), target: f.target, readOnly: true });
-    for (const m of containerMounts(c, sandbox.volumes ?? new Map())) {
+    for (const m of containerMounts(c, sandbox.volumes ?? new Map<string, string>())) {
       // A subPath that does not exist yet is made (a directory), as Kubernetes does; one naming a file is used as it is.
       if (!existsSync(m.source)) mkdirSync(m.source, { recursive: true });
       mounts.push(m);
@@ -396,12 +400,15 @@ export class PodManager {
 
   /** The kubelet is going away: containers keep running (a new kubelet adopts them); stop reading their output. */
   async detach(): Promise<void> {
+    const closing: Promise<void>[] = [];
     for (const sandbox of this.sandboxes.values()) {
       for (const i of [...sandbox.inits.values(), ...sandbox.containers.values()]) {
         i.probes?.stop();
-        i.pump?.close();
+        if (i.pump) closing.push(i.pump.close());
       }
     }
+    // The pumps write out the lines they still hold; the process may exit right after this resolves.
+    await Promise.all(closing);
   }
 }
 

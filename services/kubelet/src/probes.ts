@@ -160,9 +160,9 @@ export class ContainerProbes {
           if (kind !== 'readiness') return this.ev.kill(kind);
         }
       }
-      this.later(period, tick);
+      this.later(period, () => void tick());
     };
-    this.later(Number(p.initialDelaySeconds ?? 0) * 1000, tick);
+    this.later(Number(p.initialDelaySeconds ?? 0) * 1000, () => void tick());
   }
 
   stop(): void {

@@ -9,6 +9,8 @@
 import { cpus, freemem, release, totalmem, arch as osArch } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import type { Node } from 'kubernetes-types/core/v1.js';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import { formatMicroTime, isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
 import { EventRecorder, InformerFactory, runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { PodManager } from './pods.js';
@@ -36,6 +38,8 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
 const NODES = { version: 'v1', resource: 'nodes' };
 const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-node-lease' };
 const microTime = () => formatMicroTime();
+/** The client hands out Kubernetes JSON as `KubeObject`; the kubelet reads it as the kubernetes-types it is (the one cast). */
+const fromApi = <T extends Node | Lease>(o: KubeObject): T => o as unknown as T;
 
 function osImage(): string {
   try {
@@ -77,13 +81,16 @@ function facts(o: KubeletOptions): NodeFacts {
 async function register(client: ApiClient, o: KubeletOptions, log: Logger): Promise<KubeObject> {
   for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
     try {
-      const existing = await client.get(NODES, o.nodeName).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      const existing = await client.get(NODES, o.nodeName).catch((e: unknown) => {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      });
       if (!existing) {
         const created = await client.create(NODES, nodeObject(facts(o), undefined, new Date(), false));
         log.info({ node: o.nodeName }, 'node registered');
         return created;
       }
-      return await client.patch(NODES, o.nodeName, { metadata: { labels: nodeObject(facts(o), existing, new Date()).metadata.labels } });
+      return await client.patch(NODES, o.nodeName, { metadata: { labels: nodeObject(facts(o), fromApi<Node>(existing), new Date()).metadata.labels } });
     } catch (e) {
       if (isAlreadyExists(e)) continue;
       log.warn({ err: e }, 'registration failed; retrying');
@@ -97,7 +104,7 @@ async function renewLease(client: ApiClient, o: KubeletOptions, node: KubeObject
   // Owned by the Node, so the garbage collector removes it with the Node; a re-registered Node takes it over.
   const ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: o.nodeName, uid: node.metadata.uid! }];
   try {
-    const lease = await client.get(LEASES, o.nodeName);
+    const lease = fromApi<Lease>(await client.get(LEASES, o.nodeName));
     await client.update(LEASES, { ...lease, metadata: { ...lease.metadata, ownerReferences }, spec: { ...lease.spec, ...spec } });
   } catch (e) {
     if (!isNotFound(e)) throw e;
@@ -109,7 +116,8 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
   // The node IPAM controller gives the node its podCIDR; pods need it.
   let podCIDR = '';
   while (!podCIDR && !signal.aborted) {
-    podCIDR = (await client.get(NODES, o.nodeName).catch(() => undefined))?.spec?.podCIDR ?? '';
+    const node = await client.get(NODES, o.nodeName).catch(() => undefined);
+    podCIDR = (node && fromApi<Node>(node).spec?.podCIDR) ?? '';
     if (!podCIDR) await sleep(500, signal);
   }
   if (signal.aborted) return;
@@ -140,7 +148,7 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
           await renewLease(client, o, node);
           if (Date.now() - lastStatus >= (o.statusSeconds ?? 10) * 1000) {
             const cur = await client.get(NODES, o.nodeName);
-            node = await client.update(NODES, { ...cur, status: nodeObject(facts(o), cur, new Date()).status }, 'status');
+            node = await client.update(NODES, { ...cur, status: nodeObject(facts(o), fromApi<Node>(cur), new Date()).status }, 'status');
             lastStatus = Date.now();
           }
         } catch (e) {
@@ -157,5 +165,5 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
     () => undefined,
   );
   // Stopping waits for the containers to be stopped and their namespaces removed.
-  return { ...component, isLeader: component.isLeader, stop: async () => { await component.stop(); await podsDone; } };
+  return { ...component, isLeader: () => component.isLeader(), stop: async () => { await component.stop(); await podsDone; } };
 }

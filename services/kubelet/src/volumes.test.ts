@@ -12,9 +12,9 @@ const secret: Secret = { metadata: { name: 's' }, data: { user: Buffer.from('adm
 const configMap: ConfigMap = { metadata: { name: 'c' }, data: { color: 'blue' } };
 
 const sources: VolumeSources = {
-  secret: async (_ns, name) => (name === 's' ? secret : undefined),
-  configMap: async (_ns, name) => (name === 'c' ? configMap : undefined),
-  token: async (_ns, sa, req) => `token-for-${sa}-${req.pod.metadata?.name}-${req.expirationSeconds}`,
+  secret: (_ns, name) => Promise.resolve(name === 's' ? secret : undefined),
+  configMap: (_ns, name) => Promise.resolve(name === 'c' ? configMap : undefined),
+  token: (_ns, sa, req) => Promise.resolve(`token-for-${sa}-${req.pod.metadata?.name}-${req.expirationSeconds}`),
 };
 
 describe('downward API values', () => {

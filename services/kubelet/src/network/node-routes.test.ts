@@ -16,11 +16,12 @@ function fixture(backend: 'host-gw' | 'vxlan' = 'host-gw') {
   const calls: string[] = [];
   let failing = false;
   const programmer: RouteProgrammer = {
-    add: async (r: NodeRoute) => {
-      if (failing) throw new Error('ip: RTNETLINK answers: Network is unreachable');
+    add: (r: NodeRoute) => {
+      if (failing) return Promise.reject(new Error('ip: RTNETLINK answers: Network is unreachable'));
       calls.push(`add ${r.podCIDR} via ${r.nodeIP}${r.mac ? ` mac ${r.mac}` : ''}`);
+      return Promise.resolve();
     },
-    remove: async (r: NodeRoute) => void calls.push(`remove ${r.podCIDR} via ${r.nodeIP}`),
+    remove: (r: NodeRoute) => Promise.resolve(void calls.push(`remove ${r.podCIDR} via ${r.nodeIP}`)),
   };
   const routes = new NodeRoutes({ self: 'node-1', backend, node: (n) => nodes.get(n), programmer, log: pino({ level: 'silent' }) });
   const set = (n: Node) => nodes.set(n.metadata!.name!, n);
@@ -79,7 +80,7 @@ describe('programming routes to the other nodes', () => {
   it('never programs a route to itself; its own Node goes to ownNode', async () => {
     const f = fixture();
     const own: (string | undefined)[] = [];
-    const routes = new NodeRoutes({ self: 'node-1', backend: 'vxlan', node: (n) => f.nodes.get(n), programmer: { add: async () => void f.calls.push('add'), remove: async () => void f.calls.push('remove') }, ownNode: async (n) => void own.push(n?.spec?.podCIDR), log: pino({ level: 'silent' }) });
+    const routes = new NodeRoutes({ self: 'node-1', backend: 'vxlan', node: (n) => f.nodes.get(n), programmer: { add: () => Promise.resolve(void f.calls.push('add')), remove: () => Promise.resolve(void f.calls.push('remove')) }, ownNode: (n) => Promise.resolve(void own.push(n?.spec?.podCIDR)), log: pino({ level: 'silent' }) });
     f.set(node('node-1', '10.244.1.0/24', '172.28.1.1'));
     await routes.sync('node-1');
     await f.routes.sync('node-1');

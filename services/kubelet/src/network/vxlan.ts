@@ -35,8 +35,9 @@ export function ensureVtep(nodeNs: string, nodeIP: string, podCIDR: string): str
   }
   run('ip', ['-n', nodeNs, 'link', 'set', VTEP, 'mtu', String(VXLAN_MTU), 'up']);
   run('ip', ['-n', nodeNs, 'addr', 'replace', `${vtepAddress(podCIDR)}/32`, 'dev', VTEP]);
-  const link = JSON.parse(run('ip', ['-j', '-n', nodeNs, 'link', 'show', VTEP]))[0];
-  return link.address as string;
+  // iproute2's JSON (`ip -j link show`): an array of links, each with its MAC in `address` (the one cast).
+  const [link] = JSON.parse(run('ip', ['-j', '-n', nodeNs, 'link', 'show', VTEP])) as { address: string }[];
+  return link.address;
 }
 
 /** The annotations a node publishes for the others. */
@@ -48,7 +49,9 @@ export function vtepAnnotations(mac: string, nodeIP: string): Record<string, str
 export function peerMac(annotations: Record<string, string> | undefined): string | undefined {
   if (annotations?.[ANNOTATIONS.type] !== 'vxlan') return undefined;
   try {
-    return JSON.parse(annotations[ANNOTATIONS.data] ?? '{}').VtepMAC;
+    // Another node wrote it (flannel's backend-data): read only a string VtepMAC.
+    const data: unknown = JSON.parse(annotations[ANNOTATIONS.data] ?? '{}');
+    return typeof data === 'object' && data !== null && 'VtepMAC' in data && typeof data.VtepMAC === 'string' ? data.VtepMAC : undefined;
   } catch {
     return undefined;
   }

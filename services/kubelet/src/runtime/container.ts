@@ -365,7 +365,7 @@ export function adoptContainer(stateDir: string, id: string, pollMs = 1000): Con
   const dir = join(stateDir, id);
   let saved: SavedHandle & { tty: boolean; stdin: boolean };
   try {
-    saved = JSON.parse(readFileSync(join(dir, 'handle.json'), 'utf8'));
+    saved = JSON.parse(readFileSync(join(dir, 'handle.json'), 'utf8')) as typeof saved; // written by startContainer
   } catch {
     return undefined;
   }

@@ -45,8 +45,10 @@ export function channelSocket(ws: WebSocket, h: ChannelHandlers, endConnection?:
     else if (ch === CLOSE && body[0] === STDIN) h.stdinEnd?.();
     else if (ch === RESIZE) {
       try {
-        const { Width, Height } = JSON.parse(body.toString());
-        if (Width > 0 && Height > 0) h.resize?.(Number(Width), Number(Height));
+        // The client's JSON ({"Width":80,"Height":24}); `null` throws like any malformed frame.
+        const { Width, Height } = JSON.parse(body.toString()) as { Width?: unknown; Height?: unknown };
+        const [cols, rows] = [Number(Width), Number(Height)];
+        if (cols > 0 && rows > 0) h.resize?.(cols, rows);
       } catch {
         /* a malformed resize is ignored, as the kubelet does */
       }
