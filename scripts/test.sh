@@ -15,8 +15,10 @@ if git rev-parse --git-dir >/dev/null 2>&1; then
   fi
 fi
 
-# The suites and benchmarks are type-checked too (vitest and tsx only strip types).
-npx tsc -p test/tsconfig.json || fail=1
+# Everything is type-checked, unit tests, suites and benchmarks included (vitest and tsx only
+# strip types), then linted: typescript-eslint with type information, and prettier's format.
+npx tsc -p tsconfig.eslint.json || fail=1
+npm run --silent lint || fail=1
 
 report=$(mktemp)
 # The e2e cluster's component logs are kept until the end: on a failure, what
