@@ -1,6 +1,7 @@
 /** Deployment, ReplicaSet, ReplicationController and DaemonSet validation. */
 import { type FieldError, required, invalid, notSupported } from '../field-errors.js';
 import { isPlainObject, jsonEqual } from '../types.js';
+import { jsonText } from '../json.js';
 import { fromLabelSelector, matches, type LabelSelector } from '../labels.js';
 import { validateLabels } from './meta.js';
 import { validatePodSpec } from './pod.js';
@@ -69,7 +70,7 @@ export function validateDeploymentSpec(spec: unknown): FieldError[] {
   const st = spec.strategy;
   if (isPlainObject(st)) {
     const type = st.type ?? 'RollingUpdate';
-    if (!['RollingUpdate', 'Recreate'].includes(String(type))) out.push(notSupported('spec.strategy.type', type, ['Recreate', 'RollingUpdate']));
+    if (!['RollingUpdate', 'Recreate'].includes(jsonText(type))) out.push(notSupported('spec.strategy.type', type, ['Recreate', 'RollingUpdate']));
     if (type === 'Recreate' && st.rollingUpdate) out.push(invalid('spec.strategy.rollingUpdate', st.rollingUpdate, 'may not be specified when strategy `type` is \'Recreate\''));
     const ru = st.rollingUpdate;
     if (isPlainObject(ru)) {
