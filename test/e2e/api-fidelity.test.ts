@@ -5,7 +5,9 @@
  * a watch-list (sendInitialEvents) ends its state with a bookmark.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, k, namespace } from './helpers.js';
+import type { Status } from '@kemu/api';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import { api, k, namespace, parseJson } from './helpers.js';
 
 let ns: string;
 
@@ -15,10 +17,10 @@ beforeAll(async () => {
 
 describe('status of a new object', () => {
   it('is {} for a Deployment kubectl creates (server-side dry run), absent for a ConfigMap', async () => {
-    const d = JSON.parse(await k(['create', 'deployment', 'x', '--image=nginx', '--dry-run=server', '-o', 'json', '-n', ns]));
+    const d = parseJson<Deployment>(await k(['create', 'deployment', 'x', '--image=nginx', '--dry-run=server', '-o', 'json', '-n', ns]));
     expect(d.status).toEqual({});
     await k(['create', 'configmap', 'plain', '--from-literal=a=b', '-n', ns]);
-    const cm = JSON.parse(await k(['get', 'configmap', 'plain', '-o', 'json', '-n', ns]));
+    const cm = parseJson(await k(['get', 'configmap', 'plain', '-o', 'json', '-n', ns]));
     expect(cm).not.toHaveProperty('status');
   });
 
@@ -46,10 +48,10 @@ describe('boolean query parameters', () => {
     await k(['create', 'configmap', 'wl', '-n', ns]);
     const q = 'watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dwl';
     const r = await api('GET', `/api/v1/namespaces/${ns}/configmaps?${q}`);
-    const events = r.text.trim().split('\n').map((l) => JSON.parse(l));
+    const events = r.text.trim().split('\n').map((l) => parseJson(l));
     expect(events[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'wl' } } });
     expect(events[1]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
-    const refused = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
+    const refused = await api<Status>('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
     expect(refused.status).toBe(422);
     expect(refused.body.message).toContain('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
   });

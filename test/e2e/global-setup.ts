@@ -27,7 +27,7 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => void> {
+export default function setup(project: TestProject): () => void {
   const home = mkdtempSync('/tmp/kemu-e2e-');
   const env = { ...process.env, KEMU_HOME: home };
   const kemu = (...args: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...args], { env, stdio: 'inherit' });
