@@ -77,6 +77,14 @@ describe('validation', () => {
     next.spec!.selector = { matchLabels: { app: 'a', v: '1' } };
     expect(validateUpdate(deployments, next as KubeObject, d).map(fieldErrorMessage)).toContain('spec.selector: Invalid value: {"matchLabels":{"app":"a","v":"1"}}: field is immutable');
   });
+  it('refuses a strategy that is not an object (defaulting leaves it alone)', () => {
+    const tpl = { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'i' }] } };
+    const d = (strategy: unknown) => ({ metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: tpl, strategy } });
+    expect(msgs(deployments, d('fast'))).toEqual(['spec.strategy: Invalid value: "fast": must be an object']);
+    expect(msgs(deployments, d({ type: 'RollingUpdate', rollingUpdate: 1 }))).toEqual(['spec.strategy.rollingUpdate: Invalid value: 1: must be an object']);
+    const ds = { metadata: { name: 'ds', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: tpl, updateStrategy: 'x' } };
+    expect(msgs(info('apps', 'v1', 'daemonsets'), ds)).toEqual(['spec.updateStrategy: Invalid value: "x": must be an object']);
+  });
   it('refuses bad secret data and keys', () => {
     const secrets = info('', 'v1', 'secrets');
     const errs = msgs(secrets, { metadata: { name: 's', namespace: 'default' }, data: { 'bad key': 'aGk=', ok: '!!!' } });
