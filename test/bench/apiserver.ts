@@ -13,6 +13,8 @@ import { withCluster, type BenchCluster } from './cluster.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { PodList } from 'kubernetes-types/core/v1.js';
+import type { Kubeconfig } from '../e2e/helpers.js';
 
 
 const quantile = (xs: number[], q: number) => {
@@ -22,7 +24,7 @@ const quantile = (xs: number[], q: number) => {
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 async function main({ state }: BenchCluster): Promise<void> {
-  const kc = parse(readFileSync(join(state, 'kubeconfig'), 'utf8'));
+  const kc = parse(readFileSync(join(state, 'kubeconfig'), 'utf8')) as Kubeconfig;
   const b64 = (s: string) => Buffer.from(s, 'base64');
   const server = new URL(kc.clusters[0].cluster.server);
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: b64(kc.clusters[0].cluster['certificate-authority-data']), cert: b64(kc.users[0].user['client-certificate-data']), key: b64(kc.users[0].user['client-key-data']) });
@@ -30,7 +32,7 @@ async function main({ state }: BenchCluster): Promise<void> {
     new Promise((res, rej) => {
       const req = https.request({ host: server.hostname, port: server.port, path, method, agent, headers: { 'Content-Type': contentType, Accept: 'application/json' } }, (r) => {
         const chunks: Buffer[] = [];
-        r.on('data', (c) => chunks.push(c));
+        r.on('data', (c: Buffer) => chunks.push(c));
         r.on('end', () => res({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
       });
       req.on('error', rej);
@@ -93,7 +95,7 @@ async function main({ state }: BenchCluster): Promise<void> {
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
     const r = await request('GET', '/api/v1/namespaces/bench-list/pods');
-    count = JSON.parse(r.text).items.length;
+    count = (JSON.parse(r.text) as PodList).items.length;
     listTimes.push(performance.now() - t0);
   }
   console.log(`LIST 10,000 pods: items=${count} median=${ms(quantile(listTimes, 0.5))} max=${ms(Math.max(...listTimes))} (5 runs, full JSON incl. parse)`);

@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '@kemu/client';
+import type { KubeObject } from '@kemu/api';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { withCluster, type BenchCluster } from './cluster.js';
 
 const PODS = { version: 'v1', resource: 'pods' };
@@ -38,6 +40,8 @@ function containerMem(pid: number): Mem {
     .map(([p]) => p);
   return pids.map(memKb).reduce((a, b) => ({ rss: a.rss + b.rss, pss: a.pss + b.pss, anon: a.anon + b.anon }), { rss: 0, pss: 0, anon: 0 });
 }
+/** A pod (from the pods resource) is Ready. */
+const podReady = (o: KubeObject) => ((o as Pod).status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True');
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 /** The program of a pod's first container, from its node's runtime state (machine-wide pgrep would see other clusters' pods). */
 function programPid(state: string, uid: string): number {
@@ -56,14 +60,14 @@ async function main({ state }: BenchCluster): Promise<void> {
   const ns = 'bench-pods';
   await c.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   // The nodes need their podCIDRs before pods can start.
-  for (let i = 0; i < 100 && (await c.list({ version: 'v1', resource: 'nodes' })).items.filter((n) => n.spec?.podCIDR).length < 3; i++) await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 100 && (await c.list({ version: 'v1', resource: 'nodes' })).items.filter((n) => (n as Node).spec?.podCIDR).length < 3; i++) await new Promise((r) => setTimeout(r, 200));
   const created = new Map<string, number>();
   const ready = new Map<string, number>();
   const ac = new AbortController();
   const watching = (async () => {
     for await (const ev of c.watch({ ...PODS, namespace: ns }, { resourceVersion: '0', signal: ac.signal })) {
       const name = ev.object.metadata.name!;
-      const isReady = (ev.object.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
+      const isReady = podReady(ev.object);
       if (isReady && !ready.has(name)) ready.set(name, performance.now());
       if (ready.size >= 100) break;
     }
@@ -90,7 +94,7 @@ async function main({ state }: BenchCluster): Promise<void> {
     for await (const ev of c.watch({ ...PODS, namespace: ns }, { resourceVersion: '0', signal: ac2.signal })) {
       const name = ev.object.metadata.name!;
       if (!name.startsWith('b-')) continue;
-      if ((ev.object.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True') && !burstReady.has(name)) burstReady.set(name, performance.now());
+      if (podReady(ev.object) && !burstReady.has(name)) burstReady.set(name, performance.now());
       if (burstReady.size >= 100) break;
     }
   })();
@@ -110,7 +114,7 @@ async function main({ state }: BenchCluster): Promise<void> {
     await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image }] } });
     let uid = '';
     for (let i = 0; i < 100; i++) {
-      const p = await c.get({ ...PODS, namespace: ns }, name);
+      const p = (await c.get({ ...PODS, namespace: ns }, name)) as Pod;
       uid = p.metadata?.uid ?? '';
       if (p.status?.phase === 'Running') break;
       await new Promise((r) => setTimeout(r, 100));

@@ -9,6 +9,7 @@ import { withCluster, type BenchCluster } from './cluster.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '@kemu/client';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 
 const PODS = { version: 'v1', resource: 'pods' };
 const NODES = { version: 'v1', resource: 'nodes' };
@@ -35,7 +36,7 @@ function watchBinds(c: ApiClient, ns: string, count: number): { done: Promise<nu
   const bound = new Map<string, number>();
   const done = (async () => {
     for await (const ev of c.watch({ ...PODS, namespace: ns }, { resourceVersion: '0', signal: ac.signal })) {
-      if (ev.object.spec?.nodeName && !bound.has(ev.object.metadata.name!)) bound.set(ev.object.metadata.name!, performance.now());
+      if ((ev.object as Pod).spec?.nodeName && !bound.has(ev.object.metadata.name!)) bound.set(ev.object.metadata.name!, performance.now());
       if (bound.size >= count) break;
     }
     return [...bound.values()];

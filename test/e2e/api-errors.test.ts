@@ -3,6 +3,9 @@
  * the api-server survives all of it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Status } from '@kemu/api';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import type { ConfigMap, ConfigMapList, Service } from 'kubernetes-types/core/v1.js';
 import { api, namespace } from './helpers.js';
 
 let ns: string;
@@ -19,7 +22,7 @@ describe('api-server errors', () => {
     expect(r.status).toBe(401);
     expect(r.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
     for (const p of ['/healthz', '/livez', '/readyz']) expect((await api('GET', p, undefined, { anonymous: true })).text).toBe('ok');
-    expect((await api('GET', '/version', undefined, { anonymous: true })).body.gitVersion).toMatch(/^v1\.32\./);
+    expect((await api<{ gitVersion: string }>('GET', '/version', undefined, { anonymous: true })).body.gitVersion).toMatch(/^v1\.32\./);
     const badToken = await api('GET', '/api/v1/pods', undefined, { anonymous: true, headers: { Authorization: 'Bearer nope' } });
     expect(badToken.status).toBe(401);
   });
@@ -32,7 +35,7 @@ describe('api-server errors', () => {
   });
 
   it('answers 409 AlreadyExists, and 409 Conflict for a stale resourceVersion', async () => {
-    const created = await api('POST', path(), cm('dup'));
+    const created = await api<ConfigMap>('POST', path(), cm('dup'));
     expect(created.status).toBe(201);
     const again = await api('POST', path(), cm('dup'));
     expect(again.status).toBe(409);
@@ -45,17 +48,17 @@ describe('api-server errors', () => {
   });
 
   it('lets exactly one of many concurrent updates from the same version win', async () => {
-    const base = (await api('POST', path(), cm('race'))).body;
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => api('PUT', path('/race'), { ...base, data: { writer: String(i) } })));
+    const base = (await api<ConfigMap>('POST', path(), cm('race'))).body;
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => api<ConfigMap>('PUT', path('/race'), { ...base, data: { writer: String(i) } })));
     const codes = results.map((r) => r.status).sort();
     expect(codes.filter((c) => c === 200)).toHaveLength(1);
     expect(codes.filter((c) => c === 409)).toHaveLength(19);
-    const winner = results.find((r) => r.status === 200)!.body.data.writer;
-    expect((await api('GET', path('/race'))).body.data.writer).toBe(winner);
+    const winner = results.find((r) => r.status === 200)!.body.data?.writer;
+    expect((await api<ConfigMap>('GET', path('/race'))).body.data?.writer).toBe(winner);
   });
 
   it('answers 422 with every cause, and writes nothing', async () => {
-    const r = await api('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+    const r = await api<Status>('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'bad' },
@@ -64,15 +67,15 @@ describe('api-server errors', () => {
     expect(r.status).toBe(422);
     expect(r.body.reason).toBe('Invalid');
     expect(r.body.message).toMatch(/^Deployment\.apps "bad" is invalid: \[/);
-    expect(r.body.details.causes.map((c: { field: string }) => c.field)).toEqual(expect.arrayContaining(['spec.replicas', 'spec.template.metadata.labels', 'spec.template.spec.containers[0].image']));
+    expect(r.body.details?.causes?.map((c) => c.field)).toEqual(expect.arrayContaining(['spec.replicas', 'spec.template.metadata.labels', 'spec.template.spec.containers[0].image']));
     expect((await api('GET', `/apis/apps/v1/namespaces/${ns}/deployments/bad`)).status).toBe(404);
   });
 
   it('refuses bad names', async () => {
     for (const name of ['UPPER', 'has space', '-lead', 'a'.repeat(254)]) {
-      const r = await api('POST', path(), cm(name));
+      const r = await api<Status>('POST', path(), cm(name));
       expect(r.status, name).toBe(422);
-      expect(r.body.details.causes[0].field).toBe('metadata.name');
+      expect(r.body.details?.causes?.[0].field).toBe('metadata.name');
     }
   });
 
@@ -81,7 +84,7 @@ describe('api-server errors', () => {
     expect((await api('POST', path(), undefined, { raw: '[1,2]' })).status).toBe(400);
     const sel = await api('GET', path('?labelSelector=' + encodeURIComponent('a in (b')));
     expect(sel.status).toBe(400);
-    const field = await api('GET', path('?fieldSelector=spec.nodeName%3Dx'));
+    const field = await api<Status>('GET', path('?fieldSelector=spec.nodeName%3Dx'));
     expect(field.status).toBe(400);
     expect(field.body.message).toBe('field label not supported: spec.nodeName');
   });
@@ -95,7 +98,7 @@ describe('api-server errors', () => {
 
   it('answers 413 for a 4 MiB body', async () => {
     const big = cm('big', { blob: 'x'.repeat(4 * 1024 * 1024) });
-    const r = await api('POST', path(), big);
+    const r = await api<Status>('POST', path(), big);
     expect(r.status).toBe(413);
     expect(r.body.reason).toBe('RequestEntityTooLarge');
     expect((await api('GET', path('/big'))).status).toBe(404);
@@ -103,17 +106,17 @@ describe('api-server errors', () => {
 
   it('answers 415 for an unknown patch type', async () => {
     await api('POST', path(), cm('patchme'));
-    const r = await api('PATCH', path('/patchme'), { data: { a: 'b' } }, { headers: { 'Content-Type': 'text/plain' } });
+    const r = await api<Status>('PATCH', path('/patchme'), { data: { a: 'b' } }, { headers: { 'Content-Type': 'text/plain' } });
     expect(r.status).toBe(415);
     expect(r.body.reason).toBe('UnsupportedMediaType');
   });
 
   it('allocates distinct ClusterIPs under concurrency and refuses a taken one', async () => {
     const svc = (name: string, clusterIP?: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }], ...(clusterIP ? { clusterIP } : {}) } });
-    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => api('POST', `/api/v1/namespaces/${ns}/services`, svc(`s${i}`))));
-    const ips = rs.map((r) => r.body.spec.clusterIP);
+    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => api<Service>('POST', `/api/v1/namespaces/${ns}/services`, svc(`s${i}`))));
+    const ips = rs.map((r) => r.body.spec?.clusterIP);
     expect(new Set(ips).size).toBe(30);
-    const taken = await api('POST', `/api/v1/namespaces/${ns}/services`, svc('taken', ips[0]));
+    const taken = await api<Status>('POST', `/api/v1/namespaces/${ns}/services`, svc('taken', ips[0]));
     expect(taken.status).toBe(422);
     expect(taken.body.message).toContain('provided IP is already allocated');
     const out = await api('POST', `/api/v1/namespaces/${ns}/services`, svc('out', '192.168.1.1'));
@@ -130,9 +133,9 @@ describe('api-server errors', () => {
     let cont = '';
     let pages = 0;
     do {
-      const r = await api('GET', `/api/v1/namespaces/${pns}/configmaps?limit=3${cont ? `&continue=${cont}` : ''}`);
-      names.push(...r.body.items.map((i: { metadata: { name: string } }) => i.metadata.name));
-      cont = r.body.metadata.continue ?? '';
+      const r = await api<ConfigMapList>('GET', `/api/v1/namespaces/${pns}/configmaps?limit=3${cont ? `&continue=${cont}` : ''}`);
+      names.push(...r.body.items.map((i) => i.metadata?.name ?? ''));
+      cont = r.body.metadata?.continue ?? '';
       pages++;
     } while (cont);
     expect(pages).toBe(3);
@@ -142,19 +145,19 @@ describe('api-server errors', () => {
   });
 
   it('creates with generateName and deletes a collection by label', async () => {
-    const r = await api('POST', path(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-', labels: { batch: 'x' } } });
+    const r = await api<ConfigMap>('POST', path(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-', labels: { batch: 'x' } } });
     expect(r.status).toBe(201);
-    expect(r.body.metadata.name).toMatch(/^gen-[a-z0-9]{5}$/);
+    expect(r.body.metadata?.name).toMatch(/^gen-[a-z0-9]{5}$/);
     await api('POST', path(), { ...cm('gen-other'), metadata: { name: 'gen-other', labels: { batch: 'x' } } });
     expect((await api('DELETE', path('?labelSelector=batch%3Dx'))).status).toBe(200);
-    expect((await api('GET', path('?labelSelector=batch%3Dx'))).body.items).toEqual([]);
+    expect((await api<ConfigMapList>('GET', path('?labelSelector=batch%3Dx'))).body.items).toEqual([]);
   });
 
   it('refuses objects in a namespace that does not exist, and deleting system namespaces', async () => {
-    const r = await api('POST', '/api/v1/namespaces/nowhere/configmaps', cm('x'));
+    const r = await api<Status>('POST', '/api/v1/namespaces/nowhere/configmaps', cm('x'));
     expect(r.status).toBe(404);
     expect(r.body.message).toBe('namespaces "nowhere" not found');
-    const d = await api('DELETE', '/api/v1/namespaces/kube-system');
+    const d = await api<Status>('DELETE', '/api/v1/namespaces/kube-system');
     expect(d.status).toBe(403);
     expect(d.body.message).toBe('namespaces "kube-system" is forbidden: this namespace may not be deleted');
   });
@@ -167,14 +170,14 @@ describe('api-server errors', () => {
       spec: { selector: { matchLabels: { app: 'g' } }, template: { metadata: { labels: { app: 'g' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
     };
     const base = `/apis/apps/v1/namespaces/${ns}/deployments`;
-    const created = (await api('POST', base, d)).body;
-    expect(created.metadata.generation).toBe(1);
-    const labelled = (await api('PATCH', `${base}/gen`, { metadata: { labels: { x: 'y' } } }, { headers: { 'Content-Type': 'application/merge-patch+json' } })).body;
-    expect(labelled.metadata.generation).toBe(1);
-    const scaled = (await api('PATCH', `${base}/gen`, { spec: { replicas: 3 } }, { headers: { 'Content-Type': 'application/merge-patch+json' } })).body;
-    expect(scaled.metadata.generation).toBe(2);
-    expect(scaled.metadata.uid).toBe(created.metadata.uid);
-    expect(scaled.metadata.creationTimestamp).toBe(created.metadata.creationTimestamp);
+    const created = (await api<Deployment>('POST', base, d)).body;
+    expect(created.metadata?.generation).toBe(1);
+    const labelled = (await api<Deployment>('PATCH', `${base}/gen`, { metadata: { labels: { x: 'y' } } }, { headers: { 'Content-Type': 'application/merge-patch+json' } })).body;
+    expect(labelled.metadata?.generation).toBe(1);
+    const scaled = (await api<Deployment>('PATCH', `${base}/gen`, { spec: { replicas: 3 } }, { headers: { 'Content-Type': 'application/merge-patch+json' } })).body;
+    expect(scaled.metadata?.generation).toBe(2);
+    expect(scaled.metadata?.uid).toBe(created.metadata?.uid);
+    expect(scaled.metadata?.creationTimestamp).toBe(created.metadata?.creationTimestamp);
     const scale = (await api('GET', `${base}/gen/scale`)).body;
     expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 3 }, status: { selector: 'app=g' } });
   });

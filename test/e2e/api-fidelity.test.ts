@@ -7,7 +7,10 @@
  * api-server; /metrics is Prometheus' text format.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, creds, k, namespace, waitFor } from './helpers.js';
+import type { Status } from '@kemu/api';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { api, creds, k, namespace, parseJson, waitFor } from './helpers.js';
 
 let ns: string;
 
@@ -17,10 +20,10 @@ beforeAll(async () => {
 
 describe('status of a new object', () => {
   it('is {} for a Deployment kubectl creates (server-side dry run), absent for a ConfigMap', async () => {
-    const d = JSON.parse(await k(['create', 'deployment', 'x', '--image=nginx', '--dry-run=server', '-o', 'json', '-n', ns]));
+    const d = parseJson<Deployment>(await k(['create', 'deployment', 'x', '--image=nginx', '--dry-run=server', '-o', 'json', '-n', ns]));
     expect(d.status).toEqual({});
     await k(['create', 'configmap', 'plain', '--from-literal=a=b', '-n', ns]);
-    const cm = JSON.parse(await k(['get', 'configmap', 'plain', '-o', 'json', '-n', ns]));
+    const cm = parseJson(await k(['get', 'configmap', 'plain', '-o', 'json', '-n', ns]));
     expect(cm).not.toHaveProperty('status');
   });
 
@@ -42,12 +45,12 @@ describe("what create keeps, as each kind's strategy", () => {
   });
 
   it('drops a status sent with a Deployment and starts a Pod Pending; generation 1 for the Deployment only', async () => {
-    const d = await api('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { ...deployment('forged'), status: { replicas: 5, readyReplicas: 5 } });
+    const d = await api<Deployment>('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { ...deployment('forged'), status: { replicas: 5, readyReplicas: 5 } });
     expect(d.status).toBe(201);
     expect(d.body.status).toEqual({});
-    expect(d.body.metadata.generation).toBe(1);
+    expect(d.body.metadata?.generation).toBe(1);
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'forged' }, spec: { containers: [{ name: 'c', image: 'nginx' }] }, status: { phase: 'Running', podIP: '10.9.9.9' } };
-    const p = await api('POST', `/api/v1/namespaces/${ns}/pods?dryRun=All`, pod);
+    const p = await api<Pod>('POST', `/api/v1/namespaces/${ns}/pods?dryRun=All`, pod);
     expect(p.status).toBe(201);
     expect(p.body.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
     expect(p.body.metadata).not.toHaveProperty('generation');
@@ -84,10 +87,10 @@ describe('boolean query parameters', () => {
     await k(['create', 'configmap', 'wl', '-n', ns]);
     const q = 'watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dwl';
     const r = await api('GET', `/api/v1/namespaces/${ns}/configmaps?${q}`);
-    const events = r.text.trim().split('\n').map((l) => JSON.parse(l));
+    const events = r.text.trim().split('\n').map((l) => parseJson(l));
     expect(events[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'wl' } } });
     expect(events[1]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
-    const refused = await api('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
+    const refused = await api<Status>('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
     expect(refused.status).toBe(422);
     expect(refused.body.message).toContain('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
   });

@@ -49,7 +49,7 @@ describe('@kubernetes/client-node', () => {
   it('watches with the Watch helper', async () => {
     const events: string[] = [];
     const watch = new k8s.Watch(kc);
-    const req = await watch.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, (type, obj) => events.push(`${type} ${obj.metadata.name}`), () => undefined);
+    const req = await watch.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, (type: string, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name}`), () => undefined);
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'w1' } } });
     await waitFor('ADDED w1', () => events.includes('ADDED w1'));
     req.abort();

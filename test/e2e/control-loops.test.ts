@@ -9,9 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '@kemu/client';
-import type { KubeObject } from '@kemu/api';
+import type { ReplicaSetList } from 'kubernetes-types/apps/v1.js';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { client, registerNodes, startKubelets } from './nodes.js';
-import { ctx, k, kemu, kubectl, namespace, stateFile, waitFor } from './helpers.js';
+import { ctx, k, kemu, kubectl, namespace, parseJson, stateFile, waitFor } from './helpers.js';
 
 let c: ApiClient;
 let ns: string;
@@ -29,7 +30,8 @@ afterAll(async () => {
   c?.close();
 });
 
-const pods = async (namespace: string, selector?: string): Promise<KubeObject[]> => (await c.list({ version: 'v1', resource: 'pods', namespace }, { labelSelector: selector })).items;
+// The pods resource lists Pods: typed once here.
+const pods = async (namespace: string, selector?: string): Promise<Pod[]> => (await c.list({ version: 'v1', resource: 'pods', namespace }, { labelSelector: selector })).items as Pod[];
 const deploy = (name: string, replicas: number, image = 'nginx:1.25', extra: object = {}) => `
 apiVersion: apps/v1
 kind: Deployment
@@ -49,9 +51,9 @@ describe('control loops', () => {
     const out = await k(['get', 'nodes', ...NODES, '-o', 'wide']);
     for (const [i, n] of NODES.entries()) expect(out).toMatch(new RegExp(`${n}\\s+Ready\\s+<none>\\s+\\d+s\\s+v1\\.32\\.0\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.${i + 1}`));
     expect(await k(['get', 'lease', '-n', 'kube-node-lease', 'node-1', '-o', 'jsonpath={.spec.holderIdentity}'])).toBe('node-1');
-    const node = JSON.parse(await k(['get', 'node', 'node-1', '-o', 'json']));
-    expect(node.status.capacity).toMatchObject({ cpu: '2', pods: '110' });
-    expect(node.status.conditions.map((x: { type: string }) => x.type).sort()).toEqual(['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
+    const node = parseJson<Node>(await k(['get', 'node', 'node-1', '-o', 'json']));
+    expect(node.status?.capacity).toMatchObject({ cpu: '2', pods: '110' });
+    expect(node.status?.conditions?.map((x) => x.type).sort()).toEqual(['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
   });
 
   it('gives every node a podCIDR and every namespace a default ServiceAccount', async () => {
@@ -72,10 +74,10 @@ describe('control loops', () => {
       return ps.length === 10 && ps;
     });
     const perNode = new Map<string, number>();
-    for (const p of bound) perNode.set(p.spec.nodeName, (perNode.get(p.spec.nodeName) ?? 0) + 1);
+    for (const p of bound) perNode.set(p.spec?.nodeName ?? '', (perNode.get(p.spec?.nodeName ?? '') ?? 0) + 1);
     expect([...perNode.keys()].sort()).toEqual(NODES);
     for (const n of perNode.values()) expect(n).toBeGreaterThanOrEqual(3);
-    for (const p of bound) expect(p.metadata.name).toMatch(/^spread-[a-z0-9]+-[a-z0-9]{5}$/);
+    for (const p of bound) expect(p.metadata?.name).toMatch(/^spread-[a-z0-9]+-[a-z0-9]{5}$/);
     const status = await k(['rollout', 'status', '-n', ns, 'deployment/spread', '--timeout=60s']);
     expect(status).toContain('deployment "spread" successfully rolled out');
     expect(await k(['get', '-n', ns, 'deploy', 'spread'])).toMatch(/spread\s+10\/10\s+10\s+10/);
@@ -89,9 +91,9 @@ describe('control loops', () => {
     let minReady = Infinity;
     const sampler = (async () => {
       while (sampling) {
-        const ps = (await pods(ns, 'app=roll')).filter((p) => !p.metadata.deletionTimestamp);
+        const ps = (await pods(ns, 'app=roll')).filter((p) => !p.metadata?.deletionTimestamp);
         maxPods = Math.max(maxPods, ps.length);
-        minReady = Math.min(minReady, ps.filter((p) => (p.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True')).length);
+        minReady = Math.min(minReady, ps.filter((p) => (p.status?.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True')).length);
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -101,7 +103,7 @@ describe('control loops', () => {
     await sampler;
     expect(maxPods).toBeLessThanOrEqual(5); // replicas + maxSurge
     expect(minReady).toBeGreaterThanOrEqual(3); // replicas - maxUnavailable
-    const images = (await pods(ns, 'app=roll')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec.containers[0].image);
+    const images = (await pods(ns, 'app=roll')).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.spec?.containers[0].image);
     expect(images).toEqual(Array(4).fill('nginx:1.26'));
 
     const history = await k(['rollout', 'history', '-n', ns, 'deployment/roll']);
@@ -109,8 +111,8 @@ describe('control loops', () => {
     expect(await k(['rollout', 'undo', '-n', ns, 'deployment/roll'])).toContain('deployment.apps/roll rolled back');
     await k(['rollout', 'status', '-n', ns, 'deployment/roll', '--timeout=60s']);
     await waitFor('old image back', async () => {
-      const live = (await pods(ns, 'app=roll')).filter((p) => !p.metadata.deletionTimestamp);
-      return live.length === 4 && live.every((p) => p.spec.containers[0].image === 'nginx:1.25');
+      const live = (await pods(ns, 'app=roll')).filter((p) => !p.metadata?.deletionTimestamp);
+      return live.length === 4 && live.every((p) => p.spec?.containers[0].image === 'nginx:1.25');
     });
     expect(await k(['get', '-n', ns, 'deploy', 'roll', '-o', 'jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}'])).toBe('3');
   });
@@ -139,8 +141,8 @@ describe('control loops', () => {
     expect(out).toContain('node/node-3 drained');
     expect(await k(['get', 'node', 'node-3'])).toMatch(/node-3\s+Ready,SchedulingDisabled/);
     await waitFor('3 pods away from node-3', async () => {
-      const live = (await pods(ns, 'app=drained')).filter((p) => !p.metadata.deletionTimestamp && p.spec.nodeName);
-      return live.length === 3 && live.every((p) => p.spec.nodeName !== 'node-3');
+      const live = (await pods(ns, 'app=drained')).filter((p) => !p.metadata?.deletionTimestamp && p.spec?.nodeName);
+      return live.length === 3 && live.every((p) => p.spec?.nodeName !== 'node-3');
     });
     expect(await k(['uncordon', 'node-3'])).toContain('node/node-3 uncordoned');
   });
@@ -149,7 +151,7 @@ describe('control loops', () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: rc}}\n    spec:\n      containers: [{name: c, image: nginx}]\n' });
     await waitFor('3 ready', async () => (await k(['get', '-n', ns, 'rc', 'rc', '-o', 'jsonpath={.status.readyReplicas}'])) === '3');
     await k(['scale', '-n', ns, 'rc/rc', '--replicas=1']);
-    await waitFor('scaled down', async () => (await pods(ns, 'app=rc')).filter((p) => !p.metadata.deletionTimestamp).length === 1);
+    await waitFor('scaled down', async () => (await pods(ns, 'app=rc')).filter((p) => !p.metadata?.deletionTimestamp).length === 1);
     expect(await k(['get', '-n', ns, 'rc', 'rc'])).toMatch(/rc\s+1\s+1\s+1/);
   });
 
@@ -162,9 +164,9 @@ describe('control loops', () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: deploy('orphan', 2) });
     await waitFor('2 pods', async () => (await pods(ns, 'app=orphan')).length === 2);
     await k(['delete', '-n', ns, 'deployment', 'orphan', '--cascade=orphan']);
-    const rs = JSON.parse(await k(['get', 'rs', '-n', ns, '-l', 'app=orphan', '-o', 'json'])).items;
+    const rs = parseJson<ReplicaSetList>(await k(['get', 'rs', '-n', ns, '-l', 'app=orphan', '-o', 'json'])).items;
     expect(rs).toHaveLength(1);
-    expect(rs[0].metadata.ownerReferences).toBeUndefined();
+    expect(rs[0].metadata?.ownerReferences).toBeUndefined();
     expect((await pods(ns, 'app=orphan')).length).toBe(2);
   });
 
@@ -187,7 +189,7 @@ describe('control loops', () => {
 
   it('runs a DaemonSet pod on every node, following nodes that come and go', async () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n    spec:\n      containers: [{name: a, image: registry.k8s.io/pause:3.10}]\n' });
-    const nodesOf = async () => (await pods(ns, 'app=agent')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.spec.nodeName).sort();
+    const nodesOf = async () => (await pods(ns, 'app=agent')).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.spec?.nodeName).sort();
     await waitFor('one per node', async () => JSON.stringify(await nodesOf()) === JSON.stringify(NODES));
     await registerNodes(c, ['node-extra']);
     await waitFor('a pod on the new node', async () => (await nodesOf()).includes('node-extra'));
@@ -207,7 +209,7 @@ describe('control loops', () => {
     expect(await pods(doomed)).toEqual([]);
   });
 
-  it("shows each controller's work queue at /metrics, as client-go does", async () => {
+  it("shows each controller's work queue at /metrics, as client-go does", () => {
     const metrics = kemu('exec', 'controller-manager', '--', 'curl', '-s', 'http://127.0.0.1:10257/metrics');
     expect(metrics).toContain('leader_election_master_status{name="kube-controller-manager"} 1');
     expect(Number(/^workqueue_adds_total\{name="deployment"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
@@ -216,7 +218,7 @@ describe('control loops', () => {
 
   it('marks a node whose kubelet went silent NotReady, taints it unreachable and evicts what does not tolerate it', async () => {
     const boundPod = (name: string, tolerations: object[]) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: 'node-silent', tolerations, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } }) + '\n';
-    const podOf = async (name: string) => c.get({ version: 'v1', resource: 'pods', namespace: ns }, name);
+    const podOf = async (name: string) => (await c.get({ version: 'v1', resource: 'pods', namespace: ns }, name)) as Pod;
     const silent = startKubelets(['node-silent']);
     try {
       await waitFor('node-silent Ready', async () => /node-silent\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
@@ -225,9 +227,9 @@ describe('control loops', () => {
       // A NoExecute taint evicts the pods that do not tolerate it, at once.
       for (const input of [boundPod('plain', []), boundPod('patient', [{ operator: 'Exists' }])]) await k(['apply', '-n', ns, '-f', '-'], { input });
       await k(['taint', 'node', 'node-silent', 'example.com/maintenance=now:NoExecute']);
-      await waitFor('plain evicted', async () => !!(await podOf('plain')).metadata.deletionTimestamp);
+      await waitFor('plain evicted', async () => !!(await podOf('plain')).metadata?.deletionTimestamp);
       const plain = await podOf('plain');
-      expect(plain.status.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }));
+      expect(plain.status?.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }));
       expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=plain'])).toMatch(new RegExp(`TaintManagerEviction\\s+pod/plain\\s+Marking for deletion Pod ${ns}/plain`));
       await k(['taint', 'node', 'node-silent', 'example.com/maintenance-']);
       // Unreachable: tolerated for tolerationSeconds (300 s unless the pod says otherwise), then evicted.
@@ -238,10 +240,10 @@ describe('control loops', () => {
       await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 75_000, 1000); // 40 s of grace, then the controller's next look
       const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
       expect(taints).toBe('node.kubernetes.io/unreachable node.kubernetes.io/unreachable');
-      await waitFor('short evicted', async () => !!(await podOf('short')).metadata.deletionTimestamp, 15_000);
+      await waitFor('short evicted', async () => !!(await podOf('short')).metadata?.deletionTimestamp, 15_000);
       const patient = await podOf('patient');
-      expect(patient.metadata.deletionTimestamp).toBeUndefined();
-      expect(patient.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False' }));
+      expect(patient.metadata?.deletionTimestamp).toBeUndefined();
+      expect(patient.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False' }));
       expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=patient'])).toMatch(/Warning\s+NodeNotReady\s+pod\/patient\s+Node is not ready/);
     } finally {
       silent.stop();

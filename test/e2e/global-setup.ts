@@ -27,7 +27,7 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => void> {
+export default function setup(project: TestProject): () => void {
   const home = mkdtempSync('/tmp/kemu-e2e-');
   // The cluster DNS forwards nothing: the machine's resolver is no address of the suite's (names outside the cluster get SERVFAIL at once).
   const env = { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home };

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '@kemu/client';
 import { isConflict, isNotFound, StatusError, type WatchEvent } from '@kemu/api';
-import { ctx, namespace, stateFile, waitFor } from './helpers.js';
+import { ctx, namespace, parseJson, stateFile, waitFor } from './helpers.js';
 
 let client: ApiClient;
 let ns: string;
@@ -11,7 +11,7 @@ const cms = () => ({ version: 'v1', resource: 'configmaps', namespace: ns });
 
 beforeAll(async () => {
   ns = await namespace('grpc');
-  const tokens = JSON.parse(readFileSync(stateFile('pki', 'tokens.json'), 'utf8'));
+  const tokens = parseJson<Record<string, string>>(readFileSync(stateFile('pki', 'tokens.json'), 'utf8'));
   client = new ApiClient({ address: `${ctx().subnet}.0.3:6444`, ca: readFileSync(stateFile('pki', 'ca.crt')), token: tokens['kube-controller-manager'] });
 });
 afterAll(() => client?.close());
@@ -51,9 +51,10 @@ describe('gRPC API', () => {
   });
 
   it('answers validation errors as Status', async () => {
-    const err = await client.create(cms(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad' } }).catch((e) => e);
+    const err = await client.create(cms(), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'Bad' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StatusError);
-    expect(err.code).toBe(422);
-    expect(err.message).toMatch(/^ConfigMap "Bad" is invalid/);
+    const status = err as StatusError; // checked just above
+    expect(status.code).toBe(422);
+    expect(status.message).toMatch(/^ConfigMap "Bad" is invalid/);
   });
 });

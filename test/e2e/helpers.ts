@@ -37,6 +37,12 @@ export function kemu(...args: string[]): string {
   return execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, ...args], { env: { ...process.env, KEMU_HOME: c.home }, encoding: 'utf8' });
 }
 
+/** The parts of a kubeconfig (as `kemu up` writes it) read here. */
+export interface Kubeconfig {
+  clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+  users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+}
+
 interface Creds {
   server: URL;
   ca: Buffer;
@@ -45,7 +51,7 @@ interface Creds {
 }
 
 export function creds(): Creds {
-  const kc = parse(readFileSync(ctx().kubeconfig, 'utf8'));
+  const kc = parse(readFileSync(ctx().kubeconfig, 'utf8')) as Kubeconfig;
   const b = (s: string) => Buffer.from(s, 'base64');
   return {
     server: new URL(kc.clusters[0].cluster.server),
@@ -55,15 +61,16 @@ export function creds(): Creds {
   };
 }
 
-export interface ApiResponse {
+export interface ApiResponse<T = unknown> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The body parsed as JSON (else its text), as the type the caller expects: `api<Status>(...)`. The test's assertions check it. */
+  body: T;
   text: string;
 }
 
 /** A raw HTTPS request to the api-server as the admin (or anonymously). */
-export function api(method: string, path: string, body?: unknown, opts: { headers?: Record<string, string>; anonymous?: boolean; raw?: Buffer | string } = {}): Promise<ApiResponse> {
+export function api<T = unknown>(method: string, path: string, body?: unknown, opts: { headers?: Record<string, string>; anonymous?: boolean; raw?: Buffer | string } = {}): Promise<ApiResponse<T>> {
   const c = creds();
   const payload = opts.raw ?? (body === undefined ? undefined : JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -79,7 +86,7 @@ export function api(method: string, path: string, body?: unknown, opts: { header
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (d) => chunks.push(d));
+        res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
@@ -88,7 +95,7 @@ export function api(method: string, path: string, body?: unknown, opts: { header
           } catch {
             /* not JSON */
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed, text });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed as T, text });
         });
       },
     );
@@ -96,6 +103,11 @@ export function api(method: string, path: string, body?: unknown, opts: { header
     if (payload !== undefined) req.write(payload);
     req.end();
   });
+}
+
+/** JSON text (a `kubectl -o json` output, a watch line) parsed as the type the caller expects; the test's assertions check it. */
+export function parseJson<T = unknown>(text: string): T {
+  return JSON.parse(text) as T;
 }
 
 /** Poll until `fn` returns a truthy value or the deadline passes. */

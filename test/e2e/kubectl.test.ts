@@ -3,7 +3,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ctx, k, kubectl, namespace, waitFor } from './helpers.js';
+import type { Deployment, ReplicaSetList } from 'kubernetes-types/apps/v1.js';
+import type { ConfigMap, Service } from 'kubernetes-types/core/v1.js';
+import { ctx, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
 
 let ns: string;
 beforeAll(async () => {
@@ -83,9 +85,9 @@ describe('kubectl', () => {
     const yaml = await k(['get', '-n', ns, 'cm', 'settings', '-o', 'yaml']);
     expect(yaml).toContain('color: blue');
     expect(yaml).toMatch(/resourceVersion: "\d+"/);
-    const json = JSON.parse(await k(['get', '-n', ns, 'cm', '-l', 'tier=config', '-o', 'json']));
+    const json = parseJson<{ kind: string; items: ConfigMap[] }>(await k(['get', '-n', ns, 'cm', '-l', 'tier=config', '-o', 'json']));
     expect(json.kind).toBe('List');
-    expect(json.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['settings']);
+    expect(json.items.map((i) => i.metadata?.name)).toEqual(['settings']);
     expect(await k(['get', '-n', ns, 'cm', '-l', 'tier!=config', '-o', 'name'])).not.toContain('settings');
     const all = await k(['get', 'svc', '-A']);
     expect(all).toMatch(/default\s+kubernetes\s+ClusterIP\s+10\.96\.0\.1\s+<none>\s+443\/TCP/);
@@ -107,14 +109,14 @@ describe('kubectl', () => {
     await k(['patch', '-n', ns, 'deploy', 'web', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.26"}]}}}}']);
     await k(['patch', '-n', ns, 'cm', 'settings', '--type=merge', '-p', '{"data":{"size":"L"}}']);
     await k(['patch', '-n', ns, 'cm', 'settings', '--type=json', '-p', '[{"op":"replace","path":"/data/color","value":"red"}]']);
-    const cm = JSON.parse(await k(['get', '-n', ns, 'cm', 'settings', '-o', 'json']));
-    expect(cm.metadata.labels).toMatchObject({ team: 'blue', tier: 'config' });
-    expect(cm.metadata.annotations.owner).toBe('me');
+    const cm = parseJson<ConfigMap>(await k(['get', '-n', ns, 'cm', 'settings', '-o', 'json']));
+    expect(cm.metadata?.labels).toMatchObject({ team: 'blue', tier: 'config' });
+    expect(cm.metadata?.annotations?.owner).toBe('me');
     expect(cm.data).toEqual({ color: 'red', size: 'L' });
-    const d = JSON.parse(await k(['get', '-n', ns, 'deploy', 'web', '-o', 'json']));
-    expect(d.spec.template.spec.containers).toHaveLength(1);
-    expect(d.spec.template.spec.containers[0]).toMatchObject({ name: 'nginx', image: 'nginx:1.26', ports: [{ containerPort: 80, protocol: 'TCP' }] });
-    expect(d.metadata.generation).toBe(2);
+    const d = parseJson<Deployment>(await k(['get', '-n', ns, 'deploy', 'web', '-o', 'json']));
+    expect(d.spec?.template.spec?.containers).toHaveLength(1);
+    expect(d.spec?.template.spec?.containers[0]).toMatchObject({ name: 'nginx', image: 'nginx:1.26', ports: [{ containerPort: 80, protocol: 'TCP' }] });
+    expect(d.metadata?.generation).toBe(2);
   });
 
   it('edits with $EDITOR', async () => {
@@ -131,13 +133,13 @@ describe('kubectl', () => {
     expect(await k(['scale', '-n', ns, 'deploy', 'web', '--replicas=5'])).toContain('deployment.apps/web scaled');
     expect(await k(['get', '-n', ns, 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('5');
     expect(await k(['expose', '-n', ns, 'deploy', 'web', '--port=80', '--type=NodePort'])).toContain('service/web exposed');
-    const svc = JSON.parse(await k(['get', '-n', ns, 'svc', 'web', '-o', 'json']));
-    expect(svc.spec.selector).toEqual({ app: 'web' });
-    expect(svc.spec.clusterIP).toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
-    expect(svc.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
-    expect(svc.spec.ports[0].nodePort).toBeLessThanOrEqual(32767);
+    const svc = parseJson<Service>(await k(['get', '-n', ns, 'svc', 'web', '-o', 'json']));
+    expect(svc.spec?.selector).toEqual({ app: 'web' });
+    expect(svc.spec?.clusterIP).toMatch(/^10\.(9[6-9]|10\d|11[01])\./);
+    expect(svc.spec?.ports?.[0].nodePort).toBeGreaterThanOrEqual(30000);
+    expect(svc.spec?.ports?.[0].nodePort).toBeLessThanOrEqual(32767);
     const row = await k(['get', '-n', ns, 'svc', 'web']);
-    expect(row).toMatch(new RegExp(`web\\s+NodePort\\s+${svc.spec.clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+80:${svc.spec.ports[0].nodePort}/TCP`));
+    expect(row).toMatch(new RegExp(`web\\s+NodePort\\s+${svc.spec?.clusterIP?.replace(/\./g, '\\.')}\\s+<none>\\s+80:${svc.spec?.ports?.[0].nodePort}/TCP`));
   });
 
   it('creates namespaces, configmaps and secrets (generic and tls)', async () => {
@@ -187,9 +189,9 @@ describe('kubectl', () => {
     // Orphan: the Deployment goes, its ReplicaSet stays without an owner. Foreground: dependents first, then the owner.
     await waitFor('legacy-ext replicaset', async () => (await k(['get', 'rs', '-n', ns, '-l', 'app=legacy-ext', '-o', 'name'])) !== '');
     await k(['delete', '-n', ns, 'deploy', 'legacy-ext', '--cascade=orphan']);
-    const orphaned = JSON.parse(await k(['get', 'rs', '-n', ns, '-l', 'app=legacy-ext', '-o', 'json'])).items;
+    const orphaned = parseJson<ReplicaSetList>(await k(['get', 'rs', '-n', ns, '-l', 'app=legacy-ext', '-o', 'json'])).items;
     expect(orphaned).toHaveLength(1);
-    expect(orphaned[0].metadata.ownerReferences).toBeUndefined();
+    expect(orphaned[0].metadata?.ownerReferences).toBeUndefined();
     await k(['delete', '-n', ns, 'deploy', 'web', '--cascade=foreground', '--timeout=60s']);
     expect(await k(['get', 'rs', '-n', ns, '-l', 'app=web', '-o', 'name'])).toBe('');
   });

@@ -9,11 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { ctx, k, kemu, kubectl, namespace, waitFor } from './helpers.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { ctx, k, kemu, kubectl, namespace, parseJson, waitFor } from './helpers.js';
 
 let ns: string;
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const getPod = async (name: string): Promise<Obj> => JSON.parse(await k(['get', 'pod', name, '-n', ns, '-o', 'json']));
+const getPod = async (name: string): Promise<Pod> => parseJson<Pod>(await k(['get', 'pod', name, '-n', ns, '-o', 'json']));
 const ready = (name: string) => k(['wait', '-n', ns, '--for=condition=Ready', `pod/${name}`, '--timeout=60s']);
 
 beforeAll(async () => {
@@ -71,7 +71,7 @@ spec:
     await ready('full');
     const sh = (cmd: string) => k(['exec', '-n', ns, 'full', '--', 'sh', '-c', cmd]);
     const pod = await getPod('full');
-    expect(await sh('echo "$PASSWORD|$COLOR|$MEM_MI|$POD_NAME|$POD_IP|$GREETING|$CFG_size|$user"')).toBe(`hunter2|blue|256|full|${pod.status.podIP}|hello full|L|admin`);
+    expect(await sh('echo "$PASSWORD|$COLOR|$MEM_MI|$POD_NAME|$POD_IP|$GREETING|$CFG_size|$user"')).toBe(`hunter2|blue|256|full|${pod.status?.podIP}|hello full|L|admin`);
     expect(await sh('cat /work/init.txt')).toBe('prepared');
     expect(await sh('cat /etc/creds/password; echo; stat -c %a /etc/creds/password')).toBe('hunter2\n400');
     expect(await sh('cat /etc/settings/nested/colour; echo; ls /etc/settings')).toBe('blue\nnested');
@@ -80,9 +80,9 @@ spec:
     expect(await sh('cat /etc/all/user /etc/all/size')).toBe('adminL');
     await sh('echo from-pod > /host/marker');
     expect(execFileSync('cat', ['/tmp/kemu-e2e-hostpath/marker'], { encoding: 'utf8' })).toBe('from-pod\n');
-    const init = pod.status.initContainerStatuses[0];
-    expect(init.state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
-    expect(pod.status.conditions.find((c: Obj) => c.type === 'Initialized').status).toBe('True');
+    const init = pod.status?.initContainerStatuses?.[0];
+    expect(init?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(pod.status?.conditions?.find((c) => c.type === 'Initialized')?.status).toBe('True');
     execFileSync('rm', ['-rf', '/tmp/kemu-e2e-hostpath']);
   });
 
@@ -126,11 +126,11 @@ spec:
     livenessProbe: {httpGet: {path: /healthz, port: 9999}, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2}
 `,
     });
-    await waitFor('running', async () => (await getPod('probed')).status.containerStatuses?.every((c: Obj) => c.state.running));
-    expect((await getPod('probed')).status.conditions.find((c: Obj) => c.type === 'Ready').status).toBe('False');
+    await waitFor('running', async () => (await getPod('probed')).status?.containerStatuses?.every((c) => c.state?.running));
+    expect((await getPod('probed')).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     await k(['exec', '-n', ns, 'probed', '-c', 'web', '--', 'touch', '/tmp/ready']);
-    await waitFor('web ready', async () => (await getPod('probed')).status.containerStatuses.find((c: Obj) => c.name === 'web').ready, 20_000);
-    await waitFor('doomed restarted', async () => (await getPod('probed')).status.containerStatuses.find((c: Obj) => c.name === 'doomed').restartCount >= 1, 30_000);
+    await waitFor('web ready', async () => (await getPod('probed')).status?.containerStatuses?.find((c) => c.name === 'web')?.ready, 20_000);
+    await waitFor('doomed restarted', async () => ((await getPod('probed')).status?.containerStatuses?.find((c) => c.name === 'doomed')?.restartCount ?? 0) >= 1, 30_000);
     const events = await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=probed']);
     expect(events).toContain('Liveness probe failed: Get "http://');
     expect(events).toContain('Container doomed failed liveness probe, will be restarted');
@@ -161,7 +161,7 @@ spec:
 
   it('kills a container over its memory limit: OOMKilled', async () => {
     await k(['run', 'hog', '-n', ns, '--image=busybox', '--restart=Never', '--overrides', JSON.stringify({ spec: { containers: [{ name: 'hog', image: 'busybox', command: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], resources: { limits: { memory: '32Mi' } } }] } })]);
-    const st = await waitFor('terminated', async () => (await getPod('hog')).status.containerStatuses?.[0]?.state?.terminated, 30_000);
+    const st = await waitFor('terminated', async () => (await getPod('hog')).status?.containerStatuses?.[0]?.state?.terminated, 30_000);
     expect(st).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
     expect(await k(['get', 'pod', 'hog', '-n', ns])).toContain('OOMKilled');
   });
@@ -172,15 +172,15 @@ describe('kubelet restart', () => {
     const overrides = { spec: { nodeName: 'node-1', volumes: [{ name: 'cfg', configMap: { name: 'settings' } }], containers: [{ name: 'steady', image: 'nginx', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }] } };
     await k(['run', 'steady', '-n', ns, '--image=nginx', '--overrides', JSON.stringify(overrides)]);
     await ready('steady');
-    const before = (await getPod('steady')).status.containerStatuses[0];
+    const before = (await getPod('steady')).status?.containerStatuses?.[0];
     const pid = kemu('status').split('\n').find((l) => l.startsWith('node-1 '))!.trim().split(/\s+/)[2];
     process.kill(Number(pid), 'SIGTERM');
     await waitFor('kubelet gone', () => !kemu('status').split('\n').find((l) => l.startsWith('node-1 '))?.includes(' running '), 20_000);
     kemu('start');
     await waitFor('node-1 Ready again', async () => /node-1\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
-    const after = (await getPod('steady')).status.containerStatuses[0];
-    expect(after.containerID).toBe(before.containerID);
-    expect(after.restartCount).toBe(0);
+    const after = (await getPod('steady')).status?.containerStatuses?.[0];
+    expect(after?.containerID).toBe(before?.containerID);
+    expect(after?.restartCount).toBe(0);
     expect(await k(['exec', '-n', ns, 'steady', '--', 'curl', '-s', 'localhost'])).toContain('Welcome to nginx!');
     // Its volumes are the same ones, not set up again under it.
     expect(await k(['exec', '-n', ns, 'steady', '--', 'cat', '/cfg/color'])).toBe('blue');

@@ -171,7 +171,7 @@ describe('the pod network on the cluster’s nodes', () => {
       await k(['-n', ns, ...netexecRunArgs(`nx-${node}`, node)]);
     }
     await k(['wait', '-n', ns, '--for=condition=Ready', ...nodes.map((n) => `pod/nx-${n}`), '--timeout=60s']);
-    const ips = Object.fromEntries(await Promise.all(nodes.map(async (n) => [n, await k(['get', 'pod', '-n', ns, `nx-${n}`, '-o', 'jsonpath={.status.podIP}'])])));
+    const ips = Object.fromEntries(await Promise.all(nodes.map(async (n): Promise<[string, string]> => [n, await k(['get', 'pod', '-n', ns, `nx-${n}`, '-o', 'jsonpath={.status.podIP}'])])));
     for (const from of nodes) {
       for (const to of nodes) {
         for (const [protocol, port] of [['http', 8080], ['udp', 8081]] as const) {

@@ -6,7 +6,9 @@
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { api, creds, kemu, namespace, stateFile, waitFor } from './helpers.js';
+import type { Status, WatchEvent } from '@kemu/api';
+import type { ConfigMapList } from 'kubernetes-types/core/v1.js';
+import { api, creds, kemu, namespace, parseJson, stateFile, waitFor } from './helpers.js';
 
 function pidOf(service: string): number {
   return Number(readFileSync(stateFile('pids', `${service}.pid`), 'utf8').trim());
@@ -29,11 +31,11 @@ function watch(path: string): { events: string[]; close: () => void; ended: Prom
   let req: import('node:http').ClientRequest;
   const ended = new Promise<void>((resolve) => {
     req = https.get({ host: c.server.hostname, port: c.server.port, path, ca: c.ca, cert: c.cert, key: c.key }, (res) => {
-      res.on('data', (d) => {
-        buf += d;
+      res.on('data', (d: Buffer) => {
+        buf += d.toString('utf8');
         let i;
         while ((i = buf.indexOf('\n')) >= 0) {
-          const ev = JSON.parse(buf.slice(0, i));
+          const ev = parseJson<WatchEvent<{ metadata?: { name?: string }; code?: number }>>(buf.slice(0, i));
           buf = buf.slice(i + 1);
           events.push(`${ev.type} ${ev.object.metadata?.name ?? ev.object.code}`);
         }
@@ -53,8 +55,8 @@ describe('restarts', () => {
     const ns = await namespace('restart');
     const base = `/api/v1/namespaces/${ns}/configmaps`;
     await api('POST', base, cm('before'));
-    const list = await api('GET', base);
-    const rv = list.body.metadata.resourceVersion;
+    const list = await api<ConfigMapList>('GET', base);
+    const rv = list.body.metadata?.resourceVersion;
     const w = watch(`${base}?watch=true&resourceVersion=${rv}`);
     await api('POST', base, cm('seen-live'));
     await waitFor('the live event', () => w.events.includes('ADDED seen-live'));
@@ -69,7 +71,7 @@ describe('restarts', () => {
     await api('DELETE', `${base}/before`);
     // kube-root-ca.crt (the root CA publisher's) comes and goes with the namespace, not with this test.
     const mine = (n: string) => !n.endsWith('kube-root-ca.crt');
-    const names = (await api('GET', base)).body.items.map((i: { metadata: { name: string } }) => i.metadata.name).filter(mine);
+    const names = (await api<ConfigMapList>('GET', base)).body.items.map((i) => i.metadata?.name ?? '').filter(mine);
     expect(names).toEqual(['after-restart', 'seen-live']);
 
     // Resume from the version seen before the restart: every later event arrives, none twice.
@@ -82,14 +84,14 @@ describe('restarts', () => {
   it('etcd restarting makes /readyz not-ready; the api-server reconnects and watches carry on', async () => {
     const ns = await namespace('etcd-restart');
     const base = `/api/v1/namespaces/${ns}/configmaps`;
-    const rv = (await api('GET', base)).body.metadata.resourceVersion;
+    const rv = (await api<ConfigMapList>('GET', base)).body.metadata?.resourceVersion;
     const w = watch(`${base}?watch=true&resourceVersion=${rv}`);
     await api('POST', base, cm('one'));
     await waitFor('first event', () => w.events.includes('ADDED one'));
 
     kill('etcd');
     await waitFor('/readyz to fail', async () => (await api('GET', '/readyz')).status === 503, 15_000);
-    const during = await api('POST', base, cm('during'));
+    const during = await api<Status>('POST', base, cm('during'));
     expect(during.status).toBeGreaterThanOrEqual(500);
     expect(during.body.kind).toBe('Status');
 

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from './global-setup.js';
-import { netexecRunArgs, waitFor } from './helpers.js';
+import type { Node } from 'kubernetes-types/core/v1.js';
+import { netexecRunArgs, parseJson, waitFor } from './helpers.js';
 
 const PROJECT = 'kemu-vx';
 const home = mkdtempSync('/tmp/kemu-vx-');
@@ -35,9 +36,9 @@ describe('VXLAN backend', () => {
       await kubectl(netexecRunArgs(`nx-${node}`, node));
     }
     await kubectl(['wait', '--for=condition=Ready', 'pod/nx-node-1', 'pod/nx-node-2', '--timeout=60s']);
-    const node1 = JSON.parse(await kubectl(['get', 'node', 'node-1', '-o', 'json']));
-    expect(node1.metadata.annotations['flannel.alpha.coreos.com/backend-type']).toBe('vxlan');
-    expect(JSON.parse(node1.metadata.annotations['flannel.alpha.coreos.com/backend-data']).VtepMAC).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    const annotations = parseJson<Node>(await kubectl(['get', 'node', 'node-1', '-o', 'json'])).metadata?.annotations ?? {};
+    expect(annotations['flannel.alpha.coreos.com/backend-type']).toBe('vxlan');
+    expect(parseJson<{ VtepMAC?: string }>(annotations['flannel.alpha.coreos.com/backend-data'] ?? '{}').VtepMAC).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
     const routes = await waitFor('overlay route', () => {
       const r = spawnSync('ip', ['-n', `${PROJECT}-node-1`, 'route'], { encoding: 'utf8' }).stdout;
       return r.includes('dev flannel.1') ? r : undefined;
@@ -46,7 +47,7 @@ describe('VXLAN backend', () => {
     const ip2 = await kubectl(['get', 'pod', 'nx-node-2', '-o', 'jsonpath={.status.podIP}']);
     for (const protocol of ['http', 'udp']) {
       const port = protocol === 'http' ? 8080 : 8081;
-      const out = JSON.parse(await kubectl(['exec', 'nx-node-1', '--', 'curl', '-s', `http://localhost:8080/dial?host=${ip2}&port=${port}&request=hostname&protocol=${protocol}&tries=2`]));
+      const out = parseJson(await kubectl(['exec', 'nx-node-1', '--', 'curl', '-s', `http://localhost:8080/dial?host=${ip2}&port=${port}&request=hostname&protocol=${protocol}&tries=2`]));
       expect(out).toEqual({ responses: ['nx-node-2', 'nx-node-2'], errors: [] });
     }
     expect(await kubectl(['exec', 'nx-node-1', '--', 'cat', '/sys/class/net/eth0/mtu'])).toBe('1450');

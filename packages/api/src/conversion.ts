@@ -4,33 +4,33 @@
  * extensions/v1beta1 Ingresses. Pure.
  */
 import { groupVersion, storageInfo, type ResourceInfo } from './registry.js';
-import type { KubeObject } from './types.js';
+import { isPlainObject, type KubeObject } from './types.js';
+import { asArray, asObject, at, jsonText, objectsOf, type JsonObject } from './json.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const isPlainObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function backendToV1(b: Obj | undefined): Obj | undefined {
+/** An extensions/v1beta1 backend (serviceName, servicePort) as a networking.k8s.io/v1 one (service: name, port). */
+function backendToV1(b: unknown): unknown {
   if (!isPlainObject(b)) return b;
   if (b.serviceName === undefined && b.servicePort === undefined) return b;
-  const port = typeof b.servicePort === 'number' ? { number: b.servicePort } : /^\d+$/.test(String(b.servicePort)) ? { number: Number(b.servicePort) } : { name: b.servicePort };
-  const out: Obj = { service: { name: b.serviceName, port } };
+  const sp = b.servicePort;
+  const port = typeof sp === 'number' ? { number: sp } : /^\d+$/.test(jsonText(sp)) ? { number: Number(sp) } : { name: sp };
+  const out: JsonObject = { service: { name: b.serviceName, port } };
   if (b.resource) out.resource = b.resource;
   return out;
 }
 
-function backendFromV1(b: Obj | undefined): Obj | undefined {
+function backendFromV1(b: unknown): unknown {
   if (!isPlainObject(b) || !isPlainObject(b.service)) return b;
-  const port = b.service.port ?? {};
+  const port = asObject(b.service.port) ?? {};
   return { serviceName: b.service.name, servicePort: port.number ?? port.name };
 }
 
-function mapIngressBackends(spec: Obj, fn: (b: Obj | undefined) => Obj | undefined, defaultKeyFrom: string, defaultKeyTo: string): void {
+function mapIngressBackends(spec: JsonObject, fn: (b: unknown) => unknown, defaultKeyFrom: string, defaultKeyTo: string): void {
   if (spec[defaultKeyFrom] !== undefined) {
     spec[defaultKeyTo] = fn(spec[defaultKeyFrom]);
     if (defaultKeyFrom !== defaultKeyTo) delete spec[defaultKeyFrom];
   }
-  for (const r of Array.isArray(spec.rules) ? spec.rules : []) {
-    for (const p of r?.http?.paths ?? []) if (isPlainObject(p)) p.backend = fn(p.backend);
+  for (const r of asArray(spec.rules)) {
+    for (const p of objectsOf(at(r, 'http', 'paths'))) p.backend = fn(p.backend);
   }
 }
 
@@ -45,7 +45,7 @@ const EVENT_FIELDS: [string, string][] = [
   ['deprecatedCount', 'count'],
 ];
 
-function renameFields(obj: Obj, pairs: [string, string][]): void {
+function renameFields(obj: JsonObject, pairs: [string, string][]): void {
   for (const [from, to] of pairs) {
     if (obj[from] !== undefined) {
       obj[to] = obj[from];
@@ -58,33 +58,35 @@ function renameFields(obj: Obj, pairs: [string, string][]): void {
 export function toStorage(info: ResourceInfo, input: KubeObject): KubeObject {
   const target = storageInfo(info);
   if (target === info) return input;
-  const obj = structuredClone(input) as Obj;
+  const obj: JsonObject = structuredClone(input);
   obj.apiVersion = groupVersion(target);
   obj.kind = target.kind;
   if (info.storage === 'deployments' && isPlainObject(obj.spec)) {
     // v1beta1 defaulted the selector from the template's labels.
-    const labels = obj.spec.template?.metadata?.labels;
+    const labels = at(obj.spec, 'template', 'metadata', 'labels');
     if (!obj.spec.selector && isPlainObject(labels)) obj.spec.selector = { matchLabels: { ...labels } };
     delete obj.spec.rollbackTo;
-    if (!obj.metadata?.labels && isPlainObject(labels)) obj.metadata = { ...(obj.metadata ?? {}), labels: { ...labels } };
+    if (!at(obj.metadata, 'labels') && isPlainObject(labels)) obj.metadata = { ...(asObject(obj.metadata) ?? {}), labels: { ...labels } };
   }
   if (info.storage === 'events') renameFields(obj, EVENT_FIELDS);
   if (info.storage === 'ingresses' && isPlainObject(obj.spec)) {
     mapIngressBackends(obj.spec, backendToV1, 'backend', 'defaultBackend');
-    for (const r of Array.isArray(obj.spec.rules) ? obj.spec.rules : []) {
-      for (const p of r?.http?.paths ?? []) if (isPlainObject(p) && !p.pathType) p.pathType = 'ImplementationSpecific';
+    for (const r of asArray(obj.spec.rules)) {
+      for (const p of objectsOf(at(r, 'http', 'paths'))) if (!p.pathType) p.pathType = 'ImplementationSpecific';
     }
   }
+  // Only fields below metadata changed: still a KubeObject.
   return obj as KubeObject;
 }
 
 /** Convert a stored object to the version `info` serves. */
 export function fromStorage(info: ResourceInfo, stored: KubeObject): KubeObject {
   if (info.storageVersion) return stored;
-  const obj = structuredClone(stored) as Obj;
+  const obj: JsonObject = structuredClone(stored);
   obj.apiVersion = groupVersion(info);
   obj.kind = info.kind;
   if (info.storage === 'events') renameFields(obj, EVENT_FIELDS.map(([a, b]) => [b, a] as [string, string]));
   if (info.storage === 'ingresses' && isPlainObject(obj.spec)) mapIngressBackends(obj.spec, backendFromV1, 'defaultBackend', 'backend');
+  // Only fields below metadata changed: still a KubeObject.
   return obj as KubeObject;
 }

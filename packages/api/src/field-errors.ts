@@ -4,6 +4,7 @@
  * Invalid Status whose message lists every cause.
  */
 import { StatusError, type StatusCause } from './errors.js';
+import { jsonText } from './json.js';
 
 export type FieldErrorType =
   | 'FieldValueRequired'
@@ -22,11 +23,11 @@ export interface FieldError {
   detail?: string;
 }
 
+/** A bad value as Kubernetes prints it: strings quoted, a missing value as null, the rest as JSON. */
 function show(v: unknown): string {
   if (typeof v === 'string') return `"${v}"`;
   if (v === null || v === undefined) return 'null';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  return jsonText(v);
 }
 
 /** The message Kubernetes prints for one field error. */

@@ -4,6 +4,7 @@
  */
 import { badRequest } from './errors.js';
 import type { KubeObject } from './types.js';
+import { at, jsonText } from './json.js';
 
 export interface FieldRequirement {
   field: string;
@@ -61,17 +62,13 @@ export function parseFieldSelector(sel: string | undefined | null, storage: stri
 
 /** The value a field selector compares (`source` is events' source.component). */
 export function fieldValue(obj: KubeObject, field: string): string {
-  if (field === 'source') return String(obj.source?.component ?? obj.reportingController ?? '');
-  let cur: unknown = obj;
-  for (const seg of field.split('.')) {
-    if (cur === null || typeof cur !== 'object') return '';
-    cur = (cur as Record<string, unknown>)[seg];
-  }
+  if (field === 'source') return jsonText(at(obj, 'source', 'component') ?? at(obj, 'reportingController') ?? '');
+  const cur = at(obj, ...field.split('.'));
   if (cur === undefined || cur === null) {
     // Kubernetes compares these booleans as "false" when unset.
     return field === 'spec.unschedulable' || field === 'spec.hostNetwork' ? 'false' : '';
   }
-  return String(cur);
+  return jsonText(cur);
 }
 
 export function matchesFields(reqs: FieldRequirement[], obj: KubeObject): boolean {

@@ -5,9 +5,10 @@
  * containers.
  */
 import { formatMilli, milliValue } from './quantity.js';
+import type { LimitRange, LimitRangeItem, Pod, ResourceQuota, Service } from 'kubernetes-types/core/v1.js';
 import type { KubeObject } from './types.js';
+import { asObject, at, jsonText, objectField, objectsOf, type JsonObject } from './json.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 /** Quota resource name → amount in milli-units (a pod counts 1000n), exact. */
 export type Usage = Record<string, bigint>;
 
@@ -18,10 +19,12 @@ export function charge(storage: string, group: string, obj: KubeObject): Usage {
   const u: Usage = { [`count/${group ? `${storage}.${group}` : storage}`]: ONE };
   switch (storage) {
     case 'pods': {
-      const phase = obj.status?.phase;
-      if (phase === 'Succeeded' || phase === 'Failed' || obj.metadata.deletionTimestamp) return {};
+      // What is charged is stored or has passed validation: a Pod.
+      const pod = obj as Pod;
+      const phase = pod.status?.phase;
+      if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp) return {};
       u.pods = ONE;
-      for (const c of obj.spec?.containers ?? []) {
+      for (const c of pod.spec?.containers ?? []) {
         for (const [kind, prefix] of [['requests', 'requests.'], ['limits', 'limits.']] as const) {
           for (const r of ['cpu', 'memory', 'ephemeral-storage']) {
             const q = milliValue(c.resources?.[kind]?.[r]);
@@ -36,8 +39,9 @@ export function charge(storage: string, group: string, obj: KubeObject): Usage {
     }
     case 'services': {
       u.services = ONE;
-      const type = obj.spec?.type;
-      if (type === 'NodePort' || type === 'LoadBalancer') u['services.nodeports'] = BigInt((obj.spec?.ports ?? []).length) * ONE;
+      const spec = (obj as Service).spec; // stored or validated, as above
+      const type = spec?.type;
+      if (type === 'NodePort' || type === 'LoadBalancer') u['services.nodeports'] = BigInt((spec?.ports ?? []).length) * ONE;
       if (type === 'LoadBalancer') u['services.loadbalancers'] = ONE;
       return u;
     }
@@ -78,7 +82,8 @@ export function show(resource: string, milli: bigint | number): string {
  * charges count.
  */
 export function quotaRefusal(quota: KubeObject, requested: Usage, used: Usage): string | undefined {
-  const hard: Obj = quota.spec?.hard ?? {};
+  // Quotas come from storage, validated when written.
+  const hard = (quota as ResourceQuota).spec?.hard ?? {};
   const keys = Object.keys(hard).filter((k) => requested[k] !== undefined && requested[k] > 0n).sort();
   // A compute quota needs the pod to say what it asks for.
   if (requested.pods) {
@@ -88,7 +93,7 @@ export function quotaRefusal(quota: KubeObject, requested: Usage, used: Usage): 
   const over = keys.filter((k) => (used[k] ?? 0n) + requested[k] > (milliValue(hard[k]) ?? 0n));
   if (!over.length) return undefined;
   const list = (f: (k: string) => string) => over.map((k) => `${k}=${f(k)}`).join(',');
-  return `exceeded quota: ${quota.metadata.name}, requested: ${list((k) => show(k, requested[k]))}, used: ${list((k) => show(k, used[k] ?? 0n))}, limited: ${list((k) => String(hard[k]))}`;
+  return `exceeded quota: ${quota.metadata.name}, requested: ${list((k) => show(k, requested[k]))}, used: ${list((k) => show(k, used[k] ?? 0n))}, limited: ${list((k) => hard[k])}`;
 }
 
 /**
@@ -98,32 +103,28 @@ export function quotaRefusal(quota: KubeObject, requested: Usage, used: Usage): 
  */
 export function applyLimitRanges(pod: KubeObject, ranges: KubeObject[]): string[] {
   const problems: string[] = [];
-  for (const lr of ranges) {
-    for (const item of (lr.spec?.limits ?? []) as Obj[]) {
+  // The pod is not validated yet (admission runs first): its containers are read as unchecked JSON.
+  const containers = objectsOf(at(pod, 'spec', 'containers'));
+  const initContainers = objectsOf(at(pod, 'spec', 'initContainers'));
+  for (const lr of ranges as LimitRange[]) { // from storage, validated when written
+    for (const item of lr.spec?.limits ?? []) {
       if (item.type === 'Container') {
-        for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])] as Obj[]) {
-          c.resources ??= {};
-          for (const [r, q] of Object.entries(item.default ?? {})) {
-            c.resources.limits ??= {};
-            c.resources.limits[r] ??= q;
-          }
-          for (const [r, q] of Object.entries(item.defaultRequest ?? {})) {
-            c.resources.requests ??= {};
-            c.resources.requests[r] ??= q;
-          }
+        for (const c of [...containers, ...initContainers]) {
+          const res = objectField(c, 'resources');
+          if (!res) continue;
+          fill(res, 'limits', item.default);
+          fill(res, 'requests', item.defaultRequest);
           // As the defaulting of a pod does: requests default to limits.
-          for (const [r, q] of Object.entries(c.resources.limits ?? {})) {
-            c.resources.requests ??= {};
-            c.resources.requests[r] ??= q;
-          }
-          problems.push(...bounds(item, 'Container', c.resources.requests ?? {}, c.resources.limits ?? {}));
+          const limits = asObject(res.limits);
+          if (limits) fill(res, 'requests', limits);
+          problems.push(...bounds(item, 'Container', asObject(res.requests) ?? {}, asObject(res.limits) ?? {}));
         }
       } else if (item.type === 'Pod') {
         const req: Usage = {};
         const lim: Usage = {};
-        for (const c of (pod.spec?.containers ?? []) as Obj[]) {
-          for (const [r, q] of Object.entries(c.resources?.requests ?? {})) req[r] = (req[r] ?? 0n) + (milliValue(q) ?? 0n);
-          for (const [r, q] of Object.entries(c.resources?.limits ?? {})) lim[r] = (lim[r] ?? 0n) + (milliValue(q) ?? 0n);
+        for (const c of containers) {
+          for (const [r, q] of Object.entries(asObject(at(c, 'resources', 'requests')) ?? {})) req[r] = (req[r] ?? 0n) + (milliValue(q) ?? 0n);
+          for (const [r, q] of Object.entries(asObject(at(c, 'resources', 'limits')) ?? {})) lim[r] = (lim[r] ?? 0n) + (milliValue(q) ?? 0n);
         }
         const text = (u: Usage) => Object.fromEntries(Object.entries(u).map(([r, m]) => [r, show(r, m)]));
         problems.push(...bounds(item, 'Pod', text(req), text(lim)));
@@ -133,18 +134,26 @@ export function applyLimitRanges(pod: KubeObject, ranges: KubeObject[]): string[
   return problems;
 }
 
-function bounds(item: Obj, what: string, requests: Obj, limits: Obj): string[] {
+/** Give the resource list `res[key]` each of `defaults` it does not set (creating the list when there are any). */
+function fill(res: JsonObject, key: 'limits' | 'requests', defaults: Record<string, unknown> | undefined): void {
+  const entries = Object.entries(defaults ?? {});
+  if (!entries.length) return;
+  const list = objectField(res, key);
+  if (list) for (const [r, q] of entries) list[r] ??= q;
+}
+
+function bounds(item: LimitRangeItem, what: string, requests: JsonObject, limits: JsonObject): string[] {
   const out: string[] = [];
   for (const [r, min] of Object.entries(item.min ?? {})) {
     const req = milliValue(requests[r]);
     if (req === undefined) out.push(`minimum ${r} usage per ${what} is ${min}.  No request is specified`);
-    else if (req < (milliValue(min) ?? 0n)) out.push(`minimum ${r} usage per ${what} is ${min}, but request is ${requests[r]}`);
+    else if (req < (milliValue(min) ?? 0n)) out.push(`minimum ${r} usage per ${what} is ${min}, but request is ${jsonText(requests[r])}`);
   }
   for (const [r, max] of Object.entries(item.max ?? {})) {
     const lim = milliValue(limits[r]);
     const cap = milliValue(max);
     if (lim === undefined) out.push(`maximum ${r} usage per ${what} is ${max}.  No limit is specified`);
-    else if (cap !== undefined && lim > cap) out.push(`maximum ${r} usage per ${what} is ${max}, but limit is ${limits[r]}`);
+    else if (cap !== undefined && lim > cap) out.push(`maximum ${r} usage per ${what} is ${max}, but limit is ${jsonText(limits[r])}`);
   }
   for (const [r, ratio] of Object.entries(item.maxLimitRequestRatio ?? {})) {
     const lim = milliValue(limits[r]);

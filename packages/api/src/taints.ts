@@ -3,17 +3,20 @@
  * taint eviction controller all read them (k8s.io/api/core/v1's
  * ToleratesTaint and the taint manager's minimum toleration time).
  */
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import type { Taint as FullTaint, Toleration } from 'kubernetes-types/core/v1.js';
+
+/** A taint as read here: every field optional, so callers may pass taints they build or read loosely. */
+type Taint = Partial<FullTaint>;
 
 /** Does this one toleration tolerate the taint? An empty key with Exists tolerates everything (of its effect). */
-export function toleratesTaint(t: Obj, taint: Obj): boolean {
+export function toleratesTaint(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   if (!t.key) return t.operator === 'Exists';
   if (t.key !== taint.key) return false;
   return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
 }
 
-export function tolerates(tolerations: Obj[], taint: Obj): boolean {
+export function tolerates(tolerations: Toleration[], taint: Taint): boolean {
   return tolerations.some((t) => toleratesTaint(t, taint));
 }
 
@@ -23,7 +26,7 @@ export function tolerates(tolerations: Obj[], taint: Obj): boolean {
  * tolerationSeconds, else the time (ms) the shortest toleration runs out,
  * counted from when its taint was added.
  */
-export function evictionTime(tolerations: Obj[], taints: Obj[], now: number): 'now' | 'never' | number {
+export function evictionTime(tolerations: Toleration[], taints: Taint[], now: number): 'now' | 'never' | number {
   let at: number | undefined;
   for (const taint of taints.filter((x) => x.effect === 'NoExecute')) {
     const matching = tolerations.filter((t) => toleratesTaint(t, taint));

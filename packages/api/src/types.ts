@@ -35,8 +35,7 @@ export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  [field: string]: any;
+  [field: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- the services read fields untyped (obj.spec.x); new code converts once to a kubernetes-types kind or reads unknown (issue 8)
 }
 
 /** A watch event as the REST and gRPC watches send it. */

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ApiServerClient, type ApiObject, type ListResponse, type ObjectResponse, type ResourceRef, type WatchEvent as WireEvent } from '@kemu/proto';
-import { StatusError, type DeleteOptions, type KubeObject, type WatchEvent, type WatchEventType } from '@kemu/api';
+import { StatusError, type DeleteOptions, type KubeObject, type Status, type WatchEvent, type WatchEventType } from '@kemu/api';
 
 export interface ApiClientOptions {
   /** host:port of the api-server's gRPC listener. */
@@ -47,7 +47,8 @@ export function fromGrpcError(e: unknown): Error {
   const raw = err?.metadata?.get?.('kemu-status-bin')?.[0];
   if (raw) {
     try {
-      return StatusError.fromStatus(JSON.parse(Buffer.from(raw as Buffer).toString('utf8')));
+      // The api-server puts the metav1.Status of the failure here.
+      return StatusError.fromStatus(JSON.parse(Buffer.from(raw as Buffer).toString('utf8')) as Partial<Status>);
     } catch {
       /* fall through */
     }
@@ -78,38 +79,41 @@ export class ApiClient {
     this.client.close();
   }
 
-  // grpc-js methods are overloaded; the request/response pairing is fixed by the proto.
-  // Every call has a deadline (the api-server's 60 s request timeout), so no worker waits for ever on a lost reply.
-  private unary<Res = ObjectResponse>(method: unknown, req: unknown): Promise<Res> {
-    const fn = method as (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown;
+  /**
+   * One unary call as a promise: `call` invokes a method of the generated
+   * client with the metadata, options and callback given. Every call has a
+   * deadline (the api-server's 60 s request timeout), so no worker waits for
+   * ever on a lost reply.
+   */
+  private unary<Res = ObjectResponse>(call: (md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
     return new Promise((resolve, reject) => {
-      fn.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+      call(new grpc.Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
     });
   }
 
   async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
-    const res = await this.unary<ListResponse>(this.client.list, { ref: ref(r), labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '', limit: opts.limit ?? 0, continue: opts.continue ?? '' });
+    const res = await this.unary<ListResponse>((md, o, cb) => this.client.list({ ref: ref(r), labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '', limit: opts.limit ?? 0, continue: opts.continue ?? '' }, md, o, cb));
     return { items: res.items.map(parse), resourceVersion: res.resourceVersion, continue: res.continue || undefined };
   }
 
   async get(r: ResourceId, name: string, subresource = ''): Promise<KubeObject> {
-    return parse((await this.unary(this.client.get, { ref: ref(r), name, subresource })).object);
+    return parse((await this.unary((md, o, cb) => this.client.get({ ref: ref(r), name, subresource }, md, o, cb))).object);
   }
 
   async create(r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}): Promise<KubeObject> {
-    return parse((await this.unary(this.client.create, { ref: ref(r), json: Buffer.from(JSON.stringify(obj)), subresource: opts.subresource ?? '', name: opts.name ?? '' })).object);
+    return parse((await this.unary((md, o, cb) => this.client.create({ ref: ref(r), json: Buffer.from(JSON.stringify(obj)), subresource: opts.subresource ?? '', name: opts.name ?? '' }, md, o, cb))).object);
   }
 
   async update(r: ResourceId, obj: KubeObject, subresource = ''): Promise<KubeObject> {
-    return parse((await this.unary(this.client.update, { ref: ref(r), name: obj.metadata.name ?? '', json: Buffer.from(JSON.stringify(obj)), subresource })).object);
+    return parse((await this.unary((md, o, cb) => this.client.update({ ref: ref(r), name: obj.metadata.name ?? '', json: Buffer.from(JSON.stringify(obj)), subresource }, md, o, cb))).object);
   }
 
   async patch(r: ResourceId, name: string, patch: unknown, type: 'application/json-patch+json' | 'application/merge-patch+json' | 'application/strategic-merge-patch+json' = 'application/merge-patch+json', subresource = ''): Promise<KubeObject> {
-    return parse((await this.unary(this.client.patch, { ref: ref(r), name, patchType: type, patch: Buffer.from(JSON.stringify(patch)), subresource })).object);
+    return parse((await this.unary((md, o, cb) => this.client.patch({ ref: ref(r), name, patchType: type, patch: Buffer.from(JSON.stringify(patch)), subresource }, md, o, cb))).object);
   }
 
   async delete(r: ResourceId, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
-    return parse((await this.unary(this.client.delete, { ref: ref(r), name, options: Buffer.from(JSON.stringify(options)) })).object);
+    return parse((await this.unary((md, o, cb) => this.client.delete({ ref: ref(r), name, options: Buffer.from(JSON.stringify(options)) }, md, o, cb))).object);
   }
 
   /**

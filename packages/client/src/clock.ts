@@ -1,7 +1,8 @@
 /** Time, injectable so tests drive it. */
 export interface Clock {
   now(): number;
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
+  /** `cancel` is a function property, not a method: callers keep it apart from its timer (workqueue's delayed adds). */
+  setTimeout(fn: () => void, ms: number): { cancel: () => void };
 }
 
 export const realClock: Clock = {

@@ -131,6 +131,14 @@ export interface FlagBuilder<T> {
   option(flags: string, description: string, defaultValue?: string): T;
 }
 
+/** The values of the flags `componentFlags` adds, as commander's `opts()` returns them. */
+export interface ComponentFlagValues {
+  apiserver: string;
+  caFile: string;
+  tokenFile: string;
+  port: string;
+}
+
 export function componentFlags<T extends FlagBuilder<T>>(cmd: T, port: number): T {
   return cmd
     .requiredOption('--apiserver <host:port>', "the api-server's gRPC address")

@@ -11,9 +11,9 @@ function fakeClient() {
   let watches = 0;
   const state = [cm('a', '1')];
   const client = {
-    async list() {
+    list() {
       lists++;
-      return { items: [...state], resourceVersion: String(10 * lists) };
+      return Promise.resolve({ items: [...state], resourceVersion: String(10 * lists) });
     },
     watch(_r: unknown, opts: { resourceVersion?: string; signal?: AbortSignal }) {
       watches++;
@@ -39,7 +39,7 @@ function fakeClient() {
 describe('informer', () => {
   it('lists, watches, relists on 410 and tells handlers the difference', async () => {
     const { client, counts } = fakeClient();
-    const inf = new Informer(client, { version: 'v1', resource: 'configmaps' }, { delay: async () => undefined });
+    const inf = new Informer(client, { version: 'v1', resource: 'configmaps' }, { delay: () => Promise.resolve() });
     const seen: string[] = [];
     inf.on({ add: (o) => seen.push(`add ${o.metadata.name}`), update: (_a, b) => seen.push(`update ${b.metadata.name}`), delete: (o) => seen.push(`delete ${o.metadata.name}`) });
     await inf.start();
@@ -61,9 +61,9 @@ describe('informer re-watch back-off (client-go reflector: 800 ms, ×2, 30 s cap
     const log: string[] = [];
     let watches = 0;
     const client = {
-      async list() {
+      list() {
         log.push('list');
-        return { items: [], resourceVersion: '1' };
+        return Promise.resolve({ items: [], resourceVersion: '1' });
       },
       watch(_r: unknown, opts: { signal?: AbortSignal }) {
         const end = endings[watches++];
@@ -94,7 +94,10 @@ describe('informer re-watch back-off (client-go reflector: 800 ms, ×2, 30 s cap
     const inf = new Informer(client, { version: 'v1', resource: 'configmaps' }, {
       clock: { now: () => clock.t },
       random,
-      delay: async (ms) => void log.push(`wait ${ms}`),
+      delay: (ms) => {
+        log.push(`wait ${ms}`);
+        return Promise.resolve();
+      },
       onError: (e) => errors.push(e),
     });
     await inf.start();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alreadyExists, conflict, notFound, type KubeObject } from '@kemu/api';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { ApiClient } from './api-client.js';
 import type { Clock } from './clock.js';
 import { LeaderElector } from './leader-election.js';
@@ -34,6 +35,9 @@ class FakeClock implements Clock {
   }
 }
 
+/** Run `fn` now and answer with its result, or its exception as a rejection, as an api call does. */
+const answer = <T>(fn: () => T): Promise<T> => new Promise((resolve) => resolve(fn()));
+
 /** One Lease kept as the api-server would (resourceVersion checks); a candidate in `down` cannot reach it. */
 function leaseServer() {
   let lease: KubeObject | undefined;
@@ -45,24 +49,27 @@ function leaseServer() {
     };
     const store = (o: KubeObject) => (lease = { ...structuredClone(o), metadata: { ...o.metadata, resourceVersion: String(++rv) } });
     return {
-      async get(_r: unknown, name: string) {
-        reach();
-        if (!lease) throw notFound('leases', 'coordination.k8s.io', name);
-        return structuredClone(lease);
-      },
-      async create(_r: unknown, o: KubeObject) {
-        reach();
-        if (lease) throw alreadyExists('leases', 'coordination.k8s.io', o.metadata.name!);
-        return structuredClone(store(o));
-      },
-      async update(_r: unknown, o: KubeObject) {
-        reach();
-        if (o.metadata.resourceVersion !== lease?.metadata.resourceVersion) throw conflict('leases', 'coordination.k8s.io', o.metadata.name!, 'the object has been modified');
-        return structuredClone(store(o));
-      },
+      get: (_r: unknown, name: string) =>
+        answer(() => {
+          reach();
+          if (!lease) throw notFound('leases', 'coordination.k8s.io', name);
+          return structuredClone(lease);
+        }),
+      create: (_r: unknown, o: KubeObject) =>
+        answer(() => {
+          reach();
+          if (lease) throw alreadyExists('leases', 'coordination.k8s.io', o.metadata.name!);
+          return structuredClone(store(o));
+        }),
+      update: (_r: unknown, o: KubeObject) =>
+        answer(() => {
+          reach();
+          if (o.metadata.resourceVersion !== lease?.metadata.resourceVersion) throw conflict('leases', 'coordination.k8s.io', o.metadata.name!, 'the object has been modified');
+          return structuredClone(store(o));
+        }),
     } as unknown as ApiClient;
   };
-  return { client, down, lease: () => lease };
+  return { client, down, lease: () => lease as Lease | undefined };
 }
 
 function candidate(server: ReturnType<typeof leaseServer>, clock: FakeClock, id: string, log: string[]) {
@@ -95,7 +102,7 @@ describe('LeaderElector (fake clock)', () => {
     expect(a.e.isLeader).toBe(true);
     expect(server.lease()?.spec).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 15, leaseTransitions: 0 });
     await clock.advance(6_000);
-    expect(server.lease()?.spec.renewTime).toBe('1970-01-01T00:00:06.000000Z');
+    expect(server.lease()?.spec?.renewTime).toBe('1970-01-01T00:00:06.000000Z');
     expect(a.leading()?.aborted).toBe(false);
     await a.e.stop();
     await a.done;
@@ -144,7 +151,7 @@ describe('LeaderElector (fake clock)', () => {
     await clock.advance(3_000);
     await a.e.stop();
     await a.done;
-    expect(server.lease()?.spec.holderIdentity).toBe('');
+    expect(server.lease()?.spec?.holderIdentity).toBe('');
     await clock.advance(2_000);
     expect(log).toEqual(['a leads at 0', 'a stops at 3000', 'b leads at 4000']);
     await b.e.stop();

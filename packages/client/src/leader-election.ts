@@ -8,6 +8,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { formatMicroTime, isNotFound, type KubeObject } from '@kemu/api';
+import type { Lease, LeaseSpec } from 'kubernetes-types/coordination/v1.js';
 import type { ApiClient } from './api-client.js';
 import { realClock, sleepOn, type Clock } from './clock.js';
 
@@ -51,9 +52,9 @@ export class LeaderElector {
     if (!wasLeader) return;
     const ref = { ...LEASES, namespace: this.o.namespace };
     try {
-      const lease = await this.client.get(ref, this.o.name);
+      const lease = await this.getLease(ref);
       if (lease.spec?.holderIdentity !== this.o.identity) return;
-      await this.client.update(ref, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: formatMicroTime(this.o.clock.now()) } });
+      await this.updateLease(ref, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: formatMicroTime(this.o.clock.now()) } });
     } catch {
       /* the lease expires by itself */
     }
@@ -83,7 +84,7 @@ export class LeaderElector {
    * context with that timeout): a leader must stop leading before a standby may take the expired lease over.
    */
   private renewWithin(ms: number): Promise<boolean> {
-    let timer: { cancel(): void } | undefined;
+    let timer: { cancel: () => void } | undefined;
     const late = new Promise<boolean>((r) => (timer = this.o.clock.setTimeout(() => r(false), ms)));
     return Promise.race([this.tryAcquireOrRenew(), late]).finally(() => timer?.cancel());
   }
@@ -91,7 +92,7 @@ export class LeaderElector {
   /** One attempt: true when we hold the lease afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.o.clock.now();
-    const spec = (prev?: Record<string, unknown>) => ({
+    const spec = (prev?: LeaseSpec): LeaseSpec => ({
       holderIdentity: this.o.identity,
       leaseDurationSeconds: this.o.leaseDurationSeconds,
       acquireTime: prev && prev.holderIdentity === this.o.identity ? prev.acquireTime : formatMicroTime(now),
@@ -99,9 +100,9 @@ export class LeaderElector {
       leaseTransitions: prev ? Number(prev.leaseTransitions ?? 0) + (prev.holderIdentity === this.o.identity ? 0 : 1) : 0,
     });
     const ref = { ...LEASES, namespace: this.o.namespace };
-    let lease: KubeObject;
+    let lease: Lease;
     try {
-      lease = await this.client.get(ref, this.o.name);
+      lease = await this.getLease(ref);
     } catch (e) {
       if (!isNotFound(e)) return false;
       try {
@@ -118,12 +119,21 @@ export class LeaderElector {
     const expired = this.observedAt + (Number(s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000) <= now;
     if (s.holderIdentity && s.holderIdentity !== this.o.identity && !expired) return false;
     try {
-      const updated = await this.client.update(ref, { ...lease, spec: spec(s) });
+      const updated = await this.updateLease(ref, { ...lease, spec: spec(s) });
       this.observe(this.o.identity, `${this.o.identity}/${updated.spec?.renewTime}`, now);
       return true;
     } catch {
       return false; // a conflict means someone else renewed or took it
     }
+  }
+
+  // The leases resource holds Leases: its objects are converted here, once.
+  private async getLease(ref: typeof LEASES & { namespace: string }): Promise<Lease> {
+    return (await this.client.get(ref, this.o.name)) as Lease;
+  }
+
+  private async updateLease(ref: typeof LEASES & { namespace: string }, lease: Lease): Promise<Lease> {
+    return (await this.client.update(ref, lease as KubeObject)) as Lease;
   }
 
   private observe(holder: string, record: string, at: number): void {

@@ -80,10 +80,11 @@ describe('work queue', () => {
     let calls = 0;
     const seen: string[] = [];
     q.add('k');
-    const running = q.run(2, async (key) => {
+    const running = q.run(2, (key) => {
       seen.push(key);
-      if (++calls < 3) throw new Error('again');
+      if (++calls < 3) return Promise.reject(new Error('again'));
       q.shutDown();
+      return Promise.resolve();
     });
     await running;
     expect(seen).toEqual(['k', 'k', 'k']);

@@ -4,7 +4,10 @@ import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
-import dnsPacket, { type DecodedPacket, type Packet } from 'dns-packet';
+import dnsPacket, { type DecodedPacket as WireReply, type Packet } from 'dns-packet';
+
+/** A decoded reply; dns-packet decodes the rcode but its types do not declare it. */
+type DecodedPacket = WireReply & { rcode?: string };
 import { DnsIndex } from './core/dns-index.js';
 import { Forwarder, chooseUpstreams, parseResolvConf } from './forward.js';
 import { Responder } from './responder.js';

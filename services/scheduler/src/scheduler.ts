@@ -8,6 +8,8 @@
  */
 import { formatTime, fromLabelSelector, isConflict, isNotFound, type KubeObject, type Selector } from '@kemu/api';
 import { keyOf, type EventRecorder, type Informer, type InformerFactory, type ApiClient } from '@kemu/client';
+import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Node, Pod, PodSpec, ReplicationController, Service } from 'kubernetes-types/core/v1.js';
 import type { Logger } from 'pino';
 import { addPod, newNodeInfo, removePod, setNode, type NodeInfo } from './framework/node-info.js';
 import { filtersFor, fitErrorMessage } from './framework/filters.js';
@@ -15,6 +17,11 @@ import { leastAllocated, selectorSpread, topologySpreadScore } from './framework
 
 const PODS = { version: 'v1', resource: 'pods' };
 const SCHEDULER = 'default-scheduler';
+
+// Informers and the client hand out KubeObjects; each informer holds one kind, so an object is given its kind here,
+// once, where it enters the scheduler.
+const asPod = (o: KubeObject) => o as Pod;
+const asNode = (o: KubeObject) => o as Node;
 
 /** How many feasible nodes to look for before scoring (Kubernetes' adaptive percentageOfNodesToScore). */
 export function numFeasibleNodesToFind(total: number): number {
@@ -55,11 +62,11 @@ export class Scheduler {
     this.rcs = d.informers.for({ version: 'v1', resource: 'replicationcontrollers' });
     this.nodes.on({
       add: (n) => {
-        setNode(this.nodeInfo(n.metadata.name!), n);
+        setNode(this.nodeInfo(n.metadata.name!), asNode(n));
         this.moveAllToActive();
       },
       update: (_a, n) => {
-        setNode(this.nodeInfo(n.metadata.name!), n);
+        setNode(this.nodeInfo(n.metadata.name!), asNode(n));
         this.moveAllToActive();
       },
       delete: (n) => this.infos.delete(n.metadata.name!),
@@ -69,7 +76,7 @@ export class Scheduler {
       update: (a, b) => this.podChanged(a, b),
       delete: (p) => {
         const key = keyOf(p);
-        const node = p.spec?.nodeName ?? this.assumed.get(key);
+        const node = asPod(p).spec?.nodeName ?? this.assumed.get(key);
         if (node) {
           const info = this.infos.get(node);
           if (info) removePod(info, key);
@@ -92,12 +99,14 @@ export class Scheduler {
     return info;
   }
 
-  private isOurs(p: KubeObject): boolean {
-    return (p.spec?.schedulerName ?? SCHEDULER) === SCHEDULER && !p.spec?.nodeName && !p.metadata.deletionTimestamp;
+  private isOurs(p: Pod): boolean {
+    return (p.spec?.schedulerName ?? SCHEDULER) === SCHEDULER && !p.spec?.nodeName && !p.metadata?.deletionTimestamp;
   }
 
-  private podChanged(old: KubeObject | undefined, p: KubeObject): void {
-    const key = keyOf(p);
+  private podChanged(oldObj: KubeObject | undefined, obj: KubeObject): void {
+    const key = keyOf(obj);
+    const old = oldObj && asPod(oldObj);
+    const p = asPod(obj);
     if (p.spec?.nodeName) {
       this.assumed.delete(key);
       this.queued.delete(key);
@@ -133,7 +142,7 @@ export class Scheduler {
       const backoff = Math.min(1000 * 2 ** Math.max(0, attempts - 1), 10_000);
       setTimeout(() => {
         const p = this.pods.lister.get(key);
-        if (p && this.isOurs(p)) this.enqueue(key);
+        if (p && this.isOurs(asPod(p))) this.enqueue(key);
       }, backoff).unref();
     }
   }
@@ -159,36 +168,36 @@ export class Scheduler {
       }
       this.queued.delete(key);
       const pod = this.pods.lister.get(key);
-      if (!pod || !this.isOurs(pod) || this.assumed.has(key)) continue;
+      if (!pod || !this.isOurs(asPod(pod)) || this.assumed.has(key)) continue;
       this.scheduleOne(key, pod);
       // Let informer events and bindings in between pods.
       if (this.inflight > 64 || this.active.length % 16 === 0) await new Promise((r) => setImmediate(r));
     }
   }
 
-  private spreadSelectors(pod: KubeObject): Selector[] {
+  private spreadSelectors(pod: Pod): Selector[] {
     const out: Selector[] = [];
-    const ns = pod.metadata.namespace;
-    for (const s of this.services.lister.list(ns)) {
+    const ns = pod.metadata?.namespace;
+    for (const s of this.services.lister.list(ns) as Service[]) {
       const sel = s.spec?.selector;
       if (sel && Object.keys(sel).length) {
         const parsed = fromLabelSelector({ matchLabels: sel });
-        if (Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v)) out.push(parsed);
+        if (Object.entries(sel).every(([k, v]) => pod.metadata?.labels?.[k] === v)) out.push(parsed);
       }
     }
-    const ref = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
+    const ref = (pod.metadata?.ownerReferences ?? []).find((r) => r.controller);
     if (ref?.kind === 'ReplicaSet') {
-      const rs = this.replicaSets.lister.getNamed(ns, ref.name);
+      const rs = this.replicaSets.lister.getNamed(ns, ref.name) as ReplicaSet | undefined;
       if (rs?.spec?.selector) out.push(fromLabelSelector(rs.spec.selector));
     } else if (ref?.kind === 'ReplicationController') {
-      const rc = this.rcs.lister.getNamed(ns, ref.name);
+      const rc = this.rcs.lister.getNamed(ns, ref.name) as ReplicationController | undefined;
       if (rc?.spec?.selector) out.push(fromLabelSelector({ matchLabels: rc.spec.selector }));
     }
     return out;
   }
 
   /** Filter and score; returns the chosen node or the FitError reasons. Pure apart from the rotating start. */
-  private place(pod: KubeObject): { node?: string; reasons: Map<string, number>; total: number } {
+  private place(pod: Pod): { node?: string; reasons: Map<string, number>; total: number } {
     const all = [...this.infos.values()].filter((i) => i.node.status || i.node.spec);
     const want = numFeasibleNodesToFind(all.length);
     const feasible: NodeInfo[] = [];
@@ -212,17 +221,18 @@ export class Scheduler {
     let best: NodeInfo[] = [];
     let bestScore = -Infinity;
     for (const info of feasible) {
-      const s = leastAllocated(pod, info) + (spread.get(info.node.metadata.name!) ?? 0) * 2 + topologySpreadScore(pod, info, all) * 2;
+      const s = leastAllocated(pod, info) + (spread.get(info.node.metadata?.name ?? '') ?? 0) * 2 + topologySpreadScore(pod, info, all) * 2;
       if (s > bestScore + 1e-9) {
         best = [info];
         bestScore = s;
       } else if (Math.abs(s - bestScore) <= 1e-9) best.push(info);
     }
     const chosen = best[Math.floor(Math.random() * best.length)];
-    return { node: chosen.node.metadata.name, reasons, total: all.length };
+    return { node: chosen.node.metadata?.name, reasons, total: all.length };
   }
 
-  private scheduleOne(key: string, pod: KubeObject): void {
+  private scheduleOne(key: string, obj: KubeObject): void {
+    const pod = asPod(obj);
     const { node, reasons, total } = this.place(pod);
     if (!node) {
       const attempts = (this.attempts.get(key) ?? 0) + 1;
@@ -230,17 +240,18 @@ export class Scheduler {
       this.unschedulable.set(key, attempts);
       this.unschedulableSince.set(key, Date.now());
       const message = total === 0 ? 'no nodes available to schedule pods' : fitErrorMessage(total, reasons);
-      void this.d.recorder.event(pod, 'Warning', 'FailedScheduling', message);
-      void this.markUnschedulable(pod, message);
+      void this.d.recorder.event(obj, 'Warning', 'FailedScheduling', message);
+      void this.markUnschedulable(obj, message);
       return;
     }
     this.attempts.delete(key);
     // Assume: count the pod on the node now, so the next pod sees it.
-    const assumed = { ...pod, spec: { ...pod.spec, nodeName: node } } as KubeObject;
+    // (A pod in the queue has a spec; validation requires it.)
+    const assumed: Pod = { ...pod, spec: { ...pod.spec, nodeName: node } as PodSpec };
     this.assumed.set(key, node);
     addPod(this.nodeInfo(node), key, assumed);
     this.inflight++;
-    void this.bind(key, pod, node).finally(() => this.inflight--);
+    void this.bind(key, obj, node).finally(() => this.inflight--);
   }
 
   private async bind(key: string, pod: KubeObject, node: string): Promise<void> {
@@ -261,10 +272,11 @@ export class Scheduler {
     }
   }
 
-  private async markUnschedulable(pod: KubeObject, message: string): Promise<void> {
-    const cond = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'PodScheduled');
+  private async markUnschedulable(obj: KubeObject, message: string): Promise<void> {
+    const pod = asPod(obj);
+    const cond = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
     if (cond?.status === 'False' && cond.message === message) return;
-    const conditions = [...(pod.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: formatTime(), reason: 'Unschedulable', message }];
-    await this.d.client.patch({ ...PODS, namespace: pod.metadata.namespace }, pod.metadata.name!, { status: { conditions } }, 'application/strategic-merge-patch+json', 'status').catch(() => undefined);
+    const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: formatTime(), reason: 'Unschedulable', message }];
+    await this.d.client.patch({ ...PODS, namespace: obj.metadata.namespace }, obj.metadata.name!, { status: { conditions } }, 'application/strategic-merge-patch+json', 'status').catch(() => undefined);
   }
 }

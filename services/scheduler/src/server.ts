@@ -6,13 +6,14 @@ import { Scheduler } from './scheduler.js';
 export type SchedulerOptions = Omit<ComponentOptions, 'leaseName'>;
 
 export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'scheduler' }), onLost: () => void = () => process.exit(1)): Promise<RunningComponent> {
-  let bound: prom.Counter<'result'> | undefined;
+  // Filled in once the component (and its metrics registry) exists; the scheduler only runs after that.
+  const metrics: { bound?: prom.Counter<'result'> } = {};
   const component = await runComponent(
     { port: 10259, ...o, leaseName: 'kube-scheduler' },
     async (client, signal) => {
       log.info('became leader; scheduling');
       const informers = new InformerFactory(client, (err) => log.warn({ err: String(err) }, 'informer error'));
-      const scheduler = new Scheduler({ client, informers, recorder: new EventRecorder(client, { component: 'default-scheduler' }), log, onBound: () => bound?.inc({ result: 'scheduled' }) });
+      const scheduler = new Scheduler({ client, informers, recorder: new EventRecorder(client, { component: 'default-scheduler' }), log, onBound: () => metrics.bound?.inc({ result: 'scheduled' }) });
       signal.addEventListener('abort', () => informers.stop(), { once: true });
       await informers.start();
       await scheduler.run(signal);
@@ -22,6 +23,6 @@ export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'sch
       onLost();
     },
   );
-  bound = new prom.Counter({ name: 'scheduler_schedule_attempts_total', help: 'Pods bound by this scheduler.', labelNames: ['result'], registers: [component.metrics] });
+  metrics.bound = new prom.Counter({ name: 'scheduler_schedule_attempts_total', help: 'Pods bound by this scheduler.', labelNames: ['result'], registers: [component.metrics] });
   return component;
 }

@@ -62,7 +62,8 @@ function bad(msg: string): never {
 
 function mergeMap(orig: Record<string, unknown>, patch: Record<string, unknown>, path: string[]): Record<string, unknown> {
   if (patch.$patch === 'replace') {
-    const { $patch: _, ...rest } = patch;
+    const rest = { ...patch };
+    delete rest.$patch;
     return stripDirectives(rest);
   }
   if (patch.$patch === 'delete') return {};

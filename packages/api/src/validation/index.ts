@@ -8,6 +8,7 @@ import type { ResourceInfo } from '../registry.js';
 import type { KubeObject } from '../types.js';
 import { forbiddenField, invalid } from '../field-errors.js';
 import { isPlainObject, jsonEqual } from '../types.js';
+import { at } from '../json.js';
 import { dns1035Label, dns1123Label, dns1123Subdomain } from './names.js';
 import { validateObjectMeta, validateObjectMetaUpdate, type NameValidator } from './meta.js';
 import { validatePodSpec, validatePodSpecUpdate } from './pod.js';
@@ -106,10 +107,10 @@ export function validateUpdate(info: ResourceInfo, next: KubeObject, old: KubeOb
       out.push(...validateSelectorUpdate(next, old));
       break;
     case 'services': {
-      const ip = next.spec?.clusterIP;
-      const oldIp = old.spec?.clusterIP;
+      const ip = at(next, 'spec', 'clusterIP');
+      const oldIp = at(old, 'spec', 'clusterIP');
       // Changing to ExternalName releases the IP; otherwise the IP is fixed.
-      if (oldIp && ip !== undefined && ip !== '' && ip !== oldIp && next.spec?.type !== 'ExternalName') {
+      if (oldIp && ip !== undefined && ip !== '' && ip !== oldIp && at(next, 'spec', 'type') !== 'ExternalName') {
         out.push(invalid('spec.clusterIPs[0]', ip, 'may not change once set'));
       }
       break;

@@ -1,6 +1,7 @@
 /** Validation for the smaller kinds: config, secrets, nodes, endpoints, ingresses, quotas, ... */
 import { type FieldError, required, invalid, notSupported } from '../field-errors.js';
 import { isPlainObject } from '../types.js';
+import { jsonText } from '../json.js';
 import { milliValue, QUANTITY_MSG } from '../quantity.js';
 import { dns1123Subdomain } from './names.js';
 
@@ -98,7 +99,7 @@ export function validateEndpointSlice(obj: Record<string, unknown>): FieldError[
   const out: FieldError[] = [];
   const types = ['IPv4', 'IPv6', 'FQDN'];
   if (!obj.addressType) out.push(required('addressType'));
-  else if (!types.includes(String(obj.addressType))) out.push(notSupported('addressType', obj.addressType, types));
+  else if (!types.includes(jsonText(obj.addressType))) out.push(notSupported('addressType', obj.addressType, types));
   if (obj.endpoints !== undefined && !Array.isArray(obj.endpoints)) out.push(invalid('endpoints', obj.endpoints, 'must be a list'));
   if (Array.isArray(obj.endpoints))
     obj.endpoints.forEach((e: unknown, i: number) => {
@@ -146,7 +147,7 @@ export function validateIngress(obj: Record<string, unknown>): FieldError[] {
     rules.forEach((r: unknown, i: number) => {
       if (!isPlainObject(r)) return;
       if (r.host) {
-        const host = String(r.host).replace(/^\*\./, '');
+        const host = jsonText(r.host).replace(/^\*\./, '');
         for (const m of dns1123Subdomain(host)) out.push(invalid(`spec.rules[${i}].host`, r.host, m));
       }
       const http = r.http;
@@ -158,8 +159,8 @@ export function validateIngress(obj: Record<string, unknown>): FieldError[] {
             if (!isPlainObject(p)) return;
             const types = ['Exact', 'Prefix', 'ImplementationSpecific'];
             if (!p.pathType) out.push(required(`${f}.pathType`, 'pathType must be specified'));
-            else if (!types.includes(String(p.pathType))) out.push(notSupported(`${f}.pathType`, p.pathType, types));
-            if (p.pathType !== 'ImplementationSpecific' && p.path !== undefined && !String(p.path).startsWith('/')) {
+            else if (!types.includes(jsonText(p.pathType))) out.push(notSupported(`${f}.pathType`, p.pathType, types));
+            if (p.pathType !== 'ImplementationSpecific' && p.path !== undefined && !jsonText(p.path).startsWith('/')) {
               out.push(invalid(`${f}.path`, p.path, "must be an absolute path"));
             }
             out.push(...validateBackend(p.backend, `${f}.backend`));

@@ -1,6 +1,7 @@
 /** Pod spec validation (also used for the templates of workloads). */
 import { type FieldError, required, invalid, notSupported, duplicate, forbiddenField } from '../field-errors.js';
 import { isPlainObject, jsonEqual } from '../types.js';
+import { jsonText } from '../json.js';
 import { milliValue, QUANTITY_MSG } from '../quantity.js';
 import { dns1123Label, dns1123Subdomain } from './names.js';
 
@@ -37,7 +38,7 @@ function validateResources(res: unknown, f: string): FieldError[] {
   for (const [k, req] of Object.entries(values.requests)) {
     const lim = values.limits[k];
     if (lim !== undefined && req > lim) {
-      out.push(invalid(`${f}.requests`, (res.requests as Record<string, unknown>)[k], `must be less than or equal to ${k} limit of ${(res.limits as Record<string, unknown>)[k]}`));
+      out.push(invalid(`${f}.requests`, (res.requests as Record<string, unknown>)[k], `must be less than or equal to ${k} limit of ${jsonText((res.limits as Record<string, unknown>)[k])}`));
     }
   }
   return out;
@@ -62,9 +63,9 @@ function validateContainer(c: unknown, f: string, volumes: Set<string>, init: bo
   const out: FieldError[] = [];
   if (!isPlainObject(c)) return [invalid(f, c, 'must be an object')];
   if (!c.name) out.push(required(`${f}.name`));
-  else for (const m of dns1123Label(String(c.name))) out.push(invalid(`${f}.name`, c.name, m));
+  else for (const m of dns1123Label(jsonText(c.name))) out.push(invalid(`${f}.name`, c.name, m));
   if (!c.image || typeof c.image !== 'string' || !c.image.trim()) out.push(required(`${f}.image`));
-  if (c.imagePullPolicy !== undefined && !PULL.includes(String(c.imagePullPolicy))) {
+  if (c.imagePullPolicy !== undefined && !PULL.includes(jsonText(c.imagePullPolicy))) {
     out.push(notSupported(`${f}.imagePullPolicy`, c.imagePullPolicy, PULL));
   }
   for (const k of ['command', 'args'] as const) {
@@ -82,9 +83,9 @@ function validateContainer(c: unknown, f: string, volumes: Set<string>, init: bo
         if (p.containerPort === undefined) out.push(required(`${pf}.containerPort`));
         else if (!validPort(p.containerPort)) out.push(invalid(`${pf}.containerPort`, p.containerPort, 'must be between 1 and 65535, inclusive'));
         if (p.hostPort !== undefined && p.hostPort !== 0 && !validPort(p.hostPort)) out.push(invalid(`${pf}.hostPort`, p.hostPort, 'must be between 1 and 65535, inclusive'));
-        if (p.protocol !== undefined && !PROTOCOLS.includes(String(p.protocol))) out.push(notSupported(`${pf}.protocol`, p.protocol, PROTOCOLS));
+        if (p.protocol !== undefined && !PROTOCOLS.includes(jsonText(p.protocol))) out.push(notSupported(`${pf}.protocol`, p.protocol, PROTOCOLS));
         if (p.name !== undefined) {
-          const n = String(p.name);
+          const n = jsonText(p.name);
           if (n.length > 15 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || !/[a-z]/.test(n) || n.includes('--')) {
             out.push(invalid(`${pf}.name`, p.name, 'must be no more than 15 characters and contain only lowercase alphanumerics and "-", with at least one letter'));
           } else if (names.has(n)) out.push(duplicate(`${pf}.name`, n));
@@ -100,7 +101,7 @@ function validateContainer(c: unknown, f: string, volumes: Set<string>, init: bo
         const ef = `${f}.env[${i}]`;
         if (!isPlainObject(e)) return out.push(invalid(ef, e, 'must be an object'));
         if (!e.name) out.push(required(`${ef}.name`));
-        else if (!ENV_NAME.test(String(e.name))) out.push(invalid(`${ef}.name`, e.name, ENV_NAME_MSG));
+        else if (!ENV_NAME.test(jsonText(e.name))) out.push(invalid(`${ef}.name`, e.name, ENV_NAME_MSG));
         if (e.value !== undefined && e.valueFrom !== undefined) {
           out.push(invalid(`${ef}.valueFrom`, '', 'may not be specified when `value` is not empty'));
         }
@@ -114,9 +115,9 @@ function validateContainer(c: unknown, f: string, volumes: Set<string>, init: bo
         const mf = `${f}.volumeMounts[${i}]`;
         if (!isPlainObject(m)) return out.push(invalid(mf, m, 'must be an object'));
         if (!m.name) out.push(required(`${mf}.name`));
-        else if (!volumes.has(String(m.name))) out.push(notSupported(`${mf}.name`, m.name, [...volumes]));
+        else if (!volumes.has(jsonText(m.name))) out.push(notSupported(`${mf}.name`, m.name, [...volumes]));
         if (!m.mountPath) out.push(required(`${mf}.mountPath`));
-        else if (paths.has(String(m.mountPath))) out.push(invalid(`${mf}.mountPath`, m.mountPath, 'must be unique'));
+        else if (paths.has(jsonText(m.mountPath))) out.push(invalid(`${mf}.mountPath`, m.mountPath, 'must be unique'));
         paths.add(String(m.mountPath));
       });
     }
@@ -145,9 +146,9 @@ export function validatePodSpec(spec: unknown, f: string): FieldError[] {
         if (!isPlainObject(v)) return out.push(invalid(vf, v, 'must be an object'));
         if (!v.name) out.push(required(`${vf}.name`));
         else {
-          for (const m of dns1123Label(String(v.name))) out.push(invalid(`${vf}.name`, v.name, m));
-          if (volumes.has(String(v.name))) out.push(duplicate(`${vf}.name`, v.name));
-          volumes.add(String(v.name));
+          for (const m of dns1123Label(jsonText(v.name))) out.push(invalid(`${vf}.name`, v.name, m));
+          if (volumes.has(jsonText(v.name))) out.push(duplicate(`${vf}.name`, v.name));
+          volumes.add(jsonText(v.name));
         }
         const sources = VOLUME_SOURCES.filter((s) => v[s] !== undefined);
         if (sources.length === 0) out.push(required(vf, 'must specify a volume type'));
@@ -168,23 +169,23 @@ export function validatePodSpec(spec: unknown, f: string): FieldError[] {
     if (key === 'containers' && list.length === 0) out.push(required(`${f}.containers`));
     list.forEach((c: unknown, i: number) => {
       out.push(...validateContainer(c, `${f}.${key}[${i}]`, volumes, init));
-      const n = isPlainObject(c) ? String(c.name ?? '') : '';
+      const n = isPlainObject(c) ? jsonText(c.name ?? '') : '';
       if (n && names.has(n)) out.push(duplicate(`${f}.${key}[${i}].name`, n));
       if (n) names.add(n);
     });
   }
-  if (spec.restartPolicy !== undefined && !RESTART.includes(String(spec.restartPolicy))) {
+  if (spec.restartPolicy !== undefined && !RESTART.includes(jsonText(spec.restartPolicy))) {
     out.push(notSupported(`${f}.restartPolicy`, spec.restartPolicy, RESTART));
   }
-  if (spec.dnsPolicy !== undefined && !DNS_POLICIES.includes(String(spec.dnsPolicy))) {
+  if (spec.dnsPolicy !== undefined && !DNS_POLICIES.includes(jsonText(spec.dnsPolicy))) {
     out.push(notSupported(`${f}.dnsPolicy`, spec.dnsPolicy, DNS_POLICIES));
   }
   if (spec.terminationGracePeriodSeconds !== undefined && (typeof spec.terminationGracePeriodSeconds !== 'number' || spec.terminationGracePeriodSeconds < 0)) {
     out.push(invalid(`${f}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, 'must be greater than or equal to 0'));
   }
-  if (spec.hostname !== undefined) for (const m of dns1123Label(String(spec.hostname))) out.push(invalid(`${f}.hostname`, spec.hostname, m));
-  if (spec.subdomain !== undefined) for (const m of dns1123Label(String(spec.subdomain))) out.push(invalid(`${f}.subdomain`, spec.subdomain, m));
-  if (spec.nodeName !== undefined && spec.nodeName !== '') for (const m of dns1123Subdomain(String(spec.nodeName))) out.push(invalid(`${f}.nodeName`, spec.nodeName, m));
+  if (spec.hostname !== undefined) for (const m of dns1123Label(jsonText(spec.hostname))) out.push(invalid(`${f}.hostname`, spec.hostname, m));
+  if (spec.subdomain !== undefined) for (const m of dns1123Label(jsonText(spec.subdomain))) out.push(invalid(`${f}.subdomain`, spec.subdomain, m));
+  if (spec.nodeName !== undefined && spec.nodeName !== '') for (const m of dns1123Subdomain(jsonText(spec.nodeName))) out.push(invalid(`${f}.nodeName`, spec.nodeName, m));
   if (spec.nodeSelector !== undefined && !isPlainObject(spec.nodeSelector)) out.push(invalid(`${f}.nodeSelector`, spec.nodeSelector, 'must be a map'));
   if (spec.tolerations !== undefined && !Array.isArray(spec.tolerations)) out.push(invalid(`${f}.tolerations`, spec.tolerations, 'must be a list'));
   return out;

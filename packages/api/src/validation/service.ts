@@ -1,6 +1,7 @@
 /** Service validation (allocation of IPs and ports is the api-server's, not here). */
 import { type FieldError, required, invalid, notSupported, duplicate } from '../field-errors.js';
 import { isPlainObject } from '../types.js';
+import { jsonText } from '../json.js';
 import { validateLabels } from './meta.js';
 
 const TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
@@ -13,9 +14,9 @@ const validPort = (v: unknown) => typeof v === 'number' && Number.isInteger(v) &
 export function validateServiceSpec(spec: unknown): FieldError[] {
   const out: FieldError[] = [];
   if (!isPlainObject(spec)) return [required('spec')];
-  const type = String(spec.type ?? 'ClusterIP');
+  const type = jsonText(spec.type ?? 'ClusterIP');
   if (!TYPES.includes(type)) out.push(notSupported('spec.type', spec.type, TYPES));
-  if (spec.sessionAffinity !== undefined && !AFFINITY.includes(String(spec.sessionAffinity))) {
+  if (spec.sessionAffinity !== undefined && !AFFINITY.includes(jsonText(spec.sessionAffinity))) {
     out.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, AFFINITY));
   }
   const headless = spec.clusterIP === 'None';
@@ -31,16 +32,16 @@ export function validateServiceSpec(spec: unknown): FieldError[] {
       if (!isPlainObject(p)) return out.push(invalid(f, p, 'must be an object'));
       if (ports.length > 1 && !p.name) out.push(required(`${f}.name`));
       if (p.name) {
-        const n = String(p.name);
+        const n = jsonText(p.name);
         if (!IANA_SVC_NAME.test(n) || n.length > 63) out.push(invalid(`${f}.name`, p.name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"));
         if (names.has(n)) out.push(duplicate(`${f}.name`, n));
         names.add(n);
       }
       if (p.port === undefined) out.push(required(`${f}.port`));
       else if (!validPort(p.port)) out.push(invalid(`${f}.port`, p.port, 'must be between 1 and 65535, inclusive'));
-      const proto = String(p.protocol ?? 'TCP');
+      const proto = jsonText(p.protocol ?? 'TCP');
       if (!PROTOCOLS.includes(proto)) out.push(notSupported(`${f}.protocol`, p.protocol, PROTOCOLS));
-      const key = `${p.port}/${proto}`;
+      const key = `${jsonText(p.port)}/${proto}`;
       if (seen.has(key)) out.push(duplicate(f, { port: p.port, protocol: proto }));
       seen.add(key);
       const tp = p.targetPort;

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { applyDefaults } from '../defaults.js';
 import { fieldErrorMessage, invalidError } from '../field-errors.js';
 import { lookupResource, type ResourceInfo } from '../registry.js';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import type { Pod, ReplicationController } from 'kubernetes-types/core/v1.js';
+import type { KubeObject } from '../types.js';
 import { validateCreate, validateUpdate } from './index.js';
 
 const info = (g: string, v: string, r: string) => lookupResource(g, v, r) as ResourceInfo;
@@ -9,6 +12,10 @@ const pods = info('', 'v1', 'pods');
 const deployments = info('apps', 'v1', 'deployments');
 const services = info('', 'v1', 'services');
 const msgs = (i: ResourceInfo, o: object) => validateCreate(i, applyDefaults(i, o as never)).map(fieldErrorMessage);
+
+// The defaulted objects are of these kinds; the casts let the tests read their fields typed.
+const asPod = (o: KubeObject) => o as Pod;
+const asDeployment = (o: KubeObject) => o as Deployment;
 
 const pod = (over: object = {}) => ({ metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'nginx' }] }, ...over });
 
@@ -57,18 +64,26 @@ describe('validation', () => {
   });
   it('makes a pod spec immutable except images', () => {
     const old = applyDefaults(pods, pod());
-    const img = structuredClone(old);
-    img.spec.containers[0].image = 'nginx:2';
-    expect(validateUpdate(pods, img, old)).toEqual([]);
-    const other = structuredClone(old);
-    other.spec.restartPolicy = 'Never';
-    expect(validateUpdate(pods, other, old).map(fieldErrorMessage)[0]).toMatch(/^spec: Forbidden: pod updates may not change fields/);
+    const img = asPod(structuredClone(old));
+    img.spec!.containers[0].image = 'nginx:2';
+    expect(validateUpdate(pods, img as KubeObject, old)).toEqual([]);
+    const other = asPod(structuredClone(old));
+    other.spec!.restartPolicy = 'Never';
+    expect(validateUpdate(pods, other as KubeObject, old).map(fieldErrorMessage)[0]).toMatch(/^spec: Forbidden: pod updates may not change fields/);
   });
   it('makes apps/v1 selectors immutable', () => {
     const d = applyDefaults(deployments, { metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a', v: '1' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } });
-    const next = structuredClone(d);
-    next.spec.selector = { matchLabels: { app: 'a', v: '1' } };
-    expect(validateUpdate(deployments, next, d).map(fieldErrorMessage)).toContain('spec.selector: Invalid value: {"matchLabels":{"app":"a","v":"1"}}: field is immutable');
+    const next = asDeployment(structuredClone(d));
+    next.spec!.selector = { matchLabels: { app: 'a', v: '1' } };
+    expect(validateUpdate(deployments, next as KubeObject, d).map(fieldErrorMessage)).toContain('spec.selector: Invalid value: {"matchLabels":{"app":"a","v":"1"}}: field is immutable');
+  });
+  it('refuses a strategy that is not an object (defaulting leaves it alone)', () => {
+    const tpl = { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'i' }] } };
+    const d = (strategy: unknown) => ({ metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: tpl, strategy } });
+    expect(msgs(deployments, d('fast'))).toEqual(['spec.strategy: Invalid value: "fast": must be an object']);
+    expect(msgs(deployments, d({ type: 'RollingUpdate', rollingUpdate: 1 }))).toEqual(['spec.strategy.rollingUpdate: Invalid value: 1: must be an object']);
+    const ds = { metadata: { name: 'ds', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: tpl, updateStrategy: 'x' } };
+    expect(msgs(info('apps', 'v1', 'daemonsets'), ds)).toEqual(['spec.updateStrategy: Invalid value: "x": must be an object']);
   });
   it('refuses bad secret data and keys', () => {
     const secrets = info('', 'v1', 'secrets');
@@ -80,15 +95,15 @@ describe('validation', () => {
 
 describe('defaulting', () => {
   it('defaults a pod as Kubernetes does', () => {
-    const p = applyDefaults(pods, pod());
+    const p = asPod(applyDefaults(pods, pod()));
     expect(p.spec).toMatchObject({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30, schedulerName: 'default-scheduler', serviceAccountName: 'default' });
-    expect(p.spec.containers[0]).toMatchObject({ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' });
+    expect(p.spec?.containers[0]).toMatchObject({ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' });
     expect(p.status).toMatchObject({ phase: 'Pending', qosClass: 'BestEffort' });
-    expect(p.spec.tolerations).toHaveLength(2);
+    expect(p.spec?.tolerations).toHaveLength(2);
   });
   it('pulls tagged images IfNotPresent', () => {
-    const p = applyDefaults(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } }));
-    expect(p.spec.containers[0].imagePullPolicy).toBe('IfNotPresent');
+    const p = asPod(applyDefaults(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } })));
+    expect(p.spec?.containers[0].imagePullPolicy).toBe('IfNotPresent');
   });
   it('defaults a Deployment strategy 25%/25%, history 10, deadline 600', () => {
     const d = applyDefaults(deployments, { metadata: { name: 'd' }, spec: { template: { spec: { containers: [] } } } });
@@ -99,8 +114,8 @@ describe('defaulting', () => {
     expect(s.spec).toMatchObject({ type: 'ClusterIP', sessionAffinity: 'None', ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }] });
   });
   it('defaults a ReplicationController selector from its template', () => {
-    const rc = applyDefaults(info('', 'v1', 'replicationcontrollers'), { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [] } } } });
-    expect(rc.spec.selector).toEqual({ app: 'x' });
-    expect(rc.metadata.labels).toEqual({ app: 'x' });
+    const rc = applyDefaults(info('', 'v1', 'replicationcontrollers'), { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [] } } } }) as ReplicationController;
+    expect(rc.spec?.selector).toEqual({ app: 'x' });
+    expect(rc.metadata?.labels).toEqual({ app: 'x' });
   });
 });

@@ -1,6 +1,7 @@
 /** Deployment, ReplicaSet, ReplicationController and DaemonSet validation. */
 import { type FieldError, required, invalid, notSupported } from '../field-errors.js';
 import { isPlainObject, jsonEqual } from '../types.js';
+import { jsonText } from '../json.js';
 import { fromLabelSelector, matches, type LabelSelector } from '../labels.js';
 import { validateLabels } from './meta.js';
 import { validatePodSpec } from './pod.js';
@@ -52,6 +53,11 @@ function validateTemplate(spec: Record<string, unknown>, selector: LabelSelector
   return out;
 }
 
+/** A struct field sent as something else (Kubernetes refuses it when decoding; defaulting leaves it alone). */
+function objectOrAbsent(v: unknown, f: string): FieldError[] {
+  return v === undefined || v === null || isPlainObject(v) ? [] : [invalid(f, v, 'must be an object')];
+}
+
 function validateIntOrPercent(v: unknown, f: string): FieldError[] {
   if (v === undefined) return [];
   if (typeof v === 'number') return nonNegative(v, f);
@@ -67,11 +73,13 @@ export function validateDeploymentSpec(spec: unknown): FieldError[] {
   out.push(...validateLabelSelector(spec.selector, 'spec.selector'));
   out.push(...validateTemplate(spec, spec.selector as LabelSelector, true));
   const st = spec.strategy;
+  out.push(...objectOrAbsent(st, 'spec.strategy'));
   if (isPlainObject(st)) {
     const type = st.type ?? 'RollingUpdate';
-    if (!['RollingUpdate', 'Recreate'].includes(String(type))) out.push(notSupported('spec.strategy.type', type, ['Recreate', 'RollingUpdate']));
+    if (!['RollingUpdate', 'Recreate'].includes(jsonText(type))) out.push(notSupported('spec.strategy.type', type, ['Recreate', 'RollingUpdate']));
     if (type === 'Recreate' && st.rollingUpdate) out.push(invalid('spec.strategy.rollingUpdate', st.rollingUpdate, 'may not be specified when strategy `type` is \'Recreate\''));
     const ru = st.rollingUpdate;
+    out.push(...objectOrAbsent(ru, 'spec.strategy.rollingUpdate'));
     if (isPlainObject(ru)) {
       out.push(...validateIntOrPercent(ru.maxSurge, 'spec.strategy.rollingUpdate.maxSurge'));
       out.push(...validateIntOrPercent(ru.maxUnavailable, 'spec.strategy.rollingUpdate.maxUnavailable'));
@@ -111,6 +119,9 @@ export function validateDaemonSetSpec(spec: unknown): FieldError[] {
   const out: FieldError[] = [];
   out.push(...validateLabelSelector(spec.selector, 'spec.selector'));
   out.push(...validateTemplate(spec, spec.selector as LabelSelector, true));
+  const st = spec.updateStrategy;
+  out.push(...objectOrAbsent(st, 'spec.updateStrategy'));
+  if (isPlainObject(st)) out.push(...objectOrAbsent(st.rollingUpdate, 'spec.updateStrategy.rollingUpdate'));
   return out;
 }
 

@@ -4,16 +4,16 @@
  * count per reason: `0/3 nodes are available: 1 node(s) had untolerated
  * taint {...}, 2 Insufficient cpu.` Pure.
  */
-import { fromLabelSelector, matches, tolerates, type KubeObject } from '@kemu/api';
+import { fromLabelSelector, matches, tolerates } from '@kemu/api';
+import type { Node, NodeSelectorTerm, Pod, Taint, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
 import { cachedRequests, podHostPorts, type NodeInfo } from './node-info.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type Filter = (pod: KubeObject, node: NodeInfo, all: NodeInfo[]) => string[] | undefined;
+export type Filter = (pod: Pod, node: NodeInfo, all: NodeInfo[]) => string[] | undefined;
 
 /** Taints the node lifecycle controller would put on a node that is not Ready. */
-export function effectiveTaints(node: KubeObject): Obj[] {
-  const taints: Obj[] = [...(node.spec?.taints ?? [])];
-  const ready = (node.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
+export function effectiveTaints(node: Node): Taint[] {
+  const taints: Taint[] = [...(node.spec?.taints ?? [])];
+  const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
   if (ready?.status !== 'True') {
     const key = ready?.status === 'False' ? 'node.kubernetes.io/not-ready' : 'node.kubernetes.io/unreachable';
     if (!taints.some((t) => t.key === key)) taints.push({ key, effect: 'NoSchedule' });
@@ -23,11 +23,11 @@ export function effectiveTaints(node: KubeObject): Obj[] {
 }
 
 // Nodes in the cache are frozen and replaced on change, so a node's readiness is worked out once.
-const readiness = new WeakMap<KubeObject, boolean>();
-function isReady(node: KubeObject): boolean {
+const readiness = new WeakMap<Node, boolean>();
+function isReady(node: Node): boolean {
   const known = readiness.get(node);
   if (known !== undefined) return known;
-  const r = (node.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+  const r = (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
   readiness.set(node, r);
   return r;
 }
@@ -62,8 +62,8 @@ export const nodeResourcesFit: Filter = (pod, n) => {
   return out;
 };
 
-function nodeSelectorTermMatches(term: Obj, labels: Record<string, string>): boolean {
-  return (term.matchExpressions ?? []).every((e: Obj) => {
+function nodeSelectorTermMatches(term: NodeSelectorTerm, labels: Record<string, string>): boolean {
+  return (term.matchExpressions ?? []).every((e) => {
     const v = labels[e.key];
     switch (e.operator) {
       case 'In':
@@ -84,18 +84,18 @@ function nodeSelectorTermMatches(term: Obj, labels: Record<string, string>): boo
   });
 }
 
-const requiredTerms = (pod: KubeObject): Obj[] | undefined => {
+const requiredTerms = (pod: Pod): NodeSelectorTerm[] | undefined => {
   const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
   return Array.isArray(terms) && terms.length ? terms : undefined;
 };
 
 export const nodeAffinity: Filter = (pod, n) => {
-  const labels = n.node.metadata.labels ?? {};
-  const sel: Record<string, string> = pod.spec?.nodeSelector ?? {};
+  const labels = n.node.metadata?.labels ?? {};
+  const sel = pod.spec?.nodeSelector ?? {};
   const fail = () => ["node(s) didn't match Pod's node affinity/selector"];
   for (const k in sel) if (labels[k] !== sel[k]) return fail();
   const terms = requiredTerms(pod);
-  if (terms && !terms.some((t: Obj) => nodeSelectorTermMatches(t, labels))) return fail();
+  if (terms && !terms.some((t) => nodeSelectorTermMatches(t, labels))) return fail();
   return undefined;
 };
 
@@ -114,17 +114,17 @@ export const nodePorts: Filter = (pod, n) => {
 
 /** Required pod anti-affinity with topologyKey kubernetes.io/hostname (and other node labels). */
 export const podAntiAffinity: Filter = (pod, n, all) => {
-  const terms: Obj[] = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  const terms = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
   for (const term of terms) {
     const sel = fromLabelSelector(term.labelSelector ?? {});
     const key = term.topologyKey ?? 'kubernetes.io/hostname';
-    const domain = n.node.metadata.labels?.[key];
+    const domain = n.node.metadata?.labels?.[key];
     if (domain === undefined) continue;
-    const namespaces: string[] = term.namespaces?.length ? term.namespaces : [pod.metadata.namespace];
+    const namespaces = term.namespaces?.length ? term.namespaces : [pod.metadata?.namespace];
     for (const other of all) {
-      if (other.node.metadata.labels?.[key] !== domain) continue;
+      if (other.node.metadata?.labels?.[key] !== domain) continue;
       for (const p of other.pods.values()) {
-        if (namespaces.includes(p.metadata.namespace!) && matches(sel, p.metadata.labels)) return ["node(s) didn't match pod anti-affinity rules"];
+        if (namespaces.includes(p.metadata?.namespace) && matches(sel, p.metadata?.labels)) return ["node(s) didn't match pod anti-affinity rules"];
       }
     }
   }
@@ -133,9 +133,9 @@ export const podAntiAffinity: Filter = (pod, n, all) => {
 
 /** Topology spread constraints with whenUnsatisfiable DoNotSchedule. */
 export const podTopologySpread: Filter = (pod, n, all) => {
-  for (const c of (pod.spec?.topologySpreadConstraints ?? []) as Obj[]) {
+  for (const c of pod.spec?.topologySpreadConstraints ?? []) {
     if ((c.whenUnsatisfiable ?? 'DoNotSchedule') !== 'DoNotSchedule') continue;
-    const domain = n.node.metadata.labels?.[c.topologyKey];
+    const domain = n.node.metadata?.labels?.[c.topologyKey];
     if (domain === undefined) return ["node(s) didn't match pod topology spread constraints (missing required label)"];
     const counts = spreadCounts(pod, c, all);
     const min = Math.min(...counts.values());
@@ -145,14 +145,14 @@ export const podTopologySpread: Filter = (pod, n, all) => {
 };
 
 /** Matching pods per topology domain, over the nodes that have the key. */
-export function spreadCounts(pod: KubeObject, c: Obj, all: NodeInfo[]): Map<string, number> {
+export function spreadCounts(pod: Pod, c: TopologySpreadConstraint, all: NodeInfo[]): Map<string, number> {
   const sel = fromLabelSelector(c.labelSelector ?? {});
   const counts = new Map<string, number>();
   for (const info of all) {
-    const d = info.node.metadata.labels?.[c.topologyKey];
+    const d = info.node.metadata?.labels?.[c.topologyKey];
     if (d === undefined) continue;
     let n = counts.get(d) ?? 0;
-    for (const p of info.pods.values()) if (p.metadata.namespace === pod.metadata.namespace && matches(sel, p.metadata.labels)) n++;
+    for (const p of info.pods.values()) if (p.metadata?.namespace === pod.metadata?.namespace && matches(sel, p.metadata?.labels)) n++;
     counts.set(d, n);
   }
   return counts;
@@ -165,13 +165,13 @@ export const FILTERS: Filter[] = [nodeUnschedulable, taintToleration, nodeAffini
  * every node for it — no node selector or affinity, no host ports, no anti-affinity, no DoNotSchedule spread — is
  * not run 1,000 times per pod.
  */
-export function filtersFor(pod: KubeObject): Filter[] {
-  const spec = pod.spec ?? {};
+export function filtersFor(pod: Pod): Filter[] {
+  const spec = pod.spec;
   const skip = new Set<Filter>();
-  if (!Object.keys(spec.nodeSelector ?? {}).length && !requiredTerms(pod)) skip.add(nodeAffinity);
+  if (!Object.keys(spec?.nodeSelector ?? {}).length && !requiredTerms(pod)) skip.add(nodeAffinity);
   if (!podHostPorts(pod).length) skip.add(nodePorts);
-  if (!(spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length) skip.add(podAntiAffinity);
-  if (!((spec.topologySpreadConstraints ?? []) as Obj[]).some((c) => (c.whenUnsatisfiable ?? 'DoNotSchedule') === 'DoNotSchedule')) skip.add(podTopologySpread);
+  if (!(spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).length) skip.add(podAntiAffinity);
+  if (!(spec?.topologySpreadConstraints ?? []).some((c) => (c.whenUnsatisfiable ?? 'DoNotSchedule') === 'DoNotSchedule')) skip.add(podTopologySpread);
   return FILTERS.filter((f) => !skip.has(f));
 }
 

@@ -1,5 +1,6 @@
 /** What the scheduler knows of a node: the Node, the pods on it and what they request. */
-import { milliValue, quantityValue, type KubeObject } from '@kemu/api';
+import { milliValue, quantityValue } from '@kemu/api';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 
 /**
  * Integers, as kube-scheduler's framework.Resource has them: CPU in
@@ -17,8 +18,8 @@ const milliCPU = (q: unknown): number => Number(milliValue(q) ?? 0n);
 const units = (q: unknown): number => Number(quantityValue(q) ?? 0n); // bytes for memory, a count for pods
 
 export interface NodeInfo {
-  node: KubeObject;
-  pods: Map<string, KubeObject>;
+  node: Node;
+  pods: Map<string, Pod>;
   requested: Resources;
   /** hostIP/protocol/port in use. */
   ports: Set<string>;
@@ -27,7 +28,7 @@ export interface NodeInfo {
 }
 
 /** A pod's requests: containers summed, init containers as their maximum (Kubernetes' rule). */
-export function podRequests(pod: KubeObject): Resources {
+export function podRequests(pod: Pod): Resources {
   const sum = { cpu: 0, memory: 0, pods: 1 };
   for (const c of pod.spec?.containers ?? []) {
     sum.cpu += milliCPU(c.resources?.requests?.cpu);
@@ -40,7 +41,7 @@ export function podRequests(pod: KubeObject): Resources {
   return sum;
 }
 
-export function podHostPorts(pod: KubeObject): string[] {
+export function podHostPorts(pod: Pod): string[] {
   const out: string[] = [];
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) if (p.hostPort) out.push(`${p.hostIP || '0.0.0.0'}/${p.protocol ?? 'TCP'}/${p.hostPort}`);
@@ -48,30 +49,30 @@ export function podHostPorts(pod: KubeObject): string[] {
   return out;
 }
 
-export function allocatable(node: KubeObject): Resources {
+export function allocatable(node: Node): Resources {
   const a = node.status?.allocatable ?? node.status?.capacity ?? {};
   return { cpu: milliCPU(a.cpu), memory: units(a.memory), pods: Number(quantityValue(a.pods) ?? 110n) };
 }
 
-export function newNodeInfo(node: KubeObject): NodeInfo {
+export function newNodeInfo(node: Node): NodeInfo {
   return { node, pods: new Map(), requested: { cpu: 0, memory: 0, pods: 0 }, ports: new Set(), allocatable: allocatable(node) };
 }
 
 /** The Node object changed. */
-export function setNode(info: NodeInfo, node: KubeObject): void {
+export function setNode(info: NodeInfo, node: Node): void {
   info.node = node;
   info.allocatable = allocatable(node);
 }
 
 /** Requests are read for every node a pod is tried on: compute them once per pod. */
-const requestCache = new WeakMap<KubeObject, Resources>();
-export function cachedRequests(pod: KubeObject): Resources {
+const requestCache = new WeakMap<Pod, Resources>();
+export function cachedRequests(pod: Pod): Resources {
   let r = requestCache.get(pod);
   if (!r) requestCache.set(pod, (r = podRequests(pod)));
   return r;
 }
 
-export function addPod(info: NodeInfo, key: string, pod: KubeObject): void {
+export function addPod(info: NodeInfo, key: string, pod: Pod): void {
   if (info.pods.has(key)) removePod(info, key);
   info.pods.set(key, pod);
   const r = cachedRequests(pod);
