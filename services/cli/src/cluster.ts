@@ -184,7 +184,7 @@ export class Cluster {
     child.unref();
   }
 
-  private async runOneShot(svc: ComposeService): Promise<void> {
+  private runOneShot(svc: ComposeService): void {
     const { args, logFd, env } = this.launch(svc);
     const r = spawnSync('nsenter', args, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
@@ -246,7 +246,7 @@ export class Cluster {
       }
       if (svc.oneShot) {
         this.log(`  ${svc.name}: running`);
-        await this.runOneShot(svc);
+        this.runOneShot(svc);
       } else if (this.serviceState(svc) !== 'running') {
         this.log(`  ${svc.name}: starting at ${svc.address}`);
         this.startService(svc);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { checkAddresses, expandReplicas, interpolate, parseCompose, startOrder } from './compose.js';
+import { checkAddresses, expandReplicas, interpolate, parseCompose, readDocument, startOrder } from './compose.js';
 import { clusterNetwork } from './cluster.js';
 
 describe('compose interpolation', () => {
@@ -30,7 +30,7 @@ describe('the repository compose file', () => {
     const p = parseCompose(text, { KEMU_SUBNET: '172.30', KEMU_NODES: '2', KEMU_PROJECT: 'x', KEMU_BACKEND: 'vxlan' });
     const nodes = p.services.filter((s) => s.name.startsWith('node-') && s.process === 'kubelet');
     expect(nodes.map((n) => [n.name, n.address, n.environment?.NODE_NETNS])).toEqual([['node-1', '172.30.1.1', 'x-node-1'], ['node-2', '172.30.1.2', 'x-node-2']]);
-    expect(nodes[0]!.command).toContain('--network-backend=vxlan');
+    expect(nodes[0].command).toContain('--network-backend=vxlan');
     expect(parseCompose(text, { KEMU_NODES: '0' }).services.some((s) => s.name.startsWith('node'))).toBe(false);
   });
   it('starts dependencies first', () => {
@@ -67,6 +67,25 @@ describe('addresses', () => {
   it('accepts the repository compose file for any --subnet', () => {
     const text = readFileSync(new URL('../../../compose/docker-compose.yml', import.meta.url), 'utf8');
     expect(() => parseCompose(text, { KEMU_SUBNET: '10.77', KEMU_NODES: '5' })).not.toThrow();
+  });
+});
+
+describe('the compose document', () => {
+  const net = 'networks: { n: { ipam: { config: [{ subnet: 10.9.0.0/16 }] } } }\n';
+  it('reads the forms compose allows: lists or mappings, scalars as strings', () => {
+    const d = readDocument({ services: { a: { command: 'x y', environment: ['A=1'], depends_on: { b: null }, networks: ['n'], deploy: { replicas: 2 }, restart: 'no' }, b: { command: ['z', 5], environment: { B: 2 }, depends_on: ['a'], networks: { n: { ipv4_address: '10.9.0.2' } }, healthcheck: { test: ['CMD', 'true'] } } } });
+    expect(d.services.a).toMatchObject({ command: 'x y', environment: ['A=1'], depends_on: { b: {} }, networks: ['n'], deploy: { replicas: 2 }, restart: 'no' });
+    expect(d.services.b).toMatchObject({ command: ['z', '5'], environment: { B: '2' }, depends_on: ['a'], networks: { n: { ipv4_address: '10.9.0.2' } }, healthcheck: { test: ['CMD', 'true'] } });
+  });
+  it.each([
+    [{ services: [] }, 'compose file: services must be a mapping'],
+    [{ services: { a: { environment: 5 } } }, 'compose file: services.a.environment must be a mapping'],
+    [{ services: { a: { command: { x: 1 } } } }, 'compose file: services.a.command must be a string'],
+    [{ services: { a: { depends_on: { b: { condition: 'service_ready' } } } } }, 'compose file: services.a.depends_on.b.condition must be one of service_started, service_healthy, service_completed_successfully'],
+    [{ networks: { n: { ipam: { config: {} } } } }, 'compose file: networks.n.ipam.config must be a list'],
+  ])('%j: refused, saying where', (doc, want) => expect(() => readDocument(doc)).toThrow(want));
+  it('gives the network a gateway as Docker does when the file names none: the subnet\'s first address', () => {
+    expect(parseCompose(`${net}services: { a: { command: x, networks: { n: { ipv4_address: 10.9.0.2 } } } }\n`, {}).gateway).toBe('10.9.0.1');
   });
 });
 

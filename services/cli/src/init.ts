@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
+import { isPlainObject } from '@kemu/api';
 import { makeCA, newToken, signCert, type KeyPair } from './pki.js';
 
 export interface InitOptions {
@@ -114,5 +115,8 @@ function nodeCredentials(pki: string, ca: KeyPair): void {
 }
 
 export function readTokens(state: string): Record<string, string> {
-  return JSON.parse(readFileSync(join(state, 'pki', 'tokens.json'), 'utf8'));
+  const file = join(state, 'pki', 'tokens.json');
+  const tokens: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (!isPlainObject(tokens) || !Object.values(tokens).every((t) => typeof t === 'string')) throw new Error(`${file}: not a map of names to tokens`);
+  return tokens as Record<string, string>;
 }

@@ -11,8 +11,12 @@ import { serviceNs, nsExists } from './netns.js';
 const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
 program.option('-p, --name <project>', 'cluster (project) name; prefixes every namespace it creates').option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)');
 
+/** The options commander parsed, by command (flags not given are absent). */
+interface GlobalOptions { name?: string; subnet?: string }
+interface UpOptions { nodes?: string; backend?: string; proxyMode?: string }
+
 const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode } = {}) => {
-  const o = program.opts();
+  const o = program.opts<GlobalOptions>();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
 
@@ -38,7 +42,7 @@ program
   .option('--nodes <n>', 'number of nodes (node-1..node-N; default: the cluster\'s, else 3)')
   .option('--backend <backend>', 'pod network between nodes: host-gw (routes via node addresses) or vxlan (an overlay, like flannel); default: the cluster\'s, else host-gw')
   .option('--proxy-mode <mode>', `kube-proxy's data path: ${PROXY_MODES.join(', ')} (default: $KEMU_PROXY_MODE, else the cluster's, else iptables); a change on a running cluster removes the old mode's rules`)
-  .action(async (o) => {
+  .action(async (o: UpOptions) => {
     if (o.backend !== undefined && !['host-gw', 'vxlan'].includes(o.backend)) throw new Error(`--backend: "${o.backend}" is not one of host-gw, vxlan`);
     if (o.proxyMode !== undefined && !isProxyMode(o.proxyMode)) throw new KemuError(`--proxy-mode: "${o.proxyMode}" is not one of ${PROXY_MODES.join(', ')}`);
     const c = cluster({ ...(o.nodes !== undefined ? { nodes: Number(o.nodes) } : {}), ...(o.backend ? { backend: o.backend } : {}), ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}) });
@@ -96,7 +100,7 @@ program
   .command('logs <service>')
   .description("print a service's log")
   .option('-f, --follow', 'keep printing as it grows')
-  .action((svc: string, o) => {
+  .action((svc: string, o: { follow?: boolean }) => {
     const c = cluster();
     const f = join(c.state, 'logs', `${svc}.log`);
     if (!existsSync(f)) throw new KemuError(`no log for "${svc}" in cluster "${c.project}"`);
@@ -129,7 +133,7 @@ program
   .description('make the certificates, tokens and kubeconfig (run by the compose file\'s init service)')
   .requiredOption('--state <dir>', 'state directory')
   .requiredOption('--apiserver <ip>', "the api-server's address")
-  .action((o) => {
+  .action((o: { state: string; apiserver: string }) => {
     const r = init({ state: o.state, apiserver: o.apiserver });
     console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
   });

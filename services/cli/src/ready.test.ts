@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Taint } from 'kubernetes-types/core/v1.js';
 import { nodesNotReady } from './ready.js';
 
-const node = (name: string, ready: string, taints?: object[]) => ({ metadata: { name }, spec: { taints }, status: { conditions: [{ type: 'Ready', status: ready, reason: ready === 'True' ? 'KubeletReady' : 'KubeletNotReady' }] } });
+const node = (name: string, ready: string, taints?: Taint[]) => ({ metadata: { name }, spec: { taints }, status: { conditions: [{ type: 'Ready', status: ready, reason: ready === 'True' ? 'KubeletReady' : 'KubeletNotReady' }] } });
 
 describe('kemu up readiness', () => {
   it('waits for every node to be Ready and rid of the not-ready taint', () => {

@@ -33,6 +33,9 @@ export const R = {
   services: { version: 'v1', resource: 'services' },
   endpoints: { version: 'v1', resource: 'endpoints' },
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
+  leases: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },
+  configmaps: { version: 'v1', resource: 'configmaps' },
+  resourcequotas: { version: 'v1', resource: 'resourcequotas' },
 } as const;
 
 export { formatTime as ts } from '@kemu/api';

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kemu/api';
 import type { InformerFactory } from '@kemu/client';
+import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../context.js';
+import type { Obj } from '../typed.js';
 import { FakeApi } from '../testing/fake-api.js';
 import { ReplicaController, replicaSetKind, replicationControllerKind } from './replica-core.js';
 import { DeploymentController } from './deployment.js';
@@ -100,7 +103,7 @@ describe('ReplicaSet controller', () => {
 });
 
 describe('Deployment controller', () => {
-  const d = (image: string, replicas = 4): KubeObject => ({
+  const d = (image: string, replicas = 4): Obj<Deployment> => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 },
@@ -112,23 +115,23 @@ describe('Deployment controller', () => {
     api.seed(R.deployments, d('nginx:1'));
     const c = await setup(api, (ctx) => new DeploymentController(ctx));
     await c.sync('ns/web');
-    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as KubeObject;
-    const hash = templateHash(d('nginx:1').spec.template);
+    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as Obj<ReplicaSet>;
+    const hash = templateHash(d('nginx:1').spec?.template);
     expect(created.metadata.name).toBe(`web-${hash}`);
     expect(created.metadata.labels).toEqual({ app: 'web', 'pod-template-hash': hash });
-    expect(created.spec.selector.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    expect(created.spec?.selector.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
     expect(created.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
-    expect(created.spec.replicas).toBe(4);
+    expect(created.spec?.replicas).toBe(4);
     // The Deployment's revision goes with its status, as Kubernetes writes it: a write of the main resource would bump its generation.
     const deploymentWrites = api.writes().filter((x) => x.resource === 'deployments');
     expect(deploymentWrites.map((x) => [x.verb, x.subresource])).toEqual([['update', 'status']]);
-    expect((deploymentWrites[0]!.body as KubeObject).metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '1' });
+    expect((deploymentWrites[0].body as KubeObject).metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '1' });
   });
 
   it('rolls: surges the new ReplicaSet by maxSurge and scales the old one down within maxUnavailable', async () => {
     const api = new FakeApi();
     api.seed(R.deployments, d('nginx:2'));
-    const oldTpl = d('nginx:1').spec.template;
+    const oldTpl = d('nginx:1').spec?.template;
     api.seed(R.replicasets, {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
@@ -138,11 +141,11 @@ describe('Deployment controller', () => {
     });
     const c = await setup(api, (ctx) => new DeploymentController(ctx));
     await c.sync('ns/web');
-    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as KubeObject;
-    expect(created.spec.replicas).toBe(1); // 4 + maxSurge 1 - 4 existing
+    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as Obj<ReplicaSet>;
+    expect(created.spec?.replicas).toBe(1); // 4 + maxSurge 1 - 4 existing
     expect(created.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
-    const scaleDown = api.writes().find((x) => x.verb === 'patch' && x.name === 'web-old')!.body as KubeObject;
-    expect(scaleDown.spec.replicas).toBe(3); // keeps 4 - maxUnavailable available
+    const scaleDown = api.writes().find((x) => x.verb === 'patch' && x.name === 'web-old')!.body as ReplicaSet;
+    expect(scaleDown.spec?.replicas).toBe(3); // keeps 4 - maxUnavailable available
   });
 });
 
@@ -155,8 +158,8 @@ describe('Deployment controller: Recreate', () => {
     api.seed(R.pods, { ...pod('old-pod', { owner: 'old-uid', node: 'n1', ready: true }) });
     const c = await setup(api, (ctx) => new DeploymentController(ctx));
     await c.sync('ns/web');
-    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as KubeObject;
-    expect(created.spec.replicas).toBe(0); // old pods still there
+    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as ReplicaSet;
+    expect(created.spec?.replicas).toBe(0); // old pods still there
     expect(api.writes().find((x) => x.verb === 'patch' && x.name === 'web-old')!.body).toMatchObject({ spec: { replicas: 0 } });
   });
 });
@@ -268,7 +271,7 @@ describe('DaemonSet controller', () => {
     api.seed(R.pods, { ...pod('stray', { node: 'tainted', labels: { app: 'agent' } }), metadata: { ...pod('stray').metadata, labels: { app: 'agent' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'ds-uid', controller: true }] } });
     const c = await setup(api, (ctx) => new DaemonSetController(ctx));
     await c.sync('ns/agent');
-    const creates = api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').map((x) => (x.body as KubeObject).spec.nodeName).sort();
+    const creates = api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').map((x) => (x.body as Pod).spec?.nodeName).sort();
     expect(creates).toEqual(['n1', 'n2']);
     expect(api.writes().filter((x) => x.verb === 'delete').map((x) => x.name)).toEqual(['stray']);
     const status = api.writes().find((x) => x.subresource === 'status')!.body as KubeObject;

@@ -3,7 +3,10 @@
  * unavailability arithmetic, how far a rolling update may scale each side,
  * revisions, and the status and conditions `kubectl rollout status` reads.
  */
-import { formatTime, type KubeObject } from '@kemu/api';
+import { formatTime } from '@kemu/api';
+import type { Deployment, DeploymentCondition, DeploymentStatus, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
+import type { Obj } from '../typed.js';
 
 export const HASH_LABEL = 'pod-template-hash';
 export const REVISION = 'deployment.kubernetes.io/revision';
@@ -24,7 +27,7 @@ export function templateHash(template: unknown, collisionCount = 0): string {
 export function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v as object)
+    return `{${Object.keys(v)
       .sort()
       .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
@@ -34,20 +37,16 @@ export function canonical(v: unknown): string {
 }
 
 /** The template without the hash label and with creationTimestamp dropped, for equality. */
-export function templateKey(template: Record<string, any> | undefined): string { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const t = structuredClone(template ?? {});
-  if (t.metadata) {
-    delete t.metadata.creationTimestamp;
-    if (t.metadata.labels) {
-      delete t.metadata.labels[HASH_LABEL];
-      if (!Object.keys(t.metadata.labels).length) delete t.metadata.labels;
-    }
-    if (!Object.keys(t.metadata).length) delete t.metadata;
-  }
-  return canonical(t);
+export function templateKey(template: PodTemplateSpec | undefined): string {
+  const { metadata, ...rest } = template ?? {};
+  if (!metadata) return canonical(rest);
+  const meta: Record<string, unknown> = Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== 'creationTimestamp' && k !== 'labels'));
+  const labels = Object.fromEntries(Object.entries(metadata.labels ?? {}).filter(([k]) => k !== HASH_LABEL));
+  if (Object.keys(labels).length) meta.labels = labels;
+  return canonical(Object.keys(meta).length ? { ...rest, metadata: meta } : rest);
 }
 
-function resolve(v: unknown, total: number, roundUp: boolean): number {
+function resolve(v: number | string | undefined, total: number, roundUp: boolean): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.endsWith('%')) {
     const x = (Number(v.slice(0, -1)) * total) / 100;
@@ -57,7 +56,7 @@ function resolve(v: unknown, total: number, roundUp: boolean): number {
 }
 
 /** maxSurge rounds up, maxUnavailable down; both 0 means 1 unavailable (Kubernetes' ResolveFenceposts). */
-export function fenceposts(d: KubeObject): { surge: number; unavailable: number } {
+export function fenceposts(d: Deployment): { surge: number; unavailable: number } {
   const replicas = d.spec?.replicas ?? 1;
   const ru = d.spec?.strategy?.rollingUpdate ?? {};
   const surge = resolve(ru.maxSurge ?? '25%', replicas, true);
@@ -66,17 +65,19 @@ export function fenceposts(d: KubeObject): { surge: number; unavailable: number 
   return { surge, unavailable };
 }
 
-export const revisionOf = (rs: KubeObject) => Number(rs.metadata.annotations?.[REVISION] ?? 0);
-const replicasOf = (rs: KubeObject) => rs.spec?.replicas ?? 0;
+export const revisionOf = (rs: ReplicaSet) => Number(rs.metadata?.annotations?.[REVISION] ?? 0);
+/** Only the count is read: a ReplicaSet not created yet is `{ spec: { replicas: 0 } }`. */
+type Scaled = { spec?: { replicas?: number } };
+const replicasOf = (rs: Scaled) => rs.spec?.replicas ?? 0;
 /**
  * Available pods of a ReplicaSet, never more than it is asked to keep: right
  * after we scale one down its status still counts the pods being deleted,
  * and trusting that would scale down twice (below maxUnavailable).
  */
-const availableOf = (rs: KubeObject) => Math.min(rs.status?.availableReplicas ?? 0, rs.spec?.replicas ?? 0);
+const availableOf = (rs: ReplicaSet) => Math.min(rs.status?.availableReplicas ?? 0, rs.spec?.replicas ?? 0);
 
 /** How many replicas the new ReplicaSet should have now (rolling update). */
-export function newReplicaSetReplicas(d: KubeObject, all: KubeObject[], newRS: KubeObject): number {
+export function newReplicaSetReplicas(d: Deployment, all: Scaled[], newRS: Scaled): number {
   const want = d.spec?.replicas ?? 1;
   const current = replicasOf(newRS);
   if (current >= want) return want;
@@ -92,7 +93,7 @@ export function newReplicaSetReplicas(d: KubeObject, all: KubeObject[], newRS: K
  * unavailable pods, then as many as keep at least replicas - maxUnavailable
  * available. Returns new replica counts by name.
  */
-export function scaleDownOld(d: KubeObject, newRS: KubeObject | undefined, old: KubeObject[]): Map<string, number> {
+export function scaleDownOld(d: Deployment, newRS: ReplicaSet | undefined, old: Obj<ReplicaSet>[]): Map<string, number> {
   const out = new Map<string, number>();
   const oldTotal = old.reduce((n, rs) => n + replicasOf(rs), 0);
   if (oldTotal === 0) return out;
@@ -130,7 +131,7 @@ export function scaleDownOld(d: KubeObject, newRS: KubeObject | undefined, old: 
   return out;
 }
 
-type Condition = { type: string; status: string; reason: string; message: string; lastUpdateTime: string; lastTransitionTime: string };
+type Condition = DeploymentCondition;
 
 function setCondition(conds: Condition[], c: Omit<Condition, 'lastUpdateTime' | 'lastTransitionTime'>, now: string): Condition[] {
   const old = conds.find((x) => x.type === c.type);
@@ -140,10 +141,10 @@ function setCondition(conds: Condition[], c: Omit<Condition, 'lastUpdateTime' | 
 }
 
 /** The Deployment's status: counts, observedGeneration and the Available / Progressing conditions. */
-export function deploymentStatus(d: KubeObject, newRS: KubeObject | undefined, all: KubeObject[], now: Date): Record<string, unknown> {
+export function deploymentStatus(d: Deployment, newRS: ReplicaSet | undefined, all: ReplicaSet[], now: Date): DeploymentStatus {
   const nowStr = formatTime(now);
   const want = d.spec?.replicas ?? 1;
-  const sum = (f: (rs: KubeObject) => number) => all.reduce((n, rs) => n + f(rs), 0);
+  const sum = (f: (rs: ReplicaSet) => number) => all.reduce((n, rs) => n + f(rs), 0);
   const replicas = sum((rs) => rs.status?.replicas ?? 0);
   const available = sum(availableOf);
   const ready = sum((rs) => rs.status?.readyReplicas ?? 0);
@@ -157,14 +158,14 @@ export function deploymentStatus(d: KubeObject, newRS: KubeObject | undefined, a
       : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
     nowStr,
   );
-  const rsName = newRS?.metadata.name ?? '';
+  const rsName = newRS?.metadata?.name ?? '';
   const complete = updated === want && replicas === want && available >= want && (newRS?.status?.availableReplicas ?? 0) >= want;
   const progressing = conds.find((c) => c.type === 'Progressing');
   if (d.spec?.paused) {
     conds = setCondition(conds, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }, nowStr);
   } else if (complete) {
     conds = setCondition(conds, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }, nowStr);
-  } else if (progressing && progressing.status === 'True' && Date.parse(progressing.lastUpdateTime) + (d.spec?.progressDeadlineSeconds ?? 600) * 1000 < now.getTime()) {
+  } else if (progressing && progressing.status === 'True' && Date.parse(progressing.lastUpdateTime ?? '') + (d.spec?.progressDeadlineSeconds ?? 600) * 1000 < now.getTime()) {
     conds = setCondition(conds, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` }, nowStr);
   } else if (!progressing || progressing.reason === 'DeploymentPaused' || progressing.reason === 'NewReplicaSetAvailable' || progressing.status !== 'False') {
     const moved = !progressing || (d.status?.updatedReplicas ?? -1) !== updated || (d.status?.availableReplicas ?? -1) !== available;
@@ -174,16 +175,15 @@ export function deploymentStatus(d: KubeObject, newRS: KubeObject | undefined, a
       conds = [...conds.filter((c) => c.type !== 'Progressing'), { type: 'Progressing', status: 'True', reason, message, lastUpdateTime: nowStr, lastTransitionTime: progressing?.status === 'True' ? progressing.lastTransitionTime : nowStr }];
     }
   }
-  const status: Record<string, unknown> = {
-    observedGeneration: d.metadata.generation,
+  const unavail = Math.max(0, want - available);
+  return {
+    observedGeneration: d.metadata?.generation,
     replicas,
     updatedReplicas: updated,
     readyReplicas: ready,
     availableReplicas: available,
     conditions: conds.sort((a, b) => (a.type < b.type ? -1 : 1)),
+    ...(unavail ? { unavailableReplicas: unavail } : {}),
+    ...(d.status?.collisionCount ? { collisionCount: d.status.collisionCount } : {}),
   };
-  const unavail = Math.max(0, want - available);
-  if (unavail) status.unavailableReplicas = unavail;
-  if (d.status?.collisionCount) status.collisionCount = d.status.collisionCount;
-  return status;
 }

@@ -129,8 +129,8 @@ describe('findPort', () => {
 describe('servicesToUpdateOnPodChange', () => {
   const svcs = [service({ name: 'web' }), service({ name: 'api', selector: { tier: 'api' } }), service({ name: 'manual', selector: null })];
   const next = (p: ReturnType<typeof pod>, f: (q: ReturnType<typeof pod>) => void) => {
-    const q = structuredClone(p);
-    q.metadata!.resourceVersion = '8';
+    // A newer version of the pod (resourceVersion is read-only in the types: set it by copying).
+    const q = { ...structuredClone(p), metadata: { ...structuredClone(p.metadata), resourceVersion: '8' } };
     f(q);
     return q;
   };

@@ -5,7 +5,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '@kemu/api';
 import { WorkQueue, type InformerFactory, type Lister } from '@kemu/client';
+import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../context.js';
+import type { Obj } from '../typed.js';
 import { FakeApi } from '../testing/fake-api.js';
 import { ReplicaController, replicaSetKind } from './replica-core.js';
 import { DaemonSetController } from './daemonset.js';
@@ -39,7 +42,7 @@ async function start<T>(api: FakeApi, make: (ctx: Ctx) => T): Promise<{ c: T; in
 const cached = (lister: Lister, o: KubeObject) => until(`${o.metadata.name}@${o.metadata.resourceVersion} in cache`, () => lister.getNamed(o.metadata.namespace, o.metadata.name!)?.metadata.resourceVersion === o.metadata.resourceVersion);
 const gone = (lister: Lister, o: KubeObject) => until(`${o.metadata.name} gone from cache`, () => !lister.getNamed(o.metadata.namespace, o.metadata.name!));
 
-const rs = (replicas: number): KubeObject => ({
+const rs = (replicas: number): Obj<ReplicaSet> => ({
   apiVersion: 'apps/v1',
   kind: 'ReplicaSet',
   metadata: { name: 'web', namespace: 'ns', uid: 'rs-uid', generation: 1 },
@@ -120,8 +123,8 @@ describe('DaemonSet controller: node and pod events', () => {
     expect(api.writes().filter((x) => x.verb === 'delete').map((x) => x.name)).toEqual(['agent-old']);
     await cached(informers.for(R.pods).lister, api.objects.get('pods/ns/agent-old')!);
     await c.sync('ns/agent');
-    const created = api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').map((x) => x.body as KubeObject);
-    expect(created.map((p) => [p.spec.nodeName, p.metadata.labels?.['controller-revision-hash']])).toEqual([['n1', templateHash(tpl)]]);
+    const created = api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').map((x) => x.body as Obj<Pod>);
+    expect(created.map((p) => [p.spec?.nodeName, p.metadata.labels?.['controller-revision-hash']])).toEqual([['n1', templateHash(tpl)]]);
   });
 
   it('re-syncs DaemonSets when what places pods on a node changes, not on a status heartbeat', async () => {
@@ -131,9 +134,9 @@ describe('DaemonSet controller: node and pod events', () => {
     const { informers } = await start(api, (ctx) => new DaemonSetController(ctx));
     const nodes = informers.for(R.nodes).lister;
     const add = vi.spyOn(WorkQueue.prototype, 'add');
-    const change = async (f: (n: KubeObject) => KubeObject) => {
+    const change = async (f: (n: Obj<Node>) => Obj<Node>) => {
       add.mockClear();
-      await cached(nodes, api.seed(R.nodes, f(structuredClone(api.objects.get('nodes//n1')!))));
+      await cached(nodes, api.seed(R.nodes, f(structuredClone(api.objects.get('nodes//n1')!) as Obj<Node>)));
       return add.mock.calls.filter(([k]) => k === 'ns/agent').length;
     };
     expect(await change((n) => ({ ...n, status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-01-01T00:00:40Z' }] } }))).toBe(0);

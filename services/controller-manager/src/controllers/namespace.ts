@@ -3,18 +3,20 @@
  * emptied of every namespaced object, then its `kubernetes` finalizer is
  * removed and it goes.
  */
-import { isNotFound, storedResources, type KubeObject } from '@kemu/api';
-import { keyOf, WorkQueue, type Informer } from '@kemu/client';
+import { isNotFound, storedResources } from '@kemu/api';
+import { keyOf, WorkQueue } from '@kemu/client';
+import type { Namespace } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { clientFor, informerFor, type Obj, type TypedInformer } from '../typed.js';
 
 export class NamespaceController implements Controller {
   readonly name = 'namespace';
   private queue = new WorkQueue();
-  private namespaces: Informer;
+  private namespaces: TypedInformer<Namespace>;
 
   constructor(private ctx: ControllerContext) {
-    this.namespaces = ctx.informers.for(R.namespaces);
-    const enqueue = (o: KubeObject) => o.metadata.deletionTimestamp && this.queue.add(keyOf(o));
+    this.namespaces = informerFor(ctx.informers, R.namespaces);
+    const enqueue = (o: Obj<Namespace>) => o.metadata.deletionTimestamp && this.queue.add(keyOf(o));
     this.namespaces.on({ add: enqueue, update: (_a, b) => enqueue(b) });
   }
 
@@ -34,7 +36,7 @@ export class NamespaceController implements Controller {
         items
           .filter((o) => !o.metadata.deletionTimestamp)
           .map((o) =>
-            this.ctx.client.delete(ref, o.metadata.name!, { propagationPolicy: 'Background' }).catch((e) => {
+            this.ctx.client.delete(ref, o.metadata.name!, { propagationPolicy: 'Background' }).catch((e: unknown) => {
               if (!isNotFound(e)) throw e;
             }),
           ),
@@ -46,11 +48,11 @@ export class NamespaceController implements Controller {
       return;
     }
     if ((ns.spec?.finalizers ?? []).length) {
-      await this.ctx.client.update(R.namespaces, { ...structuredClone(ns), spec: { ...ns.spec, finalizers: [] } }, 'finalize').catch((e) => {
+      await clientFor(this.ctx.client, R.namespaces).update({ ...structuredClone(ns), spec: { ...ns.spec, finalizers: [] } }, 'finalize').catch((e: unknown) => {
         if (!isNotFound(e)) throw e;
       });
     }
-    await this.ctx.client.delete(R.namespaces, name).catch((e) => {
+    await clientFor(this.ctx.client, R.namespaces).delete(name).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
     });
   }

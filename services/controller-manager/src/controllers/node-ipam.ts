@@ -1,7 +1,9 @@
 /** Node IPAM: every Node gets a /24 spec.podCIDR from the cluster CIDR (10.244.0.0/16); a deleted node's goes back. */
 import { formatCidr, isNotFound, subnet, subnetCount } from '@kemu/api';
-import { WorkQueue, type Informer } from '@kemu/client';
+import { WorkQueue } from '@kemu/client';
+import type { Node } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { clientFor, informerFor, type TypedInformer } from '../typed.js';
 
 /** The first free /24 of the cluster CIDR (any prefix up to /24), or undefined when all are taken. Pure. */
 export function nextPodCIDR(clusterCIDR: string, used: Set<string>): string | undefined {
@@ -16,12 +18,12 @@ export function nextPodCIDR(clusterCIDR: string, used: Set<string>): string | un
 export class NodeIpamController implements Controller {
   readonly name = 'nodeipam';
   private queue = new WorkQueue();
-  private nodes: Informer;
+  private nodes: TypedInformer<Node>;
   /** Ranges handed out that the cache does not show yet. */
   private reserved = new Map<string, string>();
 
   constructor(private ctx: ControllerContext, private clusterCIDR = '10.244.0.0/16') {
-    this.nodes = ctx.informers.for(R.nodes);
+    this.nodes = informerFor(ctx.informers, R.nodes);
     this.nodes.on({
       add: (n) => this.queue.add(n.metadata.name!),
       update: (_a, b) => {
@@ -41,7 +43,7 @@ export class NodeIpamController implements Controller {
   async sync(name: string): Promise<void> {
     const node = this.nodes.lister.get(name);
     if (!node || node.spec?.podCIDR) return;
-    const used = new Set(this.nodes.lister.list().map((n) => n.spec?.podCIDR).filter(Boolean));
+    const used = new Set(this.nodes.lister.list().flatMap((n) => (n.spec?.podCIDR ? [n.spec.podCIDR] : [])));
     for (const [n, cidr] of this.reserved) if (n !== name) used.add(cidr);
     const cidr = this.reserved.get(name) ?? nextPodCIDR(this.clusterCIDR, used);
     if (!cidr) {
@@ -50,7 +52,7 @@ export class NodeIpamController implements Controller {
     }
     this.reserved.set(name, cidr);
     try {
-      await this.ctx.client.patch(R.nodes, name, { spec: { podCIDR: cidr, podCIDRs: [cidr] } }, 'application/merge-patch+json');
+      await clientFor(this.ctx.client, R.nodes).patch(name, { spec: { podCIDR: cidr, podCIDRs: [cidr] } }, 'application/merge-patch+json');
       void this.ctx.recorder.event(node, 'Normal', 'CIDRAssignmentSucceeded', `Node ${name} got CIDR ${cidr}`);
     } catch (e) {
       this.reserved.delete(name);

@@ -8,32 +8,33 @@
  * (so Services stop sending them traffic); the taint eviction controller
  * evicts them later.
  */
-import { isNotFound, type KubeObject } from '@kemu/api';
-import { WorkQueue, type Informer } from '@kemu/client';
+import { isNotFound } from '@kemu/api';
+import { WorkQueue } from '@kemu/client';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { Node, NodeCondition, Pod, Taint } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
+import { clientFor, informerFor, type TypedInformer } from '../typed.js';
 import { isReady, podsOnNode } from './pod-util.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
 const NOT_READY = 'node.kubernetes.io/not-ready';
 
 /** What the node's conditions and taints should be now. Pure. */
-export function nodeHealth(node: KubeObject, lease: KubeObject | undefined, now: number, graceMs = 40_000): { conditions?: Obj[]; taints: Obj[] } {
-  const conds: Obj[] = node.status?.conditions ?? [];
+export function nodeHealth(node: Node, lease: Lease | undefined, now: number, graceMs = 40_000): { conditions?: NodeCondition[]; taints: Taint[] } {
+  const conds = node.status?.conditions ?? [];
   const ready = conds.find((c) => c.type === 'Ready');
   const renew = Date.parse(lease?.spec?.renewTime ?? '') || 0;
   const heartbeat = Date.parse(ready?.lastHeartbeatTime ?? '') || 0;
   const stale = now - Math.max(renew, heartbeat) > graceMs;
   const stamp = ts(new Date(now));
-  let conditions: Obj[] | undefined;
+  let conditions: NodeCondition[] | undefined;
   if (stale && ready?.status !== 'Unknown') {
     conditions = conds.map((c) => ({ ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: stamp }));
   }
   const status = conditions ? 'Unknown' : ready?.status;
-  const others = ((node.spec?.taints ?? []) as Obj[]).filter((t) => t.key !== UNREACHABLE && t.key !== NOT_READY);
-  const keep = (key: string) => ((node.spec?.taints ?? []) as Obj[]).filter((t) => t.key === key);
-  const mark = (key: string) => {
+  const others = (node.spec?.taints ?? []).filter((t) => t.key !== UNREACHABLE && t.key !== NOT_READY);
+  const keep = (key: string) => (node.spec?.taints ?? []).filter((t) => t.key === key);
+  const mark = (key: string): Taint[] => {
     const existing = keep(key);
     return existing.length === 2 ? existing : [{ key, effect: 'NoSchedule' }, { key, effect: 'NoExecute', timeAdded: stamp }];
   };
@@ -44,14 +45,14 @@ export function nodeHealth(node: KubeObject, lease: KubeObject | undefined, now:
 export class NodeLifecycleController implements Controller {
   readonly name = 'nodelifecycle';
   private queue = new WorkQueue();
-  private nodes: Informer;
-  private leases: Informer;
-  private pods: Informer;
+  private nodes: TypedInformer<Node>;
+  private leases: TypedInformer<Lease>;
+  private pods: TypedInformer<Pod>;
 
   constructor(private ctx: ControllerContext) {
-    this.nodes = ctx.informers.for(R.nodes);
-    this.leases = ctx.informers.for({ ...LEASES, namespace: 'kube-node-lease' });
-    this.pods = ctx.informers.for(R.pods);
+    this.nodes = informerFor(ctx.informers, R.nodes);
+    this.leases = informerFor(ctx.informers, { ...R.leases, namespace: 'kube-node-lease' });
+    this.pods = informerFor(ctx.informers, R.pods);
     this.nodes.on({ add: (n) => this.queue.add(n.metadata.name!), update: (_a, b) => this.queue.add(b.metadata.name!) });
   }
 
@@ -69,13 +70,13 @@ export class NodeLifecycleController implements Controller {
     const { conditions, taints } = nodeHealth(node, lease, this.ctx.now().getTime());
     try {
       if (conditions) {
-        await this.ctx.client.update(R.nodes, { ...structuredClone(node), status: { ...node.status, conditions } }, 'status');
+        await clientFor(this.ctx.client, R.nodes).update({ ...structuredClone(node), status: { ...node.status, conditions } }, 'status');
         void this.ctx.recorder.event(node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`);
       }
       if (JSON.stringify(taints) !== JSON.stringify(node.spec?.taints ?? [])) {
-        await this.ctx.client.patch(R.nodes, name, { spec: { taints: taints.length ? taints : null } }, 'application/merge-patch+json');
+        await clientFor(this.ctx.client, R.nodes).patch(name, { spec: { taints: taints.length ? taints : null } }, 'application/merge-patch+json');
       }
-      const ready = (conditions ?? node.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
+      const ready = (conditions ?? node.status?.conditions ?? []).find((c) => c.type === 'Ready');
       if (ready && ready.status !== 'True') await this.markPodsNotReady(name);
     } catch (e) {
       if (!isNotFound(e)) throw e;
@@ -87,9 +88,9 @@ export class NodeLifecycleController implements Controller {
     const stamp = ts(this.ctx.now());
     for (const pod of podsOnNode(this.pods.lister.list(), nodeName)) {
       if (pod.metadata.deletionTimestamp || !isReady(pod)) continue;
-      const conds: Obj[] = pod.status?.conditions ?? [];
+      const conds = pod.status?.conditions ?? [];
       const status = { ...pod.status, conditions: conds.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: stamp } : c)) };
-      await this.ctx.client.update({ ...R.pods, namespace: pod.metadata.namespace }, { ...structuredClone(pod), status }, 'status').catch((e) => {
+      await clientFor(this.ctx.client, R.pods, pod.metadata.namespace).update({ ...structuredClone(pod), status }, 'status').catch((e: unknown) => {
         if (!isNotFound(e)) throw e;
       });
       void this.ctx.recorder.event(pod, 'Warning', 'NodeNotReady', 'Node is not ready');

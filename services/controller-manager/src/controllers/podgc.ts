@@ -3,21 +3,23 @@
  * a node that no longer exists is force-deleted, since no kubelet will ever
  * finish it.
  */
-import { isNotFound, type KubeObject } from '@kemu/api';
-import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
+import { isNotFound } from '@kemu/api';
+import { keyOf, splitKey, WorkQueue } from '@kemu/client';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { clientFor, informerFor, type Obj, type TypedInformer } from '../typed.js';
 import { podsOnNode } from './pod-util.js';
 
 export class PodGcController implements Controller {
   readonly name = 'podgc';
   private queue = new WorkQueue();
-  private pods: Informer;
-  private nodes: Informer;
+  private pods: TypedInformer<Pod>;
+  private nodes: TypedInformer<Node>;
 
   constructor(private ctx: ControllerContext) {
-    this.pods = ctx.informers.for(R.pods);
-    this.nodes = ctx.informers.for(R.nodes);
-    const check = (p: KubeObject) => p.spec?.nodeName && this.queue.add(keyOf(p));
+    this.pods = informerFor(ctx.informers, R.pods);
+    this.nodes = informerFor(ctx.informers, R.nodes);
+    const check = (p: Obj<Pod>) => p.spec?.nodeName && this.queue.add(keyOf(p));
     this.pods.on({ add: check, update: (_a, b) => check(b) });
     this.nodes.on({ delete: (n) => podsOnNode(this.pods.lister.list(), n.metadata.name!).forEach((p) => this.queue.add(keyOf(p))) });
   }
@@ -32,13 +34,13 @@ export class PodGcController implements Controller {
     if (!pod || !node || this.nodes.lister.get(node)) return;
     // The cache may lag a node that was just added: ask the API before deleting.
     try {
-      await this.ctx.client.get(R.nodes, node);
+      await clientFor(this.ctx.client, R.nodes).get(node);
       return;
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
     const { namespace, name } = splitKey(key);
-    await this.ctx.client.delete({ ...R.pods, namespace }, name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch((e) => {
+    await clientFor(this.ctx.client, R.pods, namespace).delete(name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
     });
   }

@@ -6,42 +6,49 @@
  * pure function → write status.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { formatTime, fromLabelSelector, isNotFound, matches, type KubeObject, type Selector } from '@kemu/api';
-import { keyOf, splitKey, WorkQueue, type Informer, type ResourceId } from '@kemu/client';
+import { formatTime, fromLabelSelector, isNotFound, matches, type Selector } from '@kemu/api';
+import { keyOf, splitKey, WorkQueue } from '@kemu/client';
+import type { ReplicaSetCondition, ReplicaSetStatus } from 'kubernetes-types/apps/v1.js';
+import type { Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { clientFor, informerFor, type KindId, type Kinds, type Obj, type TypedClient, type TypedInformer } from '../typed.js';
 import { Expectations } from './expectations.js';
 import { controllerRef, deletionOrder, isActive, isAvailable, isReady, ownerRefFor } from './pod-util.js';
 
-export interface ReplicaKind {
+/** The resources of the two owner kinds. */
+export type ReplicaResource = 'replicasets' | 'replicationcontrollers';
+
+export interface ReplicaKind<K extends ReplicaResource> {
   name: string;
-  resource: ResourceId;
+  resource: KindId<K>;
   /** The owner's selector, or undefined when it selects nothing. */
-  selector(owner: KubeObject): Selector | undefined;
+  selector(owner: Kinds[K]): Selector | undefined;
 }
 
 /** At most this many pods per sync, as Kubernetes' burstReplicas. */
 const BURST = 500;
 
-export const replicaSetKind: ReplicaKind = {
+export const replicaSetKind: ReplicaKind<'replicasets'> = {
   name: 'replicaset',
   resource: R.replicasets,
   selector: (o) => (o.spec?.selector ? fromLabelSelector(o.spec.selector) : undefined),
 };
 
-export const replicationControllerKind: ReplicaKind = {
+export const replicationControllerKind: ReplicaKind<'replicationcontrollers'> = {
   name: 'replicationcontroller',
   resource: R.replicationcontrollers,
   selector: (o) => (o.spec?.selector && Object.keys(o.spec.selector).length ? fromLabelSelector({ matchLabels: o.spec.selector }) : undefined),
 };
 
 /** Status as Kubernetes computes it for a ReplicaSet or ReplicationController. Pure. */
-export function replicaStatus(owner: KubeObject, pods: KubeObject[], now: number, failure?: string): Record<string, unknown> {
-  const tplLabels: Record<string, string> = owner.spec?.template?.metadata?.labels ?? {};
+export function replicaStatus(owner: Obj<Kinds[ReplicaResource]>, pods: Pod[], now: number, failure?: string): ReplicaSetStatus {
+  const tplLabels = owner.spec?.template?.metadata?.labels ?? {};
   const minReady = owner.spec?.minReadySeconds ?? 0;
-  const fully = pods.filter((p) => Object.entries(tplLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length;
-  const conditions = (owner.status?.conditions ?? []).filter((c: { type: string }) => c.type !== 'ReplicaFailure');
+  const fully = pods.filter((p) => Object.entries(tplLabels).every(([k, v]) => p.metadata?.labels?.[k] === v)).length;
+  // A ReplicationController's conditions have the same shape.
+  const conditions: ReplicaSetCondition[] = (owner.status?.conditions ?? []).filter((c) => c.type !== 'ReplicaFailure');
   if (failure) conditions.push({ type: 'ReplicaFailure', status: 'True', lastTransitionTime: formatTime(now), reason: 'FailedCreate', message: failure });
-  const status: Record<string, unknown> = {
+  const status: ReplicaSetStatus = {
     replicas: pods.length,
     fullyLabeledReplicas: fully,
     readyReplicas: pods.filter(isReady).length,
@@ -60,24 +67,24 @@ export async function slowStartBatch(count: number, fn: () => Promise<void>): Pr
     const size = Math.min(batch, remaining);
     const results = await Promise.allSettled(Array.from({ length: size }, fn));
     ok += results.filter((r) => r.status === 'fulfilled').length;
-    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) return { ok, error: failed.reason };
     remaining -= size;
   }
   return { ok };
 }
 
-export class ReplicaController implements Controller {
+export class ReplicaController<K extends ReplicaResource> implements Controller {
   readonly name: string;
   private queue = new WorkQueue();
   private expectations = new Expectations();
-  private owners: Informer;
-  private pods: Informer;
+  private owners: TypedInformer<Kinds[K]>;
+  private pods: TypedInformer<Pod>;
 
-  constructor(private ctx: ControllerContext, private kind: ReplicaKind) {
+  constructor(private ctx: ControllerContext, private kind: ReplicaKind<K>) {
     this.name = kind.name;
-    this.owners = ctx.informers.for(kind.resource);
-    this.pods = ctx.informers.for(R.pods);
+    this.owners = informerFor(ctx.informers, kind.resource);
+    this.pods = informerFor(ctx.informers, R.pods);
     this.owners.on({
       add: (o) => this.queue.add(keyOf(o)),
       update: (_a, b) => this.queue.add(keyOf(b)),
@@ -116,7 +123,7 @@ export class ReplicaController implements Controller {
   }
 
   /** A pod deleted or marked for deletion: its owner may stop waiting for it (only the first sighting counts). */
-  private podDeleted(p: KubeObject): void {
+  private podDeleted(p: Obj<Pod>): void {
     const owner = this.ownerKey(p);
     if (!owner) return;
     this.expectations.deletionObserved(owner, keyOf(p));
@@ -124,7 +131,7 @@ export class ReplicaController implements Controller {
   }
 
   /** The owner key of a pod this kind controls. */
-  private ownerKey(p: KubeObject): string | undefined {
+  private ownerKey(p: Obj<Pod>): string | undefined {
     const ref = controllerRef(p);
     if (!ref) return undefined;
     const owner = this.owners.lister.getNamed(p.metadata.namespace, ref.name);
@@ -132,7 +139,7 @@ export class ReplicaController implements Controller {
     return keyOf(owner);
   }
 
-  private matchingOwners(p: KubeObject): string[] {
+  private matchingOwners(p: Obj<Pod>): string[] {
     return this.owners.lister
       .list(p.metadata.namespace)
       .filter((o) => {
@@ -153,18 +160,18 @@ export class ReplicaController implements Controller {
       return;
     }
     const { namespace } = splitKey(key);
-    const podsRef = { ...R.pods, namespace };
+    const pods = clientFor(this.ctx.client, R.pods, namespace);
     const sel = this.kind.selector(owner);
     const all = this.pods.lister.list(namespace);
-    const owned: KubeObject[] = [];
+    const owned: Obj<Pod>[] = [];
     for (const p of all) {
       const ref = controllerRef(p);
       const matchesSel = !!sel && sel.length > 0 && matches(sel, p.metadata.labels);
       if (ref?.uid === owner.metadata.uid) {
         if (matchesSel || owner.metadata.deletionTimestamp) owned.push(p);
-        else await this.release(podsRef, p, owner);
+        else await this.release(pods, p, owner);
       } else if (!ref && matchesSel && !p.metadata.deletionTimestamp && !owner.metadata.deletionTimestamp) {
-        if (await this.adopt(podsRef, p, owner)) owned.push(p);
+        if (await this.adopt(pods, p, owner)) owned.push(p);
       }
     }
     const active = owned.filter(isActive);
@@ -177,7 +184,7 @@ export class ReplicaController implements Controller {
     const status = replicaStatus(owner, active, this.ctx.now().getTime(), failure);
     if (JSON.stringify(status) !== JSON.stringify(owner.status ?? {})) {
       try {
-        await this.ctx.client.update({ ...this.kind.resource, namespace }, { ...structuredClone(owner), status }, 'status');
+        await clientFor(this.ctx.client, this.kind.resource, namespace).update({ ...structuredClone(owner), status }, 'status');
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
@@ -185,9 +192,9 @@ export class ReplicaController implements Controller {
     if (failure) throw new Error(failure); // retried with back-off, as Kubernetes does
   }
 
-  private async adopt(podsRef: ResourceId, p: KubeObject, owner: KubeObject): Promise<boolean> {
+  private async adopt(pods: TypedClient<Pod>, p: Obj<Pod>, owner: Obj<Kinds[K]>): Promise<boolean> {
     try {
-      await this.ctx.client.patch(podsRef, p.metadata.name!, { metadata: { uid: p.metadata.uid, ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(owner)] } }, 'application/merge-patch+json');
+      await pods.patch(p.metadata.name!, { metadata: { uid: p.metadata.uid, ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(owner)] } }, 'application/merge-patch+json');
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
@@ -195,20 +202,20 @@ export class ReplicaController implements Controller {
     }
   }
 
-  private async release(podsRef: ResourceId, p: KubeObject, owner: KubeObject): Promise<void> {
+  private async release(pods: TypedClient<Pod>, p: Obj<Pod>, owner: Obj<Kinds[K]>): Promise<void> {
     const refs = (p.metadata.ownerReferences ?? []).filter((r) => r.uid !== owner.metadata.uid);
     try {
-      await this.ctx.client.patch(podsRef, p.metadata.name!, { metadata: { uid: p.metadata.uid, ownerReferences: refs.length ? refs : null } }, 'application/merge-patch+json');
+      await pods.patch(p.metadata.name!, { metadata: { uid: p.metadata.uid, ownerReferences: refs.length ? refs : null } }, 'application/merge-patch+json');
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
   }
 
-  private async create(key: string, owner: KubeObject, n: number): Promise<string | undefined> {
+  private async create(key: string, owner: Obj<Kinds[K]>, n: number): Promise<string | undefined> {
     const ns = owner.metadata.namespace!;
     const tpl = owner.spec?.template ?? {};
     this.expectations.expect(key, n);
-    const pod = (): KubeObject => ({
+    const pod = (): Pod => ({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
@@ -218,10 +225,11 @@ export class ReplicaController implements Controller {
         ...(tpl.metadata?.annotations ? { annotations: { ...tpl.metadata.annotations } } : {}),
         ownerReferences: [ownerRefFor(owner)],
       },
-      spec: structuredClone(tpl.spec ?? {}),
+      // Validation gives every template a spec; an empty one (refused by the api-server) only for an object that lacks it.
+      spec: structuredClone(tpl.spec) ?? ({} as PodSpec),
     });
     const r = await slowStartBatch(n, async () => {
-      const created = await this.ctx.client.create({ ...R.pods, namespace: ns }, pod());
+      const created = await clientFor(this.ctx.client, R.pods, ns).create(pod());
       void this.ctx.recorder.event(owner, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
     });
     if (r.error) {
@@ -233,13 +241,13 @@ export class ReplicaController implements Controller {
     return undefined;
   }
 
-  private async remove(key: string, owner: KubeObject, active: KubeObject[], n: number): Promise<void> {
+  private async remove(key: string, owner: Obj<Kinds[K]>, active: Obj<Pod>[], n: number): Promise<void> {
     const victims = [...active].sort(deletionOrder).slice(0, n);
     this.expectations.expect(key, 0, victims.map(keyOf));
     await Promise.all(
       victims.map(async (p) => {
         try {
-          await this.ctx.client.delete({ ...R.pods, namespace: p.metadata.namespace }, p.metadata.name!);
+          await clientFor(this.ctx.client, R.pods, p.metadata.namespace).delete(p.metadata.name!);
           void this.ctx.recorder.event(owner, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
         } catch (e) {
           this.expectations.deletionObserved(key, keyOf(p)); // a failed deletion will never be observed

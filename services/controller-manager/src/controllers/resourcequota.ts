@@ -4,11 +4,12 @@
  * objects come and go, and at least every 30 seconds.
  */
 import { addUsage, charge, isNotFound, showQuantity, storedResources, type KubeObject, type Usage } from '@kemu/api';
-import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
+import { keyOf, splitKey, WorkQueue } from '@kemu/client';
+import type { ResourceQuota } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { clientFor, informerFor, type TypedInformer } from '../typed.js';
 
-const QUOTAS = { version: 'v1', resource: 'resourcequotas' };
-const WATCHED = [R.pods, { version: 'v1', resource: 'services' }, { version: 'v1', resource: 'configmaps' }, { version: 'v1', resource: 'secrets' }, R.replicationcontrollers];
+const WATCHED = [R.pods, R.services, R.configmaps, { version: 'v1', resource: 'secrets' }, R.replicationcontrollers];
 
 /** Which stored resources a quota's `hard` keys are counted from. */
 function resourcesFor(hard: Record<string, unknown>) {
@@ -26,10 +27,10 @@ function resourcesFor(hard: Record<string, unknown>) {
 export class ResourceQuotaController implements Controller {
   readonly name = 'resourcequota';
   private queue = new WorkQueue();
-  private quotas: Informer;
+  private quotas: TypedInformer<ResourceQuota>;
 
   constructor(private ctx: ControllerContext) {
-    this.quotas = ctx.informers.for(QUOTAS);
+    this.quotas = informerFor(ctx.informers, R.resourcequotas);
     this.quotas.on({ add: (q) => this.queue.add(keyOf(q)), update: (a, b) => a.spec !== b.spec && this.queue.add(keyOf(b)) });
     const touched = (o: KubeObject) => this.quotas.lister.list(o.metadata.namespace).forEach((q) => this.queue.addAfter(keyOf(q), 200));
     for (const r of WATCHED) ctx.informers.for(r).on({ add: touched, update: (_a, b) => touched(b), delete: touched });
@@ -45,7 +46,7 @@ export class ResourceQuotaController implements Controller {
     const quota = this.quotas.lister.get(key);
     if (!quota) return;
     const { namespace } = splitKey(key);
-    const hard: Record<string, string> = quota.spec?.hard ?? {};
+    const hard = quota.spec?.hard ?? {};
     let used: Usage = {};
     for (const r of resourcesFor(hard)) {
       const { items } = await this.ctx.client.list({ group: r.group, version: r.version, resource: r.resource, namespace });
@@ -53,7 +54,7 @@ export class ResourceQuotaController implements Controller {
     }
     const status = { hard: { ...hard }, used: Object.fromEntries(Object.keys(hard).sort().map((k) => [k, showQuantity(k, used[k] ?? 0)])) };
     if (JSON.stringify(status) === JSON.stringify(quota.status ?? {})) return;
-    await this.ctx.client.update({ ...QUOTAS, namespace }, { ...structuredClone(quota), status }, 'status').catch((e) => {
+    await clientFor(this.ctx.client, R.resourcequotas, namespace).update({ ...structuredClone(quota), status }, 'status').catch((e: unknown) => {
       if (!isNotFound(e)) throw e;
     });
   }

@@ -8,27 +8,28 @@
  * ones elsewhere, and the old ones stay Terminating until a kubelet or PodGC
  * finishes them.
  */
-import { evictionTime, isNotFound, type KubeObject } from '@kemu/api';
-import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
+import { evictionTime, isNotFound } from '@kemu/api';
+import { keyOf, splitKey, WorkQueue } from '@kemu/client';
+import type { Node, Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
+import { clientFor, informerFor, type Obj, type TypedInformer } from '../typed.js';
 import { podsOnNode } from './pod-util.js';
 
-const noExecute = (n: KubeObject | undefined): string =>
-  JSON.stringify(((n?.spec?.taints ?? []) as { effect?: string }[]).filter((t) => t.effect === 'NoExecute'));
+const noExecute = (n: Node | undefined): string => JSON.stringify((n?.spec?.taints ?? []).filter((t) => t.effect === 'NoExecute'));
 
 export class TaintEvictionController implements Controller {
   readonly name = 'taint-eviction-controller';
   private queue = new WorkQueue();
-  private pods: Informer;
-  private nodes: Informer;
+  private pods: TypedInformer<Pod>;
+  private nodes: TypedInformer<Node>;
 
   constructor(private ctx: ControllerContext) {
-    this.pods = ctx.informers.for(R.pods);
-    this.nodes = ctx.informers.for(R.nodes);
-    const check = (p: KubeObject) => p.spec?.nodeName && !p.metadata.deletionTimestamp && this.queue.add(keyOf(p));
+    this.pods = informerFor(ctx.informers, R.pods);
+    this.nodes = informerFor(ctx.informers, R.nodes);
+    const check = (p: Obj<Pod>) => p.spec?.nodeName && !p.metadata.deletionTimestamp && this.queue.add(keyOf(p));
     this.pods.on({ add: check, update: (_a, b) => check(b) });
     // Only a change of a node's NoExecute taints concerns its pods.
-    const nodeChanged = (n: KubeObject) => podsOnNode(this.pods.lister.list(), n.metadata.name!).forEach(check);
+    const nodeChanged = (n: Obj<Node>) => podsOnNode(this.pods.lister.list(), n.metadata.name!).forEach(check);
     this.nodes.on({ add: (n) => noExecute(n) !== '[]' && nodeChanged(n), update: (a, b) => noExecute(a) !== noExecute(b) && nodeChanged(b) });
   }
 
@@ -45,13 +46,13 @@ export class TaintEvictionController implements Controller {
     if (when === 'never') return;
     if (when !== 'now') return this.queue.addAfter(key, when - now);
     const { namespace, name } = splitKey(key);
-    const ref = { ...R.pods, namespace };
+    const pods = clientFor(this.ctx.client, R.pods, namespace);
     void this.ctx.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
     try {
-      const conditions = ((pod.status?.conditions ?? []) as { type: string }[]).filter((c) => c.type !== 'DisruptionTarget');
-      conditions.push({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: ts(new Date(now)) } as { type: string });
-      await this.ctx.client.patch(ref, name, { status: { conditions } }, 'application/merge-patch+json', 'status');
-      await this.ctx.client.delete(ref, name, { preconditions: { uid: pod.metadata.uid } });
+      const conditions: PodCondition[] = (pod.status?.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget');
+      conditions.push({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: ts(new Date(now)) });
+      await pods.patch(name, { status: { conditions } }, 'application/merge-patch+json', 'status');
+      await pods.delete(name, { preconditions: { uid: pod.metadata.uid } });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }

@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { applyMergePatch, applyStrategicMergePatch, notFound, alreadyExists, type KubeObject, type WatchEvent } from '@kemu/api';
 import { EventRecorder, InformerFactory, type ApiClient, type ResourceId } from '@kemu/client';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { pino } from 'pino';
 import type { ControllerContext } from '../context.js';
 
@@ -110,52 +111,56 @@ export class FakeApi {
   }
 
   client(): ApiClient {
-    const api = this;
-    const list = (r: ResourceId) => [...api.objects.entries()].filter(([k]) => k.startsWith(`${r.resource}/${r.namespace ?? ''}`)).map(([, o]) => structuredClone(o));
+    // A promise of what `f` returns, rejected when it throws, as the real client's calls are: callers `.catch()` them.
+    const settle = <T>(f: () => T): Promise<T> => new Promise((resolve) => resolve(f()));
+    const list = (r: ResourceId) => [...this.objects.entries()].filter(([k]) => k.startsWith(`${r.resource}/${r.namespace ?? ''}`)).map(([, o]) => structuredClone(o));
+    const get = (r: ResourceId, name: string) => {
+      const o = this.objects.get(this.key(r, r.namespace, name));
+      if (!o) throw notFound(r.resource, r.group ?? '', name);
+      return structuredClone(o);
+    };
     const fake = {
-      async list(r: ResourceId) {
-        return { items: list(r).filter((o) => !r.namespace || o.metadata.namespace === r.namespace), resourceVersion: String(rv) };
-      },
-      async get(r: ResourceId, name: string) {
-        const o = api.objects.get(api.key(r, r.namespace, name));
-        if (!o) throw notFound(r.resource, r.group ?? '', name);
-        return structuredClone(o);
-      },
-      async create(r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}) {
-        const o = structuredClone(obj);
-        if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
-        const name = opts.name || o.metadata.name!;
-        api.calls.push({ verb: 'create', resource: r.resource, namespace: r.namespace, name, body: obj, subresource: opts.subresource });
-        if (opts.subresource) return o;
-        if (api.objects.has(api.key(r, r.namespace, name))) throw alreadyExists(r.resource, r.group ?? '', name);
-        o.metadata.namespace = r.namespace;
-        return api.seed(r, o);
-      },
-      async update(r: ResourceId, obj: KubeObject, subresource = '') {
-        api.calls.push({ verb: 'update', resource: r.resource, namespace: r.namespace, name: obj.metadata.name!, body: obj, subresource: subresource || undefined });
-        return api.seed(r, obj);
-      },
-      async patch(r: ResourceId, name: string, patch: unknown, type = 'application/merge-patch+json', subresource = '') {
-        api.calls.push({ verb: 'patch', resource: r.resource, namespace: r.namespace, name, body: patch, subresource: subresource || undefined });
-        const cur = await fake.get(r, name);
-        const next = (type === 'application/merge-patch+json' ? applyMergePatch(cur, patch) : applyStrategicMergePatch(cur, patch)) as KubeObject;
-        return api.seed(r, next);
-      },
-      async delete(r: ResourceId, name: string, options: { gracePeriodSeconds?: number } = {}) {
-        api.calls.push({ verb: 'delete', resource: r.resource, namespace: r.namespace, name, body: options });
-        const o = api.objects.get(api.key(r, r.namespace, name));
-        if (!o) throw notFound(r.resource, r.group ?? '', name);
-        const graceful = r.resource === 'pods' && !!o.spec?.nodeName && options.gracePeriodSeconds !== 0;
-        if (graceful) {
-          if (o.metadata.deletionTimestamp) return structuredClone(o);
-          const grace = options.gracePeriodSeconds ?? o.spec?.terminationGracePeriodSeconds ?? 30;
-          return api.seed(r, { ...o, metadata: { ...o.metadata, deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString(), deletionGracePeriodSeconds: grace } });
-        }
-        return api.remove(r, r.namespace, name)!;
-      },
-      watch(r: ResourceId, opts: { resourceVersion?: string; signal?: AbortSignal } = {}) {
-        return { [Symbol.asyncIterator]: () => api.stream(r, Number(opts.resourceVersion) || 0, opts.signal) };
-      },
+      list: (r: ResourceId) => settle(() => ({ items: list(r).filter((o) => !r.namespace || o.metadata.namespace === r.namespace), resourceVersion: String(rv) })),
+      get: (r: ResourceId, name: string) => settle(() => get(r, name)),
+      create: (r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}) =>
+        settle(() => {
+          const o = structuredClone(obj);
+          if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
+          const name = opts.name || o.metadata.name!;
+          this.calls.push({ verb: 'create', resource: r.resource, namespace: r.namespace, name, body: obj, subresource: opts.subresource });
+          if (opts.subresource) return o;
+          if (this.objects.has(this.key(r, r.namespace, name))) throw alreadyExists(r.resource, r.group ?? '', name);
+          o.metadata.namespace = r.namespace;
+          return this.seed(r, o);
+        }),
+      update: (r: ResourceId, obj: KubeObject, subresource = '') =>
+        settle(() => {
+          this.calls.push({ verb: 'update', resource: r.resource, namespace: r.namespace, name: obj.metadata.name!, body: obj, subresource: subresource || undefined });
+          return this.seed(r, obj);
+        }),
+      patch: (r: ResourceId, name: string, patch: unknown, type = 'application/merge-patch+json', subresource = '') =>
+        settle(() => {
+          this.calls.push({ verb: 'patch', resource: r.resource, namespace: r.namespace, name, body: patch, subresource: subresource || undefined });
+          const cur = get(r, name);
+          const next = (type === 'application/merge-patch+json' ? applyMergePatch(cur, patch) : applyStrategicMergePatch(cur, patch)) as KubeObject;
+          return this.seed(r, next);
+        }),
+      delete: (r: ResourceId, name: string, options: { gracePeriodSeconds?: number } = {}) =>
+        settle(() => {
+          this.calls.push({ verb: 'delete', resource: r.resource, namespace: r.namespace, name, body: options });
+          const o = this.objects.get(this.key(r, r.namespace, name));
+          if (!o) throw notFound(r.resource, r.group ?? '', name);
+          // Only pods are deleted gracefully, and the objects stored under pods are Pods.
+          const podSpec = r.resource === 'pods' ? (o as Pod).spec : undefined;
+          const graceful = !!podSpec?.nodeName && options.gracePeriodSeconds !== 0;
+          if (graceful) {
+            if (o.metadata.deletionTimestamp) return structuredClone(o);
+            const grace = options.gracePeriodSeconds ?? podSpec?.terminationGracePeriodSeconds ?? 30;
+            return this.seed(r, { ...o, metadata: { ...o.metadata, deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString(), deletionGracePeriodSeconds: grace } });
+          }
+          return this.remove(r, r.namespace, name)!;
+        }),
+      watch: (r: ResourceId, opts: { resourceVersion?: string; signal?: AbortSignal } = {}) => ({ [Symbol.asyncIterator]: () => this.stream(r, Number(opts.resourceVersion) || 0, opts.signal) }),
       close() {},
     };
     return fake as unknown as ApiClient;
