@@ -37,6 +37,15 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
+/** Poll until `cond` holds; fails after a deadline generous enough for a loaded machine. */
+async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const ep = (port: number): EndpointInfo => ({ ip: '127.0.0.1', port, ready: true, serving: true, terminating: false });
 
 async function proxyFor(vs: VirtualService): Promise<number> {
@@ -114,11 +123,10 @@ describe('TcpProxy', () => {
     // An open connection to a: the next ones go to b while it lasts, to a again once it closed.
     const held = net.connect({ port, host: '127.0.0.1' });
     await new Promise<void>((r) => held.on('connect', () => r()));
-    for (let i = 0; i < 50 && a.open() === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(a.open()).toBe(1);
+    await until('the held connection at a', () => a.open() === 1);
     expect(await call(port)).toBe('b:hi');
     held.destroy();
-    for (let i = 0; i < 50 && a.open() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await until('the held connection gone from a', () => a.open() === 0);
     expect(await call(port)).toBe('a:hi');
   });
 });
