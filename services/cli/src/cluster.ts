@@ -33,6 +33,8 @@ export interface ClusterOptions {
   backend?: string;
   /** kube-proxy's mode (KEMU_PROXY_MODE). Default: what the cluster has, else iptables. */
   proxyMode?: ProxyMode;
+  /** The IPVS scheduler of the userspace and ipvs modes (KEMU_IPVS_SCHEDULER). Default: the cluster's, else rr. */
+  ipvsScheduler?: IpvsScheduler;
   log?: (line: string) => void;
 }
 
@@ -45,15 +47,33 @@ interface ClusterRecord {
   backend?: string;
   /** kube-proxy's mode; absent in records from before kube-proxy ran, which means iptables. */
   proxyMode?: ProxyMode;
+  /** kube-proxy's --ipvs-scheduler; absent means rr. */
+  ipvsScheduler?: IpvsScheduler;
   createdAt: string;
 }
 
-/** kube-proxy's --proxy-mode values (ipvs and userspace are accepted; the proxy says they are not there yet). */
+/** kube-proxy's --proxy-mode values (ipvs runs on the userspace data path where the kernel has no IPVS). */
 export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
 
 export function isProxyMode(s: string): s is ProxyMode {
   return (PROXY_MODES as readonly string[]).includes(s);
+}
+
+/** kube-proxy's --ipvs-scheduler values (the userspace and ipvs modes use them). */
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'dh', 'sh'] as const;
+export type IpvsScheduler = (typeof IPVS_SCHEDULERS)[number];
+
+export function isIpvsScheduler(s: string): s is IpvsScheduler {
+  return (IPVS_SCHEDULERS as readonly string[]).includes(s);
+}
+
+/** What one node's kube-proxy said it runs (its "kube-proxy running" log line). */
+export interface ProxyDataPath {
+  node: string;
+  dataPath?: string;
+  scheduler?: string;
+  fallback?: string;
 }
 
 export type ServiceState = 'running' | 'exited' | 'completed';
@@ -81,6 +101,7 @@ export class Cluster {
   readonly composeFile: string;
   readonly subnetPrefix: string;
   readonly proxyMode: ProxyMode;
+  readonly ipvsScheduler: IpvsScheduler;
   private log: (line: string) => void;
 
   constructor(private opts: ClusterOptions = {}) {
@@ -93,6 +114,8 @@ export class Cluster {
     // A bad KEMU_PROXY_MODE is refused by `up` (checkHost), not by `down` or `status`.
     const envMode = process.env.KEMU_PROXY_MODE || undefined;
     this.proxyMode = opts.proxyMode ?? (envMode !== undefined && isProxyMode(envMode) ? envMode : undefined) ?? rec?.proxyMode ?? 'iptables';
+    const envSched = process.env.KEMU_IPVS_SCHEDULER || undefined;
+    this.ipvsScheduler = opts.ipvsScheduler ?? (envSched !== undefined && isIpvsScheduler(envSched) ? envSched : undefined) ?? rec?.ipvsScheduler ?? 'rr';
     this.log = opts.log ?? ((l) => console.log(l));
   }
 
@@ -111,7 +134,7 @@ export class Cluster {
 
   compose(): ComposeProject {
     const nodes = this.opts.nodes ?? this.record?.nodes ?? 3;
-    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes), KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw', KEMU_PROXY_MODE: this.proxyMode };
+    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes), KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw', KEMU_PROXY_MODE: this.proxyMode, KEMU_IPVS_SCHEDULER: this.ipvsScheduler };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
 
@@ -147,6 +170,8 @@ export class Cluster {
   private checkHost(): void {
     const envMode = process.env.KEMU_PROXY_MODE || undefined;
     if (envMode !== undefined && !isProxyMode(envMode)) throw new KemuError(`KEMU_PROXY_MODE: "${envMode}" is not one of ${PROXY_MODES.join(', ')}`);
+    const envSched = process.env.KEMU_IPVS_SCHEDULER || undefined;
+    if (envSched !== undefined && !isIpvsScheduler(envSched)) throw new KemuError(`KEMU_IPVS_SCHEDULER: "${envSched}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
     if (!isRoot()) throw new KemuError('kemu up needs root: it creates network namespaces, interfaces and routes (try sudo)');
     for (const cmd of ['ip', 'etcd']) {
       if (!haveCommand(cmd)) throw new KemuError(`${cmd} is not installed: run scripts/setup.sh (or apt-get install iproute2 etcd-server)`);
@@ -229,6 +254,7 @@ export class Cluster {
       nodes: this.opts.nodes ?? this.record?.nodes ?? 3,
       backend: this.opts.backend ?? this.record?.backend ?? 'host-gw',
       proxyMode: this.proxyMode,
+      ipvsScheduler: this.ipvsScheduler,
       createdAt: this.record?.createdAt ?? formatTime(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));
@@ -283,9 +309,16 @@ export class Cluster {
    */
   private async switchProxyMode(services: ComposeService[]): Promise<void> {
     const was = this.record?.proxyMode ?? 'iptables';
-    if (!this.record || was === this.proxyMode) return;
+    const wasScheduler = this.record?.ipvsScheduler ?? 'rr';
+    if (!this.record || (was === this.proxyMode && wasScheduler === this.ipvsScheduler)) return;
     const proxies = services.filter((s) => s.process === 'kube-proxy');
     await this.killAll(proxies.map((s) => s.name));
+    if (was === this.proxyMode) {
+      // Only the scheduler changed: the restarted proxies rewrite their own rules.
+      this.log(`  kube-proxy: ${this.proxyMode} with the ${wasScheduler} -> ${this.ipvsScheduler} scheduler`);
+      writeFileSync(join(this.state, 'cluster.json'), JSON.stringify({ ...this.record, ipvsScheduler: this.ipvsScheduler }, null, 2));
+      return;
+    }
     let cleaned = 0;
     for (const p of proxies) {
       const ns = p.netns ?? p.name;
@@ -294,7 +327,28 @@ export class Cluster {
       cleaned++;
     }
     this.log(`  kube-proxy: ${was} -> ${this.proxyMode}${cleaned ? `, the ${was} rules removed from ${cleaned} node(s)` : ''}`);
-    writeFileSync(join(this.state, 'cluster.json'), JSON.stringify({ ...this.record, proxyMode: this.proxyMode }, null, 2));
+    writeFileSync(join(this.state, 'cluster.json'), JSON.stringify({ ...this.record, proxyMode: this.proxyMode, ipvsScheduler: this.ipvsScheduler }, null, 2));
+  }
+
+  /**
+   * What each node's kube-proxy said it runs, from the last "kube-proxy running" line of
+   * its log: the data path that carries the traffic (ipvs mode may fall back to the
+   * userspace one), its scheduler, and why it fell back.
+   */
+  proxyDataPaths(): ProxyDataPath[] {
+    return this.compose().services.filter((s) => s.process === 'kube-proxy').map((s) => {
+      const node = s.netns ?? s.name.split('/')[0] ?? s.name;
+      const f = this.logFile(s.name);
+      if (!existsSync(f)) return { node };
+      const line = readFileSync(f, 'utf8').split('\n').reverse().find((l) => l.includes('"msg":"kube-proxy running"'));
+      if (!line) return { node };
+      try {
+        const j = JSON.parse(line) as { dataPath?: string; scheduler?: string; fallback?: string };
+        return { node, ...(j.dataPath ? { dataPath: j.dataPath } : {}), ...(j.scheduler ? { scheduler: j.scheduler } : {}), ...(j.fallback ? { fallback: j.fallback } : {}) };
+      } catch {
+        return { node };
+      }
+    });
   }
 
   private async killAll(services: string[]): Promise<void> {

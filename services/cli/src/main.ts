@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Cluster, KemuError, PROXY_MODES, isProxyMode, type ProxyMode } from './cluster.js';
+import { Cluster, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
 import { init } from './init.js';
 import { serviceNs, nsExists } from './netns.js';
 
@@ -13,9 +13,9 @@ program.option('-p, --name <project>', 'cluster (project) name; prefixes every n
 
 /** The options commander parsed, by command (flags not given are absent). */
 interface GlobalOptions { name?: string; subnet?: string }
-interface UpOptions { nodes?: string; backend?: string; proxyMode?: string }
+interface UpOptions { nodes?: string; backend?: string; proxyMode?: string; ipvsScheduler?: string }
 
-const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode } = {}) => {
+const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode; ipvsScheduler?: IpvsScheduler } = {}) => {
   const o = program.opts<GlobalOptions>();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
@@ -42,10 +42,12 @@ program
   .option('--nodes <n>', 'number of nodes (node-1..node-N; default: the cluster\'s, else 3)')
   .option('--backend <backend>', 'pod network between nodes: host-gw (routes via node addresses) or vxlan (an overlay, like flannel); default: the cluster\'s, else host-gw')
   .option('--proxy-mode <mode>', `kube-proxy's data path: ${PROXY_MODES.join(', ')} (default: $KEMU_PROXY_MODE, else the cluster's, else iptables); a change on a running cluster removes the old mode's rules`)
+  .option('--ipvs-scheduler <name>', `the scheduler of the userspace and ipvs modes: ${IPVS_SCHEDULERS.join(', ')} (default: $KEMU_IPVS_SCHEDULER, else the cluster's, else rr)`)
   .action(async (o: UpOptions) => {
+    if (o.ipvsScheduler !== undefined && !isIpvsScheduler(o.ipvsScheduler)) throw new KemuError(`--ipvs-scheduler: "${o.ipvsScheduler}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
     if (o.backend !== undefined && !['host-gw', 'vxlan'].includes(o.backend)) throw new Error(`--backend: "${o.backend}" is not one of host-gw, vxlan`);
     if (o.proxyMode !== undefined && !isProxyMode(o.proxyMode)) throw new KemuError(`--proxy-mode: "${o.proxyMode}" is not one of ${PROXY_MODES.join(', ')}`);
-    const c = cluster({ ...(o.nodes !== undefined ? { nodes: Number(o.nodes) } : {}), ...(o.backend ? { backend: o.backend } : {}), ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}) });
+    const c = cluster({ ...(o.nodes !== undefined ? { nodes: Number(o.nodes) } : {}), ...(o.backend ? { backend: o.backend } : {}), ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}), ...(o.ipvsScheduler ? { ipvsScheduler: o.ipvsScheduler } : {}) });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
     const r = await c.up();
     if (r === 'already-running') console.log(`Cluster "${c.project}" is already running; nothing to do.`);
@@ -93,8 +95,17 @@ program
     const w = Math.max(7, ...rows.map((r) => r.service.length)) + 2;
     console.log(`${'SERVICE'.padEnd(w)}${'STATE'.padEnd(11)}${'PID'.padEnd(9)}ADDRESS`);
     for (const r of rows) console.log(`${r.service.padEnd(w)}${r.state.padEnd(11)}${String(r.pid ?? '-').padEnd(9)}${r.address ?? ''}`);
-    console.log(`\nkube-proxy mode: ${c.proxyMode}`);
+    console.log(`\nkube-proxy mode: ${c.proxyMode}${proxyModeDetail(c)}`);
   });
+
+/** " (userspace data path, scheduler rr)" and the like, from what the proxies logged; '' for the kernel modes. */
+function proxyModeDetail(c: Cluster): string {
+  if (c.proxyMode !== 'userspace' && c.proxyMode !== 'ipvs') return '';
+  const paths = c.proxyDataPaths().filter((p) => p.dataPath);
+  const p = paths[0];
+  if (!p) return ` (scheduler ${c.ipvsScheduler})`;
+  return ` (${p.dataPath} data path, scheduler ${p.scheduler ?? c.ipvsScheduler}${p.fallback ? `: ${p.fallback.split(';')[0]}` : ''})`;
+}
 
 program
   .command('logs <service>')

@@ -22,7 +22,7 @@ describe('supervisor segments', () => {
 
 describe('the repository compose file: a kubelet and a kube-proxy per node', () => {
   const text = readFileSync(new URL('../../../compose/docker-compose.yml', import.meta.url), 'utf8');
-  const p = parseCompose(text, { KEMU_SUBNET: '172.30', KEMU_NODES: '2', KEMU_PROJECT: 'x', KEMU_STATE: '/s', KEMU_ROOT: '/r', KEMU_PROXY_MODE: 'nftables' });
+  const p = parseCompose(text, { KEMU_SUBNET: '172.30', KEMU_NODES: '2', KEMU_PROJECT: 'x', KEMU_STATE: '/s', KEMU_ROOT: '/r', KEMU_PROXY_MODE: 'nftables', KEMU_IPVS_SCHEDULER: 'sh' });
   const byName = new Map(p.services.map((s) => [s.name, s]));
 
   it('runs node-N as the kubelet and node-N/kube-proxy beside it, in its namespace, at its address', () => {
@@ -37,6 +37,7 @@ describe('the repository compose file: a kubelet and a kube-proxy per node', () 
     expect(proxy.command).toContain('/r/services/proxy/dist/main.js');
     expect(proxy.command).toContain('--token-file=/s/pki/proxy.token');
     expect(proxy.command).toContain('--proxy-mode=nftables');
+    expect(proxy.command).toContain('--ipvs-scheduler=sh');
     expect(proxy.environment.NODE_NAME).toBe('node-2');
     expect(proxy.environment.NODE_IP).toBe('172.30.1.2');
   });
@@ -48,8 +49,9 @@ describe('the repository compose file: a kubelet and a kube-proxy per node', () 
     expect(order.indexOf('apiserver')).toBeLessThan(order.indexOf('node-1/kube-proxy'));
   });
 
-  it('defaults to iptables', () => {
+  it('defaults to iptables, and to the rr scheduler', () => {
     const q = parseCompose(text, { KEMU_NODES: '1' });
     expect(q.services.find((s) => s.name === 'node-1/kube-proxy')?.command).toContain('--proxy-mode=iptables');
+    expect(q.services.find((s) => s.name === 'node-1/kube-proxy')?.command).toContain('--ipvs-scheduler=rr');
   });
 });

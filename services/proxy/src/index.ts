@@ -4,7 +4,7 @@
  * input, an nft transaction, the userspace schedulers) and the process that
  * writes those rules into a node's kernel (`start`).
  */
-export { PROXY_MODES, UnsupportedModeError, cleanup, start, type ProxyMode, type ProxyOptions, type RunningProxy } from './server.js';
+export { PROXY_MODES, cleanup, start, type ProxyMode, type ProxyOptions, type RunningProxy } from './server.js';
 export { SyncRunner, type SyncReason, type RunnerTimers } from './runtime/sync-runner.js';
 export { IptablesProxier, NftablesProxier, type Proxier, type SyncOutcome } from './runtime/proxiers.js';
 export { spawnExec, ToolError, type Exec, type ExecResult } from './runtime/exec.js';
@@ -42,3 +42,11 @@ export {
   type Backend, type Connection, type Scheduler, type SchedulerName,
 } from './userspace/schedulers.js';
 export { Balancer, ClientIPAffinity } from './userspace/affinity.js';
+export { VirtualService, type RealServer } from './userspace/virtual-service.js';
+export { DIAL_TIMEOUTS_MS, TcpProxy, type DataPathCounters } from './userspace/tcp-proxy.js';
+export { DEFAULT_UDP_IDLE_TIMEOUT_MS, UdpProxy } from './userspace/udp-proxy.js';
+export {
+  PORTAL_JUMPS, USERSPACE_CHAINS, buildPortalRules, isUserspaceChain, type Portal, type PortalJump,
+} from './userspace/portals.js';
+export { UserspaceProxier, type UserspaceProxierOptions } from './runtime/userspace-proxier.js';
+export { chooseDataPath, describeDataPath, kernelHasIpvs, type DataPath } from './runtime/data-path.js';

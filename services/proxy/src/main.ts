@@ -9,7 +9,8 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { stopOnSignals } from '@kemu/client';
 import { rulesCommand } from './rules-command.js';
-import { PROXY_MODES, UnsupportedModeError, cleanup, start, type ProxyMode } from './server.js';
+import { PROXY_MODES, cleanup, start, type ProxyMode } from './server.js';
+import { SCHEDULER_NAMES, type SchedulerName } from './userspace/schedulers.js';
 
 function eth0Address(): string | undefined {
   const all = Object.values(networkInterfaces()).flat();
@@ -32,6 +33,8 @@ interface ProxyFlags {
   hostnameOverride?: string;
   nodeIp?: string;
   proxyMode: string;
+  ipvsScheduler: string;
+  udpTimeout: string;
   clusterCidr: string;
   serviceClusterIpRange: string;
   minSyncPeriod: string;
@@ -51,6 +54,8 @@ if (process.argv[2] === 'rules') {
     .option('--hostname-override <name>', 'the Node this proxy programs (default: $NODE_NAME)')
     .option('--node-ip <ip>', "the node's address (default: $NODE_IP, else the Node's InternalIP)")
     .option('--proxy-mode <mode>', `data path: ${PROXY_MODES.join(', ')}`, 'iptables')
+    .option('--ipvs-scheduler <name>', `the IPVS scheduler of the ipvs and userspace modes: ${SCHEDULER_NAMES.join(', ')}`, 'rr')
+    .option('--udp-timeout <duration>', 'how long an idle UDP session of the userspace data path lives', '250ms')
     .option('--cluster-cidr <cidr>', 'the pod network: traffic from outside it to a ClusterIP is masqueraded', '10.244.0.0/16')
     .option('--service-cluster-ip-range <cidr>', 'the ClusterIP range', '10.96.0.0/12')
     .option('--min-sync-period <duration>', 'least time between two syncs', '1s')
@@ -70,6 +75,11 @@ if (process.argv[2] === 'rules') {
       log.error({ mode: o.proxyMode }, `unknown proxy mode (one of ${PROXY_MODES.join(', ')})`);
       process.exit(2);
     }
+    const scheduler = SCHEDULER_NAMES.find((s): s is SchedulerName => s === o.ipvsScheduler);
+    if (!scheduler) {
+      log.error({ scheduler: o.ipvsScheduler }, `unknown IPVS scheduler (one of ${SCHEDULER_NAMES.join(', ')})`);
+      process.exit(2);
+    }
     const nodeName = o.hostnameOverride ?? process.env.NODE_NAME;
     if (!o.apiserver || !o.caFile || !o.tokenFile || !nodeName) {
       log.error('--apiserver, --ca-file, --token-file and a node name (--hostname-override or $NODE_NAME) are required');
@@ -78,16 +88,16 @@ if (process.argv[2] === 'rules') {
     try {
       const p = await start({
         apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName,
-        nodeIP: o.nodeIp ?? process.env.NODE_IP ?? eth0Address(), mode,
+        nodeIP: o.nodeIp ?? process.env.NODE_IP ?? eth0Address(), mode, ipvsScheduler: scheduler, udpIdleTimeoutMs: duration(o.udpTimeout),
         clusterCIDR: o.clusterCidr, serviceCIDR: o.serviceClusterIpRange,
         minSyncPeriodMs: duration(o.minSyncPeriod), syncPeriodMs: duration(o.syncPeriod),
         healthzPort: Number(o.healthzPort), metricsPort: Number(o.metricsPort),
       }, log);
-      log.info({ node: nodeName, mode, healthz: p.healthzPort, metrics: p.metricsPort }, 'kube-proxy running');
+      // `kemu status` reads dataPath, scheduler and fallback from this line.
+      log.info({ node: nodeName, mode, dataPath: p.dataPath.dataPath, scheduler: p.dataPath.scheduler, fallback: p.dataPath.fallback, healthz: p.healthzPort, metrics: p.metricsPort }, 'kube-proxy running');
       stopOnSignals(p, log);
     } catch (err) {
-      if (err instanceof UnsupportedModeError) log.error({ mode: err.mode }, err.message);
-      else log.error({ err }, 'kube-proxy failed to start');
+      log.error({ err }, 'kube-proxy failed to start');
       process.exit(1);
     }
   }

@@ -1,15 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { start, UnsupportedModeError } from './server.js';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { start } from './server.js';
+
+/** A logger whose lines land in an array (parsed JSON). */
+function capture(): { log: ReturnType<typeof pino>; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { log: pino({ level: 'info' }, sink), lines };
+}
 
 describe('kube-proxy start', () => {
-  it.each(['ipvs', 'userspace'] as const)('refuses mode %s before touching the kernel or the api-server', async (mode) => {
+  it('ipvs mode without kernel IPVS says so and removes the other modes\' rules before it reads its credentials', async () => {
     const calls: string[] = [];
-    const exec = (cmd: string) => {
-      calls.push(cmd);
-      return Promise.resolve({ code: 0, stdout: '', stderr: '' });
+    const exec = (cmd: string, args: readonly string[]) => {
+      calls.push([cmd, ...args].join(' '));
+      return Promise.resolve({ code: 1, stdout: '', stderr: 'nothing here' });
     };
-    await expect(start({ apiserver: 'x:1', caFile: '/nonexistent', tokenFile: '/nonexistent', nodeName: 'n', mode, exec })).rejects.toThrow(UnsupportedModeError);
-    await expect(start({ apiserver: 'x:1', caFile: '/nonexistent', tokenFile: '/nonexistent', nodeName: 'n', mode, exec })).rejects.toThrow(`proxy mode "${mode}" is not implemented yet in kemu (use iptables or nftables)`);
-    expect(calls).toEqual([]);
+    const sysctl = { read: () => Promise.resolve('1'), write: () => Promise.resolve() };
+    const { log, lines } = capture();
+    await expect(start({
+      apiserver: 'x:1', caFile: '/nonexistent', tokenFile: '/nonexistent', nodeName: 'n', mode: 'ipvs', ipvsScheduler: 'sh',
+      exec, sysctl, kernelHasIpvs: () => false,
+    }, log)).rejects.toThrow(/ENOENT/);
+    expect(lines.find((l) => l.level === 40)?.msg).toBe('IPVS not available in this kernel; serving the sh scheduler through the userspace data path');
+    expect(calls).toEqual(['nft list table ip kube-proxy', 'iptables-save']);
   });
 });

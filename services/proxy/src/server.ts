@@ -1,7 +1,9 @@
 /**
  * The kube-proxy process of one node: informers on Services, EndpointSlices and its
  * own Node (gRPC watch streams), a sync runner that turns their changes into one
- * kernel write per sync, /healthz on 10256 and /metrics on 10249.
+ * kernel write per sync, /healthz on 10256 and /metrics on 10249. In userspace mode
+ * (and ipvs mode, which here runs on the userspace data path) the process is also
+ * the data path: its listeners carry every Service connection of the node.
  */
 import http from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -19,6 +21,12 @@ import { proxyHealth } from './runtime/health.js';
 import { ProgrammingLatency, ProxyMetrics } from './runtime/metrics.js';
 import { IptablesProxier, NftablesProxier, cleanupIptables, cleanupNftables, type Proxier } from './runtime/proxiers.js';
 import { SyncRunner, type SyncReason } from './runtime/sync-runner.js';
+import { UserspaceProxier } from './runtime/userspace-proxier.js';
+import { chooseDataPath, describeDataPath, kernelHasIpvs, type DataPath } from './runtime/data-path.js';
+import { DataPathMetrics } from './runtime/metrics.js';
+import { isIptablesModeChain } from './runtime/kernel.js';
+import { isUserspaceChain } from './userspace/portals.js';
+import type { SchedulerName } from './userspace/schedulers.js';
 
 export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
@@ -33,6 +41,12 @@ export interface ProxyOptions {
   nodeIP?: string;
   /** Default iptables. */
   mode?: ProxyMode;
+  /** The IPVS scheduler of the userspace data path (userspace and ipvs modes; --ipvs-scheduler). Default rr. */
+  ipvsScheduler?: SchedulerName;
+  /** Idle timeout of a UDP session in the userspace data path (--udp-timeout). Default 250 ms. */
+  udpIdleTimeoutMs?: number;
+  /** Whether the kernel has IPVS (tests fake it). Default: /proc/net/ip_vs exists. */
+  kernelHasIpvs?: () => boolean;
   /** Pod network, for "is this traffic from a pod" (masquerade decisions). Default 10.244.0.0/16. */
   clusterCIDR?: string;
   /** ClusterIP range (nftables drops traffic to unallocated ClusterIPs in it). Default 10.96.0.0/12. */
@@ -55,19 +69,13 @@ export interface ProxyOptions {
 
 export interface RunningProxy {
   mode: ProxyMode;
+  /** What carries the traffic, and why ipvs mode is not on kernel IPVS. */
+  dataPath: DataPath;
   healthzPort: number;
   metricsPort: number;
   /** Resolves after the next successful sync (tests). */
   synced(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A mode kemu's kube-proxy does not have yet: its data path is a later step. */
-export class UnsupportedModeError extends Error {
-  constructor(readonly mode: string) {
-    super(`proxy mode "${mode}" is not implemented yet in kemu (use iptables or nftables)`);
-    this.name = 'UnsupportedModeError';
-  }
 }
 
 const RESOURCES = {
@@ -96,23 +104,30 @@ export async function cleanup(exec: Exec = spawnExec): Promise<{ iptablesChains:
 
 export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-proxy' })): Promise<RunningProxy> {
   const mode = o.mode ?? 'iptables';
-  if (mode === 'ipvs' || mode === 'userspace') throw new UnsupportedModeError(mode);
+  const path = chooseDataPath(mode, o.ipvsScheduler ?? 'rr', mode === 'ipvs' && (o.kernelHasIpvs ?? kernelHasIpvs)());
+  if (path.fallback) log.warn({ mode, dataPath: path.dataPath, scheduler: path.scheduler }, path.fallback);
   const exec = o.exec ?? spawnExec;
   const sysctl = o.sysctl ?? procSysctl;
   const now = o.now ?? Date.now;
   const syncPeriodMs = o.syncPeriodMs ?? 30_000;
   const clusterCIDR = o.clusterCIDR ?? '10.244.0.0/16';
 
-  // The other mode's leftovers would intercept traffic before ours (kube-proxy cleans them at start too).
-  if (mode === 'iptables' ? await cleanupNftables(exec) : (await cleanupIptables(exec)) > 0) {
-    log.info({ mode }, 'removed the rules of the other proxy mode');
-  }
+  // The other modes' leftovers would intercept traffic before ours (kube-proxy cleans them at start too).
+  if (await cleanupOtherModes(exec, path.dataPath)) log.info({ mode }, 'removed the rules of the other proxy modes');
   await nodeSysctls(sysctl, mode, log);
 
-  const proxier: Proxier = mode === 'iptables'
-    ? new IptablesProxier(exec, { localhostNodePorts: true })
-    : new NftablesProxier(exec, { serviceCIDRs: [o.serviceCIDR ?? '10.96.0.0/12'] });
   const registry = newMetricsRegistry();
+  const dataPathMetrics = new DataPathMetrics(registry);
+  dataPathMetrics.info.set({ mode, data_path: path.dataPath, scheduler: path.scheduler ?? '' }, 1);
+  const proxier: Proxier & { stop?(): Promise<void> } = path.dataPath === 'iptables'
+    ? new IptablesProxier(exec, { localhostNodePorts: true })
+    : path.dataPath === 'nftables'
+      ? new NftablesProxier(exec, { serviceCIDRs: [o.serviceCIDR ?? '10.96.0.0/12'] })
+      : new UserspaceProxier(exec, {
+        scheduler: path.scheduler ?? 'rr', counters: dataPathMetrics.counters(),
+        ...(o.udpIdleTimeoutMs === undefined ? {} : { udpIdleTimeoutMs: o.udpIdleTimeoutMs }),
+        ...(o.now ? { now: o.now } : {}),
+      });
   const metrics = new ProxyMetrics(registry);
   const latency = new ProgrammingLatency();
   const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
@@ -154,7 +169,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     } catch (err) {
       // The previous rules stay in the kernel (a failed restore changes nothing); the next sync is full.
       latency.putBack(changes);
-      if (mode === 'iptables') metrics.restoreFailures.inc();
+      if (path.dataPath !== 'nftables') metrics.restoreFailures.inc();
       log.error({ err, mode, retryInMs: syncPeriodMs }, 'sync of proxy rules failed');
       runner.retryAfter(syncPeriodMs);
     }
@@ -200,6 +215,8 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
         res.end(err instanceof Error ? err.message : 'metrics collection failed');
       });
     } else if (req.url === '/proxyMode') {
+      // The body is the mode, as kube-proxy answers (tools compare it); the header says what carries the traffic.
+      res.setHeader('X-Kemu-Data-Path', describeDataPath(path));
       res.end(mode);
     } else if (req.url === '/healthz') {
       res.end('ok');
@@ -226,18 +243,31 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
 
   return {
     mode,
+    dataPath: path,
     healthzPort,
     metricsPort,
     synced: () => new Promise((r) => waiters.push(r)),
     async stop() {
       informers.stop();
       await runner.stop();
+      await proxier.stop?.();
       waiters = [];
       healthz.close();
       metricsServer.close();
       client.close();
     },
   };
+}
+
+/**
+ * Remove what the data paths other than `keep` wrote: the nft table, the iptables
+ * mode's chains, the userspace portals. Whether anything was there.
+ */
+async function cleanupOtherModes(exec: Exec, keep: DataPath['dataPath']): Promise<boolean> {
+  const nft = keep !== 'nftables' && await cleanupNftables(exec);
+  const owned = keep === 'iptables' ? isUserspaceChain : keep === 'userspace' ? isIptablesModeChain : undefined;
+  const chains = await cleanupIptables(exec, owned);
+  return nft || chains > 0;
 }
 
 function internalIP(node: KubeObject): string | undefined {

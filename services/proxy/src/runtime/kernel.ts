@@ -3,6 +3,7 @@
  * the inputs that remove kube-proxy's rules again (`kube-proxy --cleanup`). Pure.
  */
 import { isServiceChainName } from '../naming.js';
+import { isUserspaceChain } from '../userspace/portals.js';
 
 export interface SavedRule {
   chain: string;
@@ -45,12 +46,17 @@ const KUBE_PROXY_CHAINS = new Set([
 ]);
 
 /**
- * Whether kube-proxy owns a chain. KUBE-MARK-MASQ and KUBE-FIREWALL belong to the
+ * Whether the iptables mode owns a chain. KUBE-MARK-MASQ and KUBE-FIREWALL belong to the
  * kubelet in Kubernetes; kemu's kubelet writes neither (its own chain is KEMU-MASQ),
  * so here kube-proxy creates them and removes them again.
  */
-export function isKubeProxyChain(chain: string): boolean {
+export function isIptablesModeChain(chain: string): boolean {
   return KUBE_PROXY_CHAINS.has(chain) || isServiceChainName(chain);
+}
+
+/** Whether kube-proxy owns a chain, in any mode (the iptables mode's, or the userspace data path's portals). */
+export function isKubeProxyChain(chain: string): boolean {
+  return isIptablesModeChain(chain) || isUserspaceChain(chain);
 }
 
 /** Whether `chain` of `table` already holds a rule that jumps to `target` (so the jump need not be inserted). */
@@ -58,21 +64,22 @@ export function hasJump(saved: Map<string, SavedTable>, table: string, chain: st
   return (saved.get(table)?.rules ?? []).some((r) => r.chain === chain && r.target === target);
 }
 
-/** The nat chains kube-proxy owns that exist now: the ones a full sync may find stale. */
+/** The nat chains the iptables mode owns that exist now: the ones a full sync may find stale. */
 export function kubeNatChains(saved: Map<string, SavedTable>): string[] {
-  return (saved.get('nat')?.chains ?? []).filter(isKubeProxyChain);
+  return (saved.get('nat')?.chains ?? []).filter(isIptablesModeChain);
 }
 
 /**
- * The `iptables-restore --noflush` input that removes every kube-proxy chain and
- * every jump into one, or '' when there is nothing to remove. Chains are flushed
- * first (declaring a chain flushes it), so references between them go before -X.
+ * The `iptables-restore --noflush` input that removes every chain `owned` picks (by
+ * default every kube-proxy chain of any mode) and every jump into one, or '' when
+ * there is nothing to remove. Chains are flushed first (declaring a chain flushes
+ * it), so references between them go before -X.
  */
-export function iptablesCleanupInput(saved: Map<string, SavedTable>): string {
+export function iptablesCleanupInput(saved: Map<string, SavedTable>, owned: (chain: string) => boolean = isKubeProxyChain): string {
   const out: string[] = [];
   for (const [table, t] of saved) {
-    const mine = t.chains.filter(isKubeProxyChain);
-    const jumps = t.rules.filter((r) => !isKubeProxyChain(r.chain) && r.target !== undefined && isKubeProxyChain(r.target));
+    const mine = t.chains.filter(owned);
+    const jumps = t.rules.filter((r) => !owned(r.chain) && r.target !== undefined && owned(r.target));
     if (mine.length === 0 && jumps.length === 0) continue;
     out.push(`*${table}`, ...mine.map((c) => `:${c} - [0:0]`), ...jumps.map((r) => `-D ${r.chain} ${r.spec}`), ...mine.map((c) => `-X ${c}`), 'COMMIT');
   }

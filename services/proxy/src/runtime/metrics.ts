@@ -35,6 +35,35 @@ export class ProxyMetrics {
   }
 }
 
+/**
+ * kemu's own: which data path carries the traffic (an info-style gauge, 1 for the
+ * one in use), and what the userspace data path does. The counters are bumped
+ * per connection, never per chunk.
+ */
+export class DataPathMetrics {
+  readonly info: prom.Gauge<'mode' | 'data_path' | 'scheduler'>;
+  readonly connections: prom.Counter<'protocol'>;
+  readonly dialFailures: prom.Counter;
+  readonly noBackend: prom.Counter;
+
+  constructor(registry: MetricsRegistry) {
+    const registers = [registry];
+    this.info = new prom.Gauge({ name: 'kemu_proxy_data_path_info', help: 'The data path serving Services: 1 for the one in use (mode is --proxy-mode; data_path what carries the traffic)', labelNames: ['mode', 'data_path', 'scheduler'], registers });
+    this.connections = new prom.Counter({ name: 'kemu_proxy_userspace_connections_total', help: 'Connections (TCP) and client sessions (UDP) the userspace data path accepted', labelNames: ['protocol'], registers });
+    this.dialFailures = new prom.Counter({ name: 'kemu_proxy_userspace_dial_failures_total', help: 'Backend dials that failed and moved to another endpoint', registers });
+    this.noBackend = new prom.Counter({ name: 'kemu_proxy_userspace_no_backend_total', help: 'Connections refused because the Service port had no endpoint left', registers });
+  }
+
+  /** The counters the data path calls. */
+  counters(): { connectionAccepted(p: 'TCP' | 'UDP'): void; dialFailed(): void; noBackend(): void } {
+    return {
+      connectionAccepted: (p) => this.connections.inc({ protocol: p }),
+      dialFailed: () => this.dialFailures.inc(),
+      noBackend: () => this.noBackend.inc(),
+    };
+  }
+}
+
 /** The annotation the EndpointSlice controller sets to the time of the change that caused the slice's write. */
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 

@@ -11,7 +11,8 @@ import type { NodeFacts, ServiceEntry } from '../model/types.js';
 import { run, type Exec } from './exec.js';
 import { countRules, hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
 
-export type KernelMode = 'iptables' | 'nftables';
+/** The data path a Proxier programs (ipvs mode runs the userspace one where the kernel has no IPVS). */
+export type KernelMode = 'iptables' | 'nftables' | 'userspace';
 
 export interface SyncOutcome {
   full: boolean;
@@ -107,12 +108,16 @@ export class NftablesProxier implements Proxier {
   }
 }
 
-/** Remove every kube-proxy chain and jump from the iptables tables. Returns how many chains went. */
-export async function cleanupIptables(exec: Exec): Promise<number> {
+/**
+ * Remove kube-proxy's chains and the jumps into them from the iptables tables: every
+ * one by default, or those `owned` picks (one mode's, when another mode starts).
+ * Returns how many chains went.
+ */
+export async function cleanupIptables(exec: Exec, owned?: (chain: string) => boolean): Promise<number> {
   const r = await exec('iptables-save', []);
   if (r.code !== 0) return 0; // no iptables here: nothing of ours either
   const saved = parseIptablesSave(r.stdout);
-  const input = iptablesCleanupInput(saved);
+  const input = iptablesCleanupInput(saved, owned);
   if (input) await run(exec, 'iptables-restore', [...WAIT, '--noflush'], input);
   return [...saved.values()].reduce((n, t) => n + t.chains.filter((c) => input.includes(`-X ${c}\n`)).length, 0);
 }
