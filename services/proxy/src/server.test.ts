@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { start } from './server.js';
 
 /** A logger whose lines land in an array (parsed JSON). */
-function capture(): { log: ReturnType<typeof pino>; lines: Record<string, unknown>[] } {
+function capture(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -12,7 +12,7 @@ function capture(): { log: ReturnType<typeof pino>; lines: Record<string, unknow
       cb();
     },
   });
-  return { log: pino({ level: 'info' }, sink), lines };
+  return { log: pino({ level: 'info' }, sink) as Logger, lines };
 }
 
 describe('kube-proxy start', () => {

@@ -127,7 +127,7 @@ describe('NftablesProxier', () => {
       const listing = 'table ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
       return Promise.resolve({ code: 0, stdout: args[0] === 'list' ? listing : '', stderr: '' });
     };
-    const r = await new NftablesProxier(exec).sync(buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]), node, true);
+    const r = await new NftablesProxier(exec).sync(buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]), node);
     expect(r).toEqual({ full: true, deletedChains: 1 });
     expect(calls.map((c) => c.args.join(' '))).toEqual(['list table ip kube-proxy', '-f -', '-f -']);
     expect(calls[1]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
