@@ -12,7 +12,7 @@ function capture(): { log: Logger; lines: Record<string, unknown>[] } {
       cb();
     },
   });
-  return { log: pino({ level: 'info' }, sink) as Logger, lines };
+  return { log: pino({ level: 'info' }, sink), lines };
 }
 
 describe('kube-proxy start', () => {

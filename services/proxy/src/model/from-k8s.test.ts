@@ -83,7 +83,7 @@ describe('categorizeEndpoints', () => {
   it('uses ready endpoints, and serving+terminating ones only when none is ready', () => {
     const eps = [ep('10.0.0.1', 'n1'), ep('10.0.0.2', 'n2', false, true)];
     expect(ips(categorizeEndpoints(svc(), eps, 'n1').cluster)).toEqual(['10.0.0.1']);
-    expect(ips(categorizeEndpoints(svc(), [eps[1] as EndpointInfo], 'n1').cluster)).toEqual(['10.0.0.2']);
+    expect(ips(categorizeEndpoints(svc(), [eps[1]], 'n1').cluster)).toEqual(['10.0.0.2']);
     expect(categorizeEndpoints(svc(), [{ ...ep('10.0.0.3', 'n1', false), serving: false }], 'n1').hasAnyEndpoints).toBe(false);
   });
 

@@ -135,7 +135,7 @@ export function endpointsFromSlices(slices: readonly EndpointSlice[]): Map<strin
       if (port.port === undefined) continue;
       const key = servicePortKey(namespace, svcName, port.name ?? '', protocolOf(port.protocol));
       let set = byKey.get(key);
-      if (!set) byKey.set(key, (set = new Map()));
+      if (!set) byKey.set(key, (set = new Map<string, EndpointInfo>()));
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses?.[0];
         if (!ip || !isIPv4(ip)) continue;

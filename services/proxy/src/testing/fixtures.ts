@@ -42,9 +42,9 @@ export function sortIptablesRestore(text: string): string {
     } else if (line === 'COMMIT' || !cur) {
       continue;
     } else if (line.startsWith(':')) {
-      cur.chains.push(line.slice(1).split(' ')[0] as string);
+      cur.chains.push(line.slice(1).split(' ')[0]);
     } else {
-      const chain = line.split(' ')[1] as string;
+      const chain = line.split(' ')[1];
       cur.rules.set(chain, [...(cur.rules.get(chain) ?? []), line]);
     }
   }

@@ -13,7 +13,7 @@ const backends = (): Backend[] => [
   { id: '10.244.2.7:80', ip: '10.244.2.7', weight: 2, activeConns: 0, inactiveConns: 0 },
   { id: '10.244.3.2:80', ip: '10.244.3.2', weight: 1, activeConns: 0, inactiveConns: 0 },
 ];
-const letter = (b: Backend | undefined): string => (b ? 'ABC'[backends().findIndex((x) => x.id === b.id)] as string : '-');
+const letter = (b: Backend | undefined): string => (b ? 'ABC'[backends().findIndex((x) => x.id === b.id)] : '-');
 
 function sequence(name: SchedulerName, picks: number, client = (i: number): string => `192.168.0.${10 + i}`, dest = '10.96.0.10'): string {
   const s = createScheduler(name);
@@ -52,7 +52,7 @@ describe('scheduler choice sequences (A w3, B w2, C w1; connections stay open)',
     const clients = ['10.244.1.10', '10.244.1.11', '10.244.2.20', '10.244.3.30', '192.168.0.7', '172.28.0.1'];
     const buckets = clients.map(shBucket);
     const expected = buckets.map((b) => 'AAABBC'[b % 6]).join(' ');
-    expect(sequence('sh', clients.length, (i) => clients[i] as string)).toBe(expected);
+    expect(sequence('sh', clients.length, (i) => clients[i])).toBe(expected);
     // The same client again gets the same backend.
     expect(sequence('sh', 3, () => '10.244.1.10')).toBe(Array(3).fill('AAABBC'[(shBucket('10.244.1.10')) % 6]).join(' '));
   });
@@ -79,14 +79,14 @@ describe('scheduler edge cases', () => {
     const bs = backends();
     const conn = { clientIP: '10.0.0.1', destIP: '10.96.0.10' };
     expect([s.pick(bs, conn), s.pick(bs, conn)].map(letter).join(' ')).toBe('A B');
-    expect(letter(s.pick([bs[0] as Backend, bs[2] as Backend], conn))).toBe('C');
+    expect(letter(s.pick([bs[0], bs[2]], conn))).toBe('C');
   });
 
   it('lc counts an active connection as 256 inactive ones', () => {
     const bs = backends();
-    (bs[0] as Backend).inactiveConns = 255;
-    (bs[1] as Backend).activeConns = 1;
-    (bs[2] as Backend).activeConns = 1;
+    (bs[0]).inactiveConns = 255;
+    (bs[1]).activeConns = 1;
+    (bs[2]).activeConns = 1;
     expect(letter(createScheduler('lc').pick(bs, { clientIP: '10.0.0.1', destIP: '10.96.0.10' }))).toBe('A');
   });
 });

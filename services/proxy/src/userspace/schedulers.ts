@@ -56,7 +56,7 @@ class RoundRobin implements Scheduler {
     }
     for (let k = 1; k <= n; k++) {
       const i = (((start + k) % n) + n) % n;
-      const b = backends[i] as Backend;
+      const b = backends[i];
       if (available(b)) {
         this.lastId = b.id;
         this.lastIndex = i;
@@ -94,7 +94,7 @@ class WeightedRoundRobin implements Scheduler {
         this.cw -= di;
         if (this.cw <= 0) this.cw = mw;
       }
-      if ((weights[this.i] as number) >= this.cw) return backends[this.i];
+      if ((weights[this.i]) >= this.cw) return backends[this.i];
     }
   }
 }
@@ -176,7 +176,7 @@ class DestinationHashing implements Scheduler {
   readonly name = 'dh';
   pick(backends: readonly Backend[], conn: Connection): Backend | undefined {
     if (backends.length === 0) return undefined;
-    const b = backends[dhBucket(conn.destIP) % backends.length] as Backend;
+    const b = backends[dhBucket(conn.destIP) % backends.length];
     return available(b) ? b : undefined;
   }
 }
@@ -188,7 +188,7 @@ export function shTable(backends: readonly Backend[]): Backend[] {
   let i = 0;
   let count = 0;
   while (table.length < TAB_SIZE) {
-    const b = backends[i] as Backend;
+    const b = backends[i];
     table.push(b);
     if (++count >= b.weight) {
       i = (i + 1) % backends.length;
