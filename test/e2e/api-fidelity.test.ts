@@ -9,7 +9,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '@kemu/api';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { api, creds, k, namespace, parseJson, waitFor } from './helpers.js';
 
 let ns: string;
@@ -54,19 +55,19 @@ describe("what create keeps, as each kind's strategy", () => {
     expect(p.status).toBe(201);
     expect(p.body.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
     expect(p.body.metadata).not.toHaveProperty('generation');
-    const svc = JSON.parse(await k(['create', 'service', 'clusterip', 'forged', '--tcp=80', '--dry-run=server', '-o', 'json', '-n', ns]));
+    const svc = parseJson<Service>(await k(['create', 'service', 'clusterip', 'forged', '--tcp=80', '--dry-run=server', '-o', 'json', '-n', ns]));
     expect(svc.metadata).not.toHaveProperty('generation');
   });
 
   it("bumps a Deployment's generation when its annotations change, and the controller observes it", async () => {
     await api('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, deployment('annotated'));
     const observed = async (gen: number) => {
-      const cur = JSON.parse(await k(['get', 'deploy', 'annotated', '-o', 'json', '-n', ns]));
-      return cur.metadata.generation === gen && cur.status.observedGeneration === gen ? cur : undefined;
+      const cur = parseJson<Deployment>(await k(['get', 'deploy', 'annotated', '-o', 'json', '-n', ns]));
+      return cur.metadata?.generation === gen && cur.status?.observedGeneration === gen ? cur : undefined;
     };
     // The controller's revision annotation goes with its status: no new generation for it.
     const first = await waitFor('the controller to observe generation 1', () => observed(1));
-    expect(first.metadata.annotations['deployment.kubernetes.io/revision']).toBe('1');
+    expect(first.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
     await k(['annotate', 'deploy', 'annotated', 'note=x', '-n', ns]);
     await waitFor('the controller to observe generation 2', () => observed(2));
   });
@@ -102,11 +103,11 @@ describe('the kubernetes Service', () => {
     const addr = creds().server.hostname;
     expect(await k(['get', 'ep', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+${addr.replaceAll('.', '\\.')}:6443\\s`, 'm'));
     expect(await k(['get', 'endpointslice', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+IPv4\\s+6443\\s+${addr.replaceAll('.', '\\.')}\\s`, 'm'));
-    const slice = JSON.parse(await k(['get', 'endpointslice', 'kubernetes', '-o', 'json', ...inDefault]));
-    expect(slice.metadata.labels).toEqual({ 'kubernetes.io/service-name': 'kubernetes' });
+    const slice = parseJson<EndpointSlice>(await k(['get', 'endpointslice', 'kubernetes', '-o', 'json', ...inDefault]));
+    expect(slice.metadata?.labels).toEqual({ 'kubernetes.io/service-name': 'kubernetes' });
     expect(slice.endpoints).toEqual([{ addresses: [addr], conditions: { ready: true } }]);
-    const ep = JSON.parse(await k(['get', 'ep', 'kubernetes', '-o', 'json', ...inDefault]));
-    expect(ep.metadata.labels).toEqual({ 'endpointslice.kubernetes.io/skip-mirror': 'true' });
+    const ep = parseJson<Endpoints>(await k(['get', 'ep', 'kubernetes', '-o', 'json', ...inDefault]));
+    expect(ep.metadata?.labels).toEqual({ 'endpointslice.kubernetes.io/skip-mirror': 'true' });
     expect(ep.subsets).toEqual([{ addresses: [{ ip: addr }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }]);
   });
 

@@ -54,8 +54,8 @@ describe('pod network (bridge + host-gw)', () => {
     const ipamB = new HostLocalIpam(NODES.b.cidr);
     ensureBridge(NODES.a.ns, NODES.a.cidr, ipamA.gateway, { clusterCIDR: '10.250.0.0/16' });
     ensureBridge(NODES.b.ns, NODES.b.cidr, ipamB.gateway, { clusterCIDR: '10.250.0.0/16' });
-    routeToNode(NODES.a.ns, NODES.b.cidr, NODES.b.ip);
-    routeToNode(NODES.b.ns, NODES.a.cidr, NODES.a.ip);
+    await routeToNode(NODES.a.ns, NODES.b.cidr, NODES.b.ip);
+    await routeToNode(NODES.b.ns, NODES.a.cidr, NODES.a.ip);
     const pods = await Promise.all([
       { ns: `${P}-pod-a1`, node: NODES.a, ipam: ipamA },
       { ns: `${P}-pod-a2`, node: NODES.a, ipam: ipamA },

@@ -35,9 +35,9 @@ function nameValidator(storage: string): NameValidator {
       return dns1123Label;
     case 'services':
       return dns1035Label;
+    // Path segments: events, leases, and RBAC names (system:coredns), as Kubernetes' ValidateRBACName.
     case 'events':
     case 'leases':
-    // RBAC names are path segments (system:coredns), as Kubernetes' ValidateRBACName.
     case 'roles':
     case 'rolebindings':
     case 'clusterroles':
