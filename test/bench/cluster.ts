@@ -18,7 +18,8 @@ export interface BenchCluster {
 export async function withCluster(project: string, subnet: string, body: (c: BenchCluster) => Promise<void>, nodes = 3): Promise<void> {
   const home = mkdtempSync('/tmp/kemu-bench-');
   const env = { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home };
-  const kemu = (...a: string[]) => void execFileSync(process.execPath, [CLI, '-p', project, '--subnet', subnet, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const kemu = (...a: string[]) =>
+    void execFileSync(process.execPath, [CLI, '-p', project, '--subnet', subnet, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     kemu('down');
     kemu('up', '--nodes', String(nodes));

@@ -31,7 +31,11 @@ function memKb(pid: number): Mem {
 }
 /** A container: every process of its process group (the runtime's shell, the program, what it started). */
 function containerMem(pid: number): Mem {
-  const pgid = Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)]).toString().trim());
+  const pgid = Number(
+    execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)])
+      .toString()
+      .trim(),
+  );
   const pids = execFileSync('ps', ['-eo', 'pid=,pgid='])
     .toString()
     .split('\n')
@@ -56,11 +60,16 @@ function programPid(state: string, uid: string): number {
 }
 
 async function main({ state }: BenchCluster): Promise<void> {
-  const c = new ApiClient({ address: '172.30.0.3:6444', ca: readFileSync(join(state, 'pki', 'ca.crt')), token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim() });
+  const c = new ApiClient({
+    address: '172.30.0.3:6444',
+    ca: readFileSync(join(state, 'pki', 'ca.crt')),
+    token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim(),
+  });
   const ns = 'bench-pods';
   await c.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   // The nodes need their podCIDRs before pods can start.
-  for (let i = 0; i < 100 && (await c.list({ version: 'v1', resource: 'nodes' })).items.filter((n) => (n as Node).spec?.podCIDR).length < 3; i++) await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 100 && (await c.list({ version: 'v1', resource: 'nodes' })).items.filter((n) => (n as Node).spec?.podCIDR).length < 3; i++)
+    await new Promise((r) => setTimeout(r, 200));
   const created = new Map<string, number>();
   const ready = new Map<string, number>();
   const ac = new AbortController();
@@ -76,7 +85,10 @@ async function main({ state }: BenchCluster): Promise<void> {
   // 2-core machine adds when everything arrives at once).
   const create = async (name: string) => {
     created.set(name, performance.now());
-    await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } });
+    await c.create(
+      { ...PODS, namespace: ns },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } },
+    );
   };
   const t0 = performance.now();
   for (let i = 0; i < 100; i++) {
@@ -87,7 +99,9 @@ async function main({ state }: BenchCluster): Promise<void> {
   await watching;
   ac.abort();
   const lat = [...ready].map(([n, t]) => t - created.get(n)!);
-  console.log(`pod startup (create → Running and Ready, seen through a watch), 100 pause pods at 10/s on 3 nodes: p50 ${q(lat, 0.5).toFixed(0)} ms, p99 ${q(lat, 0.99).toFixed(0)} ms`);
+  console.log(
+    `pod startup (create → Running and Ready, seen through a watch), 100 pause pods at 10/s on 3 nodes: p50 ${q(lat, 0.5).toFixed(0)} ms, p99 ${q(lat, 0.99).toFixed(0)} ms`,
+  );
   const burstReady = new Map<string, number>();
   const ac2 = new AbortController();
   const watching2 = (async () => {
@@ -104,13 +118,18 @@ async function main({ state }: BenchCluster): Promise<void> {
   const burst = [...burstReady].map(([n, t]) => t - created.get(n)!);
   console.log(`the same, 100 more created at once: p50 ${q(burst, 0.5).toFixed(0)} ms, p99 ${q(burst, 0.99).toFixed(0)} ms`);
   const kubelets = [1, 2, 3].map((i) => memKb(Number(readFileSync(join(state, 'pids', `node-${i}.pid`), 'utf8'))));
-  console.log(`kubelet with ~67 pods each: RSS ${kubelets.map((k) => mb(k.rss)).join(', ')}; PSS ${kubelets.map((k) => mb(k.pss)).join(', ')}; anonymous ${kubelets.map((k) => mb(k.anon)).join(', ')}`);
+  console.log(
+    `kubelet with ~67 pods each: RSS ${kubelets.map((k) => mb(k.rss)).join(', ')}; PSS ${kubelets.map((k) => mb(k.pss)).join(', ')}; anonymous ${kubelets.map((k) => mb(k.anon)).join(', ')}`,
+  );
   // A pod's memory: its container's process group (pause: the runtime's shell, a shell and a sleep).
   const pausePids = execFileSync('pgrep', ['-f', 'pause/pause.sh']).toString().trim().split('\n').map(Number);
   const pause = containerMem(pausePids[0]);
   console.log(`simple (pause) pod: RSS ${mb(pause.rss)}, PSS ${mb(pause.pss)}, anonymous ${mb(pause.anon)}`);
   // The real programs: Debian's nginx (a master and a worker per CPU) and redis-server.
-  for (const [name, image] of [['nginx', 'nginx'], ['redis', 'redis']]) {
+  for (const [name, image] of [
+    ['nginx', 'nginx'],
+    ['redis', 'redis'],
+  ]) {
     await c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image }] } });
     let uid = '';
     for (let i = 0; i < 100; i++) {

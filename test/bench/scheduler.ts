@@ -25,7 +25,11 @@ async function registerNodes(c: ApiClient, from: number, to: number): Promise<vo
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name: `node-${from + i}`, labels: { 'kubernetes.io/hostname': `node-${from + i}` } },
-      status: { allocatable: { cpu: '32', memory: '64Gi', pods: '110' }, capacity: { cpu: '32', memory: '64Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now }] },
+      status: {
+        allocatable: { cpu: '32', memory: '64Gi', pods: '110' },
+        capacity: { cpu: '32', memory: '64Gi', pods: '110' },
+        conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now }],
+      },
     }),
   );
 }
@@ -57,8 +61,28 @@ async function pendingPods(c: ApiClient, { state, kemu }: BenchCluster, nodes: n
   await c.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const pid = schedulerPid(state);
   process.kill(-pid, 'SIGTERM');
-  while ((() => { try { process.kill(pid, 0); return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'); } catch { return false; } })()) await new Promise((r) => setTimeout(r, 50));
-  await inBatches(1000, 50, (i) => c.create({ ...PODS, namespace: ns }, { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, labels: { app: 'bench' } }, spec: { containers: [{ name: 'c', image: 'pause', resources: { requests: { cpu: '10m', memory: '10Mi' } } }] } }));
+  while (
+    (() => {
+      try {
+        process.kill(pid, 0);
+        return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+      } catch {
+        return false;
+      }
+    })()
+  )
+    await new Promise((r) => setTimeout(r, 50));
+  await inBatches(1000, 50, (i) =>
+    c.create(
+      { ...PODS, namespace: ns },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `p-${i}`, labels: { app: 'bench' } },
+        spec: { containers: [{ name: 'c', image: 'pause', resources: { requests: { cpu: '10m', memory: '10Mi' } } }] },
+      },
+    ),
+  );
   const w = watchBinds(c, ns, 1000);
   const t0 = performance.now();
   kemu('start');
@@ -69,7 +93,11 @@ async function pendingPods(c: ApiClient, { state, kemu }: BenchCluster, nodes: n
 }
 
 async function main({ state, kemu }: BenchCluster): Promise<void> {
-  const c = new ApiClient({ address: '172.30.0.3:6444', ca: readFileSync(join(state, 'pki', 'ca.crt')), token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim() });
+  const c = new ApiClient({
+    address: '172.30.0.3:6444',
+    ca: readFileSync(join(state, 'pki', 'ca.crt')),
+    token: readFileSync(join(state, 'pki', 'admin.token'), 'utf8').trim(),
+  });
   await registerNodes(c, 0, 100);
   await new Promise((r) => setTimeout(r, 1000));
   console.log(await pendingPods(c, { state, kemu }, 100));
@@ -81,7 +109,19 @@ async function main({ state, kemu }: BenchCluster): Promise<void> {
   await c.create({ version: 'v1', resource: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const w = watchBinds(c, ns, 1000);
   const t0 = performance.now();
-  await c.create({ group: 'apps', version: 'v1', resource: 'deployments', namespace: ns }, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'big' }, spec: { replicas: 1000, selector: { matchLabels: { app: 'big' } }, template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'c', image: 'pause' }] } } } });
+  await c.create(
+    { group: 'apps', version: 'v1', resource: 'deployments', namespace: ns },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'big' },
+      spec: {
+        replicas: 1000,
+        selector: { matchLabels: { app: 'big' } },
+        template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'c', image: 'pause' }] } },
+      },
+    },
+  );
   const binds = await w.done;
   w.stop();
   console.log(`Deployment of 1,000 replicas over 1,000 nodes: all pods created and bound in ${((Math.max(...binds) - t0) / 1000).toFixed(2)} s`);

@@ -44,7 +44,10 @@ describe('api-server errors', () => {
     expect((await api('PUT', path('/dup'), { ...stale, data: { v: '1' } })).status).toBe(200);
     const conflict = await api('PUT', path('/dup'), { ...stale, data: { v: '2' } });
     expect(conflict.status).toBe(409);
-    expect(conflict.body).toMatchObject({ reason: 'Conflict', message: 'Operation cannot be fulfilled on configmaps "dup": the object has been modified; please apply your changes to the latest version and try again' });
+    expect(conflict.body).toMatchObject({
+      reason: 'Conflict',
+      message: 'Operation cannot be fulfilled on configmaps "dup": the object has been modified; please apply your changes to the latest version and try again',
+    });
   });
 
   it('lets exactly one of many concurrent updates from the same version win', async () => {
@@ -67,7 +70,9 @@ describe('api-server errors', () => {
     expect(r.status).toBe(422);
     expect(r.body.reason).toBe('Invalid');
     expect(r.body.message).toMatch(/^Deployment\.apps "bad" is invalid: \[/);
-    expect(r.body.details?.causes?.map((c) => c.field)).toEqual(expect.arrayContaining(['spec.replicas', 'spec.template.metadata.labels', 'spec.template.spec.containers[0].image']));
+    expect(r.body.details?.causes?.map((c) => c.field)).toEqual(
+      expect.arrayContaining(['spec.replicas', 'spec.template.metadata.labels', 'spec.template.spec.containers[0].image']),
+    );
     expect((await api('GET', `/apis/apps/v1/namespaces/${ns}/deployments/bad`)).status).toBe(404);
   });
 
@@ -112,7 +117,12 @@ describe('api-server errors', () => {
   });
 
   it('allocates distinct ClusterIPs under concurrency and refuses a taken one', async () => {
-    const svc = (name: string, clusterIP?: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }], ...(clusterIP ? { clusterIP } : {}) } });
+    const svc = (name: string, clusterIP?: string) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name },
+      spec: { ports: [{ port: 80 }], ...(clusterIP ? { clusterIP } : {}) },
+    });
     const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => api<Service>('POST', `/api/v1/namespaces/${ns}/services`, svc(`s${i}`))));
     const ips = rs.map((r) => r.body.spec?.clusterIP);
     expect(new Set(ips).size).toBe(30);
@@ -167,14 +177,20 @@ describe('api-server errors', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'gen' },
-      spec: { selector: { matchLabels: { app: 'g' } }, template: { metadata: { labels: { app: 'g' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+      spec: {
+        selector: { matchLabels: { app: 'g' } },
+        template: { metadata: { labels: { app: 'g' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+      },
     };
     const base = `/apis/apps/v1/namespaces/${ns}/deployments`;
     const created = (await api<Deployment>('POST', base, d)).body;
     expect(created.metadata?.generation).toBe(1);
-    const labelled = (await api<Deployment>('PATCH', `${base}/gen`, { metadata: { labels: { x: 'y' } } }, { headers: { 'Content-Type': 'application/merge-patch+json' } })).body;
+    const labelled = (
+      await api<Deployment>('PATCH', `${base}/gen`, { metadata: { labels: { x: 'y' } } }, { headers: { 'Content-Type': 'application/merge-patch+json' } })
+    ).body;
     expect(labelled.metadata?.generation).toBe(1);
-    const scaled = (await api<Deployment>('PATCH', `${base}/gen`, { spec: { replicas: 3 } }, { headers: { 'Content-Type': 'application/merge-patch+json' } })).body;
+    const scaled = (await api<Deployment>('PATCH', `${base}/gen`, { spec: { replicas: 3 } }, { headers: { 'Content-Type': 'application/merge-patch+json' } }))
+      .body;
     expect(scaled.metadata?.generation).toBe(2);
     expect(scaled.metadata?.uid).toBe(created.metadata?.uid);
     expect(scaled.metadata?.creationTimestamp).toBe(created.metadata?.creationTimestamp);

@@ -42,15 +42,28 @@ describe("what create keeps, as each kind's strategy", () => {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name },
-    spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+    },
   });
 
   it('drops a status sent with a Deployment and starts a Pod Pending; generation 1 for the Deployment only', async () => {
-    const d = await api<Deployment>('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, { ...deployment('forged'), status: { replicas: 5, readyReplicas: 5 } });
+    const d = await api<Deployment>('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      ...deployment('forged'),
+      status: { replicas: 5, readyReplicas: 5 },
+    });
     expect(d.status).toBe(201);
     expect(d.body.status).toEqual({});
     expect(d.body.metadata?.generation).toBe(1);
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'forged' }, spec: { containers: [{ name: 'c', image: 'nginx' }] }, status: { phase: 'Running', podIP: '10.9.9.9' } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'forged' },
+      spec: { containers: [{ name: 'c', image: 'nginx' }] },
+      status: { phase: 'Running', podIP: '10.9.9.9' },
+    };
     const p = await api<Pod>('POST', `/api/v1/namespaces/${ns}/pods?dryRun=All`, pod);
     expect(p.status).toBe(201);
     expect(p.body.status).toEqual({ phase: 'Pending', qosClass: 'BestEffort' });
@@ -88,9 +101,15 @@ describe('boolean query parameters', () => {
     await k(['create', 'configmap', 'wl', '-n', ns]);
     const q = 'watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dwl';
     const r = await api('GET', `/api/v1/namespaces/${ns}/configmaps?${q}`);
-    const events = r.text.trim().split('\n').map((l) => parseJson(l));
+    const events = r.text
+      .trim()
+      .split('\n')
+      .map((l) => parseJson(l));
     expect(events[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'wl' } } });
-    expect(events[1]).toMatchObject({ type: 'BOOKMARK', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+    expect(events[1]).toMatchObject({
+      type: 'BOOKMARK',
+      object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } },
+    });
     const refused = await api<Status>('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
     expect(refused.status).toBe(422);
     expect(refused.body.message).toContain('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
@@ -102,7 +121,9 @@ describe('the kubernetes Service', () => {
   it("has the api-server's address as its endpoints, in an Endpoints and an EndpointSlice", async () => {
     const addr = creds().server.hostname;
     expect(await k(['get', 'ep', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+${addr.replaceAll('.', '\\.')}:6443\\s`, 'm'));
-    expect(await k(['get', 'endpointslice', 'kubernetes', ...inDefault])).toMatch(new RegExp(`^kubernetes\\s+IPv4\\s+6443\\s+${addr.replaceAll('.', '\\.')}\\s`, 'm'));
+    expect(await k(['get', 'endpointslice', 'kubernetes', ...inDefault])).toMatch(
+      new RegExp(`^kubernetes\\s+IPv4\\s+6443\\s+${addr.replaceAll('.', '\\.')}\\s`, 'm'),
+    );
     const slice = parseJson<EndpointSlice>(await k(['get', 'endpointslice', 'kubernetes', '-o', 'json', ...inDefault]));
     expect(slice.metadata?.labels).toEqual({ 'kubernetes.io/service-name': 'kubernetes' });
     expect(slice.endpoints).toEqual([{ addresses: [addr], conditions: { ready: true } }]);
@@ -115,11 +136,32 @@ describe('the kubernetes Service', () => {
     const addr = creds().server.hostname;
     const wrong = [{ addresses: [{ ip: '10.1.2.3' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }];
     const patched = [
-      await k(['patch', 'ep', 'kubernetes', '--type=merge', '-p', JSON.stringify({ subsets: wrong }), '-o', 'jsonpath={.subsets[0].addresses[*].ip}', ...inDefault]),
-      await k(['patch', 'endpointslice', 'kubernetes', '--type=merge', '-p', JSON.stringify({ endpoints: [{ addresses: ['10.1.2.3'] }] }), '-o', 'jsonpath={.endpoints[*].addresses[*]}', ...inDefault]),
+      await k([
+        'patch',
+        'ep',
+        'kubernetes',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ subsets: wrong }),
+        '-o',
+        'jsonpath={.subsets[0].addresses[*].ip}',
+        ...inDefault,
+      ]),
+      await k([
+        'patch',
+        'endpointslice',
+        'kubernetes',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ endpoints: [{ addresses: ['10.1.2.3'] }] }),
+        '-o',
+        'jsonpath={.endpoints[*].addresses[*]}',
+        ...inDefault,
+      ]),
     ];
     expect(patched).toEqual(['10.1.2.3', '10.1.2.3']);
-    const ips = async () => k(['get', 'ep,endpointslice', 'kubernetes', '-o', 'jsonpath={.items[0].subsets[0].addresses[*].ip} {.items[1].endpoints[*].addresses[*]}', ...inDefault]);
+    const ips = async () =>
+      k(['get', 'ep,endpointslice', 'kubernetes', '-o', 'jsonpath={.items[0].subsets[0].addresses[*].ip} {.items[1].endpoints[*].addresses[*]}', ...inDefault]);
     // Kubernetes reconciles every 10 s.
     await waitFor('the api-server to put its address back', async () => (await ips()) === `${addr} ${addr}`, 30_000, 500);
   });

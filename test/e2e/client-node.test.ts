@@ -40,7 +40,10 @@ describe('@kubernetes/client-node', () => {
     await informer.start();
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'inf' }, data: { v: '1' } } });
     await waitFor('add', () => seen.includes('add inf'));
-    await core.patchNamespacedConfigMap({ name: 'inf', namespace: ns, body: { data: { v: '2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedConfigMap(
+      { name: 'inf', namespace: ns, body: { data: { v: '2' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     await waitFor('update', () => seen.includes('update inf 2'));
     await core.deleteNamespacedConfigMap({ name: 'inf', namespace: ns });
     await waitFor('delete', () => seen.includes('delete inf'));
@@ -49,7 +52,12 @@ describe('@kubernetes/client-node', () => {
   it('watches with the Watch helper', async () => {
     const events: string[] = [];
     const watch = new k8s.Watch(kc);
-    const req = await watch.watch(`/api/v1/namespaces/${ns}/configmaps`, {}, (type: string, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name}`), () => undefined);
+    const req = await watch.watch(
+      `/api/v1/namespaces/${ns}/configmaps`,
+      {},
+      (type: string, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name}`),
+      () => undefined,
+    );
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'w1' } } });
     await waitFor('ADDED w1', () => events.includes('ADDED w1'));
     req.abort();

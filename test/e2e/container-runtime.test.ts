@@ -33,8 +33,27 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const run = async (id: string, argv: string[], extra: Pick<Partial<ContainerConfig>, 'mounts' | 'env' | 'memoryLimit' | 'layers' | 'users' | 'workingDir'> = {}) => {
-  const c = await startContainer({ id, podNs: POD, hostname: 'web-7d4b9', argv, env: extra.env ?? {}, mounts: extra.mounts ?? [], stateDir: join(dir, 'containers'), memoryLimit: extra.memoryLimit, layers: extra.layers, users: extra.users, workingDir: extra.workingDir }, `kemu-rt-${id}`);
+const run = async (
+  id: string,
+  argv: string[],
+  extra: Pick<Partial<ContainerConfig>, 'mounts' | 'env' | 'memoryLimit' | 'layers' | 'users' | 'workingDir'> = {},
+) => {
+  const c = await startContainer(
+    {
+      id,
+      podNs: POD,
+      hostname: 'web-7d4b9',
+      argv,
+      env: extra.env ?? {},
+      mounts: extra.mounts ?? [],
+      stateDir: join(dir, 'containers'),
+      memoryLimit: extra.memoryLimit,
+      layers: extra.layers,
+      users: extra.users,
+      workingDir: extra.workingDir,
+    },
+    `kemu-rt-${id}`,
+  );
   const pump = new LogPump(join(dir, `${id}.log`), c.fifos);
   running.push(c);
   // Wait for the exit and the last of the output.
@@ -48,14 +67,27 @@ describe('container runtime', () => {
     spawnSync('mkdir', ['-p', volume]);
     const resolv = join(dir, 'resolv.conf');
     writeFileSync(resolv, 'nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
-    const c = await run('c1', ['sh', '-c', 'hostname; cat /etc/resolv.conf; ip -4 -o addr show dev eth0 | tr -s " " | cut -d" " -f4; echo "$GREETING"; echo written > /data/out; mkdir -p /kemu-private && echo ok'], {
-      mounts: [{ source: resolv, target: '/etc/resolv.conf', readOnly: true }, { source: volume, target: '/data' }],
-      env: { GREETING: 'hello from env' },
-    });
+    const c = await run(
+      'c1',
+      [
+        'sh',
+        '-c',
+        'hostname; cat /etc/resolv.conf; ip -4 -o addr show dev eth0 | tr -s " " | cut -d" " -f4; echo "$GREETING"; echo written > /data/out; mkdir -p /kemu-private && echo ok',
+      ],
+      {
+        mounts: [
+          { source: resolv, target: '/etc/resolv.conf', readOnly: true },
+          { source: volume, target: '/data' },
+        ],
+        env: { GREETING: 'hello from env' },
+      },
+    );
     const { code } = await c.done;
     const log = logOf('c1');
     expect(code, log).toBe(0);
-    expect(log).toBe('web-7d4b9\nnameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n10.251.0.2/24\nhello from env\nok\n');
+    expect(log).toBe(
+      'web-7d4b9\nnameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n10.251.0.2/24\nhello from env\nok\n',
+    );
     expect(readFileSync(join(volume, 'out'), 'utf8')).toBe('written\n');
     expect(existsSync('/kemu-private')).toBe(false);
     expect(readFileSync('/etc/resolv.conf', 'utf8')).not.toContain('10.96.0.10');
@@ -80,9 +112,15 @@ describe('container runtime', () => {
   it('runs the nginx image: the welcome page on port 80 of the pod IP', async () => {
     const image = lookupImage('nginx:1.25');
     const c = await run('nginx', containerArgv(image), { mounts: [imagesMount()], layers: image.layers?.map((l) => join(IMAGES_DIR, l)), users: image.users });
-    const page = await waitFor('nginx answering', () => spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '--max-time', '2', 'http://10.251.0.2/'], { encoding: 'utf8' }).stdout || undefined, 10_000);
+    const page = await waitFor(
+      'nginx answering',
+      () => spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '--max-time', '2', 'http://10.251.0.2/'], { encoding: 'utf8' }).stdout || undefined,
+      10_000,
+    );
     expect(page).toContain('<title>Welcome to nginx!</title>');
-    const missing = spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.251.0.2/nope'], { encoding: 'utf8' }).stdout;
+    const missing = spawnSync('ip', ['netns', 'exec', NODE, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://10.251.0.2/nope'], {
+      encoding: 'utf8',
+    }).stdout;
     expect(missing).toBe('404');
     c.signal('SIGTERM');
     expect((await c.done).code).toBe(0); // nginx stops cleanly on SIGTERM

@@ -31,7 +31,8 @@ afterAll(async () => {
 });
 
 // The pods resource lists Pods: typed once here.
-const pods = async (namespace: string, selector?: string): Promise<Pod[]> => (await c.list({ version: 'v1', resource: 'pods', namespace }, { labelSelector: selector })).items as Pod[];
+const pods = async (namespace: string, selector?: string): Promise<Pod[]> =>
+  (await c.list({ version: 'v1', resource: 'pods', namespace }, { labelSelector: selector })).items as Pod[];
 const deploy = (name: string, replicas: number, image = 'nginx:1.25', extra: object = {}) => `
 apiVersion: apps/v1
 kind: Deployment
@@ -43,13 +44,16 @@ spec:
     metadata: {labels: {app: ${name}}}
     spec:
       containers: [{name: web, image: "${image}"}]
-${Object.entries(extra).map(([key, v]) => `  ${key}: ${JSON.stringify(v)}`).join('\n')}
+${Object.entries(extra)
+  .map(([key, v]) => `  ${key}: ${JSON.stringify(v)}`)
+  .join('\n')}
 `;
 
 describe('control loops', () => {
   it('has kubelets register their nodes, with leases, as kubectl shows them', async () => {
     const out = await k(['get', 'nodes', ...NODES, '-o', 'wide']);
-    for (const [i, n] of NODES.entries()) expect(out).toMatch(new RegExp(`${n}\\s+Ready\\s+<none>\\s+\\d+s\\s+v1\\.32\\.0\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.${i + 1}`));
+    for (const [i, n] of NODES.entries())
+      expect(out).toMatch(new RegExp(`${n}\\s+Ready\\s+<none>\\s+\\d+s\\s+v1\\.32\\.0\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.${i + 1}`));
     expect(await k(['get', 'lease', '-n', 'kube-node-lease', 'node-1', '-o', 'jsonpath={.spec.holderIdentity}'])).toBe('node-1');
     const node = parseJson<Node>(await k(['get', 'node', 'node-1', '-o', 'json']));
     expect(node.status?.capacity).toMatchObject({ cpu: '2', pods: '110' });
@@ -84,7 +88,9 @@ describe('control loops', () => {
   });
 
   it('rolls out a new image within maxSurge and maxUnavailable, and rolls back', async () => {
-    await k(['apply', '-n', ns, '-f', '-'], { input: deploy('roll', 4, 'nginx:1.25', { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } }) });
+    await k(['apply', '-n', ns, '-f', '-'], {
+      input: deploy('roll', 4, 'nginx:1.25', { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } }),
+    });
     await k(['rollout', 'status', '-n', ns, 'deployment/roll', '--timeout=60s']);
     let sampling = true;
     let maxPods = 0;
@@ -148,7 +154,10 @@ describe('control loops', () => {
   });
 
   it('scales a ReplicationController and reports its status', async () => {
-    await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: rc}}\n    spec:\n      containers: [{name: c, image: nginx}]\n' });
+    await k(['apply', '-n', ns, '-f', '-'], {
+      input:
+        'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: rc}}\n    spec:\n      containers: [{name: c, image: nginx}]\n',
+    });
     await waitFor('3 ready', async () => (await k(['get', '-n', ns, 'rc', 'rc', '-o', 'jsonpath={.status.readyReplicas}'])) === '3');
     await k(['scale', '-n', ns, 'rc/rc', '--replicas=1']);
     await waitFor('scaled down', async () => (await pods(ns, 'app=rc')).filter((p) => !p.metadata?.deletionTimestamp).length === 1);
@@ -159,7 +168,10 @@ describe('control loops', () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: deploy('gc', 2) });
     await waitFor('2 pods', async () => (await pods(ns, 'app=gc')).length === 2);
     await k(['delete', '-n', ns, 'deployment', 'gc']);
-    await waitFor('replicasets and pods gone', async () => (await pods(ns, 'app=gc')).length === 0 && (await k(['get', 'rs', '-n', ns, '-l', 'app=gc', '-o', 'name'])) === '');
+    await waitFor(
+      'replicasets and pods gone',
+      async () => (await pods(ns, 'app=gc')).length === 0 && (await k(['get', 'rs', '-n', ns, '-l', 'app=gc', '-o', 'name'])) === '',
+    );
 
     await k(['apply', '-n', ns, '-f', '-'], { input: deploy('orphan', 2) });
     await waitFor('2 pods', async () => (await pods(ns, 'app=orphan')).length === 2);
@@ -170,8 +182,15 @@ describe('control loops', () => {
     expect((await pods(ns, 'app=orphan')).length).toBe(2);
   });
 
-  it('explains why a pod fits nowhere, in the scheduler\'s words', async () => {
-    await k(['run', 'huge', '-n', ns, '--image=nginx', '--overrides={"spec":{"containers":[{"name":"huge","image":"nginx","resources":{"requests":{"cpu":"100"}}}]}}']);
+  it("explains why a pod fits nowhere, in the scheduler's words", async () => {
+    await k([
+      'run',
+      'huge',
+      '-n',
+      ns,
+      '--image=nginx',
+      '--overrides={"spec":{"containers":[{"name":"huge","image":"nginx","resources":{"requests":{"cpu":"100"}}}]}}',
+    ]);
     const events = await waitFor('FailedScheduling', async () => {
       const out = await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=huge']);
       return out.includes('FailedScheduling') && out;
@@ -188,8 +207,15 @@ describe('control loops', () => {
   });
 
   it('runs a DaemonSet pod on every node, following nodes that come and go', async () => {
-    await k(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n    spec:\n      containers: [{name: a, image: registry.k8s.io/pause:3.10}]\n' });
-    const nodesOf = async () => (await pods(ns, 'app=agent')).filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.spec?.nodeName).sort();
+    await k(['apply', '-n', ns, '-f', '-'], {
+      input:
+        'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n    spec:\n      containers: [{name: a, image: registry.k8s.io/pause:3.10}]\n',
+    });
+    const nodesOf = async () =>
+      (await pods(ns, 'app=agent'))
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) => p.spec?.nodeName)
+        .sort();
     await waitFor('one per node', async () => JSON.stringify(await nodesOf()) === JSON.stringify(NODES));
     await registerNodes(c, ['node-extra']);
     await waitFor('a pod on the new node', async () => (await nodesOf()).includes('node-extra'));
@@ -213,11 +239,18 @@ describe('control loops', () => {
     const metrics = kemu('exec', 'controller-manager', '--', 'curl', '-s', 'http://127.0.0.1:10257/metrics');
     expect(metrics).toContain('leader_election_master_status{name="kube-controller-manager"} 1');
     expect(Number(/^workqueue_adds_total\{name="deployment"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
-    for (const m of ['workqueue_depth', 'workqueue_retries_total', 'workqueue_longest_running_processor_seconds']) expect(metrics).toContain(`${m}{name="garbagecollector"}`);
+    for (const m of ['workqueue_depth', 'workqueue_retries_total', 'workqueue_longest_running_processor_seconds'])
+      expect(metrics).toContain(`${m}{name="garbagecollector"}`);
   });
 
   it('marks a node whose kubelet went silent NotReady, taints it unreachable and evicts what does not tolerate it', async () => {
-    const boundPod = (name: string, tolerations: object[]) => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: 'node-silent', tolerations, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } }) + '\n';
+    const boundPod = (name: string, tolerations: object[]) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name },
+        spec: { nodeName: 'node-silent', tolerations, containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] },
+      }) + '\n';
     const podOf = async (name: string) => (await c.get({ version: 'v1', resource: 'pods', namespace: ns }, name)) as Pod;
     const silent = startKubelets(['node-silent']);
     try {
@@ -230,12 +263,22 @@ describe('control loops', () => {
       await waitFor('plain evicted', async () => !!(await podOf('plain')).metadata?.deletionTimestamp);
       const plain = await podOf('plain');
       expect(plain.status?.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager' }));
-      expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=plain'])).toMatch(new RegExp(`TaintManagerEviction\\s+pod/plain\\s+Marking for deletion Pod ${ns}/plain`));
+      expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=plain'])).toMatch(
+        new RegExp(`TaintManagerEviction\\s+pod/plain\\s+Marking for deletion Pod ${ns}/plain`),
+      );
       await k(['taint', 'node', 'node-silent', 'example.com/maintenance-']);
       // Unreachable: tolerated for tolerationSeconds (300 s unless the pod says otherwise), then evicted.
-      await k(['apply', '-n', ns, '-f', '-'], { input: boundPod('short', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }]) });
+      await k(['apply', '-n', ns, '-f', '-'], {
+        input: boundPod('short', [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }]),
+      });
       // As if node-silent's kubelet ran 'patient': Ready, until the node is not.
-      await c.patch({ version: 'v1', resource: 'pods', namespace: ns }, 'patient', { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }, 'application/merge-patch+json', 'status');
+      await c.patch(
+        { version: 'v1', resource: 'pods', namespace: ns },
+        'patient',
+        { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } },
+        'application/merge-patch+json',
+        'status',
+      );
       silent.stop();
       await waitFor('node-silent NotReady', async () => /node-silent\s+NotReady/.test(await k(['get', 'nodes'])), 75_000, 1000); // 40 s of grace, then the controller's next look
       const taints = await k(['get', 'node', 'node-silent', '-o', 'jsonpath={.spec.taints[*].key}']);
@@ -244,7 +287,9 @@ describe('control loops', () => {
       const patient = await podOf('patient');
       expect(patient.metadata?.deletionTimestamp).toBeUndefined();
       expect(patient.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'False' }));
-      expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=patient'])).toMatch(/Warning\s+NodeNotReady\s+pod\/patient\s+Node is not ready/);
+      expect(await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=patient'])).toMatch(
+        /Warning\s+NodeNotReady\s+pod\/patient\s+Node is not ready/,
+      );
     } finally {
       silent.stop();
       // A node left behind would take pods no kubelet runs (and their deletions would never finish).
@@ -256,7 +301,17 @@ describe('control loops', () => {
 
   it('hands the work over when the leading controller-manager dies, never two at once', async () => {
     const cli = (f: string) => stateFile('pki', f);
-    const second: ChildProcess = spawn(process.execPath, [resolve(import.meta.dirname, '../../services/controller-manager/dist/main.js'), `--apiserver=${ctx().subnet}.0.3:6444`, `--ca-file=${cli('ca.crt')}`, `--token-file=${cli('controller-manager.token')}`, '--port=0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const second: ChildProcess = spawn(
+      process.execPath,
+      [
+        resolve(import.meta.dirname, '../../services/controller-manager/dist/main.js'),
+        `--apiserver=${ctx().subnet}.0.3:6444`,
+        `--ca-file=${cli('ca.crt')}`,
+        `--token-file=${cli('controller-manager.token')}`,
+        '--port=0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let log = '';
     second.stdout!.on('data', (d) => (log += d));
     try {

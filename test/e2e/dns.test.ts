@@ -32,7 +32,16 @@ const notFound = async (p: Promise<unknown>) => {
   }
 };
 
-const base = () => ({ address: '127.0.0.1', port: 0, httpAddress: '127.0.0.1', healthPort: 0, readyPort: 0, metricsPort: 0, upstreams: [] as string[], resolvConf: '' });
+const base = () => ({
+  address: '127.0.0.1',
+  port: 0,
+  httpAddress: '127.0.0.1',
+  healthPort: 0,
+  readyPort: 0,
+  metricsPort: 0,
+  upstreams: [] as string[],
+  resolvConf: '',
+});
 
 beforeAll(async () => {
   ns = await namespace('dns');
@@ -43,11 +52,18 @@ beforeAll(async () => {
   // What a pod has: a service account token and the cluster CA, and the api-server's REST port.
   // (Through the API as JSON: kubectl create token sends protobuf, which kemu does not read for TokenRequest yet.)
   const token = await waitFor('a service account token', async () => {
-    const r = await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/default/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} });
+    const r = await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/default/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {},
+    });
     return r.status === 201 ? (r.body as { status: { token: string } }).status.token : undefined;
   });
   writeFileSync(join(dir, 'sa.token'), token);
-  restDns = await start({ ...base(), rest: { server: `https://${ctx().subnet}.0.3:6443`, ca: readFileSync(stateFile('pki', 'ca.crt')), tokenFile: join(dir, 'sa.token') } });
+  restDns = await start({
+    ...base(),
+    rest: { server: `https://${ctx().subnet}.0.3:6443`, ca: readFileSync(stateFile('pki', 'ca.crt')), tokenFile: join(dir, 'sa.token') },
+  });
   await Promise.all([grpcDns.synced, restDns.synced]);
 });
 
@@ -72,7 +88,9 @@ describe('cluster DNS against a real cluster', () => {
     const ip = (await k(['get', 'service', 'web', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
     for (const dns of [grpcDns, restDns]) {
       expect(await waitFor('web answers', async () => (await a(dns.port, `web.${ns}.svc.cluster.local`).catch(() => []))[0])).toBe(ip);
-      expect(await resolver(dns.port).resolveSrv(`_80-8080._tcp.web.${ns}.svc.cluster.local`)).toEqual([{ name: `web.${ns}.svc.cluster.local`, port: 80, priority: 0, weight: 100 }]);
+      expect(await resolver(dns.port).resolveSrv(`_80-8080._tcp.web.${ns}.svc.cluster.local`)).toEqual([
+        { name: `web.${ns}.svc.cluster.local`, port: 80, priority: 0, weight: 100 },
+      ]);
     }
     await k(['delete', 'service', 'web', '-n', ns]);
     expect(await waitFor('web gone', () => notFound(a(grpcDns.port, `web.${ns}.svc.cluster.local`)))).toBe(true);
@@ -93,10 +111,12 @@ describe('cluster DNS against a real cluster', () => {
     };
     await k(['apply', '-f', '-'], { input: JSON.stringify(slice) });
     const port = grpcDns.port;
-    expect(await waitFor('db answers', async () => (await a(port, `db.${ns}.svc.cluster.local`).catch(() => undefined)))).toEqual(['10.244.50.1']);
+    expect(await waitFor('db answers', async () => await a(port, `db.${ns}.svc.cluster.local`).catch(() => undefined))).toEqual(['10.244.50.1']);
     expect(await a(port, `db-0.db.${ns}.svc.cluster.local`)).toEqual(['10.244.50.1']);
     expect(await notFound(a(port, `db-1.db.${ns}.svc.cluster.local`))).toBe(true);
-    expect(await resolver(port).resolveSrv(`_pg._tcp.db.${ns}.svc.cluster.local`)).toEqual([{ name: `db-0.db.${ns}.svc.cluster.local`, port: 5432, priority: 0, weight: 100 }]);
+    expect(await resolver(port).resolveSrv(`_pg._tcp.db.${ns}.svc.cluster.local`)).toEqual([
+      { name: `db-0.db.${ns}.svc.cluster.local`, port: 5432, priority: 0, weight: 100 },
+    ]);
     expect(await resolver(port).reverse('10.244.50.1')).toEqual([`db-0.db.${ns}.svc.cluster.local`]);
     await k(['delete', 'endpointslice', 'db-1', '-n', ns]);
     expect(await waitFor('db without endpoints is NXDOMAIN', () => notFound(a(port, `db.${ns}.svc.cluster.local`)))).toBe(true);
@@ -104,7 +124,13 @@ describe('cluster DNS against a real cluster', () => {
 
   it('ExternalName: a CNAME', async () => {
     await k(['create', 'service', 'externalname', 'ext', '--external-name=example.com', '-n', ns]);
-    expect(await waitFor('ext answers', () => resolver(grpcDns.port).resolveCname(`ext.${ns}.svc.cluster.local`).catch(() => undefined))).toEqual(['example.com']);
+    expect(
+      await waitFor('ext answers', () =>
+        resolver(grpcDns.port)
+          .resolveCname(`ext.${ns}.svc.cluster.local`)
+          .catch(() => undefined),
+      ),
+    ).toEqual(['example.com']);
   });
 
   it('a running pod: a-b-c-d.<ns>.pod.cluster.local', async () => {

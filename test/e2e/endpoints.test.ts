@@ -33,13 +33,31 @@ spec:
 `;
 
 interface Json {
-  items: { metadata: { name: string; labels?: Record<string, string> }; status?: { podIP?: string }; endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[]; ports?: { port: number }[] }[];
+  items: {
+    metadata: { name: string; labels?: Record<string, string> };
+    status?: { podIP?: string };
+    endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+    ports?: { port: number }[];
+  }[];
 }
 const getJson = async (...args: string[]): Promise<Json> => JSON.parse(await k(['get', '-n', ns, ...args, '-o', 'json'])) as Json;
 /** The IPs of the Ready pods matching a selector. */
 const readyPodIPs = async (selector: string): Promise<string[]> => {
-  const out = await k(['get', 'pods', '-n', ns, '-l', selector, '-o', 'jsonpath={range .items[*]}{.status.podIP}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
-  return out.split('\n').filter((l) => l.endsWith(' True')).map((l) => l.split(' ')[0]).sort();
+  const out = await k([
+    'get',
+    'pods',
+    '-n',
+    ns,
+    '-l',
+    selector,
+    '-o',
+    'jsonpath={range .items[*]}{.status.podIP}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+  ]);
+  return out
+    .split('\n')
+    .filter((l) => l.endsWith(' True'))
+    .map((l) => l.split(' ')[0])
+    .sort();
 };
 /** `kubectl get ep` ENDPOINTS column, as a sorted list. */
 const epColumn = async (name: string): Promise<string> => {
@@ -67,7 +85,10 @@ describe('endpoints', () => {
     ips = await readyPodIPs('app=web');
     const want = ips.map((ip) => `${ip}:8080`).join(',');
     await waitFor('ep web', async () => (await epColumn('web')) === want);
-    const ep = JSON.parse(await k(['get', 'ep', 'web', '-n', ns, '-o', 'json'])) as { metadata: { annotations?: Record<string, string> }; subsets: { addresses: { targetRef: { kind: string; name: string } }[] }[] };
+    const ep = JSON.parse(await k(['get', 'ep', 'web', '-n', ns, '-o', 'json'])) as {
+      metadata: { annotations?: Record<string, string> };
+      subsets: { addresses: { targetRef: { kind: string; name: string } }[] }[];
+    };
     expect(ep.metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     expect(ep.subsets[0].addresses.map((a) => a.targetRef.kind)).toEqual(['Pod', 'Pod']);
   });
@@ -111,7 +132,9 @@ spec:
     const alt = await waitFor('alt ready', async () => (await readyPodIPs('tier=mixed')).find((ip) => !ips.includes(ip)), 60_000, 250);
     const want = [...ips.map((ip) => `${ip}:8080`), `${alt}:9090`].sort().join(',');
     await waitFor('ep mixed', async () => (await epColumn('mixed')) === want);
-    const ep = JSON.parse(await k(['get', 'ep', 'mixed', '-n', ns, '-o', 'json'])) as { subsets: { addresses: { ip: string }[]; ports: { name: string; port: number }[] }[] };
+    const ep = JSON.parse(await k(['get', 'ep', 'mixed', '-n', ns, '-o', 'json'])) as {
+      subsets: { addresses: { ip: string }[]; ports: { name: string; port: number }[] }[];
+    };
     expect(ep.subsets.map((s) => [s.ports, s.addresses.map((a) => a.ip).sort()]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
       [
         [[{ name: 'web', port: 8080, protocol: 'TCP' }], ips],
@@ -136,10 +159,15 @@ spec:
     expect(empty.items[0].ports ?? []).toEqual([]);
     expect(await k(['get', 'endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=web', '--no-headers'])).toMatch(/web-\S+\s+IPv4\s+<unset>\s+<unset>/);
     await k(['scale', 'deployment', 'web', '-n', ns, '--replicas=2']);
-    const back = await waitFor('2 ready pods again', async () => {
-      const now = await readyPodIPs('app=web');
-      return now.length === 2 && now;
-    }, 120_000, 250);
+    const back = await waitFor(
+      '2 ready pods again',
+      async () => {
+        const now = await readyPodIPs('app=web');
+        return now.length === 2 && now;
+      },
+      120_000,
+      250,
+    );
     await waitFor('ep refilled', async () => (await epColumn('web')) === back.map((ip) => `${ip}:8080`).join(','));
     await waitFor('slice refilled', async () => sliceIPs(await getJson('endpointslices', '-l', 'kubernetes.io/service-name=web')).join(',') === back.join(','));
   }, 300_000);
@@ -148,7 +176,9 @@ spec:
     // By now every controller has synced default/kubernetes (queued at start, before any Service of ours).
     const ep = JSON.parse(await k(['get', 'ep', 'kubernetes', '-n', 'default', '-o', 'json'])) as { subsets: { addresses: { ip: string }[] }[] };
     expect(ep.subsets[0].addresses.length).toBeGreaterThan(0);
-    expect(await k(['get', 'endpointslice', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.endpoints[*].addresses[*]}'])).toBe(ep.subsets[0].addresses.map((a) => a.ip).join(' '));
+    expect(await k(['get', 'endpointslice', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.endpoints[*].addresses[*]}'])).toBe(
+      ep.subsets[0].addresses.map((a) => a.ip).join(' '),
+    );
   });
 
   it('a Service without a selector keeps hand-written Endpoints, mirrored into a slice', async () => {
@@ -177,8 +207,20 @@ subsets:
     expect(s.ports?.map((p) => p.port)).toEqual([8080]);
     expect(await epColumn('external')).toBe('192.0.2.10:8080,192.0.2.11:8080');
     // An edit of the Endpoints reaches the slice.
-    await k(['patch', 'endpoints', 'external', '-n', ns, '--type=merge', '-p', JSON.stringify({ subsets: [{ addresses: [{ ip: '192.0.2.12' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }] })]);
-    await waitFor('mirror follows', async () => sliceIPs(await getJson('endpointslices', '-l', 'kubernetes.io/service-name=external')).join(',') === '192.0.2.12');
+    await k([
+      'patch',
+      'endpoints',
+      'external',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ subsets: [{ addresses: [{ ip: '192.0.2.12' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }] }),
+    ]);
+    await waitFor(
+      'mirror follows',
+      async () => sliceIPs(await getJson('endpointslices', '-l', 'kubernetes.io/service-name=external')).join(',') === '192.0.2.12',
+    );
     const out = await k(['describe', 'svc', 'external', '-n', ns]);
     expect(out.split('\n').find((l) => l.startsWith('Endpoints:'))).toContain('192.0.2.12:8080');
   });

@@ -34,7 +34,10 @@ export async function k(args: string[], opts: Options & { input?: string } = {})
 
 export function kemu(...args: string[]): string {
   const c = ctx();
-  return execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, ...args], { env: { ...process.env, KEMU_HOME: c.home }, encoding: 'utf8' });
+  return execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, ...args], {
+    env: { ...process.env, KEMU_HOME: c.home },
+    encoding: 'utf8',
+  });
 }
 
 /** The parts of a kubeconfig (as `kemu up` writes it) read here. */
@@ -70,7 +73,12 @@ export interface ApiResponse<T = unknown> {
 }
 
 /** A raw HTTPS request to the api-server as the admin (or anonymously). */
-export function api<T = unknown>(method: string, path: string, body?: unknown, opts: { headers?: Record<string, string>; anonymous?: boolean; raw?: Buffer | string } = {}): Promise<ApiResponse<T>> {
+export function api<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { headers?: Record<string, string>; anonymous?: boolean; raw?: Buffer | string } = {},
+): Promise<ApiResponse<T>> {
   const c = creds();
   const payload = opts.raw ?? (body === undefined ? undefined : JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -111,7 +119,12 @@ export function parseJson<T = unknown>(text: string): T {
 }
 
 /** Poll until `fn` returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -141,6 +154,11 @@ export const stateFile = (...p: string[]) => join(ctx().state, ...p);
  */
 export function netexecRunArgs(name: string, node: string): string[] {
   const image = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
-  const container = { name, image, args: ['netexec', '--http-port=8080', '--udp-port=8081'], readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 } };
+  const container = {
+    name,
+    image,
+    args: ['netexec', '--http-port=8080', '--udp-port=8081'],
+    readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+  };
   return ['run', name, `--image=${image}`, '--overrides', JSON.stringify({ spec: { nodeName: node, containers: [container] } })];
 }

@@ -22,7 +22,13 @@ const ready = (...names: string[]) => k(['wait', '-n', ns, '--for=condition=Read
 const podIP = (name: string) => k(['get', 'pod', name, '-n', ns, '-o', 'jsonpath={.status.podIP}']);
 const exec = (pod: string, ...argv: string[]) => k(['exec', '-n', ns, pod, '--', ...argv]);
 /** A page fetched from the client pod, once the server listens (Ready says nothing of the listener). */
-const fetch = (url: string, ...flags: string[]) => waitFor(`answer from ${url}`, async () => (await kubectl(['exec', '-n', ns, 'client', '--', 'curl', '-sS', '--max-time', '2', ...flags, url])).stdout || undefined, 30_000, 300);
+const fetch = (url: string, ...flags: string[]) =>
+  waitFor(
+    `answer from ${url}`,
+    async () => (await kubectl(['exec', '-n', ns, 'client', '--', 'curl', '-sS', '--max-time', '2', ...flags, url])).stdout || undefined,
+    30_000,
+    300,
+  );
 
 const SERVER_BLOCK = `server {
     listen 8080;
@@ -35,7 +41,25 @@ const SERVER_BLOCK = `server {
 
 beforeAll(async () => {
   ns = await namespace('images');
-  execFileSync('openssl', ['req', '-x509', '-nodes', '-days', '1', '-newkey', 'rsa:2048', '-keyout', join(tmp, 'nginx.key'), '-out', join(tmp, 'nginx.crt'), '-subj', '/CN=my-nginx/O=my-nginx'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-nodes',
+      '-days',
+      '1',
+      '-newkey',
+      'rsa:2048',
+      '-keyout',
+      join(tmp, 'nginx.key'),
+      '-out',
+      join(tmp, 'nginx.crt'),
+      '-subj',
+      '/CN=my-nginx/O=my-nginx',
+    ],
+    { stdio: 'ignore' },
+  );
   await k(['create', 'secret', 'generic', 'nginxsecret', '-n', ns, `--from-file=${join(tmp, 'nginx.crt')}`, `--from-file=${join(tmp, 'nginx.key')}`]);
   await k(['create', 'configmap', 'site', '-n', ns, '--from-literal', `site.conf=${SERVER_BLOCK}`]);
   await k(['apply', '-n', ns, '-f', '-'], {
@@ -110,7 +134,9 @@ describe('nginx', () => {
     expect(logs).toContain('/docker-entrypoint.sh: Configuration complete; ready for start up');
     expect(logs).toMatch(new RegExp(`${client.replace(/\./g, '\\.')} - - \\[[^\\]]+\\] "GET / HTTP/1\\.1" 200 615 "-" "curl/[^"]+" "-"`));
     // The real program, as the image's account, with the image's files; the machine's own /etc/nginx untouched.
-    expect(await exec('web', 'sh', '-c', 'nginx -v 2>&1; ps -o user= -p "$(cat /var/run/nginx.pid)"; ps -o user= --ppid "$(cat /var/run/nginx.pid)" | sort -u')).toMatch(/^nginx version: nginx\/[\d.]+\nroot\nnginx$/);
+    expect(
+      await exec('web', 'sh', '-c', 'nginx -v 2>&1; ps -o user= -p "$(cat /var/run/nginx.pid)"; ps -o user= --ppid "$(cat /var/run/nginx.pid)" | sort -u'),
+    ).toMatch(/^nginx version: nginx\/[\d.]+\nroot\nnginx$/);
     expect(await exec('web', 'ls', '/etc/nginx/conf.d')).toBe('default.conf');
     expect(readdirSync('/etc/nginx/conf.d')).not.toContain('default.conf');
   });
@@ -139,7 +165,13 @@ describe('nginx', () => {
 
   it("stops with its pod, gracefully (the image's STOPSIGNAL, SIGQUIT): no nginx process of it is left on the machine", async () => {
     const master = Number(await exec('web', 'cat', '/var/run/nginx.pid'));
-    const pids = [master, ...execFileSync('pgrep', ['-P', String(master)], { encoding: 'utf8' }).trim().split('\n').map(Number)];
+    const pids = [
+      master,
+      ...execFileSync('pgrep', ['-P', String(master)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map(Number),
+    ];
     expect(pids.length).toBeGreaterThan(1); // the master and its workers
     for (const pid of pids) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toMatch(/^nginx: (master|worker) process/);
     // Its log to the end, read as it comes: following from before the deletion, until the container is gone.
@@ -167,7 +199,9 @@ describe('redis', () => {
     const ip = await podIP('cache');
     expect(await exec('client', 'redis-cli', '-h', ip, 'get', 'greeting')).toBe('hello');
     expect(await exec('cache', 'redis-cli', 'config', 'get', 'dir')).toBe('dir\n/data');
-    expect(await exec('cache', 'sh', '-c', 'ps -o user=,args= -p "$(redis-cli info server | sed -n "s/^process_id:\\([0-9]*\\).*/\\1/p")"')).toMatch(/^redis\s+redis-server \*:6379/);
+    expect(await exec('cache', 'sh', '-c', 'ps -o user=,args= -p "$(redis-cli info server | sed -n "s/^process_id:\\([0-9]*\\).*/\\1/p")"')).toMatch(
+      /^redis\s+redis-server \*:6379/,
+    );
     expect(await k(['logs', '-n', ns, 'cache'])).toContain('Ready to accept connections');
   });
 });
@@ -178,9 +212,9 @@ describe('tools in the images', () => {
     // It runs and asks the pod's resolver; the answer may be empty until the cluster has DNS.
     const dig = await kubectl(['exec', '-n', ns, 'tools', '--', 'dig', '+short', '+time=1', '+tries=1', 'kubernetes.default.svc.cluster.local']);
     expect(dig.stderr).not.toMatch(/not found|No such file/);
-    expect(await exec('tools', 'sh', '-c', 'nslookup -version 2>&1; host -V 2>&1; curl --version | head -n 1; nc -h 2>&1 | head -n 1; ip -V; iperf -v 2>&1; true')).toMatch(
-      /^nslookup 9\.[\s\S]*host 9\.[\s\S]*curl \d[\s\S]*OpenBSD netcat[\s\S]*ip utility[\s\S]*iperf version 2/,
-    );
+    expect(
+      await exec('tools', 'sh', '-c', 'nslookup -version 2>&1; host -V 2>&1; curl --version | head -n 1; nc -h 2>&1 | head -n 1; ip -V; iperf -v 2>&1; true'),
+    ).toMatch(/^nslookup 9\.[\s\S]*host 9\.[\s\S]*curl \d[\s\S]*OpenBSD netcat[\s\S]*ip utility[\s\S]*iperf version 2/);
   });
 
   it('nc -u: agnhost sends a datagram to busybox nc listening on UDP', async () => {
@@ -192,8 +226,26 @@ describe('tools in the images', () => {
   });
 
   it('jessie-dnsutils and tutum/dnsutils have dig', async () => {
-    for (const [name, image] of [['jessie', 'registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3'], ['tutum', 'tutum/dnsutils']]) {
-      const r = await kubectl(['run', name, '-n', ns, '--image', image, '--restart=Never', '-i', '--rm', '--command', '--', 'sh', '-c', 'dig -v 2>&1; nslookup -version 2>&1']);
+    for (const [name, image] of [
+      ['jessie', 'registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3'],
+      ['tutum', 'tutum/dnsutils'],
+    ]) {
+      const r = await kubectl([
+        'run',
+        name,
+        '-n',
+        ns,
+        '--image',
+        image,
+        '--restart=Never',
+        '-i',
+        '--rm',
+        '--command',
+        '--',
+        'sh',
+        '-c',
+        'dig -v 2>&1; nslookup -version 2>&1',
+      ]);
       expect(r.stdout).toMatch(/DiG 9\.[\s\S]*nslookup 9\./);
     }
   });

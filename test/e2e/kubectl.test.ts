@@ -72,7 +72,9 @@ describe('kubectl', () => {
     expect(again).toContain('configmap/settings unchanged');
     // The old versions are stored as the current ones, selector defaulted from the template.
     expect(await k(['get', '-n', ns, 'deploy', 'legacy-deploy', '-o', 'jsonpath={.apiVersion} {.spec.selector.matchLabels.app}'])).toBe('apps/v1 legacy');
-    expect(await k(['get', '-n', ns, 'ingress', 'legacy-ing', '-o', 'jsonpath={.spec.defaultBackend.service.name}:{.spec.defaultBackend.service.port.number}'])).toBe('web:80');
+    expect(
+      await k(['get', '-n', ns, 'ingress', 'legacy-ing', '-o', 'jsonpath={.spec.defaultBackend.service.name}:{.spec.defaultBackend.service.port.number}']),
+    ).toBe('web:80');
   });
 
   it('gets with the real columns, -o wide/yaml/json/jsonpath, -l and -A', async () => {
@@ -124,7 +126,9 @@ describe('kubectl', () => {
     const editor = join(dir, 'editor.sh');
     writeFileSync(editor, '#!/bin/sh\nsed -i "s/color: red/color: green/" "$1"\n');
     chmodSync(editor, 0o755);
-    const out = await k(['edit', '-n', ns, 'cm', 'settings'], { env: { EDITOR: editor, KUBE_EDITOR: editor } }).finally(() => rmSync(dir, { recursive: true, force: true }));
+    const out = await k(['edit', '-n', ns, 'cm', 'settings'], { env: { EDITOR: editor, KUBE_EDITOR: editor } }).finally(() =>
+      rmSync(dir, { recursive: true, force: true }),
+    );
     expect(out).toContain('configmap/settings edited');
     expect(await k(['get', '-n', ns, 'cm', 'settings', '-o', 'jsonpath={.data.color}'])).toBe('green');
   });
@@ -147,7 +151,9 @@ describe('kubectl', () => {
     expect(await k(['create', 'namespace', extra])).toContain(`namespace/${extra} created`);
     expect(await k(['create', 'configmap', 'cm2', '-n', ns, '--from-literal=a=1', '--from-literal=b=2'])).toContain('configmap/cm2 created');
     expect(await k(['create', 'secret', 'generic', 's1', '-n', ns, '--from-literal=password=hunter2'])).toContain('secret/s1 created');
-    expect(await k(['create', 'secret', 'tls', 't1', '-n', ns, `--cert=${ctx().state}/pki/apiserver.crt`, `--key=${ctx().state}/pki/apiserver.key`])).toContain('secret/t1 created');
+    expect(await k(['create', 'secret', 'tls', 't1', '-n', ns, `--cert=${ctx().state}/pki/apiserver.crt`, `--key=${ctx().state}/pki/apiserver.key`])).toContain(
+      'secret/t1 created',
+    );
     expect(Buffer.from(await k(['get', '-n', ns, 'secret', 's1', '-o', 'jsonpath={.data.password}']), 'base64').toString()).toBe('hunter2');
     expect(await k(['get', '-n', ns, 'secrets'])).toMatch(/t1\s+kubernetes\.io\/tls\s+2/);
     expect(await k(['get', '-n', ns, 'cm', 'cm2', '-o', 'jsonpath={.data}'])).toBe('{"a":"1","b":"2"}');
@@ -202,7 +208,9 @@ describe('kubectl', () => {
     expect(nf.stderr).toContain('Error from server (NotFound): deployments.apps "nope" not found');
     const dup = await kubectl(['create', 'cm', 'cm2', '-n', ns]);
     expect(dup.stderr).toContain('configmaps "cm2" already exists');
-    const bad = await kubectl(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec:\n  containers: [{name: c}]\n' });
+    const bad = await kubectl(['apply', '-n', ns, '-f', '-'], {
+      input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec:\n  containers: [{name: c}]\n',
+    });
     expect(bad.stderr).toContain('The Pod "Bad_Name" is invalid');
     expect(bad.stderr).toContain('spec.containers[0].image: Required value');
     const unknown = await kubectl(['apply', '-n', ns, '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: strict}\nfoo: bar\n' });

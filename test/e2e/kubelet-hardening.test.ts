@@ -27,7 +27,16 @@ describe('kubectl run -i --rm from a script (stdin ends at once)', () => {
   const slow = (name: string) => ({
     spec: {
       volumes,
-      containers: [{ name, image: 'busybox', command: ['sh', '-c', 'echo hello; exit 3'], stdin: true, stdinOnce: true, volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: `/mnt/${v.name}` })) }],
+      containers: [
+        {
+          name,
+          image: 'busybox',
+          command: ['sh', '-c', 'echo hello; exit 3'],
+          stdin: true,
+          stdinOnce: true,
+          volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: `/mnt/${v.name}` })),
+        },
+      ],
     },
   });
   it('returns the output and the exit code, and removes the pod, every time', async () => {
@@ -35,7 +44,10 @@ describe('kubectl run -i --rm from a script (stdin ends at once)', () => {
       const name = `once-${i}`;
       const overrides = i % 2 ? [] : ['--overrides', JSON.stringify(slow(name))];
       // stdin 'ignore' is /dev/null: kubectl sees end of file at once and the container's stdin is closed.
-      const r = await kubectl(['run', '-n', ns, name, '-i', '--rm', '--restart=Never', '--image=busybox', ...overrides, '--', 'sh', '-c', 'echo hello; exit 3'], { stdin: 'ignore', timeout: 30_000 });
+      const r = await kubectl(
+        ['run', '-n', ns, name, '-i', '--rm', '--restart=Never', '--image=busybox', ...overrides, '--', 'sh', '-c', 'echo hello; exit 3'],
+        { stdin: 'ignore', timeout: 30_000 },
+      );
       expect(r.stdout, `run ${i}: ${r.stderr}`).toContain('hello');
       // kubectl run reports a Failed pod's exit code as its own, with "pod <ns>/<name> terminated (Error)".
       expect(r.exitCode, `run ${i}: ${r.stderr}`).toBe(3);
@@ -51,8 +63,18 @@ describe('HOSTNAME in a container’s environment', () => {
     await k(['apply', '-n', ns, '-f', '-'], {
       input: [
         { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain' }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } },
-        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'named' }, spec: { hostname: 'myhost', containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } },
-        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'own' }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], env: [{ name: 'HOSTNAME', value: 'mine' }] }] } },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'named' },
+          spec: { hostname: 'myhost', containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'own' },
+          spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], env: [{ name: 'HOSTNAME', value: 'mine' }] }] },
+        },
         { apiVersion: 'v1', kind: 'Pod', metadata: { name: long }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] } },
       ]
         .map((o) => stringify(o))

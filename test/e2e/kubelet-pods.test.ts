@@ -29,10 +29,28 @@ beforeAll(async () => {
   ipc('-n', nodeNs, 'addr', 'add', `${c.subnet}.1.50/16`, 'dev', 'eth0');
   ipc('-n', nodeNs, 'link', 'set', 'eth0', 'up');
   ipc('-n', nodeNs, 'link', 'set', 'lo', 'up');
-  kubelet = spawn('nsenter', [`--net=/run/netns/${nodeNs}`, '--', process.execPath, resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
-    `--apiserver=${c.subnet}.0.3:6444`, `--ca-file=${stateFile('pki', 'ca.crt')}`, `--token-file=${stateFile('pki', 'node.token')}`,
-    `--node-name=${NODE}`, `--node-ip=${c.subnet}.1.50`, '--cpu=2', `--memory=${4 * 2 ** 30}`, '--port=0',
-    '--run-pods', `--netns=${nodeNs}`, `--pod-ns-prefix=${podPrefix}`, `--state-dir=${stateDir}`], { stdio: 'ignore' });
+  kubelet = spawn(
+    'nsenter',
+    [
+      `--net=/run/netns/${nodeNs}`,
+      '--',
+      process.execPath,
+      resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
+      `--apiserver=${c.subnet}.0.3:6444`,
+      `--ca-file=${stateFile('pki', 'ca.crt')}`,
+      `--token-file=${stateFile('pki', 'node.token')}`,
+      `--node-name=${NODE}`,
+      `--node-ip=${c.subnet}.1.50`,
+      '--cpu=2',
+      `--memory=${4 * 2 ** 30}`,
+      '--port=0',
+      '--run-pods',
+      `--netns=${nodeNs}`,
+      `--pod-ns-prefix=${podPrefix}`,
+      `--state-dir=${stateDir}`,
+    ],
+    { stdio: 'ignore' },
+  );
   await waitFor('node-k1 Ready', async () => /node-k1\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
   ns = await namespace('kubelet');
 });
@@ -75,7 +93,11 @@ describe('kubelet runs pods', () => {
     const ip = await k(['get', 'pod', 'web', '-n', ns, '-o', 'jsonpath={.status.podIP}']);
     const cidr = await k(['get', 'node', NODE, '-o', 'jsonpath={.spec.podCIDR}']);
     expect(ip.split('.').slice(0, 3).join('.')).toBe(cidr.split('.').slice(0, 3).join('.'));
-    const page = await waitFor('welcome page', () => spawnSync('ip', ['netns', 'exec', nodeNs, 'curl', '-s', '--max-time', '2', `http://${ip}/`], { encoding: 'utf8' }).stdout || undefined, 10_000);
+    const page = await waitFor(
+      'welcome page',
+      () => spawnSync('ip', ['netns', 'exec', nodeNs, 'curl', '-s', '--max-time', '2', `http://${ip}/`], { encoding: 'utf8' }).stdout || undefined,
+      10_000,
+    );
     expect(page).toContain('Welcome to nginx!');
     const events = await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=web']);
     expect(events).toMatch(/Started\s+pod\/web\s+Started container main/);
@@ -95,7 +117,9 @@ describe('kubelet runs pods', () => {
   it('reports how a container ended', async () => {
     await k(['apply', '-n', ns, '-f', '-'], { input: `${pod('once', 'busybox', '  restartPolicy: Never\n')}    command: ["sh", "-c", "exit 3"]\n` });
     await waitFor('Error', async () => /once\s+0\/1\s+Error\s+0/.test(await k(['get', 'pod', 'once', '-n', ns])), 30_000);
-    expect(await k(['get', 'pod', 'once', '-n', ns, '-o', 'jsonpath={.status.phase} {.status.containerStatuses[0].state.terminated.exitCode}'])).toBe('Failed 3');
+    expect(await k(['get', 'pod', 'once', '-n', ns, '-o', 'jsonpath={.status.phase} {.status.containerStatuses[0].state.terminated.exitCode}'])).toBe(
+      'Failed 3',
+    );
   });
 
   it('deletes gracefully: the container stops, the pod and its namespace go', async () => {

@@ -42,7 +42,11 @@ spec: {type: LoadBalancer, loadBalancerIP: "${ip}", ports: [{port: 80}], selecto
 `;
     await k(['apply', '-n', ns, '-f', '-'], { input: manifest('asked', wanted) + '---\n' + manifest('outside', '192.0.2.10') });
     await waitFor('the requested address', async () => (await externalIP('asked')) === wanted);
-    await waitFor('AllocationFailed', async () => (await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=outside', '-o', 'jsonpath={.items[*].message}'])).includes('Failed to allocate IP for "' + ns + '/outside": "192.0.2.10" is not allowed in config'));
+    await waitFor('AllocationFailed', async () =>
+      (await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=outside', '-o', 'jsonpath={.items[*].message}'])).includes(
+        'Failed to allocate IP for "' + ns + '/outside": "192.0.2.10" is not allowed in config',
+      ),
+    );
     expect(await externalIP('outside')).toBe('<pending>');
   });
 

@@ -13,17 +13,37 @@ export function client(): ApiClient {
 }
 
 /** Register Nodes as a kubelet would (Ready, 2 cpu, 4Gi, 110 pods). */
-export async function registerNodes(c: ApiClient, names: string[], extra: { labels?: Record<string, string>; taints?: object[]; cpu?: string } = {}): Promise<void> {
+export async function registerNodes(
+  c: ApiClient,
+  names: string[],
+  extra: { labels?: Record<string, string>; taints?: object[]; cpu?: string } = {},
+): Promise<void> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   for (const name of names) {
     const res = { cpu: extra.cpu ?? '2', memory: '4Gi', pods: '110' };
-    await c.create(NODES, {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...(extra.labels ?? {}) } },
-      spec: extra.taints ? { taints: extra.taints } : {},
-      status: { capacity: res, allocatable: res, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now }], nodeInfo: { kubeletVersion: 'v1.32.0' } },
-    }).catch(() => undefined);
+    await c
+      .create(NODES, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...(extra.labels ?? {}) } },
+        spec: extra.taints ? { taints: extra.taints } : {},
+        status: {
+          capacity: res,
+          allocatable: res,
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+          nodeInfo: { kubeletVersion: 'v1.32.0' },
+        },
+      })
+      .catch(() => undefined);
   }
 }
 
@@ -34,17 +54,21 @@ export async function registerNodes(c: ApiClient, names: string[], extra: { labe
 export function startKubelets(names: string[], opts: { cpu?: string } = {}): { stop(name?: string): void } {
   const procs = new Map<string, ChildProcess>();
   names.forEach((name, i) => {
-    const p = spawn(process.execPath, [
-      resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
-      `--apiserver=${ctx().subnet}.0.3:6444`,
-      `--ca-file=${stateFile('pki', 'ca.crt')}`,
-      `--token-file=${stateFile('pki', 'node.token')}`,
-      `--node-name=${name}`,
-      `--node-ip=${ctx().subnet}.1.${i + 1}`,
-      `--cpu=${opts.cpu ?? '2'}`,
-      `--memory=${4 * 2 ** 30}`,
-      '--port=0',
-    ], { stdio: 'ignore' });
+    const p = spawn(
+      process.execPath,
+      [
+        resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
+        `--apiserver=${ctx().subnet}.0.3:6444`,
+        `--ca-file=${stateFile('pki', 'ca.crt')}`,
+        `--token-file=${stateFile('pki', 'node.token')}`,
+        `--node-name=${name}`,
+        `--node-ip=${ctx().subnet}.1.${i + 1}`,
+        `--cpu=${opts.cpu ?? '2'}`,
+        `--memory=${4 * 2 ** 30}`,
+        '--port=0',
+      ],
+      { stdio: 'ignore' },
+    );
     procs.set(name, p);
   });
   return {

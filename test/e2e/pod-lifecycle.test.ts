@@ -71,7 +71,9 @@ spec:
     await ready('full');
     const sh = (cmd: string) => k(['exec', '-n', ns, 'full', '--', 'sh', '-c', cmd]);
     const pod = await getPod('full');
-    expect(await sh('echo "$PASSWORD|$COLOR|$MEM_MI|$POD_NAME|$POD_IP|$GREETING|$CFG_size|$user"')).toBe(`hunter2|blue|256|full|${pod.status?.podIP}|hello full|L|admin`);
+    expect(await sh('echo "$PASSWORD|$COLOR|$MEM_MI|$POD_NAME|$POD_IP|$GREETING|$CFG_size|$user"')).toBe(
+      `hunter2|blue|256|full|${pod.status?.podIP}|hello full|L|admin`,
+    );
     expect(await sh('cat /work/init.txt')).toBe('prepared');
     expect(await sh('cat /etc/creds/password; echo; stat -c %a /etc/creds/password')).toBe('hunter2\n400');
     expect(await sh('cat /etc/settings/nested/colour; echo; ls /etc/settings')).toBe('blue\nnested');
@@ -87,7 +89,21 @@ spec:
   });
 
   it('waits with CreateContainerConfigError while a referenced secret is missing', async () => {
-    await k(['run', 'nosecret', '-n', ns, '--image=busybox', '--overrides', JSON.stringify({ spec: { containers: [{ name: 'nosecret', image: 'busybox', command: ['sleep', '3600'], env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'later', key: 'k' } } }] }] } })]);
+    await k([
+      'run',
+      'nosecret',
+      '-n',
+      ns,
+      '--image=busybox',
+      '--overrides',
+      JSON.stringify({
+        spec: {
+          containers: [
+            { name: 'nosecret', image: 'busybox', command: ['sleep', '3600'], env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'later', key: 'k' } } }] },
+          ],
+        },
+      }),
+    ]);
     await waitFor('CreateContainerConfigError', async () => (await k(['get', 'pod', 'nosecret', '-n', ns])).includes('CreateContainerConfigError'), 30_000);
     await k(['create', 'secret', 'generic', 'later', '-n', ns, '--from-literal=k=now']);
     await ready('nosecret');
@@ -101,9 +117,27 @@ spec:
     expect((await k(['exec', '-n', ns, 'sa', '--', 'ls', dir])).split('\n')).toEqual(['ca.crt', 'namespace', 'token']);
     expect(await k(['exec', '-n', ns, 'sa', '--', 'cat', `${dir}/namespace`])).toBe(ns);
     const api = `https://${ctx().subnet}.0.3:6443/api/v1/namespaces/${ns}/pods`;
-    const code = await k(['exec', '-n', ns, 'sa', '--', 'sh', '-c', `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer $(cat ${dir}/token)" ${api}`]);
+    const code = await k([
+      'exec',
+      '-n',
+      ns,
+      'sa',
+      '--',
+      'sh',
+      '-c',
+      `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer $(cat ${dir}/token)" ${api}`,
+    ]);
     expect(code).toBe('200');
-    const forged = await k(['exec', '-n', ns, 'sa', '--', 'sh', '-c', `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer $(cat ${dir}/token)x" ${api}`]);
+    const forged = await k([
+      'exec',
+      '-n',
+      ns,
+      'sa',
+      '--',
+      'sh',
+      '-c',
+      `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer $(cat ${dir}/token)x" ${api}`,
+    ]);
     expect(forged).toBe('401');
   });
 });
@@ -130,7 +164,11 @@ spec:
     expect((await getPod('probed')).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     await k(['exec', '-n', ns, 'probed', '-c', 'web', '--', 'touch', '/tmp/ready']);
     await waitFor('web ready', async () => (await getPod('probed')).status?.containerStatuses?.find((c) => c.name === 'web')?.ready, 20_000);
-    await waitFor('doomed restarted', async () => ((await getPod('probed')).status?.containerStatuses?.find((c) => c.name === 'doomed')?.restartCount ?? 0) >= 1, 30_000);
+    await waitFor(
+      'doomed restarted',
+      async () => ((await getPod('probed')).status?.containerStatuses?.find((c) => c.name === 'doomed')?.restartCount ?? 0) >= 1,
+      30_000,
+    );
     const events = await k(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=probed']);
     expect(events).toContain('Liveness probe failed: Get "http://');
     expect(events).toContain('Container doomed failed liveness probe, will be restarted');
@@ -160,7 +198,22 @@ spec:
   });
 
   it('kills a container over its memory limit: OOMKilled', async () => {
-    await k(['run', 'hog', '-n', ns, '--image=busybox', '--restart=Never', '--overrides', JSON.stringify({ spec: { containers: [{ name: 'hog', image: 'busybox', command: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], resources: { limits: { memory: '32Mi' } } }] } })]);
+    await k([
+      'run',
+      'hog',
+      '-n',
+      ns,
+      '--image=busybox',
+      '--restart=Never',
+      '--overrides',
+      JSON.stringify({
+        spec: {
+          containers: [
+            { name: 'hog', image: 'busybox', command: ['sh', '-c', 'x=a; while true; do x="$x$x"; done'], resources: { limits: { memory: '32Mi' } } },
+          ],
+        },
+      }),
+    ]);
     const st = await waitFor('terminated', async () => (await getPod('hog')).status?.containerStatuses?.[0]?.state?.terminated, 30_000);
     expect(st).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
     expect(await k(['get', 'pod', 'hog', '-n', ns])).toContain('OOMKilled');
@@ -169,13 +222,31 @@ spec:
 
 describe('kubelet restart', () => {
   it('leaves running pods alone and carries on managing them', async () => {
-    const overrides = { spec: { nodeName: 'node-1', volumes: [{ name: 'cfg', configMap: { name: 'settings' } }], containers: [{ name: 'steady', image: 'nginx', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }] } };
+    const overrides = {
+      spec: {
+        nodeName: 'node-1',
+        volumes: [{ name: 'cfg', configMap: { name: 'settings' } }],
+        containers: [{ name: 'steady', image: 'nginx', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }],
+      },
+    };
     await k(['run', 'steady', '-n', ns, '--image=nginx', '--overrides', JSON.stringify(overrides)]);
     await ready('steady');
     const before = (await getPod('steady')).status?.containerStatuses?.[0];
-    const pid = kemu('status').split('\n').find((l) => l.startsWith('node-1 '))!.trim().split(/\s+/)[2];
+    const pid = kemu('status')
+      .split('\n')
+      .find((l) => l.startsWith('node-1 '))!
+      .trim()
+      .split(/\s+/)[2];
     process.kill(Number(pid), 'SIGTERM');
-    await waitFor('kubelet gone', () => !kemu('status').split('\n').find((l) => l.startsWith('node-1 '))?.includes(' running '), 20_000);
+    await waitFor(
+      'kubelet gone',
+      () =>
+        !kemu('status')
+          .split('\n')
+          .find((l) => l.startsWith('node-1 '))
+          ?.includes(' running '),
+      20_000,
+    );
     kemu('start');
     await waitFor('node-1 Ready again', async () => /node-1\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
     const after = (await getPod('steady')).status?.containerStatuses?.[0];

@@ -56,14 +56,16 @@ describe('pod network (bridge + host-gw)', () => {
     ensureBridge(NODES.b.ns, NODES.b.cidr, ipamB.gateway, { clusterCIDR: '10.250.0.0/16' });
     await routeToNode(NODES.a.ns, NODES.b.cidr, NODES.b.ip);
     await routeToNode(NODES.b.ns, NODES.a.cidr, NODES.a.ip);
-    const pods = await Promise.all([
-      { ns: `${P}-pod-a1`, node: NODES.a, ipam: ipamA },
-      { ns: `${P}-pod-a2`, node: NODES.a, ipam: ipamA },
-      { ns: `${P}-pod-b1`, node: NODES.b, ipam: ipamB },
-    ].map((p) => {
-      made.push(p.ns);
-      return createSandbox(p.node.ns, p.ns, p.ipam.allocate(p.ns), p.node.cidr, p.ipam.gateway);
-    }));
+    const pods = await Promise.all(
+      [
+        { ns: `${P}-pod-a1`, node: NODES.a, ipam: ipamA },
+        { ns: `${P}-pod-a2`, node: NODES.a, ipam: ipamA },
+        { ns: `${P}-pod-b1`, node: NODES.b, ipam: ipamB },
+      ].map((p) => {
+        made.push(p.ns);
+        return createSandbox(p.node.ns, p.ns, p.ipam.allocate(p.ns), p.node.cidr, p.ipam.gateway);
+      }),
+    );
     expect(pods.map((p) => p.ip)).toEqual(['10.250.1.2', '10.250.1.3', '10.250.2.2']);
     serve(pods[0].podNs, 8080);
     serve(pods[2].podNs, 8080);

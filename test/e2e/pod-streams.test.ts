@@ -37,7 +37,14 @@ spec:
   - {name: main, image: busybox, command: [sh, -c, 'echo "run at $(date +%s%N)"; sleep 1; exit 3']}
 `,
   });
-  await Promise.all([ready('web'), waitFor('crash restarted', async () => (await k(['get', 'pod', 'crash', '-n', ns, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])) >= '1', 60_000)]);
+  await Promise.all([
+    ready('web'),
+    waitFor(
+      'crash restarted',
+      async () => (await k(['get', 'pod', 'crash', '-n', ns, '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])) >= '1',
+      60_000,
+    ),
+  ]);
 });
 
 afterAll(async () => {
@@ -99,7 +106,10 @@ describe('kubectl logs', () => {
     f.stdout.on('data', (d) => (out += d));
     await waitFor('three lines followed', () => out.split('\n').filter((l) => /^tick \d+$/.test(l)).length >= 3, 15_000);
     f.kill('SIGINT');
-    const nums = out.split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1]));
+    const nums = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => Number(l.split(' ')[1]));
     expect(nums.slice(1)).toEqual(nums.slice(1).map((_, i) => nums[0] + i + 1)); // in order, none missing
   });
 });
@@ -128,7 +138,17 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
   });
 
   it('forwards to a server that listens on the pod’s localhost only', async () => {
-    await k(['run', '-n', ns, 'local', '--image=busybox', '--', 'node', '-e', "require('http').createServer((q, s) => s.end('local only')).listen(9090, '127.0.0.1')"]);
+    await k([
+      'run',
+      '-n',
+      ns,
+      'local',
+      '--image=busybox',
+      '--',
+      'node',
+      '-e',
+      "require('http').createServer((q, s) => s.end('local only')).listen(9090, '127.0.0.1')",
+    ]);
     await ready('local');
     const pf = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'port-forward', '-n', ns, 'pod/local', '0:9090'], { reject: false });
     let out = '';
@@ -139,13 +159,27 @@ describe('kubectl cp, port-forward, run, attach, proxy', () => {
   });
 
   it('runs a pod interactively, shows its output and removes it (run -i --rm)', async () => {
-    const r = await kubectl(['run', '-n', ns, '-i', '--rm', '--restart=Never', 'once', '--image=busybox', '--', 'sh', '-c', 'read x; echo "got $x from $(hostname)"'], { input: 'hello\n', timeout: 45_000 });
+    const r = await kubectl(
+      ['run', '-n', ns, '-i', '--rm', '--restart=Never', 'once', '--image=busybox', '--', 'sh', '-c', 'read x; echo "got $x from $(hostname)"'],
+      { input: 'hello\n', timeout: 45_000 },
+    );
     expect(r.stdout, r.stderr).toContain('got hello from once');
     await waitFor('pod removed', async () => (await kubectl(['get', 'pod', 'once', '-n', ns])).exitCode !== 0);
   });
 
   it('attaches to a running container’s stdin and stdout', async () => {
-    await k(['run', '-n', ns, 'echoer', '--image=busybox', '--restart=Never', '--overrides', JSON.stringify({ spec: { containers: [{ name: 'echoer', image: 'busybox', stdin: true, command: ['sh', '-c', 'while read l; do echo "echo: $l"; done'] }] } })]);
+    await k([
+      'run',
+      '-n',
+      ns,
+      'echoer',
+      '--image=busybox',
+      '--restart=Never',
+      '--overrides',
+      JSON.stringify({
+        spec: { containers: [{ name: 'echoer', image: 'busybox', stdin: true, command: ['sh', '-c', 'while read l; do echo "echo: $l"; done'] }] },
+      }),
+    ]);
     await ready('echoer');
     const a = execa('kubectl', ['--kubeconfig', ctx().kubeconfig, 'attach', '-i', '-n', ns, 'echoer'], { reject: false });
     let out = '';
@@ -171,12 +205,20 @@ describe('the pod network on the cluster’s nodes', () => {
       await k(['-n', ns, ...netexecRunArgs(`nx-${node}`, node)]);
     }
     await k(['wait', '-n', ns, '--for=condition=Ready', ...nodes.map((n) => `pod/nx-${n}`), '--timeout=60s']);
-    const ips = Object.fromEntries(await Promise.all(nodes.map(async (n): Promise<[string, string]> => [n, await k(['get', 'pod', '-n', ns, `nx-${n}`, '-o', 'jsonpath={.status.podIP}'])])));
+    const ips = Object.fromEntries(
+      await Promise.all(nodes.map(async (n): Promise<[string, string]> => [n, await k(['get', 'pod', '-n', ns, `nx-${n}`, '-o', 'jsonpath={.status.podIP}'])])),
+    );
     for (const from of nodes) {
       for (const to of nodes) {
-        for (const [protocol, port] of [['http', 8080], ['udp', 8081]] as const) {
+        for (const [protocol, port] of [
+          ['http', 8080],
+          ['udp', 8081],
+        ] as const) {
           const url = `http://localhost:8080/dial?host=${ips[to]}&port=${port}&request=hostname&protocol=${protocol}&tries=1`;
-          expect(JSON.parse(await k(['exec', '-n', ns, `nx-${from}`, '--', 'curl', '-s', url])), `${from} -> ${to} over ${protocol}`).toEqual({ responses: [`nx-${to}`], errors: [] });
+          expect(JSON.parse(await k(['exec', '-n', ns, `nx-${from}`, '--', 'curl', '-s', url])), `${from} -> ${to} over ${protocol}`).toEqual({
+            responses: [`nx-${to}`],
+            errors: [],
+          });
         }
       }
       // The pod sees the caller's own address: no NAT between pods.

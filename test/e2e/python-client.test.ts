@@ -157,7 +157,11 @@ describe('the official Python client', () => {
 
   it('deletes with each propagation policy: Foreground, Background, Orphan', { timeout: 120_000 }, async () => {
     const out = await py('deletion.py');
-    expect(out['foreground-waiting']).toMatchObject({ ownerDeleting: true, ownerFinalizers: ['foregroundDeletion'], dependentFinalizers: ['e2e.kemu.dev/hold'] });
+    expect(out['foreground-waiting']).toMatchObject({
+      ownerDeleting: true,
+      ownerFinalizers: ['foregroundDeletion'],
+      dependentFinalizers: ['e2e.kemu.dev/hold'],
+    });
     expect(out['foreground-done']).toMatchObject({ ownerGone: true, dependentGone: true });
     expect(out.background).toMatchObject({ ownerGoneAtOnce: true, dependentGone: true });
     expect(out.orphan).toMatchObject({ dependentDeleting: false, ownerReferences: [] });

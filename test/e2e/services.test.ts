@@ -29,7 +29,10 @@ let udpIP = '';
 /** `kemu exec NODE -- argv` with its exit code and output (kemu() throws on a non-zero exit). */
 function onNode(node: string, ...argv: string[]): { code: number; stdout: string; stderr: string } {
   const c = ctx();
-  const r = spawnSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'exec', node, '--', ...argv], { env: { ...process.env, KEMU_HOME: c.home }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'exec', node, '--', ...argv], {
+    env: { ...process.env, KEMU_HOME: c.home },
+    encoding: 'utf8',
+  });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -45,7 +48,12 @@ function slice(name: string, service: string, addresses: string[]): object {
 }
 
 function service(name: string, type = 'ClusterIP', extra: object = {}): object {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { type, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], ...extra } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns },
+    spec: { type, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], ...extra },
+  };
 }
 
 /** A selectorless UDP Service on netexec's UDP port (it answers "hostname" with the pod's name). */
@@ -53,9 +61,11 @@ function udpService(): object[] {
   return [
     { apiVersion: 'v1', kind: 'Service', metadata: { name: 'udp', namespace: ns }, spec: { ports: [{ port: 53, targetPort: 8081, protocol: 'UDP' }] } },
     {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
       metadata: { name: 'udp-1', namespace: ns, labels: { 'kubernetes.io/service-name': 'udp' } },
-      addressType: 'IPv4', ports: [{ name: '', port: 8081, protocol: 'UDP' }],
+      addressType: 'IPv4',
+      ports: [{ name: '', port: 8081, protocol: 'UDP' }],
       endpoints: [ips.b1, ips.b2].map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
     },
   ];
@@ -66,20 +76,30 @@ const apply = (...objs: object[]) => k(['apply', '-f', '-'], { input: objs.map((
 /** Call `get` until every backend has answered (each call picks one at random). */
 async function reachesBoth(what: string, get: () => Promise<string> | string): Promise<Set<string>> {
   const seen = new Set<string>();
-  await waitFor(what, async () => {
-    seen.add((await get()).trim());
-    return seen.has('b1') && seen.has('b2');
-  }, 30_000, 50);
+  await waitFor(
+    what,
+    async () => {
+      seen.add((await get()).trim());
+      return seen.has('b1') && seen.has('b2');
+    },
+    30_000,
+    50,
+  );
   return seen;
 }
 
 const fromPod = async (url: string) => (await kubectl(['exec', '-n', ns, 'client', '--', 'curl', '-s', '--max-time', '3', url])).stdout;
 const fromNode = (url: string) => onNode('node-1', 'curl', '-s', '--max-time', '3', url).stdout;
 /** `n` sequential curls (each a new connection) from node-1, in one exec: the answers in order. */
-const fromNodeN = (url: string, n: number) => onNode('node-1', 'sh', '-c', `for i in $(seq ${n}); do curl -s --max-time 3 ${url}; echo; done`).stdout.split('\n').slice(0, n).map((l) => l.trim());
+const fromNodeN = (url: string, n: number) =>
+  onNode('node-1', 'sh', '-c', `for i in $(seq ${n}); do curl -s --max-time 3 ${url}; echo; done`)
+    .stdout.split('\n')
+    .slice(0, n)
+    .map((l) => l.trim());
 /** One datagram "hostname" to ip:port and the answer (each call is a new client port, so a new UDP session). */
 const udpFromNode = (ip: string, port: number) => onNode('node-1', 'sh', '-c', `echo hostname | nc -u -w1 ${ip} ${port}`).stdout;
-const udpFromPod = async (ip: string, port: number) => (await kubectl(['exec', '-n', ns, 'client', '--', 'sh', '-c', `echo hostname | nc -u -w1 ${ip} ${port}`])).stdout;
+const udpFromPod = async (ip: string, port: number) =>
+  (await kubectl(['exec', '-n', ns, 'client', '--', 'sh', '-c', `echo hostname | nc -u -w1 ${ip} ${port}`])).stdout;
 /** The modes whose data path is kube-proxy's own listeners. */
 const userspacePath = (mode: string) => mode === 'userspace' || mode === 'ipvs';
 const clusterRecord = () => JSON.parse(readFileSync(stateFile('cluster.json'), 'utf8')) as { proxyMode?: string; ipvsScheduler?: string };
@@ -89,12 +109,21 @@ const proxyPid = (node: string) => Number(readFileSync(stateFile('pids', node, '
 
 beforeAll(async () => {
   ns = await namespace('svc');
-  for (const [name, node] of [['b1', 'node-1'], ['b2', 'node-2'], ['client', 'node-1']] as const) await k(['-n', ns, ...netexecRunArgs(name, node)]);
+  for (const [name, node] of [
+    ['b1', 'node-1'],
+    ['b2', 'node-2'],
+    ['client', 'node-1'],
+  ] as const)
+    await k(['-n', ns, ...netexecRunArgs(name, node)]);
   await k(['wait', '-n', ns, '--for=condition=Ready', 'pod/b1', 'pod/b2', 'pod/client', '--timeout=60s']);
   for (const p of ['b1', 'b2']) ips[p] = await k(['get', 'pod', '-n', ns, p, '-o', 'jsonpath={.status.podIP}']);
   await apply(
-    service('web', 'NodePort'), slice('web-1', 'web', [ips.b1, ips.b2]), service('empty'),
-    service('sticky', 'ClusterIP', { sessionAffinity: 'ClientIP' }), slice('sticky-1', 'sticky', [ips.b1, ips.b2]), ...udpService(),
+    service('web', 'NodePort'),
+    slice('web-1', 'web', [ips.b1, ips.b2]),
+    service('empty'),
+    service('sticky', 'ClusterIP', { sessionAffinity: 'ClientIP' }),
+    slice('sticky-1', 'sticky', [ips.b1, ips.b2]),
+    ...udpService(),
   );
   webIP = await k(['get', 'svc', '-n', ns, 'web', '-o', 'jsonpath={.spec.clusterIP}']);
   emptyIP = await k(['get', 'svc', '-n', ns, 'empty', '-o', 'jsonpath={.spec.clusterIP}']);
@@ -117,7 +146,8 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
 
   it('runs a kube-proxy per node in this mode, listed by kemu status', () => {
     const status = kemu('status');
-    for (const n of ['node-1', 'node-2', 'node-3']) expect(status).toMatch(new RegExp(`${n}/kube-proxy\\s+running\\s+\\d+\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.`));
+    for (const n of ['node-1', 'node-2', 'node-3'])
+      expect(status).toMatch(new RegExp(`${n}/kube-proxy\\s+running\\s+\\d+\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.`));
     expect(status).toContain(`kube-proxy mode: ${mode}`);
     expect(fromNode('http://127.0.0.1:10249/proxyMode')).toBe(mode);
     const headers = onNode('node-1', 'curl', '-sI', 'http://127.0.0.1:10249/proxyMode').stdout;
@@ -133,7 +163,9 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
     if (mode === 'ipvs') {
       // This machine's kernel has no ip_vs: kube-proxy says so, in its log and through kemu status.
       expect(status).toContain('IPVS not available in this kernel');
-      expect(readFileSync(stateFile('logs', 'node-1', 'kube-proxy.log'), 'utf8')).toContain('IPVS not available in this kernel; serving the rr scheduler through the userspace data path');
+      expect(readFileSync(stateFile('logs', 'node-1', 'kube-proxy.log'), 'utf8')).toContain(
+        'IPVS not available in this kernel; serving the rr scheduler through the userspace data path',
+      );
     }
   });
 
@@ -212,9 +244,19 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
     const [first] = [`${ips.b1}:8080`, `${ips.b2}:8080`].sort().map((e) => e.replace(/:8080$/, ''));
     if (mode === 'iptables') {
       const nat = natRules();
-      expect(nat).toMatch(new RegExp(`-A KUBE-SERVICES -d ${webIP}/32 -p tcp -m comment --comment "${ns}/web cluster IP" -m tcp --dport 80 -j KUBE-SVC-[A-Z2-7]{16}`));
-      expect(nat).toMatch(new RegExp(`-A KUBE-SVC-[A-Z2-7]{16} -m comment --comment "${ns}/web -> ${first}:8080" -m statistic --mode random --probability 0\\.5\\d+ -j KUBE-SEP-`));
-      expect(nat).toMatch(new RegExp(`-A KUBE-SEP-[A-Z2-7]{16} -p tcp -m comment --comment "?${ns}/web"? -m tcp -j DNAT --to-destination ${first === ips.b1 ? ips.b2 : ips.b1}:8080`));
+      expect(nat).toMatch(
+        new RegExp(`-A KUBE-SERVICES -d ${webIP}/32 -p tcp -m comment --comment "${ns}/web cluster IP" -m tcp --dport 80 -j KUBE-SVC-[A-Z2-7]{16}`),
+      );
+      expect(nat).toMatch(
+        new RegExp(
+          `-A KUBE-SVC-[A-Z2-7]{16} -m comment --comment "${ns}/web -> ${first}:8080" -m statistic --mode random --probability 0\\.5\\d+ -j KUBE-SEP-`,
+        ),
+      );
+      expect(nat).toMatch(
+        new RegExp(
+          `-A KUBE-SEP-[A-Z2-7]{16} -p tcp -m comment --comment "?${ns}/web"? -m tcp -j DNAT --to-destination ${first === ips.b1 ? ips.b2 : ips.b1}:8080`,
+        ),
+      );
       expect(nat).toMatch(new RegExp(`-A KUBE-NODEPORTS -p tcp -m comment --comment "?${ns}/web"? -m tcp --dport ${nodePort} -j KUBE-EXT-`));
       expect(allRules()).toContain(`-A KUBE-SERVICES -d ${emptyIP}/32 -p tcp -m comment --comment "${ns}/empty has no endpoints" -m tcp --dport 80 -j REJECT`);
     } else if (userspacePath(mode)) {
@@ -224,14 +266,18 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
       expect(all).toMatch(new RegExp(`-A KUBE-PORTALS-HOST -d ${webIP}/32 ${spn} --dport 80 -j DNAT --to-destination ${ctx().subnet}\\.1\\.1:\\d+`));
       expect(all).toMatch(new RegExp(`-A KUBE-NODEPORT-CONTAINER ${spn} --dport ${nodePort} -j REDIRECT --to-ports \\d+`));
       expect(all).toMatch(/-A PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER/);
-      expect(all).toMatch(new RegExp(`-A KUBE-PORTALS-REJECT -d ${emptyIP}/32 -p tcp -m comment --comment "${ns}/empty has no endpoints" -m tcp --dport 80 -j REJECT`));
+      expect(all).toMatch(
+        new RegExp(`-A KUBE-PORTALS-REJECT -d ${emptyIP}/32 -p tcp -m comment --comment "${ns}/empty has no endpoints" -m tcp --dport 80 -j REJECT`),
+      );
       // The listener the portal points at is kube-proxy's own.
       const port = new RegExp(`-A KUBE-PORTALS-CONTAINER -d ${webIP}/32 .* --to-ports (\\d+)`).exec(all)?.[1];
       expect(onNode('node-1', 'ss', '-Htlnp', `sport = :${port}`).stdout).toMatch(/node/);
     } else {
       const table = onNode('node-1', 'nft', 'list', 'table', 'ip', 'kube-proxy').stdout;
       expect(table).toMatch(new RegExp(`${webIP.replace(/\./g, '\\.')} \\. tcp \\. 80 : goto service-[A-Z2-7]{8}-${ns}/web/tcp/`));
-      expect(table).toMatch(new RegExp(`numgen random mod 2 vmap \\{ 0 : goto endpoint-[A-Z2-7]{8}-${ns}/web/tcp/__${first?.replace(/\./g, '\\.')}/8080, 1 : goto endpoint-`));
+      expect(table).toMatch(
+        new RegExp(`numgen random mod 2 vmap \\{ 0 : goto endpoint-[A-Z2-7]{8}-${ns}/web/tcp/__${first?.replace(/\./g, '\\.')}/8080, 1 : goto endpoint-`),
+      );
       expect(table).toContain(`${emptyIP} . tcp . 80 comment "${ns}/empty" : goto reject-chain`);
     }
   });
@@ -240,9 +286,10 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
     await apply(slice('web-1', 'web', [ips.b2]));
     const only = ips.b1;
     // web's own endpoint (the sticky and udp Services use b1 too).
-    const webHasB1 = () => (mode === 'iptables'
-      ? natRules().includes(`"${ns}/web -> ${only}:8080"`)
-      : onNode('node-1', 'nft', 'list', 'table', 'ip', 'kube-proxy').stdout.includes(`${ns}/web/tcp/__${only}/8080`));
+    const webHasB1 = () =>
+      mode === 'iptables'
+        ? natRules().includes(`"${ns}/web -> ${only}:8080"`)
+        : onNode('node-1', 'nft', 'list', 'table', 'ip', 'kube-proxy').stdout.includes(`${ns}/web/tcp/__${only}/8080`);
     const sixAnswers = () => [...new Set(fromNodeN(`http://${webIP}/hostname`, 6))].sort().join(',');
     // The userspace data path has no endpoint in its rules: it shows in where the connections go.
     if (userspacePath(mode)) await waitFor('b1 no longer chosen', () => sixAnswers() === 'b2');
@@ -275,7 +322,9 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
 
     kemu('up');
     await waitFor('the stale Service gone from the rules', () => !dump().includes(goneIP));
-    const rules = dump().split('\n').filter((l) => l.startsWith('-A ') || l.includes('jump') || l.includes('goto'));
+    const rules = dump()
+      .split('\n')
+      .filter((l) => l.startsWith('-A ') || l.includes('jump') || l.includes('goto'));
     const counts = new Map<string, number>();
     for (const l of rules.filter((x) => x.startsWith('-A '))) counts.set(l, (counts.get(l) ?? 0) + 1);
     expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
@@ -287,4 +336,3 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
     await reachesBoth('both backends after the restart', () => fromPod(`http://${webIP}/hostname`));
   });
 });
-

@@ -15,7 +15,11 @@ import { netexecRunArgs, parseJson, waitFor } from './helpers.js';
 
 const PROJECT = 'kemu-vx';
 const home = mkdtempSync('/tmp/kemu-vx-');
-const kemu = (...args: string[]) => execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', '172.27', ...args], { env: { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home }, encoding: 'utf8' });
+const kemu = (...args: string[]) =>
+  execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', '172.27', ...args], {
+    env: { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home },
+    encoding: 'utf8',
+  });
 const kubectl = async (args: string[]) => (await execa('kubectl', ['--kubeconfig', join(home, PROJECT, 'kubeconfig'), ...args])).stdout;
 
 beforeAll(() => {
@@ -47,7 +51,16 @@ describe('VXLAN backend', () => {
     const ip2 = await kubectl(['get', 'pod', 'nx-node-2', '-o', 'jsonpath={.status.podIP}']);
     for (const protocol of ['http', 'udp']) {
       const port = protocol === 'http' ? 8080 : 8081;
-      const out = parseJson(await kubectl(['exec', 'nx-node-1', '--', 'curl', '-s', `http://localhost:8080/dial?host=${ip2}&port=${port}&request=hostname&protocol=${protocol}&tries=2`]));
+      const out = parseJson(
+        await kubectl([
+          'exec',
+          'nx-node-1',
+          '--',
+          'curl',
+          '-s',
+          `http://localhost:8080/dial?host=${ip2}&port=${port}&request=hostname&protocol=${protocol}&tries=2`,
+        ]),
+      );
       expect(out).toEqual({ responses: ['nx-node-2', 'nx-node-2'], errors: [] });
     }
     expect(await kubectl(['exec', 'nx-node-1', '--', 'cat', '/sys/class/net/eth0/mtu'])).toBe('1450');

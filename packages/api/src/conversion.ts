@@ -85,7 +85,11 @@ export function fromStorage(info: ResourceInfo, stored: KubeObject): KubeObject 
   const obj: JsonObject = structuredClone(stored);
   obj.apiVersion = groupVersion(info);
   obj.kind = info.kind;
-  if (info.storage === 'events') renameFields(obj, EVENT_FIELDS.map(([a, b]) => [b, a] as [string, string]));
+  if (info.storage === 'events')
+    renameFields(
+      obj,
+      EVENT_FIELDS.map(([a, b]) => [b, a] as [string, string]),
+    );
   if (info.storage === 'ingresses' && isPlainObject(obj.spec)) mapIngressBackends(obj.spec, backendFromV1, 'defaultBackend', 'backend');
   // Only fields below metadata changed: still a KubeObject.
   return obj as KubeObject;

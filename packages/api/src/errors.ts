@@ -83,12 +83,11 @@ export function alreadyExists(resource: string, group: string, name: string): St
 }
 
 export function conflict(resource: string, group: string, name: string, why: string): StatusError {
-  return new StatusError(
-    409,
-    'Conflict',
-    `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`,
-    { name, group: group || undefined, kind: resource },
-  );
+  return new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(resource, group)} "${name}": ${why}`, {
+    name,
+    group: group || undefined,
+    kind: resource,
+  });
 }
 
 export const MODIFIED_CONFLICT = 'the object has been modified; please apply your changes to the latest version and try again';
@@ -119,7 +118,11 @@ export function methodNotAllowed(resource: string, group: string, verb: string):
 }
 
 export function unsupportedMediaType(contentType: string): StatusError {
-  return new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType || 'none'})`);
+  return new StatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${contentType || 'none'})`,
+  );
 }
 
 export function entityTooLarge(limit: number): StatusError {
@@ -152,5 +155,4 @@ export const isNotFound = (e: unknown): boolean => e instanceof StatusError && e
 export const isAlreadyExists = (e: unknown): boolean => e instanceof StatusError && e.reason === 'AlreadyExists';
 export const isConflict = (e: unknown): boolean => e instanceof StatusError && e.reason === 'Conflict';
 export const isInvalid = (e: unknown): boolean => e instanceof StatusError && e.reason === 'Invalid';
-export const isGone = (e: unknown): boolean =>
-  e instanceof StatusError && (e.reason === 'Expired' || e.reason === 'Gone');
+export const isGone = (e: unknown): boolean => e instanceof StatusError && (e.reason === 'Expired' || e.reason === 'Gone');

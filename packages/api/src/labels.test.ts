@@ -41,7 +41,13 @@ describe('label selectors', () => {
   });
 
   it('converts metav1.LabelSelector and prints it as kubectl does', () => {
-    const sel = fromLabelSelector({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['fe', 'be'] }, { key: 'x', operator: 'DoesNotExist' }] });
+    const sel = fromLabelSelector({
+      matchLabels: { app: 'web' },
+      matchExpressions: [
+        { key: 'tier', operator: 'In', values: ['fe', 'be'] },
+        { key: 'x', operator: 'DoesNotExist' },
+      ],
+    });
     expect(selectorString(sel)).toBe('app=web,tier in (fe,be),!x');
     expect(matches(sel, { app: 'web', tier: 'be' })).toBe(true);
     expect(matches(sel, { app: 'web', tier: 'be', x: '1' })).toBe(false);

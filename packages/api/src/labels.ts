@@ -52,7 +52,7 @@ export function parseSelector(sel: string | undefined | null): Selector {
   const out: Requirement[] = [];
   for (const raw of splitTop(sel)) {
     const part = raw.trim();
-    if (!part) fail(sel, 'found \'\', expected: !, identifier, or \'end of string\'');
+    if (!part) fail(sel, "found '', expected: !, identifier, or 'end of string'");
     let m: RegExpMatchArray | null;
     if ((m = part.match(/^([^\s!=<>(),]+)\s+(in|notin)\s*\((.*)\)$/))) {
       const key = m[1];
@@ -133,8 +133,7 @@ export function fromLabelSelector(ls: LabelSelector): Selector {
   const out: Requirement[] = [];
   for (const [key, v] of Object.entries(ls.matchLabels ?? {})) out.push({ key, op: '=', values: [v] });
   for (const e of ls.matchExpressions ?? []) {
-    const op: Operator =
-      e.operator === 'In' ? 'in' : e.operator === 'NotIn' ? 'notin' : e.operator === 'Exists' ? 'exists' : '!';
+    const op: Operator = e.operator === 'In' ? 'in' : e.operator === 'NotIn' ? 'notin' : e.operator === 'Exists' ? 'exists' : '!';
     out.push({ key: e.key, op, values: e.values ?? [] });
   }
   return out;

@@ -7,7 +7,21 @@
  */
 import type { Deployment, DaemonSet, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { ConfigMap, Container, Endpoints, Event, LoadBalancerStatus, Namespace, Node, Pod, ReplicationController, ResourceQuota, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type {
+  ConfigMap,
+  Container,
+  Endpoints,
+  Event,
+  LoadBalancerStatus,
+  Namespace,
+  Node,
+  Pod,
+  ReplicationController,
+  ResourceQuota,
+  Secret,
+  Service,
+  ServiceAccount,
+} from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { Ingress, IngressClass, IngressLoadBalancerStatus, IngressRule } from 'kubernetes-types/networking/v1.js';
@@ -185,7 +199,18 @@ function eventRow(ev: Event, now: number): Cell[] {
   const kind = (io.kind ?? '').toLowerCase();
   const component = ev.source?.component || ev.reportingComponent || '';
   const instance = ev.source?.host || ev.reportingInstance || '';
-  return [last, ev.type ?? '', ev.reason ?? '', io.name ? `${kind}/${io.name}` : kind, io.fieldPath ?? '', instance ? `${component}, ${instance}` : component, (ev.message ?? '').trim(), first, n, ev.metadata.name ?? ''];
+  return [
+    last,
+    ev.type ?? '',
+    ev.reason ?? '',
+    io.name ? `${kind}/${io.name}` : kind,
+    io.fieldPath ?? '',
+    instance ? `${component}, ${instance}` : component,
+    (ev.message ?? '').trim(),
+    first,
+    n,
+    ev.metadata.name ?? '',
+  ];
 }
 
 function quotaRow(q: ResourceQuota, now: number): Cell[] {
@@ -200,47 +225,126 @@ function quotaRow(q: ResourceQuota, now: number): Cell[] {
 /** formatHosts: the first three rules' hosts, `*` when none has one. */
 function ingressHosts(rules: IngressRule[] | undefined): string {
   const rs = rules ?? [];
-  const hosts = rs.slice(0, 3).map((r) => r.host ?? '').filter(Boolean);
+  const hosts = rs
+    .slice(0, 3)
+    .map((r) => r.host ?? '')
+    .filter(Boolean);
   if (!hosts.length) return '*';
   return rs.length > 3 ? `${hosts.join(',')} + ${rs.length - 3} more...` : hosts.join(',');
 }
 
 function endpointSliceRow(s: EndpointSlice, now: number): Cell[] {
-  const ports = (s.ports ?? []).map((p) => (p.port !== undefined ? String(p.port) : p.name ?? '*'));
+  const ports = (s.ports ?? []).map((p) => (p.port !== undefined ? String(p.port) : (p.name ?? '*')));
   const addrs = (s.endpoints ?? []).flatMap((e) => e.addresses);
-  return [s.metadata?.name ?? '', s.addressType, firstThree(ports, ports.length, '<unset>'), firstThree(addrs, addrs.length, '<unset>'), age(s.metadata?.creationTimestamp, now)];
+  return [
+    s.metadata?.name ?? '',
+    s.addressType,
+    firstThree(ports, ports.length, '<unset>'),
+    firstThree(addrs, addrs.length, '<unset>'),
+    age(s.metadata?.creationTimestamp, now),
+  ];
 }
 
 const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
 const created = (o: { metadata?: { creationTimestamp?: string } }, now: number): string => age(o.metadata?.creationTimestamp, now);
-const WORKLOAD_WIDE: Column[] = [['Containers', 1], ['Images', 1], ['Selector', 1]];
+const WORKLOAD_WIDE: Column[] = [
+  ['Containers', 1],
+  ['Images', 1],
+  ['Selector', 1],
+];
 
 /** What a resource without a printer shows (the api-server's default table convertor). */
-const DEFAULT = printer<KubeObject>([['Name', 0], ['Created At', 0, 'date']], (o) => {
-  const t = parseTime(o.metadata.creationTimestamp);
-  return [o.metadata.name ?? '', t === undefined ? '' : formatTime(t)];
-});
+const DEFAULT = printer<KubeObject>(
+  [
+    ['Name', 0],
+    ['Created At', 0, 'date'],
+  ],
+  (o) => {
+    const t = parseTime(o.metadata.creationTimestamp);
+    return [o.metadata.name ?? '', t === undefined ? '' : formatTime(t)];
+  },
+);
 
 const PRINTERS: Record<string, Printer> = {
-  pods: printer<Pod>([['Name', 0], ['Ready', 0], ['Status', 0], ['Restarts', 0], ['Age', 0], ['IP', 1], ['Node', 1], ['Nominated Node', 1], ['Readiness Gates', 1]], podRow),
-  services: printer<Service>([['Name', 0], ['Type', 0], ['Cluster-IP', 0], ['External-IP', 0], ['Port(s)', 0], ['Age', 0], ['Selector', 1]], (o, now) => [
-    name(o),
-    o.spec?.type ?? 'ClusterIP',
-    o.spec?.clusterIPs?.[0] || o.spec?.clusterIP || '<none>',
-    serviceExternalIP(o),
-    servicePorts(o),
-    created(o, now),
-    formatLabels(o.spec?.selector),
-  ]),
-  endpoints: printer<Endpoints>([['Name', 0], ['Endpoints', 0], ['Age', 0]], (o, now) => [name(o), endpointsText(o), created(o, now)]),
+  pods: printer<Pod>(
+    [
+      ['Name', 0],
+      ['Ready', 0],
+      ['Status', 0],
+      ['Restarts', 0],
+      ['Age', 0],
+      ['IP', 1],
+      ['Node', 1],
+      ['Nominated Node', 1],
+      ['Readiness Gates', 1],
+    ],
+    podRow,
+  ),
+  services: printer<Service>(
+    [
+      ['Name', 0],
+      ['Type', 0],
+      ['Cluster-IP', 0],
+      ['External-IP', 0],
+      ['Port(s)', 0],
+      ['Age', 0],
+      ['Selector', 1],
+    ],
+    (o, now) => [
+      name(o),
+      o.spec?.type ?? 'ClusterIP',
+      o.spec?.clusterIPs?.[0] || o.spec?.clusterIP || '<none>',
+      serviceExternalIP(o),
+      servicePorts(o),
+      created(o, now),
+      formatLabels(o.spec?.selector),
+    ],
+  ),
+  endpoints: printer<Endpoints>(
+    [
+      ['Name', 0],
+      ['Endpoints', 0],
+      ['Age', 0],
+    ],
+    (o, now) => [name(o), endpointsText(o), created(o, now)],
+  ),
   nodes: printer<Node>(
-    [['Name', 0], ['Status', 0], ['Roles', 0], ['Age', 0], ['Version', 0], ['Internal-IP', 1], ['External-IP', 1], ['OS-Image', 1], ['Kernel-Version', 1], ['Container-Runtime', 1]],
+    [
+      ['Name', 0],
+      ['Status', 0],
+      ['Roles', 0],
+      ['Age', 0],
+      ['Version', 0],
+      ['Internal-IP', 1],
+      ['External-IP', 1],
+      ['OS-Image', 1],
+      ['Kernel-Version', 1],
+      ['Container-Runtime', 1],
+    ],
     (o, now) => {
       const ni = o.status?.nodeInfo;
-      return [name(o), nodeStatus(o), nodeRoles(o), created(o, now), ni?.kubeletVersion ?? '', nodeAddress(o, 'InternalIP'), nodeAddress(o, 'ExternalIP'), ni?.osImage || '<unknown>', ni?.kernelVersion || '<unknown>', ni?.containerRuntimeVersion || '<unknown>'];
+      return [
+        name(o),
+        nodeStatus(o),
+        nodeRoles(o),
+        created(o, now),
+        ni?.kubeletVersion ?? '',
+        nodeAddress(o, 'InternalIP'),
+        nodeAddress(o, 'ExternalIP'),
+        ni?.osImage || '<unknown>',
+        ni?.kernelVersion || '<unknown>',
+        ni?.containerRuntimeVersion || '<unknown>',
+      ];
     },
   ),
-  namespaces: printer<Namespace>([['Name', 0], ['Status', 0], ['Age', 0]], (o, now) => [name(o), o.status?.phase ?? '', created(o, now)]),
+  namespaces: printer<Namespace>(
+    [
+      ['Name', 0],
+      ['Status', 0],
+      ['Age', 0],
+    ],
+    (o, now) => [name(o), o.status?.phase ?? '', created(o, now)],
+  ),
   deployments: printer<Deployment>([['Name', 0], ['Ready', 0], ['Up-to-date', 0], ['Available', 0], ['Age', 0], ...WORKLOAD_WIDE], (o, now) => [
     name(o),
     `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
@@ -250,46 +354,156 @@ const PRINTERS: Record<string, Printer> = {
     ...containerCells(o.spec?.template.spec?.containers),
     selectorString(o.spec?.selector),
   ]),
-  replicasets: printer<ReplicaSet>([['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Age', 0], ...WORKLOAD_WIDE], (o, now) => [
-    name(o),
-    o.spec?.replicas ?? 0,
-    o.status?.replicas ?? 0,
-    o.status?.readyReplicas ?? 0,
-    created(o, now),
-    ...containerCells(o.spec?.template?.spec?.containers),
-    formatLabelSelector(o.spec?.selector),
-  ]),
+  replicasets: printer<ReplicaSet>(
+    [['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Age', 0], ...WORKLOAD_WIDE],
+    (o, now) => [
+      name(o),
+      o.spec?.replicas ?? 0,
+      o.status?.replicas ?? 0,
+      o.status?.readyReplicas ?? 0,
+      created(o, now),
+      ...containerCells(o.spec?.template?.spec?.containers),
+      formatLabelSelector(o.spec?.selector),
+    ],
+  ),
   replicationcontrollers: printer<ReplicationController>(
     [['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Age', 0], ...WORKLOAD_WIDE],
-    (o, now) => [name(o), o.spec?.replicas ?? 0, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, created(o, now), ...containerCells(o.spec?.template?.spec?.containers), formatLabels(o.spec?.selector)],
+    (o, now) => [
+      name(o),
+      o.spec?.replicas ?? 0,
+      o.status?.replicas ?? 0,
+      o.status?.readyReplicas ?? 0,
+      created(o, now),
+      ...containerCells(o.spec?.template?.spec?.containers),
+      formatLabels(o.spec?.selector),
+    ],
   ),
   daemonsets: printer<DaemonSet>(
-    [['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Up-to-date', 0, 'integer'], ['Available', 0, 'integer'], ['Node Selector', 0], ['Age', 0], ...WORKLOAD_WIDE],
+    [
+      ['Name', 0],
+      ['Desired', 0, 'integer'],
+      ['Current', 0, 'integer'],
+      ['Ready', 0, 'integer'],
+      ['Up-to-date', 0, 'integer'],
+      ['Available', 0, 'integer'],
+      ['Node Selector', 0],
+      ['Age', 0],
+      ...WORKLOAD_WIDE,
+    ],
     (o, now) => {
       const s = o.status;
-      return [name(o), s?.desiredNumberScheduled ?? 0, s?.currentNumberScheduled ?? 0, s?.numberReady ?? 0, s?.updatedNumberScheduled ?? 0, s?.numberAvailable ?? 0, formatLabels(o.spec?.template.spec?.nodeSelector), created(o, now), ...containerCells(o.spec?.template.spec?.containers), formatLabelSelector(o.spec?.selector)];
+      return [
+        name(o),
+        s?.desiredNumberScheduled ?? 0,
+        s?.currentNumberScheduled ?? 0,
+        s?.numberReady ?? 0,
+        s?.updatedNumberScheduled ?? 0,
+        s?.numberAvailable ?? 0,
+        formatLabels(o.spec?.template.spec?.nodeSelector),
+        created(o, now),
+        ...containerCells(o.spec?.template.spec?.containers),
+        formatLabelSelector(o.spec?.selector),
+      ];
     },
   ),
-  configmaps: printer<ConfigMap>([['Name', 0], ['Data', 0], ['Age', 0]], (o, now) => [name(o), count(o.data) + count(o.binaryData), created(o, now)]),
-  secrets: printer<Secret>([['Name', 0], ['Type', 0], ['Data', 0], ['Age', 0]], (o, now) => [name(o), o.type ?? '', count(o.data), created(o, now)]),
-  serviceaccounts: printer<ServiceAccount>([['Name', 0], ['Secrets', 0], ['Age', 0]], (o, now) => [name(o), (o.secrets ?? []).length, created(o, now)]),
-  events: printer<Event>([['Last Seen', 0], ['Type', 0], ['Reason', 0], ['Object', 0], ['Subobject', 1], ['Source', 1], ['Message', 0], ['First Seen', 1], ['Count', 1], ['Name', 1]], eventRow),
-  resourcequotas: printer<ResourceQuota>([['Name', 0], ['Request', 0], ['Limit', 0], ['Age', 0]], quotaRow),
+  configmaps: printer<ConfigMap>(
+    [
+      ['Name', 0],
+      ['Data', 0],
+      ['Age', 0],
+    ],
+    (o, now) => [name(o), count(o.data) + count(o.binaryData), created(o, now)],
+  ),
+  secrets: printer<Secret>(
+    [
+      ['Name', 0],
+      ['Type', 0],
+      ['Data', 0],
+      ['Age', 0],
+    ],
+    (o, now) => [name(o), o.type ?? '', count(o.data), created(o, now)],
+  ),
+  serviceaccounts: printer<ServiceAccount>(
+    [
+      ['Name', 0],
+      ['Secrets', 0],
+      ['Age', 0],
+    ],
+    (o, now) => [name(o), (o.secrets ?? []).length, created(o, now)],
+  ),
+  events: printer<Event>(
+    [
+      ['Last Seen', 0],
+      ['Type', 0],
+      ['Reason', 0],
+      ['Object', 0],
+      ['Subobject', 1],
+      ['Source', 1],
+      ['Message', 0],
+      ['First Seen', 1],
+      ['Count', 1],
+      ['Name', 1],
+    ],
+    eventRow,
+  ),
+  resourcequotas: printer<ResourceQuota>(
+    [
+      ['Name', 0],
+      ['Request', 0],
+      ['Limit', 0],
+      ['Age', 0],
+    ],
+    quotaRow,
+  ),
   limitranges: DEFAULT,
-  endpointslices: printer<EndpointSlice>([['Name', 0], ['AddressType', 0], ['Ports', 0], ['Endpoints', 0], ['Age', 0]], endpointSliceRow),
-  ingresses: printer<Ingress>([['Name', 0], ['Class', 0], ['Hosts', 0], ['Address', 0], ['Ports', 0], ['Age', 0]], (o, now) => [
-    name(o),
-    o.spec?.ingressClassName ?? '<none>',
-    ingressHosts(o.spec?.rules),
-    loadBalancerText(o.status?.loadBalancer),
-    o.spec?.tls?.length ? '80, 443' : '80',
-    created(o, now),
-  ]),
-  ingressclasses: printer<IngressClass>([['Name', 0], ['Controller', 0], ['Parameters', 0], ['Age', 0]], (o, now) => {
-    const p = o.spec?.parameters;
-    return [name(o), o.spec?.controller ?? '', p ? `${p.kind}${p.apiGroup ? `.${p.apiGroup}` : ''}/${p.name}` : '<none>', created(o, now)];
-  }),
-  leases: printer<Lease>([['Name', 0], ['Holder', 0], ['Age', 0]], (o, now) => [name(o), o.spec?.holderIdentity ?? '', created(o, now)]),
+  endpointslices: printer<EndpointSlice>(
+    [
+      ['Name', 0],
+      ['AddressType', 0],
+      ['Ports', 0],
+      ['Endpoints', 0],
+      ['Age', 0],
+    ],
+    endpointSliceRow,
+  ),
+  ingresses: printer<Ingress>(
+    [
+      ['Name', 0],
+      ['Class', 0],
+      ['Hosts', 0],
+      ['Address', 0],
+      ['Ports', 0],
+      ['Age', 0],
+    ],
+    (o, now) => [
+      name(o),
+      o.spec?.ingressClassName ?? '<none>',
+      ingressHosts(o.spec?.rules),
+      loadBalancerText(o.status?.loadBalancer),
+      o.spec?.tls?.length ? '80, 443' : '80',
+      created(o, now),
+    ],
+  ),
+  ingressclasses: printer<IngressClass>(
+    [
+      ['Name', 0],
+      ['Controller', 0],
+      ['Parameters', 0],
+      ['Age', 0],
+    ],
+    (o, now) => {
+      const p = o.spec?.parameters;
+      return [name(o), o.spec?.controller ?? '', p ? `${p.kind}${p.apiGroup ? `.${p.apiGroup}` : ''}/${p.name}` : '<none>', created(o, now)];
+    },
+  ),
+  leases: printer<Lease>(
+    [
+      ['Name', 0],
+      ['Holder', 0],
+      ['Age', 0],
+    ],
+    (o, now) => [name(o), o.spec?.holderIdentity ?? '', created(o, now)],
+  ),
 };
 
 const DESCRIPTIONS: Record<string, string> = {

@@ -50,15 +50,37 @@ describe('milliValue (Quantity.MilliValue)', () => {
     expect(isQuantity(q)).toBe(true);
   });
 
-  it.each(['', 'm', '.', '-', '1.2.3', '1 Gi', '1K', '1KI', '1gi', '1e', '1Mi3', '1m3', '1x', 'e3', '1e1.5', '1e99999', 'abc', '1-', 'Infinity', null, undefined, {}, Number.NaN, Number.POSITIVE_INFINITY])(
-    'refuses %j',
-    (q) => {
-      expect(milliValue(q)).toBeUndefined();
-      expect(quantityValue(q)).toBeUndefined();
-      expect(parseQuantity(q)).toBeUndefined();
-      expect(isQuantity(q)).toBe(false);
-    },
-  );
+  it.each([
+    '',
+    'm',
+    '.',
+    '-',
+    '1.2.3',
+    '1 Gi',
+    '1K',
+    '1KI',
+    '1gi',
+    '1e',
+    '1Mi3',
+    '1m3',
+    '1x',
+    'e3',
+    '1e1.5',
+    '1e99999',
+    'abc',
+    '1-',
+    'Infinity',
+    null,
+    undefined,
+    {},
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+  ])('refuses %j', (q) => {
+    expect(milliValue(q)).toBeUndefined();
+    expect(quantityValue(q)).toBeUndefined();
+    expect(parseQuantity(q)).toBeUndefined();
+    expect(isQuantity(q)).toBe(false);
+  });
 });
 
 describe('quantityValue (Quantity.Value)', () => {

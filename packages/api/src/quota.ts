@@ -25,7 +25,10 @@ export function charge(storage: string, group: string, obj: KubeObject): Usage {
       if (phase === 'Succeeded' || phase === 'Failed' || pod.metadata?.deletionTimestamp) return {};
       u.pods = ONE;
       for (const c of pod.spec?.containers ?? []) {
-        for (const [kind, prefix] of [['requests', 'requests.'], ['limits', 'limits.']] as const) {
+        for (const [kind, prefix] of [
+          ['requests', 'requests.'],
+          ['limits', 'limits.'],
+        ] as const) {
           for (const r of ['cpu', 'memory', 'ephemeral-storage']) {
             const q = milliValue(c.resources?.[kind]?.[r]);
             if (q !== undefined) u[`${prefix}${r}`] = (u[`${prefix}${r}`] ?? 0n) + q;
@@ -84,10 +87,14 @@ export function show(resource: string, milli: bigint | number): string {
 export function quotaRefusal(quota: KubeObject, requested: Usage, used: Usage): string | undefined {
   // Quotas come from storage, validated when written.
   const hard = (quota as ResourceQuota).spec?.hard ?? {};
-  const keys = Object.keys(hard).filter((k) => requested[k] !== undefined && requested[k] > 0n).sort();
+  const keys = Object.keys(hard)
+    .filter((k) => requested[k] !== undefined && requested[k] > 0n)
+    .sort();
   // A compute quota needs the pod to say what it asks for.
   if (requested.pods) {
-    const missing = Object.keys(hard).filter((k) => /^(requests|limits)\.(cpu|memory)$|^(cpu|memory)$/.test(k) && requested[k] === undefined).sort();
+    const missing = Object.keys(hard)
+      .filter((k) => /^(requests|limits)\.(cpu|memory)$|^(cpu|memory)$/.test(k) && requested[k] === undefined)
+      .sort();
     if (missing.length) return `failed quota: ${quota.metadata.name}: must specify ${missing.join(',')}`;
   }
   const over = keys.filter((k) => (used[k] ?? 0n) + requested[k] > (milliValue(hard[k]) ?? 0n));
@@ -106,7 +113,8 @@ export function applyLimitRanges(pod: KubeObject, ranges: KubeObject[]): string[
   // The pod is not validated yet (admission runs first): its containers are read as unchecked JSON.
   const containers = objectsOf(at(pod, 'spec', 'containers'));
   const initContainers = objectsOf(at(pod, 'spec', 'initContainers'));
-  for (const lr of ranges as LimitRange[]) { // from storage, validated when written
+  for (const lr of ranges as LimitRange[]) {
+    // from storage, validated when written
     for (const item of lr.spec?.limits ?? []) {
       if (item.type === 'Container') {
         for (const c of [...containers, ...initContainers]) {

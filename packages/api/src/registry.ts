@@ -33,12 +33,7 @@ export interface ResourceInfo {
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
-function r(
-  gv: string,
-  resource: string,
-  kind: string,
-  opts: Partial<Omit<ResourceInfo, 'group' | 'version' | 'resource' | 'kind'>> = {},
-): ResourceInfo {
+function r(gv: string, resource: string, kind: string, opts: Partial<Omit<ResourceInfo, 'group' | 'version' | 'resource' | 'kind'>> = {}): ResourceInfo {
   const [group, version] = gv.includes('/') ? gv.split('/') : ['', gv];
   return {
     group,
@@ -178,9 +173,7 @@ export function groups(): { name: string; versions: string[] }[] {
   // Groups served only for old manifests go last: clients resolve a bare
   // resource name (`kubectl get ingress`) to the first group that has it.
   const legacyOnly = (name: string) => RESOURCES.filter((r) => r.group === name).every((r) => r.deprecated);
-  return [...out.entries()]
-    .map(([name, versions]) => ({ name, versions }))
-    .sort((a, b) => Number(legacyOnly(a.name)) - Number(legacyOnly(b.name)));
+  return [...out.entries()].map(([name, versions]) => ({ name, versions })).sort((a, b) => Number(legacyOnly(a.name)) - Number(legacyOnly(b.name)));
 }
 
 /** Resources served at one group/version. */
@@ -206,7 +199,12 @@ export function subresourceKind(info: ResourceInfo, sub: Subresource): { group: 
     case 'exec':
     case 'attach':
     case 'portforward':
-      return { group: '', version: 'v1', kind: sub === 'exec' ? 'PodExecOptions' : sub === 'attach' ? 'PodAttachOptions' : 'PodPortForwardOptions', verbs: ['create', 'get'] };
+      return {
+        group: '',
+        version: 'v1',
+        kind: sub === 'exec' ? 'PodExecOptions' : sub === 'attach' ? 'PodAttachOptions' : 'PodPortForwardOptions',
+        verbs: ['create', 'get'],
+      };
     case 'proxy':
       return {
         group: '',

@@ -10,7 +10,10 @@ describe('gRPC errors as Kubernetes Status', () => {
     const late = fromGrpcError(grpcError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded'));
     expect(late).toBeInstanceOf(StatusError);
     expect((late as StatusError).status).toMatchObject({ code: 504, reason: 'Timeout' });
-    expect((fromGrpcError(grpcError(grpc.status.UNAVAILABLE, 'No connection established')) as StatusError).status).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
+    expect((fromGrpcError(grpcError(grpc.status.UNAVAILABLE, 'No connection established')) as StatusError).status).toMatchObject({
+      code: 503,
+      reason: 'ServiceUnavailable',
+    });
   });
 
   it('keeps the Status the api-server sent', () => {

@@ -54,7 +54,8 @@ export function fromGrpcError(e: unknown): Error {
     }
   }
   if (err?.code === grpc.status.UNAVAILABLE) return new StatusError(503, 'ServiceUnavailable', err.details || 'api-server unavailable');
-  if (err?.code === grpc.status.DEADLINE_EXCEEDED) return new StatusError(504, 'Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request');
+  if (err?.code === grpc.status.DEADLINE_EXCEEDED)
+    return new StatusError(504, 'Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request');
   return e instanceof Error ? e : new Error(String(e));
 }
 
@@ -85,14 +86,29 @@ export class ApiClient {
    * deadline (the api-server's 60 s request timeout), so no worker waits for
    * ever on a lost reply.
    */
-  private unary<Res = ObjectResponse>(call: (md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
+  private unary<Res = ObjectResponse>(
+    call: (md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+  ): Promise<Res> {
     return new Promise((resolve, reject) => {
       call(new grpc.Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
     });
   }
 
   async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
-    const res = await this.unary<ListResponse>((md, o, cb) => this.client.list({ ref: ref(r), labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '', limit: opts.limit ?? 0, continue: opts.continue ?? '' }, md, o, cb));
+    const res = await this.unary<ListResponse>((md, o, cb) =>
+      this.client.list(
+        {
+          ref: ref(r),
+          labelSelector: opts.labelSelector ?? '',
+          fieldSelector: opts.fieldSelector ?? '',
+          limit: opts.limit ?? 0,
+          continue: opts.continue ?? '',
+        },
+        md,
+        o,
+        cb,
+      ),
+    );
     return { items: res.items.map(parse), resourceVersion: res.resourceVersion, continue: res.continue || undefined };
   }
 
@@ -101,15 +117,39 @@ export class ApiClient {
   }
 
   async create(r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}): Promise<KubeObject> {
-    return parse((await this.unary((md, o, cb) => this.client.create({ ref: ref(r), json: Buffer.from(JSON.stringify(obj)), subresource: opts.subresource ?? '', name: opts.name ?? '' }, md, o, cb))).object);
+    return parse(
+      (
+        await this.unary((md, o, cb) =>
+          this.client.create({ ref: ref(r), json: Buffer.from(JSON.stringify(obj)), subresource: opts.subresource ?? '', name: opts.name ?? '' }, md, o, cb),
+        )
+      ).object,
+    );
   }
 
   async update(r: ResourceId, obj: KubeObject, subresource = ''): Promise<KubeObject> {
-    return parse((await this.unary((md, o, cb) => this.client.update({ ref: ref(r), name: obj.metadata.name ?? '', json: Buffer.from(JSON.stringify(obj)), subresource }, md, o, cb))).object);
+    return parse(
+      (
+        await this.unary((md, o, cb) =>
+          this.client.update({ ref: ref(r), name: obj.metadata.name ?? '', json: Buffer.from(JSON.stringify(obj)), subresource }, md, o, cb),
+        )
+      ).object,
+    );
   }
 
-  async patch(r: ResourceId, name: string, patch: unknown, type: 'application/json-patch+json' | 'application/merge-patch+json' | 'application/strategic-merge-patch+json' = 'application/merge-patch+json', subresource = ''): Promise<KubeObject> {
-    return parse((await this.unary((md, o, cb) => this.client.patch({ ref: ref(r), name, patchType: type, patch: Buffer.from(JSON.stringify(patch)), subresource }, md, o, cb))).object);
+  async patch(
+    r: ResourceId,
+    name: string,
+    patch: unknown,
+    type: 'application/json-patch+json' | 'application/merge-patch+json' | 'application/strategic-merge-patch+json' = 'application/merge-patch+json',
+    subresource = '',
+  ): Promise<KubeObject> {
+    return parse(
+      (
+        await this.unary((md, o, cb) =>
+          this.client.patch({ ref: ref(r), name, patchType: type, patch: Buffer.from(JSON.stringify(patch)), subresource }, md, o, cb),
+        )
+      ).object,
+    );
   }
 
   async delete(r: ResourceId, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
@@ -121,8 +161,17 @@ export class ApiClient {
    * The iterator ends when the server ends the stream; an ERROR event (410
    * Gone) is yielded as such, so callers can relist.
    */
-  watch(r: ResourceId, opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {}): AsyncIterable<WatchEvent> {
-    const call = this.client.watch({ ref: ref(r), resourceVersion: opts.resourceVersion ?? '', labelSelector: opts.labelSelector ?? '', fieldSelector: opts.fieldSelector ?? '', allowBookmarks: false });
+  watch(
+    r: ResourceId,
+    opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {},
+  ): AsyncIterable<WatchEvent> {
+    const call = this.client.watch({
+      ref: ref(r),
+      resourceVersion: opts.resourceVersion ?? '',
+      labelSelector: opts.labelSelector ?? '',
+      fieldSelector: opts.fieldSelector ?? '',
+      allowBookmarks: false,
+    });
     opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
     return {
       async *[Symbol.asyncIterator]() {

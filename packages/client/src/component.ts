@@ -45,7 +45,11 @@ export interface RunningComponent {
  * lease aborts the signal given to `lead`, and the component exits as
  * Kubernetes' components do (a supervisor restarts it as a candidate).
  */
-export async function runComponent(o: ComponentOptions, lead: (client: ApiClient, signal: AbortSignal) => Promise<void>, onLost: () => void): Promise<RunningComponent> {
+export async function runComponent(
+  o: ComponentOptions,
+  lead: (client: ApiClient, signal: AbortSignal) => Promise<void>,
+  onLost: () => void,
+): Promise<RunningComponent> {
   const token = readFileSync(o.tokenFile, 'utf8').trim();
   const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token });
   const identity = o.identity ?? `${hostname()}_${process.pid}`;

@@ -19,7 +19,11 @@ const EVENTS = { version: 'v1', resource: 'events' };
 export class EventRecorder {
   private recent = new Map<string, { name: string; namespace: string; count: number }>();
 
-  constructor(private client: ApiClient, private source: EventSource, private now: () => Date = () => new Date()) {}
+  constructor(
+    private client: ApiClient,
+    private source: EventSource,
+    private now: () => Date = () => new Date(),
+  ) {}
 
   private pending: (() => Promise<void>)[] = [];
   private running = 0;
@@ -65,21 +69,31 @@ export class EventRecorder {
         }
       }
       const name = `${obj.metadata.name}.${(Date.now() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
-      await this.client.create({ ...EVENTS, namespace }, {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { name, namespace },
-        involvedObject: { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid, apiVersion: obj.apiVersion, resourceVersion: obj.metadata.resourceVersion },
-        reason,
-        message,
-        type,
-        source: this.source,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-        reportingComponent: this.source.component,
-        reportingInstance: this.source.host ?? '',
-      });
+      await this.client.create(
+        { ...EVENTS, namespace },
+        {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { name, namespace },
+          involvedObject: {
+            kind: obj.kind,
+            namespace: obj.metadata.namespace,
+            name: obj.metadata.name,
+            uid: obj.metadata.uid,
+            apiVersion: obj.apiVersion,
+            resourceVersion: obj.metadata.resourceVersion,
+          },
+          reason,
+          message,
+          type,
+          source: this.source,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+          reportingComponent: this.source.component,
+          reportingInstance: this.source.host ?? '',
+        },
+      );
       this.recent.set(dedup, { name, namespace, count: 1 });
       if (this.recent.size > 4096) this.recent.delete(this.recent.keys().next().value!);
     } catch {

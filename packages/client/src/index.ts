@@ -7,4 +7,12 @@ export { EventRecorder, type EventType, type EventSource } from './events.js';
 export { realClock, sleep, sleepOn, type Clock } from './clock.js';
 export { ExponentialBackoff, REFLECTOR_BACKOFF, type BackoffOptions } from './backoff.js';
 export { prom, newMetricsRegistry, exposition, registerWorkqueueMetrics, type MetricsRegistry, Counter, Gauge, Histogram, Registry } from './metrics.js';
-export { runComponent, componentFlags, stopOnSignals, type ComponentFlagValues, type ComponentOptions, type RunningComponent, type FlagBuilder } from './component.js';
+export {
+  runComponent,
+  componentFlags,
+  stopOnSignals,
+  type ComponentFlagValues,
+  type ComponentOptions,
+  type RunningComponent,
+  type FlagBuilder,
+} from './component.js';

@@ -3,7 +3,11 @@ import type { KubeObject, WatchEvent } from '@kemu/api';
 import { Informer } from './informer.js';
 import type { ApiClient } from './api-client.js';
 
-const cm = (name: string, rv: string): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', uid: name, resourceVersion: rv } });
+const cm = (name: string, rv: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: 'ns', uid: name, resourceVersion: rv },
+});
 
 /** A client whose first watch answers 410 Gone, so the informer must relist. */
 function fakeClient() {
@@ -41,7 +45,11 @@ describe('informer', () => {
     const { client, counts } = fakeClient();
     const inf = new Informer(client, { version: 'v1', resource: 'configmaps' }, { delay: () => Promise.resolve() });
     const seen: string[] = [];
-    inf.on({ add: (o) => seen.push(`add ${o.metadata.name}`), update: (_a, b) => seen.push(`update ${b.metadata.name}`), delete: (o) => seen.push(`delete ${o.metadata.name}`) });
+    inf.on({
+      add: (o) => seen.push(`add ${o.metadata.name}`),
+      update: (_a, b) => seen.push(`update ${b.metadata.name}`),
+      delete: (o) => seen.push(`delete ${o.metadata.name}`),
+    });
     await inf.start();
     for (let i = 0; i < 50 && seen.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
     inf.stop();
@@ -91,15 +99,19 @@ describe('informer re-watch back-off (client-go reflector: 800 ms, ×2, 30 s cap
     const clock = { t: 0 };
     const { client, log } = scripted(endings, clock);
     const errors: unknown[] = [];
-    const inf = new Informer(client, { version: 'v1', resource: 'configmaps' }, {
-      clock: { now: () => clock.t },
-      random,
-      delay: (ms) => {
-        log.push(`wait ${ms}`);
-        return Promise.resolve();
+    const inf = new Informer(
+      client,
+      { version: 'v1', resource: 'configmaps' },
+      {
+        clock: { now: () => clock.t },
+        random,
+        delay: (ms) => {
+          log.push(`wait ${ms}`);
+          return Promise.resolve();
+        },
+        onError: (e) => errors.push(e),
       },
-      onError: (e) => errors.push(e),
-    });
+    );
     await inf.start();
     for (let i = 0; i < 200 && !log.includes('done'); i++) await new Promise((r) => setTimeout(r, 1));
     inf.stop();
@@ -114,6 +126,15 @@ describe('informer re-watch back-off (client-go reflector: 800 ms, ×2, 30 s cap
 
   it('caps the wait at 30 s, jitters it up to ×2, and starts over after 2 minutes of a healthy stream', async () => {
     const { log } = await run(['clean', 'clean', 'clean', 'clean', 'clean', 'clean', 'clean', { healthyFor: 120_001 }], () => 0.5);
-    expect(log.filter((l) => l.startsWith('wait'))).toEqual(['wait 1200', 'wait 2400', 'wait 4800', 'wait 9600', 'wait 19200', 'wait 38400', 'wait 45000', 'wait 1200']);
+    expect(log.filter((l) => l.startsWith('wait'))).toEqual([
+      'wait 1200',
+      'wait 2400',
+      'wait 4800',
+      'wait 9600',
+      'wait 19200',
+      'wait 38400',
+      'wait 45000',
+      'wait 1200',
+    ]);
   });
 });

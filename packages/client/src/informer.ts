@@ -217,7 +217,12 @@ export class Informer {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await this.client.list(this.resource, { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: 500, continue: cont });
+      const page = await this.client.list(this.resource, {
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        limit: 500,
+        continue: cont,
+      });
       items.push(...page.items);
       cont = page.continue;
       rv = rv || page.resourceVersion;
@@ -255,7 +260,12 @@ export class Informer {
 
   /** Follow one watch stream until it ends; true when the api-server said 410 Gone, so the next step is a relist. */
   private async watch(signal: AbortSignal): Promise<boolean> {
-    for await (const ev of this.client.watch(this.resource, { resourceVersion: this.rv, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, signal })) {
+    for await (const ev of this.client.watch(this.resource, {
+      resourceVersion: this.rv,
+      labelSelector: this.opts.labelSelector,
+      fieldSelector: this.opts.fieldSelector,
+      signal,
+    })) {
       if (ev.type === 'ERROR') {
         const status = ev.object as unknown as Partial<Status>;
         if (status.code === 410) return true;
@@ -284,7 +294,10 @@ export class Informer {
 /** Informers shared by the controllers of one process: one per resource. */
 export class InformerFactory {
   private informers = new Map<string, Informer>();
-  constructor(private client: ListWatcher, private onError?: (err: unknown) => void) {}
+  constructor(
+    private client: ListWatcher,
+    private onError?: (err: unknown) => void,
+  ) {}
 
   for(resource: ResourceId, opts: InformerOptions = {}): Informer {
     const k = `${resource.group ?? ''}/${resource.version}/${resource.resource}/${resource.namespace ?? ''}/${opts.labelSelector ?? ''}/${opts.fieldSelector ?? ''}`;

@@ -64,7 +64,8 @@ function leaseServer() {
       update: (_r: unknown, o: KubeObject) =>
         answer(() => {
           reach();
-          if (o.metadata.resourceVersion !== lease?.metadata.resourceVersion) throw conflict('leases', 'coordination.k8s.io', o.metadata.name!, 'the object has been modified');
+          if (o.metadata.resourceVersion !== lease?.metadata.resourceVersion)
+            throw conflict('leases', 'coordination.k8s.io', o.metadata.name!, 'the object has been modified');
           return structuredClone(store(o));
         }),
     } as unknown as ApiClient;
@@ -162,7 +163,16 @@ describe('LeaderElector (fake clock)', () => {
     const server = leaseServer();
     const log: string[] = [];
     const client = server.client('a');
-    const a = new LeaderElector(client, { name: 'l', identity: 'a', clock, leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, onStartedLeading: () => void log.push(`leads at ${clock.t}`), onStoppedLeading: () => log.push(`stops at ${clock.t}`) });
+    const a = new LeaderElector(client, {
+      name: 'l',
+      identity: 'a',
+      clock,
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+      onStartedLeading: () => void log.push(`leads at ${clock.t}`),
+      onStoppedLeading: () => log.push(`stops at ${clock.t}`),
+    });
     const done = a.run();
     await clock.advance(0);
     client.get = () => new Promise<never>(() => undefined); // the api-server stops answering

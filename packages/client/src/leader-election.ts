@@ -35,7 +35,10 @@ export class LeaderElector {
   private ac = new AbortController();
   private o: Required<Omit<LeaderElectionOptions, 'onNewLeader'>> & Pick<LeaderElectionOptions, 'onNewLeader'>;
 
-  constructor(private client: ApiClient, opts: LeaderElectionOptions) {
+  constructor(
+    private client: ApiClient,
+    opts: LeaderElectionOptions,
+  ) {
     // Options left undefined keep the defaults (15 s lease, 10 s renew deadline, 2 s retry).
     const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LeaderElectionOptions;
     this.o = { namespace: 'kube-system', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, clock: realClock, ...given };
@@ -54,7 +57,10 @@ export class LeaderElector {
     try {
       const lease = await this.getLease(ref);
       if (lease.spec?.holderIdentity !== this.o.identity) return;
-      await this.updateLease(ref, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: formatMicroTime(this.o.clock.now()) } });
+      await this.updateLease(ref, {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: formatMicroTime(this.o.clock.now()) },
+      });
     } catch {
       /* the lease expires by itself */
     }
@@ -106,7 +112,12 @@ export class LeaderElector {
     } catch (e) {
       if (!isNotFound(e)) return false;
       try {
-        await this.client.create(ref, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.o.name, namespace: this.o.namespace }, spec: spec() });
+        await this.client.create(ref, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.o.name, namespace: this.o.namespace },
+          spec: spec(),
+        });
         this.observe(this.o.identity, 'created', now);
         return true;
       } catch {
@@ -116,7 +127,7 @@ export class LeaderElector {
     const s = lease.spec ?? {};
     const record = `${s.holderIdentity}/${s.renewTime}`;
     if (record !== this.observedRecord) this.observe(s.holderIdentity ?? '', record, now);
-    const expired = this.observedAt + (Number(s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000) <= now;
+    const expired = this.observedAt + Number(s.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000 <= now;
     if (s.holderIdentity && s.holderIdentity !== this.o.identity && !expired) return false;
     try {
       const updated = await this.updateLease(ref, { ...lease, spec: spec(s) });

@@ -55,16 +55,28 @@ export function registerWorkqueueMetrics(registry: MetricsRegistry): void {
   counter('workqueue_adds_total', 'Total number of adds handled by workqueue', (q) => q.adds);
   counter('workqueue_retries_total', 'Total number of retries handled by workqueue', (q) => q.retries);
   gauge('workqueue_unfinished_work_seconds', 'How many seconds of work has been done that is in progress', (q) => q.processingSeconds().total);
-  gauge('workqueue_longest_running_processor_seconds', 'How many seconds has the longest running processor for workqueue been running', (q) => q.processingSeconds().longest);
+  gauge(
+    'workqueue_longest_running_processor_seconds',
+    'How many seconds has the longest running processor for workqueue been running',
+    (q) => q.processingSeconds().longest,
+  );
 }
 
 type Labels = Record<string, string>;
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const key = (l: Labels) => Object.entries(l).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}="${escape(v)}"`).join(',');
+const key = (l: Labels) =>
+  Object.entries(l)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}="${escape(v)}"`)
+    .join(',');
 
 abstract class Metric {
-  constructor(readonly name: string, readonly help: string, readonly type: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: string,
+  ) {}
   abstract lines(): string[];
 }
 
@@ -72,7 +84,11 @@ abstract class Metric {
 export class Counter extends Metric {
   private values = new Map<string, number>();
   /** `collect`, when given, reads the current totals from where they are kept. */
-  constructor(name: string, help: string, private collect?: () => [Labels, number][]) {
+  constructor(
+    name: string,
+    help: string,
+    private collect?: () => [Labels, number][],
+  ) {
     super(name, help, 'counter');
   }
   inc(labels: Labels = {}, by = 1): void {
@@ -88,7 +104,11 @@ export class Counter extends Metric {
 /** @deprecated use `prom` with `newMetricsRegistry`. */
 export class Gauge extends Metric {
   private values = new Map<string, number>();
-  constructor(name: string, help: string, private collect?: () => [Labels, number][]) {
+  constructor(
+    name: string,
+    help: string,
+    private collect?: () => [Labels, number][],
+  ) {
     super(name, help, 'gauge');
   }
   set(labels: Labels, v: number): void {
@@ -107,7 +127,11 @@ export class Gauge extends Metric {
 /** @deprecated use `prom` with `newMetricsRegistry`. */
 export class Histogram extends Metric {
   private series = new Map<string, { counts: number[]; sum: number; count: number }>();
-  constructor(name: string, help: string, readonly buckets: number[]) {
+  constructor(
+    name: string,
+    help: string,
+    readonly buckets: number[],
+  ) {
     super(name, help, 'histogram');
   }
   observe(labels: Labels, v: number): void {

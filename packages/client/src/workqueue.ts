@@ -18,7 +18,10 @@ export interface RateLimiter {
 /** Per-item exponential back-off: base·2^failures, capped. */
 export class ItemExponentialRateLimiter implements RateLimiter {
   private failures = new Map<string, number>();
-  constructor(private baseMs = 5, private maxMs = 1000_000) {}
+  constructor(
+    private baseMs = 5,
+    private maxMs = 1000_000,
+  ) {}
   when(item: string): number {
     const n = this.failures.get(item) ?? 0;
     this.failures.set(item, n + 1);
@@ -37,7 +40,11 @@ export class BucketRateLimiter implements RateLimiter {
   private tokens: number;
   private last: number;
   private reservedUntil = 0;
-  constructor(private qps = 10, private burst = 100, private clock: Clock = realClock) {
+  constructor(
+    private qps = 10,
+    private burst = 100,
+    private clock: Clock = realClock,
+  ) {
     this.tokens = burst;
     this.last = clock.now();
   }

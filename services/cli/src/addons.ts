@@ -24,7 +24,9 @@ export interface AddonObject {
 
 /** The objects of the manifests in `dir` (every *.yaml, in name order) with where each is created. Pure but for reading the files. */
 export function addonObjects(dir: string): AddonObject[] {
-  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   return files.flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).flatMap((doc) => toAddon(file, doc.toJS() as unknown)));
 }
 
@@ -63,7 +65,8 @@ export async function applyAddons(api: AdminApi, objects: AddonObject[]): Promis
   for (const o of objects) {
     const res = await adminRequest(api, 'POST', o.path, o.body);
     if (res.status === 201 || res.status === 200) created.push(o);
-    else if (res.status !== 409) throw new Error(`${o.file}: creating ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}: ${res.status} ${statusMessage(res.body)}`);
+    else if (res.status !== 409)
+      throw new Error(`${o.file}: creating ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}: ${res.status} ${statusMessage(res.body)}`);
   }
   return created;
 }
@@ -84,7 +87,9 @@ function statusMessage(body: string): string {
  */
 export function dnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local'): Promise<boolean> {
   return new Promise((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', netns, 'dig', '+short', '+time=1', '+tries=1', `@${dnsIP}`, `kubernetes.default.svc.${zone}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn('ip', ['netns', 'exec', netns, 'dig', '+short', '+time=1', '+tries=1', `@${dnsIP}`, `kubernetes.default.svc.${zone}`], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let out = '';
     p.stdout.setEncoding('utf8');
     p.stdout.on('data', (d: string) => (out += d));

@@ -87,7 +87,8 @@ export class KemuError extends Error {}
  */
 export function clusterNetwork(prefix: string): string {
   const cidr = `${prefix}.0.0/16`;
-  if (!/^[0-9]+\.[0-9]+$/.test(prefix) || !isCidr(cidr)) throw new KemuError(`--subnet: "${prefix}" is not the first two octets of an IPv4 network (like 172.28)`);
+  if (!/^[0-9]+\.[0-9]+$/.test(prefix) || !isCidr(cidr))
+    throw new KemuError(`--subnet: "${prefix}" is not the first two octets of an IPv4 network (like 172.28)`);
   return cidr;
 }
 
@@ -134,7 +135,17 @@ export class Cluster {
 
   compose(): ComposeProject {
     const nodes = this.opts.nodes ?? this.record?.nodes ?? 3;
-    const env = { ...process.env, KEMU_ROOT: REPO_ROOT, KEMU_STATE: this.state, KEMU_SUBNET: this.subnetPrefix, KEMU_PROJECT: this.project, KEMU_NODES: String(nodes), KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw', KEMU_PROXY_MODE: this.proxyMode, KEMU_IPVS_SCHEDULER: this.ipvsScheduler };
+    const env = {
+      ...process.env,
+      KEMU_ROOT: REPO_ROOT,
+      KEMU_STATE: this.state,
+      KEMU_SUBNET: this.subnetPrefix,
+      KEMU_PROJECT: this.project,
+      KEMU_NODES: String(nodes),
+      KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw',
+      KEMU_PROXY_MODE: this.proxyMode,
+      KEMU_IPVS_SCHEDULER: this.ipvsScheduler,
+    };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
 
@@ -171,7 +182,8 @@ export class Cluster {
     const envMode = process.env.KEMU_PROXY_MODE || undefined;
     if (envMode !== undefined && !isProxyMode(envMode)) throw new KemuError(`KEMU_PROXY_MODE: "${envMode}" is not one of ${PROXY_MODES.join(', ')}`);
     const envSched = process.env.KEMU_IPVS_SCHEDULER || undefined;
-    if (envSched !== undefined && !isIpvsScheduler(envSched)) throw new KemuError(`KEMU_IPVS_SCHEDULER: "${envSched}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
+    if (envSched !== undefined && !isIpvsScheduler(envSched))
+      throw new KemuError(`KEMU_IPVS_SCHEDULER: "${envSched}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
     if (!isRoot()) throw new KemuError('kemu up needs root: it creates network namespaces, interfaces and routes (try sudo)');
     for (const cmd of ['ip', 'etcd']) {
       if (!haveCommand(cmd)) throw new KemuError(`${cmd} is not installed: run scripts/setup.sh (or apt-get install iproute2 etcd-server)`);
@@ -279,7 +291,11 @@ export class Cluster {
       }
     }
     for (const svc of services) if (!svc.oneShot) await this.waitHealthy(svc, services);
-    const waiting = await waitNodesReady(this.kubeconfigPath, join(this.state, 'pki'), Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`));
+    const waiting = await waitNodesReady(
+      this.kubeconfigPath,
+      join(this.state, 'pki'),
+      Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`),
+    );
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     // Add-ons run as pods: a control plane without nodes (benchmarks) gets none.
     if (record.nodes > 0) await this.startAddons();
@@ -296,7 +312,8 @@ export class Cluster {
     const deadline = Date.now() + 90_000;
     const nodeNs = serviceNs(this.project, 'node-1');
     while (!(await dnsAnswers(nodeNs, DNS_SERVICE_IP))) {
-      if (Date.now() > deadline) throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
+      if (Date.now() > deadline)
+        throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -336,19 +353,29 @@ export class Cluster {
    * userspace one), its scheduler, and why it fell back.
    */
   proxyDataPaths(): ProxyDataPath[] {
-    return this.compose().services.filter((s) => s.process === 'kube-proxy').map((s) => {
-      const node = s.netns ?? s.name.split('/')[0] ?? s.name;
-      const f = this.logFile(s.name);
-      if (!existsSync(f)) return { node };
-      const line = readFileSync(f, 'utf8').split('\n').reverse().find((l) => l.includes('"msg":"kube-proxy running"'));
-      if (!line) return { node };
-      try {
-        const j = JSON.parse(line) as { dataPath?: string; scheduler?: string; fallback?: string };
-        return { node, ...(j.dataPath ? { dataPath: j.dataPath } : {}), ...(j.scheduler ? { scheduler: j.scheduler } : {}), ...(j.fallback ? { fallback: j.fallback } : {}) };
-      } catch {
-        return { node };
-      }
-    });
+    return this.compose()
+      .services.filter((s) => s.process === 'kube-proxy')
+      .map((s) => {
+        const node = s.netns ?? s.name.split('/')[0] ?? s.name;
+        const f = this.logFile(s.name);
+        if (!existsSync(f)) return { node };
+        const line = readFileSync(f, 'utf8')
+          .split('\n')
+          .reverse()
+          .find((l) => l.includes('"msg":"kube-proxy running"'));
+        if (!line) return { node };
+        try {
+          const j = JSON.parse(line) as { dataPath?: string; scheduler?: string; fallback?: string };
+          return {
+            node,
+            ...(j.dataPath ? { dataPath: j.dataPath } : {}),
+            ...(j.scheduler ? { scheduler: j.scheduler } : {}),
+            ...(j.fallback ? { fallback: j.fallback } : {}),
+          };
+        } catch {
+          return { node };
+        }
+      });
   }
 
   private async killAll(services: string[]): Promise<void> {
@@ -391,7 +418,12 @@ export class Cluster {
 
   status(): { service: string; state: ServiceState; pid?: number; address?: string }[] {
     const p = this.compose();
-    return p.services.map((s) => ({ service: s.name, state: this.serviceState(s), pid: this.alive(this.pidOf(s.name)) ? this.pidOf(s.name) : undefined, address: s.address }));
+    return p.services.map((s) => ({
+      service: s.name,
+      state: this.serviceState(s),
+      pid: this.alive(this.pidOf(s.name)) ? this.pidOf(s.name) : undefined,
+      address: s.address,
+    }));
   }
 
   networkExists(): boolean {

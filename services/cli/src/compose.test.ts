@@ -29,7 +29,10 @@ describe('the repository compose file', () => {
   it('expands the nodes: node-1..N at a.b.1.i with their names, addresses and namespaces; none for --nodes 0', () => {
     const p = parseCompose(text, { KEMU_SUBNET: '172.30', KEMU_NODES: '2', KEMU_PROJECT: 'x', KEMU_BACKEND: 'vxlan' });
     const nodes = p.services.filter((s) => s.name.startsWith('node-') && s.process === 'kubelet');
-    expect(nodes.map((n) => [n.name, n.address, n.environment?.NODE_NETNS])).toEqual([['node-1', '172.30.1.1', 'x-node-1'], ['node-2', '172.30.1.2', 'x-node-2']]);
+    expect(nodes.map((n) => [n.name, n.address, n.environment?.NODE_NETNS])).toEqual([
+      ['node-1', '172.30.1.1', 'x-node-1'],
+      ['node-2', '172.30.1.2', 'x-node-2'],
+    ]);
     expect(nodes[0].command).toContain('--network-backend=vxlan');
     expect(parseCompose(text, { KEMU_NODES: '0' }).services.some((s) => s.name.startsWith('node'))).toBe(false);
   });
@@ -50,7 +53,9 @@ describe('addresses', () => {
   it('expands replicas inside their /24 and refuses more than it holds', () => {
     expect(expandReplicas({ ...svc('node'), replicas: 2, addressPrefix: '10.1.2.' }, 'p').map((s) => s.address)).toEqual(['10.1.2.1', '10.1.2.2']);
     expect(expandReplicas({ ...svc('node'), replicas: 254, addressPrefix: '10.1.2.' }, 'p').at(-1)?.address).toBe('10.1.2.254');
-    expect(() => expandReplicas({ ...svc('node'), replicas: 255, addressPrefix: '10.1.2.' }, 'p')).toThrow('compose file: node: 255 replicas do not fit in 10.1.2.1-254');
+    expect(() => expandReplicas({ ...svc('node'), replicas: 255, addressPrefix: '10.1.2.' }, 'p')).toThrow(
+      'compose file: node: 255 replicas do not fit in 10.1.2.1-254',
+    );
   });
   it.each(['10.1.2', '10.1.', '10.1.256.', 'x.y.z.'])('refuses the address prefix %j', (prefix) => {
     expect(() => expandReplicas({ ...svc('node'), replicas: 1, addressPrefix: prefix }, 'p')).toThrow(/must be the first three octets of an address/);
@@ -73,18 +78,45 @@ describe('addresses', () => {
 describe('the compose document', () => {
   const net = 'networks: { n: { ipam: { config: [{ subnet: 10.9.0.0/16 }] } } }\n';
   it('reads the forms compose allows: lists or mappings, scalars as strings', () => {
-    const d = readDocument({ services: { a: { command: 'x y', environment: ['A=1'], depends_on: { b: null }, networks: ['n'], deploy: { replicas: 2 }, restart: 'no' }, b: { command: ['z', 5], environment: { B: 2 }, depends_on: ['a'], networks: { n: { ipv4_address: '10.9.0.2' } }, healthcheck: { test: ['CMD', 'true'] } } } });
-    expect(d.services.a).toMatchObject({ command: 'x y', environment: ['A=1'], depends_on: { b: {} }, networks: ['n'], deploy: { replicas: 2 }, restart: 'no' });
-    expect(d.services.b).toMatchObject({ command: ['z', '5'], environment: { B: '2' }, depends_on: ['a'], networks: { n: { ipv4_address: '10.9.0.2' } }, healthcheck: { test: ['CMD', 'true'] } });
+    const d = readDocument({
+      services: {
+        a: { command: 'x y', environment: ['A=1'], depends_on: { b: null }, networks: ['n'], deploy: { replicas: 2 }, restart: 'no' },
+        b: {
+          command: ['z', 5],
+          environment: { B: 2 },
+          depends_on: ['a'],
+          networks: { n: { ipv4_address: '10.9.0.2' } },
+          healthcheck: { test: ['CMD', 'true'] },
+        },
+      },
+    });
+    expect(d.services.a).toMatchObject({
+      command: 'x y',
+      environment: ['A=1'],
+      depends_on: { b: {} },
+      networks: ['n'],
+      deploy: { replicas: 2 },
+      restart: 'no',
+    });
+    expect(d.services.b).toMatchObject({
+      command: ['z', '5'],
+      environment: { B: '2' },
+      depends_on: ['a'],
+      networks: { n: { ipv4_address: '10.9.0.2' } },
+      healthcheck: { test: ['CMD', 'true'] },
+    });
   });
   it.each([
     [{ services: [] }, 'compose file: services must be a mapping'],
     [{ services: { a: { environment: 5 } } }, 'compose file: services.a.environment must be a mapping'],
     [{ services: { a: { command: { x: 1 } } } }, 'compose file: services.a.command must be a string'],
-    [{ services: { a: { depends_on: { b: { condition: 'service_ready' } } } } }, 'compose file: services.a.depends_on.b.condition must be one of service_started, service_healthy, service_completed_successfully'],
+    [
+      { services: { a: { depends_on: { b: { condition: 'service_ready' } } } } },
+      'compose file: services.a.depends_on.b.condition must be one of service_started, service_healthy, service_completed_successfully',
+    ],
     [{ networks: { n: { ipam: { config: {} } } } }, 'compose file: networks.n.ipam.config must be a list'],
   ])('%j: refused, saying where', (doc, want) => expect(() => readDocument(doc)).toThrow(want));
-  it('gives the network a gateway as Docker does when the file names none: the subnet\'s first address', () => {
+  it("gives the network a gateway as Docker does when the file names none: the subnet's first address", () => {
     expect(parseCompose(`${net}services: { a: { command: x, networks: { n: { ipv4_address: 10.9.0.2 } } } }\n`, {}).gateway).toBe('10.9.0.1');
   });
 });

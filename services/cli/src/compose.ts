@@ -32,9 +32,11 @@ export interface ComposeService {
 export function expandProcesses(s: ComposeService): ComposeService[] {
   const procs = splitProcesses(s.command);
   if (!procs) return [s];
-  return procs.map((p, i) => (i === 0
-    ? { ...s, command: p.command, process: p.name }
-    : { ...s, name: `${s.name}/${p.name}`, command: p.command, process: p.name, netns: s.name, oneShot: false, healthcheck: undefined }));
+  return procs.map((p, i) =>
+    i === 0
+      ? { ...s, command: p.command, process: p.name }
+      : { ...s, name: `${s.name}/${p.name}`, command: p.command, process: p.name, netns: s.name, oneShot: false, healthcheck: undefined },
+  );
 }
 
 /**
@@ -47,7 +49,8 @@ export function expandReplicas(s: ComposeService & { replicas?: number; addressP
   if (!s.replicas || !s.addressPrefix) return [s];
   // a.b.c.1 .. a.b.c.N: the prefix must name a /24, and .0 and .255 are not host addresses.
   const block = `${s.addressPrefix}0`;
-  if (!s.addressPrefix.endsWith('.') || !isIPv4(block)) throw new Error(`compose file: ${s.name}: x-kemu-addresses "${s.addressPrefix}" must be the first three octets of an address, like 172.28.1.`);
+  if (!s.addressPrefix.endsWith('.') || !isIPv4(block))
+    throw new Error(`compose file: ${s.name}: x-kemu-addresses "${s.addressPrefix}" must be the first three octets of an address, like 172.28.1.`);
   if (s.replicas > 254) throw new Error(`compose file: ${s.name}: ${s.replicas} replicas do not fit in ${s.addressPrefix}1-254`);
   const first = parseIPv4(block);
   return Array.from({ length: s.replicas }, (_, i) => {
@@ -66,15 +69,18 @@ export interface ComposeProject {
 
 /** Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $VAR and $$. */
 export function interpolate(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m: string, name?: string, op?: string, def?: string, bare?: string) => {
-    // Groups that did not take part in the match are undefined: ${NAME}, its operator and default, or $BARE.
-    if (m === '$$') return '$';
-    if (bare) return env[bare] ?? '';
-    const v = env[name ?? ''];
-    if (op === ':-') return v === undefined || v === '' ? def ?? '' : v;
-    if (op === '-') return v === undefined ? def ?? '' : v;
-    return v ?? '';
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m: string, name?: string, op?: string, def?: string, bare?: string) => {
+      // Groups that did not take part in the match are undefined: ${NAME}, its operator and default, or $BARE.
+      if (m === '$$') return '$';
+      if (bare) return env[bare] ?? '';
+      const v = env[name ?? ''];
+      if (op === ':-') return v === undefined || v === '' ? (def ?? '') : v;
+      if (op === '-') return v === undefined ? (def ?? '') : v;
+      return v ?? '';
+    },
+  );
 }
 
 /** What kemu reads of a compose file; the rest (images, volumes, ...) is Docker's. Built by `readDocument`. */
@@ -137,7 +143,9 @@ function readService(v: unknown, where: string): ComposeDocumentService {
   return {
     command: stringOrList(s.command, `${where}.command`),
     // Values as compose passes them: whatever YAML made of them, as a string.
-    environment: Array.isArray(env) ? scalars(env, `${where}.environment`) : Object.fromEntries(Object.entries(mapping(env, `${where}.environment`)).map(([k, x]) => [k, String(x)])),
+    environment: Array.isArray(env)
+      ? scalars(env, `${where}.environment`)
+      : Object.fromEntries(Object.entries(mapping(env, `${where}.environment`)).map(([k, x]) => [k, String(x)])),
     depends_on: listOrMapping(s.depends_on, `${where}.depends_on`, (c, w) => ({ condition: condition(c, w) })),
     networks: listOrMapping(s.networks, `${where}.networks`, (n, w) => ({ ipv4_address: scalar(mapping(n, w).ipv4_address, `${w}.ipv4_address`) })),
     restart: scalar(s.restart, `${where}.restart`),
@@ -152,9 +160,20 @@ export function readDocument(v: unknown): ComposeDocument {
   const d = mapping(v, 'the document');
   const networks = Object.entries(mapping(d.networks, 'networks')).map(([name, n]) => {
     const ipam = mapping(mapping(n, `networks.${name}`).ipam, `networks.${name}.ipam`);
-    const config = ipam.config === undefined || ipam.config === null ? [] : Array.isArray(ipam.config) ? ipam.config : fail(`networks.${name}.ipam.config`, 'a list');
+    const config =
+      ipam.config === undefined || ipam.config === null ? [] : Array.isArray(ipam.config) ? ipam.config : fail(`networks.${name}.ipam.config`, 'a list');
     const where = (i: number) => `networks.${name}.ipam.config[${i}]`;
-    return [name, { ipam: { config: config.map((c, i) => ({ subnet: scalar(mapping(c, where(i)).subnet, `${where(i)}.subnet`), gateway: scalar(mapping(c, where(i)).gateway, `${where(i)}.gateway`) })) } }] as const;
+    return [
+      name,
+      {
+        ipam: {
+          config: config.map((c, i) => ({
+            subnet: scalar(mapping(c, where(i)).subnet, `${where(i)}.subnet`),
+            gateway: scalar(mapping(c, where(i)).gateway, `${where(i)}.gateway`),
+          })),
+        },
+      },
+    ] as const;
   });
   return {
     name: scalar(d.name, 'name'),
@@ -187,7 +206,9 @@ export function parseCompose(text: string, env: Record<string, string | undefine
       ? deps.map((n) => ({ name: n, condition: 'service_started' as const }))
       : Object.entries(deps).map(([n, c]) => ({ name: n, condition: c.condition ?? 'service_started' }));
     const envList = s.environment ?? {};
-    const environment: Record<string, string> = Array.isArray(envList) ? Object.fromEntries(envList.map((e) => [e.split('=')[0], e.split('=').slice(1).join('=')])) : envList;
+    const environment: Record<string, string> = Array.isArray(envList)
+      ? Object.fromEntries(envList.map((e) => [e.split('=')[0], e.split('=').slice(1).join('=')]))
+      : envList;
     return {
       name,
       command: asList(s.command),
@@ -204,7 +225,10 @@ export function parseCompose(text: string, env: Record<string, string | undefine
   const expanded = services.flatMap((s) => expandReplicas(s, project)).flatMap(expandProcesses);
   checkAddresses(ipam.subnet, ipam.gateway, expanded);
   // Dependants of a replicated service wait for all its replicas.
-  for (const s of expanded) s.dependsOn = s.dependsOn.flatMap((d) => (expanded.some((x) => x.name === d.name) ? [d] : expanded.filter((x) => x.name.startsWith(`${d.name}-`)).map((x) => ({ ...d, name: x.name }))));
+  for (const s of expanded)
+    s.dependsOn = s.dependsOn.flatMap((d) =>
+      expanded.some((x) => x.name === d.name) ? [d] : expanded.filter((x) => x.name.startsWith(`${d.name}-`)).map((x) => ({ ...d, name: x.name })),
+    );
   // No gateway given: the subnet's first address, as Docker chooses (checkAddresses has checked the subnet).
   const gateway = ipam.gateway ?? formatIPv4(parseCidr(ipam.subnet).network + 1);
   return { name: d.name ?? 'kemu', subnet: ipam.subnet, gateway, services: expanded };
@@ -226,7 +250,7 @@ export function checkAddresses(subnet: string, gateway: string | undefined, serv
     if (!isIPv4(ip)) throw new Error(`compose file: ${what}: invalid IP address: "${ip as string}"`);
     if (!contains(net, ip)) throw new Error(`compose file: ${what}: ${ip} is not in the network's subnet ${formatCidr(net)}`);
   };
-  if (gateway) inside('the network\'s gateway', gateway);
+  if (gateway) inside("the network's gateway", gateway);
   const owner = new Map<string, string>();
   for (const s of services) {
     if (!s.address || s.netns) continue; // a second process of a service shares its address

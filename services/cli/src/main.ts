@@ -9,11 +9,21 @@ import { init } from './init.js';
 import { serviceNs, nsExists } from './netns.js';
 
 const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
-program.option('-p, --name <project>', 'cluster (project) name; prefixes every namespace it creates').option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)');
+program
+  .option('-p, --name <project>', 'cluster (project) name; prefixes every namespace it creates')
+  .option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)');
 
 /** The options commander parsed, by command (flags not given are absent). */
-interface GlobalOptions { name?: string; subnet?: string }
-interface UpOptions { nodes?: string; backend?: string; proxyMode?: string; ipvsScheduler?: string }
+interface GlobalOptions {
+  name?: string;
+  subnet?: string;
+}
+interface UpOptions {
+  nodes?: string;
+  backend?: string;
+  proxyMode?: string;
+  ipvsScheduler?: string;
+}
 
 const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode; ipvsScheduler?: IpvsScheduler } = {}) => {
   const o = program.opts<GlobalOptions>();
@@ -29,7 +39,7 @@ function usage(c: Cluster): string {
     '  kubectl get namespaces',
     '',
     `  kemu status${c.project !== 'kemu' ? ` -p ${c.project}` : ''}      what runs where`,
-    '  kemu logs apiserver   a service\'s log',
+    "  kemu logs apiserver   a service's log",
     '  kemu down             remove everything',
   ].join('\n');
 }
@@ -39,15 +49,30 @@ program
   .description('bring the cluster up and return when it is ready')
   // No commander defaults: an absent flag keeps what the cluster has (cluster.json), so `kemu up --proxy-mode X`
   // on a 2-node vxlan cluster neither adds a third node nor switches it to host-gw.
-  .option('--nodes <n>', 'number of nodes (node-1..node-N; default: the cluster\'s, else 3)')
-  .option('--backend <backend>', 'pod network between nodes: host-gw (routes via node addresses) or vxlan (an overlay, like flannel); default: the cluster\'s, else host-gw')
-  .option('--proxy-mode <mode>', `kube-proxy's data path: ${PROXY_MODES.join(', ')} (default: $KEMU_PROXY_MODE, else the cluster's, else iptables); a change on a running cluster removes the old mode's rules`)
-  .option('--ipvs-scheduler <name>', `the scheduler of the userspace and ipvs modes: ${IPVS_SCHEDULERS.join(', ')} (default: $KEMU_IPVS_SCHEDULER, else the cluster's, else rr)`)
+  .option('--nodes <n>', "number of nodes (node-1..node-N; default: the cluster's, else 3)")
+  .option(
+    '--backend <backend>',
+    "pod network between nodes: host-gw (routes via node addresses) or vxlan (an overlay, like flannel); default: the cluster's, else host-gw",
+  )
+  .option(
+    '--proxy-mode <mode>',
+    `kube-proxy's data path: ${PROXY_MODES.join(', ')} (default: $KEMU_PROXY_MODE, else the cluster's, else iptables); a change on a running cluster removes the old mode's rules`,
+  )
+  .option(
+    '--ipvs-scheduler <name>',
+    `the scheduler of the userspace and ipvs modes: ${IPVS_SCHEDULERS.join(', ')} (default: $KEMU_IPVS_SCHEDULER, else the cluster's, else rr)`,
+  )
   .action(async (o: UpOptions) => {
-    if (o.ipvsScheduler !== undefined && !isIpvsScheduler(o.ipvsScheduler)) throw new KemuError(`--ipvs-scheduler: "${o.ipvsScheduler}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
+    if (o.ipvsScheduler !== undefined && !isIpvsScheduler(o.ipvsScheduler))
+      throw new KemuError(`--ipvs-scheduler: "${o.ipvsScheduler}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
     if (o.backend !== undefined && !['host-gw', 'vxlan'].includes(o.backend)) throw new Error(`--backend: "${o.backend}" is not one of host-gw, vxlan`);
     if (o.proxyMode !== undefined && !isProxyMode(o.proxyMode)) throw new KemuError(`--proxy-mode: "${o.proxyMode}" is not one of ${PROXY_MODES.join(', ')}`);
-    const c = cluster({ ...(o.nodes !== undefined ? { nodes: Number(o.nodes) } : {}), ...(o.backend ? { backend: o.backend } : {}), ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}), ...(o.ipvsScheduler ? { ipvsScheduler: o.ipvsScheduler } : {}) });
+    const c = cluster({
+      ...(o.nodes !== undefined ? { nodes: Number(o.nodes) } : {}),
+      ...(o.backend ? { backend: o.backend } : {}),
+      ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}),
+      ...(o.ipvsScheduler ? { ipvsScheduler: o.ipvsScheduler } : {}),
+    });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
     const r = await c.up();
     if (r === 'already-running') console.log(`Cluster "${c.project}" is already running; nothing to do.`);
@@ -121,7 +146,7 @@ program
 
 program
   .command('exec <target> [command...]')
-  .description('run a command inside a service\'s (or node\'s) network namespace')
+  .description("run a command inside a service's (or node's) network namespace")
   .action((target: string, command: string[]) => {
     const c = cluster();
     if (!nsExists(serviceNs(c.project, target))) throw new KemuError(`no namespace for "${target}" in cluster "${c.project}"`);
@@ -141,7 +166,7 @@ program
 
 program
   .command('init')
-  .description('make the certificates, tokens and kubeconfig (run by the compose file\'s init service)')
+  .description("make the certificates, tokens and kubeconfig (run by the compose file's init service)")
   .requiredOption('--state <dir>', 'state directory')
   .requiredOption('--apiserver <ip>', "the api-server's address")
   .action((o: { state: string; apiserver: string }) => {

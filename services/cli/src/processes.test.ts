@@ -22,7 +22,15 @@ describe('supervisor segments', () => {
 
 describe('the repository compose file: a kubelet and a kube-proxy per node', () => {
   const text = readFileSync(new URL('../../../compose/docker-compose.yml', import.meta.url), 'utf8');
-  const p = parseCompose(text, { KEMU_SUBNET: '172.30', KEMU_NODES: '2', KEMU_PROJECT: 'x', KEMU_STATE: '/s', KEMU_ROOT: '/r', KEMU_PROXY_MODE: 'nftables', KEMU_IPVS_SCHEDULER: 'sh' });
+  const p = parseCompose(text, {
+    KEMU_SUBNET: '172.30',
+    KEMU_NODES: '2',
+    KEMU_PROJECT: 'x',
+    KEMU_STATE: '/s',
+    KEMU_ROOT: '/r',
+    KEMU_PROXY_MODE: 'nftables',
+    KEMU_IPVS_SCHEDULER: 'sh',
+  });
   const byName = new Map(p.services.map((s) => [s.name, s]));
 
   it('runs node-N as the kubelet and node-N/kube-proxy beside it, in its namespace, at its address', () => {

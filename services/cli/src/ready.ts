@@ -23,12 +23,16 @@ export function nodesNotReady(nodes: Node[], names: string[]): string[] {
 
 function getJson(server: string, path: string, pki: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, server), { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')), timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as unknown) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
-    });
+    const req = request(
+      new URL(path, server),
+      { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')), timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as unknown) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)));
     req.on('error', reject);
     req.end();

@@ -41,7 +41,14 @@ export const R = {
 export { formatTime as ts } from '@kemu/api';
 
 /** Run `workers` loops of `sync` over the queue until the signal aborts; failures are logged and retried with back-off. */
-export function runWorkers(ctx: ControllerContext, name: string, queue: WorkQueue, workers: number, signal: AbortSignal, sync: (key: string) => Promise<void>): Promise<void> {
+export function runWorkers(
+  ctx: ControllerContext,
+  name: string,
+  queue: WorkQueue,
+  workers: number,
+  signal: AbortSignal,
+  sync: (key: string) => Promise<void>,
+): Promise<void> {
   signal.addEventListener('abort', () => queue.shutDown(), { once: true });
   return queue.run(workers, sync, (key, err) => ctx.log.warn({ controller: name, key, err }, 'sync failed'), name);
 }

@@ -9,11 +9,37 @@ const o = componentFlags(new Command('kemu-controller-manager'), 10257)
   .option('--leader-elect <bool>', 'elect a leader through a Lease', 'true')
   .option('--controllers <list>', 'comma-separated controllers to run (default all)')
   .option('--root-ca-file <file>', 'CA published to every namespace as kube-root-ca.crt (default: --ca-file)')
-  .option('--lb-range <ranges>', 'LoadBalancer address pool: CIDRs or a.b.c.d-a.b.c.e ranges, comma-separated (default: the last /24 of --node-cidr less .0 and .255, e.g. 172.28.255.1-172.28.255.254)')
+  .option(
+    '--lb-range <ranges>',
+    'LoadBalancer address pool: CIDRs or a.b.c.d-a.b.c.e ranges, comma-separated (default: the last /24 of --node-cidr less .0 and .255, e.g. 172.28.255.1-172.28.255.254)',
+  )
   .option('--node-cidr <cidr>', "the node network, the base of the default --lb-range (default: the /16 around --apiserver's address)")
   .parse()
-  .opts<{ apiserver: string; caFile: string; tokenFile: string; port: string; leaderElect: string; controllers?: string; rootCaFile?: string; lbRange?: string; nodeCidr?: string }>();
+  .opts<{
+    apiserver: string;
+    caFile: string;
+    tokenFile: string;
+    port: string;
+    leaderElect: string;
+    controllers?: string;
+    rootCaFile?: string;
+    lbRange?: string;
+    nodeCidr?: string;
+  }>();
 const log = pino({ name: 'controller-manager', level: process.env.LOG_LEVEL ?? 'info' });
-const cm = await start({ apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, port: Number(o.port), leaderElect: o.leaderElect !== 'false', controllers: o.controllers?.split(','), rootCAFile: o.rootCaFile, lbRange: o.lbRange, nodeCIDR: o.nodeCidr }, log);
+const cm = await start(
+  {
+    apiserver: o.apiserver,
+    caFile: o.caFile,
+    tokenFile: o.tokenFile,
+    port: Number(o.port),
+    leaderElect: o.leaderElect !== 'false',
+    controllers: o.controllers?.split(','),
+    rootCAFile: o.rootCaFile,
+    lbRange: o.lbRange,
+    nodeCIDR: o.nodeCidr,
+  },
+  log,
+);
 log.info({ identity: cm.identity, port: cm.port }, 'controller-manager running');
 stopOnSignals(cm, log);

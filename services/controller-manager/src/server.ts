@@ -37,14 +37,26 @@ export function lbPoolOf(o: Pick<ControllerManagerOptions, 'lbRange' | 'nodeCIDR
   return nodeCIDR ? defaultLbRange(nodeCIDR) : [];
 }
 
-export async function start(o: ControllerManagerOptions, log: Logger = pino({ name: 'controller-manager' }), onLost: () => void = () => process.exit(1)): Promise<RunningComponent> {
+export async function start(
+  o: ControllerManagerOptions,
+  log: Logger = pino({ name: 'controller-manager' }),
+  onLost: () => void = () => process.exit(1),
+): Promise<RunningComponent> {
   const lbPool = lbPoolOf(o);
   return runComponent(
     { port: 10257, ...o, leaseName: 'kube-controller-manager' },
     async (client, signal) => {
       log.info('became leader; starting controllers');
       const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
-      const ctx: ControllerContext = { client, informers, recorder: new EventRecorder(client, { component: 'controller-manager' }), log, now: () => new Date(), rootCA: readRootCA(o.rootCAFile ?? o.caFile), lbPool };
+      const ctx: ControllerContext = {
+        client,
+        informers,
+        recorder: new EventRecorder(client, { component: 'controller-manager' }),
+        log,
+        now: () => new Date(),
+        rootCA: readRootCA(o.rootCAFile ?? o.caFile),
+        lbPool,
+      };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));
       const controllers = chosen.map((c) => ({ c: c.start(ctx), workers: c.workers }));
       signal.addEventListener('abort', () => informers.stop(), { once: true });

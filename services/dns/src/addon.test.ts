@@ -6,12 +6,21 @@ import type { ConfigMap, Service } from 'kubernetes-types/core/v1.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import { parseCorefile } from './corefile.js';
 
-const docs = parseAllDocuments(readFileSync(resolve(import.meta.dirname, '../../../compose/addons/dns.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } });
+const docs = parseAllDocuments(readFileSync(resolve(import.meta.dirname, '../../../compose/addons/dns.yaml'), 'utf8')).map(
+  (d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } },
+);
 const find = <T>(kind: string, name: string) => docs.find((d) => d.kind === kind && d.metadata.name === name) as T;
 
 describe('compose/addons/dns.yaml', () => {
   it('ships what upstream ships, in kube-system', () => {
-    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['ServiceAccount/coredns', 'ClusterRole/system:coredns', 'ClusterRoleBinding/system:coredns', 'ConfigMap/coredns', 'Deployment/coredns', 'Service/kube-dns']);
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      'ServiceAccount/coredns',
+      'ClusterRole/system:coredns',
+      'ClusterRoleBinding/system:coredns',
+      'ConfigMap/coredns',
+      'Deployment/coredns',
+      'Service/kube-dns',
+    ]);
     for (const d of docs) if (!d.kind.startsWith('Cluster')) expect(d.metadata.namespace).toBe('kube-system');
   });
 
@@ -25,10 +34,17 @@ describe('compose/addons/dns.yaml', () => {
     expect(svc.metadata?.labels?.['k8s-app']).toBe('kube-dns');
   });
 
-  it('the Deployment\'s probes and ports are those of its Corefile', () => {
+  it("the Deployment's probes and ports are those of its Corefile", () => {
     const corefile = find<ConfigMap>('ConfigMap', 'coredns').data?.Corefile ?? '';
     const conf = parseCorefile(corefile);
-    expect(conf).toMatchObject({ port: 53, zone: 'cluster.local', healthPort: 8080, readyPort: 8181, metricsPort: 9153, forward: { resolvConf: '/etc/resolv.conf' } });
+    expect(conf).toMatchObject({
+      port: 53,
+      zone: 'cluster.local',
+      healthPort: 8080,
+      readyPort: 8181,
+      metricsPort: 9153,
+      forward: { resolvConf: '/etc/resolv.conf' },
+    });
     const c = find<Deployment>('Deployment', 'coredns').spec?.template.spec?.containers[0];
     expect(c?.image).toBe('registry.k8s.io/coredns/coredns:v1.11.1');
     expect(c?.args).toEqual(['-conf', '/etc/coredns/Corefile']);

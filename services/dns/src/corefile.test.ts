@@ -24,11 +24,28 @@ describe('Corefile', () => {
     loadbalance
 }
 `;
-    expect(parseCorefile(text)).toEqual({ port: 53, healthPort: 8080, readyPort: 8181, zone: 'cluster.local', podMode: 'insecure', ttl: 30, metricsPort: 9153, forward: { resolvConf: '/etc/resolv.conf' } });
+    expect(parseCorefile(text)).toEqual({
+      port: 53,
+      healthPort: 8080,
+      readyPort: 8181,
+      zone: 'cluster.local',
+      podMode: 'insecure',
+      ttl: 30,
+      metricsPort: 9153,
+      forward: { resolvConf: '/etc/resolv.conf' },
+    });
   });
 
   it('other ports, upstream addresses, comments', () => {
-    const text = '# test\n.:5353 {\n  kubernetes corp.example # zone\n  forward . 10.0.0.2 10.0.0.3:5353\n  health :18080\n  ready :18181\n  prometheus 0.0.0.0:19153\n}\n';
-    expect(parseCorefile(text)).toEqual({ port: 5353, zone: 'corp.example', forward: { upstreams: ['10.0.0.2', '10.0.0.3:5353'] }, healthPort: 18080, readyPort: 18181, metricsPort: 19153 });
+    const text =
+      '# test\n.:5353 {\n  kubernetes corp.example # zone\n  forward . 10.0.0.2 10.0.0.3:5353\n  health :18080\n  ready :18181\n  prometheus 0.0.0.0:19153\n}\n';
+    expect(parseCorefile(text)).toEqual({
+      port: 5353,
+      zone: 'corp.example',
+      forward: { upstreams: ['10.0.0.2', '10.0.0.3:5353'] },
+      healthPort: 18080,
+      readyPort: 18181,
+      metricsPort: 19153,
+    });
   });
 });

@@ -27,7 +27,14 @@ const portOf = (addr: string | undefined, dflt: number) => {
 export function parseCorefile(text: string): CorefileSettings {
   const out: CorefileSettings = {};
   // Comments out; braces as their own tokens; one directive per line.
-  const lines = text.split('\n').map((l) => l.replace(/#.*/, '').replace(/([{}])/g, ' $1 ').trim().split(/\s+/).filter(Boolean));
+  const lines = text.split('\n').map((l) =>
+    l
+      .replace(/#.*/, '')
+      .replace(/([{}])/g, ' $1 ')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean),
+  );
   let depth = 0;
   let plugin = '';
   for (const words of lines) {

@@ -46,10 +46,26 @@ type Kind = 'Service' | 'EndpointSlice' | 'Pod' | 'Namespace';
 export function feed(index: DnsIndex, informers: Record<Kind, Informer>): void {
   const on = <T>(inf: Informer, upsert: (o: T) => void, remove: (o: T) => void) =>
     inf.on({ add: (o: KubeObject) => upsert(o as T), update: (_old: KubeObject, o: KubeObject) => upsert(o as T), delete: (o: KubeObject) => remove(o as T) });
-  on<Service>(informers.Service, (o) => index.upsertService(o), (o) => index.deleteService(o));
-  on<EndpointSlice>(informers.EndpointSlice, (o) => index.upsertSlice(o), (o) => index.deleteSlice(o));
-  on<Pod>(informers.Pod, (o) => index.upsertPod(o), (o) => index.deletePod(o));
-  on<Namespace>(informers.Namespace, (o) => index.upsertNamespace(o), (o) => index.deleteNamespace(o));
+  on<Service>(
+    informers.Service,
+    (o) => index.upsertService(o),
+    (o) => index.deleteService(o),
+  );
+  on<EndpointSlice>(
+    informers.EndpointSlice,
+    (o) => index.upsertSlice(o),
+    (o) => index.deleteSlice(o),
+  );
+  on<Pod>(
+    informers.Pod,
+    (o) => index.upsertPod(o),
+    (o) => index.deletePod(o),
+  );
+  on<Namespace>(
+    informers.Namespace,
+    (o) => index.upsertNamespace(o),
+    (o) => index.deleteNamespace(o),
+  );
 }
 
 function parseUpstream(s: string): Upstream {
@@ -94,7 +110,17 @@ export async function start(o: DnsOptions, log: Logger = pino({ name: 'dns' })):
   const port = o.port ?? 53;
   const upstreams = upstreamsFor(o, port);
   const server = await startServer(index, { ...o, synced: () => isSynced, forwarder: new Forwarder(upstreams, o.forwardTimeoutMs), log });
-  log.info({ port: server.port, healthPort: server.healthPort, readyPort: server.readyPort, metricsPort: server.metricsPort, upstreams: upstreams.map((u) => `${u.host}:${u.port}`), zone: index.options.zone }, 'dns serving');
+  log.info(
+    {
+      port: server.port,
+      healthPort: server.healthPort,
+      readyPort: server.readyPort,
+      metricsPort: server.metricsPort,
+      upstreams: upstreams.map((u) => `${u.host}:${u.port}`),
+      zone: index.options.zone,
+    },
+    'dns serving',
+  );
   const synced = factory.start().then(() => {
     isSynced = true;
     log.info({ names: index.generation }, 'informers synced');

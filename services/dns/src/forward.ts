@@ -69,7 +69,10 @@ export class Forwarder {
   private pending = new Map<number, Pending>();
   private nextId = Math.floor(Math.random() * 65536);
 
-  constructor(readonly upstreams: Upstream[], private timeoutMs = 2000) {}
+  constructor(
+    readonly upstreams: Upstream[],
+    private timeoutMs = 2000,
+  ) {}
 
   get enabled(): boolean {
     return this.upstreams.length > 0;

@@ -15,10 +15,23 @@ export class DnsMetrics {
   private responses: prom.Counter<'server' | 'zone' | 'view' | 'rcode' | 'plugin'>;
   private duration: prom.Histogram<'server' | 'zone' | 'view' | 'type'>;
 
-  constructor(private server: string, registry: MetricsRegistry = newMetricsRegistry()) {
+  constructor(
+    private server: string,
+    registry: MetricsRegistry = newMetricsRegistry(),
+  ) {
     this.registry = registry;
-    this.requests = new prom.Counter({ name: 'coredns_dns_requests_total', help: 'Counter of DNS requests made per zone, protocol and family.', labelNames: ['server', 'zone', 'view', 'proto', 'family', 'type'], registers: [registry] });
-    this.responses = new prom.Counter({ name: 'coredns_dns_responses_total', help: 'Counter of response status codes.', labelNames: ['server', 'zone', 'view', 'rcode', 'plugin'], registers: [registry] });
+    this.requests = new prom.Counter({
+      name: 'coredns_dns_requests_total',
+      help: 'Counter of DNS requests made per zone, protocol and family.',
+      labelNames: ['server', 'zone', 'view', 'proto', 'family', 'type'],
+      registers: [registry],
+    });
+    this.responses = new prom.Counter({
+      name: 'coredns_dns_responses_total',
+      help: 'Counter of response status codes.',
+      labelNames: ['server', 'zone', 'view', 'rcode', 'plugin'],
+      registers: [registry],
+    });
     this.duration = new prom.Histogram({
       name: 'coredns_dns_request_duration_seconds',
       help: 'Histogram of the time (in seconds) each request took per zone.',

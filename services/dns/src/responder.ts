@@ -42,7 +42,16 @@ function optOf(q: Packet): OptAnswer | undefined {
   return q.additionals?.find((a): a is OptAnswer => a.type === 'OPT');
 }
 
-const responseOpt = (): OptAnswer => ({ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] });
+const responseOpt = (): OptAnswer => ({
+  type: 'OPT',
+  name: '.',
+  udpPayloadSize: MAX_UDP,
+  extendedRcode: 0,
+  ednsVersion: 0,
+  flags: 0,
+  flag_do: false,
+  options: [],
+});
 
 /** The reply to `query` carrying `r`, encoded. */
 export function encodeReply(query: DecodedPacket, r: Pick<Reply, 'rcode' | 'authoritative' | 'answers' | 'authorities' | 'additionals'>): Buffer {
@@ -94,7 +103,10 @@ export class Responder {
   private cache = new Map<string, { bytes: Buffer; rcode: Rcode }>();
   private generation = -1;
 
-  constructor(private index: DnsIndex, private o: ResponderOptions) {}
+  constructor(
+    private index: DnsIndex,
+    private o: ResponderOptions,
+  ) {}
 
   /** Never throws: whatever goes wrong with one message drops that message. */
   handle(msg: Buffer, transport: Transport): Outcome {

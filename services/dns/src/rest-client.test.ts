@@ -11,7 +11,11 @@ describe('in-cluster configuration', () => {
       writeFileSync(join(dir, 'ca.crt'), 'CA');
       writeFileSync(join(dir, 'token'), 'T');
       expect(inClusterConfig({}, dir)).toBeUndefined();
-      expect(inClusterConfig({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, dir)).toEqual({ server: 'https://10.96.0.1:443', ca: Buffer.from('CA'), tokenFile: join(dir, 'token') });
+      expect(inClusterConfig({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, dir)).toEqual({
+        server: 'https://10.96.0.1:443',
+        ca: Buffer.from('CA'),
+        tokenFile: join(dir, 'token'),
+      });
       expect(inClusterConfig({ KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, dir)?.server).toBe('https://[fd00::1]:443');
     } finally {
       rmSync(dir, { recursive: true, force: true });

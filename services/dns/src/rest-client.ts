@@ -72,7 +72,14 @@ export class RestClient implements ListWatcher {
     const token = readFileSync(this.o.tokenFile, 'utf8').trim();
     return new Promise((resolve, reject) => {
       const req = https.get(
-        { host: this.url.hostname.replace(/^\[|\]$/g, ''), port: this.url.port || 443, path: p, agent: this.agent, headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' }, signal },
+        {
+          host: this.url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.url.port || 443,
+          path: p,
+          agent: this.agent,
+          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+          signal,
+        },
         resolve,
       );
       req.on('error', (e) => reject(e.name === 'AbortError' ? e : new StatusError(503, 'ServiceUnavailable', `api-server unavailable: ${e.message}`)));
@@ -80,14 +87,27 @@ export class RestClient implements ListWatcher {
   }
 
   async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
-    const res = await this.request(path(r) + query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue }));
+    const res = await this.request(
+      path(r) + query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue }),
+    );
     if ((res.statusCode ?? 500) >= 300) throw await failure(res);
     const list = JSON.parse(await readBody(res)) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
     return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?.continue || undefined };
   }
 
-  watch(r: ResourceId, opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {}): AsyncIterable<WatchEvent> {
-    const p = path(r) + query({ watch: 1, resourceVersion: opts.resourceVersion, labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, allowWatchBookmarks: true });
+  watch(
+    r: ResourceId,
+    opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {},
+  ): AsyncIterable<WatchEvent> {
+    const p =
+      path(r) +
+      query({
+        watch: 1,
+        resourceVersion: opts.resourceVersion,
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        allowWatchBookmarks: true,
+      });
     const request = () => this.request(p, opts.signal);
     return {
       async *[Symbol.asyncIterator]() {

@@ -32,13 +32,19 @@ function fixture(): DnsIndex {
 }
 
 let nextId = 1;
-const query = (name: string, type: Packet['questions'] extends (infer Q)[] | undefined ? (Q extends { type: infer T } ? T : never) : never = 'A', edns?: number): Buffer =>
+const query = (
+  name: string,
+  type: Packet['questions'] extends (infer Q)[] | undefined ? (Q extends { type: infer T } ? T : never) : never = 'A',
+  edns?: number,
+): Buffer =>
   dnsPacket.encode({
     type: 'query',
     id: nextId++ & 0xffff,
     flags: dnsPacket.RECURSION_DESIRED,
     questions: [{ type, name, class: 'IN' }],
-    ...(edns ? { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] } : {}),
+    ...(edns
+      ? { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] }
+      : {}),
   });
 
 function udpAsk(port: number, msg: Buffer, timeoutMs = 3000): Promise<DecodedPacket | undefined> {
@@ -87,7 +93,13 @@ async function fakeUpstream(): Promise<{ port: number; asked: string[]; close: (
   const reply = (m: Buffer) => {
     const q = dnsPacket.decode(m);
     asked.push(q.questions?.[0]?.name ?? '');
-    return dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE, questions: q.questions, answers: [{ type: 'A', name: q.questions?.[0]?.name ?? '', ttl: 60, data: '192.0.2.1' }] });
+    return dnsPacket.encode({
+      type: 'response',
+      id: q.id,
+      flags: dnsPacket.RECURSION_AVAILABLE,
+      questions: q.questions,
+      answers: [{ type: 'A', name: q.questions?.[0]?.name ?? '', ttl: 60, data: '192.0.2.1' }],
+    });
   };
   const udp = dgram.createSocket('udp4');
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
@@ -108,7 +120,12 @@ describe('the DNS server over real sockets', () => {
     index = fixture();
     upstream = await fakeUpstream();
     server = await startServer(index, {
-      address: '127.0.0.1', port: 0, httpAddress: '127.0.0.1', healthPort: 0, readyPort: 0, metricsPort: 0,
+      address: '127.0.0.1',
+      port: 0,
+      httpAddress: '127.0.0.1',
+      healthPort: 0,
+      readyPort: 0,
+      metricsPort: 0,
       synced: () => synced,
       forwarder: new Forwarder([{ host: '127.0.0.1', port: upstream.port }], 1000),
     });
@@ -185,7 +202,7 @@ describe('the DNS server over real sockets', () => {
     expect(data(await udpAsk(server.port, query('web.default.svc.cluster.local')))).toEqual(['10.96.5.5']);
   });
 
-  it('serves CoreDNS\'s metrics', async () => {
+  it("serves CoreDNS's metrics", async () => {
     const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
     expect(text).toMatch(/coredns_dns_requests_total\{server="dns:\/\/:\d+",zone="cluster.local.",view="",proto="udp",family="1",type="A"\} \d+/);
     expect(text).toMatch(/coredns_dns_responses_total\{[^}]*rcode="NXDOMAIN"[^}]*\} \d+/);
@@ -194,7 +211,8 @@ describe('the DNS server over real sockets', () => {
   });
 
   it.skipIf(!hasDig)('dig: A, SRV, PTR, and the fall back to TCP on truncation', async () => {
-    const dig = async (...args: string[]) => (await exec('dig', ['@127.0.0.1', '-p', String(server.port), '+time=2', '+tries=1', ...args])).stdout.trim().split('\n').filter(Boolean);
+    const dig = async (...args: string[]) =>
+      (await exec('dig', ['@127.0.0.1', '-p', String(server.port), '+time=2', '+tries=1', ...args])).stdout.trim().split('\n').filter(Boolean);
     expect(await dig('+short', 'web.default.svc.cluster.local')).toEqual(['10.96.5.5']);
     expect(await dig('+short', 'SRV', '_http._tcp.web.default.svc.cluster.local')).toEqual(['0 100 80 web.default.svc.cluster.local.']);
     expect(await dig('+short', '-x', '10.96.5.5')).toEqual(['web.default.svc.cluster.local.']);
@@ -210,7 +228,15 @@ describe('forwarding without a usable upstream', () => {
     const silent = dgram.createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
     const none = await startServer(fixture(), { address: '127.0.0.1', port: 0, httpAddress: '127.0.0.1', healthPort: 0, readyPort: 0, metricsPort: 0 });
-    const mute = await startServer(fixture(), { address: '127.0.0.1', port: 0, httpAddress: '127.0.0.1', healthPort: 0, readyPort: 0, metricsPort: 0, forwarder: new Forwarder([{ host: '127.0.0.1', port: silent.address().port }], 100) });
+    const mute = await startServer(fixture(), {
+      address: '127.0.0.1',
+      port: 0,
+      httpAddress: '127.0.0.1',
+      healthPort: 0,
+      readyPort: 0,
+      metricsPort: 0,
+      forwarder: new Forwarder([{ host: '127.0.0.1', port: silent.address().port }], 100),
+    });
     try {
       expect((await udpAsk(none.port, query('example.org')))?.rcode).toBe('SERVFAIL');
       expect((await udpAsk(mute.port, query('example.org')))?.rcode).toBe('SERVFAIL');
@@ -228,8 +254,12 @@ describe('malformed input (fuzz)', () => {
   it('random bytes and mutated queries never throw out of the handler, and what is answered decodes', () => {
     const r = new Responder(fixture(), { synced: () => true });
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const base = [query('web.default.svc.cluster.local'), query('big.default.svc.cluster.local', 'A', 4096), query('_http._tcp.web.default.svc.cluster.local', 'SRV')];
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const base = [
+      query('web.default.svc.cluster.local'),
+      query('big.default.svc.cluster.local', 'A', 4096),
+      query('_http._tcp.web.default.svc.cluster.local', 'SRV'),
+    ];
     const thrown: string[] = [];
     let replies = 0;
     for (let i = 0; i < 20_000; i++) {
@@ -270,7 +300,8 @@ describe('malformed input (fuzz)', () => {
 
 describe('upstreams from resolv.conf', () => {
   it('reads nameservers and leaves out those that are this server', () => {
-    const conf = 'search default.svc.cluster.local\nnameserver 10.96.0.10\nnameserver 127.0.0.53\n# nameserver 9.9.9.9\nnameserver 172.28.0.1\nnameserver fe80::1%eth0\noptions ndots:5\n';
+    const conf =
+      'search default.svc.cluster.local\nnameserver 10.96.0.10\nnameserver 127.0.0.53\n# nameserver 9.9.9.9\nnameserver 172.28.0.1\nnameserver fe80::1%eth0\noptions ndots:5\n';
     const ns = parseResolvConf(conf);
     expect(ns).toEqual(['10.96.0.10', '127.0.0.53', '172.28.0.1']);
     const self = { port: 53, addresses: ['127.0.0.1', '::1', '10.244.1.9'], skip: ['10.96.0.10'] };

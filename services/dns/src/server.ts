@@ -118,7 +118,12 @@ export async function startServer(index: DnsIndex, o: ServerOptions = {}): Promi
       }
     };
     if (!forwarder?.enabled || !out.reply.chase) return finish([]);
-    const ask = dnsPacket.encode({ type: 'query', id: 0, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: out.reply.chase, type: out.qtype === 'AAAA' ? 'AAAA' : 'A', class: 'IN' }] });
+    const ask = dnsPacket.encode({
+      type: 'query',
+      id: 0,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ name: out.reply.chase, type: out.qtype === 'AAAA' ? 'AAAA' : 'A', class: 'IN' }],
+    });
     void forwarder.query(ask, transport).then((reply) => {
       let extra: dnsPacket.Answer[] = [];
       try {
@@ -161,7 +166,9 @@ export async function startServer(index: DnsIndex, o: ServerOptions = {}): Promi
     res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end(body);
   };
-  const health = await listenHttp(o.healthPort ?? 8080, httpAddress, (req, res) => (req.url === '/health' || req.url === '/healthz' ? text(res, 200, 'OK') : text(res, 404, 'not found')));
+  const health = await listenHttp(o.healthPort ?? 8080, httpAddress, (req, res) =>
+    req.url === '/health' || req.url === '/healthz' ? text(res, 200, 'OK') : text(res, 404, 'not found'),
+  );
   const ready = await listenHttp(o.readyPort ?? 8181, httpAddress, (req, res) => {
     if (req.url !== '/ready') return text(res, 404, 'not found');
     // CoreDNS's ready plugin names the plugins not ready yet.

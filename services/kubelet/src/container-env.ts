@@ -64,7 +64,8 @@ export async function containerEnv(
       if (!ref) continue;
       const kind = vf.secretKeyRef ? 'secret' : 'configmap';
       const data = await fetch(kind, ref.name, !!ref.optional);
-      if (data && data[ref.key] === undefined && !ref.optional) throw new ContainerConfigError(`couldn't find key ${ref.key} in ${kind === 'secret' ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`);
+      if (data && data[ref.key] === undefined && !ref.optional)
+        throw new ContainerConfigError(`couldn't find key ${ref.key} in ${kind === 'secret' ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`);
       if (data?.[ref.key] !== undefined) env[e.name] = data[ref.key]!;
     }
   }

@@ -3,7 +3,10 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { containerView } from './container-lifecycle.js';
 import type { Container } from './pod-sandbox.js';
 
-const pod = (restartPolicy: string): Pod => ({ metadata: { name: 'p', namespace: 'ns', uid: 'u' }, spec: { restartPolicy, containers: [{ name: 'c', image: 'busybox' }] } });
+const pod = (restartPolicy: string): Pod => ({
+  metadata: { name: 'p', namespace: 'ns', uid: 'u' },
+  spec: { restartPolicy, containers: [{ name: 'c', image: 'busybox' }] },
+});
 const c = { name: 'c', image: 'busybox' };
 const ended = (exitCode: number, init = false, backoffUntil?: number): Container => ({
   name: 'c',
@@ -12,7 +15,13 @@ const ended = (exitCode: number, init = false, backoffUntil?: number): Container
   env: {},
   logPath: '',
   backoffUntil,
-  info: { name: 'c', image: 'busybox', imageRef: 'docker.io/library/busybox:latest', state: { kind: 'terminated', exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: 't0', finishedAt: 't1' }, restartCount: 2 },
+  info: {
+    name: 'c',
+    image: 'busybox',
+    imageRef: 'docker.io/library/busybox:latest',
+    state: { kind: 'terminated', exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: 't0', finishedAt: 't1' },
+    restartCount: 2,
+  },
 });
 const o = { initDone: true, isInit: false, backoffMs: () => 40_000, now: 1000 };
 

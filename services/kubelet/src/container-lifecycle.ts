@@ -36,9 +36,21 @@ export async function stopContainer(ctr: Container, spec: ContainerSpec | undefi
 }
 
 /** How a container shows in the pod's status. Pure. */
-export function containerView(pod: Pod, spec: ContainerSpec, ctr: Container | undefined, o: { initDone: boolean; isInit: boolean; backoffMs: (restarts: number) => number; now?: number }): ContainerInfo {
+export function containerView(
+  pod: Pod,
+  spec: ContainerSpec,
+  ctr: Container | undefined,
+  o: { initDone: boolean; isInit: boolean; backoffMs: (restarts: number) => number; now?: number },
+): ContainerInfo {
   const policy = pod.spec?.restartPolicy ?? 'Always';
-  if (!ctr) return { name: spec.name, image: spec.image ?? '', imageRef: '', state: { kind: 'waiting', reason: o.isInit || o.initDone ? 'ContainerCreating' : 'PodInitializing' }, restartCount: 0 };
+  if (!ctr)
+    return {
+      name: spec.name,
+      image: spec.image ?? '',
+      imageRef: '',
+      state: { kind: 'waiting', reason: o.isInit || o.initDone ? 'ContainerCreating' : 'PodInitializing' },
+      restartCount: 0,
+    };
   const failed = ctr.info.state.kind === 'terminated' && ctr.info.state.exitCode !== 0;
   const restarting = !ctr.handle && ctr.info.state.kind === 'terminated' && ctr.backoffUntil !== undefined && ctr.backoffUntil > (o.now ?? Date.now());
   // Init containers restart on failure unless the pod's policy is Never.
@@ -46,5 +58,9 @@ export function containerView(pod: Pod, spec: ContainerSpec, ctr: Container | un
     const message = `back-off ${Math.round(o.backoffMs(ctr.info.restartCount) / 1000)}s restarting failed container=${spec.name} pod=${pod.metadata?.name}_${pod.metadata?.namespace}(${pod.metadata?.uid})`;
     return { ...ctr.info, lastState: ctr.info.state, state: { kind: 'waiting', reason: 'CrashLoopBackOff', message }, restartCount: ctr.info.restartCount };
   }
-  return { ...ctr.info, ready: ctr.handle ? (ctr.probes ? ctr.probes.ready : true) : false, started: ctr.handle ? (ctr.probes ? ctr.probes.started : true) : false };
+  return {
+    ...ctr.info,
+    ready: ctr.handle ? (ctr.probes ? ctr.probes.ready : true) : false,
+    started: ctr.handle ? (ctr.probes ? ctr.probes.started : true) : false,
+  };
 }

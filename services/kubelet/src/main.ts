@@ -64,7 +64,25 @@ if (o.runPods && !netns) {
   spawnSync('ip', ['netns', 'attach', netns, String(process.pid)]);
 }
 const k = await start(
-  { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, nodeIP, cpu: o.cpu ? Number(o.cpu) : undefined, memoryBytes: o.memory ? Number(o.memory) : undefined, maxPods: Number(o.maxPods), port: Number(o.port), controlPlane: !!o.controlPlane, runPods: o.runPods ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName), backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw' } : undefined, api: o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile ? { port: Number(o.kubeletPort), certFile: o.tlsCertFile, keyFile: o.tlsPrivateKeyFile, caFile: o.clientCaFile } : undefined },
+  {
+    apiserver: o.apiserver,
+    caFile: o.caFile,
+    tokenFile: o.tokenFile,
+    nodeName,
+    nodeIP,
+    cpu: o.cpu ? Number(o.cpu) : undefined,
+    memoryBytes: o.memory ? Number(o.memory) : undefined,
+    maxPods: Number(o.maxPods),
+    port: Number(o.port),
+    controlPlane: !!o.controlPlane,
+    runPods: o.runPods
+      ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName), backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw' }
+      : undefined,
+    api:
+      o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile
+        ? { port: Number(o.kubeletPort), certFile: o.tlsCertFile, keyFile: o.tlsPrivateKeyFile, caFile: o.clientCaFile }
+        : undefined,
+  },
   log,
 );
 log.info({ node: nodeName, ip: nodeIP, port: k.port }, 'kubelet running');

@@ -1,12 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { etcHosts, expand, podHostname, resolvConf, serviceEnv } from './pod-env.js';
 
-const svc = (name: string, ns: string, clusterIP: string, ports: object[], type = 'ClusterIP') => ({ metadata: { name, namespace: ns }, spec: { clusterIP, ports, type } });
+const svc = (name: string, ns: string, clusterIP: string, ports: object[], type = 'ClusterIP') => ({
+  metadata: { name, namespace: ns },
+  spec: { clusterIP, ports, type },
+});
 
 describe('service environment variables', () => {
   const services = [
     svc('kubernetes', 'default', '10.96.0.1', [{ name: 'https', port: 443, protocol: 'TCP' }]),
-    svc('my-nginx', 'web', '10.96.12.7', [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }]),
+    svc('my-nginx', 'web', '10.96.12.7', [
+      { name: 'http', port: 80, protocol: 'TCP' },
+      { name: 'dns', port: 53, protocol: 'UDP' },
+    ]),
     svc('headless', 'web', 'None', [{ port: 80 }]),
     svc('other-ns', 'elsewhere', '10.96.1.1', [{ port: 80 }]),
   ];
@@ -48,14 +54,21 @@ describe('$(VAR) expansion', () => {
 describe('resolver files', () => {
   const pod = (spec: object = {}) => ({ metadata: { name: 'p', namespace: 'web' }, spec });
   it('ClusterFirst', () => {
-    expect(resolvConf(pod() as never, { dnsIP: '10.96.0.10', nodeResolvConf: 'nameserver 1.1.1.1\n' })).toBe('nameserver 10.96.0.10\nsearch web.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+    expect(resolvConf(pod() as never, { dnsIP: '10.96.0.10', nodeResolvConf: 'nameserver 1.1.1.1\n' })).toBe(
+      'nameserver 10.96.0.10\nsearch web.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n',
+    );
   });
   it('None with dnsConfig', () => {
-    const out = resolvConf(pod({ dnsPolicy: 'None', dnsConfig: { nameservers: ['9.9.9.9'], searches: ['x.test'], options: [{ name: 'ndots', value: '2' }] } }) as never, { dnsIP: '10.96.0.10', nodeResolvConf: '' });
+    const out = resolvConf(
+      pod({ dnsPolicy: 'None', dnsConfig: { nameservers: ['9.9.9.9'], searches: ['x.test'], options: [{ name: 'ndots', value: '2' }] } }) as never,
+      { dnsIP: '10.96.0.10', nodeResolvConf: '' },
+    );
     expect(out).toBe('nameserver 9.9.9.9\nsearch x.test\noptions ndots:2\n');
   });
   it('Default takes the node resolver', () => {
-    expect(resolvConf(pod({ dnsPolicy: 'Default' }) as never, { dnsIP: '10.96.0.10', nodeResolvConf: 'nameserver 192.0.2.53\nsearch lan\n' })).toBe('nameserver 192.0.2.53\nsearch lan\n');
+    expect(resolvConf(pod({ dnsPolicy: 'Default' }) as never, { dnsIP: '10.96.0.10', nodeResolvConf: 'nameserver 192.0.2.53\nsearch lan\n' })).toBe(
+      'nameserver 192.0.2.53\nsearch lan\n',
+    );
   });
   it('/etc/hosts with hostname, subdomain and aliases', () => {
     const out = etcHosts(pod({ hostname: 'h', subdomain: 's', hostAliases: [{ ip: '10.1.1.1', hostnames: ['a', 'b'] }] }) as never, '10.244.1.5');

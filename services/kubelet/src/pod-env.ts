@@ -88,7 +88,7 @@ export function resolvConf(pod: Pod, opts: { dnsIP: string; domain?: string; nod
   let nameservers: string[] = [];
   let searches: string[] = [];
   let options: string[] = [];
-  const clusterFirst = policy === 'ClusterFirst' || (policy === 'ClusterFirstWithHostNet');
+  const clusterFirst = policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet';
   if (clusterFirst && !(pod.spec?.hostNetwork && policy === 'ClusterFirst')) {
     nameservers = [opts.dnsIP];
     searches = [`${pod.metadata?.namespace}.svc.${domain}`, `svc.${domain}`, domain];
@@ -107,11 +107,13 @@ export function resolvConf(pod: Pod, opts: { dnsIP: string; domain?: string; nod
     const text = o.value !== undefined ? `${o.name}:${o.value}` : String(o.name);
     options = [...options.filter((x) => x.split(':')[0] !== o.name), text];
   }
-  return [
-    ...nameservers.slice(0, 3).map((n) => `nameserver ${n}`),
-    ...(searches.length ? [`search ${searches.join(' ')}`] : []),
-    ...(options.length ? [`options ${options.join(' ')}`] : []),
-  ].join('\n') + '\n';
+  return (
+    [
+      ...nameservers.slice(0, 3).map((n) => `nameserver ${n}`),
+      ...(searches.length ? [`search ${searches.join(' ')}`] : []),
+      ...(options.length ? [`options ${options.join(' ')}`] : []),
+    ].join('\n') + '\n'
+  );
 }
 
 /** The kubelet-managed /etc/hosts. */

@@ -70,7 +70,14 @@ export function savePod(sandbox: PodSandbox): void {
     startTime: sandbox.startTime,
     initDone: sandbox.initDone,
     volumes: sandbox.volumes ? [...sandbox.volumes] : undefined,
-    containers: [...sandbox.inits.values(), ...sandbox.containers.values()].map((c) => ({ name: c.name, init: c.init, id: c.id, info: c.info, env: c.env, logPath: c.logPath })),
+    containers: [...sandbox.inits.values(), ...sandbox.containers.values()].map((c) => ({
+      name: c.name,
+      init: c.init,
+      id: c.id,
+      info: c.info,
+      env: c.env,
+      logPath: c.logPath,
+    })),
   };
   const f = join(sandbox.dir, 'state.json');
   writeFileSync(`${f}.tmp`, JSON.stringify(s));
@@ -93,7 +100,18 @@ export function loadPods(podsDir: string): PodSandbox[] {
     } catch {
       continue;
     }
-    const sandbox: PodSandbox = { key: s.key, uid: s.uid, podNs: s.podNs, ip: s.ip, startTime: s.startTime, dir: join(podsDir, d), containers: new Map(), inits: new Map(), initDone: s.initDone, volumes: s.volumes ? new Map(s.volumes) : undefined };
+    const sandbox: PodSandbox = {
+      key: s.key,
+      uid: s.uid,
+      podNs: s.podNs,
+      ip: s.ip,
+      startTime: s.startTime,
+      dir: join(podsDir, d),
+      containers: new Map(),
+      inits: new Map(),
+      initDone: s.initDone,
+      volumes: s.volumes ? new Map(s.volumes) : undefined,
+    };
     for (const c of s.containers) (c.init ? sandbox.inits : sandbox.containers).set(c.name, { ...c });
     out.push(sandbox);
   }

@@ -10,8 +10,21 @@ const pod = (restartPolicy: string, conditions?: KubeletPodCondition[]): Pod => 
 });
 const waiting = (reason = 'ContainerCreating'): ContainerState => ({ kind: 'waiting', reason });
 const running: ContainerState = { kind: 'running', startedAt: 't0' };
-const exited = (exitCode: number): ContainerState => ({ kind: 'terminated', exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: 't0', finishedAt: 't1' });
-const info = (name: string, state: ContainerState, o: Partial<ContainerInfo> = {}): ContainerInfo => ({ name, image: 'busybox', imageRef: '', state, restartCount: 0, ...o });
+const exited = (exitCode: number): ContainerState => ({
+  kind: 'terminated',
+  exitCode,
+  reason: exitCode ? 'Error' : 'Completed',
+  startedAt: 't0',
+  finishedAt: 't1',
+});
+const info = (name: string, state: ContainerState, o: Partial<ContainerInfo> = {}): ContainerInfo => ({
+  name,
+  image: 'busybox',
+  imageRef: '',
+  state,
+  restartCount: 0,
+  ...o,
+});
 const initsOf = (...states: ContainerState[]): InitView => ({ inits: states.map((s, i) => info(`init-${i}`, s)), initDone: false });
 
 const net = { podIP: '10.244.1.5', hostIP: '172.28.1.1', startTime: 't0' };
@@ -19,21 +32,99 @@ type Want = { phase: string; initialized: string; ready: string; reason?: string
 
 describe('pod status from container states', () => {
   it.each<[string, string, ContainerInfo[], InitView | undefined, Want]>([
-    ['a container being created', 'Always', [info('a', waiting())], undefined, { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
-    ['one running, one still being created', 'Always', [info('a', running), info('b', waiting())], undefined, { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
-    ['an image that cannot be pulled', 'Always', [info('a', waiting('ImagePullBackOff'))], undefined, { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
-    ['init containers still running', 'Always', [info('a', waiting('PodInitializing'))], initsOf(running), { phase: 'Pending', initialized: 'False', ready: 'False', reason: 'ContainersNotReady' }],
-    ['a failed init container, restarted (Always)', 'Always', [info('a', waiting('PodInitializing'))], initsOf(exited(1)), { phase: 'Pending', initialized: 'False', ready: 'False', reason: 'ContainersNotReady' }],
-    ['a failed init container, never restarted (Never)', 'Never', [info('a', waiting('PodInitializing'))], initsOf(exited(1)), { phase: 'Failed', initialized: 'False', ready: 'False', reason: 'PodCompleted' }],
+    [
+      'a container being created',
+      'Always',
+      [info('a', waiting())],
+      undefined,
+      { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'one running, one still being created',
+      'Always',
+      [info('a', running), info('b', waiting())],
+      undefined,
+      { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'an image that cannot be pulled',
+      'Always',
+      [info('a', waiting('ImagePullBackOff'))],
+      undefined,
+      { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'init containers still running',
+      'Always',
+      [info('a', waiting('PodInitializing'))],
+      initsOf(running),
+      { phase: 'Pending', initialized: 'False', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'a failed init container, restarted (Always)',
+      'Always',
+      [info('a', waiting('PodInitializing'))],
+      initsOf(exited(1)),
+      { phase: 'Pending', initialized: 'False', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'a failed init container, never restarted (Never)',
+      'Never',
+      [info('a', waiting('PodInitializing'))],
+      initsOf(exited(1)),
+      { phase: 'Failed', initialized: 'False', ready: 'False', reason: 'PodCompleted' },
+    ],
     ['all running and ready', 'Always', [info('a', running), info('b', running)], undefined, { phase: 'Running', initialized: 'True', ready: 'True' }],
-    ['running, a readiness probe failing', 'Always', [info('a', running, { ready: false }), info('b', running)], undefined, { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
-    ['a container in CrashLoopBackOff', 'Always', [info('a', waiting('CrashLoopBackOff'), { restartCount: 2, lastState: exited(1) })], undefined, { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
-    ['all exited 0, Always (restarting)', 'Always', [info('a', exited(0))], undefined, { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
-    ['all exited 0, OnFailure', 'OnFailure', [info('a', exited(0)), info('b', exited(0))], undefined, { phase: 'Succeeded', initialized: 'True', ready: 'False', reason: 'PodCompleted' }],
-    ['one failed, OnFailure (restarting)', 'OnFailure', [info('a', exited(0)), info('b', exited(2))], undefined, { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
+    [
+      'running, a readiness probe failing',
+      'Always',
+      [info('a', running, { ready: false }), info('b', running)],
+      undefined,
+      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'a container in CrashLoopBackOff',
+      'Always',
+      [info('a', waiting('CrashLoopBackOff'), { restartCount: 2, lastState: exited(1) })],
+      undefined,
+      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'all exited 0, Always (restarting)',
+      'Always',
+      [info('a', exited(0))],
+      undefined,
+      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
+    [
+      'all exited 0, OnFailure',
+      'OnFailure',
+      [info('a', exited(0)), info('b', exited(0))],
+      undefined,
+      { phase: 'Succeeded', initialized: 'True', ready: 'False', reason: 'PodCompleted' },
+    ],
+    [
+      'one failed, OnFailure (restarting)',
+      'OnFailure',
+      [info('a', exited(0)), info('b', exited(2))],
+      undefined,
+      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
     ['all exited 0, Never', 'Never', [info('a', exited(0))], undefined, { phase: 'Succeeded', initialized: 'True', ready: 'False', reason: 'PodCompleted' }],
-    ['one failed, Never', 'Never', [info('a', exited(0)), info('b', exited(3))], undefined, { phase: 'Failed', initialized: 'True', ready: 'False', reason: 'PodCompleted' }],
-    ['one still running, one failed, Never', 'Never', [info('a', running), info('b', exited(3))], undefined, { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' }],
+    [
+      'one failed, Never',
+      'Never',
+      [info('a', exited(0)), info('b', exited(3))],
+      undefined,
+      { phase: 'Failed', initialized: 'True', ready: 'False', reason: 'PodCompleted' },
+    ],
+    [
+      'one still running, one failed, Never',
+      'Never',
+      [info('a', running), info('b', exited(3))],
+      undefined,
+      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
+    ],
   ])('%s (%s)', (_what, policy, containers, init, want) => {
     const s = podStatus(pod(policy), containers, net, 'now', init);
     const cond = (type: string) => s.conditions?.find((c) => c.type === type);
@@ -48,17 +139,47 @@ describe('pod status from container states', () => {
   });
 
   it('writes each container’s status as the API has it', () => {
-    const s = podStatus(pod('Always'), [info('a', running, { containerID: 'kemu://x', restartCount: 1, lastState: exited(137) }), info('b', waiting('CrashLoopBackOff'), { restartCount: 3 })], net, 'now');
+    const s = podStatus(
+      pod('Always'),
+      [info('a', running, { containerID: 'kemu://x', restartCount: 1, lastState: exited(137) }), info('b', waiting('CrashLoopBackOff'), { restartCount: 3 })],
+      net,
+      'now',
+    );
     expect(s.containerStatuses).toEqual([
-      { name: 'a', image: 'busybox', imageID: '', containerID: 'kemu://x', ready: true, started: true, restartCount: 1, state: { running: { startedAt: 't0' } }, lastState: { terminated: { exitCode: 137, reason: 'Error', startedAt: 't0', finishedAt: 't1' } } },
-      { name: 'b', image: 'busybox', imageID: '', ready: false, started: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: {} },
+      {
+        name: 'a',
+        image: 'busybox',
+        imageID: '',
+        containerID: 'kemu://x',
+        ready: true,
+        started: true,
+        restartCount: 1,
+        state: { running: { startedAt: 't0' } },
+        lastState: { terminated: { exitCode: 137, reason: 'Error', startedAt: 't0', finishedAt: 't1' } },
+      },
+      {
+        name: 'b',
+        image: 'busybox',
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 3,
+        state: { waiting: { reason: 'CrashLoopBackOff' } },
+        lastState: {},
+      },
     ]);
     expect(s).toMatchObject({ podIP: '10.244.1.5', podIPs: [{ ip: '10.244.1.5' }], hostIP: '172.28.1.1', startTime: 't0' });
   });
 
   it('lists init containers, ready once they exited 0', () => {
-    const s = podStatus(pod('Always'), [info('a', waiting('PodInitializing'))], net, 'now', { inits: [info('i0', exited(0)), info('i1', running)], initDone: false });
-    expect(s.initContainerStatuses?.map((c) => [c.name, c.ready])).toEqual([['i0', true], ['i1', false]]);
+    const s = podStatus(pod('Always'), [info('a', waiting('PodInitializing'))], net, 'now', {
+      inits: [info('i0', exited(0)), info('i1', running)],
+      initDone: false,
+    });
+    expect(s.initContainerStatuses?.map((c) => [c.name, c.ready])).toEqual([
+      ['i0', true],
+      ['i1', false],
+    ]);
   });
 
   it('keeps a condition’s lastTransitionTime while its status stays, and moves it when it changes', () => {

@@ -33,7 +33,9 @@ function stateJson(s: ContainerState | undefined): ContainerStateJson {
   if (!s) return {};
   if (s.kind === 'waiting') return { waiting: { reason: s.reason, ...(s.message ? { message: s.message } : {}) } };
   if (s.kind === 'running') return { running: { startedAt: s.startedAt } };
-  return { terminated: { exitCode: s.exitCode, reason: s.reason, startedAt: s.startedAt, finishedAt: s.finishedAt, ...(s.signal ? { signal: s.signal } : {}) } };
+  return {
+    terminated: { exitCode: s.exitCode, reason: s.reason, startedAt: s.startedAt, finishedAt: s.finishedAt, ...(s.signal ? { signal: s.signal } : {}) },
+  };
 }
 
 export interface InitView {
@@ -57,12 +59,24 @@ export function podPhase(pod: Pod, containers: ContainerInfo[], init: InitView =
   return 'Running';
 }
 
-export function podStatus(pod: Pod, containers: ContainerInfo[], net: { podIP?: string; hostIP: string; startTime: string }, now: string, init: InitView = { inits: [], initDone: true }): KubeletPodStatus {
+export function podStatus(
+  pod: Pod,
+  containers: ContainerInfo[],
+  net: { podIP?: string; hostIP: string; startTime: string },
+  now: string,
+  init: InitView = { inits: [], initDone: true },
+): KubeletPodStatus {
   const prev: KubeletPodCondition[] = (pod.status as KubeletPodStatus | undefined)?.conditions ?? [];
   const cond = (type: string, ok: boolean, reason?: string): KubeletPodCondition => {
     const status = ok ? 'True' : 'False';
     const old = prev.find((c) => c.type === type);
-    return { type, status, lastProbeTime: null, lastTransitionTime: old?.status === status ? old.lastTransitionTime : now, ...(reason && !ok ? { reason } : {}) };
+    return {
+      type,
+      status,
+      lastProbeTime: null,
+      lastTransitionTime: old?.status === status ? old.lastTransitionTime : now,
+      ...(reason && !ok ? { reason } : {}),
+    };
   };
   const isReady = (c: ContainerInfo) => c.state.kind === 'running' && c.ready !== false;
   const ready = init.initDone && containers.length > 0 && containers.every(isReady);

@@ -70,7 +70,10 @@ export class PodManager {
   /** vxlan: this node's VTEP MAC, once set up. */
   private vtepMac?: string;
 
-  constructor(private o: PodManagerOptions, informers: InformerFactory) {
+  constructor(
+    private o: PodManagerOptions,
+    informers: InformerFactory,
+  ) {
     this.pods = informers.for(PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.services = informers.for({ version: 'v1', resource: 'services' });
     mkdirSync(join(o.stateDir, 'pods'), { recursive: true });
@@ -106,7 +109,16 @@ export class PodManager {
       token: async (ns, sa, req) => {
         const tr = await o.client.create(
           { version: 'v1', resource: 'serviceaccounts', namespace: ns },
-          { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: { name: sa, namespace: ns }, spec: { audiences: req.audience ? [req.audience] : [], expirationSeconds: req.expirationSeconds ?? 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata?.name, uid: req.pod.metadata?.uid } } },
+          {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            metadata: { name: sa, namespace: ns },
+            spec: {
+              audiences: req.audience ? [req.audience] : [],
+              expirationSeconds: req.expirationSeconds ?? 3607,
+              boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: req.pod.metadata?.name, uid: req.pod.metadata?.uid },
+            },
+          },
           { subresource: 'token', name: sa },
         );
         return fromApi<TokenRequest>(tr).status?.token ?? '';
@@ -121,7 +133,13 @@ export class PodManager {
         if (ctr.info.state.kind !== 'running') continue;
         const handle = adoptContainer(join(this.o.stateDir, 'containers'), ctr.id);
         if (!handle) {
-          ctr.info.state = { kind: 'terminated', exitCode: 137, reason: 'Error', startedAt: (ctr.info.state as { startedAt: string }).startedAt, finishedAt: ts() };
+          ctr.info.state = {
+            kind: 'terminated',
+            exitCode: 137,
+            reason: 'Error',
+            startedAt: (ctr.info.state as { startedAt: string }).startedAt,
+            finishedAt: ts(),
+          };
           continue;
         }
         ctr.handle = handle;
@@ -148,7 +166,15 @@ export class PodManager {
   async run(workers: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
     for (const key of this.sandboxes.keys()) this.queue.add(key); // adopted pods that may have gone meanwhile
-    await Promise.all([this.queue.run(workers, (k) => this.sync(k), (key, err) => this.o.log.warn({ pod: key, err }, 'pod sync failed'), 'pods'), this.routes.run(signal)]);
+    await Promise.all([
+      this.queue.run(
+        workers,
+        (k) => this.sync(k),
+        (key, err) => this.o.log.warn({ pod: key, err }, 'pod sync failed'),
+        'pods',
+      ),
+      this.routes.run(signal),
+    ]);
   }
 
   /** The pod and container a stream (exec, attach, logs, port-forward) is about. */
@@ -257,7 +283,15 @@ export class PodManager {
 
   private waiting(sandbox: PodSandbox, c: ContainerSpec, init: boolean, reason: string, message: string, prev: Container | undefined, retryMs: number): void {
     const restartCount = prev?.info.restartCount ?? 0;
-    const ctr: Container = { name: c.name, init, id: prev?.id ?? '', env: {}, logPath: prev?.logPath ?? '', info: { name: c.name, image: c.image ?? '', imageRef: '', state: { kind: 'waiting', reason, message }, lastState: prev?.info.lastState, restartCount }, backoffUntil: Date.now() + retryMs };
+    const ctr: Container = {
+      name: c.name,
+      init,
+      id: prev?.id ?? '',
+      env: {},
+      logPath: prev?.logPath ?? '',
+      info: { name: c.name, image: c.image ?? '', imageRef: '', state: { kind: 'waiting', reason, message }, lastState: prev?.info.lastState, restartCount },
+      backoffUntil: Date.now() + retryMs,
+    };
     (init ? sandbox.inits : sandbox.containers).set(c.name, ctr);
     this.queue.addAfter(sandbox.key, retryMs);
   }
@@ -276,12 +310,24 @@ export class PodManager {
       this.event(pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${e.message}`);
       this.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
       if (again) this.event(pod, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`);
-      this.waiting(sandbox, c, init, again ? 'ImagePullBackOff' : 'ErrImagePull', again ? `Back-off pulling image "${c.image}"` : e.message, prev, again ? 10_000 : 2000);
+      this.waiting(
+        sandbox,
+        c,
+        init,
+        again ? 'ImagePullBackOff' : 'ErrImagePull',
+        again ? `Back-off pulling image "${c.image}"` : e.message,
+        prev,
+        again ? 10_000 : 2000,
+      );
       return;
     }
     let env: Record<string, string>;
     try {
-      const base = serviceEnv(this.services.lister.list().map((s) => fromApi<Service>(s)), pod.metadata?.namespace ?? '', pod.spec?.enableServiceLinks !== false);
+      const base = serviceEnv(
+        this.services.lister.list().map((s) => fromApi<Service>(s)),
+        pod.metadata?.namespace ?? '',
+        pod.spec?.enableServiceLinks !== false,
+      );
       env = await containerEnv(pod, c, base, { sources: this.sources, podIP: sandbox.ip, node: this.o.node });
     } catch (e) {
       if (!(e instanceof ContainerConfigError)) throw e;
@@ -289,14 +335,23 @@ export class PodManager {
       this.waiting(sandbox, c, init, 'CreateContainerConfigError', e.message, prev, 5000);
       return;
     }
-    const argv = containerArgv(image, c.command?.map((x) => expand(x, env)), c.args?.map((x) => expand(x, env)));
+    const argv = containerArgv(
+      image,
+      c.command?.map((x) => expand(x, env)),
+      c.args?.map((x) => expand(x, env)),
+    );
     const hostname = podHostname(pod);
     env = runtimeEnv(hostname, env, image.env); // after expansion: $(HOSTNAME) is not the kubelet's to expand
     const id = `${sandbox.uid.slice(0, 8)}-${c.name}-${restartCount}`;
     const logPath = logPathOf(sandbox.dir, c.name, restartCount);
     mkdirSync(join(sandbox.dir, 'logs', c.name), { recursive: true });
     rmSync(logPathOf(sandbox.dir, c.name, restartCount - 2), { force: true }); // keep this one and the previous
-    const mounts = [imagesMount(), { source: join(sandbox.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true }, { source: join(sandbox.dir, 'hosts'), target: '/etc/hosts' }, { source: join(sandbox.dir, 'hostname'), target: '/etc/hostname' }];
+    const mounts = [
+      imagesMount(),
+      { source: join(sandbox.dir, 'resolv.conf'), target: '/etc/resolv.conf', readOnly: true },
+      { source: join(sandbox.dir, 'hosts'), target: '/etc/hosts' },
+      { source: join(sandbox.dir, 'hostname'), target: '/etc/hostname' },
+    ];
     for (const f of image.files ?? []) mounts.push({ source: join(IMAGES_DIR, f.source), target: f.target, readOnly: true });
     for (const m of containerMounts(c, sandbox.volumes ?? new Map<string, string>())) {
       // A subPath that does not exist yet is made (a directory), as Kubernetes does; one naming a file is used as it is.
@@ -308,7 +363,22 @@ export class PodManager {
     const bytes = limit ? quantityValue(limit) : undefined;
     const memory = bytes === undefined ? undefined : Number(bytes);
     const handle = await startContainer(
-      { id, podNs: sandbox.podNs, hostname, argv, env, workingDir: c.workingDir ?? image.workingDir, layers: image.layers?.map((l) => join(IMAGES_DIR, l)), users: image.users, stopSignal: image.stopSignal, mounts, stateDir: join(this.o.stateDir, 'containers'), stdin: !!c.stdin, tty: !!c.tty, memoryLimit: memory },
+      {
+        id,
+        podNs: sandbox.podNs,
+        hostname,
+        argv,
+        env,
+        workingDir: c.workingDir ?? image.workingDir,
+        layers: image.layers?.map((l) => join(IMAGES_DIR, l)),
+        users: image.users,
+        stopSignal: image.stopSignal,
+        mounts,
+        stateDir: join(this.o.stateDir, 'containers'),
+        stdin: !!c.stdin,
+        tty: !!c.tty,
+        memoryLimit: memory,
+      },
       `${this.o.podNsPrefix}${id}`,
     );
     const ctr: Container = {
@@ -319,7 +389,15 @@ export class PodManager {
       logPath,
       handle,
       pump: new LogPump(logPath, handle.fifos),
-      info: { name: c.name, image: c.image ?? '', imageRef: image.canonical, containerID: `kemu://${id}`, state: { kind: 'running', startedAt: ts() }, lastState: ran ? (prev.info.state.kind === 'terminated' ? prev.info.state : prev.info.lastState) : undefined, restartCount },
+      info: {
+        name: c.name,
+        image: c.image ?? '',
+        imageRef: image.canonical,
+        containerID: `kemu://${id}`,
+        state: { kind: 'running', startedAt: ts() },
+        lastState: ran ? (prev.info.state.kind === 'terminated' ? prev.info.state : prev.info.lastState) : undefined,
+        restartCount,
+      },
     };
     map.set(c.name, ctr);
     savePod(sandbox);
@@ -333,14 +411,18 @@ export class PodManager {
   }
 
   private probe(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, ctr: Container): void {
-    ctr.probes = new ContainerProbes(c, { podIP: sandbox.ip, ports: c.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t) }, {
-      changed: () => this.queue.add(sandbox.key),
-      failed: (kind, message) => this.event(pod, 'Warning', 'Unhealthy', `${kind[0].toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
-      kill: (kind: ProbeKind) => {
-        this.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
-        void stopContainer(ctr, c, pod.spec?.terminationGracePeriodSeconds ?? 30, sandbox.ip);
+    ctr.probes = new ContainerProbes(
+      c,
+      { podIP: sandbox.ip, ports: c.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t) },
+      {
+        changed: () => this.queue.add(sandbox.key),
+        failed: (kind, message) => this.event(pod, 'Warning', 'Unhealthy', `${kind[0].toUpperCase()}${kind.slice(1)} probe failed: ${message}`),
+        kill: (kind: ProbeKind) => {
+          this.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${kind} probe, will be restarted`);
+          void stopContainer(ctr, c, pod.spec?.terminationGracePeriodSeconds ?? 30, sandbox.ip);
+        },
       },
-    });
+    );
   }
 
   /** When a container ends: its exit code and reason, back-off, log pump closed, status reported. */
@@ -352,7 +434,13 @@ export class PodManager {
       handle.closeStdin();
       ctr.handle = ctr.pump = ctr.probes = undefined;
       const startedAt = ctr.info.state.kind === 'running' ? ctr.info.state.startedAt : ts();
-      ctr.info.state = { kind: 'terminated', exitCode: code, reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error', startedAt, finishedAt: ts() };
+      ctr.info.state = {
+        kind: 'terminated',
+        exitCode: code,
+        reason: oomKilled ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error',
+        startedAt,
+        finishedAt: ts(),
+      };
       // No back-off for an init container that succeeded: it is done, not restarting.
       ctr.backoffUntil = ctr.init && code === 0 ? undefined : Date.now() + backoff(ctr.info.restartCount);
       removeContainer(join(this.o.stateDir, 'containers'), handle.id);
@@ -362,10 +450,14 @@ export class PodManager {
   }
 
   private async report(pod: Pod, sandbox: PodSandbox): Promise<void> {
-    const view = (c: ContainerSpec, map: Map<string, Container>) => containerView(pod, c, map.get(c.name), { initDone: sandbox.initDone, isInit: map === sandbox.inits, backoffMs: (n) => backoff(n) });
+    const view = (c: ContainerSpec, map: Map<string, Container>) =>
+      containerView(pod, c, map.get(c.name), { initDone: sandbox.initDone, isInit: map === sandbox.inits, backoffMs: (n) => backoff(n) });
     const inits = (pod.spec?.initContainers ?? []).map((c) => view(c, sandbox.inits));
     const infos = (pod.spec?.containers ?? []).map((c) => view(c, sandbox.containers));
-    const status = podStatus(pod, infos, { podIP: sandbox.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? sandbox.startTime }, ts(), { inits, initDone: sandbox.initDone });
+    const status = podStatus(pod, infos, { podIP: sandbox.ip, hostIP: this.o.nodeIP, startTime: pod.status?.startTime ?? sandbox.startTime }, ts(), {
+      inits,
+      initDone: sandbox.initDone,
+    });
     const strip = (s: KubeletPodStatus) => JSON.stringify({ ...s, conditions: (s.conditions ?? []).map((c) => ({ ...c, lastTransitionTime: undefined })) });
     if (strip(status) === strip(pod.status ?? {})) return;
     await this.o.client.update({ ...PODS, namespace: pod.metadata?.namespace }, toApi({ ...structuredClone(pod), status }), 'status').catch((e) => {
@@ -380,9 +472,11 @@ export class PodManager {
       for (const ctr of sandbox.containers.values()) if (ctr.handle) this.event(pod, 'Normal', 'Killing', `Stopping container ${ctr.name}`);
       await this.teardown(sandbox, pod, grace);
     } else if (sandbox) return; // already stopping
-    await this.o.client.delete({ ...PODS, namespace: pod.metadata?.namespace }, pod.metadata?.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } }).catch((e) => {
-      if (!isNotFound(e)) throw e;
-    });
+    await this.o.client
+      .delete({ ...PODS, namespace: pod.metadata?.namespace }, pod.metadata?.name ?? '', { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } })
+      .catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
   }
 
   /** Every container stopped (preStop, SIGTERM, grace, SIGKILL); then the sandbox, address and files go. */

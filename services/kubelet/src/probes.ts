@@ -33,9 +33,13 @@ function portOf(port: number | string | undefined, ports: ContainerPort[]): numb
 /** One run of a handler (probe or hook). */
 export function runHandler(h: Handler, ctx: ProbeContext, timeoutMs: number): Promise<ProbeResult> {
   if (h.exec) {
-    return ctx.exec(h.exec.command ?? [], timeoutMs).then((r) =>
-      r.timedOut ? { ok: false, message: `command timed out` } : { ok: r.code === 0, message: r.code === 0 ? '' : r.output || `command terminated with exit code ${r.code}` },
-    );
+    return ctx
+      .exec(h.exec.command ?? [], timeoutMs)
+      .then((r) =>
+        r.timedOut
+          ? { ok: false, message: `command timed out` }
+          : { ok: r.code === 0, message: r.code === 0 ? '' : r.output || `command terminated with exit code ${r.code}` },
+      );
   }
   if (h.httpGet) {
     const g = h.httpGet;
@@ -53,9 +57,17 @@ export function runHandler(h: Handler, ctx: ProbeContext, timeoutMs: number): Pr
       });
       req.on('timeout', () => {
         req.destroy();
-        resolve({ ok: false, message: `Get "${https ? 'https' : 'http'}://${host}:${port}${path}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)` });
+        resolve({
+          ok: false,
+          message: `Get "${https ? 'https' : 'http'}://${host}:${port}${path}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
+        });
       });
-      req.on('error', (e) => resolve({ ok: false, message: `Get "${https ? 'https' : 'http'}://${host}:${port}${path}": ${e.message.replace(/^connect /, 'dial tcp ').replace('ECONNREFUSED', 'connect: connection refused')}` }));
+      req.on('error', (e) =>
+        resolve({
+          ok: false,
+          message: `Get "${https ? 'https' : 'http'}://${host}:${port}${path}": ${e.message.replace(/^connect /, 'dial tcp ').replace('ECONNREFUSED', 'connect: connection refused')}`,
+        }),
+      );
       req.end();
     });
   }
@@ -99,7 +111,11 @@ export class ContainerProbes {
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
-  constructor(private c: ContainerSpec, private ctx: ProbeContext, private ev: ProbeEvents) {
+  constructor(
+    private c: ContainerSpec,
+    private ctx: ProbeContext,
+    private ev: ProbeEvents,
+  ) {
     this.started = !c.startupProbe;
     this.ready = !c.readinessProbe && this.started;
     if (c.startupProbe) this.loop('startup', c.startupProbe);

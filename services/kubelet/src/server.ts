@@ -108,7 +108,12 @@ async function renewLease(client: ApiClient, o: KubeletOptions, node: KubeObject
     await client.update(LEASES, { ...lease, metadata: { ...lease.metadata, ownerReferences }, spec: { ...lease.spec, ...spec } });
   } catch (e) {
     if (!isNotFound(e)) throw e;
-    await client.create(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: o.nodeName, namespace: 'kube-node-lease', ownerReferences }, spec });
+    await client.create(LEASES, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: o.nodeName, namespace: 'kube-node-lease', ownerReferences },
+      spec,
+    });
   }
 }
 
@@ -123,10 +128,27 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
   if (signal.aborted) return;
   const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
   const f = facts(o);
-  const pods = new PodManager({ client, recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }), log, nodeName: o.nodeName, nodeIP: o.nodeIP, netns: rp.netns, podNsPrefix: rp.podNsPrefix, podCIDR, stateDir: rp.stateDir, node: { cpu: f.cpu, memory: f.memoryBytes }, backend: rp.backend }, informers);
+  const pods = new PodManager(
+    {
+      client,
+      recorder: new EventRecorder(client, { component: 'kubelet', host: o.nodeName }),
+      log,
+      nodeName: o.nodeName,
+      nodeIP: o.nodeIP,
+      netns: rp.netns,
+      podNsPrefix: rp.podNsPrefix,
+      podCIDR,
+      stateDir: rp.stateDir,
+      node: { cpu: f.cpu, memory: f.memoryBytes },
+      backend: rp.backend,
+    },
+    informers,
+  );
   await pods.setUpOverlay();
   pods.recover();
-  const api = o.api ? await startStreamingServer({ host: o.nodeIP, port: o.api.port, certFile: o.api.certFile, keyFile: o.api.keyFile, caFile: o.api.caFile, pods, log }) : undefined;
+  const api = o.api
+    ? await startStreamingServer({ host: o.nodeIP, port: o.api.port, certFile: o.api.certFile, keyFile: o.api.keyFile, caFile: o.api.caFile, pods, log })
+    : undefined;
   signal.addEventListener('abort', () => api?.close(), { once: true });
   signal.addEventListener('abort', () => informers.stop(), { once: true });
   await informers.start();
@@ -165,5 +187,12 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
     () => undefined,
   );
   // Stopping waits for the containers to be stopped and their namespaces removed.
-  return { ...component, isLeader: () => component.isLeader(), stop: async () => { await component.stop(); await podsDone; } };
+  return {
+    ...component,
+    isLeader: () => component.isLeader(),
+    stop: async () => {
+      await component.stop();
+      await podsDone;
+    },
+  };
 }

@@ -5,7 +5,11 @@ import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.
 
 const pod: Pod = {
   metadata: { name: 'p', namespace: 'ns', uid: 'u1', labels: { b: '2', a: '1' }, annotations: { note: 'x' } },
-  spec: { nodeName: 'node-1', serviceAccountName: 'default', containers: [{ name: 'c', resources: { requests: { cpu: '250m' }, limits: { memory: '64Mi' } } }] },
+  spec: {
+    nodeName: 'node-1',
+    serviceAccountName: 'default',
+    containers: [{ name: 'c', resources: { requests: { cpu: '250m' }, limits: { memory: '64Mi' } } }],
+  },
   status: { hostIP: '172.28.1.1' },
 };
 const secret: Secret = { metadata: { name: 's' }, data: { user: Buffer.from('admin').toString('base64'), pw: Buffer.from('hunter2').toString('base64') } };
@@ -41,15 +45,37 @@ describe('downward API values', () => {
 
 describe('volume files', () => {
   it('secret with items and modes; whole configMap; projected with a token', async () => {
-    expect(await volumeFiles(pod, { name: 'v', secret: { secretName: 's', items: [{ key: 'pw', path: 'a/pw', mode: 0o400 }] } }, sources, '')).toEqual([{ path: 'a/pw', data: Buffer.from('hunter2'), mode: 0o400 }]);
-    expect(await volumeFiles(pod, { name: 'v', configMap: { name: 'c', defaultMode: 0o600 } }, sources, '')).toEqual([{ path: 'color', data: Buffer.from('blue'), mode: 0o600 }]);
-    const projected = await volumeFiles(pod, { name: 'v', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }, { downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] } }] } }, sources, '');
-    expect(projected.map((f) => [f.path, f.data.toString()])).toEqual([['token', 'token-for-default-p-3607'], ['ns', 'ns']]);
+    expect(await volumeFiles(pod, { name: 'v', secret: { secretName: 's', items: [{ key: 'pw', path: 'a/pw', mode: 0o400 }] } }, sources, '')).toEqual([
+      { path: 'a/pw', data: Buffer.from('hunter2'), mode: 0o400 },
+    ]);
+    expect(await volumeFiles(pod, { name: 'v', configMap: { name: 'c', defaultMode: 0o600 } }, sources, '')).toEqual([
+      { path: 'color', data: Buffer.from('blue'), mode: 0o600 },
+    ]);
+    const projected = await volumeFiles(
+      pod,
+      {
+        name: 'v',
+        projected: {
+          sources: [
+            { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+            { downwardAPI: { items: [{ path: 'ns', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+          ],
+        },
+      },
+      sources,
+      '',
+    );
+    expect(projected.map((f) => [f.path, f.data.toString()])).toEqual([
+      ['token', 'token-for-default-p-3607'],
+      ['ns', 'ns'],
+    ]);
   });
   it('a missing object or key fails unless optional', async () => {
     await expect(volumeFiles(pod, { name: 'v', secret: { secretName: 'nope' } }, sources, '')).rejects.toBeInstanceOf(VolumeError);
     expect(await volumeFiles(pod, { name: 'v', secret: { secretName: 'nope', optional: true } }, sources, '')).toEqual([]);
-    await expect(volumeFiles(pod, { name: 'v', configMap: { name: 'c', items: [{ key: 'size', path: 'size' }] } }, sources, '')).rejects.toThrow('configmap references non-existent config key: size');
+    await expect(volumeFiles(pod, { name: 'v', configMap: { name: 'c', items: [{ key: 'size', path: 'size' }] } }, sources, '')).rejects.toThrow(
+      'configmap references non-existent config key: size',
+    );
   });
 });
 
@@ -66,11 +92,23 @@ describe('container environment', () => {
       ],
     };
     const env = await containerEnv(pod, c, { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, { sources, podIP: '10.244.1.5' });
-    expect(env).toEqual({ KUBERNETES_SERVICE_HOST: '10.96.0.1', user: 'admin', pw: 'hunter2', CFG_color: 'blue', A: 'blue-10.96.0.1-$(MISSING)', MEM: '64', PW: 'hunter2' });
+    expect(env).toEqual({
+      KUBERNETES_SERVICE_HOST: '10.96.0.1',
+      user: 'admin',
+      pw: 'hunter2',
+      CFG_color: 'blue',
+      A: 'blue-10.96.0.1-$(MISSING)',
+      MEM: '64',
+      PW: 'hunter2',
+    });
   });
   it('a missing secret or key is a CreateContainerConfigError', async () => {
-    await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow(new ContainerConfigError('secret "nope" not found'));
-    await expect(containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }, {}, { sources, podIP: '' })).rejects.toThrow("couldn't find key k in Secret ns/s");
+    await expect(
+      containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'nope', key: 'k' } } }] }, {}, { sources, podIP: '' }),
+    ).rejects.toThrow(new ContainerConfigError('secret "nope" not found'));
+    await expect(
+      containerEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }, {}, { sources, podIP: '' }),
+    ).rejects.toThrow("couldn't find key k in Secret ns/s");
   });
 });
 

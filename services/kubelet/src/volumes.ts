@@ -9,7 +9,16 @@
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { milliValue } from '@kemu/api';
-import type { ConfigMap, Container as ContainerSpec, KeyToPath, Pod, ResourceFieldSelector, Secret, Volume, VolumeProjection } from 'kubernetes-types/core/v1.js';
+import type {
+  ConfigMap,
+  Container as ContainerSpec,
+  KeyToPath,
+  Pod,
+  ResourceFieldSelector,
+  Secret,
+  Volume,
+  VolumeProjection,
+} from 'kubernetes-types/core/v1.js';
 import type { Mount } from './runtime/container.js';
 
 export interface VolumeFile {
@@ -118,7 +127,9 @@ async function sourceFiles(pod: Pod, src: VolumeProjection, defaultMode: number,
   if (src.downwardAPI) {
     return (src.downwardAPI.items ?? []).map((it) => ({
       path: it.path,
-      data: Buffer.from(it.fieldRef ? fieldPathValue(pod, it.fieldRef.fieldPath, podIP) : it.resourceFieldRef ? resourceFieldValue(pod, it.resourceFieldRef) : ''),
+      data: Buffer.from(
+        it.fieldRef ? fieldPathValue(pod, it.fieldRef.fieldPath, podIP) : it.resourceFieldRef ? resourceFieldValue(pod, it.resourceFieldRef) : '',
+      ),
       mode: it.mode ?? defaultMode,
     }));
   }
@@ -140,7 +151,14 @@ export async function volumeFiles(pod: Pod, vol: Volume, s: VolumeSources, podIP
     return parts.flat();
   }
   // A secret volume names its object `secretName`; as a projection, `name`.
-  if (vol.secret) return sourceFiles(pod, { secret: { name: vol.secret.secretName, items: vol.secret.items, optional: vol.secret.optional } }, vol.secret.defaultMode ?? mode, s, podIP);
+  if (vol.secret)
+    return sourceFiles(
+      pod,
+      { secret: { name: vol.secret.secretName, items: vol.secret.items, optional: vol.secret.optional } },
+      vol.secret.defaultMode ?? mode,
+      s,
+      podIP,
+    );
   if (vol.configMap) return sourceFiles(pod, { configMap: vol.configMap }, vol.configMap.defaultMode ?? mode, s, podIP);
   if (vol.downwardAPI) return sourceFiles(pod, { downwardAPI: vol.downwardAPI }, vol.downwardAPI.defaultMode ?? mode, s, podIP);
   return [];
@@ -160,7 +178,8 @@ export async function setUpVolumes(pod: Pod, dir: string, s: VolumeSources, podI
       else if (type === 'FileOrCreate' && !existsSync(p)) {
         mkdirSync(dirname(p), { recursive: true });
         writeFileSync(p, '', { mode: 0o644 });
-      } else if (type && type !== 'DirectoryOrCreate' && type !== 'FileOrCreate' && !existsSync(p)) throw new VolumeError(`hostPath type check failed: ${p} is not a ${type}`);
+      } else if (type && type !== 'DirectoryOrCreate' && type !== 'FileOrCreate' && !existsSync(p))
+        throw new VolumeError(`hostPath type check failed: ${p} is not a ${type}`);
       out.set(vol.name, p);
       continue;
     }

@@ -86,15 +86,38 @@ if (process.argv[2] === 'rules') {
       process.exit(2);
     }
     try {
-      const p = await start({
-        apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName,
-        nodeIP: o.nodeIp ?? process.env.NODE_IP ?? eth0Address(), mode, ipvsScheduler: scheduler, udpIdleTimeoutMs: duration(o.udpTimeout),
-        clusterCIDR: o.clusterCidr, serviceCIDR: o.serviceClusterIpRange,
-        minSyncPeriodMs: duration(o.minSyncPeriod), syncPeriodMs: duration(o.syncPeriod),
-        healthzPort: Number(o.healthzPort), metricsPort: Number(o.metricsPort),
-      }, log);
+      const p = await start(
+        {
+          apiserver: o.apiserver,
+          caFile: o.caFile,
+          tokenFile: o.tokenFile,
+          nodeName,
+          nodeIP: o.nodeIp ?? process.env.NODE_IP ?? eth0Address(),
+          mode,
+          ipvsScheduler: scheduler,
+          udpIdleTimeoutMs: duration(o.udpTimeout),
+          clusterCIDR: o.clusterCidr,
+          serviceCIDR: o.serviceClusterIpRange,
+          minSyncPeriodMs: duration(o.minSyncPeriod),
+          syncPeriodMs: duration(o.syncPeriod),
+          healthzPort: Number(o.healthzPort),
+          metricsPort: Number(o.metricsPort),
+        },
+        log,
+      );
       // `kemu status` reads dataPath, scheduler and fallback from this line.
-      log.info({ node: nodeName, mode, dataPath: p.dataPath.dataPath, scheduler: p.dataPath.scheduler, fallback: p.dataPath.fallback, healthz: p.healthzPort, metrics: p.metricsPort }, 'kube-proxy running');
+      log.info(
+        {
+          node: nodeName,
+          mode,
+          dataPath: p.dataPath.dataPath,
+          scheduler: p.dataPath.scheduler,
+          fallback: p.dataPath.fallback,
+          healthz: p.healthzPort,
+          metrics: p.metricsPort,
+        },
+        'kube-proxy running',
+      );
       stopOnSignals(p, log);
     } catch (err) {
       log.error({ err }, 'kube-proxy failed to start');

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Protocol } from './model/types.js';
-import {
-  base32, extChain, fwChain, nftAffinitySet, nftEndpointChain, nftServiceChain, sepChain, svcChain, svlChain,
-} from './naming.js';
+import { base32, extChain, fwChain, nftAffinitySet, nftEndpointChain, nftServiceChain, sepChain, svcChain, svlChain } from './naming.js';
 
 const spn = (namespace: string, name: string, portName: string, protocol: Protocol = 'TCP') => ({ namespace, name, portName, protocol });
 
@@ -24,8 +22,7 @@ describe('chain names as kube-proxy derives them', () => {
     ['kube-system', 'kube-dns', 'metrics', 'TCP', 'JD5MR3NA4I4DYORP'],
   ] as const)('%s/%s:%s %s → %s', (ns, name, port, proto, hash) => {
     const s = spn(ns, name, port, proto);
-    expect([svcChain(s), svlChain(s), extChain(s), fwChain(s)]).toEqual(
-      [`KUBE-SVC-${hash}`, `KUBE-SVL-${hash}`, `KUBE-EXT-${hash}`, `KUBE-FW-${hash}`]);
+    expect([svcChain(s), svlChain(s), extChain(s), fwChain(s)]).toEqual([`KUBE-SVC-${hash}`, `KUBE-SVL-${hash}`, `KUBE-EXT-${hash}`, `KUBE-FW-${hash}`]);
   });
 
   it.each([

@@ -31,15 +31,17 @@ export function rulesCommand(argv: string[]): number {
     return 2;
   }
   const doc: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  const items = (Array.isArray(doc) ? doc : (doc as { items?: unknown[] }).items ?? []) as { kind?: string }[];
+  const items = (Array.isArray(doc) ? doc : ((doc as { items?: unknown[] }).items ?? [])) as { kind?: string }[];
   const services = items.filter((o): o is Service => o.kind === 'Service');
   const slices = items.filter((o): o is EndpointSlice => o.kind === 'EndpointSlice');
   const cidr = values['cluster-cidr'];
   const node: NodeFacts = { nodeName, nodeIP, localDetector: cidr ? { mode: 'ClusterCIDR', cidr } : { mode: 'None' } };
   const entries = buildModel(services, slices);
   const serviceCIDR = values['service-cidr'];
-  process.stdout.write(values.mode === 'iptables'
-    ? buildIptablesRules({ entries, node }).text
-    : buildNftablesTransaction({ entries, node, ...(serviceCIDR ? { options: { serviceCIDRs: [serviceCIDR] } } : {}) }).text);
+  process.stdout.write(
+    values.mode === 'iptables'
+      ? buildIptablesRules({ entries, node }).text
+      : buildNftablesTransaction({ entries, node, ...(serviceCIDR ? { options: { serviceCIDRs: [serviceCIDR] } } : {}) }).text,
+  );
   return 0;
 }

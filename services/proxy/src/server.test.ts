@@ -16,7 +16,7 @@ function capture(): { log: Logger; lines: Record<string, unknown>[] } {
 }
 
 describe('kube-proxy start', () => {
-  it('ipvs mode without kernel IPVS says so and removes the other modes\' rules before it reads its credentials', async () => {
+  it("ipvs mode without kernel IPVS says so and removes the other modes' rules before it reads its credentials", async () => {
     const calls: string[] = [];
     const exec = (cmd: string, args: readonly string[]) => {
       calls.push([cmd, ...args].join(' '));
@@ -24,10 +24,22 @@ describe('kube-proxy start', () => {
     };
     const sysctl = { read: () => Promise.resolve('1'), write: () => Promise.resolve() };
     const { log, lines } = capture();
-    await expect(start({
-      apiserver: 'x:1', caFile: '/nonexistent', tokenFile: '/nonexistent', nodeName: 'n', mode: 'ipvs', ipvsScheduler: 'sh',
-      exec, sysctl, kernelHasIpvs: () => false,
-    }, log)).rejects.toThrow(/ENOENT/);
+    await expect(
+      start(
+        {
+          apiserver: 'x:1',
+          caFile: '/nonexistent',
+          tokenFile: '/nonexistent',
+          nodeName: 'n',
+          mode: 'ipvs',
+          ipvsScheduler: 'sh',
+          exec,
+          sysctl,
+          kernelHasIpvs: () => false,
+        },
+        log,
+      ),
+    ).rejects.toThrow(/ENOENT/);
     expect(lines.find((l) => l.level === 40)?.msg).toBe('IPVS not available in this kernel; serving the sh scheduler through the userspace data path');
     expect(calls).toEqual(['nft list table ip kube-proxy', 'iptables-save']);
   });

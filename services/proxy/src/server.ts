@@ -119,15 +119,17 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   const registry = newMetricsRegistry();
   const dataPathMetrics = new DataPathMetrics(registry);
   dataPathMetrics.info.set({ mode, data_path: path.dataPath, scheduler: path.scheduler ?? '' }, 1);
-  const proxier: Proxier & { stop?(): Promise<void> } = path.dataPath === 'iptables'
-    ? new IptablesProxier(exec, { localhostNodePorts: true })
-    : path.dataPath === 'nftables'
-      ? new NftablesProxier(exec, { serviceCIDRs: [o.serviceCIDR ?? '10.96.0.0/12'] })
-      : new UserspaceProxier(exec, {
-        scheduler: path.scheduler ?? 'rr', counters: dataPathMetrics.counters(),
-        ...(o.udpIdleTimeoutMs === undefined ? {} : { udpIdleTimeoutMs: o.udpIdleTimeoutMs }),
-        ...(o.now ? { now: o.now } : {}),
-      });
+  const proxier: Proxier & { stop?(): Promise<void> } =
+    path.dataPath === 'iptables'
+      ? new IptablesProxier(exec, { localhostNodePorts: true })
+      : path.dataPath === 'nftables'
+        ? new NftablesProxier(exec, { serviceCIDRs: [o.serviceCIDR ?? '10.96.0.0/12'] })
+        : new UserspaceProxier(exec, {
+            scheduler: path.scheduler ?? 'rr',
+            counters: dataPathMetrics.counters(),
+            ...(o.udpIdleTimeoutMs === undefined ? {} : { udpIdleTimeoutMs: o.udpIdleTimeoutMs }),
+            ...(o.now ? { now: o.now } : {}),
+          });
   const metrics = new ProxyMetrics(registry);
   const latency = new ProgrammingLatency();
   const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
@@ -164,7 +166,10 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
       for (const t of changes) metrics.programmingDuration.observe(Math.max(0, done - t) / 1000);
       metrics.lastSync.set(done / 1000);
       lastUpdated = done;
-      log.debug({ mode, full: r.full, changed: r.changed, servicePorts: entries.length, deletedChains: r.deletedChains, ms: done - started }, 'synced proxy rules');
+      log.debug(
+        { mode, full: r.full, changed: r.changed, servicePorts: entries.length, deletedChains: r.deletedChains, ms: done - started },
+        'synced proxy rules',
+      );
       waiters.splice(0).forEach((w) => w());
     } catch (err) {
       // The previous rules stay in the kernel (a failed restore changes nothing); the next sync is full.
@@ -176,24 +181,27 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   };
   const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 1000, maxIntervalMs: syncPeriodMs });
 
-  watchChanges({ services, slices, nodes }, {
-    service: () => {
-      metrics.serviceChanges.inc();
-      runner.run();
-    },
-    slice: (obj) => {
-      metrics.endpointChanges.inc();
-      if (cachesSynced) latency.record(obj.metadata.annotations, now());
-      runner.run();
-    },
-    node: (obj) => {
-      const ip = internalIP(obj);
-      if (!o.nodeIP && ip && ip !== nodeIP) {
-        nodeIP = ip;
+  watchChanges(
+    { services, slices, nodes },
+    {
+      service: () => {
+        metrics.serviceChanges.inc();
         runner.run();
-      }
+      },
+      slice: (obj) => {
+        metrics.endpointChanges.inc();
+        if (cachesSynced) latency.record(obj.metadata.annotations, now());
+        runner.run();
+      },
+      node: (obj) => {
+        const ip = internalIP(obj);
+        if (!o.nodeIP && ip && ip !== nodeIP) {
+          nodeIP = ip;
+          runner.run();
+        }
+      },
     },
-  });
+  );
 
   const healthz = http.createServer((req, res) => {
     const h = proxyHealth({ lastUpdated, pendingSince: runner.pendingSince, now: now(), timeoutMs: 2 * syncPeriodMs });
@@ -207,13 +215,16 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   });
   const metricsServer = http.createServer((req, res) => {
     if (req.url === '/metrics') {
-      exposition(registry).then(({ contentType, body }) => {
-        res.writeHead(200, { 'Content-Type': contentType });
-        res.end(body);
-      }, (err: unknown) => {
-        res.writeHead(500);
-        res.end(err instanceof Error ? err.message : 'metrics collection failed');
-      });
+      exposition(registry).then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'Content-Type': contentType });
+          res.end(body);
+        },
+        (err: unknown) => {
+          res.writeHead(500);
+          res.end(err instanceof Error ? err.message : 'metrics collection failed');
+        },
+      );
     } else if (req.url === '/proxyMode') {
       // The body is the mode, as kube-proxy answers (tools compare it); the header says what carries the traffic.
       res.setHeader('X-Kemu-Data-Path', describeDataPath(path));
@@ -264,7 +275,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
  * mode's chains, the userspace portals. Whether anything was there.
  */
 async function cleanupOtherModes(exec: Exec, keep: DataPath['dataPath']): Promise<boolean> {
-  const nft = keep !== 'nftables' && await cleanupNftables(exec);
+  const nft = keep !== 'nftables' && (await cleanupNftables(exec));
   const owned = keep === 'iptables' ? isUserspaceChain : keep === 'userspace' ? isIptablesModeChain : undefined;
   const chains = await cleanupIptables(exec, owned);
   return nft || chains > 0;
@@ -303,7 +314,8 @@ function watchChanges(
 async function nodeSysctls(sysctl: NonNullable<ProxyOptions['sysctl']>, mode: ProxyMode, log: Logger): Promise<void> {
   const key = 'net.bridge.bridge-nf-call-iptables';
   const v = await sysctl.read(key);
-  if (v === undefined) log.warn({ sysctl: key }, 'bridge netfilter is missing (no br_netfilter): ClusterIP replies between pods on one bridge will not be un-NATed');
+  if (v === undefined)
+    log.warn({ sysctl: key }, 'bridge netfilter is missing (no br_netfilter): ClusterIP replies between pods on one bridge will not be un-NATed');
   else if (v !== '1') {
     await sysctl.write(key, '1');
     log.info({ sysctl: key, was: v }, 'set net.bridge.bridge-nf-call-iptables=1 in the node namespace');
@@ -313,7 +325,7 @@ async function nodeSysctls(sysctl: NonNullable<ProxyOptions['sysctl']>, mode: Pr
   const fwd = 'net.ipv4.ip_forward';
   if ((await sysctl.read(fwd)) === '0') {
     await sysctl.write(fwd, '1');
-    log.info({ sysctl: fwd }, 'set net.ipv4.ip_forward=1 in the node namespace (NodePorts forward to other nodes\' pods)');
+    log.info({ sysctl: fwd }, "set net.ipv4.ip_forward=1 in the node namespace (NodePorts forward to other nodes' pods)");
   }
   if (mode === 'iptables') {
     const rl = 'net.ipv4.conf.all.route_localnet';

@@ -155,10 +155,14 @@ export class Scheduler {
     // Pods that stayed unschedulable for 5 minutes get another try even if nothing changed, checked every 30 s
     // (kube-scheduler's podMaxInUnschedulablePodsDuration). Retrying them all more often only loads the api-server.
     const flush = setInterval(() => this.moveAllToActive(5 * 60_000), 30_000);
-    signal.addEventListener('abort', () => {
-      clearInterval(flush);
-      this.wake?.();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(flush);
+        this.wake?.();
+      },
+      { once: true },
+    );
     while (!signal.aborted) {
       const key = this.active.shift();
       if (key === undefined) {
@@ -256,7 +260,16 @@ export class Scheduler {
 
   private async bind(key: string, pod: KubeObject, node: string): Promise<void> {
     try {
-      await this.d.client.create({ ...PODS, namespace: pod.metadata.namespace }, { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace }, target: { apiVersion: 'v1', kind: 'Node', name: node } }, { subresource: 'binding', name: pod.metadata.name });
+      await this.d.client.create(
+        { ...PODS, namespace: pod.metadata.namespace },
+        {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace },
+          target: { apiVersion: 'v1', kind: 'Node', name: node },
+        },
+        { subresource: 'binding', name: pod.metadata.name },
+      );
       this.d.onBound?.(key, node);
       void this.d.recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node}`);
     } catch (e) {
@@ -276,7 +289,12 @@ export class Scheduler {
     const pod = asPod(obj);
     const cond = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
     if (cond?.status === 'False' && cond.message === message) return;
-    const conditions = [...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: formatTime(), reason: 'Unschedulable', message }];
-    await this.d.client.patch({ ...PODS, namespace: obj.metadata.namespace }, obj.metadata.name!, { status: { conditions } }, 'application/strategic-merge-patch+json', 'status').catch(() => undefined);
+    const conditions = [
+      ...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),
+      { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: formatTime(), reason: 'Unschedulable', message },
+    ];
+    await this.d.client
+      .patch({ ...PODS, namespace: obj.metadata.namespace }, obj.metadata.name!, { status: { conditions } }, 'application/strategic-merge-patch+json', 'status')
+      .catch(() => undefined);
   }
 }

@@ -5,7 +5,11 @@ import { Scheduler } from './scheduler.js';
 
 export type SchedulerOptions = Omit<ComponentOptions, 'leaseName'>;
 
-export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'scheduler' }), onLost: () => void = () => process.exit(1)): Promise<RunningComponent> {
+export async function start(
+  o: SchedulerOptions,
+  log: Logger = pino({ name: 'scheduler' }),
+  onLost: () => void = () => process.exit(1),
+): Promise<RunningComponent> {
   // Filled in once the component (and its metrics registry) exists; the scheduler only runs after that.
   const metrics: { bound?: prom.Counter<'result'> } = {};
   const component = await runComponent(
@@ -13,7 +17,13 @@ export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'sch
     async (client, signal) => {
       log.info('became leader; scheduling');
       const informers = new InformerFactory(client, (err) => log.warn({ err: String(err) }, 'informer error'));
-      const scheduler = new Scheduler({ client, informers, recorder: new EventRecorder(client, { component: 'default-scheduler' }), log, onBound: () => metrics.bound?.inc({ result: 'scheduled' }) });
+      const scheduler = new Scheduler({
+        client,
+        informers,
+        recorder: new EventRecorder(client, { component: 'default-scheduler' }),
+        log,
+        onBound: () => metrics.bound?.inc({ result: 'scheduled' }),
+      });
       signal.addEventListener('abort', () => informers.stop(), { once: true });
       await informers.start();
       await scheduler.run(signal);
@@ -23,6 +33,11 @@ export async function start(o: SchedulerOptions, log: Logger = pino({ name: 'sch
       onLost();
     },
   );
-  metrics.bound = new prom.Counter({ name: 'scheduler_schedule_attempts_total', help: 'Pods bound by this scheduler.', labelNames: ['result'], registers: [component.metrics] });
+  metrics.bound = new prom.Counter({
+    name: 'scheduler_schedule_attempts_total',
+    help: 'Pods bound by this scheduler.',
+    labelNames: ['result'],
+    registers: [component.metrics],
+  });
   return component;
 }

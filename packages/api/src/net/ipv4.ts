@@ -102,7 +102,7 @@ export function broadcastAddress(c: Cidr | string): number {
 
 export function contains(c: Cidr | string, ip: number | string): boolean {
   const { network, prefix } = asCidr(c);
-  return ((asIp(ip) & netmask(prefix)) >>> 0) === network;
+  return (asIp(ip) & netmask(prefix)) >>> 0 === network;
 }
 
 /** Whether `inner` lies wholly inside `outer`. */

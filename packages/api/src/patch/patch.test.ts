@@ -46,7 +46,10 @@ describe('JSON patch (RFC 6902)', () => {
 
 describe('JSON merge patch (RFC 7386)', () => {
   it('merges maps, replaces lists, deletes on null', () => {
-    const out = applyMergePatch(deploy, { metadata: { labels: { a: null, z: '9' } }, spec: { template: { spec: { containers: [{ name: 'only' }] } } } }) as typeof deploy;
+    const out = applyMergePatch(deploy, {
+      metadata: { labels: { a: null, z: '9' } },
+      spec: { template: { spec: { containers: [{ name: 'only' }] } } },
+    }) as typeof deploy;
     expect(out.metadata.labels).toEqual({ b: '2', z: '9' });
     expect(out.spec.template.spec.containers).toEqual([{ name: 'only' }]);
   });
@@ -62,8 +65,13 @@ describe('strategic merge patch', () => {
     ]);
   });
   it('merges env by name and ports by containerPort', () => {
-    const out = applyStrategicMergePatch(deploy, { spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'B', value: '2' }], ports: [{ containerPort: 80, name: 'http' }] }] } } } });
-    expect(spec(out).containers[0].env).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+    const out = applyStrategicMergePatch(deploy, {
+      spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'B', value: '2' }], ports: [{ containerPort: 80, name: 'http' }] }] } } },
+    });
+    expect(spec(out).containers[0].env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ]);
     expect(spec(out).containers[0].ports).toEqual([{ containerPort: 80, name: 'http' }]);
   });
   it('deletes a list item with $patch: delete', () => {
@@ -71,12 +79,17 @@ describe('strategic merge patch', () => {
     expect(spec(out).containers.map((c) => c.name)).toEqual(['web']);
   });
   it('replaces a map with $patch: replace and a list with a replace directive', () => {
-    const out = applyStrategicMergePatch(deploy, { metadata: { labels: { $patch: 'replace', only: 'x' } }, spec: { template: { spec: { volumes: [{ $patch: 'replace' }, { name: 'w', emptyDir: {} }] } } } }) as typeof deploy;
+    const out = applyStrategicMergePatch(deploy, {
+      metadata: { labels: { $patch: 'replace', only: 'x' } },
+      spec: { template: { spec: { volumes: [{ $patch: 'replace' }, { name: 'w', emptyDir: {} }] } } },
+    }) as typeof deploy;
     expect(out.metadata.labels).toEqual({ only: 'x' });
     expect(spec(out).volumes).toEqual([{ name: 'w', emptyDir: {} }]);
   });
   it('orders items by $setElementOrder', () => {
-    const out = applyStrategicMergePatch(deploy, { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'side' }, { name: 'web' }], containers: [{ name: 'web', image: 'nginx:3' }] } } } });
+    const out = applyStrategicMergePatch(deploy, {
+      spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'side' }, { name: 'web' }], containers: [{ name: 'web', image: 'nginx:3' }] } } },
+    });
     expect(spec(out).containers.map((c) => c.name)).toEqual(['side', 'web']);
   });
   it('merges finalizers as a set and deletes with $deleteFromPrimitiveList', () => {
@@ -86,7 +99,10 @@ describe('strategic merge patch', () => {
     expect(b.metadata.finalizers).toEqual(['y']);
   });
   it('keeps only $retainKeys', () => {
-    const out = applyStrategicMergePatch({ spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } } }, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } });
+    const out = applyStrategicMergePatch(
+      { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } } } },
+      { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } },
+    );
     expect(out).toEqual({ spec: { strategy: { type: 'Recreate' } } });
   });
   it('merges Service ports by port', () => {

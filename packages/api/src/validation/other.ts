@@ -6,7 +6,8 @@ import { milliValue, QUANTITY_MSG } from '../quantity.js';
 import { dns1123Subdomain } from './names.js';
 
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
-const CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+const CONFIG_KEY_MSG =
+  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 const MAX_DATA = 1024 * 1024;
 
 function validateDataMap(m: unknown, f: string, base64: boolean): { errs: FieldError[]; size: number } {
@@ -132,7 +133,8 @@ function validateBackend(b: unknown, f: string): FieldError[] {
   if (isPlainObject(b.service)) {
     if (!b.service.name) out.push(required(`${f}.service.name`));
     const port = b.service.port;
-    if (!isPlainObject(port) || (port.number === undefined && port.name === undefined)) out.push(required(`${f}.service.port`, 'port name or number is required'));
+    if (!isPlainObject(port) || (port.number === undefined && port.name === undefined))
+      out.push(required(`${f}.service.port`, 'port name or number is required'));
   }
   return out;
 }
@@ -161,7 +163,7 @@ export function validateIngress(obj: Record<string, unknown>): FieldError[] {
             if (!p.pathType) out.push(required(`${f}.pathType`, 'pathType must be specified'));
             else if (!types.includes(jsonText(p.pathType))) out.push(notSupported(`${f}.pathType`, p.pathType, types));
             if (p.pathType !== 'ImplementationSpecific' && p.path !== undefined && !jsonText(p.path).startsWith('/')) {
-              out.push(invalid(`${f}.path`, p.path, "must be an absolute path"));
+              out.push(invalid(`${f}.path`, p.path, 'must be an absolute path'));
             }
             out.push(...validateBackend(p.backend, `${f}.backend`));
           });

@@ -10,7 +10,8 @@ const RESTART = ['Always', 'OnFailure', 'Never'];
 const DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
 const PULL = ['Always', 'IfNotPresent', 'Never'];
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-const ENV_NAME_MSG = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
+const ENV_NAME_MSG =
+  "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
 
 function validPort(v: unknown): boolean {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
@@ -38,7 +39,13 @@ function validateResources(res: unknown, f: string): FieldError[] {
   for (const [k, req] of Object.entries(values.requests)) {
     const lim = values.limits[k];
     if (lim !== undefined && req > lim) {
-      out.push(invalid(`${f}.requests`, (res.requests as Record<string, unknown>)[k], `must be less than or equal to ${k} limit of ${jsonText((res.limits as Record<string, unknown>)[k])}`));
+      out.push(
+        invalid(
+          `${f}.requests`,
+          (res.requests as Record<string, unknown>)[k],
+          `must be less than or equal to ${k} limit of ${jsonText((res.limits as Record<string, unknown>)[k])}`,
+        ),
+      );
     }
   }
   return out;
@@ -52,7 +59,7 @@ function validateProbe(p: unknown, f: string): FieldError[] {
   if (handlers.length === 0) out.push(required(f, 'must specify a handler type'));
   if (handlers.length > 1) out.push(forbiddenField(`${f}.${handlers[1]}`, 'may not specify more than 1 handler type'));
   for (const k of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']) {
-    if (p[k] !== undefined && (typeof p[k] !== 'number' || (p[k]) < 0)) {
+    if (p[k] !== undefined && (typeof p[k] !== 'number' || p[k] < 0)) {
       out.push(invalid(`${f}.${k}`, p[k], 'must be greater than or equal to 0'));
     }
   }
@@ -82,12 +89,15 @@ function validateContainer(c: unknown, f: string, volumes: Set<string>, init: bo
         if (!isPlainObject(p)) return out.push(invalid(pf, p, 'must be an object'));
         if (p.containerPort === undefined) out.push(required(`${pf}.containerPort`));
         else if (!validPort(p.containerPort)) out.push(invalid(`${pf}.containerPort`, p.containerPort, 'must be between 1 and 65535, inclusive'));
-        if (p.hostPort !== undefined && p.hostPort !== 0 && !validPort(p.hostPort)) out.push(invalid(`${pf}.hostPort`, p.hostPort, 'must be between 1 and 65535, inclusive'));
+        if (p.hostPort !== undefined && p.hostPort !== 0 && !validPort(p.hostPort))
+          out.push(invalid(`${pf}.hostPort`, p.hostPort, 'must be between 1 and 65535, inclusive'));
         if (p.protocol !== undefined && !PROTOCOLS.includes(jsonText(p.protocol))) out.push(notSupported(`${pf}.protocol`, p.protocol, PROTOCOLS));
         if (p.name !== undefined) {
           const n = jsonText(p.name);
           if (n.length > 15 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || !/[a-z]/.test(n) || n.includes('--')) {
-            out.push(invalid(`${pf}.name`, p.name, 'must be no more than 15 characters and contain only lowercase alphanumerics and "-", with at least one letter'));
+            out.push(
+              invalid(`${pf}.name`, p.name, 'must be no more than 15 characters and contain only lowercase alphanumerics and "-", with at least one letter'),
+            );
           } else if (names.has(n)) out.push(duplicate(`${pf}.name`, n));
           names.add(n);
         }
@@ -156,7 +166,10 @@ export function validatePodSpec(spec: unknown, f: string): FieldError[] {
       });
   }
   const names = new Set<string>();
-  for (const [key, init] of [['initContainers', true], ['containers', false]] as const) {
+  for (const [key, init] of [
+    ['initContainers', true],
+    ['containers', false],
+  ] as const) {
     const list = spec[key];
     if (list === undefined || list === null) {
       if (key === 'containers') out.push(required(`${f}.containers`));
@@ -185,7 +198,8 @@ export function validatePodSpec(spec: unknown, f: string): FieldError[] {
   }
   if (spec.hostname !== undefined) for (const m of dns1123Label(jsonText(spec.hostname))) out.push(invalid(`${f}.hostname`, spec.hostname, m));
   if (spec.subdomain !== undefined) for (const m of dns1123Label(jsonText(spec.subdomain))) out.push(invalid(`${f}.subdomain`, spec.subdomain, m));
-  if (spec.nodeName !== undefined && spec.nodeName !== '') for (const m of dns1123Subdomain(jsonText(spec.nodeName))) out.push(invalid(`${f}.nodeName`, spec.nodeName, m));
+  if (spec.nodeName !== undefined && spec.nodeName !== '')
+    for (const m of dns1123Subdomain(jsonText(spec.nodeName))) out.push(invalid(`${f}.nodeName`, spec.nodeName, m));
   if (spec.nodeSelector !== undefined && !isPlainObject(spec.nodeSelector)) out.push(invalid(`${f}.nodeSelector`, spec.nodeSelector, 'must be a map'));
   if (spec.tolerations !== undefined && !Array.isArray(spec.tolerations)) out.push(invalid(`${f}.tolerations`, spec.tolerations, 'must be a list'));
   return out;
@@ -208,7 +222,12 @@ export function validatePodSpecUpdate(next: Record<string, unknown>, old: Record
     return c;
   };
   if (!jsonEqual(strip(next), strip(old))) {
-    return [forbiddenField('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)')];
+    return [
+      forbiddenField(
+        'spec',
+        'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+      ),
+    ];
   }
   if (old.nodeName && next.nodeName !== old.nodeName) return [forbiddenField('spec.nodeName', 'field is immutable')];
   return [];

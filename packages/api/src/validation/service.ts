@@ -33,7 +33,14 @@ export function validateServiceSpec(spec: unknown): FieldError[] {
       if (ports.length > 1 && !p.name) out.push(required(`${f}.name`));
       if (p.name) {
         const n = jsonText(p.name);
-        if (!IANA_SVC_NAME.test(n) || n.length > 63) out.push(invalid(`${f}.name`, p.name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"));
+        if (!IANA_SVC_NAME.test(n) || n.length > 63)
+          out.push(
+            invalid(
+              `${f}.name`,
+              p.name,
+              "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+            ),
+          );
         if (names.has(n)) out.push(duplicate(`${f}.name`, n));
         names.add(n);
       }
@@ -53,7 +60,7 @@ export function validateServiceSpec(spec: unknown): FieldError[] {
         }
       }
       if (p.nodePort !== undefined && p.nodePort !== 0) {
-        if (type === 'ClusterIP') out.push(invalid(`${f}.nodePort`, p.nodePort, 'may not be used when `type` is \'ClusterIP\''));
+        if (type === 'ClusterIP') out.push(invalid(`${f}.nodePort`, p.nodePort, "may not be used when `type` is 'ClusterIP'"));
         else if (!validPort(p.nodePort)) out.push(invalid(`${f}.nodePort`, p.nodePort, 'must be between 1 and 65535, inclusive'));
       }
     });
@@ -63,7 +70,7 @@ export function validateServiceSpec(spec: unknown): FieldError[] {
   }
   if (spec.selector !== undefined && spec.selector !== null) out.push(...validateLabels(spec.selector, 'spec.selector'));
   if (spec.externalTrafficPolicy !== undefined && type !== 'NodePort' && type !== 'LoadBalancer') {
-    out.push(invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set when `type` is \'NodePort\' or \'LoadBalancer\''));
+    out.push(invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, "may only be set when `type` is 'NodePort' or 'LoadBalancer'"));
   }
   return out;
 }

@@ -24,7 +24,10 @@ describe('validation', () => {
     expect(msgs(pods, pod())).toEqual([]);
   });
   it('names every problem with its field path, as Kubernetes', () => {
-    const errs = msgs(pods, { metadata: { name: 'Bad_Name', namespace: 'default', labels: { 'bad key!': 'v' } }, spec: { containers: [{ name: 'c' }, { name: 'c', image: 'x', ports: [{ containerPort: 70000 }] }], restartPolicy: 'Sometimes' } });
+    const errs = msgs(pods, {
+      metadata: { name: 'Bad_Name', namespace: 'default', labels: { 'bad key!': 'v' } },
+      spec: { containers: [{ name: 'c' }, { name: 'c', image: 'x', ports: [{ containerPort: 70000 }] }], restartPolicy: 'Sometimes' },
+    });
     expect(errs.some((m) => m.startsWith('metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain'))).toBe(true);
     expect(errs.some((m) => m.startsWith('metadata.labels: Invalid value: "bad key!"'))).toBe(true);
     expect(errs).toContain('spec.containers[0].image: Required value');
@@ -40,15 +43,22 @@ describe('validation', () => {
     expect(msgs(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests, limits } }] } }))).toEqual([]);
   });
   it('refuses requests above limits by one milli', () => {
-    expect(msgs(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '10m' }, limits: { cpu: '0.009' } } }] } }))).toEqual([
-      'spec.containers[0].resources.requests: Invalid value: "10m": must be less than or equal to cpu limit of 0.009',
-    ]);
+    expect(
+      msgs(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx', resources: { requests: { cpu: '10m' }, limits: { cpu: '0.009' } } }] } })),
+    ).toEqual(['spec.containers[0].resources.requests: Invalid value: "10m": must be less than or equal to cpu limit of 0.009']);
   });
   it('requires a name or generateName', () => {
     expect(msgs(pods, pod({ metadata: { namespace: 'default' } }))).toContain('metadata.name: Required value: name or generateName is required');
   });
   it('checks that a Deployment selector matches its template', () => {
-    const d = { metadata: { name: 'd', namespace: 'default' }, spec: { replicas: -1, selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } };
+    const d = {
+      metadata: { name: 'd', namespace: 'default' },
+      spec: {
+        replicas: -1,
+        selector: { matchLabels: { app: 'a' } },
+        template: { metadata: { labels: { app: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    };
     const errs = msgs(deployments, d);
     expect(errs).toContain('spec.replicas: Invalid value: -1: must be greater than or equal to 0');
     expect(errs.some((m) => m.includes('`selector` does not match template `labels`'))).toBe(true);
@@ -72,14 +82,25 @@ describe('validation', () => {
     expect(validateUpdate(pods, other as KubeObject, old).map(fieldErrorMessage)[0]).toMatch(/^spec: Forbidden: pod updates may not change fields/);
   });
   it('makes apps/v1 selectors immutable', () => {
-    const d = applyDefaults(deployments, { metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'a', v: '1' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } });
+    const d = applyDefaults(deployments, {
+      metadata: { name: 'd', namespace: 'default' },
+      spec: {
+        selector: { matchLabels: { app: 'a' } },
+        template: { metadata: { labels: { app: 'a', v: '1' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
+    });
     const next = asDeployment(structuredClone(d));
     next.spec!.selector = { matchLabels: { app: 'a', v: '1' } };
-    expect(validateUpdate(deployments, next as KubeObject, d).map(fieldErrorMessage)).toContain('spec.selector: Invalid value: {"matchLabels":{"app":"a","v":"1"}}: field is immutable');
+    expect(validateUpdate(deployments, next as KubeObject, d).map(fieldErrorMessage)).toContain(
+      'spec.selector: Invalid value: {"matchLabels":{"app":"a","v":"1"}}: field is immutable',
+    );
   });
   it('refuses a strategy that is not an object (defaulting leaves it alone)', () => {
     const tpl = { metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'i' }] } };
-    const d = (strategy: unknown) => ({ metadata: { name: 'd', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: tpl, strategy } });
+    const d = (strategy: unknown) => ({
+      metadata: { name: 'd', namespace: 'default' },
+      spec: { selector: { matchLabels: { app: 'a' } }, template: tpl, strategy },
+    });
     expect(msgs(deployments, d('fast'))).toEqual(['spec.strategy: Invalid value: "fast": must be an object']);
     expect(msgs(deployments, d({ type: 'RollingUpdate', rollingUpdate: 1 }))).toEqual(['spec.strategy.rollingUpdate: Invalid value: 1: must be an object']);
     const ds = { metadata: { name: 'ds', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'a' } }, template: tpl, updateStrategy: 'x' } };
@@ -96,8 +117,18 @@ describe('validation', () => {
 describe('defaulting', () => {
   it('defaults a pod as Kubernetes does', () => {
     const p = asPod(applyDefaults(pods, pod()));
-    expect(p.spec).toMatchObject({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30, schedulerName: 'default-scheduler', serviceAccountName: 'default' });
-    expect(p.spec?.containers[0]).toMatchObject({ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' });
+    expect(p.spec).toMatchObject({
+      restartPolicy: 'Always',
+      dnsPolicy: 'ClusterFirst',
+      terminationGracePeriodSeconds: 30,
+      schedulerName: 'default-scheduler',
+      serviceAccountName: 'default',
+    });
+    expect(p.spec?.containers[0]).toMatchObject({
+      imagePullPolicy: 'Always',
+      terminationMessagePath: '/dev/termination-log',
+      terminationMessagePolicy: 'File',
+    });
     expect(p.status).toMatchObject({ phase: 'Pending', qosClass: 'BestEffort' });
     expect(p.spec?.tolerations).toHaveLength(2);
   });
@@ -107,14 +138,22 @@ describe('defaulting', () => {
   });
   it('defaults a Deployment strategy 25%/25%, history 10, deadline 600', () => {
     const d = applyDefaults(deployments, { metadata: { name: 'd' }, spec: { template: { spec: { containers: [] } } } });
-    expect(d.spec).toMatchObject({ replicas: 1, revisionHistoryLimit: 10, progressDeadlineSeconds: 600, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } } });
+    expect(d.spec).toMatchObject({
+      replicas: 1,
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: 600,
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+    });
   });
   it('defaults Service type, protocol and targetPort', () => {
     const s = applyDefaults(services, { metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } });
     expect(s.spec).toMatchObject({ type: 'ClusterIP', sessionAffinity: 'None', ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }] });
   });
   it('defaults a ReplicationController selector from its template', () => {
-    const rc = applyDefaults(info('', 'v1', 'replicationcontrollers'), { metadata: { name: 'r' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [] } } } }) as ReplicationController;
+    const rc = applyDefaults(info('', 'v1', 'replicationcontrollers'), {
+      metadata: { name: 'r' },
+      spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [] } } },
+    }) as ReplicationController;
     expect(rc.spec?.selector).toEqual({ app: 'x' });
     expect(rc.metadata?.labels).toEqual({ app: 'x' });
   });

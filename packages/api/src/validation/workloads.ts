@@ -24,10 +24,12 @@ function validateLabelSelector(sel: unknown, f: string): FieldError[] {
         const ef = `${f}.matchExpressions[${i}]`;
         if (!isPlainObject(e)) return out.push(invalid(ef, e, 'must be an object'));
         const op = String(e.operator);
-        if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(op)) out.push(notSupported(`${ef}.operator`, e.operator, ['In', 'NotIn', 'Exists', 'DoesNotExist']));
+        if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(op))
+          out.push(notSupported(`${ef}.operator`, e.operator, ['In', 'NotIn', 'Exists', 'DoesNotExist']));
         const vals = Array.isArray(e.values) ? e.values : [];
-        if ((op === 'In' || op === 'NotIn') && vals.length === 0) out.push(required(`${ef}.values`, 'must be specified when `operator` is \'In\' or \'NotIn\''));
-        if ((op === 'Exists' || op === 'DoesNotExist') && vals.length > 0) out.push(invalid(`${ef}.values`, vals, 'may not be specified when `operator` is \'Exists\' or \'DoesNotExist\''));
+        if ((op === 'In' || op === 'NotIn') && vals.length === 0) out.push(required(`${ef}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+        if ((op === 'Exists' || op === 'DoesNotExist') && vals.length > 0)
+          out.push(invalid(`${ef}.values`, vals, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
       });
   }
   if (!sel.matchLabels && (!Array.isArray(sel.matchExpressions) || sel.matchExpressions.length === 0)) {
@@ -62,7 +64,9 @@ function validateIntOrPercent(v: unknown, f: string): FieldError[] {
   if (v === undefined) return [];
   if (typeof v === 'number') return nonNegative(v, f);
   if (typeof v === 'string' && /^\d+%$/.test(v)) return Number(v.slice(0, -1)) > 100 ? [invalid(f, v, 'must not be greater than 100%')] : [];
-  return [invalid(f, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+  return [
+    invalid(f, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"),
+  ];
 }
 
 const isZero = (v: unknown) => v === 0 || v === '0%';
@@ -77,18 +81,25 @@ export function validateDeploymentSpec(spec: unknown): FieldError[] {
   if (isPlainObject(st)) {
     const type = st.type ?? 'RollingUpdate';
     if (!['RollingUpdate', 'Recreate'].includes(jsonText(type))) out.push(notSupported('spec.strategy.type', type, ['Recreate', 'RollingUpdate']));
-    if (type === 'Recreate' && st.rollingUpdate) out.push(invalid('spec.strategy.rollingUpdate', st.rollingUpdate, 'may not be specified when strategy `type` is \'Recreate\''));
+    if (type === 'Recreate' && st.rollingUpdate)
+      out.push(invalid('spec.strategy.rollingUpdate', st.rollingUpdate, "may not be specified when strategy `type` is 'Recreate'"));
     const ru = st.rollingUpdate;
     out.push(...objectOrAbsent(ru, 'spec.strategy.rollingUpdate'));
     if (isPlainObject(ru)) {
       out.push(...validateIntOrPercent(ru.maxSurge, 'spec.strategy.rollingUpdate.maxSurge'));
       out.push(...validateIntOrPercent(ru.maxUnavailable, 'spec.strategy.rollingUpdate.maxUnavailable'));
-      if (isZero(ru.maxSurge) && isZero(ru.maxUnavailable)) out.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+      if (isZero(ru.maxSurge) && isZero(ru.maxUnavailable))
+        out.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
     }
   }
   out.push(...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   out.push(...nonNegative(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit'));
-  if (spec.progressDeadlineSeconds !== undefined && typeof spec.minReadySeconds === 'number' && typeof spec.progressDeadlineSeconds === 'number' && spec.progressDeadlineSeconds <= spec.minReadySeconds) {
+  if (
+    spec.progressDeadlineSeconds !== undefined &&
+    typeof spec.minReadySeconds === 'number' &&
+    typeof spec.progressDeadlineSeconds === 'number' &&
+    spec.progressDeadlineSeconds <= spec.minReadySeconds
+  ) {
     out.push(invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than minReadySeconds'));
   }
   return out;

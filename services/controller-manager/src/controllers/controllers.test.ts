@@ -25,12 +25,22 @@ const rs = (replicas: number, uid = 'rs-uid'): KubeObject => ({
   apiVersion: 'apps/v1',
   kind: 'ReplicaSet',
   metadata: { name: 'web', namespace: 'ns', uid, generation: 1 },
-  spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+  },
 });
 const pod = (name: string, o: { owner?: string; node?: string; ready?: boolean; created?: string; labels?: Record<string, string> } = {}): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
-  metadata: { name, namespace: 'ns', labels: o.labels ?? { app: 'web' }, creationTimestamp: o.created, ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: o.owner, controller: true }] } : {}) },
+  metadata: {
+    name,
+    namespace: 'ns',
+    labels: o.labels ?? { app: 'web' },
+    creationTimestamp: o.created,
+    ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: o.owner, controller: true }] } : {}),
+  },
   spec: { containers: [{ name: 'c', image: 'nginx' }], ...(o.node ? { nodeName: o.node } : {}) },
   status: { phase: o.node ? 'Running' : 'Pending', conditions: o.ready ? [{ type: 'Ready', status: 'True' }] : [] },
 });
@@ -80,17 +90,29 @@ describe('ReplicaSet controller', () => {
     api.seed(R.pods, pod('unscheduled', { owner: 'rs-uid' }));
     const c = await setup(api, (ctx) => new ReplicaController(ctx, replicaSetKind));
     await c.sync('ns/web');
-    expect(api.writes().filter((x) => x.verb === 'delete').map((x) => x.name).sort()).toEqual(['ready-new', 'unscheduled']);
+    expect(
+      api
+        .writes()
+        .filter((x) => x.verb === 'delete')
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['ready-new', 'unscheduled']);
   });
 
   it('reports FailedCreate when creation is refused, and retries', async () => {
     const api = new FakeApi();
-    api.seed(R.replicationcontrollers, { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'rc', namespace: 'ns', uid: 'rc-uid' }, spec: { replicas: 2, selector: { app: 'rc' }, template: { metadata: { labels: { app: 'rc' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } } });
+    api.seed(R.replicationcontrollers, {
+      apiVersion: 'v1',
+      kind: 'ReplicationController',
+      metadata: { name: 'rc', namespace: 'ns', uid: 'rc-uid' },
+      spec: { replicas: 2, selector: { app: 'rc' }, template: { metadata: { labels: { app: 'rc' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
+    });
     const { ctx, informers } = api.context();
     const client = ctx.client;
     const orig = client.create.bind(client);
     client.create = async (r, obj, o) => {
-      if (r.resource === 'pods') throw Object.assign(new Error('pods "rc-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=3, limited: pods=3'), { code: 403 });
+      if (r.resource === 'pods')
+        throw Object.assign(new Error('pods "rc-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=3, limited: pods=3'), { code: 403 });
       return orig(r, obj, o);
     };
     const c = new ReplicaController(ctx, replicationControllerKind);
@@ -98,7 +120,11 @@ describe('ReplicaSet controller', () => {
     await informers.start();
     await expect(c.sync('ns/rc')).rejects.toThrow(/exceeded quota/);
     const ev = api.calls.find((x) => x.resource === 'events')!.body as KubeObject;
-    expect(ev).toMatchObject({ reason: 'FailedCreate', type: 'Warning', message: 'Error creating: pods "rc-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=3, limited: pods=3' });
+    expect(ev).toMatchObject({
+      reason: 'FailedCreate',
+      type: 'Warning',
+      message: 'Error creating: pods "rc-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=3, limited: pods=3',
+    });
   });
 });
 
@@ -107,7 +133,13 @@ describe('Deployment controller', () => {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 },
-    spec: { replicas, selector: { matchLabels: { app: 'web' } }, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } }, revisionHistoryLimit: 10, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } },
+      revisionHistoryLimit: 10,
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } },
+    },
   });
 
   it('creates a ReplicaSet named after the template hash, with revision 1', async () => {
@@ -135,7 +167,13 @@ describe('Deployment controller', () => {
     api.seed(R.replicasets, {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
-      metadata: { name: 'web-old', namespace: 'ns', labels: { app: 'web' }, annotations: { 'deployment.kubernetes.io/revision': '1' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }] },
+      metadata: {
+        name: 'web-old',
+        namespace: 'ns',
+        labels: { app: 'web' },
+        annotations: { 'deployment.kubernetes.io/revision': '1' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }],
+      },
       spec: { replicas: 4, selector: { matchLabels: { app: 'web' } }, template: oldTpl },
       status: { replicas: 4, readyReplicas: 4, availableReplicas: 4 },
     });
@@ -152,9 +190,35 @@ describe('Deployment controller', () => {
 describe('Deployment controller: Recreate', () => {
   it('scales the old ReplicaSet to zero before the new one comes up', async () => {
     const api = new FakeApi();
-    const dep = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, strategy: { type: 'Recreate' }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } };
+    const dep = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        strategy: { type: 'Recreate' },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:2' }] } },
+      },
+    };
     api.seed(R.deployments, dep);
-    api.seed(R.replicasets, { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-old', namespace: 'ns', uid: 'old-uid', labels: { app: 'web' }, annotations: { 'deployment.kubernetes.io/revision': '1' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }] }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } } } });
+    api.seed(R.replicasets, {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: 'web-old',
+        namespace: 'ns',
+        uid: 'old-uid',
+        labels: { app: 'web' },
+        annotations: { 'deployment.kubernetes.io/revision': '1' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }],
+      },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } },
+      },
+    });
     api.seed(R.pods, { ...pod('old-pod', { owner: 'old-uid', node: 'n1', ready: true }) });
     const c = await setup(api, (ctx) => new DeploymentController(ctx));
     await c.sync('ns/web');
@@ -167,14 +231,23 @@ describe('Deployment controller: Recreate', () => {
 describe('namespace controller', () => {
   it('empties a terminating namespace, then finalizes and deletes it', async () => {
     const api = new FakeApi();
-    api.seed(R.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gone', deletionTimestamp: '2026-01-01T00:00:00Z' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } });
+    api.seed(R.namespaces, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'gone', deletionTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Terminating' },
+    });
     api.seed({ version: 'v1', resource: 'configmaps' }, { metadata: { name: 'cm', namespace: 'gone' } });
     const c = await setup(api, (ctx) => new NamespaceController(ctx));
     await c.sync('gone');
     expect(api.writes().map((x) => `${x.verb} ${x.resource} ${x.name}`)).toEqual(['delete configmaps cm']);
     api.calls = [];
     await c.sync('gone');
-    expect(api.writes().map((x) => `${x.verb} ${x.resource} ${x.name} ${x.subresource ?? ''}`.trim())).toEqual(['update namespaces gone finalize', 'delete namespaces gone']);
+    expect(api.writes().map((x) => `${x.verb} ${x.resource} ${x.name} ${x.subresource ?? ''}`.trim())).toEqual([
+      'update namespaces gone finalize',
+      'delete namespaces gone',
+    ]);
   });
 });
 
@@ -197,15 +270,27 @@ describe('garbage collector', () => {
     expect(w[0]).toMatchObject({ verb: 'patch', name: 'child', body: { metadata: { ownerReferences: null } } });
     expect(w[1]).toMatchObject({ verb: 'patch', name: 'web', body: { metadata: { finalizers: null } } });
   });
-  it('deletes a foreground owner\'s dependents: Background for a leaf, Foreground for one with dependents of its own', async () => {
+  it("deletes a foreground owner's dependents: Background for a leaf, Foreground for one with dependents of its own", async () => {
     const api = new FakeApi();
     api.seed(R.replicasets, { ...rs(1), metadata: { ...rs(1).metadata, deletionTimestamp: '2026-01-01T00:00:00Z', finalizers: ['foregroundDeletion'] } });
-    api.seed(R.replicasets, { ...rs(1, 'rs2-uid'), metadata: { ...rs(1, 'rs2-uid').metadata, name: 'mid', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true }] } });
+    api.seed(R.replicasets, {
+      ...rs(1, 'rs2-uid'),
+      metadata: {
+        ...rs(1, 'rs2-uid').metadata,
+        name: 'mid',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true }],
+      },
+    });
     api.seed(R.pods, pod('leaf', { owner: 'rs-uid' }));
     api.seed(R.pods, pod('grandchild', { owner: 'rs2-uid' }));
     const c = await setup(api, (ctx) => new GarbageCollector(ctx));
     await c.sync('own|ReplicaSet|ns/web');
-    const policies = Object.fromEntries(api.writes().filter((w) => w.verb === 'delete').map((w) => [w.name, (w.body as { propagationPolicy: string }).propagationPolicy]));
+    const policies = Object.fromEntries(
+      api
+        .writes()
+        .filter((w) => w.verb === 'delete')
+        .map((w) => [w.name, (w.body as { propagationPolicy: string }).propagationPolicy]),
+    );
     expect(policies).toEqual({ leaf: 'Background', mid: 'Foreground' });
   });
   it('leaves alone a dependent whose owner exists', async () => {
@@ -247,7 +332,8 @@ describe('small controllers', () => {
 
 describe('DaemonSet placement', () => {
   const ds = (spec: object = {}) => ({ metadata: { name: 'd' }, spec: { template: { spec: { containers: [], ...spec } } } }) as never;
-  const node = (labels: Record<string, string> = {}, taints: object[] = [], extra: object = {}) => ({ metadata: { name: 'n', labels }, spec: { taints, ...extra } }) as never;
+  const node = (labels: Record<string, string> = {}, taints: object[] = [], extra: object = {}) =>
+    ({ metadata: { name: 'n', labels }, spec: { taints, ...extra } }) as never;
   it.each([
     ['a plain node', ds(), node(), true],
     ['a cordoned node (tolerated, as Kubernetes)', ds(), node({}, [], { unschedulable: true }), true],
@@ -264,16 +350,40 @@ describe('DaemonSet placement', () => {
 describe('DaemonSet controller', () => {
   it('creates one pod per admitted node, pinned to it, and removes pods from nodes it may not run on', async () => {
     const api = new FakeApi();
-    api.seed(R.daemonsets, { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'ns', uid: 'ds-uid', generation: 1 }, spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'x' }] } } } });
+    api.seed(R.daemonsets, {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'agent', namespace: 'ns', uid: 'ds-uid', generation: 1 },
+      spec: {
+        selector: { matchLabels: { app: 'agent' } },
+        template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'x' }] } },
+      },
+    });
     api.seed(R.nodes, { metadata: { name: 'n1' }, spec: {} });
     api.seed(R.nodes, { metadata: { name: 'n2' }, spec: {} });
     api.seed(R.nodes, { metadata: { name: 'tainted' }, spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] } });
-    api.seed(R.pods, { ...pod('stray', { node: 'tainted', labels: { app: 'agent' } }), metadata: { ...pod('stray').metadata, labels: { app: 'agent' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'ds-uid', controller: true }] } });
+    api.seed(R.pods, {
+      ...pod('stray', { node: 'tainted', labels: { app: 'agent' } }),
+      metadata: {
+        ...pod('stray').metadata,
+        labels: { app: 'agent' },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'ds-uid', controller: true }],
+      },
+    });
     const c = await setup(api, (ctx) => new DaemonSetController(ctx));
     await c.sync('ns/agent');
-    const creates = api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').map((x) => (x.body as Pod).spec?.nodeName).sort();
+    const creates = api
+      .writes()
+      .filter((x) => x.verb === 'create' && x.resource === 'pods')
+      .map((x) => (x.body as Pod).spec?.nodeName)
+      .sort();
     expect(creates).toEqual(['n1', 'n2']);
-    expect(api.writes().filter((x) => x.verb === 'delete').map((x) => x.name)).toEqual(['stray']);
+    expect(
+      api
+        .writes()
+        .filter((x) => x.verb === 'delete')
+        .map((x) => x.name),
+    ).toEqual(['stray']);
     const status = api.writes().find((x) => x.subresource === 'status')!.body as KubeObject;
     expect(status.status).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 0, numberMisscheduled: 1 });
   });
@@ -282,13 +392,19 @@ describe('DaemonSet controller', () => {
 describe('ResourceQuota controller', () => {
   it('writes hard and used', async () => {
     const api = new FakeApi();
-    api.seed({ version: 'v1', resource: 'resourcequotas' }, { metadata: { name: 'q', namespace: 'ns' }, spec: { hard: { pods: '5', 'requests.cpu': '2', configmaps: '3' } } });
+    api.seed(
+      { version: 'v1', resource: 'resourcequotas' },
+      { metadata: { name: 'q', namespace: 'ns' }, spec: { hard: { pods: '5', 'requests.cpu': '2', configmaps: '3' } } },
+    );
     api.seed(R.pods, { ...pod('a'), spec: { containers: [{ name: 'c', resources: { requests: { cpu: '500m' } } }] } });
     api.seed(R.pods, { ...pod('b'), spec: { containers: [{ name: 'c', resources: { requests: { cpu: '250m' } } }] } });
     api.seed({ version: 'v1', resource: 'configmaps' }, { metadata: { name: 'cm', namespace: 'ns' } });
     const c = await setup(api, (ctx) => new ResourceQuotaController(ctx));
     await c.sync('ns/q');
-    expect((api.writes().find((x) => x.subresource === 'status')!.body as KubeObject).status).toEqual({ hard: { pods: '5', 'requests.cpu': '2', configmaps: '3' }, used: { configmaps: '1', pods: '2', 'requests.cpu': '750m' } });
+    expect((api.writes().find((x) => x.subresource === 'status')!.body as KubeObject).status).toEqual({
+      hard: { pods: '5', 'requests.cpu': '2', configmaps: '3' },
+      used: { configmaps: '1', pods: '2', 'requests.cpu': '750m' },
+    });
   });
 });
 
@@ -308,7 +424,8 @@ describe('event recorder', () => {
 
 describe('node lifecycle', () => {
   const now = Date.parse('2026-01-01T00:10:00Z');
-  const node = (ready: string, heartbeat: string, taints: object[] = []) => ({ metadata: { name: 'n' }, spec: { taints }, status: { conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: heartbeat }] } }) as never;
+  const node = (ready: string, heartbeat: string, taints: object[] = []) =>
+    ({ metadata: { name: 'n' }, spec: { taints }, status: { conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: heartbeat }] } }) as never;
   const lease = (renew: string) => ({ metadata: { name: 'n' }, spec: { renewTime: renew } }) as never;
   it('leaves a node with a fresh lease alone', () => {
     expect(nodeHealth(node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:09:50Z'), now)).toEqual({ conditions: undefined, taints: [] });
@@ -319,7 +436,14 @@ describe('node lifecycle', () => {
     expect(h.taints.map((t) => `${t.key}:${t.effect}`)).toEqual(['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
   });
   it('takes the taints away when the kubelet is back', () => {
-    const h = nodeHealth(node('True', '2026-01-01T00:09:59Z', [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }, { key: 'gpu', effect: 'NoSchedule' }]), lease('2026-01-01T00:09:59Z'), now);
+    const h = nodeHealth(
+      node('True', '2026-01-01T00:09:59Z', [
+        { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' },
+        { key: 'gpu', effect: 'NoSchedule' },
+      ]),
+      lease('2026-01-01T00:09:59Z'),
+      now,
+    );
     expect(h.taints).toEqual([{ key: 'gpu', effect: 'NoSchedule' }]);
   });
 });

@@ -39,7 +39,13 @@ export function shouldRun(ds: DaemonSet, node: Node): boolean {
       (t.matchExpressions ?? []).every((e) => {
         const v = labels[e.key];
         const values: (string | undefined)[] = e.values ?? [];
-        return e.operator === 'In' ? values.includes(v) : e.operator === 'NotIn' ? !values.includes(v) : e.operator === 'Exists' ? v !== undefined : v === undefined;
+        return e.operator === 'In'
+          ? values.includes(v)
+          : e.operator === 'NotIn'
+            ? !values.includes(v)
+            : e.operator === 'Exists'
+              ? v !== undefined
+              : v === undefined;
       }),
     );
     if (!ok) return false;
@@ -150,10 +156,12 @@ export class DaemonSetController implements Controller {
       }
       this.expectations.expect(key, create.length, remove.map(keyOf));
       await Promise.all([
-        ...create.map((n) => this.createPod(ds, ns, n.metadata.name!, hash).catch((e: unknown) => {
-          this.expectations.creationsFailed(key, 1);
-          void this.ctx.recorder.event(ds, 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
-        })),
+        ...create.map((n) =>
+          this.createPod(ds, ns, n.metadata.name!, hash).catch((e: unknown) => {
+            this.expectations.creationsFailed(key, 1);
+            void this.ctx.recorder.event(ds, 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
+          }),
+        ),
         ...remove.map((p) =>
           pods.delete(p.metadata.name!).then(
             () => void this.ctx.recorder.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`),
@@ -178,9 +186,11 @@ export class DaemonSetController implements Controller {
     };
     const full = { ...status, ...(wanted.length - status.numberAvailable > 0 ? { numberUnavailable: wanted.length - status.numberAvailable } : {}) };
     if (JSON.stringify(full) !== JSON.stringify(ds.status ?? {})) {
-      await clientFor(this.ctx.client, R.daemonsets, ns).update({ ...structuredClone(ds), status: full }, 'status').catch((e: unknown) => {
-        if (!isNotFound(e)) throw e;
-      });
+      await clientFor(this.ctx.client, R.daemonsets, ns)
+        .update({ ...structuredClone(ds), status: full }, 'status')
+        .catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
     }
   }
 
@@ -194,7 +204,12 @@ export class DaemonSetController implements Controller {
     const created = await clientFor(this.ctx.client, R.pods, ns).create({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { generateName: `${ds.metadata.name}-`, namespace: ns, labels: { ...(tpl.metadata?.labels ?? {}), [HASH]: hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) }, ownerReferences: [ownerRefFor(ds)] },
+      metadata: {
+        generateName: `${ds.metadata.name}-`,
+        namespace: ns,
+        labels: { ...(tpl.metadata?.labels ?? {}), [HASH]: hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) },
+        ownerReferences: [ownerRefFor(ds)],
+      },
       spec,
     });
     void this.ctx.recorder.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);

@@ -164,15 +164,37 @@ export function deploymentStatus(d: Deployment, newRS: ReplicaSet | undefined, a
   if (d.spec?.paused) {
     conds = setCondition(conds, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }, nowStr);
   } else if (complete) {
-    conds = setCondition(conds, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }, nowStr);
-  } else if (progressing && progressing.status === 'True' && Date.parse(progressing.lastUpdateTime ?? '') + (d.spec?.progressDeadlineSeconds ?? 600) * 1000 < now.getTime()) {
-    conds = setCondition(conds, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` }, nowStr);
+    conds = setCondition(
+      conds,
+      { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` },
+      nowStr,
+    );
+  } else if (
+    progressing &&
+    progressing.status === 'True' &&
+    Date.parse(progressing.lastUpdateTime ?? '') + (d.spec?.progressDeadlineSeconds ?? 600) * 1000 < now.getTime()
+  ) {
+    conds = setCondition(
+      conds,
+      { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` },
+      nowStr,
+    );
   } else if (!progressing || progressing.reason === 'DeploymentPaused' || progressing.reason === 'NewReplicaSetAvailable' || progressing.status !== 'False') {
     const moved = !progressing || (d.status?.updatedReplicas ?? -1) !== updated || (d.status?.availableReplicas ?? -1) !== available;
     if (moved) {
       const reason = progressing?.message?.includes(rsName) ? 'ReplicaSetUpdated' : 'NewReplicaSetCreated';
       const message = reason === 'ReplicaSetUpdated' ? `ReplicaSet "${rsName}" is progressing.` : `Created new replica set "${rsName}"`;
-      conds = [...conds.filter((c) => c.type !== 'Progressing'), { type: 'Progressing', status: 'True', reason, message, lastUpdateTime: nowStr, lastTransitionTime: progressing?.status === 'True' ? progressing.lastTransitionTime : nowStr }];
+      conds = [
+        ...conds.filter((c) => c.type !== 'Progressing'),
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason,
+          message,
+          lastUpdateTime: nowStr,
+          lastTransitionTime: progressing?.status === 'True' ? progressing.lastTransitionTime : nowStr,
+        },
+      ];
     }
   }
   const unavail = Math.max(0, want - available);

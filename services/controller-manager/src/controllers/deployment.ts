@@ -11,7 +11,17 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { clientFor, informerFor, type Obj, type TypedInformer } from '../typed.js';
 import { controllerRef, isActive, ownerRefFor } from './pod-util.js';
-import { deploymentStatus, fenceposts, HASH_LABEL, newReplicaSetReplicas, REVISION, revisionOf, scaleDownOld, templateHash, templateKey } from './deployment-util.js';
+import {
+  deploymentStatus,
+  fenceposts,
+  HASH_LABEL,
+  newReplicaSetReplicas,
+  REVISION,
+  revisionOf,
+  scaleDownOld,
+  templateHash,
+  templateKey,
+} from './deployment-util.js';
 
 const CHANGE_CAUSE = 'kubernetes.io/change-cause';
 
@@ -31,7 +41,11 @@ export class DeploymentController implements Controller {
     const byOwner = (rs: Obj<ReplicaSet>) => {
       const ref = controllerRef(rs);
       if (ref?.kind === 'Deployment') this.queue.add(`${rs.metadata.namespace}/${ref.name}`);
-      else if (!ref) this.deployments.lister.list(rs.metadata.namespace).filter((d) => d.spec?.selector && matches(fromLabelSelector(d.spec.selector), rs.metadata.labels)).forEach(enqueue);
+      else if (!ref)
+        this.deployments.lister
+          .list(rs.metadata.namespace)
+          .filter((d) => d.spec?.selector && matches(fromLabelSelector(d.spec.selector), rs.metadata.labels))
+          .forEach(enqueue);
     };
     this.replicaSets.on({ add: byOwner, update: (_a, b) => byOwner(b), delete: byOwner });
     // Recreate waits for old pods to be gone.
@@ -63,7 +77,9 @@ export class DeploymentController implements Controller {
       const ref = controllerRef(rs);
       if (ref?.uid === d.metadata.uid) owned.push(rs);
       else if (!ref && selector.length && matches(selector, rs.metadata.labels) && !rs.metadata.deletionTimestamp) {
-        const adopted = await this.rsClient(ns).patch(rs.metadata.name!, { metadata: { uid: rs.metadata.uid, ownerReferences: [...(rs.metadata.ownerReferences ?? []), ownerRefFor(d)] } }).catch(() => undefined);
+        const adopted = await this.rsClient(ns)
+          .patch(rs.metadata.name!, { metadata: { uid: rs.metadata.uid, ownerReferences: [...(rs.metadata.ownerReferences ?? []), ownerRefFor(d)] } })
+          .catch(() => undefined);
         if (adopted) owned.push(adopted);
       }
     }
@@ -104,17 +120,20 @@ export class DeploymentController implements Controller {
     const current = revised ? { ...d, metadata: { ...d.metadata, annotations: { ...(d.metadata.annotations ?? {}), [REVISION]: rev } } } : d;
     const fresh = this.replicaSets.lister.list(ns).filter((rs) => controllerRef(rs)?.uid === d.metadata.uid);
     const newName = newRS?.metadata.name;
-    const latestNew = newRS ? fresh.find((rs) => rs.metadata.name === newName) ?? newRS : undefined;
+    const latestNew = newRS ? (fresh.find((rs) => rs.metadata.name === newName) ?? newRS) : undefined;
     const status = deploymentStatus(current, latestNew, fresh.length ? fresh : latestNew ? [latestNew] : [], this.ctx.now());
     if (revised || JSON.stringify(status) !== JSON.stringify(current.status ?? {})) {
-      await clientFor(this.ctx.client, R.deployments, ns).update({ ...structuredClone(current), status }, 'status').catch((e: unknown) => {
-        if (!isNotFound(e)) throw e;
-      });
+      await clientFor(this.ctx.client, R.deployments, ns)
+        .update({ ...structuredClone(current), status }, 'status')
+        .catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
     }
     const prog = status.conditions?.find((c) => c.type === 'Progressing');
     if (prog?.status === 'True' && prog.reason !== 'NewReplicaSetAvailable') this.queue.addAfter(key, ((d.spec?.progressDeadlineSeconds ?? 600) + 1) * 1000);
     // Pods become available minReadySeconds after Ready: look again then.
-    if ((d.spec?.minReadySeconds ?? 0) > 0 && (status.availableReplicas ?? 0) < (d.spec?.replicas ?? 1)) this.queue.addAfter(key, d.spec!.minReadySeconds! * 1000);
+    if ((d.spec?.minReadySeconds ?? 0) > 0 && (status.availableReplicas ?? 0) < (d.spec?.replicas ?? 1))
+      this.queue.addAfter(key, d.spec!.minReadySeconds! * 1000);
   }
 
   private async createNewRS(d: Obj<Deployment>, all: Obj<ReplicaSet>[], maxOldRevision: number): Promise<Obj<ReplicaSet> | undefined> {
@@ -159,7 +178,10 @@ export class DeploymentController implements Controller {
       // A ReplicaSet of that name with another template: count a collision and try another name.
       const existing = await this.rsClient(ns).get(rs.metadata.name!);
       if (templateKey(existing.spec?.template) === templateKey(spec.template) && controllerRef(existing)?.uid === d.metadata.uid) return existing;
-      await clientFor(this.ctx.client, R.deployments, ns).update({ ...structuredClone(d), status: { ...(d.status ?? {}), collisionCount: collisions + 1 } }, 'status');
+      await clientFor(this.ctx.client, R.deployments, ns).update(
+        { ...structuredClone(d), status: { ...(d.status ?? {}), collisionCount: collisions + 1 } },
+        'status',
+      );
       return undefined;
     }
   }
@@ -169,28 +191,44 @@ export class DeploymentController implements Controller {
     if (from === replicas) return rs;
     const { surge } = fenceposts(d);
     const updated = await this.rsClient(rs.metadata.namespace).patch(rs.metadata.name!, {
-      metadata: { annotations: { 'deployment.kubernetes.io/desired-replicas': String(d.spec?.replicas ?? 1), 'deployment.kubernetes.io/max-replicas': String((d.spec?.replicas ?? 1) + surge) } },
+      metadata: {
+        annotations: {
+          'deployment.kubernetes.io/desired-replicas': String(d.spec?.replicas ?? 1),
+          'deployment.kubernetes.io/max-replicas': String((d.spec?.replicas ?? 1) + surge),
+        },
+      },
       spec: { replicas },
     });
-    void this.ctx.recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${replicas}`);
+    void this.ctx.recorder.event(
+      d,
+      'Normal',
+      'ScalingReplicaSet',
+      `Scaled ${replicas > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${replicas}`,
+    );
     return updated;
   }
 
   private async recreate(d: Obj<Deployment>, newRS: Obj<ReplicaSet>, old: Obj<ReplicaSet>[]): Promise<void> {
     for (const rs of old) if ((rs.spec?.replicas ?? 0) > 0) await this.scale(d, rs, 0);
     const oldUids = new Set(old.map((rs) => rs.metadata.uid));
-    const oldPodsLeft = this.pods.lister.list(d.metadata.namespace).some((p) => oldUids.has(controllerRef(p)?.uid) && (isActive(p) || p.metadata.deletionTimestamp));
+    const oldPodsLeft = this.pods.lister
+      .list(d.metadata.namespace)
+      .some((p) => oldUids.has(controllerRef(p)?.uid) && (isActive(p) || p.metadata.deletionTimestamp));
     if (!oldPodsLeft) await this.scale(d, newRS, d.spec?.replicas ?? 1);
   }
 
   /** Delete old, empty ReplicaSets beyond revisionHistoryLimit, oldest first. */
   private async cleanup(d: Obj<Deployment>, old: Obj<ReplicaSet>[]): Promise<void> {
     const limit = d.spec?.revisionHistoryLimit ?? 10;
-    const empty = old.filter((rs) => (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp).sort((a, b) => revisionOf(a) - revisionOf(b));
+    const empty = old
+      .filter((rs) => (rs.spec?.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0 && !rs.metadata.deletionTimestamp)
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of empty.slice(0, Math.max(0, empty.length - limit))) {
-      await this.rsClient(rs.metadata.namespace).delete(rs.metadata.name!).catch((e: unknown) => {
-        if (!isNotFound(e)) throw e;
-      });
+      await this.rsClient(rs.metadata.namespace)
+        .delete(rs.metadata.name!)
+        .catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
     }
   }
 }

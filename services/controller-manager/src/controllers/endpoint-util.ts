@@ -112,7 +112,14 @@ export function podReference(pod: Pod): ObjectReference {
 /** Equal object references, the pod's resourceVersion aside (a pod's annotation change must not rewrite endpoints). */
 export function sameReference(a: ObjectReference | undefined, b: ObjectReference | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.kind === b.kind && a.namespace === b.namespace && a.name === b.name && a.uid === b.uid && (a.apiVersion ?? '') === (b.apiVersion ?? '') && (a.fieldPath ?? '') === (b.fieldPath ?? '');
+  return (
+    a.kind === b.kind &&
+    a.namespace === b.namespace &&
+    a.name === b.name &&
+    a.uid === b.uid &&
+    (a.apiVersion ?? '') === (b.apiVersion ?? '') &&
+    (a.fieldPath ?? '') === (b.fieldPath ?? '')
+  );
 }
 
 const serviceKey = (s: Service) => `${s.metadata?.namespace}/${s.metadata?.name}`;
@@ -156,7 +163,10 @@ const sortedEntries = (m: Record<string, string> | undefined) => Object.entries(
 
 /** Go's time.RFC3339Nano in UTC: fractional seconds only when there are some, trailing zeros dropped. */
 export function rfc3339Nano(ms: number): string {
-  return new Date(ms).toISOString().replace(/(\.\d*?)0+Z$/, '$1Z').replace(/\.Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/(\.\d*?)0+Z$/, '$1Z')
+    .replace(/\.Z$/, 'Z');
 }
 
 /**

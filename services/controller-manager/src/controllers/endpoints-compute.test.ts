@@ -44,9 +44,22 @@ describe('desiredSubsets', () => {
     },
     {
       name: 'two ports served by the same pods: one subset with both',
-      svc: service({ ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }, { name: 'metrics', port: 9100, targetPort: 9100, protocol: 'TCP' }] }),
+      svc: service({
+        ports: [
+          { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' },
+          { name: 'metrics', port: 9100, targetPort: 9100, protocol: 'TCP' },
+        ],
+      }),
       pods: [pod('a', { ip: '10.244.1.5' })],
-      want: [{ addresses: [addr('a', '10.244.1.5')], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'metrics', port: 9100, protocol: 'TCP' }] }],
+      want: [
+        {
+          addresses: [addr('a', '10.244.1.5')],
+          ports: [
+            { name: 'http', port: 8080, protocol: 'TCP' },
+            { name: 'metrics', port: 9100, protocol: 'TCP' },
+          ],
+        },
+      ],
     },
     {
       name: 'headless with a matching subdomain: hostname; without ports: still listed',
@@ -66,7 +79,12 @@ describe('desiredSubsets', () => {
 describe('repackSubsets', () => {
   it('marks an address not ready if any subset says so for that port', () => {
     const a = addr('a', '10.0.0.1');
-    expect(repackSubsets([{ addresses: [a], ports: http }, { notReadyAddresses: [a], ports: http }])).toEqual([{ notReadyAddresses: [a], ports: http }]);
+    expect(
+      repackSubsets([
+        { addresses: [a], ports: http },
+        { notReadyAddresses: [a], ports: http },
+      ]),
+    ).toEqual([{ notReadyAddresses: [a], ports: http }]);
   });
 });
 
@@ -96,7 +114,12 @@ describe('endpointsFor', () => {
   const subsets = desiredSubsets(svc, [pod('a', { ip: '10.244.1.5' })]);
   it('creates with the Service’s labels and the trigger time', () => {
     const ep = endpointsFor(svc, subsets, undefined, Date.parse('2026-01-01T00:00:00Z'))!;
-    expect(ep.metadata).toEqual({ name: 'web', namespace: 'ns', labels: { team: 'a' }, annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-01-01T00:00:00Z' } });
+    expect(ep.metadata).toEqual({
+      name: 'web',
+      namespace: 'ns',
+      labels: { team: 'a' },
+      annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-01-01T00:00:00Z' },
+    });
     expect(ep.subsets).toEqual(subsets);
   });
   it('writes nothing when subsets and labels are already there', () => {
@@ -114,7 +137,12 @@ describe('endpointsFor', () => {
 });
 
 describe('findPort', () => {
-  const p = pod('a', { ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 5353 }] });
+  const p = pod('a', {
+    ports: [
+      { name: 'dns', containerPort: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', containerPort: 5353 },
+    ],
+  });
   it.each([
     [{ port: 80, targetPort: 8080 }, 8080],
     [{ port: 80 }, 80],
@@ -136,14 +164,34 @@ describe('servicesToUpdateOnPodChange', () => {
   };
   const base = pod('a');
   it('a readiness change re-syncs the pod’s Services, read from the event, not remembered', () => {
-    expect([...servicesToUpdateOnPodChange(svcs, base, next(base, (q) => (q.status!.conditions![0].status = 'False')))]).toEqual(['ns/web']);
+    expect([
+      ...servicesToUpdateOnPodChange(
+        svcs,
+        base,
+        next(base, (q) => (q.status!.conditions![0].status = 'False')),
+      ),
+    ]).toEqual(['ns/web']);
   });
   it('an annotation change or a resync re-syncs nothing', () => {
-    expect(servicesToUpdateOnPodChange(svcs, base, next(base, (q) => (q.metadata!.annotations = { x: 'y' }))).size).toBe(0);
+    expect(
+      servicesToUpdateOnPodChange(
+        svcs,
+        base,
+        next(base, (q) => (q.metadata!.annotations = { x: 'y' })),
+      ).size,
+    ).toBe(0);
     expect(servicesToUpdateOnPodChange(svcs, base, structuredClone(base)).size).toBe(0);
   });
   it('a label change re-syncs the Services joined and left', () => {
-    expect([...servicesToUpdateOnPodChange(svcs, base, next(base, (q) => (q.metadata!.labels = { tier: 'api' })))].sort()).toEqual(['ns/api', 'ns/web']);
+    expect(
+      [
+        ...servicesToUpdateOnPodChange(
+          svcs,
+          base,
+          next(base, (q) => (q.metadata!.labels = { tier: 'api' })),
+        ),
+      ].sort(),
+    ).toEqual(['ns/api', 'ns/web']);
     const both = next(base, (q) => (q.metadata!.labels = { app: 'web', tier: 'api' }));
     expect([...servicesToUpdateOnPodChange(svcs, base, both)]).toEqual(['ns/api']);
   });
@@ -155,7 +203,9 @@ describe('TriggerTimeTracker', () => {
     const svc = service();
     expect(t.compute(svc, [pod('a')])).toBe(Date.parse('2026-01-01T00:00:00Z'));
     expect(t.compute(svc, [pod('a')])).toBeUndefined();
-    expect(t.compute(svc, [pod('a'), pod('b', { readySince: '2026-01-01T00:05:00Z' }), pod('c', { readySince: '2026-01-01T00:04:00Z' })])).toBe(Date.parse('2026-01-01T00:04:00Z'));
+    expect(t.compute(svc, [pod('a'), pod('b', { readySince: '2026-01-01T00:05:00Z' }), pod('c', { readySince: '2026-01-01T00:04:00Z' })])).toBe(
+      Date.parse('2026-01-01T00:04:00Z'),
+    );
   });
   it('formats as Go’s RFC3339Nano', () => {
     expect(rfc3339Nano(Date.parse('2026-01-01T00:00:00.000Z'))).toBe('2026-01-01T00:00:00Z');

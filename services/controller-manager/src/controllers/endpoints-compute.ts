@@ -87,14 +87,21 @@ export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubse
   // Group the ports by the exact set of (address, ready) that serves them.
   const groups = new Map<string, { ready: Map<string, boolean>; ports: EndpointPort[] }>();
   for (const { port, ready } of byPort.values()) {
-    const key = [...ready.entries()].map(([a, r]) => `${a}=${r}`).sort(byString).join(',');
+    const key = [...ready.entries()]
+      .map(([a, r]) => `${a}=${r}`)
+      .sort(byString)
+      .join(',');
     const g = groups.get(key) ?? { ready, ports: [] };
     groups.set(key, g);
     if (port) g.ports.push(port);
   }
   const out: EndpointSubset[] = [];
   for (const { ready, ports } of groups.values()) {
-    const pick = (want: boolean) => [...ready.entries()].filter(([, r]) => r === want).map(([a]) => structuredClone(addrs.get(a)!)).sort(byAddress);
+    const pick = (want: boolean) =>
+      [...ready.entries()]
+        .filter(([, r]) => r === want)
+        .map(([a]) => structuredClone(addrs.get(a)!))
+        .sort(byAddress);
     const subset: EndpointSubset = {};
     const up = pick(true);
     const down = pick(false);
@@ -106,13 +113,22 @@ export function repackSubsets(subsets: readonly EndpointSubset[]): EndpointSubse
   return out.sort((a, b) => byString(JSON.stringify(a), JSON.stringify(b)));
 }
 
-const addressEqual = (a: EndpointAddress, b: EndpointAddress) => a.ip === b.ip && (a.hostname ?? '') === (b.hostname ?? '') && (a.nodeName ?? '') === (b.nodeName ?? '') && sameReference(a.targetRef, b.targetRef);
-const listEqual = <T>(a: readonly T[] | undefined, b: readonly T[] | undefined, eq: (x: T, y: T) => boolean) => (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => eq(x, b![i]));
+const addressEqual = (a: EndpointAddress, b: EndpointAddress) =>
+  a.ip === b.ip && (a.hostname ?? '') === (b.hostname ?? '') && (a.nodeName ?? '') === (b.nodeName ?? '') && sameReference(a.targetRef, b.targetRef);
+const listEqual = <T>(a: readonly T[] | undefined, b: readonly T[] | undefined, eq: (x: T, y: T) => boolean) =>
+  (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => eq(x, b![i]));
 const portEqual = (a: EndpointPort, b: EndpointPort) => portKey(a) === portKey(b);
 
 /** Subsets equal by value, pods' resourceVersions aside (both sides in canonical form). */
 export function subsetsEqual(a: readonly EndpointSubset[] | undefined, b: readonly EndpointSubset[] | undefined): boolean {
-  return listEqual(a, b, (x, y) => listEqual(x.addresses, y.addresses, addressEqual) && listEqual(x.notReadyAddresses, y.notReadyAddresses, addressEqual) && listEqual(x.ports, y.ports, portEqual));
+  return listEqual(
+    a,
+    b,
+    (x, y) =>
+      listEqual(x.addresses, y.addresses, addressEqual) &&
+      listEqual(x.notReadyAddresses, y.notReadyAddresses, addressEqual) &&
+      listEqual(x.ports, y.ports, portEqual),
+  );
 }
 
 /**

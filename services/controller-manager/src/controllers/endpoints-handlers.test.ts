@@ -41,16 +41,24 @@ async function cluster(seed: (api: FakeApi) => void = () => {}, run = true) {
   api.seed(R.nodes, toKube(node('n2')));
   seed(api);
   const { ctx, informers } = api.context();
-  const controllers: (Controller & { sync(key: string): Promise<void> })[] = [new EndpointsController(ctx), new EndpointSliceController(ctx, { sliceChangeDelayMs: 0 }), new EndpointSliceMirroringController(ctx)];
+  const controllers: (Controller & { sync(key: string): Promise<void> })[] = [
+    new EndpointsController(ctx),
+    new EndpointSliceController(ctx, { sliceChangeDelayMs: 0 }),
+    new EndpointSliceMirroringController(ctx),
+  ];
   await informers.start();
   const ac = new AbortController();
   running.push({ informers, ac });
   if (run) for (const c of controllers) void c.run(2, ac.signal);
   const get = <T>(resource: string, name: string) => api.objects.get(`${resource}/ns/${name}`) as T | undefined;
-  const slices = (svc: string) => [...api.objects.values()].filter((o) => o.metadata.labels?.['kubernetes.io/service-name'] === svc && o.kind === 'EndpointSlice') as EndpointSlice[];
+  const slices = (svc: string) =>
+    [...api.objects.values()].filter((o) => o.metadata.labels?.['kubernetes.io/service-name'] === svc && o.kind === 'EndpointSlice') as EndpointSlice[];
   const readyIPs = (name: string) => (get<Endpoints>('endpoints', name)?.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort();
   const notReadyIPs = (name: string) => (get<Endpoints>('endpoints', name)?.subsets ?? []).flatMap((s) => (s.notReadyAddresses ?? []).map((a) => a.ip)).sort();
-  const sliceReady = (svc: string) => slices(svc).flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready).flatMap((e) => e.addresses)).sort();
+  const sliceReady = (svc: string) =>
+    slices(svc)
+      .flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready).flatMap((e) => e.addresses))
+      .sort();
   const put = (p: Pod) => api.seed(R.pods, toKube(p));
   return { api, ctx, controllers, get, slices, readyIPs, notReadyIPs, sliceReady, put };
 }
@@ -95,10 +103,22 @@ describe('endpoints controllers: pod and Service events', () => {
     await until('both ready', () => same(c.readyIPs('web'), ['10.244.1.5', '10.244.1.6']));
     await c.api.client().delete({ ...R.pods, namespace: 'ns' }, 'b');
     await until('b gone from Endpoints', () => same(c.readyIPs('web'), ['10.244.1.5']) && !c.notReadyIPs('web').length);
-    const terminating = await until<Endpoint>('b terminating in slice', () => c.slices('web').flatMap((s) => s.endpoints).find((e) => e.targetRef?.name === 'b' && e.conditions?.terminating));
+    const terminating = await until<Endpoint>('b terminating in slice', () =>
+      c
+        .slices('web')
+        .flatMap((s) => s.endpoints)
+        .find((e) => e.targetRef?.name === 'b' && e.conditions?.terminating),
+    );
     expect(terminating.conditions).toEqual({ ready: false, serving: true, terminating: true });
     c.api.remove(R.pods, 'ns', 'b');
-    await until('b gone from slice', () => !c.slices('web').flatMap((s) => s.endpoints).some((e) => e.targetRef?.name === 'b'));
+    await until(
+      'b gone from slice',
+      () =>
+        !c
+          .slices('web')
+          .flatMap((s) => s.endpoints)
+          .some((e) => e.targetRef?.name === 'b'),
+    );
   });
 
   it('a Service’s selector change moves the Endpoints to the newly selected pods', async () => {
@@ -119,7 +139,10 @@ describe('endpoints controllers: pod and Service events', () => {
       for (let i = 0; i < 130; i++) api.seed(R.pods, toKube(pod(`p${i}`, { ip: `10.244.${Math.floor(i / 100)}.${(i % 100) + 1}` })));
     });
     const sizes = await until('2 slices', () => {
-      const s = c.slices('web').map((x) => x.endpoints.length).sort((a, b) => b - a);
+      const s = c
+        .slices('web')
+        .map((x) => x.endpoints.length)
+        .sort((a, b) => b - a);
       return same(s.map(String), ['100', '30']) && s;
     });
     expect(sizes).toEqual([100, 30]);
@@ -158,7 +181,9 @@ describe('a namespace being deleted', () => {
       api.seed(R.services, toKube(service()));
       api.seed(R.pods, toKube(pod('a', { ip: '10.244.1.5' })));
     }, false);
-    const refused = new StatusError(403, 'Forbidden', 'unable to create new content in namespace ns because it is being terminated', { causes: [{ reason: 'NamespaceTerminating', message: 'namespace ns is being terminated' }] });
+    const refused = new StatusError(403, 'Forbidden', 'unable to create new content in namespace ns because it is being terminated', {
+      causes: [{ reason: 'NamespaceTerminating', message: 'namespace ns is being terminated' }],
+    });
     c.ctx.client.create = () => Promise.reject(refused);
     for (const ctl of c.controllers) await expect(ctl.sync('ns/web')).resolves.toBeUndefined();
     c.ctx.client.create = () => Promise.reject(new StatusError(403, 'Forbidden', 'no'));
@@ -167,7 +192,12 @@ describe('a namespace being deleted', () => {
 });
 
 describe('Services without a selector', () => {
-  const manual = (ip: string): KubeObject => ({ apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'ext', namespace: 'ns' }, subsets: [{ addresses: [{ ip }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }] });
+  const manual = (ip: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'ext', namespace: 'ns' },
+    subsets: [{ addresses: [{ ip }], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }],
+  });
 
   it('keep the user’s Endpoints, mirrored into a slice that follows them', async () => {
     const c = await cluster((api) => {
@@ -191,9 +221,22 @@ describe('Services without a selector', () => {
   it('leave alone an Endpoints that opts out of mirroring, and the slice that is not the mirror’s', async () => {
     const c = await cluster((api) => {
       api.seed(R.services, toKube(service({ name: 'kubernetes', selector: null })));
-      api.seed(R.endpoints, { ...manual('172.23.0.2'), metadata: { name: 'kubernetes', namespace: 'ns', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } } });
+      api.seed(R.endpoints, {
+        ...manual('172.23.0.2'),
+        metadata: { name: 'kubernetes', namespace: 'ns', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      });
       // As kemu's api-server writes its own: labelled as mirrored, but no owner.
-      api.seed(R.endpointslices, { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kubernetes', namespace: 'ns', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' } }, addressType: 'IPv4', endpoints: [{ addresses: ['172.23.0.2'] }] });
+      api.seed(R.endpointslices, {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'kubernetes',
+          namespace: 'ns',
+          labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' },
+        },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['172.23.0.2'] }],
+      });
     }, false);
     for (const ctl of c.controllers) await ctl.sync('ns/kubernetes');
     expect(c.api.writes()).toEqual([]);

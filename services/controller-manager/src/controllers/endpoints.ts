@@ -9,7 +9,18 @@ import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import type { Endpoints } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { desiredSubsets, endpointsFor } from './endpoints-compute.js';
-import { ANNOTATION_LEADER, StaleCacheError, isNamespaceTerminating, TriggerTimeTracker, asPod, asService, hasSelector, servicesSelecting, servicesToUpdateOnPodChange, toKube } from './endpoint-util.js';
+import {
+  ANNOTATION_LEADER,
+  StaleCacheError,
+  isNamespaceTerminating,
+  TriggerTimeTracker,
+  asPod,
+  asService,
+  hasSelector,
+  servicesSelecting,
+  servicesToUpdateOnPodChange,
+  toKube,
+} from './endpoint-util.js';
 
 export class EndpointsController implements Controller {
   readonly name = 'endpoint';
@@ -67,7 +78,10 @@ export class EndpointsController implements Controller {
     }
     const svc = asService(svcObj);
     if (svc.spec?.type === 'ExternalName' || !hasSelector(svc)) return;
-    const pods = this.pods.lister.list(namespace).map(asPod).filter((p) => Object.entries(svc.spec!.selector!).every(([k, v]) => p.metadata?.labels?.[k] === v));
+    const pods = this.pods.lister
+      .list(namespace)
+      .map(asPod)
+      .filter((p) => Object.entries(svc.spec!.selector!).every(([k, v]) => p.metadata?.labels?.[k] === v));
     const currentObj = this.endpoints.lister.get(key);
     if (currentObj && this.stale.get(key) === currentObj.metadata.resourceVersion) throw new StaleCacheError(`endpoints ${key}`);
     // Computed on every sync, so the tracker follows what each sync saw even when nothing is written.
@@ -87,7 +101,12 @@ export class EndpointsController implements Controller {
       if (isAlreadyExists(e)) throw new StaleCacheError(`endpoints ${key}`);
       if (!current && isNamespaceTerminating(e)) return;
       const verb = current ? 'update' : 'create';
-      void this.ctx.recorder.event(toKube(next), 'Warning', current ? 'FailedToUpdateEndpoint' : 'FailedToCreateEndpoint', `Failed to ${verb} endpoint ${key}: ${(e as Error).message}`);
+      void this.ctx.recorder.event(
+        toKube(next),
+        'Warning',
+        current ? 'FailedToUpdateEndpoint' : 'FailedToCreateEndpoint',
+        `Failed to ${verb} endpoint ${key}: ${(e as Error).message}`,
+      );
       throw e;
     }
   }

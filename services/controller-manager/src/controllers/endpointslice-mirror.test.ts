@@ -7,7 +7,14 @@ import { mirrorSlices, shouldMirror } from './endpointslice-mirror.js';
 const endpoints = (subsets: Endpoints['subsets'], meta: Partial<NonNullable<Endpoints['metadata']>> = {}): Endpoints => ({
   apiVersion: 'v1',
   kind: 'Endpoints',
-  metadata: { name: 'ext', namespace: 'ns', uid: 'ep-uid', labels: { team: 'a' }, annotations: { note: 'x', 'kubectl.kubernetes.io/last-applied-configuration': '{}', 'endpoints.kubernetes.io/last-change-trigger-time': 't' }, ...meta },
+  metadata: {
+    name: 'ext',
+    namespace: 'ns',
+    uid: 'ep-uid',
+    labels: { team: 'a' },
+    annotations: { note: 'x', 'kubectl.kubernetes.io/last-applied-configuration': '{}', 'endpoints.kubernetes.io/last-change-trigger-time': 't' },
+    ...meta,
+  },
   subsets,
 });
 const asStored = (s: EndpointSlice, name: string): EndpointSlice => {
@@ -25,7 +32,11 @@ describe('shouldMirror', () => {
 
 describe('mirrorSlices', () => {
   const ep = endpoints([
-    { addresses: [{ ip: '192.168.9.1' }, { ip: '192.168.9.2', nodeName: 'n1', hostname: 'two' }], notReadyAddresses: [{ ip: '192.168.9.3' }], ports: [{ name: 'http', port: 80 }] },
+    {
+      addresses: [{ ip: '192.168.9.1' }, { ip: '192.168.9.2', nodeName: 'n1', hostname: 'two' }],
+      notReadyAddresses: [{ ip: '192.168.9.3' }],
+      ports: [{ name: 'http', port: 80 }],
+    },
     { addresses: [{ ip: 'not-an-ip' }, { ip: 'fd00::5' }], ports: [{ port: 53, protocol: 'UDP' }] },
   ]);
 

@@ -7,7 +7,15 @@
 import { isIP } from 'node:net';
 import type { EndpointAddress, EndpointPort as CorePort, Endpoints } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { ANNOTATION_LAST_APPLIED, ANNOTATION_LEADER, ANNOTATION_TRIGGER_TIME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, LABEL_SKIP_MIRROR, named } from './endpoint-util.js';
+import {
+  ANNOTATION_LAST_APPLIED,
+  ANNOTATION_LEADER,
+  ANNOTATION_TRIGGER_TIME,
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE_NAME,
+  LABEL_SKIP_MIRROR,
+  named,
+} from './endpoint-util.js';
 import { endpointEqualBeyondKey, endpointKey, portsKey, type SliceChanges } from './endpointslice-reconcile.js';
 
 export const MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io';
@@ -27,9 +35,12 @@ export interface MirrorResult extends SliceChanges {
 }
 
 /** The Endpoints' annotations a slice carries: all but the trigger time and kubectl's last-applied copy. */
-const mirroredAnnotations = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => k !== ANNOTATION_TRIGGER_TIME && k !== ANNOTATION_LAST_APPLIED));
-const withoutKeys = (m: Record<string, string> | undefined, ...keys: string[]) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !keys.includes(k)));
-const sameMap = (a: Record<string, string>, b: Record<string, string>) => Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => a[k] === b[k]);
+const mirroredAnnotations = (m: Record<string, string> | undefined) =>
+  Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => k !== ANNOTATION_TRIGGER_TIME && k !== ANNOTATION_LAST_APPLIED));
+const withoutKeys = (m: Record<string, string> | undefined, ...keys: string[]) =>
+  Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !keys.includes(k)));
+const sameMap = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => a[k] === b[k]);
 
 function newSlice(ep: Endpoints, ports: EndpointPort[], addressType: string, name: string | undefined): EndpointSlice {
   const meta = ep.metadata!;
@@ -67,8 +78,12 @@ export function mirrorSlices(ep: Endpoints, existing: readonly EndpointSlice[], 
   const desired = new Map<string, { type: string; ports: EndpointPort[]; endpoints: Map<string, Endpoint> }>();
   for (const subset of ep.subsets ?? []) {
     const ports = slicePorts(subset.ports);
-    for (const type of ['IPv4', 'IPv6']) if (!desired.has(`${type}|${portsKey(ports)}`)) desired.set(`${type}|${portsKey(ports)}`, { type, ports, endpoints: new Map() });
-    const all: [EndpointAddress, boolean][] = [...(subset.addresses ?? []).map((a): [EndpointAddress, boolean] => [a, true]), ...(subset.notReadyAddresses ?? []).map((a): [EndpointAddress, boolean] => [a, false])];
+    for (const type of ['IPv4', 'IPv6'])
+      if (!desired.has(`${type}|${portsKey(ports)}`)) desired.set(`${type}|${portsKey(ports)}`, { type, ports, endpoints: new Map() });
+    const all: [EndpointAddress, boolean][] = [
+      ...(subset.addresses ?? []).map((a): [EndpointAddress, boolean] => [a, true]),
+      ...(subset.notReadyAddresses ?? []).map((a): [EndpointAddress, boolean] => [a, false]),
+    ];
     let added = 0;
     for (const [address, ready] of all) {
       if (added >= maxPerSubset) {
@@ -122,7 +137,10 @@ function upToDate(slice: EndpointSlice, ep: Endpoints, want: Map<string, Endpoin
     if (!w || !endpointEqualBeyondKey(w, e)) return false;
   }
   const labels = withoutKeys(slice.metadata?.labels, LABEL_MANAGED_BY, LABEL_SERVICE_NAME);
-  return sameMap(labels, withoutKeys(ep.metadata?.labels, LABEL_MANAGED_BY, LABEL_SERVICE_NAME)) && sameMap(mirroredAnnotations(slice.metadata?.annotations), mirroredAnnotations(ep.metadata?.annotations));
+  return (
+    sameMap(labels, withoutKeys(ep.metadata?.labels, LABEL_MANAGED_BY, LABEL_SERVICE_NAME)) &&
+    sameMap(mirroredAnnotations(slice.metadata?.annotations), mirroredAnnotations(ep.metadata?.annotations))
+  );
 }
 
 /** recycleSlices: a create and a delete of the same address type make one update. */

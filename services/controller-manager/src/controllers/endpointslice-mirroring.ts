@@ -29,7 +29,10 @@ export class EndpointSliceMirroringController implements Controller {
   private slices: Informer;
   private tracker = new SliceTracker();
 
-  constructor(private ctx: ControllerContext, private maxPerSubset = MAX_ENDPOINTS_PER_SUBSET) {
+  constructor(
+    private ctx: ControllerContext,
+    private maxPerSubset = MAX_ENDPOINTS_PER_SUBSET,
+  ) {
     this.services = ctx.informers.for(R.services);
     this.endpoints = ctx.informers.for(R.endpoints);
     this.slices = ctx.informers.for(R.endpointslices);
@@ -71,7 +74,12 @@ export class EndpointSliceMirroringController implements Controller {
     return this.slices.lister
       .list(namespace)
       .map(asSlice)
-      .filter((s) => s.metadata?.labels?.[LABEL_SERVICE_NAME] === name && ours(s) && (s.metadata?.ownerReferences ?? []).some((o) => o.kind === 'Endpoints' && o.controller));
+      .filter(
+        (s) =>
+          s.metadata?.labels?.[LABEL_SERVICE_NAME] === name &&
+          ours(s) &&
+          (s.metadata?.ownerReferences ?? []).some((o) => o.kind === 'Endpoints' && o.controller),
+      );
   }
 
   async sync(key: string): Promise<void> {
@@ -87,8 +95,15 @@ export class EndpointSliceMirroringController implements Controller {
     const existing = this.mirrored(namespace!, name).filter((s) => !s.metadata?.deletionTimestamp);
     if (this.tracker.stale(key, epObj.metadata.uid, existing)) throw new StaleCacheError(`EndpointSlice (endpoints ${key})`);
     const plan = mirrorSlices(asEndpoints(epObj), existing, this.maxPerSubset);
-    if (plan.invalid) void this.ctx.recorder.event(epObj, 'Warning', 'InvalidIPAddress', `Skipped ${plan.invalid} invalid IP addresses when mirroring to EndpointSlices`);
-    if (plan.overCapacity) void this.ctx.recorder.event(epObj, 'Warning', 'TooManyAddressesToMirror', `A max of ${this.maxPerSubset} addresses can be mirrored to EndpointSlices per Endpoints subset. ${plan.overCapacity} addresses were skipped`);
+    if (plan.invalid)
+      void this.ctx.recorder.event(epObj, 'Warning', 'InvalidIPAddress', `Skipped ${plan.invalid} invalid IP addresses when mirroring to EndpointSlices`);
+    if (plan.overCapacity)
+      void this.ctx.recorder.event(
+        epObj,
+        'Warning',
+        'TooManyAddressesToMirror',
+        `A max of ${this.maxPerSubset} addresses can be mirrored to EndpointSlices per Endpoints subset. ${plan.overCapacity} addresses were skipped`,
+      );
     const ref = { ...R.endpointslices, namespace };
     try {
       if (!epObj.metadata.deletionTimestamp) for (const s of plan.create) this.tracker.update(asSlice(await this.ctx.client.create(ref, toKube(s))));

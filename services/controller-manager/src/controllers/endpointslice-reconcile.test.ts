@@ -4,8 +4,12 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { node, pod, service } from '../testing/endpoint-fixtures.js';
 import { endpointKey, reconcileSlices, type SliceInput } from './endpointslice-reconcile.js';
 
-const nodes = new Map<string, Node>([['n1', node('n1', 'zone-a')], ['n2', node('n2')]]);
-const pods = (n: number, o: Parameters<typeof pod>[1] = {}): Pod[] => Array.from({ length: n }, (_, i) => pod(`p${String(i).padStart(3, '0')}`, { ip: `10.244.${Math.floor(i / 200)}.${(i % 200) + 1}`, ...o }));
+const nodes = new Map<string, Node>([
+  ['n1', node('n1', 'zone-a')],
+  ['n2', node('n2')],
+]);
+const pods = (n: number, o: Parameters<typeof pod>[1] = {}): Pod[] =>
+  Array.from({ length: n }, (_, i) => pod(`p${String(i).padStart(3, '0')}`, { ip: `10.244.${Math.floor(i / 200)}.${(i % 200) + 1}`, ...o }));
 const run = (o: Partial<SliceInput>) => reconcileSlices({ service: service(), pods: [], nodes, existing: [], ...o });
 
 /** What the api-server would store for a created slice: a name and a version. */
@@ -13,17 +17,27 @@ let n = 0;
 const stored = (s: EndpointSlice): EndpointSlice => {
   n++;
   const { generateName, ...meta } = s.metadata ?? {};
-  return { ...structuredClone(s), metadata: { ...meta, name: meta.name ?? `${generateName}x${n}`, uid: meta.uid ?? `slice-${n}`, resourceVersion: String(100 + n) } };
+  return {
+    ...structuredClone(s),
+    metadata: { ...meta, name: meta.name ?? `${generateName}x${n}`, uid: meta.uid ?? `slice-${n}`, resourceVersion: String(100 + n) },
+  };
 };
 /** Apply a result to a set of stored slices, as the controller's writes would. */
 const apply = (existing: EndpointSlice[], r: ReturnType<typeof run>): EndpointSlice[] => {
   const gone = new Set([...r.delete, ...r.update].map((s) => s.metadata!.name));
-  return [...existing.filter((s) => !gone.has(s.metadata!.name)), ...r.update.map((u) => stored({ ...u, metadata: { ...u.metadata, uid: existing.find((e) => e.metadata!.name === u.metadata!.name)?.metadata?.uid } })), ...r.create.map(stored)];
+  return [
+    ...existing.filter((s) => !gone.has(s.metadata!.name)),
+    ...r.update.map((u) => stored({ ...u, metadata: { ...u.metadata, uid: existing.find((e) => e.metadata!.name === u.metadata!.name)?.metadata?.uid } })),
+    ...r.create.map(stored),
+  ];
 };
 
 describe('reconcileSlices: desired state', () => {
   it('one slice for a Service’s ready pods: labels, owner, ports, conditions, zone, trigger time', () => {
-    const r = run({ pods: [pod('a', { ip: '10.244.1.5' }), pod('b', { ip: '10.244.2.5', node: 'n2', ready: false })], triggerTime: Date.parse('2026-01-01T00:00:00Z') });
+    const r = run({
+      pods: [pod('a', { ip: '10.244.1.5' }), pod('b', { ip: '10.244.2.5', node: 'n2', ready: false })],
+      triggerTime: Date.parse('2026-01-01T00:00:00Z'),
+    });
     expect(r.update).toEqual([]);
     expect(r.delete).toEqual([]);
     expect(r.create).toHaveLength(1);
@@ -38,8 +52,19 @@ describe('reconcileSlices: desired state', () => {
     expect(s.addressType).toBe('IPv4');
     expect(s.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
     expect(s.endpoints).toEqual([
-      { addresses: ['10.244.1.5'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'n1', zone: 'zone-a', targetRef: { kind: 'Pod', namespace: 'ns', name: 'a', uid: 'uid-a' } },
-      { addresses: ['10.244.2.5'], conditions: { ready: false, serving: false, terminating: false }, nodeName: 'n2', targetRef: { kind: 'Pod', namespace: 'ns', name: 'b', uid: 'uid-b' } },
+      {
+        addresses: ['10.244.1.5'],
+        conditions: { ready: true, serving: true, terminating: false },
+        nodeName: 'n1',
+        zone: 'zone-a',
+        targetRef: { kind: 'Pod', namespace: 'ns', name: 'a', uid: 'uid-a' },
+      },
+      {
+        addresses: ['10.244.2.5'],
+        conditions: { ready: false, serving: false, terminating: false },
+        nodeName: 'n2',
+        targetRef: { kind: 'Pod', namespace: 'ns', name: 'b', uid: 'uid-b' },
+      },
     ]);
   });
 
@@ -54,7 +79,13 @@ describe('reconcileSlices: desired state', () => {
 
   it('pods serving a named port on different numbers land in different slices', () => {
     const svc = service({ ports: [{ name: 'web', port: 80, targetPort: 'http', protocol: 'TCP' }] });
-    const r = run({ service: svc, pods: [pod('a', { ip: '10.244.1.5', ports: [{ name: 'http', containerPort: 8080 }] }), pod('b', { ip: '10.244.1.6', ports: [{ name: 'http', containerPort: 9090 }] })] });
+    const r = run({
+      service: svc,
+      pods: [
+        pod('a', { ip: '10.244.1.5', ports: [{ name: 'http', containerPort: 8080 }] }),
+        pod('b', { ip: '10.244.1.6', ports: [{ name: 'http', containerPort: 9090 }] }),
+      ],
+    });
     expect(r.create.map((s) => [s.ports, s.endpoints.map((e) => e.targetRef?.name)])).toEqual([
       [[{ name: 'web', port: 8080, protocol: 'TCP' }], ['a']],
       [[{ name: 'web', port: 9090, protocol: 'TCP' }], ['b']],
@@ -136,7 +167,10 @@ describe('reconcileSlices: churn', () => {
 
   it('deletes slices owned by an older Service of the same name and slices of another address type', () => {
     const [own] = apply([], run({ pods: pods(1) }));
-    const foreign = { ...own, metadata: { ...own.metadata, name: 'web-old', uid: 'x', ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'old-uid' }] } };
+    const foreign = {
+      ...own,
+      metadata: { ...own.metadata, name: 'web-old', uid: 'x', ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'old-uid' }] },
+    };
     const v6 = { ...own, metadata: { ...own.metadata, name: 'web-v6', uid: 'y' }, addressType: 'IPv6' };
     const r = run({ pods: pods(1), existing: [own, foreign, v6] });
     expect(r.delete.map((s) => s.metadata?.name).sort()).toEqual(['web-old', 'web-v6']);
@@ -146,6 +180,10 @@ describe('reconcileSlices: churn', () => {
   it('follows the Service’s labels onto its slices', () => {
     const existing = apply([], run({ pods: pods(1) }));
     const r = run({ service: service({ labels: { team: 'b' } }), pods: pods(1), existing });
-    expect(r.update[0].metadata?.labels).toEqual({ team: 'b', 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' });
+    expect(r.update[0].metadata?.labels).toEqual({
+      team: 'b',
+      'kubernetes.io/service-name': 'web',
+      'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+    });
   });
 });

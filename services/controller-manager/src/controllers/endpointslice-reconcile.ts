@@ -58,13 +58,21 @@ const portId = (p: EndpointPort) => JSON.stringify([p.name ?? '', p.port ?? 0, p
 /** Slices group by their exact set of ports (NewPortMapKey), order aside. */
 export const portsKey = (ports: readonly EndpointPort[] | undefined) => (ports ?? []).map(portId).sort(byString).join(';');
 /** An endpoint's identity (hashEndpoint): its addresses, hostname and pod. Everything else is an update of it. */
-export const endpointKey = (e: Endpoint) => JSON.stringify([[...e.addresses].sort(byString), e.hostname ?? '', e.targetRef?.namespace ?? '', e.targetRef?.name ?? '']);
+export const endpointKey = (e: Endpoint) =>
+  JSON.stringify([[...e.addresses].sort(byString), e.hostname ?? '', e.targetRef?.namespace ?? '', e.targetRef?.name ?? '']);
 
 /** EndpointsEqualBeyondHash: same node, zone, conditions and pod (its resourceVersion aside). */
 export function endpointEqualBeyondKey(a: Endpoint, b: Endpoint): boolean {
   const c1 = a.conditions ?? {};
   const c2 = b.conditions ?? {};
-  return (a.nodeName ?? null) === (b.nodeName ?? null) && (a.zone ?? null) === (b.zone ?? null) && (c1.ready ?? null) === (c2.ready ?? null) && (c1.serving ?? null) === (c2.serving ?? null) && (c1.terminating ?? null) === (c2.terminating ?? null) && sameReference(a.targetRef, b.targetRef);
+  return (
+    (a.nodeName ?? null) === (b.nodeName ?? null) &&
+    (a.zone ?? null) === (b.zone ?? null) &&
+    (c1.ready ?? null) === (c2.ready ?? null) &&
+    (c1.serving ?? null) === (c2.serving ?? null) &&
+    (c1.terminating ?? null) === (c2.terminating ?? null) &&
+    sameReference(a.targetRef, b.targetRef)
+  );
 }
 
 /** The address types a Service has slices of: its IP families (kemu defaults IPv4). */
@@ -82,7 +90,11 @@ export function addressTypesFor(svc: Service): Set<string> {
 export function podToEndpoint(pod: Pod, node: Node | undefined, svc: Service, ip: string): Endpoint {
   const serving = isPodReady(pod);
   const terminating = !!pod.metadata?.deletionTimestamp;
-  const ep: Endpoint = { addresses: [ip], conditions: { ready: !!svc.spec?.publishNotReadyAddresses || (serving && !terminating), serving, terminating }, targetRef: podReference(pod) };
+  const ep: Endpoint = {
+    addresses: [ip],
+    conditions: { ready: !!svc.spec?.publishNotReadyAddresses || (serving && !terminating), serving, terminating },
+    targetRef: podReference(pod),
+  };
   if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
   const zone = node?.metadata?.labels?.[ZONE_LABEL];
   if (zone) ep.zone = zone;
@@ -101,10 +113,12 @@ export function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
   return out;
 }
 
-const ownedBy = (slice: EndpointSlice, svc: Service) => (slice.metadata?.ownerReferences ?? []).some((o) => o.uid === svc.metadata?.uid && o.kind === 'Service' && o.apiVersion === 'v1');
+const ownedBy = (slice: EndpointSlice, svc: Service) =>
+  (slice.metadata?.ownerReferences ?? []).some((o) => o.uid === svc.metadata?.uid && o.kind === 'Service' && o.apiVersion === 'v1');
 const isReserved = (k: string) => k === LABEL_SERVICE_NAME || k === LABEL_MANAGED_BY || k === LABEL_HEADLESS;
 const withoutReserved = (m: Record<string, string> | undefined) => Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !isReserved(k)));
-const sameMap = (a: Record<string, string>, b: Record<string, string>) => Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => a[k] === b[k]);
+const sameMap = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => a[k] === b[k]);
 
 /** setEndpointSliceLabels: the Service's labels plus the reserved ones; changed when the non-reserved ones differ. */
 export function sliceLabels(slice: EndpointSlice | undefined, svc: Service, controller: string): { labels: Record<string, string>; changed: boolean } {
@@ -124,7 +138,12 @@ function newSlice(svc: Service, ports: EndpointPort[], addressType: string): End
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { generateName: `${svc.metadata!.name}-`, namespace: svc.metadata!.namespace, labels: sliceLabels(undefined, svc, ENDPOINTSLICE_CONTROLLER).labels, ownerReferences: [serviceOwnerRef(svc)] },
+    metadata: {
+      generateName: `${svc.metadata!.name}-`,
+      namespace: svc.metadata!.namespace,
+      labels: sliceLabels(undefined, svc, ENDPOINTSLICE_CONTROLLER).labels,
+      ownerReferences: [serviceOwnerRef(svc)],
+    },
     addressType,
     ports,
     endpoints: [],
@@ -155,7 +174,14 @@ function sliceToFill(slices: EndpointSlice[], n: number, max: number): EndpointS
 }
 
 /** reconcileByPortMapping: the slices of one port set. */
-function reconcilePortSet(svc: Service, existing: readonly EndpointSlice[], desired: EndpointSet, ports: EndpointPort[], addressType: string, max: number): SliceChanges {
+function reconcilePortSet(
+  svc: Service,
+  existing: readonly EndpointSlice[],
+  desired: EndpointSet,
+  ports: EndpointPort[],
+  addressType: string,
+  max: number,
+): SliceChanges {
   const byName = new Map<string, EndpointSlice>();
   const unchanged: string[] = [];
   const toUpdate: string[] = [];
@@ -195,7 +221,11 @@ function reconcilePortSet(svc: Service, existing: readonly EndpointSlice[], desi
   while (desired.size) {
     let fill: EndpointSlice | undefined;
     if (desired.size < max && unchanged.length) {
-      const found = sliceToFill(unchanged.map((n) => byName.get(n)!), desired.size, max);
+      const found = sliceToFill(
+        unchanged.map((n) => byName.get(n)!),
+        desired.size,
+        max,
+      );
       if (found) {
         fill = structuredClone(found);
         byName.set(found.metadata!.name!, fill);
@@ -291,7 +321,7 @@ export function reconcileSlices(input: SliceInput): SliceResult {
  * update, of the slice that would have gone (same address type, ours).
  */
 function recycle(c: SliceChanges, svc: Service): void {
-  for (let i = 0; i < c.delete.length && c.create.length; ) {
+  for (let i = 0; i < c.delete.length && c.create.length;) {
     const old = c.delete[i];
     const fresh = c.create[c.create.length - 1];
     if (old.addressType === fresh.addressType && ownedBy(old, svc)) {

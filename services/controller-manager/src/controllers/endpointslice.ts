@@ -10,7 +10,20 @@ import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
-import { LABEL_MANAGED_BY, LABEL_SERVICE_NAME, StaleCacheError, isNamespaceTerminating, TriggerTimeTracker, asPod, asService, hasSelector, selects, servicesSelecting, servicesToUpdateOnPodChange, toKube } from './endpoint-util.js';
+import {
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE_NAME,
+  StaleCacheError,
+  isNamespaceTerminating,
+  TriggerTimeTracker,
+  asPod,
+  asService,
+  hasSelector,
+  selects,
+  servicesSelecting,
+  servicesToUpdateOnPodChange,
+  toKube,
+} from './endpoint-util.js';
 import { ENDPOINTSLICE_CONTROLLER, MAX_ENDPOINTS_PER_SLICE, reconcileSlices } from './endpointslice-reconcile.js';
 import { SliceTracker } from './slice-tracker.js';
 
@@ -39,7 +52,10 @@ export class EndpointSliceController implements Controller {
   private max: number;
   private sliceDelay: number;
 
-  constructor(private ctx: ControllerContext, opts: EndpointSliceOptions = {}) {
+  constructor(
+    private ctx: ControllerContext,
+    opts: EndpointSliceOptions = {},
+  ) {
     this.max = opts.maxEndpointsPerSlice ?? MAX_ENDPOINTS_PER_SLICE;
     this.sliceDelay = opts.sliceChangeDelayMs ?? 1000;
     this.services = ctx.informers.for(R.services);
@@ -50,7 +66,11 @@ export class EndpointSliceController implements Controller {
     this.services.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
     const all = () => this.services.lister.list().map(asService);
     const podServices = (p: KubeObject) => servicesSelecting(all(), p.metadata.namespace, p.metadata.labels).forEach((k) => this.queue.add(k));
-    this.pods.on({ add: podServices, update: (a, b) => servicesToUpdateOnPodChange(all(), asPod(a), asPod(b)).forEach((k) => this.queue.add(k)), delete: podServices });
+    this.pods.on({
+      add: podServices,
+      update: (a, b) => servicesToUpdateOnPodChange(all(), asPod(a), asPod(b)).forEach((k) => this.queue.add(k)),
+      delete: podServices,
+    });
     this.slices.on({
       add: (o) => {
         const s = asSlice(o);
@@ -92,7 +112,10 @@ export class EndpointSliceController implements Controller {
     }
     const svc = asService(svcObj);
     if (svc.spec?.type === 'ExternalName' || !hasSelector(svc)) return;
-    const pods = this.pods.lister.list(namespace).map(asPod).filter((p) => selects(svc, p.metadata?.labels));
+    const pods = this.pods.lister
+      .list(namespace)
+      .map(asPod)
+      .filter((p) => selects(svc, p.metadata?.labels));
     const existing = this.slices.lister
       .list(namespace)
       .map(asSlice)
@@ -116,7 +139,12 @@ export class EndpointSliceController implements Controller {
       }
     } catch (e) {
       if (isNamespaceTerminating(e)) return;
-      void this.ctx.recorder.event(svcObj, 'Warning', 'FailedToUpdateEndpointSlices', `Error updating Endpoint Slices for Service ${key}: ${(e as Error).message}`);
+      void this.ctx.recorder.event(
+        svcObj,
+        'Warning',
+        'FailedToUpdateEndpointSlices',
+        `Error updating Endpoint Slices for Service ${key}: ${(e as Error).message}`,
+      );
       throw e;
     }
     // Pods on a node the cache does not know yet were left out; try again once it does.

@@ -113,7 +113,9 @@ export class GarbageCollector implements Controller {
     if (alive === 0) {
       await this.ctx.client.delete(ref, obj.metadata.name!, { propagationPolicy: 'Background', preconditions: { uid: obj.metadata.uid } }).catch(ignoreGone);
     } else if (foregroundOwner && alive === 1) {
-      await this.ctx.client.delete(ref, obj.metadata.name!, { propagationPolicy: this.cascadeFor(obj), preconditions: { uid: obj.metadata.uid } }).catch(ignoreGone);
+      await this.ctx.client
+        .delete(ref, obj.metadata.name!, { propagationPolicy: this.cascadeFor(obj), preconditions: { uid: obj.metadata.uid } })
+        .catch(ignoreGone);
     }
   }
 
@@ -135,7 +137,12 @@ export class GarbageCollector implements Controller {
       for (const d of deps) {
         const refs = (d.obj.metadata.ownerReferences ?? []).filter((r) => r.uid !== owner.metadata.uid);
         await this.ctx.client
-          .patch({ ...TRACKED[d.kind], namespace: d.obj.metadata.namespace }, d.obj.metadata.name!, { metadata: { uid: d.obj.metadata.uid, ownerReferences: refs.length ? refs : null } }, 'application/merge-patch+json')
+          .patch(
+            { ...TRACKED[d.kind], namespace: d.obj.metadata.namespace },
+            d.obj.metadata.name!,
+            { metadata: { uid: d.obj.metadata.uid, ownerReferences: refs.length ? refs : null } },
+            'application/merge-patch+json',
+          )
           .catch(ignoreGone);
       }
       await this.removeFinalizer(ownerRef, owner, 'orphan');
@@ -145,7 +152,9 @@ export class GarbageCollector implements Controller {
       const waiting = deps.filter((d) => (d.obj.metadata.ownerReferences ?? []).some((r) => r.uid === owner.metadata.uid));
       for (const d of waiting) {
         if (!d.obj.metadata.deletionTimestamp) {
-          await this.ctx.client.delete({ ...TRACKED[d.kind], namespace: d.obj.metadata.namespace }, d.obj.metadata.name!, { propagationPolicy: this.cascadeFor(d.obj) }).catch(ignoreGone);
+          await this.ctx.client
+            .delete({ ...TRACKED[d.kind], namespace: d.obj.metadata.namespace }, d.obj.metadata.name!, { propagationPolicy: this.cascadeFor(d.obj) })
+            .catch(ignoreGone);
         }
       }
       if (waiting.length === 0) await this.removeFinalizer(ownerRef, owner, 'foregroundDeletion');
@@ -154,7 +163,14 @@ export class GarbageCollector implements Controller {
 
   private async removeFinalizer(ref: ResourceId, owner: KubeObject, finalizer: string): Promise<void> {
     const rest = (owner.metadata.finalizers ?? []).filter((f) => f !== finalizer);
-    await this.ctx.client.patch(ref, owner.metadata.name!, { metadata: { resourceVersion: owner.metadata.resourceVersion, finalizers: rest.length ? rest : null } }, 'application/merge-patch+json').catch(ignoreGone);
+    await this.ctx.client
+      .patch(
+        ref,
+        owner.metadata.name!,
+        { metadata: { resourceVersion: owner.metadata.resourceVersion, finalizers: rest.length ? rest : null } },
+        'application/merge-patch+json',
+      )
+      .catch(ignoreGone);
   }
 }
 

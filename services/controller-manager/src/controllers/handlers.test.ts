@@ -39,16 +39,30 @@ async function start<T>(api: FakeApi, make: (ctx: Ctx) => T): Promise<{ c: T; in
 }
 
 /** Wait until an informer's cache holds this exact version of an object. */
-const cached = (lister: Lister, o: KubeObject) => until(`${o.metadata.name}@${o.metadata.resourceVersion} in cache`, () => lister.getNamed(o.metadata.namespace, o.metadata.name!)?.metadata.resourceVersion === o.metadata.resourceVersion);
+const cached = (lister: Lister, o: KubeObject) =>
+  until(
+    `${o.metadata.name}@${o.metadata.resourceVersion} in cache`,
+    () => lister.getNamed(o.metadata.namespace, o.metadata.name!)?.metadata.resourceVersion === o.metadata.resourceVersion,
+  );
 const gone = (lister: Lister, o: KubeObject) => until(`${o.metadata.name} gone from cache`, () => !lister.getNamed(o.metadata.namespace, o.metadata.name!));
 
 const rs = (replicas: number): Obj<ReplicaSet> => ({
   apiVersion: 'apps/v1',
   kind: 'ReplicaSet',
   metadata: { name: 'web', namespace: 'ns', uid: 'rs-uid', generation: 1 },
-  spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: 'web' } },
+    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+  },
 });
-const runningPod = (name: string, created: string, owner: { kind: string; name: string; uid: string }, labels: Record<string, string>, node = 'n1'): KubeObject => ({
+const runningPod = (
+  name: string,
+  created: string,
+  owner: { kind: string; name: string; uid: string },
+  labels: Record<string, string>,
+  node = 'n1',
+): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, namespace: 'ns', labels, creationTimestamp: created, ownerReferences: [{ apiVersion: 'apps/v1', ...owner, controller: true }] },
@@ -67,7 +81,11 @@ describe('ReplicaSet controller: pod events and expectations', () => {
     const podLister = informers.for(R.pods).lister;
     const scale = async (n: number) => cached(rsLister, api.seed(R.replicasets, { ...api.objects.get('replicasets/ns/web')!, spec: { ...rs(n).spec } }));
     const creates = () => api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').length;
-    const deletes = () => api.writes().filter((x) => x.verb === 'delete').map((x) => x.name);
+    const deletes = () =>
+      api
+        .writes()
+        .filter((x) => x.verb === 'delete')
+        .map((x) => x.name);
     return { api, c, client: ctx.client, podLister, scale, creates, deletes };
   };
 
@@ -109,9 +127,22 @@ describe('ReplicaSet controller: pod events and expectations', () => {
 
 describe('DaemonSet controller: node and pod events', () => {
   const tpl = { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'x:2' }] } };
-  const ds: KubeObject = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'ns', uid: 'ds-uid', generation: 2 }, spec: { selector: { matchLabels: { app: 'agent' } }, template: tpl } };
-  const node = (name: string, extra: Partial<KubeObject> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-01-01T00:00:00Z' }] }, ...extra });
-  const dsPod = (name: string, hash: string) => runningPod(name, '2026-01-01T00:00:00Z', { kind: 'DaemonSet', name: 'agent', uid: 'ds-uid' }, { app: 'agent', 'controller-revision-hash': hash });
+  const ds: KubeObject = {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent', namespace: 'ns', uid: 'ds-uid', generation: 2 },
+    spec: { selector: { matchLabels: { app: 'agent' } }, template: tpl },
+  };
+  const node = (name: string, extra: Partial<KubeObject> = {}): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    spec: {},
+    status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-01-01T00:00:00Z' }] },
+    ...extra,
+  });
+  const dsPod = (name: string, hash: string) =>
+    runningPod(name, '2026-01-01T00:00:00Z', { kind: 'DaemonSet', name: 'agent', uid: 'ds-uid' }, { app: 'agent', 'controller-revision-hash': hash });
 
   it('replaces a pod marked for deletion at once in a rolling update, without waiting for the kubelet', async () => {
     const api = new FakeApi();
@@ -120,10 +151,18 @@ describe('DaemonSet controller: node and pod events', () => {
     api.seed(R.pods, dsPod('agent-old', 'old-hash'));
     const { c, informers } = await start(api, (ctx) => new DaemonSetController(ctx));
     await c.sync('ns/agent');
-    expect(api.writes().filter((x) => x.verb === 'delete').map((x) => x.name)).toEqual(['agent-old']);
+    expect(
+      api
+        .writes()
+        .filter((x) => x.verb === 'delete')
+        .map((x) => x.name),
+    ).toEqual(['agent-old']);
     await cached(informers.for(R.pods).lister, api.objects.get('pods/ns/agent-old')!);
     await c.sync('ns/agent');
-    const created = api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').map((x) => x.body as Obj<Pod>);
+    const created = api
+      .writes()
+      .filter((x) => x.verb === 'create' && x.resource === 'pods')
+      .map((x) => x.body as Obj<Pod>);
     expect(created.map((p) => [p.spec?.nodeName, p.metadata.labels?.['controller-revision-hash']])).toEqual([['n1', templateHash(tpl)]]);
   });
 

@@ -48,13 +48,17 @@ export class NamespaceController implements Controller {
       return;
     }
     if ((ns.spec?.finalizers ?? []).length) {
-      await clientFor(this.ctx.client, R.namespaces).update({ ...structuredClone(ns), spec: { ...ns.spec, finalizers: [] } }, 'finalize').catch((e: unknown) => {
+      await clientFor(this.ctx.client, R.namespaces)
+        .update({ ...structuredClone(ns), spec: { ...ns.spec, finalizers: [] } }, 'finalize')
+        .catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
+    }
+    await clientFor(this.ctx.client, R.namespaces)
+      .delete(name)
+      .catch((e: unknown) => {
         if (!isNotFound(e)) throw e;
       });
-    }
-    await clientFor(this.ctx.client, R.namespaces).delete(name).catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
   }
 }
 

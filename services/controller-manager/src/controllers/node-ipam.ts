@@ -22,7 +22,10 @@ export class NodeIpamController implements Controller {
   /** Ranges handed out that the cache does not show yet. */
   private reserved = new Map<string, string>();
 
-  constructor(private ctx: ControllerContext, private clusterCIDR = '10.244.0.0/16') {
+  constructor(
+    private ctx: ControllerContext,
+    private clusterCIDR = '10.244.0.0/16',
+  ) {
     this.nodes = informerFor(ctx.informers, R.nodes);
     this.nodes.on({
       add: (n) => this.queue.add(n.metadata.name!),

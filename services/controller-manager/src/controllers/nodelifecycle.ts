@@ -29,14 +29,25 @@ export function nodeHealth(node: Node, lease: Lease | undefined, now: number, gr
   const stamp = ts(new Date(now));
   let conditions: NodeCondition[] | undefined;
   if (stale && ready?.status !== 'Unknown') {
-    conditions = conds.map((c) => ({ ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: stamp }));
+    conditions = conds.map((c) => ({
+      ...c,
+      status: 'Unknown',
+      reason: 'NodeStatusUnknown',
+      message: 'Kubelet stopped posting node status.',
+      lastTransitionTime: stamp,
+    }));
   }
   const status = conditions ? 'Unknown' : ready?.status;
   const others = (node.spec?.taints ?? []).filter((t) => t.key !== UNREACHABLE && t.key !== NOT_READY);
   const keep = (key: string) => (node.spec?.taints ?? []).filter((t) => t.key === key);
   const mark = (key: string): Taint[] => {
     const existing = keep(key);
-    return existing.length === 2 ? existing : [{ key, effect: 'NoSchedule' }, { key, effect: 'NoExecute', timeAdded: stamp }];
+    return existing.length === 2
+      ? existing
+      : [
+          { key, effect: 'NoSchedule' },
+          { key, effect: 'NoExecute', timeAdded: stamp },
+        ];
   };
   const taints = status === 'Unknown' ? [...others, ...mark(UNREACHABLE)] : status === 'False' ? [...others, ...mark(NOT_READY)] : others;
   return { conditions, taints };
@@ -90,9 +101,11 @@ export class NodeLifecycleController implements Controller {
       if (pod.metadata.deletionTimestamp || !isReady(pod)) continue;
       const conds = pod.status?.conditions ?? [];
       const status = { ...pod.status, conditions: conds.map((c) => (c.type === 'Ready' ? { ...c, status: 'False', lastTransitionTime: stamp } : c)) };
-      await clientFor(this.ctx.client, R.pods, pod.metadata.namespace).update({ ...structuredClone(pod), status }, 'status').catch((e: unknown) => {
-        if (!isNotFound(e)) throw e;
-      });
+      await clientFor(this.ctx.client, R.pods, pod.metadata.namespace)
+        .update({ ...structuredClone(pod), status }, 'status')
+        .catch((e: unknown) => {
+          if (!isNotFound(e)) throw e;
+        });
       void this.ctx.recorder.event(pod, 'Warning', 'NodeNotReady', 'Node is not ready');
     }
   }

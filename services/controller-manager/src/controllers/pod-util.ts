@@ -42,7 +42,7 @@ export function ownerRefFor(owner: { apiVersion?: string; kind?: string; metadat
  */
 export function deletionOrder(a: Pod, b: Pod): number {
   const scheduled = (p: Pod) => (p.spec?.nodeName ? 1 : 0);
-  const phaseRank = (p: Pod) => ({ Pending: 0, Unknown: 1, Running: 2 } as Record<string, number>)[p.status?.phase ?? 'Pending'] ?? 0;
+  const phaseRank = (p: Pod) => (({ Pending: 0, Unknown: 1, Running: 2 }) as Record<string, number>)[p.status?.phase ?? 'Pending'] ?? 0;
   const ready = (p: Pod) => (isReady(p) ? 1 : 0);
   const restarts = (p: Pod) => (p.status?.containerStatuses ?? []).reduce((n, c) => n + (c.restartCount ?? 0), 0);
   const created = (p: Pod) => Date.parse(p.metadata?.creationTimestamp ?? '') || 0;

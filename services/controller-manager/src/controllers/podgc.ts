@@ -40,9 +40,11 @@ export class PodGcController implements Controller {
       if (!isNotFound(e)) throw e;
     }
     const { namespace, name } = splitKey(key);
-    await clientFor(this.ctx.client, R.pods, namespace).delete(name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
+    await clientFor(this.ctx.client, R.pods, namespace)
+      .delete(name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } })
+      .catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
   }
 }
 

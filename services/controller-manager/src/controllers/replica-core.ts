@@ -81,7 +81,10 @@ export class ReplicaController<K extends ReplicaResource> implements Controller 
   private owners: TypedInformer<Kinds[K]>;
   private pods: TypedInformer<Pod>;
 
-  constructor(private ctx: ControllerContext, private kind: ReplicaKind<K>) {
+  constructor(
+    private ctx: ControllerContext,
+    private kind: ReplicaKind<K>,
+  ) {
     this.name = kind.name;
     this.owners = informerFor(ctx.informers, kind.resource);
     this.pods = informerFor(ctx.informers, R.pods);
@@ -194,7 +197,11 @@ export class ReplicaController<K extends ReplicaResource> implements Controller 
 
   private async adopt(pods: TypedClient<Pod>, p: Obj<Pod>, owner: Obj<Kinds[K]>): Promise<boolean> {
     try {
-      await pods.patch(p.metadata.name!, { metadata: { uid: p.metadata.uid, ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(owner)] } }, 'application/merge-patch+json');
+      await pods.patch(
+        p.metadata.name!,
+        { metadata: { uid: p.metadata.uid, ownerReferences: [...(p.metadata.ownerReferences ?? []), ownerRefFor(owner)] } },
+        'application/merge-patch+json',
+      );
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;

@@ -52,11 +52,20 @@ export class ResourceQuotaController implements Controller {
       const { items } = await this.ctx.client.list({ group: r.group, version: r.version, resource: r.resource, namespace });
       for (const o of items) used = addUsage(used, charge(r.storage, r.group, o));
     }
-    const status = { hard: { ...hard }, used: Object.fromEntries(Object.keys(hard).sort().map((k) => [k, showQuantity(k, used[k] ?? 0)])) };
+    const status = {
+      hard: { ...hard },
+      used: Object.fromEntries(
+        Object.keys(hard)
+          .sort()
+          .map((k) => [k, showQuantity(k, used[k] ?? 0)]),
+      ),
+    };
     if (JSON.stringify(status) === JSON.stringify(quota.status ?? {})) return;
-    await clientFor(this.ctx.client, R.resourcequotas, namespace).update({ ...structuredClone(quota), status }, 'status').catch((e: unknown) => {
-      if (!isNotFound(e)) throw e;
-    });
+    await clientFor(this.ctx.client, R.resourcequotas, namespace)
+      .update({ ...structuredClone(quota), status }, 'status')
+      .catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
   }
 }
 

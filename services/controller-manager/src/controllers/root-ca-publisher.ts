@@ -35,7 +35,14 @@ export class RootCAPublisher implements Controller {
     if (!ca || !namespace || namespace.metadata.deletionTimestamp) return;
     const cur = this.configMaps.lister.getNamed(ns, NAME);
     const data = { 'ca.crt': ca };
-    const metadata = { name: NAME, namespace: ns, annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } };
+    const metadata = {
+      name: NAME,
+      namespace: ns,
+      annotations: {
+        'kubernetes.io/description':
+          'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+      },
+    };
     try {
       const configMaps = clientFor(this.ctx.client, R.configmaps, ns);
       if (!cur) await configMaps.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata, data });

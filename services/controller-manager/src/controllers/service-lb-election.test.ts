@@ -6,7 +6,13 @@ import { electSpeaker, speakerCandidates, speakerOrder } from './service-lb-elec
 
 const nodes = ['node-1', 'node-2', 'node-3'];
 /** The order computed independently: sha256 of "node#ip" as hex, which sorts as the bytes do. */
-const byHash = (ip: string, ns: string[]) => [...ns].sort((a, b) => createHash('sha256').update(`${a}#${ip}`).digest('hex').localeCompare(createHash('sha256').update(`${b}#${ip}`).digest('hex')));
+const byHash = (ip: string, ns: string[]) =>
+  [...ns].sort((a, b) =>
+    createHash('sha256')
+      .update(`${a}#${ip}`)
+      .digest('hex')
+      .localeCompare(createHash('sha256').update(`${b}#${ip}`).digest('hex')),
+  );
 
 describe('electSpeaker', () => {
   it.each(['172.28.255.1', '172.28.255.2', '172.28.255.3', '10.0.0.1'])('orders the nodes by sha256(node#%s)', (ip) => {
@@ -19,7 +25,12 @@ describe('electSpeaker', () => {
   it('when the elected node drops out, the next in the order takes over and the others keep theirs', () => {
     const ip = '172.28.255.1';
     const [first, second] = speakerOrder(ip, nodes);
-    expect(electSpeaker(ip, nodes.filter((n) => n !== first))).toBe(second);
+    expect(
+      electSpeaker(
+        ip,
+        nodes.filter((n) => n !== first),
+      ),
+    ).toBe(second);
   });
   it('spreads addresses over the nodes', () => {
     const winners = new Set(Array.from({ length: 30 }, (_, i) => electSpeaker(`172.28.255.${i + 1}`, nodes)));
@@ -28,8 +39,15 @@ describe('electSpeaker', () => {
   it('nobody when there are no candidates', () => expect(electSpeaker('172.28.255.1', [])).toBeUndefined());
 });
 
-const node = (name: string, ready = true, labels: Record<string, string> = {}): Node => ({ metadata: { name, labels }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown' }] } });
-const slice = (...eps: [string, boolean][]): EndpointSlice => ({ addressType: 'IPv4', metadata: { name: 's' }, endpoints: eps.map(([nodeName, ready], i) => ({ addresses: [`10.244.0.${i + 1}`], nodeName, conditions: { ready, serving: ready } })) });
+const node = (name: string, ready = true, labels: Record<string, string> = {}): Node => ({
+  metadata: { name, labels },
+  status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown' }] },
+});
+const slice = (...eps: [string, boolean][]): EndpointSlice => ({
+  addressType: 'IPv4',
+  metadata: { name: 's' },
+  endpoints: eps.map(([nodeName, ready], i) => ({ addresses: [`10.244.0.${i + 1}`], nodeName, conditions: { ready, serving: ready } })),
+});
 
 describe('speakerCandidates', () => {
   const all = [node('node-1'), node('node-2', false), node('node-3'), node('cp', true, { 'node.kubernetes.io/exclude-from-external-load-balancers': '' })];

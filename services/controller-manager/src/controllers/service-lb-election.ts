@@ -35,7 +35,7 @@ export function electSpeaker(ip: string, candidates: readonly string[]): string 
 
 const isReady = (n: Node): boolean => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 /** EndpointSlice "serving" (ready when serving is not reported), as MetalLB's IsConditionServing. */
-const isServing = (c: { ready?: boolean; serving?: boolean } | undefined): boolean => (c?.serving ?? c?.ready) ?? true;
+const isServing = (c: { ready?: boolean; serving?: boolean } | undefined): boolean => c?.serving ?? c?.ready ?? true;
 
 /**
  * The nodes that may announce a Service: Ready and not excluded; with externalTrafficPolicy

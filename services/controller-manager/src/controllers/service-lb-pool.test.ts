@@ -8,7 +8,13 @@ import { lbPoolOf } from '../server.js';
 const claim = (ports: string[] = ['TCP/80'], sharingKey = '', backendKey = ''): LbClaim => ({ ports, sharingKey, backendKey });
 const svc = (o: { annotations?: Record<string, string>; lbIP?: string; ip?: string; ports?: number[]; local?: boolean } = {}): Service => ({
   metadata: { name: 's', namespace: 'ns', annotations: o.annotations },
-  spec: { type: 'LoadBalancer', ports: (o.ports ?? [80]).map((port) => ({ port, protocol: 'TCP' })), loadBalancerIP: o.lbIP, selector: { app: 'web', tier: 'a' }, externalTrafficPolicy: o.local ? 'Local' : 'Cluster' },
+  spec: {
+    type: 'LoadBalancer',
+    ports: (o.ports ?? [80]).map((port) => ({ port, protocol: 'TCP' })),
+    loadBalancerIP: o.lbIP,
+    selector: { app: 'web', tier: 'a' },
+    externalTrafficPolicy: o.local ? 'Local' : 'Cluster',
+  },
   status: { loadBalancer: o.ip ? { ingress: [{ ip: o.ip }] } : {} },
 });
 
@@ -19,7 +25,9 @@ describe('parseLbRange', () => {
     ['10.0.0.7/32', '10.0.0.7'],
     ['10.0.0.5 - 10.0.0.6, 10.1.0.0/31', '10.0.0.5-10.0.0.6,10.1.0.0-10.1.0.1'],
   ])('%s → %s', (text, want) => expect(formatLbRange(parseLbRange(text))).toBe(want));
-  it.each(['', '10.0.0.9-10.0.0.1', '10.0.0.1-', 'fd00::/64', '10.0.0.1-10.0.0.2-10.0.0.3', 'pool'])('refuses %j', (text) => expect(() => parseLbRange(text)).toThrow(AddressError));
+  it.each(['', '10.0.0.9-10.0.0.1', '10.0.0.1-', 'fd00::/64', '10.0.0.1-10.0.0.2-10.0.0.3', 'pool'])('refuses %j', (text) =>
+    expect(() => parseLbRange(text)).toThrow(AddressError),
+  );
 });
 
 describe('default pool', () => {
@@ -49,11 +57,19 @@ describe('what a Service asks for', () => {
     ['spec.loadBalancerIP', svc({ lbIP: '10.0.0.2' }), { ip: '10.0.0.2' }],
     ['the annotation', svc({ annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.3' } }), { ip: '10.0.0.3' }],
     ['the deprecated annotation', svc({ annotations: { 'metallb.universe.tf/loadBalancerIPs': '10.0.0.4' } }), { ip: '10.0.0.4' }],
-    ['both', svc({ lbIP: '10.0.0.2', annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.3' } }), { error: 'service can not have both metallb.io/loadBalancerIPs and svc.Spec.LoadBalancerIP' }],
+    [
+      'both',
+      svc({ lbIP: '10.0.0.2', annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.3' } }),
+      { error: 'service can not have both metallb.io/loadBalancerIPs and svc.Spec.LoadBalancerIP' },
+    ],
     ['not an address', svc({ annotations: { 'metallb.io/loadBalancerIPs': 'ten' } }), { error: 'invalid metallb.io/loadBalancerIPs: "ten"' }],
   ])('%s', (_n, s, want) => expect(requestedIP(s)).toEqual(want));
   it('a claim: ports, the sharing key, and the selector only with externalTrafficPolicy Local', () => {
-    expect(claimOf(svc({ ports: [80, 443], annotations: { 'metallb.universe.tf/allow-shared-ip': 'k' } }))).toEqual({ ports: ['TCP/80', 'TCP/443'], sharingKey: 'k', backendKey: '' });
+    expect(claimOf(svc({ ports: [80, 443], annotations: { 'metallb.universe.tf/allow-shared-ip': 'k' } }))).toEqual({
+      ports: ['TCP/80', 'TCP/443'],
+      sharingKey: 'k',
+      backendKey: '',
+    });
     expect(claimOf(svc({ local: true })).backendKey).toBe('app=web,tier=a');
   });
 });
@@ -75,7 +91,12 @@ describe('LbAllocator', () => {
     ['different sharing keys', claim(['TCP/80'], 'x'), claim(['TCP/81'], 'y'), `can't change sharing key for "ns/b", address also in use by ns/a`],
     ['same key, a port clash', claim(['TCP/80'], 'x'), claim(['TCP/80'], 'x'), 'port TCP/80 is already in use on "10.0.0.1"'],
     ['same key, other protocol', claim(['TCP/53'], 'x'), claim(['UDP/53'], 'x'), undefined],
-    ['same key, different Local backends', claim(['TCP/80'], 'x', 'app=a'), claim(['TCP/81'], 'x', 'app=b'), `can't change sharing key for "ns/b", address also in use by ns/a`],
+    [
+      'same key, different Local backends',
+      claim(['TCP/80'], 'x', 'app=a'),
+      claim(['TCP/81'], 'x', 'app=b'),
+      `can't change sharing key for "ns/b", address also in use by ns/a`,
+    ],
   ])('sharing 10.0.0.1: %s', (_n, first, second, want) => {
     const a = new LbAllocator(pool);
     expect(a.assign('ns/a', '10.0.0.1', first)).toBeUndefined();
@@ -99,10 +120,22 @@ describe('converge', () => {
     ['a new Service gets the first address', svc(), { ip: '10.0.0.1', reasons: ['IPAllocated'], message: 'Assigned IP ["10.0.0.1"]' }],
     ['an address shown and free is kept, silently', svc({ ip: '10.0.0.2' }), { ip: '10.0.0.2', reasons: [] }],
     ['a requested address', svc({ lbIP: '10.0.0.2' }), { ip: '10.0.0.2', reasons: ['IPAllocated'] }],
-    ['a requested address outside the pool', svc({ lbIP: '10.9.9.9' }), { reasons: ['AllocationFailed'], message: 'Failed to allocate IP for "ns/s": "10.9.9.9" is not allowed in config' }],
-    ['a new request moves the address', svc({ ip: '10.0.0.1', annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.2' } }), { ip: '10.0.0.2', reasons: ['IPAllocated'] }],
+    [
+      'a requested address outside the pool',
+      svc({ lbIP: '10.9.9.9' }),
+      { reasons: ['AllocationFailed'], message: 'Failed to allocate IP for "ns/s": "10.9.9.9" is not allowed in config' },
+    ],
+    [
+      'a new request moves the address',
+      svc({ ip: '10.0.0.1', annotations: { 'metallb.io/loadBalancerIPs': '10.0.0.2' } }),
+      { ip: '10.0.0.2', reasons: ['IPAllocated'] },
+    ],
     ['an address out of the pool (the range changed) is replaced', svc({ ip: '10.7.0.1' }), { ip: '10.0.0.1', reasons: ['ClearAssignment', 'IPAllocated'] }],
-    ['an invalid request keeps a working address', svc({ ip: '10.0.0.1', annotations: { 'metallb.io/loadBalancerIPs': 'x' } }), { ip: '10.0.0.1', reasons: ['LoadBalancerFailed'] }],
+    [
+      'an invalid request keeps a working address',
+      svc({ ip: '10.0.0.1', annotations: { 'metallb.io/loadBalancerIPs': 'x' } }),
+      { ip: '10.0.0.1', reasons: ['LoadBalancerFailed'] },
+    ],
   ])('%s', (_n, s, want) => {
     const d = converge(new LbAllocator(pool), 'ns/s', s);
     expect(d.ip).toBe(want.ip);
@@ -126,6 +159,8 @@ describe('converge', () => {
     a.assign('ns/old', '10.0.0.1', claim());
     const d = converge(a, 'ns/s', svc({ ip: '10.0.0.1' }));
     expect(d.ip).toBe('10.0.0.2');
-    expect(d.events[0].message).toBe(`current IP for "ns/s" not allowed by config, will attempt for new IP assignment: can't change sharing key for "ns/s", address also in use by ns/old`);
+    expect(d.events[0].message).toBe(
+      `current IP for "ns/s" not allowed by config, will attempt for new IP assignment: can't change sharing key for "ns/s", address also in use by ns/old`,
+    );
   });
 });

@@ -22,7 +22,10 @@ export interface IpRange {
  * Throws AddressError naming the bad part.
  */
 export function parseLbRange(text: string): IpRange[] {
-  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!parts.length) throw new AddressError(`invalid LoadBalancer range: "${text}"`);
   return parts.map((p) => {
     if (p.includes('/')) {
@@ -66,7 +69,10 @@ export function defaultLbRange(nodeCIDR: string): IpRange[] {
  * about the node network: undefined.
  */
 export function nodeCidrFromApiserver(address: string): string | undefined {
-  const host = address.replace(/^[a-z]+:\/\//, '').replace(/:\d+$/, '').replace(/\/.*$/, '');
+  const host = address
+    .replace(/^[a-z]+:\/\//, '')
+    .replace(/:\d+$/, '')
+    .replace(/\/.*$/, '');
   if (!isIPv4(host) || host.startsWith('127.')) return undefined;
   const ip = parseIPv4(host);
   return `${formatIPv4((ip & 0xffff0000) >>> 0)}/16`;
@@ -105,7 +111,11 @@ export function claimOf(svc: Service): LbClaim {
           .map(([k, v]) => `${k}=${v}`)
           .join(',')
       : '';
-  return { ports: (spec.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`), sharingKey: annotation(svc, ANNOTATION_SHARED, DEPRECATED_SHARED) ?? '', backendKey };
+  return {
+    ports: (spec.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`),
+    sharingKey: annotation(svc, ANNOTATION_SHARED, DEPRECATED_SHARED) ?? '',
+    backendKey,
+  };
 }
 
 /** The address the user asked for (annotation or spec.loadBalancerIP), none, or why the request is invalid. */

@@ -42,7 +42,13 @@ const svc = (name: string, o: SvcOpts = {}): KubeObject => {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: 'ns', creationTimestamp: o.created },
-    spec: { type: o.type ?? 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }], selector: { app: name }, loadBalancerIP: o.lbIP, loadBalancerClass: o.lbClass },
+    spec: {
+      type: o.type ?? 'LoadBalancer',
+      ports: [{ port: 80, protocol: 'TCP' }],
+      selector: { app: name },
+      loadBalancerIP: o.lbIP,
+      loadBalancerClass: o.lbClass,
+    },
     status: { loadBalancer: o.ip ? { ingress: [{ ip: o.ip, ipMode: 'VIP' }] } : {} },
   };
   return s as KubeObject;
@@ -61,7 +67,10 @@ async function cluster(pool: string, seed: (api: FakeApi) => void = () => {}) {
   const get = (name: string) => api.objects.get(`services/ns/${name}`) as Service | undefined;
   const ips = (name: string) => (get(name)?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
   const events = (name: string) =>
-    api.calls.filter((x) => x.resource === 'events' && x.verb === 'create').map((x) => x.body as { involvedObject: { name: string }; reason: string; message: string; type: string }).filter((e) => e.involvedObject.name === name);
+    api.calls
+      .filter((x) => x.resource === 'events' && x.verb === 'create')
+      .map((x) => x.body as { involvedObject: { name: string }; reason: string; message: string; type: string })
+      .filter((e) => e.involvedObject.name === name);
   const put = (o: KubeObject) => api.seed(R.services, o);
   /** The Service as stored, changed by `f` (a user's edit keeps the status it had). */
   const edit = (name: string, f: (s: Service) => void) => {
@@ -126,7 +135,12 @@ describe('service-lb controller', () => {
     });
     await until('new gets the free address', () => c.ips('new')[0] === '10.0.0.3');
     expect([c.ips('old-a'), c.ips('old-b')]).toEqual([['10.0.0.1'], ['10.0.0.2']]);
-    expect(c.api.writes().filter((w) => w.resource === 'services').map((w) => w.name)).toEqual(['new']);
+    expect(
+      c.api
+        .writes()
+        .filter((w) => w.resource === 'services')
+        .map((w) => w.name),
+    ).toEqual(['new']);
     expect(c.c.alloc.ipOf('ns/old-b')).toBe('10.0.0.2');
   });
 
@@ -148,7 +162,12 @@ describe('service-lb controller', () => {
     });
     // Services are synced in order: once the last one has its address, the first two were seen.
     await until('ours', () => c.ips('ours')[0] === '10.0.0.1');
-    expect(c.api.writes().filter((w) => w.resource === 'services').map((w) => w.name)).toEqual(['ours']);
+    expect(
+      c.api
+        .writes()
+        .filter((w) => w.resource === 'services')
+        .map((w) => w.name),
+    ).toEqual(['ours']);
   });
 
   it('a changed request moves the address', async () => {

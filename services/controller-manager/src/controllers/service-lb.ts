@@ -22,7 +22,8 @@ import { claimOf, formatLbRange, LbAllocator, requestedIP, type IpRange } from '
 /** Our spec.loadBalancerClass. A Service naming another class belongs to another implementation and is left alone. */
 export const LB_CLASS = 'kemu.io/l2';
 
-export const wantsOurLB = (svc: Service): boolean => svc.spec?.type === 'LoadBalancer' && (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LB_CLASS);
+export const wantsOurLB = (svc: Service): boolean =>
+  svc.spec?.type === 'LoadBalancer' && (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LB_CLASS);
 
 /** The first IPv4 address of status.loadBalancer.ingress (the one the speaker announces). */
 export const ingressIP = (svc: Service): string | undefined => (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).find(isIPv4);
@@ -52,7 +53,11 @@ export function converge(alloc: LbAllocator, key: string, svc: Service): LbDecis
   if (current) {
     const why = alloc.assign(key, current, claim);
     if (why) {
-      events.push({ type: 'Normal', reason: 'ClearAssignment', message: `current IP for "${key}" not allowed by config, will attempt for new IP assignment: ${why}` });
+      events.push({
+        type: 'Normal',
+        reason: 'ClearAssignment',
+        message: `current IP for "${key}" not allowed by config, will attempt for new IP assignment: ${why}`,
+      });
     } else if (req.error) {
       // An invalid request does not take away a working address.
       events.push({ type: 'Warning', reason: 'LoadBalancerFailed', message: `invalid requested loadbalancer IPs: ${req.error}` });
@@ -89,7 +94,10 @@ export class ServiceLBController implements Controller {
   private services: Informer;
   readonly alloc: LbAllocator;
 
-  constructor(private ctx: ControllerContext, pool: readonly IpRange[] = ctx.lbPool ?? []) {
+  constructor(
+    private ctx: ControllerContext,
+    pool: readonly IpRange[] = ctx.lbPool ?? [],
+  ) {
     this.alloc = new LbAllocator(pool);
     this.services = ctx.informers.for(R.services);
     const enqueue = (o: KubeObject) => this.queue.add(keyOf(o));
@@ -114,7 +122,11 @@ export class ServiceLBController implements Controller {
       .list()
       .map((o) => o as Service)
       .filter(wantsOurLB)
-      .sort((a, b) => (a.metadata?.creationTimestamp ?? '').localeCompare(b.metadata?.creationTimestamp ?? '') || keyOf(a as KubeObject).localeCompare(keyOf(b as KubeObject)));
+      .sort(
+        (a, b) =>
+          (a.metadata?.creationTimestamp ?? '').localeCompare(b.metadata?.creationTimestamp ?? '') ||
+          keyOf(a as KubeObject).localeCompare(keyOf(b as KubeObject)),
+      );
     for (const svc of ours) {
       const ip = ingressIP(svc);
       if (ip) this.alloc.assign(keyOf(svc as KubeObject), ip, claimOf(svc));

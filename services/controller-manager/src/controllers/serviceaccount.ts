@@ -26,7 +26,11 @@ export class ServiceAccountController implements Controller {
     const namespace = this.namespaces.lister.get(ns);
     if (!namespace || namespace.metadata.deletionTimestamp || this.accounts.lister.getNamed(ns, 'default')) return;
     try {
-      await clientFor(this.ctx.client, R.serviceaccounts, ns).create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
+      await clientFor(this.ctx.client, R.serviceaccounts, ns).create({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace: ns },
+      });
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
     }

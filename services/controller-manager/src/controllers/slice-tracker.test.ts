@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { SliceTracker } from './slice-tracker.js';
 
-const slice = (uid: string, rv: number): EndpointSlice => ({ addressType: 'IPv4', endpoints: [], metadata: { name: `web-${uid}`, namespace: 'ns', uid, resourceVersion: String(rv), labels: { 'kubernetes.io/service-name': 'web' } } });
+const slice = (uid: string, rv: number): EndpointSlice => ({
+  addressType: 'IPv4',
+  endpoints: [],
+  metadata: { name: `web-${uid}`, namespace: 'ns', uid, resourceVersion: String(rv), labels: { 'kubernetes.io/service-name': 'web' } },
+});
 
 describe('SliceTracker', () => {
   it('ignores the events of its own writes, not later ones', () => {

@@ -50,7 +50,13 @@ export class TaintEvictionController implements Controller {
     void this.ctx.recorder.event(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${key}`);
     try {
       const conditions: PodCondition[] = (pod.status?.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget');
-      conditions.push({ type: 'DisruptionTarget', status: 'True', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', lastTransitionTime: ts(new Date(now)) });
+      conditions.push({
+        type: 'DisruptionTarget',
+        status: 'True',
+        reason: 'DeletionByTaintManager',
+        message: 'Taint manager: deleting due to NoExecute taint',
+        lastTransitionTime: ts(new Date(now)),
+      });
       await pods.patch(name, { status: { conditions } }, 'application/merge-patch+json', 'status');
       await pods.delete(name, { preconditions: { uid: pod.metadata.uid } });
     } catch (e) {

@@ -41,7 +41,17 @@ export function pod(name: string, o: PodOpts = {}): Pod {
   };
 }
 
-export function service(o: { name?: string; selector?: Record<string, string> | null; ports?: ServicePort[]; clusterIP?: string; publishNotReady?: boolean; labels?: Record<string, string>; type?: string } = {}): Service {
+export function service(
+  o: {
+    name?: string;
+    selector?: Record<string, string> | null;
+    ports?: ServicePort[];
+    clusterIP?: string;
+    publishNotReady?: boolean;
+    labels?: Record<string, string>;
+    type?: string;
+  } = {},
+): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -58,5 +68,9 @@ export function service(o: { name?: string; selector?: Record<string, string> | 
 }
 
 export function node(name: string, zone?: string): Node {
-  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(zone ? { 'topology.kubernetes.io/zone': zone } : {}) } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(zone ? { 'topology.kubernetes.io/zone': zone } : {}) } },
+  };
 }

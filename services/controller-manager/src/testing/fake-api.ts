@@ -113,14 +113,16 @@ export class FakeApi {
   client(): ApiClient {
     // A promise of what `f` returns, rejected when it throws, as the real client's calls are: callers `.catch()` them.
     const settle = <T>(f: () => T): Promise<T> => new Promise((resolve) => resolve(f()));
-    const list = (r: ResourceId) => [...this.objects.entries()].filter(([k]) => k.startsWith(`${r.resource}/${r.namespace ?? ''}`)).map(([, o]) => structuredClone(o));
+    const list = (r: ResourceId) =>
+      [...this.objects.entries()].filter(([k]) => k.startsWith(`${r.resource}/${r.namespace ?? ''}`)).map(([, o]) => structuredClone(o));
     const get = (r: ResourceId, name: string) => {
       const o = this.objects.get(this.key(r, r.namespace, name));
       if (!o) throw notFound(r.resource, r.group ?? '', name);
       return structuredClone(o);
     };
     const fake = {
-      list: (r: ResourceId) => settle(() => ({ items: list(r).filter((o) => !r.namespace || o.metadata.namespace === r.namespace), resourceVersion: String(rv) })),
+      list: (r: ResourceId) =>
+        settle(() => ({ items: list(r).filter((o) => !r.namespace || o.metadata.namespace === r.namespace), resourceVersion: String(rv) })),
       get: (r: ResourceId, name: string) => settle(() => get(r, name)),
       create: (r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}) =>
         settle(() => {
@@ -135,7 +137,14 @@ export class FakeApi {
         }),
       update: (r: ResourceId, obj: KubeObject, subresource = '') =>
         settle(() => {
-          this.calls.push({ verb: 'update', resource: r.resource, namespace: r.namespace, name: obj.metadata.name!, body: obj, subresource: subresource || undefined });
+          this.calls.push({
+            verb: 'update',
+            resource: r.resource,
+            namespace: r.namespace,
+            name: obj.metadata.name!,
+            body: obj,
+            subresource: subresource || undefined,
+          });
           return this.seed(r, obj);
         }),
       patch: (r: ResourceId, name: string, patch: unknown, type = 'application/merge-patch+json', subresource = '') =>
@@ -156,11 +165,16 @@ export class FakeApi {
           if (graceful) {
             if (o.metadata.deletionTimestamp) return structuredClone(o);
             const grace = options.gracePeriodSeconds ?? podSpec?.terminationGracePeriodSeconds ?? 30;
-            return this.seed(r, { ...o, metadata: { ...o.metadata, deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString(), deletionGracePeriodSeconds: grace } });
+            return this.seed(r, {
+              ...o,
+              metadata: { ...o.metadata, deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString(), deletionGracePeriodSeconds: grace },
+            });
           }
           return this.remove(r, r.namespace, name)!;
         }),
-      watch: (r: ResourceId, opts: { resourceVersion?: string; signal?: AbortSignal } = {}) => ({ [Symbol.asyncIterator]: () => this.stream(r, Number(opts.resourceVersion) || 0, opts.signal) }),
+      watch: (r: ResourceId, opts: { resourceVersion?: string; signal?: AbortSignal } = {}) => ({
+        [Symbol.asyncIterator]: () => this.stream(r, Number(opts.resourceVersion) || 0, opts.signal),
+      }),
       close() {},
     };
     return fake as unknown as ApiClient;
@@ -170,6 +184,9 @@ export class FakeApi {
   context(): { ctx: ControllerContext; informers: InformerFactory } {
     const client = this.client();
     const informers = new InformerFactory(client);
-    return { ctx: { client, informers, recorder: new EventRecorder(client, { component: 'test' }), log: pino({ level: 'silent' }), now: () => new Date() }, informers };
+    return {
+      ctx: { client, informers, recorder: new EventRecorder(client, { component: 'test' }), log: pino({ level: 'silent' }), now: () => new Date() },
+      informers,
+    };
   }
 }

@@ -13,7 +13,13 @@ function svc(name: string, spec: Service['spec'], namespace = 'default'): Servic
 
 type Ep = { ip: string; ready?: boolean; hostname?: string; pod?: string };
 
-function slice(service: string, eps: Ep[], ports: { name?: string; port: number; protocol?: string }[] = [], namespace = 'default', name = `${service}-abc`): EndpointSlice {
+function slice(
+  service: string,
+  eps: Ep[],
+  ports: { name?: string; port: number; protocol?: string }[] = [],
+  namespace = 'default',
+  name = `${service}-abc`,
+): EndpointSlice {
   return {
     metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
     addressType: eps[0]?.ip.includes(':') ? 'IPv6' : 'IPv4',
@@ -37,11 +43,34 @@ function cluster(o: IndexOptions = {}): DnsIndex {
   x.upsertNamespace(ns('default'));
   x.upsertNamespace(ns('kube-system'));
   x.upsertService(svc('kubernetes', { clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ports: [{ name: 'https', port: 443, protocol: 'TCP' }] }));
-  x.upsertService(svc('kube-dns', { clusterIP: '10.96.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }, { name: 'metrics', port: 9153 }] }, 'kube-system'));
+  x.upsertService(
+    svc(
+      'kube-dns',
+      {
+        clusterIP: '10.96.0.10',
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+          { name: 'metrics', port: 9153 },
+        ],
+      },
+      'kube-system',
+    ),
+  );
   x.upsertService(svc('web', { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }, { port: 8080 }] }));
   x.upsertSlice(slice('web', [{ ip: '10.244.1.5' }, { ip: '10.244.2.6', ready: false }], [{ name: 'http', port: 8080 }]));
   x.upsertService(svc('db', { clusterIP: 'None', ports: [{ name: 'pg', port: 5432 }] }));
-  x.upsertSlice(slice('db', [{ ip: '10.244.1.7', hostname: 'db-0' }, { ip: '10.244.2.8', hostname: 'db-1' }, { ip: '10.244.3.9', ready: false, hostname: 'db-2' }], [{ name: 'pg', port: 5432, protocol: 'TCP' }]));
+  x.upsertSlice(
+    slice(
+      'db',
+      [
+        { ip: '10.244.1.7', hostname: 'db-0' },
+        { ip: '10.244.2.8', hostname: 'db-1' },
+        { ip: '10.244.3.9', ready: false, hostname: 'db-2' },
+      ],
+      [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+    ),
+  );
   x.upsertService(svc('empty', { clusterIP: 'None' }));
   x.upsertService(svc('ext', { type: 'ExternalName', externalName: 'example.com' }));
   x.upsertService(svc('alias', { type: 'ExternalName', externalName: 'web.default.svc.cluster.local' }));
@@ -87,7 +116,12 @@ describe('cluster DNS answers (Kubernetes DNS specification 1.0.1)', () => {
     ['db.default.svc.cluster.local', 'A', 'NOERROR', ['A 10.244.1.7', 'A 10.244.2.8']],
     ['db-0.db.default.svc.cluster.local', 'A', 'NOERROR', ['A 10.244.1.7']],
     ['db-2.db.default.svc.cluster.local', 'A', 'NXDOMAIN', []],
-    ['_pg._tcp.db.default.svc.cluster.local', 'SRV', 'NOERROR', ['SRV 0 50 5432 db-0.db.default.svc.cluster.local', 'SRV 0 50 5432 db-1.db.default.svc.cluster.local']],
+    [
+      '_pg._tcp.db.default.svc.cluster.local',
+      'SRV',
+      'NOERROR',
+      ['SRV 0 50 5432 db-0.db.default.svc.cluster.local', 'SRV 0 50 5432 db-1.db.default.svc.cluster.local'],
+    ],
     ['7.1.244.10.in-addr.arpa', 'PTR', 'NOERROR', ['PTR db-0.db.default.svc.cluster.local']],
     ['9.3.244.10.in-addr.arpa', 'PTR', 'FORWARD', []],
     ['empty.default.svc.cluster.local', 'A', 'NXDOMAIN', []],
@@ -134,23 +168,35 @@ describe('cluster DNS answers (Kubernetes DNS specification 1.0.1)', () => {
   it('NXDOMAIN and NODATA carry the zone SOA as authority; answers do not', () => {
     const nx = answer(x, { name: 'missing.default.svc.cluster.local', type: 'A' });
     expect(nx.authoritative).toBe(true);
-    expect(nx.authorities).toEqual([{ type: 'SOA', name: 'cluster.local', ttl: 5, data: { mname: 'ns.dns.cluster.local', rname: 'hostmaster.cluster.local', serial: 1700000000, refresh: 7200, retry: 1800, expire: 86400, minimum: 5 } }]);
+    expect(nx.authorities).toEqual([
+      {
+        type: 'SOA',
+        name: 'cluster.local',
+        ttl: 5,
+        data: { mname: 'ns.dns.cluster.local', rname: 'hostmaster.cluster.local', serial: 1700000000, refresh: 7200, retry: 1800, expire: 86400, minimum: 5 },
+      },
+    ]);
     expect(answer(x, { name: 'web.default.svc.cluster.local', type: 'AAAA' }).authorities).toHaveLength(1);
     expect(answer(x, { name: 'web.default.svc.cluster.local', type: 'A' }).authorities).toEqual([]);
     expect(answer(x, { name: '7.1.244.10.in-addr.arpa', type: 'A' }).authorities[0]?.name).toBe('in-addr.arpa');
   });
 
   it('answers with the TTL of CoreDNS (5 s), or the one configured; owners spelled as asked', () => {
-    expect(answer(x, { name: 'Web.default.svc.cluster.local', type: 'A' }).answers).toEqual([{ type: 'A', name: 'Web.default.svc.cluster.local', ttl: 5, data: '10.96.5.5' }]);
+    expect(answer(x, { name: 'Web.default.svc.cluster.local', type: 'A' }).answers).toEqual([
+      { type: 'A', name: 'Web.default.svc.cluster.local', ttl: 5, data: '10.96.5.5' },
+    ]);
     const y = new DnsIndex({ ttl: 30 });
     y.upsertService(svc('a', { clusterIP: '10.96.0.2', ports: [{ port: 80 }] }));
     const [first] = answer(y, { name: 'a.default.svc.cluster.local', type: 'A' }).answers;
     expect(first && 'ttl' in first ? first.ttl : undefined).toBe(30);
   });
 
-  it('SRV answers carry the targets\' addresses as additional records', () => {
+  it("SRV answers carry the targets' addresses as additional records", () => {
     const r = answer(x, { name: '_pg._tcp.db.default.svc.cluster.local', type: 'SRV' });
-    expect(r.additionals.map((a) => `${a.name} ${'data' in a && typeof a.data === 'string' ? a.data : ''}`)).toEqual(['db-0.db.default.svc.cluster.local 10.244.1.7', 'db-1.db.default.svc.cluster.local 10.244.2.8']);
+    expect(r.additionals.map((a) => `${a.name} ${'data' in a && typeof a.data === 'string' ? a.data : ''}`)).toEqual([
+      'db-0.db.default.svc.cluster.local 10.244.1.7',
+      'db-1.db.default.svc.cluster.local 10.244.2.8',
+    ]);
   });
 
   it('an ExternalName outside the zone asks the server to follow it upstream', () => {
@@ -210,7 +256,10 @@ describe('the index follows the cluster', () => {
     const x = cluster();
     x.upsertService(svc('web2', { clusterIP: '10.96.5.6', ports: [{ port: 80 }] }));
     x.upsertSlice(slice('web2', [{ ip: '10.244.1.5' }]));
-    expect(ask(x, '5.1.244.10.in-addr.arpa', 'PTR').answers).toEqual(['PTR 10-244-1-5.web.default.svc.cluster.local', 'PTR 10-244-1-5.web2.default.svc.cluster.local']);
+    expect(ask(x, '5.1.244.10.in-addr.arpa', 'PTR').answers).toEqual([
+      'PTR 10-244-1-5.web.default.svc.cluster.local',
+      'PTR 10-244-1-5.web2.default.svc.cluster.local',
+    ]);
     x.deleteService(svc('web', {}));
     expect(ask(x, 'web.default.svc.cluster.local').rcode).toBe('NXDOMAIN');
     expect(ask(x, '5.5.96.10.in-addr.arpa', 'PTR').rcode).toBe('FORWARD');
@@ -243,11 +292,14 @@ describe('the index follows the cluster', () => {
     expect(x.serial).toBe(200);
   });
 
-  it('an update that changes no record leaves the generation (and the server\'s encoded replies) alone', () => {
+  it("an update that changes no record leaves the generation (and the server's encoded replies) alone", () => {
     const x = cluster();
     const g = x.generation;
     x.upsertPod({ ...pod('web-1', '10.244.1.5'), status: { podIP: '10.244.1.5', podIPs: [{ ip: '10.244.1.5' }], phase: 'Running' } });
-    x.upsertService({ ...svc('web', { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }, { port: 8080 }] }), metadata: { name: 'web', namespace: 'default', annotations: { a: 'b' } } });
+    x.upsertService({
+      ...svc('web', { clusterIP: '10.96.5.5', ports: [{ name: 'http', port: 80 }, { port: 8080 }] }),
+      metadata: { name: 'web', namespace: 'default', annotations: { a: 'b' } },
+    });
     expect(x.generation).toBe(g);
     x.upsertPod(pod('web-1', '10.244.1.6'));
     expect(x.generation).toBeGreaterThan(g);

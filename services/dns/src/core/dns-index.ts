@@ -186,7 +186,10 @@ export class DnsIndex {
   private rebuildService(key: string): void {
     const svc = this.services.get(key);
     const contribution = svc
-      ? serviceRecords(svc, this.slices.get(key)?.values() ?? [], (ns, name) => this.pods.get(`${ns}/${name}`), { zone: this.options.zone, legacyNames: this.options.legacyNames })
+      ? serviceRecords(svc, this.slices.get(key)?.values() ?? [], (ns, name) => this.pods.get(`${ns}/${name}`), {
+          zone: this.options.zone,
+          legacyNames: this.options.legacyNames,
+        })
       : new Map<string, NameData>();
     this.setOwner(`svc:${key}`, contribution);
   }

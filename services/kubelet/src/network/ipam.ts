@@ -24,7 +24,10 @@ export function nextFree(cidr: string, used: Set<string>): string | undefined {
 export class HostLocalIpam {
   private byOwner = new Map<string, string>();
 
-  constructor(readonly cidr: string, private file?: string) {
+  constructor(
+    readonly cidr: string,
+    private file?: string,
+  ) {
     if (file && existsSync(file)) {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as { cidr: string; allocations: Record<string, string> };
       if (saved.cidr === cidr) this.byOwner = new Map(Object.entries(saved.allocations));

@@ -7,7 +7,15 @@ import { vtepAnnotations } from './vxlan.js';
 const node = (name: string, podCIDR?: string, ip?: string, o: { annotations?: Record<string, string>; ready?: string } = {}): Node => ({
   metadata: { name, annotations: o.annotations },
   spec: { podCIDR },
-  status: { addresses: ip ? [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }] : [], conditions: [{ type: 'Ready', status: o.ready ?? 'True' }] },
+  status: {
+    addresses: ip
+      ? [
+          { type: 'InternalIP', address: ip },
+          { type: 'Hostname', address: name },
+        ]
+      : [],
+    conditions: [{ type: 'Ready', status: o.ready ?? 'True' }],
+  },
 });
 
 /** A cache of Nodes, a programmer that records its calls, and the routes under test. */
@@ -30,12 +38,22 @@ function fixture(backend: 'host-gw' | 'vxlan' = 'host-gw') {
 
 describe('the route a node needs', () => {
   it.each([
-    ['another node with a podCIDR and an address', node('node-2', '10.244.2.0/24', '172.28.1.2'), 'host-gw', { podCIDR: '10.244.2.0/24', nodeIP: '172.28.1.2' }],
+    [
+      'another node with a podCIDR and an address',
+      node('node-2', '10.244.2.0/24', '172.28.1.2'),
+      'host-gw',
+      { podCIDR: '10.244.2.0/24', nodeIP: '172.28.1.2' },
+    ],
     ['itself', node('node-1', '10.244.1.0/24', '172.28.1.1'), 'host-gw', undefined],
     ['a node without a podCIDR yet', node('node-2', undefined, '172.28.1.2'), 'host-gw', undefined],
     ['a node without an address', node('node-2', '10.244.2.0/24'), 'host-gw', undefined],
     ['vxlan: a node that has not published its VTEP', node('node-2', '10.244.2.0/24', '172.28.1.2'), 'vxlan', undefined],
-    ['vxlan: a node with its VTEP', node('node-2', '10.244.2.0/24', '172.28.1.2', { annotations: vtepAnnotations('aa:bb:cc:dd:ee:ff', '172.28.1.2') }), 'vxlan', { podCIDR: '10.244.2.0/24', nodeIP: '172.28.1.2', mac: 'aa:bb:cc:dd:ee:ff' }],
+    [
+      'vxlan: a node with its VTEP',
+      node('node-2', '10.244.2.0/24', '172.28.1.2', { annotations: vtepAnnotations('aa:bb:cc:dd:ee:ff', '172.28.1.2') }),
+      'vxlan',
+      { podCIDR: '10.244.2.0/24', nodeIP: '172.28.1.2', mac: 'aa:bb:cc:dd:ee:ff' },
+    ],
   ] as const)('%s', (_what, n, backend, want) => {
     expect(desiredRoute(n, 'node-1', backend)).toEqual(want);
   });
@@ -59,7 +77,12 @@ describe('programming routes to the other nodes', () => {
     await f.routes.sync('node-2');
     f.set(node('node-2', '10.244.7.0/24', '172.28.1.9'));
     await f.routes.sync('node-2');
-    expect(f.calls).toEqual(['add 10.244.2.0/24 via 172.28.1.2', 'add 10.244.2.0/24 via 172.28.1.9', 'remove 10.244.2.0/24 via 172.28.1.9', 'add 10.244.7.0/24 via 172.28.1.9']);
+    expect(f.calls).toEqual([
+      'add 10.244.2.0/24 via 172.28.1.2',
+      'add 10.244.2.0/24 via 172.28.1.9',
+      'remove 10.244.2.0/24 via 172.28.1.9',
+      'add 10.244.7.0/24 via 172.28.1.9',
+    ]);
   });
 
   it('removes a deleted node’s route, unless another node holds its podCIDR now', async () => {
@@ -74,13 +97,25 @@ describe('programming routes to the other nodes', () => {
     await f.routes.sync('node-4');
     f.nodes.delete('node-3');
     await f.routes.sync('node-3');
-    expect(f.calls).toEqual(['add 10.244.2.0/24 via 172.28.1.2', 'add 10.244.3.0/24 via 172.28.1.3', 'remove 10.244.2.0/24 via 172.28.1.2', 'add 10.244.3.0/24 via 172.28.1.4']);
+    expect(f.calls).toEqual([
+      'add 10.244.2.0/24 via 172.28.1.2',
+      'add 10.244.3.0/24 via 172.28.1.3',
+      'remove 10.244.2.0/24 via 172.28.1.2',
+      'add 10.244.3.0/24 via 172.28.1.4',
+    ]);
   });
 
   it('never programs a route to itself; its own Node goes to ownNode', async () => {
     const f = fixture();
     const own: (string | undefined)[] = [];
-    const routes = new NodeRoutes({ self: 'node-1', backend: 'vxlan', node: (n) => f.nodes.get(n), programmer: { add: () => Promise.resolve(void f.calls.push('add')), remove: () => Promise.resolve(void f.calls.push('remove')) }, ownNode: (n) => Promise.resolve(void own.push(n?.spec?.podCIDR)), log: pino({ level: 'silent' }) });
+    const routes = new NodeRoutes({
+      self: 'node-1',
+      backend: 'vxlan',
+      node: (n) => f.nodes.get(n),
+      programmer: { add: () => Promise.resolve(void f.calls.push('add')), remove: () => Promise.resolve(void f.calls.push('remove')) },
+      ownNode: (n) => Promise.resolve(void own.push(n?.spec?.podCIDR)),
+      log: pino({ level: 'silent' }),
+    });
     f.set(node('node-1', '10.244.1.0/24', '172.28.1.1'));
     await routes.sync('node-1');
     await f.routes.sync('node-1');
@@ -96,7 +131,11 @@ describe('programming routes to the other nodes', () => {
     await f.routes.sync('node-2');
     f.set(node('node-2', '10.244.2.0/24', '172.28.1.2', { annotations: vtepAnnotations('bb:bb:bb:bb:bb:bb', '172.28.1.2') }));
     await f.routes.sync('node-2');
-    expect(f.calls).toEqual(['add 10.244.2.0/24 via 172.28.1.2 mac aa:aa:aa:aa:aa:aa', 'remove 10.244.2.0/24 via 172.28.1.2', 'add 10.244.2.0/24 via 172.28.1.2 mac bb:bb:bb:bb:bb:bb']);
+    expect(f.calls).toEqual([
+      'add 10.244.2.0/24 via 172.28.1.2 mac aa:aa:aa:aa:aa:aa',
+      'remove 10.244.2.0/24 via 172.28.1.2',
+      'add 10.244.2.0/24 via 172.28.1.2 mac bb:bb:bb:bb:bb:bb',
+    ]);
   });
 
   it('a failed route is an error (the queue retries it) and is tried again on the next sync', async () => {

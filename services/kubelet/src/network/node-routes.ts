@@ -101,6 +101,11 @@ export class NodeRoutes {
   /** One worker: routes change rarely, and one at a time keeps them in event order. */
   run(signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    return this.queue.run(1, (name) => this.sync(name), (node, err) => this.o.log.warn({ node, err }, 'route to node failed'), 'node-routes');
+    return this.queue.run(
+      1,
+      (name) => this.sync(name),
+      (node, err) => this.o.log.warn({ node, err }, 'route to node failed'),
+      'node-routes',
+    );
   }
 }

@@ -3,7 +3,8 @@ import { containerArgv, ImageNotFoundError, lookupImage } from './catalog.js';
 
 describe('image catalog', () => {
   it('resolves the references tutorials use', () => {
-    for (const ref of ['nginx', 'nginx:1.25', 'docker.io/library/nginx:latest']) expect(containerArgv(lookupImage(ref, '/img'))).toEqual(['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;']);
+    for (const ref of ['nginx', 'nginx:1.25', 'docker.io/library/nginx:latest'])
+      expect(containerArgv(lookupImage(ref, '/img'))).toEqual(['/docker-entrypoint.sh', 'nginx', '-g', 'daemon off;']);
     expect(lookupImage('nginx:1.25', '/img').canonical).toBe('docker.io/library/nginx:1.25');
     expect(lookupImage('registry.k8s.io/pause:3.10', '/img').entrypoint).toEqual(['/bin/sh', '/img/pause/pause.sh']);
     expect(lookupImage('busybox').cmd).toEqual(['sh']);
@@ -25,7 +26,7 @@ describe('image catalog', () => {
     expect(redis).toMatchObject({ workingDir: '/data', layers: ['redis/rootfs'], ports: [6379] });
     expect(containerArgv(redis, undefined, ['--appendonly', 'yes'])).toEqual(['docker-entrypoint.sh', '--appendonly', 'yes']);
   });
-  it('puts each image\'s own tools first on its PATH', () => {
+  it("puts each image's own tools first on its PATH", () => {
     expect(lookupImage('busybox', '/img').env?.PATH).toMatch(/^\/img\/bin:\/usr\/local\/sbin:/);
     expect(lookupImage('radial/busyboxplus:curl', '/img').env?.PATH).toMatch(/^\/img\/radial\/busyboxplus\/bin:\/img\/bin:/);
     expect(lookupImage('registry.k8s.io/e2e-test-images/agnhost:2.39', '/img').env?.PATH).toMatch(/^\/img\/agnhost\/bin:\/usr\/local\/sbin:/);

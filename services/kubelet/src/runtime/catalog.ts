@@ -53,7 +53,12 @@ export const imagesMount = () => ({ source: IMAGES_DIR, target: IMAGES_MOUNT, re
 const BASH: ImageEntry = { entrypoint: [], cmd: ['bash'], ports: [] };
 const node = (...args: string[]) => [process.execPath, ...args];
 /** A busybox image: the machine's shell, with busybox's nc and nslookup first on PATH (images/bin). */
-const busybox = (d: string, ...bins: string[]): ImageEntry => ({ entrypoint: [], cmd: ['sh'], ports: [], env: { PATH: [...bins.map((b) => `${d}/${b}`), `${d}/bin`, PATH].join(':') } });
+const busybox = (d: string, ...bins: string[]): ImageEntry => ({
+  entrypoint: [],
+  cmd: ['sh'],
+  ports: [],
+  env: { PATH: [...bins.map((b) => `${d}/${b}`), `${d}/bin`, PATH].join(':') },
+});
 
 /**
  * The official nginx image: Debian's nginx in the foreground behind the
@@ -79,18 +84,43 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
   'docker.io/bprashanth/nginxhttps': () => ({ ...nginx([80, 443], 'bprashanth/nginxhttps/rootfs'), stopSignal: undefined }),
   'docker.io/sparcflow/nginx': () => nginx([8080], 'sparcflow/nginx/rootfs'),
   // Its tools (bind9's dig/nslookup/host, curl, OpenBSD's nc, ip, iperf) are the machine's; agnhost/bin makes `nc` OpenBSD's.
-  'registry.k8s.io/e2e-test-images/agnhost': (d) => ({ entrypoint: ['/agnhost'], cmd: [], ports: [], files: [{ source: 'agnhost/agnhost', target: '/agnhost' }], env: { PATH: `${d}/agnhost/bin:${PATH}` } }),
+  'registry.k8s.io/e2e-test-images/agnhost': (d) => ({
+    entrypoint: ['/agnhost'],
+    cmd: [],
+    ports: [],
+    files: [{ source: 'agnhost/agnhost', target: '/agnhost' }],
+    env: { PATH: `${d}/agnhost/bin:${PATH}` },
+  }),
   'registry.k8s.io/e2e-test-images/jessie-dnsutils': () => BASH,
   'docker.io/tutum/dnsutils': () => BASH,
   // CoreDNS is kemu's DNS server (services/dns), which needs the checkout's build and node_modules: the
   // checkout (the parent of images/) is mounted read-only at /.kemu/src, since a checkout under /tmp is not
   // visible through the container's root.
-  'registry.k8s.io/coredns/coredns': () => ({ entrypoint: ['/coredns'], cmd: [], ports: [53, 9153], files: [{ source: 'coredns/coredns', target: '/coredns' }, { source: '..', target: '/.kemu/src' }] }),
+  'registry.k8s.io/coredns/coredns': () => ({
+    entrypoint: ['/coredns'],
+    cmd: [],
+    ports: [53, 9153],
+    files: [
+      { source: 'coredns/coredns', target: '/coredns' },
+      { source: '..', target: '/.kemu/src' },
+    ],
+  }),
   'registry.k8s.io/pause': (d) => ({ entrypoint: ['/bin/sh', `${d}/pause/pause.sh`], cmd: [], ports: [] }),
   // Debian's redis-server behind the image's entrypoint, in /data, as the redis user (uid 999 in the image).
-  'docker.io/library/redis': () => ({ entrypoint: ['docker-entrypoint.sh'], cmd: ['redis-server'], ports: [6379], workingDir: '/data', layers: ['redis/rootfs'], users: [{ name: 'redis', uid: 999, gid: 999, home: '/home/redis' }] }),
+  'docker.io/library/redis': () => ({
+    entrypoint: ['docker-entrypoint.sh'],
+    cmd: ['redis-server'],
+    ports: [6379],
+    workingDir: '/data',
+    layers: ['redis/rootfs'],
+    users: [{ name: 'redis', uid: 999, gid: 999, home: '/home/redis' }],
+  }),
   'docker.io/jonbaier/node-express-info': (d) => ({ entrypoint: [], cmd: node(`${d}/jonbaier/node-express-info/server.mjs`, '80'), ports: [80] }),
-  'docker.io/jonbaier/node-express-multi': (d) => ({ entrypoint: [], cmd: node(`${d}/jonbaier/node-express-info/server.mjs`, '80', '8888'), ports: [80, 8888] }),
+  'docker.io/jonbaier/node-express-multi': (d) => ({
+    entrypoint: [],
+    cmd: node(`${d}/jonbaier/node-express-info/server.mjs`, '80', '8888'),
+    ports: [80, 8888],
+  }),
   'docker.io/jonbaier/httpwhalesay': (d) => ({ entrypoint: [], cmd: ['node', 'index.js'], ports: [80], workingDir: `${d}/jonbaier/httpwhalesay` }),
   'docker.io/library/busybox': (d) => busybox(d),
   'docker.io/library/alpine': (d) => busybox(d),

@@ -20,7 +20,21 @@
  * memory limit is a cgroup (v1 or v2) the shell joins before anything runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, realpathSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -178,7 +192,10 @@ function makeCgroup(name: string, limit: number): string | undefined {
 
 function oomKilled(cgroup: string | undefined): boolean {
   if (!cgroup) return false;
-  for (const [f, re] of [['memory.events', /oom_kill (\d+)/], ['memory.oom_control', /oom_kill (\d+)/]] as const) {
+  for (const [f, re] of [
+    ['memory.events', /oom_kill (\d+)/],
+    ['memory.oom_control', /oom_kill (\d+)/],
+  ] as const) {
     try {
       if (Number(re.exec(readFileSync(join(cgroup, f), 'utf8'))?.[1] ?? 0) > 0) return true;
     } catch {
@@ -300,7 +317,10 @@ export async function startContainer(spec: ContainerConfig, cgroupName?: string)
   rmSync(dir, { recursive: true, force: true });
   for (const d of ['upper', 'work', 'root']) mkdirSync(join(dir, d), { recursive: true });
   // One mkfifo for all, without blocking the event loop (many pods start at once).
-  await execFileAsync('mkfifo', ['out', 'err', ...(spec.stdin ? ['in'] : [])].map((f) => join(dir, f)));
+  await execFileAsync(
+    'mkfifo',
+    ['out', 'err', ...(spec.stdin ? ['in'] : [])].map((f) => join(dir, f)),
+  );
   // Both ends of stdin before the container exists: the writer first (read-write, so its open never waits), then
   // the reader, which a writer lets open at once (and blocking, as a program expects its stdin). Closing the
   // writer is then end of file for the program whenever it happens, even before the program's first read.
@@ -313,11 +333,13 @@ export async function startContainer(spec: ContainerConfig, cgroupName?: string)
   // The image's files start the writable layer, bottom layer first so the top one wins. Not extra lower layers:
   // overlayfs refuses a lower layer inside another (images/ is inside the node's root), and these are a few
   // small files, copied once per container and private to it like everything it writes.
-  for (const layer of [...(spec.layers ?? [])].reverse()) cpSync(layer, join(dir, 'upper'), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  for (const layer of [...(spec.layers ?? [])].reverse())
+    cpSync(layer, join(dir, 'upper'), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
   if (spec.users?.length) {
     // The node's accounts plus the image's, in the container's own /etc (the upper layer): the node's stay as they are.
     mkdirSync(join(dir, 'upper', 'etc'), { recursive: true });
-    for (const [file, text] of Object.entries(withUsers(readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8'), spec.users))) writeFileSync(join(dir, 'upper', 'etc', file), text);
+    for (const [file, text] of Object.entries(withUsers(readFileSync('/etc/passwd', 'utf8'), readFileSync('/etc/group', 'utf8'), spec.users)))
+      writeFileSync(join(dir, 'upper', 'etc', file), text);
   }
   for (const m of spec.mounts) {
     const target = resolveInRoot(m.target);
@@ -334,11 +356,30 @@ export async function startContainer(spec: ContainerConfig, cgroupName?: string)
   const join_ = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup] : [];
   let child: ChildProcess;
   try {
-    child = spawn(join_[0] ?? 'nsenter', [...join_.slice(1), ...(cgroup ? ['nsenter'] : []), `--net=/run/netns/${spec.podNs}`, 'unshare', '--uts', '--mount', '--propagation', 'private', 'sh', '-c', SETUP, 'sh', ...args, ...argv], {
-      detached: true,
-      stdio: [stdinR ?? 'ignore', 'ignore', 'ignore'],
-      env: { PATH, TERM: spec.tty ? 'xterm' : undefined, ...spec.env },
-    });
+    child = spawn(
+      join_[0] ?? 'nsenter',
+      [
+        ...join_.slice(1),
+        ...(cgroup ? ['nsenter'] : []),
+        `--net=/run/netns/${spec.podNs}`,
+        'unshare',
+        '--uts',
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        SETUP,
+        'sh',
+        ...args,
+        ...argv,
+      ],
+      {
+        detached: true,
+        stdio: [stdinR ?? 'ignore', 'ignore', 'ignore'],
+        env: { PATH, TERM: spec.tty ? 'xterm' : undefined, ...spec.env },
+      },
+    );
   } catch (e) {
     if (stdinW !== undefined) closeSync(stdinW);
     throw e;
@@ -391,4 +432,3 @@ export function removeContainer(stateDir: string, id: string): void {
 export function openFifo(path: string): number {
   return openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
 }
-

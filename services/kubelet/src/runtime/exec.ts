@@ -20,7 +20,12 @@ export function execIn(pid: number, argv: string[], env: Record<string, string>,
 }
 
 /** Run to completion with a deadline; output capped (probes and hooks read little). */
-export function execCapture(pid: number, argv: string[], env: Record<string, string>, timeoutMs: number): Promise<{ code: number; output: string; timedOut: boolean }> {
+export function execCapture(
+  pid: number,
+  argv: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number; output: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const p = execIn(pid, argv, env);
     let output = '';

@@ -78,8 +78,14 @@ export class LogPump {
   private ends = new Set<() => void>();
   private closed = false;
 
-  constructor(private logPath: string, fifos: { out: string; err?: string }) {
-    for (const [stream, path] of [['stdout', fifos.out], ['stderr', fifos.err]] as const) {
+  constructor(
+    private logPath: string,
+    fifos: { out: string; err?: string },
+  ) {
+    for (const [stream, path] of [
+      ['stdout', fifos.out],
+      ['stderr', fifos.err],
+    ] as const) {
       if (!path) continue;
       const fd = openFifo(path);
       const sock = new Socket({ fd, readable: true, writable: false });

@@ -31,7 +31,15 @@ export function withUsers(passwd: string, group: string, users: ImageUser[]): { 
   const newUsers = users.filter((u) => !names(passwd).has(u.name));
   const newGroups = users.filter((u) => !names(group).has(u.name));
   return {
-    passwd: replace(passwd, new Set(newUsers.map((u) => String(u.uid))), newUsers.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name} user:${u.home ?? '/nonexistent'}:/bin/false`)),
-    group: replace(group, new Set(newGroups.map((u) => String(u.gid))), newGroups.map((u) => `${u.name}:x:${u.gid}:`)),
+    passwd: replace(
+      passwd,
+      new Set(newUsers.map((u) => String(u.uid))),
+      newUsers.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.name} user:${u.home ?? '/nonexistent'}:/bin/false`),
+    ),
+    group: replace(
+      group,
+      new Set(newGroups.map((u) => String(u.gid))),
+      newGroups.map((u) => `${u.name}:x:${u.gid}:`),
+    ),
   };
 }

@@ -40,7 +40,10 @@ export function portForwardSpdy(session: SpdySession, pod: Pod, sandbox: PodSand
     s.pipe(sock);
     sock.pipe(s);
     sock.on('error', (e) => {
-      finish(id, `error forwarding port ${port} to pod ${pod.metadata?.uid}, uid : failed to execute portforward in network namespace "/run/netns/${sandbox.podNs}": ${e.message}`);
+      finish(
+        id,
+        `error forwarding port ${port} to pod ${pod.metadata?.uid}, uid : failed to execute portforward in network namespace "/run/netns/${sandbox.podNs}": ${e.message}`,
+      );
       s.end();
     });
     sock.on('close', () => {
@@ -109,7 +112,12 @@ export function podConnection(sandbox: PodSandbox, port: number): Duplex {
   p.on('error', (e) => d.destroy(e));
   p.on('close', (code) => {
     const why = /Connection refused|No route|timed out/.exec(err)?.[0];
-    if (code !== 0 && why) d.destroy(new Error(`failed to connect to localhost:${port} inside namespace "${sandbox.podNs}", IPv4: dial tcp4 127.0.0.1:${port}: connect: ${why.toLowerCase()}`));
+    if (code !== 0 && why)
+      d.destroy(
+        new Error(
+          `failed to connect to localhost:${port} inside namespace "${sandbox.podNs}", IPv4: dial tcp4 127.0.0.1:${port}: connect: ${why.toLowerCase()}`,
+        ),
+      );
     else d.destroy();
   });
   return d;

@@ -44,8 +44,20 @@ function status(res: ServerResponse, code: number, message: string): void {
 
 const truthy = (v: string | null) => v === 'true' || v === '1';
 
-export function startStreamingServer(o: { host: string; port: number; certFile: string; keyFile: string; caFile: string; pods: PodLookup; log: Logger }): Promise<Server> {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered, req) => pickProtocol(offered, req.url?.startsWith('/portForward/') ? PORT_FORWARD_PROTOCOLS : EXEC_PROTOCOLS) });
+export function startStreamingServer(o: {
+  host: string;
+  port: number;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  pods: PodLookup;
+  log: Logger;
+}): Promise<Server> {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (offered, req) => pickProtocol(offered, req.url?.startsWith('/portForward/') ? PORT_FORWARD_PROTOCOLS : EXEC_PROTOCOLS),
+  });
 
   const target = (url: URL, withContainer: boolean): { pod: Pod; sandbox: PodSandbox; ctr?: Container; parts: string[] } => {
     const parts = url.pathname.split('/').slice(2).map(decodeURIComponent);
@@ -58,7 +70,8 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     if (!cname) throw new HttpError(400, `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`);
     const ctr = found.sandbox.containers.get(cname) ?? found.sandbox.inits.get(cname);
     if (!ctr) {
-      if (!names.includes(cname) && !(found.pod.spec?.initContainers ?? []).some((c) => c.name === cname)) throw new HttpError(400, `container ${cname} is not valid for pod ${name}`);
+      if (!names.includes(cname) && !(found.pod.spec?.initContainers ?? []).some((c) => c.name === cname))
+        throw new HttpError(400, `container ${cname} is not valid for pod ${name}`);
       throw new HttpError(400, `container "${cname}" in pod "${name}" is waiting to start: ContainerCreating`);
     }
     return { ...found, ctr, parts };
@@ -68,7 +81,11 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     const { pod, ctr } = target(url, true);
     const q = url.searchParams;
     const previous = truthy(q.get('previous'));
-    if (ctr!.info.state.kind === 'waiting' && !ctr!.info.lastState && !previous) throw new HttpError(400, `container "${ctr!.name}" in pod "${pod.metadata?.name}" is waiting to start: ${ctr!.info.state.reason === 'ContainerCreating' ? 'ContainerCreating' : 'trying and failing to pull image'}`);
+    if (ctr!.info.state.kind === 'waiting' && !ctr!.info.lastState && !previous)
+      throw new HttpError(
+        400,
+        `container "${ctr!.name}" in pod "${pod.metadata?.name}" is waiting to start: ${ctr!.info.state.reason === 'ContainerCreating' ? 'ContainerCreating' : 'trying and failing to pull image'}`,
+      );
     const count = ctr!.info.restartCount;
     const path = previous ? ctr!.logPath.replace(/\d+\.log$/, `${count - 1}.log`) : ctr!.logPath;
     if (previous && count < 1) throw new HttpError(400, `previous terminated container "${ctr!.name}" in pod "${pod.metadata?.name}" not found`);
@@ -112,25 +129,32 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
-    up.on('error', (e) => (res.headersSent ? res.destroy() : status(res, 503, `error trying to reach service: dial tcp ${sandbox.ip}:${port}: ${e.message.replace(/^connect /, '')}`)));
+    up.on('error', (e) =>
+      res.headersSent
+        ? res.destroy()
+        : status(res, 503, `error trying to reach service: dial tcp ${sandbox.ip}:${port}: ${e.message.replace(/^connect /, '')}`),
+    );
     req.pipe(up);
   };
 
-  const server = createServer({ cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.caFile), requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://kubelet');
-    try {
-      const kind = url.pathname.split('/')[1];
-      if (kind === 'healthz') return void res.end('ok');
-      if (kind === 'containerLogs' && req.method === 'GET') return logs(req, res, url);
-      if (kind === 'proxy') return proxy(req, res, url);
-      if (kind === 'exec' || kind === 'attach' || kind === 'portForward') throw new HttpError(400, 'Upgrade request required');
-      throw new HttpError(404, `the server could not find the requested resource`);
-    } catch (e) {
-      if (e instanceof HttpError) return status(res, e.code, e.message);
-      o.log.warn({ err: e }, 'kubelet request failed');
-      status(res, 500, String(e));
-    }
-  });
+  const server = createServer(
+    { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.caFile), requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'https://kubelet');
+      try {
+        const kind = url.pathname.split('/')[1];
+        if (kind === 'healthz') return void res.end('ok');
+        if (kind === 'containerLogs' && req.method === 'GET') return logs(req, res, url);
+        if (kind === 'proxy') return proxy(req, res, url);
+        if (kind === 'exec' || kind === 'attach' || kind === 'portForward') throw new HttpError(400, 'Upgrade request required');
+        throw new HttpError(404, `the server could not find the requested resource`);
+      } catch (e) {
+        if (e instanceof HttpError) return status(res, e.code, e.message);
+        o.log.warn({ err: e }, 'kubelet request failed');
+        status(res, 500, String(e));
+      }
+    },
+  );
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
@@ -138,7 +162,9 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     const kind = url.pathname.split('/')[1];
     const refuse = (code: number, message: string) => {
       const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code });
-      socket.end(`HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     };
     try {
       const isWs = String(req.headers.upgrade ?? '').toLowerCase() === 'websocket';
@@ -162,7 +188,14 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
             session.on('close', () => ws.readyState === ws.OPEN && ws.close(1000));
             return portForwardSpdy(session, pod, sandbox, o.log);
           }
-          portForwardChannels(ws, url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map(Number), sandbox);
+          portForwardChannels(
+            ws,
+            url.searchParams
+              .getAll('ports')
+              .flatMap((p) => p.split(','))
+              .map(Number),
+            sandbox,
+          );
         });
       }
       if (kind !== 'exec' && kind !== 'attach') return refuse(404, 'the server could not find the requested resource');
@@ -190,11 +223,15 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     const tty = truthy(q.get('tty'));
     const stdin = truthy(q.get('stdin')) || truthy(q.get('input'));
     const child = execIn(pid, command, ctr.env, { tty, stdin });
-    const ch = channelSocket(ws, {
-      stdin: (d) => child.stdin?.write(d),
-      stdinEnd: () => child.stdin?.end(),
-      resize: (w, h) => tty && resizePty(child.pid!, w, h),
-    }, endConnection);
+    const ch = channelSocket(
+      ws,
+      {
+        stdin: (d) => child.stdin?.write(d),
+        stdinEnd: () => child.stdin?.end(),
+        resize: (w, h) => tty && resizePty(child.pid!, w, h),
+      },
+      endConnection,
+    );
     child.stdin?.on('error', () => undefined);
     child.stdout!.on('data', ch.stdout);
     child.stderr!.on('data', tty ? ch.stdout : ch.stderr);
@@ -225,11 +262,15 @@ export function startStreamingServer(o: { host: string; port: number; certFile: 
     const closeStdin = () => {
       if (wantIn && stdinOnce) ctr.handle?.closeStdin();
     };
-    const ch = channelSocket(ws, {
-      stdin: (d) => wantIn && ctr.handle?.writeStdin(d),
-      stdinEnd: closeStdin,
-      resize: (w, h) => ctr.handle && resizePty(ctr.handle.programPid() ?? 0, w, h),
-    }, endConnection);
+    const ch = channelSocket(
+      ws,
+      {
+        stdin: (d) => wantIn && ctr.handle?.writeStdin(d),
+        stdinEnd: closeStdin,
+        resize: (w, h) => ctr.handle && resizePty(ctr.handle.programPid() ?? 0, w, h),
+      },
+      endConnection,
+    );
     // The first attach to a stdinOnce container (kubectl run -i) also gets what it printed before the attach.
     if (stdinOnce && !ctr.attached) {
       try {

@@ -14,11 +14,12 @@ describe('the SPDY/3 dictionary', () => {
 function headerBlock(h: Record<string, string>): Buffer {
   const parts: Buffer[] = [Buffer.alloc(4)];
   parts[0].writeUInt32BE(Object.keys(h).length);
-  for (const [k, v] of Object.entries(h)) for (const s of [k, v]) {
-    const l = Buffer.alloc(4);
-    l.writeUInt32BE(s.length);
-    parts.push(l, Buffer.from(s));
-  }
+  for (const [k, v] of Object.entries(h))
+    for (const s of [k, v]) {
+      const l = Buffer.alloc(4);
+      l.writeUInt32BE(s.length);
+      parts.push(l, Buffer.from(s));
+    }
   return deflateSync(Buffer.concat(parts), { dictionary: DICT, finishFlush: constants.Z_SYNC_FLUSH });
 }
 
@@ -53,7 +54,11 @@ describe('SPDY/3.1 session (port-forward server side)', () => {
       st.reply();
     });
     // Split across feeds at odd places, as a socket would.
-    const bytes = Buffer.concat([synStream(1, { streamtype: 'data', port: '80', requestid: '0' }), data(1, 'hello', true), control(6, 0, Buffer.from([0, 0, 0, 7]))]);
+    const bytes = Buffer.concat([
+      synStream(1, { streamtype: 'data', port: '80', requestid: '0' }),
+      data(1, 'hello', true),
+      control(6, 0, Buffer.from([0, 0, 0, 7])),
+    ]);
     s.feed(bytes.subarray(0, 5));
     s.feed(bytes.subarray(5, 23));
     s.feed(bytes.subarray(23));
@@ -68,11 +73,17 @@ describe('SPDY/3.1 session (port-forward server side)', () => {
     const all = Buffer.concat(out);
     // PING echoed, SYN_REPLY (type 2) for stream 1 with a header block that inflates to zero headers, then DATA + FIN.
     const frames: { control: boolean; type?: number; id: number; flags: number; body: Buffer }[] = [];
-    for (let off = 0; off < all.length; ) {
+    for (let off = 0; off < all.length;) {
       const len = all.readUIntBE(off + 5, 3);
       const f = all.subarray(off, off + 8 + len);
       const isControl = !!(f[0] & 0x80);
-      frames.push({ control: isControl, type: isControl ? f.readUInt16BE(2) : undefined, id: isControl ? f.readUInt32BE(8) & 0x7fffffff : f.readUInt32BE(0), flags: f[4], body: f.subarray(8) });
+      frames.push({
+        control: isControl,
+        type: isControl ? f.readUInt16BE(2) : undefined,
+        id: isControl ? f.readUInt32BE(8) & 0x7fffffff : f.readUInt32BE(0),
+        flags: f[4],
+        body: f.subarray(8),
+      });
       off += 8 + len;
     }
     const reply = frames.find((f) => f.type === 2)!;

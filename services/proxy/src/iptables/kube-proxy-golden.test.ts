@@ -14,7 +14,9 @@ describe('iptables rules match kube-proxy proxier_test.go', () => {
   it('TestOverallIPTablesRules', () => {
     const { services, slices } = overallScenario();
     const { text } = buildIptablesRules({ entries: buildModel(services, slices), node: TEST_NODE });
-    expect(sortIptablesRestore(text)).toBe(sortIptablesRestore(dedent(`
+    expect(sortIptablesRestore(text)).toBe(
+      sortIptablesRestore(
+        dedent(`
       *filter
       :KUBE-NODEPORTS - [0:0]
       :KUBE-SERVICES - [0:0]
@@ -107,13 +109,17 @@ describe('iptables rules match kube-proxy proxier_test.go', () => {
       -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
       -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ
       COMMIT
-    `)));
+    `),
+      ),
+    );
   });
 
   it('TestExternalTrafficPolicyLocal', () => {
     const { services, slices } = externalPolicyLocalScenario();
     const { text } = buildIptablesRules({ entries: buildModel(services, slices), node: TEST_NODE });
-    expect(sortIptablesRestore(text)).toBe(sortIptablesRestore(dedent(`
+    expect(sortIptablesRestore(text)).toBe(
+      sortIptablesRestore(
+        dedent(`
       *filter
       :KUBE-NODEPORTS - [0:0]
       :KUBE-SERVICES - [0:0]
@@ -159,6 +165,8 @@ describe('iptables rules match kube-proxy proxier_test.go', () => {
       -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.2.1:80" -j KUBE-SEP-ZX7GRIZKSNUQ3LAJ
       -A KUBE-SVL-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.2.1:80" -j KUBE-SEP-ZX7GRIZKSNUQ3LAJ
       COMMIT
-    `)));
+    `),
+      ),
+    );
   });
 });

@@ -46,8 +46,9 @@ export interface PartialSyncInput {
  * sync (buildIptablesRules without changedServices) instead.
  */
 export function buildPartialIptablesRules(input: PartialSyncInput): IptablesRuleset {
-  const existing = input.existingNatChains
-    ?? [...buildIptablesRules({ entries: input.prev, node: input.node, ...(input.options ? { options: input.options } : {}) }).activeNatChains];
+  const existing = input.existingNatChains ?? [
+    ...buildIptablesRules({ entries: input.prev, node: input.node, ...(input.options ? { options: input.options } : {}) }).activeNatChains,
+  ];
   return buildIptablesRules({
     entries: input.next,
     node: input.node,

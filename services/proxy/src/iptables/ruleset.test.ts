@@ -163,9 +163,9 @@ function afterScaleDownAndDelete(): ReturnType<typeof kemuScenario> {
   const { services, slices } = kemuScenario();
   return {
     services: services.filter((s) => s.metadata?.name !== 'sticky'),
-    slices: slices.map((s): EndpointSlice => (s.metadata?.name === 'web-1'
-      ? { ...s, endpoints: (s.endpoints ?? []).filter((e) => e.addresses[0] !== '10.244.3.2') }
-      : s)),
+    slices: slices.map((s): EndpointSlice =>
+      s.metadata?.name === 'web-1' ? { ...s, endpoints: (s.endpoints ?? []).filter((e) => e.addresses[0] !== '10.244.3.2') } : s,
+    ),
   };
 }
 
@@ -197,7 +197,8 @@ describe('iptables ruleset goldens', () => {
   it('a full sync deletes chains that exist but are no longer used', () => {
     const { services, slices } = kemuScenario();
     const r = buildIptablesRules({
-      entries: buildModel(services, slices), node: KEMU_NODE,
+      entries: buildModel(services, slices),
+      node: KEMU_NODE,
       existingNatChains: ['KUBE-SERVICES', 'KUBE-SVC-LOLE4ISW44XBNF3G', 'KUBE-SVC-GONEGONEGONEGONE', 'DOCKER', 'KUBE-SEP-OLDOLDOLDOLDOLDO'],
     });
     expect(r.deletedChains).toEqual(['KUBE-SEP-OLDOLDOLDOLDOLDO', 'KUBE-SVC-GONEGONEGONEGONE']);
@@ -208,7 +209,8 @@ describe('iptables ruleset goldens', () => {
   it('options: no localhost NodePorts, liberal conntrack, --random-fully, masquerade-all, another mark bit', () => {
     const { services, slices } = overallScenario();
     const text = buildIptablesRules({
-      entries: buildModel(services, slices), node: TEST_NODE,
+      entries: buildModel(services, slices),
+      node: TEST_NODE,
       options: { localhostNodePorts: false, conntrackTCPLiberal: true, randomFully: true, masqueradeAll: true, masqueradeBit: 13 },
     }).text;
     expect(text).not.toContain('KUBE-FIREWALL');
@@ -216,19 +218,33 @@ describe('iptables ruleset goldens', () => {
     expect(text).toContain('-j MASQUERADE --random-fully\n');
     expect(text).toContain('-A KUBE-MARK-MASQ -j MARK --or-mark 0x2000\n');
     expect(text).toContain('-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS\n');
-    expect(text).toContain('-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-MARK-MASQ\n');
+    expect(text).toContain(
+      '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-MARK-MASQ\n',
+    );
   });
 
   it('probabilities are 1/(n-i) with 10 decimals', () => {
-    expect([1, 2, 3, 4, 5, 6, 7].map(probability)).toEqual(
-      ['1.0000000000', '0.5000000000', '0.3333333333', '0.2500000000', '0.2000000000', '0.1666666667', '0.1428571429']);
+    expect([1, 2, 3, 4, 5, 6, 7].map(probability)).toEqual([
+      '1.0000000000',
+      '0.5000000000',
+      '0.3333333333',
+      '0.2500000000',
+      '0.2000000000',
+      '0.1666666667',
+      '0.1428571429',
+    ]);
   });
 
   it('above 1000 endpoints the per-endpoint comments are left out', () => {
     const { services, slices } = kemuScenario();
-    const big = slices.map((s) => s.metadata?.name !== 'web-1' ? s : {
-      ...s, endpoints: Array.from({ length: 1001 }, (_, i) => ({ addresses: [`10.245.${i >> 8}.${i & 255}`] })),
-    });
+    const big = slices.map((s) =>
+      s.metadata?.name !== 'web-1'
+        ? s
+        : {
+            ...s,
+            endpoints: Array.from({ length: 1001 }, (_, i) => ({ addresses: [`10.245.${i >> 8}.${i & 255}`] })),
+          },
+    );
     const text = buildIptablesRules({ entries: buildModel(services, big), node: KEMU_NODE }).text;
     expect(text).toMatch(/-A KUBE-SVC-LOLE4ISW44XBNF3G -m statistic --mode random --probability 0.0009990010 -j KUBE-SEP-/);
     expect(text).toMatch(/-A KUBE-SEP-\S+ -s 10\.245\.0\.0 -j KUBE-MARK-MASQ/);
@@ -236,7 +252,7 @@ describe('iptables ruleset goldens', () => {
 });
 
 describe('jump rules from the built-in chains', () => {
-  it('lists the hooks kube-proxy ensures, kubelet\'s firewall only with localhost NodePorts', () => {
+  it("lists the hooks kube-proxy ensures, kubelet's firewall only with localhost NodePorts", () => {
     const lines = iptablesJumps().map((j) => `-t ${j.table} ${j.chain} ${jumpRuleArgs(j).join(' ')}`);
     expect(lines).toEqual([
       '-t filter INPUT -m conntrack --ctstate NEW -m comment --comment kubernetes externally-visible service portals -j KUBE-EXTERNAL-SERVICES',

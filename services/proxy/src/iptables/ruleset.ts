@@ -89,16 +89,43 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   // cleared first so a packet that traverses the stack again is not SNATed twice.
   natRules.write('-A', 'KUBE-POSTROUTING', '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
   natRules.write('-A', 'KUBE-POSTROUTING', '-j', 'MARK', '--xor-mark', mark);
-  natRules.write('-A', 'KUBE-POSTROUTING', '-m', 'comment', '--comment', '"kubernetes service traffic requiring SNAT"', '-j', 'MASQUERADE',
-    opts.randomFully ? ['--random-fully'] : []);
+  natRules.write(
+    '-A',
+    'KUBE-POSTROUTING',
+    '-m',
+    'comment',
+    '--comment',
+    '"kubernetes service traffic requiring SNAT"',
+    '-j',
+    'MASQUERADE',
+    opts.randomFully ? ['--random-fully'] : [],
+  );
   natRules.write('-A', 'KUBE-MARK-MASQ', '-j', 'MARK', '--or-mark', mark);
 
   if (localhostNodePorts) {
     // route_localnet (needed for localhost NodePorts) lets martian packets to
     // 127.0.0.0/8 in from outside; this rule (also kubelet's) closes that hole.
     filterChains.write(chainLine('KUBE-FIREWALL'));
-    filterRules.write('-A', 'KUBE-FIREWALL', '-m', 'comment', '--comment', '"block incoming localnet connections"',
-      '-d', '127.0.0.0/8', '!', '-s', '127.0.0.0/8', '-m', 'conntrack', '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT', '-j', 'DROP');
+    filterRules.write(
+      '-A',
+      'KUBE-FIREWALL',
+      '-m',
+      'comment',
+      '--comment',
+      '"block incoming localnet connections"',
+      '-d',
+      '127.0.0.0/8',
+      '!',
+      '-s',
+      '127.0.0.0/8',
+      '-m',
+      'conntrack',
+      '!',
+      '--ctstate',
+      'RELATED,ESTABLISHED,DNAT',
+      '-j',
+      'DROP',
+    );
   }
 
   const activeNatChains = new Set<string>();
@@ -122,38 +149,101 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
 
     // Capture the ClusterIP.
     if (p.hasInternalEndpoints) {
-      natRules.write('-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', `"${p.spn} cluster IP"`, match,
-        '-d', svc.clusterIP, '--dport', svc.port, '-j', internalChain);
+      natRules.write(
+        '-A',
+        'KUBE-SERVICES',
+        '-m',
+        'comment',
+        '--comment',
+        `"${p.spn} cluster IP"`,
+        match,
+        '-d',
+        svc.clusterIP,
+        '--dport',
+        svc.port,
+        '-j',
+        internalChain,
+      );
     } else {
-      filterRules.write('-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', noEpComment(p.internalNoEndpoints), match,
-        '-d', svc.clusterIP, '--dport', svc.port, '-j', noEpTarget(p.internalNoEndpoints));
+      filterRules.write(
+        '-A',
+        'KUBE-SERVICES',
+        '-m',
+        'comment',
+        '--comment',
+        noEpComment(p.internalNoEndpoints),
+        match,
+        '-d',
+        svc.clusterIP,
+        '--dport',
+        svc.port,
+        '-j',
+        noEpTarget(p.internalNoEndpoints),
+      );
     }
     // Capture external IPs.
     for (const ip of svc.externalIPs) {
       if (p.hasEndpoints) {
-        natRules.write('-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', `"${p.spn} external IP"`, match,
-          '-d', ip, '--dport', svc.port, '-j', chains.ext);
+        natRules.write('-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', `"${p.spn} external IP"`, match, '-d', ip, '--dport', svc.port, '-j', chains.ext);
       }
       if (!p.hasExternalEndpoints) {
-        filterRules.write('-A', 'KUBE-EXTERNAL-SERVICES', '-m', 'comment', '--comment', noEpComment(p.externalNoEndpoints), match,
-          '-d', ip, '--dport', svc.port, '-j', noEpTarget(p.externalNoEndpoints));
+        filterRules.write(
+          '-A',
+          'KUBE-EXTERNAL-SERVICES',
+          '-m',
+          'comment',
+          '--comment',
+          noEpComment(p.externalNoEndpoints),
+          match,
+          '-d',
+          ip,
+          '--dport',
+          svc.port,
+          '-j',
+          noEpTarget(p.externalNoEndpoints),
+        );
       }
     }
     // Capture load-balancer ingress.
     for (const ip of svc.loadBalancerIPs) {
       if (p.hasEndpoints) {
-        natRules.write('-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', `"${p.spn} loadbalancer IP"`, match,
-          '-d', ip, '--dport', svc.port, '-j', lbChain);
+        natRules.write('-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', `"${p.spn} loadbalancer IP"`, match, '-d', ip, '--dport', svc.port, '-j', lbChain);
       }
       if (usesFW) {
-        filterRules.write('-A', 'KUBE-PROXY-FIREWALL', '-m', 'comment', '--comment', `"${p.spn} traffic not accepted by ${chains.fw}"`, match,
-          '-d', ip, '--dport', svc.port, '-j', 'DROP');
+        filterRules.write(
+          '-A',
+          'KUBE-PROXY-FIREWALL',
+          '-m',
+          'comment',
+          '--comment',
+          `"${p.spn} traffic not accepted by ${chains.fw}"`,
+          match,
+          '-d',
+          ip,
+          '--dport',
+          svc.port,
+          '-j',
+          'DROP',
+        );
       }
     }
     if (!p.hasExternalEndpoints) {
       for (const ip of svc.loadBalancerIPs) {
-        filterRules.write('-A', 'KUBE-EXTERNAL-SERVICES', '-m', 'comment', '--comment', noEpComment(p.externalNoEndpoints), match,
-          '-d', ip, '--dport', svc.port, '-j', noEpTarget(p.externalNoEndpoints));
+        filterRules.write(
+          '-A',
+          'KUBE-EXTERNAL-SERVICES',
+          '-m',
+          'comment',
+          '--comment',
+          noEpComment(p.externalNoEndpoints),
+          match,
+          '-d',
+          ip,
+          '--dport',
+          svc.port,
+          '-j',
+          noEpTarget(p.externalNoEndpoints),
+        );
       }
     }
     // Capture NodePorts (not subject to loadBalancerSourceRanges, as in Kubernetes).
@@ -162,15 +252,44 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
         natRules.write('-A', 'KUBE-NODEPORTS', '-m', 'comment', '--comment', p.spn, match, '--dport', svc.nodePort, '-j', chains.ext);
       }
       if (!p.hasExternalEndpoints) {
-        filterRules.write('-A', 'KUBE-EXTERNAL-SERVICES', '-m', 'comment', '--comment', noEpComment(p.externalNoEndpoints),
-          '-m', 'addrtype', '--dst-type', 'LOCAL', match, '--dport', svc.nodePort, '-j', noEpTarget(p.externalNoEndpoints));
+        filterRules.write(
+          '-A',
+          'KUBE-EXTERNAL-SERVICES',
+          '-m',
+          'comment',
+          '--comment',
+          noEpComment(p.externalNoEndpoints),
+          '-m',
+          'addrtype',
+          '--dst-type',
+          'LOCAL',
+          match,
+          '--dport',
+          svc.nodePort,
+          '-j',
+          noEpTarget(p.externalNoEndpoints),
+        );
       }
     }
     // The health check NodePort is accepted whether or not this node has endpoints:
     // answering "no" is how the load balancer learns to avoid this node.
     if (svc.healthCheckNodePort !== 0) {
-      filterRules.write('-A', 'KUBE-NODEPORTS', '-m', 'comment', '--comment', `"${p.spn} health check node port"`,
-        '-m', 'tcp', '-p', 'tcp', '--dport', svc.healthCheckNodePort, '-j', 'ACCEPT');
+      filterRules.write(
+        '-A',
+        'KUBE-NODEPORTS',
+        '-m',
+        'comment',
+        '--comment',
+        `"${p.spn} health check node port"`,
+        '-m',
+        'tcp',
+        '-p',
+        'tcp',
+        '--dport',
+        svc.healthCheckNodePort,
+        '-j',
+        'ACCEPT',
+      );
     }
 
     // Per-service chains: for an unchanged Service in a partial sync they are computed
@@ -180,29 +299,63 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   }
 
   // Delete chains no longer in use: a chain line flushes it, then -X removes it.
-  const deletedChains = (input.existingNatChains ?? [])
-    .filter((c) => isServiceChainName(c) && !activeNatChains.has(c))
-    .sort();
+  const deletedChains = (input.existingNatChains ?? []).filter((c) => isServiceChainName(c) && !activeNatChains.has(c)).sort();
   for (const c of deletedChains) {
     natChains.write(chainLine(c));
     natRules.write('-X', c);
   }
 
   // Finally, the jump to KUBE-NODEPORTS, after every service portal rule.
-  natRules.write('-A', 'KUBE-SERVICES', '-m', 'comment', '--comment', NODEPORTS_LAST_RULE_COMMENT,
-    '-m', 'addrtype', '--dst-type', 'LOCAL', localhostNodePorts ? [] : ['!', '-d', '127.0.0.0/8'], '-j', 'KUBE-NODEPORTS');
+  natRules.write(
+    '-A',
+    'KUBE-SERVICES',
+    '-m',
+    'comment',
+    '--comment',
+    NODEPORTS_LAST_RULE_COMMENT,
+    '-m',
+    'addrtype',
+    '--dst-type',
+    'LOCAL',
+    localhostNodePorts ? [] : ['!', '-d', '127.0.0.0/8'],
+    '-j',
+    'KUBE-NODEPORTS',
+  );
 
   // Without nf_conntrack_tcp_be_liberal, an out-of-window packet is INVALID and would
   // reach the pod un-NATed and draw a RST (kubernetes#74839): drop it instead.
   if (!opts.conntrackTCPLiberal) filterRules.write('-A', 'KUBE-FORWARD', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
   // Forward marked traffic even when the FORWARD policy is DROP (NodePorts to other nodes' pods).
-  filterRules.write('-A', 'KUBE-FORWARD', '-m', 'comment', '--comment', '"kubernetes forwarding rules"',
-    '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
-  filterRules.write('-A', 'KUBE-FORWARD', '-m', 'comment', '--comment', '"kubernetes forwarding conntrack rule"',
-    '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
+  filterRules.write(
+    '-A',
+    'KUBE-FORWARD',
+    '-m',
+    'comment',
+    '--comment',
+    '"kubernetes forwarding rules"',
+    '-m',
+    'mark',
+    '--mark',
+    `${mark}/${mark}`,
+    '-j',
+    'ACCEPT',
+  );
+  filterRules.write(
+    '-A',
+    'KUBE-FORWARD',
+    '-m',
+    'comment',
+    '--comment',
+    '"kubernetes forwarding conntrack rule"',
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'RELATED,ESTABLISHED',
+    '-j',
+    'ACCEPT',
+  );
 
-  const text = ['*filter', ...filterChains.lines, ...filterRules.lines, 'COMMIT',
-    '*nat', ...natChains.lines, ...natRules.lines, 'COMMIT', ''].join('\n');
+  const text = ['*filter', ...filterChains.lines, ...filterRules.lines, 'COMMIT', '*nat', ...natChains.lines, ...natRules.lines, 'COMMIT', ''].join('\n');
   return { text, activeNatChains, deletedChains };
 }
 
@@ -242,12 +395,46 @@ function writeServiceChains(
       // reaching an external IP behave as if they went out to a load balancer and
       // back, so they may use any endpoint (the Cluster chain).
       if (detectorImplemented(detect)) {
-        out.rules.write('-A', chains.ext, '-m', 'comment', '--comment', `"pod traffic for ${p.spn} external destinations"`, iptIfLocal(detect), '-j', chains.svc);
+        out.rules.write(
+          '-A',
+          chains.ext,
+          '-m',
+          'comment',
+          '--comment',
+          `"pod traffic for ${p.spn} external destinations"`,
+          iptIfLocal(detect),
+          '-j',
+          chains.svc,
+        );
       }
-      out.rules.write('-A', chains.ext, '-m', 'comment', '--comment', `"masquerade LOCAL traffic for ${p.spn} external destinations"`,
-        '-m', 'addrtype', '--src-type', 'LOCAL', '-j', 'KUBE-MARK-MASQ');
-      out.rules.write('-A', chains.ext, '-m', 'comment', '--comment', `"route LOCAL traffic for ${p.spn} external destinations"`,
-        '-m', 'addrtype', '--src-type', 'LOCAL', '-j', chains.svc);
+      out.rules.write(
+        '-A',
+        chains.ext,
+        '-m',
+        'comment',
+        '--comment',
+        `"masquerade LOCAL traffic for ${p.spn} external destinations"`,
+        '-m',
+        'addrtype',
+        '--src-type',
+        'LOCAL',
+        '-j',
+        'KUBE-MARK-MASQ',
+      );
+      out.rules.write(
+        '-A',
+        chains.ext,
+        '-m',
+        'comment',
+        '--comment',
+        `"route LOCAL traffic for ${p.spn} external destinations"`,
+        '-m',
+        'addrtype',
+        '--src-type',
+        'LOCAL',
+        '-j',
+        chains.svc,
+      );
     }
     if (p.hasExternalEndpoints) out.rules.write('-A', chains.ext, '-j', externalPolicyChain);
   }
@@ -288,15 +475,32 @@ function writeServiceChains(
 }
 
 function writeServiceToEndpointRules(
-  p: ServicePlan, chain: string, endpoints: readonly { ip: string; port: number }[], rules: Lines, comment: (text: string) => string[],
+  p: ServicePlan,
+  chain: string,
+  endpoints: readonly { ip: string; port: number }[],
+  rules: Lines,
+  comment: (text: string) => string[],
 ): void {
   const svc = p.svc;
   // ClientIP affinity first: a client seen within the timeout goes back to its endpoint.
   if (svc.affinityTimeoutSeconds !== undefined) {
     for (const ep of endpoints) {
       const sep = sepChain(svc, ep);
-      rules.write('-A', chain, comment(`"${p.spn} -> ${endpointString(ep)}"`),
-        '-m', 'recent', '--name', sep, '--rcheck', '--seconds', svc.affinityTimeoutSeconds, '--reap', '-j', sep);
+      rules.write(
+        '-A',
+        chain,
+        comment(`"${p.spn} -> ${endpointString(ep)}"`),
+        '-m',
+        'recent',
+        '--name',
+        sep,
+        '--rcheck',
+        '--seconds',
+        svc.affinityTimeoutSeconds,
+        '--reap',
+        '-j',
+        sep,
+      );
     }
   }
   // Rule i of n matches with probability 1/(n-i): each endpoint ends up with 1/n.

@@ -2,10 +2,7 @@
  * Which endpoints a node uses for a Service port: pkg/proxy's CategorizeEndpoints
  * (without topology-aware hints, which kemu does not set).
  */
-import {
-  endpointString, usesClusterEndpoints, usesLocalEndpoints,
-  type EndpointInfo, type ServicePortInfo,
-} from './types.js';
+import { endpointString, usesClusterEndpoints, usesLocalEndpoints, type EndpointInfo, type ServicePortInfo } from './types.js';
 import { cmp } from './from-k8s.js';
 
 export interface CategorizedEndpoints {

@@ -4,10 +4,7 @@
  */
 import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import {
-  endpointString, servicePortKey,
-  type EndpointInfo, type Protocol, type ServiceEntry, type ServicePortInfo, type ServiceType,
-} from './types.js';
+import { endpointString, servicePortKey, type EndpointInfo, type Protocol, type ServiceEntry, type ServicePortInfo, type ServiceType } from './types.js';
 
 /** kube-proxy's default ClientIP affinity timeout (3 hours). */
 export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800;
@@ -48,7 +45,7 @@ export function cidrContains(cidr: string, ip: string): boolean {
   const c = parseIPv4CIDR(cidr);
   if (!c || !isIPv4(ip)) return false;
   const mask = c.bits === 0 ? 0 : (0xffffffff << (32 - c.bits)) >>> 0;
-  return ((ipv4ToNumber(ip) & mask) >>> 0) === c.base;
+  return (ipv4ToNumber(ip) & mask) >>> 0 === c.base;
 }
 
 function protocolOf(p: string | undefined): Protocol {
@@ -83,14 +80,11 @@ export function servicePortsFromService(svc: Service): ServicePortInfo[] {
     .filter((ing) => ing.ip && (ing.ipMode === undefined || ing.ipMode === 'VIP'))
     .map((ing) => ing.ip as string)
     .filter(isIPv4);
-  const loadBalancerSourceRanges = (spec.loadBalancerSourceRanges ?? [])
-    .map((r) => parseIPv4CIDR(r)?.text)
-    .filter((r): r is string => r !== undefined);
+  const loadBalancerSourceRanges = (spec.loadBalancerSourceRanges ?? []).map((r) => parseIPv4CIDR(r)?.text).filter((r): r is string => r !== undefined);
   // ExternallyAccessible at the Service level: the type admits external traffic.
   const serviceExternallyAccessible = type !== 'ClusterIP' || externalIPs.length > 0;
-  const affinityTimeoutSeconds = spec.sessionAffinity === 'ClientIP'
-    ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS
-    : undefined;
+  const affinityTimeoutSeconds =
+    spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS) : undefined;
   const needsHealthCheck = type === 'LoadBalancer' && externalTrafficPolicy === 'Local';
   return (spec.ports ?? []).map((p: ServicePort): ServicePortInfo => ({
     namespace,
@@ -107,7 +101,7 @@ export function servicePortsFromService(svc: Service): ServicePortInfo[] {
     ...(affinityTimeoutSeconds === undefined ? {} : { affinityTimeoutSeconds }),
     externalTrafficPolicy,
     internalTrafficPolicy,
-    healthCheckNodePort: needsHealthCheck ? spec.healthCheckNodePort ?? 0 : 0,
+    healthCheckNodePort: needsHealthCheck ? (spec.healthCheckNodePort ?? 0) : 0,
     externalPolicyLocal: serviceExternallyAccessible && externalTrafficPolicy === 'Local',
   }));
 }
@@ -178,7 +172,9 @@ export function buildModel(services: readonly Service[], slices: readonly Endpoi
     service,
     endpoints: endpoints.get(servicePortKey(service.namespace, service.name, service.portName, service.protocol)) ?? [],
   }));
-  return entries.sort((a, b) =>
-    cmp(`${a.service.namespace}/${a.service.name}:${a.service.portName}`, `${b.service.namespace}/${b.service.name}:${b.service.portName}`)
-    || cmp(a.service.protocol, b.service.protocol));
+  return entries.sort(
+    (a, b) =>
+      cmp(`${a.service.namespace}/${a.service.name}:${a.service.portName}`, `${b.service.namespace}/${b.service.name}:${b.service.portName}`) ||
+      cmp(a.service.protocol, b.service.protocol),
+  );
 }

@@ -4,10 +4,7 @@
  * (In kube-proxy both proxiers compute these the same way in syncProxyRules.)
  */
 import { categorizeEndpoints, type CategorizedEndpoints } from './categorize.js';
-import {
-  externallyAccessible, servicePortNameString, usesClusterEndpoints, usesLocalEndpoints,
-  type ServiceEntry, type ServicePortInfo,
-} from './types.js';
+import { externallyAccessible, servicePortNameString, usesClusterEndpoints, usesLocalEndpoints, type ServiceEntry, type ServicePortInfo } from './types.js';
 
 /** What a node does with packets for a Service IP that has no usable endpoint. */
 export type NoEndpointVerdict = 'reject' | 'drop';

@@ -62,10 +62,7 @@ export interface ServiceEntry {
  * a CIDR (ClusterCIDR or NodeCIDR mode), the node bridge (BridgeInterface), or
  * nothing, in which case the masquerade and short-circuit rules that need it are left out.
  */
-export type LocalDetector =
-  | { mode: 'ClusterCIDR' | 'NodeCIDR'; cidr: string }
-  | { mode: 'BridgeInterface'; interface: string }
-  | { mode: 'None' };
+export type LocalDetector = { mode: 'ClusterCIDR' | 'NodeCIDR'; cidr: string } | { mode: 'BridgeInterface'; interface: string } | { mode: 'None' };
 
 /** What the rule generators need to know about the node they program. */
 export interface NodeFacts {

@@ -10,7 +10,11 @@ import { buildNftablesTransaction } from './transaction.js';
 import { TEST_NODE, overallScenario } from '../testing/scenarios.js';
 
 const addCommands = (text: string): string[] =>
-  text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('add ')).sort();
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('add '))
+    .sort();
 
 const GOLDEN = `
 	add table ip kube-proxy { comment "rules for kube-proxy" ; }
@@ -167,7 +171,9 @@ describe('nftables transaction matches kube-proxy proxier_test.go', () => {
   it('TestOverallNFTablesRules', () => {
     const { services, slices } = overallScenario();
     const { text } = buildNftablesTransaction({
-      entries: buildModel(services, slices), node: TEST_NODE, options: { serviceCIDRs: ['172.30.0.0/16'] },
+      entries: buildModel(services, slices),
+      node: TEST_NODE,
+      options: { serviceCIDRs: ['172.30.0.0/16'] },
     });
     expect(addCommands(text)).toEqual(addCommands(GOLDEN));
   });

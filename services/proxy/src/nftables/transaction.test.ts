@@ -140,25 +140,36 @@ describe('nftables transaction golden', () => {
     const { services, slices } = kemuScenario();
     const keep = new Set(['sticky', 'np', 'internal']);
     const r = buildNftablesTransaction({
-      entries: buildModel(services.filter((s) => keep.has(s.metadata?.name ?? '')), slices),
+      entries: buildModel(
+        services.filter((s) => keep.has(s.metadata?.name ?? '')),
+        slices,
+      ),
       node: { ...KEMU_NODE, nodePortIPs: ['172.28.0.11', '172.28.0.111'] },
       options: { serviceCIDRs: ['10.96.0.0/12'] },
-      existingChains: ['services', 'service-ASNVMIOD-default/np/tcp/http', 'service-LLLLLLLL-default/gone/tcp/http', 'endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80'],
+      existingChains: [
+        'services',
+        'service-ASNVMIOD-default/np/tcp/http',
+        'service-LLLLLLLL-default/gone/tcp/http',
+        'endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80',
+      ],
       existingSets: ['cluster-ips', 'affinity-ZE522LSI-default/sticky/tcp/http__10.244.1.6/80', 'affinity-OLDOLDOL-default/sticky/tcp/http__10.244.1.1/80'],
     });
     expect(r.text).toBe(GOLDEN);
     expect(r.staleChains).toEqual(['endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80', 'service-LLLLLLLL-default/gone/tcp/http']);
     expect(deleteChainsTransaction(r.staleChains)).toBe(
-      'delete chain ip kube-proxy endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80\ndelete chain ip kube-proxy service-LLLLLLLL-default/gone/tcp/http\n');
+      'delete chain ip kube-proxy endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80\ndelete chain ip kube-proxy service-LLLLLLLL-default/gone/tcp/http\n',
+    );
   });
 
   it('a LoadBalancer with source ranges that include the node also admits its own VIPs', () => {
     const { services, slices } = kemuScenario();
-    const lb = services.filter((s) => s.metadata?.name === 'np').map((s) => ({
-      ...s,
-      spec: { ...s.spec, type: 'LoadBalancer', loadBalancerSourceRanges: ['172.28.0.0/16'] },
-      status: { loadBalancer: { ingress: [{ ip: '172.28.255.1' }] } },
-    }));
+    const lb = services
+      .filter((s) => s.metadata?.name === 'np')
+      .map((s) => ({
+        ...s,
+        spec: { ...s.spec, type: 'LoadBalancer', loadBalancerSourceRanges: ['172.28.0.0/16'] },
+        status: { loadBalancer: { ingress: [{ ip: '172.28.255.1' }] } },
+      }));
     const { text } = buildNftablesTransaction({ entries: buildModel(lb, slices), node: KEMU_NODE });
     expect(text).toContain('add rule ip kube-proxy firewall-ASNVMIOD-default/np/tcp/http ip saddr != { 172.28.0.0/16, 172.28.255.1 } drop\n');
     expect(text).toContain('add element ip kube-proxy firewall-ips { 172.28.255.1 . tcp . 8080 : goto firewall-ASNVMIOD-default/np/tcp/http }\n');

@@ -9,9 +9,7 @@ import { planService, type ServicePlan } from '../model/plan.js';
 import { detectorImplemented, nftIfLocal, nftIfNotLocal } from '../model/local-detector.js';
 import { cidrContains } from '../model/from-k8s.js';
 import { endpointString, type EndpointInfo, type NodeFacts, type ServiceEntry } from '../model/types.js';
-import {
-  isNftServiceChainName, nftAffinitySet, nftEndpointChain, nftExternalChain, nftFirewallChain, nftLocalChain, nftServiceChain,
-} from '../naming.js';
+import { isNftServiceChainName, nftAffinitySet, nftEndpointChain, nftExternalChain, nftFirewallChain, nftLocalChain, nftServiceChain } from '../naming.js';
 
 export const NFT_TABLE = 'kube-proxy';
 
@@ -45,7 +43,12 @@ export interface NftablesTransaction {
   staleChains: string[];
 }
 
-interface BaseChain { name: string; type: 'filter' | 'nat'; hook: string; priority: number }
+interface BaseChain {
+  name: string;
+  type: 'filter' | 'nat';
+  hook: string;
+  priority: number;
+}
 
 // Filter chains run before DNAT (priority dstnat-10) so they see the Service address.
 const BASE_CHAINS: readonly BaseChain[] = [
@@ -155,7 +158,11 @@ function setup(tx: Tx, node: NodeFacts, opts: NftablesOptions, mark: string): vo
   for (const ip of node.nodePortIPs ?? [node.nodeIP]) tx.element('nodeport-ips', ip);
 
   tx.cmd('add', 'map', `no-endpoint-services { type ${ADDR3} : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`);
-  tx.cmd('add', 'map', 'no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }');
+  tx.cmd(
+    'add',
+    'map',
+    'no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }',
+  );
   tx.cmd('add', 'chain', 'reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }');
   tx.cmd('flush', 'chain', 'reject-chain');
   tx.rule('reject-chain', 'reject');
@@ -176,9 +183,7 @@ function setup(tx: Tx, node: NodeFacts, opts: NftablesOptions, mark: string): vo
   for (const m of ['service-ips', 'firewall-ips', 'no-endpoint-services', 'no-endpoint-nodeports', 'service-nodeports']) tx.cmd('flush', 'map', m);
 }
 
-function writeService(
-  tx: Tx, p: ServicePlan, node: NodeFacts, opts: NftablesOptions, activeChains: Set<string>, activeAffinitySets: Set<string>,
-): void {
+function writeService(tx: Tx, p: ServicePlan, node: NodeFacts, opts: NftablesOptions, activeChains: Set<string>, activeAffinitySets: Set<string>): void {
   const svc = p.svc;
   const affinity = svc.affinityTimeoutSeconds !== undefined;
   const ensure = (c: string): void => {

@@ -6,8 +6,26 @@ describe('chooseDataPath', () => {
     ['iptables', false, { mode: 'iptables', dataPath: 'iptables' }],
     ['nftables', true, { mode: 'nftables', dataPath: 'nftables' }],
     ['userspace', false, { mode: 'userspace', dataPath: 'userspace', scheduler: 'lc' }],
-    ['ipvs', false, { mode: 'ipvs', dataPath: 'userspace', scheduler: 'lc', fallback: 'IPVS not available in this kernel; serving the lc scheduler through the userspace data path' }],
-    ['ipvs', true, { mode: 'ipvs', dataPath: 'userspace', scheduler: 'lc', fallback: 'kemu does not program kernel IPVS yet; serving the lc scheduler through the userspace data path' }],
+    [
+      'ipvs',
+      false,
+      {
+        mode: 'ipvs',
+        dataPath: 'userspace',
+        scheduler: 'lc',
+        fallback: 'IPVS not available in this kernel; serving the lc scheduler through the userspace data path',
+      },
+    ],
+    [
+      'ipvs',
+      true,
+      {
+        mode: 'ipvs',
+        dataPath: 'userspace',
+        scheduler: 'lc',
+        fallback: 'kemu does not program kernel IPVS yet; serving the lc scheduler through the userspace data path',
+      },
+    ],
   ] as const)('%s (kernel IPVS %s)', (mode, ipvs, want) => {
     expect(chooseDataPath(mode, 'lc', ipvs)).toEqual(want);
   });

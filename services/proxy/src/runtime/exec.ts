@@ -16,7 +16,11 @@ export type Exec = (cmd: string, args: readonly string[], input?: string) => Pro
 
 /** A tool that failed: its command line, exit code and what it said, for the log's `err`. */
 export class ToolError extends Error {
-  constructor(readonly command: string, readonly code: number, readonly stderr: string) {
+  constructor(
+    readonly command: string,
+    readonly code: number,
+    readonly stderr: string,
+  ) {
     super(`${command} exited with ${code}: ${stderr.trim().split('\n').slice(0, 5).join(' | ')}`);
     this.name = 'ToolError';
   }

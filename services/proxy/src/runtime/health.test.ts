@@ -8,10 +8,13 @@ describe('/healthz', () => {
     [500, undefined, 1000, true, 'synced, nothing waiting'],
     [500, 900, 1000, true, 'a change waiting less than the timeout'],
     [500, 100, 100_000, false, 'a change waiting longer than the timeout'],
-  ])('lastUpdated %s, pending since %s, now %s: healthy %s (%s)', (lastUpdated: number | undefined, pendingSince: number | undefined, now: number, healthy: boolean, why: string) => {
-    expect(why).toBeTruthy();
-    expect(proxyHealth({ lastUpdated, pendingSince, now, timeoutMs: 60_000 }).healthy).toBe(healthy);
-  });
+  ])(
+    'lastUpdated %s, pending since %s, now %s: healthy %s (%s)',
+    (lastUpdated: number | undefined, pendingSince: number | undefined, now: number, healthy: boolean, why: string) => {
+      expect(why).toBeTruthy();
+      expect(proxyHealth({ lastUpdated, pendingSince, now, timeoutMs: 60_000 }).healthy).toBe(healthy);
+    },
+  );
 });
 
 describe('network programming latency', () => {

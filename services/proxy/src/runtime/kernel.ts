@@ -41,8 +41,14 @@ export function parseIptablesSave(text: string): Map<string, SavedTable> {
 
 /** The top-level chains kube-proxy's iptables mode writes (per-service chains come on top). */
 const KUBE_PROXY_CHAINS = new Set([
-  'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL',
-  'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', 'KUBE-FIREWALL',
+  'KUBE-SERVICES',
+  'KUBE-EXTERNAL-SERVICES',
+  'KUBE-FORWARD',
+  'KUBE-NODEPORTS',
+  'KUBE-PROXY-FIREWALL',
+  'KUBE-POSTROUTING',
+  'KUBE-MARK-MASQ',
+  'KUBE-FIREWALL',
 ]);
 
 /**

@@ -18,20 +18,56 @@ export class ProxyMetrics {
   constructor(registry: MetricsRegistry) {
     const registers = [registry];
     const syncBuckets = exponential(0.001, 2, 15);
-    this.syncDuration = new prom.Histogram({ name: 'kubeproxy_sync_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds', buckets: syncBuckets, registers });
-    this.fullSyncDuration = new prom.Histogram({ name: 'kubeproxy_sync_full_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds for full resyncs', buckets: syncBuckets, registers });
-    this.partialSyncDuration = new prom.Histogram({ name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds', help: 'SyncProxyRules latency in seconds for partial resyncs', buckets: syncBuckets, registers });
+    this.syncDuration = new prom.Histogram({
+      name: 'kubeproxy_sync_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds',
+      buckets: syncBuckets,
+      registers,
+    });
+    this.fullSyncDuration = new prom.Histogram({
+      name: 'kubeproxy_sync_full_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds for full resyncs',
+      buckets: syncBuckets,
+      registers,
+    });
+    this.partialSyncDuration = new prom.Histogram({
+      name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds',
+      help: 'SyncProxyRules latency in seconds for partial resyncs',
+      buckets: syncBuckets,
+      registers,
+    });
     this.programmingDuration = new prom.Histogram({
       name: 'kubeproxy_network_programming_duration_seconds',
       help: 'In Network Programming Latency in seconds',
       buckets: [...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)],
       registers,
     });
-    this.lastSync = new prom.Gauge({ name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', help: 'The last time proxy rules were successfully synced', registers });
-    this.iptablesTotal = new prom.Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by kube-proxy', labelNames: ['table'], registers });
-    this.restoreFailures = new prom.Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', help: 'Cumulative proxy iptables restore failures', registers });
-    this.endpointChanges = new prom.Counter({ name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total', help: 'Cumulative proxy rules Endpoint changes', registers });
-    this.serviceChanges = new prom.Counter({ name: 'kubeproxy_sync_proxy_rules_service_changes_total', help: 'Cumulative proxy rules Service changes', registers });
+    this.lastSync = new prom.Gauge({
+      name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+      help: 'The last time proxy rules were successfully synced',
+      registers,
+    });
+    this.iptablesTotal = new prom.Gauge({
+      name: 'kubeproxy_sync_proxy_rules_iptables_total',
+      help: 'Total number of iptables rules owned by kube-proxy',
+      labelNames: ['table'],
+      registers,
+    });
+    this.restoreFailures = new prom.Counter({
+      name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
+      help: 'Cumulative proxy iptables restore failures',
+      registers,
+    });
+    this.endpointChanges = new prom.Counter({
+      name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total',
+      help: 'Cumulative proxy rules Endpoint changes',
+      registers,
+    });
+    this.serviceChanges = new prom.Counter({
+      name: 'kubeproxy_sync_proxy_rules_service_changes_total',
+      help: 'Cumulative proxy rules Service changes',
+      registers,
+    });
   }
 }
 
@@ -48,10 +84,28 @@ export class DataPathMetrics {
 
   constructor(registry: MetricsRegistry) {
     const registers = [registry];
-    this.info = new prom.Gauge({ name: 'kemu_proxy_data_path_info', help: 'The data path serving Services: 1 for the one in use (mode is --proxy-mode; data_path what carries the traffic)', labelNames: ['mode', 'data_path', 'scheduler'], registers });
-    this.connections = new prom.Counter({ name: 'kemu_proxy_userspace_connections_total', help: 'Connections (TCP) and client sessions (UDP) the userspace data path accepted', labelNames: ['protocol'], registers });
-    this.dialFailures = new prom.Counter({ name: 'kemu_proxy_userspace_dial_failures_total', help: 'Backend dials that failed and moved to another endpoint', registers });
-    this.noBackend = new prom.Counter({ name: 'kemu_proxy_userspace_no_backend_total', help: 'Connections refused because the Service port had no endpoint left', registers });
+    this.info = new prom.Gauge({
+      name: 'kemu_proxy_data_path_info',
+      help: 'The data path serving Services: 1 for the one in use (mode is --proxy-mode; data_path what carries the traffic)',
+      labelNames: ['mode', 'data_path', 'scheduler'],
+      registers,
+    });
+    this.connections = new prom.Counter({
+      name: 'kemu_proxy_userspace_connections_total',
+      help: 'Connections (TCP) and client sessions (UDP) the userspace data path accepted',
+      labelNames: ['protocol'],
+      registers,
+    });
+    this.dialFailures = new prom.Counter({
+      name: 'kemu_proxy_userspace_dial_failures_total',
+      help: 'Backend dials that failed and moved to another endpoint',
+      registers,
+    });
+    this.noBackend = new prom.Counter({
+      name: 'kemu_proxy_userspace_no_backend_total',
+      help: 'Connections refused because the Service port had no endpoint left',
+      registers,
+    });
   }
 
   /** The counters the data path calls. */

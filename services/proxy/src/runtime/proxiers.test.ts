@@ -8,7 +8,14 @@ import { hasJump, iptablesCleanupInput, parseIptablesSave, parseNftTable } from 
 
 const node: NodeFacts = { nodeName: 'node-1', nodeIP: '172.22.1.1', localDetector: { mode: 'ClusterCIDR', cidr: '10.244.0.0/16' } };
 const svc = (name: string, ip: string) => makeService('ns', name, { clusterIP: ip, ports: [{ port: 80, protocol: 'TCP' }] });
-const slice = (name: string, ips: string[]) => makeSlice('ns', name, 1, ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })), [{ port: 8080 }]);
+const slice = (name: string, ips: string[]) =>
+  makeSlice(
+    'ns',
+    name,
+    1,
+    ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    [{ port: 8080 }],
+  );
 
 /** A fake of the tools: answers iptables-save with `saved`, records every call, fails restores while `failRestore`. */
 function fakeKernel(saved = '') {
@@ -157,6 +164,9 @@ describe('the kernel as iptables-save shows it', () => {
     expect(await cleanupIptables(k.exec)).toBe(12);
   });
   it('reads chains and sets of an nft table', () => {
-    expect(parseNftTable('table ip kube-proxy {\n\tset cluster-ips {\n\t}\n\tmap service-ips {\n\t}\n\tchain services {\n\t}\n}\n')).toEqual({ chains: ['services'], sets: ['cluster-ips'] });
+    expect(parseNftTable('table ip kube-proxy {\n\tset cluster-ips {\n\t}\n\tmap service-ips {\n\t}\n\tchain services {\n\t}\n}\n')).toEqual({
+      chains: ['services'],
+      sets: ['cluster-ips'],
+    });
   });
 });

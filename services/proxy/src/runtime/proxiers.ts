@@ -38,7 +38,10 @@ export class IptablesProxier implements Proxier {
   private last: { entries: readonly ServiceEntry[]; nodeKey: string; activeNatChains: string[] } | undefined;
   private needFull = true;
 
-  constructor(private readonly exec: Exec, private readonly options: IptablesOptions = {}) {}
+  constructor(
+    private readonly exec: Exec,
+    private readonly options: IptablesOptions = {},
+  ) {}
 
   async sync(entries: readonly ServiceEntry[], node: NodeFacts, forceFull: boolean): Promise<SyncOutcome> {
     const nodeKey = JSON.stringify(node);
@@ -59,7 +62,11 @@ export class IptablesProxier implements Proxier {
       changed = changedServices(last.entries, entries);
     }
     const ruleset = buildIptablesRules({
-      entries, node, options: this.options, existingNatChains: existing, ...(changed ? { changedServices: changed } : {}),
+      entries,
+      node,
+      options: this.options,
+      existingNatChains: existing,
+      ...(changed ? { changedServices: changed } : {}),
     });
     await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], ruleset.text);
     this.last = { entries, nodeKey, activeNatChains: [...ruleset.activeNatChains] };
@@ -89,7 +96,10 @@ export class IptablesProxier implements Proxier {
 
 export class NftablesProxier implements Proxier {
   readonly mode = 'nftables';
-  constructor(private readonly exec: Exec, private readonly options: NftablesOptions = {}) {}
+  constructor(
+    private readonly exec: Exec,
+    private readonly options: NftablesOptions = {},
+  ) {}
 
   /** Always a full transaction: it refills every map and rewrites the chains, atomically. */
   async sync(entries: readonly ServiceEntry[], node: NodeFacts): Promise<SyncOutcome> {

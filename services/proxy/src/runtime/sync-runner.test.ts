@@ -7,10 +7,13 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
 
   const setup = (work: () => Promise<void> = () => Promise.resolve()) => {
     const runs: [number, SyncReason][] = [];
-    const r = new SyncRunner(async (reason) => {
-      runs.push([Date.now(), reason]);
-      await work();
-    }, { minIntervalMs: 1000, maxIntervalMs: 30_000 });
+    const r = new SyncRunner(
+      async (reason) => {
+        runs.push([Date.now(), reason]);
+        await work();
+      },
+      { minIntervalMs: 1000, maxIntervalMs: 30_000 },
+    );
     return { r, runs };
   };
 
@@ -25,7 +28,10 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     await vi.advanceTimersByTimeAsync(500);
     r.run();
     await vi.advanceTimersByTimeAsync(1000);
-    expect(runs).toEqual([[0, 'change'], [1000, 'change']]);
+    expect(runs).toEqual([
+      [0, 'change'],
+      [1000, 'change'],
+    ]);
   });
 
   it('runs a change at once when the last sync is long enough ago', async () => {
@@ -43,7 +49,11 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     r.run();
     await vi.advanceTimersByTimeAsync(45_000);
-    expect(runs).toEqual([[0, 'change'], [10_000, 'change'], [40_000, 'periodic']]);
+    expect(runs).toEqual([
+      [0, 'change'],
+      [10_000, 'change'],
+      [40_000, 'periodic'],
+    ]);
   });
 
   it('merges changes that arrive during a sync into one sync after it', async () => {
@@ -58,7 +68,10 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     expect(runs).toHaveLength(1);
     release();
     await vi.advanceTimersByTimeAsync(0);
-    expect(runs).toEqual([[0, 'change'], [3000, 'change']]);
+    expect(runs).toEqual([
+      [0, 'change'],
+      [3000, 'change'],
+    ]);
     expect(r.pendingSince).toBeUndefined();
   });
 
@@ -68,7 +81,10 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     await vi.advanceTimersByTimeAsync(0);
     r.retryAfter(200);
     await vi.advanceTimersByTimeAsync(5000);
-    expect(runs).toEqual([[0, 'change'], [1000, 'retry']]);
+    expect(runs).toEqual([
+      [0, 'change'],
+      [1000, 'retry'],
+    ]);
   });
 
   it('does nothing after stop', async () => {

@@ -39,7 +39,10 @@ export class SyncRunner {
   private readonly timers: RunnerTimers;
 
   /** `fn` must not throw: it logs its own failures and calls retryAfter. */
-  constructor(private readonly fn: (reason: SyncReason) => Promise<void>, private readonly o: SyncRunnerOptions) {
+  constructor(
+    private readonly fn: (reason: SyncReason) => Promise<void>,
+    private readonly o: SyncRunnerOptions,
+  ) {
     this.timers = o.timers ?? realTimers;
   }
 

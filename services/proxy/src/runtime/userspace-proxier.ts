@@ -39,7 +39,10 @@ export class UserspaceProxier implements Proxier {
   private readonly listeners = new Map<string, Listener>();
   private needFull = true;
 
-  constructor(private readonly exec: Exec, private readonly options: UserspaceProxierOptions) {}
+  constructor(
+    private readonly exec: Exec,
+    private readonly options: UserspaceProxierOptions,
+  ) {}
 
   /** The listener port of a Service port ("ns/name:port/TCP"), for tests and diagnostics. */
   proxyPort(key: string): number | undefined {
@@ -89,9 +92,7 @@ export class UserspaceProxier implements Proxier {
     const o = this.options;
     const vs = new VirtualService(o.scheduler, destIP, affinity, o.now);
     const counters = o.counters ?? NO_COUNTERS;
-    const proxy = protocol === 'TCP'
-      ? new TcpProxy(vs, counters)
-      : new UdpProxy(vs, counters, o.udpIdleTimeoutMs ?? DEFAULT_UDP_IDLE_TIMEOUT_MS, o.now);
+    const proxy = protocol === 'TCP' ? new TcpProxy(vs, counters) : new UdpProxy(vs, counters, o.udpIdleTimeoutMs ?? DEFAULT_UDP_IDLE_TIMEOUT_MS, o.now);
     const port = await proxy.listen(0, o.listenHost ?? '0.0.0.0');
     const l = { vs, proxy, port };
     this.listeners.set(key, l);

@@ -17,7 +17,10 @@ export function makeService(namespace: string, name: string, spec: Service['spec
 }
 
 export function makeSlice(
-  namespace: string, service: string, n: number, endpoints: Endpoint[],
+  namespace: string,
+  service: string,
+  n: number,
+  endpoints: Endpoint[],
   ports: { name?: string; port: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[],
 ): EndpointSlice {
   return {
@@ -35,7 +38,10 @@ export function sortIptablesRestore(text: string): string {
   const out: string[] = [];
   const tables = new Map<string, { chains: string[]; rules: Map<string, string[]> }>();
   let cur: { chains: string[]; rules: Map<string, string[]> } | undefined;
-  for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')) {
     if (line.startsWith('*')) {
       cur = { chains: [], rules: new Map() };
       tables.set(line.slice(1), cur);
@@ -76,5 +82,8 @@ export function sortIptablesRestore(text: string): string {
 export function dedent(s: string): string {
   const lines = s.replace(/^\n/, '').split('\n');
   const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^\s*/.exec(l)?.[0].length ?? 0));
-  return lines.map((l) => l.slice(indent)).join('\n').replace(/[ \t]+$/, '');
+  return lines
+    .map((l) => l.slice(indent))
+    .join('\n')
+    .replace(/[ \t]+$/, '');
 }

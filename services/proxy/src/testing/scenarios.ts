@@ -20,19 +20,41 @@ const p80 = [{ name: 'p80', port: 80 }];
 export function overallScenario(): { services: Service[]; slices: EndpointSlice[] } {
   const services = [
     makeService('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
-    makeService('ns2', 'svc2', {
-      type: 'LoadBalancer', externalTrafficPolicy: 'Local', clusterIP: '172.30.0.42',
-      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
-      externalIPs: ['192.168.99.22'], healthCheckNodePort: 30000,
-    }, { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } }),
+    makeService(
+      'ns2',
+      'svc2',
+      {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        clusterIP: '172.30.0.42',
+        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
+        externalIPs: ['192.168.99.22'],
+        healthCheckNodePort: 30000,
+      },
+      { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
+    ),
     makeService('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.43', ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3003 }] }),
-    makeService('ns4', 'svc4', { type: 'NodePort', clusterIP: '172.30.0.44', externalIPs: ['192.168.99.33'], ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] }),
-    makeService('ns5', 'svc5', {
-      type: 'LoadBalancer', externalTrafficPolicy: 'Cluster', clusterIP: '172.30.0.45',
-      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3002 }],
-      healthCheckNodePort: 30000, loadBalancerSourceRanges: [' 203.0.113.0/25'],
-      sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
-    }, { loadBalancer: { ingress: [{ ip: '5.6.7.8' }] } }),
+    makeService('ns4', 'svc4', {
+      type: 'NodePort',
+      clusterIP: '172.30.0.44',
+      externalIPs: ['192.168.99.33'],
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }],
+    }),
+    makeService(
+      'ns5',
+      'svc5',
+      {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Cluster',
+        clusterIP: '172.30.0.45',
+        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3002 }],
+        healthCheckNodePort: 30000,
+        loadBalancerSourceRanges: [' 203.0.113.0/25'],
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
+      },
+      { loadBalancer: { ingress: [{ ip: '5.6.7.8' }] } },
+    ),
     makeService('ns6', 'svc6', { type: 'ClusterIP', clusterIP: '172.30.0.46', ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] }),
   ];
   const slices = [
@@ -49,11 +71,21 @@ export function overallScenario(): { services: Service[]; slices: EndpointSlice[
 /** TestExternalTrafficPolicyLocal: a LoadBalancer with Local policy and one endpoint on this node. */
 export function externalPolicyLocalScenario(): { services: Service[]; slices: EndpointSlice[] } {
   return {
-    services: [makeService('ns1', 'svc1', {
-      type: 'LoadBalancer', clusterIP: '172.30.0.41', externalTrafficPolicy: 'Local',
-      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
-      healthCheckNodePort: 30000, externalIPs: ['192.168.99.11'],
-    }, { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } })],
+    services: [
+      makeService(
+        'ns1',
+        'svc1',
+        {
+          type: 'LoadBalancer',
+          clusterIP: '172.30.0.41',
+          externalTrafficPolicy: 'Local',
+          ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
+          healthCheckNodePort: 30000,
+          externalIPs: ['192.168.99.11'],
+        },
+        { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
+      ),
+    ],
     slices: [makeSlice('ns1', 'svc1', 1, [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }], p80)],
   };
 }
@@ -75,15 +107,22 @@ export function kemuScenario(): { services: Service[]; slices: EndpointSlice[] }
   const services = [
     makeService('default', 'web', { clusterIP: '10.96.12.34', ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }] }),
     makeService('default', 'sticky', {
-      clusterIP: '10.96.20.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-      sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } },
+      clusterIP: '10.96.20.1',
+      ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 300 } },
     }),
     makeService('kube-system', 'kube-dns', {
       clusterIP: '10.96.0.10',
-      ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }],
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+      ],
     }),
     makeService('default', 'np', {
-      type: 'NodePort', clusterIP: '10.96.30.3', externalTrafficPolicy: 'Local',
+      type: 'NodePort',
+      clusterIP: '10.96.30.3',
+      externalTrafficPolicy: 'Local',
       ports: [{ name: 'http', port: 8080, protocol: 'TCP', nodePort: 30080 }],
     }),
     makeService('default', 'internal', { clusterIP: '10.96.40.4', internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
@@ -92,16 +131,48 @@ export function kemuScenario(): { services: Service[]; slices: EndpointSlice[] }
   ];
   const terminating = { ready: false, serving: true, terminating: true };
   const slices = [
-    makeSlice('default', 'web', 1, [
-      { addresses: ['10.244.1.5'], nodeName: 'node-1' },
-      { addresses: ['10.244.2.7'], nodeName: 'node-2' },
-      { addresses: ['10.244.3.2'], nodeName: 'node-3' },
-      { addresses: ['10.244.3.9'], nodeName: 'node-3', conditions: terminating },
-    ], [{ port: 8080 }]),
-    makeSlice('default', 'sticky', 1, [{ addresses: ['10.244.1.6'], nodeName: 'node-1' }, { addresses: ['10.244.2.8'], nodeName: 'node-2' }], [{ name: 'http', port: 80 }]),
-    makeSlice('kube-system', 'kube-dns', 1, [{ addresses: ['10.244.2.2'], nodeName: 'node-2' }],
-      [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }]),
-    makeSlice('default', 'np', 1, [{ addresses: ['10.244.1.7'], nodeName: 'node-1' }, { addresses: ['10.244.2.9'], nodeName: 'node-2' }], [{ name: 'http', port: 8080 }]),
+    makeSlice(
+      'default',
+      'web',
+      1,
+      [
+        { addresses: ['10.244.1.5'], nodeName: 'node-1' },
+        { addresses: ['10.244.2.7'], nodeName: 'node-2' },
+        { addresses: ['10.244.3.2'], nodeName: 'node-3' },
+        { addresses: ['10.244.3.9'], nodeName: 'node-3', conditions: terminating },
+      ],
+      [{ port: 8080 }],
+    ),
+    makeSlice(
+      'default',
+      'sticky',
+      1,
+      [
+        { addresses: ['10.244.1.6'], nodeName: 'node-1' },
+        { addresses: ['10.244.2.8'], nodeName: 'node-2' },
+      ],
+      [{ name: 'http', port: 80 }],
+    ),
+    makeSlice(
+      'kube-system',
+      'kube-dns',
+      1,
+      [{ addresses: ['10.244.2.2'], nodeName: 'node-2' }],
+      [
+        { name: 'dns', port: 53, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+      ],
+    ),
+    makeSlice(
+      'default',
+      'np',
+      1,
+      [
+        { addresses: ['10.244.1.7'], nodeName: 'node-1' },
+        { addresses: ['10.244.2.9'], nodeName: 'node-2' },
+      ],
+      [{ name: 'http', port: 8080 }],
+    ),
     makeSlice('default', 'internal', 1, [{ addresses: ['10.244.2.10'], nodeName: 'node-2' }], [{ name: 'http', port: 80 }]),
     makeSlice('default', 'draining', 1, [{ addresses: ['10.244.3.11'], nodeName: 'node-3', conditions: terminating }], [{ name: 'http', port: 80 }]),
   ];

@@ -6,13 +6,19 @@
  */
 import { createScheduler, type Backend, type Connection, type Scheduler, type SchedulerName } from './schedulers.js';
 
-interface Entry { backendId: string; lastUsed: number }
+interface Entry {
+  backendId: string;
+  lastUsed: number;
+}
 
 export class ClientIPAffinity {
   private readonly entries = new Map<string, Entry>();
 
   /** @param ttlSeconds the Service's sessionAffinityConfig.clientIP.timeoutSeconds. */
-  constructor(private readonly ttlSeconds: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The client's backend if it used one within the timeout; the timeout counts from the last use. */
   lookup(clientIP: string): string | undefined {
@@ -56,9 +62,7 @@ export class Balancer {
 
   constructor(opts: { scheduler: SchedulerName; affinityTimeoutSeconds?: number; now?: () => number }) {
     this.scheduler = createScheduler(opts.scheduler);
-    this.affinity = opts.affinityTimeoutSeconds === undefined
-      ? undefined
-      : new ClientIPAffinity(opts.affinityTimeoutSeconds, opts.now ?? Date.now);
+    this.affinity = opts.affinityTimeoutSeconds === undefined ? undefined : new ClientIPAffinity(opts.affinityTimeoutSeconds, opts.now ?? Date.now);
   }
 
   pick(backends: readonly Backend[], conn: Connection): Backend | undefined {

@@ -5,14 +5,36 @@ import { iptablesCleanupInput, parseIptablesSave } from '../runtime/kernel.js';
 import { isIptablesModeChain } from '../runtime/kernel.js';
 
 const svc = (o: Partial<ServicePortInfo>): ServicePortInfo => ({
-  namespace: 'ns', name: 'web', portName: '', protocol: 'TCP', type: 'ClusterIP', clusterIP: '10.96.0.20', port: 80, nodePort: 0,
-  externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [], externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster',
-  healthCheckNodePort: 0, externalPolicyLocal: false, ...o,
+  namespace: 'ns',
+  name: 'web',
+  portName: '',
+  protocol: 'TCP',
+  type: 'ClusterIP',
+  clusterIP: '10.96.0.20',
+  port: 80,
+  nodePort: 0,
+  externalIPs: [],
+  loadBalancerIPs: [],
+  loadBalancerSourceRanges: [],
+  externalTrafficPolicy: 'Cluster',
+  internalTrafficPolicy: 'Cluster',
+  healthCheckNodePort: 0,
+  externalPolicyLocal: false,
+  ...o,
 });
 
 describe('buildPortalRules', () => {
   it('steers every address of a Service port with endpoints to its listener: REDIRECT for pods, DNAT to the node IP for the node', () => {
-    const text = buildPortalRules([{ service: svc({ type: 'LoadBalancer', nodePort: 30080, externalIPs: ['1.2.3.4'], loadBalancerIPs: ['172.22.2.10'] }), proxyPort: 40001, hasEndpoints: true }], '172.22.1.1');
+    const text = buildPortalRules(
+      [
+        {
+          service: svc({ type: 'LoadBalancer', nodePort: 30080, externalIPs: ['1.2.3.4'], loadBalancerIPs: ['172.22.2.10'] }),
+          proxyPort: 40001,
+          hasEndpoints: true,
+        },
+      ],
+      '172.22.1.1',
+    );
     expect(text).toBe(`*nat
 :KUBE-PORTALS-CONTAINER - [0:0]
 :KUBE-PORTALS-HOST - [0:0]
@@ -36,10 +58,17 @@ COMMIT
   });
 
   it('rejects a Service port without endpoints instead of steering it anywhere', () => {
-    const text = buildPortalRules([{ service: svc({ protocol: 'UDP', portName: 'dns', port: 53, nodePort: 30053 }), proxyPort: 40002, hasEndpoints: false }], '172.22.1.1');
+    const text = buildPortalRules(
+      [{ service: svc({ protocol: 'UDP', portName: 'dns', port: 53, nodePort: 30053 }), proxyPort: 40002, hasEndpoints: false }],
+      '172.22.1.1',
+    );
     expect(text).not.toContain('REDIRECT');
-    expect(text).toContain('-A KUBE-PORTALS-REJECT -d 10.96.0.20/32 -p udp -m comment --comment "ns/web:dns has no endpoints" -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable');
-    expect(text).toContain('-A KUBE-PORTALS-REJECT -p udp -m comment --comment "ns/web:dns has no endpoints" -m addrtype --dst-type LOCAL -m udp --dport 30053 -j REJECT');
+    expect(text).toContain(
+      '-A KUBE-PORTALS-REJECT -d 10.96.0.20/32 -p udp -m comment --comment "ns/web:dns has no endpoints" -m udp --dport 53 -j REJECT --reject-with icmp-port-unreachable',
+    );
+    expect(text).toContain(
+      '-A KUBE-PORTALS-REJECT -p udp -m comment --comment "ns/web:dns has no endpoints" -m addrtype --dst-type LOCAL -m udp --dport 30053 -j REJECT',
+    );
   });
 });
 
@@ -57,7 +86,7 @@ describe('userspace chains and the cleanup', () => {
 COMMIT
 `);
 
-  it('tells the modes\' chains apart', () => {
+  it("tells the modes' chains apart", () => {
     expect(isUserspaceChain('KUBE-PORTALS-HOST')).toBe(true);
     expect(isUserspaceChain('KUBE-SERVICES')).toBe(false);
     expect(isIptablesModeChain('KUBE-PORTALS-HOST')).toBe(false);
@@ -71,7 +100,7 @@ COMMIT
     expect(input).toContain('-X KUBE-SERVICES');
   });
 
-  it('one mode\'s cleanup leaves the other mode\'s chains alone', () => {
+  it("one mode's cleanup leaves the other mode's chains alone", () => {
     const input = iptablesCleanupInput(saved, isUserspaceChain);
     expect(input).toContain('-X KUBE-PORTALS-CONTAINER');
     expect(input).not.toContain('KUBE-SERVICES');

@@ -97,16 +97,17 @@ export function buildPortalRules(portals: readonly Portal[], nodeIP: string): st
     } else {
       const comment = quote(`${spn} has no endpoints`);
       for (const ip of ips) {
-        filter.push(`-A ${PORTALS_REJECT} -d ${ip}/32 -p ${proto} -m comment --comment ${comment} -m ${proto} --dport ${s.port} -j REJECT --reject-with icmp-port-unreachable`);
+        filter.push(
+          `-A ${PORTALS_REJECT} -d ${ip}/32 -p ${proto} -m comment --comment ${comment} -m ${proto} --dport ${s.port} -j REJECT --reject-with icmp-port-unreachable`,
+        );
       }
       if (s.nodePort !== 0) {
-        filter.push(`-A ${PORTALS_REJECT} -p ${proto} -m comment --comment ${comment} -m addrtype --dst-type LOCAL -m ${proto} --dport ${s.nodePort} -j REJECT --reject-with icmp-port-unreachable`);
+        filter.push(
+          `-A ${PORTALS_REJECT} -p ${proto} -m comment --comment ${comment} -m addrtype --dst-type LOCAL -m ${proto} --dport ${s.nodePort} -j REJECT --reject-with icmp-port-unreachable`,
+        );
       }
     }
   }
   const chains = (t: 'nat' | 'filter'): string[] => USERSPACE_CHAINS[t].map((ch) => `:${ch} - [0:0]`);
-  return [
-    '*nat', ...chains('nat'), ...nat, 'COMMIT',
-    '*filter', ...chains('filter'), ...filter, 'COMMIT', '',
-  ].join('\n');
+  return ['*nat', ...chains('nat'), ...nat, 'COMMIT', '*filter', ...chains('filter'), ...filter, 'COMMIT', ''].join('\n');
 }

@@ -54,7 +54,11 @@ describe('scheduler choice sequences (A w3, B w2, C w1; connections stay open)',
     const expected = buckets.map((b) => 'AAABBC'[b % 6]).join(' ');
     expect(sequence('sh', clients.length, (i) => clients[i])).toBe(expected);
     // The same client again gets the same backend.
-    expect(sequence('sh', 3, () => '10.244.1.10')).toBe(Array(3).fill('AAABBC'[(shBucket('10.244.1.10')) % 6]).join(' '));
+    expect(sequence('sh', 3, () => '10.244.1.10')).toBe(
+      Array(3)
+        .fill('AAABBC'[shBucket('10.244.1.10') % 6])
+        .join(' '),
+    );
   });
 });
 
@@ -84,9 +88,9 @@ describe('scheduler edge cases', () => {
 
   it('lc counts an active connection as 256 inactive ones', () => {
     const bs = backends();
-    (bs[0]).inactiveConns = 255;
-    (bs[1]).activeConns = 1;
-    (bs[2]).activeConns = 1;
+    bs[0].inactiveConns = 255;
+    bs[1].activeConns = 1;
+    bs[2].activeConns = 1;
     expect(letter(createScheduler('lc').pick(bs, { clientIP: '10.0.0.1', destIP: '10.96.0.10' }))).toBe('A');
   });
 });

@@ -94,7 +94,7 @@ class WeightedRoundRobin implements Scheduler {
         this.cw -= di;
         if (this.cw <= 0) this.cw = mw;
       }
-      if ((weights[this.i]) >= this.cw) return backends[this.i];
+      if (weights[this.i] >= this.cw) return backends[this.i];
     }
   }
 }
@@ -220,13 +220,21 @@ class SourceHashing implements Scheduler {
 /** A new scheduler of the given kind (rr and wrr keep their cursor in it). */
 export function createScheduler(name: SchedulerName): Scheduler {
   switch (name) {
-    case 'rr': return new RoundRobin();
-    case 'wrr': return new WeightedRoundRobin();
-    case 'lc': return new LeastConnection();
-    case 'wlc': return new WeightedLeastConnection();
-    case 'sed': return new ShortestExpectedDelay();
-    case 'nq': return new NeverQueue();
-    case 'dh': return new DestinationHashing();
-    case 'sh': return new SourceHashing();
+    case 'rr':
+      return new RoundRobin();
+    case 'wrr':
+      return new WeightedRoundRobin();
+    case 'lc':
+      return new LeastConnection();
+    case 'wlc':
+      return new WeightedLeastConnection();
+    case 'sed':
+      return new ShortestExpectedDelay();
+    case 'nq':
+      return new NeverQueue();
+    case 'dh':
+      return new DestinationHashing();
+    case 'sh':
+      return new SourceHashing();
   }
 }

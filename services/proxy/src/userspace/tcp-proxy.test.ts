@@ -21,10 +21,13 @@ async function backend(name: string): Promise<{ port: number; open: () => number
     c.on('end', () => c.end(`${name}:${Buffer.concat(parts).toString()}`));
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => {
-    for (const c of sockets) c.destroy();
-    s.close(() => r());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const c of sockets) c.destroy();
+        s.close(() => r());
+      }),
+  );
   return { port: (s.address() as AddressInfo).port, open: () => sockets.size };
 }
 
@@ -92,7 +95,11 @@ describe('TcpProxy', () => {
     const dead = await deadPort();
     const b = await backend('b');
     const vs = new VirtualService('rr', '10.96.0.20', undefined);
-    vs.update([ep(dead), ep(b.port)].sort((x, y) => x.port - y.port), '10.96.0.20', undefined);
+    vs.update(
+      [ep(dead), ep(b.port)].sort((x, y) => x.port - y.port),
+      '10.96.0.20',
+      undefined,
+    );
     const port = await proxyFor(vs);
     for (let i = 0; i < 3; i++) expect(await call(port)).toBe('b:hi');
   });

@@ -37,7 +37,10 @@ export class TcpProxy {
   private readonly server: net.Server;
   private readonly open = new Set<net.Socket>();
 
-  constructor(private readonly vs: VirtualService, private readonly counters: DataPathCounters = NO_COUNTERS) {
+  constructor(
+    private readonly vs: VirtualService,
+    private readonly counters: DataPathCounters = NO_COUNTERS,
+  ) {
     // allowHalfOpen: a client that shuts down its sending side (HTTP/1.0, `nc -N`) still gets the whole answer.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => this.accept(client));
   }

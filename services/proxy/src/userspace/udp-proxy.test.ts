@@ -25,10 +25,11 @@ async function client(): Promise<{ ask: (port: number, text: string) => Promise<
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
   cleanups.push(() => new Promise<void>((r) => s.close(() => r())));
   return {
-    ask: (port, text) => new Promise((resolve) => {
-      s.once('message', (m) => resolve(m.toString()));
-      s.send(text, port, '127.0.0.1');
-    }),
+    ask: (port, text) =>
+      new Promise((resolve) => {
+        s.once('message', (m) => resolve(m.toString()));
+        s.send(text, port, '127.0.0.1');
+      }),
   };
 }
 

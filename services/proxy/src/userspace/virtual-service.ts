@@ -31,7 +31,8 @@ export class VirtualService {
 
   private newBalancer(): Balancer {
     return new Balancer({
-      scheduler: this.scheduler, now: this.now,
+      scheduler: this.scheduler,
+      now: this.now,
       ...(this.affinitySeconds === undefined ? {} : { affinityTimeoutSeconds: this.affinitySeconds }),
     });
   }

@@ -18,7 +18,8 @@ export function effectiveTaints(node: Node): Taint[] {
     const key = ready?.status === 'False' ? 'node.kubernetes.io/not-ready' : 'node.kubernetes.io/unreachable';
     if (!taints.some((t) => t.key === key)) taints.push({ key, effect: 'NoSchedule' });
   }
-  if (node.spec?.unschedulable && !taints.some((t) => t.key === 'node.kubernetes.io/unschedulable')) taints.push({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' });
+  if (node.spec?.unschedulable && !taints.some((t) => t.key === 'node.kubernetes.io/unschedulable'))
+    taints.push({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' });
   return taints;
 }
 
@@ -35,7 +36,7 @@ function isReady(node: Node): boolean {
 export const nodeUnschedulable: Filter = (pod, n) => {
   if (!n.node.spec?.unschedulable) return undefined;
   const tol = pod.spec?.tolerations ?? [];
-  return tolerates(tol, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }) ? undefined : ["node(s) were unschedulable"];
+  return tolerates(tol, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }) ? undefined : ['node(s) were unschedulable'];
 };
 
 export const taintToleration: Filter = (pod, n) => {

@@ -1,27 +1,58 @@
 import { describe, expect, it } from 'vitest';
 import type { Pod, PodSpec, Taint, TopologySpreadConstraint } from 'kubernetes-types/core/v1.js';
 import { addPod, newNodeInfo, type NodeInfo } from './node-info.js';
-import { filtersFor, fitErrorMessage, nodeAffinity, nodePorts, nodeResourcesFit, nodeUnschedulable, podAntiAffinity, podTopologySpread, taintToleration } from './filters.js';
+import {
+  filtersFor,
+  fitErrorMessage,
+  nodeAffinity,
+  nodePorts,
+  nodeResourcesFit,
+  nodeUnschedulable,
+  podAntiAffinity,
+  podTopologySpread,
+  taintToleration,
+} from './filters.js';
 import { leastAllocated, selectorSpread, topologySpreadScore } from './scores.js';
 import { parseSelector } from '@kemu/api';
 
-const node = (name: string, o: { cpu?: string; mem?: string; pods?: string; labels?: Record<string, string>; taints?: Taint[]; ready?: boolean; unschedulable?: boolean } = {}): NodeInfo =>
+const node = (
+  name: string,
+  o: { cpu?: string; mem?: string; pods?: string; labels?: Record<string, string>; taints?: Taint[]; ready?: boolean; unschedulable?: boolean } = {},
+): NodeInfo =>
   newNodeInfo({
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(o.labels ?? {}) } },
     spec: { taints: o.taints, unschedulable: o.unschedulable },
-    status: { allocatable: { cpu: o.cpu ?? '2', memory: o.mem ?? '4Gi', pods: o.pods ?? '110' }, conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }] },
+    status: {
+      allocatable: { cpu: o.cpu ?? '2', memory: o.mem ?? '4Gi', pods: o.pods ?? '110' },
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+    },
   });
-const pod = (name: string, spec: Partial<PodSpec> = {}, labels: Record<string, string> = {}): Pod => ({ metadata: { name, namespace: 'ns', labels }, spec: { containers: [{ name: 'c', image: 'x' }], ...spec } });
-const withRequests = (cpu?: string, memory?: string) => ({ containers: [{ name: 'c', image: 'x', resources: { requests: { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) } } }] });
+const pod = (name: string, spec: Partial<PodSpec> = {}, labels: Record<string, string> = {}): Pod => ({
+  metadata: { name, namespace: 'ns', labels },
+  spec: { containers: [{ name: 'c', image: 'x' }], ...spec },
+});
+const withRequests = (cpu?: string, memory?: string) => ({
+  containers: [{ name: 'c', image: 'x', resources: { requests: { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) } } }],
+});
 
 describe('filters', () => {
   it('skips, per pod, only the filters that would pass every node', () => {
     expect(filtersFor(pod('plain'))).toEqual([nodeUnschedulable, taintToleration, nodeResourcesFit]);
     expect(filtersFor(pod('sel', { nodeSelector: { disk: 'ssd' } }))).toContain(nodeAffinity);
     expect(filtersFor(pod('ports', { containers: [{ name: 'c', image: 'x', ports: [{ containerPort: 80, hostPort: 8080 }] }] }))).toContain(nodePorts);
-    expect(filtersFor(pod('anti', { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: {} }] } } }))).toContain(podAntiAffinity);
-    expect(filtersFor(pod('soft', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }] }))).not.toContain(podTopologySpread);
-    expect(filtersFor(pod('hard', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone' } as TopologySpreadConstraint] }))).toContain(podTopologySpread); // whenUnsatisfiable left out, as a client may
+    expect(
+      filtersFor(
+        pod('anti', {
+          affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: {} }] } },
+        }),
+      ),
+    ).toContain(podAntiAffinity);
+    expect(filtersFor(pod('soft', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }] }))).not.toContain(
+      podTopologySpread,
+    );
+    expect(filtersFor(pod('hard', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone' } as TopologySpreadConstraint] }))).toContain(
+      podTopologySpread,
+    ); // whenUnsatisfiable left out, as a client may
   });
   it.each([
     ['fits', '500m', undefined, undefined],
@@ -52,7 +83,12 @@ describe('filters', () => {
   it.each([
     ['no taint', [], [], undefined],
     ['untolerated NoSchedule', [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }], [], ['node(s) had untolerated taint {gpu: yes}']],
-    ['tolerated by key+value', [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }], [{ key: 'gpu', operator: 'Equal', value: 'yes', effect: 'NoSchedule' }], undefined],
+    [
+      'tolerated by key+value',
+      [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }],
+      [{ key: 'gpu', operator: 'Equal', value: 'yes', effect: 'NoSchedule' }],
+      undefined,
+    ],
     ['tolerated by Exists', [{ key: 'gpu', effect: 'NoSchedule' }], [{ key: 'gpu', operator: 'Exists' }], undefined],
     ['PreferNoSchedule does not filter', [{ key: 'x', effect: 'PreferNoSchedule' }], [], undefined],
     ['NoExecute filters', [{ key: 'x', effect: 'NoExecute' }], [], ['node(s) had untolerated taint {x: }']],
@@ -64,13 +100,41 @@ describe('filters', () => {
   });
   it('cordoned nodes are unschedulable', () => {
     expect(nodeUnschedulable(pod('p'), node('n', { unschedulable: true }), [])).toEqual(['node(s) were unschedulable']);
-    expect(nodeUnschedulable(pod('p', { tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] }), node('n', { unschedulable: true }), [])).toBeUndefined();
+    expect(
+      nodeUnschedulable(
+        pod('p', { tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] }),
+        node('n', { unschedulable: true }),
+        [],
+      ),
+    ).toBeUndefined();
   });
   it.each([
     ['nodeSelector matches', { nodeSelector: { disk: 'ssd' } }, undefined],
     ['nodeSelector misses', { nodeSelector: { disk: 'hdd' } }, ["node(s) didn't match Pod's node affinity/selector"]],
-    ['required affinity In', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] }] } } } }, undefined],
-    ['required affinity NotIn', { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'NotIn', values: ['ssd'] }] }] } } } }, ["node(s) didn't match Pod's node affinity/selector"]],
+    [
+      'required affinity In',
+      {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] }] },
+          },
+        },
+      },
+      undefined,
+    ],
+    [
+      'required affinity NotIn',
+      {
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: {
+              nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'NotIn', values: ['ssd'] }] }],
+            },
+          },
+        },
+      },
+      ["node(s) didn't match Pod's node affinity/selector"],
+    ],
   ])('node affinity: %s', (_n, spec, want) => {
     expect(nodeAffinity(pod('p', spec), node('n', { labels: { disk: 'ssd' } }), [])).toEqual(want);
   });
@@ -85,7 +149,17 @@ describe('filters', () => {
     const a = node('a');
     const b = node('b');
     addPod(a, 'ns/x', pod('x', {}, { app: 'db' }));
-    const p = pod('y', { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }] } } }, { app: 'db' });
+    const p = pod(
+      'y',
+      {
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }],
+          },
+        },
+      },
+      { app: 'db' },
+    );
     expect(podAntiAffinity(p, a, [a, b])).toEqual(["node(s) didn't match pod anti-affinity rules"]);
     expect(podAntiAffinity(p, b, [a, b])).toBeUndefined();
   });
@@ -94,12 +168,24 @@ describe('filters', () => {
     const b = node('b', { labels: { zone: 'z2' } });
     addPod(a, 'ns/1', pod('1', {}, { app: 'w' }));
     addPod(a, 'ns/2', pod('2', {}, { app: 'w' }));
-    const p = pod('3', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'w' } } }] }, { app: 'w' });
+    const p = pod(
+      '3',
+      { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'w' } } }] },
+      { app: 'w' },
+    );
     expect(podTopologySpread(p, a, [a, b])).toEqual(["node(s) didn't match pod topology spread constraints"]);
     expect(podTopologySpread(p, b, [a, b])).toBeUndefined();
   });
   it('writes the FitError as Kubernetes does', () => {
-    expect(fitErrorMessage(3, new Map([['Insufficient cpu', 2], ['node(s) had untolerated taint {a: b}', 1]]))).toBe('0/3 nodes are available: 1 node(s) had untolerated taint {a: b}, 2 Insufficient cpu.');
+    expect(
+      fitErrorMessage(
+        3,
+        new Map([
+          ['Insufficient cpu', 2],
+          ['node(s) had untolerated taint {a: b}', 1],
+        ]),
+      ),
+    ).toBe('0/3 nodes are available: 1 node(s) had untolerated taint {a: b}, 2 Insufficient cpu.');
   });
 });
 
@@ -122,7 +208,11 @@ describe('scores', () => {
     const a = node('a', { labels: { zone: 'z1' } });
     const b = node('b', { labels: { zone: 'z2' } });
     addPod(a, 'ns/1', pod('1', {}, { app: 'w' }));
-    const p = pod('p', { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'w' } } }] }, { app: 'w' });
+    const p = pod(
+      'p',
+      { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'w' } } }] },
+      { app: 'w' },
+    );
     expect(topologySpreadScore(p, b, [a, b])).toBeGreaterThan(topologySpreadScore(p, a, [a, b]));
   });
 });
