@@ -83,7 +83,8 @@ export const MESSAGES: Record<string, Table> = {
   ServicePort: { 1: s('name'), 2: s('protocol'), 3: m('port', 'int32'), 4: m('targetPort', 'intorstring'), 5: m('nodePort', 'int32'), 6: s('appProtocol') },
   ServiceStatus: { 1: m('loadBalancer', 'LoadBalancerStatus') },
   LoadBalancerStatus: { 1: list('ingress', 'LoadBalancerIngress') },
-  LoadBalancerIngress: { 1: s('ip'), 2: s('hostname') },
+  LoadBalancerIngress: { 1: s('ip'), 2: s('hostname'), 3: s('ipMode'), 4: list('ports', 'PortStatus') },
+  PortStatus: { 1: m('port', 'int32'), 2: s('protocol'), 3: s('error') },
 
   Deployment: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'DeploymentSpec'), 3: m('status', 'DeploymentStatus') },
   DeploymentSpec: {
