@@ -159,6 +159,22 @@ describe('api-server errors', () => {
     expect(d.body.message).toBe('namespaces "kube-system" is forbidden: this namespace may not be deleted');
   });
 
+  it('refuses a create in a terminating namespace with 403 and the NamespaceTerminating cause', async () => {
+    const held = `held-${Math.random().toString(36).slice(2, 7)}`;
+    // A finalizer of our own keeps the namespace Terminating until we finalize it.
+    expect((await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: held }, spec: { finalizers: ['example.com/hold'] } })).status).toBe(201);
+    expect((await api('DELETE', `/api/v1/namespaces/${held}`)).status).toBe(200);
+    const r = await api('POST', `/api/v1/namespaces/${held}/configmaps`, cm('late'));
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({
+      reason: 'Forbidden',
+      message: `configmaps "late" is forbidden: unable to create new content in namespace ${held} because it is being terminated`,
+      details: { name: 'late', kind: 'configmaps', causes: [{ reason: 'NamespaceTerminating', message: `namespace ${held} is being terminated`, field: 'metadata.namespace' }] },
+    });
+    const cur = (await api('GET', `/api/v1/namespaces/${held}`)).body;
+    await api('PUT', `/api/v1/namespaces/${held}/finalize`, { ...cur, spec: { finalizers: [] } });
+  });
+
   it('bumps generation on spec changes only, and keeps uid and creationTimestamp', async () => {
     const d = {
       apiVersion: 'apps/v1',

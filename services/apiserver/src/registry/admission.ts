@@ -89,7 +89,10 @@ export class Admission {
     const nsObj = this.namespaces()?.get(key) ?? (await this.store.get(key))?.obj;
     if (!nsObj) throw notFound('namespaces', '', ns);
     if (nsObj.metadata.deletionTimestamp || nsObj.status?.phase === 'Terminating') {
-      throw forbidden(info.resource, info.group, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+      const err = forbidden(info.resource, info.group, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+      // Clients (the namespace controller, kubectl apply) tell this refusal from an RBAC one by its cause.
+      err.status.details = { ...err.status.details, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }] };
+      throw err;
     }
   }
 
