@@ -72,3 +72,26 @@ describe('RestStore.merge: metadata.generation', () => {
     expect(rest.merge(configmaps, cm({ a: '1' }), cm({ a: '2' })).metadata.generation).toBeUndefined();
   });
 });
+
+describe('RestStore.merge: a Service changing type', () => {
+  const services = lookupResource('', 'v1', 'services')!;
+  const lb: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'lb', namespace: 'ns', uid: 'u1', resourceVersion: '7' },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.5', clusterIPs: ['10.96.0.5'], ports: [{ port: 80, nodePort: 30080 }], externalTrafficPolicy: 'Local', healthCheckNodePort: 30099 },
+    status: { loadBalancer: { ingress: [{ ip: '172.16.255.250' }] } },
+  };
+  it('drops the fields only the old type used (a merge patch of spec.type alone)', () => {
+    const cur = applyDefaults(services, lb);
+    const incoming = structuredClone(cur);
+    incoming.spec.type = 'ClusterIP';
+    const next = rest.merge(services, cur, incoming);
+    expect(next.spec).not.toHaveProperty('externalTrafficPolicy');
+    expect(next.spec).not.toHaveProperty('healthCheckNodePort');
+    expect(next.spec).not.toHaveProperty('allocateLoadBalancerNodePorts');
+    expect(next.spec.ports[0]).not.toHaveProperty('nodePort');
+    expect(next.spec.clusterIP).toBe('10.96.0.5');
+    expect(next.status).toEqual({ loadBalancer: {} });
+  });
+});

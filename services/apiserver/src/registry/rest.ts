@@ -36,6 +36,7 @@ import type { Admission } from './admission.js';
 import { planDelete } from './delete-strategy.js';
 import { randomSuffix } from './names.js';
 import { hasStatus, withZeroStatus } from './status.js';
+import { dropTypeDependentFields } from './service-type-change.js';
 import { bumpsGeneration, prepareForCreate, statusUpdateMetadata } from './strategy.js';
 
 export interface ListOptions {
@@ -277,6 +278,8 @@ export class RestStore {
     if (hasStatus(info)) next = withZeroStatus(info, { ...next, status: cur.status });
     // A namespace's spec.finalizers change only through /finalize (Kubernetes' NamespaceStrategy).
     if (info.storage === 'namespaces') next.spec = { ...(next.spec ?? {}), finalizers: cur.spec?.finalizers ?? [] };
+    // A Service changing type loses what only the old type used, before validation (the Service strategy's PrepareForUpdate).
+    if (info.storage === 'services') next = dropTypeDependentFields(next, cur);
     const m = { ...(next.metadata ?? {}) };
     m.name = cur.metadata.name;
     if (cur.metadata.namespace) m.namespace = cur.metadata.namespace;
