@@ -107,7 +107,7 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       if (req.subresource === 'token' && deps.saTokens && ns) return { object: apiObject(await deps.saTokens.issue(ns, req.name, obj)) };
       if (req.subresource === 'binding') {
         await bindPod(rest, info, ns, { ...obj, metadata: { ...obj.metadata, name: req.name || obj.metadata.name } }, new Date());
-        return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject) };
+        return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }) };
       }
       return { object: apiObject(await rest.create(info, ns, obj)) };
     }),

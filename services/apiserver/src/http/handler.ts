@@ -58,7 +58,7 @@ async function authenticateAny(deps: HandlerDeps, req: IncomingMessage): Promise
   const user = authenticate(req, deps.tokens);
   if (user || !deps.saTokens) return user;
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  return m ? deps.saTokens.authenticate(m[1]!) : undefined;
+  return m ? deps.saTokens.authenticate(m[1]) : undefined;
 }
 
 export function createHandler(deps: HandlerDeps) {

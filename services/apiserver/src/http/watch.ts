@@ -109,7 +109,7 @@ export async function serveWatch(
   timer = setTimeout(() => finish(), timeout * 1000);
   if (params.allowBookmarks) {
     bookmarks = setInterval(() => {
-      sink.send('BOOKMARK', { kind: info.kind, apiVersion: groupVersion(info), metadata: { resourceVersion: String(cache.rev) } } as KubeObject);
+      sink.send('BOOKMARK', { kind: info.kind, apiVersion: groupVersion(info), metadata: { resourceVersion: String(cache.rev) } });
     }, 30_000);
   }
 }

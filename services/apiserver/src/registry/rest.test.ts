@@ -20,7 +20,7 @@ function deployment(over: { replicas?: number; image?: string; labels?: Record<s
       template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: over.image ?? 'nginx' }] } },
     },
     status: over.status ?? { replicas: 2, observedGeneration: 3 },
-  } as KubeObject;
+  };
 }
 
 /** The stored object: as created, defaults included, at generation 3. */

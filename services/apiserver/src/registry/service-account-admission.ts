@@ -13,7 +13,7 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 export const SA_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export function mountServiceAccountToken(pod: KubeObject, saAutomount: boolean | undefined, suffix: string): void {
-  const spec: Obj = pod.spec!;
+  const spec: Obj = pod.spec;
   const automount = spec.automountServiceAccountToken ?? saAutomount ?? true;
   if (!automount) return;
   const containers: Obj[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];

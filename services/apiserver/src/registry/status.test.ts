@@ -58,7 +58,7 @@ describe('RestStore: status on create and update', () => {
   });
 
   it('a created ConfigMap has no status', async () => {
-    const out = await rest.create(res('', 'v1', 'configmaps'), 'ns', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } } as KubeObject);
+    const out = await rest.create(res('', 'v1', 'configmaps'), 'ns', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } });
     expect(out).not.toHaveProperty('status');
   });
 

@@ -91,7 +91,7 @@ describe('watch cache', () => {
     await cache.watch(0, all, { send: (type, obj) => seen.push({ type, obj }) > 0, close: () => undefined }, { initialEventsEnd: true });
     store.put('b', {});
     expect(seen.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK', 'ADDED']);
-    expect(seen[1]!.obj.metadata).toEqual({ resourceVersion: '11', annotations: { 'k8s.io/initial-events-end': 'true' } });
+    expect(seen[1].obj.metadata).toEqual({ resourceVersion: '11', annotations: { 'k8s.io/initial-events-end': 'true' } });
   });
 
   it('resumes from a resourceVersion with only the later events', async () => {
