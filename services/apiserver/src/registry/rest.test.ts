@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Service } from 'kubernetes-types/core/v1.js';
 import { applyDefaults, lookupResource, type KubeObject } from '@kemu/api';
 import type { EtcdStore } from '../storage/etcd-store.js';
 import type { Admission } from './admission.js';
@@ -84,14 +85,13 @@ describe('RestStore.merge: a Service changing type', () => {
   };
   it('drops the fields only the old type used (a merge patch of spec.type alone)', () => {
     const cur = applyDefaults(services, lb);
-    const incoming = structuredClone(cur);
-    incoming.spec.type = 'ClusterIP';
-    const next = rest.merge(services, cur, incoming);
+    const incoming = { ...cur, spec: { ...(cur as Service).spec, type: 'ClusterIP' } };
+    const next = rest.merge(services, cur, incoming) as Service;
     expect(next.spec).not.toHaveProperty('externalTrafficPolicy');
     expect(next.spec).not.toHaveProperty('healthCheckNodePort');
     expect(next.spec).not.toHaveProperty('allocateLoadBalancerNodePorts');
-    expect(next.spec.ports[0]).not.toHaveProperty('nodePort');
-    expect(next.spec.clusterIP).toBe('10.96.0.5');
+    expect(next.spec?.ports?.[0]).not.toHaveProperty('nodePort');
+    expect(next.spec?.clusterIP).toBe('10.96.0.5');
     expect(next.status).toEqual({ loadBalancer: {} });
   });
 });

@@ -35,16 +35,16 @@ describe('the status a kind shows before a controller writes one', () => {
 describe('RestStore: status on create and update', () => {
   const created: KubeObject[] = [];
   const store = {
-    async create(_key: string, o: KubeObject) {
+    create(_key: string, o: KubeObject) {
       created.push(o);
-      return { ok: true, rev: 5 };
+      return Promise.resolve({ ok: true, rev: 5 });
     },
   } as unknown as EtcdStore;
   const admission = {
     async validateNamespace() {},
     limitRanges() {},
     serviceAccount() {},
-    async beforeCreate() {
+    beforeCreate() {
       return { commit() {}, rollback() {} };
     },
   } as unknown as Admission;
