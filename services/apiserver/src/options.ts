@@ -68,7 +68,7 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
     grpcPort: o.grpcPort ?? 6444,
     advertiseAddress: o.advertiseAddress ?? '127.0.0.1',
     tls: { cert: readFileSync(o.tlsCertFile), key: readFileSync(o.tlsKeyFile), ca: readFileSync(o.clientCAFile) },
-    tokens: o.tokenAuthFile ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : new Map(),
+    tokens: o.tokenAuthFile ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : new Map<string, UserInfo>(),
     serviceCidr: cidr,
     nodePortRange: [lo, hi],
     kubernetesIP: formatIPv4(nthAddress(cidr, 1)),

@@ -131,13 +131,12 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   // Compaction keeps etcd's history bounded, as kube-apiserver does every 5 minutes.
   let lastRev = 0;
   const compactor = opts.compactionSeconds > 0
-    ? setInterval(async () => {
-        try {
+    ? setInterval(() => {
+        const compact = async () => {
           if (lastRev > 0) await store.compact(lastRev);
           lastRev = await store.revision();
-        } catch (e) {
-          log.debug({ err: e }, 'compaction skipped');
-        }
+        };
+        compact().catch((e: unknown) => log.debug({ err: e }, 'compaction skipped'));
       }, opts.compactionSeconds * 1000)
     : undefined;
   compactor?.unref();

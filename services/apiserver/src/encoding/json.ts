@@ -33,7 +33,7 @@ export function jsonDepth(text: string, max = MAX_DEPTH): number {
 }
 
 /** Parse a JSON document from a client, answering 400 for anything that is not sound JSON. */
-export function parseJsonBody(text: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function parseJsonBody(text: string): unknown {
   if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
   if (jsonDepth(text) > MAX_DEPTH) throw badRequest(`json: exceeded max depth of ${MAX_DEPTH}`);
   try {

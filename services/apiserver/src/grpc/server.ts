@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ApiServerService, type ApiServerServer, type ApiObject, type ResourceRef, type WatchEvent } from '@kemu/proto';
-import { StatusError, badRequest, internalError, lookupResource, notFound, unauthorized, type DeleteOptions, type KubeObject } from '@kemu/api';
+import { StatusError, badRequest, internalError, isPlainObject, lookupResource, notFound, unauthorized, type DeleteOptions, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
@@ -39,7 +39,7 @@ export function toGrpcError(e: unknown): grpc.ServiceError {
   const se = e instanceof StatusError ? e : internalError((e as Error)?.message ?? String(e));
   const metadata = new grpc.Metadata();
   metadata.set('kemu-status-bin', Buffer.from(JSON.stringify(se.status)));
-  return Object.assign(new Error(se.message), { code: GRPC_CODE[se.code] ?? grpc.status.UNKNOWN, details: se.message, metadata }) as grpc.ServiceError;
+  return Object.assign(new Error(se.message), { code: GRPC_CODE[se.code] ?? grpc.status.UNKNOWN, details: se.message, metadata }) satisfies grpc.ServiceError;
 }
 
 function apiObject(o: KubeObject): ApiObject {
@@ -55,7 +55,7 @@ function resolve(ref: ResourceRef | undefined) {
 
 function decode(buf: Buffer | Uint8Array | undefined): KubeObject {
   const obj = parseJsonBody(Buffer.from(buf ?? []).toString('utf8'));
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the payload must be a JSON object');
+  if (!isPlainObject(obj)) throw badRequest('the payload must be a JSON object');
   obj.metadata ??= {};
   return obj as KubeObject;
 }

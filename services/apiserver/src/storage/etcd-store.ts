@@ -41,7 +41,9 @@ export function decode(value: Buffer | string | undefined, rev: number): KubeObj
 }
 
 function encode(obj: KubeObject): string {
-  const { resourceVersion: _rv, ...meta } = obj.metadata ?? {};
+  // etcd's mod revision is the resourceVersion: it is not stored in the object.
+  const meta = { ...obj.metadata };
+  delete meta.resourceVersion;
   return JSON.stringify({ ...obj, metadata: meta });
 }
 

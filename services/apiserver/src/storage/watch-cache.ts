@@ -188,7 +188,10 @@ export class WatchCache {
   private flushWaiters(): void {
     if (!this.waiters.length) return;
     const still: typeof this.waiters = [];
-    for (const w of this.waiters) (this.rev >= w.rev ? w.resolve() : still.push(w));
+    for (const w of this.waiters) {
+      if (this.rev >= w.rev) w.resolve();
+      else still.push(w);
+    }
     this.waiters = still;
   }
 
