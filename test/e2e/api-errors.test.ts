@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '@kemu/api';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
-import type { ConfigMap, ConfigMapList, Service } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, ConfigMapList, Namespace, Service } from 'kubernetes-types/core/v1.js';
 import { api, namespace } from './helpers.js';
 
 let ns: string;
@@ -170,6 +170,29 @@ describe('api-server errors', () => {
     const d = await api<Status>('DELETE', '/api/v1/namespaces/kube-system');
     expect(d.status).toBe(403);
     expect(d.body.message).toBe('namespaces "kube-system" is forbidden: this namespace may not be deleted');
+  });
+
+  it('refuses a create in a terminating namespace with 403 and the NamespaceTerminating cause', async () => {
+    const held = `held-${Math.random().toString(36).slice(2, 7)}`;
+    // A finalizer of our own keeps the namespace Terminating until we finalize it.
+    expect(
+      (await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: held }, spec: { finalizers: ['example.com/hold'] } }))
+        .status,
+    ).toBe(201);
+    expect((await api('DELETE', `/api/v1/namespaces/${held}`)).status).toBe(202); // kept by its finalizer
+    const r = await api('POST', `/api/v1/namespaces/${held}/configmaps`, cm('late'));
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({
+      reason: 'Forbidden',
+      message: `configmaps "late" is forbidden: unable to create new content in namespace ${held} because it is being terminated`,
+      details: {
+        name: 'late',
+        kind: 'configmaps',
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${held} is being terminated`, field: 'metadata.namespace' }],
+      },
+    });
+    const cur = (await api<Namespace>('GET', `/api/v1/namespaces/${held}`)).body;
+    await api('PUT', `/api/v1/namespaces/${held}/finalize`, { ...cur, spec: { finalizers: [] } });
   });
 
   it('bumps generation on spec changes only, and keeps uid and creationTimestamp', async () => {

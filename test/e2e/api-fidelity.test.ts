@@ -11,7 +11,7 @@ import type { Status } from '@kemu/api';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { api, creds, k, namespace, parseJson, waitFor } from './helpers.js';
+import { api, creds, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
 
 let ns: string;
 
@@ -113,6 +113,87 @@ describe('boolean query parameters', () => {
     const refused = await api<Status>('GET', `/api/v1/namespaces/${ns}/configmaps?watch=1&sendInitialEvents=true`);
     expect(refused.status).toBe(422);
     expect(refused.body.message).toContain('sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+  });
+});
+
+describe('a Service changing type', () => {
+  const svc = async (name: string) => JSON.parse(await k(['get', 'svc', name, '-o', 'json', '-n', ns]));
+  const patch = (name: string, p: object) => k(['patch', 'svc', name, '--type=merge', '-p', JSON.stringify(p), '-n', ns]);
+  /** Whether the api-server still holds `nodePort` / `clusterIP`: a server-side dry run that asks for it says. */
+  const portTaken = async (nodePort: number) =>
+    (
+      await api('POST', `/api/v1/namespaces/${ns}/services?dryRun=All`, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'probe' },
+        spec: { type: 'NodePort', ports: [{ port: 1, nodePort }] },
+      })
+    ).status === 422;
+  const ipTaken = async (clusterIP: string) =>
+    (
+      await api('POST', `/api/v1/namespaces/${ns}/services?dryRun=All`, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'probe' },
+        spec: { clusterIP, ports: [{ port: 1 }] },
+      })
+    ).status === 422;
+
+  it('from LoadBalancer and from NodePort to ClusterIP with a plain patch of the type, giving back the node ports', async () => {
+    for (const type of ['LoadBalancer', 'NodePort']) {
+      const name = `to-cip-${type.toLowerCase()}`;
+      await k(['create', 'service', type.toLowerCase(), name, '--tcp=80:8080', '-n', ns]);
+      const before = await svc(name);
+      const nodePort: number = before.spec.ports[0].nodePort;
+      expect(await portTaken(nodePort)).toBe(true);
+      await k(['patch', 'svc', name, '-p', '{"spec":{"type":"ClusterIP"}}', '-n', ns]);
+      const after = await svc(name);
+      expect(after.spec).toMatchObject({ type: 'ClusterIP', clusterIP: before.spec.clusterIP });
+      for (const f of ['externalTrafficPolicy', 'allocateLoadBalancerNodePorts', 'healthCheckNodePort']) expect(after.spec).not.toHaveProperty(f);
+      expect(after.spec.ports[0]).not.toHaveProperty('nodePort');
+      expect(after.status).toEqual({ loadBalancer: {} });
+      expect(await portTaken(nodePort)).toBe(false);
+    }
+  });
+
+  it('ExternalName → ClusterIP → NodePort → LoadBalancer → ExternalName allocates and releases as it goes', async () => {
+    await k(['create', 'service', 'externalname', 'chain', '--external-name=example.com', '-n', ns]);
+    expect((await svc('chain')).spec).not.toHaveProperty('clusterIP');
+    await patch('chain', { spec: { type: 'ClusterIP', ports: [{ port: 80 }] } });
+    const cip = await svc('chain');
+    expect(cip.spec.clusterIP).toMatch(/^10\./);
+    expect(cip.spec.ipFamilies).toEqual(['IPv4']);
+    await patch('chain', { spec: { type: 'NodePort' } });
+    const np = await svc('chain');
+    expect(np.spec).toMatchObject({ clusterIP: cip.spec.clusterIP, externalTrafficPolicy: 'Cluster' });
+    const nodePort: number = np.spec.ports[0].nodePort;
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    await patch('chain', { spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local' } });
+    const lb = await svc('chain');
+    expect(lb.spec).toMatchObject({ clusterIP: cip.spec.clusterIP, allocateLoadBalancerNodePorts: true, ports: [{ nodePort }] });
+    const hc: number = lb.spec.healthCheckNodePort;
+    expect(await portTaken(hc)).toBe(true);
+    await patch('chain', { spec: { type: 'ExternalName' } });
+    const ext = await svc('chain');
+    for (const f of [
+      'clusterIP',
+      'clusterIPs',
+      'ipFamilies',
+      'ipFamilyPolicy',
+      'externalTrafficPolicy',
+      'healthCheckNodePort',
+      'allocateLoadBalancerNodePorts',
+    ])
+      expect(ext.spec).not.toHaveProperty(f);
+    expect(ext.spec.ports[0]).not.toHaveProperty('nodePort');
+    expect([await ipTaken(cip.spec.clusterIP), await portTaken(nodePort), await portTaken(hc)]).toEqual([false, false, false]);
+  });
+
+  it('still refuses a node port asked for together with ClusterIP', async () => {
+    await k(['create', 'service', 'nodeport', 'keep', '--tcp=80:8080', '-n', ns]);
+    const r = await kubectl(['patch', 'svc', 'keep', '--type=merge', '-p', '{"spec":{"type":"ClusterIP","ports":[{"port":80,"nodePort":32100}]}}', '-n', ns]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain("may not be used when `type` is 'ClusterIP'");
   });
 });
 

@@ -23,11 +23,31 @@ const program = new Command('kemu-apiserver')
   .option('--service-account-issuer <url>', 'issuer of service account tokens', 'https://kubernetes.default.svc.cluster.local')
   .parse();
 
-const o = program.opts();
+/** The flags as commander parses them: strings, the required ones always present. */
+interface Flags {
+  etcdServers: string;
+  bindAddress: string;
+  securePort: string;
+  grpcPort: string;
+  advertiseAddress: string;
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  clientCaFile: string;
+  tokenAuthFile?: string;
+  serviceClusterIpRange: string;
+  serviceNodePortRange: string;
+  etcdCompactionInterval: string;
+  kubeletClientCertificate?: string;
+  kubeletClientKey?: string;
+  serviceAccountSigningKeyFile?: string;
+  serviceAccountIssuer: string;
+}
+
+const o = program.opts<Flags>();
 const log = pino({ name: 'apiserver', level: process.env.LOG_LEVEL ?? 'info' });
 const server = await start(
   {
-    etcdServers: String(o.etcdServers).split(','),
+    etcdServers: o.etcdServers.split(','),
     bindAddress: o.bindAddress,
     securePort: Number(o.securePort),
     grpcPort: Number(o.grpcPort),

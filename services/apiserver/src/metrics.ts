@@ -38,7 +38,12 @@ export function apiServerMetrics(storage: StorageCounts, o: { processMetrics?: b
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  const watchers = new prom.Gauge({ name: 'apiserver_registered_watchers', help: 'Number of currently registered watchers.', labelNames: ['kind'], registers: [registry] });
+  const watchers = new prom.Gauge({
+    name: 'apiserver_registered_watchers',
+    help: 'Number of currently registered watchers.',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   new prom.Gauge({
     name: 'apiserver_storage_objects',
     help: 'Number of stored objects per resource.',

@@ -68,14 +68,17 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
     grpcPort: o.grpcPort ?? 6444,
     advertiseAddress: o.advertiseAddress ?? '127.0.0.1',
     tls: { cert: readFileSync(o.tlsCertFile), key: readFileSync(o.tlsKeyFile), ca: readFileSync(o.clientCAFile) },
-    tokens: o.tokenAuthFile ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : new Map(),
+    tokens: o.tokenAuthFile ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : new Map<string, UserInfo>(),
     serviceCidr: cidr,
     nodePortRange: [lo, hi],
     kubernetesIP: formatIPv4(nthAddress(cidr, 1)),
     dnsIP: formatIPv4(nthAddress(cidr, 10)),
     watchCacheSize: o.watchCacheSize ?? 10_000,
     compactionSeconds: o.etcdCompactionIntervalSeconds ?? 300,
-    kubeletClient: o.kubeletClientCertificate && o.kubeletClientKey ? { cert: readFileSync(o.kubeletClientCertificate), key: readFileSync(o.kubeletClientKey) } : undefined,
-    serviceAccount: o.serviceAccountSigningKeyFile ? { signingKey: readFileSync(o.serviceAccountSigningKeyFile), issuer: o.serviceAccountIssuer ?? 'https://kubernetes.default.svc.cluster.local' } : undefined,
+    kubeletClient:
+      o.kubeletClientCertificate && o.kubeletClientKey ? { cert: readFileSync(o.kubeletClientCertificate), key: readFileSync(o.kubeletClientKey) } : undefined,
+    serviceAccount: o.serviceAccountSigningKeyFile
+      ? { signingKey: readFileSync(o.serviceAccountSigningKeyFile), issuer: o.serviceAccountIssuer ?? 'https://kubernetes.default.svc.cluster.local' }
+      : undefined,
   };
 }

@@ -63,12 +63,20 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     }
   }
   for (const info of storedResources()) {
-    caches.set(info.storage, new WatchCache(store, info.storage, { capacity: opts.watchCacheSize }, (err) => log.warn({ resource: info.storage, err }, 'watch cache restarting')));
+    caches.set(
+      info.storage,
+      new WatchCache(store, info.storage, { capacity: opts.watchCacheSize }, (err) => log.warn({ resource: info.storage, err }, 'watch cache restarting')),
+    );
   }
   await Promise.all([...caches.values()].map((c) => c.start()));
   const allocator = new ServiceAllocator({ serviceCidr: opts.serviceCidr, nodePortRange: opts.nodePortRange, reservedIPs: [opts.kubernetesIP, opts.dnsIP] });
   restore(allocator, caches.get('services')!.list({ labels: [], fields: [] }).items);
-  const admission = new Admission(store, () => caches.get('namespaces'), allocator, (storage) => caches.get(storage));
+  const admission = new Admission(
+    store,
+    () => caches.get('namespaces'),
+    allocator,
+    (storage) => caches.get(storage),
+  );
   const rest = new RestStore(store, caches, admission);
   await bootstrap(rest);
   const kubernetesService = new KubernetesServiceController({
@@ -90,7 +98,11 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
       etcdOk = false;
     }
     const cachesOk = [...caches.values()].every((c) => c.ready);
-    const checks: [string, boolean][] = [['ping', true], ['etcd', etcdOk], ['informer-sync', cachesOk]];
+    const checks: [string, boolean][] = [
+      ['ping', true],
+      ['etcd', etcdOk],
+      ['informer-sync', cachesOk],
+    ];
     return { ok: state === 'running' && etcdOk && cachesOk, checks };
   };
   const saTokens = opts.serviceAccount ? new ServiceAccountTokens(opts.serviceAccount.signingKey, opts.serviceAccount.issuer, rest) : undefined;
@@ -122,7 +134,10 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   });
 
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
-  grpcServer.addService(ApiServerService, createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }));
+  grpcServer.addService(
+    ApiServerService,
+    createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }),
+  );
   const creds = grpc.ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${opts.bindAddress}:${opts.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))),
@@ -130,16 +145,16 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
 
   // Compaction keeps etcd's history bounded, as kube-apiserver does every 5 minutes.
   let lastRev = 0;
-  const compactor = opts.compactionSeconds > 0
-    ? setInterval(async () => {
-        try {
-          if (lastRev > 0) await store.compact(lastRev);
-          lastRev = await store.revision();
-        } catch (e) {
-          log.debug({ err: e }, 'compaction skipped');
-        }
-      }, opts.compactionSeconds * 1000)
-    : undefined;
+  const compactor =
+    opts.compactionSeconds > 0
+      ? setInterval(() => {
+          const compact = async () => {
+            if (lastRev > 0) await store.compact(lastRev);
+            lastRev = await store.revision();
+          };
+          compact().catch((e: unknown) => log.debug({ err: e }, 'compaction skipped'));
+        }, opts.compactionSeconds * 1000)
+      : undefined;
   compactor?.unref();
 
   state = 'running';

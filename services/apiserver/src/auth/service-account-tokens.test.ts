@@ -5,14 +5,13 @@ import type { RestStore } from '../registry/rest.js';
 import { ServiceAccountTokens } from './service-account-tokens.js';
 
 const objects = new Map<string, KubeObject>([
-  ['serviceaccounts/ns/default', { metadata: { name: 'default', namespace: 'ns', uid: 'sa-uid' } } as KubeObject],
-  ['pods/ns/web', { metadata: { name: 'web', namespace: 'ns', uid: 'pod-uid' }, spec: { serviceAccountName: 'default', nodeName: 'node-1' } } as KubeObject],
+  ['serviceaccounts/ns/default', { metadata: { name: 'default', namespace: 'ns', uid: 'sa-uid' } }],
+  ['pods/ns/web', { metadata: { name: 'web', namespace: 'ns', uid: 'pod-uid' }, spec: { serviceAccountName: 'default', nodeName: 'node-1' } }],
 ]);
 const rest = {
-  get: async (info: { resource: string }, ns: string, name: string) => {
+  get: (info: { resource: string }, ns: string, name: string): Promise<KubeObject> => {
     const o = objects.get(`${info.resource}/${ns}/${name}`);
-    if (!o) throw notFound(info.resource, '', name);
-    return o;
+    return o ? Promise.resolve(o) : Promise.reject(notFound(info.resource, '', name));
   },
 } as unknown as RestStore;
 const key = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' });
@@ -22,23 +21,35 @@ const request = (spec: object) => ({ apiVersion: 'authentication.k8s.io/v1', kin
 describe('service account tokens', () => {
   it('issues a bound JWT with Kubernetes claims that authenticates as the service account', async () => {
     const now = new Date('2026-11-23T10:00:00Z');
-    const tr = (await tokens.issue('ns', 'default', request({ expirationSeconds: 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web', uid: 'pod-uid' } }), now)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    const claims = JSON.parse(Buffer.from(tr.status.token.split('.')[1], 'base64url').toString());
-    expect(claims).toMatchObject({ sub: 'system:serviceaccount:ns:default', iss: 'https://kubernetes.default.svc.cluster.local', 'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'default', uid: 'sa-uid' }, pod: { name: 'web', uid: 'pod-uid' }, node: { name: 'node-1' } } });
+    const tr = await tokens.issue(
+      'ns',
+      'default',
+      request({ expirationSeconds: 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web', uid: 'pod-uid' } }),
+      now,
+    );
+    const claims = JSON.parse(Buffer.from(tr.status.token.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; iat: number };
+    expect(claims).toMatchObject({
+      sub: 'system:serviceaccount:ns:default',
+      iss: 'https://kubernetes.default.svc.cluster.local',
+      'kubernetes.io': { namespace: 'ns', serviceaccount: { name: 'default', uid: 'sa-uid' }, pod: { name: 'web', uid: 'pod-uid' }, node: { name: 'node-1' } },
+    });
     expect(claims.exp - claims.iat).toBe(365 * 24 * 3600); // extended, as kube-apiserver does for kube-api-access
     expect(tr.status.expirationTimestamp).toBe('2026-11-23T11:00:07Z');
-    expect(await tokens.authenticate(tr.status.token, now.getTime())).toEqual({ name: 'system:serviceaccount:ns:default', groups: ['system:serviceaccounts', 'system:serviceaccounts:ns', 'system:authenticated'] });
+    expect(await tokens.authenticate(tr.status.token, now.getTime())).toEqual({
+      name: 'system:serviceaccount:ns:default',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:ns', 'system:authenticated'],
+    });
   });
 
   it('refuses tampered, expired, foreign-audience tokens and tokens whose pod is gone', async () => {
     const now = Date.now();
-    const plain = ((await tokens.issue('ns', 'default', request({ expirationSeconds: 600 }))) as Record<string, any>).status.token as string; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const plain = (await tokens.issue('ns', 'default', request({ expirationSeconds: 600 }))).status.token;
     expect(await tokens.authenticate(plain, now)).toBeDefined();
     expect(await tokens.authenticate(plain.slice(0, -2) + 'xx', now)).toBeUndefined();
     expect(await tokens.authenticate(plain, now + 601_000)).toBeUndefined();
-    const other = ((await tokens.issue('ns', 'default', request({ audiences: ['vault'] }))) as Record<string, any>).status.token; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const other = (await tokens.issue('ns', 'default', request({ audiences: ['vault'] }))).status.token;
     expect(await tokens.authenticate(other, now)).toBeUndefined();
-    const bound = ((await tokens.issue('ns', 'default', request({ boundObjectRef: { kind: 'Pod', name: 'web' } }))) as Record<string, any>).status.token; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const bound = (await tokens.issue('ns', 'default', request({ boundObjectRef: { kind: 'Pod', name: 'web' } }))).status.token;
     objects.delete('pods/ns/web');
     expect(await tokens.authenticate(bound, now)).toBeUndefined();
     await expect(tokens.issue('ns', 'default', request({ expirationSeconds: 60 }))).rejects.toThrow('may not specify a duration less than 10 minutes');

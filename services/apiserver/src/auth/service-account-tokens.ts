@@ -10,11 +10,43 @@
  * not rotate them.
  */
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { badRequest, formatTime, isNotFound, lookupResource, StatusError, type KubeObject } from '@kemu/api';
+import type { BoundObjectReference, TokenRequest, TokenRequestSpec, TokenRequestStatus } from 'kubernetes-types/authentication/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { badRequest, formatTime, isNotFound, isPlainObject, lookupResource, StatusError, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import type { UserInfo } from '../http/auth.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** What TokenRequest answers: the request's spec, as granted, and the token. */
+export type IssuedToken = {
+  kind: 'TokenRequest';
+  apiVersion: 'authentication.k8s.io/v1';
+  metadata: KubeObject['metadata'];
+  /** boundObjectRef is null, not absent, when there is none (a Go pointer without omitempty). */
+  spec: { audiences: string[]; expirationSeconds: number; boundObjectRef: BoundObjectReference | null };
+  status: TokenRequestStatus;
+};
+
+/** The `kubernetes.io` claim of a service account token. */
+interface KubeClaims {
+  namespace: string;
+  serviceaccount: { name: string; uid?: string };
+  pod?: { name: string; uid?: string };
+  node?: { name: string };
+  warnafter?: number;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** The claims of a token payload we read back, or undefined when they are not ours. */
+function kubeClaims(v: unknown): KubeClaims | undefined {
+  if (!isPlainObject(v) || !isPlainObject(v.serviceaccount)) return undefined;
+  const namespace = str(v.namespace);
+  const sa = str(v.serviceaccount.name);
+  if (!namespace || !sa) return undefined;
+  const claims: KubeClaims = { namespace, serviceaccount: { name: sa, uid: str(v.serviceaccount.uid) } };
+  if (isPlainObject(v.pod)) claims.pod = { name: str(v.pod.name) ?? '', uid: str(v.pod.uid) };
+  return claims;
+}
 
 const SA = lookupResource('', 'v1', 'serviceaccounts')!;
 const PODS = lookupResource('', 'v1', 'pods')!;
@@ -35,51 +67,79 @@ export class ServiceAccountTokens {
   }
 
   /** POST serviceaccounts/<name>/token: a TokenRequest with status.token. */
-  async issue(ns: string, name: string, req: KubeObject, now = new Date()): Promise<KubeObject> {
-    const spec: Obj = (req as Obj).spec ?? {};
+  async issue(ns: string, name: string, req: KubeObject, now = new Date()): Promise<IssuedToken> {
+    const spec: Partial<TokenRequestSpec> = (req as TokenRequest).spec ?? {};
     const exp = spec.expirationSeconds ?? 3600;
-    if (!Number.isInteger(exp) || exp < 600) throw new StatusError(422, 'Invalid', `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid value: ${exp}: may not specify a duration less than 10 minutes`, { name, group: 'authentication.k8s.io', kind: 'TokenRequest', causes: [{ reason: 'FieldValueInvalid', message: 'may not specify a duration less than 10 minutes', field: 'spec.expirationSeconds' }] });
+    if (!Number.isInteger(exp) || exp < 600)
+      throw new StatusError(
+        422,
+        'Invalid',
+        `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid value: ${exp}: may not specify a duration less than 10 minutes`,
+        {
+          name,
+          group: 'authentication.k8s.io',
+          kind: 'TokenRequest',
+          causes: [{ reason: 'FieldValueInvalid', message: 'may not specify a duration less than 10 minutes', field: 'spec.expirationSeconds' }],
+        },
+      );
     const sa = await this.rest.get(SA, ns, name);
-    const claims: Obj = { namespace: ns, serviceaccount: { name, uid: sa.metadata.uid } };
+    const claims: KubeClaims = { namespace: ns, serviceaccount: { name, uid: sa.metadata.uid } };
     const bound = spec.boundObjectRef;
     if (bound) {
       if (bound.kind !== 'Pod') throw badRequest(`cannot bind token to object of kind ${bound.kind}`);
-      const pod = await this.rest.get(PODS, ns, bound.name);
-      if (bound.uid && bound.uid !== pod.metadata.uid) throw new StatusError(409, 'Conflict', `the UID in the bound object reference (${bound.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
-      if (pod.spec?.serviceAccountName && pod.spec.serviceAccountName !== name) throw badRequest(`cannot bind token to pod "${pod.metadata.name}": pod uses service account "${pod.spec.serviceAccountName}"`);
-      claims.pod = { name: pod.metadata.name, uid: pod.metadata.uid };
+      const pod = (await this.rest.get(PODS, ns, bound.name ?? '')) as Pod & KubeObject;
+      if (bound.uid && bound.uid !== pod.metadata.uid)
+        throw new StatusError(
+          409,
+          'Conflict',
+          `the UID in the bound object reference (${bound.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+        );
+      if (pod.spec?.serviceAccountName && pod.spec.serviceAccountName !== name)
+        throw badRequest(`cannot bind token to pod "${pod.metadata.name}": pod uses service account "${pod.spec.serviceAccountName}"`);
+      claims.pod = { name: pod.metadata.name ?? '', uid: pod.metadata.uid };
       if (pod.spec?.nodeName) claims.node = { name: pod.spec.nodeName };
     }
     const iat = Math.floor(now.getTime() / 1000);
     const lifetime = exp === 3607 && bound ? EXTENDED : exp;
     if (lifetime !== exp) claims.warnafter = iat + exp;
     const audiences: string[] = spec.audiences?.length ? spec.audiences : [this.issuer];
-    const payload = { aud: audiences, exp: iat + lifetime, iat, iss: this.issuer, nbf: iat, sub: `system:serviceaccount:${ns}:${name}`, 'kubernetes.io': claims };
+    const payload = {
+      aud: audiences,
+      exp: iat + lifetime,
+      iat,
+      iss: this.issuer,
+      nbf: iat,
+      sub: `system:serviceaccount:${ns}:${name}`,
+      'kubernetes.io': claims,
+    };
     const head = b64url(JSON.stringify({ alg: 'RS256', kid: '' }));
     const body = b64url(JSON.stringify(payload));
     const sig = b64url(sign('sha256', Buffer.from(`${head}.${body}`), this.priv));
+    // creationTimestamp and boundObjectRef are null in Kubernetes' answer (Go's zero time and nil pointer).
     return {
       kind: 'TokenRequest',
       apiVersion: 'authentication.k8s.io/v1',
       metadata: { name, namespace: ns, creationTimestamp: null as never },
       spec: { audiences, expirationSeconds: exp, boundObjectRef: bound ?? null },
       status: { token: `${head}.${body}.${sig}`, expirationTimestamp: formatTime((iat + exp) * 1000) },
-    } as KubeObject;
+    };
   }
 
   /** A bearer token that is one of ours and still valid → its user; otherwise undefined. */
   async authenticate(token: string, now = Date.now()): Promise<UserInfo | undefined> {
     const parts = token.split('.');
     if (parts.length !== 3) return undefined;
-    let payload: Obj;
+    const [head, body, sig] = parts as [string, string, string];
+    let payload: unknown;
     try {
-      if (!verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), this.pub, Buffer.from(parts[2]!, 'base64url'))) return undefined;
-      payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString());
+      if (!verify('sha256', Buffer.from(`${head}.${body}`), this.pub, Buffer.from(sig, 'base64url'))) return undefined;
+      payload = JSON.parse(Buffer.from(body, 'base64url').toString());
     } catch {
       return undefined;
     }
-    const k = payload['kubernetes.io'];
-    if (payload.iss !== this.issuer || !k?.namespace || !k.serviceaccount?.name) return undefined;
+    if (!isPlainObject(payload)) return undefined;
+    const k = kubeClaims(payload['kubernetes.io']);
+    if (payload.iss !== this.issuer || !k) return undefined;
     if (typeof payload.exp !== 'number' || payload.exp * 1000 < now) return undefined;
     if (!(Array.isArray(payload.aud) ? payload.aud : [payload.aud]).includes(this.issuer)) return undefined;
     try {

@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { desiredEndpoints, desiredEndpointSlice, endpointPorts, strayEndpointSlices, type EndpointsObject, type EndpointSliceObject } from './endpoints-adapter.js';
+import {
+  desiredEndpoints,
+  desiredEndpointSlice,
+  endpointPorts,
+  strayEndpointSlices,
+  type EndpointsObject,
+  type EndpointSliceObject,
+} from './endpoints-adapter.js';
 
 const ports = endpointPorts(6443);
-const stored = <T extends EndpointsObject | EndpointSliceObject>(o: T | undefined): T => ({ ...o!, metadata: { ...o!.metadata, resourceVersion: '7', uid: 'u' } });
+const stored = <T extends EndpointsObject | EndpointSliceObject>(o: T | undefined): T => ({
+  ...o!,
+  metadata: { ...o!.metadata, resourceVersion: '7', uid: 'u' },
+});
 
 describe('the kubernetes Endpoints', () => {
   it('is created with the api-servers sorted, the https port and the skip-mirror label', () => {
@@ -23,7 +33,10 @@ describe('the kubernetes Endpoints', () => {
   it('is rewritten when someone changed its addresses, subsets or labels, keeping its resourceVersion for the update', () => {
     const cur = stored(desiredEndpoints(undefined, ['172.31.0.3'], ports, false));
     const changed = { ...structuredClone(cur), subsets: [{ addresses: [{ ip: '10.0.0.9', nodeName: 'n' }], ports }] };
-    expect(desiredEndpoints(changed, ['172.31.0.3'], ports, false)).toMatchObject({ metadata: { resourceVersion: '7' }, subsets: [{ addresses: [{ ip: '172.31.0.3' }], ports }] });
+    expect(desiredEndpoints(changed, ['172.31.0.3'], ports, false)).toMatchObject({
+      metadata: { resourceVersion: '7' },
+      subsets: [{ addresses: [{ ip: '172.31.0.3' }], ports }],
+    });
     const split = { ...structuredClone(cur), subsets: [...(cur.subsets ?? []), { addresses: [{ ip: '10.0.0.9' }], ports }] };
     expect(desiredEndpoints(split, ['172.31.0.3'], ports, false)?.subsets).toEqual([{ addresses: [{ ip: '172.31.0.3' }], ports }]);
     const relabelled = structuredClone(cur);

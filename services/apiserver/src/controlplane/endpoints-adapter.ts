@@ -60,8 +60,15 @@ const sorted = (ips: Iterable<string>): string[] => [...new Set(ips)].sort((a, b
  * user added stay). Ports are put back when missing, and when changed only
  * if `reconcilePorts`.
  */
-export function desiredEndpoints(current: EndpointsObject | undefined, ips: Iterable<string>, ports: EndpointPort[], reconcilePorts: boolean): EndpointsObject | undefined {
-  const next: EndpointsObject = current ? structuredClone(current) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };
+export function desiredEndpoints(
+  current: EndpointsObject | undefined,
+  ips: Iterable<string>,
+  ports: EndpointPort[],
+  reconcilePorts: boolean,
+): EndpointsObject | undefined {
+  const next: EndpointsObject = current
+    ? structuredClone(current)
+    : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };
   next.metadata.labels = { [LABEL_SKIP_MIRROR]: 'true' };
   // Anything but exactly one subset is remade from scratch; the one subset keeps what else it holds.
   const subset = next.subsets?.length === 1 ? next.subsets[0] : {};
@@ -77,7 +84,12 @@ export function desiredEndpoints(current: EndpointsObject | undefined, ips: Iter
  * The EndpointSlice `kubernetes` to write, or undefined when `current`
  * already says it (its labels, endpoints and ports are compared).
  */
-export function desiredEndpointSlice(current: EndpointSliceObject | undefined, ips: Iterable<string>, ports: EndpointPort[], reconcilePorts: boolean): EndpointSliceObject | undefined {
+export function desiredEndpointSlice(
+  current: EndpointSliceObject | undefined,
+  ips: Iterable<string>,
+  ports: EndpointPort[],
+  reconcilePorts: boolean,
+): EndpointSliceObject | undefined {
   const next: EndpointSliceObject = current
     ? structuredClone(current)
     : { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };

@@ -16,7 +16,8 @@ export function jsonDepth(text: string, max = MAX_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped char
+      if (c === 92)
+        i++; // backslash: skip the escaped char
       else if (c === 34) inString = false;
       continue;
     }
@@ -33,8 +34,8 @@ export function jsonDepth(text: string, max = MAX_DEPTH): number {
 }
 
 /** Parse a JSON document from a client, answering 400 for anything that is not sound JSON. */
-export function parseJsonBody(text: string): any { // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
+export function parseJsonBody(text: string): unknown {
+  if (!text.trim()) throw badRequest("Object 'Kind' is missing in ''");
   if (jsonDepth(text) > MAX_DEPTH) throw badRequest(`json: exceeded max depth of ${MAX_DEPTH}`);
   try {
     return JSON.parse(text);

@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ApiServerService, type ApiServerServer, type ApiObject, type ResourceRef, type WatchEvent } from '@kemu/proto';
-import { StatusError, badRequest, internalError, lookupResource, notFound, unauthorized, type DeleteOptions, type KubeObject } from '@kemu/api';
+import { StatusError, badRequest, internalError, isPlainObject, lookupResource, notFound, unauthorized, type DeleteOptions, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
@@ -39,7 +39,7 @@ export function toGrpcError(e: unknown): grpc.ServiceError {
   const se = e instanceof StatusError ? e : internalError((e as Error)?.message ?? String(e));
   const metadata = new grpc.Metadata();
   metadata.set('kemu-status-bin', Buffer.from(JSON.stringify(se.status)));
-  return Object.assign(new Error(se.message), { code: GRPC_CODE[se.code] ?? grpc.status.UNKNOWN, details: se.message, metadata }) as grpc.ServiceError;
+  return Object.assign(new Error(se.message), { code: GRPC_CODE[se.code] ?? grpc.status.UNKNOWN, details: se.message, metadata }) satisfies grpc.ServiceError;
 }
 
 function apiObject(o: KubeObject): ApiObject {
@@ -55,7 +55,7 @@ function resolve(ref: ResourceRef | undefined) {
 
 function decode(buf: Buffer | Uint8Array | undefined): KubeObject {
   const obj = parseJsonBody(Buffer.from(buf ?? []).toString('utf8'));
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the payload must be a JSON object');
+  if (!isPlainObject(obj)) throw badRequest('the payload must be a JSON object');
   obj.metadata ??= {};
   return obj as KubeObject;
 }
@@ -82,18 +82,27 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
     if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method }, 'gRPC call failed');
     return toGrpcError(e);
   };
-  const unary = <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+  const unary =
+    <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
       Promise.resolve()
         .then(() => auth(call))
         .then(() => fn(call.request))
-        .then((r) => cb(null, r), (e) => cb(failed(e, call.getPath())));
+        .then(
+          (r) => cb(null, r),
+          (e) => cb(failed(e, call.getPath())),
+        );
     };
 
   return {
     list: unary(async (req) => {
       const { info, ns } = resolve(req.ref);
-      const out = await rest.list(info, ns, { labelSelector: req.labelSelector, fieldSelector: req.fieldSelector, limit: req.limit || undefined, continue: req.continue || undefined });
+      const out = await rest.list(info, ns, {
+        labelSelector: req.labelSelector,
+        fieldSelector: req.fieldSelector,
+        limit: req.limit || undefined,
+        continue: req.continue || undefined,
+      });
       return { items: out.items.map(apiObject), resourceVersion: out.resourceVersion, continue: out.continue ?? '' };
     }),
     get: unary(async (req) => {
@@ -107,7 +116,7 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       if (req.subresource === 'token' && deps.saTokens && ns) return { object: apiObject(await deps.saTokens.issue(ns, req.name, obj)) };
       if (req.subresource === 'binding') {
         await bindPod(rest, info, ns, { ...obj, metadata: { ...obj.metadata, name: req.name || obj.metadata.name } }, new Date());
-        return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as unknown as KubeObject) };
+        return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }) };
       }
       return { object: apiObject(await rest.create(info, ns, obj)) };
     }),
@@ -137,7 +146,8 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
         done = true;
         active?.stop();
         deps.onWatchCount(-1);
-        if (err instanceof StatusError) call.write({ type: 'ERROR', object: { kind: 'Status', resourceVersion: '', json: Buffer.from(JSON.stringify(err.status)) } });
+        if (err instanceof StatusError)
+          call.write({ type: 'ERROR', object: { kind: 'Status', resourceVersion: '', json: Buffer.from(JSON.stringify(err.status)) } });
         call.end();
       };
       deps.onWatchCount(1);
@@ -154,7 +164,12 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       (async () => {
         auth(call);
         const { info, ns } = resolve(call.request.ref);
-        active = await rest.watch(info, ns, { labelSelector: call.request.labelSelector, fieldSelector: call.request.fieldSelector, resourceVersion: call.request.resourceVersion }, sink);
+        active = await rest.watch(
+          info,
+          ns,
+          { labelSelector: call.request.labelSelector, fieldSelector: call.request.fieldSelector, resourceVersion: call.request.resourceVersion },
+          sink,
+        );
         if (done) active.stop();
       })().catch((e) => {
         if (done) return;

@@ -6,7 +6,12 @@
 export function acceptedVersion<V extends string>(accept: string | undefined, as: string, group: string, versions: readonly V[]): V | undefined {
   if (!accept || !accept.includes(`as=${as}`)) return undefined;
   for (const part of accept.split(',')) {
-    const params = new Map(part.split(';').slice(1).map((p) => p.trim().split('=') as [string, string]));
+    const params = new Map(
+      part
+        .split(';')
+        .slice(1)
+        .map((p) => p.trim().split('=') as [string, string]),
+    );
     if (params.get('as') !== as || params.get('g') !== group) continue;
     const v = params.get('v') as V | undefined;
     if (v && versions.includes(v)) return v;

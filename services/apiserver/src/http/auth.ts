@@ -22,7 +22,15 @@ export function parseTokenFile(text: string): Map<string, UserInfo> {
     if (!t || t.startsWith('#')) continue;
     const m = t.match(/^([^,]+),([^,]+),([^,]*)(?:,"?([^"]*)"?)?$/);
     if (!m) continue;
-    out.set(m[1], { name: m[2], groups: m[4] ? m[4].split(',').map((g) => g.trim()).filter(Boolean) : [] });
+    out.set(m[1], {
+      name: m[2],
+      groups: m[4]
+        ? m[4]
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean)
+        : [],
+    });
   }
   return out;
 }

@@ -7,16 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { decodeProtobuf, PROTOBUF } from '../protobuf/decode.js';
-import {
-  badRequest,
-  methodNotAllowed,
-  StatusError,
-  unauthorized,
-  groupVersion,
-  lookupResource,
-  type DeleteOptions,
-  type KubeObject,
-} from '@kemu/api';
+import { badRequest, methodNotAllowed, StatusError, unauthorized, groupVersion, lookupResource, type DeleteOptions, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
@@ -51,14 +42,17 @@ export interface HandlerDeps {
   log?: Logger;
 }
 
-const notFoundPath = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource', { causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }] });
+const notFoundPath = () =>
+  new StatusError(404, 'NotFound', 'the server could not find the requested resource', {
+    causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }],
+  });
 
 /** Static tokens and client certificates first; then a service account token, if it is one of ours. */
 async function authenticateAny(deps: HandlerDeps, req: IncomingMessage): Promise<UserInfo | undefined> {
   const user = authenticate(req, deps.tokens);
   if (user || !deps.saTokens) return user;
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  return m ? deps.saTokens.authenticate(m[1]!) : undefined;
+  return m ? deps.saTokens.authenticate(m[1]) : undefined;
 }
 
 export function createHandler(deps: HandlerDeps) {
@@ -123,10 +117,17 @@ export function createHandler(deps: HandlerDeps) {
       const url = new URL(req.url ?? '/', 'https://kemu');
       if (!(await authenticateAny(deps, req))) throw unauthorized();
       const route = parseRoute(url.pathname.replace(/\/+$/, ''));
-      if (route.kind !== 'resource' || route.req.info.resource !== 'pods' || !route.req.name || !route.req.namespace || !['exec', 'attach', 'portforward', 'proxy'].includes(route.req.subresource ?? '')) {
+      if (
+        route.kind !== 'resource' ||
+        route.req.info.resource !== 'pods' ||
+        !route.req.name ||
+        !route.req.namespace ||
+        !['exec', 'attach', 'portforward', 'proxy'].includes(route.req.subresource ?? '')
+      ) {
         throw badRequest('only pods/exec, pods/attach, pods/portforward and pods/proxy can be upgraded');
       }
-      if (!deps.kubeletClient) throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
+      if (!deps.kubeletClient)
+        throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
       const t = await kubeletTarget(deps.rest, route.req.namespace, route.req.name, route.req.subresource!, url.searchParams, route.req.proxyPath);
       relayUpgrade(t, deps.kubeletClient, req, socket, head);
     } catch (e) {
@@ -164,7 +165,12 @@ function decodeObject(req: IncomingMessage, body: Buffer): KubeObject {
       throw badRequest(`error decoding YAML: ${(e as Error).message}`);
     }
   } else if (ct === 'application/json' || ct === '' || ct === '*/*') obj = parseJsonBody(text);
-  else throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  else
+    throw new StatusError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+    );
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest("Object 'Kind' is missing in the request body");
   const o = obj as KubeObject;
   if (o.metadata !== undefined && (typeof o.metadata !== 'object' || o.metadata === null || Array.isArray(o.metadata))) {
@@ -191,7 +197,10 @@ function fieldValidation(r: ResourceRequest, q: URLSearchParams, obj: unknown, r
   const unknown = unknownFields(r.info, obj).filter((f) => f !== 'status' || r.subresource === 'status');
   if (!unknown.length) return;
   if (mode === 'Strict') throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
-  res.setHeader('Warning', unknown.map((f) => `299 - "unknown field \\"${f}\\""`));
+  res.setHeader(
+    'Warning',
+    unknown.map((f) => `299 - "unknown field \\"${f}\\""`),
+  );
 }
 
 async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<string> {
@@ -204,7 +213,8 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   if (sub && !info.subresources.includes(sub as never) && !(info.storage === 'namespaces' && sub === 'finalize')) throw notFoundPath();
   if (sub && info.resource === 'pods' && KUBELET_SUBRESOURCES.includes(sub) && ns && name) {
     if (sub !== 'log' && sub !== 'proxy') throw badRequest('Upgrade request required');
-    if (!deps.kubeletClient) throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
+    if (!deps.kubeletClient)
+      throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
     await relayRequest(await kubeletTarget(deps.rest, ns, name, sub, q, r.proxyPath), deps.kubeletClient, req, res);
     return sub === 'log' ? 'GET' : 'CONNECT';
   }
@@ -219,7 +229,23 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
     const selectors = { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined };
     if (watching) {
       if (name) selectors.fieldSelector = [selectors.fieldSelector, `metadata.name=${name}`].filter(Boolean).join(',');
-      await serveWatch(rest, info, ns, { ...selectors, resourceVersion: q.get('resourceVersion') ?? undefined, timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined, allowBookmarks: queryBool(q, 'allowWatchBookmarks'), sendInitialEvents, table, includeObject: include }, req, res, deps.onWatchCount);
+      await serveWatch(
+        rest,
+        info,
+        ns,
+        {
+          ...selectors,
+          resourceVersion: q.get('resourceVersion') ?? undefined,
+          timeoutSeconds: q.has('timeoutSeconds') ? Number(q.get('timeoutSeconds')) : undefined,
+          allowBookmarks: queryBool(q, 'allowWatchBookmarks'),
+          sendInitialEvents,
+          table,
+          includeObject: include,
+        },
+        req,
+        res,
+        deps.onWatchCount,
+      );
       return 'WATCH';
     }
     const limit = q.has('limit') ? Number(q.get('limit')) : undefined;
@@ -294,7 +320,12 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
     const opts = deleteOptionsFrom(q, body);
     if (!name) {
       if (!info.verbs.includes('deletecollection')) throw methodNotAllowed(info.resource, info.group, 'deletecollection');
-      const items = await rest.deleteCollection(info, ns, { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined }, opts);
+      const items = await rest.deleteCollection(
+        info,
+        ns,
+        { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined },
+        opts,
+      );
       sendJson(res, 200, listOf(info, items, { resourceVersion: '' }));
       return 'DELETECOLLECTION';
     }
@@ -305,4 +336,3 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   }
   throw methodNotAllowed(info.resource, info.group, method.toLowerCase());
 }
-

@@ -11,11 +11,10 @@
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { badRequest, lookupResource, StatusError, type KubeObject } from '@kemu/api';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import { badRequest, lookupResource, StatusError } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import { normalizeBools } from './query.js';
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface KubeletClientCert {
   cert: string | Buffer;
@@ -36,27 +35,34 @@ const PODS = lookupResource('', 'v1', 'pods')!;
 const NODES = lookupResource('', 'v1', 'nodes')!;
 
 /** Where the request goes on the kubelet: host, port and path. Throws the Status Kubernetes gives. */
-export async function kubeletTarget(rest: RestStore, ns: string, name: string, sub: string, q: URLSearchParams, proxyPath = '/'): Promise<{ host: string; port: number; path: string }> {
+export async function kubeletTarget(
+  rest: RestStore,
+  ns: string,
+  name: string,
+  sub: string,
+  q: URLSearchParams,
+  proxyPath = '/',
+): Promise<{ host: string; port: number; path: string }> {
   const [podName, podPort] = sub === 'proxy' ? name.split(':') : [name];
-  const pod: KubeObject = await rest.get(PODS, ns, podName!);
+  const pod = (await rest.get(PODS, ns, podName)) as Pod;
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) throw badRequest(`pod ${podName} does not have a host assigned`);
-  const node: Obj = await rest.get(NODES, undefined, nodeName).catch(() => {
+  const node = (await rest.get(NODES, undefined, nodeName).catch(() => {
     throw new StatusError(500, 'InternalError', `nodes "${nodeName}" not found`);
-  });
-  const host = ((node.status?.addresses ?? []) as Obj[]).find((a) => a.type === 'InternalIP')?.address;
+  })) as Node;
+  const host = (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address;
   const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250);
   if (!host) throw new StatusError(500, 'InternalError', `node ${nodeName} has no InternalIP address`);
   const enc = encodeURIComponent;
   if (sub === 'proxy') {
-    const ports = ((pod.spec?.containers ?? []) as Obj[]).flatMap((c) => c.ports ?? []);
+    const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []);
     const p = podPort ? (/^\d+$/.test(podPort) ? Number(podPort) : ports.find((x) => x.name === podPort)?.containerPort) : (ports[0]?.containerPort ?? 80);
     if (!p) throw badRequest(`no such port "${podPort}" on pod ${podName}`);
-    return { host, port, path: `/proxy/${enc(ns)}/${enc(podName!)}/${p}${proxyPath}${q.size ? `?${q}` : ''}` };
+    return { host, port, path: `/proxy/${enc(ns)}/${enc(podName)}/${p}${proxyPath}${q.size ? `?${q}` : ''}` };
   }
-  if (sub === 'portforward') return { host, port, path: `/portForward/${enc(ns)}/${enc(podName!)}${q.size ? `?${q}` : ''}` };
-  const containers = ((pod.spec?.containers ?? []) as Obj[]).map((c) => c.name as string);
-  const all = [...containers, ...((pod.spec?.initContainers ?? []) as Obj[]).map((c) => c.name as string)];
+  if (sub === 'portforward') return { host, port, path: `/portForward/${enc(ns)}/${enc(podName)}${q.size ? `?${q}` : ''}` };
+  const containers = (pod.spec?.containers ?? []).map((c) => c.name);
+  const all = [...containers, ...(pod.spec?.initContainers ?? []).map((c) => c.name)];
   let container = q.get('container') ?? '';
   if (!container) {
     if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${podName}, choose one of: [${containers.join(' ')}]`);
@@ -64,11 +70,12 @@ export async function kubeletTarget(rest: RestStore, ns: string, name: string, s
   }
   if (!all.includes(container)) throw badRequest(`container ${container} is not valid for pod ${podName}`);
   const phase = pod.status?.phase;
-  if ((sub === 'exec' || sub === 'attach') && (phase === 'Succeeded' || phase === 'Failed')) throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
+  if ((sub === 'exec' || sub === 'attach') && (phase === 'Succeeded' || phase === 'Failed'))
+    throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${phase}`);
   const rest2 = normalizeBools(q, KUBELET_BOOL_PARAMS);
   rest2.delete('container');
   const kind = sub === 'log' ? 'containerLogs' : sub;
-  return { host, port, path: `/${kind}/${enc(ns)}/${enc(podName!)}/${enc(container)}${rest2.size ? `?${rest2}` : ''}` };
+  return { host, port, path: `/${kind}/${enc(ns)}/${enc(podName)}/${enc(container)}${rest2.size ? `?${rest2}` : ''}` };
 }
 
 function forwardHeaders(h: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -79,9 +86,23 @@ function forwardHeaders(h: IncomingHttpHeaders): IncomingHttpHeaders {
 }
 
 /** log and proxy: a plain request, streamed back as it comes (logs -f). */
-export function relayRequest(t: { host: string; port: number; path: string }, cert: KubeletClientCert, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export function relayRequest(
+  t: { host: string; port: number; path: string },
+  cert: KubeletClientCert,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   return new Promise((resolve) => {
-    const opts: RequestOptions = { host: t.host, port: t.port, path: t.path, method: req.method, headers: forwardHeaders(req.headers), cert: cert.cert, key: cert.key, rejectUnauthorized: false };
+    const opts: RequestOptions = {
+      host: t.host,
+      port: t.port,
+      path: t.path,
+      method: req.method,
+      headers: forwardHeaders(req.headers),
+      cert: cert.cert,
+      key: cert.key,
+      rejectUnauthorized: false,
+    };
     const up = request(opts, (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
@@ -90,7 +111,15 @@ export function relayRequest(t: { host: string; port: number; path: string }, ce
     });
     up.on('error', (e) => {
       if (!res.headersSent) {
-        const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `error dialing backend: dial tcp ${t.host}:${t.port}: ${e.message.replace(/^connect /, '')}`, reason: 'InternalError', code: 500 });
+        const body = JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `error dialing backend: dial tcp ${t.host}:${t.port}: ${e.message.replace(/^connect /, '')}`,
+          reason: 'InternalError',
+          code: 500,
+        });
         res.writeHead(500, { 'Content-Type': 'application/json' });
         res.end(body);
       } else res.destroy();
@@ -102,8 +131,23 @@ export function relayRequest(t: { host: string; port: number; path: string }, ce
 }
 
 /** exec, attach, portforward: relay the upgrade and then the bytes. */
-export function relayUpgrade(t: { host: string; port: number; path: string }, cert: KubeletClientCert, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  const up = request({ host: t.host, port: t.port, path: t.path, method: req.method, headers: forwardHeaders(req.headers), cert: cert.cert, key: cert.key, rejectUnauthorized: false });
+export function relayUpgrade(
+  t: { host: string; port: number; path: string },
+  cert: KubeletClientCert,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  const up = request({
+    host: t.host,
+    port: t.port,
+    path: t.path,
+    method: req.method,
+    headers: forwardHeaders(req.headers),
+    cert: cert.cert,
+    key: cert.key,
+    rejectUnauthorized: false,
+  });
   up.on('upgrade', (r, kSocket, kHead) => {
     const lines = [`HTTP/1.1 101 ${r.statusMessage ?? 'Switching Protocols'}`];
     for (let i = 0; i < r.rawHeaders.length; i += 2) lines.push(`${r.rawHeaders[i]}: ${r.rawHeaders[i + 1]}`);
@@ -123,10 +167,16 @@ export function relayUpgrade(t: { host: string; port: number; path: string }, ce
     r.on('data', (c: Buffer) => chunks.push(c));
     r.on('end', () => {
       const body = Buffer.concat(chunks);
-      socket.end(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\nContent-Type: ${r.headers['content-type'] ?? 'application/json'}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      // The head as text, the body as the bytes it came as (the kubelet's answer need not be UTF-8).
+      socket.write(
+        `HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\nContent-Type: ${r.headers['content-type'] ?? 'application/json'}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      );
+      socket.end(body);
     });
   });
-  up.on('error', (e) => refuseUpgrade(socket, new StatusError(500, 'InternalError', `error dialing backend: dial tcp ${t.host}:${t.port}: ${e.message.replace(/^connect /, '')}`)));
+  up.on('error', (e) =>
+    refuseUpgrade(socket, new StatusError(500, 'InternalError', `error dialing backend: dial tcp ${t.host}:${t.port}: ${e.message.replace(/^connect /, '')}`)),
+  );
   socket.on('error', () => up.destroy());
   up.end();
 }
@@ -135,5 +185,7 @@ export function refuseUpgrade(socket: Duplex, e: unknown): void {
   const s = (e instanceof StatusError ? e : new StatusError(500, 'InternalError', String(e))).status;
   const body = JSON.stringify(s);
   if (!socket.writable) return void socket.destroy();
-  socket.end(`HTTP/1.1 ${s.code} ${s.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${s.code} ${s.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -16,11 +16,14 @@ export function sendInitialEventsOf(q: URLSearchParams, watching: boolean): bool
   if (!watching) {
     if (initial !== undefined) errs.push(forbiddenField('sendInitialEvents', 'sendInitialEvents is forbidden for list'));
   } else {
-    if (initial !== undefined && match !== NOT_OLDER_THAN) errs.push(forbiddenField('resourceVersionMatch', `sendInitialEvents requires setting resourceVersionMatch to ${NOT_OLDER_THAN}`));
+    if (initial !== undefined && match !== NOT_OLDER_THAN)
+      errs.push(forbiddenField('resourceVersionMatch', `sendInitialEvents requires setting resourceVersionMatch to ${NOT_OLDER_THAN}`));
     if (match) {
-      if (initial === undefined) errs.push(forbiddenField('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
+      if (initial === undefined)
+        errs.push(forbiddenField('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
       if (match !== NOT_OLDER_THAN) errs.push(notSupported('resourceVersionMatch', match, [NOT_OLDER_THAN]));
-      if (!queryBool(q, 'allowWatchBookmarks')) errs.push(forbiddenField('allowWatchBookmarks', 'allowWatchBookmarks must be set to true when resourceVersionMatch is set'));
+      if (!queryBool(q, 'allowWatchBookmarks'))
+        errs.push(forbiddenField('allowWatchBookmarks', 'allowWatchBookmarks must be set to true when resourceVersionMatch is set'));
     }
   }
   if (errs.length) throw invalidError('ListOptions', 'meta.k8s.io', '', errs);

@@ -41,7 +41,14 @@ export function tableRowOf(info: ResourceInfo, obj: KubeObject, tv: string, incl
   return row;
 }
 
-export function toTable(info: ResourceInfo, items: KubeObject[], meta: { resourceVersion?: string; continue?: string }, tv: string, include: IncludeObject, withColumns = true): object {
+export function toTable(
+  info: ResourceInfo,
+  items: KubeObject[],
+  meta: { resourceVersion?: string; continue?: string },
+  tv: string,
+  include: IncludeObject,
+  withColumns = true,
+): object {
   const now = Date.now();
   return {
     kind: 'Table',

@@ -60,13 +60,13 @@ export async function serveWatch(
     if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
   };
   let active: { stop(): void } | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let bookmarks: NodeJS.Timeout | undefined;
+  // Set once the watch runs; finish() may come first (an error while starting), so they start empty.
+  const timers: { timeout?: NodeJS.Timeout; bookmarks?: NodeJS.Timeout } = {};
   const finish = (err?: Error) => {
     if (closed) return;
     closed = true;
-    clearTimeout(timer);
-    clearInterval(bookmarks);
+    clearTimeout(timers.timeout);
+    clearInterval(timers.bookmarks);
     active?.stop();
     onWatchCount(-1);
     if (err instanceof StatusError && !res.destroyed) {
@@ -88,7 +88,17 @@ export async function serveWatch(
   req.on('close', () => finish());
   res.on('error', () => finish());
   try {
-    active = await rest.watch(info, ns, { labelSelector: params.labelSelector, fieldSelector: params.fieldSelector, resourceVersion: params.resourceVersion, sendInitialEvents: params.sendInitialEvents }, sink);
+    active = await rest.watch(
+      info,
+      ns,
+      {
+        labelSelector: params.labelSelector,
+        fieldSelector: params.fieldSelector,
+        resourceVersion: params.resourceVersion,
+        sendInitialEvents: params.sendInitialEvents,
+      },
+      sink,
+    );
   } catch (e) {
     if (e instanceof StatusError && e.code === 410) {
       finish(e);
@@ -106,10 +116,10 @@ export async function serveWatch(
   // Flush the headers now: a client waits for them before it counts the watch as started.
   (res as ServerResponse & { flushHeaders(): void }).flushHeaders();
   const timeout = params.timeoutSeconds && params.timeoutSeconds > 0 ? params.timeoutSeconds : 1800 + Math.floor(Math.random() * 1800);
-  timer = setTimeout(() => finish(), timeout * 1000);
+  timers.timeout = setTimeout(() => finish(), timeout * 1000);
   if (params.allowBookmarks) {
-    bookmarks = setInterval(() => {
-      sink.send('BOOKMARK', { kind: info.kind, apiVersion: groupVersion(info), metadata: { resourceVersion: String(cache.rev) } } as KubeObject);
+    timers.bookmarks = setInterval(() => {
+      sink.send('BOOKMARK', { kind: info.kind, apiVersion: groupVersion(info), metadata: { resourceVersion: String(cache.rev) } });
     }, 30_000);
   }
 }

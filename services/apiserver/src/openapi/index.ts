@@ -9,7 +9,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { groups, resourcesOf, groupVersion, type ResourceInfo } from '@kemu/api';
 
-type Schema = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The parts of an OpenAPI v3 schema this module reads; the rest is passed through as it is. */
+interface Schema {
+  $ref?: string;
+  allOf?: Schema[];
+  type?: string;
+  description?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+  [field: string]: unknown;
+}
 
 const defs = JSON.parse(readFileSync(new URL('../../src/openapi/definitions.json', import.meta.url), 'utf8')) as {
   roots: Record<string, string>;
@@ -29,7 +42,10 @@ export function rootSchemaName(info: { group: string; version: string; kind: str
 }
 
 function storageRoot(info: ResourceInfo): string | undefined {
-  return rootSchemaName(info) ?? (info.storage === 'ingresses' ? defs.roots['networking.k8s.io/v1/Ingress'] : info.storage === 'deployments' ? defs.roots['apps/v1/Deployment'] : undefined);
+  return (
+    rootSchemaName(info) ??
+    (info.storage === 'ingresses' ? defs.roots['networking.k8s.io/v1/Ingress'] : info.storage === 'deployments' ? defs.roots['apps/v1/Deployment'] : undefined)
+  );
 }
 
 function reachable(names: string[]): Set<string> {
@@ -41,7 +57,7 @@ function reachable(names: string[]): Set<string> {
       seen.add(n);
       walk(defs.schemas[n]);
     }
-    for (const v of Object.values(s.properties ?? {})) walk(v as Schema);
+    for (const v of Object.values(s.properties ?? {})) walk(v);
     walk(s.items);
     if (typeof s.additionalProperties === 'object') walk(s.additionalProperties);
   };
@@ -70,12 +86,34 @@ function paths(info: ResourceInfo, schemaName: string | undefined): Record<strin
   const nsParam = info.namespaced ? [PARAM('namespace', 'object name and auth scope, such as for teams and projects', 'path', true)] : [];
   const collection = `${basePath(info)}${info.namespaced ? '/namespaces/{namespace}' : ''}/${info.resource}`;
   const out: Record<string, Schema> = {};
-  const id = (verb: string) => `${verb}${info.group.split('.')[0].replace(/^./, (c) => c.toUpperCase())}${info.version}${info.namespaced ? 'Namespaced' : ''}${info.kind}`;
-  const mutating = [PARAM('dryRun', 'When present, indicates that modifications should not be persisted.'), PARAM('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'), PARAM('fieldValidation', 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.')];
+  const id = (verb: string) =>
+    `${verb}${info.group.split('.')[0].replace(/^./, (c) => c.toUpperCase())}${info.version}${info.namespaced ? 'Namespaced' : ''}${info.kind}`;
+  const mutating = [
+    PARAM('dryRun', 'When present, indicates that modifications should not be persisted.'),
+    PARAM('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
+    PARAM(
+      'fieldValidation',
+      'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.',
+    ),
+  ];
   out[collection] = {
     parameters: nsParam,
-    get: { operationId: id('list'), responses: ok, ...ext('list'), parameters: [PARAM('labelSelector', 'A selector to restrict the list of returned objects by their labels.'), PARAM('fieldSelector', 'A selector to restrict the list of returned objects by their fields.'), PARAM('limit', 'limit is a maximum number of responses to return for a list call.'), PARAM('continue', 'The continue option should be set when retrieving more results from the server.'), PARAM('watch', 'Watch for changes to the described resources.'), PARAM('resourceVersion', 'resourceVersion sets a constraint on what resource versions a request may be served from.')] },
-    ...(info.verbs.includes('create') ? { post: { operationId: id('create'), requestBody: body, responses: { ...ok, '201': ok['200'] }, ...ext('post'), parameters: mutating } } : {}),
+    get: {
+      operationId: id('list'),
+      responses: ok,
+      ...ext('list'),
+      parameters: [
+        PARAM('labelSelector', 'A selector to restrict the list of returned objects by their labels.'),
+        PARAM('fieldSelector', 'A selector to restrict the list of returned objects by their fields.'),
+        PARAM('limit', 'limit is a maximum number of responses to return for a list call.'),
+        PARAM('continue', 'The continue option should be set when retrieving more results from the server.'),
+        PARAM('watch', 'Watch for changes to the described resources.'),
+        PARAM('resourceVersion', 'resourceVersion sets a constraint on what resource versions a request may be served from.'),
+      ],
+    },
+    ...(info.verbs.includes('create')
+      ? { post: { operationId: id('create'), requestBody: body, responses: { ...ok, '201': ok['200'] }, ...ext('post'), parameters: mutating } }
+      : {}),
     ...(info.verbs.includes('deletecollection') ? { delete: { operationId: id('deletecollection'), responses: ok, ...ext('deletecollection') } } : {}),
   };
   if (info.resource === 'bindings') return out;
@@ -85,12 +123,29 @@ function paths(info: ResourceInfo, schemaName: string | undefined): Record<strin
     put: { operationId: id('replace'), requestBody: body, responses: ok, ...ext('put'), parameters: mutating },
     patch: {
       operationId: id('patch'),
-      requestBody: { content: Object.fromEntries(['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'].map((t) => [t, { schema: { type: 'object' } }])), required: true },
+      requestBody: {
+        content: Object.fromEntries(
+          ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'].map((t) => [
+            t,
+            { schema: { type: 'object' } },
+          ]),
+        ),
+        required: true,
+      },
       responses: ok,
       ...ext('patch'),
       parameters: [...mutating, PARAM('force', 'Force is going to "force" Apply requests.')],
     },
-    delete: { operationId: id('delete'), responses: ok, ...ext('delete'), parameters: [PARAM('gracePeriodSeconds', 'The duration in seconds before the object should be deleted.'), PARAM('propagationPolicy', 'Whether and how garbage collection will be performed.'), PARAM('dryRun', 'When present, indicates that modifications should not be persisted.')] },
+    delete: {
+      operationId: id('delete'),
+      responses: ok,
+      ...ext('delete'),
+      parameters: [
+        PARAM('gracePeriodSeconds', 'The duration in seconds before the object should be deleted.'),
+        PARAM('propagationPolicy', 'Whether and how garbage collection will be performed.'),
+        PARAM('dryRun', 'When present, indicates that modifications should not be persisted.'),
+      ],
+    },
   };
   for (const sub of info.subresources) {
     if (sub !== 'status' && sub !== 'scale') continue;
@@ -100,8 +155,21 @@ function paths(info: ResourceInfo, schemaName: string | undefined): Record<strin
     out[`${collection}/{name}/${sub}`] = {
       parameters: [PARAM('name', `name of the ${sub === 'scale' ? 'Scale' : info.kind}`, 'path', true), ...nsParam],
       get: { operationId: id(`read${sub}`), responses: subOk, 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': subGvk },
-      put: { operationId: id(`replace${sub}`), requestBody: { content: { '*/*': { schema: subRef } } }, responses: subOk, 'x-kubernetes-action': 'put', 'x-kubernetes-group-version-kind': subGvk, parameters: mutating },
-      patch: { operationId: id(`patch${sub}`), responses: subOk, 'x-kubernetes-action': 'patch', 'x-kubernetes-group-version-kind': subGvk, parameters: mutating },
+      put: {
+        operationId: id(`replace${sub}`),
+        requestBody: { content: { '*/*': { schema: subRef } } },
+        responses: subOk,
+        'x-kubernetes-action': 'put',
+        'x-kubernetes-group-version-kind': subGvk,
+        parameters: mutating,
+      },
+      patch: {
+        operationId: id(`patch${sub}`),
+        responses: subOk,
+        'x-kubernetes-action': 'patch',
+        'x-kubernetes-group-version-kind': subGvk,
+        parameters: mutating,
+      },
     };
   }
   return out;
@@ -127,7 +195,11 @@ function buildDoc(group: string, version: string): Doc | undefined {
       const alias = `${name.replace(/\.v1\./, '.').replace(/\.[^.]+$/, '')}.${info.version}.${info.kind}`;
       const spec = base.properties?.spec;
       const specSchema = { ...(defs.schemas[refName(spec) ?? ''] ?? {}), description: spec?.description, 'x-kubernetes-preserve-unknown-fields': true };
-      overrides[alias] = { ...base, properties: { ...base.properties, spec: specSchema }, 'x-kubernetes-group-version-kind': [{ group: info.group, version: info.version, kind: info.kind }] };
+      overrides[alias] = {
+        ...base,
+        properties: { ...base.properties, spec: specSchema },
+        'x-kubernetes-group-version-kind': [{ group: info.group, version: info.version, kind: info.kind }],
+      };
       roots.push(name);
       name = alias;
     } else if (name) roots.push(name);
@@ -138,10 +210,12 @@ function buildDoc(group: string, version: string): Doc | undefined {
   for (const info of list) {
     const n = rootSchemaName(info);
     if (n && !info.deprecated) {
-      const kinds = Object.entries(defs.roots).filter(([, v]) => v === n).map(([k]) => {
-        const [g, v, kind] = k.split('/');
-        return { group: g, version: v, kind };
-      });
+      const kinds = Object.entries(defs.roots)
+        .filter(([, v]) => v === n)
+        .map(([k]) => {
+          const [g, v, kind] = k.split('/');
+          return { group: g, version: v, kind };
+        });
       schemas[n] = { ...schemas[n], 'x-kubernetes-group-version-kind': kinds };
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeProtobuf } from './decode.js';
+import { decodeMessage, decodeProtobuf } from './decode.js';
 
 // Minimal protobuf writer for fixtures.
 const varint = (n: number) => {
@@ -22,13 +22,29 @@ const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
 
 describe('Kubernetes protobuf bodies', () => {
   it('decodes a ConfigMap as kubectl create configmap sends it', () => {
-    const raw = msg(field(1, msg(field(1, 'cfg'), field(2, ''), field(7, 0), field(8, Buffer.alloc(0)))), field(2, msg(field(1, 'a'), field(2, 'b'))), field(3, msg(field(1, 'bin'), field(2, Buffer.from([0, 255])))));
-    expect(decodeProtobuf(envelope('v1', 'ConfigMap', raw))).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: 'b' }, binaryData: { bin: 'AP8=' } });
+    const raw = msg(
+      field(1, msg(field(1, 'cfg'), field(2, ''), field(7, 0), field(8, Buffer.alloc(0)))),
+      field(2, msg(field(1, 'a'), field(2, 'b'))),
+      field(3, msg(field(1, 'bin'), field(2, Buffer.from([0, 255])))),
+    );
+    expect(decodeProtobuf(envelope('v1', 'ConfigMap', raw))).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cfg' },
+      data: { a: 'b' },
+      binaryData: { bin: 'AP8=' },
+    });
   });
   it('decodes a Service targetPort (IntOrString)', () => {
     const port = msg(field(1, '80-8080'), field(2, 'TCP'), field(3, 80), field(4, msg(field(1, 0), field(2, 8080))));
     const raw = msg(field(1, msg(field(1, 's'))), field(2, msg(field(1, port), field(4, 'NodePort'))));
-    expect(decodeProtobuf(envelope('v1', 'Service', raw))).toMatchObject({ spec: { type: 'NodePort', ports: [{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080 }] } });
+    expect(decodeProtobuf(envelope('v1', 'Service', raw))).toMatchObject({
+      spec: { type: 'NodePort', ports: [{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080 }] },
+    });
+  });
+  it('decodes a LoadBalancerIngress with its ipMode and port status', () => {
+    const ingress = msg(field(1, '172.16.255.250'), field(3, 'VIP'), field(4, msg(field(1, 80), field(2, 'TCP'))));
+    expect(decodeMessage('LoadBalancerIngress', ingress)).toEqual({ ip: '172.16.255.250', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] });
   });
   it('refuses a field it does not know instead of dropping it', () => {
     const raw = msg(field(1, msg(field(1, 'cfg'))), field(99, 'x'));

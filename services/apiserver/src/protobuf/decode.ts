@@ -102,7 +102,7 @@ export function decodeMessage(name: string, buf: Uint8Array): Json {
     if (wire !== wireOf(spec)) throw protoError(`field ${num} of ${name} has wire type ${wire}`);
     if (spec.map) {
       const [k, v] = mapEntry(spec, r);
-      out[spec.name] = { ...((out[spec.name] as Json) ?? {}), [k]: v };
+      out[spec.name] = { ...(out[spec.name] ?? {}), [k]: v };
     } else if (spec.repeated) {
       const items = (out[spec.name] as unknown[] | undefined) ?? [];
       items.push(readValue(spec.type, r));

@@ -53,8 +53,19 @@ export const MESSAGES: Record<string, Table> = {
   NamespaceSpec: { 1: list('finalizers', 'string') },
   NamespaceStatus: { 1: s('phase') },
   ConfigMap: { 1: m('metadata', 'ObjectMeta'), 2: map('data', 'string'), 3: map('binaryData', 'bytes'), 4: m('immutable', 'bool', { keepZero: true }) },
-  Secret: { 1: m('metadata', 'ObjectMeta'), 2: map('data', 'bytes'), 3: s('type'), 4: map('stringData', 'string'), 5: m('immutable', 'bool', { keepZero: true }) },
-  ServiceAccount: { 1: m('metadata', 'ObjectMeta'), 2: list('secrets', 'ObjectReference'), 3: list('imagePullSecrets', 'LocalObjectReference'), 4: m('automountServiceAccountToken', 'bool', { keepZero: true }) },
+  Secret: {
+    1: m('metadata', 'ObjectMeta'),
+    2: map('data', 'bytes'),
+    3: s('type'),
+    4: map('stringData', 'string'),
+    5: m('immutable', 'bool', { keepZero: true }),
+  },
+  ServiceAccount: {
+    1: m('metadata', 'ObjectMeta'),
+    2: list('secrets', 'ObjectReference'),
+    3: list('imagePullSecrets', 'LocalObjectReference'),
+    4: m('automountServiceAccountToken', 'bool', { keepZero: true }),
+  },
   ResourceQuota: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'ResourceQuotaSpec'), 3: m('status', 'ResourceQuotaStatus') },
   ResourceQuotaSpec: { 1: map('hard', 'quantity'), 2: list('scopes', 'string') },
   ResourceQuotaStatus: { 1: map('hard', 'quantity'), 2: map('used', 'quantity') },
@@ -83,7 +94,8 @@ export const MESSAGES: Record<string, Table> = {
   ServicePort: { 1: s('name'), 2: s('protocol'), 3: m('port', 'int32'), 4: m('targetPort', 'intorstring'), 5: m('nodePort', 'int32'), 6: s('appProtocol') },
   ServiceStatus: { 1: m('loadBalancer', 'LoadBalancerStatus') },
   LoadBalancerStatus: { 1: list('ingress', 'LoadBalancerIngress') },
-  LoadBalancerIngress: { 1: s('ip'), 2: s('hostname') },
+  LoadBalancerIngress: { 1: s('ip'), 2: s('hostname'), 3: s('ipMode'), 4: list('ports', 'PortStatus') },
+  PortStatus: { 1: m('port', 'int32'), 2: s('protocol'), 3: s('error') },
 
   Deployment: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'DeploymentSpec'), 3: m('status', 'DeploymentStatus') },
   DeploymentSpec: {
@@ -98,7 +110,14 @@ export const MESSAGES: Record<string, Table> = {
   },
   DeploymentStrategy: { 1: s('type'), 2: m('rollingUpdate', 'RollingUpdateDeployment') },
   RollingUpdateDeployment: { 1: m('maxUnavailable', 'intorstring'), 2: m('maxSurge', 'intorstring') },
-  DeploymentStatus: { 1: m('observedGeneration', 'int64'), 2: m('replicas', 'int32'), 3: m('updatedReplicas', 'int32'), 4: m('availableReplicas', 'int32'), 5: m('unavailableReplicas', 'int32'), 7: m('readyReplicas', 'int32') },
+  DeploymentStatus: {
+    1: m('observedGeneration', 'int64'),
+    2: m('replicas', 'int32'),
+    3: m('updatedReplicas', 'int32'),
+    4: m('availableReplicas', 'int32'),
+    5: m('unavailableReplicas', 'int32'),
+    7: m('readyReplicas', 'int32'),
+  },
   PodTemplateSpec: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'PodSpec') },
   PodSpec: {
     1: list('volumes', 'Volume'),

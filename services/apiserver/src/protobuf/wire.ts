@@ -8,7 +8,8 @@ import { StatusError } from '@kemu/api';
 
 export { BinaryReader, WireType };
 
-export const protoError = (msg: string) => new StatusError(415, 'UnsupportedMediaType', `the protobuf body could not be decoded: ${msg}; send it as application/json`);
+export const protoError = (msg: string) =>
+  new StatusError(415, 'UnsupportedMediaType', `the protobuf body could not be decoded: ${msg}; send it as application/json`);
 
 /**
  * Call `onField` for each field of the message in `buf`; it reads the

@@ -5,6 +5,7 @@
  * admission. What a DELETE does is ./delete-strategy.ts.
  */
 import { forbidden, notFound, type KubeObject, type ResourceInfo } from '@kemu/api';
+import type { Namespace, Pod, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { EtcdStore } from '../storage/etcd-store.js';
 import type { WatchCache } from '../storage/watch-cache.js';
 import type { ServiceAllocator } from './allocator.js';
@@ -17,9 +18,16 @@ import { qosClass, addUsage, applyLimitRanges, charge, invalidError, quotaRefusa
 const NOTHING: Allocation = { commit: () => undefined, rollback: () => undefined };
 const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
+/** Quota a create holds until the watch cache shows its object. */
+interface Reservation {
+  usage: Usage;
+  storage: string;
+  at: number;
+}
+
 export class Admission {
   /** Quota charged by creates not yet in the watch cache, by namespace and object uid. */
-  private reserved = new Map<string, Map<string, { usage: Usage; storage: string; at: number }>>();
+  private reserved = new Map<string, Map<string, Reservation>>();
 
   constructor(
     private store: EtcdStore,
@@ -35,15 +43,18 @@ export class Admission {
     if (!ranges.length) return;
     const problems = applyLimitRanges(obj, ranges);
     // The defaults may have made it Burstable or Guaranteed.
-    obj.status = { ...(obj.status ?? {}), qosClass: qosClass(obj.spec ?? {}) };
+    const pod = obj as Pod;
+    obj.status = { ...pod.status, qosClass: qosClass(pod.spec ?? {}) };
     if (problems.length) throw forbidden('pods', '', obj.metadata.name ?? '', problems.length === 1 ? problems[0] : `[${problems.join(', ')}]`);
   }
 
   /** ServiceAccount admission (mutating): the kube-api-access volume, unless automount is off. */
   serviceAccount(info: ResourceInfo, obj: KubeObject): void {
-    if (info.storage !== 'pods' || !obj.spec) return;
-    const sa = this.cacheOf('serviceaccounts')?.get(`/registry/serviceaccounts/${obj.metadata.namespace}/${obj.spec.serviceAccountName ?? 'default'}`);
-    mountServiceAccountToken(obj, sa?.automountServiceAccountToken as boolean | undefined, randomSuffix(5));
+    const spec = (obj as Pod).spec;
+    if (info.storage !== 'pods' || !spec) return;
+    const sa = this.cacheOf('serviceaccounts')?.get(`/registry/serviceaccounts/${obj.metadata.namespace}/${spec.serviceAccountName ?? 'default'}`) as
+      ServiceAccount | undefined;
+    mountServiceAccountToken(spec, sa?.automountServiceAccountToken, randomSuffix(5));
   }
 
   /**
@@ -66,7 +77,7 @@ export class Admission {
       used = addUsage(used, charge(info.storage, info.group, o));
       if (o.metadata.uid) seen.add(o.metadata.uid);
     }
-    const mine = this.reserved.get(ns) ?? new Map();
+    const mine = this.reserved.get(ns) ?? new Map<string, Reservation>();
     const now = Date.now();
     for (const [uid, r] of mine) {
       if (seen.has(uid) || now - r.at > 60_000) mine.delete(uid);
@@ -88,8 +99,14 @@ export class Admission {
     const key = `/registry/namespaces/${ns}`;
     const nsObj = this.namespaces()?.get(key) ?? (await this.store.get(key))?.obj;
     if (!nsObj) throw notFound('namespaces', '', ns);
-    if (nsObj.metadata.deletionTimestamp || nsObj.status?.phase === 'Terminating') {
-      throw forbidden(info.resource, info.group, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+    if (nsObj.metadata.deletionTimestamp || (nsObj as Namespace).status?.phase === 'Terminating') {
+      const err = forbidden(info.resource, info.group, name, `unable to create new content in namespace ${ns} because it is being terminated`);
+      // Clients (the namespace controller, kubectl apply) tell this refusal from an RBAC one by its cause.
+      err.status.details = {
+        ...err.status.details,
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+      };
+      throw err;
     }
   }
 
@@ -109,7 +126,7 @@ export class Admission {
     }
   }
 
-  async beforeCreate(info: ResourceInfo, obj: KubeObject): Promise<Allocation> {
+  beforeCreate(info: ResourceInfo, obj: KubeObject): Allocation {
     const q = this.quota(info, obj);
     try {
       const a = this.allocation(info, obj);
@@ -120,7 +137,7 @@ export class Admission {
     }
   }
 
-  async beforeUpdate(info: ResourceInfo, next: KubeObject, cur: KubeObject): Promise<Allocation> {
+  beforeUpdate(info: ResourceInfo, next: KubeObject, cur: KubeObject): Allocation {
     return this.allocation(info, next, cur);
   }
 

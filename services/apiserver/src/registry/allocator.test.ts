@@ -9,6 +9,8 @@ interface Spec {
   clusterIP?: string;
   clusterIPs?: string[];
   ports: { port: number; protocol?: string; nodePort?: number }[];
+  externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
 }
 
 const mk = (cidr = '10.96.0.0/28', ports: [number, number] = [30000, 30004]) =>
@@ -73,5 +75,23 @@ describe('ClusterIP and NodePort allocation', () => {
     restore(a, [svc({ clusterIP: '10.96.0.5', type: 'NodePort', ports: [{ port: 80, nodePort: 30001 }] })]);
     expect(a.isIPUsed('10.96.0.5')).toBe(true);
     expect(() => a.takePort(30001, 'f')).toThrow(/already allocated/);
+  });
+  it('gives a Local LoadBalancer a health check node port, kept on update and released when it is no longer one', () => {
+    const a = mk();
+    const s = svc({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
+    allocate(a, s).commit();
+    const hc = s.spec.healthCheckNodePort ?? 0;
+    expect(hc).toBeGreaterThanOrEqual(30000);
+    expect(hc).not.toBe(s.spec.ports[0].nodePort);
+    const same = structuredClone(s);
+    delete same.spec.healthCheckNodePort;
+    allocate(a, same, s).commit();
+    expect(same.spec.healthCheckNodePort).toBe(hc);
+    const cluster = {
+      ...structuredClone(s),
+      spec: { ...structuredClone(s.spec), type: 'ClusterIP', externalTrafficPolicy: undefined, healthCheckNodePort: undefined, ports: [{ port: 80 }] },
+    };
+    allocate(a, cluster, s).commit();
+    expect(a.stats().freePorts).toBe(5);
   });
 });

@@ -76,7 +76,9 @@ export class ServiceAllocator {
   /** Take a specific ClusterIP (from a request or a stored Service). */
   takeIP(ip: string, field = 'spec.clusterIPs'): void {
     if (!isIPv4(ip) || !this.ips.has(parseIPv4(ip))) {
-      throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.cidr}`));
+      throw new AllocationError(
+        invalid(field, ip, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.cidr}`),
+      );
     }
     if (!this.ips.take(parseIPv4(ip))) throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: provided IP is already allocated`));
   }
@@ -93,7 +95,13 @@ export class ServiceAllocator {
 
   takePort(port: number, field: string): void {
     if (!this.ports.has(port)) {
-      throw new AllocationError(invalid(field, port, `provided port is not in the valid range. The range of valid ports is ${this.ports.base}-${this.ports.base + this.ports.size - 1}`));
+      throw new AllocationError(
+        invalid(
+          field,
+          port,
+          `provided port is not in the valid range. The range of valid ports is ${this.ports.base}-${this.ports.base + this.ports.size - 1}`,
+        ),
+      );
     }
     if (!this.ports.take(port)) throw new AllocationError(invalid(field, port, 'provided port is already allocated'));
   }

@@ -6,6 +6,7 @@
  * (including the propagation ones, orphan and foregroundDeletion), or for
  * the namespace controller to empty a namespace. Pure.
  */
+import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
 import { formatTime, type DeleteOptions, type KubeObject, type ResourceInfo } from '@kemu/api';
 
 /** undefined to remove the object now, or the object to write instead. */
@@ -17,13 +18,19 @@ export function planDelete(info: ResourceInfo, obj: KubeObject, options: DeleteO
   if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
   if (info.storage === 'namespaces') {
     // The namespace controller empties it and then removes the `kubernetes` finalizer.
-    if (meta.deletionTimestamp) return (obj.spec?.finalizers ?? []).length || finalizers.length ? obj : undefined;
-    return { ...obj, metadata: { ...meta, deletionTimestamp: formatTime(now), deletionGracePeriodSeconds: 0, finalizers: finalizers.length ? finalizers : undefined }, status: { ...(obj.status ?? {}), phase: 'Terminating' } };
+    const ns = obj as Namespace;
+    if (meta.deletionTimestamp) return (ns.spec?.finalizers ?? []).length || finalizers.length ? obj : undefined;
+    return {
+      ...obj,
+      metadata: { ...meta, deletionTimestamp: formatTime(now), deletionGracePeriodSeconds: 0, finalizers: finalizers.length ? finalizers : undefined },
+      status: { ...(ns.status ?? {}), phase: 'Terminating' },
+    };
   }
   let grace = 0;
   if (info.storage === 'pods') {
-    const spec = obj.spec ?? {};
-    const phase = obj.status?.phase;
+    const pod = obj as Pod;
+    const spec = pod.spec ?? { containers: [] };
+    const phase = pod.status?.phase;
     grace = options.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
     // Nothing runs the pod, or it has finished: nothing to wait for.
     if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') grace = 0;

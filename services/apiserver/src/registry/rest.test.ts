@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Service } from 'kubernetes-types/core/v1.js';
 import { applyDefaults, lookupResource, type KubeObject } from '@kemu/api';
 import type { EtcdStore } from '../storage/etcd-store.js';
 import type { Admission } from './admission.js';
@@ -9,18 +10,29 @@ const rest = new RestStore({} as EtcdStore, new Map(), {} as Admission);
 const deployments = lookupResource('apps', 'v1', 'deployments')!;
 const configmaps = lookupResource('', 'v1', 'configmaps')!;
 
-function deployment(over: { replicas?: number; image?: string; labels?: Record<string, string>; annotations?: Record<string, string>; status?: object } = {}): KubeObject {
+function deployment(
+  over: { replicas?: number; image?: string; labels?: Record<string, string>; annotations?: Record<string, string>; status?: object } = {},
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'ns', uid: 'u1', creationTimestamp: '2026-01-01T00:00:00Z', resourceVersion: '7', generation: 3, labels: over.labels, annotations: over.annotations },
+    metadata: {
+      name: 'web',
+      namespace: 'ns',
+      uid: 'u1',
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      resourceVersion: '7',
+      generation: 3,
+      labels: over.labels,
+      annotations: over.annotations,
+    },
     spec: {
       replicas: over.replicas ?? 2,
       selector: { matchLabels: { app: 'web' } },
       template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: over.image ?? 'nginx' }] } },
     },
     status: over.status ?? { replicas: 2, observedGeneration: 3 },
-  } as KubeObject;
+  };
 }
 
 /** The stored object: as created, defaults included, at generation 3. */
@@ -68,7 +80,37 @@ describe('RestStore.merge: metadata.generation', () => {
   });
 
   it('gives no generation to a kind that has none (ConfigMap)', () => {
-    const cm = (data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns', uid: 'u', resourceVersion: '1' }, data }) as KubeObject;
+    const cm = (data: Record<string, string>) =>
+      ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns', uid: 'u', resourceVersion: '1' }, data }) as KubeObject;
     expect(rest.merge(configmaps, cm({ a: '1' }), cm({ a: '2' })).metadata.generation).toBeUndefined();
+  });
+});
+
+describe('RestStore.merge: a Service changing type', () => {
+  const services = lookupResource('', 'v1', 'services')!;
+  const lb: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'lb', namespace: 'ns', uid: 'u1', resourceVersion: '7' },
+    spec: {
+      type: 'LoadBalancer',
+      clusterIP: '10.96.0.5',
+      clusterIPs: ['10.96.0.5'],
+      ports: [{ port: 80, nodePort: 30080 }],
+      externalTrafficPolicy: 'Local',
+      healthCheckNodePort: 30099,
+    },
+    status: { loadBalancer: { ingress: [{ ip: '172.16.255.250' }] } },
+  };
+  it('drops the fields only the old type used (a merge patch of spec.type alone)', () => {
+    const cur = applyDefaults(services, lb);
+    const incoming = { ...cur, spec: { ...(cur as Service).spec, type: 'ClusterIP' } };
+    const next = rest.merge(services, cur, incoming) as Service;
+    expect(next.spec).not.toHaveProperty('externalTrafficPolicy');
+    expect(next.spec).not.toHaveProperty('healthCheckNodePort');
+    expect(next.spec).not.toHaveProperty('allocateLoadBalancerNodePorts');
+    expect(next.spec?.ports?.[0]).not.toHaveProperty('nodePort');
+    expect(next.spec?.clusterIP).toBe('10.96.0.5');
+    expect(next.status).toEqual({ loadBalancer: {} });
   });
 });

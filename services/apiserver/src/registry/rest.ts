@@ -6,6 +6,7 @@
  * and back to the requested version on the way out.
  */
 import { randomUUID } from 'node:crypto';
+import type { Namespace } from 'kubernetes-types/core/v1.js';
 import {
   alreadyExists,
   applyDefaults,
@@ -29,6 +30,7 @@ import {
   type ResourceInfo,
   StatusError,
   groupVersion,
+  isPlainObject,
 } from '@kemu/api';
 import type { EtcdStore, StoredObject } from '../storage/etcd-store.js';
 import type { WatchCache, WatchFilter, WatchSink, ActiveWatch } from '../storage/watch-cache.js';
@@ -36,6 +38,7 @@ import type { Admission } from './admission.js';
 import { planDelete } from './delete-strategy.js';
 import { randomSuffix } from './names.js';
 import { hasStatus, withZeroStatus } from './status.js';
+import { dropTypeDependentFields } from './service-type-change.js';
 import { bumpsGeneration, prepareForCreate, statusUpdateMetadata } from './strategy.js';
 
 export interface ListOptions {
@@ -52,7 +55,8 @@ export interface ListResult {
   remainingItemCount?: number;
 }
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A namespace's spec.finalizers (what the namespace controller removes once it is empty). */
+const namespaceFinalizers = (o: KubeObject): string[] => (o as Namespace).spec?.finalizers ?? [];
 
 export class RestStore {
   /** The newest revision this api-server wrote per stored resource (LIST waits for its cache to see it). */
@@ -117,7 +121,7 @@ export class RestStore {
     const s = storageInfo(info);
     obj.apiVersion = groupVersion(s);
     obj.kind = s.kind;
-    const admitted = await this.admission.beforeCreate(info, obj);
+    const admitted = this.admission.beforeCreate(info, obj);
     if (opts.dryRun) {
       admitted.rollback();
       return this.out(info, obj);
@@ -164,10 +168,10 @@ export class RestStore {
     let rev = cache.rev;
     if (opts.continue) {
       try {
-        const tok = JSON.parse(Buffer.from(opts.continue, 'base64url').toString());
-        afterKey = String(tok.start);
+        const tok: unknown = JSON.parse(Buffer.from(opts.continue, 'base64url').toString());
+        if (!isPlainObject(tok) || typeof tok.start !== 'string' || !tok.start.startsWith(cache.prefix)) throw new Error('bad');
+        afterKey = tok.start;
         rev = Number(tok.rv);
-        if (!afterKey.startsWith(cache.prefix)) throw new Error('bad');
       } catch {
         throw badRequest('continue key is not valid: invalid continue token');
       }
@@ -184,13 +188,20 @@ export class RestStore {
    * at least as new as resourceVersion, ended by a bookmark; `false` with
    * no resourceVersion starts from now, without the state.
    */
-  async watch(info: ResourceInfo, ns: string | undefined, opts: ListOptions & { resourceVersion?: string; sendInitialEvents?: boolean }, sink: WatchSink): Promise<ActiveWatch> {
+  async watch(
+    info: ResourceInfo,
+    ns: string | undefined,
+    opts: ListOptions & { resourceVersion?: string; sendInitialEvents?: boolean },
+    sink: WatchSink,
+  ): Promise<ActiveWatch> {
     const cache = this.cache(info);
     const filter = this.filter(info, ns, opts);
     const rv = opts.resourceVersion;
     if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`invalid resource version: "${rv}"`);
     let from = rv ? Number(rv) : 0;
-    const conv: WatchSink = info.storageVersion ? sink : { send: (t, o) => sink.send(t, t === 'BOOKMARK' ? o : this.out(info, o)), close: (e) => sink.close(e) };
+    const conv: WatchSink = info.storageVersion
+      ? sink
+      : { send: (t, o) => sink.send(t, t === 'BOOKMARK' ? o : this.out(info, o)), close: (e) => sink.close(e) };
     if (opts.sendInitialEvents) {
       await cache.waitFor(Math.max(from, this.written.get(info.storage) ?? 0));
       return cache.watch(0, filter, conv, { initialEventsEnd: true });
@@ -223,13 +234,17 @@ export class RestStore {
       // Internal writes that change one checked field (pods/binding) skip whole-object validation, as Kubernetes' binding does.
       const errs = opts.validate === false ? [] : validateUpdate(storageInfo(info), next, cur.obj);
       if (errs.length) throw invalidError(info.kind, info.group, name, errs);
-      const admitted = await this.admission.beforeUpdate(info, next, cur.obj);
+      const admitted = this.admission.beforeUpdate(info, next, cur.obj);
       if (opts.dryRun) {
         admitted.rollback();
         return this.out(info, next);
       }
       // The last finalizer gone from an object being deleted: it goes now (a namespace also waits for spec.finalizers).
-      const finished = next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length && !next.metadata.deletionGracePeriodSeconds && !(info.storage === 'namespaces' && (next.spec?.finalizers ?? []).length);
+      const finished =
+        next.metadata.deletionTimestamp &&
+        !(next.metadata.finalizers ?? []).length &&
+        !next.metadata.deletionGracePeriodSeconds &&
+        !(info.storage === 'namespaces' && namespaceFinalizers(next).length);
       let res;
       try {
         res = finished ? await this.store.delete(key, cur.rev) : await this.store.update(key, next, cur.rev);
@@ -250,7 +265,14 @@ export class RestStore {
   }
 
   /** PUT of the main resource or its status. */
-  async update(info: ResourceInfo, ns: string | undefined, name: string, body: KubeObject, subresource?: string, opts: { dryRun?: boolean } = {}): Promise<KubeObject> {
+  async update(
+    info: ResourceInfo,
+    ns: string | undefined,
+    name: string,
+    body: KubeObject,
+    subresource?: string,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<KubeObject> {
     if (body.metadata?.name && body.metadata.name !== name) {
       throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -267,16 +289,18 @@ export class RestStore {
   /** The stored object after a write of `incoming` (system fields kept, generation bumped). */
   merge(info: ResourceInfo, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
     if (subresource === 'status') {
-      return withZeroStatus(info, { ...cur, status: incoming.status, metadata: statusUpdateMetadata(info, cur, incoming) });
+      return withZeroStatus(info, { ...cur, status: incoming.status as unknown, metadata: statusUpdateMetadata(info, cur, incoming) });
     }
     if (subresource === 'finalize') {
-      return { ...cur, spec: { ...(cur.spec ?? {}), finalizers: incoming.spec?.finalizers ?? [] } };
+      return { ...cur, spec: { ...(cur as Namespace).spec, finalizers: namespaceFinalizers(incoming) } };
     }
     let next = applyDefaults(storageInfo(info), { ...incoming, apiVersion: cur.apiVersion, kind: cur.kind });
     // The status of a kind that has one is written only through its status subresource.
-    if (hasStatus(info)) next = withZeroStatus(info, { ...next, status: cur.status });
+    if (hasStatus(info)) next = withZeroStatus(info, { ...next, status: cur.status as unknown });
     // A namespace's spec.finalizers change only through /finalize (Kubernetes' NamespaceStrategy).
-    if (info.storage === 'namespaces') next.spec = { ...(next.spec ?? {}), finalizers: cur.spec?.finalizers ?? [] };
+    if (info.storage === 'namespaces') next.spec = { ...(next as Namespace).spec, finalizers: namespaceFinalizers(cur) };
+    // A Service changing type loses what only the old type used, before validation (the Service strategy's PrepareForUpdate).
+    if (info.storage === 'services') next = dropTypeDependentFields(next, cur);
     const m = { ...(next.metadata ?? {}) };
     m.name = cur.metadata.name;
     if (cur.metadata.namespace) m.namespace = cur.metadata.namespace;
@@ -312,7 +336,12 @@ export class RestStore {
         throw conflict(info.resource, info.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`);
       }
       if (pre?.resourceVersion && pre.resourceVersion !== String(cur.rev)) {
-        throw conflict(info.resource, info.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`);
+        throw conflict(
+          info.resource,
+          info.group,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.rev}`,
+        );
       }
       const next = planDelete(info, structuredClone(cur.obj), options, this.now());
       if (options.dryRun?.includes('All')) return this.out(info, next ?? cur.obj);
@@ -343,4 +372,3 @@ export class RestStore {
     return out;
   }
 }
-

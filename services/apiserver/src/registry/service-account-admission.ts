@@ -6,18 +6,17 @@
  * the pod or its service account turns automount off or a container already
  * mounts something there. Pure.
  */
-import type { KubeObject } from '@kemu/api';
-
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import type { Container, PodSpec } from 'kubernetes-types/core/v1.js';
 
 export const SA_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-export function mountServiceAccountToken(pod: KubeObject, saAutomount: boolean | undefined, suffix: string): void {
-  const spec: Obj = pod.spec!;
+/** Mutates `spec`, the spec of a pod being created. */
+export function mountServiceAccountToken(spec: PodSpec, saAutomount: boolean | undefined, suffix: string): void {
   const automount = spec.automountServiceAccountToken ?? saAutomount ?? true;
   if (!automount) return;
-  const containers: Obj[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
-  if (containers.some((c) => (c.volumeMounts ?? []).some((m: Obj) => m.mountPath === SA_MOUNT_PATH))) return;
+  // Validation has not run yet: containers may be missing.
+  const containers: Container[] = [...(spec.initContainers ?? []), ...((spec.containers as Container[] | undefined) ?? [])];
+  if (containers.some((c) => (c.volumeMounts ?? []).some((m) => m.mountPath === SA_MOUNT_PATH))) return;
   const name = `kube-api-access-${suffix}`;
   spec.volumes = [
     ...(spec.volumes ?? []),

@@ -1,12 +1,17 @@
 /**
  * What creating, updating and deleting a Service does to the ClusterIP and
- * NodePort pools. Each step returns how to undo it, so a write that fails
- * afterwards leaves nothing allocated.
+ * NodePort pools (node ports and the health check node port). Each step
+ * returns how to undo it, so a write that fails afterwards leaves nothing
+ * allocated.
  */
-import type { KubeObject } from '@kemu/api';
+import type { ServiceSpec } from 'kubernetes-types/core/v1.js';
 import type { ServiceAllocator } from './allocator.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The part of a Service the pools depend on (a stored object with a Service spec). */
+export interface ServiceView {
+  metadata: unknown;
+  spec?: ServiceSpec;
+}
 
 export interface Allocation {
   /** Undo what was taken (the write failed). */
@@ -15,22 +20,45 @@ export interface Allocation {
   commit(): void;
 }
 
-const needsIP = (spec: Obj) => spec.type !== 'ExternalName' && spec.clusterIP !== 'None';
-const needsNodePorts = (spec: Obj) => spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+const needsIP = (spec: ServiceSpec) => spec.type !== 'ExternalName' && spec.clusterIP !== 'None';
+const needsNodePorts = (spec: ServiceSpec) => spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+/** Kube-proxy answers health checks for a LoadBalancer that keeps traffic on the node (service.NeedsHealthCheck). */
+const needsHealthCheck = (spec: ServiceSpec) => spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
 
-function nodePorts(spec: Obj | undefined): number[] {
-  return ((spec?.ports ?? []) as Obj[]).map((p) => p.nodePort).filter((n): n is number => typeof n === 'number' && n > 0);
+function nodePorts(spec: ServiceSpec | undefined): number[] {
+  return (spec?.ports ?? []).map((p) => p.nodePort).filter((n): n is number => typeof n === 'number' && n > 0);
+}
+
+/** The health check node port `spec` holds, if it needs one. */
+function healthCheckPort(spec: ServiceSpec | undefined): number | undefined {
+  const n = spec && needsHealthCheck(spec) ? spec.healthCheckNodePort : undefined;
+  return n && n > 0 ? n : undefined;
+}
+
+/** Every node port `spec` holds in the pool. */
+function heldPorts(spec: ServiceSpec): number[] {
+  const hc = healthCheckPort(spec);
+  return hc ? [...nodePorts(spec), hc] : nodePorts(spec);
 }
 
 /**
  * Take what `next` needs that `old` (if any) does not already hold. Mutates
  * `next` (a fresh object being written) to record what it got.
  */
-export function allocate(alloc: ServiceAllocator, next: KubeObject, old?: KubeObject): Allocation {
-  const spec: Obj = next.spec;
-  const oldSpec: Obj | undefined = old?.spec;
+export function allocate(alloc: ServiceAllocator, next: ServiceView, old?: ServiceView): Allocation {
+  const spec: ServiceSpec = (next.spec ??= {});
+  const oldSpec = old?.spec;
   const taken: (() => void)[] = [];
   const rollback = () => taken.reverse().forEach((undo) => undo());
+  const takePort = (n: number, field: string) => {
+    alloc.takePort(n, field);
+    taken.push(() => alloc.releasePort(n));
+  };
+  const newPort = (field: string) => {
+    const n = alloc.allocatePort(field);
+    taken.push(() => alloc.releasePort(n));
+    return n;
+  };
   try {
     if (needsIP(spec)) {
       const oldIP = oldSpec && needsIP(oldSpec) ? oldSpec.clusterIP : undefined;
@@ -55,26 +83,25 @@ export function allocate(alloc: ServiceAllocator, next: KubeObject, old?: KubeOb
     }
     const held = new Set(oldSpec && needsNodePorts(oldSpec) ? nodePorts(oldSpec) : []);
     if (needsNodePorts(spec)) {
-      (spec.ports as Obj[]).forEach((p, i) => {
+      (spec.ports ?? []).forEach((p, i) => {
         const field = `spec.ports[${i}].nodePort`;
         if (p.nodePort && held.has(p.nodePort)) return;
-        if (p.nodePort) {
-          alloc.takePort(p.nodePort, field);
-          const n = p.nodePort;
-          taken.push(() => alloc.releasePort(n));
-        } else {
+        if (p.nodePort) takePort(p.nodePort, field);
+        else {
           // Keep the port an earlier version of this port had.
-          const prev = ((oldSpec?.ports ?? []) as Obj[]).find((o) => o.port === p.port && o.protocol === p.protocol)?.nodePort;
-          if (prev && held.has(prev)) p.nodePort = prev;
-          else {
-            const n = alloc.allocatePort(field);
-            taken.push(() => alloc.releasePort(n));
-            p.nodePort = n;
-          }
+          const prev = (oldSpec?.ports ?? []).find((o) => o.port === p.port && o.protocol === p.protocol)?.nodePort;
+          p.nodePort = prev && held.has(prev) ? prev : newPort(field);
         }
       });
     } else {
-      for (const p of (spec.ports ?? []) as Obj[]) delete p.nodePort;
+      for (const p of spec.ports ?? []) delete p.nodePort;
+    }
+    if (needsHealthCheck(spec)) {
+      const had = healthCheckPort(oldSpec);
+      const asked = spec.healthCheckNodePort;
+      if (had && (!asked || asked === had)) spec.healthCheckNodePort = had;
+      else if (asked) takePort(asked, 'spec.healthCheckNodePort');
+      else spec.healthCheckNodePort = newPort('spec.healthCheckNodePort');
     }
   } catch (e) {
     rollback();
@@ -85,29 +112,29 @@ export function allocate(alloc: ServiceAllocator, next: KubeObject, old?: KubeOb
     commit: () => {
       if (!oldSpec) return;
       if (needsIP(oldSpec) && oldSpec.clusterIP !== spec.clusterIP) alloc.releaseIP(oldSpec.clusterIP);
-      const now = new Set(nodePorts(spec));
-      for (const n of nodePorts(oldSpec)) if (!now.has(n)) alloc.releasePort(n);
+      const now = new Set(heldPorts(spec));
+      for (const n of heldPorts(oldSpec)) if (!now.has(n)) alloc.releasePort(n);
     },
   };
 }
 
 /** Give back what a deleted Service held. */
-export function release(alloc: ServiceAllocator, svc: KubeObject): void {
-  const spec: Obj = svc.spec ?? {};
+export function release(alloc: ServiceAllocator, svc: ServiceView): void {
+  const spec = svc.spec ?? {};
   if (needsIP(spec)) alloc.releaseIP(spec.clusterIP);
-  for (const n of nodePorts(spec)) alloc.releasePort(n);
+  for (const n of heldPorts(spec)) alloc.releasePort(n);
 }
 
 /** Rebuild the pools from the stored Services (at start). */
-export function restore(alloc: ServiceAllocator, services: KubeObject[]): void {
+export function restore(alloc: ServiceAllocator, services: ServiceView[]): void {
   for (const svc of services) {
-    const spec: Obj = svc.spec ?? {};
+    const spec = svc.spec ?? {};
     try {
       if (needsIP(spec) && spec.clusterIP) alloc.takeIP(spec.clusterIP);
     } catch {
       /* already held or out of range after a CIDR change: keep the Service as it is */
     }
-    for (const n of nodePorts(spec)) {
+    for (const n of heldPorts(spec)) {
       try {
         alloc.takePort(n, 'spec.ports');
       } catch {

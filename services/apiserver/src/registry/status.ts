@@ -29,7 +29,7 @@ export const hasStatus = (info: ResourceInfo): boolean => info.subresources.incl
  */
 export function withZeroStatus(info: ResourceInfo, obj: KubeObject): KubeObject {
   if (!hasStatus(info)) return obj;
-  const cur = obj.status;
+  const cur: unknown = obj.status;
   const status: Obj = cur && typeof cur === 'object' && !Array.isArray(cur) ? { ...(cur as Obj) } : {};
   for (const [k, v] of Object.entries(ALWAYS_ENCODED[info.storage] ?? {})) if (status[k] === undefined) status[k] = structuredClone(v);
   return { ...obj, status };

@@ -35,7 +35,16 @@ describe('create, as each kind’s PrepareForCreate', () => {
     const spec = { containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } }] };
     expect(prepareForCreate(pods, obj({ spec, status: { phase: 'Running', podIP: '10.0.0.1' } })).status).toEqual({ phase: 'Pending', qosClass: 'Guaranteed' });
     const gated = prepareForCreate(pods, obj({ spec: { ...spec, schedulingGates: [{ name: 'wait' }] } }));
-    expect((gated.status as { conditions?: unknown }).conditions).toEqual([{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: null, reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' }]);
+    expect((gated.status as { conditions?: unknown }).conditions).toEqual([
+      {
+        type: 'PodScheduled',
+        status: 'False',
+        lastProbeTime: null,
+        lastTransitionTime: null,
+        reason: 'SchedulingGated',
+        message: 'Scheduling is blocked due to non-empty scheduling gates',
+      },
+    ]);
   });
 
   it('keeps the status a Node is registered with', () => {
@@ -75,7 +84,12 @@ describe('update, as each kind’s PrepareForUpdate', () => {
   it('takes only a Deployment’s annotations from a status write', () => {
     const cur = withMeta({ labels: { a: 'b' }, annotations: { old: '1' } });
     const incoming = withMeta({ labels: { forged: 'x' }, annotations: { 'deployment.kubernetes.io/revision': '2' }, generation: 9 });
-    expect(statusUpdateMetadata(info('apps', 'v1', 'deployments'), cur, incoming)).toEqual({ name: 'x', generation: 3, labels: { a: 'b' }, annotations: { 'deployment.kubernetes.io/revision': '2' } });
+    expect(statusUpdateMetadata(info('apps', 'v1', 'deployments'), cur, incoming)).toEqual({
+      name: 'x',
+      generation: 3,
+      labels: { a: 'b' },
+      annotations: { 'deployment.kubernetes.io/revision': '2' },
+    });
     expect(statusUpdateMetadata(info('apps', 'v1', 'replicasets'), cur, incoming)).toBe(cur.metadata);
   });
 });

@@ -35,7 +35,16 @@ export function prepareForCreate(info: ResourceInfo, input: KubeObject): KubeObj
       // applySchedulingGatedCondition: a gated pod says why it waits.
       const gates = isJson(spec) ? spec.schedulingGates : undefined;
       if (Array.isArray(gates) && gates.length > 0) {
-        status.conditions = [{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: null, reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' }];
+        status.conditions = [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            lastProbeTime: null,
+            lastTransitionTime: null,
+            reason: 'SchedulingGated',
+            message: 'Scheduling is blocked due to non-empty scheduling gates',
+          },
+        ];
       }
       obj.status = status;
       break;

@@ -41,7 +41,9 @@ export function decode(value: Buffer | string | undefined, rev: number): KubeObj
 }
 
 function encode(obj: KubeObject): string {
-  const { resourceVersion: _rv, ...meta } = obj.metadata ?? {};
+  // etcd's mod revision is the resourceVersion: it is not stored in the object.
+  const meta = { ...obj.metadata };
+  delete meta.resourceVersion;
   return JSON.stringify({ ...obj, metadata: meta });
 }
 
@@ -160,12 +162,7 @@ export class EtcdStore {
    * order, batched per etcd response; `onError` is told when the watch cannot
    * go on (e.g. the revision was compacted).
    */
-  async watch(
-    prefix: string,
-    fromRev: number,
-    onEvents: (events: StoreEvent[], rev: number) => void,
-    onError: (err: Error) => void,
-  ): Promise<StoreWatch> {
+  async watch(prefix: string, fromRev: number, onEvents: (events: StoreEvent[], rev: number) => void, onError: (err: Error) => void): Promise<StoreWatch> {
     // Handlers go on before the watch is created so no response is missed.
     const watcher = this.client.watch().prefix(prefix).startRevision(String(fromRev)).withPreviousKV().watcher();
     watcher.on('data', (res: IWatchResponse) => {

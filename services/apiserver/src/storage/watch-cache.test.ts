@@ -9,15 +9,22 @@ class FakeStore {
   rev = 10;
   feeds: { from: number; push: (evs: StoreEvent[]) => void; fail: (e: Error) => void }[] = [];
   history: StoreEvent[] = [];
-  async list(prefix: string) {
-    return { items: [...this.objects].filter(([k]) => k.startsWith(prefix)).map(([key, obj]) => ({ key, obj, rev: Number(obj.metadata.resourceVersion) })), rev: this.rev };
+  list(prefix: string) {
+    return Promise.resolve({
+      items: [...this.objects].filter(([k]) => k.startsWith(prefix)).map(([key, obj]) => ({ key, obj, rev: Number(obj.metadata.resourceVersion) })),
+      rev: this.rev,
+    });
   }
-  async watch(_prefix: string, from: number, push: (evs: StoreEvent[]) => void, fail: (e: Error) => void) {
+  watch(_prefix: string, from: number, push: (evs: StoreEvent[]) => void, fail: (e: Error) => void) {
     const feed = { from, push, fail };
     this.feeds.push(feed);
     const old = this.history.filter((e) => e.rev >= from);
     if (old.length) push(old);
-    return { cancel: async () => void this.feeds.splice(this.feeds.indexOf(feed), 1) };
+    const cancel = () => {
+      this.feeds.splice(this.feeds.indexOf(feed), 1);
+      return Promise.resolve();
+    };
+    return Promise.resolve({ cancel });
   }
   put(name: string, labels: Record<string, string>, created = true) {
     this.rev++;
@@ -91,7 +98,7 @@ describe('watch cache', () => {
     await cache.watch(0, all, { send: (type, obj) => seen.push({ type, obj }) > 0, close: () => undefined }, { initialEventsEnd: true });
     store.put('b', {});
     expect(seen.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK', 'ADDED']);
-    expect(seen[1]!.obj.metadata).toEqual({ resourceVersion: '11', annotations: { 'k8s.io/initial-events-end': 'true' } });
+    expect(seen[1].obj.metadata).toEqual({ resourceVersion: '11', annotations: { 'k8s.io/initial-events-end': 'true' } });
   });
 
   it('resumes from a resourceVersion with only the later events', async () => {
@@ -173,9 +180,7 @@ describe('watch cache', () => {
   it('answers 410 when etcd no longer has the history', async () => {
     const { store, cache } = await setup(1);
     for (let i = 0; i < 3; i++) store.put(`x${i}`, {});
-    store.watch = async () => {
-      throw new Error('mvcc: required revision has been compacted');
-    };
+    store.watch = () => Promise.reject(new Error('mvcc: required revision has been compacted'));
     await expect(cache.watch(5, all, sink())).rejects.toMatchObject({ code: 410, reason: 'Expired' });
   });
 });

@@ -7,15 +7,7 @@
  * history while etcd still has it, so a client that reconnects after an
  * api-server restart misses nothing; only a compacted revision gets 410.
  */
-import {
-  expired,
-  matches,
-  matchesFields,
-  type FieldRequirement,
-  type KubeObject,
-  type Selector,
-  type WatchEventType,
-} from '@kemu/api';
+import { expired, matches, matchesFields, type FieldRequirement, type KubeObject, type Selector, type WatchEventType } from '@kemu/api';
 import type { EtcdStore, StoreEvent, StoreWatch } from './etcd-store.js';
 
 export interface WatchFilter {
@@ -188,7 +180,10 @@ export class WatchCache {
   private flushWaiters(): void {
     if (!this.waiters.length) return;
     const still: typeof this.waiters = [];
-    for (const w of this.waiters) (this.rev >= w.rev ? w.resolve() : still.push(w));
+    for (const w of this.waiters) {
+      if (this.rev >= w.rev) w.resolve();
+      else still.push(w);
+    }
     this.waiters = still;
   }
 
