@@ -117,7 +117,12 @@ describe('boolean query parameters', () => {
 });
 
 describe('a Service changing type', () => {
-  const svc = async (name: string) => JSON.parse(await k(['get', 'svc', name, '-o', 'json', '-n', ns]));
+  /** The fields these tests read, present on every Service they get (a missing one fails the comparison that reads it). */
+  interface SvcView {
+    spec: Record<string, unknown> & { clusterIP: string; ipFamilies?: string[]; healthCheckNodePort: number; ports: { nodePort: number }[] };
+    status?: Record<string, unknown>;
+  }
+  const svc = async (name: string) => parseJson<SvcView>(await k(['get', 'svc', name, '-o', 'json', '-n', ns]));
   const patch = (name: string, p: object) => k(['patch', 'svc', name, '--type=merge', '-p', JSON.stringify(p), '-n', ns]);
   /** Whether the api-server still holds `nodePort` / `clusterIP`: a server-side dry run that asks for it says. */
   const portTaken = async (nodePort: number) =>
