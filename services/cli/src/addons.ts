@@ -63,6 +63,10 @@ export function withoutDnsForward(objects: AddonObject[]): AddonObject[] {
 export async function applyAddons(api: AdminApi, objects: AddonObject[]): Promise<AddonObject[]> {
   const created: AddonObject[] = [];
   for (const o of objects) {
+    // Asked first, not only left to a 409: creating a Service that exists with its fixed clusterIP fails on the
+    // address (422, "provided IP is already allocated"), as in Kubernetes, before any AlreadyExists.
+    const cur = await adminRequest(api, 'GET', `${o.path}/${encodeURIComponent(o.name)}`);
+    if (cur.status === 200) continue;
     const res = await adminRequest(api, 'POST', o.path, o.body);
     if (res.status === 201 || res.status === 200) created.push(o);
     else if (res.status !== 409)
