@@ -5,34 +5,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { StatusError, type KubeObject } from '@kemu/api';
-import type { InformerFactory } from '@kemu/client';
 import type { Endpoints, Pod } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { R, type Controller } from '../context.js';
 import { FakeApi } from '../testing/fake-api.js';
+import { stopRunning, trackRunning, until } from '../testing/running.js';
 import { node, pod, service } from '../testing/endpoint-fixtures.js';
 import { toKube } from './endpoint-util.js';
 import { EndpointsController } from './endpoints.js';
 import { EndpointSliceController } from './endpointslice.js';
 import { EndpointSliceMirroringController } from './endpointslice-mirroring.js';
 
-const running: { informers: InformerFactory; ac: AbortController }[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) {
-    r.ac.abort();
-    r.informers.stop();
-  }
-});
-
-async function until<T>(what: string, get: () => T | undefined | false, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+afterEach(stopRunning);
 
 /** A fake cluster with nodes n1, n2 and the three controllers running. */
 async function cluster(seed: (api: FakeApi) => void = () => {}, run = true) {
@@ -48,7 +32,7 @@ async function cluster(seed: (api: FakeApi) => void = () => {}, run = true) {
   ];
   await informers.start();
   const ac = new AbortController();
-  running.push({ informers, ac });
+  trackRunning(informers, ac);
   if (run) for (const c of controllers) void c.run(2, ac.signal);
   const get = <T>(resource: string, name: string) => api.objects.get(`${resource}/ns/${name}`) as T | undefined;
   const slices = (svc: string) =>

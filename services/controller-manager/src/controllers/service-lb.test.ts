@@ -5,30 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kemu/api';
-import type { InformerFactory } from '@kemu/client';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { R } from '../context.js';
 import { FakeApi } from '../testing/fake-api.js';
+import { stopRunning, trackRunning, until } from '../testing/running.js';
 import { ServiceLBController } from './service-lb.js';
 import { parseLbRange } from './service-lb-pool.js';
 
-const running: { informers: InformerFactory; ac: AbortController }[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) {
-    r.ac.abort();
-    r.informers.stop();
-  }
-});
-
-async function until<T>(what: string, get: () => T | undefined | false, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+afterEach(stopRunning);
 
 interface SvcOpts {
   type?: string;
@@ -62,7 +46,7 @@ async function cluster(pool: string, seed: (api: FakeApi) => void = () => {}) {
   const c = new ServiceLBController(ctx, parseLbRange(pool));
   await informers.start();
   const ac = new AbortController();
-  running.push({ informers, ac });
+  trackRunning(informers, ac);
   void c.run(1, ac.signal);
   const get = (name: string) => api.objects.get(`services/ns/${name}`) as Service | undefined;
   const ips = (name: string) => (get(name)?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip);
