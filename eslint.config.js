@@ -6,7 +6,7 @@ import comments from '@eslint-community/eslint-plugin-eslint-comments/configs';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'proto/src/gen/**', 'node_modules/**', 'images/**', 'scripts/**', '**/*.mjs', 'eslint.config.js'] },
+  { ignores: ['**/dist/**', 'proto/src/gen/**', 'node_modules/**', 'images/**', 'scripts/**', 'services/*/bin/**', '**/*.mjs', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   comments.recommended,

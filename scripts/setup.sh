@@ -72,3 +72,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npx turbo run build --output-logs=errors-only
+# `npm ci` does not link a workspace's bin into node_modules/.bin (npm install does): link `kemu` so `npx kemu` works.
+[ -e node_modules/.bin/kemu ] || npm rebuild @kemu/cli --ignore-scripts --loglevel=error >/dev/null

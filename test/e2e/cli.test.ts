@@ -1,5 +1,6 @@
 /** `kemu` itself: idempotent up/down, status, logs, exec, kubeconfig. */
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI } from './global-setup.js';
 import { ctx, kemu } from './helpers.js';
@@ -18,6 +19,15 @@ describe('kemu CLI', () => {
   it('runs commands inside a service namespace, with its own address', () => {
     const out = kemu('exec', 'apiserver', '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0');
     expect(out).toContain(`${ctx().subnet}.0.3/16`);
+  });
+
+  it('is on the PATH of npm scripts: `npx kemu` works after the setup (a fresh clone included)', () => {
+    const out = execFileSync('npx', ['--no-install', 'kemu', '-p', ctx().project, '--subnet', ctx().subnet, 'status'], {
+      cwd: resolve(import.meta.dirname, '../..'),
+      env: { ...process.env, KEMU_HOME: ctx().home },
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/apiserver\s+running/);
   });
 
   it('prints logs and the kubeconfig', () => {
