@@ -99,11 +99,6 @@ const DELETED = ['KUBE-SEP-4BLWBM5IJOLWVP2M', 'KUBE-SEP-I2YZ2ZJGX6XNOQ3T', 'KUBE
 
 const PARTIAL = iptablesGolden({
   filter: FILTER,
-  natChains: `
-      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
-      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
-      :KUBE-SEP-CBPCTALQVABL5M2H - [0:0]
-    `,
   deleted: DELETED,
   nat: `
       -A KUBE-SERVICES -m comment --comment "default/draining:http cluster IP" -m tcp -p tcp -d 10.96.50.5 --dport 80 -j KUBE-SVC-Y7EDZEKK3VQEVH55

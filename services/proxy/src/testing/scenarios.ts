@@ -16,17 +16,21 @@ export const TEST_NODE: NodeFacts = {
 
 const p80 = [{ name: 'p80', port: 80 }];
 
+/** A LoadBalancer as kube-proxy's tests make them: port p80 (80/TCP) on `nodePort`, health check NodePort 30000. */
+function p80LoadBalancer(namespace: string, name: string, clusterIP: string, nodePort: number, ingressIP: string, spec: Service['spec']): Service {
+  return makeLoadBalancer(namespace, name, ingressIP, {
+    clusterIP,
+    ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort }],
+    healthCheckNodePort: 30000,
+    ...spec,
+  });
+}
+
 /** TestOverallIPTablesRules / TestOverallNFTablesRules: six Services of every kind. */
 export function overallScenario(): { services: Service[]; slices: EndpointSlice[] } {
   const services = [
     makeService('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
-    makeLoadBalancer('ns2', 'svc2', '1.2.3.4', {
-      externalTrafficPolicy: 'Local',
-      clusterIP: '172.30.0.42',
-      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
-      externalIPs: ['192.168.99.22'],
-      healthCheckNodePort: 30000,
-    }),
+    p80LoadBalancer('ns2', 'svc2', '172.30.0.42', 3001, '1.2.3.4', { externalTrafficPolicy: 'Local', externalIPs: ['192.168.99.22'] }),
     makeService('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.43', ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3003 }] }),
     makeService('ns4', 'svc4', {
       type: 'NodePort',
@@ -34,11 +38,8 @@ export function overallScenario(): { services: Service[]; slices: EndpointSlice[
       externalIPs: ['192.168.99.33'],
       ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }],
     }),
-    makeLoadBalancer('ns5', 'svc5', '5.6.7.8', {
+    p80LoadBalancer('ns5', 'svc5', '172.30.0.45', 3002, '5.6.7.8', {
       externalTrafficPolicy: 'Cluster',
-      clusterIP: '172.30.0.45',
-      ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3002 }],
-      healthCheckNodePort: 30000,
       loadBalancerSourceRanges: [' 203.0.113.0/25'],
       sessionAffinity: 'ClientIP',
       sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
@@ -59,15 +60,7 @@ export function overallScenario(): { services: Service[]; slices: EndpointSlice[
 /** TestExternalTrafficPolicyLocal: a LoadBalancer with Local policy and one endpoint on this node. */
 export function externalPolicyLocalScenario(): { services: Service[]; slices: EndpointSlice[] } {
   return {
-    services: [
-      makeLoadBalancer('ns1', 'svc1', '1.2.3.4', {
-        clusterIP: '172.30.0.41',
-        externalTrafficPolicy: 'Local',
-        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
-        healthCheckNodePort: 30000,
-        externalIPs: ['192.168.99.11'],
-      }),
-    ],
+    services: [p80LoadBalancer('ns1', 'svc1', '172.30.0.41', 3001, '1.2.3.4', { externalTrafficPolicy: 'Local', externalIPs: ['192.168.99.11'] })],
     slices: [makeSlice('ns1', 'svc1', 1, [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }], p80)],
   };
 }
