@@ -1,6 +1,6 @@
 /** What the end-to-end suites share: kubectl, raw HTTPS calls, kemu, polling. */
 import https from 'node:https';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type Options } from 'execa';
@@ -38,6 +38,26 @@ export function kemu(...args: string[]): string {
     env: { ...process.env, KEMU_HOME: c.home },
     encoding: 'utf8',
   });
+}
+
+/** `kemu exec NODE -- argv`: the program, its arguments and environment. */
+function kemuExec(node: string, argv: string[]): [string, string[], { env: NodeJS.ProcessEnv }] {
+  const c = ctx();
+  return [process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'exec', node, '--', ...argv], { env: { ...process.env, KEMU_HOME: c.home } }];
+}
+
+/** `kemu exec NODE -- argv` with its exit code and output (kemu() throws on a non-zero exit). */
+export function onNode(node: string, ...argv: string[]): { code: number; stdout: string; stderr: string } {
+  const [file, args, opts] = kemuExec(node, argv);
+  const r = spawnSync(file, args, { ...opts, encoding: 'utf8' });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** onNode without blocking: for tests that run at once. */
+export async function onNodeAsync(node: string, ...argv: string[]): Promise<Run> {
+  const [file, args, opts] = kemuExec(node, argv);
+  const r = await execa(file, args, { ...opts, reject: false, timeout: 60_000 });
+  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1 };
 }
 
 /** The parts of a kubeconfig (as `kemu up` writes it) read here. */

@@ -15,8 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, stateFile, waitFor } from './helpers.js';
-import { CLI } from './global-setup.js';
+import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, onNode, stateFile, waitFor } from './helpers.js';
 
 let ns = '';
 const ips: Record<string, string> = {};
@@ -25,16 +24,6 @@ let emptyIP = '';
 let nodePort = 0;
 let stickyIP = '';
 let udpIP = '';
-
-/** `kemu exec NODE -- argv` with its exit code and output (kemu() throws on a non-zero exit). */
-function onNode(node: string, ...argv: string[]): { code: number; stdout: string; stderr: string } {
-  const c = ctx();
-  const r = spawnSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'exec', node, '--', ...argv], {
-    env: { ...process.env, KEMU_HOME: c.home },
-    encoding: 'utf8',
-  });
-  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function slice(name: string, service: string, addresses: string[]): object {
   return {
