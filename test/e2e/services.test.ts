@@ -207,19 +207,24 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
     expect(seq.filter((b) => b === 'b1')).toHaveLength(4);
   });
 
-  it.runIf(mode === 'ipvs')('sh: one client always reaches the same backend', async () => {
-    kemu('up', '--ipvs-scheduler', 'sh');
-    try {
-      expect(kemu('status')).toContain('kube-proxy mode: ipvs (userspace data path, scheduler sh');
-      await waitFor('web answering under sh', () => fromNode(`http://${webIP}/hostname`).trim() !== '');
-      expect(new Set(sequence(10)).size).toBe(1);
-      const fromClient = new Set<string>();
-      for (let i = 0; i < 5; i++) fromClient.add((await fromPod(`http://${webIP}/hostname`)).trim());
-      expect(fromClient.size).toBe(1);
-    } finally {
-      kemu('up', '--ipvs-scheduler', 'rr');
-    }
-  });
+  it.runIf(mode === 'ipvs')(
+    'sh: one client always reaches the same backend',
+    async () => {
+      kemu('up', '--ipvs-scheduler', 'sh');
+      try {
+        expect(kemu('status')).toContain('kube-proxy mode: ipvs (userspace data path, scheduler sh');
+        await waitFor('web answering under sh', () => fromNode(`http://${webIP}/hostname`).trim() !== '');
+        expect(new Set(sequence(10)).size).toBe(1);
+        const fromClient = new Set<string>();
+        for (let i = 0; i < 5; i++) fromClient.add((await fromPod(`http://${webIP}/hostname`)).trim());
+        expect(fromClient.size).toBe(1);
+      } finally {
+        kemu('up', '--ipvs-scheduler', 'rr');
+      }
+      // Two `kemu up` restarts of every kube-proxy: ~45 s on a loaded 2-core machine, more than the default 60 s leaves.
+    },
+    180_000,
+  );
 
   it('a Service without endpoints refuses connections (no timeout)', async () => {
     const r = onNode('node-1', 'curl', '-sS', '--max-time', '10', `http://${emptyIP}/`);
