@@ -64,14 +64,15 @@ export class Speaker {
     }
     const takeovers: Promise<void>[] = [];
     for (const [ip, services] of want) {
-      const fresh = !have.has(ip);
-      if (fresh) {
-        await this.o.addresses.add(dev, ip);
+      if (!have.has(ip)) await this.o.addresses.add(dev, ip);
+      // New to this process, even if a previous run left it on the interface: the neighbours may have
+      // moved to another node meanwhile, so a takeover is always told.
+      const before = this.mine.get(ip);
+      if (!before) {
         takeovers.push(this.garp(dev, ip));
         this.log.info({ ip, node: this.o.nodeName, interface: dev, services }, 'announcing LoadBalancer address');
       }
-      const before = fresh ? [] : (this.mine.get(ip) ?? []);
-      for (const key of services.filter((s) => !before.includes(s))) {
+      for (const key of services.filter((s) => !before?.includes(s))) {
         const obj = service(key);
         if (obj) void this.o.recorder?.event(obj, 'Normal', 'nodeAssigned', `announcing from node "${this.o.nodeName}" with protocol "layer2"`);
       }
