@@ -178,4 +178,18 @@ spec: {type: LoadBalancer, externalTrafficPolicy: ${policy}, ports: [{port: 80, 
       await waitFor(`${dead} Ready again`, () => nodeReady(dead), 60_000);
     }
   }, 240_000);
+
+  it('kemu up --lb-range on a running cluster moves the pool: the addresses are assigned again from the new one and answered there', async () => {
+    await ipOf('lb-web');
+    const range = `${ctx().subnet}.200.16/28`;
+    const inRange = (v: string) => v.startsWith(`${ctx().subnet}.200.`) && Number(v.split('.')[3]) >= 16 && Number(v.split('.')[3]) <= 31;
+    try {
+      expect(kemu('up', '--lb-range', range)).toContain(`controller-manager: LoadBalancer pool default -> ${range}`);
+      const moved = await waitFor('an address from the new pool', async () => inRange(await externalIP('lb-web')) && externalIP('lb-web'), 60_000);
+      await waitFor('the host reaching the new address', () => fromHost(`http://${moved}/hostname`).code === 200);
+    } finally {
+      kemu('up', '--lb-range', '');
+    }
+    await waitFor('an address from the default pool again', async () => pool().test(await externalIP('lb-web')), 60_000);
+  }, 180_000);
 });
