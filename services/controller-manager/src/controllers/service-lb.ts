@@ -13,20 +13,15 @@
  * AllocationFailed ("no available IPs", "… is not allowed in config"),
  * ClearAssignment.
  */
-import { isIPv4, isNotFound, type KubeObject } from '@kemu/api';
+import { isNotFound, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type EventType, type Informer } from '@kemu/client';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { claimOf, formatLbRange, LbAllocator, requestedIP, type IpRange } from './service-lb-pool.js';
+import { ingressIP, wantsOurLB } from './service-lb-election.js';
 
-/** Our spec.loadBalancerClass. A Service naming another class belongs to another implementation and is left alone. */
-export const LB_CLASS = 'kemu.io/l2';
-
-export const wantsOurLB = (svc: Service): boolean =>
-  svc.spec?.type === 'LoadBalancer' && (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LB_CLASS);
-
-/** The first IPv4 address of status.loadBalancer.ingress (the one the speaker announces). */
-export const ingressIP = (svc: Service): string | undefined => (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).find(isIPv4);
+// Which Services are ours and their address: shared with the speaker (in the kube-proxy) through lb-election.
+export { LB_CLASS, ingressIP, wantsOurLB } from './service-lb-election.js';
 
 export interface LbEvent {
   type: EventType;
