@@ -3,7 +3,7 @@
  * every Service of type LoadBalancer that is ours (no spec.loadBalancerClass,
  * or `kemu.io/l2`) gets an IPv4 address from the pool (`--lb-range`) in
  * status.loadBalancer.ingress; the per-node speaker (in the kube-proxy) then
- * answers ARP for it from one node, elected by service-lb-election.ts.
+ * answers ARP for it from one node, elected by @kemu/api's lb-election.ts.
  *
  * The allocation map lives in memory and is rebuilt from the Services'
  * status before the first sync, so an address survives restarts and
@@ -18,10 +18,7 @@ import { keyOf, splitKey, WorkQueue, type EventType, type Informer } from '@kemu
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { claimOf, formatLbRange, LbAllocator, requestedIP, type IpRange } from './service-lb-pool.js';
-import { ingressIP, wantsOurLB } from './service-lb-election.js';
-
-// Which Services are ours and their address: shared with the speaker (in the kube-proxy) through lb-election.
-export { LB_CLASS, ingressIP, wantsOurLB } from './service-lb-election.js';
+import { ingressIP, wantsOurLB } from '@kemu/api';
 
 export interface LbEvent {
   type: EventType;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { speakerOrder } from '@kemu/controller-manager/lb-election';
+import { speakerOrder } from '@kemu/api';
 import { announcedBy, electAddresses } from './announce.js';
 
 const NODES = ['node-1', 'node-2', 'node-3'];

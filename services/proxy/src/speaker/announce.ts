@@ -2,12 +2,12 @@
  * Which LoadBalancer addresses this node must answer ARP for (MetalLB layer 2's
  * ShouldAnnounce, run by every node's speaker on its own copy of the cluster). Pure:
  * Services, EndpointSlices and Nodes in, one election per address out. The election
- * itself (candidates, hash order) is the controller-manager's lb-election module, so
+ * itself (candidates, hash order) is @kemu/api's lb-election module, so
  * the allocator and the speakers agree on what "ours" means.
  */
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { electSpeaker, ingressIP, speakerCandidates, wantsOurLB } from '@kemu/controller-manager/lb-election';
+import { electSpeaker, ingressIP, speakerCandidates, wantsOurLB } from '@kemu/api';
 import { SERVICE_NAME_LABEL, ipv4ToNumber } from '../model/from-k8s.js';
 
 /** One LoadBalancer address and who answers for it. */

@@ -6,8 +6,9 @@
  * candidates (NotReady, or its last local endpoint gone) the next one in the
  * order takes over.
  *
- * Self-contained (node built-ins and type-only imports) so the kube-proxy's
- * speaker can import it as `@kemu/controller-manager/lb-election` or copy it.
+ * A library of its own here because two processes decide with it: the
+ * controller-manager's service-lb controller (which Services are ours) and the
+ * kube-proxy's speaker (which node announces).
  */
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
