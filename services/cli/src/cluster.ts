@@ -252,6 +252,7 @@ export class Cluster {
   /** Bring the cluster up (or back up after `stop`). Harmless when it is already running. */
   async up(): Promise<'started' | 'already-running'> {
     this.checkHost();
+    const t0 = Date.now();
     const p = this.compose();
     const services = startOrder(p.services);
     await this.switchProxyMode(services);
@@ -291,14 +292,16 @@ export class Cluster {
       }
     }
     for (const svc of services) if (!svc.oneShot) await this.waitHealthy(svc, services);
-    const waiting = await waitNodesReady(
-      this.kubeconfigPath,
-      join(this.state, 'pki'),
-      Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`),
-    );
+    this.log(`  processes: ${services.filter((s) => !s.oneShot).length} healthy${elapsed(t0)}`);
+    const nodes = Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`);
+    const waiting = await waitNodesReady(this.kubeconfigPath, join(this.state, 'pki'), nodes);
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     // Add-ons run as pods: a control plane without nodes (benchmarks) gets none.
-    if (record.nodes > 0) await this.startAddons();
+    if (record.nodes > 0) {
+      this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
+      await this.startAddons();
+      this.log(`  cluster DNS: answering at ${DNS_SERVICE_IP}${elapsed(t0)}`);
+    }
     return 'started';
   }
 
@@ -429,6 +432,11 @@ export class Cluster {
   networkExists(): boolean {
     return nsExists(bridgeNs(this.project));
   }
+}
+
+/** How long since `t0`, for the progress lines: " (4.2 s)". */
+function elapsed(t0: number): string {
+  return ` (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
 }
 
 /**
