@@ -101,3 +101,13 @@ export function dnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local')
     p.on('close', (code) => resolve(code === 0 && /^\d+\.\d+\.\d+\.\d+$/m.test(out)));
   });
 }
+
+/** Ask (dnsAnswers) every 250 ms until the cluster DNS answers (true) or `timeoutMs` pass (false). */
+export async function waitDnsAnswers(netns: string, dnsIP: string, timeoutMs = 90_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await dnsAnswers(netns, dnsIP))) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return true;
+}

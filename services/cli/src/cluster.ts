@@ -11,9 +11,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatTime, isCidr } from '@kemu/api';
 import { waitNodesReady } from './ready.js';
-import { adminApi } from './admin-api.js';
-import { addonObjects, applyAddons, dnsAnswers, withoutDnsForward } from './addons.js';
+import { adminApi, type AdminApi } from './admin-api.js';
+import { addonObjects, applyAddons, waitDnsAnswers, withoutDnsForward } from './addons.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
+import { KemuError } from './errors.js';
+import { HealthWaits } from './health.js';
+import { launchAll } from './launch-order.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
 
 /** The kube-dns Service's address (compose/addons/dns.yaml): the 10th of the service range, as in Kubernetes. */
@@ -82,7 +85,7 @@ export interface ProxyDataPath {
 
 export type ServiceState = 'running' | 'exited' | 'completed';
 
-export class KemuError extends Error {}
+export { KemuError };
 
 /**
  * The cluster network for `--subnet a.b` (KEMU_SUBNET): a.b.0.0/16, the
@@ -228,26 +231,17 @@ export class Cluster {
     child.unref();
   }
 
-  private runOneShot(svc: ComposeService): void {
+  /** Run a one-shot service to its end (without blocking: services that do not wait for it start meanwhile). */
+  private async runOneShot(svc: ComposeService): Promise<void> {
     const { args, logFd, env } = this.launch(svc);
-    const r = spawnSync('nsenter', args, { stdio: ['ignore', logFd, logFd], env });
+    const child = spawn('nsenter', args, { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
-    if (r.status !== 0) throw new KemuError(`${svc.name} failed (exit ${r.status}); see ${this.logFile(svc.name)}`);
+    const code = await new Promise<number | null>((r) => {
+      child.on('error', () => r(null));
+      child.on('close', r);
+    });
+    if (code !== 0) throw new KemuError(`${svc.name} failed (exit ${code}); see ${this.logFile(svc.name)}`);
     writeFileSync(join(this.state, 'pids', `${svc.name}.done`), new Date().toISOString());
-  }
-
-  /** Wait for a service's healthcheck; the processes that share its namespace (which it checks too) must stay up meanwhile. */
-  private async waitHealthy(svc: ComposeService, all: ComposeService[], timeoutMs = 60_000): Promise<void> {
-    if (!svc.healthcheck) return;
-    const group = [svc, ...all.filter((s) => s.netns === svc.name)];
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.execIn(svc.name, svc.healthcheck) === 0) return;
-      const dead = group.find((s) => !this.alive(this.pidOf(s.name)));
-      if (dead) throw new KemuError(`${dead.name} exited during start-up:\n${this.tail(dead.name)}`);
-      if (Date.now() > deadline) throw new KemuError(`${svc.name} did not become healthy in ${timeoutMs / 1000}s:\n${this.tail(svc.name)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
   }
 
   tail(svc: string, lines = 20): string {
@@ -259,6 +253,7 @@ export class Cluster {
   /** Bring the cluster up (or back up after `stop`). Harmless when it is already running. */
   async up(): Promise<'started' | 'already-running'> {
     this.checkHost();
+    const t0 = Date.now();
     const p = this.compose();
     const services = startOrder(p.services);
     await this.switchProxyMode(services);
@@ -290,45 +285,51 @@ export class Cluster {
       if (!svc.address) throw new KemuError(`compose file: service ${svc.name} has no ipv4_address on the cluster network`);
       createServiceNs(plan, svc.name, svc.address);
     }
-    for (const svc of services) {
-      for (const dep of svc.dependsOn) {
-        const d = services.find((s) => s.name === dep.name)!;
-        if (dep.condition === 'service_healthy') await this.waitHealthy(d, services);
-      }
-      if (svc.oneShot) {
-        this.log(`  ${svc.name}: running`);
-        this.runOneShot(svc);
-      } else if (this.serviceState(svc) !== 'running') {
-        this.log(`  ${svc.name}: starting at ${svc.address}`);
-        this.startService(svc);
-      }
-    }
-    for (const svc of services) if (!svc.oneShot) await this.waitHealthy(svc, services);
-    const waiting = await waitNodesReady(
-      this.kubeconfigPath,
-      join(this.state, 'pki'),
-      Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`),
-    );
-    if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
+    const health = new HealthWaits(services, {
+      netns: (s) => serviceNs(this.project, s),
+      alive: (s) => this.alive(this.pidOf(s)),
+      tail: (s) => this.tail(s),
+    });
+    await launchAll(services, { start: (s) => this.startOne(s), healthy: (s) => health.wait(s) });
+    // What nothing waited for (the nodes' checks: kubelet, and kube-proxy's first rules) is checked while the nodes
+    // are watched: a node's Ready does not wait for its kube-proxy's check, nor the add-ons for it.
+    const daemons = services.filter((s) => !s.oneShot);
+    const healthy = Promise.all(daemons.map((s) => health.wait(s))).then(() => this.log(`  processes: ${daemons.length} healthy${elapsed(t0)}`));
     // Add-ons run as pods: a control plane without nodes (benchmarks) gets none.
-    if (record.nodes > 0) await this.startAddons();
+    const nodes = Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`);
+    await Promise.all([healthy, nodes.length ? this.nodesAndAddons(nodes, t0) : undefined]);
     return 'started';
   }
 
-  /** Apply compose/addons/*.yaml (what is missing), then wait until the cluster DNS answers. */
-  private async startAddons(): Promise<void> {
+  /** Start one service (a one-shot: run it to its end), unless it runs already. */
+  private async startOne(svc: ComposeService): Promise<void> {
+    if (svc.oneShot) {
+      this.log(`  ${svc.name}: running`);
+      await this.runOneShot(svc);
+    } else if (this.serviceState(svc) !== 'running') {
+      this.log(`  ${svc.name}: starting at ${svc.address}`);
+      this.startService(svc);
+    }
+  }
+
+  /** Wait for the nodes to be Ready, apply the add-ons at once, then wait until the cluster DNS answers. */
+  private async nodesAndAddons(nodes: string[], t0: number): Promise<void> {
     const api = adminApi(this.kubeconfigPath, join(this.state, 'pki'));
     if (!api) throw new KemuError(`${this.kubeconfigPath} names no server`);
+    const waiting = await waitNodesReady(api, nodes);
+    if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
+    this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
+    await this.startAddons(api);
+    this.log(`  cluster DNS: answering at ${DNS_SERVICE_IP}${elapsed(t0)}`);
+  }
+
+  /** Apply compose/addons/*.yaml (what is missing), then wait until the cluster DNS answers. */
+  private async startAddons(api: AdminApi): Promise<void> {
     const objects = addonObjects(join(REPO_ROOT, 'compose', 'addons'));
     const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
     if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}`);
-    const deadline = Date.now() + 90_000;
-    const nodeNs = serviceNs(this.project, 'node-1');
-    while (!(await dnsAnswers(nodeNs, DNS_SERVICE_IP))) {
-      if (Date.now() > deadline)
-        throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    if (!(await waitDnsAnswers(serviceNs(this.project, 'node-1'), DNS_SERVICE_IP)))
+      throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
   }
 
   /**
@@ -442,6 +443,11 @@ export class Cluster {
   networkExists(): boolean {
     return nsExists(bridgeNs(this.project));
   }
+}
+
+/** How long since `t0`, for the progress lines: " (4.2 s)". */
+function elapsed(t0: number): string {
+  return ` (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
 }
 
 /**

@@ -5,9 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { isPlainObject } from '@kemu/api';
-import { makeCA, newToken, signCert, type KeyPair } from './pki.js';
+import { makeCA, newKey, newToken, signCert, type KeyPair } from './pki.js';
 
 export interface InitOptions {
   state: string;
@@ -46,7 +46,7 @@ export function kubeconfig(opts: { server: string; ca: string; cert: string; key
   ].join('\n');
 }
 
-export function init(o: InitOptions): { created: boolean; kubeconfigPath: string } {
+export async function init(o: InitOptions): Promise<{ created: boolean; kubeconfigPath: string }> {
   const pki = join(o.state, 'pki');
   mkdirSync(pki, { recursive: true, mode: 0o700 });
   const f = (n: string) => join(pki, n);
@@ -54,17 +54,25 @@ export function init(o: InitOptions): { created: boolean; kubeconfigPath: string
   const port = o.port ?? 6443;
   const kubeconfigPath = join(o.state, 'kubeconfig');
   if (existsSync(f('ca.crt')) && existsSync(f('tokens.csv')) && existsSync(kubeconfigPath)) {
-    nodeCredentials(pki, { cert: readFileSync(f('ca.crt'), 'utf8'), key: readFileSync(f('ca.key'), 'utf8') });
+    await nodeCredentials(pki, Promise.resolve({ cert: readFileSync(f('ca.crt'), 'utf8'), key: readFileSync(f('ca.key'), 'utf8') }));
     return { created: false, kubeconfigPath };
   }
-  const ca = makeCA(`${name}-ca`);
-  const serving = signCert(ca, {
-    commonName: 'kube-apiserver',
-    dnsNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', 'apiserver'],
-    ips: [o.apiserver, '10.96.0.1', '127.0.0.1'],
-    server: true,
-  });
-  const admin = signCert(ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'], client: true });
+  // Every key is asked for before any is awaited, so they are made in parallel (nodeCredentials' too).
+  const [caKey, servingKey, adminKey] = [newKey(), newKey(), newKey()];
+  const caReady = caKey.then((k) => makeCA(k, `${name}-ca`));
+  const nodeCreds = nodeCredentials(pki, caReady);
+  const ca = await caReady;
+  const serving = signCert(
+    ca,
+    {
+      commonName: 'kube-apiserver',
+      dnsNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', 'apiserver'],
+      ips: [o.apiserver, '10.96.0.1', '127.0.0.1'],
+      server: true,
+    },
+    await servingKey,
+  );
+  const admin = signCert(ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'], client: true }, await adminKey);
   const adminToken = newToken();
   const lines = [`${adminToken},kubernetes-admin,kubernetes-admin,"system:masters"`];
   const tokens: Record<string, string> = { admin: adminToken };
@@ -84,7 +92,7 @@ export function init(o: InitOptions): { created: boolean; kubeconfigPath: string
   write('tokens.json', JSON.stringify(tokens, null, 2));
   // One file per component, for its --token-file.
   for (const [who, t] of Object.entries(tokens)) write(`${who.replace(/^kube-/, '')}.token`, `${t}\n`);
-  nodeCredentials(pki, ca);
+  await nodeCreds;
   writeFileSync(kubeconfigPath, kubeconfig({ server: `https://${o.apiserver}:${port}`, ca: ca.cert, cert: admin.cert, key: admin.key, name }), { mode: 0o600 });
   return { created: true, kubeconfigPath };
 }
@@ -93,25 +101,28 @@ export function init(o: InitOptions): { created: boolean; kubeconfigPath: string
  * What nodes and their streams need (made when missing, so older state
  * directories gain them): the kubelets' serving certificate, the
  * api-server's client certificate for kubelets, and the key that signs
- * service account tokens.
+ * service account tokens. Their keys are made while the CA's is.
  */
-function nodeCredentials(pki: string, ca: KeyPair): void {
+async function nodeCredentials(pki: string, ca: Promise<KeyPair>): Promise<void> {
   const f = (n: string) => join(pki, n);
-  if (!existsSync(f('kubelet.crt'))) {
-    const k = signCert(ca, { commonName: 'kubelet', dnsNames: ['localhost'], ips: ['127.0.0.1'], server: true });
-    writeFileSync(f('kubelet.key'), k.key, { mode: 0o600 });
-    writeFileSync(f('kubelet.crt'), k.cert, { mode: 0o644 });
-  }
-  if (!existsSync(f('apiserver-kubelet-client.crt'))) {
-    const k = signCert(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], client: true });
-    writeFileSync(f('apiserver-kubelet-client.key'), k.key, { mode: 0o600 });
-    writeFileSync(f('apiserver-kubelet-client.crt'), k.cert, { mode: 0o644 });
-  }
-  if (!existsSync(f('sa.key'))) {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(f('sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
-    writeFileSync(f('sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
-  }
+  const certified = async (name: string, req: Parameters<typeof signCert>[1]) => {
+    if (existsSync(f(`${name}.crt`))) return;
+    const key = newKey();
+    const k = signCert(await ca, req, await key);
+    writeFileSync(f(`${name}.key`), k.key, { mode: 0o600 });
+    writeFileSync(f(`${name}.crt`), k.cert, { mode: 0o644 });
+  };
+  const saKey = async () => {
+    if (existsSync(f('sa.key'))) return;
+    const { pem } = await newKey();
+    writeFileSync(f('sa.key'), pem, { mode: 0o600 });
+    writeFileSync(f('sa.pub'), createPublicKey(pem).export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  };
+  await Promise.all([
+    certified('kubelet', { commonName: 'kubelet', dnsNames: ['localhost'], ips: ['127.0.0.1'], server: true }),
+    certified('apiserver-kubelet-client', { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], client: true }),
+    saKey(),
+  ]);
 }
 
 export function readTokens(state: string): Record<string, string> {

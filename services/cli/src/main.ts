@@ -179,8 +179,8 @@ program
   .description("make the certificates, tokens and kubeconfig (run by the compose file's init service)")
   .requiredOption('--state <dir>', 'state directory')
   .requiredOption('--apiserver <ip>', "the api-server's address")
-  .action((o: { state: string; apiserver: string }) => {
-    const r = init({ state: o.state, apiserver: o.apiserver });
+  .action(async (o: { state: string; apiserver: string }) => {
+    const r = await init({ state: o.state, apiserver: o.apiserver });
     console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
   });
 

@@ -4,10 +4,8 @@
  * says Ready after its first Lease renewal; the node lifecycle controller
  * lifts the taint). Asked of the api-server with the admin credentials.
  */
-import { request } from 'node:https';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Node, NodeList } from 'kubernetes-types/core/v1.js';
+import { adminRequest, adminWatch, type AdminApi } from './admin-api.js';
 
 /** The nodes among `names` that cannot take pods yet, with why. Pure. */
 export function nodesNotReady(nodes: Node[], names: string[]): string[] {
@@ -21,40 +19,40 @@ export function nodesNotReady(nodes: Node[], names: string[]): string[] {
   });
 }
 
-function getJson(server: string, path: string, pki: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      new URL(path, server),
-      { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')), timeout: 5000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as unknown) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Wait until nodesNotReady is empty; the last reasons otherwise. */
-export async function waitNodesReady(kubeconfigPath: string, pki: string, names: string[], timeoutMs = 90_000): Promise<string[]> {
-  const server = /server: (\S+)/.exec(readFileSync(kubeconfigPath, 'utf8'))?.[1];
-  if (!server || !names.length) return [];
+/**
+ * Wait until nodesNotReady is empty; the last reasons otherwise. The nodes are listed, then watched from the list's
+ * resourceVersion (as `kubectl wait` does), so a node is seen Ready the moment the api-server has it: no poll interval.
+ */
+export async function waitNodesReady(api: AdminApi, names: string[], timeoutMs = 90_000): Promise<string[]> {
+  if (!names.length) return [];
   const deadline = Date.now() + timeoutMs;
   let waiting = names.map((n) => `${n}: not asked yet`);
   while (Date.now() < deadline) {
     try {
-      // The api-server's answer to GET /api/v1/nodes.
-      const list = (await getJson(server, '/api/v1/nodes', pki)) as NodeList;
-      waiting = nodesNotReady(list.items ?? [], names);
+      const res = await adminRequest(api, 'GET', '/api/v1/nodes');
+      if (res.status !== 200) throw new Error(`GET /api/v1/nodes: ${res.status}`);
+      const list = JSON.parse(res.body) as NodeList;
+      const nodes = new Map(list.items.map((n) => [n.metadata?.name ?? '', n]));
+      waiting = nodesNotReady([...nodes.values()], names);
       if (!waiting.length) return [];
+      const watch = `/api/v1/nodes?watch=1&resourceVersion=${list.metadata?.resourceVersion ?? ''}`;
+      const ready = await adminWatch<Node>(
+        api,
+        watch,
+        (e) => {
+          const name = e.object.metadata?.name ?? '';
+          if (e.type === 'DELETED') nodes.delete(name);
+          else if (e.type !== 'BOOKMARK') nodes.set(name, e.object);
+          waiting = nodesNotReady([...nodes.values()], names);
+          return !waiting.length;
+        },
+        deadline - Date.now(),
+      );
+      if (ready) return [];
     } catch (e) {
       waiting = [`api-server: ${(e as Error).message}`];
+      await new Promise((r) => setTimeout(r, 250));
     }
-    await new Promise((r) => setTimeout(r, 250));
   }
   return waiting;
 }

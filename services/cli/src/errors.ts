@@ -1,0 +1,2 @@
+/** An error `kemu` reports as its own message (`kemu: ...`), without a stack. */
+export class KemuError extends Error {}

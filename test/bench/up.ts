@@ -1,0 +1,93 @@
+/**
+ * `kemu up --nodes 3` from nothing (no state directory: credentials, network, processes) to 3 Ready nodes with the
+ * cluster DNS answering, run 5 times; min/median/max of the whole and of each phase, timed here from the lines
+ * `kemu up` prints as it goes:
+ *   processes  from the start to every process of the compose file healthy ("processes: N healthy"),
+ *   nodes      to every node Ready and schedulable ("nodes Ready: ..."),
+ *   dns        to 10.96.0.10 answering from node-1 ("cluster DNS: answering ..."),
+ *   total      to `kemu up` exiting.
+ * The load average is printed with each run: on a shared machine the figures say as much about it as about kemu.
+ * Run: npm run bench:up   (as root; KEMU_BENCH_RUNS, KEMU_BENCH_PROJECT and KEMU_BENCH_SUBNET to change the defaults)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
+const RUNS = Number(process.env.KEMU_BENCH_RUNS ?? 5);
+const PROJECT = process.env.KEMU_BENCH_PROJECT ?? 'kemu-bench-up';
+const SUBNET = process.env.KEMU_BENCH_SUBNET ?? '172.30';
+
+/** The progress line that ends each phase. */
+const PHASES = [
+  { name: 'processes', line: /^\s*processes: \d+ healthy/ },
+  { name: 'nodes', line: /^\s*nodes Ready:/ },
+  { name: 'dns', line: /^\s*cluster DNS: answering/ },
+] as const;
+type Phase = (typeof PHASES)[number]['name'] | 'total';
+type Run = Partial<Record<Phase, number>> & { load: number };
+
+/** One `kemu up`, its phases in seconds since it was started. */
+async function up(env: NodeJS.ProcessEnv): Promise<Run> {
+  const load = loadavg()[0] ?? 0;
+  const t0 = performance.now();
+  const since = () => (performance.now() - t0) / 1000;
+  const child = spawn(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, 'up', '--nodes', '3'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const run: Run = { load };
+  for await (const line of createInterface({ input: child.stdout })) {
+    const phase = PHASES.find((p) => p.line.test(line));
+    if (phase) run[phase.name] = since();
+  }
+  const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', r)));
+  run.total = since();
+  if (code !== 0) throw new Error(`kemu up exited with ${code}`);
+  return run;
+}
+
+const s = (x: number | undefined) => (x === undefined ? '   -  ' : `${x.toFixed(1).padStart(5)}s`);
+const stats = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { min: sorted[0], median: sorted[Math.floor((sorted.length - 1) / 2)], max: sorted[sorted.length - 1] };
+};
+
+const home = mkdtempSync('/tmp/kemu-bench-up-');
+const env = { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home };
+const kemu = (...a: string[]) =>
+  void execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+const runs: Run[] = [];
+try {
+  kemu('down');
+  console.log(`kemu up --nodes 3, ${RUNS} runs (seconds since the start; load = 1-minute load average at the start)`);
+  console.log('run   processes    nodes      dns    total   load');
+  for (let i = 1; i <= RUNS; i++) {
+    try {
+      const r = await up(env);
+      runs.push(r);
+      console.log(`${String(i).padEnd(4)} ${s(r.processes)}  ${s(r.nodes)}  ${s(r.dns)}  ${s(r.total)}  ${r.load.toFixed(1).padStart(5)}`);
+    } finally {
+      kemu('down');
+    }
+  }
+  console.log('');
+  // Each phase's own share: from the end of the one before.
+  const own = (r: Run, p: Phase, before: Phase | undefined) => (r[p] ?? 0) - (before ? (r[before] ?? 0) : 0);
+  const rows: [string, Phase, Phase | undefined][] = [
+    ['processes healthy', 'processes', undefined],
+    ['  then nodes Ready', 'nodes', 'processes'],
+    ['  then DNS answering', 'dns', 'nodes'],
+    ['kemu up (total)', 'total', undefined],
+  ];
+  console.log('                         min   median      max');
+  for (const [label, p, before] of rows) {
+    const { min, median, max } = stats(runs.map((r) => own(r, p, before)));
+    console.log(`${label.padEnd(22)} ${s(min)}  ${s(median)}  ${s(max)}`);
+  }
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  kemu('down');
+  rmSync(home, { recursive: true, force: true });
+}
