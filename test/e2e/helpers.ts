@@ -148,6 +148,14 @@ export async function namespace(prefix: string): Promise<string> {
 
 export const stateFile = (...p: string[]) => join(ctx().state, ...p);
 
+/** A self-signed certificate for `cn` made with openssl, as the tutorials make theirs: `<dir>/<base>.crt` and `.key`. */
+export function selfSignedCert(dir: string, base: string, cn: string): { crt: string; key: string } {
+  const [crt, key] = [join(dir, `${base}.crt`), join(dir, `${base}.key`)];
+  const args = ['req', '-x509', '-nodes', '-days', '1', '-newkey', 'rsa:2048', '-keyout', key, '-out', crt, '-subj', `/CN=${cn}/O=${cn}`];
+  execFileSync('openssl', args, { stdio: 'ignore' });
+  return { crt, key };
+}
+
 /**
  * `kubectl run` arguments for an agnhost netexec pod (HTTP 8080, UDP 8081) pinned to a node, Ready once netexec
  * answers (as the Kubernetes e2e network tests do): Running alone says nothing of the listener.

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ctx, k, kubectl, namespace, waitFor } from './helpers.js';
+import { ctx, k, kubectl, namespace, selfSignedCert, waitFor } from './helpers.js';
 
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 let ns = '';
@@ -174,22 +174,7 @@ describe('Ingress through ingress-nginx, from the host', () => {
   });
 
   it('TLS termination with the certificate of the secret, chosen by SNI; plain HTTP is redirected', async () => {
-    const [crt, key] = [join(tmp, 'tls.crt'), join(tmp, 'tls.key')];
-    await execa('openssl', [
-      'req',
-      '-x509',
-      '-nodes',
-      '-days',
-      '1',
-      '-newkey',
-      'rsa:2048',
-      '-keyout',
-      key,
-      '-out',
-      crt,
-      '-subj',
-      '/CN=secure.example/O=secure.example',
-    ]);
+    const { crt, key } = selfSignedCert(tmp, 'tls', 'secure.example');
     await k(['create', 'secret', 'tls', 'secure-tls', '-n', ns, `--cert=${crt}`, `--key=${key}`]);
     await apply(
       ingress('tls', [{ host: 'secure.example', paths: [{ path: '/', service: 'hello-a' }] }], {
