@@ -67,7 +67,8 @@ export class IngressController {
     const ing = obj as Ingress;
     const changed =
       !old || old.metadata.generation !== obj.metadata.generation || JSON.stringify(old.metadata.annotations) !== JSON.stringify(obj.metadata.annotations);
-    if (changed && isServed(ing, this.state().classes, this.o)) void this.recorder.event(obj, 'Normal', 'Sync', 'Scheduled for sync');
+    if (changed && isServed(ing, this.informers.classes.lister.list() as unknown as IngressClass[], this.o))
+      void this.recorder.event(obj, 'Normal', 'Sync', 'Scheduled for sync');
   }
 
   /** The caches as the renderer reads them (read-only: they are the informers' frozen objects). */
