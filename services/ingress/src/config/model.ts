@@ -150,7 +150,8 @@ export function buildModel(state: ClusterState, o: ModelOptions): Model {
     served.push(key);
     for (const { host, route } of c.routes) routes.set(host, [...(routes.get(host) ?? []), route]);
     for (const host of c.hosts) if (!routes.has(host)) routes.set(host, []);
-    for (const { host, file } of c.certs) if (routes.has(host) && !certs.has(host)) certs.set(host, { file, ingress: key });
+    // A host's certificate may come from another Ingress than its rules: kept for any host once all are known.
+    for (const { host, file } of c.certs) if (!certs.has(host)) certs.set(host, { file, ingress: key });
     const db = c.defaultBackend;
     if (db) {
       const root = (): Route => ({ ingress: key, path: '/', pathType: 'Prefix', target: db.target, useRegex: false, sslRedirect: false });
@@ -167,6 +168,6 @@ export function buildModel(state: ClusterState, o: ModelOptions): Model {
   });
   const upstreams = new Map<string, string[]>();
   for (const s of servers) for (const l of s.locations) if (l.route.target?.kind === 'upstream') upstreams.set(l.route.target.name, l.route.target.servers);
-  const files = [...new Map([...certs.values()].map((c) => [c.file.path, c.file])).values()];
+  const files = [...new Map(servers.flatMap((s) => (s.tls ? [[s.tls.file.path, s.tls.file] as const] : []))).values()];
   return { servers, upstreams: new Map([...upstreams].sort(([a], [b]) => (a < b ? -1 : 1))), served, problems, files };
 }

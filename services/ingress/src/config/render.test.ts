@@ -86,6 +86,19 @@ describe('render: which Ingresses, and what is left out', () => {
     expect(r.owners.get(lines.findIndex((l) => l.includes('upstream default_service1_4200')) + 1)).toBeUndefined();
   });
 
+  it("takes a host's certificate from another Ingress than its rules, older or newer", () => {
+    const web = service('web', ['10.244.1.1']);
+    const tls = () => ingress('tls-only', { tls: [{ hosts: ['secure.example'], secretName: 'testsecret-tls' }] });
+    const rules = () => ingress('rules', { rules: [rule('secure.example', path('/', 'web'))] });
+    const tlsOlder = [tls(), rules()];
+    const tlsNewer = [rules(), tls()];
+    for (const ingresses of [tlsOlder, tlsNewer]) {
+      const r = render(cluster({ ingresses, backends: [web], secrets: [tlsSecret('testsecret-tls')] }), OPTIONS);
+      expect(r.files).toHaveLength(1);
+      expect(r.config).toContain(`ssl_certificate ${r.files[0].path};`);
+    }
+  });
+
   it('writes each certificate once, named by its content', () => {
     const r = render(CASES.tls(), OPTIONS);
     expect(r.files).toHaveLength(1);
