@@ -17,28 +17,13 @@ export class IngressMetrics {
   constructor(registry: MetricsRegistry = newMetricsRegistry()) {
     this.registry = registry;
     registerWorkqueueMetrics(registry);
-    const r = [registry];
-    this.success = new prom.Counter({
-      name: 'nginx_ingress_controller_success',
-      help: 'Cumulative number of Ingress controller reload operations',
-      registers: r,
-    });
-    this.errors = new prom.Counter({
-      name: 'nginx_ingress_controller_errors',
-      help: 'Cumulative number of Ingress controller errors during reload operations',
-      registers: r,
-    });
-    this.lastOk = new prom.Gauge({
-      name: 'nginx_ingress_controller_config_last_reload_successful',
-      help: 'Whether the last configuration reload attempt was successful',
-      registers: r,
-    });
-    this.lastOkTime = new prom.Gauge({
-      name: 'nginx_ingress_controller_config_last_reload_successful_timestamp_seconds',
-      help: 'Timestamp of the last successful configuration reload',
-      registers: r,
-    });
-    this.hash = new prom.Gauge({ name: 'nginx_ingress_controller_config_hash', help: 'Running configuration hash actually running', registers: r });
+    const counter = (name: string, help: string) => new prom.Counter({ name: `nginx_ingress_controller_${name}`, help, registers: [registry] });
+    const gauge = (name: string, help: string) => new prom.Gauge({ name: `nginx_ingress_controller_${name}`, help, registers: [registry] });
+    this.success = counter('success', 'Cumulative number of Ingress controller reload operations');
+    this.errors = counter('errors', 'Cumulative number of Ingress controller errors during reload operations');
+    this.lastOk = gauge('config_last_reload_successful', 'Whether the last configuration reload attempt was successful');
+    this.lastOkTime = gauge('config_last_reload_successful_timestamp_seconds', 'Timestamp of the last successful configuration reload');
+    this.hash = gauge('config_hash', 'Running configuration hash actually running');
   }
 
   /** One reload attempt: a configuration nginx took (with its text), or one its test refused. */

@@ -112,31 +112,42 @@ describe('nginx serving the rendered configuration', () => {
     expect(applied.reloaded).toBe(true);
   });
 
+  /** What answered `host` `path`: the stand-in pod's name (and the URI it got, with `uri`), or nginx's status. */
+  const answer = async (host: string, p: string, uri = false) => {
+    const r = await get(httpPort, host, p);
+    return r.echo ? (uri ? `${r.echo.name} ${r.echo.url}` : r.echo.name) : r.status;
+  };
+  const expectAnswers = async (table: [string, string, string | number][], uri = false) => {
+    for (const [host, p, want] of table) expect(await answer(host, p, uri), `${host}${p}`).toBe(want);
+  };
+
   it('routes by host, and by path element-wise for Prefix', async () => {
-    const at = async (host: string, p: string) => {
-      const r = await get(httpPort, host, p);
-      return r.echo ? `${r.echo.name} ${r.echo.url}` : r.status;
-    };
-    expect(await at('foo.bar.com', '/foo')).toBe('service1 /foo');
-    expect(await at('foo.bar.com', '/foo/')).toBe('service1 /foo/');
-    expect(await at('foo.bar.com', '/foo/x?y=1')).toBe('service1 /foo/x?y=1');
-    expect(await at('foo.bar.com', '/bar/baz')).toBe('service2 /bar/baz');
-    expect(await at('foo.bar.com', '/foobar')).toBe(404);
-    expect(await at('FOO.bar.com', '/foo')).toBe('service1 /foo');
-    expect(await at('bar.foo.com', '/anything')).toBe('service2 /anything');
-    expect(await at('unknown.example', '/foo')).toBe(404);
+    await expectAnswers(
+      [
+        ['foo.bar.com', '/foo', 'service1 /foo'],
+        ['foo.bar.com', '/foo/', 'service1 /foo/'],
+        ['foo.bar.com', '/foo/x?y=1', 'service1 /foo/x?y=1'],
+        ['foo.bar.com', '/bar/baz', 'service2 /bar/baz'],
+        ['foo.bar.com', '/foobar', 404],
+        ['FOO.bar.com', '/foo', 'service1 /foo'],
+        ['bar.foo.com', '/anything', 'service2 /anything'],
+        ['unknown.example', '/foo', 404],
+      ],
+      true,
+    );
   });
 
   it('Exact wins at its path, Prefix below it; ImplementationSpecific is a Prefix; a wildcard matches one label', async () => {
-    const name = async (host: string, p: string) => (await get(httpPort, host, p)).echo?.name ?? (await get(httpPort, host, p)).status;
-    expect(await name('paths.example', '/foo')).toBe('exact');
-    expect(await name('paths.example', '/foo/')).toBe('prefix');
-    expect(await name('paths.example', '/foo/bar')).toBe('prefix');
-    expect(await name('paths.example', '/impl/x')).toBe('impl');
-    expect(await name('paths.example', '/implx')).toBe(404);
-    expect(await name('a.wild.example', '/')).toBe('wild');
-    expect(await name('a.b.wild.example', '/')).toBe(404);
-    expect(await name('wild.example', '/')).toBe(404);
+    await expectAnswers([
+      ['paths.example', '/foo', 'exact'],
+      ['paths.example', '/foo/', 'prefix'],
+      ['paths.example', '/foo/bar', 'prefix'],
+      ['paths.example', '/impl/x', 'impl'],
+      ['paths.example', '/implx', 404],
+      ['a.wild.example', '/', 'wild'],
+      ['a.b.wild.example', '/', 404],
+      ['wild.example', '/', 404],
+    ]);
   });
 
   it('rewrites with capture groups, and the older annotation strips the prefix', async () => {
