@@ -189,6 +189,14 @@ export const stateFile = (...p: string[]) => join(ctx().state, ...p);
 
 export const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 
+/** A self-signed certificate for `cn` made with openssl, as the tutorials make theirs: `<dir>/<base>.crt` and `.key`. */
+export function selfSignedCert(dir: string, base: string, cn: string): { crt: string; key: string } {
+  const [crt, key] = [join(dir, `${base}.crt`), join(dir, `${base}.key`)];
+  const args = ['req', '-x509', '-nodes', '-days', '1', '-newkey', 'rsa:2048', '-keyout', key, '-out', crt, '-subj', `/CN=${cn}/O=${cn}`];
+  execFileSync('openssl', args, { stdio: 'ignore' });
+  return { crt, key };
+}
+
 /**
  * An agnhost netexec container serving HTTP on `port` (and UDP on `udpPort`), Ready once netexec answers
  * (as the Kubernetes e2e network tests do): Running alone says nothing of the listener.

@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { ctx, k, kubectl, namespace, waitFor } from './helpers.js';
+import { ctx, k, kubectl, namespace, selfSignedCert, waitFor } from './helpers.js';
 
 let ns: string;
 const tmp = mkdtempSync('/tmp/kemu-images-');
@@ -41,25 +41,7 @@ const SERVER_BLOCK = `server {
 
 beforeAll(async () => {
   ns = await namespace('images');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-nodes',
-      '-days',
-      '1',
-      '-newkey',
-      'rsa:2048',
-      '-keyout',
-      join(tmp, 'nginx.key'),
-      '-out',
-      join(tmp, 'nginx.crt'),
-      '-subj',
-      '/CN=my-nginx/O=my-nginx',
-    ],
-    { stdio: 'ignore' },
-  );
+  selfSignedCert(tmp, 'nginx', 'my-nginx');
   await k(['create', 'secret', 'generic', 'nginxsecret', '-n', ns, `--from-file=${join(tmp, 'nginx.crt')}`, `--from-file=${join(tmp, 'nginx.key')}`]);
   await k(['create', 'configmap', 'site', '-n', ns, '--from-literal', `site.conf=${SERVER_BLOCK}`]);
   await k(['apply', '-n', ns, '-f', '-'], {

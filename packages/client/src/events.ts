@@ -20,7 +20,7 @@ export class EventRecorder {
   private recent = new Map<string, { name: string; namespace: string; count: number }>();
 
   constructor(
-    private client: ApiClient,
+    private client: Pick<ApiClient, 'create' | 'patch'>,
     private source: EventSource,
     private now: () => Date = () => new Date(),
   ) {}

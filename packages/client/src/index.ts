@@ -3,6 +3,7 @@ export { ApiClient, fromGrpcError, type ApiClientOptions, type ResourceId, type 
 export { Informer, InformerFactory, Lister, keyOf, splitKey, type Handlers, type IndexFunc, type InformerOptions, type ListWatcher } from './informer.js';
 export { WorkQueue, ItemExponentialRateLimiter, BucketRateLimiter, MaxOfRateLimiter, defaultControllerRateLimiter, type RateLimiter } from './workqueue.js';
 export { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+export { RestClient, inClusterConfig, SERVICE_ACCOUNT_DIR, type RestClientOptions } from './rest-client.js';
 export { EventRecorder, type EventType, type EventSource } from './events.js';
 export { realClock, sleep, sleepOn, type Clock } from './clock.js';
 export { ExponentialBackoff, REFLECTOR_BACKOFF, type BackoffOptions } from './backoff.js';

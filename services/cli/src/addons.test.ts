@@ -11,6 +11,10 @@ describe('add-on manifests', () => {
     expect(byKind['Deployment/coredns']).toBe('/apis/apps/v1/namespaces/kube-system/deployments');
     expect(byKind['Service/kube-dns']).toBe('/api/v1/namespaces/kube-system/services');
     expect(byKind['ClusterRole/system:coredns']).toBe('/apis/rbac.authorization.k8s.io/v1/clusterroles');
+    expect(byKind['Namespace/ingress-nginx']).toBe('/api/v1/namespaces');
+    expect(byKind['Role/ingress-nginx']).toBe('/apis/rbac.authorization.k8s.io/v1/namespaces/ingress-nginx/roles');
+    expect(byKind['IngressClass/nginx']).toBe('/apis/networking.k8s.io/v1/ingressclasses');
+    expect(byKind['Deployment/ingress-nginx-controller']).toBe('/apis/apps/v1/namespaces/ingress-nginx/deployments');
   });
   it('can drop the DNS forward block, leaving the rest of the Corefile', () => {
     const objs = withoutDnsForward(addonObjects(ADDONS));

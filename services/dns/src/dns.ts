@@ -9,11 +9,10 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { Namespace, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { ApiClient, InformerFactory, type Informer, type ListWatcher } from '@kemu/client';
+import { ApiClient, InformerFactory, RestClient, inClusterConfig, type Informer, type ListWatcher, type RestClientOptions } from '@kemu/client';
 import type { KubeObject } from '@kemu/api';
 import { DnsIndex, type IndexOptions } from './core/dns-index.js';
 import { Forwarder, boundAddresses, chooseUpstreams, parseResolvConf, type Upstream } from './forward.js';
-import { RestClient, inClusterConfig, type RestClientOptions } from './rest-client.js';
 import { startServer, type RunningServer, type ServerOptions } from './server.js';
 
 export interface DnsOptions extends IndexOptions, Omit<ServerOptions, 'synced' | 'forwarder' | 'log'> {

@@ -32,6 +32,18 @@ describe('image catalog', () => {
     expect(lookupImage('registry.k8s.io/e2e-test-images/agnhost:2.39', '/img').env?.PATH).toMatch(/^\/img\/agnhost\/bin:\/usr\/local\/sbin:/);
     expect(lookupImage('debian').env).toBeUndefined();
   });
+  it("runs kemu's ingress controller behind the controller image's entrypoint, as ingress-nginx's Deployments start it", () => {
+    const ref = 'registry.k8s.io/ingress-nginx/controller:v1.10.1@sha256:e24f39d3eed6bcc239a56f20098878845f62baa34b9f2be2fd2c38ce9fb0f29e';
+    const controller = lookupImage(ref);
+    expect(controller).toMatchObject({ layers: ['ingress-nginx/controller/rootfs'], files: [{ source: '..', target: '/.kemu/src' }] });
+    expect(containerArgv(controller)).toEqual(['/usr/bin/dumb-init', '--', '/nginx-ingress-controller']);
+    expect(containerArgv(controller, undefined, ['/nginx-ingress-controller', '--publish-service=ns/svc'])).toEqual([
+      '/usr/bin/dumb-init',
+      '--',
+      '/nginx-ingress-controller',
+      '--publish-service=ns/svc',
+    ]);
+  });
   it('fails like a missing image', () => {
     expect(() => lookupImage('nosuch/image:1')).toThrow(ImageNotFoundError);
     expect(() => lookupImage('nosuch/image:1')).toThrow('failed to pull and unpack image "nosuch/image:1"');

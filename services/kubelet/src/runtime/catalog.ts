@@ -105,6 +105,16 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
       { source: '..', target: '/.kemu/src' },
     ],
   }),
+  // ingress-nginx's controller is kemu's (services/ingress), driving the machine's nginx; like CoreDNS it runs
+  // from the checkout at /.kemu/src. The image's layer has its /nginx-ingress-controller and its ENTRYPOINT,
+  // `dumb-init --`, since the Deployments of ingress-nginx pass the program as the first of their args.
+  'registry.k8s.io/ingress-nginx/controller': () => ({
+    entrypoint: ['/usr/bin/dumb-init', '--'],
+    cmd: ['/nginx-ingress-controller'],
+    ports: [80, 443, 10254],
+    layers: ['ingress-nginx/controller/rootfs'],
+    files: [{ source: '..', target: '/.kemu/src' }],
+  }),
   'registry.k8s.io/pause': (d) => ({ entrypoint: ['/bin/sh', `${d}/pause/pause.sh`], cmd: [], ports: [] }),
   // Debian's redis-server behind the image's entrypoint, in /data, as the redis user (uid 999 in the image).
   'docker.io/library/redis': () => ({
@@ -133,6 +143,7 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
 /** Old registries that name the same images. */
 const ALIASES: Record<string, string> = {
   'k8s.gcr.io/pause': 'registry.k8s.io/pause',
+  'k8s.gcr.io/ingress-nginx/controller': 'registry.k8s.io/ingress-nginx/controller',
   'k8s.gcr.io/coredns/coredns': 'registry.k8s.io/coredns/coredns',
   'k8s.gcr.io/coredns': 'registry.k8s.io/coredns/coredns',
   'k8s.gcr.io/e2e-test-images/agnhost': 'registry.k8s.io/e2e-test-images/agnhost',

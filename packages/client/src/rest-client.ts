@@ -1,16 +1,19 @@
 /**
- * List and watch over the api-server's REST API, for a DNS pod inside the
- * cluster. The components' gRPC port takes only the static tokens of the
+ * The api-server's REST API for a pod inside the cluster (the DNS and ingress
+ * add-ons). The components' gRPC port takes only the static tokens of the
  * control plane, while a pod holds a service account token, which the REST
  * API (https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT) accepts —
- * so in a pod the informers of @kemu/client read through this client.
+ * so in a pod the informers read through this client, and the few writes an
+ * add-on makes (an Ingress's status, Events) go through it too, with the
+ * same verbs and errors as the gRPC ApiClient.
  */
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { IncomingMessage } from 'node:http';
 import { StatusError, type KubeObject, type Status, type WatchEvent } from '@kemu/api';
-import type { ListResult, ListWatcher, ResourceId } from '@kemu/client';
+import type { ApiClient, ListResult, ResourceId } from './api-client.js';
+import type { ListWatcher } from './informer.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -59,7 +62,9 @@ async function failure(res: IncomingMessage): Promise<StatusError> {
   return new StatusError(res.statusCode ?? 500, 'InternalError', body || `HTTP ${res.statusCode}`);
 }
 
-export class RestClient implements ListWatcher {
+type PatchType = Parameters<ApiClient['patch']>[3];
+
+export class RestClient implements ListWatcher, Pick<ApiClient, 'get' | 'create' | 'update' | 'patch'> {
   private agent: https.Agent;
   private url: URL;
 
@@ -68,22 +73,53 @@ export class RestClient implements ListWatcher {
     this.agent = new https.Agent({ ca: o.ca, keepAlive: true });
   }
 
-  private request(p: string, signal?: AbortSignal): Promise<IncomingMessage> {
+  private request(p: string, o: { signal?: AbortSignal; method?: string; body?: unknown; contentType?: string } = {}): Promise<IncomingMessage> {
     const token = readFileSync(this.o.tokenFile, 'utf8').trim();
+    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     return new Promise((resolve, reject) => {
-      const req = https.get(
+      const req = https.request(
         {
+          method: o.method ?? 'GET',
           host: this.url.hostname.replace(/^\[|\]$/g, ''),
           port: this.url.port || 443,
           path: p,
           agent: this.agent,
-          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
-          signal,
+          headers: {
+            Authorization: `Bearer ${token}`,
+            Accept: 'application/json',
+            ...(payload ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
+          },
+          signal: o.signal,
         },
         resolve,
       );
       req.on('error', (e) => reject(e.name === 'AbortError' ? e : new StatusError(503, 'ServiceUnavailable', `api-server unavailable: ${e.message}`)));
+      req.end(payload);
     });
+  }
+
+  /** One call whose reply is an object (or a Status on failure). */
+  private async object(p: string, o: { method: string; body?: unknown; contentType?: string }): Promise<KubeObject> {
+    const res = await this.request(p, o);
+    if ((res.statusCode ?? 500) >= 300) throw await failure(res);
+    return JSON.parse(await readBody(res)) as KubeObject;
+  }
+
+  get(r: ResourceId, name: string, subresource = ''): Promise<KubeObject> {
+    return this.object(`${path(r)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`, { method: 'GET' });
+  }
+
+  create(r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}): Promise<KubeObject> {
+    const sub = opts.subresource ? `/${encodeURIComponent(opts.name ?? '')}/${opts.subresource}` : '';
+    return this.object(path(r) + sub, { method: 'POST', body: obj });
+  }
+
+  update(r: ResourceId, obj: KubeObject, subresource = ''): Promise<KubeObject> {
+    return this.object(`${path(r)}/${encodeURIComponent(obj.metadata.name ?? '')}${subresource ? `/${subresource}` : ''}`, { method: 'PUT', body: obj });
+  }
+
+  patch(r: ResourceId, name: string, patch: unknown, type: PatchType = 'application/merge-patch+json', subresource = ''): Promise<KubeObject> {
+    return this.object(`${path(r)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`, { method: 'PATCH', body: patch, contentType: type });
   }
 
   async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
@@ -108,7 +144,7 @@ export class RestClient implements ListWatcher {
         fieldSelector: opts.fieldSelector,
         allowWatchBookmarks: true,
       });
-    const request = () => this.request(p, opts.signal);
+    const request = () => this.request(p, { signal: opts.signal });
     return {
       async *[Symbol.asyncIterator]() {
         let res: IncomingMessage;

@@ -1,0 +1,29 @@
+/**
+ * The controller's one decision, as a pure function: the cluster's objects
+ * (Ingresses, IngressClasses, Services, EndpointSlices, Secrets) → the text
+ * of nginx.conf, the certificate files it loads, which Ingresses it serves
+ * and which it had to leave out, with why.
+ */
+import { buildModel, type ClusterState, type ModelOptions, type Problem } from './model.js';
+import { renderConf, type ConfOptions } from './nginx-conf.js';
+import type { PemFile } from './tls.js';
+
+export type RenderOptions = Omit<ModelOptions, 'sslDir' | 'exclude'> & ConfOptions;
+
+export interface Rendered {
+  config: string;
+  /** Line number → the Ingress whose configuration it is. */
+  owners: Map<number, string>;
+  files: PemFile[];
+  served: string[];
+  problems: Problem[];
+}
+
+/** Where certificate files go under the configuration directory. */
+export const sslDir = (confDir: string) => `${confDir}/ssl`;
+
+export function render(state: ClusterState, o: RenderOptions, exclude?: ReadonlyMap<string, Problem>): Rendered {
+  const model = buildModel(state, { ...o, sslDir: sslDir(o.confDir), exclude });
+  const conf = renderConf(model, o);
+  return { config: conf.text, owners: conf.owners, files: model.files, served: model.served, problems: model.problems };
+}

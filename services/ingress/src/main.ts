@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * kemu-ingress: flags → options → start. It stands in for ingress-nginx's
+ * /nginx-ingress-controller, so it takes that program's flags as its
+ * Deployment passes them; the ones for features it does not have
+ * (--election-id, --configmap, the admission webhook's) are accepted and
+ * named in the log.
+ */
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { stopOnSignals } from '@kemu/client';
+import { start, type IngressOptions } from './ingress.js';
+
+const program = new Command('nginx-ingress-controller')
+  .option('--publish-service <namespace/name>', 'the LoadBalancer Service whose addresses the Ingresses get as status')
+  .option('--controller-class <name>', 'the IngressClass spec.controller served', 'k8s.io/ingress-nginx')
+  .option('--ingress-class <name>', 'the class name of the kubernetes.io/ingress.class annotation served', 'nginx')
+  .option('--watch-ingress-without-class [bool]', 'serve Ingresses without a class even when ours is not the default')
+  .option('--http-port <port>', 'HTTP port', '80')
+  .option('--https-port <port>', 'HTTPS port', '443')
+  .option('--healthz-port <port>', '/healthz and /metrics port', '10254')
+  .option('--conf-dir <dir>', "where nginx.conf, certificates and nginx's temporary files go", '/etc/nginx')
+  .option('--nginx-binary <path>', 'the nginx program', 'nginx')
+  .allowUnknownOption()
+  .allowExcessArguments();
+program.parse(process.argv);
+const o = program.opts<Record<string, string | boolean | undefined>>();
+const str = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
+const bool = (k: string) => o[k] === true || o[k] === 'true';
+const log = pino({ name: 'ingress', level: process.env.LOG_LEVEL ?? 'info' });
+const known = new Set(program.options.map((x) => x.long));
+const ignored = program.args.filter((a) => a.startsWith('--') && !known.has(a.split('=')[0]));
+if (ignored.length) log.info({ flags: ignored }, 'flags of ingress-nginx this controller does not implement, ignored');
+
+const options: IngressOptions = {
+  publishService: str('publishService'),
+  controllerClass: str('controllerClass'),
+  ingressClass: str('ingressClass'),
+  watchWithoutClass: bool('watchIngressWithoutClass'),
+  httpPort: Number(str('httpPort')),
+  httpsPort: Number(str('httpsPort')),
+  healthzPort: Number(str('healthzPort')),
+  confDir: str('confDir'),
+  nginxBinary: str('nginxBinary'),
+};
+try {
+  const running = await start(options, log);
+  stopOnSignals(running, log);
+  const code = await running.failed;
+  log.error({ code }, 'nginx exited; the controller exits too');
+  await running.stop();
+  process.exit(1);
+} catch (err) {
+  log.error({ err }, 'ingress controller failed to start');
+  process.exit(1);
+}
