@@ -41,60 +41,43 @@ describe('conversion of old group/versions', () => {
   it('serves networking.k8s.io/v1beta1 Ingresses as v1 ones: service and resource backends, pathType, class', () => {
     const info = lookupResource('networking.k8s.io', 'v1beta1', 'ingresses') as ResourceInfo;
     const resource = { apiGroup: 'k8s.example.com', kind: 'StorageBucket', name: 'static' };
+    const rules = (paths: object[]) => [{ host: 'a.example', http: { paths } }];
+    const tls = [{ hosts: ['a.example'], secretName: 'a-tls' }];
     const old = {
       apiVersion: 'networking.k8s.io/v1beta1',
       kind: 'Ingress',
       metadata: { name: 'fanout' },
       spec: {
         ingressClassName: 'nginx',
-        tls: [{ hosts: ['a.example'], secretName: 'a-tls' }],
-        rules: [
-          {
-            host: 'a.example',
-            http: {
-              paths: [
-                { path: '/foo', pathType: 'Prefix', backend: { serviceName: 'foo', servicePort: 4200 } },
-                { path: '/bar', backend: { serviceName: 'bar', servicePort: 'http' } },
-                { path: '/static', pathType: 'Exact', backend: { resource } },
-              ],
-            },
-          },
-        ],
+        tls,
+        rules: rules([
+          { path: '/foo', pathType: 'Prefix', backend: { serviceName: 'foo', servicePort: 4200 } },
+          { path: '/bar', backend: { serviceName: 'bar', servicePort: 'http' } },
+          { path: '/static', pathType: 'Exact', backend: { resource } },
+        ]),
       },
     };
     const v1 = toStorage(info, old);
     expect(v1.apiVersion).toBe('networking.k8s.io/v1');
     expect((v1 as Ingress).spec).toEqual({
       ingressClassName: 'nginx',
-      tls: [{ hosts: ['a.example'], secretName: 'a-tls' }],
-      rules: [
-        {
-          host: 'a.example',
-          http: {
-            paths: [
-              { path: '/foo', pathType: 'Prefix', backend: { service: { name: 'foo', port: { number: 4200 } } } },
-              { path: '/bar', pathType: 'ImplementationSpecific', backend: { service: { name: 'bar', port: { name: 'http' } } } },
-              { path: '/static', pathType: 'Exact', backend: { resource } },
-            ],
-          },
-        },
-      ],
+      tls,
+      rules: rules([
+        { path: '/foo', pathType: 'Prefix', backend: { service: { name: 'foo', port: { number: 4200 } } } },
+        { path: '/bar', pathType: 'ImplementationSpecific', backend: { service: { name: 'bar', port: { name: 'http' } } } },
+        { path: '/static', pathType: 'Exact', backend: { resource } },
+      ]),
     });
     // Read back at v1beta1: the old field names, the defaulted pathType kept (v1beta1 has it too).
     const back = fromStorage(info, v1);
     expect(back.apiVersion).toBe('networking.k8s.io/v1beta1');
-    expect(at(back, 'spec', 'rules')).toEqual([
-      {
-        host: 'a.example',
-        http: {
-          paths: [
-            { path: '/foo', pathType: 'Prefix', backend: { serviceName: 'foo', servicePort: 4200 } },
-            { path: '/bar', pathType: 'ImplementationSpecific', backend: { serviceName: 'bar', servicePort: 'http' } },
-            { path: '/static', pathType: 'Exact', backend: { resource } },
-          ],
-        },
-      },
-    ]);
+    expect(at(back, 'spec', 'rules')).toEqual(
+      rules([
+        { path: '/foo', pathType: 'Prefix', backend: { serviceName: 'foo', servicePort: 4200 } },
+        { path: '/bar', pathType: 'ImplementationSpecific', backend: { serviceName: 'bar', servicePort: 'http' } },
+        { path: '/static', pathType: 'Exact', backend: { resource } },
+      ]),
+    );
   });
   it('serves the networking.k8s.io/v1beta1 IngressClass as the v1 one (the same fields)', () => {
     const info = lookupResource('networking.k8s.io', 'v1beta1', 'ingressclasses') as ResourceInfo;

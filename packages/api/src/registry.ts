@@ -55,6 +55,13 @@ function r(gv: string, resource: string, kind: string, opts: Partial<Omit<Resour
   };
 }
 
+/** A version served only for old manifests, stored as the current one. */
+const legacy = (deprecated: NonNullable<ResourceInfo['deprecated']>, opts: Partial<ResourceInfo> = {}): Partial<ResourceInfo> => ({
+  ...opts,
+  storageVersion: false,
+  deprecated,
+});
+
 /** Every served resource, in discovery order. */
 export const RESOURCES: readonly ResourceInfo[] = [
   r('v1', 'bindings', 'Binding', { verbs: ['create'] }),
@@ -103,38 +110,16 @@ export const RESOURCES: readonly ResourceInfo[] = [
   // Ingresses and IngressClass since 1.22; a 1.32 api-server answers 404 for them). kemu still serves them, converted
   // to and from the stored version, so that the manifests of old tutorials apply; discovery lists them after the
   // current versions, as the last api-servers that served them did.
-  r('apps/v1beta1', 'deployments', 'Deployment', {
-    subresources: ['status', 'scale'],
-    storageVersion: false,
-    deprecated: { since: '1.8', removed: '1.16' },
-  }),
-  r('extensions/v1beta1', 'deployments', 'Deployment', {
-    subresources: ['status', 'scale'],
-    storageVersion: false,
-    deprecated: { since: '1.8', removed: '1.16' },
-  }),
-  r('extensions/v1beta1', 'ingresses', 'Ingress', {
-    shortNames: ['ing'],
-    subresources: ['status'],
-    storageVersion: false,
-    deprecated: { since: '1.14', removed: '1.22' },
-  }),
+  r('apps/v1beta1', 'deployments', 'Deployment', legacy({ since: '1.8', removed: '1.16' }, { subresources: ['status', 'scale'] })),
+  r('extensions/v1beta1', 'deployments', 'Deployment', legacy({ since: '1.8', removed: '1.16' }, { subresources: ['status', 'scale'] })),
+  r('extensions/v1beta1', 'ingresses', 'Ingress', legacy({ since: '1.14', removed: '1.22' }, { shortNames: ['ing'], subresources: ['status'] })),
   r('coordination.k8s.io/v1', 'leases', 'Lease'),
   r('discovery.k8s.io/v1', 'endpointslices', 'EndpointSlice'),
   r('events.k8s.io/v1', 'events', 'Event', { shortNames: ['ev'], storageVersion: false }),
   r('networking.k8s.io/v1', 'ingressclasses', 'IngressClass', { namespaced: false }),
   r('networking.k8s.io/v1', 'ingresses', 'Ingress', { shortNames: ['ing'], subresources: ['status'] }),
-  r('networking.k8s.io/v1beta1', 'ingressclasses', 'IngressClass', {
-    namespaced: false,
-    storageVersion: false,
-    deprecated: { since: '1.19', removed: '1.22' },
-  }),
-  r('networking.k8s.io/v1beta1', 'ingresses', 'Ingress', {
-    shortNames: ['ing'],
-    subresources: ['status'],
-    storageVersion: false,
-    deprecated: { since: '1.19', removed: '1.22' },
-  }),
+  r('networking.k8s.io/v1beta1', 'ingressclasses', 'IngressClass', legacy({ since: '1.19', removed: '1.22' }, { namespaced: false })),
+  r('networking.k8s.io/v1beta1', 'ingresses', 'Ingress', legacy({ since: '1.19', removed: '1.22' }, { shortNames: ['ing'], subresources: ['status'] })),
   // Stored and served so that manifests carrying RBAC objects (the add-ons') apply; not enforced yet.
   r('rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
   r('rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
