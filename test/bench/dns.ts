@@ -2,9 +2,18 @@
  * Cluster DNS benchmark: Debian's dnsperf against one of a real cluster's
  * CoreDNS pods (kemu's DNS server, as the `coredns` Deployment runs it, fed
  * by the api-server's watches) and, in the same run, against Debian's dnsmasq
- * serving the same Service names from a hosts file in a network namespace of
- * the bench's own. Both are asked from one client namespace on the node
- * network, in alternating rounds, with a file of Service A questions.
+ * serving the same Service names from a hosts file. Both are asked from one
+ * client namespace on the node network (the pods are reached through their
+ * node, as from any other node), in alternating rounds, with a file of
+ * Service A questions.
+ * dnsmasq runs in a network namespace of the bench's own, plugged into the
+ * same node's pod bridge as a pod would be (an address at the top of the
+ * node's pod range, which the node's IPAM hands out last): every query and
+ * reply of either server takes the same path through the node (its bridge,
+ * routing and kube-proxy's netfilter rules), which costs the sender of each
+ * packet about as much as the server's own work does. On the node network
+ * instead, dnsmasq's packets would skip the node and the ratio would measure
+ * the pod network as much as the servers.
  * Prints per server: queries per second flat out (dnsperf's default of 100
  * queries outstanding), latency p50/p99 at a steady 5,000 queries per second,
  * and our share of dnsmasq's queries per second.
@@ -14,6 +23,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '@kemu/client';
+import { formatIPv4, parseCidr } from '@kemu/api';
 import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import { withCluster, type BenchCluster } from './cluster.js';
 
@@ -28,7 +38,6 @@ const ROUNDS = 5;
 const STEADY_QPS = 5000;
 // On the node network, below the LoadBalancer pool (its last /24) and above the nodes (x.1.N).
 const CLIENT_IP = `${SUBNET}.254.1`;
-const DNSMASQ_IP = `${SUBNET}.254.2`;
 const clientNs = `${PROJECT}-bench-client`;
 const dnsmasqNs = `${PROJECT}-bench-dnsmasq`;
 
@@ -37,15 +46,18 @@ const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs
 const median = (xs: number[]) => q(xs, 0.5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A namespace with `address` on eth0, its other end on the cluster's bridge (as `kemu up` attaches a node). */
-function attach(ns: string, leg: string, address: string): void {
-  const bridge = `${PROJECT}-net`;
+/**
+ * A namespace with `cidrAddress` on eth0, its other end on `bridge` in the namespace `at`: the node network's bridge
+ * (as `kemu up` attaches a node) or a node's pod bridge (as its kubelet attaches a pod).
+ */
+function attach(ns: string, leg: string, cidrAddress: string, at: string, bridge: string, gateway?: string): void {
   ip('netns', 'add', ns);
   ip('-n', ns, 'link', 'set', 'lo', 'up');
-  ip('-n', bridge, 'link', 'add', leg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-  ip('-n', bridge, 'link', 'set', leg, 'master', 'br0', 'up');
-  ip('-n', ns, 'addr', 'add', `${address}/16`, 'dev', 'eth0');
+  ip('-n', at, 'link', 'add', leg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+  ip('-n', at, 'link', 'set', leg, 'master', bridge, 'up');
+  ip('-n', ns, 'addr', 'add', cidrAddress, 'dev', 'eth0');
   ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  if (gateway) ip('-n', ns, 'route', 'add', 'default', 'via', gateway);
 }
 
 function detach(ns: string): void {
@@ -96,19 +108,26 @@ async function answers(server: string, name: string, want: string): Promise<void
   throw new Error(`${server} never answered ${name} with ${want}`);
 }
 
-/** A CoreDNS pod Running and Ready, and the address of its node. */
-async function corednsPod(c: ApiClient): Promise<{ pod: Pod; nodeIP: string }> {
+/** A CoreDNS pod Running and Ready, and its node. */
+async function corednsPod(c: ApiClient): Promise<{ pod: Pod; node: Node; nodeIP: string }> {
   for (let i = 0; i < 300; i++) {
     const pods = (await c.list({ version: 'v1', resource: 'pods', namespace: 'kube-system' }, { labelSelector: 'k8s-app=kube-dns' })).items as Pod[];
     const pod = pods.find((p) => p.status?.podIP && (p.status.conditions ?? []).some((x) => x.type === 'Ready' && x.status === 'True'));
     if (pod) {
       const node = (await c.get({ version: 'v1', resource: 'nodes' }, pod.spec!.nodeName!)) as Node;
       const nodeIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-      if (nodeIP) return { pod, nodeIP };
+      if (nodeIP && node.spec?.podCIDR) return { pod, node, nodeIP };
     }
     await sleep(200);
   }
   throw new Error('no CoreDNS pod became ready');
+}
+
+/** The pod bridge's address (the range's first) and the range's last usable address, as `a.b.c.d/len`. */
+function podRangeEnds(podCIDR: string): { gateway: string; last: string } {
+  const c = parseCidr(podCIDR);
+  const size = 2 ** (32 - c.prefix);
+  return { gateway: formatIPv4(c.network + 1), last: `${formatIPv4(c.network + size - 2)}/${c.prefix}` };
 }
 
 async function main({ state }: BenchCluster): Promise<void> {
@@ -136,12 +155,14 @@ async function main({ state }: BenchCluster): Promise<void> {
     writeFileSync(join(dir, 'hosts'), hosts.join('\n') + '\n');
     writeFileSync(join(dir, 'queries'), questions.join('\n') + '\n');
 
-    const { pod, nodeIP } = await corednsPod(c);
+    const { pod, node, nodeIP } = await corednsPod(c);
     const ours = pod.status!.podIP!;
-    attach(clientNs, 'v-bench-cli', CLIENT_IP);
-    attach(dnsmasqNs, 'v-bench-dnsm', DNSMASQ_IP);
-    // The pod network is behind its node, as from any other node (host-gw).
-    ip('-n', clientNs, 'route', 'add', `${ours}/32`, 'via', nodeIP);
+    const { gateway, last } = podRangeEnds(node.spec!.podCIDR!);
+    const theirs = last.split('/')[0];
+    attach(clientNs, 'v-bench-cli', `${CLIENT_IP}/16`, `${PROJECT}-net`, 'br0');
+    attach(dnsmasqNs, 'v-bench-dnsm', last, `${PROJECT}-${node.metadata!.name!}`, 'cni0', gateway);
+    // Both are behind the node, as from any other node (host-gw).
+    for (const to of [ours, theirs]) ip('-n', clientNs, 'route', 'add', `${to}/32`, 'via', nodeIP);
 
     // dnsmasq as an authoritative-for-its-hosts server: no upstream, no /etc/hosts, the same 5 s TTL as ours.
     dnsmasq = spawn(
@@ -156,7 +177,7 @@ async function main({ state }: BenchCluster): Promise<void> {
         '--no-resolv',
         '--no-hosts',
         `--addn-hosts=${join(dir, 'hosts')}`,
-        `--listen-address=${DNSMASQ_IP}`,
+        `--listen-address=${theirs}`,
         '--bind-interfaces',
         '--port=53',
         '--pid-file=',
@@ -166,19 +187,19 @@ async function main({ state }: BenchCluster): Promise<void> {
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
-    const last = hosts[hosts.length - 1].split(' ');
-    await answers(DNSMASQ_IP, last[1], last[0]);
-    await answers(ours, last[1], last[0]);
+    const lastHost = hosts[hosts.length - 1].split(' ');
+    await answers(theirs, lastHost[1], lastHost[0]);
+    await answers(ours, lastHost[1], lastHost[0]);
 
     const flat: Record<'ours' | 'dnsmasq', Run[]> = { ours: [], dnsmasq: [] };
     const steady: Record<'ours' | 'dnsmasq', Run[]> = { ours: [], dnsmasq: [] };
     const queries = join(dir, 'queries');
     // A short run each to warm up (JIT, caches), not counted.
-    for (const s of [ours, DNSMASQ_IP]) execFileSync('ip', ['netns', 'exec', clientNs, 'dnsperf', '-s', s, '-d', queries, '-l', '2'], { stdio: 'ignore' });
+    for (const s of [ours, theirs]) execFileSync('ip', ['netns', 'exec', clientNs, 'dnsperf', '-s', s, '-d', queries, '-l', '2'], { stdio: 'ignore' });
     for (let r = 0; r < ROUNDS; r++) {
       for (const [who, server] of [
         ['ours', ours],
-        ['dnsmasq', DNSMASQ_IP],
+        ['dnsmasq', theirs],
       ] as const) {
         flat[who].push(dnsperf(server, queries));
         steady[who].push(dnsperf(server, queries, STEADY_QPS));
