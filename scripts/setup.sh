@@ -31,6 +31,11 @@ command -v host >/dev/null 2>&1 || need+=(bind9-host)
 command -v iperf >/dev/null 2>&1 || need+=(iperf)
 # nginx's entrypoint renders /etc/nginx/templates with envsubst, as the official image's does.
 command -v envsubst >/dev/null 2>&1 || need+=(gettext-base)
+# The DNS benchmark (test/bench/dns.ts): Debian's dnsperf asks, Debian's dnsmasq answers the same names beside ours.
+# dnsmasq-base is the program without the machine's service (the dnsmasq package only adds that service): the bench
+# starts it in a network namespace of its own, nothing else ever does.
+command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+[ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   SUDO=""

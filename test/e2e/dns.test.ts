@@ -43,7 +43,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'component.token'), tokens['kube-controller-manager']);
   grpcDns = await start({ ...base(), apiserver: `${ctx().subnet}.0.3:6444`, caFile: stateFile('pki', 'ca.crt'), tokenFile: join(dir, 'component.token') });
   // What a pod has: a service account token and the cluster CA, and the api-server's REST port.
-  // (Through the API as JSON: kubectl create token sends protobuf, which kemu does not read for TokenRequest yet.)
+  // (Through the API as JSON, as a client library asks; kubectl create token sends the same as protobuf.)
   const token = await waitFor('a service account token', async () => {
     const r = await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/default/token`, {
       apiVersion: 'authentication.k8s.io/v1',

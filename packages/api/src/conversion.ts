@@ -1,7 +1,8 @@
 /**
  * Conversion between the old group/versions that tutorials still use and the
- * storage versions: apps/v1beta1 and extensions/v1beta1 Deployments, and
- * extensions/v1beta1 Ingresses. Pure.
+ * storage versions: apps/v1beta1 and extensions/v1beta1 Deployments,
+ * extensions/v1beta1 and networking.k8s.io/v1beta1 Ingresses and the
+ * networking.k8s.io/v1beta1 IngressClass (the same fields as v1). Pure.
  */
 import { groupVersion, storageInfo, type ResourceInfo } from './registry.js';
 import { isPlainObject, type KubeObject } from './types.js';
@@ -19,6 +20,7 @@ function backendToV1(b: unknown): unknown {
 }
 
 function backendFromV1(b: unknown): unknown {
+  // A resource backend (TypedLocalObjectReference) is the same object in every version.
   if (!isPlainObject(b) || !isPlainObject(b.service)) return b;
   const port = asObject(b.service.port) ?? {};
   return { serviceName: b.service.name, servicePort: port.number ?? port.name };

@@ -27,8 +27,11 @@ export interface ResourceInfo {
    */
   storage: string;
   storageVersion: boolean;
-  /** Served only to read old manifests; not the preferred version. */
-  deprecated?: boolean;
+  /**
+   * Served only to read old manifests; not the preferred version. The Kubernetes releases that deprecated and
+   * removed it, for the warning a deprecated version's requests get (as kube-apiserver sent while it served them).
+   */
+  deprecated?: { since: string; removed: string };
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -51,6 +54,13 @@ function r(gv: string, resource: string, kind: string, opts: Partial<Omit<Resour
     deprecated: opts.deprecated,
   };
 }
+
+/** A version served only for old manifests, stored as the current one. */
+const legacy = (deprecated: NonNullable<ResourceInfo['deprecated']>, opts: Partial<ResourceInfo> = {}): Partial<ResourceInfo> => ({
+  ...opts,
+  storageVersion: false,
+  deprecated,
+});
 
 /** Every served resource, in discovery order. */
 export const RESOURCES: readonly ResourceInfo[] = [
@@ -96,26 +106,20 @@ export const RESOURCES: readonly ResourceInfo[] = [
     categories: ['all'],
     subresources: ['status', 'scale'],
   }),
-  r('apps/v1beta1', 'deployments', 'Deployment', {
-    subresources: ['status', 'scale'],
-    storageVersion: false,
-    deprecated: true,
-  }),
-  r('extensions/v1beta1', 'deployments', 'Deployment', {
-    subresources: ['status', 'scale'],
-    storageVersion: false,
-    deprecated: true,
-  }),
-  r('extensions/v1beta1', 'ingresses', 'Ingress', {
-    subresources: ['status'],
-    storageVersion: false,
-    deprecated: true,
-  }),
+  // Versions Kubernetes no longer serves (apps/v1beta1 and extensions/v1beta1 Deployments since 1.16, the v1beta1
+  // Ingresses and IngressClass since 1.22; a 1.32 api-server answers 404 for them). kemu still serves them, converted
+  // to and from the stored version, so that the manifests of old tutorials apply; discovery lists them after the
+  // current versions, as the last api-servers that served them did.
+  r('apps/v1beta1', 'deployments', 'Deployment', legacy({ since: '1.8', removed: '1.16' }, { subresources: ['status', 'scale'] })),
+  r('extensions/v1beta1', 'deployments', 'Deployment', legacy({ since: '1.8', removed: '1.16' }, { subresources: ['status', 'scale'] })),
+  r('extensions/v1beta1', 'ingresses', 'Ingress', legacy({ since: '1.14', removed: '1.22' }, { shortNames: ['ing'], subresources: ['status'] })),
   r('coordination.k8s.io/v1', 'leases', 'Lease'),
   r('discovery.k8s.io/v1', 'endpointslices', 'EndpointSlice'),
   r('events.k8s.io/v1', 'events', 'Event', { shortNames: ['ev'], storageVersion: false }),
   r('networking.k8s.io/v1', 'ingressclasses', 'IngressClass', { namespaced: false }),
   r('networking.k8s.io/v1', 'ingresses', 'Ingress', { shortNames: ['ing'], subresources: ['status'] }),
+  r('networking.k8s.io/v1beta1', 'ingressclasses', 'IngressClass', legacy({ since: '1.19', removed: '1.22' }, { namespaced: false })),
+  r('networking.k8s.io/v1beta1', 'ingresses', 'Ingress', legacy({ since: '1.19', removed: '1.22' }, { shortNames: ['ing'], subresources: ['status'] })),
   // Stored and served so that manifests carrying RBAC objects (the add-ons') apply; not enforced yet.
   r('rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
   r('rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
@@ -179,6 +183,13 @@ export function groups(): { name: string; versions: string[] }[] {
 /** Resources served at one group/version. */
 export function resourcesOf(group: string, version: string): ResourceInfo[] {
   return RESOURCES.filter((x) => x.group === group && x.version === version);
+}
+
+/** The warning kube-apiserver sent with every request to a deprecated version (`kubectl` prints it as "Warning: ..."). */
+export function deprecationWarning(info: ResourceInfo): string | undefined {
+  if (!info.deprecated) return undefined;
+  const now = storageInfo(info);
+  return `${groupVersion(info)} ${info.kind} is deprecated in v${info.deprecated.since}+, unavailable in v${info.deprecated.removed}+; use ${groupVersion(now)} ${now.kind}`;
 }
 
 /** What a subresource answers with in discovery. */

@@ -4,6 +4,8 @@
  * can take over UDP (512 bytes, or its EDNS0 size). Replies are encoded once
  * and kept, keyed by lowercase name, type, class and EDNS, until the index
  * changes: a repeated question costs a decode, a map lookup and a copy.
+ * A query whose bytes (all but its ID) came before costs less still: the
+ * reply it got is kept by those bytes, and only the ID is written in.
  * Anything that does not decode as a query is dropped.
  */
 import dnsPacket, { type Answer, type DecodedPacket, type OptAnswer, type Packet } from 'dns-packet';
@@ -22,12 +24,16 @@ const RA = dnsPacket.RECURSION_AVAILABLE;
 /** The most we accept from an EDNS0 client over UDP, and advertise. */
 export const MAX_UDP = 4096;
 const CACHE_LIMIT = 10_000;
+/** Longer queries (EDNS options) are rarely asked twice byte for byte: not kept by their bytes. */
+const RAW_KEY_LIMIT = 300;
 const PRINTABLE = /^[\x21-\x7e]{0,253}$/;
 
+/** A reply to send. */
+type Answered = { kind: 'reply'; bytes: Buffer; rcode: Rcode; qtype: string; zone: 'cluster' | 'forward' };
 /** What became of one message. */
 export type Outcome =
   | { kind: 'drop' }
-  | { kind: 'reply'; bytes: Buffer; rcode: Rcode; qtype: string; zone: 'cluster' | 'forward' }
+  | Answered
   /** Outside the zone: the server asks upstream (and answers SERVFAIL if that fails). */
   | { kind: 'forward'; query: DecodedPacket; qtype: string }
   /** An ExternalName outside the zone: the server may append the target's records from upstream. */
@@ -101,6 +107,8 @@ function countsFit(msg: Buffer): boolean {
 
 export class Responder {
   private cache = new Map<string, { bytes: Buffer; rcode: Rcode }>();
+  /** Final replies by transport and the query's bytes after its ID. */
+  private raw = new Map<string, Answered>();
   private generation = -1;
 
   constructor(
@@ -111,7 +119,27 @@ export class Responder {
   /** Never throws: whatever goes wrong with one message drops that message. */
   handle(msg: Buffer, transport: Transport): Outcome {
     try {
-      return this.handleUnsafe(msg, transport);
+      if (this.generation !== this.index.generation) {
+        this.cache.clear();
+        this.raw.clear();
+        this.generation = this.index.generation;
+      }
+      // The reply depends on nothing but these bytes, the transport and the index (while synced), so the same bytes get
+      // the same reply; a query that is no query never gets one, so it is never kept.
+      const key = msg.length >= 12 && msg.length <= RAW_KEY_LIMIT ? `${transport}${msg.toString('latin1', 2)}` : undefined;
+      const hit = key === undefined ? undefined : this.raw.get(key);
+      if (hit) {
+        const bytes = Buffer.allocUnsafe(hit.bytes.length);
+        hit.bytes.copy(bytes);
+        msg.copy(bytes, 0, 0, 2);
+        return { ...hit, bytes };
+      }
+      const out = this.handleUnsafe(msg, transport);
+      if (key !== undefined && out.kind === 'reply' && this.o.synced()) {
+        if (this.raw.size >= CACHE_LIMIT) this.raw.clear();
+        this.raw.set(key, out);
+      }
+      return out;
     } catch {
       return { kind: 'drop' };
     }
@@ -137,10 +165,6 @@ export class Responder {
     const lower = keyName(q.name);
     const edns = optOf(query) !== undefined;
     const key = `${lower}\0${q.type}\0${q.class ?? 'IN'}${edns ? '\0e' : ''}`;
-    if (this.generation !== this.index.generation) {
-      this.cache.clear();
-      this.generation = this.index.generation;
-    }
     const synced = this.o.synced();
     // The cache holds replies to lowercase questions; a question spelled otherwise is answered afresh, in its spelling.
     const cacheable = synced && lower === q.name;

@@ -4,6 +4,7 @@
  * (/health, 8080), ready (/ready, 8181) and prometheus (/metrics, 9153) plugins.
  */
 import dgram from 'node:dgram';
+import dns, { type LookupOneOptions } from 'node:dns';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -56,11 +57,21 @@ function listenHttp(port: number, address: string, handler: http.RequestListener
   });
 }
 
+/**
+ * dgram looks up the address of every datagram it sends (for an IP literal: a check and a deferral to the next tick).
+ * A reply goes to the address a query came from, always an IP: it is sent at once.
+ */
+function addressAsIs(host: string, family: LookupOneOptions | number, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const fam = net.isIP(host);
+  if (fam) return cb(null, host, fam);
+  dns.lookup(host, typeof family === 'number' ? { family } : family, cb);
+}
+
 /** A UDP socket and a TCP server on the same port (with port 0, a few tries at one free for both). */
 async function bindDns(address: string, port: number): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
   const type = net.isIPv6(address) ? 'udp6' : 'udp4';
   for (let attempt = 0; ; attempt++) {
-    const udp = dgram.createSocket(type);
+    const udp = dgram.createSocket({ type, lookup: addressAsIs });
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(port, address, () => resolve());
@@ -92,14 +103,20 @@ export async function startServer(index: DnsIndex, o: ServerOptions = {}): Promi
 
   /** One message in; `send` the reply, if any. */
   const serve = (msg: Buffer, transport: Transport, family: 4 | 6, send: (b: Buffer) => void): void => {
-    const started = process.hrtime.bigint();
-    const done = (bytes: Buffer, qtype: string, z: string, plugin: string) => {
-      send(bytes);
-      metrics.observe({ zone: z, transport, family, qtype, rcode: rcodeOf(bytes), plugin, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
-    };
+    const started = performance.now();
     const out: Outcome = responder.handle(msg, transport);
     if (out.kind === 'drop') return;
-    if (out.kind === 'reply') return done(out.bytes, out.qtype, zone, out.rcode === 'NOERROR' || out.rcode === 'NXDOMAIN' ? 'kubernetes' : '');
+    // The common case first, without the closures the others need.
+    if (out.kind === 'reply') {
+      send(out.bytes);
+      const plugin = out.rcode === 'NOERROR' || out.rcode === 'NXDOMAIN' ? 'kubernetes' : '';
+      metrics.observe({ zone, transport, family, qtype: out.qtype, rcode: out.rcode, plugin, seconds: (performance.now() - started) / 1000 });
+      return;
+    }
+    const done = (bytes: Buffer, qtype: string, z: string, plugin: string) => {
+      send(bytes);
+      metrics.observe({ zone: z, transport, family, qtype, rcode: rcodeOf(bytes), plugin, seconds: (performance.now() - started) / 1000 });
+    };
     if (out.kind === 'forward') {
       if (!forwarder?.enabled) return done(errorReply(out.query, 'SERVFAIL'), out.qtype, '.', '');
       void forwarder.query(msg, transport).then((reply) => {

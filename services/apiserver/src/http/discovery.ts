@@ -4,7 +4,7 @@
  * apidiscovery.k8s.io/v2 lists that kubectl 1.32 asks for first.
  */
 import { acceptedVersion } from './accept.js';
-import { groups, resourcesOf, subresourceKind, groupVersion, type ResourceInfo } from '@kemu/api';
+import { groups, resourcesOf, subresourceKind, groupVersion, storageInfo, type ResourceInfo } from '@kemu/api';
 
 export const AGGREGATED_V2 = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
 export const AGGREGATED_V2BETA1 = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
@@ -66,7 +66,8 @@ export function apiResourceList(group: string, version: string): object | undefi
       verbs: r.verbs,
       ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
       ...(r.categories.length ? { categories: r.categories } : {}),
-      storageVersionHash: hash(`${groupVersion(r)}/${r.kind}`),
+      // Of the version objects are stored in, as kube-apiserver computes it: every version of a resource has the same.
+      storageVersionHash: hash(`${groupVersion(storageInfo(r))}/${storageInfo(r).kind}`),
     });
     for (const sub of r.subresources) {
       const k = subresourceKind(r, sub);

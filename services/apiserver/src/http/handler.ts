@@ -7,7 +7,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { decodeProtobuf, PROTOBUF } from '../protobuf/decode.js';
-import { badRequest, methodNotAllowed, StatusError, unauthorized, groupVersion, lookupResource, type DeleteOptions, type KubeObject } from '@kemu/api';
+import {
+  badRequest,
+  methodNotAllowed,
+  StatusError,
+  unauthorized,
+  groupVersion,
+  lookupResource,
+  deprecationWarning,
+  type DeleteOptions,
+  type KubeObject,
+} from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
@@ -210,6 +220,10 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
   const dryRun = q.get('dryRun') === 'All';
   const table = tableWanted(req.headers.accept);
   const include = (q.get('includeObject') ?? 'Metadata') as IncludeObject;
+  // Every request to a version Kubernetes deprecated got this warning while kube-apiserver still served it (such a
+  // version has no unknown fields to warn of: fieldValidation sets no other Warning).
+  const deprecation = deprecationWarning(info);
+  if (deprecation) res.setHeader('Warning', `299 - "${deprecation}"`);
   if (sub && !info.subresources.includes(sub as never) && !(info.storage === 'namespaces' && sub === 'finalize')) throw notFoundPath();
   if (sub && info.resource === 'pods' && KUBELET_SUBRESOURCES.includes(sub) && ns && name) {
     if (sub !== 'log' && sub !== 'proxy') throw badRequest('Upgrade request required');

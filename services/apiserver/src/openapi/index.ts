@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { groups, resourcesOf, groupVersion, type ResourceInfo } from '@kemu/api';
+import { groups, resourcesOf, groupVersion, storageInfo, type ResourceInfo } from '@kemu/api';
 
 /** The parts of an OpenAPI v3 schema this module reads; the rest is passed through as it is. */
 interface Schema {
@@ -42,10 +42,7 @@ export function rootSchemaName(info: { group: string; version: string; kind: str
 }
 
 function storageRoot(info: ResourceInfo): string | undefined {
-  return (
-    rootSchemaName(info) ??
-    (info.storage === 'ingresses' ? defs.roots['networking.k8s.io/v1/Ingress'] : info.storage === 'deployments' ? defs.roots['apps/v1/Deployment'] : undefined)
-  );
+  return rootSchemaName(info) ?? (info.deprecated ? rootSchemaName(storageInfo(info)) : undefined);
 }
 
 function reachable(names: string[]): Set<string> {
@@ -192,7 +189,8 @@ function buildDoc(group: string, version: string): Doc | undefined {
     if (name && info.deprecated) {
       // An old version: the storage version's schema, named and tagged for this version, open to its old fields.
       const base = defs.schemas[name];
-      const alias = `${name.replace(/\.v1\./, '.').replace(/\.[^.]+$/, '')}.${info.version}.${info.kind}`;
+      // Named as Kubernetes named it (io.k8s.api.extensions.v1beta1.Ingress), in the old version's package.
+      const alias = `io.k8s.api.${info.group.split('.')[0]}.${info.version}.${info.kind}`;
       const spec = base.properties?.spec;
       const specSchema = { ...(defs.schemas[refName(spec) ?? ''] ?? {}), description: spec?.description, 'x-kubernetes-preserve-unknown-fields': true };
       overrides[alias] = {

@@ -46,6 +46,38 @@ describe('Kubernetes protobuf bodies', () => {
     const ingress = msg(field(1, '172.16.255.250'), field(3, 'VIP'), field(4, msg(field(1, 80), field(2, 'TCP'))));
     expect(decodeMessage('LoadBalancerIngress', ingress)).toEqual({ ip: '172.16.255.250', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] });
   });
+  it('decodes an Ingress as kubectl create ingress sends it (the rule value inlined, as in JSON)', () => {
+    const backend = msg(field(4, msg(field(1, 'web'), field(2, msg(field(2, 80))))));
+    const path = msg(field(1, '/'), field(3, 'Prefix'), field(2, backend));
+    const rule = msg(field(1, 'a.example'), field(2, msg(field(1, msg(field(1, path))))));
+    const named = msg(field(4, msg(field(1, 'api'), field(2, msg(field(1, 'http'))))));
+    const spec = msg(field(4, 'nginx'), field(1, named), field(2, msg(field(1, 'a.example'), field(2, 'a-tls'))), field(3, rule));
+    expect(decodeProtobuf(envelope('networking.k8s.io/v1', 'Ingress', msg(field(1, msg(field(1, 'ing'))), field(2, spec))))).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'ing' },
+      spec: {
+        ingressClassName: 'nginx',
+        defaultBackend: { service: { name: 'api', port: { name: 'http' } } },
+        tls: [{ hosts: ['a.example'], secretName: 'a-tls' }],
+        rules: [{ host: 'a.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }],
+      },
+    });
+  });
+  it('decodes a TokenRequest as kubectl create token sends it', () => {
+    const bound = msg(field(1, 'Pod'), field(2, 'v1'), field(3, 'web-0'), field(4, 'u-1'));
+    const raw = msg(
+      field(1, msg(field(8, Buffer.alloc(0)))),
+      field(2, msg(field(1, 'vault'), field(1, 'api'), field(4, 600), field(3, bound))),
+      field(3, Buffer.alloc(0)),
+    );
+    expect(decodeProtobuf(envelope('authentication.k8s.io/v1', 'TokenRequest', raw))).toEqual({
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      metadata: {},
+      spec: { audiences: ['vault', 'api'], expirationSeconds: 600, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web-0', uid: 'u-1' } },
+    });
+  });
   it('refuses a field it does not know instead of dropping it', () => {
     const raw = msg(field(1, msg(field(1, 'cfg'))), field(99, 'x'));
     expect(() => decodeProtobuf(envelope('v1', 'ConfigMap', raw))).toThrow(/field 99 of ConfigMap/);

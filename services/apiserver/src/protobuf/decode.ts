@@ -1,7 +1,7 @@
 /**
  * Kubernetes protobuf request bodies, decoded to the same JSON the rest of
  * the api-server handles. kubectl's typed clients (`kubectl create
- * namespace|configmap|secret|serviceaccount|quota|service|deployment`) send
+ * namespace|configmap|secret|serviceaccount|quota|service|deployment|ingress|token`) send
  * protobuf; the message tables in ./schema.ts cover what they send, and any
  * field outside them is refused (415) rather than dropped.
  */
@@ -103,6 +103,8 @@ export function decodeMessage(name: string, buf: Uint8Array): Json {
     if (spec.map) {
       const [k, v] = mapEntry(spec, r);
       out[spec.name] = { ...(out[spec.name] ?? {}), [k]: v };
+    } else if (spec.inline) {
+      Object.assign(out, readValue(spec.type, r));
     } else if (spec.repeated) {
       const items = (out[spec.name] as unknown[] | undefined) ?? [];
       items.push(readValue(spec.type, r));
@@ -110,7 +112,7 @@ export function decodeMessage(name: string, buf: Uint8Array): Json {
     } else out[spec.name] = readValue(spec.type, r);
   });
   for (const spec of Object.values(msg)) {
-    if (isEmpty(spec, out[spec.name])) delete out[spec.name];
+    if (!spec.inline && isEmpty(spec, out[spec.name])) delete out[spec.name];
   }
   return out;
 }

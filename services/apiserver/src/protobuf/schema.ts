@@ -16,6 +16,8 @@ export interface FieldSpec {
   keepZero?: boolean;
   /** Keep an empty object (e.g. `emptyDir: {}`). */
   keepEmpty?: boolean;
+  /** An embedded Go struct (`json:",inline"`): its fields are the parent's in JSON. */
+  inline?: boolean;
 }
 
 type Table = Record<number, FieldSpec>;
@@ -170,6 +172,28 @@ export const MESSAGES: Record<string, Table> = {
   VolumeMount: { 1: s('name'), 2: m('readOnly', 'bool'), 3: s('mountPath'), 4: s('subPath') },
   Volume: { 1: s('name') },
   Toleration: { 1: s('key'), 2: s('operator'), 3: s('value'), 4: s('effect'), 5: m('tolerationSeconds', 'int64', { keepZero: true }) },
+
+  // networking.k8s.io/v1, what `kubectl create ingress` sends.
+  Ingress: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'IngressSpec'), 3: m('status', 'IngressStatus') },
+  IngressSpec: { 1: m('defaultBackend', 'IngressBackend'), 2: list('tls', 'IngressTLS'), 3: list('rules', 'IngressRule'), 4: s('ingressClassName') },
+  IngressBackend: { 3: m('resource', 'TypedLocalObjectReference'), 4: m('service', 'IngressServiceBackend') },
+  IngressServiceBackend: { 1: s('name'), 2: m('port', 'ServiceBackendPort') },
+  ServiceBackendPort: { 1: s('name'), 2: m('number', 'int32') },
+  TypedLocalObjectReference: { 1: s('apiGroup'), 2: s('kind'), 3: s('name') },
+  IngressTLS: { 1: list('hosts', 'string'), 2: s('secretName') },
+  IngressRule: { 1: s('host'), 2: m('ingressRuleValue', 'IngressRuleValue', { inline: true }) },
+  IngressRuleValue: { 1: m('http', 'HTTPIngressRuleValue') },
+  HTTPIngressRuleValue: { 1: list('paths', 'HTTPIngressPath') },
+  HTTPIngressPath: { 1: s('path'), 2: m('backend', 'IngressBackend'), 3: s('pathType') },
+  IngressStatus: { 1: m('loadBalancer', 'IngressLoadBalancerStatus') },
+  IngressLoadBalancerStatus: { 1: list('ingress', 'IngressLoadBalancerIngress') },
+  IngressLoadBalancerIngress: { 1: s('ip'), 2: s('hostname'), 4: list('ports', 'PortStatus') },
+
+  // authentication.k8s.io/v1, what `kubectl create token` sends to serviceaccounts/<name>/token.
+  TokenRequest: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'TokenRequestSpec'), 3: m('status', 'TokenRequestStatus') },
+  TokenRequestSpec: { 1: list('audiences', 'string'), 3: m('boundObjectRef', 'BoundObjectReference'), 4: m('expirationSeconds', 'int64', { keepZero: true }) },
+  BoundObjectReference: { 1: s('kind'), 2: s('apiVersion'), 3: s('name'), 4: s('uid') },
+  TokenRequestStatus: { 1: s('token'), 2: m('expirationTimestamp', 'time') },
 };
 
 /** apiVersion/kind → root message. */
@@ -181,4 +205,6 @@ export const ROOTS: Record<string, string> = {
   'v1/ResourceQuota': 'ResourceQuota',
   'v1/Service': 'Service',
   'apps/v1/Deployment': 'Deployment',
+  'networking.k8s.io/v1/Ingress': 'Ingress',
+  'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
 };

@@ -1,0 +1,54 @@
+/**
+ * `kubectl create token`: kubectl sends the TokenRequest as protobuf; the
+ * token it prints authenticates as the service account on its own.
+ */
+import https from 'node:https';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { creds, k, kubectl, namespace, parseJson } from './helpers.js';
+
+let ns: string;
+
+beforeAll(async () => {
+  ns = await namespace('token');
+});
+
+afterAll(async () => {
+  if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false']);
+});
+
+/** The claims of a JWT (its middle part). */
+const claims = (jwt: string) => parseJson<{ sub: string; aud: string[]; exp: number; iat: number }>(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+
+/** GET `path` with nothing but the bearer token (no client certificate). */
+function getWithToken(path: string, token: string): Promise<number> {
+  const c = creds();
+  return new Promise((resolve, reject) => {
+    https
+      .get({ host: c.server.hostname, port: c.server.port, path, ca: c.ca, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
+  });
+}
+
+describe('kubectl create token', () => {
+  it("prints a token of the namespace's default service account that the api-server accepts", async () => {
+    // A fresh namespace's default service account comes from the controller a moment later.
+    await k(['wait', '-n', ns, '--for=create', 'serviceaccount/default', '--timeout=30s']);
+    const token = (await k(['create', 'token', 'default', '-n', ns])).trim();
+    expect(claims(token).sub).toBe(`system:serviceaccount:${ns}:default`);
+    expect(await getWithToken(`/api/v1/namespaces/${ns}/serviceaccounts`, token)).toBe(200);
+    expect(await getWithToken(`/api/v1/namespaces/${ns}/serviceaccounts`, `${token}x`)).toBe(401);
+  });
+
+  it('takes --duration and --audience, and says when the service account does not exist', async () => {
+    const token = (await k(['create', 'token', 'default', '-n', ns, '--duration=10m', '--audience=vault.example'])).trim();
+    const c = claims(token);
+    expect(c.exp - c.iat).toBe(600);
+    expect(c.aud).toEqual(['vault.example']);
+    const missing = await kubectl(['create', 'token', 'nobody', '-n', ns]);
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain('serviceaccounts "nobody" not found');
+  });
+});
