@@ -9,11 +9,11 @@
  * The load average is printed with each run: on a shared machine the figures say as much about it as about kemu.
  * Run: npm run bench:up   (as root; KEMU_BENCH_RUNS, KEMU_BENCH_PROJECT and KEMU_BENCH_SUBNET to change the defaults)
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { withBenchHome } from './cluster.js';
 
 const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
 const RUNS = Number(process.env.KEMU_BENCH_RUNS ?? 5);
@@ -52,13 +52,8 @@ const stats = (xs: number[]) => {
   return { min: sorted[0], median: sorted[Math.floor((sorted.length - 1) / 2)], max: sorted[sorted.length - 1] };
 };
 
-const home = mkdtempSync('/tmp/kemu-bench-up-');
-const env = { KEMU_DNS_FORWARD: 'off', ...process.env, KEMU_HOME: home };
-const kemu = (...a: string[]) =>
-  void execFileSync(process.execPath, [CLI, '-p', PROJECT, '--subnet', SUBNET, ...a], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-const runs: Run[] = [];
-try {
-  kemu('down');
+await withBenchHome(PROJECT, SUBNET, async ({ env, kemu }) => {
+  const runs: Run[] = [];
   console.log(`kemu up --nodes 3, ${RUNS} runs (seconds since the start; load = 1-minute load average at the start)`);
   console.log('run   processes    nodes      dns    total   load');
   for (let i = 1; i <= RUNS; i++) {
@@ -84,10 +79,4 @@ try {
     const { min, median, max } = stats(runs.map((r) => own(r, p, before)));
     console.log(`${label.padEnd(22)} ${s(min)}  ${s(median)}  ${s(max)}`);
   }
-} catch (e) {
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  kemu('down');
-  rmSync(home, { recursive: true, force: true });
-}
+});
