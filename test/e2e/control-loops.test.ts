@@ -51,9 +51,10 @@ ${Object.entries(extra)
 
 describe('control loops', () => {
   it('has kubelets register their nodes, with leases, as kubectl shows them', async () => {
+    // AGE is kubectl's human duration: 95s, then 2m5s, 12m… (how long after the cluster came up this file runs)
     const out = await k(['get', 'nodes', ...NODES, '-o', 'wide']);
     for (const [i, n] of NODES.entries())
-      expect(out).toMatch(new RegExp(`${n}\\s+Ready\\s+<none>\\s+\\d+s\\s+v1\\.32\\.0\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.${i + 1}`));
+      expect(out).toMatch(new RegExp(`${n}\\s+Ready\\s+<none>\\s+[0-9hms]+\\s+v1\\.32\\.0\\s+${ctx().subnet.replace('.', '\\.')}\\.1\\.${i + 1}`));
     expect(await k(['get', 'lease', '-n', 'kube-node-lease', 'node-1', '-o', 'jsonpath={.spec.holderIdentity}'])).toBe('node-1');
     const node = parseJson<Node>(await k(['get', 'node', 'node-1', '-o', 'json']));
     expect(node.status?.capacity).toMatchObject({ cpu: '2', pods: '110' });

@@ -7,7 +7,25 @@
  */
 import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse } from 'etcd3';
 import { handleWhen, noop, retry } from 'cockatiel';
+import { WatchManager } from 'etcd3/lib/watch.js';
 import type { KubeObject } from '@kemu/api';
+
+/**
+ * etcd3's WatchManager throws when a response names a watch id it no longer holds (a watcher cancelled while etcd was
+ * still sending to it, or answers racing the re-attach after etcd restarted). The throw happens inside the shared
+ * watch stream's data handler, and after it every cache stopped seeing events. etcd's Go client drops such a response;
+ * so do we. The method is private in the library's types, hence the view below.
+ */
+interface WatchManagerInternals {
+  watchers: { id: string | null }[];
+  handleResponse: (this: WatchManagerInternals, res: IWatchResponse) => void;
+}
+const manager = WatchManager.prototype as unknown as WatchManagerInternals;
+const handleResponse = manager.handleResponse;
+manager.handleResponse = function (this: WatchManagerInternals, res: IWatchResponse) {
+  if (!this.watchers.some((w) => w.id === res.watch_id)) return;
+  handleResponse.call(this, res);
+};
 
 export interface StoredObject {
   key: string;
