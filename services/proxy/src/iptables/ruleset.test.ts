@@ -1,6 +1,6 @@
 /**
  * Golden rulesets in the order kemu writes them (kube-proxy's order, with Services
- * sorted by name): a full sync of everyday Services, then a partial sync after one
+ * sorted by name and per-service chains declared in name order): a full sync of everyday Services, then a partial sync after one
  * Service lost an endpoint and another was deleted. Each was checked by loading it
  * with iptables-restore in a scratch network namespace.
  */
@@ -32,24 +32,24 @@ const FULL = dedent(`
       :KUBE-NODEPORTS - [0:0]
       :KUBE-POSTROUTING - [0:0]
       :KUBE-MARK-MASQ - [0:0]
-      :KUBE-SVC-Y7EDZEKK3VQEVH55 - [0:0]
-      :KUBE-SEP-ITZHLQPYZDWBGLCB - [0:0]
       :KUBE-EXT-QUMPV5Z3SF2IMFUJ - [0:0]
-      :KUBE-SVC-QUMPV5Z3SF2IMFUJ - [0:0]
-      :KUBE-SVL-QUMPV5Z3SF2IMFUJ - [0:0]
-      :KUBE-SEP-HYNUWRIEHJNEW6ZI - [0:0]
-      :KUBE-SEP-ZLSMBFEPPUCSUGXG - [0:0]
-      :KUBE-SVC-T2ECBIYT2WDZZK45 - [0:0]
       :KUBE-SEP-4BLWBM5IJOLWVP2M - [0:0]
-      :KUBE-SEP-LMFL3UCTFWBOEFPN - [0:0]
-      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
-      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
       :KUBE-SEP-CBPCTALQVABL5M2H - [0:0]
-      :KUBE-SEP-I2YZ2ZJGX6XNOQ3T - [0:0]
-      :KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
-      :KUBE-SEP-TCIZBYBD3WWXNWF5 - [0:0]
-      :KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
       :KUBE-SEP-H7FN6LU3RSH6CC2T - [0:0]
+      :KUBE-SEP-HYNUWRIEHJNEW6ZI - [0:0]
+      :KUBE-SEP-I2YZ2ZJGX6XNOQ3T - [0:0]
+      :KUBE-SEP-ITZHLQPYZDWBGLCB - [0:0]
+      :KUBE-SEP-LMFL3UCTFWBOEFPN - [0:0]
+      :KUBE-SEP-TCIZBYBD3WWXNWF5 - [0:0]
+      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
+      :KUBE-SEP-ZLSMBFEPPUCSUGXG - [0:0]
+      :KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
+      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
+      :KUBE-SVC-QUMPV5Z3SF2IMFUJ - [0:0]
+      :KUBE-SVC-T2ECBIYT2WDZZK45 - [0:0]
+      :KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+      :KUBE-SVC-Y7EDZEKK3VQEVH55 - [0:0]
+      :KUBE-SVL-QUMPV5Z3SF2IMFUJ - [0:0]
       -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
       -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
       -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
@@ -127,12 +127,12 @@ const PARTIAL = dedent(`
       :KUBE-NODEPORTS - [0:0]
       :KUBE-POSTROUTING - [0:0]
       :KUBE-MARK-MASQ - [0:0]
-      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
-      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
-      :KUBE-SEP-CBPCTALQVABL5M2H - [0:0]
       :KUBE-SEP-4BLWBM5IJOLWVP2M - [0:0]
+      :KUBE-SEP-CBPCTALQVABL5M2H - [0:0]
       :KUBE-SEP-I2YZ2ZJGX6XNOQ3T - [0:0]
       :KUBE-SEP-LMFL3UCTFWBOEFPN - [0:0]
+      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
+      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
       :KUBE-SVC-T2ECBIYT2WDZZK45 - [0:0]
       -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
       -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
@@ -184,6 +184,15 @@ describe('iptables ruleset goldens', () => {
     const r = buildPartialIptablesRules({ prev, next, node: KEMU_NODE });
     expect(r.text).toBe(PARTIAL);
     expect(r.deletedChains).toEqual(['KUBE-SEP-4BLWBM5IJOLWVP2M', 'KUBE-SEP-I2YZ2ZJGX6XNOQ3T', 'KUBE-SEP-LMFL3UCTFWBOEFPN', 'KUBE-SVC-T2ECBIYT2WDZZK45']);
+    // The rule counts are those of the tables after the restore: the unchanged Services' rules included.
+    const full = buildIptablesRules({ entries: next, node: KEMU_NODE });
+    const appended = (text: string, table: string) =>
+      (text.split(`*${table}\n`)[1] ?? '')
+        .split('COMMIT')[0]
+        .split('\n')
+        .filter((l) => l.startsWith('-A ')).length;
+    expect(r.ruleCounts).toEqual({ filter: appended(full.text, 'filter'), nat: appended(full.text, 'nat') });
+    expect(full.ruleCounts).toEqual(r.ruleCounts);
   });
 
   it('a partial sync with nothing changed rewrites only the top-level chains', () => {

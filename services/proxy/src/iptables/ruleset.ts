@@ -44,6 +44,11 @@ export interface IptablesRuleset {
   activeNatChains: Set<string>;
   /** Chains this input deletes with -X. */
   deletedChains: string[];
+  /**
+   * "-A" rules per table that the kernel holds once this input is restored: in a partial sync, the rules
+   * of the unchanged Services' chains (computed, not written) count too (kube-proxy's iptables_total).
+   */
+  ruleCounts: { filter: number; nat: number };
 }
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments to keep the ruleset small. */
@@ -68,6 +73,14 @@ class Lines {
   }
 }
 
+/** Where the rules of a Service a partial sync leaves alone go: only counted, never joined (kube-proxy's discard buffer). */
+class CountedLines extends Lines {
+  count = 0;
+  override write(): void {
+    this.count++;
+  }
+}
+
 const chainLine = (c: string): string => `:${c} - [0:0]`;
 
 /** Build the full (or partial) iptables-restore input for the filter and nat tables. */
@@ -79,8 +92,12 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   const filterChains = new Lines();
   const filterRules = new Lines();
   const natChains = new Lines();
+  // Per-service chains are declared in name order: iptables-nft keeps a table's chains in a list sorted by name and
+  // inserts each new one by walking it, so declarations in hash (random) order cost O(chains²) — over a minute of
+  // iptables-restore for 5,000 Services (iptables 1.8.9) — while sorted ones cost next to nothing.
+  const serviceChains = new Lines();
   const natRules = new Lines();
-  const skipped = { chains: new Lines(), rules: new Lines() };
+  const skipped = { chains: new CountedLines(), rules: new CountedLines() };
 
   for (const c of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) filterChains.write(chainLine(c));
   for (const c of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) natChains.write(chainLine(c));
@@ -294,14 +311,14 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
 
     // Per-service chains: for an unchanged Service in a partial sync they are computed
     // (to know which chains are in use) but not written.
-    const out = skip ? skipped : { chains: natChains, rules: natRules };
+    const out = skip ? skipped : { chains: serviceChains, rules: natRules };
     writeServiceChains(p, chains, internalChain, externalPolicyChain, usesFW, out, activeNatChains, node, opts, comment);
   }
 
   // Delete chains no longer in use: a chain line flushes it, then -X removes it.
   const deletedChains = (input.existingNatChains ?? []).filter((c) => isServiceChainName(c) && !activeNatChains.has(c)).sort();
   for (const c of deletedChains) {
-    natChains.write(chainLine(c));
+    serviceChains.write(chainLine(c));
     natRules.write('-X', c);
   }
 
@@ -355,8 +372,21 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
     'ACCEPT',
   );
 
-  const text = ['*filter', ...filterChains.lines, ...filterRules.lines, 'COMMIT', '*nat', ...natChains.lines, ...natRules.lines, 'COMMIT', ''].join('\n');
-  return { text, activeNatChains, deletedChains };
+  const text = [
+    '*filter',
+    ...filterChains.lines,
+    ...filterRules.lines,
+    'COMMIT',
+    '*nat',
+    ...natChains.lines,
+    ...serviceChains.lines.sort(),
+    ...natRules.lines,
+    'COMMIT',
+    '',
+  ].join('\n');
+  const appended = (lines: readonly string[]): number => lines.filter((l) => l.startsWith('-A ')).length;
+  const ruleCounts = { filter: appended(filterRules.lines), nat: appended(natRules.lines) + skipped.rules.count };
+  return { text, activeNatChains, deletedChains, ruleCounts };
 }
 
 function writeServiceChains(

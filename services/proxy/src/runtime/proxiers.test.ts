@@ -102,6 +102,22 @@ describe('IptablesProxier', () => {
     const partial = k.restores()[1];
     expect(partial).toContain('"ns/a -> 10.244.1.3:8080"');
     expect(partial).not.toContain('"ns/b -> 10.244.2.2:8080"');
+    // KUBE-SERVICES and the filter chains hold what they held: they are not rewritten.
+    expect(partial).not.toContain(':KUBE-SERVICES');
+    expect(partial).not.toContain('*filter');
+    expect(r.ruleCounts).toEqual((await new IptablesProxier(fakeKernel().exec).sync(m2, node, true)).ruleCounts);
+  });
+
+  it('rewrites KUBE-SERVICES when a Service comes or goes, and restores nothing when no rule changed', async () => {
+    const k = fakeKernel();
+    const p = new IptablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    const m3 = buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]);
+    await p.sync(m3, node, false);
+    expect(k.restores()[1]).toContain(':KUBE-SERVICES');
+    expect(k.restores()[1]).not.toContain('-d 10.96.0.11');
+    await p.sync(m3, node, false);
+    expect(k.restores()).toHaveLength(2);
   });
 
   it('after a failed restore, throws and makes the next sync full', async () => {

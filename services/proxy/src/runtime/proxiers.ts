@@ -4,12 +4,12 @@
  * an iptables sync can be partial; any failure makes the next sync full.
  */
 import { buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
-import { changedServices } from '../iptables/partial.js';
+import { changedFingerprints, omitUnchangedChains, serviceFingerprints, topLevelChains } from '../iptables/partial.js';
 import { iptablesJumps, jumpRuleArgs } from '../iptables/jumps.js';
 import { NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction, type NftablesOptions } from '../nftables/transaction.js';
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
 import { run, type Exec } from './exec.js';
-import { countRules, hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
+import { hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
 
 /** The data path a Proxier programs (ipvs mode runs the userspace one where the kernel has no IPVS). */
 export type KernelMode = 'iptables' | 'nftables' | 'userspace';
@@ -35,7 +35,8 @@ const WAIT = ['-w', '5'];
 
 export class IptablesProxier implements Proxier {
   readonly mode = 'iptables';
-  private last: { entries: readonly ServiceEntry[]; nodeKey: string; activeNatChains: string[] } | undefined;
+  /** What the last successful sync left in the kernel: its Services' fingerprints, chains in use, top-level chains' rules. */
+  private last: { fingerprints: Map<string, string>; nodeKey: string; activeNatChains: string[]; topLevel: Map<string, string[]> } | undefined;
   private needFull = true;
 
   constructor(
@@ -49,6 +50,7 @@ export class IptablesProxier implements Proxier {
     const full = forceFull || this.needFull || last === undefined || last.nodeKey !== nodeKey;
     // Until this sync succeeds, whatever the kernel holds is uncertain: the next one reads it afresh.
     this.needFull = true;
+    const fingerprints = serviceFingerprints(entries);
     let existing: string[];
     let changed: Set<string> | undefined;
     if (full || last === undefined) {
@@ -59,7 +61,7 @@ export class IptablesProxier implements Proxier {
       existing = kubeNatChains(saved);
     } else {
       existing = last.activeNatChains;
-      changed = changedServices(last.entries, entries);
+      changed = changedFingerprints(last.fingerprints, fingerprints);
     }
     const ruleset = buildIptablesRules({
       entries,
@@ -68,12 +70,17 @@ export class IptablesProxier implements Proxier {
       existingNatChains: existing,
       ...(changed ? { changedServices: changed } : {}),
     });
-    await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], ruleset.text);
-    this.last = { entries, nodeKey, activeNatChains: [...ruleset.activeNatChains] };
+    const input = changed && last ? omitUnchangedChains(ruleset.text, last.topLevel) : ruleset.text;
+    // A change that changes no rule (a slice rewritten with the same endpoints) leaves nothing to restore.
+    if (input !== '') await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], input);
+    this.last = { fingerprints, nodeKey, activeNatChains: [...ruleset.activeNatChains], topLevel: topLevelChains(ruleset.text) };
     this.needFull = false;
-    // What the tables hold now is what a full sync would write.
-    const ruleCounts = countRules(changed ? buildIptablesRules({ entries, node, options: this.options }).text : ruleset.text);
-    return { full: changed === undefined, ...(changed ? { changed: changed.size } : {}), ruleCounts, deletedChains: ruleset.deletedChains.length };
+    return {
+      full: changed === undefined,
+      ...(changed ? { changed: changed.size } : {}),
+      ruleCounts: ruleset.ruleCounts,
+      deletedChains: ruleset.deletedChains.length,
+    };
   }
 
   /**
