@@ -11,6 +11,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# A node that takes over a LoadBalancer address tells its neighbours with a gratuitous ARP (kube-proxy's speaker).
+command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 # The shell images' nc and nslookup are busybox applets.
 command -v busybox >/dev/null 2>&1 || need+=(busybox)
 # port-forward connects to localhost inside the pod with socat, as the kubelet's dockershim did.

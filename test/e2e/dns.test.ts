@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { Resolver } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type RunningDns } from '@kemu/dns';
+import { loopbackListeners } from '../../services/dns/src/testing/loopback.js';
 import { api, ctx, k, namespace, stateFile, waitFor } from './helpers.js';
 
 let ns: string;
@@ -32,16 +33,8 @@ const notFound = async (p: Promise<unknown>) => {
   }
 };
 
-const base = () => ({
-  address: '127.0.0.1',
-  port: 0,
-  httpAddress: '127.0.0.1',
-  healthPort: 0,
-  readyPort: 0,
-  metricsPort: 0,
-  upstreams: [] as string[],
-  resolvConf: '',
-});
+/** On loopback, forwarding nowhere: names outside the cluster are not this suite's to ask. */
+const base = () => ({ ...loopbackListeners(), upstreams: [] as string[], resolvConf: '' });
 
 beforeAll(async () => {
   ns = await namespace('dns');

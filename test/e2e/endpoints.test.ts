@@ -6,31 +6,15 @@
  * Service without a selector keeps hand-written Endpoints, mirrored into a slice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { k, kubectl, namespace, waitFor } from './helpers.js';
+import type { Container } from 'kubernetes-types/core/v1.js';
+import { apply, deploymentManifest, k, kubectl, namespace, netexecContainer, podManifest, waitFor } from './helpers.js';
 
 let ns: string;
-const IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.39';
 
-/** agnhost netexec on `port`, the container port named http, Ready once it answers. */
-const container = (port: number) => `
-      - name: netexec
-        image: ${IMAGE}
-        args: [netexec, --http-port=${port}]
-        ports: [{name: http, containerPort: ${port}}]
-        readinessProbe: {httpGet: {path: /healthz, port: ${port}}, periodSeconds: 1}`;
+/** agnhost netexec on `port`, the container port named http. */
+const netexecHttp = (port: number): Container => ({ ...netexecContainer('netexec', { port }), ports: [{ name: 'http', containerPort: port }] });
 
-const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web, tier: mixed}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:${container(8080)}
-`;
+const deployment = deploymentManifest('web', 2, { terminationGracePeriodSeconds: 1, containers: [netexecHttp(8080)] }, { tier: 'mixed' });
 
 interface Json {
   items: {
@@ -70,7 +54,7 @@ const sliceIPs = (j: Json) => j.items.flatMap((s) => (s.endpoints ?? []).filter(
 beforeAll(async () => {
   await waitFor('nodes Ready', async () => /node-3\s+Ready/.test(await k(['get', 'nodes'])), 30_000);
   ns = await namespace('endpoints');
-  await k(['apply', '-n', ns, '-f', '-'], { input: deployment });
+  await apply(ns, deployment);
   await waitFor('2 ready pods', async () => (await readyPodIPs('app=web')).length === 2, 60_000, 250);
 });
 afterAll(async () => {
@@ -113,22 +97,17 @@ describe('endpoints', () => {
   });
 
   it('a named targetPort resolves per pod: different numbers, different subsets and slices', async () => {
-    await k(['apply', '-n', ns, '-f', '-'], {
-      input: `apiVersion: v1
-kind: Pod
-metadata: {name: alt, labels: {tier: mixed}}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:${container(9090)}
----
-apiVersion: v1
+    await apply(
+      ns,
+      podManifest('alt', [netexecHttp(9090)], { terminationGracePeriodSeconds: 1 }, { tier: 'mixed' }),
+      `apiVersion: v1
 kind: Service
 metadata: {name: mixed}
 spec:
   selector: {tier: mixed}
   ports: [{name: web, port: 80, targetPort: http}]
 `,
-    });
+    );
     const alt = await waitFor('alt ready', async () => (await readyPodIPs('tier=mixed')).find((ip) => !ips.includes(ip)), 60_000, 250);
     const want = [...ips.map((ip) => `${ip}:8080`), `${alt}:9090`].sort().join(',');
     await waitFor('ep mixed', async () => (await epColumn('mixed')) === want);
@@ -182,8 +161,9 @@ spec:
   });
 
   it('a Service without a selector keeps hand-written Endpoints, mirrored into a slice', async () => {
-    await k(['apply', '-n', ns, '-f', '-'], {
-      input: `apiVersion: v1
+    await apply(
+      ns,
+      `apiVersion: v1
 kind: Service
 metadata: {name: external}
 spec:
@@ -196,7 +176,7 @@ subsets:
 - addresses: [{ip: 192.0.2.10}, {ip: 192.0.2.11}]
   ports: [{name: http, port: 8080, protocol: TCP}]
 `,
-    });
+    );
     const mirrored = await waitFor('mirrored slice', async () => {
       const j = await getJson('endpointslices', '-l', 'kubernetes.io/service-name=external');
       return j.items.length === 1 && sliceIPs(j).length === 2 && j;

@@ -1,10 +1,12 @@
 /** What the end-to-end suites share: kubectl, raw HTTPS calls, kemu, polling. */
 import https from 'node:https';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type Options } from 'execa';
-import { parse } from 'yaml';
+import type { Deployment } from 'kubernetes-types/apps/v1.js';
+import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
+import { parse, stringify } from 'yaml';
 import { inject } from 'vitest';
 import { CLI } from './global-setup.js';
 
@@ -32,12 +34,49 @@ export async function k(args: string[], opts: Options & { input?: string } = {})
   return r.stdout;
 }
 
+/** `kubectl apply` in the namespace of these objects and YAML documents, in order. */
+export function apply(ns: string, ...manifests: (object | string)[]): Promise<string> {
+  const input = manifests.map((m) => (typeof m === 'string' ? m : stringify(m))).join('\n---\n');
+  return k(['apply', '-n', ns, '-f', '-'], { input });
+}
+
+/** A Deployment manifest: `replicas` pods of this spec, labelled `app: <name>` (its selector) and `labels`. */
+export function deploymentManifest(name: string, replicas: number, spec: PodSpec, labels: Record<string, string> = {}): Deployment {
+  const template = { metadata: { labels: { app: name, ...labels } }, spec };
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name }, spec: { replicas, selector: { matchLabels: { app: name } }, template } };
+}
+
+/** A Pod manifest: these containers, the rest of the spec, and labels. */
+export function podManifest(name: string, containers: Container[], spec: Omit<PodSpec, 'containers'> = {}, labels?: Record<string, string>): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, ...(labels ? { labels } : {}) }, spec: { ...spec, containers } };
+}
+
 export function kemu(...args: string[]): string {
   const c = ctx();
   return execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, ...args], {
     env: { ...process.env, KEMU_HOME: c.home },
     encoding: 'utf8',
   });
+}
+
+/** `kemu exec NODE -- argv`: the program, its arguments and environment. */
+function kemuExec(node: string, argv: string[]): [string, string[], { env: NodeJS.ProcessEnv }] {
+  const c = ctx();
+  return [process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'exec', node, '--', ...argv], { env: { ...process.env, KEMU_HOME: c.home } }];
+}
+
+/** `kemu exec NODE -- argv` with its exit code and output (kemu() throws on a non-zero exit). */
+export function onNode(node: string, ...argv: string[]): { code: number; stdout: string; stderr: string } {
+  const [file, args, opts] = kemuExec(node, argv);
+  const r = spawnSync(file, args, { ...opts, encoding: 'utf8' });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** onNode without blocking: for tests that run at once. */
+export async function onNodeAsync(node: string, ...argv: string[]): Promise<Run> {
+  const [file, args, opts] = kemuExec(node, argv);
+  const r = await execa(file, args, { ...opts, reject: false, timeout: 60_000 });
+  return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1 };
 }
 
 /** The parts of a kubeconfig (as `kemu up` writes it) read here. */
@@ -148,17 +187,24 @@ export async function namespace(prefix: string): Promise<string> {
 
 export const stateFile = (...p: string[]) => join(ctx().state, ...p);
 
+export const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
+
 /**
- * `kubectl run` arguments for an agnhost netexec pod (HTTP 8080, UDP 8081) pinned to a node, Ready once netexec
- * answers (as the Kubernetes e2e network tests do): Running alone says nothing of the listener.
+ * An agnhost netexec container serving HTTP on `port` (and UDP on `udpPort`), Ready once netexec answers
+ * (as the Kubernetes e2e network tests do): Running alone says nothing of the listener.
  */
-export function netexecRunArgs(name: string, node: string): string[] {
-  const image = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
-  const container = {
+export function netexecContainer(name: string, o: { port?: number; udpPort?: number } = {}): Container {
+  const port = o.port ?? 8080;
+  return {
     name,
-    image,
-    args: ['netexec', '--http-port=8080', '--udp-port=8081'],
-    readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 },
+    image: AGNHOST,
+    args: ['netexec', `--http-port=${port}`, ...(o.udpPort ? [`--udp-port=${o.udpPort}`] : [])],
+    readinessProbe: { httpGet: { path: '/healthz', port }, periodSeconds: 1 },
   };
-  return ['run', name, `--image=${image}`, '--overrides', JSON.stringify({ spec: { nodeName: node, containers: [container] } })];
+}
+
+/** `kubectl run` arguments for an agnhost netexec pod (HTTP 8080, UDP 8081) pinned to a node. */
+export function netexecRunArgs(name: string, node: string): string[] {
+  const container = netexecContainer(name, { udpPort: 8081 });
+  return ['run', name, `--image=${AGNHOST}`, '--overrides', JSON.stringify({ spec: { nodeName: node, containers: [container] } })];
 }

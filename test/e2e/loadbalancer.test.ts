@@ -3,10 +3,15 @@
  * controller-manager gives each an EXTERNAL-IP from the default pool (the
  * top /24 of the node network, `<subnet>.255.1`–`.254`), honours a requested
  * address, says why it cannot meet one, and takes the address back when the
- * Service stops being a LoadBalancer.
+ * Service stops being a LoadBalancer. One node answers ARP for each address
+ * (the speaker in its kube-proxy), so the host reaches EXTERNAL-IP:port; when
+ * that node dies another takes the address over; externalTrafficPolicy Local
+ * keeps the client's address and answers on the health check NodePort.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctx, k, kubectl, namespace, waitFor } from './helpers.js';
+import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, stateFile, waitFor } from './helpers.js';
 
 let ns: string;
 beforeAll(async () => {
@@ -63,4 +68,128 @@ spec: {type: LoadBalancer, loadBalancerIP: "${ip}", ports: [{port: 80}], selecto
     await waitFor('no EXTERNAL-IP', async () => (await externalIP('flip')) === '<none>');
     expect(await k(['get', 'svc', 'flip', '-n', ns, '-o', 'jsonpath={.status.loadBalancer}'])).toBe('{}');
   });
+});
+
+/** A request from the host (a new connection each time): status code and body; code 0 when nothing answered. */
+function fromHost(url: string): { code: number; body: string } {
+  const r = spawnSync('curl', ['-s', '--max-time', '3', '-w', '\n%{http_code}', url], { encoding: 'utf8' });
+  const lines = (r.stdout ?? '').split('\n');
+  return { code: Number(lines.pop()), body: lines.join('\n') };
+}
+
+/** Which nodes answer ARP for `ip`, from `kemu status` (it reads the nodes' interfaces). */
+function holders(ip: string): string[] {
+  const line = kemu('status')
+    .split('\n')
+    .find((l) => l.startsWith('LoadBalancer addresses'));
+  const pairs = (line?.split(': ')[1] ?? '').split(', ').map((p) => p.split(' '));
+  return pairs.filter(([a]) => a === ip).map(([, node]) => node);
+}
+
+/** The one node answering for `ip` (other than `not`), once exactly one does. */
+const holder = (ip: string, not?: string, timeoutMs = 20_000) =>
+  waitFor(
+    `one node${not ? ` other than ${not}` : ''} answering ARP for ${ip}`,
+    () => {
+      const h = holders(ip);
+      return h.length === 1 && h[0] !== not && h[0];
+    },
+    timeoutMs,
+    500,
+  );
+
+const nodeMac = (node: string) =>
+  /link\/ether (\S+)/.exec(spawnSync('ip', ['-n', `${ctx().project}-${node}`, 'link', 'show', 'eth0'], { encoding: 'utf8' }).stdout)?.[1];
+const hostNeighbour = (ip: string) => /lladdr (\S+)/.exec(spawnSync('ip', ['neigh', 'show', 'to', ip], { encoding: 'utf8' }).stdout)?.[1];
+const nodeReady = async (node: string) => (await k(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True';
+
+describe('LoadBalancer traffic (layer 2)', () => {
+  const backends = [
+    ['lb-a', 'node-1'],
+    ['lb-b', 'node-2'],
+  ] as const;
+  const service = (name: string, selector: string, policy: 'Cluster' | 'Local') => `apiVersion: v1
+kind: Service
+metadata: {name: ${name}}
+spec: {type: LoadBalancer, externalTrafficPolicy: ${policy}, ports: [{port: 80, targetPort: 8080}], selector: {${selector}}}
+`;
+  const ipOf = (name: string) => waitFor(`${name}'s EXTERNAL-IP`, async () => pool().test(await externalIP(name)) && externalIP(name));
+
+  beforeAll(async () => {
+    for (const [name, node] of backends) await k(['-n', ns, ...netexecRunArgs(name, node), '--labels', `app=lb-web,run=${name}`]);
+    await k(['wait', '-n', ns, '--for=condition=Ready', 'pod/lb-a', 'pod/lb-b', '--timeout=60s']);
+    await k(['apply', '-n', ns, '-f', '-'], { input: service('lb-web', 'app: lb-web', 'Cluster') + '---\n' + service('lb-local', 'run: lb-b', 'Local') });
+  });
+
+  it('the host reaches EXTERNAL-IP:port through the one node that answers ARP for it, named by kemu status and a nodeAssigned event', async () => {
+    const ip = await ipOf('lb-web');
+    const seen = new Set<string>();
+    await waitFor('both backends through the EXTERNAL-IP', () => {
+      const r = fromHost(`http://${ip}/hostname`);
+      if (r.code === 200) seen.add(r.body);
+      return seen.size === 2;
+    });
+    expect([...seen].sort()).toEqual(['lb-a', 'lb-b']);
+    const node = await holder(ip);
+    // The host's ARP entry for the address is that node's interface.
+    expect(hostNeighbour(ip)).toBe(nodeMac(node));
+    await waitFor('the nodeAssigned event', async () =>
+      (await k(['describe', 'svc', 'lb-web', '-n', ns])).includes(`announcing from node "${node}" with protocol "layer2"`),
+    );
+  });
+
+  it("externalTrafficPolicy Local: the address lands on the node with the pod, the pod sees the host's address, the health check NodePort says 200 there and 503 elsewhere", async () => {
+    const ip = await ipOf('lb-local');
+    expect(await holder(ip)).toBe('node-2');
+    const host = `${ctx().subnet}.0.1`;
+    const clientIP = await waitFor('an answer on the EXTERNAL-IP', () => {
+      const r = fromHost(`http://${ip}/clientip`);
+      return r.code === 200 && r.body;
+    });
+    expect(clientIP.split(':')[0]).toBe(host);
+    const nodePort = await k(['get', 'svc', 'lb-local', '-n', ns, '-o', 'jsonpath={.spec.ports[0].nodePort}']);
+    expect(fromHost(`http://${ctx().subnet}.1.2:${nodePort}/clientip`).body.split(':')[0]).toBe(host);
+
+    const hc = Number(await k(['get', 'svc', 'lb-local', '-n', ns, '-o', 'jsonpath={.spec.healthCheckNodePort}']));
+    expect(hc).toBeGreaterThan(0);
+    const check = (n: number) => fromHost(`http://${ctx().subnet}.1.${n}:${hc}/`);
+    const there = await waitFor('200 on node-2', () => check(2).code === 200 && check(2));
+    expect(JSON.parse(there.body)).toEqual({ service: { namespace: ns, name: 'lb-local' }, localEndpoints: 1, serviceProxyHealthy: true });
+    for (const n of [1, 3]) {
+      const r = check(n);
+      expect(r.code).toBe(503);
+      expect(JSON.parse(r.body)).toMatchObject({ localEndpoints: 0 });
+    }
+  });
+
+  it('when the node answering for an address dies, another node takes it over and the host reaches the Service again', async () => {
+    const ip = await ipOf('lb-web');
+    const dead = await holder(ip);
+    const started = Date.now();
+    // As the README's example: the node's kubelet dies; node lifecycle marks the Node NotReady after its grace.
+    process.kill(-Number(readFileSync(stateFile('pids', `${dead}.pid`), 'utf8').trim()), 'SIGKILL');
+    try {
+      const next = await holder(ip, dead, 150_000);
+      await waitFor('the EXTERNAL-IP answering through the new node', () => fromHost(`http://${ip}/hostname`).code === 200, 30_000);
+      expect(hostNeighbour(ip)).toBe(nodeMac(next));
+      console.log(`LoadBalancer ${ip}: ${dead} killed, ${next} answering after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } finally {
+      kemu('start');
+      await waitFor(`${dead} Ready again`, () => nodeReady(dead), 60_000);
+    }
+  }, 240_000);
+
+  it('kemu up --lb-range on a running cluster moves the pool: the addresses are assigned again from the new one and answered there', async () => {
+    await ipOf('lb-web');
+    const range = `${ctx().subnet}.200.16/28`;
+    const inRange = (v: string) => v.startsWith(`${ctx().subnet}.200.`) && Number(v.split('.')[3]) >= 16 && Number(v.split('.')[3]) <= 31;
+    try {
+      expect(kemu('up', '--lb-range', range)).toContain(`controller-manager: LoadBalancer pool default -> ${range}`);
+      const moved = await waitFor('an address from the new pool', async () => inRange(await externalIP('lb-web')) && externalIP('lb-web'), 60_000);
+      await waitFor('the host reaching the new address', () => fromHost(`http://${moved}/hostname`).code === 200);
+    } finally {
+      kemu('up', '--lb-range', '');
+    }
+    await waitFor('an address from the default pool again', async () => pool().test(await externalIP('lb-web')), 60_000);
+  }, 180_000);
 });

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { ctx, k, kemu, kubectl, namespace, parseJson, waitFor } from './helpers.js';
+import { apply, ctx, k, kemu, kubectl, namespace, netexecContainer, parseJson, podManifest, waitFor } from './helpers.js';
 
 let ns: string;
 const getPod = async (name: string): Promise<Pod> => parseJson<Pod>(await k(['get', 'pod', name, '-n', ns, '-o', 'json']));
@@ -117,49 +117,29 @@ spec:
     expect((await k(['exec', '-n', ns, 'sa', '--', 'ls', dir])).split('\n')).toEqual(['ca.crt', 'namespace', 'token']);
     expect(await k(['exec', '-n', ns, 'sa', '--', 'cat', `${dir}/namespace`])).toBe(ns);
     const api = `https://${ctx().subnet}.0.3:6443/api/v1/namespaces/${ns}/pods`;
-    const code = await k([
-      'exec',
-      '-n',
-      ns,
-      'sa',
-      '--',
-      'sh',
-      '-c',
-      `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer $(cat ${dir}/token)" ${api}`,
-    ]);
-    expect(code).toBe('200');
-    const forged = await k([
-      'exec',
-      '-n',
-      ns,
-      'sa',
-      '--',
-      'sh',
-      '-c',
-      `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer $(cat ${dir}/token)x" ${api}`,
-    ]);
-    expect(forged).toBe('401');
+    /** The api-server's answer, from inside the pod, to a list of pods with this bearer token. */
+    const statusWith = (token: string) =>
+      k(['exec', '-n', ns, 'sa', '--', 'sh', '-c', `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer ${token}" ${api}`]);
+    expect(await statusWith(`$(cat ${dir}/token)`)).toBe('200');
+    expect(await statusWith(`$(cat ${dir}/token)x`)).toBe('401');
   });
 });
 
 describe('probes, hooks and limits', () => {
   it('readiness follows the probe; a failing liveness probe restarts the container', async () => {
-    await k(['apply', '-n', ns, '-f', '-'], {
-      input: `apiVersion: v1
-kind: Pod
-metadata: {name: probed}
-spec:
-  containers:
-  - name: web
-    image: registry.k8s.io/e2e-test-images/agnhost:2.52
-    args: [netexec, --http-port=8080]
-    readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
-  - name: doomed
-    image: busybox
-    command: [sleep, '3600']
-    livenessProbe: {httpGet: {path: /healthz, port: 9999}, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2}
-`,
-    });
+    await apply(
+      ns,
+      podManifest('probed', [
+        // Ready only once the test says so, whatever netexec answers.
+        { ...netexecContainer('web'), readinessProbe: { exec: { command: ['test', '-f', '/tmp/ready'] }, periodSeconds: 1 } },
+        {
+          name: 'doomed',
+          image: 'busybox',
+          command: ['sleep', '3600'],
+          livenessProbe: { httpGet: { path: '/healthz', port: 9999 }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2 },
+        },
+      ]),
+    );
     await waitFor('running', async () => (await getPod('probed')).status?.containerStatuses?.every((c) => c.state?.running));
     expect((await getPod('probed')).status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     await k(['exec', '-n', ns, 'probed', '-c', 'web', '--', 'touch', '/tmp/ready']);

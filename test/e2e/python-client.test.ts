@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctx, k, kubectl, namespace } from './helpers.js';
+import { apply, ctx, k, kubectl, namespace, netexecContainer, podManifest } from './helpers.js';
 
 // Debian's interpreter, the one python3-kubernetes is installed for: `python3` on PATH may be a pyenv shim.
 const PYTHON = '/usr/bin/python3';
@@ -42,32 +42,18 @@ async function py(program: string, ...args: string[]): Promise<Record<string, St
   return steps;
 }
 
-const PODS = `apiVersion: v1
-kind: Pod
-metadata: {name: shell}
-spec:
-  containers:
-  - name: main
-    image: busybox
-    command: [sh, -c, 'echo started; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done']
----
-apiVersion: v1
-kind: Pod
-metadata: {name: netexec}
-spec:
-  containers:
-  - name: netexec
-    image: registry.k8s.io/e2e-test-images/agnhost:2.52
-    args: [netexec, --http-port=8080]
-    ports: [{containerPort: 8080}]
-    readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
-`;
+const PODS = [
+  podManifest('shell', [
+    { name: 'main', image: 'busybox', command: ['sh', '-c', 'echo started; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.2; done'] },
+  ]),
+  podManifest('netexec', [{ ...netexecContainer('netexec'), ports: [{ containerPort: 8080 }] }]),
+];
 
 beforeAll(async () => {
   ns = await namespace('pyclient');
   tmp = join(ctx().home, `python-tmp-${ns}`);
   mkdirSync(tmp, { recursive: true });
-  await k(['apply', '-n', ns, '-f', '-'], { input: PODS });
+  await apply(ns, ...PODS);
   await k(['wait', '-n', ns, '--for=condition=Ready', 'pod/shell', 'pod/netexec', '--timeout=90s']);
 });
 

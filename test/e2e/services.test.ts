@@ -15,8 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, stateFile, waitFor } from './helpers.js';
-import { CLI } from './global-setup.js';
+import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, onNode, stateFile, waitFor } from './helpers.js';
 
 let ns = '';
 const ips: Record<string, string> = {};
@@ -25,16 +24,6 @@ let emptyIP = '';
 let nodePort = 0;
 let stickyIP = '';
 let udpIP = '';
-
-/** `kemu exec NODE -- argv` with its exit code and output (kemu() throws on a non-zero exit). */
-function onNode(node: string, ...argv: string[]): { code: number; stdout: string; stderr: string } {
-  const c = ctx();
-  const r = spawnSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'exec', node, '--', ...argv], {
-    env: { ...process.env, KEMU_HOME: c.home },
-    encoding: 'utf8',
-  });
-  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function slice(name: string, service: string, addresses: string[]): object {
   return {
@@ -218,19 +207,24 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
     expect(seq.filter((b) => b === 'b1')).toHaveLength(4);
   });
 
-  it.runIf(mode === 'ipvs')('sh: one client always reaches the same backend', async () => {
-    kemu('up', '--ipvs-scheduler', 'sh');
-    try {
-      expect(kemu('status')).toContain('kube-proxy mode: ipvs (userspace data path, scheduler sh');
-      await waitFor('web answering under sh', () => fromNode(`http://${webIP}/hostname`).trim() !== '');
-      expect(new Set(sequence(10)).size).toBe(1);
-      const fromClient = new Set<string>();
-      for (let i = 0; i < 5; i++) fromClient.add((await fromPod(`http://${webIP}/hostname`)).trim());
-      expect(fromClient.size).toBe(1);
-    } finally {
-      kemu('up', '--ipvs-scheduler', 'rr');
-    }
-  });
+  it.runIf(mode === 'ipvs')(
+    'sh: one client always reaches the same backend',
+    async () => {
+      kemu('up', '--ipvs-scheduler', 'sh');
+      try {
+        expect(kemu('status')).toContain('kube-proxy mode: ipvs (userspace data path, scheduler sh');
+        await waitFor('web answering under sh', () => fromNode(`http://${webIP}/hostname`).trim() !== '');
+        expect(new Set(sequence(10)).size).toBe(1);
+        const fromClient = new Set<string>();
+        for (let i = 0; i < 5; i++) fromClient.add((await fromPod(`http://${webIP}/hostname`)).trim());
+        expect(fromClient.size).toBe(1);
+      } finally {
+        kemu('up', '--ipvs-scheduler', 'rr');
+      }
+      // Two `kemu up` restarts of every kube-proxy: ~45 s on a loaded 2-core machine, more than the default 60 s leaves.
+    },
+    180_000,
+  );
 
   it('a Service without endpoints refuses connections (no timeout)', async () => {
     const r = onNode('node-1', 'curl', '-sS', '--max-time', '10', `http://${emptyIP}/`);

@@ -23,10 +23,14 @@ export interface FieldError {
   detail?: string;
 }
 
-/** A bad value as Kubernetes prints it: strings quoted, a missing value as null, the rest as JSON. */
+/**
+ * A bad value as Kubernetes prints it: strings quoted, a missing value as null, a list of strings as Go's %#v
+ * (`[]string{"a", "b"}`, as field.Error prints a []string such as spec.clusterIPs), the rest as JSON.
+ */
 function show(v: unknown): string {
   if (typeof v === 'string') return `"${v}"`;
   if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) return `[]string{${v.map(show).join(', ')}}`;
   return jsonText(v);
 }
 

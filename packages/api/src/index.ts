@@ -20,3 +20,4 @@ export { toStorage, fromStorage } from './conversion.js';
 export { tableColumns, tableRow, humanDuration, podStatusText, type ColumnDefinition } from './printers.js';
 export { charge, addUsage, quotaRefusal, applyLimitRanges, show as showQuantity, type Usage } from './quota.js';
 export { tolerates, toleratesTaint, evictionTime } from './taints.js';
+export { LB_CLASS, wantsOurLB, ingressIP, EXCLUDE_FROM_LB_LABEL, speakerOrder, electSpeaker, speakerCandidates } from './lb-election.js';

@@ -50,9 +50,12 @@ interface Printer {
   row: (o: KubeObject, now: number) => Cell[];
 }
 
-/** A printer for one kind; the object is read as that kind's Kubernetes type. */
-function printer<T>(columns: Column[], row: (o: T, now: number) => Cell[]): Printer {
-  return { columns, row: (o, now) => row(o as unknown as T, now) };
+/**
+ * A printer for one kind; the object is read as that kind's Kubernetes type.
+ * A column given by its name alone is a string shown without -o wide.
+ */
+function printer<T>(columns: (string | Column)[], row: (o: T, now: number) => Cell[]): Printer {
+  return { columns: columns.map((c): Column => (typeof c === 'string' ? [c, 0] : c)), row: (o, now) => row(o as unknown as T, now) };
 }
 
 /** translateTimestampSince: `<unknown>` for no time at all. */
@@ -253,74 +256,42 @@ const WORKLOAD_WIDE: Column[] = [
   ['Selector', 1],
 ];
 
+/**
+ * printReplicaSet and printReplicationController: the same columns and cells;
+ * only the selector is written differently (a LabelSelector, a plain map).
+ */
+function replicaPrinter<T extends ReplicaSet | ReplicationController>(selector: (o: T) => string): Printer {
+  return printer<T>(['Name', ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], 'Age', ...WORKLOAD_WIDE], (o, now) => [
+    name(o),
+    o.spec?.replicas ?? 0,
+    o.status?.replicas ?? 0,
+    o.status?.readyReplicas ?? 0,
+    created(o, now),
+    ...containerCells(o.spec?.template?.spec?.containers),
+    selector(o),
+  ]);
+}
+
 /** What a resource without a printer shows (the api-server's default table convertor). */
-const DEFAULT = printer<KubeObject>(
-  [
-    ['Name', 0],
-    ['Created At', 0, 'date'],
-  ],
-  (o) => {
-    const t = parseTime(o.metadata.creationTimestamp);
-    return [o.metadata.name ?? '', t === undefined ? '' : formatTime(t)];
-  },
-);
+const DEFAULT = printer<KubeObject>(['Name', ['Created At', 0, 'date']], (o) => {
+  const t = parseTime(o.metadata.creationTimestamp);
+  return [o.metadata.name ?? '', t === undefined ? '' : formatTime(t)];
+});
 
 const PRINTERS: Record<string, Printer> = {
-  pods: printer<Pod>(
-    [
-      ['Name', 0],
-      ['Ready', 0],
-      ['Status', 0],
-      ['Restarts', 0],
-      ['Age', 0],
-      ['IP', 1],
-      ['Node', 1],
-      ['Nominated Node', 1],
-      ['Readiness Gates', 1],
-    ],
-    podRow,
-  ),
-  services: printer<Service>(
-    [
-      ['Name', 0],
-      ['Type', 0],
-      ['Cluster-IP', 0],
-      ['External-IP', 0],
-      ['Port(s)', 0],
-      ['Age', 0],
-      ['Selector', 1],
-    ],
-    (o, now) => [
-      name(o),
-      o.spec?.type ?? 'ClusterIP',
-      o.spec?.clusterIPs?.[0] || o.spec?.clusterIP || '<none>',
-      serviceExternalIP(o),
-      servicePorts(o),
-      created(o, now),
-      formatLabels(o.spec?.selector),
-    ],
-  ),
-  endpoints: printer<Endpoints>(
-    [
-      ['Name', 0],
-      ['Endpoints', 0],
-      ['Age', 0],
-    ],
-    (o, now) => [name(o), endpointsText(o), created(o, now)],
-  ),
+  pods: printer<Pod>(['Name', 'Ready', 'Status', 'Restarts', 'Age', ['IP', 1], ['Node', 1], ['Nominated Node', 1], ['Readiness Gates', 1]], podRow),
+  services: printer<Service>(['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)', 'Age', ['Selector', 1]], (o, now) => [
+    name(o),
+    o.spec?.type ?? 'ClusterIP',
+    o.spec?.clusterIPs?.[0] || o.spec?.clusterIP || '<none>',
+    serviceExternalIP(o),
+    servicePorts(o),
+    created(o, now),
+    formatLabels(o.spec?.selector),
+  ]),
+  endpoints: printer<Endpoints>(['Name', 'Endpoints', 'Age'], (o, now) => [name(o), endpointsText(o), created(o, now)]),
   nodes: printer<Node>(
-    [
-      ['Name', 0],
-      ['Status', 0],
-      ['Roles', 0],
-      ['Age', 0],
-      ['Version', 0],
-      ['Internal-IP', 1],
-      ['External-IP', 1],
-      ['OS-Image', 1],
-      ['Kernel-Version', 1],
-      ['Container-Runtime', 1],
-    ],
+    ['Name', 'Status', 'Roles', 'Age', 'Version', ['Internal-IP', 1], ['External-IP', 1], ['OS-Image', 1], ['Kernel-Version', 1], ['Container-Runtime', 1]],
     (o, now) => {
       const ni = o.status?.nodeInfo;
       return [
@@ -337,15 +308,8 @@ const PRINTERS: Record<string, Printer> = {
       ];
     },
   ),
-  namespaces: printer<Namespace>(
-    [
-      ['Name', 0],
-      ['Status', 0],
-      ['Age', 0],
-    ],
-    (o, now) => [name(o), o.status?.phase ?? '', created(o, now)],
-  ),
-  deployments: printer<Deployment>([['Name', 0], ['Ready', 0], ['Up-to-date', 0], ['Available', 0], ['Age', 0], ...WORKLOAD_WIDE], (o, now) => [
+  namespaces: printer<Namespace>(['Name', 'Status', 'Age'], (o, now) => [name(o), o.status?.phase ?? '', created(o, now)]),
+  deployments: printer<Deployment>(['Name', 'Ready', 'Up-to-date', 'Available', 'Age', ...WORKLOAD_WIDE], (o, now) => [
     name(o),
     `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0}`,
     o.status?.updatedReplicas ?? 0,
@@ -354,40 +318,18 @@ const PRINTERS: Record<string, Printer> = {
     ...containerCells(o.spec?.template.spec?.containers),
     selectorString(o.spec?.selector),
   ]),
-  replicasets: printer<ReplicaSet>(
-    [['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Age', 0], ...WORKLOAD_WIDE],
-    (o, now) => [
-      name(o),
-      o.spec?.replicas ?? 0,
-      o.status?.replicas ?? 0,
-      o.status?.readyReplicas ?? 0,
-      created(o, now),
-      ...containerCells(o.spec?.template?.spec?.containers),
-      formatLabelSelector(o.spec?.selector),
-    ],
-  ),
-  replicationcontrollers: printer<ReplicationController>(
-    [['Name', 0], ['Desired', 0, 'integer'], ['Current', 0, 'integer'], ['Ready', 0, 'integer'], ['Age', 0], ...WORKLOAD_WIDE],
-    (o, now) => [
-      name(o),
-      o.spec?.replicas ?? 0,
-      o.status?.replicas ?? 0,
-      o.status?.readyReplicas ?? 0,
-      created(o, now),
-      ...containerCells(o.spec?.template?.spec?.containers),
-      formatLabels(o.spec?.selector),
-    ],
-  ),
+  replicasets: replicaPrinter<ReplicaSet>((o) => formatLabelSelector(o.spec?.selector)),
+  replicationcontrollers: replicaPrinter<ReplicationController>((o) => formatLabels(o.spec?.selector)),
   daemonsets: printer<DaemonSet>(
     [
-      ['Name', 0],
+      'Name',
       ['Desired', 0, 'integer'],
       ['Current', 0, 'integer'],
       ['Ready', 0, 'integer'],
       ['Up-to-date', 0, 'integer'],
       ['Available', 0, 'integer'],
-      ['Node Selector', 0],
-      ['Age', 0],
+      'Node Selector',
+      'Age',
       ...WORKLOAD_WIDE,
     ],
     (o, now) => {
@@ -406,104 +348,29 @@ const PRINTERS: Record<string, Printer> = {
       ];
     },
   ),
-  configmaps: printer<ConfigMap>(
-    [
-      ['Name', 0],
-      ['Data', 0],
-      ['Age', 0],
-    ],
-    (o, now) => [name(o), count(o.data) + count(o.binaryData), created(o, now)],
-  ),
-  secrets: printer<Secret>(
-    [
-      ['Name', 0],
-      ['Type', 0],
-      ['Data', 0],
-      ['Age', 0],
-    ],
-    (o, now) => [name(o), o.type ?? '', count(o.data), created(o, now)],
-  ),
-  serviceaccounts: printer<ServiceAccount>(
-    [
-      ['Name', 0],
-      ['Secrets', 0],
-      ['Age', 0],
-    ],
-    (o, now) => [name(o), (o.secrets ?? []).length, created(o, now)],
-  ),
+  configmaps: printer<ConfigMap>(['Name', 'Data', 'Age'], (o, now) => [name(o), count(o.data) + count(o.binaryData), created(o, now)]),
+  secrets: printer<Secret>(['Name', 'Type', 'Data', 'Age'], (o, now) => [name(o), o.type ?? '', count(o.data), created(o, now)]),
+  serviceaccounts: printer<ServiceAccount>(['Name', 'Secrets', 'Age'], (o, now) => [name(o), (o.secrets ?? []).length, created(o, now)]),
   events: printer<Event>(
-    [
-      ['Last Seen', 0],
-      ['Type', 0],
-      ['Reason', 0],
-      ['Object', 0],
-      ['Subobject', 1],
-      ['Source', 1],
-      ['Message', 0],
-      ['First Seen', 1],
-      ['Count', 1],
-      ['Name', 1],
-    ],
+    ['Last Seen', 'Type', 'Reason', 'Object', ['Subobject', 1], ['Source', 1], 'Message', ['First Seen', 1], ['Count', 1], ['Name', 1]],
     eventRow,
   ),
-  resourcequotas: printer<ResourceQuota>(
-    [
-      ['Name', 0],
-      ['Request', 0],
-      ['Limit', 0],
-      ['Age', 0],
-    ],
-    quotaRow,
-  ),
+  resourcequotas: printer<ResourceQuota>(['Name', 'Request', 'Limit', 'Age'], quotaRow),
   limitranges: DEFAULT,
-  endpointslices: printer<EndpointSlice>(
-    [
-      ['Name', 0],
-      ['AddressType', 0],
-      ['Ports', 0],
-      ['Endpoints', 0],
-      ['Age', 0],
-    ],
-    endpointSliceRow,
-  ),
-  ingresses: printer<Ingress>(
-    [
-      ['Name', 0],
-      ['Class', 0],
-      ['Hosts', 0],
-      ['Address', 0],
-      ['Ports', 0],
-      ['Age', 0],
-    ],
-    (o, now) => [
-      name(o),
-      o.spec?.ingressClassName ?? '<none>',
-      ingressHosts(o.spec?.rules),
-      loadBalancerText(o.status?.loadBalancer),
-      o.spec?.tls?.length ? '80, 443' : '80',
-      created(o, now),
-    ],
-  ),
-  ingressclasses: printer<IngressClass>(
-    [
-      ['Name', 0],
-      ['Controller', 0],
-      ['Parameters', 0],
-      ['Age', 0],
-    ],
-    (o, now) => {
-      const p = o.spec?.parameters;
-      return [name(o), o.spec?.controller ?? '', p ? `${p.kind}${p.apiGroup ? `.${p.apiGroup}` : ''}/${p.name}` : '<none>', created(o, now)];
-    },
-  ),
-  leases: printer<Lease>(
-    [
-      ['Name', 0],
-      ['Holder', 0],
-      ['Age', 0],
-    ],
-    (o, now) => [name(o), o.spec?.holderIdentity ?? '', created(o, now)],
-  ),
+  endpointslices: printer<EndpointSlice>(['Name', 'AddressType', 'Ports', 'Endpoints', 'Age'], endpointSliceRow),
+  ingresses: printer<Ingress>(['Name', 'Class', 'Hosts', 'Address', 'Ports', 'Age'], (o, now) => [
+    name(o),
+    o.spec?.ingressClassName ?? '<none>',
+    ingressHosts(o.spec?.rules),
+    loadBalancerText(o.status?.loadBalancer),
+    o.spec?.tls?.length ? '80, 443' : '80',
+    created(o, now),
+  ]),
+  ingressclasses: printer<IngressClass>(['Name', 'Controller', 'Parameters', 'Age'], (o, now) => {
+    const p = o.spec?.parameters;
+    return [name(o), o.spec?.controller ?? '', p ? `${p.kind}${p.apiGroup ? `.${p.apiGroup}` : ''}/${p.name}` : '<none>', created(o, now)];
+  }),
+  leases: printer<Lease>(['Name', 'Holder', 'Age'], (o, now) => [name(o), o.spec?.holderIdentity ?? '', created(o, now)]),
 };
 
 const DESCRIPTIONS: Record<string, string> = {

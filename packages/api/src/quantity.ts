@@ -11,25 +11,17 @@ export const QUANTITY_MSG = "quantities must match the regular expression '^([+-
 /** sign, integer digits, fraction digits, suffix (Kubernetes' parseQuantityString). */
 const RE = /^([+-]?)([0-9]*)(?:\.([0-9]*))?([a-zA-Z]*)([-+]?[0-9]*)$/;
 
+/** The decimal suffixes, largest first, with the power of ten each stands for (k = 10^3, m = 10^-3). */
+const DECIMAL_EXPONENTS: [string, number][] = ['E', 'P', 'T', 'G', 'M', 'k', '', 'm', 'u', 'n'].map((s, i) => [s, 18 - 3 * i]);
+
+/** The binary suffixes, largest first, with their multipliers (Ki = 2^10 ... Ei = 2^60). */
+const BINARY: [string, bigint][] = ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'].map((s, i) => [s, 2n ** BigInt(60 - 10 * i)]);
+
 /** Multipliers as [numerator, denominator]. */
-const SUFFIX: Record<string, [bigint, bigint]> = {
-  n: [1n, 10n ** 9n],
-  u: [1n, 10n ** 6n],
-  m: [1n, 1000n],
-  '': [1n, 1n],
-  k: [10n ** 3n, 1n],
-  M: [10n ** 6n, 1n],
-  G: [10n ** 9n, 1n],
-  T: [10n ** 12n, 1n],
-  P: [10n ** 15n, 1n],
-  E: [10n ** 18n, 1n],
-  Ki: [2n ** 10n, 1n],
-  Mi: [2n ** 20n, 1n],
-  Gi: [2n ** 30n, 1n],
-  Ti: [2n ** 40n, 1n],
-  Pi: [2n ** 50n, 1n],
-  Ei: [2n ** 60n, 1n],
-};
+const SUFFIX: Record<string, [bigint, bigint]> = Object.fromEntries([
+  ...DECIMAL_EXPONENTS.map(([s, e]): [string, [bigint, bigint]] => [s, e >= 0 ? [10n ** BigInt(e), 1n] : [1n, 10n ** BigInt(-e)]]),
+  ...BINARY.map(([s, f]): [string, [bigint, bigint]] => [s, [f, 1n]]),
+]);
 
 /**
  * Decimal exponents beyond this are refused: "1e999999999" would otherwise
@@ -110,23 +102,8 @@ export function compareQuantities(a: unknown, b: unknown): -1 | 0 | 1 {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-const DECIMAL: [string, bigint][] = [
-  ['E', 10n ** 21n],
-  ['P', 10n ** 18n],
-  ['T', 10n ** 15n],
-  ['G', 10n ** 12n],
-  ['M', 10n ** 9n],
-  ['k', 10n ** 6n],
-  ['', 1000n],
-];
-const BINARY: [string, bigint][] = [
-  ['Ei', 2n ** 60n],
-  ['Pi', 2n ** 50n],
-  ['Ti', 2n ** 40n],
-  ['Gi', 2n ** 30n],
-  ['Mi', 2n ** 20n],
-  ['Ki', 2n ** 10n],
-];
+/** The decimal suffixes from E down to none, as multipliers of a milli-value ('' is 1000 milli). */
+const DECIMAL: [string, bigint][] = DECIMAL_EXPONENTS.filter(([, e]) => e >= 0).map(([s, e]) => [s, 10n ** BigInt(e + 3)]);
 
 /**
  * A milli-value as Quantity.String() writes it. DecimalSI: the largest

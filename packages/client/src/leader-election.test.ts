@@ -73,31 +73,40 @@ function leaseServer() {
   return { client, down, lease: () => lease as Lease | undefined };
 }
 
-function candidate(server: ReturnType<typeof leaseServer>, clock: FakeClock, id: string, log: string[]) {
-  let leading: AbortSignal | undefined;
-  const e = new LeaderElector(server.client(id), {
-    name: 'kube-controller-manager',
-    identity: id,
-    leaseDurationSeconds: 15,
-    renewDeadlineSeconds: 10,
-    retryPeriodSeconds: 2,
-    clock,
-    onStartedLeading: (signal) => {
-      leading = signal;
-      log.push(`${id} leads at ${clock.t}`);
-    },
-    onStoppedLeading: () => log.push(`${id} stops at ${clock.t}`),
-  });
-  const done = e.run();
-  return { e, done, leading: () => leading };
+/**
+ * One election: a lease server, a clock, and a log of who leads and stops
+ * when. `join(id)` starts a candidate (through `client`, if given: a test can
+ * then make its calls hang).
+ */
+function election() {
+  const clock = new FakeClock();
+  const server = leaseServer();
+  const log: string[] = [];
+  const join = (id: string, client = server.client(id)) => {
+    let leading: AbortSignal | undefined;
+    const e = new LeaderElector(client, {
+      name: 'kube-controller-manager',
+      identity: id,
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+      clock,
+      onStartedLeading: (signal) => {
+        leading = signal;
+        log.push(`${id} leads at ${clock.t}`);
+      },
+      onStoppedLeading: () => log.push(`${id} stops at ${clock.t}`),
+    });
+    const done = e.run();
+    return { e, done, leading: () => leading };
+  };
+  return { clock, server, log, join };
 }
 
 describe('LeaderElector (fake clock)', () => {
   it('acquires a free lease and renews it every retry period', async () => {
-    const clock = new FakeClock();
-    const server = leaseServer();
-    const log: string[] = [];
-    const a = candidate(server, clock, 'a', log);
+    const { clock, server, log, join } = election();
+    const a = join('a');
     await clock.advance(0);
     expect(log).toEqual(['a leads at 0']);
     expect(a.e.isLeader).toBe(true);
@@ -110,10 +119,8 @@ describe('LeaderElector (fake clock)', () => {
   });
 
   it('stops leading when renewals fail past the renew deadline', async () => {
-    const clock = new FakeClock();
-    const server = leaseServer();
-    const log: string[] = [];
-    const a = candidate(server, clock, 'a', log);
+    const { clock, server, log, join } = election();
+    const a = join('a');
     await clock.advance(0);
     server.down.add('a');
     await clock.advance(9_000);
@@ -125,12 +132,10 @@ describe('LeaderElector (fake clock)', () => {
   });
 
   it('lets a standby take over only once the silent leader’s lease has expired, after the leader stopped', async () => {
-    const clock = new FakeClock();
-    const server = leaseServer();
-    const log: string[] = [];
-    candidate(server, clock, 'a', log);
+    const { clock, server, log, join } = election();
+    join('a');
     await clock.advance(0);
-    const b = candidate(server, clock, 'b', log);
+    const b = join('b');
     await clock.advance(1_000);
     server.down.add('a'); // a's last renewal was at 0
     await clock.advance(13_500);
@@ -143,12 +148,10 @@ describe('LeaderElector (fake clock)', () => {
   });
 
   it('gives the lease up on stop, so a standby takes it at its next try instead of after the lease duration', async () => {
-    const clock = new FakeClock();
-    const server = leaseServer();
-    const log: string[] = [];
-    const a = candidate(server, clock, 'a', log);
+    const { clock, server, log, join } = election();
+    const a = join('a');
     await clock.advance(0);
-    const b = candidate(server, clock, 'b', log);
+    const b = join('b');
     await clock.advance(3_000);
     await a.e.stop();
     await a.done;
@@ -159,25 +162,13 @@ describe('LeaderElector (fake clock)', () => {
   });
 
   it('counts a renewal that does not answer within the renew deadline as failed', async () => {
-    const clock = new FakeClock();
-    const server = leaseServer();
-    const log: string[] = [];
+    const { clock, server, log, join } = election();
     const client = server.client('a');
-    const a = new LeaderElector(client, {
-      name: 'l',
-      identity: 'a',
-      clock,
-      leaseDurationSeconds: 15,
-      renewDeadlineSeconds: 10,
-      retryPeriodSeconds: 2,
-      onStartedLeading: () => void log.push(`leads at ${clock.t}`),
-      onStoppedLeading: () => log.push(`stops at ${clock.t}`),
-    });
-    const done = a.run();
+    const a = join('a', client);
     await clock.advance(0);
     client.get = () => new Promise<never>(() => undefined); // the api-server stops answering
     await clock.advance(30_000);
-    expect(log).toEqual(['leads at 0', 'stops at 12000']);
-    await done;
+    expect(log).toEqual(['a leads at 0', 'a stops at 12000']);
+    await a.done;
   });
 });

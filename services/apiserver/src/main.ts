@@ -2,6 +2,7 @@
 /** kemu-apiserver: flags → options → start. */
 import { Command } from 'commander';
 import { pino } from 'pino';
+import { stopOnSignals } from '@kemu/client';
 import { start } from './server.js';
 
 const program = new Command('kemu-apiserver')
@@ -66,12 +67,4 @@ const server = await start(
   },
   log,
 );
-for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(sig, () => {
-    log.info({ signal: sig }, 'stopping');
-    void server.stop().then(() => process.exit(0));
-  });
-}
-// A process never dies of what a client sends; anything else is logged loudly.
-process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
-process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+stopOnSignals(server, log);

@@ -35,6 +35,8 @@ export interface ClusterOptions {
   proxyMode?: ProxyMode;
   /** The IPVS scheduler of the userspace and ipvs modes (KEMU_IPVS_SCHEDULER). Default: the cluster's, else rr. */
   ipvsScheduler?: IpvsScheduler;
+  /** The LoadBalancer address pool (the controller-manager's --lb-range, KEMU_LB_RANGE). Default: the cluster's, else its own default. */
+  lbRange?: string;
   log?: (line: string) => void;
 }
 
@@ -49,6 +51,8 @@ interface ClusterRecord {
   proxyMode?: ProxyMode;
   /** kube-proxy's --ipvs-scheduler; absent means rr. */
   ipvsScheduler?: IpvsScheduler;
+  /** The controller-manager's --lb-range; absent or '' means its default pool. */
+  lbRange?: string;
   createdAt: string;
 }
 
@@ -103,6 +107,7 @@ export class Cluster {
   readonly subnetPrefix: string;
   readonly proxyMode: ProxyMode;
   readonly ipvsScheduler: IpvsScheduler;
+  readonly lbRange: string;
   private log: (line: string) => void;
 
   constructor(private opts: ClusterOptions = {}) {
@@ -117,6 +122,7 @@ export class Cluster {
     this.proxyMode = opts.proxyMode ?? (envMode !== undefined && isProxyMode(envMode) ? envMode : undefined) ?? rec?.proxyMode ?? 'iptables';
     const envSched = process.env.KEMU_IPVS_SCHEDULER || undefined;
     this.ipvsScheduler = opts.ipvsScheduler ?? (envSched !== undefined && isIpvsScheduler(envSched) ? envSched : undefined) ?? rec?.ipvsScheduler ?? 'rr';
+    this.lbRange = opts.lbRange ?? process.env.KEMU_LB_RANGE ?? rec?.lbRange ?? '';
     this.log = opts.log ?? ((l) => console.log(l));
   }
 
@@ -145,6 +151,7 @@ export class Cluster {
       KEMU_BACKEND: this.opts.backend ?? this.record?.backend ?? 'host-gw',
       KEMU_PROXY_MODE: this.proxyMode,
       KEMU_IPVS_SCHEDULER: this.ipvsScheduler,
+      KEMU_LB_RANGE: this.lbRange,
     };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
@@ -255,6 +262,11 @@ export class Cluster {
     const p = this.compose();
     const services = startOrder(p.services);
     await this.switchProxyMode(services);
+    // A new pool is read at start: the controller-manager restarts with it (addresses outside it are reassigned).
+    if (this.record && (this.record.lbRange ?? '') !== this.lbRange) {
+      this.log(`  controller-manager: LoadBalancer pool ${this.record.lbRange || 'default'} -> ${this.lbRange || 'default'}`);
+      await this.killAll(['controller-manager']);
+    }
     const running = services.filter((s) => !s.oneShot && this.serviceState(s) === 'running');
     if (running.length && running.length === services.filter((s) => !s.oneShot).length) return 'already-running';
     mkdirSync(this.state, { recursive: true });
@@ -267,6 +279,7 @@ export class Cluster {
       backend: this.opts.backend ?? this.record?.backend ?? 'host-gw',
       proxyMode: this.proxyMode,
       ipvsScheduler: this.ipvsScheduler,
+      lbRange: this.lbRange,
       createdAt: this.record?.createdAt ?? formatTime(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));

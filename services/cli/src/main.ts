@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Cluster, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
 import { init } from './init.js';
+import { lbAnnouncements } from './lb-status.js';
 import { serviceNs, nsExists } from './netns.js';
 
 const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
@@ -23,9 +24,10 @@ interface UpOptions {
   backend?: string;
   proxyMode?: string;
   ipvsScheduler?: string;
+  lbRange?: string;
 }
 
-const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode; ipvsScheduler?: IpvsScheduler } = {}) => {
+const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode; ipvsScheduler?: IpvsScheduler; lbRange?: string } = {}) => {
   const o = program.opts<GlobalOptions>();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
@@ -62,6 +64,10 @@ program
     '--ipvs-scheduler <name>',
     `the scheduler of the userspace and ipvs modes: ${IPVS_SCHEDULERS.join(', ')} (default: $KEMU_IPVS_SCHEDULER, else the cluster's, else rr)`,
   )
+  .option(
+    '--lb-range <cidrs>',
+    "LoadBalancer address pool: CIDRs or a.b.c.d-a.b.c.e ranges, comma-separated (default: the cluster's, else the top /24 of the node network less .0 and .255); a change on a running cluster restarts the controller-manager",
+  )
   .action(async (o: UpOptions) => {
     if (o.ipvsScheduler !== undefined && !isIpvsScheduler(o.ipvsScheduler))
       throw new KemuError(`--ipvs-scheduler: "${o.ipvsScheduler}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
@@ -72,6 +78,7 @@ program
       ...(o.backend ? { backend: o.backend } : {}),
       ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}),
       ...(o.ipvsScheduler ? { ipvsScheduler: o.ipvsScheduler } : {}),
+      ...(o.lbRange !== undefined ? { lbRange: o.lbRange } : {}),
     });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
     const r = await c.up();
@@ -121,6 +128,9 @@ program
     console.log(`${'SERVICE'.padEnd(w)}${'STATE'.padEnd(11)}${'PID'.padEnd(9)}ADDRESS`);
     for (const r of rows) console.log(`${r.service.padEnd(w)}${r.state.padEnd(11)}${String(r.pid ?? '-').padEnd(9)}${r.address ?? ''}`);
     console.log(`\nkube-proxy mode: ${c.proxyMode}${proxyModeDetail(c)}`);
+    const nodes = c.proxyDataPaths().map((p) => p.node);
+    const lb = lbAnnouncements(c.project, nodes);
+    if (lb.length) console.log(`LoadBalancer addresses (ARP answered by): ${lb.map((a) => `${a.ip} ${a.node}`).join(', ')}`);
   });
 
 /** " (userspace data path, scheduler rr)" and the like, from what the proxies logged; '' for the kernel modes. */

@@ -42,30 +42,17 @@ export interface RunningDns extends RunningServer {
 
 type Kind = 'Service' | 'EndpointSlice' | 'Pod' | 'Namespace';
 
-/** Connect the informers' events to the index. */
+/** Connect the informers' events to the index: each kind's upsert and delete. */
 export function feed(index: DnsIndex, informers: Record<Kind, Informer>): void {
-  const on = <T>(inf: Informer, upsert: (o: T) => void, remove: (o: T) => void) =>
-    inf.on({ add: (o: KubeObject) => upsert(o as T), update: (_old: KubeObject, o: KubeObject) => upsert(o as T), delete: (o: KubeObject) => remove(o as T) });
-  on<Service>(
-    informers.Service,
-    (o) => index.upsertService(o),
-    (o) => index.deleteService(o),
-  );
-  on<EndpointSlice>(
-    informers.EndpointSlice,
-    (o) => index.upsertSlice(o),
-    (o) => index.deleteSlice(o),
-  );
-  on<Pod>(
-    informers.Pod,
-    (o) => index.upsertPod(o),
-    (o) => index.deletePod(o),
-  );
-  on<Namespace>(
-    informers.Namespace,
-    (o) => index.upsertNamespace(o),
-    (o) => index.deleteNamespace(o),
-  );
+  const apply: Record<Kind, [upsert: (o: KubeObject) => void, remove: (o: KubeObject) => void]> = {
+    Service: [(o) => index.upsertService(o as Service), (o) => index.deleteService(o as Service)],
+    EndpointSlice: [(o) => index.upsertSlice(o as EndpointSlice), (o) => index.deleteSlice(o as EndpointSlice)],
+    Pod: [(o) => index.upsertPod(o as Pod), (o) => index.deletePod(o as Pod)],
+    Namespace: [(o) => index.upsertNamespace(o as Namespace), (o) => index.deleteNamespace(o as Namespace)],
+  };
+  for (const [kind, [upsert, remove]] of Object.entries(apply) as [Kind, (typeof apply)[Kind]][]) {
+    informers[kind].on({ add: upsert, update: (_old, o) => upsert(o), delete: remove });
+  }
 }
 
 function parseUpstream(s: string): Upstream {

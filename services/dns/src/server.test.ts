@@ -12,6 +12,7 @@ import { DnsIndex } from './core/dns-index.js';
 import { Forwarder, chooseUpstreams, parseResolvConf } from './forward.js';
 import { Responder } from './responder.js';
 import { startServer, type RunningServer } from './server.js';
+import { loopbackListeners } from './testing/loopback.js';
 
 const exec = promisify(execFile);
 const hasDig = ['/usr/bin/dig', '/bin/dig', '/usr/local/bin/dig'].some(existsSync);
@@ -120,12 +121,7 @@ describe('the DNS server over real sockets', () => {
     index = fixture();
     upstream = await fakeUpstream();
     server = await startServer(index, {
-      address: '127.0.0.1',
-      port: 0,
-      httpAddress: '127.0.0.1',
-      healthPort: 0,
-      readyPort: 0,
-      metricsPort: 0,
+      ...loopbackListeners(),
       synced: () => synced,
       forwarder: new Forwarder([{ host: '127.0.0.1', port: upstream.port }], 1000),
     });
@@ -227,14 +223,9 @@ describe('forwarding without a usable upstream', () => {
   it('answers SERVFAIL at once when there is none, and after the timeout when it does not answer', async () => {
     const silent = dgram.createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
-    const none = await startServer(fixture(), { address: '127.0.0.1', port: 0, httpAddress: '127.0.0.1', healthPort: 0, readyPort: 0, metricsPort: 0 });
+    const none = await startServer(fixture(), loopbackListeners());
     const mute = await startServer(fixture(), {
-      address: '127.0.0.1',
-      port: 0,
-      httpAddress: '127.0.0.1',
-      healthPort: 0,
-      readyPort: 0,
-      metricsPort: 0,
+      ...loopbackListeners(),
       forwarder: new Forwarder([{ host: '127.0.0.1', port: silent.address().port }], 100),
     });
     try {

@@ -29,102 +29,30 @@ const initsOf = (...states: ContainerState[]): InitView => ({ inits: states.map(
 
 const net = { podIP: '10.244.1.5', hostIP: '172.28.1.1', startTime: 't0' };
 type Want = { phase: string; initialized: string; ready: string; reason?: string };
+/** The outcomes the table expects: still starting, initializing, running but not ready, all ready, done. */
+const creating: Want = { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' };
+const initializing: Want = { ...creating, initialized: 'False' };
+const notReady: Want = { ...creating, phase: 'Running' };
+const ready: Want = { phase: 'Running', initialized: 'True', ready: 'True' };
+const completed = (phase: 'Succeeded' | 'Failed', initialized = 'True'): Want => ({ phase, initialized, ready: 'False', reason: 'PodCompleted' });
 
 describe('pod status from container states', () => {
   it.each<[string, string, ContainerInfo[], InitView | undefined, Want]>([
-    [
-      'a container being created',
-      'Always',
-      [info('a', waiting())],
-      undefined,
-      { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'one running, one still being created',
-      'Always',
-      [info('a', running), info('b', waiting())],
-      undefined,
-      { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'an image that cannot be pulled',
-      'Always',
-      [info('a', waiting('ImagePullBackOff'))],
-      undefined,
-      { phase: 'Pending', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'init containers still running',
-      'Always',
-      [info('a', waiting('PodInitializing'))],
-      initsOf(running),
-      { phase: 'Pending', initialized: 'False', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'a failed init container, restarted (Always)',
-      'Always',
-      [info('a', waiting('PodInitializing'))],
-      initsOf(exited(1)),
-      { phase: 'Pending', initialized: 'False', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'a failed init container, never restarted (Never)',
-      'Never',
-      [info('a', waiting('PodInitializing'))],
-      initsOf(exited(1)),
-      { phase: 'Failed', initialized: 'False', ready: 'False', reason: 'PodCompleted' },
-    ],
-    ['all running and ready', 'Always', [info('a', running), info('b', running)], undefined, { phase: 'Running', initialized: 'True', ready: 'True' }],
-    [
-      'running, a readiness probe failing',
-      'Always',
-      [info('a', running, { ready: false }), info('b', running)],
-      undefined,
-      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'a container in CrashLoopBackOff',
-      'Always',
-      [info('a', waiting('CrashLoopBackOff'), { restartCount: 2, lastState: exited(1) })],
-      undefined,
-      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'all exited 0, Always (restarting)',
-      'Always',
-      [info('a', exited(0))],
-      undefined,
-      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    [
-      'all exited 0, OnFailure',
-      'OnFailure',
-      [info('a', exited(0)), info('b', exited(0))],
-      undefined,
-      { phase: 'Succeeded', initialized: 'True', ready: 'False', reason: 'PodCompleted' },
-    ],
-    [
-      'one failed, OnFailure (restarting)',
-      'OnFailure',
-      [info('a', exited(0)), info('b', exited(2))],
-      undefined,
-      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
-    ['all exited 0, Never', 'Never', [info('a', exited(0))], undefined, { phase: 'Succeeded', initialized: 'True', ready: 'False', reason: 'PodCompleted' }],
-    [
-      'one failed, Never',
-      'Never',
-      [info('a', exited(0)), info('b', exited(3))],
-      undefined,
-      { phase: 'Failed', initialized: 'True', ready: 'False', reason: 'PodCompleted' },
-    ],
-    [
-      'one still running, one failed, Never',
-      'Never',
-      [info('a', running), info('b', exited(3))],
-      undefined,
-      { phase: 'Running', initialized: 'True', ready: 'False', reason: 'ContainersNotReady' },
-    ],
+    ['a container being created', 'Always', [info('a', waiting())], undefined, creating],
+    ['one running, one still being created', 'Always', [info('a', running), info('b', waiting())], undefined, creating],
+    ['an image that cannot be pulled', 'Always', [info('a', waiting('ImagePullBackOff'))], undefined, creating],
+    ['init containers still running', 'Always', [info('a', waiting('PodInitializing'))], initsOf(running), initializing],
+    ['a failed init container, restarted (Always)', 'Always', [info('a', waiting('PodInitializing'))], initsOf(exited(1)), initializing],
+    ['a failed init container, never restarted (Never)', 'Never', [info('a', waiting('PodInitializing'))], initsOf(exited(1)), completed('Failed', 'False')],
+    ['all running and ready', 'Always', [info('a', running), info('b', running)], undefined, ready],
+    ['running, a readiness probe failing', 'Always', [info('a', running, { ready: false }), info('b', running)], undefined, notReady],
+    ['a container in CrashLoopBackOff', 'Always', [info('a', waiting('CrashLoopBackOff'), { restartCount: 2, lastState: exited(1) })], undefined, notReady],
+    ['all exited 0, Always (restarting)', 'Always', [info('a', exited(0))], undefined, notReady],
+    ['all exited 0, OnFailure', 'OnFailure', [info('a', exited(0)), info('b', exited(0))], undefined, completed('Succeeded')],
+    ['one failed, OnFailure (restarting)', 'OnFailure', [info('a', exited(0)), info('b', exited(2))], undefined, notReady],
+    ['all exited 0, Never', 'Never', [info('a', exited(0))], undefined, completed('Succeeded')],
+    ['one failed, Never', 'Never', [info('a', exited(0)), info('b', exited(3))], undefined, completed('Failed')],
+    ['one still running, one failed, Never', 'Never', [info('a', running), info('b', exited(3))], undefined, notReady],
   ])('%s (%s)', (_what, policy, containers, init, want) => {
     const s = podStatus(pod(policy), containers, net, 'now', init);
     const cond = (type: string) => s.conditions?.find((c) => c.type === type);

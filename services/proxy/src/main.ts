@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { stopOnSignals } from '@kemu/client';
 import { rulesCommand } from './rules-command.js';
 import { PROXY_MODES, cleanup, start, type ProxyMode } from './server.js';
+import { startSpeaker } from './speaker/run.js';
 import { SCHEDULER_NAMES, type SchedulerName } from './userspace/schedulers.js';
 
 function eth0Address(): string | undefined {
@@ -85,6 +86,7 @@ if (process.argv[2] === 'rules') {
       log.error('--apiserver, --ca-file, --token-file and a node name (--hostname-override or $NODE_NAME) are required');
       process.exit(2);
     }
+    const nodeIP = o.nodeIp ?? process.env.NODE_IP ?? eth0Address();
     try {
       const p = await start(
         {
@@ -92,7 +94,7 @@ if (process.argv[2] === 'rules') {
           caFile: o.caFile,
           tokenFile: o.tokenFile,
           nodeName,
-          nodeIP: o.nodeIp ?? process.env.NODE_IP ?? eth0Address(),
+          nodeIP,
           mode,
           ipvsScheduler: scheduler,
           udpIdleTimeoutMs: duration(o.udpTimeout),
@@ -118,7 +120,12 @@ if (process.argv[2] === 'rules') {
         },
         'kube-proxy running',
       );
-      stopOnSignals(p, log);
+      // The node's side of LoadBalancer Services: ARP for the addresses it wins, health check NodePorts.
+      const speaker = startSpeaker(
+        { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, nodeIP, registry: p.registry, proxyHealthy: () => p.healthy() },
+        log.child({ component: 'speaker' }),
+      );
+      stopOnSignals({ stop: () => speaker.stop().then(() => p.stop()) }, log);
     } catch (err) {
       log.error({ err }, 'kube-proxy failed to start');
       process.exit(1);

@@ -13,7 +13,7 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
-import { ApiClient, InformerFactory, exposition, newMetricsRegistry, type Informer } from '@kemu/client';
+import { ApiClient, InformerFactory, exposition, newMetricsRegistry, type Informer, type MetricsRegistry } from '@kemu/client';
 import { buildModel, servicePortsFromService } from './model/from-k8s.js';
 import type { NodeFacts } from './model/types.js';
 import { spawnExec, type Exec } from './runtime/exec.js';
@@ -73,6 +73,10 @@ export interface RunningProxy {
   dataPath: DataPath;
   healthzPort: number;
   metricsPort: number;
+  /** The /metrics registry (the speaker in the same process adds its gauge). */
+  registry: MetricsRegistry;
+  /** What /healthz answers now: healthy or not. */
+  healthy(): boolean;
   /** Resolves after the next successful sync (tests). */
   synced(): Promise<void>;
   stop(): Promise<void>;
@@ -203,8 +207,9 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     },
   );
 
+  const health = () => proxyHealth({ lastUpdated, pendingSince: runner.pendingSince, now: now(), timeoutMs: 2 * syncPeriodMs });
   const healthz = http.createServer((req, res) => {
-    const h = proxyHealth({ lastUpdated, pendingSince: runner.pendingSince, now: now(), timeoutMs: 2 * syncPeriodMs });
+    const h = health();
     if (req.url === '/healthz' || req.url === '/livez') {
       res.writeHead(h.healthy ? 200 : 503, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(h.body));
@@ -257,6 +262,8 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     dataPath: path,
     healthzPort,
     metricsPort,
+    registry,
+    healthy: () => health().healthy,
     synced: () => new Promise((r) => waiters.push(r)),
     async stop() {
       informers.stop();

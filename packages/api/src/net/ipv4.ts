@@ -31,15 +31,20 @@ export function parseIPv4(text: string): number {
   return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
 }
 
-export function isIPv4(text: unknown): text is string {
-  if (typeof text !== 'string') return false;
-  try {
-    parseIPv4(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A predicate from a parser: whether `text` is a string the parser takes without throwing. */
+const parses =
+  (parse: (text: string) => unknown) =>
+  (text: unknown): text is string => {
+    if (typeof text !== 'string') return false;
+    try {
+      parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+export const isIPv4 = parses(parseIPv4);
 
 export function formatIPv4(ip: number): string {
   if (!Number.isInteger(ip) || ip < 0 || ip > 0xffffffff) throw new AddressError(`not an IPv4 address: ${ip}`);
@@ -67,15 +72,7 @@ export function parseCidr(text: string): Cidr {
   return { address, network: (address & netmask(prefix)) >>> 0, prefix };
 }
 
-export function isCidr(text: unknown): text is string {
-  if (typeof text !== 'string') return false;
-  try {
-    parseCidr(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isCidr = parses(parseCidr);
 
 const asCidr = (c: Cidr | string): Cidr => (typeof c === 'string' ? parseCidr(c) : c);
 const asIp = (ip: number | string): number => (typeof ip === 'string' ? parseIPv4(ip) : ip);

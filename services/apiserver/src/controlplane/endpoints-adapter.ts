@@ -7,6 +7,7 @@
  * the EndpointSlice controller, which skips Services without a selector, nor
  * the mirroring controller owns it). Pure.
  */
+import type { EndpointPort as CoreEndpointPort } from 'kubernetes-types/core/v1.js';
 import { jsonEqual, type KubeObject } from '@kemu/api';
 
 export const SERVICE_NAMESPACE = 'default';
@@ -14,11 +15,8 @@ export const SERVICE_NAME = 'kubernetes';
 export const LABEL_SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirror';
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 
-export interface EndpointPort {
-  name: string;
-  port: number;
-  protocol: string;
-}
+/** An Endpoints (core/v1) or EndpointSlice port, every field set. */
+export type EndpointPort = Required<Pick<CoreEndpointPort, 'name' | 'port' | 'protocol'>>;
 
 /** The fields of an Endpoints object this file reads and writes. */
 export interface EndpointsObject extends KubeObject {
@@ -55,59 +53,56 @@ export function kubernetesService(clusterIP: string, targetPort: number): KubeOb
 const sorted = (ips: Iterable<string>): string[] => [...new Set(ips)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
- * The Endpoints to write, or undefined when `current` already says it (only
- * its labels and subsets are compared, as Kubernetes does: other fields a
- * user added stay). Ports are put back when missing, and when changed only
- * if `reconcilePorts`.
+ * What both objects are computed from: the one written now (undefined: none
+ * yet), the live api-servers' addresses, the port, and whether a port someone
+ * changed is put back. Undefined when `current` already says it.
  */
-export function desiredEndpoints(
-  current: EndpointsObject | undefined,
-  ips: Iterable<string>,
-  ports: EndpointPort[],
-  reconcilePorts: boolean,
-): EndpointsObject | undefined {
-  const next: EndpointsObject = current
-    ? structuredClone(current)
-    : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };
+type Desired<T extends KubeObject> = (current: T | undefined, ips: Iterable<string>, ports: EndpointPort[], reconcilePorts: boolean) => T | undefined;
+
+/** A copy of `current` to change (never the cached object itself), or a new `kubernetes` object of that kind. */
+function startFrom<T extends KubeObject>(current: T | undefined, apiVersion: string, kind: string): T {
+  return current ? structuredClone(current) : ({ apiVersion, kind, metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } } as T);
+}
+
+/** Ports are put back when missing, and when changed only if `reconcile`. */
+const portsToHold = (have: unknown[] | undefined, ports: EndpointPort[], reconcile: boolean): unknown[] =>
+  !have?.length || (reconcile && !jsonEqual(have, ports)) ? structuredClone(ports) : have;
+
+const sameLabels = (current: KubeObject, next: KubeObject): boolean => jsonEqual(current.metadata.labels ?? {}, next.metadata.labels);
+
+/**
+ * The Endpoints to write. Only its labels and subsets are compared, as
+ * Kubernetes does: other fields a user added stay.
+ */
+export const desiredEndpoints: Desired<EndpointsObject> = (current, ips, ports, reconcilePorts) => {
+  const next = startFrom(current, 'v1', 'Endpoints');
   next.metadata.labels = { [LABEL_SKIP_MIRROR]: 'true' };
   // Anything but exactly one subset is remade from scratch; the one subset keeps what else it holds.
   const subset = next.subsets?.length === 1 ? next.subsets[0] : {};
   subset.addresses = sorted(ips).map((ip) => ({ ip }));
-  const have = subset.ports ?? [];
-  if (have.length === 0 || (reconcilePorts && !jsonEqual(have, ports))) subset.ports = structuredClone(ports);
+  subset.ports = portsToHold(subset.ports, ports, reconcilePorts);
   next.subsets = [subset];
-  if (current && jsonEqual(current.metadata.labels ?? {}, next.metadata.labels) && jsonEqual(current.subsets, next.subsets)) return undefined;
+  if (current && sameLabels(current, next) && jsonEqual(current.subsets, next.subsets)) return undefined;
   return next;
-}
+};
 
-/**
- * The EndpointSlice `kubernetes` to write, or undefined when `current`
- * already says it (its labels, endpoints and ports are compared).
- */
-export function desiredEndpointSlice(
-  current: EndpointSliceObject | undefined,
-  ips: Iterable<string>,
-  ports: EndpointPort[],
-  reconcilePorts: boolean,
-): EndpointSliceObject | undefined {
-  const next: EndpointSliceObject = current
-    ? structuredClone(current)
-    : { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: SERVICE_NAME, namespace: SERVICE_NAMESPACE } };
+/** The EndpointSlice `kubernetes` to write (its labels, address type, endpoints and ports are compared). */
+export const desiredEndpointSlice: Desired<EndpointSliceObject> = (current, ips, ports, reconcilePorts) => {
+  const next = startFrom(current, 'discovery.k8s.io/v1', 'EndpointSlice');
   next.metadata.labels = { [LABEL_SERVICE_NAME]: SERVICE_NAME };
   next.addressType = 'IPv4';
   next.endpoints = sorted(ips).map((ip) => ({ addresses: [ip], conditions: { ready: true } }));
-  const have = next.ports ?? [];
-  if (have.length === 0 || (reconcilePorts && !jsonEqual(have, ports))) next.ports = structuredClone(ports);
+  next.ports = portsToHold(next.ports, ports, reconcilePorts);
   if (
     current &&
     current.addressType === next.addressType &&
-    jsonEqual(current.metadata.labels ?? {}, next.metadata.labels) &&
+    sameLabels(current, next) &&
     jsonEqual(current.endpoints ?? [], next.endpoints) &&
     jsonEqual(current.ports ?? [], next.ports)
   )
     return undefined;
   return next;
-}
+};
 
 /** Slices labelled for the `kubernetes` Service that are not ours (another name, or another address family): Kubernetes deletes them. */
 export function strayEndpointSlices(slices: EndpointSliceObject[]): EndpointSliceObject[] {

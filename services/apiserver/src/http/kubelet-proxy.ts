@@ -34,15 +34,15 @@ const KUBELET_BOOL_PARAMS = ['follow', 'previous', 'timestamps', 'insecureSkipTL
 const PODS = lookupResource('', 'v1', 'pods')!;
 const NODES = lookupResource('', 'v1', 'nodes')!;
 
+/** Where a request goes on the kubelet. */
+export interface KubeletTarget {
+  host: string;
+  port: number;
+  path: string;
+}
+
 /** Where the request goes on the kubelet: host, port and path. Throws the Status Kubernetes gives. */
-export async function kubeletTarget(
-  rest: RestStore,
-  ns: string,
-  name: string,
-  sub: string,
-  q: URLSearchParams,
-  proxyPath = '/',
-): Promise<{ host: string; port: number; path: string }> {
+export async function kubeletTarget(rest: RestStore, ns: string, name: string, sub: string, q: URLSearchParams, proxyPath = '/'): Promise<KubeletTarget> {
   const [podName, podPort] = sub === 'proxy' ? name.split(':') : [name];
   const pod = (await rest.get(PODS, ns, podName)) as Pod;
   const nodeName = pod.spec?.nodeName;
@@ -85,25 +85,24 @@ function forwardHeaders(h: IncomingHttpHeaders): IncomingHttpHeaders {
   return out;
 }
 
+/** The user's request as the api-server sends it on to the kubelet, with its own client certificate. */
+function kubeletRequest(t: KubeletTarget, cert: KubeletClientCert, req: IncomingMessage): RequestOptions {
+  return {
+    host: t.host,
+    port: t.port,
+    path: t.path,
+    method: req.method,
+    headers: forwardHeaders(req.headers),
+    cert: cert.cert,
+    key: cert.key,
+    rejectUnauthorized: false,
+  };
+}
+
 /** log and proxy: a plain request, streamed back as it comes (logs -f). */
-export function relayRequest(
-  t: { host: string; port: number; path: string },
-  cert: KubeletClientCert,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
+export function relayRequest(t: KubeletTarget, cert: KubeletClientCert, req: IncomingMessage, res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
-    const opts: RequestOptions = {
-      host: t.host,
-      port: t.port,
-      path: t.path,
-      method: req.method,
-      headers: forwardHeaders(req.headers),
-      cert: cert.cert,
-      key: cert.key,
-      rejectUnauthorized: false,
-    };
-    const up = request(opts, (r) => {
+    const up = request(kubeletRequest(t, cert, req), (r) => {
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
       r.on('end', resolve);
@@ -131,23 +130,8 @@ export function relayRequest(
 }
 
 /** exec, attach, portforward: relay the upgrade and then the bytes. */
-export function relayUpgrade(
-  t: { host: string; port: number; path: string },
-  cert: KubeletClientCert,
-  req: IncomingMessage,
-  socket: Duplex,
-  head: Buffer,
-): void {
-  const up = request({
-    host: t.host,
-    port: t.port,
-    path: t.path,
-    method: req.method,
-    headers: forwardHeaders(req.headers),
-    cert: cert.cert,
-    key: cert.key,
-    rejectUnauthorized: false,
-  });
+export function relayUpgrade(t: KubeletTarget, cert: KubeletClientCert, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const up = request(kubeletRequest(t, cert, req));
   up.on('upgrade', (r, kSocket, kHead) => {
     const lines = [`HTTP/1.1 101 ${r.statusMessage ?? 'Switching Protocols'}`];
     for (let i = 0; i < r.rawHeaders.length; i += 2) lines.push(`${r.rawHeaders[i]}: ${r.rawHeaders[i + 1]}`);

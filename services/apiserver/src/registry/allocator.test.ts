@@ -1,6 +1,6 @@
-import type { KubeObject } from '@kemu/api';
+import { invalidError, type KubeObject } from '@kemu/api';
 import { describe, expect, it } from 'vitest';
-import { ServiceAllocator } from './allocator.js';
+import { AllocationError, ServiceAllocator } from './allocator.js';
 import { allocate, release, restore } from './service-strategy.js';
 
 /** The Service spec fields these tests read back after allocation. */
@@ -32,6 +32,24 @@ describe('ClusterIP and NodePort allocation', () => {
     a.takeIP('10.96.0.10');
     expect(() => a.takeIP('10.96.0.10')).toThrow(/already allocated/);
     expect(() => a.takeIP('10.97.0.5')).toThrow(/not in the valid range/);
+  });
+  it("says it in Kubernetes' words, the clusterIPs list as the bad value", () => {
+    const a = mk('10.96.0.0/12');
+    const refusal = (ip: string) => {
+      try {
+        a.takeIP(ip);
+      } catch (e) {
+        if (e instanceof AllocationError) return invalidError('Service', '', 'bad', [e.fieldError]).message;
+      }
+      return 'taken';
+    };
+    expect(refusal('10.0.0.1')).toBe(
+      'Service "bad" is invalid: spec.clusterIPs: Invalid value: []string{"10.0.0.1"}: failed to allocate IP 10.0.0.1: the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/12',
+    );
+    expect(refusal('10.100.0.7')).toBe('taken');
+    expect(refusal('10.100.0.7')).toBe(
+      'Service "bad" is invalid: spec.clusterIPs: Invalid value: []string{"10.100.0.7"}: failed to allocate IP 10.100.0.7: provided IP is already allocated',
+    );
   });
   it('refuses malformed addresses and counts the range from the network address of the CIDR', () => {
     const a = mk('10.96.0.5/28');

@@ -73,14 +73,17 @@ export class ServiceAllocator {
     this.ports = new Pool(lo, hi - lo + 1, new Set(), random);
   }
 
-  /** Take a specific ClusterIP (from a request or a stored Service). */
+  /**
+   * Take a specific ClusterIP (from a request or a stored Service). The bad value of a refusal is the Service's
+   * clusterIPs list, as Kubernetes reports it (`Invalid value: []string{"10.0.0.1"}`).
+   */
   takeIP(ip: string, field = 'spec.clusterIPs'): void {
     if (!isIPv4(ip) || !this.ips.has(parseIPv4(ip))) {
       throw new AllocationError(
-        invalid(field, ip, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.cidr}`),
+        invalid(field, [ip], `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.cidr}`),
       );
     }
-    if (!this.ips.take(parseIPv4(ip))) throw new AllocationError(invalid(field, ip, `failed to allocate IP ${ip}: provided IP is already allocated`));
+    if (!this.ips.take(parseIPv4(ip))) throw new AllocationError(invalid(field, [ip], `failed to allocate IP ${ip}: provided IP is already allocated`));
   }
 
   allocateIP(): string {

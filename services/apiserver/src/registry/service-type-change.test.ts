@@ -41,6 +41,12 @@ describe('dropTypeDependentFields', () => {
       change: { type: 'ExternalName', externalName: 'example.com' },
       want: ext,
     },
+    {
+      what: 'ClusterIP → ExternalName drops internalTrafficPolicy, whatever it was',
+      old: { ...cip, internalTrafficPolicy: 'Local' },
+      change: { type: 'ExternalName', externalName: 'example.com' },
+      want: ext,
+    },
     { what: 'NodePort → ExternalName drops all of them', old: np, change: { type: 'ExternalName', externalName: 'example.com' }, want: ext },
     {
       what: 'ExternalName → ClusterIP drops nothing (defaults and allocation fill in)',

@@ -69,6 +69,9 @@ export function dropTypeDependentFields<T extends ServiceObject>(next: T, old: S
   if (needsNodePort(o) && !needsNodePort(spec) && (spec.externalTrafficPolicy ?? '') === (o.externalTrafficPolicy ?? '')) {
     delete spec.externalTrafficPolicy;
   }
+  // An ExternalName Service never shows internalTrafficPolicy: Kubernetes keeps the one defaulted for the old type in
+  // storage but drops it on every read (defaultOnReadInternalTrafficPolicy); here it goes with the type.
+  if (!needsClusterIP(spec)) delete spec.internalTrafficPolicy;
   // LB de-provisioning is asynchronous, but the user need not see that: the ingress points go at once.
   const status = !isLoadBalancer(spec) && next.status ? { ...next.status, loadBalancer: {} } : next.status;
   return { ...next, spec, status };

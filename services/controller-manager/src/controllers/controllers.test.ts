@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '@kemu/api';
 import type { InformerFactory } from '@kemu/client';
-import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../context.js';
 import type { Obj } from '../typed.js';
 import { FakeApi } from '../testing/fake-api.js';
+import { controllerRef, workload, type WorkloadOpts } from '../testing/workload-fixtures.js';
 import { ReplicaController, replicaSetKind, replicationControllerKind } from './replica-core.js';
 import { DeploymentController } from './deployment.js';
 import { NamespaceController } from './namespace.js';
@@ -21,16 +22,7 @@ import { nodeHealth } from './nodelifecycle.js';
 let factory: InformerFactory | undefined;
 afterEach(() => factory?.stop());
 
-const rs = (replicas: number, uid = 'rs-uid'): KubeObject => ({
-  apiVersion: 'apps/v1',
-  kind: 'ReplicaSet',
-  metadata: { name: 'web', namespace: 'ns', uid, generation: 1 },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: 'web' } },
-    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
-  },
-});
+const rs = (replicas: number, uid = 'rs-uid') => workload('ReplicaSet', { metadata: { uid, generation: 1 }, replicas });
 const pod = (name: string, o: { owner?: string; node?: string; ready?: boolean; created?: string; labels?: Record<string, string> } = {}): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -39,7 +31,7 @@ const pod = (name: string, o: { owner?: string; node?: string; ready?: boolean; 
     namespace: 'ns',
     labels: o.labels ?? { app: 'web' },
     creationTimestamp: o.created,
-    ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: o.owner, controller: true }] } : {}),
+    ...(o.owner ? { ownerReferences: [controllerRef('ReplicaSet', 'web', o.owner)] } : {}),
   },
   spec: { containers: [{ name: 'c', image: 'nginx' }], ...(o.node ? { nodeName: o.node } : {}) },
   status: { phase: o.node ? 'Running' : 'Pending', conditions: o.ready ? [{ type: 'Ready', status: 'True' }] : [] },
@@ -79,7 +71,7 @@ describe('ReplicaSet controller', () => {
     const c = await setup(api, (ctx) => new ReplicaController(ctx, replicaSetKind));
     await c.sync('ns/web');
     await c.sync('ns/web');
-    expect(api.writes().filter((x) => x.verb === 'create')).toHaveLength(2);
+    expect(api.writes({ verb: 'create' })).toHaveLength(2);
   });
 
   it('deletes surplus pods: unscheduled, then not ready, then newer first', async () => {
@@ -90,13 +82,7 @@ describe('ReplicaSet controller', () => {
     api.seed(R.pods, pod('unscheduled', { owner: 'rs-uid' }));
     const c = await setup(api, (ctx) => new ReplicaController(ctx, replicaSetKind));
     await c.sync('ns/web');
-    expect(
-      api
-        .writes()
-        .filter((x) => x.verb === 'delete')
-        .map((x) => x.name)
-        .sort(),
-    ).toEqual(['ready-new', 'unscheduled']);
+    expect(api.written({ verb: 'delete' }).sort()).toEqual(['ready-new', 'unscheduled']);
   });
 
   it('reports FailedCreate when creation is refused, and retries', async () => {
@@ -128,26 +114,36 @@ describe('ReplicaSet controller', () => {
   });
 });
 
-describe('Deployment controller', () => {
-  const d = (image: string, replicas = 4): Obj<Deployment> => ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: 'web' } },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } },
-      revisionHistoryLimit: 10,
-      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } },
+/** The ReplicaSet Deployment `web` made at revision 1, of its older template (image nginx:1). */
+const revisionOne = (replicas: number, o: { uid?: string; status?: WorkloadOpts['status'] } = {}) =>
+  workload('ReplicaSet', {
+    metadata: {
+      name: 'web-old',
+      ...(o.uid ? { uid: o.uid } : {}),
+      labels: { app: 'web' },
+      annotations: { 'deployment.kubernetes.io/revision': '1' },
+      ownerReferences: [controllerRef('Deployment', 'web', 'd-uid')],
     },
+    image: 'nginx:1',
+    replicas,
+    status: o.status,
   });
+
+describe('Deployment controller', () => {
+  const d = (image: string, replicas = 4) =>
+    workload('Deployment', {
+      metadata: { uid: 'd-uid', generation: 2 },
+      image,
+      replicas,
+      spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } }, revisionHistoryLimit: 10 },
+    });
 
   it('creates a ReplicaSet named after the template hash, with revision 1', async () => {
     const api = new FakeApi();
     api.seed(R.deployments, d('nginx:1'));
     const c = await setup(api, (ctx) => new DeploymentController(ctx));
     await c.sync('ns/web');
-    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as Obj<ReplicaSet>;
+    const created = api.writes({ verb: 'create', resource: 'replicasets' })[0].body as Obj<ReplicaSet>;
     const hash = templateHash(d('nginx:1').spec?.template);
     expect(created.metadata.name).toBe(`web-${hash}`);
     expect(created.metadata.labels).toEqual({ app: 'web', 'pod-template-hash': hash });
@@ -155,7 +151,7 @@ describe('Deployment controller', () => {
     expect(created.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
     expect(created.spec?.replicas).toBe(4);
     // The Deployment's revision goes with its status, as Kubernetes writes it: a write of the main resource would bump its generation.
-    const deploymentWrites = api.writes().filter((x) => x.resource === 'deployments');
+    const deploymentWrites = api.writes({ resource: 'deployments' });
     expect(deploymentWrites.map((x) => [x.verb, x.subresource])).toEqual([['update', 'status']]);
     expect((deploymentWrites[0].body as KubeObject).metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '1' });
   });
@@ -163,26 +159,13 @@ describe('Deployment controller', () => {
   it('rolls: surges the new ReplicaSet by maxSurge and scales the old one down within maxUnavailable', async () => {
     const api = new FakeApi();
     api.seed(R.deployments, d('nginx:2'));
-    const oldTpl = d('nginx:1').spec?.template;
-    api.seed(R.replicasets, {
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      metadata: {
-        name: 'web-old',
-        namespace: 'ns',
-        labels: { app: 'web' },
-        annotations: { 'deployment.kubernetes.io/revision': '1' },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }],
-      },
-      spec: { replicas: 4, selector: { matchLabels: { app: 'web' } }, template: oldTpl },
-      status: { replicas: 4, readyReplicas: 4, availableReplicas: 4 },
-    });
+    api.seed(R.replicasets, revisionOne(4, { status: { replicas: 4, readyReplicas: 4, availableReplicas: 4 } }));
     const c = await setup(api, (ctx) => new DeploymentController(ctx));
     await c.sync('ns/web');
-    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as Obj<ReplicaSet>;
+    const created = api.writes({ verb: 'create', resource: 'replicasets' })[0].body as Obj<ReplicaSet>;
     expect(created.spec?.replicas).toBe(1); // 4 + maxSurge 1 - 4 existing
     expect(created.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
-    const scaleDown = api.writes().find((x) => x.verb === 'patch' && x.name === 'web-old')!.body as ReplicaSet;
+    const scaleDown = api.writes({ verb: 'patch', name: 'web-old' })[0].body as ReplicaSet;
     expect(scaleDown.spec?.replicas).toBe(3); // keeps 4 - maxUnavailable available
   });
 });
@@ -190,41 +173,17 @@ describe('Deployment controller', () => {
 describe('Deployment controller: Recreate', () => {
   it('scales the old ReplicaSet to zero before the new one comes up', async () => {
     const api = new FakeApi();
-    const dep = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: 'ns', uid: 'd-uid', generation: 2 },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'web' } },
-        strategy: { type: 'Recreate' },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:2' }] } },
-      },
-    };
-    api.seed(R.deployments, dep);
-    api.seed(R.replicasets, {
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      metadata: {
-        name: 'web-old',
-        namespace: 'ns',
-        uid: 'old-uid',
-        labels: { app: 'web' },
-        annotations: { 'deployment.kubernetes.io/revision': '1' },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }],
-      },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'web' } },
-        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } },
-      },
-    });
+    api.seed(
+      R.deployments,
+      workload('Deployment', { metadata: { uid: 'd-uid', generation: 2 }, image: 'nginx:2', replicas: 2, spec: { strategy: { type: 'Recreate' } } }),
+    );
+    api.seed(R.replicasets, revisionOne(2, { uid: 'old-uid' }));
     api.seed(R.pods, { ...pod('old-pod', { owner: 'old-uid', node: 'n1', ready: true }) });
     const c = await setup(api, (ctx) => new DeploymentController(ctx));
     await c.sync('ns/web');
-    const created = api.writes().find((x) => x.verb === 'create' && x.resource === 'replicasets')!.body as ReplicaSet;
+    const created = api.writes({ verb: 'create', resource: 'replicasets' })[0].body as ReplicaSet;
     expect(created.spec?.replicas).toBe(0); // old pods still there
-    expect(api.writes().find((x) => x.verb === 'patch' && x.name === 'web-old')!.body).toMatchObject({ spec: { replicas: 0 } });
+    expect(api.writes({ verb: 'patch', name: 'web-old' })[0].body).toMatchObject({ spec: { replicas: 0 } });
   });
 });
 
@@ -278,19 +237,14 @@ describe('garbage collector', () => {
       metadata: {
         ...rs(1, 'rs2-uid').metadata,
         name: 'mid',
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: 'rs-uid', controller: true }],
+        ownerReferences: [controllerRef('ReplicaSet', 'web', 'rs-uid')],
       },
     });
     api.seed(R.pods, pod('leaf', { owner: 'rs-uid' }));
     api.seed(R.pods, pod('grandchild', { owner: 'rs2-uid' }));
     const c = await setup(api, (ctx) => new GarbageCollector(ctx));
     await c.sync('own|ReplicaSet|ns/web');
-    const policies = Object.fromEntries(
-      api
-        .writes()
-        .filter((w) => w.verb === 'delete')
-        .map((w) => [w.name, (w.body as { propagationPolicy: string }).propagationPolicy]),
-    );
+    const policies = Object.fromEntries(api.writes({ verb: 'delete' }).map((w) => [w.name, (w.body as { propagationPolicy: string }).propagationPolicy]));
     expect(policies).toEqual({ leaf: 'Background', mid: 'Foreground' });
   });
   it('leaves alone a dependent whose owner exists', async () => {
@@ -350,15 +304,7 @@ describe('DaemonSet placement', () => {
 describe('DaemonSet controller', () => {
   it('creates one pod per admitted node, pinned to it, and removes pods from nodes it may not run on', async () => {
     const api = new FakeApi();
-    api.seed(R.daemonsets, {
-      apiVersion: 'apps/v1',
-      kind: 'DaemonSet',
-      metadata: { name: 'agent', namespace: 'ns', uid: 'ds-uid', generation: 1 },
-      spec: {
-        selector: { matchLabels: { app: 'agent' } },
-        template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'x' }] } },
-      },
-    });
+    api.seed(R.daemonsets, workload('DaemonSet', { metadata: { name: 'agent', uid: 'ds-uid', generation: 1 }, app: 'agent', container: 'a', image: 'x' }));
     api.seed(R.nodes, { metadata: { name: 'n1' }, spec: {} });
     api.seed(R.nodes, { metadata: { name: 'n2' }, spec: {} });
     api.seed(R.nodes, { metadata: { name: 'tainted' }, spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] } });
@@ -367,24 +313,18 @@ describe('DaemonSet controller', () => {
       metadata: {
         ...pod('stray').metadata,
         labels: { app: 'agent' },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'ds-uid', controller: true }],
+        ownerReferences: [controllerRef('DaemonSet', 'agent', 'ds-uid')],
       },
     });
     const c = await setup(api, (ctx) => new DaemonSetController(ctx));
     await c.sync('ns/agent');
     const creates = api
-      .writes()
-      .filter((x) => x.verb === 'create' && x.resource === 'pods')
+      .writes({ verb: 'create', resource: 'pods' })
       .map((x) => (x.body as Pod).spec?.nodeName)
       .sort();
     expect(creates).toEqual(['n1', 'n2']);
-    expect(
-      api
-        .writes()
-        .filter((x) => x.verb === 'delete')
-        .map((x) => x.name),
-    ).toEqual(['stray']);
-    const status = api.writes().find((x) => x.subresource === 'status')!.body as KubeObject;
+    expect(api.written({ verb: 'delete' })).toEqual(['stray']);
+    const status = api.writes({ subresource: 'status' })[0].body as KubeObject;
     expect(status.status).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 0, numberMisscheduled: 1 });
   });
 });
@@ -401,7 +341,7 @@ describe('ResourceQuota controller', () => {
     api.seed({ version: 'v1', resource: 'configmaps' }, { metadata: { name: 'cm', namespace: 'ns' } });
     const c = await setup(api, (ctx) => new ResourceQuotaController(ctx));
     await c.sync('ns/q');
-    expect((api.writes().find((x) => x.subresource === 'status')!.body as KubeObject).status).toEqual({
+    expect((api.writes({ subresource: 'status' })[0].body as KubeObject).status).toEqual({
       hard: { pods: '5', 'requests.cpu': '2', configmaps: '3' },
       used: { configmaps: '1', pods: '2', 'requests.cpu': '750m' },
     });

@@ -7,16 +7,13 @@
  */
 import { StatusError, type KubeObject } from '@kemu/api';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
-import type { ObjectReference, Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
+import type { EndpointPort, ObjectReference, Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
 
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
-export const LABEL_SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirror';
 export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
 export const ANNOTATION_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
-export const ANNOTATION_OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
 export const ANNOTATION_LEADER = 'control-plane.alpha.kubernetes.io/leader';
-export const ANNOTATION_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** The cache holds plain Kubernetes JSON; these views give it its real shape. */
 export const asPod = (o: KubeObject): Pod => o as Pod;
@@ -71,6 +68,11 @@ export function podIPv4(pod: Pod): string | undefined {
   return ips.find((ip) => ip && !ip.includes(':'));
 }
 
+/** The pod's address of one family; IPv6 only from podIPs. */
+export function podIP(pod: Pod, family: 'IPv4' | 'IPv6'): string | undefined {
+  return family === 'IPv4' ? podIPv4(pod) : pod.status?.podIPs?.map((p) => p.ip ?? '').find((x) => x.includes(':'));
+}
+
 /** ShouldPodBeInEndpoints: not finished, has an IP, and not terminating unless those are wanted. */
 export function shouldPodBeInEndpoints(pod: Pod, includeTerminating: boolean): boolean {
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return false;
@@ -107,6 +109,65 @@ export function findPort(pod: Pod, port: ServicePort): number | undefined {
 
 export function podReference(pod: Pod): ObjectReference {
   return { kind: 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid };
+}
+
+/** One pod behind a Service, as both the Endpoints and the EndpointSlice controller list it. */
+export interface PodEndpoint {
+  pod: Pod;
+  /** Its address of the family asked for. */
+  ip: string;
+  /** Its Ready condition (an endpoint's ready, or a slice endpoint's serving). */
+  podReady: boolean;
+  /** Where the endpoint points: the pod, its node, its DNS hostname under this Service. */
+  target: { targetRef: ObjectReference; nodeName?: string; hostname?: string };
+  /** The Service's ports resolved for this pod, named as the Service names them; a port the pod lacks is left out. */
+  ports: EndpointPort[];
+}
+
+/**
+ * What podToEndpointAddressForService and podToEndpoint both start from: the
+ * pods that belong in endpoints (ShouldPodBeInEndpoints; terminating ones only
+ * when wanted) and have an address of the family, with their target and ports.
+ */
+export function podEndpoints(svc: Service, pods: readonly Pod[], o: { family: 'IPv4' | 'IPv6'; includeTerminating: boolean }): PodEndpoint[] {
+  const out: PodEndpoint[] = [];
+  for (const pod of pods) {
+    if (!shouldPodBeInEndpoints(pod, o.includeTerminating)) continue;
+    const ip = podIP(pod, o.family);
+    if (!ip) continue;
+    const target: PodEndpoint['target'] = { targetRef: podReference(pod) };
+    if (pod.spec?.nodeName) target.nodeName = pod.spec.nodeName;
+    if (shouldSetHostname(pod, svc)) target.hostname = pod.spec!.hostname;
+    out.push({ pod, ip, podReady: isPodReady(pod), target, ports: resolvedPorts(svc, pod) });
+  }
+  return out;
+}
+
+/** getEndpointPorts: each Service port whose target this pod has, as a port of its endpoints. */
+function resolvedPorts(svc: Service, pod: Pod): EndpointPort[] {
+  const out: EndpointPort[] = [];
+  for (const sp of svc.spec?.ports ?? []) {
+    const port = findPort(pod, sp);
+    if (port === undefined) continue;
+    out.push({ ...(sp.name ? { name: sp.name } : {}), port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) });
+  }
+  return out;
+}
+
+/** Annotations with the last-change trigger time set to `t` (as Kubernetes writes it), or without one when there is none. */
+export function withTriggerTime(annotations: Record<string, string> | undefined, t: number | undefined): Record<string, string> {
+  const out = { ...(annotations ?? {}) };
+  if (t !== undefined) out[ANNOTATION_TRIGGER_TIME] = rfc3339Nano(t);
+  else delete out[ANNOTATION_TRIGGER_TIME];
+  return out;
+}
+
+/** Labels with `service.kubernetes.io/headless` for a Service without a ClusterIP, and without it for one with. */
+export function withHeadless(labels: Record<string, string> | undefined, svc: Service): Record<string, string> {
+  const out = { ...(labels ?? {}) };
+  if (!isServiceIPSet(svc)) out[LABEL_HEADLESS] = '';
+  else delete out[LABEL_HEADLESS];
+  return out;
 }
 
 /** Equal object references, the pod's resourceVersion aside (a pod's annotation change must not rewrite endpoints). */

@@ -3,23 +3,12 @@
  * (kube-controller-manager's endpoint controller): pure functions.
  */
 import type { EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Pod, Service } from 'kubernetes-types/core/v1.js';
-import {
-  ANNOTATION_OVER_CAPACITY,
-  ANNOTATION_TRIGGER_TIME,
-  LABEL_HEADLESS,
-  findPort,
-  isPodReady,
-  isServiceIPSet,
-  podIPv4,
-  podReference,
-  rfc3339Nano,
-  sameReference,
-  shouldPodBeInEndpoints,
-  shouldSetHostname,
-} from './endpoint-util.js';
+import { LABEL_HEADLESS, podEndpoints, sameReference, withHeadless, withTriggerTime } from './endpoint-util.js';
 
 /** More addresses than this in one Endpoints are truncated (and annotated so), as Kubernetes does. */
 export const MAX_ENDPOINTS_CAPACITY = 1000;
+/** The annotation that says so (its value: `truncated`). */
+const ANNOTATION_OVER_CAPACITY = 'endpoints.kubernetes.io/over-capacity';
 
 /**
  * The Service's subsets, in canonical form: one subset per distinct set of
@@ -30,25 +19,16 @@ export const MAX_ENDPOINTS_CAPACITY = 1000;
 export function desiredSubsets(svc: Service, pods: readonly Pod[]): EndpointSubset[] {
   const publishNotReady = !!svc.spec?.publishNotReadyAddresses;
   const raw: EndpointSubset[] = [];
-  for (const pod of pods) {
-    if (!shouldPodBeInEndpoints(pod, publishNotReady)) continue;
-    const ip = podIPv4(pod);
-    if (!ip) continue;
-    const address: EndpointAddress = { ip, ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}), targetRef: podReference(pod) };
-    if (shouldSetHostname(pod, svc)) address.hostname = pod.spec!.hostname;
-    const ready = publishNotReady || isPodReady(pod);
+  for (const { ip, podReady, target, ports } of podEndpoints(svc, pods, { family: 'IPv4', includeTerminating: publishNotReady })) {
+    const address: EndpointAddress = { ip, ...target };
+    const ready = publishNotReady || podReady;
     const add = (ports: EndpointPort[]) => raw.push(ready ? { addresses: [address], ports } : { notReadyAddresses: [address], ports });
-    const svcPorts = svc.spec?.ports ?? [];
     // A headless Service may have no ports: its addresses still count (DNS serves them).
-    if (!svcPorts.length) {
+    if (!svc.spec?.ports?.length) {
       if (svc.spec?.clusterIP === 'None') add([]);
       continue;
     }
-    for (const sp of svcPorts) {
-      const port = findPort(pod, sp);
-      if (port === undefined) continue;
-      add([{ ...(sp.name ? { name: sp.name } : {}), port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) }]);
-    }
+    for (const p of ports) add([p]);
   }
   return repackSubsets(raw);
 }
@@ -183,16 +163,11 @@ export function endpointsFor(svc: Service, subsets: EndpointSubset[], current: E
   next.kind = 'Endpoints';
   const meta = next.metadata!;
   const out = structuredClone(subsets);
-  const annotations = { ...(meta.annotations ?? {}) };
-  if (triggerTime !== undefined) annotations[ANNOTATION_TRIGGER_TIME] = rfc3339Nano(triggerTime);
-  else delete annotations[ANNOTATION_TRIGGER_TIME];
+  const annotations = withTriggerTime(meta.annotations, triggerTime);
   if (truncateSubsets(out)) annotations[ANNOTATION_OVER_CAPACITY] = 'truncated';
   else delete annotations[ANNOTATION_OVER_CAPACITY];
   meta.annotations = annotations;
-  const labels: Record<string, string> = { ...(svc.metadata?.labels ?? {}) };
-  if (!isServiceIPSet(svc)) labels[LABEL_HEADLESS] = '';
-  else delete labels[LABEL_HEADLESS];
-  meta.labels = labels;
+  meta.labels = withHeadless(svc.metadata?.labels, svc);
   if (out.length) next.subsets = out;
   else delete next.subsets;
   return next;

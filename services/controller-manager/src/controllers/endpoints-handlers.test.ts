@@ -3,8 +3,9 @@
  * api: its watch events drive their handlers, so these tests see what a user
  * sees — objects appearing and changing — after pods and Services change.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StatusError, type KubeObject } from '@kemu/api';
+import { WorkQueue } from '@kemu/client';
 import type { Endpoints, Pod } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { R, type Controller } from '../context.js';
@@ -16,7 +17,10 @@ import { EndpointsController } from './endpoints.js';
 import { EndpointSliceController } from './endpointslice.js';
 import { EndpointSliceMirroringController } from './endpointslice-mirroring.js';
 
-afterEach(stopRunning);
+afterEach(() => {
+  stopRunning();
+  vi.restoreAllMocks();
+});
 
 /** A fake cluster with nodes n1, n2 and the three controllers running. */
 async function cluster(seed: (api: FakeApi) => void = () => {}, run = true) {
@@ -46,6 +50,9 @@ async function cluster(seed: (api: FakeApi) => void = () => {}, run = true) {
   const put = (p: Pod) => api.seed(R.pods, toKube(p));
   return { api, ctx, controllers, get, slices, readyIPs, notReadyIPs, sliceReady, put };
 }
+
+/** A deadline for the work of 130 pods on a shared, loaded machine (it takes 2-8 s there), not a measure of it. */
+const SLOW = 20_000;
 
 const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -117,26 +124,38 @@ describe('endpoints controllers: pod and Service events', () => {
     await until('b in slice', () => same(c.sliceReady('web'), ['10.244.1.6']));
   });
 
-  it('more than 100 pods: two slices, and scaling back to 0 leaves one empty slice', async () => {
-    const c = await cluster((api) => {
-      api.seed(R.services, toKube(service()));
-      for (let i = 0; i < 130; i++) api.seed(R.pods, toKube(pod(`p${i}`, { ip: `10.244.${Math.floor(i / 100)}.${(i % 100) + 1}` })));
-    });
-    const sizes = await until('2 slices', () => {
-      const s = c
-        .slices('web')
-        .map((x) => x.endpoints.length)
-        .sort((a, b) => b - a);
-      return same(s.map(String), ['100', '30']) && s;
-    });
-    expect(sizes).toEqual([100, 30]);
-    for (let i = 0; i < 130; i++) c.api.remove(R.pods, 'ns', `p${i}`);
-    await until('one empty slice', () => {
-      const s = c.slices('web');
-      return s.length === 1 && s[0].endpoints.length === 0;
-    });
-    await until('no subsets', () => !c.get<Endpoints>('endpoints', 'web')?.subsets);
-  });
+  it(
+    'more than 100 pods: two slices, and scaling back to 0 leaves one empty slice',
+    async () => {
+      const c = await cluster((api) => {
+        api.seed(R.services, toKube(service()));
+        for (let i = 0; i < 130; i++) api.seed(R.pods, toKube(pod(`p${i}`, { ip: `10.244.${Math.floor(i / 100)}.${(i % 100) + 1}` })));
+      });
+      const sizes = await until(
+        '2 slices',
+        () => {
+          const s = c
+            .slices('web')
+            .map((x) => x.endpoints.length)
+            .sort((a, b) => b - a);
+          return same(s.map(String), ['100', '30']) && s;
+        },
+        SLOW,
+      );
+      expect(sizes).toEqual([100, 30]);
+      for (let i = 0; i < 130; i++) c.api.remove(R.pods, 'ns', `p${i}`);
+      await until(
+        'one empty slice',
+        () => {
+          const s = c.slices('web');
+          return s.length === 1 && s[0].endpoints.length === 0;
+        },
+        SLOW,
+      );
+      await until('no subsets', () => !c.get<Endpoints>('endpoints', 'web')?.subsets, SLOW);
+    },
+    4 * SLOW,
+  );
 
   it('a slice a user deletes is put back', async () => {
     const c = await cluster((api) => {
@@ -197,9 +216,26 @@ describe('Services without a selector', () => {
     await until('mirror follows', () => same(c.sliceReady('ext'), ['192.168.50.2']));
     expect(c.slices('ext').map((s) => s.metadata?.name)).toEqual([slice.metadata?.name]);
     // The Endpoints controller never wrote them.
-    expect(c.api.writes().filter((w) => w.resource === 'endpoints')).toEqual([]);
+    expect(c.api.writes({ resource: 'endpoints' })).toEqual([]);
     c.api.remove(R.endpoints, 'ns', 'ext');
     await until('mirror gone', () => !c.slices('ext').length);
+  });
+
+  it('are looked at again, with the other Service, when a user relabels their mirror for that one', async () => {
+    const api = new FakeApi();
+    api.seed(R.services, toKube(service({ name: 'ext', selector: null, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] })));
+    api.seed(R.endpoints, manual('192.168.50.1'));
+    const { ctx, informers } = api.context();
+    const mirroring = new EndpointSliceMirroringController(ctx);
+    await informers.start();
+    const ac = new AbortController();
+    trackRunning(informers, ac);
+    void mirroring.run(1, ac.signal);
+    const slice = await until('mirrored slice', () => [...api.objects.values()].find((o) => o.kind === 'EndpointSlice'));
+    // Only the mirroring controller runs: every key queued is its own.
+    const add = vi.spyOn(WorkQueue.prototype, 'add');
+    api.seed(R.endpointslices, { ...slice, metadata: { ...slice.metadata, labels: { ...slice.metadata.labels, 'kubernetes.io/service-name': 'other' } } });
+    await until('both queued', () => ['ns/ext', 'ns/other'].every((k) => add.mock.calls.some(([x]) => x === k)));
   });
 
   it('leave alone an Endpoints that opts out of mirroring, and the slice that is not the mirror’s', async () => {

@@ -4,55 +4,27 @@
  * (kube-controller-manager's endpoint controller, as of 1.32). Services
  * without a selector get nothing from it: their Endpoints are the user's.
  */
-import { isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
+import { isAlreadyExists, isNotFound } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type Informer } from '@kemu/client';
 import type { Endpoints } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { desiredSubsets, endpointsFor } from './endpoints-compute.js';
-import {
-  ANNOTATION_LEADER,
-  StaleCacheError,
-  isNamespaceTerminating,
-  TriggerTimeTracker,
-  asPod,
-  asService,
-  hasSelector,
-  servicesSelecting,
-  servicesToUpdateOnPodChange,
-  toKube,
-} from './endpoint-util.js';
+import { SelectedPods } from './endpoint-informers.js';
+import { ANNOTATION_LEADER, StaleCacheError, isNamespaceTerminating, toKube } from './endpoint-util.js';
 
 export class EndpointsController implements Controller {
   readonly name = 'endpoint';
   private queue = new WorkQueue();
-  private services: Informer;
-  private pods: Informer;
+  private source: SelectedPods;
   private endpoints: Informer;
-  private triggerTimes = new TriggerTimeTracker();
   /** key → the resourceVersion our last update replaced: seeing it again in the cache means the cache is behind. */
   private stale = new Map<string, string>();
 
   constructor(private ctx: ControllerContext) {
-    this.services = ctx.informers.for(R.services);
-    this.pods = ctx.informers.for(R.pods);
+    this.source = new SelectedPods(ctx.informers, (k) => this.queue.add(k));
     this.endpoints = ctx.informers.for(R.endpoints);
-    const enqueue = (o: KubeObject) => this.queue.add(keyOf(o));
-    this.services.on({ add: enqueue, update: (_a, b) => enqueue(b), delete: enqueue });
-    this.pods.on({
-      add: (p) => this.podServices(p).forEach((k) => this.queue.add(k)),
-      update: (a, b) => servicesToUpdateOnPodChange(this.allServices(), asPod(a), asPod(b)).forEach((k) => this.queue.add(k)),
-      delete: (p) => this.podServices(p).forEach((k) => this.queue.add(k)),
-    });
     // Someone deleted an Endpoints we keep: write it again.
-    this.endpoints.on({ delete: enqueue });
-  }
-
-  private allServices() {
-    return this.services.lister.list().map(asService);
-  }
-
-  private podServices(p: KubeObject): Set<string> {
-    return servicesSelecting(this.allServices(), p.metadata.namespace, p.metadata.labels);
+    this.endpoints.on({ delete: (o) => this.queue.add(keyOf(o)) });
   }
 
   run(workers: number, signal: AbortSignal): Promise<void> {
@@ -64,10 +36,10 @@ export class EndpointsController implements Controller {
   async sync(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const ref = { ...R.endpoints, namespace };
-    const svcObj = this.services.lister.get(key);
-    if (!svcObj) {
+    const svc = this.source.service(key);
+    if (!svc) {
+      this.source.forget(key);
       // The Service is gone: so are its Endpoints (as in 1.32, whoever wrote them).
-      this.triggerTimes.delete(key);
       this.stale.delete(key);
       try {
         await this.ctx.client.delete(ref, name);
@@ -76,16 +48,11 @@ export class EndpointsController implements Controller {
       }
       return;
     }
-    const svc = asService(svcObj);
-    if (svc.spec?.type === 'ExternalName' || !hasSelector(svc)) return;
-    const pods = this.pods.lister
-      .list(namespace)
-      .map(asPod)
-      .filter((p) => Object.entries(svc.spec!.selector!).every(([k, v]) => p.metadata?.labels?.[k] === v));
+    const pods = this.source.podsOf(svc);
+    if (!pods) return;
     const currentObj = this.endpoints.lister.get(key);
     if (currentObj && this.stale.get(key) === currentObj.metadata.resourceVersion) throw new StaleCacheError(`endpoints ${key}`);
-    // Computed on every sync, so the tracker follows what each sync saw even when nothing is written.
-    const triggerTime = this.triggerTimes.compute(svc, pods);
+    const triggerTime = this.source.triggerTime(svc, pods);
     const current = currentObj as Endpoints | undefined;
     const next = endpointsFor(svc, desiredSubsets(svc, pods), current, triggerTime);
     if (!next) return;

@@ -7,20 +7,16 @@
 import { isIP } from 'node:net';
 import type { EndpointAddress, EndpointPort as CorePort, Endpoints } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import {
-  ANNOTATION_LAST_APPLIED,
-  ANNOTATION_LEADER,
-  ANNOTATION_TRIGGER_TIME,
-  LABEL_MANAGED_BY,
-  LABEL_SERVICE_NAME,
-  LABEL_SKIP_MIRROR,
-  named,
-} from './endpoint-util.js';
+import { ANNOTATION_LEADER, ANNOTATION_TRIGGER_TIME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, named } from './endpoint-util.js';
 import { endpointEqualBeyondKey, endpointKey, portsKey, type SliceChanges } from './endpointslice-reconcile.js';
 
 export const MIRRORING_CONTROLLER = 'endpointslicemirroring-controller.k8s.io';
 /** --mirroring-max-endpoints-per-subset default: one subset fits one slice. */
 export const MAX_ENDPOINTS_PER_SUBSET = 1000;
+/** An Endpoints labelled so (`true`) is not mirrored: the api-server's own `kubernetes` one is. */
+const LABEL_SKIP_MIRROR = 'endpointslice.kubernetes.io/skip-mirror';
+/** kubectl apply's copy of what was applied: it describes the Endpoints, not its slices. */
+const ANNOTATION_LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** Mirrored unless the Endpoints opts out (skip-mirror, as the api-server's own `kubernetes` one does) or is a leader-election lock. */
 export function shouldMirror(ep: Endpoints): boolean {

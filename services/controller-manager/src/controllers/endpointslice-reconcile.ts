@@ -10,20 +10,16 @@ import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import {
-  ANNOTATION_TRIGGER_TIME,
   LABEL_HEADLESS,
   LABEL_MANAGED_BY,
   LABEL_SERVICE_NAME,
-  findPort,
-  isPodReady,
   isServiceIPSet,
   named,
-  podIPv4,
-  podReference,
-  rfc3339Nano,
+  podEndpoints,
   sameReference,
-  shouldPodBeInEndpoints,
-  shouldSetHostname,
+  withHeadless,
+  withTriggerTime,
+  type PodEndpoint,
 } from './endpoint-util.js';
 
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
@@ -87,30 +83,16 @@ export function addressTypesFor(svc: Service): Set<string> {
  * telling whether it still passes its readiness probe; publishNotReadyAddresses
  * makes every endpoint ready.
  */
-export function podToEndpoint(pod: Pod, node: Node | undefined, svc: Service, ip: string): Endpoint {
-  const serving = isPodReady(pod);
+function podToEndpoint({ pod, ip, podReady: serving, target }: PodEndpoint, node: Node | undefined, svc: Service): Endpoint {
   const terminating = !!pod.metadata?.deletionTimestamp;
   const ep: Endpoint = {
     addresses: [ip],
     conditions: { ready: !!svc.spec?.publishNotReadyAddresses || (serving && !terminating), serving, terminating },
-    targetRef: podReference(pod),
+    ...target,
   };
-  if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
   const zone = node?.metadata?.labels?.[ZONE_LABEL];
   if (zone) ep.zone = zone;
-  if (shouldSetHostname(pod, svc)) ep.hostname = pod.spec!.hostname;
   return ep;
-}
-
-/** getEndpointPorts: each Service port resolved for this pod; a port the pod lacks is left out. */
-export function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
-  const out: EndpointPort[] = [];
-  for (const sp of svc.spec?.ports ?? []) {
-    const port = findPort(pod, sp);
-    if (port === undefined) continue;
-    out.push({ name: sp.name ?? '', port, protocol: sp.protocol ?? 'TCP', ...(sp.appProtocol ? { appProtocol: sp.appProtocol } : {}) });
-  }
-  return out;
 }
 
 const ownedBy = (slice: EndpointSlice, svc: Service) =>
@@ -122,9 +104,9 @@ const sameMap = (a: Record<string, string>, b: Record<string, string>) =>
 
 /** setEndpointSliceLabels: the Service's labels plus the reserved ones; changed when the non-reserved ones differ. */
 export function sliceLabels(slice: EndpointSlice | undefined, svc: Service, controller: string): { labels: Record<string, string>; changed: boolean } {
-  const labels = withoutReserved(svc.metadata?.labels);
-  const changed = !sameMap(withoutReserved(slice?.metadata?.labels), labels);
-  if (!isServiceIPSet(svc)) labels[LABEL_HEADLESS] = '';
+  const own = withoutReserved(svc.metadata?.labels);
+  const changed = !sameMap(withoutReserved(slice?.metadata?.labels), own);
+  const labels = withHeadless(own, svc);
   labels[LABEL_SERVICE_NAME] = svc.metadata!.name!;
   labels[LABEL_MANAGED_BY] = controller;
   return { labels, changed };
@@ -270,21 +252,19 @@ export function reconcileSlices(input: SliceInput): SliceResult {
       else existingByPorts.set(portsKey(s.ports), [...(existingByPorts.get(portsKey(s.ports)) ?? []), s]);
     }
     const desired = new Map<string, { ports: EndpointPort[]; endpoints: EndpointSet }>();
-    for (const pod of pods) {
-      // Terminating pods stay in slices (with terminating=true), unlike in v1 Endpoints.
-      if (!shouldPodBeInEndpoints(pod, true)) continue;
-      const ip = addressType === 'IPv4' ? podIPv4(pod) : pod.status?.podIPs?.map((p) => p.ip ?? '').find((x) => x.includes(':'));
-      if (!ip) continue;
-      const node = nodes.get(pod.spec?.nodeName ?? '');
+    // Terminating pods stay in slices (with terminating=true), unlike in v1 Endpoints.
+    for (const pe of podEndpoints(svc, pods, { family: addressType === 'IPv4' ? 'IPv4' : 'IPv6', includeTerminating: true })) {
+      const node = nodes.get(pe.pod.spec?.nodeName ?? '');
       if (!node && !svc.spec?.publishNotReadyAddresses) {
-        out.missingNodes.push(pod.spec?.nodeName ?? '');
+        out.missingNodes.push(pe.pod.spec?.nodeName ?? '');
         continue;
       }
-      const ports = endpointPorts(svc, pod);
+      // A slice's ports are always named ('' for the one unnamed port).
+      const ports = pe.ports.map((p) => ({ name: p.name ?? '', ...p }));
       const key = portsKey(ports);
       const group = desired.get(key) ?? { ports, endpoints: new Map() };
       desired.set(key, group);
-      const ep = podToEndpoint(pod, node, svc, ip);
+      const ep = podToEndpoint(pe, node, svc);
       group.endpoints.set(endpointKey(ep), ep);
     }
     for (const [key, { ports, endpoints }] of desired) {
@@ -306,10 +286,7 @@ export function reconcileSlices(input: SliceInput): SliceResult {
   }
   recycle(out, svc);
   const stamp = (s: EndpointSlice) => {
-    const annotations = { ...(s.metadata?.annotations ?? {}) };
-    if (input.triggerTime !== undefined) annotations[ANNOTATION_TRIGGER_TIME] = rfc3339Nano(input.triggerTime);
-    else delete annotations[ANNOTATION_TRIGGER_TIME];
-    s.metadata = { ...s.metadata, annotations };
+    s.metadata = { ...s.metadata, annotations: withTriggerTime(s.metadata?.annotations, input.triggerTime) };
   };
   out.create.forEach(stamp);
   out.update.forEach(stamp);

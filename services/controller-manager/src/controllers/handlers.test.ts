@@ -5,11 +5,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KubeObject } from '@kemu/api';
 import { WorkQueue, type InformerFactory, type Lister } from '@kemu/client';
-import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { R } from '../context.js';
 import type { Obj } from '../typed.js';
 import { FakeApi } from '../testing/fake-api.js';
+import { controllerRef, workload } from '../testing/workload-fixtures.js';
 import { ReplicaController, replicaSetKind } from './replica-core.js';
 import { DaemonSetController } from './daemonset.js';
 import { templateHash } from './deployment-util.js';
@@ -46,26 +46,17 @@ const cached = (lister: Lister, o: KubeObject) =>
   );
 const gone = (lister: Lister, o: KubeObject) => until(`${o.metadata.name} gone from cache`, () => !lister.getNamed(o.metadata.namespace, o.metadata.name!));
 
-const rs = (replicas: number): Obj<ReplicaSet> => ({
-  apiVersion: 'apps/v1',
-  kind: 'ReplicaSet',
-  metadata: { name: 'web', namespace: 'ns', uid: 'rs-uid', generation: 1 },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: 'web' } },
-    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
-  },
-});
+const rs = (replicas: number) => workload('ReplicaSet', { metadata: { uid: 'rs-uid', generation: 1 }, replicas });
 const runningPod = (
   name: string,
   created: string,
-  owner: { kind: string; name: string; uid: string },
+  owner: { kind: 'ReplicaSet' | 'DaemonSet'; name: string; uid: string },
   labels: Record<string, string>,
   node = 'n1',
 ): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
-  metadata: { name, namespace: 'ns', labels, creationTimestamp: created, ownerReferences: [{ apiVersion: 'apps/v1', ...owner, controller: true }] },
+  metadata: { name, namespace: 'ns', labels, creationTimestamp: created, ownerReferences: [controllerRef(owner.kind, owner.name, owner.uid)] },
   spec: { nodeName: node, containers: [{ name: 'c', image: 'nginx' }] },
   status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
 });
@@ -80,12 +71,8 @@ describe('ReplicaSet controller: pod events and expectations', () => {
     const rsLister = informers.for(R.replicasets).lister;
     const podLister = informers.for(R.pods).lister;
     const scale = async (n: number) => cached(rsLister, api.seed(R.replicasets, { ...api.objects.get('replicasets/ns/web')!, spec: { ...rs(n).spec } }));
-    const creates = () => api.writes().filter((x) => x.verb === 'create' && x.resource === 'pods').length;
-    const deletes = () =>
-      api
-        .writes()
-        .filter((x) => x.verb === 'delete')
-        .map((x) => x.name);
+    const creates = () => api.writes({ verb: 'create', resource: 'pods' }).length;
+    const deletes = () => api.written({ verb: 'delete' });
     return { api, c, client: ctx.client, podLister, scale, creates, deletes };
   };
 
@@ -126,13 +113,7 @@ describe('ReplicaSet controller: pod events and expectations', () => {
 });
 
 describe('DaemonSet controller: node and pod events', () => {
-  const tpl = { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'x:2' }] } };
-  const ds: KubeObject = {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: 'agent', namespace: 'ns', uid: 'ds-uid', generation: 2 },
-    spec: { selector: { matchLabels: { app: 'agent' } }, template: tpl },
-  };
+  const ds = workload('DaemonSet', { metadata: { name: 'agent', uid: 'ds-uid', generation: 2 }, app: 'agent', container: 'a', image: 'x:2' });
   const node = (name: string, extra: Partial<KubeObject> = {}): KubeObject => ({
     apiVersion: 'v1',
     kind: 'Node',
@@ -151,19 +132,11 @@ describe('DaemonSet controller: node and pod events', () => {
     api.seed(R.pods, dsPod('agent-old', 'old-hash'));
     const { c, informers } = await start(api, (ctx) => new DaemonSetController(ctx));
     await c.sync('ns/agent');
-    expect(
-      api
-        .writes()
-        .filter((x) => x.verb === 'delete')
-        .map((x) => x.name),
-    ).toEqual(['agent-old']);
+    expect(api.written({ verb: 'delete' })).toEqual(['agent-old']);
     await cached(informers.for(R.pods).lister, api.objects.get('pods/ns/agent-old')!);
     await c.sync('ns/agent');
-    const created = api
-      .writes()
-      .filter((x) => x.verb === 'create' && x.resource === 'pods')
-      .map((x) => x.body as Obj<Pod>);
-    expect(created.map((p) => [p.spec?.nodeName, p.metadata.labels?.['controller-revision-hash']])).toEqual([['n1', templateHash(tpl)]]);
+    const created = api.writes({ verb: 'create', resource: 'pods' }).map((x) => x.body as Obj<Pod>);
+    expect(created.map((p) => [p.spec?.nodeName, p.metadata.labels?.['controller-revision-hash']])).toEqual([['n1', templateHash(ds.spec?.template)]]);
   });
 
   it('re-syncs DaemonSets when what places pods on a node changes, not on a status heartbeat', async () => {

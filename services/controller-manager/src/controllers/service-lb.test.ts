@@ -70,7 +70,7 @@ describe('service-lb controller', () => {
     const c = await cluster('172.28.255.1-172.28.255.254', (api) => api.seed(R.services, svc('web')));
     await until('an address', () => c.ips('web').length === 1);
     expect(c.get('web')?.status?.loadBalancer?.ingress).toEqual([{ ip: '172.28.255.1', ipMode: 'VIP' }]);
-    expect(c.api.writes().filter((w) => w.resource === 'services')).toEqual([expect.objectContaining({ verb: 'update', subresource: 'status', name: 'web' })]);
+    expect(c.api.writes({ resource: 'services' })).toEqual([expect.objectContaining({ verb: 'update', subresource: 'status', name: 'web' })]);
     const ev = await until('event', () => c.events('web')[0]);
     expect(ev).toMatchObject({ type: 'Normal', reason: 'IPAllocated', message: 'Assigned IP ["172.28.255.1"]' });
   });
@@ -119,12 +119,7 @@ describe('service-lb controller', () => {
     });
     await until('new gets the free address', () => c.ips('new')[0] === '10.0.0.3');
     expect([c.ips('old-a'), c.ips('old-b')]).toEqual([['10.0.0.1'], ['10.0.0.2']]);
-    expect(
-      c.api
-        .writes()
-        .filter((w) => w.resource === 'services')
-        .map((w) => w.name),
-    ).toEqual(['new']);
+    expect(c.api.written({ resource: 'services' })).toEqual(['new']);
     expect(c.c.alloc.ipOf('ns/old-b')).toBe('10.0.0.2');
   });
 
@@ -146,12 +141,7 @@ describe('service-lb controller', () => {
     });
     // Services are synced in order: once the last one has its address, the first two were seen.
     await until('ours', () => c.ips('ours')[0] === '10.0.0.1');
-    expect(
-      c.api
-        .writes()
-        .filter((w) => w.resource === 'services')
-        .map((w) => w.name),
-    ).toEqual(['ours']);
+    expect(c.api.written({ resource: 'services' })).toEqual(['ours']);
   });
 
   it('a changed request moves the address', async () => {

@@ -3,7 +3,7 @@
  * every Service of type LoadBalancer that is ours (no spec.loadBalancerClass,
  * or `kemu.io/l2`) gets an IPv4 address from the pool (`--lb-range`) in
  * status.loadBalancer.ingress; the per-node speaker (in the kube-proxy) then
- * answers ARP for it from one node, elected by service-lb-election.ts.
+ * answers ARP for it from one node, elected by @kemu/api's lb-election.ts.
  *
  * The allocation map lives in memory and is rebuilt from the Services'
  * status before the first sync, so an address survives restarts and
@@ -13,20 +13,12 @@
  * AllocationFailed ("no available IPs", "… is not allowed in config"),
  * ClearAssignment.
  */
-import { isIPv4, isNotFound, type KubeObject } from '@kemu/api';
+import { isNotFound, type KubeObject } from '@kemu/api';
 import { keyOf, splitKey, WorkQueue, type EventType, type Informer } from '@kemu/client';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
 import { claimOf, formatLbRange, LbAllocator, requestedIP, type IpRange } from './service-lb-pool.js';
-
-/** Our spec.loadBalancerClass. A Service naming another class belongs to another implementation and is left alone. */
-export const LB_CLASS = 'kemu.io/l2';
-
-export const wantsOurLB = (svc: Service): boolean =>
-  svc.spec?.type === 'LoadBalancer' && (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LB_CLASS);
-
-/** The first IPv4 address of status.loadBalancer.ingress (the one the speaker announces). */
-export const ingressIP = (svc: Service): string | undefined => (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).find(isIPv4);
+import { ingressIP, wantsOurLB } from '@kemu/api';
 
 export interface LbEvent {
   type: EventType;

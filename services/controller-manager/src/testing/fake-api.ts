@@ -105,9 +105,15 @@ export class FakeApi {
     }
   }
 
-  /** Calls other than events. */
-  writes(): Call[] {
-    return this.calls.filter((c) => c.resource !== 'events');
+  /** Calls other than events; with `match`, only those that agree with it on every field it gives. */
+  writes(match: Partial<Pick<Call, 'verb' | 'resource' | 'name' | 'subresource'>> = {}): Call[] {
+    const fits = (c: Call) => Object.entries(match).every(([k, v]) => c[k as keyof typeof match] === v);
+    return this.calls.filter((c) => c.resource !== 'events' && fits(c));
+  }
+
+  /** The names of the objects those writes went to, in order. */
+  written(match: Parameters<FakeApi['writes']>[0] = {}): string[] {
+    return this.writes(match).map((c) => c.name);
   }
 
   client(): ApiClient {

@@ -33,7 +33,16 @@ function fixture(backend: 'host-gw' | 'vxlan' = 'host-gw') {
   };
   const routes = new NodeRoutes({ self: 'node-1', backend, node: (n) => nodes.get(n), programmer, log: pino({ level: 'silent' }) });
   const set = (n: Node) => nodes.set(n.metadata!.name!, n);
-  return { nodes, calls, routes, set, fail: (v: boolean) => (failing = v) };
+  /** What an informer event and the worker after it do: the cache changes, then the node is synced. */
+  const apply = async (...changes: (Node | { deleted: string })[]) => {
+    for (const c of changes) {
+      const name = 'deleted' in c ? c.deleted : c.metadata!.name!;
+      if ('deleted' in c) nodes.delete(name);
+      else set(c);
+      await routes.sync(name);
+    }
+  };
+  return { nodes, calls, routes, set, apply, fail: (v: boolean) => (failing = v) };
 }
 
 describe('the route a node needs', () => {
@@ -59,50 +68,49 @@ describe('the route a node needs', () => {
   });
 });
 
+const withMac = (mac: string) => node('node-2', '10.244.2.0/24', '172.28.1.2', { annotations: vtepAnnotations(mac, '172.28.1.2') });
+
 describe('programming routes to the other nodes', () => {
-  it('programs a node once, not on every status update', async () => {
-    const f = fixture();
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.2'));
-    await f.routes.sync('node-2');
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.2', { ready: 'False' })); // a heartbeat: conditions only
-    await f.routes.sync('node-2');
-    expect(f.calls).toEqual(['add 10.244.2.0/24 via 172.28.1.2']);
-  });
-
-  it('replaces the route when the address changes, and moves it when the podCIDR changes', async () => {
-    const f = fixture();
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.2'));
-    await f.routes.sync('node-2');
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.9'));
-    await f.routes.sync('node-2');
-    f.set(node('node-2', '10.244.7.0/24', '172.28.1.9'));
-    await f.routes.sync('node-2');
-    expect(f.calls).toEqual([
-      'add 10.244.2.0/24 via 172.28.1.2',
-      'add 10.244.2.0/24 via 172.28.1.9',
-      'remove 10.244.2.0/24 via 172.28.1.9',
-      'add 10.244.7.0/24 via 172.28.1.9',
-    ]);
-  });
-
-  it('removes a deleted node’s route, unless another node holds its podCIDR now', async () => {
-    const f = fixture();
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.2'));
-    f.set(node('node-3', '10.244.3.0/24', '172.28.1.3'));
-    await f.routes.sync('node-2');
-    await f.routes.sync('node-3');
-    f.nodes.delete('node-2');
-    await f.routes.sync('node-2');
-    f.set(node('node-4', '10.244.3.0/24', '172.28.1.4')); // node-3's podCIDR, reallocated before node-3's delete is seen
-    await f.routes.sync('node-4');
-    f.nodes.delete('node-3');
-    await f.routes.sync('node-3');
-    expect(f.calls).toEqual([
-      'add 10.244.2.0/24 via 172.28.1.2',
-      'add 10.244.3.0/24 via 172.28.1.3',
-      'remove 10.244.2.0/24 via 172.28.1.2',
-      'add 10.244.3.0/24 via 172.28.1.4',
-    ]);
+  // Informer events in order (a Node added or updated, or deleted), and the route calls they make.
+  it.each<[string, 'host-gw' | 'vxlan', (Node | { deleted: string })[], string[]]>([
+    [
+      'programs a node once, not on every status update',
+      'host-gw',
+      [node('node-2', '10.244.2.0/24', '172.28.1.2'), node('node-2', '10.244.2.0/24', '172.28.1.2', { ready: 'False' })], // then a heartbeat: conditions only
+      ['add 10.244.2.0/24 via 172.28.1.2'],
+    ],
+    [
+      'replaces the route when the address changes, and moves it when the podCIDR changes',
+      'host-gw',
+      [node('node-2', '10.244.2.0/24', '172.28.1.2'), node('node-2', '10.244.2.0/24', '172.28.1.9'), node('node-2', '10.244.7.0/24', '172.28.1.9')],
+      ['add 10.244.2.0/24 via 172.28.1.2', 'add 10.244.2.0/24 via 172.28.1.9', 'remove 10.244.2.0/24 via 172.28.1.9', 'add 10.244.7.0/24 via 172.28.1.9'],
+    ],
+    [
+      'removes a deleted node’s route, unless another node holds its podCIDR now',
+      'host-gw',
+      [
+        node('node-2', '10.244.2.0/24', '172.28.1.2'),
+        node('node-3', '10.244.3.0/24', '172.28.1.3'),
+        { deleted: 'node-2' },
+        node('node-4', '10.244.3.0/24', '172.28.1.4'), // node-3's podCIDR, reallocated before node-3's delete is seen
+        { deleted: 'node-3' },
+      ],
+      ['add 10.244.2.0/24 via 172.28.1.2', 'add 10.244.3.0/24 via 172.28.1.3', 'remove 10.244.2.0/24 via 172.28.1.2', 'add 10.244.3.0/24 via 172.28.1.4'],
+    ],
+    [
+      'vxlan: programs a node once it publishes its VTEP, again when its MAC changes',
+      'vxlan',
+      [node('node-2', '10.244.2.0/24', '172.28.1.2'), withMac('aa:aa:aa:aa:aa:aa'), withMac('bb:bb:bb:bb:bb:bb')],
+      [
+        'add 10.244.2.0/24 via 172.28.1.2 mac aa:aa:aa:aa:aa:aa',
+        'remove 10.244.2.0/24 via 172.28.1.2',
+        'add 10.244.2.0/24 via 172.28.1.2 mac bb:bb:bb:bb:bb:bb',
+      ],
+    ],
+  ])('%s', async (_what, backend, changes, calls) => {
+    const f = fixture(backend);
+    await f.apply(...changes);
+    expect(f.calls).toEqual(calls);
   });
 
   it('never programs a route to itself; its own Node goes to ownNode', async () => {
@@ -121,21 +129,6 @@ describe('programming routes to the other nodes', () => {
     await f.routes.sync('node-1');
     expect(f.calls).toEqual([]);
     expect(own).toEqual(['10.244.1.0/24']);
-  });
-
-  it('vxlan: programs a node once it publishes its VTEP, again when its MAC changes', async () => {
-    const f = fixture('vxlan');
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.2'));
-    await f.routes.sync('node-2');
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.2', { annotations: vtepAnnotations('aa:aa:aa:aa:aa:aa', '172.28.1.2') }));
-    await f.routes.sync('node-2');
-    f.set(node('node-2', '10.244.2.0/24', '172.28.1.2', { annotations: vtepAnnotations('bb:bb:bb:bb:bb:bb', '172.28.1.2') }));
-    await f.routes.sync('node-2');
-    expect(f.calls).toEqual([
-      'add 10.244.2.0/24 via 172.28.1.2 mac aa:aa:aa:aa:aa:aa',
-      'remove 10.244.2.0/24 via 172.28.1.2',
-      'add 10.244.2.0/24 via 172.28.1.2 mac bb:bb:bb:bb:bb:bb',
-    ]);
   });
 
   it('a failed route is an error (the queue retries it) and is tried again on the next sync', async () => {

@@ -3,59 +3,30 @@
  * pkg/proxy/iptables/proxier_test.go replayed here, the output sorted the way that
  * test sorts it (sortIPTablesRules), compared with its expected text (the variant
  * without nfacct counters, which kube-proxy only adds when the kernel has nfacct).
+ * Each case lists kube-proxy's lines for its Services; the chains and rules every
+ * sync has, and the declarations of the chains the rules use, come from the fixture.
  */
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../model/from-k8s.js';
 import { buildIptablesRules } from './ruleset.js';
-import { dedent, sortIptablesRestore } from '../testing/fixtures.js';
+import { iptablesGolden, sortIptablesRestore, type IptablesGoldenParts } from '../testing/fixtures.js';
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { TEST_NODE, externalPolicyLocalScenario, overallScenario } from '../testing/scenarios.js';
 
-describe('iptables rules match kube-proxy proxier_test.go', () => {
-  it('TestOverallIPTablesRules', () => {
-    const { services, slices } = overallScenario();
-    const { text } = buildIptablesRules({ entries: buildModel(services, slices), node: TEST_NODE });
-    expect(sortIptablesRestore(text)).toBe(
-      sortIptablesRestore(
-        dedent(`
-      *filter
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXTERNAL-SERVICES - [0:0]
-      :KUBE-FIREWALL - [0:0]
-      :KUBE-FORWARD - [0:0]
-      :KUBE-PROXY-FIREWALL - [0:0]
+const CASES: (IptablesGoldenParts & { name: string; scenario: () => { services: Service[]; slices: EndpointSlice[] } })[] = [
+  {
+    name: 'TestOverallIPTablesRules',
+    scenario: overallScenario,
+    filter: `
       -A KUBE-NODEPORTS -m comment --comment "ns2/svc2:p80 health check node port" -m tcp -p tcp --dport 30000 -j ACCEPT
       -A KUBE-SERVICES -m comment --comment "ns6/svc6:p80 has no endpoints" -m tcp -p tcp -d 172.30.0.46 --dport 80 -j REJECT
       -A KUBE-EXTERNAL-SERVICES -m comment --comment "ns2/svc2:p80 has no local endpoints" -m tcp -p tcp -d 192.168.99.22 --dport 80 -j DROP
       -A KUBE-EXTERNAL-SERVICES -m comment --comment "ns2/svc2:p80 has no local endpoints" -m tcp -p tcp -d 1.2.3.4 --dport 80 -j DROP
       -A KUBE-EXTERNAL-SERVICES -m comment --comment "ns2/svc2:p80 has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 3001 -j DROP
-      -A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
-      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
       -A KUBE-PROXY-FIREWALL -m comment --comment "ns5/svc5:p80 traffic not accepted by KUBE-FW-NUKIZ6OKUXPJNT4C" -m tcp -p tcp -d 5.6.7.8 --dport 80 -j DROP
-      COMMIT
-      *nat
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXT-4SW47YFZTEDKD3PK - [0:0]
-      :KUBE-EXT-GNZBNJ2PO5MGZ6GT - [0:0]
-      :KUBE-EXT-NUKIZ6OKUXPJNT4C - [0:0]
-      :KUBE-EXT-X27LE4BHSL4DOUIK - [0:0]
-      :KUBE-FW-NUKIZ6OKUXPJNT4C - [0:0]
-      :KUBE-MARK-MASQ - [0:0]
-      :KUBE-POSTROUTING - [0:0]
-      :KUBE-SEP-C6EBXVWJJZMIWKLZ - [0:0]
-      :KUBE-SEP-I77PXRDZVX7PMWMN - [0:0]
-      :KUBE-SEP-OYPFS5VJICHGATKP - [0:0]
-      :KUBE-SEP-RS4RBKLTHTF2IUXJ - [0:0]
-      :KUBE-SEP-SXIVWICOYRO3J4NJ - [0:0]
-      :KUBE-SEP-UKSFD7AGPMPPLUHC - [0:0]
-      :KUBE-SVC-4SW47YFZTEDKD3PK - [0:0]
-      :KUBE-SVC-GNZBNJ2PO5MGZ6GT - [0:0]
-      :KUBE-SVC-NUKIZ6OKUXPJNT4C - [0:0]
-      :KUBE-SVC-X27LE4BHSL4DOUIK - [0:0]
-      :KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]
+      `,
+    nat: `
       -A KUBE-NODEPORTS -m comment --comment ns2/svc2:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-GNZBNJ2PO5MGZ6GT
       -A KUBE-NODEPORTS -m comment --comment ns3/svc3:p80 -m tcp -p tcp --dport 3003 -j KUBE-EXT-X27LE4BHSL4DOUIK
       -A KUBE-NODEPORTS -m comment --comment ns5/svc5:p80 -m tcp -p tcp --dport 3002 -j KUBE-EXT-NUKIZ6OKUXPJNT4C
@@ -68,7 +39,6 @@ describe('iptables rules match kube-proxy proxier_test.go', () => {
       -A KUBE-SERVICES -m comment --comment "ns4/svc4:p80 external IP" -m tcp -p tcp -d 192.168.99.33 --dport 80 -j KUBE-EXT-4SW47YFZTEDKD3PK
       -A KUBE-SERVICES -m comment --comment "ns5/svc5:p80 cluster IP" -m tcp -p tcp -d 172.30.0.45 --dport 80 -j KUBE-SVC-NUKIZ6OKUXPJNT4C
       -A KUBE-SERVICES -m comment --comment "ns5/svc5:p80 loadbalancer IP" -m tcp -p tcp -d 5.6.7.8 --dport 80 -j KUBE-FW-NUKIZ6OKUXPJNT4C
-      -A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
       -A KUBE-EXT-4SW47YFZTEDKD3PK -m comment --comment "masquerade traffic for ns4/svc4:p80 external destinations" -j KUBE-MARK-MASQ
       -A KUBE-EXT-4SW47YFZTEDKD3PK -j KUBE-SVC-4SW47YFZTEDKD3PK
       -A KUBE-EXT-GNZBNJ2PO5MGZ6GT -m comment --comment "pod traffic for ns2/svc2:p80 external destinations" -s 10.0.0.0/8 -j KUBE-SVC-GNZBNJ2PO5MGZ6GT
@@ -80,10 +50,6 @@ describe('iptables rules match kube-proxy proxier_test.go', () => {
       -A KUBE-EXT-X27LE4BHSL4DOUIK -j KUBE-SVC-X27LE4BHSL4DOUIK
       -A KUBE-FW-NUKIZ6OKUXPJNT4C -m comment --comment "ns5/svc5:p80 loadbalancer IP" -s 203.0.113.0/25 -j KUBE-EXT-NUKIZ6OKUXPJNT4C
       -A KUBE-FW-NUKIZ6OKUXPJNT4C -m comment --comment "other traffic to ns5/svc5:p80 will be dropped by KUBE-PROXY-FIREWALL"
-      -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
-      -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
-      -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
-      -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
       -A KUBE-SEP-C6EBXVWJJZMIWKLZ -m comment --comment ns4/svc4:p80 -s 10.180.0.5 -j KUBE-MARK-MASQ
       -A KUBE-SEP-C6EBXVWJJZMIWKLZ -m comment --comment ns4/svc4:p80 -m tcp -p tcp -j DNAT --to-destination 10.180.0.5:80
       -A KUBE-SEP-I77PXRDZVX7PMWMN -m comment --comment ns5/svc5:p80 -s 10.180.0.3 -j KUBE-MARK-MASQ
@@ -108,54 +74,23 @@ describe('iptables rules match kube-proxy proxier_test.go', () => {
       -A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 -> 10.180.0.3:80" -j KUBE-SEP-OYPFS5VJICHGATKP
       -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
       -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ
-      COMMIT
-    `),
-      ),
-    );
-  });
-
-  it('TestExternalTrafficPolicyLocal', () => {
-    const { services, slices } = externalPolicyLocalScenario();
-    const { text } = buildIptablesRules({ entries: buildModel(services, slices), node: TEST_NODE });
-    expect(sortIptablesRestore(text)).toBe(
-      sortIptablesRestore(
-        dedent(`
-      *filter
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXTERNAL-SERVICES - [0:0]
-      :KUBE-FIREWALL - [0:0]
-      :KUBE-FORWARD - [0:0]
-      :KUBE-PROXY-FIREWALL - [0:0]
+      `,
+  },
+  {
+    name: 'TestExternalTrafficPolicyLocal',
+    scenario: externalPolicyLocalScenario,
+    filter: `
       -A KUBE-NODEPORTS -m comment --comment "ns1/svc1:p80 health check node port" -m tcp -p tcp --dport 30000 -j ACCEPT
-      -A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
-      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-      COMMIT
-      *nat
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXT-XPGD46QRK7WJZT7O - [0:0]
-      :KUBE-MARK-MASQ - [0:0]
-      :KUBE-POSTROUTING - [0:0]
-      :KUBE-SEP-SXIVWICOYRO3J4NJ - [0:0]
-      :KUBE-SEP-ZX7GRIZKSNUQ3LAJ - [0:0]
-      :KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]
-      :KUBE-SVL-XPGD46QRK7WJZT7O - [0:0]
+      `,
+    nat: `
       -A KUBE-NODEPORTS -m comment --comment ns1/svc1:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-XPGD46QRK7WJZT7O
       -A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O
       -A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 external IP" -m tcp -p tcp -d 192.168.99.11 --dport 80 -j KUBE-EXT-XPGD46QRK7WJZT7O
       -A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 loadbalancer IP" -m tcp -p tcp -d 1.2.3.4 --dport 80 -j KUBE-EXT-XPGD46QRK7WJZT7O
-      -A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
       -A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "pod traffic for ns1/svc1:p80 external destinations" -s 10.0.0.0/8 -j KUBE-SVC-XPGD46QRK7WJZT7O
       -A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "masquerade LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ
       -A KUBE-EXT-XPGD46QRK7WJZT7O -m comment --comment "route LOCAL traffic for ns1/svc1:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-SVC-XPGD46QRK7WJZT7O
       -A KUBE-EXT-XPGD46QRK7WJZT7O -j KUBE-SVL-XPGD46QRK7WJZT7O
-      -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
-      -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
-      -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
-      -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
       -A KUBE-SEP-SXIVWICOYRO3J4NJ -m comment --comment ns1/svc1:p80 -s 10.180.0.1 -j KUBE-MARK-MASQ
       -A KUBE-SEP-SXIVWICOYRO3J4NJ -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.180.0.1:80
       -A KUBE-SEP-ZX7GRIZKSNUQ3LAJ -m comment --comment ns1/svc1:p80 -s 10.180.2.1 -j KUBE-MARK-MASQ
@@ -164,9 +99,14 @@ describe('iptables rules match kube-proxy proxier_test.go', () => {
       -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-SXIVWICOYRO3J4NJ
       -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.2.1:80" -j KUBE-SEP-ZX7GRIZKSNUQ3LAJ
       -A KUBE-SVL-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.2.1:80" -j KUBE-SEP-ZX7GRIZKSNUQ3LAJ
-      COMMIT
-    `),
-      ),
-    );
+      `,
+  },
+];
+
+describe('iptables rules match kube-proxy proxier_test.go', () => {
+  it.each(CASES)('$name', ({ scenario, ...expected }) => {
+    const { services, slices } = scenario();
+    const { text } = buildIptablesRules({ entries: buildModel(services, slices), node: TEST_NODE });
+    expect(sortIptablesRestore(text)).toBe(sortIptablesRestore(iptablesGolden(expected)));
   });
 });

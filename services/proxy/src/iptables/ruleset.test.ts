@@ -10,50 +10,37 @@ import { buildModel } from '../model/from-k8s.js';
 import { buildIptablesRules, probability } from './ruleset.js';
 import { buildPartialIptablesRules, changedServices } from './partial.js';
 import { iptablesJumps, jumpRuleArgs } from './jumps.js';
-import { dedent } from '../testing/fixtures.js';
+import { iptablesGolden } from '../testing/fixtures.js';
 import { KEMU_NODE, TEST_NODE, kemuScenario, overallScenario } from '../testing/scenarios.js';
 
-const FULL = dedent(`
-      *filter
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXTERNAL-SERVICES - [0:0]
-      :KUBE-FORWARD - [0:0]
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-PROXY-FIREWALL - [0:0]
-      :KUBE-FIREWALL - [0:0]
-      -A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
+/** The filter rules of the everyday Services, the same before and after the change (a partial sync rewrites them all). */
+const FILTER = `
       -A KUBE-SERVICES -m comment --comment "default/internal:http has no local endpoints" -m tcp -p tcp -d 10.96.40.4 --dport 80 -j DROP
-      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-      COMMIT
-      *nat
-      :KUBE-SERVICES - [0:0]
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-POSTROUTING - [0:0]
-      :KUBE-MARK-MASQ - [0:0]
-      :KUBE-EXT-QUMPV5Z3SF2IMFUJ - [0:0]
-      :KUBE-SEP-4BLWBM5IJOLWVP2M - [0:0]
-      :KUBE-SEP-CBPCTALQVABL5M2H - [0:0]
-      :KUBE-SEP-H7FN6LU3RSH6CC2T - [0:0]
-      :KUBE-SEP-HYNUWRIEHJNEW6ZI - [0:0]
-      :KUBE-SEP-I2YZ2ZJGX6XNOQ3T - [0:0]
-      :KUBE-SEP-ITZHLQPYZDWBGLCB - [0:0]
-      :KUBE-SEP-LMFL3UCTFWBOEFPN - [0:0]
-      :KUBE-SEP-TCIZBYBD3WWXNWF5 - [0:0]
-      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
-      :KUBE-SEP-ZLSMBFEPPUCSUGXG - [0:0]
-      :KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
-      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
-      :KUBE-SVC-QUMPV5Z3SF2IMFUJ - [0:0]
-      :KUBE-SVC-T2ECBIYT2WDZZK45 - [0:0]
-      :KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+    `;
+
+const FULL = iptablesGolden({
+  filter: FILTER,
+  natChains: `
       :KUBE-SVC-Y7EDZEKK3VQEVH55 - [0:0]
+      :KUBE-SEP-ITZHLQPYZDWBGLCB - [0:0]
+      :KUBE-EXT-QUMPV5Z3SF2IMFUJ - [0:0]
+      :KUBE-SVC-QUMPV5Z3SF2IMFUJ - [0:0]
       :KUBE-SVL-QUMPV5Z3SF2IMFUJ - [0:0]
-      -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
-      -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
-      -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
-      -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+      :KUBE-SEP-HYNUWRIEHJNEW6ZI - [0:0]
+      :KUBE-SEP-ZLSMBFEPPUCSUGXG - [0:0]
+      :KUBE-SVC-T2ECBIYT2WDZZK45 - [0:0]
+      :KUBE-SEP-4BLWBM5IJOLWVP2M - [0:0]
+      :KUBE-SEP-LMFL3UCTFWBOEFPN - [0:0]
+      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
+      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
+      :KUBE-SEP-CBPCTALQVABL5M2H - [0:0]
+      :KUBE-SEP-I2YZ2ZJGX6XNOQ3T - [0:0]
+      :KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+      :KUBE-SEP-TCIZBYBD3WWXNWF5 - [0:0]
+      :KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
+      :KUBE-SEP-H7FN6LU3RSH6CC2T - [0:0]
+    `,
+  nat: `
       -A KUBE-SERVICES -m comment --comment "default/draining:http cluster IP" -m tcp -p tcp -d 10.96.50.5 --dport 80 -j KUBE-SVC-Y7EDZEKK3VQEVH55
       -A KUBE-SVC-Y7EDZEKK3VQEVH55 -m comment --comment "default/draining:http cluster IP" -m tcp -p tcp -d 10.96.50.5 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
       -A KUBE-SVC-Y7EDZEKK3VQEVH55 -m comment --comment "default/draining:http -> 10.244.3.11:80" -j KUBE-SEP-ITZHLQPYZDWBGLCB
@@ -104,40 +91,16 @@ const FULL = dedent(`
       -A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.2.2:53" -j KUBE-SEP-H7FN6LU3RSH6CC2T
       -A KUBE-SEP-H7FN6LU3RSH6CC2T -m comment --comment kube-system/kube-dns:dns-tcp -s 10.244.2.2 -j KUBE-MARK-MASQ
       -A KUBE-SEP-H7FN6LU3RSH6CC2T -m comment --comment kube-system/kube-dns:dns-tcp -m tcp -p tcp -j DNAT --to-destination 10.244.2.2:53
-      -A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
-      COMMIT
-`);
+    `,
+});
 
-const PARTIAL = dedent(`
-      *filter
-      :KUBE-SERVICES - [0:0]
-      :KUBE-EXTERNAL-SERVICES - [0:0]
-      :KUBE-FORWARD - [0:0]
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-PROXY-FIREWALL - [0:0]
-      :KUBE-FIREWALL - [0:0]
-      -A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
-      -A KUBE-SERVICES -m comment --comment "default/internal:http has no local endpoints" -m tcp -p tcp -d 10.96.40.4 --dport 80 -j DROP
-      -A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
-      -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
-      COMMIT
-      *nat
-      :KUBE-SERVICES - [0:0]
-      :KUBE-NODEPORTS - [0:0]
-      :KUBE-POSTROUTING - [0:0]
-      :KUBE-MARK-MASQ - [0:0]
-      :KUBE-SEP-4BLWBM5IJOLWVP2M - [0:0]
-      :KUBE-SEP-CBPCTALQVABL5M2H - [0:0]
-      :KUBE-SEP-I2YZ2ZJGX6XNOQ3T - [0:0]
-      :KUBE-SEP-LMFL3UCTFWBOEFPN - [0:0]
-      :KUBE-SEP-XQWD6PXGZUTOOIVQ - [0:0]
-      :KUBE-SVC-LOLE4ISW44XBNF3G - [0:0]
-      :KUBE-SVC-T2ECBIYT2WDZZK45 - [0:0]
-      -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
-      -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
-      -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
-      -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+/** Chains of the deleted Service, and of the endpoint that went, that the partial sync removes. */
+const DELETED = ['KUBE-SEP-4BLWBM5IJOLWVP2M', 'KUBE-SEP-I2YZ2ZJGX6XNOQ3T', 'KUBE-SEP-LMFL3UCTFWBOEFPN', 'KUBE-SVC-T2ECBIYT2WDZZK45'];
+
+const PARTIAL = iptablesGolden({
+  filter: FILTER,
+  deleted: DELETED,
+  nat: `
       -A KUBE-SERVICES -m comment --comment "default/draining:http cluster IP" -m tcp -p tcp -d 10.96.50.5 --dport 80 -j KUBE-SVC-Y7EDZEKK3VQEVH55
       -A KUBE-SERVICES -m comment --comment "default/np:http cluster IP" -m tcp -p tcp -d 10.96.30.3 --dport 8080 -j KUBE-SVC-QUMPV5Z3SF2IMFUJ
       -A KUBE-NODEPORTS -m comment --comment default/np:http -m tcp -p tcp --dport 30080 -j KUBE-EXT-QUMPV5Z3SF2IMFUJ
@@ -151,13 +114,8 @@ const PARTIAL = dedent(`
       -A KUBE-SEP-CBPCTALQVABL5M2H -m comment --comment default/web -m tcp -p tcp -j DNAT --to-destination 10.244.2.7:8080
       -A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
       -A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 -j KUBE-SVC-ERIFXISQEP7F7OF4
-      -X KUBE-SEP-4BLWBM5IJOLWVP2M
-      -X KUBE-SEP-I2YZ2ZJGX6XNOQ3T
-      -X KUBE-SEP-LMFL3UCTFWBOEFPN
-      -X KUBE-SVC-T2ECBIYT2WDZZK45
-      -A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
-      COMMIT
-`);
+    `,
+});
 
 function afterScaleDownAndDelete(): ReturnType<typeof kemuScenario> {
   const { services, slices } = kemuScenario();
@@ -183,7 +141,7 @@ describe('iptables ruleset goldens', () => {
     expect([...changedServices(prev, next)].sort()).toEqual(['default/sticky', 'default/web']);
     const r = buildPartialIptablesRules({ prev, next, node: KEMU_NODE });
     expect(r.text).toBe(PARTIAL);
-    expect(r.deletedChains).toEqual(['KUBE-SEP-4BLWBM5IJOLWVP2M', 'KUBE-SEP-I2YZ2ZJGX6XNOQ3T', 'KUBE-SEP-LMFL3UCTFWBOEFPN', 'KUBE-SVC-T2ECBIYT2WDZZK45']);
+    expect(r.deletedChains).toEqual(DELETED);
     // The rule counts are those of the tables after the restore: the unchanged Services' rules included.
     const full = buildIptablesRules({ entries: next, node: KEMU_NODE });
     const appended = (text: string, table: string) =>

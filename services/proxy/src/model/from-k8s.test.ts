@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel, endpointsFromSlices, parseIPv4CIDR, servicePortsFromService } from './from-k8s.js';
 import { categorizeEndpoints } from './categorize.js';
-import { makeService, makeSlice } from '../testing/fixtures.js';
+import { makeService, makeServicePort, makeSlice } from '../testing/fixtures.js';
 import type { EndpointInfo, ServicePortInfo } from './types.js';
 
 describe('Service → service ports', () => {
@@ -132,24 +132,7 @@ describe('EndpointSlices → endpoints', () => {
 });
 
 describe('categorizeEndpoints', () => {
-  const svc = (over: Partial<ServicePortInfo> = {}): ServicePortInfo => ({
-    namespace: 'ns',
-    name: 's',
-    portName: '',
-    protocol: 'TCP',
-    type: 'ClusterIP',
-    clusterIP: '10.96.0.1',
-    port: 80,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    externalPolicyLocal: false,
-    ...over,
-  });
+  const svc = makeServicePort;
   const ep = (ip: string, nodeName: string, ready = true, terminating = false): EndpointInfo => ({ ip, port: 80, ready, serving: true, terminating, nodeName });
   const ips = (l: EndpointInfo[]): string[] => l.map((e) => e.ip);
 

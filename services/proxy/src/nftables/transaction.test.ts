@@ -11,7 +11,11 @@ import { buildNftablesTransaction, deleteChainsTransaction } from './transaction
 import { dedent } from '../testing/fixtures.js';
 import { KEMU_NODE, kemuScenario } from '../testing/scenarios.js';
 
-const GOLDEN = dedent(`
+/** Chains the transaction (re)writes: each added (a no-op when it exists) and flushed, as kube-proxy does. */
+const rewritten = (...chains: string[]): string => chains.map((c) => `add chain ip kube-proxy ${c}\nflush chain ip kube-proxy ${c}\n`).join('');
+
+const GOLDEN =
+  dedent(`
       add table ip kube-proxy { comment "rules for kube-proxy" ; }
       add chain ip kube-proxy filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }
       flush chain ip kube-proxy filter-prerouting-pre-dnat
@@ -86,16 +90,15 @@ const GOLDEN = dedent(`
       flush map ip kube-proxy service-nodeports
       add element ip kube-proxy cluster-ips { 10.96.40.4 }
       add element ip kube-proxy no-endpoint-services { 10.96.40.4 . tcp . 80 comment "default/internal:http" : drop }
-      add chain ip kube-proxy endpoint-I5B7ZJP4-default/np/tcp/http__10.244.1.7/8080
-      flush chain ip kube-proxy endpoint-I5B7ZJP4-default/np/tcp/http__10.244.1.7/8080
-      add chain ip kube-proxy endpoint-F4LCPNNN-default/np/tcp/http__10.244.2.9/8080
-      flush chain ip kube-proxy endpoint-F4LCPNNN-default/np/tcp/http__10.244.2.9/8080
-      add chain ip kube-proxy service-ASNVMIOD-default/np/tcp/http
-      flush chain ip kube-proxy service-ASNVMIOD-default/np/tcp/http
-      add chain ip kube-proxy local-ASNVMIOD-default/np/tcp/http
-      flush chain ip kube-proxy local-ASNVMIOD-default/np/tcp/http
-      add chain ip kube-proxy external-ASNVMIOD-default/np/tcp/http
-      flush chain ip kube-proxy external-ASNVMIOD-default/np/tcp/http
+`) +
+  rewritten(
+    'endpoint-I5B7ZJP4-default/np/tcp/http__10.244.1.7/8080',
+    'endpoint-F4LCPNNN-default/np/tcp/http__10.244.2.9/8080',
+    'service-ASNVMIOD-default/np/tcp/http',
+    'local-ASNVMIOD-default/np/tcp/http',
+    'external-ASNVMIOD-default/np/tcp/http',
+  ) +
+  dedent(`
       add element ip kube-proxy cluster-ips { 10.96.30.3 }
       add element ip kube-proxy service-ips { 10.96.30.3 . tcp . 8080 : goto service-ASNVMIOD-default/np/tcp/http }
       add element ip kube-proxy service-nodeports { tcp . 30080 : goto external-ASNVMIOD-default/np/tcp/http }
@@ -110,12 +113,13 @@ const GOLDEN = dedent(`
       add rule ip kube-proxy endpoint-I5B7ZJP4-default/np/tcp/http__10.244.1.7/8080 meta l4proto tcp dnat to 10.244.1.7:8080
       add rule ip kube-proxy endpoint-F4LCPNNN-default/np/tcp/http__10.244.2.9/8080 ip saddr 10.244.2.9 jump mark-for-masquerade
       add rule ip kube-proxy endpoint-F4LCPNNN-default/np/tcp/http__10.244.2.9/8080 meta l4proto tcp dnat to 10.244.2.9:8080
-      add chain ip kube-proxy endpoint-ZE522LSI-default/sticky/tcp/http__10.244.1.6/80
-      flush chain ip kube-proxy endpoint-ZE522LSI-default/sticky/tcp/http__10.244.1.6/80
-      add chain ip kube-proxy endpoint-ZJ4J5OLO-default/sticky/tcp/http__10.244.2.8/80
-      flush chain ip kube-proxy endpoint-ZJ4J5OLO-default/sticky/tcp/http__10.244.2.8/80
-      add chain ip kube-proxy service-H6U4RGLG-default/sticky/tcp/http
-      flush chain ip kube-proxy service-H6U4RGLG-default/sticky/tcp/http
+`) +
+  rewritten(
+    'endpoint-ZE522LSI-default/sticky/tcp/http__10.244.1.6/80',
+    'endpoint-ZJ4J5OLO-default/sticky/tcp/http__10.244.2.8/80',
+    'service-H6U4RGLG-default/sticky/tcp/http',
+  ) +
+  dedent(`
       add element ip kube-proxy cluster-ips { 10.96.20.1 }
       add element ip kube-proxy service-ips { 10.96.20.1 . tcp . 80 : goto service-H6U4RGLG-default/sticky/tcp/http }
       add rule ip kube-proxy service-H6U4RGLG-default/sticky/tcp/http ip daddr 10.96.20.1 ip saddr != 10.244.0.0/16 jump mark-for-masquerade

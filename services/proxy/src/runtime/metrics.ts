@@ -4,6 +4,18 @@ import { prom, type MetricsRegistry } from '@kemu/client';
 const exponential = (start: number, factor: number, count: number): number[] => Array.from({ length: count }, (_, i) => start * factor ** i);
 const linear = (start: number, width: number, count: number): number[] => Array.from({ length: count }, (_, i) => start + width * i);
 
+/** Metric constructors bound to one registry: the name, the help text, and what differs. */
+function metricsOn(registry: MetricsRegistry) {
+  const registers = [registry];
+  return {
+    histogram: (name: string, help: string, buckets: number[]): prom.Histogram => new prom.Histogram({ name, help, buckets, registers }),
+    gauge: <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): prom.Gauge<L> =>
+      new prom.Gauge<L>({ name, help, labelNames, registers }),
+    counter: <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []): prom.Counter<L> =>
+      new prom.Counter<L>({ name, help, labelNames, registers }),
+  };
+}
+
 export class ProxyMetrics {
   readonly syncDuration: prom.Histogram;
   readonly fullSyncDuration: prom.Histogram;
@@ -16,58 +28,26 @@ export class ProxyMetrics {
   readonly serviceChanges: prom.Counter;
 
   constructor(registry: MetricsRegistry) {
-    const registers = [registry];
+    const { histogram, gauge, counter } = metricsOn(registry);
     const syncBuckets = exponential(0.001, 2, 15);
-    this.syncDuration = new prom.Histogram({
-      name: 'kubeproxy_sync_proxy_rules_duration_seconds',
-      help: 'SyncProxyRules latency in seconds',
-      buckets: syncBuckets,
-      registers,
-    });
-    this.fullSyncDuration = new prom.Histogram({
-      name: 'kubeproxy_sync_full_proxy_rules_duration_seconds',
-      help: 'SyncProxyRules latency in seconds for full resyncs',
-      buckets: syncBuckets,
-      registers,
-    });
-    this.partialSyncDuration = new prom.Histogram({
-      name: 'kubeproxy_sync_partial_proxy_rules_duration_seconds',
-      help: 'SyncProxyRules latency in seconds for partial resyncs',
-      buckets: syncBuckets,
-      registers,
-    });
-    this.programmingDuration = new prom.Histogram({
-      name: 'kubeproxy_network_programming_duration_seconds',
-      help: 'In Network Programming Latency in seconds',
-      buckets: [...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)],
-      registers,
-    });
-    this.lastSync = new prom.Gauge({
-      name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
-      help: 'The last time proxy rules were successfully synced',
-      registers,
-    });
-    this.iptablesTotal = new prom.Gauge({
-      name: 'kubeproxy_sync_proxy_rules_iptables_total',
-      help: 'Total number of iptables rules owned by kube-proxy',
-      labelNames: ['table'],
-      registers,
-    });
-    this.restoreFailures = new prom.Counter({
-      name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
-      help: 'Cumulative proxy iptables restore failures',
-      registers,
-    });
-    this.endpointChanges = new prom.Counter({
-      name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total',
-      help: 'Cumulative proxy rules Endpoint changes',
-      registers,
-    });
-    this.serviceChanges = new prom.Counter({
-      name: 'kubeproxy_sync_proxy_rules_service_changes_total',
-      help: 'Cumulative proxy rules Service changes',
-      registers,
-    });
+    this.syncDuration = histogram('kubeproxy_sync_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds', syncBuckets);
+    this.fullSyncDuration = histogram('kubeproxy_sync_full_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds for full resyncs', syncBuckets);
+    this.partialSyncDuration = histogram(
+      'kubeproxy_sync_partial_proxy_rules_duration_seconds',
+      'SyncProxyRules latency in seconds for partial resyncs',
+      syncBuckets,
+    );
+    this.programmingDuration = histogram('kubeproxy_network_programming_duration_seconds', 'In Network Programming Latency in seconds', [
+      ...linear(0.25, 0.25, 2),
+      ...linear(1, 1, 59),
+      ...linear(60, 5, 12),
+      ...linear(120, 30, 7),
+    ]);
+    this.lastSync = gauge('kubeproxy_sync_proxy_rules_last_timestamp_seconds', 'The last time proxy rules were successfully synced');
+    this.iptablesTotal = gauge('kubeproxy_sync_proxy_rules_iptables_total', 'Total number of iptables rules owned by kube-proxy', ['table']);
+    this.restoreFailures = counter('kubeproxy_sync_proxy_rules_iptables_restore_failures_total', 'Cumulative proxy iptables restore failures');
+    this.endpointChanges = counter('kubeproxy_sync_proxy_rules_endpoint_changes_total', 'Cumulative proxy rules Endpoint changes');
+    this.serviceChanges = counter('kubeproxy_sync_proxy_rules_service_changes_total', 'Cumulative proxy rules Service changes');
   }
 }
 
@@ -83,29 +63,17 @@ export class DataPathMetrics {
   readonly noBackend: prom.Counter;
 
   constructor(registry: MetricsRegistry) {
-    const registers = [registry];
-    this.info = new prom.Gauge({
-      name: 'kemu_proxy_data_path_info',
-      help: 'The data path serving Services: 1 for the one in use (mode is --proxy-mode; data_path what carries the traffic)',
-      labelNames: ['mode', 'data_path', 'scheduler'],
-      registers,
-    });
-    this.connections = new prom.Counter({
-      name: 'kemu_proxy_userspace_connections_total',
-      help: 'Connections (TCP) and client sessions (UDP) the userspace data path accepted',
-      labelNames: ['protocol'],
-      registers,
-    });
-    this.dialFailures = new prom.Counter({
-      name: 'kemu_proxy_userspace_dial_failures_total',
-      help: 'Backend dials that failed and moved to another endpoint',
-      registers,
-    });
-    this.noBackend = new prom.Counter({
-      name: 'kemu_proxy_userspace_no_backend_total',
-      help: 'Connections refused because the Service port had no endpoint left',
-      registers,
-    });
+    const { gauge, counter } = metricsOn(registry);
+    this.info = gauge(
+      'kemu_proxy_data_path_info',
+      'The data path serving Services: 1 for the one in use (mode is --proxy-mode; data_path what carries the traffic)',
+      ['mode', 'data_path', 'scheduler'],
+    );
+    this.connections = counter('kemu_proxy_userspace_connections_total', 'Connections (TCP) and client sessions (UDP) the userspace data path accepted', [
+      'protocol',
+    ]);
+    this.dialFailures = counter('kemu_proxy_userspace_dial_failures_total', 'Backend dials that failed and moved to another endpoint');
+    this.noBackend = counter('kemu_proxy_userspace_no_backend_total', 'Connections refused because the Service port had no endpoint left');
   }
 
   /** The counters the data path calls. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../model/from-k8s.js';
-import { makeService, makeSlice } from '../testing/fixtures.js';
+import { IPTABLES_BASE, declareChains, makeService, makeSlice } from '../testing/fixtures.js';
 import type { NodeFacts } from '../model/types.js';
 import type { Exec, ExecResult } from './exec.js';
 import { IptablesProxier, NftablesProxier, cleanupIptables } from './proxiers.js';
@@ -33,16 +33,12 @@ function fakeKernel(saved = '') {
   return { exec, calls, state, restores: () => calls.filter((c) => c.cmd === 'iptables-restore').map((c) => c.input ?? '') };
 }
 
+/** iptables-save after a sync by an earlier kube-proxy whose Service is gone (its chains are stale). */
 const SAVED_AFTER_SYNC = `*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-EXTERNAL-SERVICES - [0:0]
-:KUBE-FORWARD - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-PROXY-FIREWALL - [0:0]
-:KUBE-FIREWALL - [0:0]
+${declareChains(IPTABLES_BASE.filterChains).join('\n')}
 -A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
 -A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
 -A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES
@@ -61,10 +57,7 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :KEMU-MASQ - [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-NODEPORTS - [0:0]
-:KUBE-POSTROUTING - [0:0]
-:KUBE-MARK-MASQ - [0:0]
+${declareChains(IPTABLES_BASE.natChains).join('\n')}
 :KUBE-SVC-GONE0000000000000 - [0:0]
 :KUBE-SEP-GONE0000000000000 - [0:0]
 -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES

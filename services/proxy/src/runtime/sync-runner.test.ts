@@ -4,96 +4,70 @@ import { SyncRunner, type SyncReason } from './sync-runner.js';
 describe('SyncRunner (BoundedFrequencyRunner)', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
+  const advance = (ms: number): Promise<unknown> => vi.advanceTimersByTimeAsync(ms);
 
-  const setup = (work: () => Promise<void> = () => Promise.resolve()) => {
+  /**
+   * A started runner whose first sync (at start, time 0) has run; `later()` lists
+   * the syncs after it as [time, reason]. `work(n)` is the body of the n-th sync.
+   */
+  const started = async (work: (n: number) => Promise<void> = () => Promise.resolve()) => {
     const runs: [number, SyncReason][] = [];
     const r = new SyncRunner(
       async (reason) => {
         runs.push([Date.now(), reason]);
-        await work();
+        await work(runs.length);
       },
       { minIntervalMs: 1000, maxIntervalMs: 30_000 },
     );
-    return { r, runs };
+    r.start();
+    await advance(0);
+    expect(runs).toEqual([[0, 'change']]);
+    return { r, later: () => runs.slice(1) };
   };
 
-  it('syncs at start, then coalesces a burst of changes into one sync a minimum interval later', async () => {
-    const { r, runs } = setup();
-    r.start();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(runs).toEqual([[0, 'change']]);
-    await vi.advanceTimersByTimeAsync(100);
-    r.run();
-    r.run();
-    await vi.advanceTimersByTimeAsync(500);
-    r.run();
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(runs).toEqual([
-      [0, 'change'],
-      [1000, 'change'],
-    ]);
-  });
+  /** A step of a timeline: let this many ms pass, a change, a retry request, or stop. */
+  type Step = number | 'change' | { retryAfter: number } | 'stop';
+  const CASES: { what: string; steps: Step[]; syncs: [number, SyncReason][] }[] = [
+    {
+      what: 'coalesces a burst of changes into one sync a minimum interval after the last',
+      steps: [100, 'change', 'change', 500, 'change', 1000],
+      syncs: [[1000, 'change']],
+    },
+    { what: 'runs a change at once when the last sync is long enough ago', steps: [5000, 'change', 0], syncs: [[5000, 'change']] },
+    {
+      what: 'syncs periodically without changes, counting from the last sync',
+      steps: [10_000, 'change', 45_000],
+      syncs: [
+        [10_000, 'change'],
+        [40_000, 'periodic'],
+      ],
+    },
+    { what: 'retries when asked, no sooner than the minimum interval', steps: [{ retryAfter: 200 }, 5000], syncs: [[1000, 'retry']] },
+    { what: 'does nothing after stop', steps: ['stop', 'change', 60_000], syncs: [] },
+  ];
 
-  it('runs a change at once when the last sync is long enough ago', async () => {
-    const { r, runs } = setup();
-    r.start();
-    await vi.advanceTimersByTimeAsync(5000);
-    r.run();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(runs.map(([t]) => t)).toEqual([0, 5000]);
-  });
-
-  it('syncs periodically without changes, counting from the last sync', async () => {
-    const { r, runs } = setup();
-    r.start();
-    await vi.advanceTimersByTimeAsync(10_000);
-    r.run();
-    await vi.advanceTimersByTimeAsync(45_000);
-    expect(runs).toEqual([
-      [0, 'change'],
-      [10_000, 'change'],
-      [40_000, 'periodic'],
-    ]);
+  it.each(CASES)('after the sync at start, $what', async ({ steps, syncs }) => {
+    const { r, later } = await started();
+    for (const s of steps) {
+      if (typeof s === 'number') await advance(s);
+      else if (s === 'change') r.run();
+      else if (s === 'stop') await r.stop();
+      else r.retryAfter(s.retryAfter);
+    }
+    expect(later()).toEqual(syncs);
   });
 
   it('merges changes that arrive during a sync into one sync after it', async () => {
     let release!: () => void;
-    const { r, runs } = setup(() => (runs.length === 1 ? new Promise<void>((res) => (release = res)) : Promise.resolve()));
-    r.start();
-    await vi.advanceTimersByTimeAsync(0);
+    const { r, later } = await started((n) => (n === 1 ? new Promise<void>((res) => (release = res)) : Promise.resolve()));
     r.run();
     r.run();
     expect(r.pendingSince).toBe(0);
-    await vi.advanceTimersByTimeAsync(3000);
-    expect(runs).toHaveLength(1);
+    await advance(3000);
+    expect(later()).toEqual([]);
     release();
-    await vi.advanceTimersByTimeAsync(0);
-    expect(runs).toEqual([
-      [0, 'change'],
-      [3000, 'change'],
-    ]);
+    await advance(0);
+    expect(later()).toEqual([[3000, 'change']]);
     expect(r.pendingSince).toBeUndefined();
-  });
-
-  it('retries when asked, no sooner than the minimum interval', async () => {
-    const { r, runs } = setup();
-    r.start();
-    await vi.advanceTimersByTimeAsync(0);
-    r.retryAfter(200);
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(runs).toEqual([
-      [0, 'change'],
-      [1000, 'retry'],
-    ]);
-  });
-
-  it('does nothing after stop', async () => {
-    const { r, runs } = setup();
-    r.start();
-    await vi.advanceTimersByTimeAsync(0);
-    await r.stop();
-    r.run();
-    await vi.advanceTimersByTimeAsync(60_000);
-    expect(runs).toHaveLength(1);
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Service } from 'kubernetes-types/core/v1.js';
-import { makeService, makeSlice } from './fixtures.js';
+import { makeEndpoint, makeLoadBalancer, makeService, makeSlice } from './fixtures.js';
 import type { NodeFacts } from '../model/types.js';
 
 export const TEST_NODE: NodeFacts = {
@@ -16,23 +16,21 @@ export const TEST_NODE: NodeFacts = {
 
 const p80 = [{ name: 'p80', port: 80 }];
 
+/** A LoadBalancer as kube-proxy's tests make them: port p80 (80/TCP) on `nodePort`, health check NodePort 30000. */
+function p80LoadBalancer(namespace: string, name: string, clusterIP: string, nodePort: number, ingressIP: string, spec: Service['spec']): Service {
+  return makeLoadBalancer(namespace, name, ingressIP, {
+    clusterIP,
+    ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort }],
+    healthCheckNodePort: 30000,
+    ...spec,
+  });
+}
+
 /** TestOverallIPTablesRules / TestOverallNFTablesRules: six Services of every kind. */
 export function overallScenario(): { services: Service[]; slices: EndpointSlice[] } {
   const services = [
     makeService('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] }),
-    makeService(
-      'ns2',
-      'svc2',
-      {
-        type: 'LoadBalancer',
-        externalTrafficPolicy: 'Local',
-        clusterIP: '172.30.0.42',
-        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
-        externalIPs: ['192.168.99.22'],
-        healthCheckNodePort: 30000,
-      },
-      { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
-    ),
+    p80LoadBalancer('ns2', 'svc2', '172.30.0.42', 3001, '1.2.3.4', { externalTrafficPolicy: 'Local', externalIPs: ['192.168.99.22'] }),
     makeService('ns3', 'svc3', { type: 'NodePort', clusterIP: '172.30.0.43', ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3003 }] }),
     makeService('ns4', 'svc4', {
       type: 'NodePort',
@@ -40,21 +38,12 @@ export function overallScenario(): { services: Service[]; slices: EndpointSlice[
       externalIPs: ['192.168.99.33'],
       ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }],
     }),
-    makeService(
-      'ns5',
-      'svc5',
-      {
-        type: 'LoadBalancer',
-        externalTrafficPolicy: 'Cluster',
-        clusterIP: '172.30.0.45',
-        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3002 }],
-        healthCheckNodePort: 30000,
-        loadBalancerSourceRanges: [' 203.0.113.0/25'],
-        sessionAffinity: 'ClientIP',
-        sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
-      },
-      { loadBalancer: { ingress: [{ ip: '5.6.7.8' }] } },
-    ),
+    p80LoadBalancer('ns5', 'svc5', '172.30.0.45', 3002, '5.6.7.8', {
+      externalTrafficPolicy: 'Cluster',
+      loadBalancerSourceRanges: [' 203.0.113.0/25'],
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
+    }),
     makeService('ns6', 'svc6', { type: 'ClusterIP', clusterIP: '172.30.0.46', ports: [{ name: 'p80', port: 80, protocol: 'TCP', targetPort: 80 }] }),
   ];
   const slices = [
@@ -71,21 +60,7 @@ export function overallScenario(): { services: Service[]; slices: EndpointSlice[
 /** TestExternalTrafficPolicyLocal: a LoadBalancer with Local policy and one endpoint on this node. */
 export function externalPolicyLocalScenario(): { services: Service[]; slices: EndpointSlice[] } {
   return {
-    services: [
-      makeService(
-        'ns1',
-        'svc1',
-        {
-          type: 'LoadBalancer',
-          clusterIP: '172.30.0.41',
-          externalTrafficPolicy: 'Local',
-          ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001 }],
-          healthCheckNodePort: 30000,
-          externalIPs: ['192.168.99.11'],
-        },
-        { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
-      ),
-    ],
+    services: [p80LoadBalancer('ns1', 'svc1', '172.30.0.41', 3001, '1.2.3.4', { externalTrafficPolicy: 'Local', externalIPs: ['192.168.99.11'] })],
     slices: [makeSlice('ns1', 'svc1', 1, [{ addresses: ['10.180.0.1'] }, { addresses: ['10.180.2.1'], nodeName: 'test-node' }], p80)],
   };
 }
@@ -136,45 +111,27 @@ export function kemuScenario(): { services: Service[]; slices: EndpointSlice[] }
       'web',
       1,
       [
-        { addresses: ['10.244.1.5'], nodeName: 'node-1' },
-        { addresses: ['10.244.2.7'], nodeName: 'node-2' },
-        { addresses: ['10.244.3.2'], nodeName: 'node-3' },
-        { addresses: ['10.244.3.9'], nodeName: 'node-3', conditions: terminating },
+        makeEndpoint('10.244.1.5', 'node-1'),
+        makeEndpoint('10.244.2.7', 'node-2'),
+        makeEndpoint('10.244.3.2', 'node-3'),
+        makeEndpoint('10.244.3.9', 'node-3', terminating),
       ],
       [{ port: 8080 }],
     ),
-    makeSlice(
-      'default',
-      'sticky',
-      1,
-      [
-        { addresses: ['10.244.1.6'], nodeName: 'node-1' },
-        { addresses: ['10.244.2.8'], nodeName: 'node-2' },
-      ],
-      [{ name: 'http', port: 80 }],
-    ),
+    makeSlice('default', 'sticky', 1, [makeEndpoint('10.244.1.6', 'node-1'), makeEndpoint('10.244.2.8', 'node-2')], [{ name: 'http', port: 80 }]),
     makeSlice(
       'kube-system',
       'kube-dns',
       1,
-      [{ addresses: ['10.244.2.2'], nodeName: 'node-2' }],
+      [makeEndpoint('10.244.2.2', 'node-2')],
       [
         { name: 'dns', port: 53, protocol: 'UDP' },
         { name: 'dns-tcp', port: 53, protocol: 'TCP' },
       ],
     ),
-    makeSlice(
-      'default',
-      'np',
-      1,
-      [
-        { addresses: ['10.244.1.7'], nodeName: 'node-1' },
-        { addresses: ['10.244.2.9'], nodeName: 'node-2' },
-      ],
-      [{ name: 'http', port: 8080 }],
-    ),
-    makeSlice('default', 'internal', 1, [{ addresses: ['10.244.2.10'], nodeName: 'node-2' }], [{ name: 'http', port: 80 }]),
-    makeSlice('default', 'draining', 1, [{ addresses: ['10.244.3.11'], nodeName: 'node-3', conditions: terminating }], [{ name: 'http', port: 80 }]),
+    makeSlice('default', 'np', 1, [makeEndpoint('10.244.1.7', 'node-1'), makeEndpoint('10.244.2.9', 'node-2')], [{ name: 'http', port: 8080 }]),
+    makeSlice('default', 'internal', 1, [makeEndpoint('10.244.2.10', 'node-2')], [{ name: 'http', port: 80 }]),
+    makeSlice('default', 'draining', 1, [makeEndpoint('10.244.3.11', 'node-3', terminating)], [{ name: 'http', port: 80 }]),
   ];
   return { services, slices };
 }

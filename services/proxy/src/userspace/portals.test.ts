@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ServicePortInfo } from '../model/types.js';
+import { makeServicePort } from '../testing/fixtures.js';
 import { buildPortalRules, isUserspaceChain } from './portals.js';
 import { iptablesCleanupInput, parseIptablesSave } from '../runtime/kernel.js';
 import { isIptablesModeChain } from '../runtime/kernel.js';
 
-const svc = (o: Partial<ServicePortInfo>): ServicePortInfo => ({
-  namespace: 'ns',
-  name: 'web',
-  portName: '',
-  protocol: 'TCP',
-  type: 'ClusterIP',
-  clusterIP: '10.96.0.20',
-  port: 80,
-  nodePort: 0,
-  externalIPs: [],
-  loadBalancerIPs: [],
-  loadBalancerSourceRanges: [],
-  externalTrafficPolicy: 'Cluster',
-  internalTrafficPolicy: 'Cluster',
-  healthCheckNodePort: 0,
-  externalPolicyLocal: false,
-  ...o,
-});
+const svc = makeServicePort;
 
 describe('buildPortalRules', () => {
   it('steers every address of a Service port with endpoints to its listener: REDIRECT for pods, DNAT to the node IP for the node', () => {

@@ -217,24 +217,18 @@ class SourceHashing implements Scheduler {
   }
 }
 
+const SCHEDULERS: Readonly<Record<SchedulerName, new () => Scheduler>> = {
+  rr: RoundRobin,
+  wrr: WeightedRoundRobin,
+  lc: LeastConnection,
+  wlc: WeightedLeastConnection,
+  sed: ShortestExpectedDelay,
+  nq: NeverQueue,
+  dh: DestinationHashing,
+  sh: SourceHashing,
+};
+
 /** A new scheduler of the given kind (rr and wrr keep their cursor in it). */
 export function createScheduler(name: SchedulerName): Scheduler {
-  switch (name) {
-    case 'rr':
-      return new RoundRobin();
-    case 'wrr':
-      return new WeightedRoundRobin();
-    case 'lc':
-      return new LeastConnection();
-    case 'wlc':
-      return new WeightedLeastConnection();
-    case 'sed':
-      return new ShortestExpectedDelay();
-    case 'nq':
-      return new NeverQueue();
-    case 'dh':
-      return new DestinationHashing();
-    case 'sh':
-      return new SourceHashing();
-  }
+  return new SCHEDULERS[name]();
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EndpointInfo } from '../model/types.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { VirtualService } from './virtual-service.js';
+import type { SchedulerName } from './schedulers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -51,7 +52,10 @@ async function until(what: string, cond: () => boolean, ms = 5000): Promise<void
 
 const ep = (port: number): EndpointInfo => ({ ip: '127.0.0.1', port, ready: true, serving: true, terminating: false });
 
-async function proxyFor(vs: VirtualService): Promise<number> {
+/** A TCP proxy listening on a free port for a Service whose endpoints are these local ports. */
+async function serve(scheduler: SchedulerName, ports: number[], affinitySeconds?: number): Promise<number> {
+  const vs = new VirtualService(scheduler, '10.96.0.20', affinitySeconds);
+  vs.update(ports.map(ep), '10.96.0.20', affinitySeconds);
   const p = new TcpProxy(vs);
   const port = await p.listen(0, '127.0.0.1');
   cleanups.push(() => p.close(true));
@@ -74,9 +78,7 @@ describe('TcpProxy', () => {
   it('round robin alternates the backends and carries a request after the client half-closed', async () => {
     const a = await backend('a');
     const b = await backend('b');
-    const vs = new VirtualService('rr', '10.96.0.20', undefined);
-    vs.update([ep(a.port), ep(b.port)], '10.96.0.20', undefined);
-    const port = await proxyFor(vs);
+    const port = await serve('rr', [a.port, b.port]);
     const answers: string[] = [];
     for (let i = 0; i < 4; i++) answers.push(await call(port));
     expect(answers).toEqual(['a:hi', 'b:hi', 'a:hi', 'b:hi']);
@@ -84,9 +86,7 @@ describe('TcpProxy', () => {
 
   it('copies a large body both ways intact', async () => {
     const a = await backend('a');
-    const vs = new VirtualService('rr', '10.96.0.20', undefined);
-    vs.update([ep(a.port)], '10.96.0.20', undefined);
-    const port = await proxyFor(vs);
+    const port = await serve('rr', [a.port]);
     const big = 'x'.repeat(4 * 1024 * 1024);
     expect(await call(port, big)).toBe(`a:${big}`);
   });
@@ -94,39 +94,31 @@ describe('TcpProxy', () => {
   it('a refused dial moves on to the next endpoint', async () => {
     const dead = await deadPort();
     const b = await backend('b');
-    const vs = new VirtualService('rr', '10.96.0.20', undefined);
-    vs.update(
-      [ep(dead), ep(b.port)].sort((x, y) => x.port - y.port),
-      '10.96.0.20',
-      undefined,
+    const port = await serve(
+      'rr',
+      [dead, b.port].sort((x, y) => x - y),
     );
-    const port = await proxyFor(vs);
     for (let i = 0; i < 3; i++) expect(await call(port)).toBe('b:hi');
   });
 
   it('with ClientIP affinity one client keeps its backend', async () => {
     const a = await backend('a');
     const b = await backend('b');
-    const vs = new VirtualService('rr', '10.96.0.20', 10800);
-    vs.update([ep(a.port), ep(b.port)], '10.96.0.20', 10800);
-    const port = await proxyFor(vs);
+    const port = await serve('rr', [a.port, b.port], 10800);
     const answers = new Set<string>();
     for (let i = 0; i < 6; i++) answers.add(await call(port));
     expect(answers.size).toBe(1);
   });
 
   it('refuses a connection at once when the port has no endpoint', async () => {
-    const vs = new VirtualService('rr', '10.96.0.20', undefined);
-    const port = await proxyFor(vs);
+    const port = await serve('rr', []);
     await expect(call(port)).rejects.toMatchObject({ code: 'ECONNRESET' });
   });
 
   it('counts a connection as active while it lasts (lc sends the next one elsewhere)', async () => {
     const a = await backend('a');
     const b = await backend('b');
-    const vs = new VirtualService('lc', '10.96.0.20', undefined);
-    vs.update([ep(a.port), ep(b.port)], '10.96.0.20', undefined);
-    const port = await proxyFor(vs);
+    const port = await serve('lc', [a.port, b.port]);
     // An open connection to a: the next ones go to b while it lasts, to a again once it closed.
     const held = net.connect({ port, host: '127.0.0.1' });
     await new Promise<void>((r) => held.on('connect', () => r()));

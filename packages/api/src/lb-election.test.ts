@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { electSpeaker, speakerCandidates, speakerOrder } from './service-lb-election.js';
+import { electSpeaker, speakerCandidates, speakerOrder } from './lb-election.js';
 
 const nodes = ['node-1', 'node-2', 'node-3'];
 /** The order computed independently: sha256 of "node#ip" as hex, which sorts as the bytes do. */

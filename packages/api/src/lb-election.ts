@@ -6,12 +6,24 @@
  * candidates (NotReady, or its last local endpoint gone) the next one in the
  * order takes over.
  *
- * Self-contained (node:crypto and type-only imports) so the kube-proxy's
- * speaker can import it as `@kemu/controller-manager/lb-election` or copy it.
+ * A library of its own here because two processes decide with it: the
+ * controller-manager's service-lb controller (which Services are ours) and the
+ * kube-proxy's speaker (which node announces).
  */
 import { createHash } from 'node:crypto';
-import type { Node } from 'kubernetes-types/core/v1.js';
+import { isIPv4 } from 'node:net';
+import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+
+/** Our spec.loadBalancerClass. A Service naming another class belongs to another implementation and is left alone. */
+export const LB_CLASS = 'kemu.io/l2';
+
+/** A LoadBalancer Service whose address is ours to allocate and announce. */
+export const wantsOurLB = (svc: Service): boolean =>
+  svc.spec?.type === 'LoadBalancer' && (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LB_CLASS);
+
+/** The first IPv4 address of status.loadBalancer.ingress (the one the speaker announces). */
+export const ingressIP = (svc: Service): string | undefined => (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).find((ip) => !!ip && isIPv4(ip));
 
 /** Nodes with this label never announce (MetalLB and the cloud service controller honour it). */
 export const EXCLUDE_FROM_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
