@@ -49,6 +49,7 @@ const KUBE_PROXY_CHAINS = new Set([
   'KUBE-POSTROUTING',
   'KUBE-MARK-MASQ',
   'KUBE-FIREWALL',
+  'KUBE-PROXY-CANARY',
 ]);
 
 /**

@@ -28,7 +28,19 @@ export interface Proxier {
   readonly mode: KernelMode;
   /** Make the kernel match `entries`. `full` rewrites everything and reconciles with what the kernel holds. Throws on failure. */
   sync(entries: readonly ServiceEntry[], node: NodeFacts, full: boolean): Promise<SyncOutcome>;
+  /**
+   * Whether something removed this data path's rules since its last full sync (checked on every periodic tick; a
+   * data path without this check resyncs fully on every tick).
+   */
+  rulesLost?(): Promise<boolean>;
 }
+
+/**
+ * kube-proxy's canary: an empty chain in each table it writes. Whoever flushes a table (iptables -F, a firewall
+ * reload) takes the canary with it, and the next periodic tick finds it gone and resyncs fully.
+ */
+const CANARY = 'KUBE-PROXY-CANARY';
+const CANARY_TABLES = ['mangle', 'nat', 'filter'] as const;
 
 // iptables-restore and iptables wait up to 5 s for the xtables lock (the kubelet writes its own rules too).
 const WAIT = ['-w', '5'];
@@ -58,6 +70,7 @@ export class IptablesProxier implements Proxier {
       // chains exist, so the ones no Service uses any more are deleted and none is created twice.
       const saved = parseIptablesSave(await run(this.exec, 'iptables-save', []));
       await this.ensureJumps(saved);
+      for (const table of CANARY_TABLES) if (!(saved.get(table)?.chains ?? []).includes(CANARY)) await this.newChain(table, CANARY);
       existing = kubeNatChains(saved);
     } else {
       existing = last.activeNatChains;
@@ -83,6 +96,17 @@ export class IptablesProxier implements Proxier {
     };
   }
 
+  async rulesLost(): Promise<boolean> {
+    for (const table of CANARY_TABLES) if ((await this.exec('iptables', [...WAIT, '-t', table, '-S', CANARY])).code !== 0) return true;
+    return false;
+  }
+
+  /** `iptables -N`, where a chain that exists already is no error. */
+  private async newChain(table: string, chain: string): Promise<void> {
+    const r = await this.exec('iptables', [...WAIT, '-t', table, '-N', chain]);
+    if (r.code !== 0 && !/exists/i.test(r.stderr)) await run(this.exec, 'iptables', [...WAIT, '-t', table, '-N', chain]);
+  }
+
   /**
    * The jumps from the built-in chains are not part of the restore input (that would
    * replace every rule of INPUT, FORWARD, ...): each is inserted first in its chain
@@ -92,8 +116,7 @@ export class IptablesProxier implements Proxier {
     for (const j of iptablesJumps({ localhostNodePorts: this.options.localhostNodePorts ?? true })) {
       if (hasJump(saved, j.table, j.chain, j.target)) continue;
       if (!(saved.get(j.table)?.chains ?? []).includes(j.target)) {
-        const r = await this.exec('iptables', [...WAIT, '-t', j.table, '-N', j.target]);
-        if (r.code !== 0 && !/exists/i.test(r.stderr)) await run(this.exec, 'iptables', [...WAIT, '-t', j.table, '-N', j.target]);
+        await this.newChain(j.table, j.target);
         saved.get(j.table)?.chains.push(j.target);
       }
       await run(this.exec, 'iptables', [...WAIT, '-t', j.table, '-I', j.chain, ...jumpRuleArgs(j)]);

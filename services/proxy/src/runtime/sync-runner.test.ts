@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SyncRunner, type SyncReason } from './sync-runner.js';
+import { FULL_SYNC_PERIOD_MS, SyncRunner, wantsFullSync, type SyncReason } from './sync-runner.js';
 
 describe('SyncRunner (BoundedFrequencyRunner)', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
@@ -70,4 +70,21 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     expect(later()).toEqual([[3000, 'change']]);
     expect(r.pendingSince).toBeUndefined();
   });
+});
+
+describe('full or partial (kube-proxy since 1.28)', () => {
+  const CASES: { reason: SyncReason; sinceLastFullMs: number; rulesLost: boolean; full: boolean }[] = [
+    { reason: 'change', sinceLastFullMs: 60_000, rulesLost: false, full: false },
+    { reason: 'periodic', sinceLastFullMs: 60_000, rulesLost: false, full: false },
+    { reason: 'periodic', sinceLastFullMs: 60_000, rulesLost: true, full: true },
+    { reason: 'change', sinceLastFullMs: 60_000, rulesLost: true, full: false },
+    { reason: 'retry', sinceLastFullMs: 0, rulesLost: false, full: true },
+    { reason: 'change', sinceLastFullMs: FULL_SYNC_PERIOD_MS, rulesLost: false, full: true },
+  ];
+  it.each(CASES)(
+    '$reason, $sinceLastFullMs ms after the last full sync, rules lost: $rulesLost → full: $full',
+    ({ reason, sinceLastFullMs, rulesLost, full }) => {
+      expect(wantsFullSync(reason, sinceLastFullMs, rulesLost)).toBe(full);
+    },
+  );
 });

@@ -8,6 +8,19 @@
 
 export type SyncReason = 'change' | 'periodic' | 'retry';
 
+/** kube-proxy's proxyutil.FullSyncPeriod: a full sync (the kernel read back, everything rewritten) at least this often. */
+export const FULL_SYNC_PERIOD_MS = 3_600_000;
+
+/**
+ * Whether a sync rewrites everything, as kube-proxy decides it: after a failure, once per FULL_SYNC_PERIOD_MS, and
+ * on a periodic tick when the rules may have been removed behind its back (`rulesLost`: its canary chains are gone,
+ * or a data path without canaries). Every other sync writes only what changed: a full sync of thousands of Services
+ * takes seconds, and a change arriving during one waits for it.
+ */
+export function wantsFullSync(reason: SyncReason, sinceLastFullMs: number, rulesLost: boolean): boolean {
+  return reason === 'retry' || sinceLastFullMs >= FULL_SYNC_PERIOD_MS || (reason === 'periodic' && rulesLost);
+}
+
 export interface RunnerTimers {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
