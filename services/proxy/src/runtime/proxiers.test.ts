@@ -159,14 +159,14 @@ describe('NftablesProxier', () => {
     const calls: { args: readonly string[]; input?: string }[] = [];
     const exec: Exec = (_cmd, args, input) => {
       calls.push({ args, ...(input === undefined ? {} : { input }) });
-      const listing = 'table ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
+      const listing = 'table ip nat {\n\tchain KEMU-MASQ {\n\t}\n}\ntable ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
       return Promise.resolve({ code: 0, stdout: args[0] === 'list' ? listing : '', stderr: '' });
     };
     const r = await new NftablesProxier(exec).sync(buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]), node);
     expect(r).toEqual({ full: true, deletedChains: 1 });
-    expect(calls.map((c) => c.args.join(' '))).toEqual(['list table ip kube-proxy', '-f -', '-f -']);
-    expect(calls[1]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
-    expect(calls[2]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
+    expect(calls.map((c) => c.args.join(' '))).toEqual(['list chains ip', '-t list sets ip', '-f -', '-f -']);
+    expect(calls[2]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
+    expect(calls[3]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
   });
 });
 

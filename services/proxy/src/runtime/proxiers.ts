@@ -133,8 +133,14 @@ export class NftablesProxier implements Proxier {
 
   /** Always a full transaction: it refills every map and rewrites the chains, atomically. */
   async sync(entries: readonly ServiceEntry[], node: NodeFacts): Promise<SyncOutcome> {
-    const listed = await this.exec('nft', ['list', 'table', 'ip', NFT_TABLE]);
-    const existing = listed.code === 0 ? parseNftTable(listed.stdout) : { chains: [], sets: [] };
+    // Only the names of the chains and sets matter: listing the whole table (every rule, every map element) took
+    // longer than writing it (0.7 s against 0.1 s at 2,000 Services).
+    const chains = await this.exec('nft', ['list', 'chains', 'ip']);
+    const sets = await this.exec('nft', ['-t', 'list', 'sets', 'ip']);
+    const existing = {
+      chains: chains.code === 0 ? parseNftTable(chains.stdout, NFT_TABLE).chains : [],
+      sets: sets.code === 0 ? parseNftTable(sets.stdout, NFT_TABLE).sets : [],
+    };
     const tx = buildNftablesTransaction({ entries, node, options: this.options, existingChains: existing.chains, existingSets: existing.sets });
     await run(this.exec, 'nft', ['-f', '-'], tx.text);
     let deleted = 0;
