@@ -153,6 +153,20 @@ describe('iptables ruleset goldens', () => {
     expect(full.ruleCounts).toEqual(r.ruleCounts);
   });
 
+  it("a partial sync takes the unchanged Services' chains from the last sync: the same input, counts and chains", () => {
+    const a = kemuScenario();
+    const b = afterScaleDownAndDelete();
+    const prev = buildModel(a.services, a.slices);
+    const next = buildModel(b.services, b.slices);
+    const first = buildIptablesRules({ entries: prev, node: KEMU_NODE });
+    const partial = { entries: next, node: KEMU_NODE, changedServices: changedServices(prev, next), existingNatChains: [...first.activeNatChains] };
+    const computed = buildIptablesRules(partial);
+    const reused = buildIptablesRules({ ...partial, previousServiceChains: first.serviceChains });
+    expect(reused.text).toBe(computed.text);
+    expect(reused.ruleCounts).toEqual(computed.ruleCounts);
+    expect([...reused.activeNatChains].sort()).toEqual([...computed.activeNatChains].sort());
+  });
+
   it('a partial sync with nothing changed rewrites only the top-level chains', () => {
     const { services, slices } = kemuScenario();
     const model = buildModel(services, slices);

@@ -5,7 +5,7 @@
  * where kube-proxy follows Go map order.
  */
 import { planService, type NoEndpointVerdict } from '../model/plan.js';
-import type { NodeFacts, ServiceEntry } from '../model/types.js';
+import { servicePortKey, type NodeFacts, type ServiceEntry } from '../model/types.js';
 import { isServiceChainName } from '../naming.js';
 import { CountedLines, Lines, chainLine, type Part } from './lines.js';
 import { serviceChains, writeServiceChains } from './service-chains.js';
@@ -37,6 +37,17 @@ export interface IptablesSyncInput {
   changedServices?: ReadonlySet<string>;
   /** The nat chains that exist now (iptables-save); kube-proxy's stale ones among them are deleted. */
   existingNatChains?: readonly string[];
+  /**
+   * A partial sync's shortcut: the per-service chains of each Service port (by servicePortKey) as the last sync
+   * computed them. An unchanged Service's are taken from here instead of being computed again only to be thrown away.
+   */
+  previousServiceChains?: ReadonlyMap<string, ServiceChainSummary>;
+}
+
+/** The per-service nat chains of one Service port: their names and how many rules they hold. */
+export interface ServiceChainSummary {
+  chains: readonly string[];
+  rules: number;
 }
 
 export interface IptablesRuleset {
@@ -51,6 +62,8 @@ export interface IptablesRuleset {
    * of the unchanged Services' chains (computed, not written) count too (kube-proxy's iptables_total).
    */
   ruleCounts: { filter: number; nat: number };
+  /** Every Service port's per-service chains (by servicePortKey): the next partial sync's previousServiceChains. */
+  serviceChains: Map<string, ServiceChainSummary>;
 }
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments to keep the ruleset small. */
@@ -98,6 +111,7 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   }
 
   const activeNatChains = new Set<string>();
+  const serviceChainSummaries = new Map<string, ServiceChainSummary>();
   const totalEndpoints = input.entries.reduce((n, e) => n + e.endpoints.length, 0);
   const largeCluster = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
   const comment = (text: string): string[] => (largeCluster ? [] : ['-m', 'comment', '--comment', text]);
@@ -144,11 +158,22 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
       filterRules.append('KUBE-NODEPORTS', `"${p.spn} health check node port"`, '-m', 'tcp', '-p', 'tcp', '--dport', svc.healthCheckNodePort, '-j', 'ACCEPT');
     }
 
-    // Per-service chains: for an unchanged Service in a partial sync they are computed
-    // (to know which chains are in use) but not written.
+    // Per-service chains: for an unchanged Service in a partial sync they are not written, only counted and their
+    // names kept (they are in use); what the last sync computed for it, when it is known.
+    const key = servicePortKey(svc.namespace, svc.name, svc.portName, svc.protocol);
     const skip = input.changedServices !== undefined && !input.changedServices.has(`${svc.namespace}/${svc.name}`);
-    const out = skip ? skipped : { chains: perServiceChains, rules: natRules };
-    writeServiceChains(p, chains, { out, active: activeNatChains, node, masqueradeAll: opts.masqueradeAll ?? false, comment });
+    let summary = skip ? input.previousServiceChains?.get(key) : undefined;
+    if (summary === undefined) {
+      const out = skip ? skipped : { chains: perServiceChains, rules: natRules };
+      const declared = new Set<string>();
+      const before = skip ? skipped.rules.count : natRules.lines.length;
+      writeServiceChains(p, chains, { out, active: declared, node, masqueradeAll: opts.masqueradeAll ?? false, comment });
+      summary = { chains: [...declared], rules: (skip ? skipped.rules.count : natRules.lines.length) - before };
+      if (skip) skipped.rules.count -= summary.rules; // counted once, below
+    }
+    for (const c of summary.chains) activeNatChains.add(c);
+    if (skip) skipped.rules.count += summary.rules;
+    serviceChainSummaries.set(key, summary);
   }
 
   // Delete chains no longer in use: a chain line flushes it, then -X removes it.
@@ -183,5 +208,5 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   ].join('\n');
   const appended = (lines: readonly string[]): number => lines.filter((l) => l.startsWith('-A ')).length;
   const ruleCounts = { filter: appended(filterRules.lines), nat: appended(natRules.lines) + skipped.rules.count };
-  return { text, activeNatChains, deletedChains, ruleCounts };
+  return { text, activeNatChains, deletedChains, ruleCounts, serviceChains: serviceChainSummaries };
 }

@@ -3,7 +3,7 @@
  * one tool call per sync. They remember what the last successful sync wrote, so
  * an iptables sync can be partial; any failure makes the next sync full.
  */
-import { buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
+import { buildIptablesRules, type IptablesOptions, type ServiceChainSummary } from '../iptables/ruleset.js';
 import { changedFingerprints, omitUnchangedChains, serviceFingerprints, topLevelChains } from '../iptables/partial.js';
 import { iptablesJumps, jumpRuleArgs } from '../iptables/jumps.js';
 import { NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction, type NftablesOptions } from '../nftables/transaction.js';
@@ -48,7 +48,15 @@ const WAIT = ['-w', '5'];
 export class IptablesProxier implements Proxier {
   readonly mode = 'iptables';
   /** What the last successful sync left in the kernel: its Services' fingerprints, chains in use, top-level chains' rules. */
-  private last: { fingerprints: Map<string, string>; nodeKey: string; activeNatChains: string[]; topLevel: Map<string, string[]> } | undefined;
+  private last:
+    | {
+        fingerprints: Map<string, string>;
+        nodeKey: string;
+        activeNatChains: string[];
+        topLevel: Map<string, string[]>;
+        serviceChains: Map<string, ServiceChainSummary>;
+      }
+    | undefined;
   private needFull = true;
 
   constructor(
@@ -81,12 +89,18 @@ export class IptablesProxier implements Proxier {
       node,
       options: this.options,
       existingNatChains: existing,
-      ...(changed ? { changedServices: changed } : {}),
+      ...(changed && last ? { changedServices: changed, previousServiceChains: last.serviceChains } : {}),
     });
     const input = changed && last ? omitUnchangedChains(ruleset.text, last.topLevel) : ruleset.text;
     // A change that changes no rule (a slice rewritten with the same endpoints) leaves nothing to restore.
     if (input !== '') await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], input);
-    this.last = { fingerprints, nodeKey, activeNatChains: [...ruleset.activeNatChains], topLevel: topLevelChains(ruleset.text) };
+    this.last = {
+      fingerprints,
+      nodeKey,
+      activeNatChains: [...ruleset.activeNatChains],
+      topLevel: topLevelChains(ruleset.text),
+      serviceChains: ruleset.serviceChains,
+    };
     this.needFull = false;
     return {
       full: changed === undefined,
