@@ -187,7 +187,8 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
       runner.retryAfter(syncPeriodMs);
     }
   };
-  const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 1000, maxIntervalMs: syncPeriodMs });
+  // kube-proxy's proxiers run two syncs in a burst (burstSyncs), then one per --min-sync-period.
+  const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 1000, maxIntervalMs: syncPeriodMs, burst: 2 });
 
   watchChanges(
     { services, slices, nodes },

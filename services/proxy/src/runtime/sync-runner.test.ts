@@ -57,6 +57,26 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     expect(later()).toEqual(syncs);
   });
 
+  it('with a burst of 2 (kube-proxy), a change just after a sync runs at once, the next one waits for a token', async () => {
+    const runs: number[] = [];
+    const r = new SyncRunner(
+      async () => {
+        runs.push(Date.now());
+        await Promise.resolve();
+      },
+      { minIntervalMs: 1000, maxIntervalMs: 30_000, burst: 2 },
+    );
+    r.start();
+    await advance(100);
+    r.run();
+    await advance(100);
+    r.run();
+    await advance(2000);
+    // Tokens: 2 at start; 1 left after the sync at 0; 1.1 at 100, 0.1 after it; the next whole one at 1000.
+    expect(runs).toEqual([0, 100, 1000]);
+    await r.stop();
+  });
+
   it('merges changes that arrive during a sync into one sync after it', async () => {
     let release!: () => void;
     const { r, later } = await started((n) => (n === 1 ? new Promise<void>((res) => (release = res)) : Promise.resolve()));
