@@ -4,7 +4,7 @@
  * (image nginx, access log off) on node-2, alternately by pod IP and by the Service's ClusterIP, a few rounds each;
  * the medians, wrk's p99 latency and the ratio per mode. iptables first, then nftables, userspace and ipvs (the
  * last two carry every byte through kube-proxy's own proxy on node-1), switched with `kemu up --proxy-mode`.
- * Run: npm run bench:proxy-throughput   (as root; wrk installed by scripts/setup.sh; about 8 minutes)
+ * Run: npm run bench:proxy-throughput   (as root; wrk installed by scripts/setup.sh; about 10 minutes)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ const PROJECT = process.env.KEMU_BENCH_PROJECT ?? 'kemu-bench-proxy';
 const SUBNET = process.env.KEMU_BENCH_SUBNET ?? '172.30';
 const NS = 'bench-tput';
 const MODES = ['iptables', 'nftables', 'userspace', 'ipvs'] as const;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SECONDS = 8;
 const CONNECTIONS = 16;
 
