@@ -29,6 +29,8 @@ command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
 command -v host >/dev/null 2>&1 || need+=(bind9-host)
 [ -x /bin/nc.openbsd ] || need+=(netcat-openbsd)
 command -v iperf >/dev/null 2>&1 || need+=(iperf)
+# The Service throughput benchmark (test/bench/proxy-throughput.ts) loads nginx pods with wrk.
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # nginx's entrypoint renders /etc/nginx/templates with envsubst, as the official image's does.
 command -v envsubst >/dev/null 2>&1 || need+=(gettext-base)
 # The DNS benchmark (test/bench/dns.ts): Debian's dnsperf asks, Debian's dnsmasq answers the same names beside ours.

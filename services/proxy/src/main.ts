@@ -60,7 +60,7 @@ if (process.argv[2] === 'rules') {
     .option('--cluster-cidr <cidr>', 'the pod network: traffic from outside it to a ClusterIP is masqueraded', '10.244.0.0/16')
     .option('--service-cluster-ip-range <cidr>', 'the ClusterIP range', '10.96.0.0/12')
     .option('--min-sync-period <duration>', 'least time between two syncs', '1s')
-    .option('--sync-period <duration>', 'a full resync at least this often', '30s')
+    .option('--sync-period <duration>', 'a sync at least this often (in iptables mode full only when its canary chains were removed; full hourly)', '30s')
     .option('--healthz-port <port>', '/healthz port', '10256')
     .option('--metrics-port <port>', '/metrics port', '10249')
     .option('--cleanup', 'remove every rule kube-proxy wrote (all modes) and exit')

@@ -24,9 +24,23 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * Every sync names the chains of every Service port and endpoint, and the same names come back sync after sync
+ * (kube-proxy computes them once, when it first sees a Service or an endpoint). Remembered here; the memo is dropped
+ * whole when it outgrows any live cluster's names, so churn cannot make it grow without bound.
+ */
+const digests = new Map<string, string>();
+const MAX_DIGESTS = 200_000;
+
 /** First n characters of base32(sha256(s)). */
 export function hashPrefix(s: string, n: number): string {
-  return base32(createHash('sha256').update(s).digest()).slice(0, n);
+  let digest = digests.get(s);
+  if (digest === undefined) {
+    if (digests.size >= MAX_DIGESTS) digests.clear();
+    digest = base32(createHash('sha256').update(s).digest());
+    digests.set(s, digest);
+  }
+  return digest.slice(0, n);
 }
 
 type SvcName = Pick<ServicePortInfo, 'namespace' | 'name' | 'portName' | 'protocol'>;

@@ -20,7 +20,7 @@ import { spawnExec, type Exec } from './runtime/exec.js';
 import { proxyHealth } from './runtime/health.js';
 import { ProgrammingLatency, ProxyMetrics } from './runtime/metrics.js';
 import { IptablesProxier, NftablesProxier, cleanupIptables, cleanupNftables, type Proxier } from './runtime/proxiers.js';
-import { SyncRunner, type SyncReason } from './runtime/sync-runner.js';
+import { SyncRunner, wantsFullSync, type SyncReason } from './runtime/sync-runner.js';
 import { UserspaceProxier } from './runtime/userspace-proxier.js';
 import { chooseDataPath, describeDataPath, kernelHasIpvs, type DataPath } from './runtime/data-path.js';
 import { DataPathMetrics } from './runtime/metrics.js';
@@ -53,7 +53,10 @@ export interface ProxyOptions {
   serviceCIDR?: string;
   /** Least time between two syncs (--min-sync-period). Default 1000. */
   minSyncPeriodMs?: number;
-  /** A full resync at least this often (--sync-period). Default 30000. */
+  /**
+   * A sync at least this often (--sync-period): in iptables mode a partial one unless the canary chains are gone (a
+   * full one is hourly, as kube-proxy's); in the other modes a full one. Default 30000.
+   */
   syncPeriodMs?: number;
   /** /healthz port (0 picks one). Default 10256. */
   healthzPort?: number;
@@ -156,7 +159,8 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     }
     const node: NodeFacts = { nodeName: o.nodeName, nodeIP, localDetector: { mode: 'ClusterCIDR', cidr: clusterCIDR } };
     const started = now();
-    const full = reason !== 'change' || started - lastFull >= syncPeriodMs;
+    const lost = reason === 'periodic' && (proxier.rulesLost ? await proxier.rulesLost() : true);
+    const full = wantsFullSync(reason, started - lastFull, lost);
     const changes = latency.take();
     try {
       const entries = buildModel(services.lister.list() as Service[], slices.lister.list() as EndpointSlice[]);
@@ -183,7 +187,8 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
       runner.retryAfter(syncPeriodMs);
     }
   };
-  const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 1000, maxIntervalMs: syncPeriodMs });
+  // kube-proxy's proxiers run two syncs in a burst (burstSyncs), then one per --min-sync-period.
+  const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 1000, maxIntervalMs: syncPeriodMs, burst: 2 });
 
   watchChanges(
     { services, slices, nodes },

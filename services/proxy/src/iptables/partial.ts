@@ -4,24 +4,32 @@
  * (KUBE-SERVICES, KUBE-NODEPORTS, the filter table) are always rewritten whole.
  */
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
+import { isServiceChainName } from '../naming.js';
 import { buildIptablesRules, type IptablesOptions, type IptablesRuleset } from './ruleset.js';
 
-/** "namespace/name" of every Service whose ports or endpoints differ between two models (added and removed ones too). */
-export function changedServices(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): Set<string> {
-  const group = (entries: readonly ServiceEntry[]): Map<string, string> => {
-    const parts = new Map<string, ServiceEntry[]>();
-    for (const e of entries) {
-      const nn = `${e.service.namespace}/${e.service.name}`;
-      parts.set(nn, [...(parts.get(nn) ?? []), e]);
-    }
-    return new Map([...parts].map(([nn, es]) => [nn, JSON.stringify(es)]));
-  };
-  const a = group(prev);
-  const b = group(next);
+/** Each Service ("namespace/name") as one string of its ports and endpoints: two models differ where these do. */
+export function serviceFingerprints(entries: readonly ServiceEntry[]): Map<string, string> {
+  const parts = new Map<string, ServiceEntry[]>();
+  for (const e of entries) {
+    const nn = `${e.service.namespace}/${e.service.name}`;
+    const list = parts.get(nn);
+    if (list) list.push(e);
+    else parts.set(nn, [e]);
+  }
+  return new Map([...parts].map(([nn, es]) => [nn, JSON.stringify(es)]));
+}
+
+/** The Services whose fingerprints differ between two models (added and removed ones too). */
+export function changedFingerprints(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): Set<string> {
   const changed = new Set<string>();
   for (const [nn, s] of a) if (b.get(nn) !== s) changed.add(nn);
   for (const nn of b.keys()) if (!a.has(nn)) changed.add(nn);
   return changed;
+}
+
+/** "namespace/name" of every Service whose ports or endpoints differ between two models (added and removed ones too). */
+export function changedServices(prev: readonly ServiceEntry[], next: readonly ServiceEntry[]): Set<string> {
+  return changedFingerprints(serviceFingerprints(prev), serviceFingerprints(next));
 }
 
 export interface PartialSyncInput {
@@ -56,4 +64,54 @@ export function buildPartialIptablesRules(input: PartialSyncInput): IptablesRule
     changedServices: changedServices(input.prev, input.next),
     existingNatChains: existing,
   });
+}
+
+/** The chain a restore line declares (":C - [0:0]") or appends to ("-A C ..."), else undefined. */
+function chainOf(line: string): string | undefined {
+  if (line.startsWith(':')) return line.slice(1).split(' ', 1)[0];
+  if (line.startsWith('-A ')) return line.slice(3).split(' ', 1)[0];
+  return undefined;
+}
+
+/**
+ * The rules of the top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, the filter chains: all but the per-service
+ * ones) an iptables-restore input writes, by "table/chain", in order. Every sync writes them whole, so after a
+ * successful restore this is what they hold.
+ */
+export function topLevelChains(restoreInput: string): Map<string, string[]> {
+  const chains = new Map<string, string[]>();
+  let table = '';
+  for (const line of restoreInput.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    const chain = chainOf(line);
+    if (chain === undefined || isServiceChainName(chain)) continue;
+    const key = `${table}/${chain}`;
+    const rules = chains.get(key) ?? [];
+    if (line.startsWith('-A ')) rules.push(line);
+    chains.set(key, rules);
+  }
+  return chains;
+}
+
+/**
+ * A partial sync's input without the top-level chains whose rules are exactly what the last sync left in them.
+ * kube-proxy rewrites KUBE-SERVICES on every partial sync; with iptables-nft that alone costs most of a second for
+ * 5,000 Services (each rule appended walks the table's sorted chain list), while one Service's endpoints changing
+ * leaves it as it was. A chain the input does not name is left alone by --noflush, so the result is the same.
+ */
+export function omitUnchangedChains(restoreInput: string, previous: ReadonlyMap<string, readonly string[]>): string {
+  const same = new Set<string>();
+  for (const [key, rules] of topLevelChains(restoreInput)) {
+    const before = previous.get(key);
+    if (before !== undefined && before.length === rules.length && before.every((r, i) => r === rules[i])) same.add(key);
+  }
+  if (same.size === 0) return restoreInput;
+  let table = '';
+  const kept = restoreInput.split('\n').filter((line) => {
+    if (line.startsWith('*')) table = line.slice(1);
+    const chain = chainOf(line);
+    return chain === undefined || !same.has(`${table}/${chain}`);
+  });
+  // A table left with nothing to write is not sent at all.
+  return kept.join('\n').replace(/^\*\w+\nCOMMIT\n/gm, '');
 }

@@ -1,6 +1,6 @@
 /**
  * Golden rulesets in the order kemu writes them (kube-proxy's order, with Services
- * sorted by name): a full sync of everyday Services, then a partial sync after one
+ * sorted by name and per-service chains declared in name order): a full sync of everyday Services, then a partial sync after one
  * Service lost an endpoint and another was deleted. Each was checked by loading it
  * with iptables-restore in a scratch network namespace.
  */
@@ -142,6 +142,29 @@ describe('iptables ruleset goldens', () => {
     const r = buildPartialIptablesRules({ prev, next, node: KEMU_NODE });
     expect(r.text).toBe(PARTIAL);
     expect(r.deletedChains).toEqual(DELETED);
+    // The rule counts are those of the tables after the restore: the unchanged Services' rules included.
+    const full = buildIptablesRules({ entries: next, node: KEMU_NODE });
+    const appended = (text: string, table: string) =>
+      (text.split(`*${table}\n`)[1] ?? '')
+        .split('COMMIT')[0]
+        .split('\n')
+        .filter((l) => l.startsWith('-A ')).length;
+    expect(r.ruleCounts).toEqual({ filter: appended(full.text, 'filter'), nat: appended(full.text, 'nat') });
+    expect(full.ruleCounts).toEqual(r.ruleCounts);
+  });
+
+  it("a partial sync takes the unchanged Services' chains from the last sync: the same input, counts and chains", () => {
+    const a = kemuScenario();
+    const b = afterScaleDownAndDelete();
+    const prev = buildModel(a.services, a.slices);
+    const next = buildModel(b.services, b.slices);
+    const first = buildIptablesRules({ entries: prev, node: KEMU_NODE });
+    const partial = { entries: next, node: KEMU_NODE, changedServices: changedServices(prev, next), existingNatChains: [...first.activeNatChains] };
+    const computed = buildIptablesRules(partial);
+    const reused = buildIptablesRules({ ...partial, previousServiceChains: first.serviceChains });
+    expect(reused.text).toBe(computed.text);
+    expect(reused.ruleCounts).toEqual(computed.ruleCounts);
+    expect([...reused.activeNatChains].sort()).toEqual([...computed.activeNatChains].sort());
   });
 
   it('a partial sync with nothing changed rewrites only the top-level chains', () => {

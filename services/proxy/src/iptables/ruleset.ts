@@ -5,9 +5,9 @@
  * where kube-proxy follows Go map order.
  */
 import { planService, type NoEndpointVerdict } from '../model/plan.js';
-import type { NodeFacts, ServiceEntry } from '../model/types.js';
+import { servicePortKey, type NodeFacts, type ServiceEntry } from '../model/types.js';
 import { isServiceChainName } from '../naming.js';
-import { Lines, chainLine, type Part } from './lines.js';
+import { CountedLines, Lines, chainLine, type Part } from './lines.js';
 import { serviceChains, writeServiceChains } from './service-chains.js';
 
 export { probability } from './service-chains.js';
@@ -37,6 +37,17 @@ export interface IptablesSyncInput {
   changedServices?: ReadonlySet<string>;
   /** The nat chains that exist now (iptables-save); kube-proxy's stale ones among them are deleted. */
   existingNatChains?: readonly string[];
+  /**
+   * A partial sync's shortcut: the per-service chains of each Service port (by servicePortKey) as the last sync
+   * computed them. An unchanged Service's are taken from here instead of being computed again only to be thrown away.
+   */
+  previousServiceChains?: ReadonlyMap<string, ServiceChainSummary>;
+}
+
+/** The per-service nat chains of one Service port: their names and how many rules they hold. */
+export interface ServiceChainSummary {
+  chains: readonly string[];
+  rules: number;
 }
 
 export interface IptablesRuleset {
@@ -46,6 +57,13 @@ export interface IptablesRuleset {
   activeNatChains: Set<string>;
   /** Chains this input deletes with -X. */
   deletedChains: string[];
+  /**
+   * "-A" rules per table that the kernel holds once this input is restored: in a partial sync, the rules
+   * of the unchanged Services' chains (computed, not written) count too (kube-proxy's iptables_total).
+   */
+  ruleCounts: { filter: number; nat: number };
+  /** Every Service port's per-service chains (by servicePortKey): the next partial sync's previousServiceChains. */
+  serviceChains: Map<string, ServiceChainSummary>;
 }
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments to keep the ruleset small. */
@@ -67,8 +85,12 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   const filterChains = new Lines();
   const filterRules = new Lines();
   const natChains = new Lines();
+  // Per-service chains are declared in name order: iptables-nft keeps a table's chains in a list sorted by name and
+  // inserts each new one by walking it, so declarations in hash (random) order cost O(chains²) — over a minute of
+  // iptables-restore for 5,000 Services (iptables 1.8.9) — while sorted ones cost next to nothing.
+  const perServiceChains = new Lines();
   const natRules = new Lines();
-  const skipped = { chains: new Lines(), rules: new Lines() };
+  const skipped = { chains: new CountedLines(), rules: new CountedLines() };
 
   for (const c of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) filterChains.write(chainLine(c));
   for (const c of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) natChains.write(chainLine(c));
@@ -89,6 +111,7 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   }
 
   const activeNatChains = new Set<string>();
+  const serviceChainSummaries = new Map<string, ServiceChainSummary>();
   const totalEndpoints = input.entries.reduce((n, e) => n + e.endpoints.length, 0);
   const largeCluster = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
   const comment = (text: string): string[] => (largeCluster ? [] : ['-m', 'comment', '--comment', text]);
@@ -135,17 +158,28 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
       filterRules.append('KUBE-NODEPORTS', `"${p.spn} health check node port"`, '-m', 'tcp', '-p', 'tcp', '--dport', svc.healthCheckNodePort, '-j', 'ACCEPT');
     }
 
-    // Per-service chains: for an unchanged Service in a partial sync they are computed
-    // (to know which chains are in use) but not written.
+    // Per-service chains: for an unchanged Service in a partial sync they are not written, only counted and their
+    // names kept (they are in use); what the last sync computed for it, when it is known.
+    const key = servicePortKey(svc.namespace, svc.name, svc.portName, svc.protocol);
     const skip = input.changedServices !== undefined && !input.changedServices.has(`${svc.namespace}/${svc.name}`);
-    const out = skip ? skipped : { chains: natChains, rules: natRules };
-    writeServiceChains(p, chains, { out, active: activeNatChains, node, masqueradeAll: opts.masqueradeAll ?? false, comment });
+    let summary = skip ? input.previousServiceChains?.get(key) : undefined;
+    if (summary === undefined) {
+      const out = skip ? skipped : { chains: perServiceChains, rules: natRules };
+      const declared = new Set<string>();
+      const before = skip ? skipped.rules.count : natRules.lines.length;
+      writeServiceChains(p, chains, { out, active: declared, node, masqueradeAll: opts.masqueradeAll ?? false, comment });
+      summary = { chains: [...declared], rules: (skip ? skipped.rules.count : natRules.lines.length) - before };
+      if (skip) skipped.rules.count -= summary.rules; // counted once, below
+    }
+    for (const c of summary.chains) activeNatChains.add(c);
+    if (skip) skipped.rules.count += summary.rules;
+    serviceChainSummaries.set(key, summary);
   }
 
   // Delete chains no longer in use: a chain line flushes it, then -X removes it.
   const deletedChains = (input.existingNatChains ?? []).filter((c) => isServiceChainName(c) && !activeNatChains.has(c)).sort();
   for (const c of deletedChains) {
-    natChains.write(chainLine(c));
+    perServiceChains.write(chainLine(c));
     natRules.write('-X', c);
   }
 
@@ -160,6 +194,19 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   filterRules.append('KUBE-FORWARD', '"kubernetes forwarding rules"', '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filterRules.append('KUBE-FORWARD', '"kubernetes forwarding conntrack rule"', '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
 
-  const text = ['*filter', ...filterChains.lines, ...filterRules.lines, 'COMMIT', '*nat', ...natChains.lines, ...natRules.lines, 'COMMIT', ''].join('\n');
-  return { text, activeNatChains, deletedChains };
+  const text = [
+    '*filter',
+    ...filterChains.lines,
+    ...filterRules.lines,
+    'COMMIT',
+    '*nat',
+    ...natChains.lines,
+    ...perServiceChains.lines.sort(),
+    ...natRules.lines,
+    'COMMIT',
+    '',
+  ].join('\n');
+  const appended = (lines: readonly string[]): number => lines.filter((l) => l.startsWith('-A ')).length;
+  const ruleCounts = { filter: appended(filterRules.lines), nat: appended(natRules.lines) + skipped.rules.count };
+  return { text, activeNatChains, deletedChains, ruleCounts, serviceChains: serviceChainSummaries };
 }

@@ -49,6 +49,7 @@ const KUBE_PROXY_CHAINS = new Set([
   'KUBE-POSTROUTING',
   'KUBE-MARK-MASQ',
   'KUBE-FIREWALL',
+  'KUBE-PROXY-CANARY',
 ]);
 
 /**
@@ -92,12 +93,19 @@ export function iptablesCleanupInput(saved: Map<string, SavedTable>, owned: (cha
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
-/** Chains and sets of `nft list table ip kube-proxy` output. */
-export function parseNftTable(text: string): { chains: string[]; sets: string[] } {
+/**
+ * Chains and sets of one table (kube-proxy's by default) in `nft list` output: `list table ip kube-proxy`, or
+ * `list chains ip` / `list sets ip`, which show every table of the family.
+ */
+export function parseNftTable(text: string, table = 'kube-proxy'): { chains: string[]; sets: string[] } {
   const chains: string[] = [];
   const sets: string[] = [];
+  let current = '';
   for (const line of text.split('\n')) {
+    const t = /^table \S+ (\S+) \{/.exec(line);
+    if (t) current = t[1];
     const m = /^\s*(chain|set|map) (\S+) \{/.exec(line);
+    if (current !== table) continue;
     if (m?.[1] === 'chain') chains.push(m[2]);
     else if (m?.[1] === 'set') sets.push(m[2]);
   }

@@ -20,24 +20,31 @@ const slice = (name: string, ips: string[]) =>
 /** A fake of the tools: answers iptables-save with `saved`, records every call, fails restores while `failRestore`. */
 function fakeKernel(saved = '') {
   const calls: { cmd: string; args: readonly string[]; input?: string }[] = [];
-  const state = { saved, failRestore: false };
-  const answer = (cmd: string): ExecResult => {
+  const state = { saved, failRestore: false, canaries: true };
+  const answer = (cmd: string, args: readonly string[]): ExecResult => {
     if (cmd === 'iptables-save') return { code: 0, stdout: state.saved, stderr: '' };
+    if (cmd === 'iptables' && args.includes('-S') && !state.canaries)
+      return { code: 1, stdout: '', stderr: "iptables: chain 'KUBE-PROXY-CANARY' does not exist" };
     if (cmd === 'iptables-restore' && state.failRestore) return { code: 1, stdout: '', stderr: 'iptables-restore: line 7 failed' };
     return { code: 0, stdout: '', stderr: '' };
   };
   const exec: Exec = (cmd, args, input) => {
     calls.push({ cmd, args, ...(input === undefined ? {} : { input }) });
-    return Promise.resolve(answer(cmd));
+    return Promise.resolve(answer(cmd, args));
   };
   return { exec, calls, state, restores: () => calls.filter((c) => c.cmd === 'iptables-restore').map((c) => c.input ?? '') };
 }
 
 /** iptables-save after a sync by an earlier kube-proxy whose Service is gone (its chains are stale). */
-const SAVED_AFTER_SYNC = `*filter
+const SAVED_AFTER_SYNC = `*mangle
+:PREROUTING ACCEPT [0:0]
+:KUBE-PROXY-CANARY - [0:0]
+COMMIT
+*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
+:KUBE-PROXY-CANARY - [0:0]
 ${declareChains(IPTABLES_BASE.filterChains).join('\n')}
 -A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
 -A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS
@@ -57,6 +64,7 @@ COMMIT
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 :KEMU-MASQ - [0:0]
+:KUBE-PROXY-CANARY - [0:0]
 ${declareChains(IPTABLES_BASE.natChains).join('\n')}
 :KUBE-SVC-GONE0000000000000 - [0:0]
 :KUBE-SEP-GONE0000000000000 - [0:0]
@@ -95,6 +103,33 @@ describe('IptablesProxier', () => {
     const partial = k.restores()[1];
     expect(partial).toContain('"ns/a -> 10.244.1.3:8080"');
     expect(partial).not.toContain('"ns/b -> 10.244.2.2:8080"');
+    // KUBE-SERVICES and the filter chains hold what they held: they are not rewritten.
+    expect(partial).not.toContain(':KUBE-SERVICES');
+    expect(partial).not.toContain('*filter');
+    expect(r.ruleCounts).toEqual((await new IptablesProxier(fakeKernel().exec).sync(m2, node, true)).ruleCounts);
+  });
+
+  it('rewrites KUBE-SERVICES when a Service comes or goes, and restores nothing when no rule changed', async () => {
+    const k = fakeKernel();
+    const p = new IptablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    const m3 = buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]);
+    await p.sync(m3, node, false);
+    expect(k.restores()[1]).toContain(':KUBE-SERVICES');
+    expect(k.restores()[1]).not.toContain('-d 10.96.0.11');
+    await p.sync(m3, node, false);
+    expect(k.restores()).toHaveLength(2);
+  });
+
+  it('keeps a canary chain in mangle, nat and filter: one gone means the rules were removed behind its back', async () => {
+    const k = fakeKernel();
+    const p = new IptablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    const created = k.calls.filter((c) => c.cmd === 'iptables' && c.args.includes('KUBE-PROXY-CANARY')).map((c) => c.args.slice(2, 4).join(' '));
+    expect(created).toEqual(['-t mangle', '-t nat', '-t filter']);
+    expect(await p.rulesLost()).toBe(false);
+    k.state.canaries = false;
+    expect(await p.rulesLost()).toBe(true);
   });
 
   it('after a failed restore, throws and makes the next sync full', async () => {
@@ -124,14 +159,14 @@ describe('NftablesProxier', () => {
     const calls: { args: readonly string[]; input?: string }[] = [];
     const exec: Exec = (_cmd, args, input) => {
       calls.push({ args, ...(input === undefined ? {} : { input }) });
-      const listing = 'table ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
+      const listing = 'table ip nat {\n\tchain KEMU-MASQ {\n\t}\n}\ntable ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
       return Promise.resolve({ code: 0, stdout: args[0] === 'list' ? listing : '', stderr: '' });
     };
     const r = await new NftablesProxier(exec).sync(buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]), node);
     expect(r).toEqual({ full: true, deletedChains: 1 });
-    expect(calls.map((c) => c.args.join(' '))).toEqual(['list table ip kube-proxy', '-f -', '-f -']);
-    expect(calls[1]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
-    expect(calls[2]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
+    expect(calls.map((c) => c.args.join(' '))).toEqual(['list chains ip', '-t list sets ip', '-f -', '-f -']);
+    expect(calls[2]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
+    expect(calls[3]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
   });
 });
 
@@ -154,7 +189,7 @@ describe('the kernel as iptables-save shows it', () => {
     expect(nat.indexOf('-D PREROUTING')).toBeLessThan(nat.indexOf('-X KUBE-SERVICES'));
     expect(iptablesCleanupInput(parseIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'))).toBe('');
     const k = fakeKernel(SAVED_AFTER_SYNC);
-    expect(await cleanupIptables(k.exec)).toBe(12);
+    expect(await cleanupIptables(k.exec)).toBe(15);
   });
   it('reads chains and sets of an nft table', () => {
     expect(parseNftTable('table ip kube-proxy {\n\tset cluster-ips {\n\t}\n\tmap service-ips {\n\t}\n\tchain services {\n\t}\n}\n')).toEqual({

@@ -3,13 +3,13 @@
  * one tool call per sync. They remember what the last successful sync wrote, so
  * an iptables sync can be partial; any failure makes the next sync full.
  */
-import { buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
-import { changedServices } from '../iptables/partial.js';
+import { buildIptablesRules, type IptablesOptions, type ServiceChainSummary } from '../iptables/ruleset.js';
+import { changedFingerprints, omitUnchangedChains, serviceFingerprints, topLevelChains } from '../iptables/partial.js';
 import { iptablesJumps, jumpRuleArgs } from '../iptables/jumps.js';
 import { NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction, type NftablesOptions } from '../nftables/transaction.js';
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
 import { run, type Exec } from './exec.js';
-import { countRules, hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
+import { hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
 
 /** The data path a Proxier programs (ipvs mode runs the userspace one where the kernel has no IPVS). */
 export type KernelMode = 'iptables' | 'nftables' | 'userspace';
@@ -28,14 +28,35 @@ export interface Proxier {
   readonly mode: KernelMode;
   /** Make the kernel match `entries`. `full` rewrites everything and reconciles with what the kernel holds. Throws on failure. */
   sync(entries: readonly ServiceEntry[], node: NodeFacts, full: boolean): Promise<SyncOutcome>;
+  /**
+   * Whether something removed this data path's rules since its last full sync (checked on every periodic tick; a
+   * data path without this check resyncs fully on every tick).
+   */
+  rulesLost?(): Promise<boolean>;
 }
+
+/**
+ * kube-proxy's canary: an empty chain in each table it writes. Whoever flushes a table (iptables -F, a firewall
+ * reload) takes the canary with it, and the next periodic tick finds it gone and resyncs fully.
+ */
+const CANARY = 'KUBE-PROXY-CANARY';
+const CANARY_TABLES = ['mangle', 'nat', 'filter'] as const;
 
 // iptables-restore and iptables wait up to 5 s for the xtables lock (the kubelet writes its own rules too).
 const WAIT = ['-w', '5'];
 
 export class IptablesProxier implements Proxier {
   readonly mode = 'iptables';
-  private last: { entries: readonly ServiceEntry[]; nodeKey: string; activeNatChains: string[] } | undefined;
+  /** What the last successful sync left in the kernel: its Services' fingerprints, chains in use, top-level chains' rules. */
+  private last:
+    | {
+        fingerprints: Map<string, string>;
+        nodeKey: string;
+        activeNatChains: string[];
+        topLevel: Map<string, string[]>;
+        serviceChains: Map<string, ServiceChainSummary>;
+      }
+    | undefined;
   private needFull = true;
 
   constructor(
@@ -49,6 +70,7 @@ export class IptablesProxier implements Proxier {
     const full = forceFull || this.needFull || last === undefined || last.nodeKey !== nodeKey;
     // Until this sync succeeds, whatever the kernel holds is uncertain: the next one reads it afresh.
     this.needFull = true;
+    const fingerprints = serviceFingerprints(entries);
     let existing: string[];
     let changed: Set<string> | undefined;
     if (full || last === undefined) {
@@ -56,24 +78,47 @@ export class IptablesProxier implements Proxier {
       // chains exist, so the ones no Service uses any more are deleted and none is created twice.
       const saved = parseIptablesSave(await run(this.exec, 'iptables-save', []));
       await this.ensureJumps(saved);
+      for (const table of CANARY_TABLES) if (!(saved.get(table)?.chains ?? []).includes(CANARY)) await this.newChain(table, CANARY);
       existing = kubeNatChains(saved);
     } else {
       existing = last.activeNatChains;
-      changed = changedServices(last.entries, entries);
+      changed = changedFingerprints(last.fingerprints, fingerprints);
     }
     const ruleset = buildIptablesRules({
       entries,
       node,
       options: this.options,
       existingNatChains: existing,
-      ...(changed ? { changedServices: changed } : {}),
+      ...(changed && last ? { changedServices: changed, previousServiceChains: last.serviceChains } : {}),
     });
-    await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], ruleset.text);
-    this.last = { entries, nodeKey, activeNatChains: [...ruleset.activeNatChains] };
+    const input = changed && last ? omitUnchangedChains(ruleset.text, last.topLevel) : ruleset.text;
+    // A change that changes no rule (a slice rewritten with the same endpoints) leaves nothing to restore.
+    if (input !== '') await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], input);
+    this.last = {
+      fingerprints,
+      nodeKey,
+      activeNatChains: [...ruleset.activeNatChains],
+      topLevel: topLevelChains(ruleset.text),
+      serviceChains: ruleset.serviceChains,
+    };
     this.needFull = false;
-    // What the tables hold now is what a full sync would write.
-    const ruleCounts = countRules(changed ? buildIptablesRules({ entries, node, options: this.options }).text : ruleset.text);
-    return { full: changed === undefined, ...(changed ? { changed: changed.size } : {}), ruleCounts, deletedChains: ruleset.deletedChains.length };
+    return {
+      full: changed === undefined,
+      ...(changed ? { changed: changed.size } : {}),
+      ruleCounts: ruleset.ruleCounts,
+      deletedChains: ruleset.deletedChains.length,
+    };
+  }
+
+  async rulesLost(): Promise<boolean> {
+    for (const table of CANARY_TABLES) if ((await this.exec('iptables', [...WAIT, '-t', table, '-S', CANARY])).code !== 0) return true;
+    return false;
+  }
+
+  /** `iptables -N`, where a chain that exists already is no error. */
+  private async newChain(table: string, chain: string): Promise<void> {
+    const r = await this.exec('iptables', [...WAIT, '-t', table, '-N', chain]);
+    if (r.code !== 0 && !/exists/i.test(r.stderr)) await run(this.exec, 'iptables', [...WAIT, '-t', table, '-N', chain]);
   }
 
   /**
@@ -85,8 +130,7 @@ export class IptablesProxier implements Proxier {
     for (const j of iptablesJumps({ localhostNodePorts: this.options.localhostNodePorts ?? true })) {
       if (hasJump(saved, j.table, j.chain, j.target)) continue;
       if (!(saved.get(j.table)?.chains ?? []).includes(j.target)) {
-        const r = await this.exec('iptables', [...WAIT, '-t', j.table, '-N', j.target]);
-        if (r.code !== 0 && !/exists/i.test(r.stderr)) await run(this.exec, 'iptables', [...WAIT, '-t', j.table, '-N', j.target]);
+        await this.newChain(j.table, j.target);
         saved.get(j.table)?.chains.push(j.target);
       }
       await run(this.exec, 'iptables', [...WAIT, '-t', j.table, '-I', j.chain, ...jumpRuleArgs(j)]);
@@ -103,8 +147,14 @@ export class NftablesProxier implements Proxier {
 
   /** Always a full transaction: it refills every map and rewrites the chains, atomically. */
   async sync(entries: readonly ServiceEntry[], node: NodeFacts): Promise<SyncOutcome> {
-    const listed = await this.exec('nft', ['list', 'table', 'ip', NFT_TABLE]);
-    const existing = listed.code === 0 ? parseNftTable(listed.stdout) : { chains: [], sets: [] };
+    // Only the names of the chains and sets matter: listing the whole table (every rule, every map element) took
+    // longer than writing it (0.7 s against 0.1 s at 2,000 Services).
+    const chains = await this.exec('nft', ['list', 'chains', 'ip']);
+    const sets = await this.exec('nft', ['-t', 'list', 'sets', 'ip']);
+    const existing = {
+      chains: chains.code === 0 ? parseNftTable(chains.stdout, NFT_TABLE).chains : [],
+      sets: sets.code === 0 ? parseNftTable(sets.stdout, NFT_TABLE).sets : [],
+    };
     const tx = buildNftablesTransaction({ entries, node, options: this.options, existingChains: existing.chains, existingSets: existing.sets });
     await run(this.exec, 'nft', ['-f', '-'], tx.text);
     let deleted = 0;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SyncRunner, type SyncReason } from './sync-runner.js';
+import { FULL_SYNC_PERIOD_MS, SyncRunner, wantsFullSync, type SyncReason } from './sync-runner.js';
 
 describe('SyncRunner (BoundedFrequencyRunner)', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
@@ -57,6 +57,26 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     expect(later()).toEqual(syncs);
   });
 
+  it('with a burst of 2 (kube-proxy), a change just after a sync runs at once, the next one waits for a token', async () => {
+    const runs: number[] = [];
+    const r = new SyncRunner(
+      async () => {
+        runs.push(Date.now());
+        await Promise.resolve();
+      },
+      { minIntervalMs: 1000, maxIntervalMs: 30_000, burst: 2 },
+    );
+    r.start();
+    await advance(100);
+    r.run();
+    await advance(100);
+    r.run();
+    await advance(2000);
+    // Tokens: 2 at start; 1 left after the sync at 0; 1.1 at 100, 0.1 after it; the next whole one at 1000.
+    expect(runs).toEqual([0, 100, 1000]);
+    await r.stop();
+  });
+
   it('merges changes that arrive during a sync into one sync after it', async () => {
     let release!: () => void;
     const { r, later } = await started((n) => (n === 1 ? new Promise<void>((res) => (release = res)) : Promise.resolve()));
@@ -70,4 +90,21 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
     expect(later()).toEqual([[3000, 'change']]);
     expect(r.pendingSince).toBeUndefined();
   });
+});
+
+describe('full or partial (kube-proxy since 1.28)', () => {
+  const CASES: { reason: SyncReason; sinceLastFullMs: number; rulesLost: boolean; full: boolean }[] = [
+    { reason: 'change', sinceLastFullMs: 60_000, rulesLost: false, full: false },
+    { reason: 'periodic', sinceLastFullMs: 60_000, rulesLost: false, full: false },
+    { reason: 'periodic', sinceLastFullMs: 60_000, rulesLost: true, full: true },
+    { reason: 'change', sinceLastFullMs: 60_000, rulesLost: true, full: false },
+    { reason: 'retry', sinceLastFullMs: 0, rulesLost: false, full: true },
+    { reason: 'change', sinceLastFullMs: FULL_SYNC_PERIOD_MS, rulesLost: false, full: true },
+  ];
+  it.each(CASES)(
+    '$reason, $sinceLastFullMs ms after the last full sync, rules lost: $rulesLost → full: $full',
+    ({ reason, sinceLastFullMs, rulesLost, full }) => {
+      expect(wantsFullSync(reason, sinceLastFullMs, rulesLost)).toBe(full);
+    },
+  );
 });

@@ -1,12 +1,27 @@
 /**
  * When kube-proxy syncs: client-go's BoundedFrequencyRunner as kube-proxy uses it.
  * Changes only ask for a sync; asks that come while one is due or running merge
- * into one; two syncs start at least `minIntervalMs` apart (--min-sync-period, 1 s);
- * with nothing asked, a sync still runs every `maxIntervalMs` (--sync-period, 30 s).
- * After a failure the caller asks for a retry at a later time.
+ * into one; syncs start at most one per `minIntervalMs` (--min-sync-period, 1 s) on
+ * average, through a token bucket of `burst` syncs (kube-proxy's burstSyncs, 2: a
+ * change just after a sync is not held back a whole second); with nothing asked, a
+ * sync still runs every `maxIntervalMs` (--sync-period, 30 s). After a failure the
+ * caller asks for a retry at a later time.
  */
 
 export type SyncReason = 'change' | 'periodic' | 'retry';
+
+/** kube-proxy's proxyutil.FullSyncPeriod: a full sync (the kernel read back, everything rewritten) at least this often. */
+export const FULL_SYNC_PERIOD_MS = 3_600_000;
+
+/**
+ * Whether a sync rewrites everything, as kube-proxy decides it: after a failure, once per FULL_SYNC_PERIOD_MS, and
+ * on a periodic tick when the rules may have been removed behind its back (`rulesLost`: its canary chains are gone,
+ * or a data path without canaries). Every other sync writes only what changed: a full sync of thousands of Services
+ * takes seconds, and a change arriving during one waits for it.
+ */
+export function wantsFullSync(reason: SyncReason, sinceLastFullMs: number, rulesLost: boolean): boolean {
+  return reason === 'retry' || sinceLastFullMs >= FULL_SYNC_PERIOD_MS || (reason === 'periodic' && rulesLost);
+}
 
 export interface RunnerTimers {
   now(): number;
@@ -23,6 +38,8 @@ const realTimers: RunnerTimers = {
 export interface SyncRunnerOptions {
   minIntervalMs: number;
   maxIntervalMs: number;
+  /** Syncs that may start back to back (the token bucket's size; one token comes back per minIntervalMs). Default 1. */
+  burst?: number;
   timers?: RunnerTimers;
 }
 
@@ -34,6 +51,9 @@ export class SyncRunner {
   private retryAt: number | undefined;
   private requestedAt: number | undefined;
   private lastStart = Number.NEGATIVE_INFINITY;
+  /** The token bucket: how many syncs could start at `tokensAt` (full at first, as golang.org/x/time/rate). */
+  private tokens: number;
+  private tokensAt = Number.NEGATIVE_INFINITY;
   private timer: unknown;
   private current: Promise<void> | undefined;
   private readonly timers: RunnerTimers;
@@ -44,6 +64,13 @@ export class SyncRunner {
     private readonly o: SyncRunnerOptions,
   ) {
     this.timers = o.timers ?? realTimers;
+    this.tokens = o.burst ?? 1;
+  }
+
+  /** Tokens at `now`: one more per minIntervalMs since `tokensAt`, up to the bucket's size. */
+  private tokensAtTime(now: number): number {
+    const burst = this.o.burst ?? 1;
+    return this.tokensAt === Number.NEGATIVE_INFINITY ? burst : Math.min(burst, this.tokens + (now - this.tokensAt) / this.o.minIntervalMs);
   }
 
   /** The first sync right away, then on demand and periodically. */
@@ -88,8 +115,10 @@ export class SyncRunner {
     this.timer = undefined;
     if (this.state !== 'idle') return;
     const now = this.timers.now();
-    const earliest = this.lastStart + this.o.minIntervalMs;
-    let due = this.requested ? Math.max(earliest, now) : this.lastStart + this.o.maxIntervalMs;
+    // The earliest a sync may start: now if a token is left, else when the next one comes back.
+    const available = this.tokensAtTime(now);
+    const earliest = available >= 1 ? now : now + Math.ceil((1 - available) * this.o.minIntervalMs);
+    let due = this.requested ? earliest : this.lastStart + this.o.maxIntervalMs;
     if (this.retryAt !== undefined) due = Math.min(due, Math.max(this.retryAt, earliest));
     this.timer = this.timers.setTimeout(() => this.tick(), Math.max(0, due - now));
   }
@@ -103,6 +132,8 @@ export class SyncRunner {
     this.requestedAt = undefined;
     if (reason !== 'periodic') this.retryAt = undefined;
     this.lastStart = now;
+    this.tokens = Math.max(0, this.tokensAtTime(now) - 1);
+    this.tokensAt = now;
     this.state = 'running';
     this.current = this.fn(reason).finally(() => {
       if (this.state === 'running') {

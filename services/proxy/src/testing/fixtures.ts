@@ -162,7 +162,7 @@ export interface IptablesGoldenParts {
   natChains?: string;
   /** nat rules, between the masquerade rules and the KUBE-NODEPORTS jump. */
   nat: string;
-  /** Chains the sync deletes: declared (flushed) last, removed with -X before the KUBE-NODEPORTS jump. */
+  /** Chains the sync deletes: declared (flushed) among the others, removed with -X before the KUBE-NODEPORTS jump. */
   deleted?: readonly string[];
 }
 
@@ -181,8 +181,8 @@ export function iptablesGolden(parts: IptablesGoldenParts): string {
     'COMMIT',
     '*nat',
     ...declareChains(IPTABLES_BASE.natChains),
-    ...(parts.natChains === undefined ? declareChains(used) : textLines(parts.natChains)),
-    ...declareChains(deleted),
+    // Per-service chains, deleted ones included, are declared in name order.
+    ...[...(parts.natChains === undefined ? declareChains(used) : textLines(parts.natChains)), ...declareChains(deleted)].sort(),
     ...IPTABLES_BASE.masquerade,
     ...nat,
     ...deleted.map((c) => `-X ${c}`),
