@@ -119,7 +119,11 @@ beforeAll(async () => {
   };
   externalIP = svc.status.loadBalancer.ingress?.[0]?.ip ?? '';
   const nodePort = (name: string) => svc.spec.ports.find((p) => p.name === name)?.nodePort ?? 0;
-  entry = { ip: `${ctx().subnet}.1.1`, http: nodePort('http'), https: nodePort('https') };
+  // externalTrafficPolicy Local: a NodePort answers only on a node running a controller.
+  const controllerNode = (
+    await k(['get', 'pods', '-n', 'ingress-nginx', '-l', 'app.kubernetes.io/component=controller', '-o', 'jsonpath={.items[0].status.hostIP}'])
+  ).trim();
+  entry = { ip: controllerNode, http: nodePort('http'), https: nodePort('https') };
   // The EXTERNAL-IP answers from the host once a node announces it (ARP); until then a NodePort does.
   if (externalIP) {
     const probe = await execa('curl', ['-s', '-o', '/dev/null', '-m', '2', '-w', '%{http_code}', `http://${externalIP}/`], { reject: false });
@@ -212,7 +216,8 @@ describe('Ingress through ingress-nginx, from the host', () => {
     expect(await header('X-Forwarded-Host')).toBe(entry.http === 80 ? 'headers.example' : `headers.example:${entry.http}`);
     expect(await header('X-Forwarded-Proto')).toBe('http');
     expect(await header('X-Forwarded-Port')).toBe('80');
-    expect(await header('X-Forwarded-For')).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // externalTrafficPolicy Local (as ingress-nginx's manifest): nginx sees the host's own address on the node network.
+    expect(await header('X-Forwarded-For')).toBe(`${ctx().subnet}.0.1`);
     expect(await header('X-Real-IP')).toBe(await header('X-Forwarded-For'));
     expect(await header('X-Original-URI')).toBe('/header?key=X-Original-URI');
   });
