@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, stateFile, waitFor } from './helpers.js';
+import { fromHost, holder } from './lb.js';
 
 let ns: string;
 beforeAll(async () => {
@@ -69,34 +70,6 @@ spec: {type: LoadBalancer, loadBalancerIP: "${ip}", ports: [{port: 80}], selecto
     expect(await k(['get', 'svc', 'flip', '-n', ns, '-o', 'jsonpath={.status.loadBalancer}'])).toBe('{}');
   });
 });
-
-/** A request from the host (a new connection each time): status code and body; code 0 when nothing answered. */
-function fromHost(url: string): { code: number; body: string } {
-  const r = spawnSync('curl', ['-s', '--max-time', '3', '-w', '\n%{http_code}', url], { encoding: 'utf8' });
-  const lines = (r.stdout ?? '').split('\n');
-  return { code: Number(lines.pop()), body: lines.join('\n') };
-}
-
-/** Which nodes answer ARP for `ip`, from `kemu status` (it reads the nodes' interfaces). */
-function holders(ip: string): string[] {
-  const line = kemu('status')
-    .split('\n')
-    .find((l) => l.startsWith('LoadBalancer addresses'));
-  const pairs = (line?.split(': ')[1] ?? '').split(', ').map((p) => p.split(' '));
-  return pairs.filter(([a]) => a === ip).map(([, node]) => node);
-}
-
-/** The one node answering for `ip` (other than `not`), once exactly one does. */
-const holder = (ip: string, not?: string, timeoutMs = 20_000) =>
-  waitFor(
-    `one node${not ? ` other than ${not}` : ''} answering ARP for ${ip}`,
-    () => {
-      const h = holders(ip);
-      return h.length === 1 && h[0] !== not && h[0];
-    },
-    timeoutMs,
-    500,
-  );
 
 const nodeMac = (node: string) =>
   /link\/ether (\S+)/.exec(spawnSync('ip', ['-n', `${ctx().project}-${node}`, 'link', 'show', 'eth0'], { encoding: 'utf8' }).stdout)?.[1];
