@@ -98,6 +98,10 @@ function defaultPod(spec: JsonObject | undefined, status: JsonObject | undefined
   if (status) setIfAbsent(status, 'phase', 'Pending');
   if (!spec) return;
   defaultPodSpec(spec);
+  // On the host's network a container port is the node's: hostPort defaults to it (in pods only, since 1.28).
+  if (spec.hostNetwork === true)
+    for (const key of ['containers', 'initContainers'])
+      for (const c of objectsOf(spec[key])) for (const p of objectsOf(c.ports)) if (!p.hostPort) p.hostPort = p.containerPort;
   setIfAbsent(spec, 'priority', 0);
   setIfAbsent(spec, 'preemptionPolicy', 'PreemptLowerPriority');
   setIfAbsent(spec, 'serviceAccountName', 'default');

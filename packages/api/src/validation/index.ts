@@ -58,7 +58,7 @@ export function validateCreate(info: ResourceInfo, obj: KubeObject): FieldError[
 function validateBody(info: ResourceInfo, obj: KubeObject): FieldError[] {
   switch (info.storage) {
     case 'pods':
-      return validatePodSpec(obj.spec, 'spec');
+      return validatePodSpec(obj.spec, 'spec', true);
     case 'services':
       return validateServiceSpec(obj.spec);
     case 'deployments':

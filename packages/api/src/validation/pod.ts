@@ -144,9 +144,10 @@ function validateContainer(c: unknown, f: string, volumes: Set<string>, init: bo
 const VOLUME_SOURCES = ['emptyDir', 'hostPath', 'secret', 'configMap', 'downwardAPI', 'projected', 'persistentVolumeClaim', 'nfs', 'csi', 'ephemeral'];
 
 /** Validate a PodSpec at `f` (e.g. `spec` or `spec.template.spec`). */
-export function validatePodSpec(spec: unknown, f: string): FieldError[] {
+export function validatePodSpec(spec: unknown, f: string, isPod = false): FieldError[] {
   const out: FieldError[] = [];
   if (!isPlainObject(spec)) return [required(f)];
+  out.push(...validateHostNetworkPorts(spec, f, isPod));
   const volumes = new Set<string>();
   if (spec.volumes !== undefined) {
     if (!Array.isArray(spec.volumes)) out.push(invalid(`${f}.volumes`, spec.volumes, 'must be a list'));
@@ -204,6 +205,27 @@ export function validatePodSpec(spec: unknown, f: string): FieldError[] {
   if (spec.tolerations !== undefined && !Array.isArray(spec.tolerations)) out.push(invalid(`${f}.tolerations`, spec.tolerations, 'must be a list'));
   return out;
 }
+
+/**
+ * On the host's network a container port is the node's port: hostPort must equal containerPort. A pod's hostPorts
+ * were defaulted to its containerPorts; a template (a Deployment's) may leave them unset (Kubernetes since 1.28).
+ */
+function validateHostNetworkPorts(spec: Record<string, unknown>, f: string, isPod: boolean): FieldError[] {
+  if (spec.hostNetwork !== true) return [];
+  const out: FieldError[] = [];
+  for (const key of ['initContainers', 'containers'])
+    asArrayOf(spec[key]).forEach((c, i) =>
+      asArrayOf(isPlainObject(c) ? c.ports : undefined).forEach((p, j) => {
+        if (!isPlainObject(p)) return;
+        const hp = typeof p.hostPort === 'number' ? p.hostPort : 0;
+        if ((isPod || hp !== 0) && hp !== p.containerPort)
+          out.push(invalid(`${f}.${key}[${i}].ports[${j}].hostPort`, hp, 'must match `containerPort` when `hostNetwork` is true'));
+      }),
+    );
+  return out;
+}
+
+const asArrayOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**
  * A pod's spec may change only in container images, activeDeadlineSeconds and

@@ -132,6 +132,24 @@ describe('defaulting', () => {
     expect(p.status).toMatchObject({ phase: 'Pending', qosClass: 'BestEffort' });
     expect(p.spec?.tolerations).toHaveLength(2);
   });
+  it("hostNetwork: a pod's hostPorts default to its containerPorts, a template's do not (Kubernetes since 1.28); a mismatch is refused", () => {
+    const ports = (hostPort?: number) => ({
+      hostNetwork: true,
+      containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 80, ...(hostPort ? { hostPort } : {}) }] }],
+    });
+    expect(asPod(applyDefaults(pods, pod({ spec: ports() }))).spec?.containers[0].ports?.[0].hostPort).toBe(80);
+    const d = {
+      metadata: { name: 'd', namespace: 'default' },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: ports() } },
+    };
+    expect(asDeployment(applyDefaults(deployments, d)).spec?.template.spec?.containers[0].ports?.[0].hostPort).toBeUndefined();
+    expect(msgs(deployments, d)).toEqual([]);
+    const bad = 'hostPort: Invalid value: 81: must match `containerPort` when `hostNetwork` is true';
+    expect(msgs(pods, pod({ spec: ports(81) }))).toEqual([`spec.containers[0].ports[0].${bad}`]);
+    expect(msgs(deployments, { ...d, spec: { ...d.spec, template: { ...d.spec.template, spec: ports(81) } } })).toEqual([
+      `spec.template.spec.containers[0].ports[0].${bad}`,
+    ]);
+  });
   it('pulls tagged images IfNotPresent', () => {
     const p = asPod(applyDefaults(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } })));
     expect(p.spec?.containers[0].imagePullPolicy).toBe('IfNotPresent');
