@@ -10,7 +10,9 @@ import type { Pod, ServicePort, Service } from 'kubernetes-types/core/v1.js';
  * characters (a Linux hostname's limit) without a trailing '-' or '.', as
  * the kubelet does. Every container of the pod has it.
  */
-export function podHostname(pod: Pod): string {
+export function podHostname(pod: Pod, nodeName?: string): string {
+  // A pod on the host's network has the node's hostname, as its UTS namespace is the node's in Kubernetes.
+  if (pod.spec?.hostNetwork && nodeName) return nodeName;
   const name = pod.spec?.hostname || pod.metadata?.name || '';
   return name.length <= 63 ? name : name.slice(0, 63).replace(/[-.]+$/, '');
 }
@@ -117,11 +119,11 @@ export function resolvConf(pod: Pod, opts: { dnsIP: string; domain?: string; nod
 }
 
 /** The kubelet-managed /etc/hosts. */
-export function etcHosts(pod: Pod, podIP: string, domain = 'cluster.local'): string {
-  const hostname = podHostname(pod);
-  const sub = pod.spec?.subdomain;
+export function etcHosts(pod: Pod, podIP: string, nodeName?: string, domain = 'cluster.local'): string {
+  const hostname = podHostname(pod, nodeName);
+  const sub = pod.spec?.hostNetwork ? undefined : pod.spec?.subdomain;
   const lines = [
-    '# Kubernetes-managed hosts file.',
+    pod.spec?.hostNetwork ? '# Kubernetes-managed hosts file (host network).' : '# Kubernetes-managed hosts file.',
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
     'fe00::0\tip6-localnet',

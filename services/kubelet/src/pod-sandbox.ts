@@ -10,6 +10,7 @@ import type { ContainerInfo } from './pod-status.js';
 import type { ContainerHandle } from './runtime/container.js';
 import type { LogPump } from './runtime/logs.js';
 import type { ContainerProbes } from './probes.js';
+import type { HostPortMapping } from './network/hostport.js';
 
 /**
  * One container of a pod (an entry of spec.containers or
@@ -47,6 +48,10 @@ export interface PodSandbox {
   initDone: boolean;
   /** The pod was being stopped (deletion or a kubelet restart in the middle of it). */
   terminating?: boolean;
+  /** spec.hostNetwork: the pod runs in the node's namespace, with the node's address (no sandbox of its own). */
+  hostNetwork?: boolean;
+  /** Container ports published on the node (hostPort), as programmed; kept so they go with the pod. */
+  hostPorts?: HostPortMapping[];
 }
 
 interface Saved {
@@ -58,6 +63,8 @@ interface Saved {
   initDone: boolean;
   /** Where each volume is on the node, once set up (set up again, a volume would replace what containers have mounted). */
   volumes?: [string, string][];
+  hostNetwork?: boolean;
+  hostPorts?: HostPortMapping[];
   containers: { name: string; init: boolean; id: string; info: ContainerInfo; env: Record<string, string>; logPath: string }[];
 }
 
@@ -70,6 +77,8 @@ export function savePod(sandbox: PodSandbox): void {
     startTime: sandbox.startTime,
     initDone: sandbox.initDone,
     volumes: sandbox.volumes ? [...sandbox.volumes] : undefined,
+    hostNetwork: sandbox.hostNetwork,
+    hostPorts: sandbox.hostPorts,
     containers: [...sandbox.inits.values(), ...sandbox.containers.values()].map((c) => ({
       name: c.name,
       init: c.init,
@@ -111,6 +120,8 @@ export function loadPods(podsDir: string): PodSandbox[] {
       inits: new Map(),
       initDone: s.initDone,
       volumes: s.volumes ? new Map(s.volumes) : undefined,
+      hostNetwork: s.hostNetwork,
+      hostPorts: s.hostPorts,
     };
     for (const c of s.containers) (c.init ? sandbox.inits : sandbox.containers).set(c.name, { ...c });
     out.push(sandbox);

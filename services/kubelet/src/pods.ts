@@ -15,6 +15,7 @@ import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
 import { formatTime, isNotFound, quantityValue, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
 import { createSandbox, deleteSandbox, ensureBridge } from './network/sandbox.js';
+import { publishedPorts, syncHostPorts, type PodPorts } from './network/hostport.js';
 import { NodeRoutes, routeProgrammer, type NetworkBackend } from './network/node-routes.js';
 import { HostLocalIpam } from './network/ipam.js';
 import { ensureVtep, peerMac, vtepAnnotations, VXLAN_MTU } from './network/vxlan.js';
@@ -147,7 +148,7 @@ export class PodManager {
         this.watchExit(sandbox, ctr);
       }
       this.sandboxes.set(sandbox.key, sandbox);
-      this.bridgeReady = true; // the bridge is there: these pods use it
+      if (!sandbox.hostNetwork) this.bridgeReady = true; // the bridge is there: these pods use it
       this.o.log.info({ pod: sandbox.key }, 'pod adopted');
     }
   }
@@ -195,6 +196,16 @@ export class PodManager {
     void this.o.recorder.event(toApi(pod), type, reason, message);
   }
 
+  /** Every running pod's hostPorts into the node's nat table (portmap's chains); a failure is logged, the pods run on. */
+  private programHostPorts(): void {
+    const pods: PodPorts[] = [...this.sandboxes.values()].map((s) => ({ id: s.uid, name: s.key, podIP: s.ip, ports: s.hostPorts ?? [] }));
+    try {
+      syncHostPorts(this.o.netns, pods);
+    } catch (e) {
+      this.o.log.error({ err: e }, 'hostPort rules not programmed');
+    }
+  }
+
   private podNs(uid: string): string {
     return `${this.o.podNsPrefix}${uid.slice(0, 8)}`;
   }
@@ -221,14 +232,30 @@ export class PodManager {
       this.bridgeReady = true;
     }
     const uid = pod.metadata?.uid ?? '';
-    const ip = this.ipam.allocate(uid);
-    const podNs = this.podNs(uid);
-    await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway, this.o.backend === 'vxlan' ? VXLAN_MTU : undefined);
+    const hostNetwork = pod.spec?.hostNetwork === true;
+    // hostNetwork: the node's own namespace and address, as a pod sandbox with the host's network is.
+    const ip = hostNetwork ? this.o.nodeIP : this.ipam.allocate(uid);
+    const podNs = hostNetwork ? this.o.netns : this.podNs(uid);
+    if (!hostNetwork) await createSandbox(this.o.netns, podNs, ip, this.o.podCIDR, this.ipam.gateway, this.o.backend === 'vxlan' ? VXLAN_MTU : undefined);
     const dir = join(this.o.stateDir, 'pods', uid);
     mkdirSync(join(dir, 'logs'), { recursive: true });
-    sandbox = { key, uid, podNs, ip, startTime: ts(), dir, containers: new Map(), inits: new Map(), initDone: !(pod.spec?.initContainers ?? []).length };
+    const hostPorts = hostNetwork ? [] : publishedPorts(pod);
+    sandbox = {
+      key,
+      uid,
+      podNs,
+      ip,
+      startTime: ts(),
+      dir,
+      containers: new Map(),
+      inits: new Map(),
+      initDone: !(pod.spec?.initContainers ?? []).length,
+      ...(hostNetwork ? { hostNetwork } : {}),
+      ...(hostPorts.length ? { hostPorts } : {}),
+    };
     this.sandboxes.set(key, sandbox);
     savePod(sandbox);
+    if (hostPorts.length) this.programHostPorts();
     return sandbox;
   }
 
@@ -244,8 +271,8 @@ export class PodManager {
         return this.report(pod, sandbox);
       }
       writeFileSync(join(sandbox.dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
-      writeFileSync(join(sandbox.dir, 'hosts'), etcHosts(pod, sandbox.ip));
-      writeFileSync(join(sandbox.dir, 'hostname'), `${podHostname(pod)}\n`);
+      writeFileSync(join(sandbox.dir, 'hosts'), etcHosts(pod, sandbox.ip, this.o.nodeName));
+      writeFileSync(join(sandbox.dir, 'hostname'), `${podHostname(pod, this.o.nodeName)}\n`);
       savePod(sandbox);
     }
     const policy = pod.spec?.restartPolicy ?? 'Always';
@@ -340,7 +367,7 @@ export class PodManager {
       c.command?.map((x) => expand(x, env)),
       c.args?.map((x) => expand(x, env)),
     );
-    const hostname = podHostname(pod);
+    const hostname = podHostname(pod, this.o.nodeName);
     env = runtimeEnv(hostname, env, image.env); // after expansion: $(HOSTNAME) is not the kubelet's to expand
     const id = `${sandbox.uid.slice(0, 8)}-${c.name}-${restartCount}`;
     const logPath = logPathOf(sandbox.dir, c.name, restartCount);
@@ -486,10 +513,13 @@ export class PodManager {
     const all = [...sandbox.inits.values(), ...sandbox.containers.values()];
     for (const i of all) i.probes?.stop();
     await Promise.all(all.map((i) => stopContainer(i, specOf(i.name), graceSeconds, sandbox.ip)));
-    deleteSandbox(sandbox.podNs);
-    this.ipam.release(sandbox.uid);
+    if (!sandbox.hostNetwork) {
+      deleteSandbox(sandbox.podNs);
+      this.ipam.release(sandbox.uid);
+    }
     rmSync(sandbox.dir, { recursive: true, force: true });
     this.sandboxes.delete(sandbox.key);
+    if (sandbox.hostPorts?.length) this.programHostPorts();
   }
 
   /** The kubelet is going away: containers keep running (a new kubelet adopts them); stop reading their output. */
