@@ -41,6 +41,7 @@ describe('node status', () => {
     expect(n.status.capacity).toEqual({ cpu: '2', memory: '4194304Ki', pods: '110', 'ephemeral-storage': '10Gi' });
     expect(n.status.addresses).toEqual([
       { type: 'InternalIP', address: '172.28.1.1' },
+      { type: 'ExternalIP', address: '172.28.1.1' },
       { type: 'Hostname', address: 'node-1' },
     ]);
     expect(n.status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'KubeletReady' });

@@ -10,6 +10,11 @@ import { formatTime as ts } from '@kemu/api';
 export interface NodeFacts {
   name: string;
   ip: string;
+  /**
+   * The address a client outside the cluster network reaches the node at (a cloud's external address). kemu's node
+   * addresses are reachable from the host, under `kemu up` and under Docker alike: the same as `ip` unless set.
+   */
+  externalIp?: string;
   cpu: number;
   memoryBytes: number;
   maxPods: number;
@@ -88,6 +93,7 @@ export function nodeObject(f: NodeFacts, previous: Node | undefined, now: Date, 
       conditions: conditions(f, previous?.status?.conditions ?? [], now, ready),
       addresses: [
         { type: 'InternalIP', address: f.ip },
+        { type: 'ExternalIP', address: f.externalIp ?? f.ip },
         { type: 'Hostname', address: f.name },
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
