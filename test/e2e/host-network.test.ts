@@ -8,8 +8,13 @@
  *   the host, from a pod on another node and from the node itself; the rules go
  *   with the pod; a second pod asking for the same port on the same node stays
  *   Pending ("didn't have free ports");
- * - the API refuses a hostNetwork pod whose hostPort differs from its containerPort.
+ * - the API refuses a hostNetwork pod whose hostPort differs from its containerPort;
+ * - what the tutorials stress: from the host (outside the cluster) pod IPs and
+ *   ClusterIPs are not routed into the cluster, NodePorts and LoadBalancer
+ *   addresses are (checked with the host's routing decisions, so that no packet
+ *   leaves for an address that is not the project's).
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { AGNHOST, apply, ctx, k, kubectl, namespace, netexecContainer, onNode, parseJson, podManifest, waitFor } from './helpers.js';
@@ -34,6 +39,20 @@ describe('node addresses', () => {
     expect(at).toBeGreaterThan(0);
     expect(lines[at - 1].trim()).toMatch(new RegExp(`^- address: ${ctx().subnet.replace('.', '\\.')}\\.1\\.\\d+$`));
     expect(await k(['get', 'node', 'node-2', '-o', 'jsonpath={.status.addresses[?(@.type=="ExternalIP")].address}'])).toBe(nodeIP(2));
+  });
+});
+
+describe('what the host reaches', () => {
+  /** The interface the host would send a packet to `ip` through. */
+  const via = (ip: string) => /\bdev (\S+)/.exec(execFileSync('ip', ['route', 'get', ip], { encoding: 'utf8' }))?.[1];
+  it('pod IPs and ClusterIPs are not routed into the cluster from the host; node and LoadBalancer addresses are', async () => {
+    const cluster = via(nodeIP(1));
+    expect(cluster).toBeDefined();
+    const podIP = await k(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'jsonpath={.items[0].status.podIP}']);
+    expect(podIP).toMatch(/^10\.244\./);
+    expect(via(podIP)).not.toBe(cluster);
+    expect(via('10.96.0.10')).not.toBe(cluster);
+    expect(via(`${ctx().subnet}.255.1`)).toBe(cluster);
   });
 });
 
