@@ -311,8 +311,10 @@ async function cleanupOtherModes(exec: Exec, keep: DataPath['dataPath'], backend
   const owned = keep === 'iptables' ? isUserspaceChain : keep === 'userspace' ? isIptablesModeChain : undefined;
   let chains = await cleanupIptables(exec, owned, backend);
   // Rules the other iptables backend holds run too, in an order neither controls: in iptables mode all of
-  // kube-proxy's go from the backend not in use; in the other modes, the other modes' go from both.
-  for (const other of IPTABLES_BACKENDS.filter((b) => b !== backend)) chains += await cleanupIptables(exec, backend ? undefined : owned, other);
+  // kube-proxy's go from the backend not in use; in the other modes (which write with the host's iptables, nft on
+  // kemu's Debian nodes) the iptables mode's go from iptables-legacy too.
+  if (backend) for (const other of IPTABLES_BACKENDS.filter((b) => b !== backend)) chains += await cleanupIptables(exec, undefined, other);
+  else chains += await cleanupIptables(exec, owned, 'legacy');
   return nft || chains > 0;
 }
 
