@@ -1,34 +1,40 @@
 /**
- * kube-proxy's sync time on the real kernel tools: kube-proxy's own sync code (the model built from Service and
+ * kube-proxy's sync time on the real kernel tools: kube-proxy's own sync code (the model tracker fed with Service and
  * EndpointSlice objects, the ruleset, one `iptables-restore --noflush` or `nft -f`) driven directly, in a network
  * namespace of its own that this bench creates and removes. The bench runs itself inside that namespace, as
  * kube-proxy runs in its node's, so no `ip netns exec` is timed. For 1,000 and 5,000 ClusterIP Services of 2
  * endpoints each:
- *   - the first sync (empty tables), then full syncs of unchanged rules (what kube-proxy does at start, hourly and
- *     when its canary chains were flushed: the tables read back with iptables-save, every rule rewritten),
+ *   - the first sync (empty tables, read back with iptables-save first),
+ *   - full syncs of unchanged rules, every rule rewritten (kube-proxy's hourly full sync; the kernel is known, so it
+ *     is not read back, as kube-proxy in large-cluster mode skips iptables-save),
+ *   - a restarted kube-proxy's first sync over the full tables (read back, stale chains looked for, all rewritten),
  *   - partial syncs: one Service's endpoints changed (one endpoint replaced), only its chains rewritten.
- * nftables mode writes one transaction per sync (no partial syncs in kemu), so its "one changed" is a whole table.
+ * iptables mode runs once with iptables-nft and once with iptables-legacy (--iptables-backend). nftables mode writes
+ * one transaction per sync (no partial syncs in kemu), so its "one changed" is a whole table.
  * What is timed is what kubeproxy_sync_proxy_rules_duration_seconds times: the model from the objects, plus the sync;
  * the CPU time beside it (this process and the tools) is what the sync would take on an idle core.
- * Run: npm run bench:proxy-sync   (as root; about 10 minutes on 2 cores, most of it nftables at 5,000 Services)
+ * Run: npm run bench:proxy-sync   (as root; about 10 minutes on 2 cores, most of it nftables at 5,000 Services);
+ * arguments pick modes: `proxy-sync.ts iptables-nft iptables-legacy nftables`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { IptablesProxier, NftablesProxier, buildModel, spawnExec, type NodeFacts, type Proxier } from '@kemu/proxy';
+import { IptablesProxier, ModelTracker, NftablesProxier, spawnExec, type NodeFacts, type Proxier } from '@kemu/proxy';
 
 const NETNS = 'kemu-bench-proxy-sync';
 const INSIDE = '--inside-netns';
 const SIZES = [1000, 5000];
 const FULL_RUNS = 5;
+const RESTART_RUNS = 2;
 const PARTIAL_RUNS = 10;
 // nftables rewrites the whole table every sync, and at 5,000 Services that takes a minute (see the README): fewer runs.
 const NFT_RUNS = 3;
 const ENDPOINTS = 2;
 const NODE: NodeFacts = { nodeName: 'bench', nodeIP: '192.0.2.1', localDetector: { mode: 'ClusterCIDR', cidr: '10.244.0.0/16' } };
 
-type Mode = 'iptables' | 'nftables';
+const MODES = ['iptables-nft', 'iptables-legacy', 'nftables'] as const;
+type Mode = (typeof MODES)[number];
 
 /** The n-th address of a /16 ("10.96" + 1 → 10.96.0.1). */
 const addr = (prefix: string, n: number) => `${prefix}.${Math.floor(n / 256)}.${n % 256}`;
@@ -78,36 +84,49 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 
 /** Inside the namespace: one mode, one size. */
 async function measure(mode: Mode, n: number): Promise<void> {
-  const services = Array.from({ length: n }, (_, i) => service(i));
-  const slices = Array.from({ length: n }, (_, i) => slice(i));
-  const proxier: Proxier =
-    mode === 'iptables' ? new IptablesProxier(spawnExec, { localhostNodePorts: true }) : new NftablesProxier(spawnExec, { serviceCIDRs: ['10.96.0.0/12'] });
+  const services = new Map(Array.from({ length: n }, (_, i) => [`bench/svc-${i}`, service(i)]));
+  const slices = new Map(Array.from({ length: n }, (_, i) => [`bench/svc-${i}`, [slice(i)]]));
+  // What the informers feed kube-proxy: the tracker recomputes only the Services it is told changed.
+  const tracker = new ModelTracker();
+  const source = { service: (k: string) => services.get(k), slices: (k: string) => slices.get(k) ?? [], serviceKeys: () => services.keys() };
+  const iptables = mode !== 'nftables';
+  const newProxier = (): Proxier =>
+    iptables
+      ? new IptablesProxier(spawnExec, { localhostNodePorts: true }, mode === 'iptables-legacy' ? 'legacy' : 'nft')
+      : new NftablesProxier(spawnExec, { serviceCIDRs: ['10.96.0.0/12'] });
+  let proxier = newProxier();
   let rules = 0;
   const sync = async (full: boolean): Promise<Sample> => {
     const c0 = cpuMs();
     const t0 = performance.now();
-    const r = await proxier.sync(buildModel(services, slices), NODE, full);
+    const r = await proxier.sync(tracker.entries(source), NODE, full);
     const ms = { wall: performance.now() - t0, cpu: cpuMs() - c0 };
     rules = r.ruleCounts?.nat ?? rules;
-    if (!full && mode === 'iptables' && (r.full || r.changed !== 1)) throw new Error(`expected a partial sync of one Service, got ${JSON.stringify(r)}`);
+    if (!full && iptables && (r.full || r.changed !== 1)) throw new Error(`expected a partial sync of one Service, got ${JSON.stringify(r)}`);
     return ms;
   };
   const first = await sync(true);
   const full: Sample[] = [];
-  const fullRuns = mode === 'iptables' ? FULL_RUNS : NFT_RUNS;
+  const fullRuns = iptables ? FULL_RUNS : NFT_RUNS;
   for (let i = 0; i < fullRuns; i++) full.push(await sync(true));
+  const restart: Sample[] = [];
+  for (let i = 0; iptables && i < RESTART_RUNS; i++) {
+    proxier = newProxier();
+    restart.push(await sync(true));
+  }
   const partial: Sample[] = [];
-  const runs = mode === 'iptables' ? PARTIAL_RUNS : NFT_RUNS;
+  const runs = iptables ? PARTIAL_RUNS : NFT_RUNS;
   for (let i = 0; i < runs; i++) {
     const k = (i * 7919) % n; // a different Service each time, spread over the table
-    slices[k] = slice(k, i + 1);
+    slices.set(`bench/svc-${k}`, [slice(k, i + 1)]);
+    tracker.changed(`bench/svc-${k}`);
     partial.push(await sync(false));
   }
   const what = `${fmt(n)} Services × ${ENDPOINTS} endpoints`;
-  if (mode === 'iptables') {
+  if (iptables) {
     console.log(
-      `iptables sync, ${what} (${fmt(rules)} nat rules): first ${first.wall.toFixed(0)} ms (CPU ${first.cpu} ms); full resync ${stat(full)} (${fullRuns} runs); ` +
-        `partial, one Service's endpoints changed: ${stat(partial)} (${runs} runs)`,
+      `${mode} sync, ${what} (${fmt(rules)} nat rules): first ${first.wall.toFixed(0)} ms (CPU ${first.cpu} ms); full resync ${stat(full)} (${fullRuns} runs); ` +
+        `after a restart (tables read back) ${stat(restart)} (${RESTART_RUNS} runs); partial, one Service's endpoints changed: ${stat(partial)} (${runs} runs)`,
     );
   } else {
     console.log(
@@ -131,7 +150,7 @@ async function outside(): Promise<void> {
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   const picked = process.argv.slice(2);
-  for (const mode of (['iptables', 'nftables'] as const).filter((m) => picked.length === 0 || picked.includes(m))) {
+  for (const mode of MODES.filter((m) => picked.length === 0 || picked.includes(m))) {
     for (const n of SIZES) {
       ip('netns', 'del', NETNS); // a previous run's, if it was killed
       if (ip('netns', 'add', NETNS).status !== 0) throw new Error(`cannot create network namespace ${NETNS} (run as root)`);

@@ -7,12 +7,14 @@
 export { PROXY_MODES, cleanup, start, type ProxyMode, type ProxyOptions, type RunningProxy } from './server.js';
 export { SyncRunner, type SyncReason, type RunnerTimers } from './runtime/sync-runner.js';
 export { IptablesProxier, NftablesProxier, type Proxier, type SyncOutcome } from './runtime/proxiers.js';
+export { IPTABLES_BACKENDS, chooseBackend, detectBackend, iptablesTools, type IptablesBackend, type IptablesTools } from './runtime/backend.js';
 export { spawnExec, ToolError, type Exec, type ExecResult } from './runtime/exec.js';
 export { proxyHealth } from './runtime/health.js';
 
 export type { EndpointInfo, LocalDetector, NodeFacts, Protocol, ServiceEntry, ServicePortInfo, ServiceType, TrafficPolicy } from './model/types.js';
 export { endpointString, servicePortKey, servicePortNameString } from './model/types.js';
 export { DEFAULT_AFFINITY_TIMEOUT_SECONDS, SERVICE_NAME_LABEL, buildModel, endpointsFromSlices, servicePortsFromService } from './model/from-k8s.js';
+export { ModelTracker, sliceServiceKey, type ModelSource } from './model/tracker.js';
 export { categorizeEndpoints, type CategorizedEndpoints } from './model/categorize.js';
 export { planService, type ServicePlan } from './model/plan.js';
 
@@ -33,6 +35,7 @@ export {
 } from './naming.js';
 
 export {
+  IptablesRuleMemo,
   LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
   buildIptablesRules,
   masqueradeMark,

@@ -11,6 +11,7 @@ import { stopOnSignals } from '@kemu/client';
 import { rulesCommand } from './rules-command.js';
 import { PROXY_MODES, cleanup, start, type ProxyMode } from './server.js';
 import { startSpeaker } from './speaker/run.js';
+import { IPTABLES_BACKENDS, type IptablesBackend } from './runtime/backend.js';
 import { SCHEDULER_NAMES, type SchedulerName } from './userspace/schedulers.js';
 
 function eth0Address(): string | undefined {
@@ -34,6 +35,7 @@ interface ProxyFlags {
   hostnameOverride?: string;
   nodeIp?: string;
   proxyMode: string;
+  iptablesBackend: string;
   ipvsScheduler: string;
   udpTimeout: string;
   clusterCidr: string;
@@ -55,6 +57,11 @@ if (process.argv[2] === 'rules') {
     .option('--hostname-override <name>', 'the Node this proxy programs (default: $NODE_NAME)')
     .option('--node-ip <ip>', "the node's address (default: $NODE_IP, else the Node's InternalIP)")
     .option('--proxy-mode <mode>', `data path: ${PROXY_MODES.join(', ')}`, 'iptables')
+    .option(
+      '--iptables-backend <backend>',
+      `iptables mode: auto (the one the node already uses, nft on an empty node), ${IPTABLES_BACKENDS.join(', ')}`,
+      process.env.KEMU_IPTABLES_BACKEND ?? 'auto',
+    )
     .option('--ipvs-scheduler <name>', `the IPVS scheduler of the ipvs and userspace modes: ${SCHEDULER_NAMES.join(', ')}`, 'rr')
     .option('--udp-timeout <duration>', 'how long an idle UDP session of the userspace data path lives', '250ms')
     .option('--cluster-cidr <cidr>', 'the pod network: traffic from outside it to a ClusterIP is masqueraded', '10.244.0.0/16')
@@ -74,6 +81,11 @@ if (process.argv[2] === 'rules') {
     const mode = PROXY_MODES.find((m): m is ProxyMode => m === o.proxyMode);
     if (!mode) {
       log.error({ mode: o.proxyMode }, `unknown proxy mode (one of ${PROXY_MODES.join(', ')})`);
+      process.exit(2);
+    }
+    const backend = ['auto', ...IPTABLES_BACKENDS].find((b): b is IptablesBackend | 'auto' => b === o.iptablesBackend);
+    if (!backend) {
+      log.error({ backend: o.iptablesBackend }, `unknown iptables backend (auto, ${IPTABLES_BACKENDS.join(', ')})`);
       process.exit(2);
     }
     const scheduler = SCHEDULER_NAMES.find((s): s is SchedulerName => s === o.ipvsScheduler);
@@ -96,6 +108,7 @@ if (process.argv[2] === 'rules') {
           nodeName,
           nodeIP,
           mode,
+          iptablesBackend: backend,
           ipvsScheduler: scheduler,
           udpIdleTimeoutMs: duration(o.udpTimeout),
           clusterCIDR: o.clusterCidr,

@@ -13,8 +13,9 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
-import { ApiClient, InformerFactory, exposition, newMetricsRegistry, type Informer, type MetricsRegistry } from '@kemu/client';
-import { buildModel, servicePortsFromService } from './model/from-k8s.js';
+import { ApiClient, InformerFactory, exposition, keyOf, newMetricsRegistry, type Informer, type MetricsRegistry } from '@kemu/client';
+import { servicePortsFromService } from './model/from-k8s.js';
+import { ModelTracker, sliceServiceKey } from './model/tracker.js';
 import type { NodeFacts } from './model/types.js';
 import { spawnExec, type Exec } from './runtime/exec.js';
 import { proxyHealth } from './runtime/health.js';
@@ -25,6 +26,7 @@ import { UserspaceProxier } from './runtime/userspace-proxier.js';
 import { chooseDataPath, describeDataPath, kernelHasIpvs, type DataPath } from './runtime/data-path.js';
 import { DataPathMetrics } from './runtime/metrics.js';
 import { isIptablesModeChain } from './runtime/kernel.js';
+import { IPTABLES_BACKENDS, detectBackend, type IptablesBackend } from './runtime/backend.js';
 import { isUserspaceChain } from './userspace/portals.js';
 import type { SchedulerName } from './userspace/schedulers.js';
 
@@ -41,6 +43,11 @@ export interface ProxyOptions {
   nodeIP?: string;
   /** Default iptables. */
   mode?: ProxyMode;
+  /**
+   * Which iptables the iptables mode runs (kemu's --iptables-backend): nft or legacy, or auto (the default), which
+   * picks the one this node already uses, as kube-proxy's image does with iptables-wrapper (nft on an empty node).
+   */
+  iptablesBackend?: IptablesBackend | 'auto';
   /** The IPVS scheduler of the userspace data path (userspace and ipvs modes; --ipvs-scheduler). Default rr. */
   ipvsScheduler?: SchedulerName;
   /** Idle timeout of a UDP session in the userspace data path (--udp-timeout). Default 250 ms. */
@@ -119,8 +126,10 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   const syncPeriodMs = o.syncPeriodMs ?? 30_000;
   const clusterCIDR = o.clusterCIDR ?? '10.244.0.0/16';
 
+  const backend = path.dataPath === 'iptables' ? await chooseIptablesBackend(exec, o.iptablesBackend ?? 'auto') : undefined;
+  if (backend) log.info({ backend, asked: o.iptablesBackend ?? 'auto' }, 'iptables backend');
   // The other modes' leftovers would intercept traffic before ours (kube-proxy cleans them at start too).
-  if (await cleanupOtherModes(exec, path.dataPath)) log.info({ mode }, 'removed the rules of the other proxy modes');
+  if (await cleanupOtherModes(exec, path.dataPath, backend)) log.info({ mode }, 'removed the rules of the other proxy modes');
   await nodeSysctls(sysctl, mode, log);
 
   const registry = newMetricsRegistry();
@@ -128,7 +137,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   dataPathMetrics.info.set({ mode, data_path: path.dataPath, scheduler: path.scheduler ?? '' }, 1);
   const proxier: Proxier & { stop?(): Promise<void> } =
     path.dataPath === 'iptables'
-      ? new IptablesProxier(exec, { localhostNodePorts: true })
+      ? new IptablesProxier(exec, { localhostNodePorts: true }, backend)
       : path.dataPath === 'nftables'
         ? new NftablesProxier(exec, { serviceCIDRs: [o.serviceCIDR ?? '10.96.0.0/12'] })
         : new UserspaceProxier(exec, {
@@ -142,7 +151,13 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
   const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
   const services = informers.for(RESOURCES.services);
-  const slices = informers.for(RESOURCES.slices);
+  const slices = informers.for(RESOURCES.slices, { indexers: { service: (s) => [sliceServiceKey(s as EndpointSlice) ?? ''] } });
+  const tracker = new ModelTracker();
+  const modelSource = {
+    service: (key: string) => services.lister.get(key) as Service | undefined,
+    slices: (key: string) => slices.lister.byIndex('service', key) as EndpointSlice[],
+    serviceKeys: () => services.lister.list().map(keyOf),
+  };
   const nodes = informers.for(RESOURCES.nodes, { fieldSelector: `metadata.name=${o.nodeName}` });
 
   let lastUpdated: number | undefined;
@@ -163,7 +178,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     const full = wantsFullSync(reason, started - lastFull, lost);
     const changes = latency.take();
     try {
-      const entries = buildModel(services.lister.list() as Service[], slices.lister.list() as EndpointSlice[]);
+      const entries = tracker.entries(modelSource);
       const r = await proxier.sync(entries, node, full);
       const done = now();
       const seconds = (done - started) / 1000;
@@ -193,11 +208,16 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
   watchChanges(
     { services, slices, nodes },
     {
-      service: () => {
+      service: (key) => {
+        tracker.changed(key);
         metrics.serviceChanges.inc();
         runner.run();
       },
-      slice: (obj) => {
+      slice: (obj, old) => {
+        for (const s of [obj, old]) {
+          const key = s && sliceServiceKey(s as EndpointSlice);
+          if (key) tracker.changed(key);
+        }
         metrics.endpointChanges.inc();
         if (cachesSynced) latency.record(obj.metadata.annotations, now());
         runner.run();
@@ -286,11 +306,21 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
  * Remove what the data paths other than `keep` wrote: the nft table, the iptables
  * mode's chains, the userspace portals. Whether anything was there.
  */
-async function cleanupOtherModes(exec: Exec, keep: DataPath['dataPath']): Promise<boolean> {
+async function cleanupOtherModes(exec: Exec, keep: DataPath['dataPath'], backend: IptablesBackend | undefined): Promise<boolean> {
   const nft = keep !== 'nftables' && (await cleanupNftables(exec));
   const owned = keep === 'iptables' ? isUserspaceChain : keep === 'userspace' ? isIptablesModeChain : undefined;
-  const chains = await cleanupIptables(exec, owned);
+  let chains = await cleanupIptables(exec, owned, backend);
+  // Rules the other iptables backend holds run too, in an order neither controls: in iptables mode all of
+  // kube-proxy's go from the backend not in use; in the other modes (which write with the host's iptables, nft on
+  // kemu's Debian nodes) the iptables mode's go from iptables-legacy too.
+  if (backend) for (const other of IPTABLES_BACKENDS.filter((b) => b !== backend)) chains += await cleanupIptables(exec, undefined, other);
+  else chains += await cleanupIptables(exec, owned, 'legacy');
   return nft || chains > 0;
+}
+
+/** The backend asked for, or with auto the one the node uses (iptables-wrapper's detection). */
+async function chooseIptablesBackend(exec: Exec, asked: IptablesBackend | 'auto'): Promise<IptablesBackend> {
+  return asked === 'auto' ? detectBackend(exec) : asked;
 }
 
 function internalIP(node: KubeObject): string | undefined {
@@ -302,17 +332,17 @@ function internalIP(node: KubeObject): string | undefined {
 /** Services ask for a sync only when what kube-proxy programs from them changed (not on status-only writes). */
 function watchChanges(
   inf: { services: Informer; slices: Informer; nodes: Informer },
-  on: { service: () => void; slice: (obj: KubeObject) => void; node: (obj: KubeObject) => void },
+  on: { service: (key: string) => void; slice: (obj: KubeObject, old?: KubeObject) => void; node: (obj: KubeObject) => void },
 ): void {
   const ports = (o: KubeObject): string => JSON.stringify(servicePortsFromService(o as Service));
   inf.services.on({
-    add: () => on.service(),
+    add: (o) => on.service(keyOf(o)),
     update: (a, b) => {
-      if (ports(a) !== ports(b)) on.service();
+      if (ports(a) !== ports(b)) on.service(keyOf(b));
     },
-    delete: () => on.service(),
+    delete: (o) => on.service(keyOf(o)),
   });
-  inf.slices.on({ add: on.slice, update: (_a, b) => on.slice(b), delete: on.slice });
+  inf.slices.on({ add: (o) => on.slice(o), update: (a, b) => on.slice(b, a), delete: (o) => on.slice(o) });
   inf.nodes.on({ add: on.node, update: (_a, b) => on.node(b) });
 }
 

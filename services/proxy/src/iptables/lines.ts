@@ -16,14 +16,5 @@ export class Lines {
   }
 }
 
-/** Where the rules of a Service a partial sync leaves alone go: only counted, never joined (kube-proxy's discard buffer). */
-export class CountedLines extends Lines {
-  count = 0;
-
-  override write(): void {
-    this.count++;
-  }
-}
-
 /** The declaration of a chain (which also flushes it under iptables-restore --noflush). */
 export const chainLine = (c: string): string => `:${c} - [0:0]`;

@@ -7,16 +7,26 @@ import type { NodeFacts, ServiceEntry } from '../model/types.js';
 import { isServiceChainName } from '../naming.js';
 import { buildIptablesRules, type IptablesOptions, type IptablesRuleset } from './ruleset.js';
 
-/** Each Service ("namespace/name") as one string of its ports and endpoints: two models differ where these do. */
-export function serviceFingerprints(entries: readonly ServiceEntry[]): Map<string, string> {
-  const parts = new Map<string, ServiceEntry[]>();
+/**
+ * Each Service ("namespace/name") as one string of its ports and endpoints: two models differ where these do.
+ * `memo` keeps each entry's string by the entry object (entries are never changed in place), so a model in which
+ * only a few entries are new costs only theirs.
+ */
+export function serviceFingerprints(entries: readonly ServiceEntry[], memo?: WeakMap<ServiceEntry, string>): Map<string, string> {
+  const parts = new Map<string, string[]>();
   for (const e of entries) {
     const nn = `${e.service.namespace}/${e.service.name}`;
+    let s = memo?.get(e);
+    if (s === undefined) {
+      s = JSON.stringify(e);
+      memo?.set(e, s);
+    }
     const list = parts.get(nn);
-    if (list) list.push(e);
-    else parts.set(nn, [e]);
+    if (list) list.push(s);
+    else parts.set(nn, [s]);
   }
-  return new Map([...parts].map(([nn, es]) => [nn, JSON.stringify(es)]));
+  // The same string as JSON.stringify of the Service's entries as one array.
+  return new Map([...parts].map(([nn, ss]) => [nn, `[${ss.join(',')}]`]));
 }
 
 /** The Services whose fingerprints differ between two models (added and removed ones too). */

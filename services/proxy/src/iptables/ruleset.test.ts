@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { buildModel } from '../model/from-k8s.js';
-import { buildIptablesRules, probability } from './ruleset.js';
+import { IptablesRuleMemo, buildIptablesRules, probability } from './ruleset.js';
 import { buildPartialIptablesRules, changedServices } from './partial.js';
 import { iptablesJumps, jumpRuleArgs } from './jumps.js';
 import { iptablesGolden } from '../testing/fixtures.js';
@@ -153,18 +153,27 @@ describe('iptables ruleset goldens', () => {
     expect(full.ruleCounts).toEqual(r.ruleCounts);
   });
 
-  it("a partial sync takes the unchanged Services' chains from the last sync: the same input, counts and chains", () => {
+  it('a build that reuses what earlier builds computed for the same entries writes the same input, counts and chains', () => {
     const a = kemuScenario();
     const b = afterScaleDownAndDelete();
     const prev = buildModel(a.services, a.slices);
     const next = buildModel(b.services, b.slices);
-    const first = buildIptablesRules({ entries: prev, node: KEMU_NODE });
-    const partial = { entries: next, node: KEMU_NODE, changedServices: changedServices(prev, next), existingNatChains: [...first.activeNatChains] };
-    const computed = buildIptablesRules(partial);
-    const reused = buildIptablesRules({ ...partial, previousServiceChains: first.serviceChains });
-    expect(reused.text).toBe(computed.text);
-    expect(reused.ruleCounts).toEqual(computed.ruleCounts);
-    expect([...reused.activeNatChains].sort()).toEqual([...computed.activeNatChains].sort());
+    // The unchanged Services keep their entry objects, as the model tracker keeps them.
+    const before = new Map(prev.map((e) => [JSON.stringify(e), e]));
+    const tracked = next.map((e) => before.get(JSON.stringify(e)) ?? e);
+    const memo = new IptablesRuleMemo();
+    const first = buildIptablesRules({ entries: prev, node: KEMU_NODE, memo });
+    const full = { entries: tracked, node: KEMU_NODE, existingNatChains: [...first.activeNatChains] };
+    for (const input of [{ ...full, changedServices: changedServices(prev, next) }, full]) {
+      const computed = buildIptablesRules(input);
+      const reused = buildIptablesRules({ ...input, memo });
+      expect(reused.text).toBe(computed.text);
+      expect(reused.ruleCounts).toEqual(computed.ruleCounts);
+      expect([...reused.activeNatChains].sort()).toEqual([...computed.activeNatChains].sort());
+    }
+    // Another node's rules differ (local endpoints): the memo does not give the first node's.
+    const other = { ...KEMU_NODE, nodeName: 'node-2' };
+    expect(buildIptablesRules({ entries: tracked, node: other, memo }).text).toBe(buildIptablesRules({ entries: tracked, node: other }).text);
   });
 
   it('a partial sync with nothing changed rewrites only the top-level chains', () => {

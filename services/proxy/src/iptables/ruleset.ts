@@ -5,9 +5,9 @@
  * where kube-proxy follows Go map order.
  */
 import { planService, type NoEndpointVerdict } from '../model/plan.js';
-import { servicePortKey, type NodeFacts, type ServiceEntry } from '../model/types.js';
+import type { NodeFacts, ServiceEntry } from '../model/types.js';
 import { isServiceChainName } from '../naming.js';
-import { CountedLines, Lines, chainLine, type Part } from './lines.js';
+import { Lines, chainLine, type Part } from './lines.js';
 import { serviceChains, writeServiceChains } from './service-chains.js';
 
 export { probability } from './service-chains.js';
@@ -38,16 +38,11 @@ export interface IptablesSyncInput {
   /** The nat chains that exist now (iptables-save); kube-proxy's stale ones among them are deleted. */
   existingNatChains?: readonly string[];
   /**
-   * A partial sync's shortcut: the per-service chains of each Service port (by servicePortKey) as the last sync
-   * computed them. An unchanged Service's are taken from here instead of being computed again only to be thrown away.
+   * What earlier builds computed for each Service port, reused for the entries that are the same objects (the model
+   * tracker keeps an unchanged Service's entries): with thousands of Services, computing every Service's rules again
+   * on each sync only to throw most of them away was most of a partial sync's time.
    */
-  previousServiceChains?: ReadonlyMap<string, ServiceChainSummary>;
-}
-
-/** The per-service nat chains of one Service port: their names and how many rules they hold. */
-export interface ServiceChainSummary {
-  chains: readonly string[];
-  rules: number;
+  memo?: IptablesRuleMemo;
 }
 
 export interface IptablesRuleset {
@@ -62,8 +57,6 @@ export interface IptablesRuleset {
    * of the unchanged Services' chains (computed, not written) count too (kube-proxy's iptables_total).
    */
   ruleCounts: { filter: number; nat: number };
-  /** Every Service port's per-service chains (by servicePortKey): the next partial sync's previousServiceChains. */
-  serviceChains: Map<string, ServiceChainSummary>;
 }
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments to keep the ruleset small. */
@@ -90,7 +83,7 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   // iptables-restore for 5,000 Services (iptables 1.8.9) — while sorted ones cost next to nothing.
   const perServiceChains = new Lines();
   const natRules = new Lines();
-  const skipped = { chains: new CountedLines(), rules: new CountedLines() };
+  const skipped = { rules: 0 };
 
   for (const c of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']) filterChains.write(chainLine(c));
   for (const c of ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) natChains.write(chainLine(c));
@@ -111,69 +104,31 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
   }
 
   const activeNatChains = new Set<string>();
-  const serviceChainSummaries = new Map<string, ServiceChainSummary>();
   const totalEndpoints = input.entries.reduce((n, e) => n + e.endpoints.length, 0);
   const largeCluster = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
   const comment = (text: string): string[] => (largeCluster ? [] : ['-m', 'comment', '--comment', text]);
 
+  const memoKey = JSON.stringify([node, opts, largeCluster]);
+  const memo = input.memo?.valid(memoKey);
+  const ctx: ServiceContext = { node, masqueradeAll: opts.masqueradeAll ?? false, comment };
   for (const entry of input.entries) {
-    const p = planService(entry, node.nodeName);
-    const svc = p.svc;
-    const chains = serviceChains(p);
-    const match = ['-m', p.proto, '-p', p.proto];
-    const to = (ip: string): (string | number)[] => [...match, '-d', ip, '--dport', svc.port];
-    // Traffic this node cannot serve: REJECT when the Service has no endpoints at
-    // all, DROP when a Local policy leaves none on this node.
-    const refuse = (chain: string, verdict: NoEndpointVerdict | undefined, ...matches: Part[]): void => {
-      const why = verdict === 'reject' ? 'has no endpoints' : 'has no local endpoints';
-      filterRules.append(chain, `"${p.spn} ${why}"`, ...matches, '-j', verdict === 'reject' ? 'REJECT' : 'DROP');
-    };
-    const refuseExternal = (...matches: Part[]): void => {
-      if (!p.hasExternalEndpoints) refuse('KUBE-EXTERNAL-SERVICES', p.externalNoEndpoints, ...matches);
-    };
-
-    // Capture the ClusterIP.
-    if (p.hasInternalEndpoints) natRules.append('KUBE-SERVICES', `"${p.spn} cluster IP"`, to(svc.clusterIP), '-j', chains.internal);
-    else refuse('KUBE-SERVICES', p.internalNoEndpoints, to(svc.clusterIP));
-    // Capture external IPs.
-    for (const ip of svc.externalIPs) {
-      if (p.hasEndpoints) natRules.append('KUBE-SERVICES', `"${p.spn} external IP"`, to(ip), '-j', chains.ext);
-      refuseExternal(to(ip));
+    let out = memo?.get(entry);
+    if (out === undefined) {
+      out = serviceOutput(entry, ctx);
+      memo?.set(entry, out);
     }
-    // Capture load-balancer ingress; as in kube-proxy, the firewall drops for all of
-    // a Service's VIPs come before their no-endpoint rules.
-    for (const ip of svc.loadBalancerIPs) {
-      if (p.hasEndpoints) natRules.append('KUBE-SERVICES', `"${p.spn} loadbalancer IP"`, to(ip), '-j', chains.lb);
-      if (chains.usesFW) filterRules.append('KUBE-PROXY-FIREWALL', `"${p.spn} traffic not accepted by ${chains.fw}"`, to(ip), '-j', 'DROP');
-    }
-    for (const ip of svc.loadBalancerIPs) refuseExternal(to(ip));
-    // Capture NodePorts (not subject to loadBalancerSourceRanges, as in Kubernetes).
-    if (svc.nodePort !== 0) {
-      if (p.hasEndpoints) natRules.append('KUBE-NODEPORTS', p.spn, match, '--dport', svc.nodePort, '-j', chains.ext);
-      refuseExternal('-m', 'addrtype', '--dst-type', 'LOCAL', match, '--dport', svc.nodePort);
-    }
-    // The health check NodePort is accepted whether or not this node has endpoints:
-    // answering "no" is how the load balancer learns to avoid this node.
-    if (svc.healthCheckNodePort !== 0) {
-      filterRules.append('KUBE-NODEPORTS', `"${p.spn} health check node port"`, '-m', 'tcp', '-p', 'tcp', '--dport', svc.healthCheckNodePort, '-j', 'ACCEPT');
-    }
-
+    const svc = entry.service;
+    filterRules.lines.push(...out.filter);
+    natRules.lines.push(...out.natTop);
     // Per-service chains: for an unchanged Service in a partial sync they are not written, only counted and their
-    // names kept (they are in use); what the last sync computed for it, when it is known.
-    const key = servicePortKey(svc.namespace, svc.name, svc.portName, svc.protocol);
+    // names kept (they are in use).
     const skip = input.changedServices !== undefined && !input.changedServices.has(`${svc.namespace}/${svc.name}`);
-    let summary = skip ? input.previousServiceChains?.get(key) : undefined;
-    if (summary === undefined) {
-      const out = skip ? skipped : { chains: perServiceChains, rules: natRules };
-      const declared = new Set<string>();
-      const before = skip ? skipped.rules.count : natRules.lines.length;
-      writeServiceChains(p, chains, { out, active: declared, node, masqueradeAll: opts.masqueradeAll ?? false, comment });
-      summary = { chains: [...declared], rules: (skip ? skipped.rules.count : natRules.lines.length) - before };
-      if (skip) skipped.rules.count -= summary.rules; // counted once, below
+    if (skip) skipped.rules += out.chainRules.length;
+    else {
+      perServiceChains.lines.push(...out.chainDecls);
+      natRules.lines.push(...out.chainRules);
     }
-    for (const c of summary.chains) activeNatChains.add(c);
-    if (skip) skipped.rules.count += summary.rules;
-    serviceChainSummaries.set(key, summary);
+    for (const c of out.chains) activeNatChains.add(c);
   }
 
   // Delete chains no longer in use: a chain line flushes it, then -X removes it.
@@ -207,6 +162,102 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
     '',
   ].join('\n');
   const appended = (lines: readonly string[]): number => lines.filter((l) => l.startsWith('-A ')).length;
-  const ruleCounts = { filter: appended(filterRules.lines), nat: appended(natRules.lines) + skipped.rules.count };
-  return { text, activeNatChains, deletedChains, ruleCounts, serviceChains: serviceChainSummaries };
+  const ruleCounts = { filter: appended(filterRules.lines), nat: appended(natRules.lines) + skipped.rules };
+  return { text, activeNatChains, deletedChains, ruleCounts };
+}
+
+/** What one Service port adds to the restore input; a pure function of the entry and the sync's context. */
+interface ServiceOutput {
+  /** Its filter rules (KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-NODEPORTS, KUBE-PROXY-FIREWALL). */
+  filter: string[];
+  /** Its rules in the top-level nat chains (KUBE-SERVICES, KUBE-NODEPORTS). */
+  natTop: string[];
+  /** Its per-service chains: their declarations, their rules, their names. */
+  chainDecls: string[];
+  chainRules: string[];
+  chains: string[];
+}
+
+interface ServiceContext {
+  node: NodeFacts;
+  masqueradeAll: boolean;
+  comment: (text: string) => string[];
+}
+
+function serviceOutput(entry: ServiceEntry, ctx: ServiceContext): ServiceOutput {
+  const filterRules = new Lines();
+  const natRules = new Lines();
+  const p = planService(entry, ctx.node.nodeName);
+  const svc = p.svc;
+  const chains = serviceChains(p);
+  const match = ['-m', p.proto, '-p', p.proto];
+  const to = (ip: string): (string | number)[] => [...match, '-d', ip, '--dport', svc.port];
+  // Traffic this node cannot serve: REJECT when the Service has no endpoints at
+  // all, DROP when a Local policy leaves none on this node.
+  const refuse = (chain: string, verdict: NoEndpointVerdict | undefined, ...matches: Part[]): void => {
+    const why = verdict === 'reject' ? 'has no endpoints' : 'has no local endpoints';
+    filterRules.append(chain, `"${p.spn} ${why}"`, ...matches, '-j', verdict === 'reject' ? 'REJECT' : 'DROP');
+  };
+  const refuseExternal = (...matches: Part[]): void => {
+    if (!p.hasExternalEndpoints) refuse('KUBE-EXTERNAL-SERVICES', p.externalNoEndpoints, ...matches);
+  };
+
+  // Capture the ClusterIP.
+  if (p.hasInternalEndpoints) natRules.append('KUBE-SERVICES', `"${p.spn} cluster IP"`, to(svc.clusterIP), '-j', chains.internal);
+  else refuse('KUBE-SERVICES', p.internalNoEndpoints, to(svc.clusterIP));
+  // Capture external IPs.
+  for (const ip of svc.externalIPs) {
+    if (p.hasEndpoints) natRules.append('KUBE-SERVICES', `"${p.spn} external IP"`, to(ip), '-j', chains.ext);
+    refuseExternal(to(ip));
+  }
+  // Capture load-balancer ingress; as in kube-proxy, the firewall drops for all of
+  // a Service's VIPs come before their no-endpoint rules.
+  for (const ip of svc.loadBalancerIPs) {
+    if (p.hasEndpoints) natRules.append('KUBE-SERVICES', `"${p.spn} loadbalancer IP"`, to(ip), '-j', chains.lb);
+    if (chains.usesFW) filterRules.append('KUBE-PROXY-FIREWALL', `"${p.spn} traffic not accepted by ${chains.fw}"`, to(ip), '-j', 'DROP');
+  }
+  for (const ip of svc.loadBalancerIPs) refuseExternal(to(ip));
+  // Capture NodePorts (not subject to loadBalancerSourceRanges, as in Kubernetes).
+  if (svc.nodePort !== 0) {
+    if (p.hasEndpoints) natRules.append('KUBE-NODEPORTS', p.spn, match, '--dport', svc.nodePort, '-j', chains.ext);
+    refuseExternal('-m', 'addrtype', '--dst-type', 'LOCAL', match, '--dport', svc.nodePort);
+  }
+  // The health check NodePort is accepted whether or not this node has endpoints:
+  // answering "no" is how the load balancer learns to avoid this node.
+  if (svc.healthCheckNodePort !== 0) {
+    filterRules.append('KUBE-NODEPORTS', `"${p.spn} health check node port"`, '-m', 'tcp', '-p', 'tcp', '--dport', svc.healthCheckNodePort, '-j', 'ACCEPT');
+  }
+
+  const out = { chains: new Lines(), rules: new Lines() };
+  const declared = new Set<string>();
+  writeServiceChains(p, chains, { out, active: declared, node: ctx.node, masqueradeAll: ctx.masqueradeAll, comment: ctx.comment });
+  return { filter: filterRules.lines, natTop: natRules.lines, chainDecls: out.chains.lines, chainRules: out.rules.lines, chains: [...declared] };
+}
+
+/**
+ * kube-proxy's change trackers mean a sync computes only what changed; here, the rules of each Service port are
+ * remembered by its model entry, for as long as the node, the options and the large-cluster switch (comments or
+ * not) stay as they were. Entries are never changed in place (the model tracker replaces a changed Service's), so
+ * the same entry gives the same rules.
+ */
+export class IptablesRuleMemo {
+  private key = '';
+  private outputs = new WeakMap<ServiceEntry, ServiceOutput>();
+
+  /** This memo for a build whose context is `key`: emptied first when the context changed. */
+  valid(key: string): this {
+    if (key !== this.key) {
+      this.key = key;
+      this.outputs = new WeakMap();
+    }
+    return this;
+  }
+
+  get(entry: ServiceEntry): ServiceOutput | undefined {
+    return this.outputs.get(entry);
+  }
+
+  set(entry: ServiceEntry, out: ServiceOutput): void {
+    this.outputs.set(entry, out);
+  }
 }

@@ -162,19 +162,25 @@ export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** A Service's ports, each with its endpoints (from `endpointsFromSlices`). */
+export function serviceEntries(ports: readonly ServicePortInfo[], endpoints: ReadonlyMap<string, EndpointInfo[]>): ServiceEntry[] {
+  return ports.map((service) => ({
+    service,
+    endpoints: endpoints.get(servicePortKey(service.namespace, service.name, service.portName, service.protocol)) ?? [],
+  }));
+}
+
+/** The model's order: "namespace/name:port", then protocol. */
+export function entryOrderKey(e: ServiceEntry): string {
+  return `${e.service.namespace}/${e.service.name}:${e.service.portName}\u0000${e.service.protocol}`;
+}
+
 /**
  * The whole model: every programmed Service port with its endpoints, sorted by
  * "namespace/name:port" then protocol, so that every generator's output is stable.
  */
 export function buildModel(services: readonly Service[], slices: readonly EndpointSlice[]): ServiceEntry[] {
   const endpoints = endpointsFromSlices(slices);
-  const entries = services.flatMap(servicePortsFromService).map((service) => ({
-    service,
-    endpoints: endpoints.get(servicePortKey(service.namespace, service.name, service.portName, service.protocol)) ?? [],
-  }));
-  return entries.sort(
-    (a, b) =>
-      cmp(`${a.service.namespace}/${a.service.name}:${a.service.portName}`, `${b.service.namespace}/${b.service.name}:${b.service.portName}`) ||
-      cmp(a.service.protocol, b.service.protocol),
-  );
+  const keyed = services.flatMap((svc) => serviceEntries(servicePortsFromService(svc), endpoints)).map((e) => [entryOrderKey(e), e] as const);
+  return keyed.sort((a, b) => cmp(a[0], b[0])).map(([, e]) => e);
 }

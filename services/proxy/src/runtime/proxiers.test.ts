@@ -132,6 +132,29 @@ describe('IptablesProxier', () => {
     expect(await p.rulesLost()).toBe(true);
   });
 
+  it('a full sync of a kernel it knows rewrites everything without reading it back; a lost canary makes it read again', async () => {
+    const k = fakeKernel();
+    const p = new IptablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    const r = await p.sync(m2, node, true);
+    expect(r.full).toBe(true);
+    expect(k.calls.filter((c) => c.cmd === 'iptables-save')).toHaveLength(1);
+    expect(k.restores()[1]).toContain(':KUBE-SERVICES');
+    const fresh = fakeKernel();
+    await new IptablesProxier(fresh.exec).sync(m2, node, true);
+    expect(k.restores()[1]).toBe(fresh.restores()[0]);
+    k.state.canaries = false;
+    expect(await p.rulesLost()).toBe(true);
+    await p.sync(m2, node, true);
+    expect(k.calls.filter((c) => c.cmd === 'iptables-save')).toHaveLength(2);
+  });
+
+  it('runs the chosen backend: iptables-legacy-save and iptables-legacy-restore', async () => {
+    const k = fakeKernel();
+    await new IptablesProxier(k.exec, {}, 'legacy').sync(m1, node, false);
+    expect(new Set(k.calls.map((c) => c.cmd))).toEqual(new Set(['iptables-legacy-save', 'iptables-legacy', 'iptables-legacy-restore']));
+  });
+
   it('after a failed restore, throws and makes the next sync full', async () => {
     const k = fakeKernel();
     const p = new IptablesProxier(k.exec);

@@ -3,11 +3,12 @@
  * one tool call per sync. They remember what the last successful sync wrote, so
  * an iptables sync can be partial; any failure makes the next sync full.
  */
-import { buildIptablesRules, type IptablesOptions, type ServiceChainSummary } from '../iptables/ruleset.js';
+import { IptablesRuleMemo, buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
 import { changedFingerprints, omitUnchangedChains, serviceFingerprints, topLevelChains } from '../iptables/partial.js';
 import { iptablesJumps, jumpRuleArgs } from '../iptables/jumps.js';
 import { NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction, type NftablesOptions } from '../nftables/transaction.js';
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
+import { iptablesTools, type IptablesBackend, type IptablesTools } from './backend.js';
 import { run, type Exec } from './exec.js';
 import { hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
 
@@ -54,54 +55,70 @@ export class IptablesProxier implements Proxier {
         nodeKey: string;
         activeNatChains: string[];
         topLevel: Map<string, string[]>;
-        serviceChains: Map<string, ServiceChainSummary>;
       }
     | undefined;
   private needFull = true;
+  /**
+   * Whether the kernel holds exactly what the last sync wrote: false at start, after a failed sync and when a canary
+   * chain was found gone. Only then does a full sync read the tables back (iptables-save: stale chains, missing
+   * jumps); otherwise it knows which chains exist, as kube-proxy in large-cluster mode skips iptables-save, which
+   * takes seconds of CPU with iptables-nft at 15,000 chains.
+   */
+  private kernelKnown = false;
+  private readonly tools: IptablesTools;
+  private readonly rules = new IptablesRuleMemo();
+  private readonly fingerprints = new WeakMap<ServiceEntry, string>();
 
   constructor(
     private readonly exec: Exec,
     private readonly options: IptablesOptions = {},
-  ) {}
+    /** Which iptables runs the rules: iptables-nft, iptables-legacy, or (undefined) whatever `iptables` is here. */
+    readonly backend?: IptablesBackend,
+  ) {
+    this.tools = iptablesTools(backend);
+  }
 
   async sync(entries: readonly ServiceEntry[], node: NodeFacts, forceFull: boolean): Promise<SyncOutcome> {
     const nodeKey = JSON.stringify(node);
     const last = this.last;
     const full = forceFull || this.needFull || last === undefined || last.nodeKey !== nodeKey;
-    // Until this sync succeeds, whatever the kernel holds is uncertain: the next one reads it afresh.
+    // Until this sync succeeds, whatever the kernel holds is uncertain: the next one is full and reads it afresh.
     this.needFull = true;
-    const fingerprints = serviceFingerprints(entries);
-    let existing: string[];
+    const known = this.kernelKnown && last !== undefined;
+    this.kernelKnown = false;
+    const fingerprints = serviceFingerprints(entries, this.fingerprints);
+    let existing: readonly string[];
     let changed: Set<string> | undefined;
-    if (full || last === undefined) {
+    if (!known) {
       // Reconcile with the kernel: a restarted kube-proxy (or one whose restore failed) learns which of its
       // chains exist, so the ones no Service uses any more are deleted and none is created twice.
-      const saved = parseIptablesSave(await run(this.exec, 'iptables-save', []));
+      const saved = parseIptablesSave(await run(this.exec, this.tools.save, []));
       await this.ensureJumps(saved);
       for (const table of CANARY_TABLES) if (!(saved.get(table)?.chains ?? []).includes(CANARY)) await this.newChain(table, CANARY);
       existing = kubeNatChains(saved);
     } else {
       existing = last.activeNatChains;
-      changed = changedFingerprints(last.fingerprints, fingerprints);
+      if (!full) changed = changedFingerprints(last.fingerprints, fingerprints);
     }
     const ruleset = buildIptablesRules({
       entries,
       node,
       options: this.options,
       existingNatChains: existing,
-      ...(changed && last ? { changedServices: changed, previousServiceChains: last.serviceChains } : {}),
+      memo: this.rules,
+      ...(changed ? { changedServices: changed } : {}),
     });
     const input = changed && last ? omitUnchangedChains(ruleset.text, last.topLevel) : ruleset.text;
     // A change that changes no rule (a slice rewritten with the same endpoints) leaves nothing to restore.
-    if (input !== '') await run(this.exec, 'iptables-restore', [...WAIT, '--noflush', '--counters'], input);
+    if (input !== '') await run(this.exec, this.tools.restore, [...WAIT, '--noflush', '--counters'], input);
     this.last = {
       fingerprints,
       nodeKey,
       activeNatChains: [...ruleset.activeNatChains],
       topLevel: topLevelChains(ruleset.text),
-      serviceChains: ruleset.serviceChains,
     };
     this.needFull = false;
+    this.kernelKnown = true;
     return {
       full: changed === undefined,
       ...(changed ? { changed: changed.size } : {}),
@@ -111,14 +128,19 @@ export class IptablesProxier implements Proxier {
   }
 
   async rulesLost(): Promise<boolean> {
-    for (const table of CANARY_TABLES) if ((await this.exec('iptables', [...WAIT, '-t', table, '-S', CANARY])).code !== 0) return true;
+    for (const table of CANARY_TABLES) {
+      if ((await this.exec(this.tools.iptables, [...WAIT, '-t', table, '-S', CANARY])).code !== 0) {
+        this.kernelKnown = false;
+        return true;
+      }
+    }
     return false;
   }
 
   /** `iptables -N`, where a chain that exists already is no error. */
   private async newChain(table: string, chain: string): Promise<void> {
-    const r = await this.exec('iptables', [...WAIT, '-t', table, '-N', chain]);
-    if (r.code !== 0 && !/exists/i.test(r.stderr)) await run(this.exec, 'iptables', [...WAIT, '-t', table, '-N', chain]);
+    const r = await this.exec(this.tools.iptables, [...WAIT, '-t', table, '-N', chain]);
+    if (r.code !== 0 && !/exists/i.test(r.stderr)) await run(this.exec, this.tools.iptables, [...WAIT, '-t', table, '-N', chain]);
   }
 
   /**
@@ -133,7 +155,7 @@ export class IptablesProxier implements Proxier {
         await this.newChain(j.table, j.target);
         saved.get(j.table)?.chains.push(j.target);
       }
-      await run(this.exec, 'iptables', [...WAIT, '-t', j.table, '-I', j.chain, ...jumpRuleArgs(j)]);
+      await run(this.exec, this.tools.iptables, [...WAIT, '-t', j.table, '-I', j.chain, ...jumpRuleArgs(j)]);
     }
   }
 }
@@ -170,15 +192,16 @@ export class NftablesProxier implements Proxier {
 
 /**
  * Remove kube-proxy's chains and the jumps into them from the iptables tables: every
- * one by default, or those `owned` picks (one mode's, when another mode starts).
- * Returns how many chains went.
+ * one by default, or those `owned` picks (one mode's, when another mode starts), with
+ * the host's iptables or the given backend's. Returns how many chains went.
  */
-export async function cleanupIptables(exec: Exec, owned?: (chain: string) => boolean): Promise<number> {
-  const r = await exec('iptables-save', []);
+export async function cleanupIptables(exec: Exec, owned?: (chain: string) => boolean, backend?: IptablesBackend): Promise<number> {
+  const tools = iptablesTools(backend);
+  const r = await exec(tools.save, []);
   if (r.code !== 0) return 0; // no iptables here: nothing of ours either
   const saved = parseIptablesSave(r.stdout);
   const input = iptablesCleanupInput(saved, owned);
-  if (input) await run(exec, 'iptables-restore', [...WAIT, '--noflush'], input);
+  if (input) await run(exec, tools.restore, [...WAIT, '--noflush'], input);
   return [...saved.values()].reduce((n, t) => n + t.chains.filter((c) => input.includes(`-X ${c}\n`)).length, 0);
 }
 
