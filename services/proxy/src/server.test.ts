@@ -41,6 +41,7 @@ describe('kube-proxy start', () => {
       ),
     ).rejects.toThrow(/ENOENT/);
     expect(lines.find((l) => l.level === 40)?.msg).toBe('IPVS not available in this kernel; serving the sh scheduler through the userspace data path');
-    expect(calls).toEqual(['nft list table ip kube-proxy', 'iptables-save']);
+    // The iptables mode's chains go from both backends: the host's iptables and iptables-legacy.
+    expect(calls).toEqual(['nft list table ip kube-proxy', 'iptables-save', 'iptables-legacy-save']);
   });
 });
