@@ -279,7 +279,16 @@ export class Cluster {
       alive: (s) => this.sup.starting(s) || isAlive(this.sup.pid(s)),
       tail: (s) => this.tail(s),
     });
-    await launchAll(services, { start: (s) => this.startOne(s), healthy: (s) => health.wait(s) });
+    // What others wait for (etcd, the api-server) says when it is healthy: the launch's timeline (npm run bench:up).
+    const said = new Set<string>();
+    const healthyOnce = async (s: ComposeService) => {
+      await health.wait(s);
+      if (!said.has(s.name)) {
+        said.add(s.name);
+        this.log(`  ${s.name}: healthy${elapsed(t0)}`);
+      }
+    };
+    await launchAll(services, { start: (s) => this.startOne(s), healthy: healthyOnce });
     // What nothing waited for (the nodes' checks: kubelet, and kube-proxy's first rules) is checked while the nodes
     // are watched: a node's Ready does not wait for its kube-proxy's check, nor the add-ons for it.
     const daemons = services.filter((s) => !s.oneShot);
@@ -308,15 +317,15 @@ export class Cluster {
     const waiting = await waitNodesReady(api, nodes);
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
-    await this.startAddons(api);
+    await this.startAddons(api, t0);
     this.log(`  cluster DNS: answering at ${DNS_SERVICE_IP}${elapsed(t0)}`);
   }
 
   /** Apply compose/addons/*.yaml (what is missing), then wait until the cluster DNS answers. */
-  private async startAddons(api: AdminApi): Promise<void> {
+  private async startAddons(api: AdminApi, t0: number): Promise<void> {
     const objects = addonObjects(join(REPO_ROOT, 'compose', 'addons'));
     const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
-    if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}`);
+    if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}${elapsed(t0)}`);
     if (!(await waitDnsAnswers(serviceNs(this.project, 'node-1'), DNS_SERVICE_IP)))
       throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
   }
