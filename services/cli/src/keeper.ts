@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { KeeperSpec } from './keeper-spec.js';
 import { signalGroup } from './process-signals.js';
 import { formatRestart, nextDelay, parseRestart, shouldRestart } from './restart-policy.js';
@@ -86,6 +86,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
 }
 process.on('SIGHUP', () => undefined);
 
+mkdirSync(dirname(spec.files.restarts), { recursive: true });
 writeFileSync(spec.files.restarts, '0');
 if (spec.freezer) joinFreezer(spec.freezer);
 run();
