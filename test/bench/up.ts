@@ -1,11 +1,15 @@
 /**
  * `kemu up --nodes 3` from nothing (no state directory: credentials, network, processes) to 3 Ready nodes with the
  * cluster DNS answering, run 5 times; min/median/max of the whole and of each phase, timed here from the lines
- * `kemu up` prints as it goes:
- *   processes  from the start to every process of the compose file healthy ("processes: N healthy"),
- *   nodes      to every node Ready and schedulable ("nodes Ready: ..."),
- *   dns        to 10.96.0.10 answering from node-1 ("cluster DNS: answering ..."),
- *   total      to `kemu up` exiting.
+ * `kemu up` prints as it goes — the launch's timeline:
+ *   etcd       etcd healthy ("etcd: healthy"; the credentials are made meanwhile),
+ *   apiserver  the api-server healthy ("apiserver: healthy"),
+ *   nodes      every node Ready and schedulable ("nodes Ready: ..."),
+ *   addons     the add-on manifests applied ("add-ons: ..."),
+ *   dns        10.96.0.10 answering from node-1 ("cluster DNS: answering ..."): CoreDNS pods scheduled, started,
+ *              Ready, and kube-proxy's rules for them written,
+ *   processes  every process of the compose file healthy ("processes: N healthy"; beside the chain above),
+ *   total      `kemu up` exiting.
  * The load average is printed with each run: on a shared machine the figures say as much about it as about kemu.
  * Run: npm run bench:up   (as root; KEMU_BENCH_RUNS, KEMU_BENCH_PROJECT and KEMU_BENCH_SUBNET to change the defaults)
  */
@@ -22,9 +26,12 @@ const SUBNET = process.env.KEMU_BENCH_SUBNET ?? '172.30';
 
 /** The progress line that ends each phase. */
 const PHASES = [
-  { name: 'processes', line: /^\s*processes: \d+ healthy/ },
+  { name: 'etcd', line: /^\s*etcd: healthy/ },
+  { name: 'apiserver', line: /^\s*apiserver: healthy/ },
   { name: 'nodes', line: /^\s*nodes Ready:/ },
+  { name: 'addons', line: /^\s*add-ons:/ },
   { name: 'dns', line: /^\s*cluster DNS: answering/ },
+  { name: 'processes', line: /^\s*processes: \d+ healthy/ },
 ] as const;
 type Phase = (typeof PHASES)[number]['name'] | 'total';
 type Run = Partial<Record<Phase, number>> & { load: number };
@@ -55,12 +62,13 @@ const stats = (xs: number[]) => {
 await withBenchHome(PROJECT, SUBNET, async ({ env, kemu }) => {
   const runs: Run[] = [];
   console.log(`kemu up --nodes 3, ${RUNS} runs (seconds since the start; load = 1-minute load average at the start)`);
-  console.log('run   processes    nodes      dns    total   load');
+  console.log('run      etcd  apiserver    nodes   add-ons      dns  processes    total   load');
   for (let i = 1; i <= RUNS; i++) {
     try {
       const r = await up(env);
       runs.push(r);
-      console.log(`${String(i).padEnd(4)} ${s(r.processes)}  ${s(r.nodes)}  ${s(r.dns)}  ${s(r.total)}  ${r.load.toFixed(1).padStart(5)}`);
+      const cols = [r.etcd, r.apiserver, r.nodes, r.addons, r.dns, r.processes, r.total].map((x) => s(x).padStart(9));
+      console.log(`${String(i).padEnd(4)}${cols.join('')}  ${r.load.toFixed(1).padStart(5)}`);
     } finally {
       kemu('down');
     }
@@ -69,14 +77,17 @@ await withBenchHome(PROJECT, SUBNET, async ({ env, kemu }) => {
   // Each phase's own share: from the end of the one before.
   const own = (r: Run, p: Phase, before: Phase | undefined) => (r[p] ?? 0) - (before ? (r[before] ?? 0) : 0);
   const rows: [string, Phase, Phase | undefined][] = [
+    ['etcd healthy', 'etcd', undefined],
+    ['  then api-server', 'apiserver', 'etcd'],
+    ['  then nodes Ready', 'nodes', 'apiserver'],
+    ['  then add-ons applied', 'addons', 'nodes'],
+    ['  then DNS answering', 'dns', 'addons'],
     ['processes healthy', 'processes', undefined],
-    ['  then nodes Ready', 'nodes', 'processes'],
-    ['  then DNS answering', 'dns', 'nodes'],
     ['kemu up (total)', 'total', undefined],
   ];
-  console.log('                         min   median      max');
+  console.log('                           min   median      max');
   for (const [label, p, before] of rows) {
     const { min, median, max } = stats(runs.map((r) => own(r, p, before)));
-    console.log(`${label.padEnd(22)} ${s(min)}  ${s(median)}  ${s(max)}`);
+    console.log(`${label.padEnd(24)} ${s(min)}  ${s(median)}  ${s(max)}`);
   }
 });

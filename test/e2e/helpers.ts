@@ -8,6 +8,7 @@ import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import { parse, stringify } from 'yaml';
 import { inject } from 'vitest';
+import { Cluster } from '@kemu/cli';
 import { CLI } from './global-setup.js';
 
 export const ctx = () => inject('kemu');
@@ -49,6 +50,15 @@ export function deploymentManifest(name: string, replicas: number, spec: PodSpec
 /** A Pod manifest: these containers, the rest of the spec, and labels. */
 export function podManifest(name: string, containers: Container[], spec: Omit<PodSpec, 'containers'> = {}, labels?: Record<string, string>): Pod {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, ...(labels ? { labels } : {}) }, spec: { ...spec, containers } };
+}
+
+/**
+ * The suite's cluster as `kemu` itself drives it, for what the CLI has no verb for: a service killed as `docker
+ * kill` does (its restart policy does not bring it back until `kemu start`), frozen, thawed.
+ */
+export function cluster(): Cluster {
+  const c = ctx();
+  return new Cluster({ name: c.project, subnet: c.subnet, home: c.home, log: () => undefined });
 }
 
 export function kemu(...args: string[]): string {

@@ -9,9 +9,8 @@
  * keeps the client's address and answers on the health check NodePort.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, stateFile, waitFor } from './helpers.js';
+import { cluster, ctx, k, kemu, kubectl, namespace, netexecRunArgs, waitFor } from './helpers.js';
 import { fromHost, holder } from './lb.js';
 
 let ns: string;
@@ -140,7 +139,7 @@ spec: {type: LoadBalancer, externalTrafficPolicy: ${policy}, ports: [{port: 80, 
     const dead = await holder(ip);
     const started = Date.now();
     // As the README's example: the node's kubelet dies; node lifecycle marks the Node NotReady after its grace.
-    process.kill(-Number(readFileSync(stateFile('pids', `${dead}.pid`), 'utf8').trim()), 'SIGKILL');
+    cluster().killService(dead); // as `docker kill`: not restarted until `kemu start`
     try {
       const next = await holder(ip, dead, 150_000);
       await waitFor('the EXTERNAL-IP answering through the new node', () => fromHost(`http://${ip}/hostname`).code === 200, 30_000);

@@ -8,9 +8,8 @@
  * serving: a node that went silent, not one that went away.)
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { PodList } from 'kubernetes-types/core/v1.js';
-import { ctx, k, parseJson, stateFile } from './helpers.js';
+import { cluster, ctx, k, parseJson } from './helpers.js';
 
 function killGroup(pid: number): void {
   try {
@@ -24,25 +23,14 @@ function killGroup(pid: number): void {
   }
 }
 
-/** The pid kemu recorded for a service (`node-2`, `node-2/kube-proxy`). */
-function pidOf(service: string): number | undefined {
-  try {
-    return Number(readFileSync(stateFile('pids', `${service}.pid`), 'utf8').trim());
-  } catch {
-    return undefined;
-  }
-}
-
 /** Kill `node` (node-1, node-2, ...) as a power cut would. */
 export async function killNode(node: string): Promise<void> {
   const { project } = ctx();
   const pods = parseJson<PodList>(await k(['get', 'pods', '-A', '--field-selector', `spec.nodeName=${node}`, '-o', 'json'])).items;
   // The link first: from this moment nothing on the node is reachable, whatever still runs for a few milliseconds.
   execFileSync('ip', ['-n', `${project}-${node}`, 'link', 'set', 'eth0', 'down']);
-  for (const svc of [node, `${node}/kube-proxy`]) {
-    const pid = pidOf(svc);
-    if (pid) killGroup(pid);
-  }
+  // As `docker kill` of the node's container: their restart policy leaves them down until `kemu start`.
+  for (const svc of [node, `${node}/kube-proxy`]) cluster().killService(svc);
   // Every process in the pods' namespaces: the programs and the small shells beside them (named by the kubelet).
   for (const p of pods) {
     const netns = `${project}-p-${p.metadata!.uid!.slice(0, 8)}`;

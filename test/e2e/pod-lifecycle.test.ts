@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { apply, ctx, k, kemu, kubectl, namespace, netexecContainer, parseJson, podManifest, waitFor } from './helpers.js';
+import { apply, cluster, ctx, k, kemu, kubectl, namespace, netexecContainer, parseJson, podManifest, waitFor } from './helpers.js';
 
 let ns: string;
 const getPod = async (name: string): Promise<Pod> => parseJson<Pod>(await k(['get', 'pod', name, '-n', ns, '-o', 'json']));
@@ -212,12 +212,7 @@ describe('kubelet restart', () => {
     await k(['run', 'steady', '-n', ns, '--image=nginx', '--overrides', JSON.stringify(overrides)]);
     await ready('steady');
     const before = (await getPod('steady')).status?.containerStatuses?.[0];
-    const pid = kemu('status')
-      .split('\n')
-      .find((l) => l.startsWith('node-1 '))!
-      .trim()
-      .split(/\s+/)[2];
-    process.kill(Number(pid), 'SIGTERM');
+    cluster().killService('node-1', 'SIGTERM'); // stopped for its restart policy until `kemu start`
     await waitFor(
       'kubelet gone',
       () =>

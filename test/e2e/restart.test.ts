@@ -4,23 +4,14 @@
  * /readyz say not-ready until the api-server has reconnected by itself.
  */
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Status, WatchEvent } from '@kemu/api';
 import type { ConfigMapList } from 'kubernetes-types/core/v1.js';
-import { api, creds, kemu, namespace, parseJson, stateFile, waitFor } from './helpers.js';
+import { api, cluster, creds, kemu, namespace, parseJson, waitFor } from './helpers.js';
 
-function pidOf(service: string): number {
-  return Number(readFileSync(stateFile('pids', `${service}.pid`), 'utf8').trim());
-}
-
+/** SIGKILL, as `docker kill`: its restart policy leaves it down until `kemu start`. */
 function kill(service: string): void {
-  const pid = pidOf(service);
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    process.kill(pid, 'SIGKILL');
-  }
+  cluster().killService(service);
 }
 
 /** A raw REST watch collecting `TYPE name` lines. */

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ctx, k, kemu, kubectl, namespace, netexecRunArgs, onNode, stateFile, waitFor } from './helpers.js';
+import { cluster, ctx, k, kemu, kubectl, namespace, netexecRunArgs, onNode, stateFile, waitFor } from './helpers.js';
 
 let ns = '';
 const ips: Record<string, string> = {};
@@ -94,7 +94,6 @@ const userspacePath = (mode: string) => mode === 'userspace' || mode === 'ipvs';
 const clusterRecord = () => JSON.parse(readFileSync(stateFile('cluster.json'), 'utf8')) as { proxyMode?: string; ipvsScheduler?: string };
 const natRules = (node = 'node-1') => onNode(node, 'iptables-save', '-t', 'nat').stdout;
 const allRules = (node = 'node-1') => onNode(node, 'iptables-save').stdout;
-const proxyPid = (node: string) => Number(readFileSync(stateFile('pids', node, 'kube-proxy.pid'), 'utf8').trim());
 
 beforeAll(async () => {
   ns = await namespace('svc');
@@ -304,7 +303,7 @@ describe.each(['iptables', 'nftables', 'userspace', 'ipvs'] as const)('Services 
     const dump = () => (mode === 'nftables' ? onNode('node-1', 'nft', 'list', 'table', 'ip', 'kube-proxy').stdout : allRules());
     await waitFor('the new Service in the rules', () => dump().includes(goneIP));
 
-    process.kill(proxyPid('node-1'), 'SIGKILL');
+    cluster().killService('node-1/kube-proxy'); // as `docker kill`: its restart policy leaves it down
     await waitFor('kube-proxy down', () => /node-1\/kube-proxy\s+exited/.test(kemu('status')));
     await k(['delete', 'svc', '-n', ns, 'gone']);
     await k(['delete', 'endpointslice', '-n', ns, 'gone-1']);

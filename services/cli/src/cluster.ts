@@ -18,6 +18,8 @@ import { KemuError } from './errors.js';
 import { HealthWaits } from './health.js';
 import { launchAll } from './launch-order.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
+import { isAlive } from './process-signals.js';
+import { Supervisor } from './supervision.js';
 
 /** The kube-dns Service's address (compose/addons/dns.yaml): the 10th of the service range, as in Kubernetes. */
 export const DNS_SERVICE_IP = '10.96.0.10';
@@ -83,7 +85,8 @@ export interface ProxyDataPath {
   fallback?: string;
 }
 
-export type ServiceState = 'running' | 'exited' | 'completed';
+/** `restarting`: exited, and its keeper starts it again after the back-off; `paused`: frozen (freezeService). */
+export type ServiceState = 'running' | 'restarting' | 'paused' | 'exited' | 'completed';
 
 export { KemuError };
 
@@ -112,6 +115,8 @@ export class Cluster {
   readonly ipvsScheduler: IpvsScheduler;
   readonly lbRange: string;
   private log: (line: string) => void;
+  /** The services' keepers (restart policies) and the pid files the rest of kemu reads. */
+  private sup: Supervisor;
 
   constructor(private opts: ClusterOptions = {}) {
     this.composeFile = opts.composeFile ?? join(REPO_ROOT, 'compose', 'docker-compose.yml');
@@ -127,6 +132,7 @@ export class Cluster {
     this.ipvsScheduler = opts.ipvsScheduler ?? (envSched !== undefined && isIpvsScheduler(envSched) ? envSched : undefined) ?? rec?.ipvsScheduler ?? 'rr';
     this.lbRange = opts.lbRange ?? process.env.KEMU_LB_RANGE ?? rec?.lbRange ?? '';
     this.log = opts.log ?? ((l) => console.log(l));
+    this.sup = new Supervisor(this.state, this.project);
   }
 
   private recordAt(dir: string): ClusterRecord | undefined {
@@ -163,29 +169,13 @@ export class Cluster {
     return { project: this.project, subnet: p.subnet, gateway: p.gateway };
   }
 
-  /** node-1/kube-proxy's files go in a directory named after its node. */
-  private pidFile(svc: string): string {
-    return join(this.state, 'pids', `${svc}.pid`);
-  }
-
   private logFile(svc: string): string {
     return join(this.state, 'logs', `${svc}.log`);
   }
 
-  private pidOf(svc: string): number | undefined {
-    const f = this.pidFile(svc);
-    if (!existsSync(f)) return undefined;
-    const pid = Number(readFileSync(f, 'utf8').trim());
-    return pid > 0 ? pid : undefined;
-  }
-
-  private alive(pid: number | undefined): boolean {
-    return isAlive(pid);
-  }
-
   serviceState(svc: ComposeService): ServiceState {
     if (svc.oneShot) return existsSync(join(this.state, 'pids', `${svc.name}.done`)) ? 'completed' : 'exited';
-    return this.alive(this.pidOf(svc.name)) ? 'running' : 'exited';
+    return this.sup.stateOf(svc.name);
   }
 
   private checkHost(): void {
@@ -209,32 +199,30 @@ export class Cluster {
     return r.status ?? 1;
   }
 
-  /** argv and log descriptor for running a service inside its namespace. */
-  private launch(svc: ComposeService): { args: string[]; logFd: number; env: NodeJS.ProcessEnv } {
-    mkdirSync(dirname(this.logFile(svc.name)), { recursive: true });
-    mkdirSync(dirname(this.pidFile(svc.name)), { recursive: true });
+  /** argv (nsenter, then the service's command) and environment for running a service inside its namespace. */
+  private launch(svc: ComposeService): { argv: string[]; env: NodeJS.ProcessEnv } {
     const argv = svc.command[0] === 'node' ? [process.execPath, ...svc.command.slice(1)] : svc.command;
     return {
       // nsenter joins the network namespace only; `ip netns exec` would also give the process a mount namespace of
       // its own, and the network namespaces a kubelet names for its pods would then be invisible outside it.
-      args: [`--net=/run/netns/${serviceNs(this.project, svc.netns ?? svc.name)}`, '--', ...argv],
-      logFd: openSync(this.logFile(svc.name), 'a'),
+      argv: ['nsenter', `--net=/run/netns/${serviceNs(this.project, svc.netns ?? svc.name)}`, '--', ...argv],
       env: { ...process.env, ...svc.environment },
     };
   }
 
-  private startService(svc: ComposeService): void {
-    const { args, logFd, env } = this.launch(svc);
-    const child = spawn('nsenter', args, { detached: true, stdio: ['ignore', logFd, logFd], env });
-    closeSync(logFd);
-    writeFileSync(this.pidFile(svc.name), String(child.pid));
-    child.unref();
+  /** Start a long-running service under its keeper, which applies its compose `restart:` policy. */
+  private spawnService(svc: ComposeService): void {
+    const { argv, env } = this.launch(svc);
+    this.sup.start(svc.name, svc.restart, argv, env, this.logFile(svc.name));
   }
 
   /** Run a one-shot service to its end (without blocking: services that do not wait for it start meanwhile). */
   private async runOneShot(svc: ComposeService): Promise<void> {
-    const { args, logFd, env } = this.launch(svc);
-    const child = spawn('nsenter', args, { stdio: ['ignore', logFd, logFd], env });
+    const { argv, env } = this.launch(svc);
+    mkdirSync(dirname(this.logFile(svc.name)), { recursive: true });
+    mkdirSync(join(this.state, 'pids'), { recursive: true });
+    const logFd = openSync(this.logFile(svc.name), 'a');
+    const child = spawn(argv[0] ?? 'nsenter', argv.slice(1), { stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     const code = await new Promise<number | null>((r) => {
       child.on('error', () => r(null));
@@ -262,7 +250,8 @@ export class Cluster {
       this.log(`  controller-manager: LoadBalancer pool ${this.record.lbRange || 'default'} -> ${this.lbRange || 'default'}`);
       await this.killAll(['controller-manager']);
     }
-    const running = services.filter((s) => !s.oneShot && this.serviceState(s) === 'running');
+    // A service whose keeper waits out a back-off is under way too: a second keeper would run it twice.
+    const running = services.filter((s) => !s.oneShot && this.sup.active(s.name));
     if (running.length && running.length === services.filter((s) => !s.oneShot).length) return 'already-running';
     mkdirSync(this.state, { recursive: true });
     const record: ClusterRecord = {
@@ -287,10 +276,19 @@ export class Cluster {
     }
     const health = new HealthWaits(services, {
       netns: (s) => serviceNs(this.project, s),
-      alive: (s) => this.alive(this.pidOf(s)),
+      alive: (s) => this.sup.starting(s) || isAlive(this.sup.pid(s)),
       tail: (s) => this.tail(s),
     });
-    await launchAll(services, { start: (s) => this.startOne(s), healthy: (s) => health.wait(s) });
+    // What others wait for (etcd, the api-server) says when it is healthy: the launch's timeline (npm run bench:up).
+    const said = new Set<string>();
+    const healthyOnce = async (s: ComposeService) => {
+      await health.wait(s);
+      if (!said.has(s.name)) {
+        said.add(s.name);
+        this.log(`  ${s.name}: healthy${elapsed(t0)}`);
+      }
+    };
+    await launchAll(services, { start: (s) => this.startOne(s), healthy: healthyOnce });
     // What nothing waited for (the nodes' checks: kubelet, and kube-proxy's first rules) is checked while the nodes
     // are watched: a node's Ready does not wait for its kube-proxy's check, nor the add-ons for it.
     const daemons = services.filter((s) => !s.oneShot);
@@ -306,9 +304,9 @@ export class Cluster {
     if (svc.oneShot) {
       this.log(`  ${svc.name}: running`);
       await this.runOneShot(svc);
-    } else if (this.serviceState(svc) !== 'running') {
+    } else if (!this.sup.active(svc.name)) {
       this.log(`  ${svc.name}: starting at ${svc.address}`);
-      this.startService(svc);
+      this.spawnService(svc);
     }
   }
 
@@ -319,15 +317,15 @@ export class Cluster {
     const waiting = await waitNodesReady(api, nodes);
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
-    await this.startAddons(api);
+    await this.startAddons(api, t0);
     this.log(`  cluster DNS: answering at ${DNS_SERVICE_IP}${elapsed(t0)}`);
   }
 
   /** Apply compose/addons/*.yaml (what is missing), then wait until the cluster DNS answers. */
-  private async startAddons(api: AdminApi): Promise<void> {
+  private async startAddons(api: AdminApi, t0: number): Promise<void> {
     const objects = addonObjects(join(REPO_ROOT, 'compose', 'addons'));
     const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
-    if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}`);
+    if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}${elapsed(t0)}`);
     if (!(await waitDnsAnswers(serviceNs(this.project, 'node-1'), DNS_SERVICE_IP)))
       throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
   }
@@ -392,13 +390,67 @@ export class Cluster {
       });
   }
 
+  /** Stop services for good (their keepers first, so nothing is restarted): SIGTERM, SIGKILL after 5 s. */
   private async killAll(services: string[]): Promise<void> {
-    const pids = services.map((s) => this.pidOf(s)).filter((p): p is number => this.alive(p));
-    for (const pid of pids) signalGroup(pid, 'SIGTERM');
-    const deadline = Date.now() + 5000;
-    while (pids.some((p) => this.alive(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const pid of pids) if (this.alive(pid)) signalGroup(pid, 'SIGKILL');
-    for (const s of services) rmSync(this.pidFile(s), { force: true });
+    await this.sup.stop(services);
+  }
+
+  /** A long-running service of the compose file by name (node-1, node-1/kube-proxy, scheduler, ...). */
+  private service(name: string): ComposeService {
+    const svc = this.compose().services.find((s) => s.name === name);
+    if (!svc) throw new KemuError(`no service "${name}" in cluster "${this.project}"`);
+    if (svc.oneShot) throw new KemuError(`${name} is a one-shot service: it runs once at start`);
+    return svc;
+  }
+
+  /** The services that run in a node's (or any service's) network namespace: node-1 → node-1, node-1/kube-proxy. */
+  servicesOf(node: string): string[] {
+    return this.compose()
+      .services.filter((s) => !s.oneShot && (s.name === node || s.netns === node))
+      .map((s) => s.name);
+  }
+
+  /** Stop services as `docker stop`: SIGTERM, SIGKILL after `graceMs`; they stay stopped until started again. */
+  async stopServices(names: string[], graceMs = 5000): Promise<void> {
+    for (const n of names) this.service(n);
+    await this.sup.stop(names, graceMs);
+  }
+
+  /** Start stopped services again (`docker start`), under their keepers; false for each one that was running. */
+  startServices(names: string[]): boolean[] {
+    const svcs = names.map((n) => this.service(n));
+    return svcs.map((svc) => {
+      if (this.sup.active(svc.name)) return false;
+      if (!nsExists(serviceNs(this.project, svc.netns ?? svc.name))) throw new KemuError(`cluster "${this.project}" is stopped: kemu start brings it back`);
+      this.spawnService(svc);
+      return true;
+    });
+  }
+
+  /**
+   * Send `signal` to a service's processes as `docker kill` does (default SIGKILL): its keeper restarts nothing,
+   * and it counts as stopped until started again. A process killed behind kemu's back is restarted instead.
+   */
+  killService(name: string, signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.service(name);
+    this.sup.kill(name, signal);
+  }
+
+  /** Freeze every process of a service, what it started included (a kubelet's pods), as `docker pause`. */
+  async freezeService(name: string): Promise<void> {
+    this.service(name);
+    await this.sup.freeze(name);
+  }
+
+  /** Undo freezeService (`docker unpause`). */
+  thawService(name: string): void {
+    this.service(name);
+    this.sup.thaw(name);
+  }
+
+  /** How many times a service's keeper has restarted it since it was last started. */
+  restartCount(name: string): number {
+    return this.sup.restarts(name);
   }
 
   /** Stop every process and remove the network, keeping all data. */
@@ -407,6 +459,7 @@ export class Cluster {
     if (!rec) return false;
     await this.killAll(rec.services);
     destroyNetwork(this.project, rec.services);
+    await this.sup.removeFreezers();
     return true;
   }
 
@@ -423,6 +476,7 @@ export class Cluster {
     }
     await this.killAll(services);
     const removed = destroyNetwork(this.project, services);
+    await this.sup.removeFreezers();
     if (existsSync(this.state)) {
       rmSync(this.state, { recursive: true, force: true });
       removed.push(`state ${this.state}`);
@@ -430,14 +484,18 @@ export class Cluster {
     return removed;
   }
 
-  status(): { service: string; state: ServiceState; pid?: number; address?: string }[] {
+  status(): { service: string; state: ServiceState; pid?: number; restarts: number; address?: string }[] {
     const p = this.compose();
-    return p.services.map((s) => ({
-      service: s.name,
-      state: this.serviceState(s),
-      pid: this.alive(this.pidOf(s.name)) ? this.pidOf(s.name) : undefined,
-      address: s.address,
-    }));
+    return p.services.map((s) => {
+      const pid = this.sup.pid(s.name);
+      return {
+        service: s.name,
+        state: this.serviceState(s),
+        pid: isAlive(pid) ? pid : undefined,
+        restarts: s.oneShot ? 0 : this.sup.restarts(s.name),
+        address: s.address,
+      };
+    });
   }
 
   networkExists(): boolean {
@@ -448,31 +506,4 @@ export class Cluster {
 /** How long since `t0`, for the progress lines: " (4.2 s)". */
 function elapsed(t0: number): string {
   return ` (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
-}
-
-/**
- * Is the process running? A zombie is not: where pid 1 does not reap
- * orphans (some containers and VMs), a killed service stays a zombie.
- */
-export function isAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Services are started as their own process group (detached): signal the whole group. */
-function signalGroup(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* gone */
-    }
-  }
 }

@@ -6,6 +6,7 @@
 import { parse } from 'yaml';
 import { contains, formatCidr, formatIPv4, isIPv4, isPlainObject, parseCidr, parseIPv4, type Cidr } from '@kemu/api';
 import { splitProcesses } from './processes.js';
+import { formatRestart, parseRestart } from './restart-policy.js';
 
 export interface ComposeService {
   name: string;
@@ -15,6 +16,8 @@ export interface ComposeService {
   address?: string;
   /** One-shot services (restart: "no") run to completion before their dependants. */
   oneShot: boolean;
+  /** The compose `restart:` value (restart-policy.ts), which the service's keeper applies under `kemu up`. */
+  restart?: string;
   /** The healthcheck's command, as argv (CMD-SHELL becomes `sh -c`). */
   healthcheck?: string[];
   /** The process's name when the service runs several (see processes.ts). */
@@ -216,6 +219,7 @@ export function parseCompose(text: string, env: Record<string, string | undefine
       dependsOn,
       address: netName === undefined || Array.isArray(s.networks) ? undefined : s.networks?.[netName]?.ipv4_address,
       oneShot: s.restart === 'no',
+      ...(s.restart !== undefined ? { restart: formatRestart(parseRestart(s.restart)) } : {}),
       healthcheck: healthcheck(s.healthcheck?.test),
       replicas: s.deploy?.replicas,
       addressPrefix: s['x-kemu-addresses'],

@@ -97,19 +97,30 @@ program
   });
 
 program
-  .command('stop')
-  .description('stop every process, keeping all data')
-  .action(async () => {
+  .command('stop [services...]')
+  .description('stop every process, keeping all data; or only the services named (they stay stopped: no restart policy undoes it)')
+  .action(async (services: string[]) => {
     const c = cluster();
+    if (services.length) {
+      if (!c.record) throw new KemuError(`No cluster "${c.project}" here.`);
+      await c.stopServices(services);
+      console.log(`Stopped ${services.join(', ')}.`);
+      return;
+    }
     console.log((await c.stop()) ? `Stopped cluster "${c.project}" (data kept; kemu start brings it back).` : `No cluster "${c.project}" here.`);
   });
 
 program
-  .command('start')
-  .description('start a stopped cluster again')
-  .action(async () => {
+  .command('start [services...]')
+  .description('start a stopped cluster again; or only the services named')
+  .action(async (services: string[]) => {
     const c = cluster();
     if (!c.record) throw new KemuError(`No cluster "${c.project}" here: use kemu up`);
+    if (services.length) {
+      const started = c.startServices(services);
+      for (const [i, s] of services.entries()) console.log(started[i] ? `Started ${s}.` : `${s} is already running.`);
+      return;
+    }
     const r = await c.up();
     console.log(r === 'already-running' ? `Cluster "${c.project}" is already running.` : usage(c));
   });
@@ -125,8 +136,10 @@ program
     }
     const rows = c.status();
     const w = Math.max(7, ...rows.map((r) => r.service.length)) + 2;
-    console.log(`${'SERVICE'.padEnd(w)}${'STATE'.padEnd(11)}${'PID'.padEnd(9)}ADDRESS`);
-    for (const r of rows) console.log(`${r.service.padEnd(w)}${r.state.padEnd(11)}${String(r.pid ?? '-').padEnd(9)}${r.address ?? ''}`);
+    // RESTARTS last: scripts that read the first columns (SERVICE STATE PID ADDRESS) read them as before.
+    console.log(`${'SERVICE'.padEnd(w)}${'STATE'.padEnd(12)}${'PID'.padEnd(9)}${'ADDRESS'.padEnd(16)}RESTARTS`);
+    for (const r of rows)
+      console.log(`${r.service.padEnd(w)}${r.state.padEnd(12)}${String(r.pid ?? '-').padEnd(9)}${(r.address ?? '').padEnd(16)}${r.restarts}`);
     console.log(`\nkube-proxy mode: ${c.proxyMode}${proxyModeDetail(c)}`);
     const nodes = c.proxyDataPaths().map((p) => p.node);
     const lb = lbAnnouncements(c.project, nodes);

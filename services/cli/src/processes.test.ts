@@ -57,6 +57,20 @@ describe('the repository compose file: a kubelet and a kube-proxy per node', () 
     expect(order.indexOf('apiserver')).toBeLessThan(order.indexOf('node-1/kube-proxy'));
   });
 
+  it("restarts every long-running process (each node's two on their own) unless stopped; init runs once", () => {
+    expect(p.services.map((s) => [s.name, s.restart])).toEqual([
+      ['init', 'no'],
+      ['etcd', 'unless-stopped'],
+      ['apiserver', 'unless-stopped'],
+      ['controller-manager', 'unless-stopped'],
+      ['scheduler', 'unless-stopped'],
+      ['node-1', 'unless-stopped'],
+      ['node-1/kube-proxy', 'unless-stopped'],
+      ['node-2', 'unless-stopped'],
+      ['node-2/kube-proxy', 'unless-stopped'],
+    ]);
+  });
+
   it('defaults to iptables, and to the rr scheduler', () => {
     const q = parseCompose(text, { KEMU_NODES: '1' });
     expect(q.services.find((s) => s.name === 'node-1/kube-proxy')?.command).toContain('--proxy-mode=iptables');

@@ -27,7 +27,7 @@ import { podStatus, type KubeletPodStatus } from './pod-status.js';
 import { containerView, execInContainer, runHook, stopContainer } from './container-lifecycle.js';
 import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.js';
 import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from './volumes.js';
-import { ContainerProbes, type ProbeKind } from './probes.js';
+import { ContainerProbes, wantsReadinessRun, type ProbeKind } from './probes.js';
 import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from './pod-sandbox.js';
 
 /**
@@ -477,6 +477,11 @@ export class PodManager {
   }
 
   private async report(pod: Pod, sandbox: PodSandbox): Promise<void> {
+    // As the prober manager's UpdatePodStatus: a running container not yet ready has its readiness probe run now.
+    for (const c of pod.spec?.containers ?? []) {
+      const ctr = sandbox.containers.get(c.name);
+      if (ctr?.probes && wantsReadinessRun(c, ctr.handle !== undefined, ctr.probes)) ctr.probes.runReadinessNow();
+    }
     const view = (c: ContainerSpec, map: Map<string, Container>) =>
       containerView(pod, c, map.get(c.name), { initDone: sandbox.initDone, isInit: map === sandbox.inits, backoffMs: (n) => backoff(n) });
     const inits = (pod.spec?.initContainers ?? []).map((c) => view(c, sandbox.inits));

@@ -104,12 +104,28 @@ export interface ProbeEvents {
   kill(kind: ProbeKind): void;
 }
 
+/**
+ * Whether working out a pod's status should run a container's readiness probe at once, as the kubelet's prober
+ * manager does in UpdatePodStatus: a running container past its startup probe whose readiness is not (yet) a
+ * success, and that has a readiness probe to run. Without it a probe that failed because the process was still
+ * starting is asked again only a whole periodSeconds later. Pure.
+ */
+export function wantsReadinessRun(
+  spec: Pick<ContainerSpec, 'readinessProbe'>,
+  running: boolean,
+  probes: { started: boolean; ready: boolean } | undefined,
+): boolean {
+  return running && spec.readinessProbe !== undefined && probes !== undefined && probes.started && !probes.ready;
+}
+
 /** The probes of one running container. */
 export class ContainerProbes {
   started: boolean;
   ready: boolean;
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
+  /** Runs the readiness probe now (set while its loop runs; see runReadinessNow). */
+  private readinessNow?: () => void;
 
   constructor(
     private c: ContainerSpec,
@@ -131,13 +147,29 @@ export class ContainerProbes {
     }
   }
 
-  private later(ms: number, fn: () => void): void {
-    if (this.stopped) return;
+  private later(ms: number, fn: () => void): NodeJS.Timeout | undefined {
+    if (this.stopped) return undefined;
     const t = setTimeout(() => {
       this.timers.delete(t);
       if (!this.stopped) fn();
     }, ms);
     this.timers.add(t);
+    return t;
+  }
+
+  private cancel(t: NodeJS.Timeout | undefined): void {
+    if (!t) return;
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+
+  /**
+   * Run the readiness probe now instead of at its next period (the prober worker's manual trigger). Like the
+   * worker's one-slot channel: during a run it asks for one more run right after; before the startup probe has
+   * passed or within initialDelaySeconds it does nothing, as the worker skips the probe then.
+   */
+  runReadinessNow(): void {
+    this.readinessNow?.();
   }
 
   private loop(kind: ProbeKind, p: Probe): void {
@@ -147,8 +179,14 @@ export class ContainerProbes {
     const failuresAllowed = Number(p.failureThreshold ?? 3);
     let successes = 0;
     let failures = 0;
+    let next: NodeJS.Timeout | undefined;
+    let running = false;
+    let again = false;
     const tick = async () => {
+      next = undefined;
+      running = true;
       const r = await runHandler(p, this.ctx, timeout);
+      running = false;
       if (this.stopped) return;
       if (r.ok) {
         failures = 0;
@@ -176,9 +214,20 @@ export class ContainerProbes {
           if (kind !== 'readiness') return this.ev.kill(kind);
         }
       }
-      this.later(period, () => void tick());
+      next = this.later(again ? 0 : period, () => void tick());
+      again = false;
     };
-    this.later(Number(p.initialDelaySeconds ?? 0) * 1000, () => void tick());
+    this.later(Number(p.initialDelaySeconds ?? 0) * 1000, () => {
+      if (kind === 'readiness')
+        this.readinessNow = () => {
+          if (running) again = true;
+          else if (next) {
+            this.cancel(next);
+            void tick();
+          }
+        };
+      void tick();
+    });
   }
 
   stop(): void {

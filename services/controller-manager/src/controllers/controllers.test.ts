@@ -282,6 +282,38 @@ describe('small controllers', () => {
     await c.sync('ns/lost');
     expect(api.writes()[0]).toMatchObject({ verb: 'delete', name: 'lost', body: { gracePeriodSeconds: 0 } });
   });
+  describe('podgc: terminating pods on an out-of-service node (gcTerminating)', () => {
+    const outOfService = { key: 'node.kubernetes.io/out-of-service', value: 'nodeshutdown', effect: 'NoExecute' };
+    const node = (ready: boolean, taints: object[]) => ({
+      metadata: { name: 'n1' },
+      spec: { taints },
+      status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'Unknown' }] },
+    });
+    const terminating = (name: string) => {
+      const p = pod(name, { node: 'n1' });
+      return { ...p, metadata: { ...p.metadata, uid: `${name}-uid`, deletionTimestamp: '2026-11-29T00:00:00Z', deletionGracePeriodSeconds: 30 } };
+    };
+    it.each([
+      ['not Ready, tainted out-of-service: marked Failed, then deleted at once', false, [outOfService], true, true],
+      ['Ready and tainted: its kubelet finishes the pod', true, [outOfService], true, false],
+      ['not Ready, without the taint: it may come back', false, [], true, false],
+      ['a pod not terminating is left to the taint manager', false, [outOfService], false, false],
+    ])('%s', async (_n, ready, taints, isTerminating, deleted) => {
+      const api = new FakeApi();
+      api.seed(R.nodes, node(ready, taints));
+      api.seed(R.pods, isTerminating ? terminating('stuck') : pod('stuck', { node: 'n1' }));
+      const c = await setup(api, (ctx) => new PodGcController(ctx));
+      await c.sync('ns/stuck');
+      const w = api.writes();
+      if (!deleted) return expect(w).toEqual([]);
+      expect(w.map((x) => [x.verb, x.subresource ?? ''])).toEqual([
+        ['patch', 'status'],
+        ['delete', ''],
+      ]);
+      expect(w[0]).toMatchObject({ name: 'stuck', body: { status: { phase: 'Failed' } } });
+      expect(w[1]).toMatchObject({ name: 'stuck', body: { gracePeriodSeconds: 0, preconditions: { uid: 'stuck-uid' } } });
+    });
+  });
 });
 
 describe('DaemonSet placement', () => {
