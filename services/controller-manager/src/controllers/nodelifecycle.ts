@@ -1,6 +1,6 @@
 /**
  * Node lifecycle: a node whose kubelet stopped renewing its Lease for the
- * grace period (40 s) has its conditions set to Unknown ("Kubelet stopped
+ * grace period (--node-monitor-grace-period, 40 s in Kubernetes) has its conditions set to Unknown ("Kubelet stopped
  * posting node status.") and gets the unreachable taints, so the scheduler
  * stops placing pods there; the taints go when the kubelet is back. Nodes
  * without a Lease (registered through the API, not by a kubelet) are left
@@ -68,8 +68,8 @@ export class NodeLifecycleController implements Controller {
   }
 
   async run(workers: number, signal: AbortSignal): Promise<void> {
-    // Kubernetes' node-monitor-period: look at every node every 5 s.
-    const tick = setInterval(() => this.nodes.lister.list().forEach((n) => this.queue.add(n.metadata.name!)), 5000);
+    // Kubernetes' node-monitor-period: look at every node that often (5 s unless the flag says otherwise).
+    const tick = setInterval(() => this.nodes.lister.list().forEach((n) => this.queue.add(n.metadata.name!)), this.ctx.nodeMonitor?.periodMs ?? 5000);
     signal.addEventListener('abort', () => clearInterval(tick), { once: true });
     await runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
@@ -78,7 +78,7 @@ export class NodeLifecycleController implements Controller {
     const node = this.nodes.lister.get(name);
     const lease = this.leases.lister.getNamed('kube-node-lease', name);
     if (!node || !lease) return;
-    const { conditions, taints } = nodeHealth(node, lease, this.ctx.now().getTime());
+    const { conditions, taints } = nodeHealth(node, lease, this.ctx.now().getTime(), this.ctx.nodeMonitor?.gracePeriodMs);
     try {
       if (conditions) {
         await clientFor(this.ctx.client, R.nodes).update({ ...structuredClone(node), status: { ...node.status, conditions } }, 'status');
