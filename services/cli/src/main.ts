@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Cluster, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
 import { init } from './init.js';
+import { registerChaos } from './chaos/commands.js';
 import { PROFILES, isProfile, type Profile } from './profiles.js';
 import { lbAnnouncements } from './lb-status.js';
 import { serviceNs, nsExists } from './netns.js';
@@ -193,6 +194,8 @@ program
     const r = await init({ state: o.state, apiserver: o.apiserver });
     console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
   });
+
+registerChaos(program, () => cluster());
 
 // `kemu status | head` closes our stdout early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

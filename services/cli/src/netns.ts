@@ -32,6 +32,8 @@ export interface NetworkPlan {
 export const bridgeNs = (p: string) => `${p}-net`;
 export const serviceNs = (p: string, svc: string) => `${p}-${svc}`;
 const hostIf = (p: string) => shortName(p, '0');
+/** A service's leg on the bridge (the peer of its eth0), in the bridge namespace. */
+export const bridgeLeg = (svc: string) => `v-${svc}`.slice(0, 15);
 const prefixLen = (subnet: string) => parseCidr(subnet).prefix;
 
 export function listNamespaces(): string[] {
@@ -67,7 +69,7 @@ export function createNetwork(plan: NetworkPlan): void {
 export function createServiceNs(plan: NetworkPlan, svc: string, address: string): void {
   const ns = serviceNs(plan.project, svc);
   const bns = bridgeNs(plan.project);
-  const leg = `v-${svc}`.slice(0, 15);
+  const leg = bridgeLeg(svc);
   if (!nsExists(ns)) ip(['netns', 'add', ns]);
   ip(['-n', ns, 'link', 'set', 'lo', 'up']);
   if (!ip(['-n', ns, 'link', 'show', 'eth0'], { allowFail: true })) {
