@@ -32,8 +32,15 @@ export interface NetworkPlan {
 export const bridgeNs = (p: string) => `${p}-net`;
 export const serviceNs = (p: string, svc: string) => `${p}-${svc}`;
 const hostIf = (p: string) => shortName(p, '0');
-/** A service's leg on the bridge (the peer of its eth0), in the bridge namespace. */
-export const bridgeLeg = (svc: string) => `v-${svc}`.slice(0, 15);
+/**
+ * A service's leg on the bridge (the peer of its eth0), in the bridge namespace. Names past the 15 bytes an
+ * interface name may have end in a hash of the service's name, so two long names with one beginning
+ * (controller-manager, controller-manager-2) cannot share a leg.
+ */
+export const bridgeLeg = (svc: string) => {
+  const name = `v-${svc}`;
+  return name.length <= 15 ? name : `v-${svc.slice(0, 6)}${createHash('sha1').update(svc).digest('hex').slice(0, 7)}`;
+};
 const prefixLen = (subnet: string) => parseCidr(subnet).prefix;
 
 export function listNamespaces(): string[] {

@@ -1,5 +1,5 @@
 /** The cluster's lists, as the api-server answers them, made into a timeline snapshot. Pure. */
-import type { ReplicaSetList, StatefulSetList } from 'kubernetes-types/apps/v1.js';
+import type { ReplicaSetList } from 'kubernetes-types/apps/v1.js';
 import type { LeaseList } from 'kubernetes-types/coordination/v1.js';
 import type { NodeList, PodList } from 'kubernetes-types/core/v1.js';
 import type { EndpointSliceList } from 'kubernetes-types/discovery/v1.js';
@@ -11,7 +11,6 @@ export interface ClusterLists {
   pods: PodList;
   slices: EndpointSliceList;
   replicasets: ReplicaSetList;
-  statefulsets: StatefulSetList;
   leases: LeaseList;
 }
 
@@ -50,9 +49,8 @@ export function toSnapshot(t: number, l: ClusterLists): Snapshot {
       owner: ownerOf(p.metadata?.namespace, p.metadata?.ownerReferences),
     })),
     endpoints,
-    workloads: [...l.replicasets.items.map((r) => ({ kind: 'ReplicaSet', o: r })), ...l.statefulsets.items.map((r) => ({ kind: 'StatefulSet', o: r }))].map(
-      (w) => ({ name: `${w.kind}/${w.o.metadata?.namespace}/${w.o.metadata?.name}`, desired: w.o.spec?.replicas ?? 1 }),
-    ),
+    // The workloads that keep replicas (kemu has no StatefulSets).
+    workloads: l.replicasets.items.map((r) => ({ name: `ReplicaSet/${r.metadata?.namespace}/${r.metadata?.name}`, desired: r.spec?.replicas ?? 1 })),
     leases: l.leases.items.map((x) => ({ name: x.metadata?.name ?? '', holder: x.spec?.holderIdentity ?? '' })),
   };
 }

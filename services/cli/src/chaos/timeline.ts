@@ -33,7 +33,7 @@ export interface EndpointsView {
   nodes: string[];
 }
 
-/** A workload that keeps a number of replicas (ReplicaSet, StatefulSet). */
+/** A workload that keeps a number of replicas (a ReplicaSet). */
 export interface WorkloadView {
   /** kind/namespace/name */
   name: string;

@@ -32,7 +32,6 @@ const PATHS: Record<keyof ClusterLists, string> = {
   pods: '/api/v1/pods',
   slices: '/apis/discovery.k8s.io/v1/endpointslices',
   replicasets: '/apis/apps/v1/replicasets',
-  statefulsets: '/apis/apps/v1/statefulsets',
   leases: '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases',
 };
 
