@@ -51,15 +51,19 @@ async function lists(api: AdminApi): Promise<ClusterLists | undefined> {
   }
 }
 
-/** The Services a probe calls: those with a selector and a cluster IP, outside kube-system; each by its first TCP port. */
-async function probeTargets(api: AdminApi): Promise<string[]> {
+/**
+ * The Services a probe calls: those with a selector, a cluster IP and a ready endpoint (`served`), outside
+ * kube-system; each by its first TCP port.
+ */
+async function probeTargets(api: AdminApi, served: ReadonlySet<string>): Promise<string[]> {
   const r = await adminRequest(api, 'GET', '/api/v1/services');
   if (r.status !== 200) return [];
   return (JSON.parse(r.body) as ServiceList).items.flatMap((s) => {
     const ip = s.spec?.clusterIP;
     const port = (s.spec?.ports ?? []).find((p) => (p.protocol ?? 'TCP') === 'TCP')?.port;
-    if (!s.spec?.selector || !ip || ip === 'None' || !port || s.metadata?.namespace === 'kube-system') return [];
-    return [`${s.metadata?.namespace}/${s.metadata?.name}=${ip}:${port}`];
+    const name = `${s.metadata?.namespace}/${s.metadata?.name}`;
+    if (!s.spec?.selector || !ip || ip === 'None' || !port || s.metadata?.namespace === 'kube-system' || !served.has(name)) return [];
+    return [`${name}=${ip}:${port}`];
   });
 }
 
@@ -87,7 +91,8 @@ export class RecoveryWatch {
   }
 
   private async startProbe(cluster: Cluster, node: string): Promise<void> {
-    const targets = await probeTargets(this.api);
+    const served = new Set((this.series[0]?.endpoints ?? []).filter((e) => e.nodes.length).map((e) => e.service));
+    const targets = await probeTargets(this.api, served);
     if (!targets.length) return;
     for (const t of targets) {
       const service = t.split('=')[0];
