@@ -95,7 +95,7 @@ export async function runVerb(
   const watch = o.watch ? await RecoveryWatch.begin(cluster, probeNode, say) : undefined;
   watch?.fault();
   await act(driver, verb, r.target);
-  say(`${verb} ${r.target}${r.target !== name ? ` (the leading ${name})` : ''}: done`);
+  say(`${verb} ${r.target}${r.leader && r.target !== name ? ` (the leading ${name})` : ''}: done`);
   return watch?.until(e, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 }
 

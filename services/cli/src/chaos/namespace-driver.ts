@@ -8,7 +8,7 @@
  * Pause is SIGSTOP of every process of the target (the kubelet puts only
  * memory-limited containers in cgroups, so there is no freezer to use).
  */
-import { ip, bridgeLeg, bridgeNs, serviceNs } from '../netns.js';
+import { createServiceNs, ip, bridgeLeg, bridgeNs, serviceNs } from '../netns.js';
 import { KemuError } from '../errors.js';
 import type { Cluster } from '../cluster.js';
 import type { ChaosDriver, Component } from './driver.js';
@@ -60,7 +60,10 @@ export class NamespaceDriver implements ChaosDriver {
 
   async start(target: string): Promise<void> {
     this.check(target);
-    this.link(target, 'up');
+    // The link down took the routes through it along: the namespace is set up again as `up` sets it up.
+    const p = this.cluster.compose();
+    const address = p.services.find((s) => s.name === target)?.address;
+    if (address) createServiceNs({ project: this.cluster.project, subnet: p.subnet, gateway: p.gateway }, target, address);
     await startTarget(this.cluster, target);
   }
 
