@@ -34,7 +34,8 @@ interface Run {
   load: number;
 }
 
-await withBenchHome(PROJECT, SUBNET, async ({ home, env, kemu }) => {
+// Every step is a blocking kemu or kubectl call: the body is synchronous.
+await withBenchHome(PROJECT, SUBNET, ({ home, env, kemu }) => {
   const kubeconfig = join(home, PROJECT, 'kubeconfig');
   const kubectl = (...a: string[]) => execFileSync('kubectl', ['--kubeconfig', kubeconfig, ...a], { encoding: 'utf8' });
   const chaos = (verb: string, node: string) =>
@@ -83,4 +84,5 @@ await withBenchHome(PROJECT, SUBNET, async ({ home, env, kemu }) => {
     `median: NotReady ${((m.notReady ?? NaN) / 1000).toFixed(1)} s (target < 5), replicas Ready ${((m.ready ?? NaN) / 1000).toFixed(1)} s (target < 15), ` +
       `failed ${(100 * (m.failed ?? 0)).toFixed(1)}% (target < 10%)`,
   );
+  return Promise.resolve();
 });
