@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ApiClient } from '@kemu/client';
 import { ctx, stateFile } from './helpers.js';
+import { clusterTimings } from './profile.js';
 
 const NODES = { version: 'v1', resource: 'nodes' };
 
@@ -66,6 +67,10 @@ export function startKubelets(names: string[], opts: { cpu?: string } = {}): { s
         `--cpu=${opts.cpu ?? '2'}`,
         `--memory=${4 * 2 ** 30}`,
         '--port=0',
+        // Heartbeats timed as the cluster's own kubelets: under the fast profile a kubelet on stock timings
+        // would miss the controller-manager's 3 s grace between its renewals.
+        `--node-lease-duration-seconds=${clusterTimings().nodeLeaseDurationSeconds}`,
+        `--node-status-update-frequency=${clusterTimings().nodeStatusUpdateFrequency}`,
       ],
       { stdio: 'ignore' },
     );

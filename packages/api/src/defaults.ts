@@ -106,16 +106,34 @@ function defaultPod(spec: JsonObject | undefined, status: JsonObject | undefined
   setIfAbsent(spec, 'preemptionPolicy', 'PreemptLowerPriority');
   setIfAbsent(spec, 'serviceAccountName', 'default');
   setIfAbsent(spec, 'serviceAccount', spec.serviceAccountName);
-  // The DefaultTolerationSeconds admission plugin.
+  spec.tolerations ??= [];
+  if (status) setIfAbsent(status, 'qosClass', qosClass(spec));
+}
+
+/** Seconds the DefaultTolerationSeconds admission plugin gives a pod on a not-ready / unreachable node (its flags' defaults: 300). */
+export interface DefaultTolerationSeconds {
+  notReady: number;
+  unreachable: number;
+}
+
+/**
+ * The DefaultTolerationSeconds admission plugin: a pod that does not tolerate the not-ready or unreachable
+ * NoExecute taint gets a toleration for `seconds` of it, so it is evicted that long after its node went away.
+ * An api-server plugin, not defaulting: its seconds are the api-server's flags. Mutates `pod`.
+ */
+export function addDefaultTolerations(pod: KubeObject, seconds: DefaultTolerationSeconds): void {
+  const spec = objectField(pod, 'spec');
+  if (!spec) return;
   spec.tolerations ??= [];
   const tolerations = spec.tolerations;
-  if (Array.isArray(tolerations)) {
-    for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-      const tolerated = objectsOf(tolerations).some((t) => t.key === key || (t.operator === 'Exists' && !t.key));
-      if (!tolerated) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
-    }
+  if (!Array.isArray(tolerations)) return;
+  for (const [key, s] of [
+    ['node.kubernetes.io/not-ready', seconds.notReady],
+    ['node.kubernetes.io/unreachable', seconds.unreachable],
+  ] as const) {
+    const tolerated = objectsOf(tolerations).some((t) => t.key === key || (t.operator === 'Exists' && !t.key));
+    if (!tolerated) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: s });
   }
-  if (status) setIfAbsent(status, 'qosClass', qosClass(spec));
 }
 
 /** A RollingUpdate strategy's parameters get their defaults; other strategies have none. */

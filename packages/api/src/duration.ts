@@ -18,3 +18,28 @@ export function humanDuration(ms: number): string {
   if (d < 365 * 8) return d % 365 === 0 ? `${y}y` : `${y}y${d % 365}d`;
   return `${y}y`;
 }
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Go's time.ParseDuration, as Kubernetes' duration flags read it (`40s`, `1m30s`, `500ms`, `2.5s`, `0`), in
+ * milliseconds. Throws on anything else, naming the value.
+ */
+export function parseDuration(text: string): number {
+  const s = text.trim();
+  if (s === '0') return 0;
+  const sign = s.startsWith('-') ? -1 : 1;
+  const body = s.replace(/^[-+]/, '');
+  const part = /([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let at = 0;
+  while (at < body.length) {
+    part.lastIndex = at;
+    const m = part.exec(body);
+    if (!m) break;
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    at = part.lastIndex;
+  }
+  if (!body || at !== body.length) throw new Error(`time: invalid duration "${text}"`);
+  return sign * total;
+}

@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { parseDuration } from '@kemu/api';
 import { ApiClient } from './api-client.js';
 import { LeaderElector } from './leader-election.js';
 import { exposition, newMetricsRegistry, prom, registerWorkqueueMetrics, type MetricsRegistry } from './metrics.js';
@@ -149,6 +150,35 @@ export function componentFlags<T extends FlagBuilder<T>>(cmd: T, port: number): 
     .requiredOption('--ca-file <file>', 'CA of the api-server certificate')
     .requiredOption('--token-file <file>', 'bearer token')
     .option('--port <port>', '/healthz and /metrics port', String(port));
+}
+
+/** The values of the flags `leaderElectFlags` adds. */
+export interface LeaderElectFlagValues {
+  leaderElect: string;
+  leaderElectLeaseDuration: string;
+  leaderElectRenewDeadline: string;
+  leaderElectRetryPeriod: string;
+}
+
+/** kube-scheduler's and kube-controller-manager's leader election flags, with their defaults (15s, 10s, 2s). */
+export function leaderElectFlags<T extends FlagBuilder<T>>(cmd: T): T {
+  return cmd
+    .option('--leader-elect <bool>', 'elect a leader through a Lease', 'true')
+    .option('--leader-elect-lease-duration <duration>', 'how long a standby waits after the last renewal before it takes the lease', '15s')
+    .option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew before it gives up leading', '10s')
+    .option('--leader-elect-retry-period <duration>', 'between tries to take or renew the lease', '2s');
+}
+
+/** The leader election options those flags give (durations in seconds, as the elector takes them). */
+export function leaderElectOptions(
+  v: LeaderElectFlagValues,
+): Pick<ComponentOptions, 'leaderElect' | 'leaseDurationSeconds' | 'renewDeadlineSeconds' | 'retryPeriodSeconds'> {
+  return {
+    leaderElect: v.leaderElect !== 'false',
+    leaseDurationSeconds: parseDuration(v.leaderElectLeaseDuration) / 1000,
+    renewDeadlineSeconds: parseDuration(v.leaderElectRenewDeadline) / 1000,
+    retryPeriodSeconds: parseDuration(v.leaderElectRetryPeriod) / 1000,
+  };
 }
 
 /** Stop cleanly on SIGTERM/SIGINT (a leader gives its lease up), and log what would otherwise be lost. */

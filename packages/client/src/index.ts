@@ -11,6 +11,9 @@ export { prom, newMetricsRegistry, exposition, registerWorkqueueMetrics, type Me
 export {
   runComponent,
   componentFlags,
+  leaderElectFlags,
+  leaderElectOptions,
+  type LeaderElectFlagValues,
   stopOnSignals,
   type ComponentFlagValues,
   type ComponentOptions,

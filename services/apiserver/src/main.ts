@@ -22,6 +22,8 @@ const program = new Command('kemu-apiserver')
   .option('--kubelet-client-key <file>', 'client key for kubelets')
   .option('--service-account-signing-key-file <file>', 'private key that signs service account tokens')
   .option('--service-account-issuer <url>', 'issuer of service account tokens', 'https://kubernetes.default.svc.cluster.local')
+  .option('--default-not-ready-toleration-seconds <n>', 'the not-ready toleration DefaultTolerationSeconds gives a pod without one', '300')
+  .option('--default-unreachable-toleration-seconds <n>', 'the unreachable toleration DefaultTolerationSeconds gives a pod without one', '300')
   .parse();
 
 /** The flags as commander parses them: strings, the required ones always present. */
@@ -42,6 +44,8 @@ interface Flags {
   kubeletClientKey?: string;
   serviceAccountSigningKeyFile?: string;
   serviceAccountIssuer: string;
+  defaultNotReadyTolerationSeconds: string;
+  defaultUnreachableTolerationSeconds: string;
 }
 
 const o = program.opts<Flags>();
@@ -64,6 +68,7 @@ const server = await start(
     kubeletClientKey: o.kubeletClientKey,
     serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,
     serviceAccountIssuer: o.serviceAccountIssuer,
+    defaultTolerationSeconds: { notReady: Number(o.defaultNotReadyTolerationSeconds), unreachable: Number(o.defaultUnreachableTolerationSeconds) },
   },
   log,
 );

@@ -3,7 +3,7 @@
  * with Kubernetes' defaults.
  */
 import { readFileSync } from 'node:fs';
-import { formatIPv4, nthAddress } from '@kemu/api';
+import { formatIPv4, nthAddress, type DefaultTolerationSeconds } from '@kemu/api';
 import { parseTokenFile, type UserInfo } from './http/auth.js';
 
 export interface ApiServerOptions {
@@ -38,6 +38,8 @@ export interface ApiServerOptions {
   serviceAccountSigningKeyFile?: string;
   /** The `iss` of service account tokens. Default https://kubernetes.default.svc.cluster.local. */
   serviceAccountIssuer?: string;
+  /** --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds (Kubernetes: 300 each). */
+  defaultTolerationSeconds?: DefaultTolerationSeconds;
 }
 
 export interface CompiledOptions {
@@ -56,6 +58,7 @@ export interface CompiledOptions {
   compactionSeconds: number;
   kubeletClient?: { cert: Buffer; key: Buffer };
   serviceAccount?: { signingKey: Buffer; issuer: string };
+  defaultTolerationSeconds: DefaultTolerationSeconds;
 }
 
 export function compileOptions(o: ApiServerOptions): CompiledOptions {
@@ -80,5 +83,6 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
     serviceAccount: o.serviceAccountSigningKeyFile
       ? { signingKey: readFileSync(o.serviceAccountSigningKeyFile), issuer: o.serviceAccountIssuer ?? 'https://kubernetes.default.svc.cluster.local' }
       : undefined,
+    defaultTolerationSeconds: o.defaultTolerationSeconds ?? { notReady: 300, unreachable: 300 },
   };
 }

@@ -76,6 +76,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     () => caches.get('namespaces'),
     allocator,
     (storage) => caches.get(storage),
+    opts.defaultTolerationSeconds,
   );
   const rest = new RestStore(store, caches, admission);
   await bootstrap(rest);

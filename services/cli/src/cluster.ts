@@ -15,6 +15,7 @@ import { adminApi, type AdminApi } from './admin-api.js';
 import { addonObjects, applyAddons, waitDnsAnswers, withoutDnsForward } from './addons.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { KemuError } from './errors.js';
+import { isProfile, profileEnv, type Profile } from './profiles.js';
 import { HealthWaits } from './health.js';
 import { launchAll } from './launch-order.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
@@ -42,6 +43,8 @@ export interface ClusterOptions {
   ipvsScheduler?: IpvsScheduler;
   /** The LoadBalancer address pool (the controller-manager's --lb-range, KEMU_LB_RANGE). Default: the cluster's, else its own default. */
   lbRange?: string;
+  /** The timing profile (KEMU_PROFILE): fast (default) or stock. Default: the cluster's, else fast. */
+  profile?: Profile;
   log?: (line: string) => void;
 }
 
@@ -58,6 +61,8 @@ interface ClusterRecord {
   ipvsScheduler?: IpvsScheduler;
   /** The controller-manager's --lb-range; absent or '' means its default pool. */
   lbRange?: string;
+  /** The timing profile; absent in records from before profiles, which means fast. */
+  profile?: Profile;
   createdAt: string;
 }
 
@@ -114,6 +119,7 @@ export class Cluster {
   readonly proxyMode: ProxyMode;
   readonly ipvsScheduler: IpvsScheduler;
   readonly lbRange: string;
+  readonly profile: Profile;
   private log: (line: string) => void;
   /** The services' keepers (restart policies) and the pid files the rest of kemu reads. */
   private sup: Supervisor;
@@ -131,6 +137,8 @@ export class Cluster {
     const envSched = process.env.KEMU_IPVS_SCHEDULER || undefined;
     this.ipvsScheduler = opts.ipvsScheduler ?? (envSched !== undefined && isIpvsScheduler(envSched) ? envSched : undefined) ?? rec?.ipvsScheduler ?? 'rr';
     this.lbRange = opts.lbRange ?? process.env.KEMU_LB_RANGE ?? rec?.lbRange ?? '';
+    const envProfile = process.env.KEMU_PROFILE || undefined;
+    this.profile = opts.profile ?? (envProfile !== undefined && isProfile(envProfile) ? envProfile : undefined) ?? rec?.profile ?? 'fast';
     this.log = opts.log ?? ((l) => console.log(l));
     this.sup = new Supervisor(this.state, this.project);
   }
@@ -161,6 +169,7 @@ export class Cluster {
       KEMU_PROXY_MODE: this.proxyMode,
       KEMU_IPVS_SCHEDULER: this.ipvsScheduler,
       KEMU_LB_RANGE: this.lbRange,
+      ...profileEnv(this.profile),
     };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
@@ -171,6 +180,11 @@ export class Cluster {
 
   private logFile(svc: string): string {
     return join(this.state, 'logs', `${svc}.log`);
+  }
+
+  /** The pid of a service's process (its keeper's child), when one was started. */
+  pidOf(svc: string): number | undefined {
+    return this.sup.pid(svc);
   }
 
   serviceState(svc: ComposeService): ServiceState {
@@ -248,7 +262,7 @@ export class Cluster {
     // A new pool is read at start: the controller-manager restarts with it (addresses outside it are reassigned).
     if (this.record && (this.record.lbRange ?? '') !== this.lbRange) {
       this.log(`  controller-manager: LoadBalancer pool ${this.record.lbRange || 'default'} -> ${this.lbRange || 'default'}`);
-      await this.killAll(['controller-manager']);
+      await this.killAll(services.filter((s) => s.name.startsWith('controller-manager')).map((s) => s.name));
     }
     // A service whose keeper waits out a back-off is under way too: a second keeper would run it twice.
     const running = services.filter((s) => !s.oneShot && this.sup.active(s.name));
@@ -264,6 +278,7 @@ export class Cluster {
       proxyMode: this.proxyMode,
       ipvsScheduler: this.ipvsScheduler,
       lbRange: this.lbRange,
+      profile: this.profile,
       createdAt: this.record?.createdAt ?? formatTime(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));

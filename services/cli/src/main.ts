@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Cluster, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
 import { init } from './init.js';
+import { registerChaos } from './chaos/commands.js';
+import { PROFILES, isProfile, type Profile } from './profiles.js';
 import { lbAnnouncements } from './lb-status.js';
 import { serviceNs, nsExists } from './netns.js';
 
@@ -25,9 +27,12 @@ interface UpOptions {
   proxyMode?: string;
   ipvsScheduler?: string;
   lbRange?: string;
+  profile?: string;
 }
 
-const cluster = (extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode; ipvsScheduler?: IpvsScheduler; lbRange?: string } = {}) => {
+const cluster = (
+  extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode; ipvsScheduler?: IpvsScheduler; lbRange?: string; profile?: Profile } = {},
+) => {
   const o = program.opts<GlobalOptions>();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
@@ -68,7 +73,12 @@ program
     '--lb-range <cidrs>',
     "LoadBalancer address pool: CIDRs or a.b.c.d-a.b.c.e ranges, comma-separated (default: the cluster's, else the top /24 of the node network less .0 and .255); a change on a running cluster restarts the controller-manager",
   )
+  .option(
+    '--profile <name>',
+    `timing profile: ${PROFILES.join(', ')} (fast: a node failure handled in seconds; stock: Kubernetes' defaults); default: $KEMU_PROFILE, else the cluster's, else fast`,
+  )
   .action(async (o: UpOptions) => {
+    if (o.profile !== undefined && !isProfile(o.profile)) throw new KemuError(`--profile: "${o.profile}" is not one of ${PROFILES.join(', ')}`);
     if (o.ipvsScheduler !== undefined && !isIpvsScheduler(o.ipvsScheduler))
       throw new KemuError(`--ipvs-scheduler: "${o.ipvsScheduler}" is not one of ${IPVS_SCHEDULERS.join(', ')}`);
     if (o.backend !== undefined && !['host-gw', 'vxlan'].includes(o.backend)) throw new Error(`--backend: "${o.backend}" is not one of host-gw, vxlan`);
@@ -79,6 +89,7 @@ program
       ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}),
       ...(o.ipvsScheduler ? { ipvsScheduler: o.ipvsScheduler } : {}),
       ...(o.lbRange !== undefined ? { lbRange: o.lbRange } : {}),
+      ...(o.profile !== undefined && isProfile(o.profile) ? { profile: o.profile } : {}),
     });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
     const r = await c.up();
@@ -196,6 +207,8 @@ program
     const r = await init({ state: o.state, apiserver: o.apiserver });
     console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
   });
+
+registerChaos(program, () => cluster());
 
 // `kemu status | head` closes our stdout early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

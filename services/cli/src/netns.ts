@@ -32,6 +32,15 @@ export interface NetworkPlan {
 export const bridgeNs = (p: string) => `${p}-net`;
 export const serviceNs = (p: string, svc: string) => `${p}-${svc}`;
 const hostIf = (p: string) => shortName(p, '0');
+/**
+ * A service's leg on the bridge (the peer of its eth0), in the bridge namespace. Names past the 15 bytes an
+ * interface name may have end in a hash of the service's name, so two long names with one beginning
+ * (controller-manager, controller-manager-2) cannot share a leg.
+ */
+export const bridgeLeg = (svc: string) => {
+  const name = `v-${svc}`;
+  return name.length <= 15 ? name : `v-${svc.slice(0, 6)}${createHash('sha1').update(svc).digest('hex').slice(0, 7)}`;
+};
 const prefixLen = (subnet: string) => parseCidr(subnet).prefix;
 
 export function listNamespaces(): string[] {
@@ -67,7 +76,7 @@ export function createNetwork(plan: NetworkPlan): void {
 export function createServiceNs(plan: NetworkPlan, svc: string, address: string): void {
   const ns = serviceNs(plan.project, svc);
   const bns = bridgeNs(plan.project);
-  const leg = `v-${svc}`.slice(0, 15);
+  const leg = bridgeLeg(svc);
   if (!nsExists(ns)) ip(['netns', 'add', ns]);
   ip(['-n', ns, 'link', 'set', 'lo', 'up']);
   if (!ip(['-n', ns, 'link', 'show', 'eth0'], { allowFail: true })) {

@@ -13,6 +13,8 @@ export interface ControllerContext {
   rootCA?: string;
   /** The LoadBalancer address pool (`--lb-range`); none: LoadBalancer Services stay pending. */
   lbPool?: readonly IpRange[];
+  /** The node lifecycle controller's --node-monitor-period and --node-monitor-grace-period; absent: Kubernetes' 5 s and 40 s. */
+  nodeMonitor?: { periodMs: number; gracePeriodMs: number };
 }
 
 /** A controller: registers its informers in the constructor, then runs workers until the signal aborts. */

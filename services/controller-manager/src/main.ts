@@ -2,11 +2,13 @@
 /** kemu-controller-manager: flags → options → start. */
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { componentFlags, stopOnSignals } from '@kemu/client';
+import { componentFlags, leaderElectFlags, leaderElectOptions, stopOnSignals, type LeaderElectFlagValues } from '@kemu/client';
+import { parseDuration } from '@kemu/api';
 import { start } from './server.js';
 
-const o = componentFlags(new Command('kemu-controller-manager'), 10257)
-  .option('--leader-elect <bool>', 'elect a leader through a Lease', 'true')
+const o = leaderElectFlags(componentFlags(new Command('kemu-controller-manager'), 10257))
+  .option('--node-monitor-period <duration>', "how often the node lifecycle controller looks at every node's heartbeat", '5s')
+  .option('--node-monitor-grace-period <duration>', 'how long a node may go without a heartbeat before it is marked NotReady (Unknown)', '40s')
   .option('--controllers <list>', 'comma-separated controllers to run (default all)')
   .option('--root-ca-file <file>', 'CA published to every namespace as kube-root-ca.crt (default: --ca-file)')
   .option(
@@ -15,17 +17,20 @@ const o = componentFlags(new Command('kemu-controller-manager'), 10257)
   )
   .option('--node-cidr <cidr>', "the node network, the base of the default --lb-range (default: the /16 around --apiserver's address)")
   .parse()
-  .opts<{
-    apiserver: string;
-    caFile: string;
-    tokenFile: string;
-    port: string;
-    leaderElect: string;
-    controllers?: string;
-    rootCaFile?: string;
-    lbRange?: string;
-    nodeCidr?: string;
-  }>();
+  .opts<
+    LeaderElectFlagValues & {
+      apiserver: string;
+      caFile: string;
+      tokenFile: string;
+      port: string;
+      nodeMonitorPeriod: string;
+      nodeMonitorGracePeriod: string;
+      controllers?: string;
+      rootCaFile?: string;
+      lbRange?: string;
+      nodeCidr?: string;
+    }
+  >();
 const log = pino({ name: 'controller-manager', level: process.env.LOG_LEVEL ?? 'info' });
 const cm = await start(
   {
@@ -33,7 +38,9 @@ const cm = await start(
     caFile: o.caFile,
     tokenFile: o.tokenFile,
     port: Number(o.port),
-    leaderElect: o.leaderElect !== 'false',
+    ...leaderElectOptions(o),
+    nodeMonitorPeriodMs: parseDuration(o.nodeMonitorPeriod),
+    nodeMonitorGracePeriodMs: parseDuration(o.nodeMonitorGracePeriod),
     controllers: o.controllers?.split(','),
     rootCAFile: o.rootCaFile,
     lbRange: o.lbRange,

@@ -24,6 +24,10 @@ export type ControllerManagerOptions = Omit<ComponentOptions, 'leaseName'> & {
   lbRange?: string;
   /** The node network; the default pool is its last /24 less .0 and .255. Default: the /16 around the api-server's address. */
   nodeCIDR?: string;
+  /** --node-monitor-period (Kubernetes: 5 s). */
+  nodeMonitorPeriodMs?: number;
+  /** --node-monitor-grace-period (Kubernetes: 40 s). */
+  nodeMonitorGracePeriodMs?: number;
 };
 
 /**
@@ -56,6 +60,7 @@ export async function start(
         now: () => new Date(),
         rootCA: readRootCA(o.rootCAFile ?? o.caFile),
         lbPool,
+        nodeMonitor: { periodMs: o.nodeMonitorPeriodMs ?? 5000, gracePeriodMs: o.nodeMonitorGracePeriodMs ?? 40_000 },
       };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));
       const controllers = chosen.map((c) => ({ c: c.start(ctx), workers: c.workers }));

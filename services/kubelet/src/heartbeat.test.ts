@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FAST_STATUS_GRACE_MS, FAST_STATUS_MS, leaseDelayMs, statusDelayMs } from './heartbeat.js';
+import { FAST_STATUS_GRACE_MS, FAST_STATUS_MS, leaseDelayMs, leaseTimings, statusDelayMs } from './heartbeat.js';
 
-const t = { leaseRenewMs: 10_000, statusMs: 10_000 };
+const t = leaseTimings(40, 10_000);
 
 describe('kubelet heartbeat timing', () => {
   it.each([
@@ -23,5 +23,12 @@ describe('kubelet heartbeat timing', () => {
     { saidReady: true, since: 50, ms: 10_000, why: 'Ready: nodeStatusUpdateFrequency' },
   ])('posts status after $ms ms ($why)', ({ saidReady, since, ms }) => {
     expect(statusDelayMs(saidReady, since, t)).toBe(ms);
+  });
+});
+
+describe('leaseTimings', () => {
+  it('renews a lease every quarter of its duration, as the kubelet does', () => {
+    expect(leaseTimings(40, 10_000)).toEqual({ leaseDurationSeconds: 40, leaseRenewMs: 10_000, statusMs: 10_000 });
+    expect(leaseTimings(4, 2000)).toEqual({ leaseDurationSeconds: 4, leaseRenewMs: 1000, statusMs: 2000 });
   });
 });

@@ -1,10 +1,10 @@
 /**
  * The kubelet's two heartbeats, timed as Kubernetes' kubelet times them:
  * - the node lease controller renews the Node's Lease in kube-node-lease every
- *   10 s (a quarter of its 40 s duration); a failed renewal is retried after
+ *   quarter of its duration (--node-lease-duration-seconds, 40 s: every 10 s); a failed renewal is retried after
  *   200 ms, doubling up to 7 s (backoffEnsureLease), not after a whole period;
- * - the Node's status (conditions, capacity, addresses) is posted every 10 s
- *   (nodeStatusUpdateFrequency), each post tried up to 5 times at once
+ * - the Node's status (conditions, capacity, addresses) is posted every
+ *   --node-status-update-frequency (10 s), each post tried up to 5 times at once
  *   (nodeStatusUpdateRetry). Until the node has said Ready, it is posted every
  *   100 ms instead (fastStatusUpdateOnce, for at most 120 s): a new node is
  *   Ready as soon as it can be, not one period later.
@@ -28,10 +28,20 @@ const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases'
 export const fromApi = <T extends Node | Lease>(o: KubeObject): T => o as unknown as T;
 
 export interface HeartbeatTimings {
+  /** The Lease's spec.leaseDurationSeconds (--node-lease-duration-seconds; Kubernetes: 40). */
+  leaseDurationSeconds: number;
   /** Between lease renewals (Kubernetes: 10 s, a quarter of the lease's 40 s). */
   leaseRenewMs: number;
   /** Between status posts once the node is Ready (nodeStatusUpdateFrequency: 10 s). */
   statusMs: number;
+}
+
+/** The kubelet's nodeLeaseRenewIntervalFraction: a lease is renewed every quarter of its duration. */
+const LEASE_RENEW_FRACTION = 0.25;
+
+/** The timings of a lease of `durationSeconds` and a status posted every `statusMs`. Pure. */
+export function leaseTimings(durationSeconds: number, statusMs: number): HeartbeatTimings {
+  return { leaseDurationSeconds: durationSeconds, leaseRenewMs: durationSeconds * 1000 * LEASE_RENEW_FRACTION, statusMs };
 }
 
 /** fastStatusUpdateOnce: the status is posted this often until the node is Ready... */
@@ -87,8 +97,8 @@ export async function register(client: ApiClient, o: HeartbeatOptions, log: Logg
   return undefined;
 }
 
-async function renewLease(client: ApiClient, nodeName: string, node: KubeObject): Promise<void> {
-  const spec = { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: formatMicroTime() };
+async function renewLease(client: ApiClient, nodeName: string, node: KubeObject, durationSeconds: number): Promise<void> {
+  const spec = { holderIdentity: nodeName, leaseDurationSeconds: durationSeconds, renewTime: formatMicroTime() };
   // Owned by the Node, so the garbage collector removes it with the Node; a re-registered Node takes it over.
   const ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata.uid! }];
   try {
@@ -135,7 +145,7 @@ export async function runHeartbeats(client: ApiClient, o: HeartbeatOptions, regi
     let failures = 0;
     while (!signal.aborted) {
       try {
-        await renewLease(client, o.nodeName, node);
+        await renewLease(client, o.nodeName, node, o.timings.leaseDurationSeconds);
         leaseRenewed = true;
         failures = 0;
       } catch (e) {
@@ -159,7 +169,7 @@ export async function runHeartbeats(client: ApiClient, o: HeartbeatOptions, regi
             node = (await register(client, o, log, signal)) ?? node;
             saidReady = false;
             // The new Node's Lease (owned by it) before its Ready, as for the first registration.
-            leaseRenewed = await renewLease(client, o.nodeName, node).then(
+            leaseRenewed = await renewLease(client, o.nodeName, node, o.timings.leaseDurationSeconds).then(
               () => true,
               () => false,
             );

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { componentFlags, stopOnSignals } from '@kemu/client';
+import { parseDuration } from '@kemu/api';
 import { start } from './server.js';
 import { spawnSync } from 'node:child_process';
 import { hostname, networkInterfaces } from 'node:os';
@@ -34,6 +35,8 @@ interface KubeletFlags {
   clientCaFile?: string;
   networkBackend: string;
   kubeletPort: string;
+  nodeLeaseDurationSeconds: string;
+  nodeStatusUpdateFrequency: string;
 }
 
 const o = componentFlags(new Command('kemu-kubelet'), 10248)
@@ -52,6 +55,8 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--client-ca-file <file>', 'CA of the clients the kubelet API accepts (the api-server)')
   .option('--network-backend <backend>', 'how pods on different nodes reach each other: host-gw or vxlan', 'host-gw')
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
+  .option('--node-lease-duration-seconds <n>', "the node Lease's duration; it is renewed every quarter of it", '40')
+  .option('--node-status-update-frequency <duration>', 'how often the node status is posted once the node is Ready', '10s')
   .parse()
   .opts<KubeletFlags>();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
@@ -73,6 +78,8 @@ const k = await start(
     cpu: o.cpu ? Number(o.cpu) : undefined,
     memoryBytes: o.memory ? Number(o.memory) : undefined,
     maxPods: Number(o.maxPods),
+    nodeLeaseDurationSeconds: Number(o.nodeLeaseDurationSeconds),
+    statusSeconds: parseDuration(o.nodeStatusUpdateFrequency) / 1000,
     port: Number(o.port),
     controlPlane: !!o.controlPlane,
     runPods: o.runPods

@@ -130,6 +130,13 @@ export class PodManager {
   /** Pick up the pods a previous kubelet left running (before the informers start). */
   recover(): void {
     for (const sandbox of loadPods(join(this.o.stateDir, 'pods'))) {
+      // Its network namespace gone (the node itself was stopped and its namespaces removed): nothing of the sandbox
+      // is left to adopt. Forgotten here, the pod gets a new sandbox and its containers start again, as the
+      // kubelet does for a sandbox that died ("Pod sandbox changed, it will be killed and re-created").
+      if (!existsSync(`/run/netns/${sandbox.podNs}`)) {
+        this.o.log.info({ pod: sandbox.key, netns: sandbox.podNs }, 'pod sandbox gone; it will be re-created');
+        continue;
+      }
       for (const ctr of [...sandbox.inits.values(), ...sandbox.containers.values()]) {
         if (ctr.info.state.kind !== 'running') continue;
         const handle = adoptContainer(join(this.o.stateDir, 'containers'), ctr.id);

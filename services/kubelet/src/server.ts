@@ -14,7 +14,7 @@ import { EventRecorder, InformerFactory, runComponent, sleep, type ApiClient, ty
 import { PodManager } from './pods.js';
 import { startStreamingServer } from './streaming/server.js';
 import type { NodeFacts } from './node-status.js';
-import { fromApi, register, runHeartbeats } from './heartbeat.js';
+import { fromApi, leaseTimings, register, runHeartbeats } from './heartbeat.js';
 
 export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'leaderElect'> {
   nodeName: string;
@@ -24,9 +24,9 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   memoryBytes?: number;
   maxPods?: number;
   controlPlane?: boolean;
-  /** Seconds between lease renewals (Kubernetes: 10). */
-  leaseRenewSeconds?: number;
-  /** Seconds between status posts once the node is Ready (Kubernetes: 10; every 100 ms before). */
+  /** --node-lease-duration-seconds (Kubernetes: 40); the lease is renewed every quarter of it, as the kubelet does. */
+  nodeLeaseDurationSeconds?: number;
+  /** --node-status-update-frequency in seconds (Kubernetes: 10; every 100 ms until the node is Ready). */
   statusSeconds?: number;
   /** Run the pods bound to this node (needs root and the node's netns name). */
   runPods?: { netns: string; podNsPrefix: string; stateDir: string; backend?: 'host-gw' | 'vxlan' };
@@ -116,7 +116,7 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
       const hb = {
         nodeName: o.nodeName,
         facts: () => facts(o),
-        timings: { leaseRenewMs: (o.leaseRenewSeconds ?? 10) * 1000, statusMs: (o.statusSeconds ?? 10) * 1000 },
+        timings: leaseTimings(o.nodeLeaseDurationSeconds ?? 40, (o.statusSeconds ?? 10) * 1000),
       };
       const node = await register(client, hb, log, signal);
       if (!node) return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyDefaults } from '../defaults.js';
+import { addDefaultTolerations, applyDefaults } from '../defaults.js';
 import { fieldErrorMessage, invalidError } from '../field-errors.js';
 import { lookupResource, type ResourceInfo } from '../registry.js';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
@@ -130,7 +130,20 @@ describe('defaulting', () => {
       terminationMessagePolicy: 'File',
     });
     expect(p.status).toMatchObject({ phase: 'Pending', qosClass: 'BestEffort' });
-    expect(p.spec?.tolerations).toHaveLength(2);
+    // The not-ready/unreachable tolerations are the api-server's DefaultTolerationSeconds admission, not defaulting.
+    expect(p.spec?.tolerations).toEqual([]);
+  });
+
+  it('DefaultTolerationSeconds adds the tolerations a pod lacks, for the seconds the api-server was given', () => {
+    const p = applyDefaults(pods, pod());
+    addDefaultTolerations(p, { notReady: 2, unreachable: 3 });
+    expect(asPod(p).spec?.tolerations).toEqual([
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 2 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 3 },
+    ]);
+    const own = applyDefaults(pods, pod({ spec: { containers: [{ name: 'c', image: 'nginx' }], tolerations: [{ operator: 'Exists' }] } }));
+    addDefaultTolerations(own, { notReady: 2, unreachable: 3 });
+    expect(asPod(own).spec?.tolerations).toEqual([{ operator: 'Exists' }]);
   });
   it("hostNetwork: a pod's hostPorts default to its containerPorts, a template's do not (Kubernetes since 1.28); a mismatch is refused", () => {
     const ports = (hostPort?: number) => ({

@@ -13,7 +13,17 @@ import { allocate, release, type Allocation } from './service-strategy.js';
 import { AllocationError } from './allocator.js';
 import { mountServiceAccountToken } from './service-account-admission.js';
 import { randomSuffix } from './names.js';
-import { qosClass, addUsage, applyLimitRanges, charge, invalidError, quotaRefusal, type Usage } from '@kemu/api';
+import {
+  addDefaultTolerations,
+  qosClass,
+  addUsage,
+  type DefaultTolerationSeconds,
+  applyLimitRanges,
+  charge,
+  invalidError,
+  quotaRefusal,
+  type Usage,
+} from '@kemu/api';
 
 const NOTHING: Allocation = { commit: () => undefined, rollback: () => undefined };
 const PROTECTED_NAMESPACES = ['default', 'kube-system', 'kube-public'];
@@ -34,7 +44,13 @@ export class Admission {
     private namespaces: () => WatchCache | undefined,
     readonly allocator: ServiceAllocator,
     private cacheOf: (storage: string) => WatchCache | undefined = () => undefined,
+    private tolerationSeconds: DefaultTolerationSeconds = { notReady: 300, unreachable: 300 },
   ) {}
+
+  /** DefaultTolerationSeconds admission (mutating): tolerations of the not-ready and unreachable taints for a pod that has none. */
+  defaultTolerationSeconds(info: ResourceInfo, obj: KubeObject): void {
+    if (info.storage === 'pods') addDefaultTolerations(obj, this.tolerationSeconds);
+  }
 
   /** LimitRange admission (mutating): default and bound the containers of a new pod. */
   limitRanges(info: ResourceInfo, obj: KubeObject): void {

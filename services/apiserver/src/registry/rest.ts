@@ -105,6 +105,7 @@ export class RestStore {
     if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
     obj = applyDefaults(storageInfo(info), obj);
     await this.admission.validateNamespace(info, ns, obj.metadata.name ?? '');
+    this.admission.defaultTolerationSeconds(info, obj);
     this.admission.limitRanges(info, obj);
     this.admission.serviceAccount(info, obj);
     // The strategy's PrepareForCreate (generation, and the status the caller may not set), after mutating

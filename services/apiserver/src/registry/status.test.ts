@@ -49,6 +49,7 @@ describe('RestStore: status on create and update', () => {
   } as unknown as EtcdStore;
   const admission = {
     async validateNamespace() {},
+    defaultTolerationSeconds() {},
     limitRanges() {},
     serviceAccount() {},
     beforeCreate() {

@@ -17,7 +17,7 @@ import { PodGcController } from './podgc.js';
 import { templateHash } from './deployment-util.js';
 import { DaemonSetController, shouldRun } from './daemonset.js';
 import { ResourceQuotaController } from './resourcequota.js';
-import { nodeHealth } from './nodelifecycle.js';
+import { nodeHealth, probe } from './nodelifecycle.js';
 
 let factory: InformerFactory | undefined;
 afterEach(() => factory?.stop());
@@ -399,11 +399,18 @@ describe('node lifecycle', () => {
   const node = (ready: string, heartbeat: string, taints: object[] = []) =>
     ({ metadata: { name: 'n' }, spec: { taints }, status: { conditions: [{ type: 'Ready', status: ready, lastHeartbeatTime: heartbeat }] } }) as never;
   const lease = (renew: string) => ({ metadata: { name: 'n' }, spec: { renewTime: renew } }) as never;
-  it('leaves a node with a fresh lease alone', () => {
-    expect(nodeHealth(node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:09:50Z'), now)).toEqual({ conditions: undefined, taints: [] });
+  it('leaves a node seen alive within the grace period alone', () => {
+    expect(nodeHealth(node('True', '2026-01-01T00:00:00Z'), now - 10_000, now)).toEqual({ conditions: undefined, taints: [] });
+  });
+  it('sees a node alive when its lease or heartbeat moves, and a node met for the first time as alive now', () => {
+    const first = probe(undefined, node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:00:00Z'), now);
+    expect(first.at).toBe(now);
+    expect(probe(first, node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:00:00Z'), now + 5000)).toBe(first);
+    expect(probe(first, node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:10:01Z'), now + 5000).at).toBe(now + 5000);
+    expect(probe(first, node('True', '2026-01-01T00:10:02Z'), lease('2026-01-01T00:00:00Z'), now + 6000).at).toBe(now + 6000);
   });
   it('marks a silent node Unknown and taints it unreachable', () => {
-    const h = nodeHealth(node('True', '2026-01-01T00:00:00Z'), lease('2026-01-01T00:09:00Z'), now);
+    const h = nodeHealth(node('True', '2026-01-01T00:00:00Z'), now - 60_000, now);
     expect(h.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' });
     expect(h.taints.map((t) => `${t.key}:${t.effect}`)).toEqual(['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
   });
@@ -413,7 +420,7 @@ describe('node lifecycle', () => {
         { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' },
         { key: 'gpu', effect: 'NoSchedule' },
       ]),
-      lease('2026-01-01T00:09:59Z'),
+      now - 1000,
       now,
     );
     expect(h.taints).toEqual([{ key: 'gpu', effect: 'NoSchedule' }]);

@@ -1,6 +1,6 @@
 /**
  * Node lifecycle: a node whose kubelet stopped renewing its Lease for the
- * grace period (40 s) has its conditions set to Unknown ("Kubelet stopped
+ * grace period (--node-monitor-grace-period, 40 s in Kubernetes) has its conditions set to Unknown ("Kubelet stopped
  * posting node status.") and gets the unreachable taints, so the scheduler
  * stops placing pods there; the taints go when the kubelet is back. Nodes
  * without a Lease (registered through the API, not by a kubelet) are left
@@ -19,13 +19,30 @@ import { isReady, podsOnNode } from './pod-util.js';
 const UNREACHABLE = 'node.kubernetes.io/unreachable';
 const NOT_READY = 'node.kubernetes.io/not-ready';
 
-/** What the node's conditions and taints should be now. Pure. */
-export function nodeHealth(node: Node, lease: Lease | undefined, now: number, graceMs = 40_000): { conditions?: NodeCondition[]; taints: Taint[] } {
+/**
+ * When the controller last saw a node's kubelet alive: the moment (on its own clock) it first saw the Lease's
+ * renewTime or the Ready condition's lastHeartbeatTime change, as Kubernetes' nodeHealthMap keeps probeTimestamp.
+ * A node seen for the first time counts as seen now: a controller that just started (or whose watch caught up
+ * late) gives every node a whole grace period rather than judging it on timestamps it has not watched move. Pure.
+ */
+export interface NodeProbe {
+  renew: string;
+  heartbeat: string;
+  at: number;
+}
+
+export function probe(prev: NodeProbe | undefined, node: Node, lease: Lease | undefined, now: number): NodeProbe {
+  const renew = lease?.spec?.renewTime ?? '';
+  const heartbeat = (node.status?.conditions ?? []).find((c) => c.type === 'Ready')?.lastHeartbeatTime ?? '';
+  if (prev && prev.renew === renew && prev.heartbeat === heartbeat) return prev;
+  return { renew, heartbeat, at: now };
+}
+
+/** What the node's conditions and taints should be now, its kubelet last seen alive at `seenAt`. Pure. */
+export function nodeHealth(node: Node, seenAt: number, now: number, graceMs = 40_000): { conditions?: NodeCondition[]; taints: Taint[] } {
   const conds = node.status?.conditions ?? [];
   const ready = conds.find((c) => c.type === 'Ready');
-  const renew = Date.parse(lease?.spec?.renewTime ?? '') || 0;
-  const heartbeat = Date.parse(ready?.lastHeartbeatTime ?? '') || 0;
-  const stale = now - Math.max(renew, heartbeat) > graceMs;
+  const stale = now - seenAt > graceMs;
   const stamp = ts(new Date(now));
   let conditions: NodeCondition[] | undefined;
   if (stale && ready?.status !== 'Unknown') {
@@ -59,6 +76,7 @@ export class NodeLifecycleController implements Controller {
   private nodes: TypedInformer<Node>;
   private leases: TypedInformer<Lease>;
   private pods: TypedInformer<Pod>;
+  private probes = new Map<string, NodeProbe>();
 
   constructor(private ctx: ControllerContext) {
     this.nodes = informerFor(ctx.informers, R.nodes);
@@ -68,8 +86,8 @@ export class NodeLifecycleController implements Controller {
   }
 
   async run(workers: number, signal: AbortSignal): Promise<void> {
-    // Kubernetes' node-monitor-period: look at every node every 5 s.
-    const tick = setInterval(() => this.nodes.lister.list().forEach((n) => this.queue.add(n.metadata.name!)), 5000);
+    // Kubernetes' node-monitor-period: look at every node that often (5 s unless the flag says otherwise).
+    const tick = setInterval(() => this.nodes.lister.list().forEach((n) => this.queue.add(n.metadata.name!)), this.ctx.nodeMonitor?.periodMs ?? 5000);
     signal.addEventListener('abort', () => clearInterval(tick), { once: true });
     await runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
   }
@@ -77,8 +95,12 @@ export class NodeLifecycleController implements Controller {
   async sync(name: string): Promise<void> {
     const node = this.nodes.lister.get(name);
     const lease = this.leases.lister.getNamed('kube-node-lease', name);
+    if (!node) this.probes.delete(name);
     if (!node || !lease) return;
-    const { conditions, taints } = nodeHealth(node, lease, this.ctx.now().getTime());
+    const now = this.ctx.now().getTime();
+    const seen = probe(this.probes.get(name), node, lease, now);
+    this.probes.set(name, seen);
+    const { conditions, taints } = nodeHealth(node, seen.at, now, this.ctx.nodeMonitor?.gracePeriodMs);
     try {
       if (conditions) {
         await clientFor(this.ctx.client, R.nodes).update({ ...structuredClone(node), status: { ...node.status, conditions } }, 'status');
