@@ -177,11 +177,17 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   };
 }
 
-/** Put the jumps to KEMU-NETPOL first in FORWARD and INPUT unless they are there (kube-proxy's ensureRule). */
+/**
+ * Keep the jumps to KEMU-NETPOL first in FORWARD and INPUT. kube-proxy only checks that its own jumps exist, so once
+ * ours is first it stays first; before its chains, a NodePort connection kube-proxy marks for masquerade is judged
+ * too rather than accepted by KUBE-FORWARD.
+ */
 async function ensureJumps(exec: Exec): Promise<void> {
+  const rule = ['-m', 'comment', '--comment', JUMP_COMMENT, '-j', TOP_CHAIN];
   for (const chain of JUMPS) {
-    const rule = ['-m', 'comment', '--comment', JUMP_COMMENT, '-j', TOP_CHAIN];
-    if ((await exec('iptables', ['-w', '-t', 'filter', '-C', chain, ...rule])).code === 0) continue;
+    const first = await exec('iptables', ['-w', '-t', 'filter', '-S', chain, '1']);
+    if (first.code === 0 && first.stdout.includes(`-j ${TOP_CHAIN}`)) continue;
+    while ((await exec('iptables', ['-w', '-t', 'filter', '-D', chain, ...rule])).code === 0);
     const r = await exec('iptables', ['-w', '-t', 'filter', '-I', chain, '1', ...rule]);
     if (r.code !== 0) throw new ToolError(`iptables -I ${chain}`, r.code, r.stderr);
   }

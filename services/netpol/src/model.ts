@@ -162,7 +162,11 @@ export function planNode(policies: readonly NetworkPolicy[], pods: readonly Pod[
         direction === 'ingress'
           ? (np.spec?.ingress ?? []).map((r, i) => ({ peers: resolvePeers(np, r.from, ctx, `spec.ingress[${i}].from`), ports: resolvePorts(r.ports, mine) }))
           : (np.spec?.egress ?? []).map((r, i) => ({ peers: resolvePeers(np, r.to, ctx, `spec.egress[${i}].to`), ports: resolvePorts(r.ports, ctx.pods) }));
-      if (mine.length === 0) continue;
+      // Only the nodes that program a policy report what of it they cannot program.
+      if (mine.length === 0) {
+        ctx.problems = ctx.problems.filter((p) => p.policy !== key);
+        continue;
+      }
       plans.push({ key, direction, rules: rules.map((r) => (r.ports === undefined ? { peers: r.peers } : { peers: r.peers, ports: r.ports })) });
       for (const p of mine) {
         const k = `${direction}\0${p.key}`;
