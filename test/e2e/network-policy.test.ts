@@ -27,7 +27,12 @@ function pod(ns: string, name: string, labels: Record<string, string>, node: str
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels }, spec: { nodeName: node, containers } };
 }
 
-const policy = (name: string, spec: NetworkPolicySpec, ns = nsA) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: ns }, spec });
+const policy = (name: string, spec: NetworkPolicySpec, ns = nsA) => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace: ns },
+  spec,
+});
 
 /** Whether `client` opens a TCP connection to host:port (agnhost connect: exit 0, or TIMEOUT when dropped). */
 async function connects(client: Client, host: string, port: number): Promise<boolean> {
@@ -43,12 +48,16 @@ async function connects(client: Client, host: string, port: number): Promise<boo
 async function expectReach(allowed: Client[], port = 8080): Promise<void> {
   const targets: [string, number][] = [[serverIP, port]];
   if (port === 8080) targets.push([clusterIP, 80]);
-  const verdicts = async () => {
-    const out: string[] = [];
-    for (const c of ALL) for (const [h, p] of targets) out.push(`${c} → ${h === serverIP ? 'pod' : 'clusterIP'}:${p} ${(await connects(c, h, p)) ? 'allowed' : 'blocked'}`);
-    return out;
-  };
-  const want = ALL.flatMap((c) => targets.map(([h, p]) => `${c} → ${h === serverIP ? 'pod' : 'clusterIP'}:${p} ${allowed.includes(c) ? 'allowed' : 'blocked'}`));
+  // All at once: a blocked connection waits out its 2 s timeout, and the verdicts do not depend on each other.
+  const verdicts = async () =>
+    Promise.all(
+      ALL.flatMap((c) =>
+        targets.map(async ([h, p]) => `${c} → ${h === serverIP ? 'pod' : 'clusterIP'}:${p} ${(await connects(c, h, p)) ? 'allowed' : 'blocked'}`),
+      ),
+    );
+  const want = ALL.flatMap((c) =>
+    targets.map(([h, p]) => `${c} → ${h === serverIP ? 'pod' : 'clusterIP'}:${p} ${allowed.includes(c) ? 'allowed' : 'blocked'}`),
+  );
   let last: string[] = [];
   await waitFor(
     `verdicts ${want.join(', ')} (last: ${last.join(', ')})`,
@@ -80,7 +89,12 @@ beforeAll(async () => {
   await apply(
     nsA,
     pod(nsA, 'server', { app: 'server' }, SERVER_NODE, server),
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'server', namespace: nsA }, spec: { selector: { app: 'server' }, ports: [{ port: 80, targetPort: 8080 }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'server', namespace: nsA },
+      spec: { selector: { app: 'server' }, ports: [{ port: 80, targetPort: 8080 }] },
+    },
     pod(nsA, 'client-a', { role: 'client' }, CLIENT_NODE, client('c')),
     pod(nsA, 'client-b', {}, CLIENT_NODE, client('c')),
   );
@@ -108,7 +122,9 @@ describe('NetworkPolicy', () => {
   }, 120_000);
 
   it('allows ingress from pods with a label (in the policy namespace only)', async () => {
-    await only(policy('from-clients', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] }));
+    await only(
+      policy('from-clients', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] }),
+    );
     await expectReach(['a']);
   }, 120_000);
 
@@ -147,7 +163,22 @@ describe('NetworkPolicy', () => {
     await waitFor('DNS blocked by default-deny egress', async () => !(await resolves()), 20_000);
     await apply(
       nsB,
-      policy('deny-egress', { podSelector: { matchLabels: { role: 'client' } }, policyTypes: ['Egress'], egress: [{ ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }] }, nsB),
+      policy(
+        'deny-egress',
+        {
+          podSelector: { matchLabels: { role: 'client' } },
+          policyTypes: ['Egress'],
+          egress: [
+            {
+              ports: [
+                { port: 53, protocol: 'UDP' },
+                { port: 53, protocol: 'TCP' },
+              ],
+            },
+          ],
+        },
+        nsB,
+      ),
     );
     await waitFor('DNS through port 53', resolves, 20_000);
     // Names resolve; connections elsewhere stay blocked, for c only (d is not selected).
@@ -158,7 +189,18 @@ describe('NetworkPolicy', () => {
     await only();
     await expectReach(ALL);
     // A request the server answers after 6 s holds one connection open across the change.
-    const held = kubectl(['exec', '-n', nsA, 'client-b', '--', 'curl', '-s', '--max-time', '20', `http://${serverIP}:8080/shell?cmd=sleep%206%3Becho%20survived`]);
+    const held = kubectl([
+      'exec',
+      '-n',
+      nsA,
+      'client-b',
+      '--',
+      'curl',
+      '-s',
+      '--max-time',
+      '20',
+      `http://${serverIP}:8080/shell?cmd=sleep%206%3Becho%20survived`,
+    ]);
     await new Promise((r) => setTimeout(r, 1500));
     await only(policy('from-clients', { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] }));
     await expectReach(['a']);
@@ -170,7 +212,9 @@ describe('NetworkPolicy', () => {
   }, 240_000);
 
   it('reads as Kubernetes: kubectl get and describe, the agent chains in iptables-save, an event for what it cannot program', async () => {
-    await only(policy('web', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ ipBlock: { cidr: '2001:db8::/64' } }, { podSelector: {} }] }] }));
+    await only(
+      policy('web', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ ipBlock: { cidr: '2001:db8::/64' } }, { podSelector: {} }] }] }),
+    );
     const table = await k(['get', 'netpol', '-n', nsA]);
     expect(table.split('\n')[0].split(/\s+/)).toEqual(['NAME', 'POD-SELECTOR', 'AGE']);
     expect(table.split('\n')[1]).toMatch(/^web\s+app=server\s+\d+s$/);

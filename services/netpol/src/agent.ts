@@ -61,7 +61,14 @@ const JUMP_COMMENT = 'kemu network policies';
 /** What of a pod the rules depend on: a status heartbeat that changes none of it asks for no sync. */
 const podFacts = (p: KubeObject): string => {
   const pod = p as Pod;
-  return JSON.stringify([pod.status?.podIP, pod.status?.phase, pod.spec?.nodeName, pod.spec?.hostNetwork, pod.metadata?.labels, pod.spec?.containers?.map((c) => c.ports)]);
+  return JSON.stringify([
+    pod.status?.podIP,
+    pod.status?.phase,
+    pod.spec?.nodeName,
+    pod.spec?.hostNetwork,
+    pod.metadata?.labels,
+    pod.spec?.containers?.map((c) => c.ports),
+  ]);
 };
 
 export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-netpol' })): Promise<RunningAgent> {
@@ -74,7 +81,12 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers,
   });
-  const isolated = new prom.Gauge({ name: 'kemu_netpol_isolated_pods', help: 'Local pods isolated by a policy, per direction', labelNames: ['direction'], registers });
+  const isolated = new prom.Gauge({
+    name: 'kemu_netpol_isolated_pods',
+    help: 'Local pods isolated by a policy, per direction',
+    labelNames: ['direction'],
+    registers,
+  });
   const failures = new prom.Counter({ name: 'kemu_netpol_sync_failures_total', help: 'iptables-restore runs that failed', registers });
 
   const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });

@@ -4,5 +4,16 @@
  * the node's kernel (`start`).
  */
 export { start, type AgentOptions, type RunningAgent } from './agent.js';
-export { planNode, policyTypes, type Direction, type NodePlan, type Peers, type PodPlan, type PolicyPlan, type PortMatch, type Problem, type RulePlan } from './model.js';
+export {
+  planNode,
+  policyTypes,
+  type Direction,
+  type NodePlan,
+  type Peers,
+  type PodPlan,
+  type PolicyPlan,
+  type PortMatch,
+  type Problem,
+  type RulePlan,
+} from './model.js';
 export { ALLOW_MARK, CHAIN_PREFIX, TOP_CHAIN, buildRules, ownChains, podChain, policyChain, type Ruleset } from './rules.js';

@@ -105,12 +105,14 @@ function resolvePeers(np: NetworkPolicy, peers: NetworkPolicyPeer[] | undefined,
   const blocks: { cidr: string; except: string[] }[] = [];
   peers.forEach((peer, j) => {
     if (peer.ipBlock) {
-      if (!isCidr(peer.ipBlock.cidr)) {
-        ctx.problems.push({ policy: keyOf(np), message: `${where}[${j}].ipBlock: ${peer.ipBlock.cidr} is not IPv4 (the pod network is IPv4 only); this peer is skipped` });
+      const cidr: string = peer.ipBlock.cidr;
+      const skipped = `${where}[${j}].ipBlock: ${cidr} is not IPv4 (the pod network is IPv4 only); this peer is skipped`;
+      if (!isCidr(cidr)) {
+        ctx.problems.push({ policy: keyOf(np), message: skipped });
         return;
       }
       // iptables prints a block by its network address; so do the rules, so that iptables-save reads them back alike.
-      blocks.push({ cidr: formatCidr(peer.ipBlock.cidr), except: (peer.ipBlock.except ?? []).filter(isCidr).map((e) => formatCidr(e)) });
+      blocks.push({ cidr: formatCidr(cidr), except: (peer.ipBlock.except ?? []).filter(isCidr).map((e) => formatCidr(e)) });
       return;
     }
     for (const p of ctx.pods) {
@@ -135,8 +137,7 @@ function resolvePorts(ports: NetworkPolicyPort[] | undefined, receivers: PodFact
     if (p.port === undefined) out.push({ protocol });
     else if (typeof p.port === 'number') out.push({ protocol, port: p.port, ...(p.endPort !== undefined && p.endPort > p.port ? { endPort: p.endPort } : {}) });
     else
-      for (const r of receivers)
-        for (const cp of r.ports) if (cp.name === p.port && cp.protocol === protocol) out.push({ protocol, port: cp.port, ip: r.ip });
+      for (const r of receivers) for (const cp of r.ports) if (cp.name === p.port && cp.protocol === protocol) out.push({ protocol, port: cp.port, ip: r.ip });
   }
   return out;
 }

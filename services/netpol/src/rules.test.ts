@@ -4,8 +4,17 @@ import type { NetworkPolicy, NetworkPolicySpec } from 'kubernetes-types/networki
 import { planNode } from './model.js';
 import { buildRules, ownChains } from './rules.js';
 
-const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({ metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } });
-const pod = (namespace: string, name: string, ip: string, node: string, labels: Record<string, string>, ports: { name: string; containerPort: number }[] = []): Pod => ({
+const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({
+  metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+});
+const pod = (
+  namespace: string,
+  name: string,
+  ip: string,
+  node: string,
+  labels: Record<string, string>,
+  ports: { name: string; containerPort: number }[] = [],
+): Pod => ({
   metadata: { namespace, name, labels },
   spec: { nodeName: node, containers: [{ name: 'c', ports }] },
   status: { phase: 'Running', podIP: ip },
@@ -36,21 +45,56 @@ describe('planNode', () => {
   });
 
   it('ANDs a namespaceSelector and a podSelector in one peer, ORs separate peers', () => {
-    const and = planNode([np('default', 'and', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'a' } }, podSelector: { matchLabels: { role: 'client' } } }] }] })], pods, namespaces, 'node-1');
+    const and = planNode(
+      [
+        np('default', 'and', {
+          podSelector: { matchLabels: { app: 'server' } },
+          ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'a' } }, podSelector: { matchLabels: { role: 'client' } } }] }],
+        }),
+      ],
+      pods,
+      namespaces,
+      'node-1',
+    );
     expect(and.policies[0].rules[0].peers).toEqual({ all: false, ips: ['10.244.2.3'], blocks: [] });
-    const or = planNode([np('default', 'or', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'a' } } }, { podSelector: { matchLabels: { role: 'client' } } }] }] })], pods, namespaces, 'node-1');
+    const or = planNode(
+      [
+        np('default', 'or', {
+          podSelector: { matchLabels: { app: 'server' } },
+          ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'a' } } }, { podSelector: { matchLabels: { role: 'client' } } }] }],
+        }),
+      ],
+      pods,
+      namespaces,
+      'node-1',
+    );
     expect(or.policies[0].rules[0].peers).toEqual({ all: false, ips: ['10.244.2.2', '10.244.2.3'], blocks: [] });
   });
 
   it('resolves a named port against the selected pods, and reports an IPv6 ipBlock instead of programming it', () => {
     const plan = planNode(
-      [np('default', 'web', { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '2001:db8::/64' } }, { ipBlock: { cidr: '10.244.2.5/16', except: ['10.244.2.0/24'] } }], ports: [{ port: 'http', protocol: 'TCP' }] }] })],
+      [
+        np('default', 'web', {
+          podSelector: {},
+          ingress: [
+            {
+              from: [{ ipBlock: { cidr: '2001:db8::/64' } }, { ipBlock: { cidr: '10.244.2.5/16', except: ['10.244.2.0/24'] } }],
+              ports: [{ port: 'http', protocol: 'TCP' }],
+            },
+          ],
+        }),
+      ],
       pods,
       namespaces,
       'node-1',
     );
-    expect(plan.policies[0].rules[0]).toEqual({ peers: { all: false, ips: [], blocks: [{ cidr: '10.244.0.0/16', except: ['10.244.2.0/24'] }] }, ports: [{ protocol: 'TCP', port: 8080, ip: '10.244.1.2' }] });
-    expect(plan.problems).toEqual([{ policy: 'default/web', message: 'spec.ingress[0].from[0].ipBlock: 2001:db8::/64 is not IPv4 (the pod network is IPv4 only); this peer is skipped' }]);
+    expect(plan.policies[0].rules[0]).toEqual({
+      peers: { all: false, ips: [], blocks: [{ cidr: '10.244.0.0/16', except: ['10.244.2.0/24'] }] },
+      ports: [{ protocol: 'TCP', port: 8080, ip: '10.244.1.2' }],
+    });
+    expect(plan.problems).toEqual([
+      { policy: 'default/web', message: 'spec.ingress[0].from[0].ipBlock: 2001:db8::/64 is not IPv4 (the pod network is IPv4 only); this peer is skipped' },
+    ]);
   });
 
   it('plans only the pods of this node', () => {
@@ -66,9 +110,28 @@ describe('buildRules (golden)', () => {
       np('default', 'allow-clients', {
         podSelector: { matchLabels: { app: 'server' } },
         policyTypes: ['Ingress'],
-        ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }], ports: [{ port: 'http', protocol: 'TCP' }, { port: 9000, endPort: 9010, protocol: 'UDP' }] }],
+        ingress: [
+          {
+            from: [{ podSelector: { matchLabels: { role: 'client' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }],
+            ports: [
+              { port: 'http', protocol: 'TCP' },
+              { port: 9000, endPort: 9010, protocol: 'UDP' },
+            ],
+          },
+        ],
       }),
-      np('other', 'dns-only', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] }] }),
+      np('other', 'dns-only', {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            ports: [
+              { port: 53, protocol: 'UDP' },
+              { port: 53, protocol: 'TCP' },
+            ],
+          },
+        ],
+      }),
     ];
     const r = buildRules(planNode(policies, pods, namespaces, 'node-1'), ['KEMU-NP-I-0000000000000000']);
     expect(r.text).toMatchInlineSnapshot(`

@@ -8,7 +8,7 @@ import { validateCreate } from './index.js';
 
 const netpols = lookupResource('networking.k8s.io', 'v1', 'networkpolicies') as ResourceInfo;
 const policy = (spec: object) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'default' }, spec });
-const defaulted = (spec: object) => applyDefaults(netpols, policy(spec) as never) as NetworkPolicy;
+const defaulted = (spec: object) => applyDefaults(netpols, policy(spec)) as NetworkPolicy;
 const msgs = (spec: object) => validateCreate(netpols, applyDefaults(netpols, policy(spec) as never)).map(fieldErrorMessage);
 
 describe('NetworkPolicy defaults (SetDefaults_NetworkPolicy)', () => {
