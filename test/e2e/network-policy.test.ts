@@ -58,16 +58,7 @@ async function expectReach(allowed: Client[], port = 8080): Promise<void> {
   const want = ALL.flatMap((c) =>
     targets.map(([h, p]) => `${c} → ${h === serverIP ? 'pod' : 'clusterIP'}:${p} ${allowed.includes(c) ? 'allowed' : 'blocked'}`),
   );
-  let last: string[] = [];
-  await waitFor(
-    `verdicts ${want.join(', ')} (last: ${last.join(', ')})`,
-    async () => {
-      last = await verdicts();
-      return last.join() === want.join();
-    },
-    30_000,
-    200,
-  ).catch(() => undefined);
+  await waitFor(`verdicts ${want.join(', ')}`, async () => (await verdicts()).join() === want.join(), 30_000, 200).catch(() => undefined);
   expect(await verdicts()).toEqual(want);
 }
 
