@@ -9,7 +9,8 @@
  * translated packet, so Service traffic is judged against the real backend pod.
  *
  * Informers over the api-server's gRPC watch streams (the node's identity, as kube-proxy), one plan and one
- * `iptables-restore --noflush` per sync, changes coalesced by kube-proxy's sync runner. A policy part the agent
+ * `iptables-restore --noflush` per sync of the chains that changed (all of them on the periodic sync), changes
+ * coalesced by kube-proxy's sync runner. A policy part the agent
  * cannot program (an IPv6 ipBlock) becomes a Warning event on the policy and is skipped; the rest is programmed.
  * The rules outlive the process (a restarted agent takes over its own chains), so enforcement never lapses.
  */
@@ -23,7 +24,7 @@ import type { KubeObject } from '@kemu/api';
 import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, type Informer } from '@kemu/client';
 import { SyncRunner, ToolError, spawnExec, type Exec } from '@kemu/proxy';
 import { planNode } from './model.js';
-import { TOP_CHAIN, buildRules, ownChains } from './rules.js';
+import { TOP_CHAIN, buildRules, changedRules, ownChains } from './rules.js';
 
 export interface AgentOptions {
   /** host:port of the api-server's gRPC listener. */
@@ -96,8 +97,9 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   const pods = informers.for(RESOURCES.pods);
   const namespaces = informers.for(RESOURCES.namespaces);
 
-  // The chains the kernel has from us: at first whatever an earlier run left, then what the last sync declared.
-  let written = new Set(ownChains((await exec('iptables-save', ['-t', 'filter'])).stdout));
+  // The chains the kernel holds from us, with their rules: at first whatever an earlier run left (contents unknown,
+  // so all rewritten), then what the last sync wrote. A periodic sync forgets it and writes everything again.
+  let written = new Map<string, string>(ownChains((await exec('iptables-save', ['-t', 'filter'])).stdout).map((c) => [c, '?']));
   let jumpsChecked = false;
   const reported = new Set<string>();
   let waiters: (() => void)[] = [];
@@ -106,17 +108,21 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
     const started = Date.now();
     try {
       const plan = planNode(policies.lister.list() as NetworkPolicy[], pods.lister.list() as Pod[], namespaces.lister.list() as Namespace[], o.nodeName);
-      const rules = buildRules(plan, written);
-      const r = await exec('iptables-restore', ['-w', '--noflush'], rules.text);
-      if (r.code !== 0) throw new ToolError('iptables-restore -w --noflush', r.code, r.stderr);
-      written = new Set(rules.chains);
+      const rules = buildRules(plan);
+      const full = reason === 'periodic' || reason === 'retry';
+      const input = full ? buildRules(plan, written.keys()).text : changedRules(rules, written);
+      if (input) {
+        const r = await exec('iptables-restore', ['-w', '--noflush'], input);
+        if (r.code !== 0) throw new ToolError('iptables-restore -w --noflush', r.code, r.stderr);
+      }
+      written = rules.contents;
       if (!jumpsChecked || reason === 'periodic') {
         await ensureJumps(exec);
         jumpsChecked = true;
       }
       for (const d of ['ingress', 'egress'] as const) isolated.set({ direction: d }, plan.pods.filter((p) => p.direction === d).length);
       syncDuration.observe((Date.now() - started) / 1000);
-      log.debug({ pods: plan.pods.length, policies: plan.policies.length, chains: rules.chains.length, ms: Date.now() - started }, 'synced policy rules');
+      log.debug({ pods: plan.pods.length, policies: plan.policies.length, chains: rules.chains.length, full, ms: Date.now() - started }, 'synced policy rules');
       for (const p of plan.problems) reportProblem(p.policy, p.message);
       waiters.splice(0).forEach((w) => w());
     } catch (err) {

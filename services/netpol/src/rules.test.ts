@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
 import type { NetworkPolicy, NetworkPolicySpec } from 'kubernetes-types/networking/v1.js';
 import { planNode } from './model.js';
-import { buildRules, ownChains } from './rules.js';
+import { buildRules, changedRules, ownChains } from './rules.js';
 
 const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({
   metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
@@ -169,5 +169,27 @@ describe('buildRules (golden)', () => {
     `);
     // A chain no longer needed is flushed and deleted in the same restore.
     expect(ownChains(r.text)).toEqual([...r.chains, 'KEMU-NP-I-0000000000000000']);
+  });
+});
+
+describe('changedRules', () => {
+  const allow = (name: string, from: string) =>
+    np('default', name, { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: from } } }] }] });
+  it('writes only the chains a new policy adds or changes, and deletes those it leaves behind', () => {
+    const one = buildRules(planNode([allow('a', 'client')], pods, namespaces, 'node-1'));
+    expect(changedRules(one, one.contents)).toBe('');
+    const two = buildRules(planNode([allow('a', 'client'), allow('b', 'other')], pods, namespaces, 'node-1'));
+    const text = changedRules(two, one.contents);
+    // The new policy's chains and the server's pod chain that now calls it; not policy a's chains, not KEMU-NETPOL.
+    expect(text.split('\n').filter((l) => l.startsWith(':'))).toEqual([
+      ':KEMU-NP-I-92fd547c934ffcf9 - [0:0]',
+      expect.stringMatching(/^:KEMU-NP-PI-/),
+      expect.stringMatching(/^:KEMU-NP-R-/),
+    ]);
+    expect(text).toContain('"policy default/b"');
+    const none = buildRules(planNode([], pods, namespaces, 'node-1'));
+    const removal = changedRules(none, two.contents);
+    expect(removal.split('\n').filter((l) => l.startsWith('-X'))).toHaveLength(5);
+    expect(removal).toContain(':KEMU-NETPOL - [0:0]');
   });
 });

@@ -39,6 +39,8 @@ export interface Ruleset {
   text: string;
   /** Every KEMU-NP- chain it declares (the next sync deletes those it no longer declares). */
   chains: string[];
+  /** Each chain's rules (KEMU-NETPOL's too), for writing only what changed. */
+  contents: Map<string, string>;
 }
 
 /** A named port's pod is the receiver (the selected pod for ingress, the peer for egress): the destination. */
@@ -110,7 +112,30 @@ export function buildRules(plan: NodePlan, stale: Iterable<string> = []): Rulese
     'COMMIT',
     '',
   ].join('\n');
-  return { text, chains };
+  const contents = new Map<string, string[]>([TOP_CHAIN, ...chains].map((c) => [c, []]));
+  for (const line of body) contents.get(line.split(' ', 2)[1])?.push(line);
+  return { text, chains, contents: new Map([...contents].map(([c, lines]) => [c, lines.join('\n')])) };
+}
+
+/**
+ * The restore input for what changed since `written` (each chain the kernel holds from us, with its rules): chains
+ * new or different are declared (which flushes them) and refilled, chains gone are flushed and deleted, the rest is
+ * not mentioned and so left as it is. A new policy rewrites its own chains and the pod chains that call it, not the
+ * whole table; empty when nothing changed.
+ */
+export function changedRules(next: Ruleset, written: ReadonlyMap<string, string>): string {
+  const changed = [...next.contents].filter(([c, rules]) => written.get(c) !== rules);
+  const gone = [...written.keys()].filter((c) => !next.contents.has(c) && c.startsWith(CHAIN_PREFIX)).sort();
+  if (changed.length === 0 && gone.length === 0) return '';
+  return [
+    '*filter',
+    ...changed.map(([c]) => `:${c} - [0:0]`),
+    ...gone.map((c) => `:${c} - [0:0]`),
+    ...changed.map(([, rules]) => rules).filter(Boolean),
+    ...gone.map((c) => `-X ${c}`),
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 /** The KEMU-NP- chains in `iptables-save -t filter` output (what an earlier run of the agent left). */
