@@ -18,7 +18,7 @@ const ROOTS = {
   'core/v1': ['Namespace', 'Pod', 'Service', 'Endpoints', 'Node', ['CoreV1Event', 'Event'], 'ConfigMap', 'Secret', 'ServiceAccount', 'ResourceQuota', 'LimitRange', 'ReplicationController', 'Binding'],
   'apps/v1': ['Deployment', 'ReplicaSet', 'DaemonSet'],
   'discovery.k8s.io/v1': ['EndpointSlice'],
-  'networking.k8s.io/v1': ['Ingress', 'IngressClass'],
+  'networking.k8s.io/v1': ['Ingress', 'IngressClass', 'NetworkPolicy'],
   'coordination.k8s.io/v1': ['Lease'],
   'events.k8s.io/v1': [['EventsV1Event', 'Event']],
   'autoscaling/v1': ['Scale'],
@@ -29,7 +29,7 @@ const META = new Set(['ObjectMeta', 'ListMeta', 'LabelSelector', 'LabelSelectorR
 function pkgOf(name) {
   if (META.has(name)) return 'io.k8s.apimachinery.pkg.apis.meta.v1';
   if (/^(Deployment|ReplicaSet|DaemonSet|RollingUpdate)/.test(name)) return 'io.k8s.api.apps.v1';
-  if (/^(Ingress|HTTPIngress|IPBlock|ServiceBackendPort)/.test(name)) return 'io.k8s.api.networking.v1';
+  if (/^(Ingress|HTTPIngress|IPBlock|ServiceBackendPort|NetworkPolicy)/.test(name)) return 'io.k8s.api.networking.v1';
   if (/^(EndpointSlice|EndpointConditions|EndpointHints|ForZone|ForNode)$/.test(name) || name === 'Endpoint') return 'io.k8s.api.discovery.v1';
   if (/^Lease/.test(name)) return 'io.k8s.api.coordination.v1';
   if (/^(Scale|ScaleSpec|ScaleStatus)$/.test(name)) return 'io.k8s.api.autoscaling.v1';

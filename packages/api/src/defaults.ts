@@ -211,6 +211,9 @@ export function applyDefaults(info: ResourceInfo, input: KubeObject): KubeObject
         for (const p of objectsOf(at(r, 'http', 'paths'))) if (p.pathType === undefined && !p.path) p.pathType = 'ImplementationSpecific';
       }
       break;
+    case 'networkpolicies':
+      if (spec) defaultNetworkPolicySpec(spec);
+      break;
     case 'endpointslices':
       for (const e of objectsOf(obj.endpoints)) setIfAbsent(e, 'conditions', {});
       for (const p of objectsOf(obj.ports)) setIfAbsent(p, 'protocol', 'TCP');
@@ -225,6 +228,17 @@ export function applyDefaults(info: ResourceInfo, input: KubeObject): KubeObject
   }
   // Defaulting only adds fields, and metadata is an object now: still a KubeObject.
   return obj as KubeObject;
+}
+
+/**
+ * SetDefaults_NetworkPolicy: a policy without policyTypes isolates ingress, and egress too when it has egress rules;
+ * a port without protocol is TCP. podSelector is a struct in Go, so it always reads back (`{}` selects every pod).
+ */
+function defaultNetworkPolicySpec(spec: JsonObject): void {
+  setIfAbsent(spec, 'podSelector', {});
+  const types = asArray(spec.policyTypes);
+  if (!types || types.length === 0) spec.policyTypes = (asArray(spec.egress) ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+  for (const dir of ['ingress', 'egress']) for (const r of objectsOf(spec[dir])) for (const p of objectsOf(r.ports)) setIfAbsent(p, 'protocol', 'TCP');
 }
 
 /** Guaranteed / Burstable / BestEffort, from the containers' requests and limits. */

@@ -24,7 +24,7 @@ import type {
 } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
-import type { Ingress, IngressClass, IngressLoadBalancerStatus, IngressRule } from 'kubernetes-types/networking/v1.js';
+import type { Ingress, IngressClass, IngressLoadBalancerStatus, IngressRule, NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import { humanDuration } from './duration.js';
 import { readinessGatesText, restartsText, summarizePod } from './pod-printer.js';
 import { formatTime, parseTime } from './time.js';
@@ -370,6 +370,7 @@ const PRINTERS: Record<string, Printer> = {
     const p = o.spec?.parameters;
     return [name(o), o.spec?.controller ?? '', p ? `${p.kind}${p.apiGroup ? `.${p.apiGroup}` : ''}/${p.name}` : '<none>', created(o, now)];
   }),
+  networkpolicies: printer<NetworkPolicy>(['Name', 'Pod-Selector', 'Age'], (o, now) => [name(o), formatLabelSelector(o.spec?.podSelector), created(o, now)]),
   leases: printer<Lease>(['Name', 'Holder', 'Age'], (o, now) => [name(o), o.spec?.holderIdentity ?? '', created(o, now)]),
 };
 

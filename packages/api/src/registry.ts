@@ -118,6 +118,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('events.k8s.io/v1', 'events', 'Event', { shortNames: ['ev'], storageVersion: false }),
   r('networking.k8s.io/v1', 'ingressclasses', 'IngressClass', { namespaced: false }),
   r('networking.k8s.io/v1', 'ingresses', 'Ingress', { shortNames: ['ing'], subresources: ['status'] }),
+  r('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
   r('networking.k8s.io/v1beta1', 'ingressclasses', 'IngressClass', legacy({ since: '1.19', removed: '1.22' }, { namespaced: false })),
   r('networking.k8s.io/v1beta1', 'ingresses', 'Ingress', legacy({ since: '1.19', removed: '1.22' }, { shortNames: ['ing'], subresources: ['status'] })),
   // Stored and served so that manifests carrying RBAC objects (the add-ons') apply; not enforced yet.

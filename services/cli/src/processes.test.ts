@@ -37,8 +37,10 @@ describe('the repository compose file: a kubelet and a kube-proxy per node', () 
     expect(p.services.filter((s) => s.name.startsWith('node-')).map((s) => [s.name, s.process, s.netns, s.address])).toEqual([
       ['node-1', 'kubelet', undefined, '172.30.1.1'],
       ['node-1/kube-proxy', 'kube-proxy', 'node-1', '172.30.1.1'],
+      ['node-1/netpol', 'netpol', 'node-1', '172.30.1.1'],
       ['node-2', 'kubelet', undefined, '172.30.1.2'],
       ['node-2/kube-proxy', 'kube-proxy', 'node-2', '172.30.1.2'],
+      ['node-2/netpol', 'netpol', 'node-2', '172.30.1.2'],
     ]);
     expect(byName.get('node-1')?.command[3]).toBe('/r/services/kubelet/dist/main.js');
     const proxy = byName.get('node-2/kube-proxy')!;

@@ -21,6 +21,7 @@ import {
   validateSelectorUpdate,
 } from './workloads.js';
 import * as other from './other.js';
+import { validateNetworkPolicySpec } from './networkpolicy.js';
 
 /** Names any path segment may hold (events, leases and similar). */
 const pathSegmentName: NameValidator = (n) => {
@@ -83,6 +84,8 @@ function validateBody(info: ResourceInfo, obj: KubeObject): FieldError[] {
       return other.validateEndpoints(obj);
     case 'ingresses':
       return other.validateIngress(obj);
+    case 'networkpolicies':
+      return validateNetworkPolicySpec(obj.spec);
     case 'nodes':
       return other.validateNode(obj);
     case 'events':

@@ -12,7 +12,11 @@ function nonNegative(v: unknown, f: string): FieldError[] {
   return [];
 }
 
-function validateLabelSelector(sel: unknown, f: string): FieldError[] {
+/**
+ * A metav1.LabelSelector's fields. A workload's must select something (`emptyInvalid`); a NetworkPolicy's empty
+ * selector means every pod.
+ */
+export function validateLabelSelector(sel: unknown, f: string, emptyInvalid = true): FieldError[] {
   if (!isPlainObject(sel)) return [required(f)];
   const out: FieldError[] = [];
   out.push(...validateLabels(sel.matchLabels, `${f}.matchLabels`));
@@ -32,7 +36,7 @@ function validateLabelSelector(sel: unknown, f: string): FieldError[] {
           out.push(invalid(`${ef}.values`, vals, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
       });
   }
-  if (!sel.matchLabels && (!Array.isArray(sel.matchExpressions) || sel.matchExpressions.length === 0)) {
+  if (emptyInvalid && !sel.matchLabels && (!Array.isArray(sel.matchExpressions) || sel.matchExpressions.length === 0)) {
     out.push(invalid(f, sel, 'empty selector is invalid for deployment'));
   }
   return out;

@@ -1,0 +1,212 @@
+/**
+ * The NetworkPolicy agent of one node (kemu-netpol).
+ *
+ * Its own process beside the kubelet and kube-proxy, as kube-router's and kube-network-policies' agents are, rather
+ * than a flag of kube-proxy: policy enforcement watches other objects (policies, every pod, namespaces) than
+ * kube-proxy (Services, EndpointSlices), syncs on its own clock, and can be killed, restarted or left out of a node
+ * without touching Service routing — which is how the real ones are deployed and broken. The two compose through
+ * the kernel only: kube-proxy's DNAT runs in nat PREROUTING, this agent's chains in filter FORWARD/INPUT see the
+ * translated packet, so Service traffic is judged against the real backend pod.
+ *
+ * Informers over the api-server's gRPC watch streams (the node's identity, as kube-proxy), one plan and one
+ * `iptables-restore --noflush` per sync of the chains that changed (all of them on the periodic sync), changes
+ * coalesced by kube-proxy's sync runner. A policy part the agent
+ * cannot program (an IPv6 ipBlock) becomes a Warning event on the policy and is skipped; the rest is programmed.
+ * The rules outlive the process (a restarted agent takes over its own chains), so enforcement never lapses.
+ */
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
+import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
+import { pino, type Logger } from 'pino';
+import type { KubeObject } from '@kemu/api';
+import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, type Informer } from '@kemu/client';
+import { SyncRunner, ToolError, spawnExec, type Exec } from '@kemu/proxy';
+import { planNode } from './model.js';
+import { TOP_CHAIN, buildRules, changedRules, ownChains } from './rules.js';
+
+export interface AgentOptions {
+  /** host:port of the api-server's gRPC listener. */
+  apiserver: string;
+  caFile: string;
+  tokenFile: string;
+  nodeName: string;
+  /** Least time between two syncs. Default 100 ms: a change is enforced well within a second. */
+  minSyncPeriodMs?: number;
+  /** A sync at least this often (and the jumps re-checked). Default 30 s. */
+  syncPeriodMs?: number;
+  /** /healthz and /metrics (0 picks one). Default 20244. */
+  port?: number;
+  bindAddress?: string;
+  exec?: Exec;
+}
+
+export interface RunningAgent {
+  port: number;
+  /** Resolves after the next successful sync (tests). */
+  synced(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const RESOURCES = {
+  policies: { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies' },
+  pods: { version: 'v1', resource: 'pods' },
+  namespaces: { version: 'v1', resource: 'namespaces' },
+};
+
+/** The chains that send traffic to the agent's; first in their chains. */
+const JUMPS = ['FORWARD', 'INPUT'];
+const JUMP_COMMENT = 'kemu network policies';
+
+/** What of a pod the rules depend on: a status heartbeat that changes none of it asks for no sync. */
+const podFacts = (p: KubeObject): string => {
+  const pod = p as Pod;
+  return JSON.stringify([
+    pod.status?.podIP,
+    pod.status?.phase,
+    pod.spec?.nodeName,
+    pod.spec?.hostNetwork,
+    pod.metadata?.labels,
+    pod.spec?.containers?.map((c) => c.ports),
+  ]);
+};
+
+export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-netpol' })): Promise<RunningAgent> {
+  const exec = o.exec ?? spawnExec;
+  const registry = newMetricsRegistry();
+  const registers = [registry];
+  const syncDuration = new prom.Histogram({
+    name: 'kemu_netpol_sync_duration_seconds',
+    help: 'Time to plan and write the node policy rules',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+  const isolated = new prom.Gauge({
+    name: 'kemu_netpol_isolated_pods',
+    help: 'Local pods isolated by a policy, per direction',
+    labelNames: ['direction'],
+    registers,
+  });
+  const failures = new prom.Counter({ name: 'kemu_netpol_sync_failures_total', help: 'iptables-restore runs that failed', registers });
+
+  const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
+  const recorder = new EventRecorder(client, { component: 'kemu-netpol', host: o.nodeName });
+  const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
+  const policies = informers.for(RESOURCES.policies);
+  const pods = informers.for(RESOURCES.pods);
+  const namespaces = informers.for(RESOURCES.namespaces);
+
+  // The chains the kernel holds from us, with their rules: at first whatever an earlier run left (contents unknown,
+  // so all rewritten), then what the last sync wrote. A periodic sync forgets it and writes everything again.
+  let written = new Map<string, string>(ownChains((await exec('iptables-save', ['-t', 'filter'])).stdout).map((c) => [c, '?']));
+  let jumpsChecked = false;
+  const reported = new Set<string>();
+  let waiters: (() => void)[] = [];
+
+  const sync = async (reason: string): Promise<void> => {
+    const started = Date.now();
+    try {
+      const plan = planNode(policies.lister.list() as NetworkPolicy[], pods.lister.list() as Pod[], namespaces.lister.list() as Namespace[], o.nodeName);
+      const rules = buildRules(plan);
+      const full = reason === 'periodic' || reason === 'retry';
+      const input = full ? buildRules(plan, written.keys()).text : changedRules(rules, written);
+      if (input) {
+        const r = await exec('iptables-restore', ['-w', '--noflush'], input);
+        if (r.code !== 0) throw new ToolError('iptables-restore -w --noflush', r.code, r.stderr);
+      }
+      written = rules.contents;
+      if (!jumpsChecked || reason === 'periodic') {
+        await ensureJumps(exec);
+        jumpsChecked = true;
+      }
+      for (const d of ['ingress', 'egress'] as const) isolated.set({ direction: d }, plan.pods.filter((p) => p.direction === d).length);
+      syncDuration.observe((Date.now() - started) / 1000);
+      log.debug({ pods: plan.pods.length, policies: plan.policies.length, chains: rules.chains.length, full, ms: Date.now() - started }, 'synced policy rules');
+      for (const p of plan.problems) reportProblem(p.policy, p.message);
+      waiters.splice(0).forEach((w) => w());
+    } catch (err) {
+      // A failed restore changes nothing in the kernel: the previous rules keep enforcing until a retry works.
+      failures.inc();
+      log.error({ err }, 'sync of policy rules failed');
+      runner.retryAfter(1000);
+    }
+  };
+
+  const reportProblem = (policy: string, message: string): void => {
+    if (reported.has(policy + message)) return;
+    reported.add(policy + message);
+    const [namespace, name] = policy.split('/');
+    const obj = policies.lister.getNamed(namespace, name);
+    log.warn({ policy, message }, 'policy part not programmed');
+    if (obj) void recorder.event({ ...obj, apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' }, 'Warning', 'PolicyNotProgrammed', message);
+  };
+
+  const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 100, maxIntervalMs: o.syncPeriodMs ?? 30_000, burst: 2 });
+  const onChange = (inf: Informer, differs: (a: KubeObject, b: KubeObject) => boolean = () => true) =>
+    inf.on({ add: () => runner.run(), update: (a, b) => differs(a, b) && runner.run(), delete: () => runner.run() });
+  onChange(policies, (a, b) => JSON.stringify(a.spec) !== JSON.stringify(b.spec));
+  onChange(pods, (a, b) => podFacts(a) !== podFacts(b));
+  onChange(namespaces, (a, b) => JSON.stringify(a.metadata.labels) !== JSON.stringify(b.metadata.labels));
+
+  let healthy = false;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(healthy ? 200 : 503);
+      res.end(healthy ? 'ok' : 'caches not synced');
+    } else if (req.url === '/metrics') {
+      exposition(registry).then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'Content-Type': contentType });
+          res.end(body);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 20244, o.bindAddress ?? '0.0.0.0', () => resolve((server.address() as AddressInfo).port));
+  });
+
+  // Nothing is programmed from a partial cache: a policy seen before its pods would cut them off.
+  void informers.start().then(() => {
+    healthy = true;
+    log.info({ policies: policies.lister.size, pods: pods.lister.size, namespaces: namespaces.lister.size }, 'caches synced; programming the node');
+    runner.start();
+  });
+
+  return {
+    port,
+    synced: () => new Promise((r) => waiters.push(r)),
+    async stop() {
+      informers.stop();
+      await runner.stop();
+      waiters = [];
+      server.close();
+      client.close();
+    },
+  };
+}
+
+/**
+ * Keep the jumps to KEMU-NETPOL first in FORWARD and INPUT. kube-proxy only checks that its own jumps exist, so once
+ * ours is first it stays first; before its chains, a NodePort connection kube-proxy marks for masquerade is judged
+ * too rather than accepted by KUBE-FORWARD.
+ */
+async function ensureJumps(exec: Exec): Promise<void> {
+  const rule = ['-m', 'comment', '--comment', JUMP_COMMENT, '-j', TOP_CHAIN];
+  for (const chain of JUMPS) {
+    const first = await exec('iptables', ['-w', '-t', 'filter', '-S', chain, '1']);
+    if (first.code === 0 && first.stdout.includes(`-j ${TOP_CHAIN}`)) continue;
+    while ((await exec('iptables', ['-w', '-t', 'filter', '-D', chain, ...rule])).code === 0);
+    const r = await exec('iptables', ['-w', '-t', 'filter', '-I', chain, '1', ...rule]);
+    if (r.code !== 0) throw new ToolError(`iptables -I ${chain}`, r.code, r.stderr);
+  }
+}
