@@ -59,17 +59,21 @@ describe('the repository compose file: a kubelet and a kube-proxy per node', () 
     expect(order.indexOf('apiserver')).toBeLessThan(order.indexOf('node-1/kube-proxy'));
   });
 
-  it("restarts every long-running process (each node's two on their own) unless stopped; init runs once", () => {
+  it("restarts every long-running process (each node's three on their own) unless stopped; init runs once", () => {
     expect(p.services.map((s) => [s.name, s.restart])).toEqual([
       ['init', 'no'],
       ['etcd', 'unless-stopped'],
       ['apiserver', 'unless-stopped'],
       ['controller-manager', 'unless-stopped'],
+      ['controller-manager-2', 'unless-stopped'],
       ['scheduler', 'unless-stopped'],
+      ['scheduler-2', 'unless-stopped'],
       ['node-1', 'unless-stopped'],
       ['node-1/kube-proxy', 'unless-stopped'],
+      ['node-1/netpol', 'unless-stopped'],
       ['node-2', 'unless-stopped'],
       ['node-2/kube-proxy', 'unless-stopped'],
+      ['node-2/netpol', 'unless-stopped'],
     ]);
   });
 
