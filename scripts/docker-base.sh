@@ -49,7 +49,6 @@ if ! docker info >/dev/null 2>&1; then
     sleep 1
   done
   docker info >/dev/null 2>&1 || cannot "dockerd did not answer within 60 s: $(tail -n 3 /var/log/kemu-dockerd.log | tr '\n' ' ')"
-  # A container that cannot start here (no kernel support, no capabilities) means Docker cannot run the cluster.
 fi
 
 # 3. The base image.
@@ -90,6 +89,14 @@ printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
 chmod 755 "$rootfs/usr/sbin/policy-rc.d"
 printf 'APT::Install-Recommends "false";\n' >"$rootfs/etc/apt/apt.conf.d/docker-no-recommends"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf" 2>/dev/null || true
+# This machine's own certificate authorities (a TLS-inspecting proxy's, say): the image's builds fetch through the same
+# network. ca-certificates, which the Dockerfile installs, adds them to the system bundle; node reads that bundle.
+extra_ca=()
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  mkdir -p "$rootfs/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
+  extra_ca=(--change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt')
+fi
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 # node and npm where the official image has them (/usr/local), from this machine's node 20.
 node_bin=$(readlink -f "$(command -v node)")
@@ -103,6 +110,6 @@ ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
 tar -C "$rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV NODE_VERSION='"$(node -v | tr -d v)" \
-  --change 'CMD ["node"]' - "$LOCAL_BASE" >/dev/null
+  "${extra_ca[@]}" --change 'CMD ["node"]' - "$LOCAL_BASE" >/dev/null
 log "$LOCAL_BASE: $(docker run --rm "$LOCAL_BASE" node -v) with npm $(docker run --rm "$LOCAL_BASE" npm -v)"
 echo "$LOCAL_BASE"
