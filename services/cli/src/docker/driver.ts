@@ -24,18 +24,22 @@ export const LOCAL_BASE_IMAGE = 'kemu-base:node20-bookworm-slim';
 const STATE_IN_CONTAINER = '/var/lib/kemu';
 const DNS_SERVICE_IP = '10.96.0.10';
 
-export interface DockerClusterOptions {
+/** What `kemu up` flags set (absent: the cluster's, else the compose file's defaults). */
+export interface DockerSettings {
+  nodes?: number;
+  backend?: string;
+  proxyMode?: string;
+  ipvsScheduler?: string;
+  lbRange?: string;
+}
+
+export interface DockerClusterOptions extends DockerSettings {
   project: string;
   subnetPrefix: string;
   /** $KEMU_HOME/PROJECT: the record, the admin kubeconfig and its credentials. */
   state: string;
   composeFile: string;
   repoRoot: string;
-  nodes?: number;
-  backend?: string;
-  proxyMode?: string;
-  ipvsScheduler?: string;
-  lbRange?: string;
   log?: (line: string) => void;
 }
 

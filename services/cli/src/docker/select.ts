@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KemuError } from '../errors.js';
-import { DockerCluster, type DockerServiceRow } from './driver.js';
+import { DockerCluster, type DockerServiceRow, type DockerSettings } from './driver.js';
 
 export const DRIVERS = ['namespace', 'docker'] as const;
 export type Driver = (typeof DRIVERS)[number];
@@ -19,14 +19,9 @@ export interface ClusterIdentity {
   composeFile: string;
 }
 
-export interface DriverChoice {
+export interface DriverChoice extends DockerSettings {
   flag: string | undefined;
   repoRoot: string;
-  nodes?: number;
-  backend?: string;
-  proxyMode?: string;
-  ipvsScheduler?: string;
-  lbRange?: string;
 }
 
 /** The driver of the cluster whose state is in `state`: 'docker', 'namespace', or undefined when there is none. */
@@ -48,19 +43,9 @@ export function chooseDriver(project: string, flag: string | undefined, recorded
 
 /** The Docker driver for this cluster, or undefined when the namespace driver runs it. */
 export function dockerDriver(c: ClusterIdentity, o: DriverChoice): DockerCluster | undefined {
-  if (chooseDriver(c.project, o.flag, recordedDriver(c.state)) !== 'docker') return undefined;
-  return new DockerCluster({
-    project: c.project,
-    subnetPrefix: c.subnetPrefix,
-    state: c.state,
-    composeFile: c.composeFile,
-    repoRoot: o.repoRoot,
-    ...(o.nodes !== undefined ? { nodes: o.nodes } : {}),
-    ...(o.backend !== undefined ? { backend: o.backend } : {}),
-    ...(o.proxyMode !== undefined ? { proxyMode: o.proxyMode } : {}),
-    ...(o.ipvsScheduler !== undefined ? { ipvsScheduler: o.ipvsScheduler } : {}),
-    ...(o.lbRange !== undefined ? { lbRange: o.lbRange } : {}),
-  });
+  const { flag, ...settings } = o;
+  if (chooseDriver(c.project, flag, recordedDriver(c.state)) !== 'docker') return undefined;
+  return new DockerCluster({ project: c.project, subnetPrefix: c.subnetPrefix, state: c.state, composeFile: c.composeFile, ...settings });
 }
 
 /** `kemu status` of a Docker-driven cluster: one row per container. */
