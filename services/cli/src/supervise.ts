@@ -6,9 +6,13 @@
  * whole. `kemu up` does not run this: it runs the segments itself.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import { segments } from './processes.js';
 
 const procs = segments(process.argv.slice(2));
+// One node, one name for both processes: the container's hostname, which the kubelet registers by default and
+// kube-proxy must be told (`kemu up` sets NODE_NAME itself).
+const env = { ...process.env, NODE_NAME: process.env.NODE_NAME ?? hostname() };
 const children = new Map<string, ChildProcess>();
 let exitCode: number | undefined;
 
@@ -18,7 +22,7 @@ const stopAll = (sig: NodeJS.Signals): void => {
 
 for (const p of procs) {
   const [cmd, ...args] = p.command;
-  const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { stdio: 'inherit' });
+  const child = spawn(cmd === 'node' ? process.execPath : cmd, args, { stdio: 'inherit', env });
   children.set(p.name, child);
   child.on('exit', (code, signal) => {
     children.delete(p.name);
