@@ -5,11 +5,14 @@
  * and exits with its code, so the container's restart policy brings the node back
  * whole. `kemu up` does not run this: it runs the segments itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { segments } from './processes.js';
 
 const procs = segments(process.argv.slice(2));
+// A container that is not privileged gets /proc/sys read-only; the node's own (network-namespaced) sysctls are the
+// kubelet's and kube-proxy's to set, as on a real node. With CAP_SYS_ADMIN the mount can be made writable again.
+spawnSync('mount', ['-o', 'remount,rw', '/proc/sys'], { stdio: 'ignore' });
 // One node, one name for both processes: the container's hostname, which the kubelet registers by default and
 // kube-proxy must be told (`kemu up` sets NODE_NAME itself).
 const env = { ...process.env, NODE_NAME: process.env.NODE_NAME ?? hostname() };
