@@ -123,7 +123,7 @@ describe.skipIf(skipReason !== undefined)('kemu up --driver docker', () => {
       .map((l) => l.split(' '));
     expect(new Set(pods.map((p) => p[0])).size).toBeGreaterThan(1);
     // From node-1's container to every pod, whichever node runs it (host-gw routes between node containers).
-    for (const [, ip] of pods) expect(await kemu(['exec', 'node-1', 'curl', '-s', '--max-time', '5', `http://${ip}/`])).toContain('Welcome to nginx');
+    for (const [, ip] of pods) expect(await kemu(['exec', 'node-1', '--', 'curl', '-s', '--max-time', '5', `http://${ip}/`])).toContain('Welcome to nginx');
   });
 
   it('brings a killed node container back through its restart policy', async () => {
