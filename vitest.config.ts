@@ -20,6 +20,17 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          // The Docker driver (test/e2e-docker): brings its own cluster up under dockerd; skipped where Docker cannot run.
+          name: 'e2e-docker',
+          include: ['test/e2e-docker/**/*.test.ts'],
+          // After the other projects: two clusters at once are too much for a small CI machine.
+          sequence: { groupOrder: 1 },
+          testTimeout: 300_000,
+          hookTimeout: 1_800_000,
+        },
+      },
     ],
   },
 });

@@ -4,22 +4,25 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Cluster, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
+import { Cluster, REPO_ROOT, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
 import { init } from './init.js';
 import { registerChaos } from './chaos/commands.js';
 import { PROFILES, isProfile, type Profile } from './profiles.js';
 import { lbAnnouncements } from './lb-status.js';
 import { serviceNs, nsExists } from './netns.js';
+import { dockerDriver, formatDockerStatus, type DriverChoice } from './docker/select.js';
 
 const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
 program
   .option('-p, --name <project>', 'cluster (project) name; prefixes every namespace it creates')
-  .option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)');
+  .option('--subnet <a.b>', 'first two octets of the cluster network (default 172.28)')
+  .option('--driver <driver>', "namespace (processes in network namespaces, no Docker) or docker (the compose CLI); default: the cluster's, else namespace");
 
 /** The options commander parsed, by command (flags not given are absent). */
 interface GlobalOptions {
   name?: string;
   subnet?: string;
+  driver?: string;
 }
 interface UpOptions {
   nodes?: string;
@@ -36,6 +39,9 @@ const cluster = (
   const o = program.opts<GlobalOptions>();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
+/** The Docker driver when --driver or the cluster's record says docker (docker/select.ts). */
+const docker = (c: Cluster, extra: Omit<DriverChoice, 'flag' | 'repoRoot'> = {}) =>
+  dockerDriver(c, { flag: program.opts<GlobalOptions>().driver, repoRoot: REPO_ROOT, ...extra });
 
 function usage(c: Cluster): string {
   return [
@@ -92,7 +98,14 @@ program
       ...(o.profile !== undefined && isProfile(o.profile) ? { profile: o.profile } : {}),
     });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
-    const r = await c.up();
+    const d = docker(c, {
+      nodes: o.nodes !== undefined ? Number(o.nodes) : undefined,
+      backend: o.backend,
+      proxyMode: o.proxyMode,
+      ipvsScheduler: o.ipvsScheduler,
+      lbRange: o.lbRange,
+    });
+    const r = d ? await d.up() : await c.up();
     if (r === 'already-running') console.log(`Cluster "${c.project}" is already running; nothing to do.`);
     console.log(usage(c));
   });
@@ -102,7 +115,8 @@ program
   .description('remove every process, namespace, interface and file the cluster made')
   .action(async () => {
     const c = cluster();
-    const removed = await c.down();
+    const d = docker(c);
+    const removed = d ? await d.down() : await c.down();
     if (!removed.length) console.log(`No cluster "${c.project}" here; nothing to remove.`);
     else console.log(`Removed cluster "${c.project}": ${removed.join(', ')}`);
   });
@@ -118,7 +132,8 @@ program
       console.log(`Stopped ${services.join(', ')}.`);
       return;
     }
-    console.log((await c.stop()) ? `Stopped cluster "${c.project}" (data kept; kemu start brings it back).` : `No cluster "${c.project}" here.`);
+    const d = docker(c);
+    console.log((await (d ?? c).stop()) ? `Stopped cluster "${c.project}" (data kept; kemu start brings it back).` : `No cluster "${c.project}" here.`);
   });
 
 program
@@ -132,19 +147,22 @@ program
       for (const [i, s] of services.entries()) console.log(started[i] ? `Started ${s}.` : `${s} is already running.`);
       return;
     }
-    const r = await c.up();
+    const d = docker(c);
+    const r = d ? await d.start() : await c.up();
     console.log(r === 'already-running' ? `Cluster "${c.project}" is already running.` : usage(c));
   });
 
 program
   .command('status')
   .description('what runs where')
-  .action(() => {
+  .action(async () => {
     const c = cluster();
     if (!c.record) {
       console.log(`No cluster "${c.project}" here.`);
       return;
     }
+    const d = docker(c);
+    if (d) return console.log(formatDockerStatus(await d.status()));
     const rows = c.status();
     const w = Math.max(7, ...rows.map((r) => r.service.length)) + 2;
     // RESTARTS last: scripts that read the first columns (SERVICE STATE PID ADDRESS) read them as before.
@@ -170,8 +188,10 @@ program
   .command('logs <service>')
   .description("print a service's log")
   .option('-f, --follow', 'keep printing as it grows')
-  .action((svc: string, o: { follow?: boolean }) => {
+  .action(async (svc: string, o: { follow?: boolean }) => {
     const c = cluster();
+    const d = docker(c);
+    if (d) return d.logs(svc, !!o.follow);
     const f = join(c.state, 'logs', `${svc}.log`);
     if (!existsSync(f)) throw new KemuError(`no log for "${svc}" in cluster "${c.project}"`);
     if (o.follow) spawnSync('tail', ['-n', '+1', '-f', f], { stdio: 'inherit' });
@@ -181,8 +201,10 @@ program
 program
   .command('exec <target> [command...]')
   .description("run a command inside a service's (or node's) network namespace")
-  .action((target: string, command: string[]) => {
+  .action(async (target: string, command: string[]) => {
     const c = cluster();
+    const d = docker(c);
+    if (d) return void (process.exitCode = await d.exec(target, command));
     if (!nsExists(serviceNs(c.project, target))) throw new KemuError(`no namespace for "${target}" in cluster "${c.project}"`);
     const argv = command.length ? command : ['sh'];
     const r = spawnSync('ip', ['netns', 'exec', serviceNs(c.project, target), ...argv], { stdio: 'inherit' });
