@@ -131,26 +131,30 @@ function namedSchemas(w: W, n: number, o: Json | undefined): void {
  * required/in/description/name (and allowEmptyValue for query and formData).
  */
 function primitive(w: W, p: JsonObject, n: number): void {
-  str(w, n, p.type);
-  str(w, n + 1, p.format);
-  const items = p.items;
-  if (isObject(items)) msg(w, n + 2, (i) => primitive(i, items, 1));
-  str(w, n + 3, p.collectionFormat);
-  any(w, n + 4, p.default);
-  double(w, n + 5, p.maximum);
-  bool(w, n + 6, p.exclusiveMaximum);
-  double(w, n + 7, p.minimum);
-  bool(w, n + 8, p.exclusiveMinimum);
-  int64(w, n + 9, p.maxLength);
-  int64(w, n + 10, p.minLength);
-  str(w, n + 11, p.pattern);
-  int64(w, n + 12, p.maxItems);
-  int64(w, n + 13, p.minItems);
-  bool(w, n + 14, p.uniqueItems);
-  for (const e of Array.isArray(p.enum) ? p.enum : []) any(w, n + 15, e);
-  double(w, n + 16, p.multipleOf);
-  vendor(w, n + 17, p);
+  PRIMITIVE.forEach(([key, write], i) => write(w, n + i, p[key]));
+  vendor(w, n + PRIMITIVE.length, p);
 }
+
+// In field order. `items` is a PrimitivesItems itself; `enum` a repeated Any.
+const PRIMITIVE: [string, (w: W, n: number, v: Json | undefined) => void][] = [
+  ['type', str],
+  ['format', str],
+  ['items', (w, n, v) => isObject(v) && msg(w, n, (i) => primitive(i, v, 1))],
+  ['collectionFormat', str],
+  ['default', any],
+  ['maximum', double],
+  ['exclusiveMaximum', bool],
+  ['minimum', double],
+  ['exclusiveMinimum', bool],
+  ['maxLength', int64],
+  ['minLength', int64],
+  ['pattern', str],
+  ['maxItems', int64],
+  ['minItems', int64],
+  ['uniqueItems', bool],
+  ['enum', (w, n, v) => (Array.isArray(v) ? v : []).forEach((e) => any(w, n, e))],
+  ['multipleOf', double],
+];
 
 // NonBodyParameter { oneof { header = 1; form_data = 2; query = 3; path = 4 } }
 const NON_BODY: Record<string, number> = { header: 1, formData: 2, query: 3, path: 4 };
