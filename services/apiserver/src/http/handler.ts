@@ -25,7 +25,8 @@ import { authenticate, PUBLIC_PATHS, type UserInfo } from './auth.js';
 import { readBody } from './body.js';
 import { parseJsonBody } from '../encoding/json.js';
 import { aggregatedList, aggregatedWanted, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
-import { openapiDocument, openapiIndex, unknownFields } from '../openapi/index.js';
+import { unknownFields } from '../openapi/index.js';
+import { serveOpenapi } from '../openapi/serve.js';
 import { listOf, sendJson, sendStatus, sendText, tableWanted, toTable, type IncludeObject } from './respond.js';
 import { parseRoute, type ResourceRequest } from './route.js';
 import { queryBool } from './query.js';
@@ -95,11 +96,9 @@ export function createHandler(deps: HandlerDeps) {
         if (agg) return sendJson(res, 200, aggregatedList(path === '/api', agg), agg === 'v2' ? AGGREGATED_V2 : AGGREGATED_V2BETA1);
         return sendJson(res, 200, path === '/api' ? apiVersions(deps.serverAddress) : apiGroupList());
       }
-      if (path === '/openapi/v3') return sendJson(res, 200, openapiIndex());
-      if (path.startsWith('/openapi/v3/')) {
-        const doc = openapiDocument(path.slice('/openapi/v3/'.length));
-        if (!doc) throw notFoundPath();
-        return sendJson(res, 200, doc);
+      if (path === '/openapi/v2' || path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
+        if (!serveOpenapi(req, res, path, url.searchParams)) throw notFoundPath();
+        return;
       }
       const route = parseRoute(path);
       if (route.kind === 'group') {

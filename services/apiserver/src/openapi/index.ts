@@ -172,9 +172,11 @@ function paths(info: ResourceInfo, schemaName: string | undefined): Record<strin
   return out;
 }
 
-interface Doc {
+/** One v3 document: its JSON text, its hash (the ETag and the `?hash=` of its URL) and when it was built. */
+export interface Doc {
   json: string;
   hash: string;
+  built: Date;
 }
 const docs = new Map<string, Doc>();
 
@@ -223,7 +225,7 @@ function buildDoc(group: string, version: string): Doc | undefined {
   Object.assign(schemas, overrides);
   const doc = { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: allPaths, components: { schemas } };
   const json = JSON.stringify(doc);
-  return { json, hash: createHash('sha512').update(json).digest('hex').slice(0, 128).toUpperCase() };
+  return { json, hash: createHash('sha512').update(json).digest('hex').slice(0, 128).toUpperCase(), built: new Date() };
 }
 
 function doc(group: string, version: string): Doc | undefined {
@@ -248,11 +250,16 @@ export function openapiIndex(): object {
   return { paths };
 }
 
-/** The document for `api/v1` or `apis/<group>/<version>`, as JSON text. */
-export function openapiDocument(path: string): string | undefined {
+/** The document for `api/v1` or `apis/<group>/<version>`. */
+export function openapiDocument(path: string): Doc | undefined {
   const m = path.match(/^api\/(v1)$/) ?? path.match(/^apis\/([^/]+)\/([^/]+)$/);
   if (!m) return undefined;
-  return m.length === 2 ? doc('', m[1])?.json : doc(m[1], m[2])?.json;
+  return m.length === 2 ? doc('', m[1]) : doc(m[1], m[2]);
+}
+
+/** Every group/version's document, in discovery order: what /openapi/v2 is made of. */
+export function openapiDocuments(): Doc[] {
+  return groups().flatMap((g) => g.versions.map((v) => doc(g.name, v)!));
 }
 
 /** Unknown fields of `obj` for the kind served at `info` (paths as Kubernetes prints them). */
@@ -273,6 +280,9 @@ export function unknownFields(info: ResourceInfo, obj: unknown): string[] {
     if (typeof v !== 'object') return;
     if (s.properties) {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        // A strategic merge patch's directives ($setElementOrder/containers, $patch, $retainKeys): Kubernetes checks
+        // the patched object, which has none of them, and none of its fields begins with `$`.
+        if (k.startsWith('$')) continue;
         const p = path ? `${path}.${k}` : k;
         if (!(k in s.properties)) out.push(p);
         else walk(s.properties[k], x, p);
