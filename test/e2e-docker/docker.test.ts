@@ -93,7 +93,7 @@ const allReady = async (n: number) => {
 
 describe.skipIf(skipReason !== undefined)('kemu up --driver docker', () => {
   beforeAll(async () => {
-    if (prepared.exitCode !== 0) throw new Error(`scripts/docker-base.sh failed (${prepared.exitCode}): ${String(prepared.stderr)}`);
+    if (prepared?.exitCode !== 0) throw new Error(`scripts/docker-base.sh failed (${prepared?.exitCode}): ${String(prepared?.stderr)}`);
     // Whatever an interrupted run left (same project name).
     await kemu(['--driver', 'docker', 'down']).catch(() => undefined);
     // The first run builds kemu:dev (npm ci and the build in the image): minutes on a small machine.

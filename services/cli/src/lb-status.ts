@@ -21,7 +21,8 @@ export function lbAnnouncements(project: string, nodes: readonly string[]): { ip
     if (!nsExists(ns)) continue;
     const text = ip(['-n', ns, '-j', '-4', 'addr', 'show'], { allowFail: true }).trim();
     const links = text ? (JSON.parse(text) as IpAddrJson[]) : [];
-    for (const a of links.filter((l) => l.flags?.includes('UP')).flatMap((l) => l.addr_info ?? [])) if (a.local && a.prefixlen === 32 && a.label?.endsWith(':lb')) out.push({ ip: a.local, node });
+    for (const a of links.filter((l) => l.flags?.includes('UP')).flatMap((l) => l.addr_info ?? []))
+      if (a.local && a.prefixlen === 32 && a.label?.endsWith(':lb')) out.push({ ip: a.local, node });
   }
   return out.sort((a, b) => parseIPv4(a.ip) - parseIPv4(b.ip) || a.node.localeCompare(b.node));
 }

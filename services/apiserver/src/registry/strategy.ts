@@ -14,7 +14,16 @@ const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null &&
  * PrepareForUpdate bumps it. Pods (1.33+), Services, Namespaces, Nodes,
  * ConfigMaps and the like have none.
  */
-const GENERATION = new Set(['deployments', 'replicasets', 'replicationcontrollers', 'daemonsets', 'ingresses', 'ingressclasses', 'endpointslices', 'networkpolicies']);
+const GENERATION = new Set([
+  'deployments',
+  'replicasets',
+  'replicationcontrollers',
+  'daemonsets',
+  'ingresses',
+  'ingressclasses',
+  'endpointslices',
+  'networkpolicies',
+]);
 
 /**
  * Create: a status the request carries is not the caller's to set. Nodes
