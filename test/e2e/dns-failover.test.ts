@@ -23,23 +23,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Node, Pod, PodList } from 'kubernetes-types/core/v1.js';
 import type { EndpointSliceList } from 'kubernetes-types/discovery/v1.js';
 import { execFileSync } from 'node:child_process';
-import { ctx, k, kemu, kubectl, namespace, parseJson, waitFor } from './helpers.js';
-import { killNode } from './node-death.js';
+import { ctx, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
+import { killNode, nodeReady, OUT_OF_SERVICE, podReady, reviveNode } from './node-death.js';
 import { clusterTimings } from './profile.js';
 
 const DNS_IP = '10.96.0.10';
 const NAME = 'kubernetes.default.svc.cluster.local';
 const ANSWER = '10.96.0.1';
-const OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
 
 let ns: string;
 let victim = '';
 let tainted = false;
 
-const ready = (p: Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 const corednsPods = async () => parseJson<PodList>(await k(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).items;
-const nodeReady = async (name: string) =>
-  (parseJson<Node>(await k(['get', 'node', name, '-o', 'json'])).status?.conditions ?? []).find((c) => c.type === 'Ready')?.status;
 
 /** `n` lookups from the client pod, each its own dig (a new source port): how many were answered right. */
 async function answered(n: number, server = DNS_IP): Promise<number> {
@@ -61,21 +57,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (tainted) await kubectl(['taint', 'node', victim, `${OUT_OF_SERVICE}-`]);
-  if (victim) {
-    // The node back: kubelet, kube-proxy and link; its kubelet finishes the evicted replica.
-    kemu('start');
-    await waitFor(`${victim} Ready`, async () => (await nodeReady(victim)) === 'True', 90_000, 1000);
-    await waitFor(
-      'two CoreDNS replicas again, none terminating',
-      async () => {
-        const pods = await corednsPods();
-        return pods.length === 2 && pods.every((p) => ready(p) && !p.metadata?.deletionTimestamp);
-      },
-      90_000,
-      1000,
-    );
-  }
+  // The node back: kubelet, kube-proxy and link; its kubelet finishes the evicted replica.
+  if (victim) await reviveNode(victim, { tainted, what: 'CoreDNS', replicas: corednsPods, timeoutMs: 90_000 });
   if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false']);
 }, 240_000);
 
@@ -84,7 +67,7 @@ describe('cluster DNS when a node running one replica dies', () => {
     const before = await waitFor(
       'two ready CoreDNS replicas',
       async () => {
-        const pods = (await corednsPods()).filter(ready);
+        const pods = (await corednsPods()).filter(podReady);
         return pods.length === 2 ? pods : undefined;
       },
       60_000,
@@ -156,7 +139,7 @@ describe('cluster DNS when a node running one replica dies', () => {
     tainted = true;
     const replacement = await waitFor(
       'a replacement replica, ready on a live node',
-      async () => (await corednsPods()).find((p) => !before.some((b) => b.metadata?.uid === p.metadata?.uid) && ready(p) && p.spec?.nodeName !== victim),
+      async () => (await corednsPods()).find((p) => !before.some((b) => b.metadata?.uid === p.metadata?.uid) && podReady(p) && p.spec?.nodeName !== victim),
       90_000,
       1000,
     );

@@ -16,22 +16,19 @@
  * Afterwards the node comes back (`kemu start`) and the taint is removed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Pod, PodList } from 'kubernetes-types/core/v1.js';
-import { AGNHOST, apply, k, kemu, kubectl, namespace, parseJson, waitFor } from './helpers.js';
+import type { PodList } from 'kubernetes-types/core/v1.js';
+import { AGNHOST, apply, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
 import { fromHost, holder } from './lb.js';
-import { killNode } from './node-death.js';
+import { killNode, nodeReady, OUT_OF_SERVICE, podReady, reviveNode } from './node-death.js';
 
-const OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
 const HOST = 'failover.example';
 
 let ns: string;
 let victim = '';
 let tainted = false;
 
-const ready = (p: Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 const controllers = async () =>
   parseJson<PodList>(await k(['get', 'pods', '-n', 'ingress-nginx', '-l', 'app.kubernetes.io/component=controller', '-o', 'json'])).items;
-const nodeReady = async (name: string) => await k(['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
 
 /** `n` requests from the host through the ingress, each a new connection: how many the backend answered. */
 function answered(ip: string, n: number): number {
@@ -46,20 +43,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  if (tainted) await kubectl(['taint', 'node', victim, `${OUT_OF_SERVICE}-`]);
-  if (victim) {
-    kemu('start');
-    await waitFor(`${victim} Ready`, async () => (await nodeReady(victim)) === 'True', 90_000, 1000);
-    await waitFor(
-      'two controller replicas again, none terminating',
-      async () => {
-        const pods = await controllers();
-        return pods.length === 2 && pods.every((p) => ready(p) && !p.metadata?.deletionTimestamp);
-      },
-      120_000,
-      1000,
-    );
-  }
+  if (victim) await reviveNode(victim, { tainted, what: 'controller', replicas: controllers, timeoutMs: 120_000 });
   if (ns) await kubectl(['delete', 'namespace', ns, '--wait=false']);
 }, 300_000);
 
@@ -69,7 +53,7 @@ describe('the ingress when a node running one controller replica dies', () => {
       (await k(['get', 'svc', '-n', 'ingress-nginx', 'ingress-nginx-controller', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}'])).trim(),
     );
     const before = await waitFor('two ready controller replicas', async () => {
-      const pods = (await controllers()).filter(ready);
+      const pods = (await controllers()).filter(podReady);
       return pods.length === 2 ? pods : undefined;
     });
     const replicaNodes = before.map((p) => p.spec!.nodeName!);
@@ -134,7 +118,7 @@ describe('the ingress when a node running one controller replica dies', () => {
     tainted = true;
     const replacement = await waitFor(
       'a replacement controller, ready on a live node',
-      async () => (await controllers()).find((p) => !before.some((b) => b.metadata?.uid === p.metadata?.uid) && ready(p) && p.spec?.nodeName !== victim),
+      async () => (await controllers()).find((p) => !before.some((b) => b.metadata?.uid === p.metadata?.uid) && podReady(p) && p.spec?.nodeName !== victim),
       120_000,
       1000,
     );

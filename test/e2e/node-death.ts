@@ -8,8 +8,36 @@
  * serving: a node that went silent, not one that went away.)
  */
 import { execFileSync } from 'node:child_process';
-import type { PodList } from 'kubernetes-types/core/v1.js';
-import { cluster, ctx, k, parseJson } from './helpers.js';
+import type { Node, Pod, PodList } from 'kubernetes-types/core/v1.js';
+import { cluster, ctx, k, kemu, kubectl, parseJson, waitFor } from './helpers.js';
+
+/** The taint that says a node is known to be down (non-graceful node shutdown): its pods are evicted at once. */
+export const OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
+
+export const podReady = (p: Pod) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** A node's Ready condition status (True, False, Unknown). */
+export const nodeReady = async (name: string) =>
+  (parseJson<Node>(await k(['get', 'node', name, '-o', 'json'])).status?.conditions ?? []).find((c) => c.type === 'Ready')?.status;
+
+/**
+ * After a test killed `victim`: the out-of-service taint off (when it was set), the node back (`kemu start`) and
+ * Ready, its kubelet finishing what was evicted, until `replicas` lists two pods, Ready, none terminating.
+ */
+export async function reviveNode(victim: string, o: { tainted: boolean; what: string; replicas: () => Promise<Pod[]>; timeoutMs: number }): Promise<void> {
+  if (o.tainted) await kubectl(['taint', 'node', victim, `${OUT_OF_SERVICE}-`]);
+  kemu('start');
+  await waitFor(`${victim} Ready`, async () => (await nodeReady(victim)) === 'True', 90_000, 1000);
+  await waitFor(
+    `two ${o.what} replicas again, none terminating`,
+    async () => {
+      const pods = await o.replicas();
+      return pods.length === 2 && pods.every((p) => podReady(p) && !p.metadata?.deletionTimestamp);
+    },
+    o.timeoutMs,
+    1000,
+  );
+}
 
 function killGroup(pid: number): void {
   try {
