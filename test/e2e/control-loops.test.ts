@@ -321,8 +321,10 @@ describe('control loops', () => {
       const first = await holder();
       await new Promise((r) => setTimeout(r, 3000));
       expect(log).not.toContain('became leader'); // the standby waits while the leader renews
-      // Killed as `docker kill` does: its restart policy does not bring it back to race the standby for the Lease.
-      (await import('./helpers.js')).cluster().killService('controller-manager');
+      // The compose file's two replicas (one leads, one stands by) killed as `docker kill` does: their restart policy
+      // does not bring them back to race this standby for the Lease.
+      const c = (await import('./helpers.js')).cluster();
+      for (const replica of ['controller-manager', 'controller-manager-2']) c.killService(replica);
       await waitFor('the standby to lead', () => log.includes('became leader'), 30_000);
       expect(await holder()).not.toBe(first);
       await k(['apply', '-n', ns, '-f', '-'], { input: deploy('after-failover', 2) });
