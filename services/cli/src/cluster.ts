@@ -187,6 +187,11 @@ export class Cluster {
     return this.sup.pid(svc);
   }
 
+  /** For health waits: the service runs, or its keeper has just started it and its process is not written yet. */
+  serviceAlive(svc: string): boolean {
+    return this.sup.starting(svc) || isAlive(this.sup.pid(svc));
+  }
+
   serviceState(svc: ComposeService): ServiceState {
     if (svc.oneShot) return existsSync(join(this.state, 'pids', `${svc.name}.done`)) ? 'completed' : 'exited';
     return this.sup.stateOf(svc.name);
@@ -291,7 +296,7 @@ export class Cluster {
     }
     const health = new HealthWaits(services, {
       netns: (s) => serviceNs(this.project, s),
-      alive: (s) => this.sup.starting(s) || isAlive(this.sup.pid(s)),
+      alive: (s) => this.serviceAlive(s),
       tail: (s) => this.tail(s),
     });
     // What others wait for (etcd, the api-server) says when it is healthy: the launch's timeline (npm run bench:up).

@@ -104,7 +104,7 @@ export async function startTarget(cluster: Cluster, target: string): Promise<str
   cluster.startServices(services.map((s) => s.name));
   const health = new HealthWaits(all, {
     netns: (s) => serviceNs(cluster.project, all.find((x) => x.name === s)?.netns ?? s),
-    alive: (s) => isAlive(cluster.pidOf(s)),
+    alive: (s) => cluster.serviceAlive(s),
     tail: (s) => cluster.tail(s),
   });
   const main = all.find((s) => s.name === target);
