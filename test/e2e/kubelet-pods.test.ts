@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterTimings } from './profile.js';
 import { ctx, k, namespace, stateFile, waitFor } from './helpers.js';
 
 const NODE = 'node-k1';
@@ -41,6 +42,9 @@ beforeAll(async () => {
       `--token-file=${stateFile('pki', 'node.token')}`,
       `--node-name=${NODE}`,
       `--node-ip=${c.subnet}.1.50`,
+      // The cluster's timing profile: on the fast one a kubelet renewing every 10 s is NotReady between renewals.
+      `--node-lease-duration-seconds=${clusterTimings().nodeLeaseDurationSeconds}`,
+      `--node-status-update-frequency=${clusterTimings().nodeStatusUpdateFrequency}`,
       '--cpu=2',
       `--memory=${4 * 2 ** 30}`,
       '--port=0',
