@@ -37,6 +37,16 @@ rm -rf "$KEMU_E2E_LOGS"
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const skipped = r.numPendingTests + (r.numTodoTests || 0);
+  // Where the time went: the slowest files (the suite must stay well under 40 minutes).
+  const slow = r.testResults.map((f) => [f.endTime - f.startTime, f.name.replace(process.cwd() + "/", "")]);
+  for (const [ms, rel] of slow.sort((a, b) => b[0] - a[0]).slice(0, 8)) console.log(`slowest: ${(ms / 1000).toFixed(0)} s ${rel}`);
+  // The failed tests are named last, after the component logs, so the tail of a CI log says which.
+  for (const file of r.testResults) {
+    const rel = file.name.replace(process.cwd() + "/", "");
+    const failed = file.assertionResults.filter((a) => a.status === "failed");
+    for (const a of failed) console.log(`FAILED ${rel} > ${a.fullName}`);
+    if (!failed.length && file.status === "failed") console.log(`FAILED ${rel}: ${(file.message || "").split("\n")[0].slice(0, 300)}`);
+  }
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
 ' "$report" 2>/dev/null || echo "0 passed, 1 failed"
 rm -f "$report"
