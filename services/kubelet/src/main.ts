@@ -8,6 +8,8 @@ import { start } from './server.js';
 import { spawnSync } from 'node:child_process';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Taint } from 'kubernetes-types/core/v1.js';
 
 function eth0Address(): string {
   const all = Object.values(networkInterfaces()).flat();
@@ -37,6 +39,31 @@ interface KubeletFlags {
   kubeletPort: string;
   nodeLeaseDurationSeconds: string;
   nodeStatusUpdateFrequency: string;
+  nodeLabels?: string;
+  registerWithTaints?: string;
+  podManifestPath?: string;
+  fileCheckFrequency: string;
+}
+
+/** --node-labels `k=v,k2=v2`. */
+function parseLabels(s: string | undefined): Record<string, string> | undefined {
+  if (!s) return undefined;
+  return Object.fromEntries(
+    s.split(',').map((kv) => {
+      const i = kv.indexOf('=');
+      return i < 0 ? [kv.trim(), ''] : [kv.slice(0, i).trim(), kv.slice(i + 1).trim()];
+    }),
+  );
+}
+
+/** --register-with-taints `key=value:Effect,key:Effect`, as the kubelet parses it. */
+function parseTaints(s: string | undefined): Taint[] | undefined {
+  if (!s) return undefined;
+  return s.split(',').map((t) => {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t.trim());
+    if (!m) throw new Error(`--register-with-taints: invalid taint spec: ${t}`);
+    return { key: m[1], ...(m[2] ? { value: m[2] } : {}), effect: m[3] };
+  });
 }
 
 const o = componentFlags(new Command('kemu-kubelet'), 10248)
@@ -57,6 +84,10 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .option('--node-lease-duration-seconds <n>', "the node Lease's duration; it is renewed every quarter of it", '40')
   .option('--node-status-update-frequency <duration>', 'how often the node status is posted once the node is Ready', '10s')
+  .option('--node-labels <labels>', 'labels to add when registering the node (key=value,...)')
+  .option('--register-with-taints <taints>', 'taints the node is registered with (key=value:Effect,...)')
+  .option('--pod-manifest-path <dir>', 'static pods: their mirror pods are kept in the API and their processes observed')
+  .option('--file-check-frequency <duration>', 'between two reads of the static pod manifests and probes of their processes', '2s')
   .parse()
   .opts<KubeletFlags>();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
@@ -82,6 +113,11 @@ const k = await start(
     statusSeconds: parseDuration(o.nodeStatusUpdateFrequency) / 1000,
     port: Number(o.port),
     controlPlane: !!o.controlPlane,
+    labels: parseLabels(o.nodeLabels),
+    taints: parseTaints(o.registerWithTaints),
+    staticPods: o.podManifestPath
+      ? { dir: o.podManifestPath, periodMs: parseDuration(o.fileCheckFrequency), token: readFileSync(o.tokenFile, 'utf8').trim() }
+      : undefined,
     runPods: o.runPods
       ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName), backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw' }
       : undefined,

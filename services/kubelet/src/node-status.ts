@@ -3,7 +3,7 @@
  * capacity/allocatable, node info, labels and the four conditions. Pure:
  * facts about the machine come in as arguments.
  */
-import type { Node, NodeCondition, NodeSpec, NodeStatus } from 'kubernetes-types/core/v1.js';
+import type { Node, NodeCondition, NodeSpec, NodeStatus, Taint } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import { formatTime as ts } from '@kemu/api';
 
@@ -28,6 +28,10 @@ export interface NodeFacts {
   /** Processes running vs the pid limit, for PIDPressure. */
   pidsUsedFraction: number;
   controlPlane?: boolean;
+  /** --node-labels: labels the kubelet sets on its Node at every registration. */
+  labels?: Record<string, string>;
+  /** --register-with-taints: taints the Node is created with (only then, as the kubelet does). */
+  taints?: Taint[];
 }
 
 const mem = (bytes: number) => `${Math.floor(bytes / 1024)}Ki`;
@@ -84,9 +88,10 @@ export function nodeObject(f: NodeFacts, previous: Node | undefined, now: Date, 
         'beta.kubernetes.io/os': 'linux',
         'beta.kubernetes.io/arch': f.arch,
         ...(f.controlPlane ? { 'node-role.kubernetes.io/control-plane': '' } : {}),
+        ...(f.labels ?? {}),
       },
     },
-    spec: { ...(previous?.spec ?? {}) },
+    spec: previous ? { ...(previous.spec ?? {}) } : f.taints?.length ? { taints: f.taints } : {},
     status: {
       capacity,
       allocatable,

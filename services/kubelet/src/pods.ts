@@ -29,6 +29,7 @@ import { containerEnv, ContainerConfigError, runtimeEnv } from './container-env.
 import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from './volumes.js';
 import { ContainerProbes, wantsReadinessRun, type ProbeKind } from './probes.js';
 import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from './pod-sandbox.js';
+import { isMirrorPod } from './static-pods/mirror.js';
 
 /**
  * The client hands out Kubernetes JSON as `KubeObject`; the kubelet reads it as the kubernetes-types it is. These
@@ -219,6 +220,8 @@ export class PodManager {
 
   async sync(key: string): Promise<void> {
     const pod = this.pod(key);
+    // A mirror pod is the API's view of a static pod (static-pods/): nothing for this loop to run.
+    if (pod && isMirrorPod(pod)) return;
     const sandbox = this.sandboxes.get(key);
     if (!pod || (sandbox && sandbox.uid !== pod.metadata?.uid)) {
       if (sandbox) await this.teardown(sandbox, undefined, 0);

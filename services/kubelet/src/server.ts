@@ -9,12 +9,13 @@
 import { cpus, freemem, release, totalmem, arch as osArch } from 'node:os';
 import { readFileSync, statfsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import type { Node } from 'kubernetes-types/core/v1.js';
+import type { Node, Taint } from 'kubernetes-types/core/v1.js';
 import { EventRecorder, InformerFactory, runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { PodManager } from './pods.js';
 import { startStreamingServer } from './streaming/server.js';
 import type { NodeFacts } from './node-status.js';
 import { fromApi, leaseTimings, register, runHeartbeats } from './heartbeat.js';
+import { runStaticPods } from './static-pods/reporter.js';
 
 export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'leaderElect'> {
   nodeName: string;
@@ -24,6 +25,11 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   memoryBytes?: number;
   maxPods?: number;
   controlPlane?: boolean;
+  /** --node-labels and --register-with-taints. */
+  labels?: Record<string, string>;
+  taints?: Taint[];
+  /** --pod-manifest-path: static pods, reported as mirror pods (static-pods/). */
+  staticPods?: { dir: string; periodMs: number; token?: string };
   /** --node-lease-duration-seconds (Kubernetes: 40); the lease is renewed every quarter of it, as the kubelet does. */
   nodeLeaseDurationSeconds?: number;
   /** --node-status-update-frequency in seconds (Kubernetes: 10; every 100 ms until the node is Ready). */
@@ -65,6 +71,8 @@ function facts(o: KubeletOptions): NodeFacts {
     diskFreeFraction: disk,
     pidsUsedFraction: 0,
     controlPlane: o.controlPlane,
+    labels: o.labels,
+    taints: o.taints,
   };
 }
 
@@ -121,6 +129,8 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
       const node = await register(client, hb, log, signal);
       if (!node) return;
       if (o.runPods) podsDone = runPods(client, o, o.runPods, log, signal).catch((e) => log.error({ err: e }, 'pods stopped'));
+      const sp = o.staticPods;
+      if (sp) void runStaticPods(client, { ...sp, nodeName: o.nodeName, nodeIP: o.nodeIP }, log, signal);
       await runHeartbeats(client, hb, node, log, signal);
     },
     () => undefined,

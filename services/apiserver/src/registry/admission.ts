@@ -68,6 +68,8 @@ export class Admission {
   serviceAccount(info: ResourceInfo, obj: KubeObject): void {
     const spec = (obj as Pod).spec;
     if (info.storage !== 'pods' || !spec) return;
+    // A mirror pod (a kubelet's static pod) gets no service account, as Kubernetes' admission leaves it.
+    if (obj.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
     const sa = this.cacheOf('serviceaccounts')?.get(`/registry/serviceaccounts/${obj.metadata.namespace}/${spec.serviceAccountName ?? 'default'}`) as
       ServiceAccount | undefined;
     mountServiceAccountToken(spec, sa?.automountServiceAccountToken, randomSuffix(5));
