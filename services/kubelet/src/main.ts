@@ -37,6 +37,9 @@ interface KubeletFlags {
   kubeletPort: string;
   nodeLeaseDurationSeconds: string;
   nodeStatusUpdateFrequency: string;
+  clusterDns?: string;
+  clusterDomain?: string;
+  clusterCidr?: string;
 }
 
 const o = componentFlags(new Command('kemu-kubelet'), 10248)
@@ -57,6 +60,9 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .option('--node-lease-duration-seconds <n>', "the node Lease's duration; it is renewed every quarter of it", '40')
   .option('--node-status-update-frequency <duration>', 'how often the node status is posted once the node is Ready', '10s')
+  .option('--cluster-dns <ip>', "the cluster DNS's address, pods' nameserver (default 10.96.0.10)")
+  .option('--cluster-domain <domain>', "the cluster domain, pods' DNS search path (default cluster.local)")
+  .option('--cluster-cidr <cidr>', "the pod network: pods' traffic to anything else is masqueraded (default 10.244.0.0/16)")
   .parse()
   .opts<KubeletFlags>();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
@@ -83,7 +89,15 @@ const k = await start(
     port: Number(o.port),
     controlPlane: !!o.controlPlane,
     runPods: o.runPods
-      ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName), backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw' }
+      ? {
+          netns: netns!,
+          podNsPrefix: o.podNsPrefix,
+          stateDir: join(o.stateDir, nodeName),
+          backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw',
+          clusterDNS: o.clusterDns,
+          clusterDomain: o.clusterDomain,
+          clusterCIDR: o.clusterCidr,
+        }
       : undefined,
     api:
       o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile
