@@ -43,19 +43,26 @@ function ownCluster(name: string) {
     if (r.exitCode !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
+  function down() {
+    try {
+      kemu('down');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
   return {
     home,
     kemu,
     kubectl,
     k,
+    down,
+    /** `kemu up --nodes 1` with these options; what a failed start made is taken down before the error goes on. */
     up(...args: string[]) {
-      execFileSync(process.execPath, [CLI, '-p', name, '--subnet', SUBNET, 'up', '--nodes', '1', ...args], { env, stdio: 'inherit' });
-    },
-    down() {
       try {
-        kemu('down');
-      } finally {
-        rmSync(home, { recursive: true, force: true });
+        execFileSync(process.execPath, [CLI, '-p', name, '--subnet', SUBNET, 'up', '--nodes', '1', ...args], { env, stdio: 'inherit' });
+      } catch (e) {
+        down();
+        throw e;
       }
     },
   };
@@ -160,14 +167,7 @@ describe('the default cluster answers only the names of today', () => {
 describe("the book's cluster: services in 10.0.0.0/16, DNS at 10.0.0.10, one replica, the pre-1.2 names", () => {
   const c = ownCluster(PROJECT);
 
-  beforeAll(() => {
-    try {
-      c.up('--service-cidr', '10.0.0.0/16', '--dns-ip', '10.0.0.10', '--dns-replicas', '1', '--dns-legacy-names');
-    } catch (e) {
-      c.down();
-      throw e;
-    }
-  }, 180_000);
+  beforeAll(() => c.up('--service-cidr', '10.0.0.0/16', '--dns-ip', '10.0.0.10', '--dns-replicas', '1', '--dns-legacy-names'), 180_000);
   afterAll(() => c.down());
 
   it('has the kubernetes Service at 10.0.0.1 and one kube-dns replica at 10.0.0.10', async () => {
@@ -201,14 +201,10 @@ describe("the book's cluster: services in 10.0.0.0/16, DNS at 10.0.0.10, one rep
 describe('a 10.0.0.0/24 service range, its own pod range and the cluster domain kemu.test', () => {
   const c = ownCluster(PROJECT);
 
-  beforeAll(() => {
-    try {
-      c.up('--service-cidr', '10.0.0.0/24', '--pod-cidr', '10.200.0.0/16', '--cluster-domain', 'kemu.test', '--dns-replicas', '1', '--dns-legacy-names');
-    } catch (e) {
-      c.down();
-      throw e;
-    }
-  }, 180_000);
+  beforeAll(
+    () => c.up('--service-cidr', '10.0.0.0/24', '--pod-cidr', '10.200.0.0/16', '--cluster-domain', 'kemu.test', '--dns-replicas', '1', '--dns-legacy-names'),
+    180_000,
+  );
   afterAll(() => c.down());
 
   it("refuses the book's clusterIP 10.0.125.105 in Kubernetes' words", async () => {

@@ -4,11 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Cluster, REPO_ROOT, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
+import { Cluster, REPO_ROOT, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type ClusterOptions } from './cluster.js';
 import { init } from './init.js';
 import { registerChaos } from './chaos/commands.js';
-import { PROFILES, isProfile, type Profile } from './profiles.js';
-import { describeSettings, type SettingsInput } from './settings.js';
+import { PROFILES, isProfile } from './profiles.js';
+import { SETTINGS_VARIABLES, describeSettings, type SettingsInput } from './settings.js';
 import { lbAnnouncements } from './lb-status.js';
 import { serviceNs, nsExists } from './netns.js';
 import { dockerDriver, formatDockerStatus, type DriverChoice } from './docker/select.js';
@@ -25,40 +25,23 @@ interface GlobalOptions {
   subnet?: string;
   driver?: string;
 }
-interface UpOptions {
+/** `up`'s options: its own, and the cluster settings (settings.ts). */
+interface UpOptions extends SettingsInput {
   nodes?: string;
   backend?: string;
   proxyMode?: string;
   ipvsScheduler?: string;
   lbRange?: string;
   profile?: string;
-  serviceCidr?: string;
-  podCidr?: string;
-  clusterDomain?: string;
-  dnsIp?: string;
-  dnsReplicas?: string;
-  dns?: string;
-  dnsLegacyNames?: boolean;
 }
 
 /** The cluster settings among `up`'s options (absent: not given). */
 function settingsOf(o: UpOptions): SettingsInput {
-  const { serviceCidr, podCidr, clusterDomain, dnsIp, dnsReplicas, dns, dnsLegacyNames } = o;
-  const all: SettingsInput = { serviceCidr, podCidr, clusterDomain, dnsIp, dnsReplicas, dns, dnsLegacyNames };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
+  const keys = Object.keys(SETTINGS_VARIABLES) as (keyof SettingsInput)[];
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
 }
 
-const cluster = (
-  extra: {
-    nodes?: number;
-    backend?: string;
-    proxyMode?: ProxyMode;
-    ipvsScheduler?: IpvsScheduler;
-    lbRange?: string;
-    profile?: Profile;
-    settings?: SettingsInput;
-  } = {},
-) => {
+const cluster = (extra: Omit<ClusterOptions, 'name' | 'subnet' | 'composeFile' | 'home' | 'log'> = {}) => {
   const o = program.opts<GlobalOptions>();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
