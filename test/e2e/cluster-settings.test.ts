@@ -35,7 +35,11 @@ function ownCluster(name: string) {
   const kemu = (...args: string[]) =>
     spawnSync(process.execPath, [CLI, '-p', name, '--subnet', SUBNET, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const kubectl = async (args: string[], input?: string) => {
-    const r = await execa('kubectl', ['--kubeconfig', join(home, name, 'kubeconfig'), ...args], { reject: false, timeout: 60_000, input });
+    const r = await execa('kubectl', ['--kubeconfig', join(home, name, 'kubeconfig'), '--cache-dir', join(home, 'kubectl-cache'), ...args], {
+      reject: false,
+      timeout: 60_000,
+      input,
+    });
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? 1 };
   };
   const k = async (args: string[], input?: string) => {
