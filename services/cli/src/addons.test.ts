@@ -4,7 +4,8 @@ import { addonObjects, withoutDnsForward } from './addons.js';
 
 const ADDONS = resolve(import.meta.dirname, '../../../compose/addons');
 
-describe('add-on manifests', () => {
+// The first test reads and types every manifest (cold module loads): seconds on a loaded machine.
+describe('add-on manifests', { timeout: 30_000 }, () => {
   it('name a served kind and a collection to create in, for every object', () => {
     const objs = addonObjects(ADDONS);
     const byKind = Object.fromEntries(objs.map((o) => [`${o.kind}/${o.name}`, o.path]));

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 import { groupVersion, isPlainObject, lookupKind } from '@kemu/api';
 import { adminRequest, type AdminApi } from './admin-api.js';
+import type { ClusterSettings } from './settings.js';
 
 export interface AddonObject {
   file: string;
@@ -59,6 +60,40 @@ export function withoutDnsForward(objects: AddonObject[]): AddonObject[] {
   });
 }
 
+/** The file of the cluster DNS add-on (kube-dns Service, coredns Deployment and Corefile). */
+export const DNS_ADDON = 'dns.yaml';
+
+/**
+ * The add-ons for a cluster's settings, as kubeadm templates its DNS add-on: the kube-dns Service at the DNS
+ * address, the Corefile's kubernetes zone the cluster domain, the coredns replicas; with the pre-1.2 names, the
+ * server's `--legacy-names` (kemu's DNS server's flag: CoreDNS has no such option). `dns: false` leaves the DNS
+ * add-on out. The manifest in compose/addons stays plain (kubectl apply -f works on it): the defaults are its
+ * values. Pure.
+ */
+export function withClusterSettings(objects: AddonObject[], s: ClusterSettings): AddonObject[] {
+  return objects.flatMap((o): AddonObject[] => {
+    if (o.file !== DNS_ADDON) return [o];
+    if (!s.dns) return [];
+    const spec = isPlainObject(o.body.spec) ? o.body.spec : {};
+    if (o.kind === 'Service' && o.name === 'kube-dns') return [{ ...o, body: { ...o.body, spec: { ...spec, clusterIP: s.dnsIP } } }];
+    if (o.kind === 'ConfigMap' && o.name === 'coredns' && isPlainObject(o.body.data) && typeof o.body.data.Corefile === 'string') {
+      const Corefile = o.body.data.Corefile.replace(/^([ \t]*kubernetes[ \t]+)\S+/m, `$1${s.clusterDomain}`);
+      return [{ ...o, body: { ...o.body, data: { ...o.body.data, Corefile } } }];
+    }
+    if (o.kind === 'Deployment' && o.name === 'coredns') {
+      const template = isPlainObject(spec.template) ? spec.template : {};
+      const podSpec = isPlainObject(template.spec) ? template.spec : {};
+      const containers = Array.isArray(podSpec.containers) ? podSpec.containers : [];
+      const withLegacy = containers.map((c: unknown) =>
+        s.dnsLegacyNames && isPlainObject(c) && Array.isArray(c.args) ? { ...c, args: [...(c.args as unknown[]), '--legacy-names'] } : c,
+      );
+      const podTemplate = { ...template, spec: { ...podSpec, containers: withLegacy } };
+      return [{ ...o, body: { ...o.body, spec: { ...spec, replicas: s.dnsReplicas, template: podTemplate } } }];
+    }
+    return [o];
+  });
+}
+
 /** Create what is missing; returns what was created. Throws on anything but created or already there. */
 export async function applyAddons(api: AdminApi, objects: AddonObject[]): Promise<AddonObject[]> {
   const created: AddonObject[] = [];
@@ -103,9 +138,9 @@ export function dnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local')
 }
 
 /** Ask (dnsAnswers) every 250 ms until the cluster DNS answers (true) or `timeoutMs` pass (false). */
-export async function waitDnsAnswers(netns: string, dnsIP: string, timeoutMs = 90_000): Promise<boolean> {
+export async function waitDnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local', timeoutMs = 90_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await dnsAnswers(netns, dnsIP))) {
+  while (!(await dnsAnswers(netns, dnsIP, zone))) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 250));
   }

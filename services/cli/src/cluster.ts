@@ -12,18 +12,19 @@ import { fileURLToPath } from 'node:url';
 import { formatTime, isCidr } from '@kemu/api';
 import { waitNodesReady } from './ready.js';
 import { adminApi, type AdminApi } from './admin-api.js';
-import { addonObjects, applyAddons, waitDnsAnswers, withoutDnsForward } from './addons.js';
+import { addonObjects, applyAddons, waitDnsAnswers, withClusterSettings, withoutDnsForward } from './addons.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { KemuError } from './errors.js';
 import { isProfile, profileEnv, type Profile } from './profiles.js';
+import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type ClusterSettings, type SettingsInput } from './settings.js';
 import { HealthWaits } from './health.js';
 import { launchAll } from './launch-order.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
 import { isAlive } from './process-signals.js';
 import { Supervisor } from './supervision.js';
 
-/** The kube-dns Service's address (compose/addons/dns.yaml): the 10th of the service range, as in Kubernetes. */
-export const DNS_SERVICE_IP = '10.96.0.10';
+/** The kube-dns Service's default address (compose/addons/dns.yaml): the 10th of the default service range, as in Kubernetes. */
+export const DNS_SERVICE_IP = DEFAULT_SETTINGS.dnsIP;
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -45,6 +46,8 @@ export interface ClusterOptions {
   lbRange?: string;
   /** The timing profile (KEMU_PROFILE): fast (default) or stock. Default: the cluster's, else fast. */
   profile?: Profile;
+  /** The cluster settings given (`kemu up --service-cidr ...`); with KEMU_SERVICE_CIDR ... under them. Default: the cluster's, else kubeadm's. */
+  settings?: SettingsInput;
   log?: (line: string) => void;
 }
 
@@ -63,6 +66,8 @@ interface ClusterRecord {
   lbRange?: string;
   /** The timing profile; absent in records from before profiles, which means fast. */
   profile?: Profile;
+  /** Service and pod ranges, cluster domain, DNS; absent in records from before them, which means the defaults. */
+  settings?: ClusterSettings;
   createdAt: string;
 }
 
@@ -123,6 +128,7 @@ export class Cluster {
   private log: (line: string) => void;
   /** The services' keepers (restart policies) and the pid files the rest of kemu reads. */
   private sup: Supervisor;
+  private compiledSettings?: ClusterSettings;
 
   constructor(private opts: ClusterOptions = {}) {
     this.composeFile = opts.composeFile ?? join(REPO_ROOT, 'compose', 'docker-compose.yml');
@@ -152,12 +158,33 @@ export class Cluster {
     return this.recordAt(this.state);
   }
 
+  /** What the settings given (flags over KEMU_* variables) ask for. */
+  private wantedSettings(): SettingsInput {
+    return { ...settingsFromEnv(process.env), ...this.opts.settings };
+  }
+
+  /**
+   * The cluster's settings: those it was made with, else the ones given (checked), else the defaults. `up` checks
+   * the ones given against those it was made with (compileSettings); the other verbs go by the record.
+   */
+  get settings(): ClusterSettings {
+    if (this.compiledSettings) return this.compiledSettings;
+    const rec = this.record;
+    if (rec) return rec.settings ?? DEFAULT_SETTINGS;
+    this.compiledSettings = compileSettings(this.wantedSettings(), { nodeNetwork: clusterNetwork(this.subnetPrefix), nodes: this.nodeCount() });
+    return this.compiledSettings;
+  }
+
+  private nodeCount(): number {
+    return this.opts.nodes ?? this.record?.nodes ?? 3;
+  }
+
   get kubeconfigPath(): string {
     return join(this.state, 'kubeconfig');
   }
 
   compose(): ComposeProject {
-    const nodes = this.opts.nodes ?? this.record?.nodes ?? 3;
+    const nodes = this.nodeCount();
     const env = {
       ...process.env,
       KEMU_ROOT: REPO_ROOT,
@@ -170,6 +197,7 @@ export class Cluster {
       KEMU_IPVS_SCHEDULER: this.ipvsScheduler,
       KEMU_LB_RANGE: this.lbRange,
       ...profileEnv(this.profile),
+      ...settingsEnv(this.settings),
     };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }
@@ -260,6 +288,13 @@ export class Cluster {
   /** Bring the cluster up (or back up after `stop`). Harmless when it is already running. */
   async up(): Promise<'started' | 'already-running'> {
     this.checkHost();
+    // Bad or changed settings are refused before anything starts.
+    const rec0 = this.record;
+    this.compiledSettings = compileSettings(this.wantedSettings(), {
+      nodeNetwork: clusterNetwork(this.subnetPrefix),
+      nodes: this.nodeCount(),
+      recorded: rec0 ? (rec0.settings ?? DEFAULT_SETTINGS) : undefined,
+    });
     const t0 = Date.now();
     const p = this.compose();
     const services = startOrder(p.services);
@@ -278,12 +313,13 @@ export class Cluster {
       subnetPrefix: this.subnetPrefix,
       composeFile: this.composeFile,
       services: services.map((s) => s.name),
-      nodes: this.opts.nodes ?? this.record?.nodes ?? 3,
+      nodes: this.nodeCount(),
       backend: this.opts.backend ?? this.record?.backend ?? 'host-gw',
       proxyMode: this.proxyMode,
       ipvsScheduler: this.ipvsScheduler,
       lbRange: this.lbRange,
       profile: this.profile,
+      settings: this.settings,
       createdAt: this.record?.createdAt ?? formatTime(),
     };
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));
@@ -338,16 +374,18 @@ export class Cluster {
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
     await this.startAddons(api, t0);
-    this.log(`  cluster DNS: answering at ${DNS_SERVICE_IP}${elapsed(t0)}`);
   }
 
   /** Apply compose/addons/*.yaml (what is missing), then wait until the cluster DNS answers. */
   private async startAddons(api: AdminApi, t0: number): Promise<void> {
-    const objects = addonObjects(join(REPO_ROOT, 'compose', 'addons'));
+    const s = this.settings;
+    const objects = withClusterSettings(addonObjects(join(REPO_ROOT, 'compose', 'addons')), s);
     const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
     if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}${elapsed(t0)}`);
-    if (!(await waitDnsAnswers(serviceNs(this.project, 'node-1'), DNS_SERVICE_IP)))
-      throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
+    if (!s.dns) return this.log(`  cluster DNS: none (--dns off); pods' resolver is ${s.dnsIP}`);
+    if (!(await waitDnsAnswers(serviceNs(this.project, 'node-1'), s.dnsIP, s.clusterDomain)))
+      throw new KemuError(`the cluster DNS (${s.dnsIP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
+    this.log(`  cluster DNS: answering at ${s.dnsIP}${elapsed(t0)}`);
   }
 
   /**

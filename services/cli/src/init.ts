@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
-import { isPlainObject } from '@kemu/api';
+import { formatIPv4, isPlainObject, nthAddress } from '@kemu/api';
 import { makeCA, newKey, newToken, signCert, type KeyPair } from './pki.js';
 
 export interface InitOptions {
@@ -15,6 +15,10 @@ export interface InitOptions {
   apiserver: string;
   port?: number;
   clusterName?: string;
+  /** The service range: the certificate names the kubernetes Service's address, its first. Default 10.96.0.0/12. */
+  serviceCIDR?: string;
+  /** The cluster domain of the kubernetes Service's name in the certificate. Default cluster.local. */
+  clusterDomain?: string;
 }
 
 /** The components that call the api-server with a token of their own. */
@@ -66,8 +70,15 @@ export async function init(o: InitOptions): Promise<{ created: boolean; kubeconf
     ca,
     {
       commonName: 'kube-apiserver',
-      dnsNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', 'apiserver'],
-      ips: [o.apiserver, '10.96.0.1', '127.0.0.1'],
+      dnsNames: [
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        `kubernetes.default.svc.${o.clusterDomain ?? 'cluster.local'}`,
+        'localhost',
+        'apiserver',
+      ],
+      ips: [o.apiserver, formatIPv4(nthAddress(o.serviceCIDR ?? '10.96.0.0/12', 1)), '127.0.0.1'],
       server: true,
     },
     await servingKey,

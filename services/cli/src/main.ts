@@ -4,10 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { Cluster, REPO_ROOT, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type IpvsScheduler, type ProxyMode } from './cluster.js';
+import { Cluster, REPO_ROOT, IPVS_SCHEDULERS, KemuError, PROXY_MODES, isIpvsScheduler, isProxyMode, type ClusterOptions } from './cluster.js';
 import { init } from './init.js';
 import { registerChaos } from './chaos/commands.js';
-import { PROFILES, isProfile, type Profile } from './profiles.js';
+import { PROFILES, isProfile } from './profiles.js';
+import { SETTINGS_VARIABLES, describeSettings, type SettingsInput } from './settings.js';
 import { lbAnnouncements } from './lb-status.js';
 import { serviceNs, nsExists } from './netns.js';
 import { dockerDriver, formatDockerStatus, type DriverChoice } from './docker/select.js';
@@ -24,7 +25,8 @@ interface GlobalOptions {
   subnet?: string;
   driver?: string;
 }
-interface UpOptions {
+/** `up`'s options: its own, and the cluster settings (settings.ts). */
+interface UpOptions extends SettingsInput {
   nodes?: string;
   backend?: string;
   proxyMode?: string;
@@ -33,9 +35,13 @@ interface UpOptions {
   profile?: string;
 }
 
-const cluster = (
-  extra: { nodes?: number; backend?: string; proxyMode?: ProxyMode; ipvsScheduler?: IpvsScheduler; lbRange?: string; profile?: Profile } = {},
-) => {
+/** The cluster settings among `up`'s options (absent: not given). */
+function settingsOf(o: UpOptions): SettingsInput {
+  const keys = Object.keys(SETTINGS_VARIABLES) as (keyof SettingsInput)[];
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
+}
+
+const cluster = (extra: Omit<ClusterOptions, 'name' | 'subnet' | 'composeFile' | 'home' | 'log'> = {}) => {
   const o = program.opts<GlobalOptions>();
   return new Cluster({ name: o.name, subnet: o.subnet, ...extra });
 };
@@ -83,6 +89,17 @@ program
     '--profile <name>',
     `timing profile: ${PROFILES.join(', ')} (fast: a node failure handled in seconds; stock: Kubernetes' defaults); default: $KEMU_PROFILE, else the cluster's, else fast`,
   )
+  // Cluster settings, as kubeadm's networking options; fixed when the cluster is made (a change is refused).
+  .option(
+    '--service-cidr <cidr>',
+    'the ClusterIP range (kube-apiserver --service-cluster-ip-range; default 10.96.0.0/12); the kubernetes Service gets its first address',
+  )
+  .option('--pod-cidr <cidr>', 'the pod network, a /24 of it per node (kube-controller-manager --cluster-cidr; default 10.244.0.0/16)')
+  .option('--cluster-domain <domain>', 'the cluster domain (kubelet --cluster-domain, the DNS zone; default cluster.local)')
+  .option('--dns-ip <ip>', "the kube-dns Service's address, pods' nameserver (kubelet --cluster-dns; default the 10th address of the service range)")
+  .option('--dns-replicas <n>', 'replicas of the coredns Deployment (default 2)')
+  .option('--dns <on|off>', "off: no DNS add-on (pods' resolv.conf still names --dns-ip, as kubelets write it); default on")
+  .option('--dns-legacy-names', 'the cluster DNS also answers <service>.<namespace>.<domain>, the form before Kubernetes 1.2 (default off, as today)')
   .action(async (o: UpOptions) => {
     if (o.profile !== undefined && !isProfile(o.profile)) throw new KemuError(`--profile: "${o.profile}" is not one of ${PROFILES.join(', ')}`);
     if (o.ipvsScheduler !== undefined && !isIpvsScheduler(o.ipvsScheduler))
@@ -96,6 +113,7 @@ program
       ...(o.ipvsScheduler ? { ipvsScheduler: o.ipvsScheduler } : {}),
       ...(o.lbRange !== undefined ? { lbRange: o.lbRange } : {}),
       ...(o.profile !== undefined && isProfile(o.profile) ? { profile: o.profile } : {}),
+      settings: settingsOf(o),
     });
     console.log(`Bringing up cluster "${c.project}" from ${c.composeFile}`);
     const d = docker(c, {
@@ -104,6 +122,7 @@ program
       proxyMode: o.proxyMode,
       ipvsScheduler: o.ipvsScheduler,
       lbRange: o.lbRange,
+      settings: settingsOf(o),
     });
     const r = d ? await d.up() : await c.up();
     if (r === 'already-running') console.log(`Cluster "${c.project}" is already running; nothing to do.`);
@@ -170,6 +189,7 @@ program
     for (const r of rows)
       console.log(`${r.service.padEnd(w)}${r.state.padEnd(12)}${String(r.pid ?? '-').padEnd(9)}${(r.address ?? '').padEnd(16)}${r.restarts}`);
     console.log(`\nkube-proxy mode: ${c.proxyMode}${proxyModeDetail(c)}`);
+    console.log(`cluster: ${describeSettings(c.settings)}`);
     const nodes = c.proxyDataPaths().map((p) => p.node);
     const lb = lbAnnouncements(c.project, nodes);
     if (lb.length) console.log(`LoadBalancer addresses (ARP answered by): ${lb.map((a) => `${a.ip} ${a.node}`).join(', ')}`);
@@ -225,8 +245,10 @@ program
   .description("make the certificates, tokens and kubeconfig (run by the compose file's init service)")
   .requiredOption('--state <dir>', 'state directory')
   .requiredOption('--apiserver <ip>', "the api-server's address")
-  .action(async (o: { state: string; apiserver: string }) => {
-    const r = await init({ state: o.state, apiserver: o.apiserver });
+  .option('--service-cidr <cidr>', 'the service range (the certificate names its first address, the kubernetes Service)', '10.96.0.0/12')
+  .option('--cluster-domain <domain>', 'the cluster domain (the certificate names kubernetes.default.svc.DOMAIN)', 'cluster.local')
+  .action(async (o: { state: string; apiserver: string; serviceCidr: string; clusterDomain: string }) => {
+    const r = await init({ state: o.state, apiserver: o.apiserver, serviceCIDR: o.serviceCidr, clusterDomain: o.clusterDomain });
     console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
   });
 

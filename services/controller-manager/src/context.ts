@@ -15,6 +15,8 @@ export interface ControllerContext {
   lbPool?: readonly IpRange[];
   /** The node lifecycle controller's --node-monitor-period and --node-monitor-grace-period; absent: Kubernetes' 5 s and 40 s. */
   nodeMonitor?: { periodMs: number; gracePeriodMs: number };
+  /** The pod network (`--cluster-cidr`) node IPAM cuts a /24 per node from; absent: 10.244.0.0/16. */
+  clusterCIDR?: string;
 }
 
 /** A controller: registers its informers in the constructor, then runs workers until the signal aborts. */

@@ -15,6 +15,7 @@ const o = leaderElectFlags(componentFlags(new Command('kemu-controller-manager')
     '--lb-range <ranges>',
     'LoadBalancer address pool: CIDRs or a.b.c.d-a.b.c.e ranges, comma-separated (default: the last /24 of --node-cidr less .0 and .255, e.g. 172.28.255.1-172.28.255.254)',
   )
+  .option('--cluster-cidr <cidr>', 'the pod network; node IPAM gives every node a /24 of it', '10.244.0.0/16')
   .option('--node-cidr <cidr>', "the node network, the base of the default --lb-range (default: the /16 around --apiserver's address)")
   .parse()
   .opts<
@@ -29,6 +30,7 @@ const o = leaderElectFlags(componentFlags(new Command('kemu-controller-manager')
       rootCaFile?: string;
       lbRange?: string;
       nodeCidr?: string;
+      clusterCidr: string;
     }
   >();
 const log = pino({ name: 'controller-manager', level: process.env.LOG_LEVEL ?? 'info' });
@@ -45,6 +47,7 @@ const cm = await start(
     rootCAFile: o.rootCaFile,
     lbRange: o.lbRange,
     nodeCIDR: o.nodeCidr,
+    clusterCIDR: o.clusterCidr,
   },
   log,
 );

@@ -24,6 +24,8 @@ export type ControllerManagerOptions = Omit<ComponentOptions, 'leaseName'> & {
   lbRange?: string;
   /** The node network; the default pool is its last /24 less .0 and .255. Default: the /16 around the api-server's address. */
   nodeCIDR?: string;
+  /** --cluster-cidr: the pod network, a /24 of it per node. Default 10.244.0.0/16. */
+  clusterCIDR?: string;
   /** --node-monitor-period (Kubernetes: 5 s). */
   nodeMonitorPeriodMs?: number;
   /** --node-monitor-grace-period (Kubernetes: 40 s). */
@@ -60,6 +62,7 @@ export async function start(
         now: () => new Date(),
         rootCA: readRootCA(o.rootCAFile ?? o.caFile),
         lbPool,
+        clusterCIDR: o.clusterCIDR,
         nodeMonitor: { periodMs: o.nodeMonitorPeriodMs ?? 5000, gracePeriodMs: o.nodeMonitorGracePeriodMs ?? 40_000 },
       };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));

@@ -43,6 +43,9 @@ interface KubeletFlags {
   registerWithTaints?: string;
   podManifestPath?: string;
   fileCheckFrequency: string;
+  clusterDns?: string;
+  clusterDomain?: string;
+  clusterCidr?: string;
 }
 
 /** --node-labels `k=v,k2=v2`. */
@@ -84,6 +87,9 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .option('--node-lease-duration-seconds <n>', "the node Lease's duration; it is renewed every quarter of it", '40')
   .option('--node-status-update-frequency <duration>', 'how often the node status is posted once the node is Ready', '10s')
+  .option('--cluster-dns <ip>', "the cluster DNS's address, pods' nameserver (default 10.96.0.10)")
+  .option('--cluster-domain <domain>', "the cluster domain, pods' DNS search path (default cluster.local)")
+  .option('--cluster-cidr <cidr>', "the pod network: pods' traffic to anything else is masqueraded (default 10.244.0.0/16)")
   .option('--node-labels <labels>', 'labels to add when registering the node (key=value,...)')
   .option('--register-with-taints <taints>', 'taints the node is registered with (key=value:Effect,...)')
   .option('--pod-manifest-path <dir>', 'static pods: their mirror pods are kept in the API and their processes observed')
@@ -119,7 +125,15 @@ const k = await start(
       ? { dir: o.podManifestPath, periodMs: parseDuration(o.fileCheckFrequency), token: readFileSync(o.tokenFile, 'utf8').trim() }
       : undefined,
     runPods: o.runPods
-      ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName), backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw' }
+      ? {
+          netns: netns!,
+          podNsPrefix: o.podNsPrefix,
+          stateDir: join(o.stateDir, nodeName),
+          backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw',
+          clusterDNS: o.clusterDns,
+          clusterDomain: o.clusterDomain,
+          clusterCIDR: o.clusterCidr,
+        }
       : undefined,
     api:
       o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile

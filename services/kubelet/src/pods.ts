@@ -54,6 +54,10 @@ export interface PodManagerOptions {
   podCIDR: string;
   stateDir: string;
   dnsIP?: string;
+  /** The cluster domain of pods' search path and /etc/hosts. Default cluster.local. */
+  clusterDomain?: string;
+  /** The pod network: pods' traffic to anything else (and the nodes) is masqueraded. Default 10.244.0.0/16. */
+  clusterCIDR?: string;
   /** The node's allocatable, for resourceFieldRef limits a container does not set. */
   node?: { cpu: number; memory: number };
   /** How pods on different nodes reach each other: routes via node addresses, or a VXLAN overlay (flannel's). */
@@ -238,7 +242,10 @@ export class PodManager {
     if (sandbox) return sandbox;
     if (!this.bridgeReady) {
       // The nodes' own /24 (kemu puts node i at a.b.1.i) is reached without NAT.
-      ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway, { nodeNet: `${this.o.nodeIP.split('.').slice(0, 3).join('.')}.0/24` });
+      ensureBridge(this.o.netns, this.o.podCIDR, this.ipam.gateway, {
+        nodeNet: `${this.o.nodeIP.split('.').slice(0, 3).join('.')}.0/24`,
+        clusterCIDR: this.o.clusterCIDR,
+      });
       this.bridgeReady = true;
     }
     const uid = pod.metadata?.uid ?? '';
@@ -280,8 +287,15 @@ export class PodManager {
         this.queue.addAfter(key, 2000);
         return this.report(pod, sandbox);
       }
-      writeFileSync(join(sandbox.dir, 'resolv.conf'), resolvConf(pod, { dnsIP: this.o.dnsIP ?? '10.96.0.10', nodeResolvConf: safeRead('/etc/resolv.conf') }));
-      writeFileSync(join(sandbox.dir, 'hosts'), etcHosts(pod, sandbox.ip, this.o.nodeName));
+      writeFileSync(
+        join(sandbox.dir, 'resolv.conf'),
+        resolvConf(pod, {
+          dnsIP: this.o.dnsIP ?? '10.96.0.10',
+          domain: this.o.clusterDomain,
+          nodeResolvConf: safeRead('/etc/resolv.conf'),
+        }),
+      );
+      writeFileSync(join(sandbox.dir, 'hosts'), etcHosts(pod, sandbox.ip, this.o.nodeName, this.o.clusterDomain));
       writeFileSync(join(sandbox.dir, 'hostname'), `${podHostname(pod, this.o.nodeName)}\n`);
       savePod(sandbox);
     }

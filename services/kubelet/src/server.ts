@@ -35,7 +35,17 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   /** --node-status-update-frequency in seconds (Kubernetes: 10; every 100 ms until the node is Ready). */
   statusSeconds?: number;
   /** Run the pods bound to this node (needs root and the node's netns name). */
-  runPods?: { netns: string; podNsPrefix: string; stateDir: string; backend?: 'host-gw' | 'vxlan' };
+  runPods?: {
+    netns: string;
+    podNsPrefix: string;
+    stateDir: string;
+    backend?: 'host-gw' | 'vxlan';
+    /** --cluster-dns (default 10.96.0.10), --cluster-domain (default cluster.local): pods' resolver. */
+    clusterDNS?: string;
+    clusterDomain?: string;
+    /** The pod network, not masqueraded (default 10.244.0.0/16). */
+    clusterCIDR?: string;
+  };
   /** Serve the kubelet API (logs, exec, attach, port-forward, proxy) on the node address. */
   api?: { port: number; certFile: string; keyFile: string; caFile: string };
 }
@@ -100,6 +110,9 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
       stateDir: rp.stateDir,
       node: { cpu: f.cpu, memory: f.memoryBytes },
       backend: rp.backend,
+      dnsIP: rp.clusterDNS,
+      clusterDomain: rp.clusterDomain,
+      clusterCIDR: rp.clusterCIDR,
     },
     informers,
   );

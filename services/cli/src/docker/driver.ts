@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { formatTime } from '@kemu/api';
 import { adminApi, type AdminApi } from '../admin-api.js';
-import { addonObjects, applyAddons, withoutDnsForward } from '../addons.js';
+import { addonObjects, applyAddons, withClusterSettings, withoutDnsForward } from '../addons.js';
+import { clusterNetwork } from '../cluster.js';
+import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type ClusterSettings, type SettingsInput } from '../settings.js';
 import { KemuError } from '../errors.js';
 import { waitNodesReady } from '../ready.js';
 import { ComposeCli, dockerAnswers } from './compose-cli.js';
@@ -22,7 +24,6 @@ export const KEMU_IMAGE = 'kemu:dev';
 export const LOCAL_BASE_IMAGE = 'kemu-base:node20-bookworm-slim';
 /** Where the compose file keeps state inside the containers (its KEMU_STATE default). */
 const STATE_IN_CONTAINER = '/var/lib/kemu';
-const DNS_SERVICE_IP = '10.96.0.10';
 
 /** What `kemu up` flags set (absent: the cluster's, else the compose file's defaults). */
 export interface DockerSettings {
@@ -31,6 +32,8 @@ export interface DockerSettings {
   proxyMode?: string;
   ipvsScheduler?: string;
   lbRange?: string;
+  /** The cluster settings given (flags; KEMU_SERVICE_CIDR ... under them). */
+  settings?: SettingsInput;
 }
 
 export interface DockerClusterOptions extends DockerSettings {
@@ -55,6 +58,8 @@ export interface DockerRecord {
   proxyMode: string;
   ipvsScheduler: string;
   lbRange: string;
+  /** Absent in records from before the settings: the defaults. */
+  settings?: ClusterSettings;
   createdAt: string;
 }
 
@@ -98,17 +103,23 @@ export class DockerCluster {
   private nextRecord(): DockerRecord {
     const r = this.record;
     const envPort = Number(process.env.KEMU_APISERVER_PORT);
+    const nodes = this.o.nodes ?? r?.nodes ?? 3;
+    const settings = compileSettings(
+      { ...settingsFromEnv(process.env), ...this.o.settings },
+      { nodeNetwork: clusterNetwork(this.o.subnetPrefix), nodes, recorded: r ? (r.settings ?? DEFAULT_SETTINGS) : undefined },
+    );
     return {
       driver: 'docker',
       project: this.o.project,
       subnetPrefix: this.o.subnetPrefix,
       composeFile: this.o.composeFile,
-      nodes: this.o.nodes ?? r?.nodes ?? 3,
+      nodes,
       apiserverPort: r?.apiserverPort ?? (envPort > 0 ? envPort : 6443),
       backend: this.o.backend ?? r?.backend ?? 'host-gw',
       proxyMode: this.o.proxyMode ?? r?.proxyMode ?? 'iptables',
       ipvsScheduler: this.o.ipvsScheduler ?? r?.ipvsScheduler ?? 'rr',
       lbRange: this.o.lbRange ?? r?.lbRange ?? '',
+      settings,
       createdAt: r?.createdAt ?? formatTime(),
     };
   }
@@ -126,6 +137,7 @@ export class DockerCluster {
         KEMU_PROXY_MODE: r.proxyMode,
         KEMU_IPVS_SCHEDULER: r.ipvsScheduler,
         KEMU_LB_RANGE: r.lbRange,
+        ...settingsEnv(r.settings ?? DEFAULT_SETTINGS),
       },
     });
   }
@@ -260,17 +272,18 @@ export class DockerCluster {
     if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
     this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
     if (!nodes.length) return;
-    const objects = addonObjects(join(this.o.repoRoot, 'compose', 'addons'));
+    const s = rec.settings ?? DEFAULT_SETTINGS;
+    const objects = withClusterSettings(addonObjects(join(this.o.repoRoot, 'compose', 'addons')), s);
     const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
     if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}`);
-    const dig = ['dig', '+short', '+time=1', '+tries=1', `@${DNS_SERVICE_IP}`, 'kubernetes.default.svc.cluster.local'];
+    if (!s.dns) return this.log(`  cluster DNS: none (--dns off); pods' resolver is ${s.dnsIP}`);
+    const dig = ['dig', '+short', '+time=1', '+tries=1', `@${s.dnsIP}`, `kubernetes.default.svc.${s.clusterDomain}`];
     const deadline = Date.now() + 90_000;
     while (!/^[0-9.]+$/m.test((await compose.execOut('node', dig)) ?? '')) {
-      if (Date.now() > deadline)
-        throw new KemuError(`the cluster DNS (${DNS_SERVICE_IP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
+      if (Date.now() > deadline) throw new KemuError(`the cluster DNS (${s.dnsIP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    this.log(`  cluster DNS: answering at ${DNS_SERVICE_IP}${elapsed(t0)}`);
+    this.log(`  cluster DNS: answering at ${s.dnsIP}${elapsed(t0)}`);
   }
 
   /** The kubeconfig and the admin credentials `kemu init` wrote into the state volume, copied to the host. */

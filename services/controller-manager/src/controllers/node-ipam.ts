@@ -1,4 +1,4 @@
-/** Node IPAM: every Node gets a /24 spec.podCIDR from the cluster CIDR (10.244.0.0/16); a deleted node's goes back. */
+/** Node IPAM: every Node gets a /24 spec.podCIDR from the cluster CIDR (--cluster-cidr, 10.244.0.0/16); a deleted node's goes back. */
 import { formatCidr, isNotFound, subnet, subnetCount } from '@kemu/api';
 import { WorkQueue } from '@kemu/client';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -64,4 +64,4 @@ export class NodeIpamController implements Controller {
   }
 }
 
-export const nodeIpamController = (ctx: ControllerContext) => new NodeIpamController(ctx);
+export const nodeIpamController = (ctx: ControllerContext) => new NodeIpamController(ctx, ctx.clusterCIDR);
