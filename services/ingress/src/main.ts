@@ -4,7 +4,7 @@
  * /nginx-ingress-controller, so it takes that program's flags as its
  * Deployment passes them; the ones for features it does not have (the TCP
  * and UDP services ConfigMaps, the admission webhook's) are accepted and
- * named in the log. The image says which release it is: the 0.x images of
+ * named in the log, once, at start. The image says which release it is: the 0.x images of
  * quay.io set KEMU_INGRESS_NGINX_RELEASE=0.x (see the kubelet's image
  * catalog), and the controller then behaves as those did where it matters
  * (Ingress classes, the lock's name, rewrite-target). POD_NAME and
@@ -26,14 +26,16 @@ const program = new Command('nginx-ingress-controller')
   .option('--healthz-port <port>', '/healthz and /metrics port', '10254')
   .option('--conf-dir <dir>', "where nginx.conf, certificates and nginx's temporary files go", '/etc/nginx')
   .option('--nginx-binary <path>', 'the nginx program', 'nginx')
-  .option('--default-backend-service <namespace/name>', 'the Service requests matching no rule go to (default: a 404 of nginx)')
-  .option('--configmap <namespace/name>', "the ConfigMap of nginx settings (ingress-nginx's keys)")
-  .option('--election-id <name>', 'the lock the replicas elect the status writer with', 'ingress-controller-leader')
-  .option('--annotations-prefix <prefix>', 'the prefix of the annotations read', 'nginx.ingress.kubernetes.io')
-  .option('--tcp-services-configmap <namespace/name>', 'TCP services (not implemented: accepted and logged)')
-  .option('--udp-services-configmap <namespace/name>', 'UDP services (not implemented: accepted and logged)')
   .allowUnknownOption()
   .allowExcessArguments();
+// The flags of the 0.x Deployments (mandatory.yaml), with ingress-nginx's defaults.
+const LEGACY_FLAGS: [flags: string, help: string, byDefault?: string][] = [
+  ['--default-backend-service <namespace/name>', 'the Service requests matching no rule go to (default: a 404 of nginx)'],
+  ['--configmap <namespace/name>', "the ConfigMap of nginx settings (ingress-nginx's keys)"],
+  ['--election-id <name>', 'the lock the replicas elect the status writer with', 'ingress-controller-leader'],
+  ['--annotations-prefix <prefix>', 'the prefix of the annotations read', 'nginx.ingress.kubernetes.io'],
+];
+for (const [flags, help, byDefault] of LEGACY_FLAGS) program.option(flags, help, byDefault);
 program.parse(process.argv);
 const o = program.opts<Record<string, string | boolean | undefined>>();
 const str = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
@@ -42,9 +44,6 @@ const log = pino({ name: 'ingress', level: process.env.LOG_LEVEL ?? 'info' });
 const known = new Set(program.options.map((x) => x.long));
 const ignored = program.args.filter((a) => a.startsWith('--') && !known.has(a.split('=')[0]));
 if (ignored.length) log.info({ flags: ignored }, 'flags of ingress-nginx this controller does not implement, ignored');
-const streams = ['tcpServicesConfigmap', 'udpServicesConfigmap'].filter((k) => str(k));
-if (streams.length)
-  log.info({ flags: streams.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`) }, 'TCP/UDP services are not implemented; flags ignored');
 const release = process.env.KEMU_INGRESS_NGINX_RELEASE;
 const { POD_NAME, POD_NAMESPACE } = process.env;
 

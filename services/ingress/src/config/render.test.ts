@@ -25,11 +25,11 @@ describe('render: golden configurations', () => {
 });
 
 describe('render: which Ingresses, and what is left out', () => {
-  it('serves its class, the legacy annotation and no class (nginx is the default); ignores other classes', () => {
-    const web = service('web', ['10.244.1.1']);
+  /** One Ingress per way of naming a class (or none), each to `web`. */
+  function classed() {
     const mk = (name: string, extra: object, ann: Record<string, string> = {}) =>
       ingress(name, { ...extra, rules: [rule(`${name}.example`, path('/', 'web'))] }, ann);
-    const state = cluster({
+    return cluster({
       ingresses: [
         mk('by-class', { ingressClassName: 'nginx' }),
         mk('other-class', { ingressClassName: 'traefik' }),
@@ -37,8 +37,12 @@ describe('render: which Ingresses, and what is left out', () => {
         mk('legacy-other', {}, { 'kubernetes.io/ingress.class': 'gce' }),
         mk('no-class', {}),
       ],
-      backends: [web],
+      backends: [service('web', ['10.244.1.1'])],
     });
+  }
+
+  it('serves its class, the legacy annotation and no class (nginx is the default); ignores other classes', () => {
+    const state = classed();
     expect(render(state, OPTIONS).served).toEqual(['default/by-class', 'default/legacy', 'default/no-class']);
     const notDefault = { ...NGINX_CLASS, metadata: { name: 'nginx' } };
     expect(render({ ...state, classes: [notDefault] }, OPTIONS).served).toEqual(['default/by-class', 'default/legacy']);
@@ -46,23 +50,13 @@ describe('render: which Ingresses, and what is left out', () => {
   });
 
   it('as a release of before IngressClass: the annotation alone decides, and no annotation is the class nginx', () => {
-    const web = service('web', ['10.244.1.1']);
-    const mk = (name: string, extra: object, ann: Record<string, string> = {}) =>
-      ingress(name, { ...extra, rules: [rule(`${name}.example`, path('/', 'web'))] }, ann);
-    const state = cluster({
-      ingresses: [
-        mk('by-class', { ingressClassName: 'nginx' }),
-        mk('tutorial', {}, { 'kubernetes.io/ingress.class': 'tutorial' }),
-        mk('legacy-nginx', {}, { 'kubernetes.io/ingress.class': 'nginx' }),
-        mk('no-class', {}),
-      ],
-      backends: [web],
-    });
+    const state = classed();
     const legacy = { ...OPTIONS, legacy: true };
-    expect(render(state, { ...legacy, ingressClass: 'tutorial' }).served).toEqual(['default/tutorial']);
-    expect(render(state, legacy).served).toEqual(['default/by-class', 'default/legacy-nginx', 'default/no-class']);
+    expect(render(state, { ...legacy, ingressClass: 'gce' }).served).toEqual(['default/legacy-other']);
+    // spec.ingressClassName meant nothing then: those Ingresses have no annotation.
+    expect(render(state, legacy).served).toEqual(['default/by-class', 'default/other-class', 'default/legacy', 'default/no-class']);
     // The current controller with another class still serves what the default IngressClass (nginx, ours) takes.
-    expect(render(state, { ...OPTIONS, ingressClass: 'tutorial' }).served).toEqual(['default/by-class', 'default/tutorial', 'default/no-class']);
+    expect(render(state, { ...OPTIONS, ingressClass: 'gce' }).served).toEqual(['default/by-class', 'default/legacy-other', 'default/no-class']);
   });
 
   it('--default-backend-service: unmatched requests go to its endpoints (503 while it has none); an Ingress default backend wins on its server', () => {
