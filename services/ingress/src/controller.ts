@@ -1,8 +1,8 @@
 /**
  * The ingress controller's loop. Every change to an Ingress, IngressClass,
- * Service, EndpointSlice, Secret or the controller's ConfigMap queues the one key there is — the whole
- * configuration — shortly after, so a burst of changes (a rollout, the first
- * list) is one sync. A sync renders the configuration from the caches and
+ * Service, EndpointSlice, Secret or the controller's ConfigMap queues the one
+ * key there is — the whole configuration — shortly after, so a burst of
+ * changes (a rollout, the first list) is one sync. A sync renders the configuration from the caches and
  * hands it to the applier (which reloads nginx only when the text changed),
  * reports each Ingress it had to leave out once per reason (a Warning Event
  * and a log line), and writes status.loadBalancer on the Ingresses it serves

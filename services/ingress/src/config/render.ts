@@ -1,8 +1,9 @@
 /**
  * The controller's one decision, as a pure function: the cluster's objects
- * (Ingresses, IngressClasses, Services, EndpointSlices, Secrets) → the text
- * of nginx.conf, the certificate files it loads, which Ingresses it serves
- * and which it had to leave out, with why.
+ * (Ingresses, IngressClasses, Services, EndpointSlices, Secrets, the
+ * controller's ConfigMap) → the text of nginx.conf, the certificate files it
+ * loads, which Ingresses it serves and which it had to leave out, with why,
+ * and which keys of the ConfigMap had no effect.
  */
 import { buildModel, type ClusterState, type ModelOptions, type Problem } from './model.js';
 import { renderConf, type ConfOptions } from './nginx-conf.js';
