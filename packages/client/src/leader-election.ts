@@ -36,7 +36,8 @@ export class LeaderElector {
   private o: Required<Omit<LeaderElectionOptions, 'onNewLeader'>> & Pick<LeaderElectionOptions, 'onNewLeader'>;
 
   constructor(
-    private client: ApiClient,
+    // get, create and update are all it needs: the gRPC client or the REST one (a pod's).
+    private client: Pick<ApiClient, 'get' | 'create' | 'update'>,
     opts: LeaderElectionOptions,
   ) {
     // Options left undefined keep the defaults (15 s lease, 10 s renew deadline, 2 s retry).

@@ -1,22 +1,25 @@
 /**
  * The ingress controller's loop. Every change to an Ingress, IngressClass,
- * Service, EndpointSlice or Secret queues the one key there is — the whole
- * configuration — shortly after, so a burst of changes (a rollout, the first
- * list) is one sync. A sync renders the configuration from the caches and
+ * Service, EndpointSlice, Secret or the controller's ConfigMap queues the one
+ * key there is — the whole configuration — shortly after, so a burst of
+ * changes (a rollout, the first list) is one sync. A sync renders the configuration from the caches and
  * hands it to the applier (which reloads nginx only when the text changed),
  * reports each Ingress it had to leave out once per reason (a Warning Event
- * and a log line), and writes status.loadBalancer on the Ingresses it serves.
- * A failed sync is retried with the workqueue's back-off.
+ * and a log line), and writes status.loadBalancer on the Ingresses it serves
+ * — when it leads (--election-id), so that replicas do not take turns. The
+ * ConfigMap's keys without effect are logged once each. A failed sync is
+ * retried with the workqueue's back-off.
  */
-import type { Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
+import type { Ingress, IngressClass, IngressLoadBalancerIngress } from 'kubernetes-types/networking/v1.js';
 import { isNotFound, type KubeObject } from '@kemu/api';
 import { WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
 import type { Logger } from 'pino';
 import type { ConfigApplier } from './applier.js';
 import { isServed, type ClassOptions } from './config/classes.js';
 import type { ClusterState } from './config/model.js';
+import type { ParsedSettings } from './config/settings.js';
 import { publishedAddresses, statusUpdates } from './status.js';
 
 export interface Informers {
@@ -25,6 +28,8 @@ export interface Informers {
   services: Informer;
   slices: Informer;
   secrets: Informer;
+  /** The controller's ConfigMap (--configmap), watched by name. */
+  configMap?: Informer;
 }
 
 export interface ControllerOptions extends ClassOptions {
@@ -32,6 +37,10 @@ export interface ControllerOptions extends ClassOptions {
   publishService?: string;
   /** How long after a change the sync runs (changes meanwhile join it). Default 100 ms. */
   debounceMs?: number;
+  /** Whether this replica leads and so writes status (default: it always does). */
+  isLeader?: () => boolean;
+  /** Without publishService: the addresses the Ingresses get (the nodes of the controller's pods). */
+  runningAddresses?: () => Promise<IngressLoadBalancerIngress[]>;
 }
 
 const KEY = 'nginx.conf';
@@ -42,6 +51,8 @@ export class IngressController {
   readonly queue = new WorkQueue();
   /** The problem last reported per Ingress, so each is reported once. */
   private reported = new Map<string, string>();
+  /** ConfigMap keys (and refused values) already logged. */
+  private settingsReported = new Set<string>();
   private synced = false;
 
   constructor(
@@ -53,7 +64,8 @@ export class IngressController {
     private log: Logger,
   ) {
     const enqueue = () => this.queue.addAfter(KEY, o.debounceMs ?? 100);
-    for (const inf of [informers.classes, informers.services, informers.slices, informers.secrets]) inf.on({ add: enqueue, update: enqueue, delete: enqueue });
+    const others = [informers.classes, informers.services, informers.slices, informers.secrets, informers.configMap];
+    for (const inf of others) inf?.on({ add: enqueue, update: enqueue, delete: enqueue });
     informers.ingresses.on({
       add: (o) => this.scheduled(undefined, o),
       update: (old, o) => this.scheduled(old, o),
@@ -80,7 +92,13 @@ export class IngressController {
       services: list<Service>(this.informers.services),
       slices: list<EndpointSlice>(this.informers.slices),
       secrets: list<Secret>(this.informers.secrets),
+      configMap: this.informers.configMap?.lister.list()[0] as ConfigMap | undefined,
     };
+  }
+
+  /** Sync soon (leadership changed, or the addresses of the controller's pods may have). */
+  resync(): void {
+    this.queue.addAfter(KEY, this.o.debounceMs ?? 100);
   }
 
   /** Whether a configuration from synced caches has been loaded. */
@@ -103,13 +121,34 @@ export class IngressController {
       if (ing) void this.recorder.event(ing as KubeObject, 'Warning', p.reason, p.message);
     }
     for (const k of this.reported.keys()) if (!now.has(k)) this.reported.delete(k);
+    this.reportSettings(rendered.settings);
     await this.writeStatus(state, new Set(rendered.served));
   }
 
+  private reportSettings(s: ParsedSettings): void {
+    for (const key of s.unknown) {
+      if (this.settingsReported.has(key)) continue;
+      this.settingsReported.add(key);
+      this.log.info({ key }, 'configmap key not implemented by this controller, ignored');
+    }
+    for (const bad of s.invalid) {
+      const id = `${bad.key}=${bad.value}`;
+      if (this.settingsReported.has(id)) continue;
+      this.settingsReported.add(id);
+      this.log.warn(bad, 'configmap value refused; the default stays');
+    }
+  }
+
+  private async addresses(state: ClusterState): Promise<IngressLoadBalancerIngress[] | undefined> {
+    if (this.o.publishService) return publishedAddresses(state.services.find((s) => keyOf(s) === this.o.publishService));
+    return this.o.runningAddresses?.();
+  }
+
   private async writeStatus(state: ClusterState, served: ReadonlySet<string>): Promise<void> {
-    if (!this.o.publishService) return;
-    const svc = state.services.find((s) => keyOf(s) === this.o.publishService);
-    for (const ing of statusUpdates(state.ingresses, served, publishedAddresses(svc))) {
+    if (this.o.isLeader && !this.o.isLeader()) return;
+    const addresses = await this.addresses(state);
+    if (!addresses) return;
+    for (const ing of statusUpdates(state.ingresses, served, addresses)) {
       try {
         await this.client.update({ ...INGRESSES, namespace: ing.metadata?.namespace }, ing as KubeObject, 'status');
         this.log.info({ ingress: keyOf(ing), addresses: ing.status?.loadBalancer?.ingress ?? [] }, 'ingress status updated');

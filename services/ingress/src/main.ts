@@ -2,9 +2,14 @@
 /**
  * kemu-ingress: flags → options → start. It stands in for ingress-nginx's
  * /nginx-ingress-controller, so it takes that program's flags as its
- * Deployment passes them; the ones for features it does not have
- * (--election-id, --configmap, the admission webhook's) are accepted and
- * named in the log.
+ * Deployment passes them; the ones for features it does not have (the TCP
+ * and UDP services ConfigMaps, the admission webhook's) are accepted and
+ * named in the log, once, at start. The image says which release it is: the 0.x images of
+ * quay.io set KEMU_INGRESS_NGINX_RELEASE=0.x (see the kubelet's image
+ * catalog), and the controller then behaves as those did where it matters
+ * (Ingress classes, the lock's name, rewrite-target). POD_NAME and
+ * POD_NAMESPACE come from the Deployment's downward API, as ingress-nginx
+ * requires them.
  */
 import { Command } from 'commander';
 import { pino } from 'pino';
@@ -23,6 +28,14 @@ const program = new Command('nginx-ingress-controller')
   .option('--nginx-binary <path>', 'the nginx program', 'nginx')
   .allowUnknownOption()
   .allowExcessArguments();
+// The flags of the 0.x Deployments (mandatory.yaml), with ingress-nginx's defaults.
+const LEGACY_FLAGS: [flags: string, help: string, byDefault?: string][] = [
+  ['--default-backend-service <namespace/name>', 'the Service requests matching no rule go to (default: a 404 of nginx)'],
+  ['--configmap <namespace/name>', "the ConfigMap of nginx settings (ingress-nginx's keys)"],
+  ['--election-id <name>', 'the lock the replicas elect the status writer with', 'ingress-controller-leader'],
+  ['--annotations-prefix <prefix>', 'the prefix of the annotations read', 'nginx.ingress.kubernetes.io'],
+];
+for (const [flags, help, byDefault] of LEGACY_FLAGS) program.option(flags, help, byDefault);
 program.parse(process.argv);
 const o = program.opts<Record<string, string | boolean | undefined>>();
 const str = (k: string) => (typeof o[k] === 'string' ? o[k] : undefined);
@@ -31,6 +44,8 @@ const log = pino({ name: 'ingress', level: process.env.LOG_LEVEL ?? 'info' });
 const known = new Set(program.options.map((x) => x.long));
 const ignored = program.args.filter((a) => a.startsWith('--') && !known.has(a.split('=')[0]));
 if (ignored.length) log.info({ flags: ignored }, 'flags of ingress-nginx this controller does not implement, ignored');
+const release = process.env.KEMU_INGRESS_NGINX_RELEASE;
+const { POD_NAME, POD_NAMESPACE } = process.env;
 
 const options: IngressOptions = {
   publishService: str('publishService'),
@@ -42,7 +57,14 @@ const options: IngressOptions = {
   healthzPort: Number(str('healthzPort')),
   confDir: str('confDir'),
   nginxBinary: str('nginxBinary'),
+  defaultBackendService: str('defaultBackendService'),
+  configMap: str('configmap'),
+  electionId: str('electionId') || undefined,
+  annotationsPrefix: str('annotationsPrefix'),
+  legacy: release?.startsWith('0.') ?? false,
+  pod: POD_NAME && POD_NAMESPACE ? { name: POD_NAME, namespace: POD_NAMESPACE } : undefined,
 };
+if (options.legacy) log.info({ release }, 'behaving as ingress-nginx of before IngressClass: the class annotation alone decides');
 try {
   const running = await start(options, log);
   stopOnSignals(running, log);

@@ -105,6 +105,32 @@ describe('the golden configurations', () => {
   }
 });
 
+describe('the ConfigMap settings', () => {
+  it('every key set away from its default passes nginx -t', async () => {
+    const data = {
+      'proxy-body-size': '2k',
+      'proxy-connect-timeout': '3',
+      'proxy-read-timeout': '120',
+      'proxy-send-timeout': '30',
+      'proxy-buffering': 'on',
+      'ssl-redirect': 'false',
+      'use-forwarded-headers': 'true',
+      'enable-underscores-in-headers': 'true',
+      'server-tokens': 'true',
+      'keep-alive': '10',
+      'keep-alive-requests': '50',
+      'proxy-next-upstream-tries': '1',
+      'disable-access-log': 'true',
+      'worker-processes': '1',
+    };
+    const r = render({ ...examples(), configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data } }, opts);
+    expect(r.settings.unknown).toEqual([]);
+    expect(r.settings.invalid).toEqual([]);
+    for (const f of r.files) writeFileSync(f.path, f.content);
+    expect(await nginx.test(r.config)).toEqual({ ok: true });
+  });
+});
+
 describe('nginx serving the rendered configuration', () => {
   beforeAll(async () => {
     const applied = await applier.apply(withRetrySlices(examples()));

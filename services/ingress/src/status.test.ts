@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Service } from 'kubernetes-types/core/v1.js';
-import { publishedAddresses, statusUpdates } from './status.js';
+import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
+import { nodeAddresses, publishedAddresses, statusUpdates } from './status.js';
 import { ingress } from './testing/objects.js';
 
 const lb = (status: Service['status'], externalIPs?: string[]): Service => ({
@@ -27,5 +27,21 @@ describe('status.loadBalancer from the published Service', () => {
     expect(updates.map((i) => [i.metadata?.name, i.status])).toEqual([['todo', { loadBalancer: { ingress: [{ ip: '172.19.255.1' }] } }]]);
     expect(todo.status).toBeUndefined();
     expect(statusUpdates([done], served, []).map((i) => i.status)).toEqual([{ loadBalancer: {} }]);
+  });
+});
+
+describe('status.loadBalancer without --publish-service', () => {
+  const node = (name: string, addresses: { type: string; address: string }[]): Node => ({ metadata: { name }, status: { addresses } });
+  const pod = (nodeName?: string): Pod => ({ metadata: { name: 'p' }, spec: { containers: [], ...(nodeName ? { nodeName } : {}) } });
+  it("takes the nodes of the controller's pods: ExternalIP, else InternalIP, each once, sorted", () => {
+    const nodes = [
+      node('n1', [{ type: 'InternalIP', address: '172.23.0.11' }]),
+      node('n2', [
+        { type: 'InternalIP', address: '172.23.0.12' },
+        { type: 'ExternalIP', address: '192.0.2.12' },
+      ]),
+      node('n3', [{ type: 'Hostname', address: 'n3' }]),
+    ];
+    expect(nodeAddresses([pod('n2'), pod('n1'), pod('n1'), pod(), pod('n3'), pod('gone')], nodes)).toEqual([{ ip: '172.23.0.11' }, { ip: '192.0.2.12' }]);
   });
 });

@@ -6,7 +6,13 @@
  * class is the cluster's default (the api-server of a real cluster would have
  * written the default class into it at creation; ours does not, so the
  * controller reads the default itself) or when told to watch Ingresses
- * without a class. Pure.
+ * without a class.
+ *
+ * A controller of before IngressClass (the 0.x releases of the quay.io
+ * image, `legacy`) knew only the annotation: an Ingress is its own when the
+ * annotation names its --ingress-class, or when it has none and that class
+ * is `nginx` (the default class); spec.ingressClassName and IngressClass
+ * objects mean nothing to it. Pure.
  */
 import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
 
@@ -22,12 +28,21 @@ export interface ClassOptions {
   ingressClass: string;
   /** Serve Ingresses without any class even when no class of ours is the default. */
   watchWithoutClass: boolean;
+  /** A release of before IngressClass: the annotation alone decides. */
+  legacy?: boolean;
 }
+
+/** The class a controller of before IngressClass took Ingresses without the annotation for. */
+export const LEGACY_DEFAULT_CLASS = 'nginx';
 
 const isDefault = (c: IngressClass) => c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true';
 
 /** Whether `ing` is ours, given the cluster's IngressClasses. */
 export function isServed(ing: Ingress, classes: readonly IngressClass[], o: ClassOptions): boolean {
+  if (o.legacy) {
+    const annotated = ing.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION] ?? '';
+    return annotated === o.ingressClass || (annotated === '' && o.ingressClass === LEGACY_DEFAULT_CLASS);
+  }
   const named = ing.spec?.ingressClassName;
   if (named) return classes.some((c) => c.metadata?.name === named && c.spec?.controller === o.controllerClass);
   const legacy = ing.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];

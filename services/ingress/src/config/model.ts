@@ -8,11 +8,11 @@
  * or broken TLS secret, a path or annotation nginx cannot take — is left out
  * whole, and the others are configured as if it did not exist. Pure.
  */
-import type { Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
 import { endpointsFromSlices } from '@kemu/proxy';
-import { resolveBackend, type BackendIndex, type Target } from './backends.js';
+import { resolveBackend, upstreamName, type BackendIndex, type Target } from './backends.js';
 import { isServed, type ClassOptions } from './classes.js';
 import { locationsFor, normalizePath, pathProblem, type Location, type PathType, type Route } from './locations.js';
 import { certificateFile, type PemFile } from './tls.js';
@@ -24,6 +24,8 @@ export interface ClusterState {
   services: readonly Service[];
   slices: readonly EndpointSlice[];
   secrets: readonly Secret[];
+  /** The controller's ConfigMap (--configmap), when it has one and it exists. */
+  configMap?: ConfigMap;
 }
 
 export interface Problem {
@@ -58,16 +60,32 @@ export interface ModelOptions extends ClassOptions {
   sslDir: string;
   /** Ingresses to leave out, with why (nginx refused what they made). */
   exclude?: ReadonlyMap<string, Problem>;
+  /** The prefix of the annotations read (--annotations-prefix). Default nginx.ingress.kubernetes.io. */
+  annotationsPrefix?: string;
+  /**
+   * `namespace/name` of the Service requests no rule matches go to (--default-backend-service), instead of
+   * the controller's own 404: its first port, as ingress-nginx takes it.
+   */
+  defaultBackendService?: string;
+  /** The ConfigMap's ssl-redirect: whether hosts with a certificate redirect HTTP (the annotation overrides). Default true. */
+  sslRedirect?: boolean;
 }
 
 export const CATCH_ALL = '_';
 
-/** The annotation `name` under ingress-nginx's prefix, or else under the older `ingress.kubernetes.io/` one (`legacy`). */
-export function annotation(ing: Ingress, name: string): { value: string; legacy: boolean } | undefined {
+export const DEFAULT_ANNOTATIONS_PREFIX = 'nginx.ingress.kubernetes.io';
+const OLD_PREFIX = 'ingress.kubernetes.io';
+
+/**
+ * The annotation `name` under the controller's prefix (ingress-nginx's, unless --annotations-prefix says
+ * otherwise), or else under the one of before 0.9, `ingress.kubernetes.io/` (`legacy`: its rewrite-target
+ * replaced the matched prefix only).
+ */
+export function annotation(ing: Ingress, name: string, prefix = DEFAULT_ANNOTATIONS_PREFIX): { value: string; legacy: boolean } | undefined {
   const a = ing.metadata?.annotations ?? {};
-  const current = a[`nginx.ingress.kubernetes.io/${name}`];
-  if (current !== undefined) return { value: current, legacy: false };
-  const old = a[`ingress.kubernetes.io/${name}`];
+  const current = a[`${prefix}/${name}`];
+  if (current !== undefined) return { value: current, legacy: prefix === OLD_PREFIX };
+  const old = a[`${OLD_PREFIX}/${name}`];
   return old === undefined ? undefined : { value: old, legacy: true };
 }
 
@@ -85,18 +103,24 @@ interface Contribution {
   hosts: string[];
 }
 
-function contribution(ing: Ingress, index: BackendIndex, secrets: ReadonlyMap<string, Secret>, sslDir: string): Contribution | Problem[] {
+/** What of the options one Ingress's contribution depends on. */
+type ContributionOptions = Pick<ModelOptions, 'sslDir' | 'annotationsPrefix' | 'sslRedirect' | 'legacy'>;
+
+function contribution(ing: Ingress, index: BackendIndex, secrets: ReadonlyMap<string, Secret>, o: ContributionOptions): Contribution | Problem[] {
   const key = keyOf(ing);
   const ns = ing.metadata?.namespace ?? 'default';
   const problems: Problem[] = [];
   const fail = (reason: string, message: string) => problems.push({ ingress: key, reason, message });
-  const rw = annotation(ing, 'rewrite-target');
+  const prefix = o.annotationsPrefix ?? DEFAULT_ANNOTATIONS_PREFIX;
+  const rw = annotation(ing, 'rewrite-target', prefix);
   const rewrite = rw?.value;
-  const useRegex = annotation(ing, 'use-regex')?.value === 'true';
+  const useRegex = annotation(ing, 'use-regex', prefix)?.value === 'true';
   if (rewrite !== undefined && (rewrite === '' || UNSAFE_REWRITE.test(rewrite)))
     fail('InvalidAnnotation', `rewrite-target ${JSON.stringify(rewrite)} contains a character nginx cannot take`);
-  const sslRedirect = annotation(ing, 'ssl-redirect')?.value !== 'false';
-  const rewriting = rw ? { rewrite: rw.value, ...(rw.legacy ? { legacyRewrite: true } : {}) } : {};
+  const redirectAnnotation = annotation(ing, 'ssl-redirect', prefix)?.value;
+  const sslRedirect = redirectAnnotation === undefined ? o.sslRedirect !== false : redirectAnnotation !== 'false';
+  // Releases before 0.22 (the 0.x image of quay.io among them) replaced the matched prefix only.
+  const rewriting = rw ? { rewrite: rw.value, ...(rw.legacy || o.legacy ? { legacyRewrite: true } : {}) } : {};
   const out: Contribution = { routes: [], certs: [], hosts: [] };
   for (const rule of ing.spec?.rules ?? []) {
     const host = rule.host || CATCH_ALL;
@@ -114,7 +138,7 @@ function contribution(ing: Ingress, index: BackendIndex, secrets: ReadonlyMap<st
   for (const tls of ing.spec?.tls ?? []) {
     // A tls entry without a secret keeps the default certificate, as in ingress-nginx.
     if (!tls.secretName) continue;
-    const c = certificateFile(ns, tls.secretName, secrets, sslDir);
+    const c = certificateFile(ns, tls.secretName, secrets, o.sslDir);
     if (!c.ok) fail(c.reason, c.message);
     // Without hosts, the certificate is for every host of the Ingress.
     else for (const host of tls.hosts?.length ? tls.hosts : out.hosts) out.certs.push({ host, file: c.file });
@@ -125,6 +149,18 @@ function contribution(ing: Ingress, index: BackendIndex, secrets: ReadonlyMap<st
     else out.defaultBackend = { target: r.target, catchAll: !ing.spec.rules?.length };
   }
   return problems.length ? problems : out;
+}
+
+/**
+ * The --default-backend-service as a target: the endpoints of its first port (503 while it has none or does
+ * not exist, as ingress-nginx answers then); undefined without the flag (the controller's own 404).
+ */
+function controllerDefaultBackend(ref: string | undefined, index: BackendIndex): Target | undefined {
+  if (!ref) return undefined;
+  const [namespace, name] = ref.includes('/') ? ref.split('/', 2) : ['default', ref];
+  const port = index.services.get(`${namespace}/${name}`)?.spec?.ports?.[0]?.port ?? 80;
+  const r = resolveBackend(namespace, { service: { name, port: { number: port } } }, index);
+  return r.ok ? r.target : { kind: 'unavailable', name: upstreamName(namespace, name, 'default') };
 }
 
 export function buildModel(state: ClusterState, o: ModelOptions): Model {
@@ -142,7 +178,7 @@ export function buildModel(state: ClusterState, o: ModelOptions): Model {
   for (const ing of ours) {
     const key = keyOf(ing);
     const excluded = o.exclude?.get(key);
-    const c = excluded ? [excluded] : contribution(ing, index, secrets, o.sslDir);
+    const c = excluded ? [excluded] : contribution(ing, index, secrets, o);
     if (Array.isArray(c)) {
       problems.push(...c);
       continue;
@@ -159,11 +195,12 @@ export function buildModel(state: ClusterState, o: ModelOptions): Model {
     }
   }
   const hosts = [...routes.keys()].filter((h) => h !== CATCH_ALL).sort();
+  const defaultTarget = controllerDefaultBackend(o.defaultBackendService, index);
   const servers: Server[] = [CATCH_ALL, ...hosts].map((host) => {
     const tls = certs.get(host);
     // Redirecting to HTTPS needs a certificate of the host's own; the default one would only warn the client.
     const withRedirect = (r: Route): Route => ({ ...r, sslRedirect: r.sslRedirect && tls !== undefined });
-    const fallback = fallbacks.get(host) ?? { ingress: '', path: '/', pathType: 'Prefix', target: undefined, useRegex: false, sslRedirect: false };
+    const fallback = fallbacks.get(host) ?? { ingress: '', path: '/', pathType: 'Prefix', target: defaultTarget, useRegex: false, sslRedirect: false };
     return { host, ...(tls ? { tls } : {}), locations: locationsFor((routes.get(host) ?? []).map(withRedirect), fallback) };
   });
   const upstreams = new Map<string, string[]>();

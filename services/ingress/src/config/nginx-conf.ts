@@ -13,6 +13,7 @@
  */
 import type { Location } from './locations.js';
 import { CATCH_ALL, type Model, type Server } from './model.js';
+import { DEFAULT_SETTINGS, type Settings } from './settings.js';
 
 export interface ConfOptions {
   /** Where nginx keeps its pid file and temporary files. */
@@ -27,6 +28,43 @@ export interface ConfOptions {
   workerProcesses?: string;
   /** Log every request to stdout, in ingress-nginx's format. Default true. */
   accessLog?: boolean;
+}
+
+/**
+ * The headers that tell the pod what the client asked for. Behind another proxy (use-forwarded-headers) the
+ * X-Forwarded-* the client sent are passed on (its X-Forwarded-For list gets the client's address appended);
+ * otherwise nginx's own view replaces them, so a client cannot forge them.
+ */
+function forwarded(s: Settings): { maps: string; proto: string; port: string; forwardedFor: string } {
+  if (!s.useForwardedHeaders)
+    return {
+      maps: `    # The Host the client sent, port included (ingress-nginx's $best_http_host).
+    map $http_host $best_http_host {
+        default $http_host;
+        '' $host;
+    }`,
+      proto: '$scheme',
+      port: '$server_port',
+      forwardedFor: '$remote_addr',
+    };
+  return {
+    maps: `    # use-forwarded-headers: what the proxy in front was asked for, when it says.
+    map $http_x_forwarded_host $best_http_host {
+        default $http_x_forwarded_host;
+        '' $http_host;
+    }
+    map $http_x_forwarded_proto $pass_access_scheme {
+        default $http_x_forwarded_proto;
+        '' $scheme;
+    }
+    map $http_x_forwarded_port $pass_server_port {
+        default $http_x_forwarded_port;
+        '' $server_port;
+    }`,
+    proto: '$pass_access_scheme',
+    port: '$pass_server_port',
+    forwardedFor: '$proxy_add_x_forwarded_for',
+  };
 }
 
 export interface Conf {
@@ -109,13 +147,16 @@ function server(lines: Lines, s: Server, o: ConfOptions): void {
   lines.add('    }');
 }
 
-export function renderConf(model: Model, o: ConfOptions): Conf {
+export function renderConf(model: Model, o: ConfOptions, s: Settings = DEFAULT_SETTINGS): Conf {
   const lines = new Lines();
   const temp = `${o.confDir}/temp`;
+  const fw = forwarded(s);
+  const onOff = (b: boolean) => (b ? 'on' : 'off');
+  const accessLog = o.accessLog === false || s.disableAccessLog ? 'off' : '/dev/stdout upstreaminfo buffer=4k flush=1s';
   lines.add(`# Rendered by kemu's ingress controller (services/ingress) from the cluster's Ingresses, Services,
 # EndpointSlices and Secrets; tested with nginx -t and loaded with a graceful reload on every change.
 pid ${o.confDir}/nginx.pid;
-worker_processes ${o.workerProcesses ?? 'auto'};
+worker_processes ${s.workerProcesses ?? o.workerProcesses ?? 'auto'};
 error_log stderr notice;
 
 events {
@@ -125,14 +166,14 @@ events {
 
 http {
     default_type text/html;
-    server_tokens off;
+    server_tokens ${onOff(s.serverTokens)};
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
-    keepalive_timeout 75s;
-    keepalive_requests 1000;
+    keepalive_timeout ${s.keepAlive}s;
+    keepalive_requests ${s.keepAliveRequests};
     reset_timedout_connection on;
-    client_max_body_size 1m;
+    client_max_body_size ${s.proxyBodySize};${s.enableUnderscoresInHeaders ? '\n    underscores_in_headers on;' : ''}
     server_names_hash_bucket_size 128;
     server_names_hash_max_size 4096;
     variables_hash_bucket_size 256;
@@ -143,7 +184,7 @@ http {
     scgi_temp_path ${temp}/scgi;
 
     log_format upstreaminfo ${LOG_FORMAT};
-    access_log ${o.accessLog === false ? 'off' : '/dev/stdout upstreaminfo buffer=4k flush=1s'};
+    access_log ${accessLog};
 
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_ciphers '${CIPHERS}';
@@ -156,11 +197,7 @@ http {
         default upgrade;
         '' '';
     }
-    # The Host the client sent, port included (ingress-nginx's $best_http_host).
-    map $http_host $best_http_host {
-        default $http_host;
-        '' $host;
-    }
+${fw.maps}
 
     proxy_http_version 1.1;
     proxy_set_header Host $best_http_host;
@@ -168,22 +205,22 @@ http {
     proxy_set_header Connection $connection_upgrade;
     proxy_set_header X-Request-ID $request_id;
     proxy_set_header X-Real-IP $remote_addr;
-    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_set_header X-Forwarded-For ${fw.forwardedFor};
     proxy_set_header X-Forwarded-Host $best_http_host;
-    proxy_set_header X-Forwarded-Port $server_port;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_set_header X-Forwarded-Scheme $scheme;
-    proxy_set_header X-Scheme $scheme;
+    proxy_set_header X-Forwarded-Port ${fw.port};
+    proxy_set_header X-Forwarded-Proto ${fw.proto};
+    proxy_set_header X-Forwarded-Scheme ${fw.proto};
+    proxy_set_header X-Scheme ${fw.proto};
     proxy_set_header X-Original-URI $request_uri;
     proxy_set_header Proxy "";
-    proxy_connect_timeout 5s;
-    proxy_send_timeout 60s;
-    proxy_read_timeout 60s;
-    proxy_buffering off;
+    proxy_connect_timeout ${s.proxyConnectTimeout}s;
+    proxy_send_timeout ${s.proxySendTimeout}s;
+    proxy_read_timeout ${s.proxyReadTimeout}s;
+    proxy_buffering ${onOff(s.proxyBuffering)};
     proxy_redirect off;
     # A pod that refuses or does not answer the connection: the next one (ingress-nginx's defaults).
     proxy_next_upstream error timeout;
-    proxy_next_upstream_tries 3;`);
+    proxy_next_upstream_tries ${s.proxyNextUpstreamTries};`);
   for (const [name, servers] of model.upstreams) {
     lines.add('');
     lines.add(`    upstream ${name} {`);

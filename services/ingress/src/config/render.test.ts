@@ -25,11 +25,11 @@ describe('render: golden configurations', () => {
 });
 
 describe('render: which Ingresses, and what is left out', () => {
-  it('serves its class, the legacy annotation and no class (nginx is the default); ignores other classes', () => {
-    const web = service('web', ['10.244.1.1']);
+  /** One Ingress per way of naming a class (or none), each to `web`. */
+  function classed() {
     const mk = (name: string, extra: object, ann: Record<string, string> = {}) =>
       ingress(name, { ...extra, rules: [rule(`${name}.example`, path('/', 'web'))] }, ann);
-    const state = cluster({
+    return cluster({
       ingresses: [
         mk('by-class', { ingressClassName: 'nginx' }),
         mk('other-class', { ingressClassName: 'traefik' }),
@@ -37,12 +37,52 @@ describe('render: which Ingresses, and what is left out', () => {
         mk('legacy-other', {}, { 'kubernetes.io/ingress.class': 'gce' }),
         mk('no-class', {}),
       ],
-      backends: [web],
+      backends: [service('web', ['10.244.1.1'])],
     });
+  }
+
+  it('serves its class, the legacy annotation and no class (nginx is the default); ignores other classes', () => {
+    const state = classed();
     expect(render(state, OPTIONS).served).toEqual(['default/by-class', 'default/legacy', 'default/no-class']);
     const notDefault = { ...NGINX_CLASS, metadata: { name: 'nginx' } };
     expect(render({ ...state, classes: [notDefault] }, OPTIONS).served).toEqual(['default/by-class', 'default/legacy']);
     expect(render({ ...state, classes: [notDefault] }, { ...OPTIONS, watchWithoutClass: true }).served).toContain('default/no-class');
+  });
+
+  it('as a release of before IngressClass: the annotation alone decides, and no annotation is the class nginx', () => {
+    const state = classed();
+    const legacy = { ...OPTIONS, legacy: true };
+    expect(render(state, { ...legacy, ingressClass: 'gce' }).served).toEqual(['default/legacy-other']);
+    // spec.ingressClassName meant nothing then: those Ingresses have no annotation.
+    expect(render(state, legacy).served).toEqual(['default/by-class', 'default/other-class', 'default/legacy', 'default/no-class']);
+    // The current controller with another class still serves what the default IngressClass (nginx, ours) takes.
+    expect(render(state, { ...OPTIONS, ingressClass: 'gce' }).served).toEqual(['default/by-class', 'default/legacy-other', 'default/no-class']);
+  });
+
+  it('--default-backend-service: unmatched requests go to its endpoints (503 while it has none); an Ingress default backend wins on its server', () => {
+    const backend = service('default-http-backend', ['10.244.2.2'], { namespace: 'ingress-tutorial' });
+    const web = service('web', ['10.244.1.1']);
+    const state = cluster({ ingresses: [ingress('a', { rules: [rule('a.example', path('/app', 'web'))] })], backends: [backend, web] });
+    const o = { ...OPTIONS, defaultBackendService: 'ingress-tutorial/default-http-backend' };
+    const conf = render(state, o).config;
+    expect(conf).toContain('upstream ingress-tutorial_default-http-backend_80 {\n        server 10.244.2.2:8080 max_fails=1 fail_timeout=10s;');
+    // The catch-all server's / and a.example's unmatched paths.
+    expect(conf.match(/proxy_pass http:\/\/ingress-tutorial_default-http-backend_80;/g)).toHaveLength(2);
+    expect(conf).not.toContain('return 404;');
+    const missing = render(cluster({ ingresses: state.ingresses.slice(), backends: [web] }), o).config;
+    expect(missing.match(/return 503;/g)).toHaveLength(2);
+    const catchAll = ingress('catch-all', { defaultBackend: { service: { name: 'web', port: { number: 80 } } } });
+    const both = render({ ...state, ingresses: [...state.ingresses, catchAll] }, o).config;
+    expect(both.match(/proxy_pass http:\/\/ingress-tutorial_default-http-backend_80;/g)).toHaveLength(1);
+  });
+
+  it('--annotations-prefix: reads the annotations under the prefix given; releases before IngressClass rewrite the prefix only', () => {
+    const web = service('web', ['10.244.1.1']);
+    const ing = ingress('rw', { rules: [rule('rw.example', path('/app', 'web'))] }, { 'custom.example/rewrite-target': '/' });
+    const state = cluster({ ingresses: [ing], backends: [web] });
+    expect(render(state, OPTIONS).config).not.toContain('rewrite ');
+    expect(render(state, { ...OPTIONS, annotationsPrefix: 'custom.example' }).config).toContain('rewrite "(?i)/app" / break;');
+    expect(render(state, { ...OPTIONS, annotationsPrefix: 'custom.example', legacy: true }).config).toContain('rewrite "(?i)^/app(?:/(.*))?$" /$1 break;');
   });
 
   it('leaves out an Ingress with a missing Service port or TLS secret, and configures the others as without it', () => {

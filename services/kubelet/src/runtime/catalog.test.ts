@@ -44,6 +44,22 @@ describe('image catalog', () => {
       '--publish-service=ns/svc',
     ]);
   });
+  it('runs the same controller for the 0.x image of quay.io, behind its ENTRYPOINT of then, told which release it is', () => {
+    const controller = lookupImage('quay.io/kubernetes-ingress-controller/nginx-ingress-controller:0.12.0');
+    expect(controller.env).toEqual({ KEMU_INGRESS_NGINX_RELEASE: '0.x' });
+    expect(containerArgv(controller, undefined, ['/nginx-ingress-controller', '--ingress-class=x'])).toEqual([
+      '/usr/bin/dumb-init',
+      '/nginx-ingress-controller',
+      '--ingress-class=x',
+    ]);
+  });
+  it("runs Kubernetes' 404-server for the defaultbackend image, under its old names too", () => {
+    for (const ref of ['gcr.io/google_containers/defaultbackend:1.4', 'k8s.gcr.io/defaultbackend:1.4', 'registry.k8s.io/defaultbackend-amd64:1.5']) {
+      const backend = lookupImage(ref);
+      expect(backend).toMatchObject({ ports: [8080], files: [{ source: 'defaultbackend/server', target: '/server' }] });
+      expect(containerArgv(backend)).toEqual(['/server']);
+    }
+  });
   it('fails like a missing image', () => {
     expect(() => lookupImage('nosuch/image:1')).toThrow(ImageNotFoundError);
     expect(() => lookupImage('nosuch/image:1')).toThrow('failed to pull and unpack image "nosuch/image:1"');

@@ -115,6 +115,24 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
     layers: ['ingress-nginx/controller/rootfs'],
     files: [{ source: '..', target: '/.kemu/src' }],
   }),
+  // The same controller as the 0.x releases of quay.io were (0.12.0 in the tutorials): the image's ENTRYPOINT was
+  // `/usr/bin/dumb-init` alone, and the controller behaves as those releases did where they differ (Ingress
+  // classes by the annotation only, rewrite-target, the election lock's name), told by the image's ENV.
+  'quay.io/kubernetes-ingress-controller/nginx-ingress-controller': () => ({
+    entrypoint: ['/usr/bin/dumb-init'],
+    cmd: ['/nginx-ingress-controller'],
+    ports: [80, 443, 10254],
+    layers: ['ingress-nginx/controller/rootfs'],
+    files: [{ source: '..', target: '/.kemu/src' }],
+    env: { KEMU_INGRESS_NGINX_RELEASE: '0.x' },
+  }),
+  // Kubernetes' 404-server, ingress-nginx's default backend until 0.2x: 404 on every path, 200 on /healthz, on 8080.
+  'registry.k8s.io/defaultbackend': () => ({
+    entrypoint: ['/server'],
+    cmd: [],
+    ports: [8080],
+    files: [{ source: 'defaultbackend/server', target: '/server' }],
+  }),
   'registry.k8s.io/pause': (d) => ({ entrypoint: ['/bin/sh', `${d}/pause/pause.sh`], cmd: [], ports: [] }),
   // Debian's redis-server behind the image's entrypoint, in /data, as the redis user (uid 999 in the image).
   'docker.io/library/redis': () => ({
@@ -143,6 +161,11 @@ const CATALOG: Record<string, (dir: string) => ImageEntry> = {
 /** Old registries that name the same images. */
 const ALIASES: Record<string, string> = {
   'k8s.gcr.io/pause': 'registry.k8s.io/pause',
+  'k8s.gcr.io/defaultbackend': 'registry.k8s.io/defaultbackend',
+  'gcr.io/google_containers/defaultbackend': 'registry.k8s.io/defaultbackend',
+  'gcr.io/google-containers/defaultbackend': 'registry.k8s.io/defaultbackend',
+  'k8s.gcr.io/defaultbackend-amd64': 'registry.k8s.io/defaultbackend',
+  'registry.k8s.io/defaultbackend-amd64': 'registry.k8s.io/defaultbackend',
   'k8s.gcr.io/ingress-nginx/controller': 'registry.k8s.io/ingress-nginx/controller',
   'k8s.gcr.io/coredns/coredns': 'registry.k8s.io/coredns/coredns',
   'k8s.gcr.io/coredns': 'registry.k8s.io/coredns/coredns',
