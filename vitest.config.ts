@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          // Some read manifests or the compose file on their first run (cold module loads): seconds on a loaded machine.
+          testTimeout: 30_000,
         },
       },
       {

@@ -206,7 +206,20 @@ describe('a 10.0.0.0/24 service range, its own pod range and the cluster domain 
   const c = ownCluster(PROJECT);
 
   beforeAll(
-    () => c.up('--service-cidr', '10.0.0.0/24', '--pod-cidr', '10.200.0.0/16', '--cluster-domain', 'kemu.test', '--dns-replicas', '1', '--dns-legacy-names'),
+    () =>
+      c.up(
+        '--service-cidr',
+        '10.0.0.0/24',
+        '--pod-cidr',
+        '10.200.0.0/16',
+        '--cluster-domain',
+        'kemu.test',
+        '--dns-replicas',
+        '1',
+        '--dns-legacy-names',
+        // This cluster also looks like a kubeadm one: a control-plane Node with the control plane as its static pods.
+        '--control-plane-node',
+      ),
     180_000,
   );
   afterAll(() => c.down());
@@ -234,5 +247,48 @@ describe('a 10.0.0.0/24 service range, its own pod range and the cluster domain 
     // The short name through the search path, as a pod's programs use it.
     expect(await lookup('kubernetes.default')).toMatch(/Name:\s+kubernetes\.default\.svc\.kemu\.test\nAddress: 10\.0\.0\.1\n/);
     expect(await lookup('kubernetes.default.svc.cluster.local')).toMatch(/NXDOMAIN|SERVFAIL/);
+  });
+
+  it('lists the control plane as pods on a control-plane node, and a kube-proxy pod per node, as kubeadm does', async () => {
+    const nodes = await c.k(['get', 'nodes']);
+    expect(nodes).toMatch(/^control-plane\s+Ready\s+control-plane\s/m);
+    expect(nodes).toMatch(/^node-1\s+Ready\s+<none>\s/m);
+    expect(await c.k(['get', 'node', 'control-plane', '-o', 'jsonpath={.spec.taints[*].key}'])).toBe('node-role.kubernetes.io/control-plane');
+    const want = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((n) => `${n}-control-plane`);
+    await waitFor(
+      'the control plane and kube-proxy as Running pods',
+      async () => {
+        const out = await c.k(['get', 'pods', '-n', 'kube-system', '-o', 'wide']);
+        return (
+          want.every((n) => new RegExp(`^${n}\\s+1/1\\s+Running\\s.*\\scontrol-plane\\s`, 'm').test(out)) &&
+          /^kube-proxy-[a-z0-9]{5}\s+1\/1\s+Running\s.*\snode-1\s/m.test(out)
+        );
+      },
+      60_000,
+    );
+    // The api-server's pod is at the address it serves on; the static pods' mirror annotation is Kubernetes'.
+    expect(await c.k(['get', 'pod', '-n', 'kube-system', 'kube-apiserver-control-plane', '-o', 'jsonpath={.status.podIP}'])).toBe(`${SUBNET}.0.3`);
+    expect(
+      await c.k(['get', 'pod', '-n', 'kube-system', 'etcd-control-plane', '-o', "jsonpath={.metadata.annotations['kubernetes\\.io/config\\.source']}"]),
+    ).toBe('file');
+  });
+
+  it('counts a restart of a killed scheduler, and makes a deleted mirror pod again', async () => {
+    const pid = Number(execFileSync('cat', [join(c.home, PROJECT, 'pids', 'scheduler.pid')], { encoding: 'utf8' }));
+    process.kill(pid, 'SIGKILL');
+    const restarts = () =>
+      c.k(['get', 'pod', '-n', 'kube-system', 'kube-scheduler-control-plane', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']);
+    await waitFor('RESTARTS 1 on kube-scheduler-control-plane', async () => (await restarts()) === '1', 60_000);
+    const proxy = (await c.k(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-proxy', '-o', 'name'])).trim();
+    const uid = await c.k(['get', '-n', 'kube-system', proxy, '-o', 'jsonpath={.metadata.uid}']);
+    await c.k(['delete', '-n', 'kube-system', proxy, '--timeout=60s']);
+    await waitFor(
+      'the kube-proxy pod made again',
+      async () => {
+        const r = await c.kubectl(['get', '-n', 'kube-system', proxy, '-o', 'jsonpath={.metadata.uid}']);
+        return r.exitCode === 0 && r.stdout !== '' && r.stdout !== uid;
+      },
+      60_000,
+    );
   });
 });

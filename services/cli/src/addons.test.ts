@@ -4,8 +4,7 @@ import { addonObjects, withoutDnsForward } from './addons.js';
 
 const ADDONS = resolve(import.meta.dirname, '../../../compose/addons');
 
-// The first test reads and types every manifest (cold module loads): seconds on a loaded machine.
-describe('add-on manifests', { timeout: 30_000 }, () => {
+describe('add-on manifests', () => {
   it('name a served kind and a collection to create in, for every object', () => {
     const objs = addonObjects(ADDONS);
     const byKind = Object.fromEntries(objs.map((o) => [`${o.kind}/${o.name}`, o.path]));

@@ -99,6 +99,10 @@ program
   .option('--dns-ip <ip>', "the kube-dns Service's address, pods' nameserver (kubelet --cluster-dns; default the 10th address of the service range)")
   .option('--dns-replicas <n>', 'replicas of the coredns Deployment (default 2)')
   .option('--dns <on|off>', "off: no DNS add-on (pods' resolv.conf still names --dns-ip, as kubelets write it); default on")
+  .option(
+    '--control-plane-node',
+    "register a control-plane Node (kubeadm's label and NoSchedule taint) whose static pods show etcd, the api-server, the controller-managers and the schedulers (default off)",
+  )
   .option('--dns-legacy-names', 'the cluster DNS also answers <service>.<namespace>.<domain>, the form before Kubernetes 1.2 (default off, as today)')
   .action(async (o: UpOptions) => {
     if (o.profile !== undefined && !isProfile(o.profile)) throw new KemuError(`--profile: "${o.profile}" is not one of ${PROFILES.join(', ')}`);

@@ -43,6 +43,7 @@ describe('cluster settings: options', () => {
       dnsReplicas: 1,
       dns: true,
       dnsLegacyNames: true,
+      controlPlaneNode: false,
     });
     expect(describeSettings(s)).toBe(
       'services 10.0.0.0/16 (kubernetes 10.0.0.1), pods 10.200.0.0/16, domain kemu.test, DNS 10.0.0.10 (1 replica, pre-1.2 names answered)',

@@ -26,6 +26,8 @@ export interface ClusterSettings {
   dns: boolean;
   /** Also answer `<service>.<namespace>.<domain>` (the form before Kubernetes 1.2). */
   dnsLegacyNames: boolean;
+  /** A kubeadm-like control-plane Node whose static pods are the control plane's processes (compose's control-plane service). */
+  controlPlaneNode: boolean;
 }
 
 /** What the user asked for, as given (flags, or the compose variables); absent: the cluster's, else the default. */
@@ -37,6 +39,7 @@ export interface SettingsInput {
   dnsReplicas?: string;
   dns?: string;
   dnsLegacyNames?: boolean | string;
+  controlPlaneNode?: boolean | string;
 }
 
 /** Today's values, kubeadm's: 10.96.0.0/12 (kubernetes at .1, DNS at .10), flannel's 10.244.0.0/16, cluster.local. */
@@ -48,6 +51,7 @@ export const DEFAULT_SETTINGS: ClusterSettings = {
   dnsReplicas: 2,
   dns: true,
   dnsLegacyNames: false,
+  controlPlaneNode: false,
 };
 
 /** The compose variable of each setting (compose/docker-compose.yml's defaults are DEFAULT_SETTINGS). */
@@ -59,6 +63,7 @@ export const SETTINGS_VARIABLES = {
   dnsReplicas: 'KEMU_DNS_REPLICAS',
   dns: 'KEMU_DNS',
   dnsLegacyNames: 'KEMU_DNS_LEGACY_NAMES',
+  controlPlaneNode: 'KEMU_CONTROL_PLANE_NODE',
 } as const satisfies Record<keyof SettingsInput, string>;
 
 /** The flag of each setting, for the errors. */
@@ -70,6 +75,7 @@ const FLAGS: Record<keyof SettingsInput, string> = {
   dnsReplicas: '--dns-replicas',
   dns: '--dns',
   dnsLegacyNames: '--dns-legacy-names',
+  controlPlaneNode: '--control-plane-node',
 };
 
 /** The settings the environment gives (KEMU_SERVICE_CIDR, ...); empty variables count as absent. */
@@ -120,7 +126,9 @@ function boolOf(key: keyof SettingsInput, v: boolean | string): boolean {
  * settings (they are fixed when it is made, as in Kubernetes, where changing them means a new cluster).
  */
 export function compileSettings(given: SettingsInput, o: { nodeNetwork: string; nodes: number; recorded?: ClusterSettings }): ClusterSettings {
-  const base = o.recorded ?? DEFAULT_SETTINGS;
+  // A cluster recorded before a setting existed has that setting's default.
+  const recorded = o.recorded && { ...DEFAULT_SETTINGS, ...o.recorded };
+  const base = recorded ?? DEFAULT_SETTINGS;
   const serviceCIDR = given.serviceCidr !== undefined ? cidrOf('serviceCidr', given.serviceCidr) : base.serviceCIDR;
   const podCIDR = given.podCidr !== undefined ? cidrOf('podCidr', given.podCidr) : base.podCIDR;
   const svcPrefix = parseCidr(serviceCIDR).prefix;
@@ -169,12 +177,14 @@ export function compileSettings(given: SettingsInput, o: { nodeNetwork: string; 
   const dnsLegacyNames = given.dnsLegacyNames !== undefined ? boolOf('dnsLegacyNames', given.dnsLegacyNames) : base.dnsLegacyNames;
   if (!dns && dnsLegacyNames) fail('dnsLegacyNames', 'names are answered by the cluster DNS, which --dns off does not run');
 
-  const s: ClusterSettings = { serviceCIDR, podCIDR, clusterDomain, dnsIP, dnsReplicas, dns, dnsLegacyNames };
-  if (o.recorded) {
-    const changed = (Object.keys(s) as (keyof ClusterSettings)[]).filter((k) => s[k] !== o.recorded?.[k]);
+  const controlPlaneNode = given.controlPlaneNode !== undefined ? boolOf('controlPlaneNode', given.controlPlaneNode) : base.controlPlaneNode;
+
+  const s: ClusterSettings = { serviceCIDR, podCIDR, clusterDomain, dnsIP, dnsReplicas, dns, dnsLegacyNames, controlPlaneNode };
+  if (recorded) {
+    const changed = (Object.keys(s) as (keyof ClusterSettings)[]).filter((k) => s[k] !== recorded[k]);
     if (changed.length)
       throw new KemuError(
-        `the cluster was made with ${changed.map((k) => `${k} ${String(o.recorded?.[k])}`).join(', ')}: its settings are fixed when it is made (kemu down, then up with the new ones)`,
+        `the cluster was made with ${changed.map((k) => `${k} ${String(recorded[k])}`).join(', ')}: its settings are fixed when it is made (kemu down, then up with the new ones)`,
       );
   }
   return s;
@@ -190,6 +200,8 @@ export function settingsEnv(s: ClusterSettings): Record<string, string> {
     [SETTINGS_VARIABLES.dnsReplicas]: String(s.dnsReplicas),
     [SETTINGS_VARIABLES.dns]: s.dns ? 'on' : 'off',
     [SETTINGS_VARIABLES.dnsLegacyNames]: s.dnsLegacyNames ? 'on' : 'off',
+    // The control-plane service's replicas in the compose file: 1 or 0.
+    [SETTINGS_VARIABLES.controlPlaneNode]: s.controlPlaneNode ? '1' : '0',
   };
 }
 
@@ -203,5 +215,5 @@ export function describeSettings(s: ClusterSettings): string {
   const dns = s.dns
     ? `DNS ${s.dnsIP} (${s.dnsReplicas} ${s.dnsReplicas === 1 ? 'replica' : 'replicas'}${s.dnsLegacyNames ? ', pre-1.2 names answered' : ''})`
     : `no cluster DNS (pods' resolver: ${s.dnsIP})`;
-  return `services ${s.serviceCIDR} (kubernetes ${kubernetesServiceIP(s)}), pods ${s.podCIDR}, domain ${s.clusterDomain}, ${dns}`;
+  return `services ${s.serviceCIDR} (kubernetes ${kubernetesServiceIP(s)}), pods ${s.podCIDR}, domain ${s.clusterDomain}, ${dns}${s.controlPlaneNode ? ', a control-plane node' : ''}`;
 }
