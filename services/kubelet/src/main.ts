@@ -37,6 +37,7 @@ interface KubeletFlags {
   kubeletPort: string;
   nodeLeaseDurationSeconds: string;
   nodeStatusUpdateFrequency: string;
+  endpointDrainTimeout: string;
 }
 
 const o = componentFlags(new Command('kemu-kubelet'), 10248)
@@ -57,6 +58,11 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .option('--node-lease-duration-seconds <n>', "the node Lease's duration; it is renewed every quarter of it", '40')
   .option('--node-status-update-frequency <duration>', 'how often the node status is posted once the node is Ready', '10s')
+  .option(
+    '--endpoint-drain-timeout <duration>',
+    "kemu's own: how long a deleted pod that is a ready Service endpoint (and has no preStop hook) may wait for kube-proxy to take it out of its rules before its containers are signalled; 0s signals at once, as Kubernetes does",
+    '3s',
+  )
   .parse()
   .opts<KubeletFlags>();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
@@ -83,7 +89,13 @@ const k = await start(
     port: Number(o.port),
     controlPlane: !!o.controlPlane,
     runPods: o.runPods
-      ? { netns: netns!, podNsPrefix: o.podNsPrefix, stateDir: join(o.stateDir, nodeName), backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw' }
+      ? {
+          netns: netns!,
+          podNsPrefix: o.podNsPrefix,
+          stateDir: join(o.stateDir, nodeName),
+          backend: o.networkBackend === 'vxlan' ? 'vxlan' : 'host-gw',
+          endpointDrainMs: parseDuration(o.endpointDrainTimeout),
+        }
       : undefined,
     api:
       o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile

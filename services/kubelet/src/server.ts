@@ -29,7 +29,7 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   /** --node-status-update-frequency in seconds (Kubernetes: 10; every 100 ms until the node is Ready). */
   statusSeconds?: number;
   /** Run the pods bound to this node (needs root and the node's netns name). */
-  runPods?: { netns: string; podNsPrefix: string; stateDir: string; backend?: 'host-gw' | 'vxlan' };
+  runPods?: { netns: string; podNsPrefix: string; stateDir: string; backend?: 'host-gw' | 'vxlan'; endpointDrainMs?: number };
   /** Serve the kubelet API (logs, exec, attach, port-forward, proxy) on the node address. */
   api?: { port: number; certFile: string; keyFile: string; caFile: string };
 }
@@ -92,6 +92,7 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
       stateDir: rp.stateDir,
       node: { cpu: f.cpu, memory: f.memoryBytes },
       backend: rp.backend,
+      endpointDrainMs: rp.endpointDrainMs,
     },
     informers,
   );
