@@ -31,6 +31,7 @@ import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from '
 import { ContainerProbes, wantsReadinessRun, type ProbeKind } from './probes.js';
 import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from './pod-sandbox.js';
 import { drainEndpoints } from './endpoint-drain.js';
+import { gatedPorts, waitListening } from './listen-gate.js';
 
 /**
  * The client hands out Kubernetes JSON as `KubeObject`; the kubelet reads it as the kubernetes-types it is. These
@@ -445,9 +446,25 @@ export class PodManager {
     this.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
     this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.watchExit(sandbox, ctr);
+    if (!init) this.gateReady(sandbox, ctr, gatedPorts(c));
     if (!init && (c.startupProbe || c.livenessProbe || c.readinessProbe)) this.probe(pod, sandbox, c, ctr);
     const postStart = c.lifecycle?.postStart;
     if (!init && postStart) void runHook(ctr, c, postStart, 30_000, sandbox.ip);
+  }
+
+  /** Without a readiness probe, a container with TCP containerPorts is ready once they listen (listen-gate.ts). */
+  private gateReady(sandbox: PodSandbox, ctr: Container, ports: number[]): void {
+    const handle = ctr.handle;
+    if (!ports.length || !handle) return;
+    ctr.portsPending = true;
+    const since = Date.now();
+    void waitListening({ pid: () => handle.waitProgramPid(1000), ports, timeoutMs: 5000, stopped: () => ctr.handle !== handle }).then((listening) => {
+      const at = { pod: sandbox.key, container: ctr.name, ports, ms: Date.now() - since };
+      if (listening) this.o.log.debug(at, 'container ports listening');
+      else if (ctr.handle === handle) this.o.log.info(at, 'container ports not listening yet; ready without them, as Kubernetes would be');
+      ctr.portsPending = false;
+      if (ctr.handle === handle) this.queue.add(sandbox.key);
+    });
   }
 
   private probe(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, ctr: Container): void {
