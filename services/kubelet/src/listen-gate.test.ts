@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Container } from 'kubernetes-types/core/v1.js';
 import { gatedPorts, listeningPorts } from './listen-gate.js';
 
 // /proc/net/tcp as the kernel writes it: a listener on 0.0.0.0:80, one on 127.0.0.1:8080, a connection from port 41696.
@@ -20,11 +21,11 @@ describe('listeningPorts', () => {
 });
 
 describe('gatedPorts', () => {
-  it.each([
+  it.each<[string, Omit<Container, 'name'>, number[]]>([
     ['declared TCP ports', { ports: [{ containerPort: 80 }, { containerPort: 443, protocol: 'TCP' }] }, [80, 443]],
     ['UDP ports are not waited for', { ports: [{ containerPort: 53, protocol: 'UDP' }] }, []],
     ['no ports', {}, []],
     ['a readiness probe decides instead', { ports: [{ containerPort: 80 }], readinessProbe: { tcpSocket: { port: 80 } } }, []],
     ['so does a startup probe', { ports: [{ containerPort: 80 }], startupProbe: { tcpSocket: { port: 80 } } }, []],
-  ] as const)('%s', (_, c, want) => expect(gatedPorts(c)).toEqual(want));
+  ])('%s', (_, c, want) => expect(gatedPorts(c)).toEqual(want));
 });
