@@ -10,8 +10,9 @@
  * What has to hold for that (see the README, "Where kemu differs"): a new pod
  * enters the rules only once nginx listens; an old pod leaves them (its
  * endpoint terminating, no longer ready) before nginx closes its listening
- * sockets on SIGQUIT, which kemu's kubelet waits for; the replicas never drop
- * below three ready (maxUnavailable 25% of 3 rounds down to 0).
+ * sockets on SIGQUIT, which kemu's kubelet waits for (its EndpointDrain
+ * event); the replicas never drop below three ready (maxUnavailable 25% of 3
+ * rounds down to 0).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,6 +129,9 @@ describe('kubectl set image on the tutorial Deployment while clients call its Se
     expect(host.ok).toBeGreaterThan(20);
     expect(pod.failed).toEqual([]);
     expect(host.failed).toEqual([]);
+    // Each old pod was stopped after kemu's endpoint drain, which says so on the pod (see the README).
+    const drained = new Set(events.filter((e) => e.reason === 'EndpointDrain').map((e) => e.involvedObject?.name));
+    expect([...drained].filter((n) => before.includes(`pod/${n}`))).toHaveLength(3);
     // `--record` wrote the command as the change cause (kubectl rollout history shows it).
     const history = await k(['rollout', 'history', '-n', ns, 'deployment/nginx-deployment']);
     expect(history).toMatch(/kubectl .*set image .*nginx=nginx:1\.9\.1/);
