@@ -44,4 +44,15 @@ describe('how a container shows in the pod status', () => {
     expect(containerView(pod('Never'), c, ended(1, true, 5000), { ...o, isInit: true }).state.kind).toBe('terminated');
     expect(containerView(pod('Always'), c, ended(0, true), { ...o, isInit: true }).state.kind).toBe('terminated');
   });
+  it('is running but not ready while its declared ports do not listen yet (no readiness probe)', () => {
+    const running = (portsPending?: boolean): Container => ({
+      ...ended(0),
+      handle: {} as Container['handle'],
+      info: { ...ended(0).info, state: { kind: 'running', startedAt: 't0' } },
+      ...(portsPending === undefined ? {} : { portsPending }),
+    });
+    expect(containerView(pod('Always'), c, running(true), o)).toMatchObject({ state: { kind: 'running' }, ready: false, started: true });
+    expect(containerView(pod('Always'), c, running(false), o)).toMatchObject({ ready: true });
+    expect(containerView(pod('Always'), c, running(), o)).toMatchObject({ ready: true });
+  });
 });

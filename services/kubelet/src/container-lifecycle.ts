@@ -60,7 +60,7 @@ export function containerView(
   }
   return {
     ...ctr.info,
-    ready: ctr.handle ? (ctr.probes ? ctr.probes.ready : true) : false,
+    ready: ctr.handle ? (ctr.probes ? ctr.probes.ready : true) && !ctr.portsPending : false,
     started: ctr.handle ? (ctr.probes ? ctr.probes.started : true) : false,
   };
 }

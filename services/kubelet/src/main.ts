@@ -46,6 +46,7 @@ interface KubeletFlags {
   clusterDns?: string;
   clusterDomain?: string;
   clusterCidr?: string;
+  endpointDrainTimeout: string;
 }
 
 /** --node-labels `k=v,k2=v2`. */
@@ -94,6 +95,11 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--register-with-taints <taints>', 'taints the node is registered with (key=value:Effect,...)')
   .option('--pod-manifest-path <dir>', 'static pods: their mirror pods are kept in the API and their processes observed')
   .option('--file-check-frequency <duration>', 'between two reads of the static pod manifests and probes of their processes', '2s')
+  .option(
+    '--endpoint-drain-timeout <duration>',
+    "kemu's own: how long a deleted pod that is a ready Service endpoint (and has no preStop hook) may wait for kube-proxy to take it out of its rules before its containers are signalled; 0s signals at once, as Kubernetes does",
+    '3s',
+  )
   .parse()
   .opts<KubeletFlags>();
 const log = pino({ name: 'kubelet', level: process.env.LOG_LEVEL ?? 'info' });
@@ -133,6 +139,7 @@ const k = await start(
           clusterDNS: o.clusterDns,
           clusterDomain: o.clusterDomain,
           clusterCIDR: o.clusterCidr,
+          endpointDrainMs: parseDuration(o.endpointDrainTimeout),
         }
       : undefined,
     api:

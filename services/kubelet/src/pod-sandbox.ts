@@ -32,6 +32,8 @@ export interface Container {
   backoffUntil?: number;
   /** Someone attached already (stdinOnce replays the output only for the first). */
   attached?: boolean;
+  /** Its declared ports do not listen yet: not ready, as a runtime would not have reported it running (listen-gate.ts). */
+  portsPending?: boolean;
 }
 
 /** A pod's sandbox (network namespace, address, directory, volumes) and its containers. */

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConfigMap, Container as ContainerSpec, Node, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
 import { formatTime, isNotFound, quantityValue, type KubeObject } from '@kemu/api';
 import { InformerFactory, keyOf, WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
@@ -30,12 +31,14 @@ import { containerMounts, setUpVolumes, VolumeError, type VolumeSources } from '
 import { ContainerProbes, wantsReadinessRun, type ProbeKind } from './probes.js';
 import { loadPods, logPathOf, savePod, type Container, type PodSandbox } from './pod-sandbox.js';
 import { isMirrorPod } from './static-pods/mirror.js';
+import { drainEndpoints } from './endpoint-drain.js';
+import { gatedPorts, waitListening } from './listen-gate.js';
 
 /**
  * The client hands out Kubernetes JSON as `KubeObject`; the kubelet reads it as the kubernetes-types it is. These
  * two are the only casts, where objects cross from the informers and the client into the kubelet and back.
  */
-const fromApi = <T extends Pod | Node | Service | Secret | ConfigMap | TokenRequest>(o: KubeObject): T => o as unknown as T;
+const fromApi = <T extends Pod | Node | Service | Secret | ConfigMap | TokenRequest | EndpointSlice>(o: KubeObject): T => o as unknown as T;
 const toApi = (o: Pod | (Omit<Pod, 'status'> & { status: KubeletPodStatus })): KubeObject => o as unknown as KubeObject;
 const PODS = { version: 'v1', resource: 'pods' };
 const ts = () => formatTime();
@@ -62,12 +65,15 @@ export interface PodManagerOptions {
   node?: { cpu: number; memory: number };
   /** How pods on different nodes reach each other: routes via node addresses, or a VXLAN overlay (flannel's). */
   backend?: NetworkBackend;
+  /** kemu's endpoint drain before a Service endpoint is stopped (see endpoint-drain.ts): at most this long; 0 is off. Default 3000. */
+  endpointDrainMs?: number;
 }
 
 export class PodManager {
   private queue = new WorkQueue();
   private pods: Informer;
   private services: Informer;
+  private slices: Informer;
   private sandboxes = new Map<string, PodSandbox>();
   private ipam: HostLocalIpam;
   private bridgeReady = false;
@@ -82,6 +88,7 @@ export class PodManager {
   ) {
     this.pods = informers.for(PODS, { fieldSelector: `spec.nodeName=${o.nodeName}` });
     this.services = informers.for({ version: 'v1', resource: 'services' });
+    this.slices = informers.for({ group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' });
     mkdirSync(join(o.stateDir, 'pods'), { recursive: true });
     this.ipam = new HostLocalIpam(o.podCIDR, join(o.stateDir, 'ipam.json'));
     const enqueue = (p: KubeObject) => this.queue.add(keyOf(p));
@@ -456,9 +463,25 @@ export class PodManager {
     this.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
     this.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.watchExit(sandbox, ctr);
+    if (!init) this.gateReady(sandbox, ctr, gatedPorts(c));
     if (!init && (c.startupProbe || c.livenessProbe || c.readinessProbe)) this.probe(pod, sandbox, c, ctr);
     const postStart = c.lifecycle?.postStart;
     if (!init && postStart) void runHook(ctr, c, postStart, 30_000, sandbox.ip);
+  }
+
+  /** Without a readiness probe, a container with TCP containerPorts is ready once they listen (listen-gate.ts). */
+  private gateReady(sandbox: PodSandbox, ctr: Container, ports: number[]): void {
+    const handle = ctr.handle;
+    if (!ports.length || !handle) return;
+    ctr.portsPending = true;
+    const since = Date.now();
+    void waitListening({ pid: () => handle.waitProgramPid(1000), ports, timeoutMs: 5000, stopped: () => ctr.handle !== handle }).then((listening) => {
+      const at = { pod: sandbox.key, container: ctr.name, ports, ms: Date.now() - since };
+      if (listening) this.o.log.debug(at, 'container ports listening');
+      else if (ctr.handle === handle) this.o.log.info(at, 'container ports not listening yet; ready without them, as Kubernetes would be');
+      ctr.portsPending = false;
+      if (ctr.handle === handle) this.queue.add(sandbox.key);
+    });
   }
 
   private probe(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, ctr: Container): void {
@@ -525,6 +548,7 @@ export class PodManager {
     const sandbox = this.sandboxes.get(key);
     const grace = pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     if (sandbox && !sandbox.terminating) {
+      await this.drain(pod, grace);
       for (const ctr of sandbox.containers.values()) if (ctr.handle) this.event(pod, 'Normal', 'Killing', `Stopping container ${ctr.name}`);
       await this.teardown(sandbox, pod, grace);
     } else if (sandbox) return; // already stopping
@@ -533,6 +557,28 @@ export class PodManager {
       .catch((e) => {
         if (!isNotFound(e)) throw e;
       });
+  }
+
+  /** kemu's endpoint drain: a pod still a ready Service endpoint is stopped once kube-proxy has taken it out of its rules. */
+  private async drain(pod: Pod, graceSeconds: number): Promise<void> {
+    const waited = await drainEndpoints(
+      pod,
+      graceSeconds,
+      {
+        timeoutMs: this.o.endpointDrainMs ?? 3000,
+        proxyMs: 1500,
+        services: () => this.services.lister.list().map((s) => fromApi<Service>(s)),
+        slices: (ns) => this.slices.lister.list(ns).map((s) => fromApi<EndpointSlice>(s)),
+      },
+      (maxMs) =>
+        this.event(
+          pod,
+          'Normal',
+          'EndpointDrain',
+          `Waiting up to ${maxMs / 1000}s for kube-proxy to stop sending it connections before stopping its containers (kemu)`,
+        ),
+    );
+    if (waited) this.o.log.info({ pod: keyOf(toApi(pod)), ms: waited }, 'endpoints drained');
   }
 
   /** Every container stopped (preStop, SIGTERM, grace, SIGKILL); then the sandbox, address and files go. */

@@ -45,6 +45,8 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
     clusterDomain?: string;
     /** The pod network, not masqueraded (default 10.244.0.0/16). */
     clusterCIDR?: string;
+    /** --endpoint-drain-timeout (endpoint-drain.ts). */
+    endpointDrainMs?: number;
   };
   /** Serve the kubelet API (logs, exec, attach, port-forward, proxy) on the node address. */
   api?: { port: number; certFile: string; keyFile: string; caFile: string };
@@ -113,6 +115,7 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
       dnsIP: rp.clusterDNS,
       clusterDomain: rp.clusterDomain,
       clusterCIDR: rp.clusterCIDR,
+      endpointDrainMs: rp.endpointDrainMs,
     },
     informers,
   );

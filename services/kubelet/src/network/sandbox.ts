@@ -76,7 +76,7 @@ async function batch(ns: string, lines: string[]): Promise<void> {
 
 /**
  * A pod's namespace with `address` on eth0, its default route via the
- * bridge. Idempotent. Three `ip` processes in all (batches), run without
+ * bridge. Idempotent. A few `ip` processes in all (batches), run without
  * blocking, so a node starts many pods at once.
  */
 export async function createSandbox(nodeNs: string, podNs: string, address: string, podCIDR: string, gateway: string, mtu?: number): Promise<Sandbox> {
@@ -90,6 +90,12 @@ export async function createSandbox(nodeNs: string, podNs: string, address: stri
   }
   // Hairpin: traffic a pod sends to a Service that lands back on itself goes out and in the same port.
   await batch(nodeNs, [`link set ${host} master cni0 up`, `link set ${host} type bridge_slave hairpin on`]);
+  // An address is reused as soon as its pod is gone (lowest free), and the node and the pods beside it may still hold
+  // the old pod's MAC for it (a neighbour entry stays REACHABLE for up to 45 s): frames to it would go nowhere. The
+  // node forgets it, and eth0 announces its own when it comes up (arp_notify: a gratuitous ARP, as CNI's bridge
+  // plugin sends one).
+  await ipAsync(['-n', nodeNs, 'neigh', 'flush', 'to', address, 'dev', 'cni0']);
+  await ipAsync(['netns', 'exec', podNs, 'sysctl', '-qw', 'net.ipv4.conf.eth0.arp_notify=1']);
   await batch(podNs, ['link set lo up', `addr replace ${address}/${prefixLen(podCIDR)} dev eth0`, 'link set eth0 up', `route replace default via ${gateway}`]);
   return { podNs, ip: address };
 }
