@@ -197,7 +197,7 @@ export class Cluster {
       KEMU_IPVS_SCHEDULER: this.ipvsScheduler,
       KEMU_LB_RANGE: this.lbRange,
       ...profileEnv(this.profile),
-      ...settingsEnv(this.settings),
+      ...settingsEnv(this.settings, this.subnetPrefix),
     };
     return parseCompose(readFileSync(this.composeFile, 'utf8'), env);
   }

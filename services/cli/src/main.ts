@@ -103,6 +103,7 @@ program
     '--control-plane-node',
     "register a control-plane Node (kubeadm's label and NoSchedule taint) whose static pods show etcd, the api-server, the controller-managers and the schedulers (default off)",
   )
+  .option('--etcd-members <n>', 'etcd members: 1 (default) or 3 (etcd, etcd-2, etcd-3; one can die and nothing is lost)')
   .option('--dns-legacy-names', 'the cluster DNS also answers <service>.<namespace>.<domain>, the form before Kubernetes 1.2 (default off, as today)')
   .action(async (o: UpOptions) => {
     if (o.profile !== undefined && !isProfile(o.profile)) throw new KemuError(`--profile: "${o.profile}" is not one of ${PROFILES.join(', ')}`);

@@ -44,6 +44,7 @@ describe('cluster settings: options', () => {
       dns: true,
       dnsLegacyNames: true,
       controlPlaneNode: false,
+      etcdMembers: 1,
     });
     expect(describeSettings(s)).toBe(
       'services 10.0.0.0/16 (kubernetes 10.0.0.1), pods 10.200.0.0/16, domain kemu.test, DNS 10.0.0.10 (1 replica, pre-1.2 names answered)',
@@ -95,11 +96,11 @@ describe('cluster settings: options', () => {
 describe('cluster settings: the compose file carries them to every component', () => {
   it('whose defaults are the default settings', () => {
     for (const svc of ['init', 'apiserver', 'controller-manager', 'node-1', 'node-1/kube-proxy'])
-      expect(flagsOf({}, svc)).toEqual(flagsOf(settingsEnv(DEFAULT_SETTINGS), svc));
+      expect(flagsOf({}, svc)).toEqual(flagsOf(settingsEnv(DEFAULT_SETTINGS, '172.28'), svc));
   });
 
   it('gives each component the flag of its setting', () => {
-    const env = settingsEnv(compile({ serviceCidr: '10.0.0.0/16', podCidr: '10.200.0.0/16', clusterDomain: 'kemu.test', dnsIp: '10.0.0.10' }));
+    const env = settingsEnv(compile({ serviceCidr: '10.0.0.0/16', podCidr: '10.200.0.0/16', clusterDomain: 'kemu.test', dnsIp: '10.0.0.10' }), '172.28');
     expect(flagsOf(env, 'init')).toEqual(expect.arrayContaining(['--service-cidr=10.0.0.0/16', '--cluster-domain=kemu.test']));
     expect(flagsOf(env, 'apiserver')).toEqual(
       expect.arrayContaining(['--service-cluster-ip-range=10.0.0.0/16', '--service-account-issuer=https://kubernetes.default.svc.kemu.test']),
@@ -138,6 +139,24 @@ describe('cluster settings: the DNS add-on', () => {
     expect(objs.filter((o) => o.file === 'dns.yaml')).toEqual([]);
     expect(find(objs, 'Deployment', 'ingress-nginx-controller')).toBeDefined();
     // Pods still get the resolver of the clusterDNS, as kubelets write it.
-    expect(flagsOf(settingsEnv(compile({ dns: 'off' })), 'node-1')).toEqual(expect.arrayContaining(['--cluster-dns=10.96.0.10']));
+    expect(flagsOf(settingsEnv(compile({ dns: 'off' }), '172.28'), 'node-1')).toEqual(expect.arrayContaining(['--cluster-dns=10.96.0.10']));
+  });
+});
+
+describe('cluster settings: etcd members', () => {
+  it('3 members: etcd, etcd-2 and etcd-3 one cluster on the cluster network, the api-server told of all three', () => {
+    const env = settingsEnv(compile({ etcdMembers: '3' }), '172.28');
+    const peers = 'etcd=http://172.28.0.2:2380,etcd-2=http://172.28.0.11:2380,etcd-3=http://172.28.0.12:2380';
+    expect(flagsOf(env, 'etcd')).toEqual(expect.arrayContaining([`--initial-cluster=${peers}`, '--initial-advertise-peer-urls=http://172.28.0.2:2380']));
+    expect(flagsOf(env, 'etcd-3')).toEqual(expect.arrayContaining([`--initial-cluster=${peers}`, '--name=etcd-3']));
+    expect(flagsOf(env, 'apiserver')).toEqual(
+      expect.arrayContaining(['--etcd-servers=http://172.28.0.2:2379,http://172.28.0.11:2379,http://172.28.0.12:2379']),
+    );
+  });
+  it('1 member (the default): no etcd-2 or etcd-3, the peer port on loopback as before', () => {
+    const env = settingsEnv(compile({}), '172.28');
+    expect(flagsOf(env, 'etcd')).toEqual(expect.arrayContaining(['--initial-cluster=etcd=http://127.0.0.1:2380']));
+    expect(flagsOf(env, 'etcd-2')).toEqual([]);
+    expect(() => compile({ etcdMembers: '2' })).toThrow('--etcd-members: "2" is not 1 or 3');
   });
 });

@@ -28,6 +28,8 @@ export interface ClusterSettings {
   dnsLegacyNames: boolean;
   /** A kubeadm-like control-plane Node whose static pods are the control plane's processes (compose's control-plane service). */
   controlPlaneNode: boolean;
+  /** etcd's members: 1, or 3 (etcd, etcd-2, etcd-3 of the compose file, one cluster; the api-server knows all three). */
+  etcdMembers: number;
 }
 
 /** What the user asked for, as given (flags, or the compose variables); absent: the cluster's, else the default. */
@@ -40,6 +42,7 @@ export interface SettingsInput {
   dns?: string;
   dnsLegacyNames?: boolean | string;
   controlPlaneNode?: boolean | string;
+  etcdMembers?: string;
 }
 
 /** Today's values, kubeadm's: 10.96.0.0/12 (kubernetes at .1, DNS at .10), flannel's 10.244.0.0/16, cluster.local. */
@@ -52,6 +55,7 @@ export const DEFAULT_SETTINGS: ClusterSettings = {
   dns: true,
   dnsLegacyNames: false,
   controlPlaneNode: false,
+  etcdMembers: 1,
 };
 
 /** The compose variable of each setting (compose/docker-compose.yml's defaults are DEFAULT_SETTINGS). */
@@ -64,6 +68,7 @@ export const SETTINGS_VARIABLES = {
   dns: 'KEMU_DNS',
   dnsLegacyNames: 'KEMU_DNS_LEGACY_NAMES',
   controlPlaneNode: 'KEMU_CONTROL_PLANE_NODE',
+  etcdMembers: 'KEMU_ETCD_MEMBERS',
 } as const satisfies Record<keyof SettingsInput, string>;
 
 /** The flag of each setting, for the errors. */
@@ -76,6 +81,7 @@ const FLAGS: Record<keyof SettingsInput, string> = {
   dns: '--dns',
   dnsLegacyNames: '--dns-legacy-names',
   controlPlaneNode: '--control-plane-node',
+  etcdMembers: '--etcd-members',
 };
 
 /** The settings the environment gives (KEMU_SERVICE_CIDR, ...); empty variables count as absent. */
@@ -179,7 +185,13 @@ export function compileSettings(given: SettingsInput, o: { nodeNetwork: string; 
 
   const controlPlaneNode = given.controlPlaneNode !== undefined ? boolOf('controlPlaneNode', given.controlPlaneNode) : base.controlPlaneNode;
 
-  const s: ClusterSettings = { serviceCIDR, podCIDR, clusterDomain, dnsIP, dnsReplicas, dns, dnsLegacyNames, controlPlaneNode };
+  let etcdMembers = base.etcdMembers;
+  if (given.etcdMembers !== undefined) {
+    if (!['1', '3'].includes(given.etcdMembers)) fail('etcdMembers', `"${given.etcdMembers}" is not 1 or 3 (the compose file has etcd, etcd-2 and etcd-3)`);
+    etcdMembers = Number(given.etcdMembers);
+  }
+
+  const s: ClusterSettings = { serviceCIDR, podCIDR, clusterDomain, dnsIP, dnsReplicas, dns, dnsLegacyNames, controlPlaneNode, etcdMembers };
   if (recorded) {
     const changed = (Object.keys(s) as (keyof ClusterSettings)[]).filter((k) => s[k] !== recorded[k]);
     if (changed.length)
@@ -190,9 +202,34 @@ export function compileSettings(given: SettingsInput, o: { nodeNetwork: string; 
   return s;
 }
 
-/** The compose file's variables for the settings (what `kemu up` sets; the file's defaults are DEFAULT_SETTINGS). */
-export function settingsEnv(s: ClusterSettings): Record<string, string> {
+/** etcd's members' addresses on the cluster network `subnet` (a.b): etcd, etcd-2, etcd-3. */
+export const ETCD_MEMBER_HOSTS = ['0.2', '0.11', '0.12'];
+
+/**
+ * The compose file's variables for the settings (what `kemu up` sets; the file's defaults are DEFAULT_SETTINGS). With
+ * 3 etcd members, the peer URLs on the cluster network `subnet` (a.b): one member alone keeps its peer port on
+ * loopback, as before.
+ */
+export function settingsEnv(s: ClusterSettings, subnet: string): Record<string, string> {
+  const members = ETCD_MEMBER_HOSTS.slice(0, s.etcdMembers ?? 1).map((h, i) => ({ name: i ? `etcd-${i + 1}` : 'etcd', ip: `${subnet}.${h}` }));
+  const etcd: Record<string, string> =
+    members.length > 1
+      ? {
+          KEMU_ETCD_EXTRA_MEMBERS: '1',
+          KEMU_ETCD_PEER_LISTEN: 'http://0.0.0.0:2380',
+          KEMU_ETCD_PEER_URL: `http://${members[0]!.ip}:2380`,
+          KEMU_ETCD_MORE_PEERS: members
+            .slice(1)
+            .map((m) => `,${m.name}=http://${m.ip}:2380`)
+            .join(''),
+          KEMU_ETCD_MORE_SERVERS: members
+            .slice(1)
+            .map((m) => `,http://${m.ip}:2379`)
+            .join(''),
+        }
+      : { KEMU_ETCD_EXTRA_MEMBERS: '0' };
   return {
+    ...etcd,
     [SETTINGS_VARIABLES.serviceCidr]: s.serviceCIDR,
     [SETTINGS_VARIABLES.podCidr]: s.podCIDR,
     [SETTINGS_VARIABLES.clusterDomain]: s.clusterDomain,
@@ -215,5 +252,5 @@ export function describeSettings(s: ClusterSettings): string {
   const dns = s.dns
     ? `DNS ${s.dnsIP} (${s.dnsReplicas} ${s.dnsReplicas === 1 ? 'replica' : 'replicas'}${s.dnsLegacyNames ? ', pre-1.2 names answered' : ''})`
     : `no cluster DNS (pods' resolver: ${s.dnsIP})`;
-  return `services ${s.serviceCIDR} (kubernetes ${kubernetesServiceIP(s)}), pods ${s.podCIDR}, domain ${s.clusterDomain}, ${dns}${s.controlPlaneNode ? ', a control-plane node' : ''}`;
+  return `services ${s.serviceCIDR} (kubernetes ${kubernetesServiceIP(s)}), pods ${s.podCIDR}, domain ${s.clusterDomain}, ${dns}${s.controlPlaneNode ? ', a control-plane node' : ''}${(s.etcdMembers ?? 1) > 1 ? `, etcd of ${s.etcdMembers} members` : ''}`;
 }

@@ -137,7 +137,7 @@ export class DockerCluster {
         KEMU_PROXY_MODE: r.proxyMode,
         KEMU_IPVS_SCHEDULER: r.ipvsScheduler,
         KEMU_LB_RANGE: r.lbRange,
-        ...settingsEnv(r.settings ?? DEFAULT_SETTINGS),
+        ...settingsEnv(r.settings ?? DEFAULT_SETTINGS, r.subnetPrefix),
       },
     });
   }
