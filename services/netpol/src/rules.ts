@@ -77,6 +77,12 @@ function policyLines(pol: PolicyPlan, lines: string[], chains: string[]): void {
 }
 
 /**
+ * The lines and chains of each policy plan already written out. A plan's PolicyPlans are immutable and carried over
+ * from plan to plan while they do not change (PlanMemo), so a sync after one policy changed writes out that one only.
+ */
+const policyRules = new WeakMap<PolicyPlan, { lines: string[]; chains: string[] }>();
+
+/**
  * The whole filter-table state of the agent. `stale` are KEMU-NP- chains the kernel has that this plan no longer
  * needs: flushed and deleted in the same transaction.
  */
@@ -111,9 +117,16 @@ export function buildRules(plan: NodePlan, stale: Iterable<string> = []): Rulese
     add(`-A ${pc} -m mark --mark ${ALLOW_MARK}/${ALLOW_MARK} -j RETURN`);
     add(`-A ${pc} ${comment(`no policy allows this ${pod.direction} of ${pod.key}`)} -j DROP`);
   }
-  const lines: string[] = [];
-  for (const pol of plan.policies) policyLines(pol, lines, chains);
-  lines.forEach(add);
+  for (const pol of plan.policies) {
+    let written = policyRules.get(pol);
+    if (!written) {
+      written = { lines: [], chains: [] };
+      policyLines(pol, written.lines, written.chains);
+      policyRules.set(pol, written);
+    }
+    chains.push(...written.chains);
+    written.lines.forEach(add);
+  }
   const contents = new Map<string, string>([TOP_CHAIN, ...chains].map((c) => [c, byChain.get(c)?.join('\n') ?? '']));
   return {
     // Only a full sync needs the whole text: made when asked for.
