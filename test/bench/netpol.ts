@@ -161,7 +161,7 @@ async function main(state: string): Promise<void> {
       after.reduce((a, s, n) => ({ sum: a.sum + s[k].sum - before[n][k].sum, count: a.count + s[k].count - before[n][k].count }), { sum: 0, count: 0 });
     console.log(
       `${MODE} mode (${NFT ? 'nftables' : 'iptables'} agent), ${POLICIES} policies over ${pods.length} pods, change → enforced on all nodes: ` +
-        `p50 ${q(latencies, 0.5)} ms, p99 ${q(latencies, 0.99)} ms, max ${Math.max(...latencies)} ms` +
+        `p50 ${q(latencies, 0.5)} ms, p90 ${q(latencies, 0.9)} ms, p99 ${q(latencies, 0.99)} ms, max ${Math.max(...latencies)} ms` +
         (missed ? `, ${missed} not within 10 s` : ''),
     );
     const syncs = delta('sync');

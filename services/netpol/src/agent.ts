@@ -9,7 +9,8 @@
  * translated packet, so Service traffic is judged against the real backend pod.
  *
  * Informers over the api-server's gRPC watch streams (the node's identity, as kube-proxy), one plan and one write
- * per sync of what changed (everything on the periodic sync), changes coalesced by kube-proxy's sync runner. The
+ * per sync of what changed (everything at first, after a failure, hourly, or when the periodic check finds rules
+ * lost, as kube-proxy decides it), changes coalesced by kube-proxy's sync runner. The
  * write follows kube-proxy's mode (backend.ts): an nftables table of the agent's own in nftables mode
  * (nft-backend.ts), the filter table through `iptables-restore --noflush` in the others (iptables-backend.ts).
  * A policy part the agent
@@ -24,7 +25,7 @@ import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
 import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, type Informer } from '@kemu/client';
-import { SyncRunner, spawnExec, type Exec } from '@kemu/proxy';
+import { SyncRunner, spawnExec, wantsFullSync, type Exec, type SyncReason } from '@kemu/proxy';
 import { backendForProxyMode, type PolicyBackend } from './backend.js';
 import { iptablesBackend } from './iptables-backend.js';
 import { PlanMemo, planNode } from './model.js';
@@ -112,18 +113,22 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   let firstChange: number | undefined;
   // Carried from plan to plan until a pod or namespace changes: a policy change plans that policy alone.
   let memo = new PlanMemo();
+  let lastFull = Number.NEGATIVE_INFINITY;
   const reported = new Set<string>();
   let waiters: (() => void)[] = [];
 
-  const sync = async (reason: string): Promise<void> => {
+  const sync = async (reason: SyncReason): Promise<void> => {
     const started = performance.now();
     if (firstChange !== undefined) phases.observe({ phase: 'wait' }, (started - firstChange) / 1000);
     firstChange = undefined;
     try {
       const plan = planNode(policies.lister.list() as NetworkPolicy[], pods.lister.list() as Pod[], namespaces.lister.list() as Namespace[], o.nodeName, memo);
       const planMs = performance.now() - started;
-      const full = reason === 'periodic' || reason === 'retry';
+      // As kube-proxy: everything is rewritten at first, after a failure, hourly, or when the periodic check finds
+      // rules lost; else only what changed (a full write of thousands of rules would hold up the changes behind it).
+      const full = wantsFullSync(reason, Date.now() - lastFull, reason === 'periodic' && (await backend.rulesLost()));
       const t = await backend.write(plan, full);
+      if (full) lastFull = Date.now();
       phases.observe({ phase: 'plan' }, planMs / 1000);
       phases.observe({ phase: 'render' }, t.renderMs / 1000);
       if (t.lines > 0) phases.observe({ phase: 'write' }, t.writeMs / 1000);

@@ -30,4 +30,9 @@ export interface PolicyBackend {
    * the last successful write. A failure throws and leaves the kernel as it was (each write is one transaction).
    */
   write(plan: NodePlan, full: boolean): Promise<WriteTimes>;
+  /**
+   * Whether rules of the agent went missing behind its back (the periodic check, as kube-proxy's canaries): the next
+   * write is then a full one. Also puts back what is cheap to put back in place (iptables: the jumps).
+   */
+  rulesLost(): Promise<boolean>;
 }

@@ -31,7 +31,7 @@ export async function iptablesBackend(exec: Exec): Promise<PolicyBackend> {
         if (r.code !== 0) throw new ToolError('iptables-restore -w --noflush', r.code, r.stderr);
       }
       written = rules.contents;
-      if (!jumpsChecked || full) {
+      if (!jumpsChecked) {
         await ensureJumps(exec);
         jumpsChecked = true;
       }
@@ -42,6 +42,10 @@ export async function iptablesBackend(exec: Exec): Promise<PolicyBackend> {
         otherRemoved = true;
       }
       return { renderMs: rendered - started, writeMs: performance.now() - rendered, lines: input ? input.split('\n').length : 0 };
+    },
+    async rulesLost(): Promise<boolean> {
+      await ensureJumps(exec);
+      return (await exec('iptables', ['-w', '-t', 'filter', '-S', TOP_CHAIN, '1'])).code !== 0;
     },
   };
 }

@@ -7,7 +7,7 @@ import { ToolError, type Exec } from '@kemu/proxy';
 import type { PolicyBackend, WriteTimes } from './backend.js';
 import { removeIptablesRules } from './iptables-backend.js';
 import type { NodePlan } from './model.js';
-import { nftChanges, nftFull, nftState, type NftState } from './nft.js';
+import { BASE_CANARY, NFT_FAMILY, NFT_TABLE, nftChanges, nftFull, nftState, type NftState } from './nft.js';
 
 export function nftablesBackend(exec: Exec): PolicyBackend {
   // What the last successful write left; none at first, so the first write is a full one (it replaces the table an
@@ -36,6 +36,10 @@ export function nftablesBackend(exec: Exec): PolicyBackend {
         otherRemoved = true;
       }
       return { renderMs: rendered - started, writeMs: performance.now() - rendered, lines: input ? input.split('\n').length - 1 : 0 };
+    },
+    async rulesLost(): Promise<boolean> {
+      // The base chain that judges ingress: gone with the table (nft flush ruleset, a restart of the node's nftables).
+      return (await exec('nft', ['list', 'chain', NFT_FAMILY, NFT_TABLE, BASE_CANARY])).code !== 0;
     },
   };
 }

@@ -43,6 +43,9 @@ const BASE: readonly [string, 'forward' | 'input', Direction, 'saddr' | 'daddr']
   ['ingress-forward', 'forward', 'ingress', 'daddr'],
 ];
 
+/** A base chain whose absence says the table was lost. */
+export const BASE_CANARY = 'ingress-forward';
+
 /** What the table holds, besides its fixed base chains and maps. */
 export interface NftState {
   /** Chain name → its rules, each as `nft add rule` takes it after the chain's name. */
