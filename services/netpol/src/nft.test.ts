@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planNode } from './model.js';
 import { nftChanges, nftFull, nftState } from './nft.js';
-import { namespaces, np, pod, pods } from './testing/fixtures.js';
+import { allowClients, namespaces, np, pod, pods } from './testing/fixtures.js';
 
 const allow = (name: string, from: string) =>
   np('default', name, { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: from } } }] }] });
@@ -10,19 +10,7 @@ const state = (policies = [allow('a', 'client')], all = pods) => nftState(planNo
 describe('nftFull (golden)', () => {
   it('replaces the table in one transaction: sets, chains, maps, rules, then the hooked base chains', () => {
     const policies = [
-      np('default', 'allow-clients', {
-        podSelector: { matchLabels: { app: 'server' } },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [{ podSelector: { matchLabels: { role: 'client' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }],
-            ports: [
-              { port: 'http', protocol: 'TCP' },
-              { port: 9000, endPort: 9010, protocol: 'UDP' },
-            ],
-          },
-        ],
-      }),
+      allowClients,
       np('other', 'dns-only', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 53, protocol: 'UDP' }, { protocol: 'SCTP' }] }] }),
     ];
     expect(nftFull(state(policies))).toMatchInlineSnapshot(`

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PlanMemo, planNode } from './model.js';
 import { buildRules, changedRules, ownChains } from './rules.js';
-import { namespaces, np, pods } from './testing/fixtures.js';
+import { allowClients, namespaces, np, pods } from './testing/fixtures.js';
 
 describe('planNode', () => {
   it('isolates nothing without policies (default allow)', () => {
@@ -94,19 +94,7 @@ describe('planNode', () => {
 describe('buildRules (golden)', () => {
   it('writes per-pod and per-policy chains, named by the policy', () => {
     const policies = [
-      np('default', 'allow-clients', {
-        podSelector: { matchLabels: { app: 'server' } },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [{ podSelector: { matchLabels: { role: 'client' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }],
-            ports: [
-              { port: 'http', protocol: 'TCP' },
-              { port: 9000, endPort: 9010, protocol: 'UDP' },
-            ],
-          },
-        ],
-      }),
+      allowClients,
       np('other', 'dns-only', {
         podSelector: {},
         policyTypes: ['Egress'],

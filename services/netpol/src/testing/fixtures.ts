@@ -26,3 +26,18 @@ export const pods = [
   pod('prod', 'client', '10.244.2.3', 'node-2', { role: 'client' }),
   pod('other', 'client', '10.244.1.3', 'node-1', { role: 'client' }),
 ];
+
+/** Ingress to the server from pod peers and an ipBlock with an exception, on a named port and a port range. */
+export const allowClients = np('default', 'allow-clients', {
+  podSelector: { matchLabels: { app: 'server' } },
+  policyTypes: ['Ingress'],
+  ingress: [
+    {
+      from: [{ podSelector: { matchLabels: { role: 'client' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }],
+      ports: [
+        { port: 'http', protocol: 'TCP' },
+        { port: 9000, endPort: 9010, protocol: 'UDP' },
+      ],
+    },
+  ],
+});
