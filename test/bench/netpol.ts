@@ -4,19 +4,24 @@
  * one after another, policy i isolating group i mod 10 for ingress from group i+1 on one port. For every policy:
  * from the create request to the moment the kernel of every node that runs a selected pod holds the jump from a
  * pod chain to the policy's chain — seen by `nft monitor new rules` in each node's network namespace (the agent's
- * iptables-nft rules are nf_tables rules). So what is timed is the api-server, the watch and each node's agent,
- * its plan and its iptables-restore, as the number of policies (and so of rules) grows to 100.
- * The agent's own sync durations (kemu_netpol_sync_duration_seconds) are printed alongside.
- * Run: npm run bench:netpol   (as root; about 4 minutes)
+ * iptables-nft rules are nf_tables rules too). So what is timed is the api-server, the watch and each node's agent,
+ * its plan and its write, as the number of policies (and so of rules) grows to 100.
+ * The proxy mode (KEMU_BENCH_PROXY_MODE, default iptables) picks the agent's backend: nftables writes the agent's
+ * own nftables table, every other mode iptables. The agent's own sync durations and where their time went
+ * (kemu_netpol_sync_phase_seconds: wait, plan, render, write) are printed alongside.
+ * Run: npm run bench:netpol   (as root; about 10 minutes)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { ApiClient } from '@kemu/client';
+import { backendForProxyMode } from '../../services/netpol/src/backend.js';
+import { NFT_FAMILY, NFT_TABLE, nftPolicyChain } from '../../services/netpol/src/nft.js';
 import { policyChain } from '../../services/netpol/src/rules.js';
-import { withCluster, type BenchCluster } from './cluster.js';
+import { withBenchHome } from './cluster.js';
 
 const PROJECT = process.env.KEMU_BENCH_PROJECT ?? 'kemu-bench-netpol';
 const SUBNET = process.env.KEMU_BENCH_SUBNET ?? '172.26';
@@ -25,6 +30,9 @@ const GROUPS = 10;
 const PODS_PER_GROUP = 30;
 const POLICIES = 100;
 const NS = 'bench-netpol';
+const MODE = process.env.KEMU_BENCH_PROXY_MODE ?? 'iptables';
+const NFT = backendForProxyMode(MODE) === 'nftables';
+const PHASES = ['wait', 'plan', 'render', 'write'] as const;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
@@ -37,7 +45,7 @@ class JumpMonitor {
     this.proc = spawn('ip', ['netns', 'exec', netns, 'nft', 'monitor', 'new', 'rules'], { stdio: ['ignore', 'pipe', 'ignore'] });
     if (!this.proc.stdout) throw new Error('nft monitor has no stdout');
     createInterface({ input: this.proc.stdout }).on('line', (line) => {
-      const m = / jump (KEMU-NP-P[IE]-[0-9a-f]+)/.exec(line);
+      const m = / jump ([^\s;]+)/.exec(line);
       if (m && !this.seen.has(m[1])) this.seen.set(m[1], Date.now());
     });
   }
@@ -49,13 +57,33 @@ class JumpMonitor {
   }
 }
 
-async function syncDurations(nodeIP: string): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`http://${nodeIP}:20244/metrics`)).text();
-  const v = (s: string) => Number(new RegExp(`^kemu_netpol_sync_duration_seconds_${s} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
-  return { sum: v('sum'), count: v('count') };
+interface Sums {
+  sum: number;
+  count: number;
 }
 
-async function main({ state }: BenchCluster): Promise<void> {
+/** The agent's sync duration and its phases (sum and count of each histogram) on one node. */
+async function syncDurations(nodeIP: string): Promise<Record<'sync' | (typeof PHASES)[number], Sums>> {
+  const text = await (await fetch(`http://${nodeIP}:20244/metrics`)).text();
+  const v = (name: string, labels: string, s: string) => Number(new RegExp(`^${name}_${s}${labels} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+  const sums = (name: string, labels = ''): Sums => ({ sum: v(name, labels, 'sum'), count: v(name, labels, 'count') });
+  const phases = Object.fromEntries(PHASES.map((p) => [p, sums('kemu_netpol_sync_phase_seconds', `\\{phase="${p}"\\}`)]));
+  return { sync: sums('kemu_netpol_sync_duration_seconds'), ...(phases as Record<(typeof PHASES)[number], Sums>) };
+}
+
+const mean = (s: Sums): string => `${((s.sum / Math.max(1, s.count)) * 1000).toFixed(1)} ms`;
+
+/** The agent's rules on one node at the end: its iptables rules, or the rules of its nftables table. */
+async function ruleCount(netns: string): Promise<number> {
+  const cmd = NFT ? ['nft', '-j', 'list', 'table', NFT_FAMILY, NFT_TABLE] : ['iptables-save', '-t', 'filter'];
+  const p = spawn('ip', ['netns', 'exec', netns, ...cmd], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  for await (const chunk of p.stdout) out += String(chunk);
+  if (!NFT) return out.split('\n').filter((l) => l.startsWith('-A KEMU-')).length;
+  return (JSON.parse(out) as { nftables: Record<string, unknown>[] }).nftables.filter((o) => 'rule' in o).length;
+}
+
+async function main(state: string): Promise<void> {
   const c = new ApiClient({
     address: `${SUBNET}.0.3:6444`,
     ca: readFileSync(join(state, 'pki', 'ca.crt')),
@@ -100,7 +128,7 @@ async function main({ state }: BenchCluster): Promise<void> {
     for (let i = 0; i < POLICIES; i++) {
       const name = `np-${i}`;
       const group = `g${i % GROUPS}`;
-      const chain = policyChain(`${NS}/${name}`, 'ingress');
+      const chain = NFT ? nftPolicyChain(`${NS}/${name}`, 'ingress') : policyChain(`${NS}/${name}`, 'ingress');
       const sent = Date.now();
       await c.create(
         { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', namespace: NS },
@@ -129,23 +157,34 @@ async function main({ state }: BenchCluster): Promise<void> {
       await sleep(100 + Math.floor(Math.random() * 200));
     }
     const after = await Promise.all(nodeIPs.map(syncDurations));
-    const syncs = after.reduce((a, s, n) => ({ sum: a.sum + s.sum - before[n].sum, count: a.count + s.count - before[n].count }), { sum: 0, count: 0 });
+    const delta = (k: keyof (typeof after)[number]): Sums =>
+      after.reduce((a, s, n) => ({ sum: a.sum + s[k].sum - before[n][k].sum, count: a.count + s[k].count - before[n][k].count }), { sum: 0, count: 0 });
     console.log(
-      `${POLICIES} policies over ${pods.length} pods, change → enforced on all nodes: p50 ${q(latencies, 0.5)} ms, p99 ${q(latencies, 0.99)} ms, max ${Math.max(...latencies)} ms` +
+      `${MODE} mode (${NFT ? 'nftables' : 'iptables'} agent), ${POLICIES} policies over ${pods.length} pods, change → enforced on all nodes: ` +
+        `p50 ${q(latencies, 0.5)} ms, p90 ${q(latencies, 0.9)} ms, p99 ${q(latencies, 0.99)} ms, max ${Math.max(...latencies)} ms` +
         (missed ? `, ${missed} not within 10 s` : ''),
     );
-    console.log(`agent syncs meanwhile: ${syncs.count} on ${NODES} nodes, mean ${((syncs.sum / Math.max(1, syncs.count)) * 1000).toFixed(0)} ms`);
-    const save = spawn('ip', ['netns', 'exec', `${PROJECT}-node-1`, 'iptables-save', '-t', 'filter'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let rules = 0;
-    for await (const chunk of save.stdout)
-      rules += String(chunk)
-        .split('\n')
-        .filter((l) => l.startsWith('-A KEMU-')).length;
-    console.log(`node-1 holds ${rules} agent rules at the end`);
+    const syncs = delta('sync');
+    console.log(
+      `agent syncs meanwhile: ${syncs.count} on ${NODES} nodes, mean ${mean(syncs)}; per phase: ${PHASES.map((p) => `${p} ${mean(delta(p))}`).join(', ')}`,
+    );
+    console.log(
+      `node-1 holds ${await ruleCount(`${PROJECT}-node-1`)} agent rules at the end; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
     monitors.forEach((m) => m.stop());
     c.close();
   }
 }
 
-await withCluster(PROJECT, SUBNET, main, NODES);
+await withBenchHome(PROJECT, SUBNET, async ({ home, kemu }) => {
+  kemu('up', '--nodes', String(NODES), '--proxy-mode', MODE);
+  console.log(
+    `load average at the start ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  await main(join(home, PROJECT));
+});

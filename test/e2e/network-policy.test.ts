@@ -5,12 +5,16 @@
  * from a namespace with a label; a namespace and a pod selector ANDed in one peer versus two peers; ipBlock with
  * except; a named port; egress denied but DNS allowed by port 53; a policy added, changed and removed while a
  * client keeps connecting, with an allowed established connection surviving the change. Also what a user reads:
- * `kubectl get/describe netpol`, the agent's chains in `iptables-save`, the event for an IPv6 ipBlock.
+ * `kubectl get/describe netpol`, the agent's chains in `iptables-save`, the event for an IPv6 ipBlock. Then, with
+ * kube-proxy switched to nftables mode (`kemu up --proxy-mode nftables`, the agent following it), a policy enforced
+ * from the agent's own nftables table and a pod's label change as an element of its peer set; the suite leaves the
+ * cluster in iptables mode.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container } from 'kubernetes-types/core/v1.js';
 import type { NetworkPolicySpec } from 'kubernetes-types/networking/v1.js';
-import { AGNHOST, apply, k, kubectl, namespace, netexecContainer, onNodeAsync, waitFor } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { AGNHOST, apply, k, kemu, kubectl, namespace, netexecContainer, onNodeAsync, stateFile, waitFor } from './helpers.js';
 
 let nsA = '';
 let nsB = '';
@@ -229,4 +233,35 @@ describe('NetworkPolicy', () => {
     // The rest of the policy is programmed: pods of the namespace still reach the server.
     await expectReach(['a', 'b']);
   }, 180_000);
+});
+
+const proxyMode = () => (JSON.parse(readFileSync(stateFile('cluster.json'), 'utf8')) as { proxyMode?: string }).proxyMode ?? 'iptables';
+
+describe('NetworkPolicy in nftables mode: the agent follows kube-proxy into a table of its own', () => {
+  beforeAll(() => void kemu('up', '--proxy-mode', 'nftables'), 180_000);
+  // Later suites share the cluster: leave it in the default mode.
+  afterAll(() => void (proxyMode() !== 'iptables' && kemu('up', '--proxy-mode', 'iptables')), 180_000);
+
+  it('enforces a policy from `table inet kemu-netpol`, a label change as a peer set element, no iptables rules left', async () => {
+    await only(
+      policy('from-clients', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] }),
+    );
+    await expectReach(['a']);
+    const table = async () => (await onNodeAsync(SERVER_NODE, 'nft', 'list', 'table', 'inet', 'kemu-netpol')).stdout;
+    const listed = await table();
+    expect(listed).toMatch(/chain ingress-forward \{\s+type filter hook forward priority filter; policy accept;/);
+    expect(listed).toContain(`jump ingress-policy-${nsA}/from-clients comment "policy ${nsA}/from-clients"`);
+    expect(listed).toContain(`ip saddr @ingress-peers-${nsA}/from-clients/0 accept`);
+    // The rules of the iptables mode went when the agent moved: nothing of them would drop what the table allows.
+    expect((await onNodeAsync(SERVER_NODE, 'iptables-save', '-t', 'filter')).stdout).not.toContain('KEMU-NETPOL');
+    const bIP = await k(['get', 'pod', 'client-b', '-n', nsA, '-o', 'jsonpath={.status.podIP}']);
+    await k(['label', 'pod', 'client-b', '-n', nsA, 'role=client']);
+    await expectReach(['a', 'b']);
+    expect((await onNodeAsync(SERVER_NODE, 'nft', 'list', 'set', 'inet', 'kemu-netpol', `ingress-peers-${nsA}/from-clients/0`)).stdout).toContain(bIP);
+    await k(['label', 'pod', 'client-b', '-n', nsA, 'role-']);
+    await expectReach(['a']);
+    await only();
+    await expectReach(ALL);
+    expect(await table()).not.toContain('from-clients');
+  }, 240_000);
 });

@@ -406,6 +406,8 @@ export class Cluster {
       writeFileSync(join(this.state, 'cluster.json'), JSON.stringify({ ...this.record, ipvsScheduler: this.ipvsScheduler }, null, 2));
       return;
     }
+    // The NetworkPolicy agents follow the mode (their --proxy-mode): restarted by `up`, they move their rules over.
+    await this.killAll(services.filter((s) => s.process === 'netpol').map((s) => s.name));
     let cleaned = 0;
     for (const p of proxies) {
       const ns = p.netns ?? p.name;

@@ -8,9 +8,12 @@
  * the kernel only: kube-proxy's DNAT runs in nat PREROUTING, this agent's chains in filter FORWARD/INPUT see the
  * translated packet, so Service traffic is judged against the real backend pod.
  *
- * Informers over the api-server's gRPC watch streams (the node's identity, as kube-proxy), one plan and one
- * `iptables-restore --noflush` per sync of the chains that changed (all of them on the periodic sync), changes
- * coalesced by kube-proxy's sync runner. A policy part the agent
+ * Informers over the api-server's gRPC watch streams (the node's identity, as kube-proxy), one plan and one write
+ * per sync of what changed (everything at first, after a failure, hourly, or when the periodic check finds rules
+ * lost, as kube-proxy decides it), changes coalesced by kube-proxy's sync runner. The
+ * write follows kube-proxy's mode (backend.ts): an nftables table of the agent's own in nftables mode
+ * (nft-backend.ts), the filter table through `iptables-restore --noflush` in the others (iptables-backend.ts).
+ * A policy part the agent
  * cannot program (an IPv6 ipBlock) becomes a Warning event on the policy and is skipped; the rest is programmed.
  * The rules outlive the process (a restarted agent takes over its own chains), so enforcement never lapses.
  */
@@ -22,9 +25,11 @@ import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
 import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, type Informer } from '@kemu/client';
-import { SyncRunner, ToolError, spawnExec, type Exec } from '@kemu/proxy';
-import { planNode } from './model.js';
-import { TOP_CHAIN, buildRules, changedRules, ownChains } from './rules.js';
+import { SyncRunner, spawnExec, wantsFullSync, type Exec, type SyncReason } from '@kemu/proxy';
+import { backendForProxyMode, type PolicyBackend } from './backend.js';
+import { iptablesBackend } from './iptables-backend.js';
+import { PlanMemo, planNode } from './model.js';
+import { nftablesBackend } from './nft-backend.js';
 
 export interface AgentOptions {
   /** host:port of the api-server's gRPC listener. */
@@ -32,6 +37,8 @@ export interface AgentOptions {
   caFile: string;
   tokenFile: string;
   nodeName: string;
+  /** kube-proxy's mode on this node: nftables writes an nftables table, every other mode iptables. Default iptables. */
+  proxyMode?: string;
   /** Least time between two syncs. Default 100 ms: a change is enforced well within a second. */
   minSyncPeriodMs?: number;
   /** A sync at least this often (and the jumps re-checked). Default 30 s. */
@@ -54,10 +61,6 @@ const RESOURCES = {
   pods: { version: 'v1', resource: 'pods' },
   namespaces: { version: 'v1', resource: 'namespaces' },
 };
-
-/** The chains that send traffic to the agent's; first in their chains. */
-const JUMPS = ['FORWARD', 'INPUT'];
-const JUMP_COMMENT = 'kemu network policies';
 
 /** What of a pod the rules depend on: a status heartbeat that changes none of it asks for no sync. */
 const podFacts = (p: KubeObject): string => {
@@ -88,7 +91,16 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
     labelNames: ['direction'],
     registers,
   });
-  const failures = new prom.Counter({ name: 'kemu_netpol_sync_failures_total', help: 'iptables-restore runs that failed', registers });
+  // Where a sync's time goes: waiting (the first change not yet served → the sync starts: the runner's minimum
+  // interval and a sync in progress), the plan, rendering the tool's input, and the tool itself.
+  const phases = new prom.Histogram({
+    name: 'kemu_netpol_sync_phase_seconds',
+    help: 'Time of each phase of a sync: wait (first change seen to sync start), plan, render, write',
+    labelNames: ['phase'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+  const failures = new prom.Counter({ name: 'kemu_netpol_sync_failures_total', help: 'Writes of the node rules that failed', registers });
 
   const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
   const recorder = new EventRecorder(client, { component: 'kemu-netpol', host: o.nodeName });
@@ -97,32 +109,36 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   const pods = informers.for(RESOURCES.pods);
   const namespaces = informers.for(RESOURCES.namespaces);
 
-  // The chains the kernel holds from us, with their rules: at first whatever an earlier run left (contents unknown,
-  // so all rewritten), then what the last sync wrote. A periodic sync forgets it and writes everything again.
-  let written = new Map<string, string>(ownChains((await exec('iptables-save', ['-t', 'filter'])).stdout).map((c) => [c, '?']));
-  let jumpsChecked = false;
+  const backend: PolicyBackend = backendForProxyMode(o.proxyMode) === 'nftables' ? nftablesBackend(exec) : await iptablesBackend(exec);
+  let firstChange: number | undefined;
+  // Carried from plan to plan until a pod or namespace changes: a policy change plans that policy alone.
+  let memo = new PlanMemo();
+  let lastFull = Number.NEGATIVE_INFINITY;
   const reported = new Set<string>();
   let waiters: (() => void)[] = [];
 
-  const sync = async (reason: string): Promise<void> => {
-    const started = Date.now();
+  const sync = async (reason: SyncReason): Promise<void> => {
+    const started = performance.now();
+    if (firstChange !== undefined) phases.observe({ phase: 'wait' }, (started - firstChange) / 1000);
+    firstChange = undefined;
     try {
-      const plan = planNode(policies.lister.list() as NetworkPolicy[], pods.lister.list() as Pod[], namespaces.lister.list() as Namespace[], o.nodeName);
-      const rules = buildRules(plan);
-      const full = reason === 'periodic' || reason === 'retry';
-      const input = full ? buildRules(plan, written.keys()).text : changedRules(rules, written);
-      if (input) {
-        const r = await exec('iptables-restore', ['-w', '--noflush'], input);
-        if (r.code !== 0) throw new ToolError('iptables-restore -w --noflush', r.code, r.stderr);
-      }
-      written = rules.contents;
-      if (!jumpsChecked || reason === 'periodic') {
-        await ensureJumps(exec);
-        jumpsChecked = true;
-      }
+      const plan = planNode(policies.lister.list() as NetworkPolicy[], pods.lister.list() as Pod[], namespaces.lister.list() as Namespace[], o.nodeName, memo);
+      const planMs = performance.now() - started;
+      // As kube-proxy: everything is rewritten at first, after a failure, hourly, or when the periodic check finds
+      // rules lost; else only what changed (a full write of thousands of rules would hold up the changes behind it).
+      const full = wantsFullSync(reason, Date.now() - lastFull, reason === 'periodic' && (await backend.rulesLost()));
+      const t = await backend.write(plan, full);
+      if (full) lastFull = Date.now();
+      phases.observe({ phase: 'plan' }, planMs / 1000);
+      phases.observe({ phase: 'render' }, t.renderMs / 1000);
+      if (t.lines > 0) phases.observe({ phase: 'write' }, t.writeMs / 1000);
       for (const d of ['ingress', 'egress'] as const) isolated.set({ direction: d }, plan.pods.filter((p) => p.direction === d).length);
-      syncDuration.observe((Date.now() - started) / 1000);
-      log.debug({ pods: plan.pods.length, policies: plan.policies.length, chains: rules.chains.length, full, ms: Date.now() - started }, 'synced policy rules');
+      const ms = performance.now() - started;
+      syncDuration.observe(ms / 1000);
+      log.debug(
+        { pods: plan.pods.length, policies: plan.policies.length, lines: t.lines, full, planMs, renderMs: t.renderMs, writeMs: t.writeMs, ms },
+        'synced policy rules',
+      );
       for (const p of plan.problems) reportProblem(p.policy, p.message);
       waiters.splice(0).forEach((w) => w());
     } catch (err) {
@@ -143,11 +159,20 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   };
 
   const runner = new SyncRunner(sync, { minIntervalMs: o.minSyncPeriodMs ?? 100, maxIntervalMs: o.syncPeriodMs ?? 30_000, burst: 2 });
-  const onChange = (inf: Informer, differs: (a: KubeObject, b: KubeObject) => boolean = () => true) =>
-    inf.on({ add: () => runner.run(), update: (a, b) => differs(a, b) && runner.run(), delete: () => runner.run() });
-  onChange(policies, (a, b) => JSON.stringify(a.spec) !== JSON.stringify(b.spec));
-  onChange(pods, (a, b) => podFacts(a) !== podFacts(b));
-  onChange(namespaces, (a, b) => JSON.stringify(a.metadata.labels) !== JSON.stringify(b.metadata.labels));
+  const changed = (): void => {
+    firstChange ??= performance.now();
+    runner.run();
+  };
+  const onChange = (inf: Informer, differs: (a: KubeObject, b: KubeObject) => boolean, fresh: boolean) => {
+    const change = (): void => {
+      if (fresh) memo = new PlanMemo();
+      changed();
+    };
+    inf.on({ add: change, update: (a, b) => differs(a, b) && change(), delete: change });
+  };
+  onChange(policies, (a, b) => JSON.stringify(a.spec) !== JSON.stringify(b.spec), false);
+  onChange(pods, (a, b) => podFacts(a) !== podFacts(b), true);
+  onChange(namespaces, (a, b) => JSON.stringify(a.metadata.labels) !== JSON.stringify(b.metadata.labels), true);
 
   let healthy = false;
   const server = http.createServer((req, res) => {
@@ -178,7 +203,10 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   // Nothing is programmed from a partial cache: a policy seen before its pods would cut them off.
   void informers.start().then(() => {
     healthy = true;
-    log.info({ policies: policies.lister.size, pods: pods.lister.size, namespaces: namespaces.lister.size }, 'caches synced; programming the node');
+    log.info(
+      { policies: policies.lister.size, pods: pods.lister.size, namespaces: namespaces.lister.size, backend: backend.name },
+      'caches synced; programming the node',
+    );
     runner.start();
   });
 
@@ -193,20 +221,4 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
       client.close();
     },
   };
-}
-
-/**
- * Keep the jumps to KEMU-NETPOL first in FORWARD and INPUT. kube-proxy only checks that its own jumps exist, so once
- * ours is first it stays first; before its chains, a NodePort connection kube-proxy marks for masquerade is judged
- * too rather than accepted by KUBE-FORWARD.
- */
-async function ensureJumps(exec: Exec): Promise<void> {
-  const rule = ['-m', 'comment', '--comment', JUMP_COMMENT, '-j', TOP_CHAIN];
-  for (const chain of JUMPS) {
-    const first = await exec('iptables', ['-w', '-t', 'filter', '-S', chain, '1']);
-    if (first.code === 0 && first.stdout.includes(`-j ${TOP_CHAIN}`)) continue;
-    while ((await exec('iptables', ['-w', '-t', 'filter', '-D', chain, ...rule])).code === 0);
-    const r = await exec('iptables', ['-w', '-t', 'filter', '-I', chain, '1', ...rule]);
-    if (r.code !== 0) throw new ToolError(`iptables -I ${chain}`, r.code, r.stderr);
-  }
 }

@@ -1,10 +1,13 @@
 /**
  * @kemu/netpol — the NetworkPolicy agent of a kemu node: its pure core (what a node enforces, planned from
- * policies, pods and namespaces; the iptables rules written from that plan) and the process that keeps them in
- * the node's kernel (`start`).
+ * policies, pods and namespaces; the iptables rules or the nftables table written from that plan) and the process
+ * that keeps them in the node's kernel (`start`).
  */
 export { start, type AgentOptions, type RunningAgent } from './agent.js';
+export { backendForProxyMode, type PolicyBackendName } from './backend.js';
+export { NFT_FAMILY, NFT_TABLE, nftChanges, nftFull, nftPeerSet, nftPodChain, nftPolicyChain, nftState, type NftState } from './nft.js';
 export {
+  PlanMemo,
   planNode,
   policyTypes,
   type Direction,

@@ -11,6 +11,7 @@ interface Flags {
   tokenFile?: string;
   hostnameOverride?: string;
   minSyncPeriodMs: string;
+  proxyMode: string;
   port: string;
 }
 
@@ -19,6 +20,7 @@ const o = new Command('kemu-netpol')
   .option('--ca-file <file>', 'CA of the api-server certificate')
   .option('--token-file <file>', 'bearer token')
   .option('--hostname-override <name>', 'the Node whose pods this agent guards (default: $NODE_NAME)')
+  .option('--proxy-mode <mode>', "kube-proxy's mode on this node: nftables writes an nftables table, the others iptables", 'iptables')
   .option('--min-sync-period-ms <ms>', 'least time between two syncs', '100')
   .option('--port <port>', '/healthz and /metrics port', '20244')
   .parse()
@@ -31,7 +33,15 @@ if (!o.apiserver || !o.caFile || !o.tokenFile || !nodeName) {
 }
 try {
   const a = await start(
-    { apiserver: o.apiserver, caFile: o.caFile, tokenFile: o.tokenFile, nodeName, minSyncPeriodMs: Number(o.minSyncPeriodMs), port: Number(o.port) },
+    {
+      apiserver: o.apiserver,
+      caFile: o.caFile,
+      tokenFile: o.tokenFile,
+      nodeName,
+      proxyMode: o.proxyMode,
+      minSyncPeriodMs: Number(o.minSyncPeriodMs),
+      port: Number(o.port),
+    },
     log,
   );
   log.info({ node: nodeName, port: a.port }, 'network policy agent running');

@@ -1,33 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
-import type { NetworkPolicy, NetworkPolicySpec } from 'kubernetes-types/networking/v1.js';
-import { planNode } from './model.js';
+import { PlanMemo, planNode } from './model.js';
 import { buildRules, changedRules, ownChains } from './rules.js';
-
-const ns = (name: string, labels: Record<string, string> = {}): Namespace => ({
-  metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
-});
-const pod = (
-  namespace: string,
-  name: string,
-  ip: string,
-  node: string,
-  labels: Record<string, string>,
-  ports: { name: string; containerPort: number }[] = [],
-): Pod => ({
-  metadata: { namespace, name, labels },
-  spec: { nodeName: node, containers: [{ name: 'c', ports }] },
-  status: { phase: 'Running', podIP: ip },
-});
-const np = (namespace: string, name: string, spec: NetworkPolicySpec): NetworkPolicy => ({ metadata: { namespace, name }, spec });
-
-const namespaces = [ns('default'), ns('prod', { team: 'a' }), ns('other')];
-const pods = [
-  pod('default', 'server', '10.244.1.2', 'node-1', { app: 'server' }, [{ name: 'http', containerPort: 8080 }]),
-  pod('default', 'client', '10.244.2.2', 'node-2', { role: 'client' }),
-  pod('prod', 'client', '10.244.2.3', 'node-2', { role: 'client' }),
-  pod('other', 'client', '10.244.1.3', 'node-1', { role: 'client' }),
-];
+import { allowClients, namespaces, np, pods } from './testing/fixtures.js';
 
 describe('planNode', () => {
   it('isolates nothing without policies (default allow)', () => {
@@ -97,6 +71,19 @@ describe('planNode', () => {
     ]);
   });
 
+  it('plans the same with a memo carried over from the last plan of the same pods (a policy added, one replaced)', () => {
+    const deny = np('default', 'deny', { podSelector: {}, policyTypes: ['Ingress'] });
+    const allow = np('default', 'allow', {
+      podSelector: { matchLabels: { app: 'server' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }],
+    });
+    const memo = new PlanMemo();
+    planNode([deny], pods, namespaces, 'node-1', memo);
+    expect(planNode([deny, allow], pods, namespaces, 'node-1', memo)).toEqual(planNode([deny, allow], pods, namespaces, 'node-1'));
+    const changed = np('default', 'allow', { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ from: [{ namespaceSelector: {} }] }] });
+    expect(planNode([deny, changed], pods, namespaces, 'node-1', memo)).toEqual(planNode([deny, changed], pods, namespaces, 'node-1'));
+  });
+
   it('plans only the pods of this node', () => {
     const plan = planNode([np('default', 'deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })], pods, namespaces, 'node-2');
     expect(plan.pods.map((p) => `${p.direction} ${p.key}`)).toEqual(['egress default/client', 'ingress default/client']);
@@ -107,19 +94,7 @@ describe('planNode', () => {
 describe('buildRules (golden)', () => {
   it('writes per-pod and per-policy chains, named by the policy', () => {
     const policies = [
-      np('default', 'allow-clients', {
-        podSelector: { matchLabels: { app: 'server' } },
-        policyTypes: ['Ingress'],
-        ingress: [
-          {
-            from: [{ podSelector: { matchLabels: { role: 'client' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.244.2.0/24'] } }],
-            ports: [
-              { port: 'http', protocol: 'TCP' },
-              { port: 9000, endPort: 9010, protocol: 'UDP' },
-            ],
-          },
-        ],
-      }),
+      allowClients,
       np('other', 'dns-only', {
         podSelector: {},
         policyTypes: ['Egress'],

@@ -36,7 +36,7 @@ const mark = `-j MARK --set-xmark ${ALLOW_MARK}/${ALLOW_MARK}`;
 
 export interface Ruleset {
   /** The iptables-restore input (filter table only). */
-  text: string;
+  readonly text: string;
   /** Every KEMU-NP- chain it declares (the next sync deletes those it no longer declares). */
   chains: string[];
   /** Each chain's rules (KEMU-NETPOL's too), for writing only what changed. */
@@ -77,44 +77,76 @@ function policyLines(pol: PolicyPlan, lines: string[], chains: string[]): void {
 }
 
 /**
+ * The lines and chains of each policy plan already written out. A plan's PolicyPlans are immutable and carried over
+ * from plan to plan while they do not change (PlanMemo), so a sync after one policy changed writes out that one only.
+ */
+const policyRules = new WeakMap<PolicyPlan, { lines: string[]; chains: string[] }>();
+
+/**
  * The whole filter-table state of the agent. `stale` are KEMU-NP- chains the kernel has that this plan no longer
  * needs: flushed and deleted in the same transaction.
  */
 export function buildRules(plan: NodePlan, stale: Iterable<string> = []): Ruleset {
   const chains: string[] = [];
   const body: string[] = [];
-  body.push(`-A ${TOP_CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED ${comment('replies and established allowed connections')} -j ACCEPT`);
+  // Each chain's lines, kept as they are written (the agent compares them with what it wrote last).
+  const byChain = new Map<string, string[]>([[TOP_CHAIN, []]]);
+  const add = (line: string): void => {
+    body.push(line);
+    const chain = line.slice(3, line.indexOf(' ', 3));
+    const lines = byChain.get(chain);
+    if (lines) lines.push(line);
+    else byChain.set(chain, [line]);
+  };
+  add(`-A ${TOP_CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED ${comment('replies and established allowed connections')} -j ACCEPT`);
   // Egress first: on one node the sender's egress is judged before the receiver's ingress.
   const order = [...plan.pods.filter((p) => p.direction === 'egress'), ...plan.pods.filter((p) => p.direction === 'ingress')];
   for (const pod of order) {
     const pc = podChain(pod);
     chains.push(pc);
     const flag = pod.direction === 'egress' ? '-s' : '-d';
-    body.push(`-A ${TOP_CHAIN} ${flag} ${pod.ip}/32 ${comment(`${pod.direction} of ${pod.key}`)} -j ${pc}`);
+    add(`-A ${TOP_CHAIN} ${flag} ${pod.ip}/32 ${comment(`${pod.direction} of ${pod.key}`)} -j ${pc}`);
   }
+  // Many pods call the same policies: each policy chain's name (a hash) is worked out once.
+  const policyChains = new Map(plan.policies.map((pol) => [`${pol.direction}/${pol.key}`, policyChain(pol.key, pol.direction)]));
   for (const pod of order) {
     const pc = podChain(pod);
-    body.push(`-A ${pc} -j MARK --set-xmark 0x0/${ALLOW_MARK}`);
-    for (const key of pod.policies) body.push(`-A ${pc} ${comment(`policy ${key}`)} -j ${policyChain(key, pod.direction)}`);
-    body.push(`-A ${pc} -m mark --mark ${ALLOW_MARK}/${ALLOW_MARK} -j RETURN`);
-    body.push(`-A ${pc} ${comment(`no policy allows this ${pod.direction} of ${pod.key}`)} -j DROP`);
+    add(`-A ${pc} -j MARK --set-xmark 0x0/${ALLOW_MARK}`);
+    for (const key of pod.policies)
+      add(`-A ${pc} ${comment(`policy ${key}`)} -j ${policyChains.get(`${pod.direction}/${key}`) ?? policyChain(key, pod.direction)}`);
+    add(`-A ${pc} -m mark --mark ${ALLOW_MARK}/${ALLOW_MARK} -j RETURN`);
+    add(`-A ${pc} ${comment(`no policy allows this ${pod.direction} of ${pod.key}`)} -j DROP`);
   }
-  for (const pol of plan.policies) policyLines(pol, body, chains);
-  const declared = new Set(chains);
-  const gone = [...new Set(stale)].filter((c) => !declared.has(c) && c.startsWith(CHAIN_PREFIX)).sort();
-  const text = [
-    '*filter',
-    `:${TOP_CHAIN} - [0:0]`,
-    ...chains.map((c) => `:${c} - [0:0]`),
-    ...gone.map((c) => `:${c} - [0:0]`),
-    ...body,
-    ...gone.map((c) => `-X ${c}`),
-    'COMMIT',
-    '',
-  ].join('\n');
-  const contents = new Map<string, string[]>([TOP_CHAIN, ...chains].map((c) => [c, []]));
-  for (const line of body) contents.get(line.split(' ', 2)[1])?.push(line);
-  return { text, chains, contents: new Map([...contents].map(([c, lines]) => [c, lines.join('\n')])) };
+  for (const pol of plan.policies) {
+    let written = policyRules.get(pol);
+    if (!written) {
+      written = { lines: [], chains: [] };
+      policyLines(pol, written.lines, written.chains);
+      policyRules.set(pol, written);
+    }
+    chains.push(...written.chains);
+    written.lines.forEach(add);
+  }
+  const contents = new Map<string, string>([TOP_CHAIN, ...chains].map((c) => [c, byChain.get(c)?.join('\n') ?? '']));
+  return {
+    // Only a full sync needs the whole text: made when asked for.
+    get text() {
+      const declared = new Set(chains);
+      const gone = [...new Set(stale)].filter((c) => !declared.has(c) && c.startsWith(CHAIN_PREFIX)).sort();
+      return [
+        '*filter',
+        `:${TOP_CHAIN} - [0:0]`,
+        ...chains.map((c) => `:${c} - [0:0]`),
+        ...gone.map((c) => `:${c} - [0:0]`),
+        ...body,
+        ...gone.map((c) => `-X ${c}`),
+        'COMMIT',
+        '',
+      ].join('\n');
+    },
+    chains,
+    contents,
+  };
 }
 
 /**

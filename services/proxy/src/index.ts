@@ -5,7 +5,7 @@
  * writes those rules into a node's kernel (`start`).
  */
 export { PROXY_MODES, cleanup, start, type ProxyMode, type ProxyOptions, type RunningProxy } from './server.js';
-export { SyncRunner, type SyncReason, type RunnerTimers } from './runtime/sync-runner.js';
+export { SyncRunner, wantsFullSync, type SyncReason, type RunnerTimers } from './runtime/sync-runner.js';
 export { IptablesProxier, NftablesProxier, type Proxier, type SyncOutcome } from './runtime/proxiers.js';
 export { IPTABLES_BACKENDS, chooseBackend, detectBackend, iptablesTools, type IptablesBackend, type IptablesTools } from './runtime/backend.js';
 export { spawnExec, ToolError, type Exec, type ExecResult } from './runtime/exec.js';
