@@ -217,7 +217,7 @@ export function settingsEnv(s: ClusterSettings, subnet: string): Record<string, 
       ? {
           KEMU_ETCD_EXTRA_MEMBERS: '1',
           KEMU_ETCD_PEER_LISTEN: 'http://0.0.0.0:2380',
-          KEMU_ETCD_PEER_URL: `http://${members[0]!.ip}:2380`,
+          KEMU_ETCD_PEER_URL: `http://${members[0].ip}:2380`,
           KEMU_ETCD_MORE_PEERS: members
             .slice(1)
             .map((m) => `,${m.name}=http://${m.ip}:2380`)
