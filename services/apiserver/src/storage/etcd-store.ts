@@ -6,7 +6,7 @@
  * set from the revision on the way out.
  */
 import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse } from 'etcd3';
-import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { WatchManager } from 'etcd3/lib/watch.js';
 import type { KubeObject } from '@kemu/api';
 
@@ -70,6 +70,7 @@ const num = (v: unknown): number => Number(v ?? 0);
 export class EtcdStore {
   readonly client: Etcd3;
   constructor(endpoints: string[], opts: { dialTimeout?: number } = {}) {
+    const members = endpoints.length > 1;
     this.client = new Etcd3({
       hosts: endpoints,
       dialTimeout: opts.dialTimeout ?? 3000,
@@ -81,11 +82,14 @@ export class EtcdStore {
         'grpc.keepalive_timeout_ms': 3_000,
         'grpc.keepalive_permit_without_calls': 1,
       },
-      // No circuit breaker: after an etcd restart the next request must go
-      // through at once. One quick retry hides a dropped connection.
+      // With several members, a call to one that no longer answers (its connection hangs rather than fails) gives
+      // up after 5 s and is tried on another; a member that failed is skipped for 5 s (a call blocked by its breaker
+      // goes to the next member at once). With one, nothing of the kind: after an etcd restart the next request must
+      // go through at once, and a slow write is not tried twice.
+      ...(members ? { defaultCallOptions: (ctx: { isStream: boolean }) => (ctx.isStream ? {} : { deadline: Date.now() + 5000 }) } : {}),
       faultHandling: {
-        host: () => noop,
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: 1 }),
+        host: () => (members ? circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 5000, breaker: new ConsecutiveBreaker(1) }) : noop),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: members ? endpoints.length - 1 : 1 }),
         // A watch stream that broke is made again on another member within a couple of seconds, not up to 30 s later.
         watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }).next(),
       },
