@@ -45,7 +45,8 @@ export function toSnapshot(t: number, l: ClusterLists): Snapshot {
       node: p.spec?.nodeName,
       ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
       deleting: !!p.metadata?.deletionTimestamp,
-      daemon: (p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet'),
+      // Bound to their node for good, never evicted: a DaemonSet's pods, and mirror pods (owned by their Node).
+      daemon: (p.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' || o.kind === 'Node'),
       owner: ownerOf(p.metadata?.namespace, p.metadata?.ownerReferences),
     })),
     endpoints,
