@@ -79,13 +79,13 @@ export class Supervisor {
   }
 
   /**
-   * Whether a service being brought up is still on its way: its keeper runs and has not had to restart it (a
-   * process that exits during start-up fails `kemu up` with its log, as before supervision).
+   * Whether a service being brought up is still on its way: its keeper runs and will start it again. A process that
+   * keeps exiting (3 restarts: a bad flag, a crash at start) fails `kemu up` with its log, as before supervision; one
+   * that exited once while others started (a controller that lost its Lease while the api-server restarted, and
+   * exits as Kubernetes' do) is its keeper's to restart, not a failed start.
    */
   starting(svc: string): boolean {
-    if (!isAlive(this.keeperPid(svc)) || this.restarts(svc) > 0) return false;
-    const pid = this.pid(svc);
-    return pid === undefined || isAlive(pid);
+    return isAlive(this.keeperPid(svc)) && this.restarts(svc) < 3;
   }
 
   /** Start `command` under a keeper, detached; its output and the keeper's lines go to `logFile`. */
