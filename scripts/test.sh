@@ -44,7 +44,9 @@ node -e '
   for (const file of r.testResults) {
     const rel = file.name.replace(process.cwd() + "/", "");
     const failed = file.assertionResults.filter((a) => a.status === "failed");
-    for (const a of failed) console.log(`FAILED ${rel} > ${a.fullName}`);
+    // With the first line of why, which is all a CI log tail may keep.
+    const why = (a) => ((a.failureMessages || [])[0] || "").split("\n")[0].replace(/\x1b\[[0-9;]*m/g, "").slice(0, 240);
+    for (const a of failed) console.log(`FAILED ${rel} > ${a.fullName}: ${why(a)}`);
     if (!failed.length && file.status === "failed") console.log(`FAILED ${rel}: ${(file.message || "").split("\n")[0].slice(0, 300)}`);
   }
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);

@@ -172,7 +172,10 @@ describe('control loops', () => {
     await waitFor(
       'replicasets and pods gone',
       async () => (await pods(ns, 'app=gc')).length === 0 && (await k(['get', 'rs', '-n', ns, '-l', 'app=gc', '-o', 'name'])) === '',
-    );
+    ).catch(async (e) => {
+      console.log('DEBUG', await k(['get', 'rs,pods', '-n', ns, '-l', 'app=gc', '-o', 'yaml']));
+      throw e;
+    });
 
     await k(['apply', '-n', ns, '-f', '-'], { input: deploy('orphan', 2) });
     await waitFor('2 pods', async () => (await pods(ns, 'app=orphan')).length === 2);
@@ -236,9 +239,21 @@ describe('control loops', () => {
     expect(await pods(doomed)).toEqual([]);
   });
 
-  it("shows each controller's work queue at /metrics, as client-go does", () => {
-    const metrics = kemu('exec', 'controller-manager', '--', 'curl', '-s', 'http://127.0.0.1:10257/metrics');
-    expect(metrics).toContain('leader_election_master_status{name="kube-controller-manager"} 1');
+  it("shows each controller's work queue at /metrics, as client-go does", async () => {
+    // Either replica may lead (one that lost its Lease to a restarted api-server, or to chaos, stands by): the leader's.
+    const scrape = (replica: string) => {
+      try {
+        return kemu('exec', replica, '--', 'curl', '-s', 'http://127.0.0.1:10257/metrics');
+      } catch {
+        return ''; // a replica that is down
+      }
+    };
+    const LEADS = 'leader_election_master_status{name="kube-controller-manager"} 1';
+    let metrics = '';
+    await waitFor('a replica that leads', () => {
+      metrics = ['controller-manager', 'controller-manager-2'].map(scrape).find((m) => m.includes(LEADS)) ?? '';
+      return metrics !== '';
+    });
     expect(Number(/^workqueue_adds_total\{name="deployment"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     for (const m of ['workqueue_depth', 'workqueue_retries_total', 'workqueue_longest_running_processor_seconds'])
       expect(metrics).toContain(`${m}{name="garbagecollector"}`);

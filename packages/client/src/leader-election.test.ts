@@ -171,4 +171,22 @@ describe('LeaderElector (fake clock)', () => {
     expect(log).toEqual(['a leads at 0', 'a stops at 12000']);
     await a.done;
   });
+
+  it('gives up a try to acquire that does not answer, so a standby stuck on a dead connection still takes over', async () => {
+    const { clock, server, log, join } = election();
+    const a = join('a');
+    await clock.advance(0);
+    const client = server.client('b');
+    const get = client.get.bind(client);
+    let hangs = true;
+    client.get = (...args: Parameters<typeof get>) => (hangs ? new Promise<never>(() => undefined) : get(...args));
+    const b = join('b', client);
+    await clock.advance(1_000);
+    hangs = false; // b's first try never answers; the connection is back for the next
+    await a.e.stop();
+    await clock.advance(13_000); // b's hung try given up at the renew deadline (10 s), the next one a retry period later
+    expect(b.e.isLeader).toBe(true);
+    expect(log).toEqual(['a leads at 0', 'a stops at 1000', 'b leads at 12000']);
+    await b.e.stop();
+  });
 });

@@ -70,7 +70,10 @@ export class LeaderElector {
   /** Campaign, lead until leadership is lost or `stop`, then return. */
   async run(): Promise<void> {
     const signal = this.ac.signal;
-    while (!signal.aborted && !(await this.tryAcquireOrRenew())) await sleepOn(this.o.clock, this.o.retryPeriodSeconds * 1000, signal);
+    // Each try bounded as a renewal is (client-go's requests carry a timeout): a call that hangs on a connection gone
+    // half-dead would otherwise keep a standby from ever taking over.
+    while (!signal.aborted && !(await this.renewWithin(this.o.renewDeadlineSeconds * 1000)))
+      await sleepOn(this.o.clock, this.o.retryPeriodSeconds * 1000, signal);
     if (signal.aborted) return;
     const leading = new AbortController();
     setMaxListeners(1000, leading.signal);

@@ -535,8 +535,9 @@ export class Cluster {
       }
     }
     await this.killAll(services);
-    const removed = destroyNetwork(this.project, services);
+    // Before the namespaces go: a keeper no record names would otherwise restart its service into a missing one.
     await this.sup.removeFreezers();
+    const removed = destroyNetwork(this.project, services);
     if (existsSync(this.state)) {
       rmSync(this.state, { recursive: true, force: true });
       removed.push(`state ${this.state}`);

@@ -209,6 +209,12 @@ export class Supervisor {
         if (!d.isDirectory()) continue;
         try {
           writeFileSync(join(root, d.name, 'freezer.state'), 'THAWED');
+          // Whatever still runs here outlived its records (a keeper whose state directory was removed, or a `kemu down`
+          // run with another KEMU_HOME): the cgroup knows it, so it goes too and nothing restarts into a new cluster.
+          for (const pid of readFileSync(join(root, d.name, 'cgroup.procs'), 'utf8')
+            .split('\n')
+            .filter(Boolean))
+            signalPid(Number(pid), 'SIGKILL');
           rmdirSync(join(root, d.name));
         } catch {
           /* busy: its last processes are still exiting */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { containerView } from './container-lifecycle.js';
+import { containerView, stopContainer } from './container-lifecycle.js';
 import type { Container } from './pod-sandbox.js';
 
 const pod = (restartPolicy: string): Pod => ({
@@ -54,5 +54,49 @@ describe('how a container shows in the pod status', () => {
     expect(containerView(pod('Always'), c, running(true), o)).toMatchObject({ state: { kind: 'running' }, ready: false, started: true });
     expect(containerView(pod('Always'), c, running(false), o)).toMatchObject({ ready: true });
     expect(containerView(pod('Always'), c, running(), o)).toMatchObject({ ready: true });
+  });
+});
+
+describe('stopContainer', () => {
+  /** A handle whose program ignores the first `ignored` stop signals (not yet set up to handle them), then exits. */
+  const handle = (stopSignal: NodeJS.Signals | undefined, ignored: number) => {
+    const sent: string[] = [];
+    let end!: (x: { code: number }) => void;
+    const exited = new Promise<{ code: number }>((r) => (end = r));
+    const h = {
+      id: 'x',
+      dir: '',
+      pid: 1,
+      startTicks: '',
+      stopSignal,
+      exited,
+      fifos: { out: '' },
+      signal: (s: NodeJS.Signals) => {
+        sent.push(s);
+        if (s === 'SIGKILL') end({ code: 137 });
+      },
+      stop: () => {
+        sent.push(stopSignal ?? 'SIGTERM');
+        if (sent.length > ignored) end({ code: 0 });
+      },
+      programPid: () => undefined,
+      waitProgramPid: () => Promise.resolve(undefined),
+      writeStdin: () => undefined,
+      closeStdin: () => undefined,
+    };
+    return { sent, ctr: { ...ended(0), handle: h } as unknown as Container };
+  };
+
+  it("sends nginx's SIGQUIT again when its first one came before the program could handle it", async () => {
+    const { sent, ctr } = handle('SIGQUIT', 1);
+    await stopContainer(ctr, c, 30, '10.0.0.1');
+    // Stopped by the second, well within the grace period; the last SIGKILL is for what the group may have left.
+    expect(sent).toEqual(['SIGQUIT', 'SIGQUIT', 'SIGKILL']);
+  });
+
+  it('sends SIGTERM once, then SIGKILL when the grace period is over', async () => {
+    const { sent, ctr } = handle(undefined, 5);
+    await stopContainer(ctr, c, 1, '10.0.0.1');
+    expect(sent).toEqual(['SIGTERM', 'SIGKILL']);
   });
 });

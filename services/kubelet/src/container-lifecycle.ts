@@ -30,6 +30,17 @@ export async function stopContainer(ctr: Container, spec: ContainerSpec | undefi
   const preStop = spec?.lifecycle?.preStop;
   if (spec && preStop && graceSeconds > 0) await Promise.race([runHook(ctr, spec, preStop, graceSeconds * 1000, podIP), grace()]);
   handle.stop();
+  // A program started with `&` by the container's shell inherits SIGINT and SIGQUIT ignored until it installs its own
+  // handlers: nginx's SIGQUIT sent in its first moments (a pod deleted as it starts) is lost, and the pod would wait
+  // out its grace period. Those two are sent again each second (a second SIGQUIT is no news to nginx); SIGTERM's
+  // default action ends a program that has no handler yet, so it is sent once.
+  const resend = handle.stopSignal === 'SIGQUIT' || handle.stopSignal === 'SIGINT';
+  let gone = false;
+  void handle.exited.then(() => (gone = true));
+  while (resend && !gone && Date.now() < deadline) {
+    await Promise.race([handle.exited, new Promise((r) => setTimeout(r, Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+    if (!gone && Date.now() < deadline) handle.stop();
+  }
   await Promise.race([handle.exited, grace()]);
   handle.signal('SIGKILL');
   await handle.exited;
