@@ -16,6 +16,7 @@ describe('timing profiles', () => {
     expect(flagsOf({}, 'node-1')).toEqual(flagsOf(profileEnv('fast'), 'node-1'));
     expect(flagsOf({}, 'controller-manager')).toEqual(flagsOf(profileEnv('fast'), 'controller-manager'));
     expect(flagsOf({}, 'apiserver')).toEqual(flagsOf(profileEnv('fast'), 'apiserver'));
+    expect(flagsOf({}, 'node-1/kube-proxy')).toEqual(flagsOf(profileEnv('fast'), 'node-1/kube-proxy'));
   });
 
   it('stock gives every component the flags of Kubernetes’ defaults', () => {
@@ -31,6 +32,7 @@ describe('timing profiles', () => {
       ]),
     );
     expect(flagsOf(env, 'scheduler-2')).toEqual(expect.arrayContaining(['--leader-elect-lease-duration=15s']));
+    expect(flagsOf(env, 'node-1/kube-proxy')).toEqual(expect.arrayContaining(['--min-sync-period=1s']));
     expect(flagsOf(env, 'apiserver')).toEqual(
       expect.arrayContaining(['--default-not-ready-toleration-seconds=300', '--default-unreachable-toleration-seconds=300']),
     );
