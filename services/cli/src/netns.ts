@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, rmdirSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr } from '@kemu/api';
 
@@ -123,14 +123,7 @@ export function destroyNetwork(project: string, services: string[]): string[] {
     } catch {
       continue;
     }
-    for (const d of dirs) {
-      try {
-        rmdirSync(join(root, d));
-        removed.push(`cgroup ${join(root, d)}`);
-      } catch {
-        /* still busy: its processes were just killed */
-      }
-    }
+    for (const d of dirs) if (removeCgroup(join(root, d))) removed.push(`cgroup ${join(root, d)}`);
   }
   const h = hostIf(project);
   if (ip(['link', 'show', h], { allowFail: true })) {
@@ -138,6 +131,35 @@ export function destroyNetwork(project: string, services: string[]): string[] {
     removed.push(`link ${h}`);
   }
   return removed;
+}
+
+/**
+ * rmdir of a container's cgroup, which is busy until its last process has exited: what is still in it is killed (a
+ * process no namespace held), and the rmdir tried again for up to 2 s.
+ */
+function removeCgroup(dir: string): boolean {
+  for (let i = 0; i < 40; i++) {
+    try {
+      rmdirSync(dir);
+      return true;
+    } catch {
+      let pids: string[] = [];
+      try {
+        pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+      } catch {
+        /* gone meanwhile */
+      }
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* it has just exited */
+        }
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  return false;
 }
 
 export function isRoot(): boolean {
