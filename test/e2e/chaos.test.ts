@@ -15,7 +15,7 @@
  * - kemu stop, kemu start: every object kept, pods running again.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { Node, Pod, PodList } from 'kubernetes-types/core/v1.js';
 import type { EndpointSliceList } from 'kubernetes-types/discovery/v1.js';
@@ -43,7 +43,8 @@ const chaos = (verb: string, target: string): Report => {
   }
 };
 /** The verdict, with the whole report as the message when it is not the one expected. */
-const recovered = (r: Report) => expect(r.verdict, JSON.stringify(r)).toMatchObject({ recovered: true });
+const recovered = (r: Report) =>
+  expect(r.verdict, `${JSON.stringify(r.verdict)} ${JSON.stringify(r.milestones)} ${JSON.stringify(r.probes)}`).toMatchObject({ recovered: true });
 const webPods = async () => parseJson<PodList>(await k(['get', 'pods', '-n', ns, '-l', 'app=web', '-o', 'json'])).items;
 const ready = (p: Pod) => !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 const nodeReady = async (name: string) =>
@@ -79,14 +80,26 @@ beforeAll(async () => {
   await waitFor('web Ready', async () => (await webPods()).filter(ready).length === REPLICAS, 120_000, 500);
 }, 180_000);
 
-afterAll(async () => {
-  // Whatever a failed test left down comes back, so the suites after this one find a whole cluster.
-  for (const n of ['node-1', 'node-2', 'node-3']) {
+/** Whatever a failed test left down comes back, so one failure does not fail the tests (and files) after it. */
+async function makeWhole(): Promise<void> {
+  const nodes = ['node-1', 'node-2', 'node-3'];
+  const components = ['scheduler', 'scheduler-2', 'controller-manager', 'controller-manager-2'];
+  const status = kemu('status');
+  const ready = await Promise.all(nodes.map(nodeReady));
+  if (ready.every((r) => r === 'True') && components.every((c) => new RegExp(`^${c}\\s+running`, 'm').test(status))) return;
+  for (const n of nodes) {
     kemu('chaos', 'resume', n);
     kemu('chaos', 'heal', n);
     kemu('chaos', 'start', n);
   }
-  for (const c of ['scheduler', 'scheduler-2', 'controller-manager', 'controller-manager-2']) kemu('chaos', 'start', c);
+  for (const c of components) kemu('chaos', 'start', c);
+  await waitFor('every node Ready again', async () => (await Promise.all(nodes.map(nodeReady))).every((r) => r === 'True'), 120_000, 500);
+}
+
+beforeEach(makeWhole, 180_000);
+
+afterAll(async () => {
+  await makeWhole();
   if (ns) await k(['delete', 'namespace', ns, '--wait=false']);
 }, 300_000);
 

@@ -70,6 +70,19 @@ describe('recovery timeline', () => {
     expect(v).toEqual({ recovered: false, waiting: [`${RS} 2/4 ready`] });
   });
 
+  it("does not wait for a workload that was already short before the fault (not the fault's doing)", () => {
+    const LOOPING = 'ReplicaSet/other/crashloop';
+    const series = killed.map((s) => ({
+      ...s,
+      workloads: [...s.workloads, { name: LOOPING, desired: 2 }],
+      pods: [...s.pods, pod('x', 'node-1', { owner: LOOPING, ready: false }), pod('y', 'node-3', { owner: LOOPING })],
+    }));
+    expect(verdict(series, { down: ['node-2'], up: [] })).toEqual({ recovered: true, at: 8000 });
+    // Whole before the fault, short after: waited for.
+    const broken = series.map((s, i) => ({ ...s, pods: s.pods.map((p) => (p.uid === 'x' ? { ...p, ready: i === 0 } : p)) }));
+    expect(verdict(broken, { down: ['node-2'], up: [] })).toEqual({ recovered: false, waiting: [`${LOOPING} 1/2 ready`] });
+  });
+
   it('does not count the pods of a node expected down, even before the cluster has noticed', () => {
     expect(milestones(killed.slice(0, 2), { down: ['node-2'], up: [] }).replicasReady).toBeUndefined();
   });

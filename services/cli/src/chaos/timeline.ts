@@ -67,7 +67,7 @@ export interface Milestones {
   endpointsUpdated?: number;
   /** Every pod of a down node (but a DaemonSet's) is being deleted or gone. */
   podsEvicted?: number;
-  /** Every workload has all its replicas ready, none of them on a node expected down. */
+  /** Every workload that was whole before the fault has all its replicas ready, none of them on a node expected down. */
   replicasReady?: number;
   /** Every node expected up is Ready. */
   nodesReady?: number;
@@ -87,9 +87,19 @@ export function readyReplicas(w: WorkloadView, s: Snapshot, down: ReadonlySet<st
   return s.pods.filter((p) => p.owner === w.name && p.ready && !p.deleting && !(p.node && down.has(p.node))).length;
 }
 
-/** The workloads short of replicas in `s`, as "ReplicaSet/ns/name 1/2 ready". Pure. */
-function shortOf(s: Snapshot, down: ReadonlySet<string>): string[] {
+/**
+ * The workloads already short of replicas before the fault (the first snapshot): a crash-looping pod, a rollout
+ * under way, a pod that fits nowhere. Their state is not the fault's doing, so recovery does not wait for them. Pure.
+ */
+function shortBefore(series: Snapshot[]): Set<string> {
+  const first = series[0];
+  return new Set(first ? first.workloads.filter((w) => readyReplicas(w, first, new Set()) < w.desired).map((w) => w.name) : []);
+}
+
+/** The workloads short of replicas in `s` (but those in `ignored`), as "ReplicaSet/ns/name 1/2 ready". Pure. */
+function shortOf(s: Snapshot, down: ReadonlySet<string>, ignored: ReadonlySet<string> = new Set()): string[] {
   return s.workloads.flatMap((w) => {
+    if (ignored.has(w.name)) return [];
     const ready = readyReplicas(w, s, down);
     return ready < w.desired ? [`${w.name} ${ready}/${w.desired} ready`] : [];
   });
@@ -105,6 +115,7 @@ export function milestones(series: Snapshot[], e: Expectation): Milestones {
   const down = new Set(e.down);
   const victims = first.pods.filter((p) => p.node && down.has(p.node) && !p.daemon).map((p) => p.uid);
   const servedFromDown = first.endpoints.some((ep) => ep.nodes.some((n) => down.has(n)));
+  const ignored = shortBefore(series);
   for (const s of series) {
     const node = (name: string) => s.nodes.find((n) => n.name === name);
     if (m.nodeNotReady === undefined && e.down.length && e.down.every((n) => isDown(node(n)))) m.nodeNotReady = s.t;
@@ -113,7 +124,7 @@ export function milestones(series: Snapshot[], e: Expectation): Milestones {
     if (m.nodesReady === undefined && e.up.length && e.up.every((n) => !isDown(node(n)))) m.nodesReady = s.t;
     const holder = e.leader && s.leases?.find((l) => l.name === e.leader?.lease)?.holder;
     if (m.leaderChanged === undefined && holder && holder !== e.leader?.was) m.leaderChanged = s.t;
-    if (m.replicasReady === undefined && s.t > 0 && !shortOf(s, down).length) m.replicasReady = s.t;
+    if (m.replicasReady === undefined && s.t > 0 && !shortOf(s, down, ignored).length) m.replicasReady = s.t;
   }
   return m;
 }
@@ -130,7 +141,7 @@ export function verdict(series: Snapshot[], e: Expectation): Verdict {
   const first = series[0];
   if (first?.endpoints.some((ep) => ep.nodes.some((n) => down.has(n))) && m.endpointsUpdated === undefined) waiting.push('endpoints updated');
   // Replicas count as recovered only as the last snapshot has them: a workload may have lost them again since.
-  const short = last ? shortOf(last, down) : [];
+  const short = last ? shortOf(last, down, shortBefore(series)) : [];
   if (m.replicasReady === undefined || short.length) waiting.push(...(short.length ? short : ['replicas ready']));
   if (waiting.length) return { recovered: false, waiting };
   const at = Math.max(...[m.nodeNotReady, m.nodesReady, m.endpointsUpdated, m.replicasReady, m.leaderChanged].filter((x): x is number => x !== undefined), 0);
