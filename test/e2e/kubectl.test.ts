@@ -2,7 +2,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deployment, ReplicaSetList } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap, Service } from 'kubernetes-types/core/v1.js';
 import { ctx, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
@@ -10,6 +10,11 @@ import { ctx, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
 let ns: string;
 beforeAll(async () => {
   ns = await namespace('kubectl');
+});
+// Its objects would outlive it otherwise: legacy-ing is a catch-all Ingress without a class, which the ingress add-on
+// would go on serving every unmatched host from (the ingress suites then see its backend instead of the 404 server).
+afterAll(async () => {
+  if (ns) await k(['delete', 'namespace', ns, '--wait=false']);
 });
 
 const MANIFESTS = `

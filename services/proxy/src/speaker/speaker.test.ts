@@ -101,6 +101,14 @@ describe('Speaker', () => {
     expect(node.calls.filter((c) => c.includes('replace'))).toEqual([]);
   });
 
+  it('reads the interface on its first run even when it wins nothing: a node back from the dead gives up what it held', async () => {
+    const node = fakeNode([{ ip: '172.28.255.7', label: 'eth0:lb' }]);
+    const { speaker } = speakerOn(node);
+    // Another node won it meanwhile; this (restarted) speaker's first outcome, "nothing", is no change to its memory.
+    await speaker.reconcile([el('172.28.255.7', 'node-2', 'default/web')], false, svc);
+    expect(node.lb()).toEqual([]);
+  });
+
   it('withdrawAll gives up every address', async () => {
     const node = fakeNode();
     const { speaker } = speakerOn(node);

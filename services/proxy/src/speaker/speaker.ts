@@ -25,6 +25,8 @@ export class Speaker {
   /** What this node announces, address → Services, as last written to the kernel. */
   private mine = new Map<string, string[]>();
   private dev: string | undefined;
+  /** Whether the interface has been read since this process started. */
+  private readOnce = false;
   private readonly announced: prom.Gauge<'ip' | 'node' | 'protocol' | 'service'>;
 
   constructor(
@@ -51,11 +53,14 @@ export class Speaker {
    */
   async reconcile(elections: readonly AddressElection[], verify: boolean, service: (key: string) => KubeObject | undefined): Promise<void> {
     const want = new Map(announcedBy(this.o.nodeName, elections).map((e) => [e.ip, e.services]));
-    // Elections come sorted by address, so equal outcomes serialize equally.
-    if (!verify && JSON.stringify([...want]) === JSON.stringify([...this.mine])) return;
+    // Elections come sorted by address, so equal outcomes serialize equally. The first run always reads the kernel:
+    // a node killed while it announced comes back with the addresses still on its interface, and winning nothing now
+    // is no change to an empty memory, so they would stay (two nodes answering ARP) until the next periodic check.
+    if (!verify && this.readOnce && JSON.stringify([...want]) === JSON.stringify([...this.mine])) return;
     const dev = await this.uplink();
     if (!dev) return;
     const have = new Set(await this.o.addresses.list(dev));
+    this.readOnce = true;
     for (const ip of have) {
       if (want.has(ip)) continue;
       await this.o.addresses.remove(dev, ip);
