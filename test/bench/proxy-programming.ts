@@ -10,8 +10,8 @@
  *   - kube-proxy's own kubeproxy_network_programming_duration_seconds histograms (Kubernetes' buckets: 0.25 s,
  *     0.5 s, 1 s, 2 s, ...), the difference over the churn, all nodes together.
  * Changes arrive at random (a Poisson process, seeded) at two mean rates: 1 change/s (most changes synced on their
- * own) and 10 changes/s (changes batched by kube-proxy's 1 s --min-sync-period). A fixed 1 s period would lock onto
- * the sync period and measure one phase. iptables mode, then nftables (switched with `kemu up --proxy-mode`).
+ * own) and 10 changes/s (changes batched by kube-proxy's --min-sync-period: 500 ms in the fast profile, 1 s in
+ * stock). A fixed period would lock onto the sync period and measure one phase. iptables mode, then nftables (switched with `kemu up --proxy-mode`).
  * Pods are not involved: the EndpointSlice controller's trigger time is a pod's Ready transition, which the kubelet
  * writes in whole seconds (as in Kubernetes), too coarse for a sub-second measure.
  * Run: npm run bench:proxy-programming   (as root; about 6 minutes)
