@@ -7,9 +7,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr } from '@kemu/api';
+import { killCgroup } from './process-signals.js';
 
 export function ip(args: string[], opts: { allowFail?: boolean } = {}): string {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
@@ -143,19 +144,7 @@ function removeCgroup(dir: string): boolean {
       rmdirSync(dir);
       return true;
     } catch {
-      let pids: string[] = [];
-      try {
-        pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
-      } catch {
-        /* gone meanwhile */
-      }
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          /* it has just exited */
-        }
-      }
+      killCgroup(dir);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }

@@ -1,5 +1,6 @@
 /** Processes by pid: alive or not, signalled alone or with their group, and the tree below one. */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Is the process running? A zombie is not: where pid 1 does not reap
@@ -56,4 +57,15 @@ export function signalPid(pid: number, sig: NodeJS.Signals): void {
   } catch {
     /* gone */
   }
+}
+
+/** SIGKILL every process a cgroup directory still holds (its cgroup.procs); a cgroup gone meanwhile holds none. */
+export function killCgroup(dir: string): void {
+  let pids: string[] = [];
+  try {
+    pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    /* gone meanwhile */
+  }
+  for (const pid of pids) signalPid(Number(pid), 'SIGKILL');
 }

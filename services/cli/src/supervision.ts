@@ -18,7 +18,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keeperFiles, type KeeperFiles, type KeeperSpec } from './keeper-spec.js';
-import { isAlive, processTree, signalGroup, signalPid } from './process-signals.js';
+import { isAlive, killCgroup, processTree, signalGroup, signalPid } from './process-signals.js';
 
 const KEEPER = join(dirname(fileURLToPath(import.meta.url)), 'keeper.js');
 const FREEZER_ROOT = '/sys/fs/cgroup/freezer';
@@ -211,10 +211,7 @@ export class Supervisor {
           writeFileSync(join(root, d.name, 'freezer.state'), 'THAWED');
           // Whatever still runs here outlived its records (a keeper whose state directory was removed, or a `kemu down`
           // run with another KEMU_HOME): the cgroup knows it, so it goes too and nothing restarts into a new cluster.
-          for (const pid of readFileSync(join(root, d.name, 'cgroup.procs'), 'utf8')
-            .split('\n')
-            .filter(Boolean))
-            signalPid(Number(pid), 'SIGKILL');
+          killCgroup(join(root, d.name));
           rmdirSync(join(root, d.name));
         } catch {
           /* busy: its last processes are still exiting */
