@@ -253,7 +253,7 @@ describe('Ingress through ingress-nginx, from the host', () => {
       ]),
     );
     expect((await until('foo.bar.com', 'foo.bar.com', '/', (r) => r.status === 200)).body).toMatch(/^hello-a-/);
-    expect((await curl('bar.foo.com', '/')).body).toMatch(/^hello-b-/);
+    expect((await until('bar.foo.com', 'bar.foo.com', '/', (r) => r.status === 200)).body).toMatch(/^hello-b-/);
     expect((await until('any other host', 'other.example', '/echo?msg=caught', (r) => r.status === 200)).body).toBe('caught');
     await k(['delete', 'ingress', 'vhosts', '-n', ns]);
     await until('the 404 again', 'other.example', '/', (r) => r.status === 404);
