@@ -7,6 +7,10 @@ import { start } from './server.js';
 
 const program = new Command('kemu-apiserver')
   .option('--etcd-servers <urls>', 'comma-separated etcd client URLs', 'http://127.0.0.1:2379')
+  .option('--etcd-cafile <file>', 'SSL Certificate Authority file used to secure etcd communication')
+  .option('--etcd-certfile <file>', 'SSL certification file used to secure etcd communication')
+  .option('--etcd-keyfile <file>', 'SSL key file used to secure etcd communication')
+  .option('--encryption-provider-config <file>', 'the file containing configuration for encryption providers to be used for storing secrets in etcd')
   .option('--bind-address <ip>', 'address to listen on', '0.0.0.0')
   .option('--secure-port <port>', 'HTTPS port', '6443')
   .option('--grpc-port <port>', 'gRPC port for cluster components', '6444')
@@ -29,6 +33,10 @@ const program = new Command('kemu-apiserver')
 /** The flags as commander parses them: strings, the required ones always present. */
 interface Flags {
   etcdServers: string;
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
+  encryptionProviderConfig?: string;
   bindAddress: string;
   securePort: string;
   grpcPort: string;
@@ -53,6 +61,10 @@ const log = pino({ name: 'apiserver', level: process.env.LOG_LEVEL ?? 'info' });
 const server = await start(
   {
     etcdServers: o.etcdServers.split(','),
+    etcdCAFile: o.etcdCafile,
+    etcdCertFile: o.etcdCertfile,
+    etcdKeyFile: o.etcdKeyfile,
+    encryptionProviderConfig: o.encryptionProviderConfig,
     bindAddress: o.bindAddress,
     securePort: Number(o.securePort),
     grpcPort: Number(o.grpcPort),

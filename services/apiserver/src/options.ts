@@ -5,10 +5,19 @@
 import { readFileSync } from 'node:fs';
 import { formatIPv4, nthAddress, type DefaultTolerationSeconds } from '@kemu/api';
 import { parseTokenFile, type UserInfo } from './http/auth.js';
+import { parseEncryptionConfig, type EncryptionTransformers } from './storage/encryption-config.js';
+import type { EtcdTLS } from './storage/etcd-store.js';
 
 export interface ApiServerOptions {
   /** etcd client URLs. Default http://127.0.0.1:2379. */
   etcdServers?: string[];
+  /** --etcd-cafile: the CA that signs etcd's serving certificates; with it, etcd is spoken to over TLS. */
+  etcdCAFile?: string;
+  /** --etcd-certfile / --etcd-keyfile: the api-server's client certificate for etcd (kubeadm's apiserver-etcd-client). */
+  etcdCertFile?: string;
+  etcdKeyFile?: string;
+  /** --encryption-provider-config: an EncryptionConfiguration; without it nothing is encrypted at rest. */
+  encryptionProviderConfig?: string;
   /** Address to listen on. Default 0.0.0.0. */
   bindAddress?: string;
   /** HTTPS port for the Kubernetes API. Default 6443. */
@@ -44,6 +53,8 @@ export interface ApiServerOptions {
 
 export interface CompiledOptions {
   etcdServers: string[];
+  etcdTLS?: EtcdTLS;
+  encryption?: EncryptionTransformers;
   bindAddress: string;
   securePort: number;
   grpcPort: number;
@@ -66,6 +77,8 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
   const [lo, hi] = (o.serviceNodePortRange ?? '30000-32767').split('-').map(Number);
   return {
     etcdServers: o.etcdServers ?? ['http://127.0.0.1:2379'],
+    etcdTLS: etcdTLS(o),
+    encryption: o.encryptionProviderConfig ? parseEncryptionConfig(readFileSync(o.encryptionProviderConfig, 'utf8')) : undefined,
     bindAddress: o.bindAddress ?? '0.0.0.0',
     securePort: o.securePort ?? 6443,
     grpcPort: o.grpcPort ?? 6444,
@@ -84,5 +97,18 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
       ? { signingKey: readFileSync(o.serviceAccountSigningKeyFile), issuer: o.serviceAccountIssuer ?? 'https://kubernetes.default.svc.cluster.local' }
       : undefined,
     defaultTolerationSeconds: o.defaultTolerationSeconds ?? { notReady: 300, unreachable: 300 },
+  };
+}
+
+/** etcd's TLS from the flags: a client certificate needs its key and the CA, as kube-apiserver checks. */
+function etcdTLS(o: ApiServerOptions): EtcdTLS | undefined {
+  if (!!o.etcdCertFile !== !!o.etcdKeyFile) throw new Error('--etcd-certfile and --etcd-keyfile must be given together');
+  if (!o.etcdCAFile) {
+    if (o.etcdCertFile) throw new Error('--etcd-certfile needs --etcd-cafile');
+    return undefined;
+  }
+  return {
+    ca: readFileSync(o.etcdCAFile),
+    ...(o.etcdCertFile && o.etcdKeyFile ? { cert: readFileSync(o.etcdCertFile), key: readFileSync(o.etcdKeyFile) } : {}),
   };
 }

@@ -48,7 +48,7 @@ export const VERSION = {
 export async function start(options: ApiServerOptions, log: Logger = pino({ name: 'apiserver' })): Promise<ApiServer> {
   let state: ApiServerState = 'starting';
   const opts = compileOptions(options);
-  const store = new EtcdStore(opts.etcdServers);
+  const store = new EtcdStore(opts.etcdServers, { tls: opts.etcdTLS, encryption: opts.encryption });
   const caches = new Map<string, WatchCache>();
   const metrics = apiServerMetrics({ storageCounts: () => [...caches.values()].map((c): [string, number] => [c.storage, c.size]) });
 

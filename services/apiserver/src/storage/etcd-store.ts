@@ -3,12 +3,16 @@
  * (`/registry/<resource>/<namespace>/<name>`), resourceVersion = etcd's
  * mod_revision, create = txn "key absent", update/delete = txn "mod_revision
  * equals". Values are the object's JSON without its resourceVersion, which is
- * set from the revision on the way out.
+ * set from the revision on the way out. Values of the resources the
+ * encryption configuration names go through its transformer (encrypted on the
+ * way in, decrypted on the way out), so every reader above (gets, lists, the
+ * watch caches) sees plain objects.
  */
 import { Etcd3, isRecoverableError, type IKeyValue, type IWatchResponse } from 'etcd3';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { WatchManager } from 'etcd3/lib/watch.js';
 import type { KubeObject } from '@kemu/api';
+import type { EncryptionTransformers } from './encryption-config.js';
 
 /**
  * etcd3's WatchManager throws when a response names a watch id it no longer holds (a watcher cancelled while etcd was
@@ -67,12 +71,31 @@ function encode(obj: KubeObject): string {
 
 const num = (v: unknown): number => Number(v ?? 0);
 
+/** The api-server's TLS client identity for etcd (--etcd-cafile, --etcd-certfile, --etcd-keyfile). */
+export interface EtcdTLS {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+export interface EtcdStoreOptions {
+  dialTimeout?: number;
+  /** With https:// endpoints: the CA etcd's serving certificates are checked against, and our client certificate. */
+  tls?: EtcdTLS;
+  /** Encryption at rest (--encryption-provider-config); none: every value stored as it is. */
+  encryption?: EncryptionTransformers;
+}
+
 export class EtcdStore {
   readonly client: Etcd3;
-  constructor(endpoints: string[], opts: { dialTimeout?: number } = {}) {
+  private encryption?: EncryptionTransformers;
+  constructor(endpoints: string[], opts: EtcdStoreOptions = {}) {
     const members = endpoints.length > 1;
+    this.encryption = opts.encryption;
     this.client = new Etcd3({
       hosts: endpoints,
+      // grpc-js speaks TLS when given credentials (etcd3 then dials every host with them, http:// or https://).
+      ...(opts.tls ? { credentials: { rootCertificate: opts.tls.ca, privateKey: opts.tls.key, certChain: opts.tls.cert } } : {}),
       dialTimeout: opts.dialTimeout ?? 3000,
       // gRPC keepalive, as kube-apiserver's etcd client has (30 s / 10 s there; shorter here, within etcd's own
       // 5 s minimum): a member that died without closing its connections (a power cut, `kemu chaos kill etcd`)
@@ -100,6 +123,20 @@ export class EtcdStore {
     this.client.close();
   }
 
+  /** The object stored under `key`, decrypted when its resource is encrypted. */
+  private decode(key: string, value: Buffer | undefined, rev: number): KubeObject | undefined {
+    if (!value || value.length === 0) return undefined;
+    const t = this.encryption?.forKey(key);
+    return decode(t ? t.fromStorage(value, key) : value, rev);
+  }
+
+  /** The bytes to store under `key`: the object's JSON, encrypted when its resource is. */
+  private encode(key: string, obj: KubeObject): Buffer {
+    const plain = Buffer.from(encode(obj));
+    const t = this.encryption?.forKey(key);
+    return t ? t.toStorage(plain, key) : plain;
+  }
+
   /** The cluster's current revision (a cheap range on a key that never exists). */
   async revision(): Promise<number> {
     const res = await this.client.kv.range({ key: Buffer.from('\0kemu-revision-probe'), count_only: true });
@@ -111,7 +148,7 @@ export class EtcdStore {
     const kv = res.kvs[0];
     if (!kv) return undefined;
     const rev = num(kv.mod_revision);
-    return { key, obj: decode(kv.value, rev)!, rev };
+    return { key, obj: this.decode(key, kv.value, rev)!, rev };
   }
 
   /** Everything under a prefix, at one revision. */
@@ -119,7 +156,8 @@ export class EtcdStore {
     const res = await this.client.kv.range({ key: Buffer.from(prefix), range_end: Buffer.from(prefixEnd(prefix)) });
     const items = res.kvs.map((kv: IKeyValue) => {
       const rev = num(kv.mod_revision);
-      return { key: kv.key.toString(), obj: decode(kv.value, rev)!, rev };
+      const key = kv.key.toString();
+      return { key, obj: this.decode(key, kv.value, rev)!, rev };
     });
     return { items, rev: num(res.header.revision) };
   }
@@ -129,7 +167,7 @@ export class EtcdStore {
     const k = Buffer.from(key);
     const res = await this.client.kv.txn({
       compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: Buffer.from(encode(obj)) } }],
+      success: [{ request_put: { key: k, value: this.encode(key, obj) } }],
       failure: [],
     });
     return res.succeeded ? { ok: true, rev: num(res.header.revision) } : { ok: false };
@@ -140,12 +178,12 @@ export class EtcdStore {
     const k = Buffer.from(key);
     const res = await this.client.kv.txn({
       compare: [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRev }],
-      success: [{ request_put: { key: k, value: Buffer.from(encode(obj)) } }],
+      success: [{ request_put: { key: k, value: this.encode(key, obj) } }],
       failure: [{ request_range: { key: k } }],
     });
     if (res.succeeded) return { ok: true, rev: num(res.header.revision) };
     const kv = res.responses[0]?.response_range?.kvs?.[0];
-    return { ok: false, current: kv ? { key, obj: decode(kv.value, num(kv.mod_revision))!, rev: num(kv.mod_revision) } : undefined };
+    return { ok: false, current: kv ? { key, obj: this.decode(key, kv.value, num(kv.mod_revision))!, rev: num(kv.mod_revision) } : undefined };
   }
 
   /** Delete if the key's mod_revision is still `expectedRev`. */
@@ -158,12 +196,12 @@ export class EtcdStore {
     });
     if (res.succeeded) return { ok: true, rev: num(res.header.revision) };
     const kv = res.responses[0]?.response_range?.kvs?.[0];
-    return { ok: false, current: kv ? { key, obj: decode(kv.value, num(kv.mod_revision))!, rev: num(kv.mod_revision) } : undefined };
+    return { ok: false, current: kv ? { key, obj: this.decode(key, kv.value, num(kv.mod_revision))!, rev: num(kv.mod_revision) } : undefined };
   }
 
   /** Unconditional put (bootstrap, allocation records). */
   async put(key: string, obj: KubeObject): Promise<number> {
-    const res = await this.client.kv.put({ key: Buffer.from(key), value: Buffer.from(encode(obj)) });
+    const res = await this.client.kv.put({ key: Buffer.from(key), value: this.encode(key, obj) });
     return num(res.header.revision);
   }
 
@@ -174,7 +212,7 @@ export class EtcdStore {
    */
   async putWithTTL(key: string, obj: KubeObject, ttlSeconds: number): Promise<number> {
     const lease = await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds });
-    const res = await this.client.kv.put({ key: Buffer.from(key), value: Buffer.from(encode(obj)), lease: lease.ID });
+    const res = await this.client.kv.put({ key: Buffer.from(key), value: this.encode(key, obj), lease: lease.ID });
     return num(res.header.revision);
   }
 
@@ -201,7 +239,10 @@ export class EtcdStore {
       if (!res.events.length) return;
       // The etcd3 library rethrows a handler's exception outside any try: never throw here.
       try {
-        onEvents(res.events.map(toStoreEvent), num(res.header.revision));
+        onEvents(
+          res.events.map((e) => this.toStoreEvent(e)),
+          num(res.header.revision),
+        );
       } catch (err) {
         onError(err as Error);
       }
@@ -213,22 +254,23 @@ export class EtcdStore {
     watcher.on('error', (err: Error) => onError(err));
     return { cancel: () => watcher.cancel() };
   }
-}
 
-function toStoreEvent(e: IWatchResponse['events'][number]): StoreEvent {
-  const rev = num(e.kv.mod_revision);
-  if (e.type === 'Delete') {
-    // A DELETED event carries the last state, at the deletion's revision.
-    return { type: 'delete', key: e.kv.key.toString(), rev, prev: decode(e.prev_kv?.value, rev), created: false };
+  private toStoreEvent(e: IWatchResponse['events'][number]): StoreEvent {
+    const rev = num(e.kv.mod_revision);
+    const key = e.kv.key.toString();
+    if (e.type === 'Delete') {
+      // A DELETED event carries the last state, at the deletion's revision.
+      return { type: 'delete', key, rev, prev: this.decode(key, e.prev_kv?.value, rev), created: false };
+    }
+    return {
+      type: 'put',
+      key,
+      rev,
+      obj: this.decode(key, e.kv.value, rev),
+      prev: e.prev_kv ? this.decode(key, e.prev_kv.value, num(e.prev_kv.mod_revision)) : undefined,
+      created: num(e.kv.create_revision) === rev,
+    };
   }
-  return {
-    type: 'put',
-    key: e.kv.key.toString(),
-    rev,
-    obj: decode(e.kv.value, rev),
-    prev: e.prev_kv ? decode(e.prev_kv.value, num(e.prev_kv.mod_revision)) : undefined,
-    created: num(e.kv.create_revision) === rev,
-  };
 }
 
 /** The range end that covers every key starting with `prefix`. */
