@@ -16,13 +16,19 @@ describe('compose interpolation', () => {
 
 describe('the repository compose file', () => {
   const text = readFileSync(new URL('../../../compose/docker-compose.yml', import.meta.url), 'utf8');
+  /** A compose/ env file's variables (KEY=value lines). */
+  const envFile = (name: string): [string, string][] =>
+    readFileSync(new URL(`../../../compose/${name}`, import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
   it('gives every service a fixed address on the cluster network', () => {
     const p = parseCompose(text, { KEMU_SUBNET: '172.30', KEMU_STATE: '/s', KEMU_ROOT: '/r' });
     expect(p.subnet).toBe('172.30.0.0/16');
     expect(p.gateway).toBe('172.30.0.1');
     const api = p.services.find((s) => s.name === 'apiserver')!;
     expect(api.address).toBe('172.30.0.3');
-    expect(api.command).toContain('--etcd-servers=http://172.30.0.2:2379');
+    expect(api.command).toContain('--etcd-servers=https://172.30.0.2:2379');
     expect(api.command[1]).toBe('/r/services/apiserver/dist/main.js');
     expect(api.healthcheck?.[0]).toBe('curl');
   });
@@ -35,6 +41,56 @@ describe('the repository compose file', () => {
     ]);
     expect(nodes[0].command).toContain('--network-backend=vxlan');
     expect(parseCompose(text, { KEMU_NODES: '0' }).services.some((s) => s.name.startsWith('node'))).toBe(false);
+  });
+  it('locks etcd down as kubeadm does: TLS and client certificates on both ports, the api-server with its own', () => {
+    const env = { KEMU_SUBNET: '172.30', KEMU_STATE: '/s', KEMU_ROOT: '/r' };
+    const p = parseCompose(text, env);
+    const flags = (name: string) => p.services.find((s) => s.name === name)?.command ?? [];
+    expect(flags('etcd')).toEqual(
+      expect.arrayContaining([
+        '--listen-client-urls=https://0.0.0.0:2379',
+        '--advertise-client-urls=https://172.30.0.2:2379',
+        '--client-cert-auth=true',
+        '--trusted-ca-file=/s/pki/etcd/ca.crt',
+        '--cert-file=/s/pki/etcd/etcd-server.crt',
+        '--key-file=/s/pki/etcd/etcd-server.key',
+        '--peer-client-cert-auth=true',
+        '--peer-trusted-ca-file=/s/pki/etcd/ca.crt',
+        '--peer-cert-file=/s/pki/etcd/etcd-peer.crt',
+        '--peer-key-file=/s/pki/etcd/etcd-peer.key',
+        '--listen-peer-urls=https://127.0.0.1:2380',
+      ]),
+    );
+    // Nothing listens in plaintext but the metrics port (/health, /metrics; no keys).
+    expect(flags('etcd').filter((f) => f.includes('http://'))).toEqual(['--listen-metrics-urls=http://127.0.0.1:2381,http://172.30.0.2:2381']);
+    expect(p.services.find((s) => s.name === 'etcd')?.healthcheck).toEqual(['curl', '-sf', 'http://127.0.0.1:2381/health']);
+    expect(flags('apiserver')).toEqual(
+      expect.arrayContaining([
+        '--etcd-cafile=/s/pki/etcd/ca.crt',
+        '--etcd-certfile=/s/pki/apiserver-etcd-client.crt',
+        '--etcd-keyfile=/s/pki/apiserver-etcd-client.key',
+        '--encryption-provider-config=/s/encryption-config.yaml',
+      ]),
+    );
+    // kemu init is told which members to make certificates for.
+    expect(p.services.find((s) => s.name === 'init')?.environment).toEqual(expect.objectContaining({ KEMU_SUBNET: '172.30', KEMU_ETCD_EXTRA_MEMBERS: '0' }));
+    // The other members, each with its own certificates, peers over TLS too (compose/etcd-3.env under Docker).
+    const three = parseCompose(text, { ...env, ...Object.fromEntries(envFile('etcd-3.env')) });
+    const etcd3 = three.services.find((s) => s.name === 'etcd-3')?.command ?? [];
+    expect(etcd3).toEqual(
+      expect.arrayContaining([
+        '--cert-file=/s/pki/etcd/etcd-3-server.crt',
+        '--peer-cert-file=/s/pki/etcd/etcd-3-peer.crt',
+        '--peer-client-cert-auth=true',
+        '--client-cert-auth=true',
+        '--initial-cluster=etcd=https://172.28.0.2:2380,etcd-2=https://172.28.0.11:2380,etcd-3=https://172.28.0.12:2380',
+      ]),
+    );
+    expect(etcd3.filter((f) => f.includes('http://'))).toEqual(['--listen-metrics-urls=http://127.0.0.1:2381,http://172.30.0.12:2381']);
+    expect(three.services.find((s) => s.name === 'apiserver')?.command).toContain(
+      '--etcd-servers=https://172.30.0.2:2379,https://172.28.0.11:2379,https://172.28.0.12:2379',
+    );
+    expect(three.services.find((s) => s.name === 'init')?.environment?.KEMU_ETCD_EXTRA_MEMBERS).toBe('1');
   });
   it('starts dependencies first', () => {
     const p = parseCompose(text, {});

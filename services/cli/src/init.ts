@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { formatIPv4, isPlainObject, nthAddress } from '@kemu/api';
 import { makeCA, newKey, newToken, signCert, type KeyPair } from './pki.js';
+import { etcdCredentials, etcdMembersFromEnv } from './etcd-pki.js';
 
 export interface InitOptions {
   state: string;
@@ -111,8 +112,9 @@ export async function init(o: InitOptions): Promise<{ created: boolean; kubeconf
 /**
  * What nodes and their streams need (made when missing, so older state
  * directories gain them): the kubelets' serving certificate, the
- * api-server's client certificate for kubelets, and the key that signs
- * service account tokens. Their keys are made while the CA's is.
+ * api-server's client certificate for kubelets, the key that signs
+ * service account tokens, and etcd's PKI with the Secrets' encryption key
+ * (etcd-pki.ts). Their keys are made while the CA's is.
  */
 async function nodeCredentials(pki: string, ca: Promise<KeyPair>): Promise<void> {
   const f = (n: string) => join(pki, n);
@@ -133,6 +135,7 @@ async function nodeCredentials(pki: string, ca: Promise<KeyPair>): Promise<void>
     certified('kubelet', { commonName: 'kubelet', dnsNames: ['localhost'], ips: ['127.0.0.1'], server: true }),
     certified('apiserver-kubelet-client', { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], client: true }),
     saKey(),
+    etcdCredentials(pki, etcdMembersFromEnv(process.env)),
   ]);
 }
 

@@ -146,16 +146,16 @@ describe('cluster settings: the DNS add-on', () => {
 describe('cluster settings: etcd members', () => {
   it('3 members: etcd, etcd-2 and etcd-3 one cluster on the cluster network, the api-server told of all three', () => {
     const env = settingsEnv(compile({ etcdMembers: '3' }), '172.28');
-    const peers = 'etcd=http://172.28.0.2:2380,etcd-2=http://172.28.0.11:2380,etcd-3=http://172.28.0.12:2380';
-    expect(flagsOf(env, 'etcd')).toEqual(expect.arrayContaining([`--initial-cluster=${peers}`, '--initial-advertise-peer-urls=http://172.28.0.2:2380']));
+    const peers = 'etcd=https://172.28.0.2:2380,etcd-2=https://172.28.0.11:2380,etcd-3=https://172.28.0.12:2380';
+    expect(flagsOf(env, 'etcd')).toEqual(expect.arrayContaining([`--initial-cluster=${peers}`, '--initial-advertise-peer-urls=https://172.28.0.2:2380']));
     expect(flagsOf(env, 'etcd-3')).toEqual(expect.arrayContaining([`--initial-cluster=${peers}`, '--name=etcd-3']));
     expect(flagsOf(env, 'apiserver')).toEqual(
-      expect.arrayContaining(['--etcd-servers=http://172.28.0.2:2379,http://172.28.0.11:2379,http://172.28.0.12:2379']),
+      expect.arrayContaining(['--etcd-servers=https://172.28.0.2:2379,https://172.28.0.11:2379,https://172.28.0.12:2379']),
     );
   });
   it('1 member (the default): no etcd-2 or etcd-3, the peer port on loopback as before', () => {
     const env = settingsEnv(compile({}), '172.28');
-    expect(flagsOf(env, 'etcd')).toEqual(expect.arrayContaining(['--initial-cluster=etcd=http://127.0.0.1:2380']));
+    expect(flagsOf(env, 'etcd')).toEqual(expect.arrayContaining(['--initial-cluster=etcd=https://127.0.0.1:2380']));
     expect(flagsOf(env, 'etcd-2')).toEqual([]);
     expect(() => compile({ etcdMembers: '2' })).toThrow('--etcd-members: "2" is not 1 or 3');
   });

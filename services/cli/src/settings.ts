@@ -216,15 +216,15 @@ export function settingsEnv(s: ClusterSettings, subnet: string): Record<string, 
     members.length > 1
       ? {
           KEMU_ETCD_EXTRA_MEMBERS: '1',
-          KEMU_ETCD_PEER_LISTEN: 'http://0.0.0.0:2380',
-          KEMU_ETCD_PEER_URL: `http://${members[0].ip}:2380`,
+          KEMU_ETCD_PEER_LISTEN: 'https://0.0.0.0:2380',
+          KEMU_ETCD_PEER_URL: `https://${members[0].ip}:2380`,
           KEMU_ETCD_MORE_PEERS: members
             .slice(1)
-            .map((m) => `,${m.name}=http://${m.ip}:2380`)
+            .map((m) => `,${m.name}=https://${m.ip}:2380`)
             .join(''),
           KEMU_ETCD_MORE_SERVERS: members
             .slice(1)
-            .map((m) => `,http://${m.ip}:2379`)
+            .map((m) => `,https://${m.ip}:2379`)
             .join(''),
         }
       : { KEMU_ETCD_EXTRA_MEMBERS: '0' };
