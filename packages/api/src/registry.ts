@@ -32,6 +32,8 @@ export interface ResourceInfo {
    * removed it, for the warning a deprecated version's requests get (as kube-apiserver sent while it served them).
    */
   deprecated?: { since: string; removed: string };
+  /** Never stored: a create is answered at once (the access and token reviews), as Kubernetes' non-persisted kinds. */
+  virtual?: boolean;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -52,6 +54,7 @@ function r(gv: string, resource: string, kind: string, opts: Partial<Omit<Resour
     storage: opts.storage ?? resource,
     storageVersion: opts.storageVersion ?? true,
     deprecated: opts.deprecated,
+    virtual: opts.virtual,
   };
 }
 
@@ -121,7 +124,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
   r('networking.k8s.io/v1beta1', 'ingressclasses', 'IngressClass', legacy({ since: '1.19', removed: '1.22' }, { namespaced: false })),
   r('networking.k8s.io/v1beta1', 'ingresses', 'Ingress', legacy({ since: '1.19', removed: '1.22' }, { shortNames: ['ing'], subresources: ['status'] })),
-  // Stored and served so that manifests carrying RBAC objects (the add-ons') apply; not enforced yet.
+  r('authentication.k8s.io/v1', 'selfsubjectreviews', 'SelfSubjectReview', { namespaced: false, verbs: ['create'], virtual: true }),
+  r('authentication.k8s.io/v1', 'tokenreviews', 'TokenReview', { namespaced: false, verbs: ['create'], virtual: true }),
+  r('authorization.k8s.io/v1', 'localsubjectaccessreviews', 'LocalSubjectAccessReview', { verbs: ['create'], virtual: true }),
+  r('authorization.k8s.io/v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', { namespaced: false, verbs: ['create'], virtual: true }),
+  r('authorization.k8s.io/v1', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', { namespaced: false, verbs: ['create'], virtual: true }),
+  r('authorization.k8s.io/v1', 'subjectaccessreviews', 'SubjectAccessReview', { namespaced: false, verbs: ['create'], virtual: true }),
   r('rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
   r('rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
   r('rbac.authorization.k8s.io/v1', 'rolebindings', 'RoleBinding'),
@@ -160,7 +168,7 @@ export function storageInfo(info: ResourceInfo): ResourceInfo {
 
 /** All distinct stored resources (one per storage identity). */
 export function storedResources(): ResourceInfo[] {
-  return RESOURCES.filter((x) => x.storageVersion && x.resource !== 'bindings');
+  return RESOURCES.filter((x) => x.storageVersion && x.resource !== 'bindings' && !x.virtual);
 }
 
 /** Group → its versions, preferred first, for discovery. */

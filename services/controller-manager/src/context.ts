@@ -40,6 +40,7 @@ export const R = {
   leases: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },
   configmaps: { version: 'v1', resource: 'configmaps' },
   resourcequotas: { version: 'v1', resource: 'resourcequotas' },
+  clusterroles: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles' },
 } as const;
 
 export { formatTime as ts } from '@kemu/api';

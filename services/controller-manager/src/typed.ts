@@ -4,6 +4,7 @@
  * objects are all of one kind, so the views give them that kind once, here,
  * and the controllers work with typed objects (kubernetes-types) only.
  */
+import type { ClusterRole } from 'kubernetes-types/rbac/v1.js';
 import type { DeleteOptions, KubeObject } from '@kemu/api';
 import type { ApiClient, Informer, InformerFactory, InformerOptions, ListResult, ResourceId } from '@kemu/client';
 import type { DaemonSet, Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
@@ -31,6 +32,7 @@ export interface Kinds {
   leases: Lease;
   configmaps: ConfigMap;
   resourcequotas: ResourceQuota;
+  clusterroles: ClusterRole;
 }
 
 /** A resource of a known kind (the entries of `R`). */

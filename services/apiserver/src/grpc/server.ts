@@ -12,7 +12,9 @@ import { StatusError, badRequest, internalError, isPlainObject, lookupResource, 
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
-import type { UserInfo } from '../http/auth.js';
+import { staticTokenUser, type UserInfo } from '../http/auth.js';
+import { Authorizer } from '../authz/authorizer.js';
+import { runAs } from '../authz/request-user.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { parseJsonBody } from '../encoding/json.js';
 import type { WatchSink } from '../storage/watch-cache.js';
@@ -73,21 +75,45 @@ export interface GrpcDeps {
 
 export function createGrpcService(deps: GrpcDeps): ApiServerServer {
   const { rest } = deps;
-  const auth = (call: Call) => {
+  const authorizer = new Authorizer(rest.caches);
+  /** The caller of a static token; every call is then authorized as its REST twin would be. */
+  const auth = (call: Call): UserInfo => {
     const h = String(call.metadata.get('authorization')[0] ?? '');
     const m = h.match(/^Bearer\s+(\S+)$/i);
-    if (!m || !deps.tokens.has(m[1])) throw unauthorized();
+    const user = m && staticTokenUser(m[1], deps.tokens);
+    if (!user) throw unauthorized();
+    return user;
+  };
+  const allow = (user: UserInfo, verb: string, ref: ResourceRef | undefined, name?: string, subresource?: string) => {
+    const { info, ns } = resolve(ref);
+    authorizer.check(user, {
+      resourceRequest: true,
+      verb,
+      apiGroup: info.group,
+      apiVersion: info.version,
+      resource: info.resource,
+      subresource: subresource || undefined,
+      namespace: ns,
+      name: name || undefined,
+    });
   };
   const failed = (e: unknown, method: string) => {
     if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method }, 'gRPC call failed');
     return toGrpcError(e);
   };
   const unary =
-    <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    <Req extends { ref?: ResourceRef; name?: string; subresource?: string }, Res>(
+      verb: string,
+      fn: (req: Req) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
       Promise.resolve()
-        .then(() => auth(call))
-        .then(() => fn(call.request))
+        .then(() => {
+          const user = auth(call);
+          const r = call.request;
+          allow(user, verb, r.ref, r.name, r.subresource);
+          return runAs(user, () => fn(r));
+        })
         .then(
           (r) => cb(null, r),
           (e) => cb(failed(e, call.getPath())),
@@ -95,7 +121,7 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
     };
 
   return {
-    list: unary(async (req) => {
+    list: unary('list', async (req) => {
       const { info, ns } = resolve(req.ref);
       const out = await rest.list(info, ns, {
         labelSelector: req.labelSelector,
@@ -105,12 +131,12 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       });
       return { items: out.items.map(apiObject), resourceVersion: out.resourceVersion, continue: out.continue ?? '' };
     }),
-    get: unary(async (req) => {
+    get: unary('get', async (req) => {
       const { info, ns } = resolve(req.ref);
       const obj = req.subresource === 'scale' ? await getScale(rest, info, ns, req.name) : await rest.get(info, ns, req.name);
       return { object: apiObject(obj) };
     }),
-    create: unary(async (req) => {
+    create: unary('create', async (req) => {
       const { info, ns } = resolve(req.ref);
       const obj = decode(req.json);
       if (req.subresource === 'token' && deps.saTokens && ns) return { object: apiObject(await deps.saTokens.issue(ns, req.name, obj)) };
@@ -120,20 +146,20 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       }
       return { object: apiObject(await rest.create(info, ns, obj)) };
     }),
-    update: unary(async (req) => {
+    update: unary('update', async (req) => {
       const { info, ns } = resolve(req.ref);
       const obj = decode(req.json);
       if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { scale: obj })) };
       return { object: apiObject(await rest.update(info, ns, req.name, obj, req.subresource || undefined)) };
     }),
-    patch: unary(async (req) => {
+    patch: unary('patch', async (req) => {
       const { info, ns } = resolve(req.ref);
       const type = patchTypeOf(req.patchType);
       const patch = parseJsonBody(Buffer.from(req.patch ?? []).toString('utf8'));
       if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { patchType: type, patch })) };
       return { object: apiObject(await patchResource(rest, info, ns, req.name, type, patch, req.subresource || undefined)) };
     }),
-    delete: unary(async (req) => {
+    delete: unary('delete', async (req) => {
       const { info, ns } = resolve(req.ref);
       const opts = req.options?.length ? (decode(req.options) as unknown as DeleteOptions) : {};
       return { object: apiObject(await rest.delete(info, ns, req.name, opts)) };
@@ -162,7 +188,7 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
         close: (err) => end(err),
       };
       (async () => {
-        auth(call);
+        allow(auth(call), 'watch', call.request.ref);
         const { info, ns } = resolve(call.request.ref);
         active = await rest.watch(
           info,

@@ -1,8 +1,8 @@
 /**
  * Authentication: a client certificate signed by the cluster CA (user = CN,
  * groups = O) or a bearer token from the token file. Everything else is 401,
- * except the health and version endpoints. Authorization is "any
- * authenticated user may do anything" for now (RBAC is not served yet).
+ * except the health and version endpoints (served to system:anonymous).
+ * Authorization is ../authz (RBAC).
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -35,13 +35,17 @@ export function parseTokenFile(text: string): Map<string, UserInfo> {
   return out;
 }
 
+/** The user of a static token (--token-auth-file), in group system:authenticated as every authenticated user. */
+export function staticTokenUser(token: string, tokens: Map<string, UserInfo>): UserInfo | undefined {
+  const user = tokens.get(token);
+  return user && { name: user.name, groups: [...user.groups, 'system:authenticated'] };
+}
+
 export function authenticate(req: IncomingMessage, tokens: Map<string, UserInfo>): UserInfo | undefined {
   const header = req.headers.authorization;
   if (header) {
     const m = header.match(/^Bearer\s+(\S+)$/i);
-    const user = m ? tokens.get(m[1]) : undefined;
-    if (user) return { name: user.name, groups: [...user.groups, 'system:authenticated'] };
-    return undefined; // a wrong token is refused even when a certificate is also offered
+    return m ? staticTokenUser(m[1], tokens) : undefined; // a wrong token is refused even when a certificate is also offered
   }
   const sock = req.socket as TLSSocket;
   if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {

@@ -21,7 +21,7 @@ import {
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
-import { authenticate, PUBLIC_PATHS, type UserInfo } from './auth.js';
+import { authenticate, PUBLIC_PATHS, staticTokenUser, type UserInfo } from './auth.js';
 import { readBody } from './body.js';
 import { parseJsonBody } from '../encoding/json.js';
 import { aggregatedList, aggregatedWanted, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
@@ -35,6 +35,13 @@ import { serveWatch } from './watch.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
 import type { Duplex } from 'node:stream';
+import { ANONYMOUS, Authorizer } from '../authz/authorizer.js';
+import { nonResourceAttributes, resourceAttributes } from '../authz/attributes.js';
+import { impersonatedUser } from '../authz/impersonation.js';
+import type { RequestAttributes } from '../authz/rbac.js';
+import { runAs } from '../authz/request-user.js';
+import { answerReview } from '../authz/reviews.js';
+import { requestContext } from './request-context.js';
 import type { Logger } from 'pino';
 
 export interface HandlerDeps {
@@ -66,7 +73,42 @@ async function authenticateAny(deps: HandlerDeps, req: IncomingMessage): Promise
   return m ? deps.saTokens.authenticate(m[1]) : undefined;
 }
 
+/**
+ * Who the request acts as, or a 401: a valid credential's user (or the user it impersonates); without one, only the
+ * public paths are served, to system:anonymous (kube-apiserver with anonymous auth limited to its health and version
+ * endpoints). A wrong credential is a 401 even there.
+ */
+async function requestUser(deps: HandlerDeps, authorizer: Authorizer, req: IncomingMessage, path: string): Promise<UserInfo> {
+  const caller = await authenticateAny(deps, req);
+  const ctx = requestContext(req);
+  if (!caller) {
+    if (req.headers.authorization || !PUBLIC_PATHS.has(path)) throw unauthorized();
+    return (ctx.user = ANONYMOUS);
+  }
+  const as = impersonatedUser(req.headersDistinct, caller, (u, a) => authorizer.authorize(u, a));
+  if (as) ctx.impersonatedBy = caller;
+  return (ctx.user = as ?? caller);
+}
+
+function authorizeRequest(authorizer: Authorizer, req: IncomingMessage, user: UserInfo, a: RequestAttributes): void {
+  const ctx = requestContext(req);
+  ctx.verb = a.verb;
+  if (a.resourceRequest)
+    Object.assign(ctx, {
+      apiGroup: a.apiGroup,
+      apiVersion: a.apiVersion,
+      resource: a.resource,
+      subresource: a.subresource,
+      namespace: a.namespace,
+      name: a.name,
+    });
+  const d = authorizer.authorize(user, a);
+  ctx.authorization = { allowed: d.allowed, reason: d.reason };
+  authorizer.check(user, a);
+}
+
 export function createHandler(deps: HandlerDeps) {
+  const authorizer = new Authorizer(deps.rest.caches);
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     let verb = req.method ?? 'GET';
@@ -75,6 +117,11 @@ export function createHandler(deps: HandlerDeps) {
     try {
       const url = new URL(req.url ?? '/', 'https://kemu');
       const path = url.pathname.replace(/\/+$/, '') || '/';
+      const user = await requestUser(deps, authorizer, req, path);
+      const route = parseRoute(path);
+      if (route.kind === 'resource') {
+        authorizeRequest(authorizer, req, user, resourceAttributes(req.method ?? 'GET', route.req, queryBool(url.searchParams, 'watch')));
+      } else authorizeRequest(authorizer, req, user, nonResourceAttributes(req.method ?? 'GET', url.pathname));
       if (path === '/healthz' || path === '/livez') return sendText(res, 200, 'ok');
       if (path === '/readyz') {
         const r = await deps.ready();
@@ -85,8 +132,6 @@ export function createHandler(deps: HandlerDeps) {
         return sendText(res, r.ok ? 200 : 503, r.ok ? 'ok' : 'readyz check failed');
       }
       if (path === '/version') return sendJson(res, 200, deps.version);
-      const user = await authenticateAny(deps, req);
-      if (!user && !PUBLIC_PATHS.has(path)) throw unauthorized();
       if (path === '/metrics') {
         const { contentType, body } = await deps.metrics();
         return sendText(res, 200, body, contentType);
@@ -100,7 +145,6 @@ export function createHandler(deps: HandlerDeps) {
         if (!serveOpenapi(req, res, path, url.searchParams)) throw notFoundPath();
         return;
       }
-      const route = parseRoute(path);
       if (route.kind === 'group') {
         const g = apiGroup(route.group);
         if (!g) throw notFoundPath();
@@ -113,7 +157,7 @@ export function createHandler(deps: HandlerDeps) {
       }
       if (route.kind !== 'resource') throw notFoundPath();
       resource = route.req.info.resource;
-      verb = await serveResource(deps, route.req, url.searchParams, req, res);
+      verb = await runAs(user, () => serveResource({ ...deps, authorizer, user }, route.req, url.searchParams, req, res));
     } catch (e) {
       if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method: req.method, url: req.url }, 'request failed');
       sendStatus(res, e);
@@ -124,8 +168,9 @@ export function createHandler(deps: HandlerDeps) {
     socket.on('error', () => undefined);
     try {
       const url = new URL(req.url ?? '/', 'https://kemu');
-      if (!(await authenticateAny(deps, req))) throw unauthorized();
-      const route = parseRoute(url.pathname.replace(/\/+$/, ''));
+      const path = url.pathname.replace(/\/+$/, '');
+      const user = await requestUser(deps, authorizer, req, path);
+      const route = parseRoute(path);
       if (
         route.kind !== 'resource' ||
         route.req.info.resource !== 'pods' ||
@@ -135,6 +180,10 @@ export function createHandler(deps: HandlerDeps) {
       ) {
         throw badRequest('only pods/exec, pods/attach, pods/portforward and pods/proxy can be upgraded');
       }
+      // exec, attach and port-forward need `create` whatever the method (kube-apiserver checks it for WebSocket GETs too).
+      const a = resourceAttributes(req.method ?? 'GET', route.req, false);
+      if (a.resourceRequest && route.req.subresource !== 'proxy') a.verb = 'create';
+      authorizeRequest(authorizer, req, user, a);
       if (!deps.kubeletClient)
         throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
       const t = await kubeletTarget(deps.rest, route.req.namespace, route.req.name, route.req.subresource!, url.searchParams, route.req.proxyPath);
@@ -145,6 +194,14 @@ export function createHandler(deps: HandlerDeps) {
     }
   };
   return Object.assign(serve, { upgrade });
+}
+
+function reviewDeps(deps: ResourceDeps) {
+  return {
+    authorize: deps.authorizer.authorize.bind(deps.authorizer),
+    rules: deps.authorizer.rules.bind(deps.authorizer),
+    authenticateToken: async (token: string) => staticTokenUser(token, deps.tokens) ?? deps.saTokens?.authenticate(token),
+  };
 }
 
 function deleteOptionsFrom(q: URLSearchParams, body: string): DeleteOptions {
@@ -212,7 +269,9 @@ function fieldValidation(r: ResourceRequest, q: URLSearchParams, obj: unknown, r
   );
 }
 
-async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<string> {
+type ResourceDeps = HandlerDeps & { authorizer: Authorizer; user: UserInfo };
+
+async function serveResource(deps: ResourceDeps, r: ResourceRequest, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<string> {
   const { rest } = deps;
   const { info, namespace: ns, name, subresource: sub } = r;
   const method = req.method ?? 'GET';
@@ -299,6 +358,10 @@ async function serveResource(deps: HandlerDeps, r: ResourceRequest, q: URLSearch
     if (name) throw methodNotAllowed(info.resource, info.group, 'create');
     if (!info.verbs.includes('create')) throw methodNotAllowed(info.resource, info.group, 'create');
     checkKind(r, obj);
+    if (info.virtual) {
+      sendJson(res, 201, await answerReview(reviewDeps(deps), info, ns, obj, deps.user));
+      return 'CREATE';
+    }
     fieldValidation(r, q, obj, res);
     const created = await rest.create(info, ns, obj, { dryRun });
     sendJson(res, 201, created);

@@ -194,6 +194,30 @@ export const MESSAGES: Record<string, Table> = {
   TokenRequestSpec: { 1: list('audiences', 'string'), 3: m('boundObjectRef', 'BoundObjectReference'), 4: m('expirationSeconds', 'int64', { keepZero: true }) },
   BoundObjectReference: { 1: s('kind'), 2: s('apiVersion'), 3: s('name'), 4: s('uid') },
   TokenRequestStatus: { 1: s('token'), 2: m('expirationTimestamp', 'time') },
+
+  // The reviews `kubectl auth can-i` (with --list) and `kubectl auth whoami` send; SubjectAccessReview for clients that ask for others.
+  SelfSubjectAccessReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SelfSubjectAccessReviewSpec'), 3: m('status', 'SubjectAccessReviewStatus') },
+  SubjectAccessReviewStatus: { 1: m('allowed', 'bool'), 2: s('reason'), 3: s('evaluationError'), 4: m('denied', 'bool') },
+  SelfSubjectAccessReviewSpec: { 1: m('resourceAttributes', 'ResourceAttributes'), 2: m('nonResourceAttributes', 'NonResourceAttributes') },
+  ResourceAttributes: { 1: s('namespace'), 2: s('verb'), 3: s('group'), 4: s('version'), 5: s('resource'), 6: s('subresource'), 7: s('name') },
+  NonResourceAttributes: { 1: s('path'), 2: s('verb') },
+  SubjectAccessReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SubjectAccessReviewSpec'), 3: m('status', 'SubjectAccessReviewStatus') },
+  SubjectAccessReviewSpec: {
+    1: m('resourceAttributes', 'ResourceAttributes'),
+    2: m('nonResourceAttributes', 'NonResourceAttributes'),
+    3: s('user'),
+    4: list('groups', 'string'),
+    6: s('uid'),
+  },
+  SelfSubjectRulesReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SelfSubjectRulesReviewSpec'), 3: m('status', 'SubjectRulesReviewStatus') },
+  SubjectRulesReviewStatus: { 3: m('incomplete', 'bool'), 4: s('evaluationError') },
+  SelfSubjectRulesReviewSpec: { 1: s('namespace') },
+  SelfSubjectReview: { 1: m('metadata', 'ObjectMeta'), 2: m('status', 'SelfSubjectReviewStatus') },
+  SelfSubjectReviewStatus: { 1: m('userInfo', 'AuthUserInfo') },
+  AuthUserInfo: { 1: s('username'), 2: s('uid'), 3: list('groups', 'string') },
+  TokenReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'TokenReviewSpec'), 3: m('status', 'TokenReviewStatus') },
+  TokenReviewStatus: { 1: m('authenticated', 'bool'), 2: m('user', 'AuthUserInfo'), 3: s('error'), 4: list('audiences', 'string') },
+  TokenReviewSpec: { 1: s('token'), 2: list('audiences', 'string') },
 };
 
 /** apiVersion/kind → root message. */
@@ -207,4 +231,10 @@ export const ROOTS: Record<string, string> = {
   'apps/v1/Deployment': 'Deployment',
   'networking.k8s.io/v1/Ingress': 'Ingress',
   'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
+  'authentication.k8s.io/v1/TokenReview': 'TokenReview',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SubjectAccessReview': 'SubjectAccessReview',
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': 'SubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
 };

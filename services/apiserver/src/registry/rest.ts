@@ -38,6 +38,7 @@ import type { Admission } from './admission.js';
 import { planDelete } from './delete-strategy.js';
 import { randomSuffix } from './names.js';
 import { hasStatus, withZeroStatus } from './status.js';
+import { checkRbacWrite } from '../authz/rbac-writes.js';
 import { dropTypeDependentFields } from './service-type-change.js';
 import { bumpsGeneration, prepareForCreate, statusUpdateMetadata } from './strategy.js';
 
@@ -113,6 +114,7 @@ export class RestStore {
     obj = withZeroStatus(info, prepareForCreate(info, obj));
     const errs = validateCreate(storageInfo(info), obj);
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
+    checkRbacWrite(this.caches, info, obj);
     const meta = obj.metadata;
     meta.uid = randomUUID();
     meta.creationTimestamp = formatTime(this.now());
@@ -235,6 +237,7 @@ export class RestStore {
       // Internal writes that change one checked field (pods/binding) skip whole-object validation, as Kubernetes' binding does.
       const errs = opts.validate === false ? [] : validateUpdate(storageInfo(info), next, cur.obj);
       if (errs.length) throw invalidError(info.kind, info.group, name, errs);
+      checkRbacWrite(this.caches, info, next);
       const admitted = this.admission.beforeUpdate(info, next, cur.obj);
       if (opts.dryRun) {
         admitted.rollback();

@@ -1,5 +1,6 @@
 /** Every controller the controller-manager runs, in one list. */
 import type { Controller, ControllerContext } from '../context.js';
+import { clusterRoleAggregationController } from './clusterrole-aggregation.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { endpointsController } from './endpoints.js';
@@ -36,4 +37,5 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'endpointslice', start: endpointSliceController, workers: 5 },
   { name: 'endpointslicemirroring', start: endpointSliceMirroringController, workers: 5 },
   { name: 'service-lb-controller', start: serviceLBController, workers: 1 },
+  { name: 'clusterrole-aggregation', start: clusterRoleAggregationController, workers: 1 },
 ];
