@@ -176,7 +176,10 @@ describe("the book's cluster: services in 10.0.0.0/16, DNS at 10.0.0.10, one rep
   afterAll(() => c.down());
 
   it('runs a 3-member etcd: killing one member loses nothing, and the api-server keeps serving', async () => {
-    const members = execFileSync('etcdctl', [`--endpoints=http://${SUBNET}.0.11:2379`, 'member', 'list'], {
+    // etcd wants the api-server's client certificate (pki/apiserver-etcd-client) over TLS.
+    const pki = (n: string) => join(c.home, PROJECT, 'pki', n);
+    const tls = [`--cacert=${pki('etcd/ca.crt')}`, `--cert=${pki('apiserver-etcd-client.crt')}`, `--key=${pki('apiserver-etcd-client.key')}`];
+    const members = execFileSync('etcdctl', [`--endpoints=https://${SUBNET}.0.11:2379`, ...tls, 'member', 'list'], {
       encoding: 'utf8',
       env: { ...process.env, ETCDCTL_API: '3' },
     });
@@ -204,7 +207,7 @@ describe("the book's cluster: services in 10.0.0.0/16, DNS at 10.0.0.10, one rep
     await waitFor(
       'the restarted member to serve the write it missed',
       () =>
-        spawnSync('etcdctl', [`--endpoints=http://${SUBNET}.0.2:2379`, 'get', '--keys-only', '/registry/configmaps/default/during'], {
+        spawnSync('etcdctl', [`--endpoints=https://${SUBNET}.0.2:2379`, ...tls, 'get', '--keys-only', '/registry/configmaps/default/during'], {
           encoding: 'utf8',
           env: { ...process.env, ETCDCTL_API: '3' },
         }).stdout.includes('/registry/configmaps/default/during'),
