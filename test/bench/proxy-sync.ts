@@ -10,11 +10,13 @@
  *   - a restarted kube-proxy's first sync over the full tables (read back, stale chains looked for, all rewritten),
  *   - partial syncs: one Service's endpoints changed (one endpoint replaced), only its chains rewritten.
  * iptables mode runs once with iptables-nft and once with iptables-legacy (--iptables-backend). nftables mode writes
- * one transaction per sync (no partial syncs in kemu), so its "one changed" is a whole table.
+ * one `nft -f` transaction per sync, partial as kube-proxy's (only the changed Service's chains and map elements);
+ * its full syncs (at start and after a failure only: kube-proxy's nftables mode has no hourly one) rewrite the table.
  * What is timed is what kubeproxy_sync_proxy_rules_duration_seconds times: the model from the objects, plus the sync;
  * the CPU time beside it (this process and the tools) is what the sync would take on an idle core.
- * Run: npm run bench:proxy-sync   (as root; about 10 minutes on 2 cores, most of it nftables at 5,000 Services);
- * arguments pick modes: `proxy-sync.ts iptables-nft iptables-legacy nftables`.
+ * Run: npm run bench:proxy-sync   (as root; about 10 minutes on 2 cores, most of it nftables' full syncs at 5,000
+ * Services); arguments pick modes: `proxy-sync.ts iptables-nft iptables-legacy nftables`; KEMU_BENCH_PROXY_SIZES
+ * (default "1000,5000") the sizes; the network namespace is named after KEMU_BENCH_PROJECT (default kemu-bench).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,14 +24,15 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { IptablesProxier, ModelTracker, NftablesProxier, spawnExec, type NodeFacts, type Proxier } from '@kemu/proxy';
 
-const NETNS = 'kemu-bench-proxy-sync';
+const NETNS = `${process.env.KEMU_BENCH_PROJECT ?? 'kemu-bench'}-proxy-sync`;
 const INSIDE = '--inside-netns';
-const SIZES = [1000, 5000];
+const SIZES = (process.env.KEMU_BENCH_PROXY_SIZES ?? '1000,5000').split(',').map(Number);
 const FULL_RUNS = 5;
 const RESTART_RUNS = 2;
 const PARTIAL_RUNS = 10;
-// nftables rewrites the whole table every sync, and at 5,000 Services that takes a minute (see the README): fewer runs.
-const NFT_RUNS = 3;
+// A full nftables sync of 5,000 Services takes most of a minute (the kernel's cost per anonymous set, see the README):
+// fewer of them.
+const NFT_FULL_RUNS = 3;
 const ENDPOINTS = 2;
 const NODE: NodeFacts = { nodeName: 'bench', nodeIP: '192.0.2.1', localDetector: { mode: 'ClusterCIDR', cidr: '10.244.0.0/16' } };
 
@@ -102,12 +105,12 @@ async function measure(mode: Mode, n: number): Promise<void> {
     const r = await proxier.sync(tracker.entries(source), NODE, full);
     const ms = { wall: performance.now() - t0, cpu: cpuMs() - c0 };
     rules = r.ruleCounts?.nat ?? rules;
-    if (!full && iptables && (r.full || r.changed !== 1)) throw new Error(`expected a partial sync of one Service, got ${JSON.stringify(r)}`);
+    if (!full && (r.full || r.changed !== 1)) throw new Error(`expected a partial sync of one Service, got ${JSON.stringify(r)}`);
     return ms;
   };
   const first = await sync(true);
   const full: Sample[] = [];
-  const fullRuns = iptables ? FULL_RUNS : NFT_RUNS;
+  const fullRuns = iptables ? FULL_RUNS : NFT_FULL_RUNS;
   for (let i = 0; i < fullRuns; i++) full.push(await sync(true));
   const restart: Sample[] = [];
   for (let i = 0; iptables && i < RESTART_RUNS; i++) {
@@ -115,7 +118,7 @@ async function measure(mode: Mode, n: number): Promise<void> {
     restart.push(await sync(true));
   }
   const partial: Sample[] = [];
-  const runs = iptables ? PARTIAL_RUNS : NFT_RUNS;
+  const runs = PARTIAL_RUNS;
   for (let i = 0; i < runs; i++) {
     const k = (i * 7919) % n; // a different Service each time, spread over the table
     slices.set(`bench/svc-${k}`, [slice(k, i + 1)]);
@@ -130,8 +133,8 @@ async function measure(mode: Mode, n: number): Promise<void> {
     );
   } else {
     console.log(
-      `nftables sync, ${what} (one transaction each): first ${first.wall.toFixed(0)} ms (CPU ${first.cpu} ms); unchanged ${stat(full)} (${fullRuns} runs); ` +
-        `one Service's endpoints changed ${stat(partial)} (${runs} runs)`,
+      `nftables sync, ${what} (one transaction each): first ${first.wall.toFixed(0)} ms (CPU ${first.cpu} ms); full resync ${stat(full)} (${fullRuns} runs); ` +
+        `partial, one Service's endpoints changed: ${stat(partial)} (${runs} runs)`,
     );
   }
 }

@@ -21,7 +21,7 @@ import { spawnExec, type Exec } from './runtime/exec.js';
 import { proxyHealth } from './runtime/health.js';
 import { ProgrammingLatency, ProxyMetrics } from './runtime/metrics.js';
 import { IptablesProxier, NftablesProxier, cleanupIptables, cleanupNftables, type Proxier } from './runtime/proxiers.js';
-import { SyncRunner, wantsFullSync, type SyncReason } from './runtime/sync-runner.js';
+import { FULL_SYNC_PERIOD_MS, SyncRunner, wantsFullSync, type SyncReason } from './runtime/sync-runner.js';
 import { UserspaceProxier } from './runtime/userspace-proxier.js';
 import { chooseDataPath, describeDataPath, kernelHasIpvs, type DataPath } from './runtime/data-path.js';
 import { DataPathMetrics } from './runtime/metrics.js';
@@ -175,7 +175,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     const node: NodeFacts = { nodeName: o.nodeName, nodeIP, localDetector: { mode: 'ClusterCIDR', cidr: clusterCIDR } };
     const started = now();
     const lost = reason === 'periodic' && (proxier.rulesLost ? await proxier.rulesLost() : true);
-    const full = wantsFullSync(reason, started - lastFull, lost);
+    const full = wantsFullSync(reason, started - lastFull, lost, proxier.periodicFullSync === false ? Infinity : FULL_SYNC_PERIOD_MS);
     const changes = latency.take();
     try {
       const entries = tracker.entries(modelSource);

@@ -1,39 +1,45 @@
 /**
- * nftables mode: the model → one `nft -f` transaction that (re)builds the
- * `ip kube-proxy` table, in the layout of kube-proxy's nftables proxier
- * (pkg/proxy/nftables/proxier.go, v1.31): verdict maps keyed by
- * address . protocol . port send packets to per-service chains, which pick an
- * endpoint with `numgen random mod N`.
+ * nftables mode: the model → one `nft -f` transaction for the `ip kube-proxy` table, in the layout of kube-proxy's
+ * nftables proxier (pkg/proxy/nftables/proxier.go): verdict maps keyed by address . protocol . port send packets to
+ * per-service chains, which pick an endpoint with `numgen random mod N`. A full sync (re)creates the table's
+ * skeleton, flushes the dispatch maps and writes every Service; a partial sync, as kube-proxy's, rewrites only the
+ * chains of the Services that changed and brings the dispatch maps' elements up to date one by one.
  */
-import { planService, type ServicePlan } from '../model/plan.js';
-import { detectorImplemented, nftIfLocal, nftIfNotLocal } from '../model/local-detector.js';
-import { cidrContains } from '../model/from-k8s.js';
-import { endpointString, type EndpointInfo, type NodeFacts, type ServiceEntry } from '../model/types.js';
-import { isNftServiceChainName, nftAffinitySet, nftEndpointChain, nftExternalChain, nftFirewallChain, nftLocalChain, nftServiceChain } from '../naming.js';
+import { isNftServiceChainName } from '../naming.js';
+import type { NodeFacts, ServiceEntry } from '../model/types.js';
+import { NftServiceMemo, type NftServiceOutput, type NftablesOptions } from './service-ops.js';
+
+export type { NftablesOptions } from './service-ops.js';
 
 export const NFT_TABLE = 'kube-proxy';
 
-export interface NftablesOptions {
-  /** Service ClusterIP ranges: traffic to an unallocated ClusterIP there is dropped. */
-  serviceCIDRs?: string[];
-  /** Masquerade all ClusterIP traffic (--masquerade-all). Default false. */
-  masqueradeAll?: boolean;
-  /** SNAT mark bit. Default 14 (0x4000). */
-  masqueradeBit?: number;
-}
+/**
+ * The elements of the dispatch maps and sets (cluster-ips, service-ips, service-nodeports, firewall-ips,
+ * no-endpoint-*), by "container key" (container names have no spaces), each with the rest of its element text:
+ * what kube-proxy's nftElementStorage keeps so a partial sync changes only the elements that differ.
+ */
+export type NftElements = ReadonlyMap<string, string>;
 
 export interface NftablesSyncInput {
   entries: readonly ServiceEntry[];
   node: NodeFacts;
   options?: NftablesOptions;
-  /** Chains in the table now (`nft list chains ip kube-proxy`): stale service chains are flushed. */
+  /** Chains in the table now: stale service chains are flushed. */
   existingChains?: readonly string[];
   /** Sets in the table now: stale affinity sets are deleted. */
   existingSets?: readonly string[];
+  /**
+   * A partial sync: only the chains of these Services ("namespace/name") are rewritten, and the dispatch maps hold
+   * `elements` (what the last successful sync left). Undefined = a full sync. Node facts or options that changed
+   * since need a full sync.
+   */
+  partial?: { changedServices: ReadonlySet<string>; elements: NftElements };
+  /** Per-entry outputs of earlier builds, reused for entries that are the same objects. */
+  memo?: NftServiceMemo;
 }
 
 export interface NftablesTransaction {
-  /** The `nft -f` input. */
+  /** The `nft -f` input; '' when a partial sync has nothing to change. */
   text: string;
   /**
    * Service chains this transaction flushed because nothing uses them any more. They
@@ -41,6 +47,12 @@ export interface NftablesTransaction {
    * element's reference to a chain for a moment after the element is removed.
    */
   staleChains: string[];
+  /** Per-service chains in use once this transaction is applied (written now or left from earlier syncs). */
+  activeChains: Set<string>;
+  /** Affinity sets in use once it is applied. */
+  activeSets: Set<string>;
+  /** The dispatch maps' elements once it is applied (the next partial sync's `elements`). */
+  elements: Map<string, string>;
 }
 
 interface BaseChain {
@@ -97,30 +109,76 @@ class Tx {
   rule(chain: string, rule: string, comment?: string): void {
     this.cmd('add', 'rule', `${chain} ${rule}${comment ? ` comment "${comment}"` : ''}`);
   }
-  element(container: string, key: string, value?: string, comment?: string): void {
-    const c = comment ? ` comment "${comment}"` : '';
-    this.cmd('add', 'element', `${container} { ${key}${c}${value ? ` : ${value}` : ''} }`);
-  }
 }
 
-/** Build the full-sync transaction for the `ip kube-proxy` table. */
+/** Build the transaction of a full sync, or of a partial one (`input.partial`). */
 export function buildNftablesTransaction(input: NftablesSyncInput): NftablesTransaction {
   const opts = input.options ?? {};
-  const node = input.node;
-  const mark = `0x${(2 ** (opts.masqueradeBit ?? 14)).toString(16)}`;
   const tx = new Tx();
-  setup(tx, node, opts, mark);
+  const partial = input.partial;
+  if (!partial) setup(tx, input.node, opts, `0x${(2 ** (opts.masqueradeBit ?? 14)).toString(16)}`);
 
+  const outputs = (input.memo ?? new NftServiceMemo()).outputs(input.entries, input.node, opts);
+  const elements = new ElementWriter(tx, partial?.elements);
   const activeChains = new Set<string>();
-  const activeAffinitySets = new Set<string>();
-  for (const entry of input.entries) writeService(tx, planService(entry, node.nodeName), node, opts, activeChains, activeAffinitySets);
+  const activeSets = new Set<string>();
+  for (const out of outputs) {
+    for (const c of out.chains) activeChains.add(c);
+    for (const s of out.affinitySets) activeSets.add(s);
+    writeService(tx, out, elements, !partial || partial.changedServices.has(out.service));
+  }
 
   const staleChains = (input.existingChains ?? []).filter((c) => isNftServiceChainName(c) && !activeChains.has(c)).sort();
   for (const c of staleChains) tx.cmd('flush', 'chain', c);
   for (const s of [...(input.existingSets ?? [])].sort()) {
-    if (s.startsWith('affinity-') && !activeAffinitySets.has(s)) tx.cmd('delete', 'set', s);
+    if (s.startsWith('affinity-') && !activeSets.has(s)) tx.cmd('delete', 'set', s);
   }
-  return { text: tx.lines.join('\n') + '\n', staleChains };
+  elements.deleteLeftovers();
+  return { text: tx.lines.length > 0 ? tx.lines.join('\n') + '\n' : '', staleChains, activeChains, activeSets, elements: elements.current };
+}
+
+/** A Service port's output: its elements always (each written only if the map lacks it), the rest if `rewrite`. */
+function writeService(tx: Tx, out: NftServiceOutput, elements: ElementWriter, rewrite: boolean): void {
+  for (const op of out.ops) {
+    if (op.kind === 'element') elements.ensure(op.container, op.key, op.value);
+    else if (!rewrite) continue;
+    else if (op.kind === 'chain') tx.ensureChain(op.name);
+    else if (op.kind === 'rule') tx.cmd('add', 'rule', op.text);
+    else tx.cmd('add', 'set', op.text);
+  }
+}
+
+/**
+ * kube-proxy's nftElementStorage: the elements a map holds, so that each sync adds only the missing ones, replaces
+ * those whose verdict changed (delete, then add) and deletes, at the end, those no Service wants any more. A full
+ * sync starts from flushed maps, so from nothing.
+ */
+class ElementWriter {
+  readonly current: Map<string, string>;
+  private readonly wanted = new Set<string>();
+  constructor(
+    private readonly tx: Tx,
+    held?: NftElements,
+  ) {
+    this.current = new Map(held);
+  }
+  ensure(container: string, key: string, value: string): void {
+    const k = `${container} ${key}`;
+    this.wanted.add(k);
+    const held = this.current.get(k);
+    if (held === value) return;
+    if (held !== undefined) this.tx.cmd('delete', 'element', `${container} { ${key} }`);
+    this.tx.cmd('add', 'element', `${container} { ${key}${value} }`);
+    this.current.set(k, value);
+  }
+  deleteLeftovers(): void {
+    for (const k of [...this.current.keys()]) {
+      if (this.wanted.has(k)) continue;
+      const space = k.indexOf(' ');
+      this.tx.cmd('delete', 'element', `${k.slice(0, space)} { ${k.slice(space + 1)} }`);
+      this.current.delete(k);
+    }
+  }
 }
 
 /** The follow-up transaction that deletes chains an earlier one flushed. */
@@ -155,7 +213,7 @@ function setup(tx: Tx, node: NodeFacts, opts: NftablesOptions, mark: string): vo
   // --nodeport-addresses=primary), never on 127.0.0.1.
   tx.cmd('add', 'set', 'nodeport-ips { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }');
   tx.cmd('flush', 'set', 'nodeport-ips');
-  for (const ip of node.nodePortIPs ?? [node.nodeIP]) tx.element('nodeport-ips', ip);
+  for (const ip of node.nodePortIPs ?? [node.nodeIP]) tx.cmd('add', 'element', `nodeport-ips { ${ip} }`);
 
   tx.cmd('add', 'map', `no-endpoint-services { type ${ADDR3} : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`);
   tx.cmd(
@@ -181,97 +239,4 @@ function setup(tx: Tx, node: NodeFacts, opts: NftablesOptions, mark: string): vo
   // A full sync refills every dispatch map and set from scratch.
   tx.cmd('flush', 'set', 'cluster-ips');
   for (const m of ['service-ips', 'firewall-ips', 'no-endpoint-services', 'no-endpoint-nodeports', 'service-nodeports']) tx.cmd('flush', 'map', m);
-}
-
-function writeService(tx: Tx, p: ServicePlan, node: NodeFacts, opts: NftablesOptions, activeChains: Set<string>, activeAffinitySets: Set<string>): void {
-  const svc = p.svc;
-  const affinity = svc.affinityTimeoutSeconds !== undefined;
-  const ensure = (c: string): void => {
-    activeChains.add(c);
-    tx.ensureChain(c);
-  };
-  for (const ep of p.endpoints.allReachable) {
-    ensure(nftEndpointChain(svc, ep));
-    if (affinity) activeAffinitySets.add(nftAffinitySet(svc, ep));
-  }
-  const clusterChain = nftServiceChain(svc);
-  const localChain = nftLocalChain(svc);
-  const externalChain = nftExternalChain(svc);
-  const firewallChain = nftFirewallChain(svc);
-  if (p.usesClusterPolicyChain) ensure(clusterChain);
-  if (p.usesLocalPolicyChain) ensure(localChain);
-  const internalChain = p.internalPolicyLocal ? localChain : clusterChain;
-  const externalPolicyChain = p.externalPolicyLocal ? localChain : clusterChain;
-  if (p.usesExternalTrafficChain) ensure(externalChain);
-  const verdict = (v: 'reject' | 'drop' | undefined): string => (v === 'reject' ? 'goto reject-chain' : 'drop');
-  const key = (ip: string): string => `${ip} . ${p.proto} . ${svc.port}`;
-
-  // Dispatch: the ClusterIP, external IPs, LB IPs and NodePort, each to its chain or,
-  // without endpoints, to a reject/drop verdict checked in the filter chains.
-  tx.element('cluster-ips', svc.clusterIP);
-  if (p.hasInternalEndpoints) tx.element('service-ips', key(svc.clusterIP), `goto ${internalChain}`);
-  else tx.element('no-endpoint-services', key(svc.clusterIP), verdict(p.internalNoEndpoints), p.spn);
-  for (const ip of svc.externalIPs) {
-    if (p.hasEndpoints) tx.element('service-ips', key(ip), `goto ${externalChain}`);
-    if (!p.hasExternalEndpoints) tx.element('no-endpoint-services', key(ip), verdict(p.externalNoEndpoints), p.spn);
-  }
-  const usesFW = svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
-  if (usesFW) ensure(firewallChain);
-  for (const ip of svc.loadBalancerIPs) {
-    if (p.hasEndpoints) tx.element('service-ips', key(ip), `goto ${externalChain}`);
-    if (usesFW) tx.element('firewall-ips', key(ip), `goto ${firewallChain}`);
-  }
-  if (!p.hasExternalEndpoints) {
-    for (const ip of svc.loadBalancerIPs) tx.element('no-endpoint-services', key(ip), verdict(p.externalNoEndpoints), p.spn);
-  }
-  if (svc.nodePort !== 0) {
-    if (p.hasEndpoints) tx.element('service-nodeports', `${p.proto} . ${svc.nodePort}`, `goto ${externalChain}`);
-    if (!p.hasExternalEndpoints) tx.element('no-endpoint-nodeports', `${p.proto} . ${svc.nodePort}`, verdict(p.externalNoEndpoints), p.spn);
-  }
-
-  const detect = node.localDetector;
-  if (p.hasInternalEndpoints) {
-    if (opts.masqueradeAll) tx.rule(internalChain, `ip daddr ${svc.clusterIP} ${p.proto} dport ${svc.port} jump mark-for-masquerade`);
-    else if (detectorImplemented(detect)) tx.rule(internalChain, `ip daddr ${svc.clusterIP} ${nftIfNotLocal(detect)} jump mark-for-masquerade`);
-  }
-  if (p.usesExternalTrafficChain) {
-    if (!p.externalPolicyLocal) {
-      tx.rule(externalChain, 'jump mark-for-masquerade');
-    } else {
-      if (detectorImplemented(detect)) tx.rule(externalChain, `${nftIfLocal(detect)} goto ${clusterChain}`, 'short-circuit pod traffic');
-      tx.rule(externalChain, 'fib saddr type local jump mark-for-masquerade', 'masquerade local traffic');
-      tx.rule(externalChain, `fib saddr type local goto ${clusterChain}`, 'short-circuit local traffic');
-    }
-    if (p.hasExternalEndpoints) tx.rule(externalChain, `goto ${externalPolicyChain}`);
-  }
-  if (usesFW) {
-    const sources = [...svc.loadBalancerSourceRanges];
-    // A node reaching a VIP it holds loops back with the VIP as source address.
-    if (sources.some((c) => cidrContains(c, node.nodeIP))) sources.push(...svc.loadBalancerIPs);
-    tx.rule(firewallChain, `ip saddr != { ${sources.join(', ')} } drop`);
-  }
-  if (affinity) {
-    for (const ep of p.endpoints.allReachable) {
-      tx.cmd('add', 'set', `${nftAffinitySet(svc, ep)} { type ipv4_addr ; flags dynamic,timeout ; timeout ${svc.affinityTimeoutSeconds}s ; }`);
-    }
-  }
-  if (p.usesClusterPolicyChain) writeServiceToEndpointRules(tx, p, clusterChain, p.endpoints.cluster);
-  if (p.usesLocalPolicyChain) writeServiceToEndpointRules(tx, p, localChain, p.endpoints.local);
-
-  for (const ep of p.endpoints.allReachable) {
-    const chain = nftEndpointChain(svc, ep);
-    // Hairpin: a pod reaching itself through the Service is SNATed.
-    tx.rule(chain, `ip saddr ${ep.ip} jump mark-for-masquerade`);
-    if (affinity) tx.rule(chain, `update @${nftAffinitySet(svc, ep)} { ip saddr }`);
-    tx.rule(chain, `meta l4proto ${p.proto} dnat to ${endpointString(ep)}`);
-  }
-}
-
-function writeServiceToEndpointRules(tx: Tx, p: ServicePlan, chain: string, endpoints: readonly EndpointInfo[]): void {
-  // A client in an endpoint's affinity set (refreshed on every new connection) goes back there.
-  if (p.svc.affinityTimeoutSeconds !== undefined) {
-    for (const ep of endpoints) tx.rule(chain, `ip saddr @${nftAffinitySet(p.svc, ep)} goto ${nftEndpointChain(p.svc, ep)}`);
-  }
-  const vmap = endpoints.map((ep, i) => `${i} : goto ${nftEndpointChain(p.svc, ep)}`).join(' , ');
-  tx.rule(chain, `numgen random mod ${endpoints.length} vmap { ${vmap} }`);
 }

@@ -178,18 +178,70 @@ describe('IptablesProxier', () => {
 });
 
 describe('NftablesProxier', () => {
-  it('writes one transaction, then deletes the chains it flushed as stale', async () => {
+  const LISTING = 'table ip nat {\n\tchain KEMU-MASQ {\n\t}\n}\ntable ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
+  /** A fake nft: lists LISTING, fails `nft -f` while `failWrite`, answers `list tables` with `tables`. */
+  function fakeNft() {
     const calls: { args: readonly string[]; input?: string }[] = [];
+    const state = { failWrite: false, tables: 'table ip nat\ntable ip kube-proxy\n' };
     const exec: Exec = (_cmd, args, input) => {
       calls.push({ args, ...(input === undefined ? {} : { input }) });
-      const listing = 'table ip nat {\n\tchain KEMU-MASQ {\n\t}\n}\ntable ip kube-proxy {\n\tchain service-AAAAAAAA-ns/gone/tcp/p80 {\n\t}\n}\n';
-      return Promise.resolve({ code: 0, stdout: args[0] === 'list' ? listing : '', stderr: '' });
+      if (args[0] === '-f' && state.failWrite) return Promise.resolve({ code: 1, stdout: '', stderr: 'Error: Could not process rule' });
+      const stdout = args.join(' ') === 'list tables ip' ? state.tables : args.includes('list') ? LISTING : '';
+      return Promise.resolve({ code: 0, stdout, stderr: '' });
     };
-    const r = await new NftablesProxier(exec).sync(buildModel([svc('a', '10.96.0.10')], [slice('a', ['10.244.1.2'])]), node);
+    return { exec, calls, state, writes: () => calls.filter((c) => c.args[0] === '-f').map((c) => c.input ?? '') };
+  }
+  const m1 = buildModel([svc('a', '10.96.0.10'), svc('b', '10.96.0.11')], [slice('a', ['10.244.1.2']), slice('b', ['10.244.2.2'])]);
+  const m2 = buildModel([svc('a', '10.96.0.10'), svc('b', '10.96.0.11')], [slice('a', ['10.244.1.3']), slice('b', ['10.244.2.2'])]);
+
+  it('starts with a full transaction, then deletes the chains it flushed as stale', async () => {
+    const k = fakeNft();
+    const r = await new NftablesProxier(k.exec).sync(m1, node, false);
     expect(r).toEqual({ full: true, deletedChains: 1 });
-    expect(calls.map((c) => c.args.join(' '))).toEqual(['list chains ip', '-t list sets ip', '-f -', '-f -']);
-    expect(calls[2]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
-    expect(calls[3]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
+    expect(k.calls.map((c) => c.args.join(' '))).toEqual(['list chains ip', '-t list sets ip', '-f -', '-f -']);
+    expect(k.calls[2]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
+    expect(k.calls[2]?.input).toContain('flush map ip kube-proxy service-ips');
+    expect(k.calls[3]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
+  });
+
+  it('then rewrites only the chains of the Services that changed, without listing the table', async () => {
+    const k = fakeNft();
+    const p = new NftablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    const r = await p.sync(m2, node, false);
+    expect(r).toEqual({ full: false, changed: 1, deletedChains: 1 });
+    expect(k.calls.filter((c) => c.args.includes('list'))).toHaveLength(2);
+    const partial = k.writes()[2];
+    expect(partial).toContain('dnat to 10.244.1.3:8080');
+    expect(partial).not.toContain('10.244.2.2');
+    expect(partial).not.toContain('add table');
+    expect(partial).toMatch(/^flush chain ip kube-proxy endpoint-\S+__10\.244\.1\.2\/8080$/m);
+    expect(k.writes()[3]).toMatch(/^delete chain ip kube-proxy endpoint-\S+__10\.244\.1\.2\/8080\n$/);
+    // Nothing changed: nothing written.
+    await p.sync(m2, node, false);
+    expect(k.writes()).toHaveLength(4);
+  });
+
+  it('after a failed transaction, throws and makes the next sync full, reading the table again', async () => {
+    const k = fakeNft();
+    const p = new NftablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    k.state.failWrite = true;
+    await expect(p.sync(m2, node, false)).rejects.toThrow(/nft -f - exited with 1: Error: Could not process rule/);
+    k.state.failWrite = false;
+    expect((await p.sync(m2, node, false)).full).toBe(true);
+    expect(k.calls.filter((c) => c.args.join(' ') === 'list chains ip')).toHaveLength(2);
+  });
+
+  it('finds the table gone (nft flush ruleset): the next sync is full', async () => {
+    const k = fakeNft();
+    const p = new NftablesProxier(k.exec);
+    await p.sync(m1, node, false);
+    expect(await p.rulesLost()).toBe(false);
+    k.state.tables = 'table ip nat\n';
+    expect(await p.rulesLost()).toBe(true);
+    expect((await p.sync(m1, node, false)).full).toBe(true);
+    expect(p.periodicFullSync).toBe(false);
   });
 });
 

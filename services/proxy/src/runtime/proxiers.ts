@@ -1,16 +1,18 @@
 /**
  * The two kernel data paths: each turns the model into rules and writes them with
  * one tool call per sync. They remember what the last successful sync wrote, so
- * an iptables sync can be partial; any failure makes the next sync full.
+ * a sync can be partial; any failure makes the next sync full. (nftables: nftables-proxier.ts.)
  */
 import { IptablesRuleMemo, buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
-import { changedFingerprints, omitUnchangedChains, serviceFingerprints, topLevelChains } from '../iptables/partial.js';
+import { omitUnchangedChains, topLevelChains } from '../iptables/partial.js';
+import { changedFingerprints, serviceFingerprints } from '../model/fingerprints.js';
 import { iptablesJumps, jumpRuleArgs } from '../iptables/jumps.js';
-import { NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction, type NftablesOptions } from '../nftables/transaction.js';
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
 import { iptablesTools, type IptablesBackend, type IptablesTools } from './backend.js';
 import { run, type Exec } from './exec.js';
-import { hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave, parseNftTable } from './kernel.js';
+import { hasJump, iptablesCleanupInput, kubeNatChains, parseIptablesSave } from './kernel.js';
+
+export { NftablesProxier, cleanupNftables } from './nftables-proxier.js';
 
 /** The data path a Proxier programs (ipvs mode runs the userspace one where the kernel has no IPVS). */
 export type KernelMode = 'iptables' | 'nftables' | 'userspace';
@@ -34,6 +36,8 @@ export interface Proxier {
    * data path without this check resyncs fully on every tick).
    */
   rulesLost?(): Promise<boolean>;
+  /** false: no hourly full sync either (kube-proxy's nftables mode); default true. */
+  readonly periodicFullSync?: boolean;
 }
 
 /**
@@ -160,36 +164,6 @@ export class IptablesProxier implements Proxier {
   }
 }
 
-export class NftablesProxier implements Proxier {
-  readonly mode = 'nftables';
-  constructor(
-    private readonly exec: Exec,
-    private readonly options: NftablesOptions = {},
-  ) {}
-
-  /** Always a full transaction: it refills every map and rewrites the chains, atomically. */
-  async sync(entries: readonly ServiceEntry[], node: NodeFacts): Promise<SyncOutcome> {
-    // Only the names of the chains and sets matter: listing the whole table (every rule, every map element) took
-    // longer than writing it (0.7 s against 0.1 s at 2,000 Services).
-    const chains = await this.exec('nft', ['list', 'chains', 'ip']);
-    const sets = await this.exec('nft', ['-t', 'list', 'sets', 'ip']);
-    const existing = {
-      chains: chains.code === 0 ? parseNftTable(chains.stdout, NFT_TABLE).chains : [],
-      sets: sets.code === 0 ? parseNftTable(sets.stdout, NFT_TABLE).sets : [],
-    };
-    const tx = buildNftablesTransaction({ entries, node, options: this.options, existingChains: existing.chains, existingSets: existing.sets });
-    await run(this.exec, 'nft', ['-f', '-'], tx.text);
-    let deleted = 0;
-    if (tx.staleChains.length > 0) {
-      // Deleted in a transaction of their own (the map elements that pointed at them are gone now); if the kernel
-      // still holds a reference, they stay flushed and the next sync tries again.
-      const r = await this.exec('nft', ['-f', '-'], deleteChainsTransaction(tx.staleChains));
-      if (r.code === 0) deleted = tx.staleChains.length;
-    }
-    return { full: true, deletedChains: deleted };
-  }
-}
-
 /**
  * Remove kube-proxy's chains and the jumps into them from the iptables tables: every
  * one by default, or those `owned` picks (one mode's, when another mode starts), with
@@ -203,12 +177,4 @@ export async function cleanupIptables(exec: Exec, owned?: (chain: string) => boo
   const input = iptablesCleanupInput(saved, owned);
   if (input) await run(exec, tools.restore, [...WAIT, '--noflush'], input);
   return [...saved.values()].reduce((n, t) => n + t.chains.filter((c) => input.includes(`-X ${c}\n`)).length, 0);
-}
-
-/** Remove the `ip kube-proxy` table. Whether there was one. */
-export async function cleanupNftables(exec: Exec): Promise<boolean> {
-  const listed = await exec('nft', ['list', 'table', 'ip', NFT_TABLE]);
-  if (listed.code !== 0) return false;
-  await run(exec, 'nft', ['delete', 'table', 'ip', NFT_TABLE]);
-  return true;
 }

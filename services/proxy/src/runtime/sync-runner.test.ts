@@ -107,4 +107,9 @@ describe('full or partial (kube-proxy since 1.28)', () => {
       expect(wantsFullSync(reason, sinceLastFullMs, rulesLost)).toBe(full);
     },
   );
+  it('nftables mode (no hourly full sync): full only after a failure or when its table is gone', () => {
+    expect(wantsFullSync('change', 10 * FULL_SYNC_PERIOD_MS, false, Infinity)).toBe(false);
+    expect(wantsFullSync('retry', 0, false, Infinity)).toBe(true);
+    expect(wantsFullSync('periodic', 0, true, Infinity)).toBe(true);
+  });
 });

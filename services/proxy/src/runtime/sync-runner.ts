@@ -17,10 +17,11 @@ export const FULL_SYNC_PERIOD_MS = 3_600_000;
  * Whether a sync rewrites everything, as kube-proxy decides it: after a failure, once per FULL_SYNC_PERIOD_MS, and
  * on a periodic tick when the rules may have been removed behind its back (`rulesLost`: its canary chains are gone,
  * or a data path without canaries). Every other sync writes only what changed: a full sync of thousands of Services
- * takes seconds, and a change arriving during one waits for it.
+ * takes seconds, and a change arriving during one waits for it. `fullSyncPeriodMs` is Infinity for kube-proxy's
+ * nftables mode, which has no hourly full sync.
  */
-export function wantsFullSync(reason: SyncReason, sinceLastFullMs: number, rulesLost: boolean): boolean {
-  return reason === 'retry' || sinceLastFullMs >= FULL_SYNC_PERIOD_MS || (reason === 'periodic' && rulesLost);
+export function wantsFullSync(reason: SyncReason, sinceLastFullMs: number, rulesLost: boolean, fullSyncPeriodMs = FULL_SYNC_PERIOD_MS): boolean {
+  return reason === 'retry' || sinceLastFullMs >= fullSyncPeriodMs || (reason === 'periodic' && rulesLost);
 }
 
 export interface RunnerTimers {
