@@ -15,7 +15,9 @@
  *
  * The fixture runs in its own namespace with its own class (`tutorial`), so
  * kemu's ingress-nginx add-on (class `nginx`) keeps serving beside it; each
- * ignores the other's Ingresses, which the suite checks too.
+ * ignores the other's Ingresses, which the suite checks too. Under RBAC,
+ * kemu-current-apis-rbac.yaml adds what kemu's stand-in reads beyond 0.12.0's
+ * own RBAC (a difference the README states).
  */
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +66,8 @@ const controllerPods = async () =>
 beforeAll(async () => {
   // The tutorial's commands.
   await k(['apply', '-f', fixture('mandatory.yaml')]);
+  // What kemu's stand-in for 0.12.0 reads beyond the tutorial's RBAC (today's APIs): see the file.
+  await k(['apply', '-f', fixture('kemu-current-apis-rbac.yaml')]);
   await k(['apply', '-f', fixture('service-nodeport.yaml')]);
   await k(['apply', '-f', fixture('app.yaml')]);
   for (const d of ['default-http-backend', 'nginx-ingress-controller', 'echo'])
@@ -74,6 +78,7 @@ beforeAll(async () => {
 }, 400_000);
 
 afterAll(async () => {
+  await kubectl(['delete', '-f', fixture('kemu-current-apis-rbac.yaml'), '--ignore-not-found', '--wait=false']);
   await kubectl(['delete', '-f', fixture('mandatory.yaml'), '--ignore-not-found', '--wait=false']);
 });
 

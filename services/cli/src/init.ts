@@ -22,8 +22,22 @@ export interface InitOptions {
   clusterDomain?: string;
 }
 
-/** The components that call the api-server with a token of their own. */
-const COMPONENT_USERS = ['system:kube-scheduler', 'system:kube-controller-manager', 'system:node', 'system:kube-proxy'];
+/**
+ * The components that call the api-server with a token of their own, under their Kubernetes identity (the default
+ * RBAC policy binds their roles to these user names). Two are still in system:masters, where kemu differs from
+ * Kubernetes on purpose for now: the controller-manager runs every controller under its own identity (Kubernetes gives
+ * each controller a service account, --use-service-account-credentials), and the kubelets share one credential (a
+ * node's own, system:node:<name> for the Node authorizer, is still to come). `key` names the token in tokens.json and
+ * its file (`<key without kube->.token`).
+ */
+const COMPONENT_USERS: { key: string; user: string; groups: string[] }[] = [
+  { key: 'kube-scheduler', user: 'system:kube-scheduler', groups: [] },
+  { key: 'kube-controller-manager', user: 'system:kube-controller-manager', groups: ['system:masters'] },
+  { key: 'node', user: 'system:node', groups: ['system:masters'] },
+  { key: 'kube-proxy', user: 'system:kube-proxy', groups: [] },
+  // The NetworkPolicy agent beside kube-proxy, bound to the system:kemu-netpol ClusterRole (as a CNI's agent has its own).
+  { key: 'netpol', user: 'system:kemu-netpol', groups: [] },
+];
 
 export function kubeconfig(opts: { server: string; ca: string; cert: string; key: string; token?: string; name: string }): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -88,10 +102,10 @@ export async function init(o: InitOptions): Promise<{ created: boolean; kubeconf
   const adminToken = newToken();
   const lines = [`${adminToken},kubernetes-admin,kubernetes-admin,"system:masters"`];
   const tokens: Record<string, string> = { admin: adminToken };
-  for (const user of COMPONENT_USERS) {
+  for (const c of COMPONENT_USERS) {
     const t = newToken();
-    tokens[user.replace('system:', '')] = t;
-    lines.push(`${t},${user},${user},"system:masters"`);
+    tokens[c.key] = t;
+    lines.push(c.groups.length ? `${t},${c.user},${c.user},"${c.groups.join(',')}"` : `${t},${c.user},${c.user}`);
   }
   const write = (n: string, s: string, mode = 0o600) => writeFileSync(f(n), s, { mode });
   write('ca.crt', ca.cert, 0o644);

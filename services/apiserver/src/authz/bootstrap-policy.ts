@@ -279,6 +279,12 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
     rule(['create', 'delete', 'get', 'patch', 'update'], ['coordination.k8s.io'], ['leases']),
     rule(['create'], [''], ['serviceaccounts/token']),
   ]),
+  // kemu's own: the NetworkPolicy agent on every node (services/netpol), as a CNI's policy agent has a role of its own.
+  clusterRole('system:kemu-netpol', [
+    rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
+    rule(['list', 'watch'], [''], ['pods', 'namespaces']),
+    ...EVENTS,
+  ]),
 ];
 
 export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
@@ -293,6 +299,7 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding('system:kube-scheduler', [user('system:kube-scheduler')]),
   binding('system:volume-scheduler', [user('system:kube-scheduler')]),
   binding('system:node-proxier', [user('system:kube-proxy')]),
+  binding('system:kemu-netpol', [user('system:kemu-netpol')]),
   // Kubernetes binds system:node to nobody (the Node authorizer decides for kubelets); kemu has no Node authorizer yet.
   binding('system:node', []),
 ];

@@ -1,18 +1,30 @@
 /**
- * The user a request is served for, carried through the async calls that
- * serve it (Go's request context): the registry's RBAC write checks read it.
- * Writes with no user are the api-server's own (bootstrap, its controllers),
- * which Kubernetes makes as system:apiserver in system:masters.
+ * The user a request is served for, and where its warnings go, carried
+ * through the async calls that serve it (Go's request context): the
+ * registry's RBAC write checks read the user, admission adds the warnings
+ * kubectl prints. Writes with no user are the api-server's own (bootstrap,
+ * its controllers), which Kubernetes makes as system:apiserver in
+ * system:masters.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UserInfo } from '../http/auth.js';
 
-const storage = new AsyncLocalStorage<UserInfo>();
+interface RequestScope {
+  user: UserInfo;
+  warn: (message: string) => void;
+}
 
-export function runAs<T>(user: UserInfo, fn: () => T): T {
-  return storage.run(user, fn);
+const storage = new AsyncLocalStorage<RequestScope>();
+
+export function runAs<T>(user: UserInfo, fn: () => T, warn: (message: string) => void = () => undefined): T {
+  return storage.run({ user, warn }, fn);
 }
 
 export function currentUser(): UserInfo | undefined {
-  return storage.getStore();
+  return storage.getStore()?.user;
+}
+
+/** A `Warning: ...` for the client (an HTTP Warning header, code 299), when the call serves a client. */
+export function warnClient(message: string): void {
+  storage.getStore()?.warn(message);
 }

@@ -157,7 +157,8 @@ export function createHandler(deps: HandlerDeps) {
       }
       if (route.kind !== 'resource') throw notFoundPath();
       resource = route.req.info.resource;
-      verb = await runAs(user, () => serveResource({ ...deps, authorizer, user }, route.req, url.searchParams, req, res));
+      const warn = (m: string) => res.appendHeader('Warning', `299 - ${JSON.stringify(m)}`);
+      verb = await runAs(user, () => serveResource({ ...deps, authorizer, user }, route.req, url.searchParams, req, res), warn);
     } catch (e) {
       if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method: req.method, url: req.url }, 'request failed');
       sendStatus(res, e);

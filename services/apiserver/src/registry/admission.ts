@@ -13,6 +13,8 @@ import { allocate, release, type Allocation } from './service-strategy.js';
 import { AllocationError } from './allocator.js';
 import { mountServiceAccountToken } from './service-account-admission.js';
 import { randomSuffix } from './names.js';
+import { admitPodSecurity, namespaceChangeWarnings } from '../admission/pod-security-admission.js';
+import { invalidPolicyLabels } from '../admission/pod-security.js';
 import {
   addDefaultTolerations,
   qosClass,
@@ -126,6 +128,35 @@ export class Admission {
       };
       throw err;
     }
+  }
+
+  /**
+   * Pod Security admission: refuses what the namespace's enforce level forbids, and returns the warnings for its warn
+   * level (and, for a namespace whose enforce level tightens, for the pods already there).
+   */
+  podSecurity(info: ResourceInfo, obj: KubeObject, old?: KubeObject): string[] {
+    if (info.storage === 'namespaces') {
+      const bad = invalidPolicyLabels(obj.metadata.labels);
+      if (bad.length) {
+        throw invalidError(
+          'Namespace',
+          '',
+          obj.metadata.name ?? '',
+          bad.map((k) => ({
+            type: 'FieldValueInvalid' as const,
+            field: `metadata.labels[${k}]`,
+            value: obj.metadata.labels![k],
+            detail: 'must be one of privileged, baseline, restricted',
+          })),
+        );
+      }
+      if (!old) return [];
+      const pods = this.cacheOf('pods')?.list({ namespace: obj.metadata.name, labels: [], fields: [] }).items ?? [];
+      return namespaceChangeWarnings(obj.metadata.name ?? '', obj.metadata.labels, old.metadata.labels, pods);
+    }
+    if (!info.namespaced || !obj.metadata.namespace) return [];
+    const ns = this.namespaces()?.get(`/registry/namespaces/${obj.metadata.namespace}`);
+    return admitPodSecurity(info, obj, ns?.metadata.labels);
   }
 
   validateDelete(info: ResourceInfo, name: string): void {

@@ -39,6 +39,7 @@ import { planDelete } from './delete-strategy.js';
 import { randomSuffix } from './names.js';
 import { hasStatus, withZeroStatus } from './status.js';
 import { checkRbacWrite } from '../authz/rbac-writes.js';
+import { warnClient } from '../authz/request-user.js';
 import { dropTypeDependentFields } from './service-type-change.js';
 import { bumpsGeneration, prepareForCreate, statusUpdateMetadata } from './strategy.js';
 
@@ -115,6 +116,7 @@ export class RestStore {
     const errs = validateCreate(storageInfo(info), obj);
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
     checkRbacWrite(this.caches, info, obj);
+    for (const w of this.admission.podSecurity(info, obj)) warnClient(w);
     const meta = obj.metadata;
     meta.uid = randomUUID();
     meta.creationTimestamp = formatTime(this.now());
@@ -238,6 +240,7 @@ export class RestStore {
       const errs = opts.validate === false ? [] : validateUpdate(storageInfo(info), next, cur.obj);
       if (errs.length) throw invalidError(info.kind, info.group, name, errs);
       checkRbacWrite(this.caches, info, next);
+      if (info.storage === 'namespaces') for (const w of this.admission.podSecurity(info, next, cur.obj)) warnClient(w);
       const admitted = this.admission.beforeUpdate(info, next, cur.obj);
       if (opts.dryRun) {
         admitted.rollback();

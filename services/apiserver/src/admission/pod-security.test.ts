@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { PodSpec } from 'kubernetes-types/core/v1.js';
+import { lookupResource, StatusError } from '@kemu/api';
+import { invalidPolicyLabels, namespacePolicy, violations } from './pod-security.js';
+import { admitPodSecurity, namespaceChangeWarnings } from './pod-security-admission.js';
+
+const nginx: PodSpec = { containers: [{ name: 'nginx', image: 'nginx' }] };
+const hardened: PodSpec = {
+  securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+  containers: [{ name: 'app', image: 'x', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] } } }],
+};
+
+describe('Pod Security Standards', () => {
+  it('a plain pod meets baseline but not restricted, with the words of Kubernetes', () => {
+    expect(violations('baseline', nginx)).toEqual([]);
+    expect(violations('restricted', nginx)).toEqual([
+      'allowPrivilegeEscalation != false (container "nginx" must set securityContext.allowPrivilegeEscalation=false)',
+      'unrestricted capabilities (container "nginx" must set securityContext.capabilities.drop=["ALL"])',
+      'runAsNonRoot != true (pod or container "nginx" must set securityContext.runAsNonRoot=true)',
+      'seccompProfile (pod or container "nginx" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    ]);
+    expect(violations('restricted', hardened)).toEqual([]);
+  });
+
+  it('baseline refuses host namespaces, privileged containers, added capabilities, hostPath and hostPort', () => {
+    const spec: PodSpec = {
+      hostNetwork: true,
+      volumes: [{ name: 'root', hostPath: { path: '/' } }],
+      containers: [
+        {
+          name: 'c',
+          image: 'x',
+          ports: [{ containerPort: 80, hostPort: 80 }],
+          securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN', 'CHOWN'] } },
+        },
+      ],
+    };
+    expect(violations('baseline', spec)).toEqual([
+      'host namespaces (hostNetwork=true)',
+      'privileged (container "c" must not set securityContext.privileged=true)',
+      'non-default capabilities (container "c" must not include "NET_ADMIN" in securityContext.capabilities.add)',
+      'hostPath volume ("root")',
+      'hostPort (container "c" uses hostPort 80)',
+    ]);
+  });
+
+  it('namespace labels pick the levels; unset is privileged; a bad value is invalid', () => {
+    expect(namespacePolicy({ 'pod-security.kubernetes.io/enforce': 'baseline' })).toEqual({ enforce: 'baseline', warn: 'privileged', audit: 'privileged' });
+    expect(invalidPolicyLabels({ 'pod-security.kubernetes.io/enforce': 'strict', 'pod-security.kubernetes.io/warn-version': 'latest' })).toEqual([
+      'pod-security.kubernetes.io/enforce',
+    ]);
+  });
+
+  it('enforce refuses a pod, warn warns; a workload template is only warned about', () => {
+    const pods = lookupResource('', 'v1', 'pods')!;
+    const deployments = lookupResource('apps', 'v1', 'deployments')!;
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'x' }, spec: nginx };
+    let err: unknown;
+    try {
+      admitPodSecurity(pods, pod, { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as StatusError).message).toMatch(/^pods "web" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+    expect(admitPodSecurity(pods, pod, { 'pod-security.kubernetes.io/warn': 'restricted' })[0]).toMatch(/^would violate PodSecurity "restricted:latest": /);
+    const deploy = { metadata: { name: 'web', namespace: 'x' }, spec: { template: { spec: nginx } } };
+    expect(
+      admitPodSecurity(deployments, deploy, { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' }),
+    ).toHaveLength(1);
+    expect(namespaceChangeWarnings('x', { 'pod-security.kubernetes.io/enforce': 'restricted' }, {}, [pod])).toEqual([
+      'existing pods in namespace "x" violate the new PodSecurity enforce level "restricted:latest"',
+      'web: allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile',
+    ]);
+  });
+});
