@@ -4,7 +4,7 @@
  */
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { creds, k, kubectl, namespace, parseJson } from './helpers.js';
+import { creds, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
 
 let ns: string;
 
@@ -38,7 +38,11 @@ describe('kubectl create token', () => {
     await k(['wait', '-n', ns, '--for=create', 'serviceaccount/default', '--timeout=30s']);
     const token = (await k(['create', 'token', 'default', '-n', ns])).trim();
     expect(claims(token).sub).toBe(`system:serviceaccount:${ns}:default`);
-    expect(await getWithToken(`/api/v1/namespaces/${ns}/serviceaccounts`, token)).toBe(200);
+    // Authenticated as the service account: RBAC lets it discover the API, and nothing else until a binding says so.
+    expect(await getWithToken('/api', token)).toBe(200);
+    expect(await getWithToken(`/api/v1/namespaces/${ns}/serviceaccounts`, token)).toBe(403);
+    await k(['create', 'rolebinding', 'default-view', '--clusterrole=view', `--serviceaccount=${ns}:default`, '-n', ns]);
+    await waitFor('the binding to take effect', async () => (await getWithToken(`/api/v1/namespaces/${ns}/serviceaccounts`, token)) === 200, 10_000);
     expect(await getWithToken(`/api/v1/namespaces/${ns}/serviceaccounts`, `${token}x`)).toBe(401);
   });
 

@@ -10,7 +10,7 @@ import { Resolver } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type RunningDns } from '@kemu/dns';
 import { loopbackListeners } from '../../services/dns/src/testing/loopback.js';
-import { api, ctx, k, namespace, stateFile, waitFor } from './helpers.js';
+import { api, apply, ctx, k, kubectl, namespace, stateFile, waitFor } from './helpers.js';
 
 let ns: string;
 let dir: string;
@@ -53,6 +53,17 @@ beforeAll(async () => {
     return r.status === 201 ? (r.body as { status: { token: string } }).status.token : undefined;
   });
   writeFileSync(join(dir, 'sa.token'), token);
+  // What the DNS add-on's service account is granted (compose/addons/dns.yaml's system:coredns), for this one.
+  await apply(ns, {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: `${ns}-dns` },
+    rules: [
+      { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+    ],
+  });
+  await k(['create', 'clusterrolebinding', `${ns}-dns`, `--clusterrole=${ns}-dns`, `--serviceaccount=${ns}:default`]);
   restDns = await start({
     ...base(),
     rest: { server: `https://${ctx().subnet}.0.3:6443`, ca: readFileSync(stateFile('pki', 'ca.crt')), tokenFile: join(dir, 'sa.token') },
@@ -63,6 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await grpcDns?.stop();
   await restDns?.stop();
+  if (ns) await kubectl(['delete', 'clusterrolebinding,clusterrole', `${ns}-dns`, '--ignore-not-found']);
   if (ns) await k(['delete', 'namespace', ns, '--wait=false']);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
