@@ -33,6 +33,25 @@ export function jsonDepth(text: string, max = MAX_DEPTH): number {
   return deepest;
 }
 
+/** The deepest nesting of arrays/objects in a parsed value, walked without recursion, stopping early past `max`. */
+export function valueDepth(value: unknown, max = MAX_DEPTH): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  const seen = new Set<object>();
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (!v || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v); // aliases make a YAML document a graph: each node once
+    const depth = d + 1;
+    if (depth > deepest) {
+      deepest = depth;
+      if (deepest > max) return deepest;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push([child, depth]);
+  }
+  return deepest;
+}
+
 /** Parse a JSON document from a client, answering 400 for anything that is not sound JSON. */
 export function parseJsonBody(text: string): unknown {
   if (!text.trim()) throw badRequest("Object 'Kind' is missing in ''");

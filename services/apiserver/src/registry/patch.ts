@@ -13,14 +13,18 @@ import {
   fromStorage,
   isNotFound,
   MODIFIED_CONFLICT,
+  StatusError,
   toStorage,
   unsupportedMediaType,
   type KubeObject,
   type ResourceInfo,
 } from '@kemu/api';
-import { parse as parseYaml } from 'yaml';
 import type { RestStore } from './rest.js';
 import { parseJsonBody } from '../encoding/json.js';
+import { parseYamlBody } from '../encoding/yaml.js';
+
+/** The most operations one JSON patch may hold (kube-apiserver's maxJSONPatchOperations). */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
 
 export const PATCH_TYPES = [
   'application/json-patch+json',
@@ -36,20 +40,28 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   throw unsupportedMediaType(ct);
 }
 
-/** Parse a patch body: JSON for all types; YAML also for server-side apply. */
+/**
+ * Parse a patch body: JSON for all types; YAML also for server-side apply. A
+ * JSON patch of more than 10,000 operations is refused with kube-apiserver's
+ * 413, so one request cannot make the server apply millions of them.
+ */
 export function parsePatch(type: PatchType, raw: string): unknown {
   if (type === 'application/apply-patch+yaml') {
     try {
       return parseJsonBody(raw);
     } catch {
-      try {
-        return parseYaml(raw, { maxAliasCount: 100 });
-      } catch (e) {
-        throw badRequest(`error decoding YAML: ${(e as Error).message}`);
-      }
+      return parseYamlBody(raw);
     }
   }
-  return parseJsonBody(raw);
+  const patch = parseJsonBody(raw);
+  if (type === 'application/json-patch+json' && Array.isArray(patch) && patch.length > MAX_JSON_PATCH_OPERATIONS) {
+    throw new StatusError(
+      413,
+      'RequestEntityTooLarge',
+      `Request entity too large: The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`,
+    );
+  }
+  return patch;
 }
 
 /** Apply one patch document to a served-version object. Pure. */
