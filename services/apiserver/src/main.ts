@@ -28,6 +28,10 @@ const program = new Command('kemu-apiserver')
   .option('--service-account-issuer <url>', 'issuer of service account tokens', 'https://kubernetes.default.svc.cluster.local')
   .option('--default-not-ready-toleration-seconds <n>', 'the not-ready toleration DefaultTolerationSeconds gives a pod without one', '300')
   .option('--default-unreachable-toleration-seconds <n>', 'the unreachable toleration DefaultTolerationSeconds gives a pod without one', '300')
+  .option('--audit-log-path <file>', 'append audit events (audit.k8s.io/v1 Event JSON lines) to this file')
+  .option('--audit-policy-file <file>', 'audit.k8s.io/v1 Policy deciding what is audited (default: every request at Metadata)')
+  .option('--max-requests-inflight <n>', 'seats for non-mutating requests, shared by the priority levels with the mutating ones', '400')
+  .option('--max-mutating-requests-inflight <n>', 'seats for mutating requests, shared by the priority levels with the others', '200')
   .parse();
 
 /** The flags as commander parses them: strings, the required ones always present. */
@@ -54,6 +58,10 @@ interface Flags {
   serviceAccountIssuer: string;
   defaultNotReadyTolerationSeconds: string;
   defaultUnreachableTolerationSeconds: string;
+  auditLogPath?: string;
+  auditPolicyFile?: string;
+  maxRequestsInflight: string;
+  maxMutatingRequestsInflight: string;
 }
 
 const o = program.opts<Flags>();
@@ -81,6 +89,10 @@ const server = await start(
     serviceAccountSigningKeyFile: o.serviceAccountSigningKeyFile,
     serviceAccountIssuer: o.serviceAccountIssuer,
     defaultTolerationSeconds: { notReady: Number(o.defaultNotReadyTolerationSeconds), unreachable: Number(o.defaultUnreachableTolerationSeconds) },
+    auditLogPath: o.auditLogPath,
+    auditPolicyFile: o.auditPolicyFile,
+    maxRequestsInflight: Number(o.maxRequestsInflight),
+    maxMutatingRequestsInflight: Number(o.maxMutatingRequestsInflight),
   },
   log,
 );

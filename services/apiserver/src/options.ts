@@ -49,6 +49,13 @@ export interface ApiServerOptions {
   serviceAccountIssuer?: string;
   /** --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds (Kubernetes: 300 each). */
   defaultTolerationSeconds?: DefaultTolerationSeconds;
+  /** --audit-log-path: where audit events are appended as JSON lines. Unset: no audit log. */
+  auditLogPath?: string;
+  /** --audit-policy-file: an audit.k8s.io/v1 Policy. Unset: every request at Metadata. */
+  auditPolicyFile?: string;
+  /** --max-requests-inflight + --max-mutating-requests-inflight: the seats API Priority and Fairness shares (Kubernetes: 400 + 200). */
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
 }
 
 export interface CompiledOptions {
@@ -70,6 +77,9 @@ export interface CompiledOptions {
   kubeletClient?: { cert: Buffer; key: Buffer };
   serviceAccount?: { signingKey: Buffer; issuer: string };
   defaultTolerationSeconds: DefaultTolerationSeconds;
+  audit?: { logPath: string; policyFile?: string };
+  /** The seats of all priority levels together. */
+  flowControlSeats: number;
 }
 
 export function compileOptions(o: ApiServerOptions): CompiledOptions {
@@ -97,6 +107,8 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
       ? { signingKey: readFileSync(o.serviceAccountSigningKeyFile), issuer: o.serviceAccountIssuer ?? 'https://kubernetes.default.svc.cluster.local' }
       : undefined,
     defaultTolerationSeconds: o.defaultTolerationSeconds ?? { notReady: 300, unreachable: 300 },
+    audit: o.auditLogPath ? { logPath: o.auditLogPath, policyFile: o.auditPolicyFile } : undefined,
+    flowControlSeats: (o.maxRequestsInflight ?? 400) + (o.maxMutatingRequestsInflight ?? 200),
   };
 }
 

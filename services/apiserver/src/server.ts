@@ -4,6 +4,7 @@
  * health, metrics and periodic etcd compaction.
  */
 import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
@@ -22,6 +23,11 @@ import { createHandler } from './http/handler.js';
 import { createGrpcService, ApiServerService } from './grpc/server.js';
 import { ServiceAccountTokens } from './auth/service-account-tokens.js';
 import { apiServerMetrics } from './metrics.js';
+import { FlowControl } from './http/flowcontrol.js';
+import { earlyUser } from './http/early-auth.js';
+import { requestInfo } from './http/request-info.js';
+import { sendStatus } from './http/respond.js';
+import { AuditLog } from './audit/log.js';
 
 export type ApiServerState = 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -120,9 +126,22 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     version: VERSION,
     log,
   });
+  // Around the handler, as kube-apiserver's filter chain: audit (every request, its Audit-Id), then
+  // API Priority and Fairness (a seat of the request's priority level, or 429).
+  const flowControl = new FlowControl({ totalSeats: opts.flowControlSeats, waitLimitMs: 15_000, observer: metrics.flowControl });
+  metrics.setNominalSeats(flowControl.seats);
+  const audit = opts.audit ? AuditLog.open(opts.audit.logPath, opts.audit.policyFile) : undefined;
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const received = new Date();
+    const info = requestInfo(req.method, req.url);
+    const auditID = audit?.auditID(req, res);
+    const user = await earlyUser(req, opts.tokens, saTokens);
+    if (audit && auditID) audit.begin(req, res, auditID, { received, info, user });
+    flowControl.serve(req, res, user, info, () => void handler(req, res));
+  };
   const server = https.createServer(
     { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
-    (req, res) => void handler(req, res),
+    (req, res) => void serve(req, res).catch((e: unknown) => sendStatus(res, e)),
   );
   // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY).
   server.on('upgrade', (req, socket, head) => void handler.upgrade(req, socket, head));
@@ -178,6 +197,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
       await Promise.race([new Promise<void>((r) => grpcServer.tryShutdown(() => r())), new Promise((r) => setTimeout(r, 1000))]);
       grpcServer.forceShutdown();
       await Promise.all([...caches.values()].map((c) => c.stop()));
+      audit?.close();
       store.close();
       state = 'stopped';
     },

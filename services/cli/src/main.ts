@@ -209,13 +209,18 @@ function proxyModeDetail(c: Cluster): string {
   return ` (${p.dataPath} data path, scheduler ${p.scheduler ?? c.ipvsScheduler}${p.fallback ? `: ${p.fallback.split(';')[0]}` : ''})`;
 }
 
+/** Where the compose file tells the api-server to write its audit log, inside its container. */
+const AUDIT_LOG = '/var/lib/kemu/logs/audit.log';
+
 program
   .command('logs <service>')
-  .description("print a service's log")
+  .description("print a service's log (audit: the api-server's audit log)")
   .option('-f, --follow', 'keep printing as it grows')
   .action(async (svc: string, o: { follow?: boolean }) => {
     const c = cluster();
     const d = docker(c);
+    // The api-server's audit log (--audit-log-path) lies beside the services' logs, in the api-server's state.
+    if (d && svc === 'audit') return void (process.exitCode = await d.exec('apiserver', o.follow ? ['tail', '-n', '+1', '-f', AUDIT_LOG] : ['cat', AUDIT_LOG]));
     if (d) return d.logs(svc, !!o.follow);
     const f = join(c.state, 'logs', `${svc}.log`);
     if (!existsSync(f)) throw new KemuError(`no log for "${svc}" in cluster "${c.project}"`);

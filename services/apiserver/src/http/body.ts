@@ -1,11 +1,20 @@
 /**
  * Request bodies: read with a size limit (413 past 3 MiB, as Kubernetes), so
  * a hostile body cannot exhaust memory. Parsing is ../encoding/json.ts.
+ * The body read is remembered beside the request for the audit log.
  */
 import type { IncomingMessage } from 'node:http';
 import { entityTooLarge } from '@kemu/api';
 
 export const MAX_BODY = 3 * 1024 * 1024;
+
+/** The bodies read so far, for the audit log's Request level (kept only as long as the request). */
+const bodies = new WeakMap<IncomingMessage, Buffer>();
+
+/** The body the handler read from this request, if it read one. */
+export function bodyRead(req: IncomingMessage): Buffer | undefined {
+  return bodies.get(req);
+}
 
 export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -29,7 +38,12 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer
       }
       chunks.push(c);
     });
-    req.on('end', () => !failed && resolve(Buffer.concat(chunks)));
+    req.on('end', () => {
+      if (failed) return;
+      const body = Buffer.concat(chunks);
+      bodies.set(req, body);
+      resolve(body);
+    });
     req.on('error', (e) => !failed && reject(e));
   });
 }

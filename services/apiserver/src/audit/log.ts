@@ -1,0 +1,176 @@
+/**
+ * The audit log (kube-apiserver's --audit-log-path): one audit.k8s.io/v1
+ * Event per request and stage, as JSON lines — RequestReceived when the
+ * request arrives (unless the policy omits it), ResponseStarted when a
+ * long-running request (a watch, exec, logs) sends its headers, and
+ * ResponseComplete when the response is finished. Every response carries
+ * its audit ID in the `Audit-Id` header, as kube-apiserver's. The level
+ * comes from the policy; Request and RequestResponse add the request body
+ * (as the handler read it) and the response body.
+ */
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { UserInfo } from '../http/auth.js';
+import { bodyRead } from '../http/body.js';
+import { ANONYMOUS } from '../http/flowcontrol-config.js';
+import { requestContext } from '../http/request-context.js';
+import { isLongRunning, type RequestInfo } from '../http/request-info.js';
+import { auditEvent, type AuditEvent } from './event.js';
+import { DEFAULT_POLICY, evaluate, parsePolicy, type Level, type Policy, type Stage } from './policy.js';
+
+/** Response bodies kept for an event at most (kube-apiserver's request limit). */
+const MAX_CAPTURE = 3 * 1024 * 1024;
+
+/** What the api-server knew of a request when it arrived. */
+export interface Arrival {
+  received: Date;
+  info: RequestInfo;
+  /** The user found before the handler ran (the handler's own answer, in requestContext, wins). */
+  user?: UserInfo;
+}
+
+function sourceIPs(req: IncomingMessage): string[] {
+  const out: string[] = [];
+  const xff = req.headers['x-forwarded-for'];
+  for (const part of (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',')) if (part.trim()) out.push(part.trim());
+  const real = req.headers['x-real-ip'];
+  if (typeof real === 'string' && real.trim()) out.push(real.trim());
+  const remote = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+  if (remote) out.push(remote);
+  return [...new Set(out)];
+}
+
+function parseJson(buf: Buffer | undefined): unknown {
+  if (!buf?.length) return undefined;
+  try {
+    return JSON.parse(buf.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export class AuditLog {
+  private constructor(
+    private readonly out: { write(line: string): void; end(): void },
+    private readonly policy: Policy,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Open the log for appending; the policy file, when given, is parsed now (a bad one stops the api-server, as kube-apiserver). */
+  static open(path: string, policyFile?: string): AuditLog {
+    const policy = policyFile ? parsePolicy(readFileSync(policyFile, 'utf8')) : DEFAULT_POLICY;
+    mkdirSync(dirname(path), { recursive: true });
+    const stream: WriteStream = createWriteStream(path, { flags: 'a' });
+    stream.on('error', () => undefined); // a full disk must not take the api-server down
+    return new AuditLog(stream, policy);
+  }
+
+  /** For tests: events go to `write`. */
+  static to(write: (line: string) => void, policy: Policy = DEFAULT_POLICY, now?: () => Date): AuditLog {
+    return new AuditLog({ write, end: () => undefined }, policy, now);
+  }
+
+  /** The request's audit ID: the client's Audit-ID header if it sent one, else a new one; sent back in Audit-Id. */
+  auditID(req: IncomingMessage, res: ServerResponse): string {
+    const given = req.headers['audit-id'];
+    const id = typeof given === 'string' && given.trim() ? given.trim().slice(0, 128) : randomUUID();
+    res.setHeader('Audit-Id', id);
+    return id;
+  }
+
+  /** Decide the request's level and hook its stages. */
+  begin(req: IncomingMessage, res: ServerResponse, auditID: string, a: Arrival): void {
+    const { level, omitStages } = evaluate(this.policy, a.user ?? ANONYMOUS, a.info);
+    if (level === 'None') return;
+    const emit = (stage: Stage, code?: number, body?: Buffer) => {
+      if (omitStages.includes(stage)) return;
+      this.write(this.event(req, auditID, a, level, stage, code, body));
+    };
+    emit('RequestReceived');
+    if (isLongRunning(a.info)) {
+      // A watch's response never completes while it is useful: say when it started.
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.writeHead = (...args: unknown[]) => {
+        const r = writeHead(...args);
+        emit('ResponseStarted', res.statusCode);
+        return r;
+      };
+    }
+    const captured = level === 'RequestResponse' || !isLongRunning(a.info) ? this.capture(res, level) : () => undefined;
+    let done = false;
+    const complete = () => {
+      if (done) return;
+      done = true;
+      emit('ResponseComplete', res.statusCode, captured());
+    };
+    res.on('finish', complete);
+    res.on('close', complete);
+  }
+
+  close(): void {
+    this.out.end();
+  }
+
+  private write(e: AuditEvent): void {
+    this.out.write(JSON.stringify(e) + '\n');
+  }
+
+  /** Keep what the response writes, up to MAX_CAPTURE: its Status for errors, or the object for RequestResponse. */
+  private capture(res: ServerResponse, level: Level): () => Buffer | undefined {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const keep = (chunk: unknown) => {
+      if (chunk === undefined || chunk === null || typeof chunk === 'function' || size > MAX_CAPTURE) return;
+      if (level !== 'RequestResponse' && res.statusCode < 400) return;
+      const b = Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk) : undefined;
+      if (!b) return;
+      size += b.length;
+      if (size <= MAX_CAPTURE) chunks.push(b);
+      else chunks.length = 0;
+    };
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.write = ((...args: unknown[]) => {
+      keep(args[0]);
+      return write(...args);
+    }) as typeof res.write;
+    res.end = ((...args: unknown[]) => {
+      keep(args[0]);
+      return end(...args);
+    }) as typeof res.end;
+    return () => (chunks.length ? Buffer.concat(chunks) : undefined);
+  }
+
+  private event(req: IncomingMessage, auditID: string, a: Arrival, level: Level, stage: Stage, code?: number, body?: Buffer): AuditEvent {
+    const ctx = requestContext(req);
+    const acting = ctx.user ?? a.user ?? ANONYMOUS;
+    const info: RequestInfo = {
+      ...a.info,
+      ...(ctx.verb && a.info.isResourceRequest ? { verb: ctx.verb } : {}),
+      ...(ctx.resource ? { resource: ctx.resource, subresource: ctx.subresource ?? '', namespace: ctx.namespace ?? '', name: ctx.name ?? '' } : {}),
+      ...(ctx.apiGroup !== undefined && ctx.resource ? { apiGroup: ctx.apiGroup } : {}),
+      ...(ctx.apiVersion && ctx.resource ? { apiVersion: ctx.apiVersion } : {}),
+    };
+    const response = code !== undefined && stage === 'ResponseComplete' ? parseJson(body) : undefined;
+    return auditEvent({
+      auditID,
+      level,
+      stage,
+      requestURI: req.url ?? '/',
+      info,
+      user: ctx.impersonatedBy ?? acting,
+      impersonatedUser: ctx.impersonatedBy ? acting : undefined,
+      sourceIPs: sourceIPs(req),
+      userAgent: req.headers['user-agent'],
+      received: a.received,
+      now: this.now(),
+      code,
+      responseBody: response,
+      requestObject: level === 'Request' || level === 'RequestResponse' ? parseJson(bodyRead(req)) : undefined,
+      responseObject: level === 'RequestResponse' ? response : undefined,
+      authorization: ctx.authorization,
+    });
+  }
+}
