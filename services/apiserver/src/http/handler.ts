@@ -5,7 +5,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { writeFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { decodeProtobuf, PROTOBUF } from '../protobuf/decode.js';
 import {
   badRequest,
@@ -24,6 +23,7 @@ import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import { authenticate, PUBLIC_PATHS, staticTokenUser, type UserInfo } from './auth.js';
 import { readBody } from './body.js';
 import { parseJsonBody } from '../encoding/json.js';
+import { parseYamlBody } from '../encoding/yaml.js';
 import { aggregatedList, aggregatedWanted, AGGREGATED_V2, AGGREGATED_V2BETA1, apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { unknownFields } from '../openapi/index.js';
 import { serveOpenapi } from '../openapi/serve.js';
@@ -225,13 +225,8 @@ function decodeObject(req: IncomingMessage, body: Buffer): KubeObject {
   if (ct === PROTOBUF) {
     if (process.env.KEMU_DEBUG_PROTOBUF_DIR) writeFileSync(`${process.env.KEMU_DEBUG_PROTOBUF_DIR}/${Date.now()}.bin`, body);
     obj = decodeProtobuf(body);
-  } else if (ct === 'application/yaml' || ct === 'application/x-yaml') {
-    try {
-      obj = parseYaml(text, { maxAliasCount: 100 });
-    } catch (e) {
-      throw badRequest(`error decoding YAML: ${(e as Error).message}`);
-    }
-  } else if (ct === 'application/json' || ct === '' || ct === '*/*') obj = parseJsonBody(text);
+  } else if (ct === 'application/yaml' || ct === 'application/x-yaml') obj = parseYamlBody(text);
+  else if (ct === 'application/json' || ct === '' || ct === '*/*') obj = parseJsonBody(text);
   else
     throw new StatusError(
       415,

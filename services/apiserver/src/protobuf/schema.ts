@@ -195,6 +195,21 @@ export const MESSAGES: Record<string, Table> = {
   BoundObjectReference: { 1: s('kind'), 2: s('apiVersion'), 3: s('name'), 4: s('uid') },
   TokenRequestStatus: { 1: s('token'), 2: m('expirationTimestamp', 'time') },
 
+  // rbac.authorization.k8s.io/v1: what `kubectl create role|clusterrole|rolebinding|clusterrolebinding` sends.
+  Role: { 1: m('metadata', 'ObjectMeta'), 2: list('rules', 'PolicyRule') },
+  ClusterRole: { 1: m('metadata', 'ObjectMeta'), 2: list('rules', 'PolicyRule'), 3: m('aggregationRule', 'AggregationRule') },
+  PolicyRule: {
+    1: list('verbs', 'string'),
+    2: list('apiGroups', 'string'),
+    3: list('resources', 'string'),
+    4: list('resourceNames', 'string'),
+    5: list('nonResourceURLs', 'string'),
+  },
+  AggregationRule: { 1: list('clusterRoleSelectors', 'LabelSelector') },
+  RoleBinding: { 1: m('metadata', 'ObjectMeta'), 2: list('subjects', 'Subject'), 3: m('roleRef', 'RoleRef') },
+  Subject: { 1: s('kind'), 2: s('apiGroup'), 3: s('name'), 4: s('namespace') },
+  RoleRef: { 1: s('apiGroup'), 2: s('kind'), 3: s('name') },
+
   // The reviews `kubectl auth can-i` (with --list) and `kubectl auth whoami` send; SubjectAccessReview for clients that ask for others.
   SelfSubjectAccessReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'SelfSubjectAccessReviewSpec'), 3: m('status', 'SubjectAccessReviewStatus') },
   SubjectAccessReviewStatus: { 1: m('allowed', 'bool'), 2: s('reason'), 3: s('evaluationError'), 4: m('denied', 'bool') },
@@ -231,6 +246,10 @@ export const ROOTS: Record<string, string> = {
   'apps/v1/Deployment': 'Deployment',
   'networking.k8s.io/v1/Ingress': 'Ingress',
   'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
+  'rbac.authorization.k8s.io/v1/Role': 'Role',
+  'rbac.authorization.k8s.io/v1/ClusterRole': 'ClusterRole',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'RoleBinding',
   'authentication.k8s.io/v1/TokenReview': 'TokenReview',
   'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
