@@ -24,7 +24,7 @@ import { createGrpcService, ApiServerService } from './grpc/server.js';
 import { ServiceAccountTokens } from './auth/service-account-tokens.js';
 import { apiServerMetrics } from './metrics.js';
 import { FlowControl } from './http/flowcontrol.js';
-import { earlyUser } from './http/early-auth.js';
+import { authenticateRequest } from './http/auth.js';
 import { requestInfo } from './http/request-info.js';
 import { sendStatus } from './http/respond.js';
 import { AuditLog } from './audit/log.js';
@@ -135,7 +135,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     const received = new Date();
     const info = requestInfo(req.method, req.url);
     const auditID = audit?.auditID(req, res);
-    const user = await earlyUser(req, opts.tokens, saTokens);
+    const user = await authenticateRequest(req, opts.tokens, saTokens);
     if (audit && auditID) audit.begin(req, res, auditID, { received, info, user });
     flowControl.serve(req, res, user, info, () => void handler(req, res));
   };

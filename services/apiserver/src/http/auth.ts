@@ -59,3 +59,27 @@ export function authenticate(req: IncomingMessage, tokens: Map<string, UserInfo>
   }
   return undefined;
 }
+
+/**
+ * Who sent a request: static tokens and client certificates first, then a service account token if it is one of
+ * ours. Remembered per request, so flow control and audit (before and after the handler) and the handler ask once.
+ */
+const users = new WeakMap<IncomingMessage, Promise<UserInfo | undefined>>();
+
+export function authenticateRequest(
+  req: IncomingMessage,
+  tokens: Map<string, UserInfo>,
+  saTokens?: { authenticate(token: string): Promise<UserInfo | undefined> },
+): Promise<UserInfo | undefined> {
+  let p = users.get(req);
+  if (!p) {
+    p = (async () => {
+      const user = authenticate(req, tokens);
+      if (user || !saTokens) return user;
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+      return m ? saTokens.authenticate(m[1]) : undefined;
+    })().catch(() => undefined);
+    users.set(req, p);
+  }
+  return p;
+}

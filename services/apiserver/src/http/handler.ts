@@ -20,7 +20,7 @@ import {
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
-import { authenticate, PUBLIC_PATHS, staticTokenUser, type UserInfo } from './auth.js';
+import { authenticateRequest, PUBLIC_PATHS, staticTokenUser, type UserInfo } from './auth.js';
 import { readBody } from './body.js';
 import { parseJsonBody } from '../encoding/json.js';
 import { parseYamlBody } from '../encoding/yaml.js';
@@ -65,21 +65,13 @@ const notFoundPath = () =>
     causes: [{ reason: 'UnexpectedServerResponse', message: '404 page not found' }],
   });
 
-/** Static tokens and client certificates first; then a service account token, if it is one of ours. */
-async function authenticateAny(deps: HandlerDeps, req: IncomingMessage): Promise<UserInfo | undefined> {
-  const user = authenticate(req, deps.tokens);
-  if (user || !deps.saTokens) return user;
-  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  return m ? deps.saTokens.authenticate(m[1]) : undefined;
-}
-
 /**
  * Who the request acts as, or a 401: a valid credential's user (or the user it impersonates); without one, only the
  * public paths are served, to system:anonymous (kube-apiserver with anonymous auth limited to its health and version
  * endpoints). A wrong credential is a 401 even there.
  */
 async function requestUser(deps: HandlerDeps, authorizer: Authorizer, req: IncomingMessage, path: string): Promise<UserInfo> {
-  const caller = await authenticateAny(deps, req);
+  const caller = await authenticateRequest(req, deps.tokens, deps.saTokens);
   const ctx = requestContext(req);
   if (!caller) {
     if (req.headers.authorization || !PUBLIC_PATHS.has(path)) throw unauthorized();

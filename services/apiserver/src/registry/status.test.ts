@@ -52,6 +52,7 @@ describe('RestStore: status on create and update', () => {
     defaultTolerationSeconds() {},
     limitRanges() {},
     serviceAccount() {},
+    podSecurity: () => [],
     beforeCreate() {
       return { commit() {}, rollback() {} };
     },
