@@ -107,7 +107,7 @@ describe('a namespace admin (the admin ClusterRole bound in one namespace)', () 
       { verb: 'create in another namespace', args: ['create', 'configmap', 'c', '-n', other], canI: ['create', 'configmaps', '-n', other] },
       { verb: 'list nodes', args: ['get', 'nodes'], canI: ['list', 'nodes'] },
       { verb: 'create a namespace', args: ['create', 'namespace', `${ns}-x`], canI: ['create', 'namespaces'] },
-      { verb: 'delete its namespace', args: ['delete', 'namespace', ns, '--dry-run=server'], canI: ['delete', 'namespace', ns] },
+      { verb: 'delete its namespace', args: ['delete', 'namespace', ns, '--dry-run=server'], canI: ['delete', `namespace/${ns}`] },
     ];
     for (const c of cases) {
       const said = await canI(adminToken, ...c.canI);

@@ -14,8 +14,8 @@ import { BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES } from './boot
 const AUTOUPDATE = 'rbac.authorization.kubernetes.io/autoupdate';
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** The role as reconciled: missing rules, labels and annotations added (aggregated roles' rules are the aggregation controller's). */
-export function reconcileRole(cur: ClusterRole, want: ClusterRole): ClusterRole | undefined {
+/** A copy of `cur` with the default's labels and annotations added, or undefined when it opted out of updates. */
+function withDefaultMetadata<T extends ClusterRole | ClusterRoleBinding>(cur: T, want: T): T | undefined {
   if (cur.metadata?.annotations?.[AUTOUPDATE] === 'false') return undefined;
   const next = structuredClone(cur);
   next.metadata = {
@@ -23,6 +23,13 @@ export function reconcileRole(cur: ClusterRole, want: ClusterRole): ClusterRole 
     labels: { ...next.metadata?.labels, ...want.metadata?.labels },
     annotations: { ...want.metadata?.annotations, ...next.metadata?.annotations },
   };
+  return next;
+}
+
+/** The role as reconciled: missing rules, labels and annotations added (aggregated roles' rules are the aggregation controller's). */
+export function reconcileRole(cur: ClusterRole, want: ClusterRole): ClusterRole | undefined {
+  const next = withDefaultMetadata(cur, want);
+  if (!next) return undefined;
   if (want.aggregationRule) next.aggregationRule = want.aggregationRule;
   else {
     const rules: PolicyRule[] = [...(cur.rules ?? [])];
@@ -33,13 +40,8 @@ export function reconcileRole(cur: ClusterRole, want: ClusterRole): ClusterRole 
 }
 
 export function reconcileBinding(cur: ClusterRoleBinding, want: ClusterRoleBinding): ClusterRoleBinding | undefined {
-  if (cur.metadata?.annotations?.[AUTOUPDATE] === 'false') return undefined;
-  const next = structuredClone(cur);
-  next.metadata = {
-    ...next.metadata,
-    labels: { ...next.metadata?.labels, ...want.metadata?.labels },
-    annotations: { ...want.metadata?.annotations, ...next.metadata?.annotations },
-  };
+  const next = withDefaultMetadata(cur, want);
+  if (!next) return undefined;
   const subjects: Subject[] = [...(cur.subjects ?? [])];
   for (const s of want.subjects ?? [])
     if (!subjects.some((x) => x.kind === s.kind && x.name === s.name && (x.namespace ?? '') === (s.namespace ?? ''))) subjects.push(s);
