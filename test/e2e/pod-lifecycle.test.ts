@@ -116,11 +116,24 @@ spec:
     const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
     expect((await k(['exec', '-n', ns, 'sa', '--', 'ls', dir])).split('\n')).toEqual(['ca.crt', 'namespace', 'token']);
     expect(await k(['exec', '-n', ns, 'sa', '--', 'cat', `${dir}/namespace`])).toBe(ns);
-    const api = `https://${ctx().subnet}.0.3:6443/api/v1/namespaces/${ns}/pods`;
-    /** The api-server's answer, from inside the pod, to a list of pods with this bearer token. */
-    const statusWith = (token: string) =>
-      k(['exec', '-n', ns, 'sa', '--', 'sh', '-c', `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer ${token}" ${api}`]);
-    expect(await statusWith(`$(cat ${dir}/token)`)).toBe('200');
+    const pods = `/api/v1/namespaces/${ns}/pods`;
+    /** The api-server's answer, from inside the pod, to a GET of `path` with this bearer token. */
+    const statusWith = (token: string, path = pods) =>
+      k([
+        'exec',
+        '-n',
+        ns,
+        'sa',
+        '--',
+        'sh',
+        '-c',
+        `curl -s -o /dev/null -w '%{http_code}' --cacert ${dir}/ca.crt -H "Authorization: Bearer ${token}" https://${ctx().subnet}.0.3:6443${path}`,
+      ]);
+    // Under RBAC the default service account may discover the API, and read pods only once a binding says so.
+    expect(await statusWith(`$(cat ${dir}/token)`, '/api')).toBe('200');
+    expect(await statusWith(`$(cat ${dir}/token)`)).toBe('403');
+    await k(['create', 'rolebinding', 'default-view', '--clusterrole=view', `--serviceaccount=${ns}:default`, '-n', ns]);
+    await waitFor('the binding to take effect', async () => (await statusWith(`$(cat ${dir}/token)`)) === '200', 10_000);
     expect(await statusWith(`$(cat ${dir}/token)x`)).toBe('401');
   });
 });
