@@ -218,6 +218,14 @@ describe('kubelet restart', () => {
     const overrides = {
       spec: {
         nodeName: 'node-1',
+        // Kubernetes' default 300 s (the fast profile's is 2 s): a kubelet slow to come back on a busy machine makes
+        // node-1 NotReady for a while, and this test is about the kubelet's restart, not about taint eviction.
+        tolerations: ['not-ready', 'unreachable'].map((t) => ({
+          key: `node.kubernetes.io/${t}`,
+          operator: 'Exists',
+          effect: 'NoExecute',
+          tolerationSeconds: 300,
+        })),
         volumes: [{ name: 'cfg', configMap: { name: 'settings' } }],
         containers: [{ name: 'steady', image: 'nginx', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }],
       },

@@ -50,12 +50,24 @@ export async function echoBackend(name: string): Promise<Backend> {
 }
 
 /** A port nothing listens on (a dead pod). */
+/**
+ * A port free now, for a server that binds it later (nginx). Chosen below the kernel's ephemeral range (32768-60999):
+ * a port the kernel handed out is free again once closed, and the next outgoing connection on a busy machine (a
+ * cluster's processes) may take it before nginx binds it.
+ */
 export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const s = net.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      s.once('error', () => r(false));
+      s.listen(port, '127.0.0.1', () => r(true));
+    });
+    if (ok) {
+      await new Promise((r) => s.close(r));
+      return port;
+    }
+  }
 }
 
 export interface Reply {
