@@ -31,8 +31,13 @@ export class Authorizer {
   /** Throws kube-apiserver's 403 when the request is not allowed; returns the decision otherwise. */
   check(user: UserInfo, a: RequestAttributes): Decision {
     const d = this.authorize(user, a);
-    if (d.allowed) return d;
-    if (!a.resourceRequest) throw new StatusError(403, 'Forbidden', `forbidden: ${forbiddenMessage(user, a)}`, {});
-    throw forbidden(a.resource, a.apiGroup, a.name ?? '', forbiddenMessage(user, a));
+    if (!d.allowed) throw refusal(user, a);
+    return d;
   }
+}
+
+/** kube-apiserver's 403 for a request the authorizer did not allow. */
+export function refusal(user: UserInfo, a: RequestAttributes): StatusError {
+  if (!a.resourceRequest) return new StatusError(403, 'Forbidden', `forbidden: ${forbiddenMessage(user, a)}`, {});
+  return forbidden(a.resource, a.apiGroup, a.name ?? '', forbiddenMessage(user, a));
 }

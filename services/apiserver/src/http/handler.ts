@@ -35,7 +35,7 @@ import { serveWatch } from './watch.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
 import type { Duplex } from 'node:stream';
-import { ANONYMOUS, Authorizer } from '../authz/authorizer.js';
+import { ANONYMOUS, Authorizer, refusal } from '../authz/authorizer.js';
 import { nonResourceAttributes, resourceAttributes } from '../authz/attributes.js';
 import { impersonatedUser } from '../authz/impersonation.js';
 import type { RequestAttributes } from '../authz/rbac.js';
@@ -96,7 +96,7 @@ function authorizeRequest(authorizer: Authorizer, req: IncomingMessage, user: Us
     });
   const d = authorizer.authorize(user, a);
   ctx.authorization = { allowed: d.allowed, reason: d.reason };
-  authorizer.check(user, a);
+  if (!d.allowed) throw refusal(user, a);
 }
 
 export function createHandler(deps: HandlerDeps) {
