@@ -279,6 +279,11 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
     rule(['create', 'delete', 'get', 'patch', 'update'], ['coordination.k8s.io'], ['leases']),
     rule(['create'], [''], ['serviceaccounts/token']),
   ]),
+  // What the kubelet API's callers need (nodes/proxy, log, stats, metrics): kube-apiserver's bootstrap role.
+  clusterRole('system:kubelet-api-admin', [
+    rule(['get', 'list', 'watch', 'proxy'], [''], ['nodes']),
+    rule(['*'], [''], ['nodes/log', 'nodes/metrics', 'nodes/proxy', 'nodes/stats']),
+  ]),
   // kemu's own: the NetworkPolicy agent on every node (services/netpol), as a CNI's policy agent has a role of its own.
   clusterRole('system:kemu-netpol', [
     rule(['list', 'watch'], ['networking.k8s.io'], ['networkpolicies']),
@@ -300,6 +305,8 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding('system:volume-scheduler', [user('system:kube-scheduler')]),
   binding('system:node-proxier', [user('system:kube-proxy')]),
   binding('system:kemu-netpol', [user('system:kemu-netpol')]),
+  // kubeadm's: the group of its admin.conf and of the api-server's kubelet client certificate (O=kubeadm:cluster-admins).
+  binding('kubeadm:cluster-admins', [group('kubeadm:cluster-admins')], 'cluster-admin'),
   // Kubernetes binds system:node to nobody (the Node authorizer decides for kubelets); kemu has no Node authorizer yet.
   binding('system:node', []),
 ];

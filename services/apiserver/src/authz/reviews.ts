@@ -25,6 +25,14 @@ export interface ReviewDeps {
   authenticateToken(token: string): Promise<UserInfo | undefined>;
 }
 
+/** The reviews' view of an api-server: its authorizer and its token authenticators (static tokens, then service accounts'). */
+export function reviewDepsOf(
+  authorizer: { authorize(user: UserInfo, a: RequestAttributes): Decision; rules(user: UserInfo, namespace?: string): PolicyRule[] },
+  authenticateToken: (token: string) => Promise<UserInfo | undefined>,
+): ReviewDeps {
+  return { authorize: authorizer.authorize.bind(authorizer), rules: authorizer.rules.bind(authorizer), authenticateToken };
+}
+
 /** authorization/v1 ResourceRule (kubernetes-types' copy lacks its verbs and resources). */
 type ReviewResourceRule = ResourceRule & { verbs: string[]; resources?: string[] };
 

@@ -14,7 +14,8 @@ import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import { staticTokenUser, type UserInfo } from '../http/auth.js';
 import { Authorizer } from '../authz/authorizer.js';
-import { runAs } from '../authz/request-user.js';
+import { currentUser, runAs } from '../authz/request-user.js';
+import { answerReview, reviewDepsOf } from '../authz/reviews.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { parseJsonBody } from '../encoding/json.js';
 import type { WatchSink } from '../storage/watch-cache.js';
@@ -76,6 +77,7 @@ export interface GrpcDeps {
 export function createGrpcService(deps: GrpcDeps): ApiServerServer {
   const { rest } = deps;
   const authorizer = new Authorizer(rest.caches);
+  const reviews = reviewDepsOf(authorizer, async (token) => staticTokenUser(token, deps.tokens) ?? deps.saTokens?.authenticate(token));
   /** The caller of a static token; every call is then authorized as its REST twin would be. */
   const auth = (call: Call): UserInfo => {
     const h = String(call.metadata.get('authorization')[0] ?? '');
@@ -144,6 +146,8 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
         await bindPod(rest, info, ns, { ...obj, metadata: { ...obj.metadata, name: req.name || obj.metadata.name } }, new Date());
         return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }) };
       }
+      // The review kinds (TokenReview, SubjectAccessReview, ...): answered, never stored, as over REST.
+      if (info.virtual) return { object: apiObject(await answerReview(reviews, info, ns, obj, currentUser()!)) };
       return { object: apiObject(await rest.create(info, ns, obj)) };
     }),
     update: unary('update', async (req) => {

@@ -40,7 +40,7 @@ import { nonResourceAttributes, resourceAttributes } from '../authz/attributes.j
 import { impersonatedUser } from '../authz/impersonation.js';
 import type { RequestAttributes } from '../authz/rbac.js';
 import { runAs } from '../authz/request-user.js';
-import { answerReview } from '../authz/reviews.js';
+import { answerReview, reviewDepsOf } from '../authz/reviews.js';
 import { requestContext } from './request-context.js';
 import type { Logger } from 'pino';
 
@@ -190,11 +190,7 @@ export function createHandler(deps: HandlerDeps) {
 }
 
 function reviewDeps(deps: ResourceDeps) {
-  return {
-    authorize: deps.authorizer.authorize.bind(deps.authorizer),
-    rules: deps.authorizer.rules.bind(deps.authorizer),
-    authenticateToken: async (token: string) => staticTokenUser(token, deps.tokens) ?? deps.saTokens?.authenticate(token),
-  };
+  return reviewDepsOf(deps.authorizer, async (token: string) => staticTokenUser(token, deps.tokens) ?? deps.saTokens?.authenticate(token));
 }
 
 function deleteOptionsFrom(q: URLSearchParams, body: string): DeleteOptions {
