@@ -13,7 +13,10 @@ export interface ApiClientOptions {
   address: string;
   /** PEM of the CA that signed the api-server's certificate. */
   ca: Buffer | string;
-  token: string;
+  /** A bearer token, or how to read the current one (a token that is renewed: service account credentials). */
+  token?: string | (() => string);
+  /** A client certificate and its key (PEM) instead of a token: a kubelet's, from TLS bootstrapping. */
+  clientCert?: { cert: Buffer | string; key: Buffer | string };
   /** TLS name to verify (the certificate has `kubernetes` among its names). Default: kubernetes. */
   serverName?: string;
 }
@@ -63,13 +66,20 @@ export class ApiClient {
   private client: ApiServerClient;
 
   constructor(opts: ApiClientOptions) {
-    const tls = grpc.credentials.createSsl(Buffer.from(opts.ca));
-    const auth = grpc.credentials.createFromMetadataGenerator((_p, cb) => {
-      const md = new grpc.Metadata();
-      md.set('authorization', `Bearer ${opts.token}`);
-      cb(null, md);
-    });
-    this.client = new ApiServerClient(opts.address, grpc.credentials.combineChannelCredentials(tls, auth), {
+    const cert = opts.clientCert;
+    const tls = cert
+      ? grpc.credentials.createSsl(Buffer.from(opts.ca), Buffer.from(cert.key), Buffer.from(cert.cert))
+      : grpc.credentials.createSsl(Buffer.from(opts.ca));
+    const token = opts.token;
+    const auth =
+      token === undefined
+        ? undefined
+        : grpc.credentials.createFromMetadataGenerator((_p, cb) => {
+            const md = new grpc.Metadata();
+            md.set('authorization', `Bearer ${typeof token === 'function' ? token() : token}`);
+            cb(null, md);
+          });
+    this.client = new ApiServerClient(opts.address, auth ? grpc.credentials.combineChannelCredentials(tls, auth) : tls, {
       'grpc.ssl_target_name_override': opts.serverName ?? 'kubernetes',
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
