@@ -50,7 +50,7 @@ export { iptablesJumps, jumpRuleArgs, type IptablesJump } from './iptables/jumps
 export {
   NFT_TABLE,
   buildNftablesTransaction,
-  deleteChainsTransaction,
+  STALE_CHAIN_DELAY_MS,
   type NftablesOptions,
   type NftablesSyncInput,
   type NftablesTransaction,

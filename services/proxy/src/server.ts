@@ -185,6 +185,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
       metrics.syncDuration.observe(seconds);
       (r.full ? metrics.fullSyncDuration : metrics.partialSyncDuration).observe(seconds);
       if (r.full) lastFull = started;
+      if (r.resyncInMs !== undefined) runner.syncWithin(r.resyncInMs);
       for (const [table, n] of Object.entries(r.ruleCounts ?? {})) metrics.iptablesTotal.set({ table }, n);
       for (const t of changes) metrics.programmingDuration.observe(Math.max(0, done - t) / 1000);
       metrics.lastSync.set(done / 1000);

@@ -1,7 +1,9 @@
 /**
  * Partial nftables syncs, as kube-proxy's nftables proxier makes them: only the changed Services' chains are
  * rewritten, the dispatch maps' elements are changed one by one, and the table that results is the one a full sync
- * of the new model gives.
+ * of the new model gives, but for the stale chains a sync flushed, which a sync at least 1 s later deletes. Each
+ * transaction is applied as nft gets it (`input`), after checking that kube-proxy's phrasing of it (`text`) gives the
+ * same table.
  */
 import { describe, expect, it } from 'vitest';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -9,26 +11,40 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import { buildModel } from '../model/from-k8s.js';
 import { changedFingerprints, serviceFingerprints } from '../model/fingerprints.js';
 import type { ServiceEntry } from '../model/types.js';
-import { buildNftablesTransaction, deleteChainsTransaction, type NftablesSyncInput, type NftablesTransaction } from './transaction.js';
+import { STALE_CHAIN_DELAY_MS, buildNftablesTransaction, type NftablesSyncInput, type NftablesTransaction } from './transaction.js';
 import { NftServiceMemo } from './service-ops.js';
-import { applyNft, emptyTable, tableLines } from '../testing/nft-table.js';
+import { applyNft, emptyTable, tableLines, type NftTableState } from '../testing/nft-table.js';
 import { dedent, makeEndpoint, makeSlice } from '../testing/fixtures.js';
 import { KEMU_NODE, kemuScenario } from '../testing/scenarios.js';
 
 type Scenario = { services: Service[]; slices: EndpointSlice[] };
 const OPTIONS = { serviceCIDRs: ['10.96.0.0/12'] };
 
-/** A full sync of `a` into an empty table, then the partial sync to `b`: both transactions and the table. */
-function fullThenPartial(a: readonly ServiceEntry[], b: readonly ServiceEntry[], memo?: NftServiceMemo) {
-  const first = buildNftablesTransaction({ entries: a, node: KEMU_NODE, options: OPTIONS, ...(memo ? { memo } : {}) });
-  const table = applyNft(emptyTable(), first.text);
-  const partial = buildNftablesTransaction(partialInput(first, a, b, memo));
-  applyNft(table, partial.text);
-  applyNft(table, deleteChainsTransaction(partial.staleChains));
+/** Apply a transaction as nft gets it, after checking that kube-proxy's one-command-a-line phrasing gives the same. */
+function apply(table: NftTableState, tx: NftablesTransaction): NftTableState {
+  const asText = tableLines(applyNft(structuredClone(table), tx.text));
+  applyNft(table, tx.input);
+  expect(tableLines(table)).toEqual(asText);
+  return table;
+}
+
+/** A full sync of `a` into an empty table at time 0, then the partial sync to `b` at `at` ms: both transactions and the table. */
+function fullThenPartial(a: readonly ServiceEntry[], b: readonly ServiceEntry[], memo?: NftServiceMemo, at = 100) {
+  const first = buildNftablesTransaction({ entries: a, node: KEMU_NODE, options: OPTIONS, now: 0, ...(memo ? { memo } : {}) });
+  const table = apply(emptyTable(), first);
+  const partial = buildNftablesTransaction(partialInput(first, a, b, at, memo));
+  apply(table, partial);
   return { first, partial, table };
 }
 
-function partialInput(prev: NftablesTransaction, a: readonly ServiceEntry[], b: readonly ServiceEntry[], memo?: NftServiceMemo): NftablesSyncInput {
+/** The partial sync from `a` to `b` at `now` ms, after the sync `prev`. */
+function partialInput(
+  prev: NftablesTransaction,
+  a: readonly ServiceEntry[],
+  b: readonly ServiceEntry[],
+  now: number,
+  memo?: NftServiceMemo,
+): NftablesSyncInput {
   return {
     entries: b,
     node: KEMU_NODE,
@@ -36,13 +52,18 @@ function partialInput(prev: NftablesTransaction, a: readonly ServiceEntry[], b: 
     existingChains: [...prev.activeChains],
     existingSets: [...prev.activeSets],
     partial: { changedServices: changedFingerprints(serviceFingerprints(a), serviceFingerprints(b)), elements: prev.elements },
+    pendingChains: prev.pendingChains,
+    now,
     ...(memo ? { memo } : {}),
   };
 }
 
-/** The table a full sync of `entries` gives. */
-const fullTable = (entries: readonly ServiceEntry[]) =>
-  tableLines(applyNft(emptyTable(), buildNftablesTransaction({ entries, node: KEMU_NODE, options: OPTIONS }).text));
+/** The table a full sync of `entries` gives, plus empty chains named `pending` (flushed, not yet deleted). */
+const fullTable = (entries: readonly ServiceEntry[], pending: Iterable<string> = []) =>
+  [
+    ...tableLines(applyNft(emptyTable(), buildNftablesTransaction({ entries, node: KEMU_NODE, options: OPTIONS }).text)),
+    ...[...pending].map((c) => `chain ${c} {  }`),
+  ].sort();
 
 const model = (s: Scenario) => buildModel(s.services, s.slices);
 
@@ -130,21 +151,73 @@ describe('partial nftables syncs', () => {
   it('rewrite only the changed Services: chains, rules and affinity sets; gone ones flushed, their elements deleted', () => {
     const { partial } = fullThenPartial(model(kemuScenario()), model(afterScaleDownAndDelete()));
     expect(partial.text).toBe(PARTIAL_SCALE_DOWN);
+    expect(partial.deletedChains).toEqual([]);
+    expect([...partial.pendingChains]).toEqual(partial.staleChains.map((c) => [c, 100]));
+  });
+
+  it("give nft each chain's rules and each map's new elements in one block, so that it needs no cache of the chains", () => {
+    const a = model(kemuScenario());
+    const { partial } = fullThenPartial(a, model(afterLoadBalancerAdded()));
+    // An `add rule` or `add element` would make nft 1.0.6 list every chain and set of the table first.
+    expect(partial.input).not.toMatch(/^add (rule|element) /m);
+    expect(partial.input).toContain('add chain ip kube-proxy firewall-D2RGPZ6L-default/lb/tcp/http { ip saddr != { 172.28.0.0/16, 172.28.255.1 } drop ; }\n');
+    expect(partial.input).toMatch(
+      /^add map ip kube-proxy service-nodeports \{ type inet_proto \. inet_service : verdict ; comment "NodePort traffic" ; elements = \{ tcp \. 30090 : goto external-\S+, tcp \. 30081 : goto external-\S+ \} ; \}$/m,
+    );
+  });
+
+  it('delete the chains they flushed in a sync at least 1 s later, in its transaction, even when nothing else changed', () => {
+    const a = model(kemuScenario());
+    const b = model(afterScaleDownAndDelete());
+    const { partial, table } = fullThenPartial(a, b, undefined, 100);
+    expect(tableLines(table)).toEqual(fullTable(b, partial.staleChains));
+    // Too soon: the chains wait (the kernel may still count the map elements just removed).
+    const soon = buildNftablesTransaction(partialInput(partial, b, b, 100 + STALE_CHAIN_DELAY_MS - 1));
+    expect(soon.text).toBe('');
+    expect(soon.pendingChains).toEqual(partial.pendingChains);
+    const later = buildNftablesTransaction(partialInput(soon, b, b, 100 + STALE_CHAIN_DELAY_MS));
+    expect(later.deletedChains).toEqual(partial.staleChains);
+    expect(later.text).toBe(partial.staleChains.map((c) => `delete chain ip kube-proxy ${c}\n`).join(''));
+    expect(later.pendingChains.size).toBe(0);
+    apply(table, later);
+    expect(tableLines(table)).toEqual(fullTable(b));
+  });
+
+  it('keep a chain waiting for deletion that a Service uses again, and delete only the others', () => {
+    const a = model(kemuScenario());
+    const b = model(afterScaleDownAndDelete());
+    const { partial, table } = fullThenPartial(a, b, undefined, 100);
+    // 0.5 s later web's endpoint on node-3 is back, sticky is not.
+    const back = model({ ...kemuScenario(), services: kemuScenario().services.filter((s) => s.metadata?.name !== 'sticky') });
+    const again = buildNftablesTransaction(partialInput(partial, b, back, 600));
+    apply(table, again);
+    const returned = partial.staleChains.filter((c) => c.includes('/web/'));
+    expect(returned).toHaveLength(1);
+    expect([...again.pendingChains.keys()]).toEqual(partial.staleChains.filter((c) => !c.includes('/web/')));
+    const later = buildNftablesTransaction(partialInput(again, back, back, 1100));
+    expect(later.deletedChains).toEqual([...again.pendingChains.keys()]);
+    apply(table, later);
+    expect(tableLines(table)).toEqual(fullTable(back));
   });
 
   it.each([
     ['an endpoint gone and a Service deleted', afterScaleDownAndDelete],
     ['verdicts moved between maps', afterVerdictChanges],
     ['a LoadBalancer added, a NodePort moved', afterLoadBalancerAdded],
-  ])('leave the table a full sync would leave: %s', (_, after) => {
+  ])('leave the table a full sync would leave, but for chains waiting for deletion: %s', (_, after) => {
     const a = model(kemuScenario());
     const b = model(after());
     const { table, partial } = fullThenPartial(a, b);
-    expect(tableLines(table)).toEqual(fullTable(b));
-    // ... and back again.
-    const back = buildNftablesTransaction(partialInput(partial, b, a));
-    applyNft(table, back.text);
-    applyNft(table, deleteChainsTransaction(back.staleChains));
+    expect(tableLines(table)).toEqual(fullTable(b, partial.pendingChains.keys()));
+    // ... and back again, 2 s later: the chains the first partial sync flushed go.
+    const back = buildNftablesTransaction(partialInput(partial, b, a, 2100));
+    apply(table, back);
+    expect(back.deletedChains).toEqual(partial.staleChains.filter((c) => !back.activeChains.has(c)));
+    expect(tableLines(table)).toEqual(fullTable(a, back.pendingChains.keys()));
+    // ... and a sync with nothing else to do 1 s later deletes the rest.
+    const last = buildNftablesTransaction(partialInput(back, a, a, 3100));
+    apply(table, last);
+    expect(last.pendingChains.size).toBe(0);
     expect(tableLines(table)).toEqual(fullTable(a));
   });
 

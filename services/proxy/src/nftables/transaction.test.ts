@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../model/from-k8s.js';
-import { buildNftablesTransaction, deleteChainsTransaction } from './transaction.js';
+import { buildNftablesTransaction } from './transaction.js';
 import { dedent } from '../testing/fixtures.js';
+import { applyNft, tableLines } from '../testing/nft-table.js';
 import { KEMU_NODE, kemuScenario } from '../testing/scenarios.js';
 
 /** Chains the transaction (re)writes: each added (a no-op when it exists) and flushed, as kube-proxy does. */
@@ -143,7 +144,7 @@ describe('nftables transaction golden', () => {
   it('NodePort Local, internalTrafficPolicy Local without local pods, ClientIP affinity; stale chains and sets', () => {
     const { services, slices } = kemuScenario();
     const keep = new Set(['sticky', 'np', 'internal']);
-    const r = buildNftablesTransaction({
+    const input = {
       entries: buildModel(
         services.filter((s) => keep.has(s.metadata?.name ?? '')),
         slices,
@@ -157,12 +158,24 @@ describe('nftables transaction golden', () => {
         'endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80',
       ],
       existingSets: ['cluster-ips', 'affinity-ZE522LSI-default/sticky/tcp/http__10.244.1.6/80', 'affinity-OLDOLDOL-default/sticky/tcp/http__10.244.1.1/80'],
-    });
+      now: 5000,
+    };
+    const r = buildNftablesTransaction(input);
     expect(r.text).toBe(GOLDEN);
-    expect(r.staleChains).toEqual(['endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80', 'service-LLLLLLLL-default/gone/tcp/http']);
-    expect(deleteChainsTransaction(r.staleChains)).toBe(
-      'delete chain ip kube-proxy endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80\ndelete chain ip kube-proxy service-LLLLLLLL-default/gone/tcp/http\n',
-    );
+    const stale = ['endpoint-XXXXXXXX-default/gone/tcp/http__10.244.9.9/80', 'service-LLLLLLLL-default/gone/tcp/http'];
+    expect(r.staleChains).toEqual(stale);
+    expect(r.pendingChains).toEqual(new Map(stale.map((c) => [c, 5000])));
+    // What nft gets holds the same commands: each chain's rules and each map's elements gathered in one block.
+    const table = {
+      chains: new Map(input.existingChains.map((c) => [c, []])),
+      containers: new Map(input.existingSets.map((c) => [c, { definition: '', elements: new Map() }])),
+    };
+    expect(tableLines(applyNft(structuredClone(table), r.input))).toEqual(tableLines(applyNft(structuredClone(table), r.text)));
+    expect(r.input).toContain('add chain ip kube-proxy masquerading { mark and 0x4000 == 0 return ; mark set mark xor 0x4000 ; masquerade fully-random ; }\n');
+    // A later full sync (a failure, new node facts) deletes them once 1 s has passed, in its own transaction.
+    const later = buildNftablesTransaction({ ...input, existingChains: [...r.activeChains], pendingChains: r.pendingChains, now: 6000 });
+    expect(later.deletedChains).toEqual(stale);
+    expect(later.text.endsWith(stale.map((c) => `delete chain ip kube-proxy ${c}\n`).join(''))).toBe(true);
   });
 
   it('a LoadBalancer with source ranges that include the node also admits its own VIPs', () => {

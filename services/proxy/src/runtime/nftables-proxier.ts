@@ -2,8 +2,10 @@
  * The nftables data path: one `nft -f` transaction per sync into the `ip kube-proxy` table, partial as in
  * kube-proxy's nftables proxier (only the changed Services' chains rewritten, the dispatch maps' elements brought up
  * to date one by one), full at start, after a failure, when the node's facts change and when the table was removed.
+ * Stale chains are flushed by one sync and deleted by the transaction of a sync at least 1 s later; while some wait,
+ * each sync says when the next one should run (`resyncInMs`) so they go even if nothing else changes.
  */
-import { NFT_TABLE, buildNftablesTransaction, deleteChainsTransaction, type NftElements, type NftablesOptions } from '../nftables/transaction.js';
+import { NFT_TABLE, STALE_CHAIN_DELAY_MS, buildNftablesTransaction, type NftElements, type NftablesOptions } from '../nftables/transaction.js';
 import { NftServiceMemo } from '../nftables/service-ops.js';
 import { changedFingerprints, serviceFingerprints } from '../model/fingerprints.js';
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
@@ -16,7 +18,7 @@ interface Written {
   nodeKey: string;
   fingerprints: Map<string, string>;
   elements: NftElements;
-  /** Per-service chains that exist: the ones in use, and stale ones whose deletion failed (tried again next time). */
+  /** Per-service chains in use. */
   chains: string[];
   affinitySets: string[];
 }
@@ -30,10 +32,16 @@ export class NftablesProxier implements Proxier {
   private needFull = true;
   private readonly memo = new NftServiceMemo();
   private readonly fingerprints = new WeakMap<ServiceEntry, string>();
+  /**
+   * kube-proxy's staleChains: service chains flushed by a successful sync and not deleted yet, with when (ms). Empty
+   * after a failure: the next sync, full, lists the table and flushes again whatever is stale.
+   */
+  private pending = new Map<string, number>();
 
   constructor(
     private readonly exec: Exec,
     private readonly options: NftablesOptions = {},
+    private readonly now: () => number = Date.now,
   ) {}
 
   async sync(entries: readonly ServiceEntry[], node: NodeFacts, forceFull: boolean): Promise<SyncOutcome> {
@@ -43,6 +51,11 @@ export class NftablesProxier implements Proxier {
     const full = forceFull || !known || last.nodeKey !== nodeKey;
     // Until this sync succeeds, what the table holds is uncertain: the next one is full and reads it afresh.
     this.needFull = true;
+    // Chains waiting for deletion are known to exist only while the table is: a sync that reads the table flushes
+    // whatever it finds stale again.
+    const pending = known ? this.pending : new Map<string, number>();
+    this.pending = new Map();
+    const now = this.now();
     const fingerprints = serviceFingerprints(entries, this.fingerprints);
     let existing: { chains: readonly string[]; sets: readonly string[] };
     if (known) {
@@ -65,29 +78,22 @@ export class NftablesProxier implements Proxier {
       existingChains: existing.chains,
       existingSets: existing.sets,
       memo: this.memo,
+      pendingChains: pending,
+      now,
       ...(changed && last ? { partial: { changedServices: changed, elements: last.elements } } : {}),
     });
     // A partial sync in which nothing changed (a periodic one, a slice rewritten alike) writes nothing.
-    if (tx.text !== '') await run(this.exec, 'nft', ['-f', '-'], tx.text);
-    let undeleted: string[] = [];
-    if (tx.staleChains.length > 0) {
-      // Deleted in a transaction of their own (the map elements that pointed at them are gone now); if the kernel
-      // still holds a reference, they stay flushed and the next sync tries again.
-      const r = await this.exec('nft', ['-f', '-'], deleteChainsTransaction(tx.staleChains));
-      if (r.code !== 0) undeleted = tx.staleChains;
-    }
-    this.last = {
-      nodeKey,
-      fingerprints,
-      elements: tx.elements,
-      chains: [...tx.activeChains, ...undeleted],
-      affinitySets: [...tx.activeSets],
-    };
+    if (tx.input !== '') await run(this.exec, 'nft', ['-f', '-'], tx.input);
+    this.last = { nodeKey, fingerprints, elements: tx.elements, chains: [...tx.activeChains], affinitySets: [...tx.activeSets] };
+    this.pending = tx.pendingChains;
     this.needFull = false;
+    let due = Infinity;
+    for (const flushedAt of tx.pendingChains.values()) due = Math.min(due, flushedAt + STALE_CHAIN_DELAY_MS);
     return {
       full: changed === undefined,
       ...(changed ? { changed: changed.size } : {}),
-      deletedChains: tx.staleChains.length - undeleted.length,
+      deletedChains: tx.deletedChains.length,
+      ...(tx.pendingChains.size > 0 ? { resyncInMs: Math.max(0, due - now) } : {}),
     };
   }
 

@@ -194,32 +194,41 @@ describe('NftablesProxier', () => {
   const m1 = buildModel([svc('a', '10.96.0.10'), svc('b', '10.96.0.11')], [slice('a', ['10.244.1.2']), slice('b', ['10.244.2.2'])]);
   const m2 = buildModel([svc('a', '10.96.0.10'), svc('b', '10.96.0.11')], [slice('a', ['10.244.1.3']), slice('b', ['10.244.2.2'])]);
 
-  it('starts with a full transaction, then deletes the chains it flushed as stale', async () => {
+  it('starts with a full transaction that flushes the stale chains it finds; a sync 1 s later deletes them, in its one transaction', async () => {
     const k = fakeNft();
-    const r = await new NftablesProxier(k.exec).sync(m1, node, false);
-    expect(r).toEqual({ full: true, deletedChains: 1 });
-    expect(k.calls.map((c) => c.args.join(' '))).toEqual(['list chains ip', '-t list sets ip', '-f -', '-f -']);
+    let now = 0;
+    const p = new NftablesProxier(k.exec, {}, () => now);
+    expect(await p.sync(m1, node, false)).toEqual({ full: true, deletedChains: 0, resyncInMs: 1000 });
+    expect(k.calls.map((c) => c.args.join(' '))).toEqual(['list chains ip', '-t list sets ip', '-f -']);
     expect(k.calls[2]?.input).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
     expect(k.calls[2]?.input).toContain('flush map ip kube-proxy service-ips');
-    expect(k.calls[3]?.input).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
+    expect(k.calls[2]?.input).not.toContain('delete chain');
+    now = 1000;
+    expect(await p.sync(m1, node, false)).toEqual({ full: false, changed: 0, deletedChains: 1 });
+    expect(k.writes()[1]).toBe('delete chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80\n');
   });
 
   it('then rewrites only the chains of the Services that changed, without listing the table', async () => {
     const k = fakeNft();
-    const p = new NftablesProxier(k.exec);
+    let now = 0;
+    const p = new NftablesProxier(k.exec, {}, () => now);
     await p.sync(m1, node, false);
-    const r = await p.sync(m2, node, false);
-    expect(r).toEqual({ full: false, changed: 1, deletedChains: 1 });
+    now = 100;
+    // The chain flushed at 0 is due at 1000.
+    expect(await p.sync(m2, node, false)).toEqual({ full: false, changed: 1, deletedChains: 0, resyncInMs: 900 });
     expect(k.calls.filter((c) => c.args.includes('list'))).toHaveLength(2);
-    const partial = k.writes()[2];
+    const partial = k.writes()[1];
     expect(partial).toContain('dnat to 10.244.1.3:8080');
     expect(partial).not.toContain('10.244.2.2');
     expect(partial).not.toContain('add table');
+    expect(partial).not.toMatch(/^add (rule|element) /m);
     expect(partial).toMatch(/^flush chain ip kube-proxy endpoint-\S+__10\.244\.1\.2\/8080$/m);
-    expect(k.writes()[3]).toMatch(/^delete chain ip kube-proxy endpoint-\S+__10\.244\.1\.2\/8080\n$/);
-    // Nothing changed: nothing written.
+    now = 1100;
+    expect(await p.sync(m2, node, false)).toEqual({ full: false, changed: 0, deletedChains: 2 });
+    expect(k.writes()[2]).toMatch(/^delete chain ip kube-proxy endpoint-\S+__10\.244\.1\.2\/8080$/m);
+    // Nothing changed, nothing waiting: nothing written.
     await p.sync(m2, node, false);
-    expect(k.writes()).toHaveLength(4);
+    expect(k.writes()).toHaveLength(3);
   });
 
   it('after a failed transaction, throws and makes the next sync full, reading the table again', async () => {

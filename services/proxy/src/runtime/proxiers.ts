@@ -25,6 +25,11 @@ export interface SyncOutcome {
   ruleCounts?: Record<string, number>;
   /** Stale per-service chains removed. */
   deletedChains: number;
+  /**
+   * Sync again within this many ms even if nothing changes (nftables mode: flushed stale chains wait to be deleted by a
+   * later sync's transaction).
+   */
+  resyncInMs?: number;
 }
 
 export interface Proxier {

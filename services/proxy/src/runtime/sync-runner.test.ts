@@ -26,7 +26,7 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
   };
 
   /** A step of a timeline: let this many ms pass, a change, a retry request, or stop. */
-  type Step = number | 'change' | { retryAfter: number } | 'stop';
+  type Step = number | 'change' | { retryAfter: number } | { syncWithin: number } | 'stop';
   const CASES: { what: string; steps: Step[]; syncs: [number, SyncReason][] }[] = [
     {
       what: 'coalesces a burst of changes into one sync a minimum interval after the last',
@@ -43,6 +43,15 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
       ],
     },
     { what: 'retries when asked, no sooner than the minimum interval', steps: [{ retryAfter: 200 }, 5000], syncs: [[1000, 'retry']] },
+    {
+      what: 'syncs when the data path asks (its stale chains are due), as a periodic sync, once, then every sync period',
+      steps: [{ syncWithin: 1500 }, { syncWithin: 2500 }, 35_000],
+      syncs: [
+        [1500, 'periodic'],
+        [31_500, 'periodic'],
+      ],
+    },
+    { what: "serves a data path's ask no sooner than the minimum interval", steps: [{ syncWithin: 200 }, 5000], syncs: [[1000, 'periodic']] },
     { what: 'does nothing after stop', steps: ['stop', 'change', 60_000], syncs: [] },
   ];
 
@@ -52,6 +61,7 @@ describe('SyncRunner (BoundedFrequencyRunner)', () => {
       if (typeof s === 'number') await advance(s);
       else if (s === 'change') r.run();
       else if (s === 'stop') await r.stop();
+      else if ('syncWithin' in s) r.syncWithin(s.syncWithin);
       else r.retryAfter(s.retryAfter);
     }
     expect(later()).toEqual(syncs);

@@ -50,6 +50,8 @@ export class SyncRunner {
   private state: RunnerState = 'idle';
   private requested = false;
   private retryAt: number | undefined;
+  /** When a data path asked for a sync of its own (syncWithin), else undefined. */
+  private dueAt: number | undefined;
   private requestedAt: number | undefined;
   private lastStart = Number.NEGATIVE_INFINITY;
   /** The token bucket: how many syncs could start at `tokensAt` (full at first, as golang.org/x/time/rate). */
@@ -95,6 +97,17 @@ export class SyncRunner {
     if (this.state === 'idle') this.schedule();
   }
 
+  /**
+   * A sync no later than `ms` from now (no sooner than the minimum interval allows), as a periodic one: a data path's
+   * own housekeeping (nftables mode's stale chains waiting to be deleted), not a change and not a retry.
+   */
+  syncWithin(ms: number): void {
+    if (this.state === 'stopped') return;
+    const at = this.timers.now() + ms;
+    this.dueAt = this.dueAt === undefined ? at : Math.min(this.dueAt, at);
+    if (this.state === 'idle') this.schedule();
+  }
+
   /** When the oldest ask not yet served was made (for /healthz), else undefined. */
   get pendingSince(): number | undefined {
     return this.requested ? this.requestedAt : undefined;
@@ -121,6 +134,7 @@ export class SyncRunner {
     const earliest = available >= 1 ? now : now + Math.ceil((1 - available) * this.o.minIntervalMs);
     let due = this.requested ? earliest : this.lastStart + this.o.maxIntervalMs;
     if (this.retryAt !== undefined) due = Math.min(due, Math.max(this.retryAt, earliest));
+    if (this.dueAt !== undefined) due = Math.min(due, Math.max(this.dueAt, earliest));
     this.timer = this.timers.setTimeout(() => this.tick(), Math.max(0, due - now));
   }
 
@@ -132,6 +146,8 @@ export class SyncRunner {
     this.requested = false;
     this.requestedAt = undefined;
     if (reason !== 'periodic') this.retryAt = undefined;
+    // Any sync serves a data path's ask for one.
+    this.dueAt = undefined;
     this.lastStart = now;
     this.tokens = Math.max(0, this.tokensAtTime(now) - 1);
     this.tokensAt = now;

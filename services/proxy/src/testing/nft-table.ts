@@ -1,7 +1,9 @@
 /**
  * Test helper: what one nftables table holds after a series of `nft -f` transactions of the shapes kube-proxy's
  * transactions use (add/flush/delete of chains, sets, maps, elements; add rule), so that tests can compare the
- * outcome of a partial sync with that of a full one. One element per `add element`/`delete element` line.
+ * outcome of a partial sync with that of a full one. One element per `add element`/`delete element` line; rules in
+ * an `add chain NAME { rule ; rule ; }` block and elements in an `add map NAME { ... ; elements = { a, b } ; }` one, as
+ * kemu phrases what it gives `nft -f`.
  */
 export interface NftTableState {
   chains: Map<string, string[]>;
@@ -27,7 +29,11 @@ export function applyNft(state: NftTableState, text: string, table = 'kube-proxy
     const container = state.containers.get(name);
     const what = `${verb} ${kind}`;
     if (what === 'add chain') {
-      if (!chain) state.chains.set(name, []);
+      const rules = chain ?? [];
+      state.chains.set(name, rules);
+      // A block of rules (a definition block holds `type ... hook ...` or a comment).
+      const block = /^\S+ \{ (.*) ; \}$/.exec(rest)?.[1];
+      if (block && !/^(type|comment) /.test(block)) rules.push(...block.split(' ; '));
     } else if (what === 'flush chain') {
       if (!chain) throw new Error(`no chain ${name}`);
       chain.length = 0;
@@ -39,7 +45,10 @@ export function applyNft(state: NftTableState, text: string, table = 'kube-proxy
       if (!chain) throw new Error(`no chain ${name}`);
       chain.push(rest.slice(name.length + 1));
     } else if (what === 'add set' || what === 'add map') {
-      if (!container) state.containers.set(name, { definition: rest.slice(name.length + 1), elements: new Map() });
+      const [definition, elements] = rest.slice(name.length + 1).split(' ; elements = { ');
+      const held = container ?? { definition: elements === undefined ? definition : `${definition} ; }`, elements: new Map<string, string>() };
+      state.containers.set(name, held);
+      for (const e of elements?.replace(/ \} ; \}$/, '').split(', ') ?? []) addElement(held.elements, name, e);
     } else if (what === 'flush set' || what === 'flush map') {
       if (!container) throw new Error(`no set ${name}`);
       container.elements.clear();
@@ -49,21 +58,31 @@ export function applyNft(state: NftTableState, text: string, table = 'kube-proxy
     } else if (what === 'add element' || what === 'delete element') {
       if (!container) throw new Error(`no set ${name}`);
       const body = /^\S+ \{ (.*) \}$/.exec(rest)?.[1] ?? '';
-      const cut = [' comment ', ' : '].map((s) => body.indexOf(s)).filter((i) => i >= 0);
-      const key = cut.length > 0 ? body.slice(0, Math.min(...cut)) : body;
+      const key = elementKey(body);
       if (verb === 'delete') {
         if (!container.elements.delete(key)) throw new Error(`no element ${key} in ${name}`);
       } else {
-        const held = container.elements.get(key);
-        const value = body.slice(key.length);
-        if (held !== undefined && held !== value) throw new Error(`element ${key} of ${name} exists with ${held}`);
-        container.elements.set(key, value);
+        addElement(container.elements, name, body);
       }
     } else {
       throw new Error(`unknown command: ${line}`);
     }
   }
   return state;
+}
+
+/** An element's key: its text before the comment or verdict. */
+function elementKey(body: string): string {
+  const cut = [' comment ', ' : '].map((s) => body.indexOf(s)).filter((i) => i >= 0);
+  return cut.length > 0 ? body.slice(0, Math.min(...cut)) : body;
+}
+
+function addElement(elements: Map<string, string>, name: string, body: string): void {
+  const key = elementKey(body);
+  const held = elements.get(key);
+  const value = body.slice(key.length);
+  if (held !== undefined && held !== value) throw new Error(`element ${key} of ${name} exists with ${held}`);
+  elements.set(key, value);
 }
 
 /** The state as sorted lines (a chain's rules in order, on its line), for comparisons that ignore the order of chains, sets and elements. */
