@@ -8,7 +8,9 @@
  *   - full syncs of unchanged rules, every rule rewritten (kube-proxy's hourly full sync; the kernel is known, so it
  *     is not read back, as kube-proxy in large-cluster mode skips iptables-save),
  *   - a restarted kube-proxy's first sync over the full tables (read back, stale chains looked for, all rewritten),
- *   - partial syncs: one Service's endpoints changed (one endpoint replaced), only its chains rewritten.
+ *   - partial syncs: one Service's endpoints changed (one endpoint replaced), only its chains rewritten; in nftables
+ *     mode also partial syncs that delete, in the same transaction, the chains flushed at least 1 s before (the one
+ *     kind of partial transaction for which nft loads the names of the table's chains first).
  * iptables mode runs once with iptables-nft and once with iptables-legacy (--iptables-backend). nftables mode writes
  * one `nft -f` transaction per sync, partial as kube-proxy's (only the changed Service's chains and map elements);
  * its full syncs (at start and after a failure only: kube-proxy's nftables mode has no hourly one) rewrite the table.
@@ -20,6 +22,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { IptablesProxier, ModelTracker, NftablesProxier, spawnExec, type NodeFacts, type Proxier } from '@kemu/proxy';
@@ -30,6 +33,7 @@ const SIZES = (process.env.KEMU_BENCH_PROXY_SIZES ?? '1000,5000').split(',').map
 const FULL_RUNS = 5;
 const RESTART_RUNS = 2;
 const PARTIAL_RUNS = 10;
+const DELETING_RUNS = 3;
 // A full nftables sync of 5,000 Services takes most of a minute (the kernel's cost per anonymous set, see the README):
 // fewer of them.
 const NFT_FULL_RUNS = 3;
@@ -99,12 +103,14 @@ async function measure(mode: Mode, n: number): Promise<void> {
       : new NftablesProxier(spawnExec, { serviceCIDRs: ['10.96.0.0/12'] });
   let proxier = newProxier();
   let rules = 0;
+  let deleted = 0;
   const sync = async (full: boolean): Promise<Sample> => {
     const c0 = cpuMs();
     const t0 = performance.now();
     const r = await proxier.sync(tracker.entries(source), NODE, full);
     const ms = { wall: performance.now() - t0, cpu: cpuMs() - c0 };
     rules = r.ruleCounts?.nat ?? rules;
+    deleted = r.deletedChains;
     if (!full && (r.full || r.changed !== 1)) throw new Error(`expected a partial sync of one Service, got ${JSON.stringify(r)}`);
     return ms;
   };
@@ -118,12 +124,26 @@ async function measure(mode: Mode, n: number): Promise<void> {
     restart.push(await sync(true));
   }
   const partial: Sample[] = [];
+  const deleting: Sample[] = [];
   const runs = PARTIAL_RUNS;
-  for (let i = 0; i < runs; i++) {
+  const change = (i: number) => {
     const k = (i * 7919) % n; // a different Service each time, spread over the table
     slices.set(`bench/svc-${k}`, [slice(k, i + 1)]);
     tracker.changed(`bench/svc-${k}`);
-    partial.push(await sync(false));
+  };
+  for (let i = 0; i < runs; i++) {
+    change(i);
+    const s = await sync(false);
+    // nftables: the first sync a second after another deletes the chains that one flushed (the bench's syncs come
+    // back to back, so rarely).
+    (deleted > 0 ? deleting : partial).push(s);
+  }
+  for (let i = 0; !iptables && i < DELETING_RUNS; i++) {
+    // As kube-proxy's syncs come at most one per --min-sync-period (1 s): the chains the last one flushed are due.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    change(runs + i);
+    deleting.push(await sync(false));
+    if (deleted === 0) throw new Error('expected the chains flushed a second before to be deleted');
   }
   const what = `${fmt(n)} Services × ${ENDPOINTS} endpoints`;
   if (iptables) {
@@ -134,7 +154,10 @@ async function measure(mode: Mode, n: number): Promise<void> {
   } else {
     console.log(
       `nftables sync, ${what} (one transaction each): first ${first.wall.toFixed(0)} ms (CPU ${first.cpu} ms); full resync ${stat(full)} (${fullRuns} runs); ` +
-        `partial, one Service's endpoints changed: ${stat(partial)} (${runs} runs)`,
+        `partial, one Service's endpoints changed: ${stat(partial)} (${partial.length} runs); ` +
+        `partial that also deletes the chains flushed 1 s before: ${stat(deleting)} (${deleting.length} runs); load ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
     );
   }
 }
