@@ -35,6 +35,9 @@ interface KubeletFlags {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   clientCaFile?: string;
+  anonymousAuth: string;
+  authenticationTokenWebhook: string;
+  authorizationMode: string;
   networkBackend: string;
   kubeletPort: string;
   nodeLeaseDurationSeconds: string;
@@ -70,6 +73,12 @@ function parseTaints(s: string | undefined): Taint[] | undefined {
   });
 }
 
+/** --authorization-mode: the kubelet knows AlwaysAllow and Webhook. */
+function authzMode(s: string): 'AlwaysAllow' | 'Webhook' {
+  if (s === 'AlwaysAllow' || s === 'Webhook') return s;
+  throw new Error(`--authorization-mode: unknown authorization mode ${s} (AlwaysAllow or Webhook)`);
+}
+
 const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--node-name <name>', 'the Node to register (default: $NODE_NAME, else the hostname)')
   .option('--node-ip <ip>', "the node's InternalIP (default: $NODE_IP, else eth0's address)")
@@ -84,6 +93,9 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--tls-cert-file <file>', 'serving certificate of the kubelet API (port 10250)')
   .option('--tls-private-key-file <file>', 'serving key of the kubelet API')
   .option('--client-ca-file <file>', 'CA of the clients the kubelet API accepts (the api-server)')
+  .option('--anonymous-auth <bool>', 'kubelet API requests without credentials are system:anonymous (false: 401)', 'false')
+  .option('--authentication-token-webhook <bool>', "the kubelet API checks bearer tokens with the api-server's TokenReview", 'true')
+  .option('--authorization-mode <mode>', 'kubelet API authorization: Webhook (SubjectAccessReview) or AlwaysAllow', 'Webhook')
   .option('--network-backend <backend>', 'how pods on different nodes reach each other: host-gw or vxlan', 'host-gw')
   .option('--kubelet-port <port>', 'port of the kubelet API (logs, exec, attach, port-forward)', '10250')
   .option('--node-lease-duration-seconds <n>', "the node Lease's duration; it is renewed every quarter of it", '40')
@@ -144,7 +156,17 @@ const k = await start(
       : undefined,
     api:
       o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile
-        ? { port: Number(o.kubeletPort), certFile: o.tlsCertFile, keyFile: o.tlsPrivateKeyFile, caFile: o.clientCaFile }
+        ? {
+            port: Number(o.kubeletPort),
+            certFile: o.tlsCertFile,
+            keyFile: o.tlsPrivateKeyFile,
+            caFile: o.clientCaFile,
+            auth: {
+              anonymous: o.anonymousAuth === 'true',
+              tokenWebhook: o.authenticationTokenWebhook === 'true',
+              authorizationMode: authzMode(o.authorizationMode),
+            },
+          }
         : undefined,
   },
   log,

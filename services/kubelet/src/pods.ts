@@ -205,6 +205,11 @@ export class PodManager {
     return pod && sandbox && sandbox.uid === pod.metadata?.uid ? { pod, sandbox } : undefined;
   }
 
+  /** The pods bound to this node, as the kubelet API's /pods lists them (read-only, from the informer's cache). */
+  list(): Pod[] {
+    return this.pods.lister.list().map((o) => fromApi<Pod>(o));
+  }
+
   /** The pod from the informer's cache (read-only). */
   private pod(key: string): Pod | undefined {
     const obj = this.pods.lister.get(key);

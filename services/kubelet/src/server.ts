@@ -13,6 +13,8 @@ import type { Node, Taint } from 'kubernetes-types/core/v1.js';
 import { EventRecorder, InformerFactory, runComponent, sleep, type ApiClient, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { PodManager } from './pods.js';
 import { startStreamingServer } from './streaming/server.js';
+import { KUBEADM_AUTH, KubeletAuth, type KubeletAuthConfig } from './streaming/auth.js';
+import { apiReviews } from './streaming/reviews.js';
 import type { NodeFacts } from './node-status.js';
 import { fromApi, leaseTimings, register, runHeartbeats } from './heartbeat.js';
 import { runStaticPods } from './static-pods/reporter.js';
@@ -48,8 +50,11 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
     /** --endpoint-drain-timeout (endpoint-drain.ts). */
     endpointDrainMs?: number;
   };
-  /** Serve the kubelet API (logs, exec, attach, port-forward, proxy) on the node address. */
-  api?: { port: number; certFile: string; keyFile: string; caFile: string };
+  /**
+   * Serve the kubelet API (logs, exec, attach, port-forward, proxy, pods) on the node address; its callers are
+   * authenticated and authorized as `auth` says (default kubeadm's: no anonymous, TokenReview, SubjectAccessReview).
+   */
+  api?: { port: number; certFile: string; keyFile: string; caFile: string; auth?: KubeletAuthConfig };
 }
 
 const NODES = { version: 'v1', resource: 'nodes' };
@@ -122,7 +127,16 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
   await pods.setUpOverlay();
   pods.recover();
   const api = o.api
-    ? await startStreamingServer({ host: o.nodeIP, port: o.api.port, certFile: o.api.certFile, keyFile: o.api.keyFile, caFile: o.api.caFile, pods, log })
+    ? await startStreamingServer({
+        host: o.nodeIP,
+        port: o.api.port,
+        certFile: o.api.certFile,
+        keyFile: o.api.keyFile,
+        caFile: o.api.caFile,
+        pods,
+        log,
+        auth: new KubeletAuth(o.api.auth ?? KUBEADM_AUTH, o.nodeName, apiReviews(client)),
+      })
     : undefined;
   signal.addEventListener('abort', () => api?.close(), { once: true });
   signal.addEventListener('abort', () => informers.stop(), { once: true });

@@ -1,8 +1,12 @@
 /**
- * The kubelet's API on port 10250 (HTTPS, client certificates from the
- * cluster CA only — the api-server's): container logs, exec, attach and
- * port-forward, which the api-server proxies to here, and a relay for the
- * pods/proxy subresource. Paths as the real kubelet's:
+ * The kubelet's API on port 10250 (HTTPS): container logs, exec, attach and
+ * port-forward, which the api-server proxies to here, a relay for the
+ * pods/proxy subresource, and the node's pods. Every request, upgrades
+ * included, is authenticated (a client certificate of the cluster CA, or a
+ * bearer token checked with a TokenReview) and authorized (a
+ * SubjectAccessReview of nodes/proxy, nodes/pods...) first: auth.ts. Paths
+ * as the real kubelet's:
+ *   GET /pods                                                             (the PodList of this node's pods)
  *   GET /containerLogs/{ns}/{pod}/{container}?follow&previous&timestamps&tailLines&sinceSeconds&sinceTime&limitBytes
  *   GET /exec/{ns}/{pod}/{container}?command=..&stdin&stdout&stderr&tty   (WebSocket)
  *   GET /attach/{ns}/{pod}/{container}?stdin&stdout&stderr&tty             (WebSocket)
@@ -10,6 +14,7 @@
  *   *   /proxy/{ns}/{pod}/{port}/{path}                                   (plain HTTP to the pod)
  */
 import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -22,9 +27,12 @@ import { renderLines, renderLog, type LogOptions } from '../runtime/logs.js';
 import { channelSocket, EXEC_PROTOCOLS, pickProtocol, resizePty } from './channels.js';
 import { portForwardChannels, portForwardSpdy, PORT_FORWARD_PROTOCOLS } from './portforward.js';
 import { SpdySession } from './spdy.js';
+import type { Credentials, KubeletAuth } from './auth.js';
 
 export interface PodLookup {
   find(ns: string, name: string): { pod: Pod; sandbox: PodSandbox } | undefined;
+  /** The pods bound to this node. */
+  list(): Pod[];
 }
 
 class HttpError extends Error {
@@ -44,6 +52,26 @@ function status(res: ServerResponse, code: number, message: string): void {
 
 const truthy = (v: string | null) => v === 'true' || v === '1';
 
+/** What the TLS connection and the headers carry: the peer's certificate (and whether the CA verified it), a bearer token. */
+export function credentialsOf(req: IncomingMessage): Credentials {
+  const socket = req.socket as TLSSocket;
+  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+  const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  // An empty object when the client sent none.
+  const subject = cert && Object.keys(cert).length ? cert.subject : undefined;
+  return {
+    ...(subject ? { certificate: { verified: socket.authorized === true, commonName: list(subject.CN)[0], organizations: list(subject.O) } } : {}),
+    ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+  };
+}
+
+/** The kubelet answers its filter's refusals as plain text (go-restful's WriteErrorString). */
+const refusal = (code: number, message: string) => ({
+  code,
+  head: `HTTP/1.1 ${code} ${code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : 'Internal Server Error'}`,
+  message,
+});
+
 export function startStreamingServer(o: {
   host: string;
   port: number;
@@ -51,6 +79,8 @@ export function startStreamingServer(o: {
   keyFile: string;
   caFile: string;
   pods: PodLookup;
+  /** Authentication and authorization of every request (auth.ts). */
+  auth: KubeletAuth;
   log: Logger;
 }): Promise<Server> {
   const wss = new WebSocketServer({
@@ -137,28 +167,64 @@ export function startStreamingServer(o: {
     req.pipe(up);
   };
 
-  const server = createServer(
-    { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.caFile), requestCert: true, rejectUnauthorized: true },
-    (req, res) => {
-      const url = new URL(req.url ?? '/', 'https://kubelet');
-      try {
-        const kind = url.pathname.split('/')[1];
-        if (kind === 'healthz') return void res.end('ok');
-        if (kind === 'containerLogs' && req.method === 'GET') return logs(req, res, url);
-        if (kind === 'proxy') return proxy(req, res, url);
-        if (kind === 'exec' || kind === 'attach' || kind === 'portForward') throw new HttpError(400, 'Upgrade request required');
-        throw new HttpError(404, `the server could not find the requested resource`);
-      } catch (e) {
-        if (e instanceof HttpError) return status(res, e.code, e.message);
-        o.log.warn({ err: e }, 'kubelet request failed');
+  // A client certificate is asked for, not required: a caller may bring a bearer token instead (or, with
+  // --anonymous-auth, nothing). Whether the CA verified it is auth.ts's to judge.
+  const tls = { cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), ca: readFileSync(o.caFile), requestCert: true, rejectUnauthorized: false };
+  const server = createServer(tls, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://kubelet');
+    void o.auth.check(req.method ?? 'GET', url.pathname, credentialsOf(req)).then(
+      (d) => {
+        if (d.allowed) return serve(req, res, url);
+        const r = refusal(d.code, d.message);
+        res.writeHead(r.code, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(r.message);
+      },
+      (e: unknown) => {
+        o.log.warn({ err: e }, 'kubelet request not authorized');
         status(res, 500, String(e));
+      },
+    );
+  });
+
+  const serve = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    try {
+      const kind = url.pathname.split('/')[1];
+      if (kind === 'healthz') return void res.end('ok');
+      if (kind === 'pods' && url.pathname.replace(/\/$/, '') === '/pods' && (req.method === 'GET' || req.method === 'HEAD')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        return void res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: o.pods.list() }));
       }
-    },
-  );
+      if (kind === 'containerLogs' && req.method === 'GET') return logs(req, res, url);
+      if (kind === 'proxy') return proxy(req, res, url);
+      if (kind === 'exec' || kind === 'attach' || kind === 'portForward') throw new HttpError(400, 'Upgrade request required');
+      throw new HttpError(404, `the server could not find the requested resource`);
+    } catch (e) {
+      if (e instanceof HttpError) return status(res, e.code, e.message);
+      o.log.warn({ err: e }, 'kubelet request failed');
+      status(res, 500, String(e));
+    }
+  };
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'https://kubelet');
+    // Nothing reaches the stream before authorization: its first bytes (head) wait in the request.
+    void o.auth.check(req.method ?? 'GET', url.pathname, credentialsOf(req)).then(
+      (d) => {
+        if (d.allowed) return upgrade(req, socket, head, url);
+        const r = refusal(d.code, d.message);
+        socket.end(
+          `${r.head}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(r.message)}\r\nConnection: close\r\n\r\n${r.message}`,
+        );
+      },
+      (e: unknown) => {
+        o.log.warn({ err: e }, 'kubelet stream not authorized');
+        socket.destroy();
+      },
+    );
+  });
+
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => {
     const kind = url.pathname.split('/')[1];
     const refuse = (code: number, message: string) => {
       const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code });
@@ -215,7 +281,7 @@ export function startStreamingServer(o: {
       o.log.warn({ err: e }, 'stream failed');
       refuse(400, String(e));
     }
-  });
+  };
 
   const exec = (ws: WebSocket, url: URL, ctr: Container, pid: number, endConnection: () => void) => {
     const q = url.searchParams;
