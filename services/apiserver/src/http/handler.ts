@@ -33,7 +33,7 @@ import { queryBool } from './query.js';
 import { sendInitialEventsOf } from './list-options.js';
 import { serveWatch } from './watch.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
-import { KUBELET_SUBRESOURCES, kubeletTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
+import { KUBELET_SUBRESOURCES, kubeletTarget, nodeProxyTarget, refuseUpgrade, relayRequest, relayUpgrade, type KubeletClientCert } from './kubelet-proxy.js';
 import type { Duplex } from 'node:stream';
 import { ANONYMOUS, Authorizer, refusal } from '../authz/authorizer.js';
 import { nonResourceAttributes, resourceAttributes } from '../authz/attributes.js';
@@ -273,6 +273,10 @@ async function serveResource(deps: ResourceDeps, r: ResourceRequest, q: URLSearc
       throw new StatusError(503, 'ServiceUnavailable', 'this api-server has no kubelet client certificate (--kubelet-client-certificate)');
     await relayRequest(await kubeletTarget(deps.rest, ns, name, sub, q, r.proxyPath), deps.kubeletClient, req, res);
     return sub === 'log' ? 'GET' : 'CONNECT';
+  }
+  if (sub === 'proxy' && info.resource === 'nodes' && name && deps.kubeletClient) {
+    await relayRequest(await nodeProxyTarget(deps.rest, name, q, r.proxyPath), deps.kubeletClient, req, res);
+    return 'CONNECT';
   }
   if (sub && (KUBELET_SUBRESOURCES.includes(sub) || (sub === 'token' && !deps.saTokens))) {
     throw new StatusError(503, 'ServiceUnavailable', `${info.resource}/${sub} is not served by this cluster`);

@@ -78,6 +78,20 @@ export async function kubeletTarget(rest: RestStore, ns: string, name: string, s
   return { host, port, path: `/${kind}/${enc(ns)}/${enc(podName)}/${enc(container)}${rest2.size ? `?${rest2}` : ''}` };
 }
 
+/**
+ * nodes/proxy: a path on the node's kubelet (`kubectl get --raw /api/v1/nodes/NODE/proxy/pods`). The name may carry
+ * a port (`NODE:10250`), as kube-apiserver's node proxy takes it; the kubelet authorizes the api-server's
+ * certificate for what the path asks (nodes/pods, nodes/proxy...).
+ */
+export async function nodeProxyTarget(rest: RestStore, name: string, q: URLSearchParams, proxyPath = '/'): Promise<KubeletTarget> {
+  const [nodeName, nodePort] = name.replace(/^https:/, '').split(':');
+  const node = (await rest.get(NODES, undefined, nodeName)) as Node;
+  const host = (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address;
+  if (!host) throw new StatusError(500, 'InternalError', `node ${nodeName} has no InternalIP address`);
+  const port = Number(nodePort || (node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 10250));
+  return { host, port, path: `${proxyPath}${q.size ? `?${q}` : ''}` };
+}
+
 function forwardHeaders(h: IncomingHttpHeaders): IncomingHttpHeaders {
   const out = { ...h };
   delete out.host;
