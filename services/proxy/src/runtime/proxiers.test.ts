@@ -242,15 +242,20 @@ describe('NftablesProxier', () => {
     expect(k.calls.filter((c) => c.args.join(' ') === 'list chains ip')).toHaveLength(2);
   });
 
-  it('finds the table gone (nft flush ruleset): the next sync is full', async () => {
+  it('finds the table gone (nft flush ruleset): the next sync is full, and forgets the chains it meant to delete', async () => {
     const k = fakeNft();
-    const p = new NftablesProxier(k.exec);
+    let now = 0;
+    const p = new NftablesProxier(k.exec, {}, () => now);
     await p.sync(m1, node, false);
     expect(await p.rulesLost()).toBe(false);
     k.state.tables = 'table ip nat\n';
     expect(await p.rulesLost()).toBe(true);
+    now = 5000;
     expect((await p.sync(m1, node, false)).full).toBe(true);
     expect(p.periodicFullSync).toBe(false);
+    // It flushes what the table holds now (here the fake lists it again) instead of deleting chains that may be gone.
+    expect(k.writes()[1]).not.toContain('delete chain');
+    expect(k.writes()[1]).toContain('flush chain ip kube-proxy service-AAAAAAAA-ns/gone/tcp/p80');
   });
 });
 
