@@ -6,11 +6,10 @@
  * by aggregation), the discovery roles every user holds, and the roles of the
  * components that run under their own identity. Written from the roles a
  * 1.32 cluster serves (`kubectl get clusterrole -o yaml`); the controllers'
- * own roles (system:controller:*) are not here, because kemu's
- * controller-manager does not run its controllers under per-controller
- * service accounts.
+ * own roles (system:controller:*) are in controller-roles.ts.
  */
 import type { ClusterRole, ClusterRoleBinding, PolicyRule, Subject } from 'kubernetes-types/rbac/v1.js';
+import { CONTROLLER_CLUSTER_ROLE_BINDINGS, CONTROLLER_CLUSTER_ROLES } from './controller-roles.js';
 
 const READ = ['get', 'list', 'watch'];
 const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
@@ -290,6 +289,7 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
     rule(['list', 'watch'], [''], ['pods', 'namespaces']),
     ...EVENTS,
   ]),
+  ...CONTROLLER_CLUSTER_ROLES,
 ];
 
 export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
@@ -309,4 +309,5 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding('kubeadm:cluster-admins', [group('kubeadm:cluster-admins')], 'cluster-admin'),
   // Kubernetes binds system:node to nobody (the Node authorizer decides for kubelets); kemu has no Node authorizer yet.
   binding('system:node', []),
+  ...CONTROLLER_CLUSTER_ROLE_BINDINGS,
 ];
