@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, apply, creds, k, kubectl, namespace, waitFor, type Run } from './helpers.js';
+import { api, apply, creds, deploymentManifest, k, kubectl, namespace, waitFor, type Run } from './helpers.js';
 
 let ns: string;
 let other: string;
@@ -191,4 +191,33 @@ describe('the default roles', () => {
     await k(['delete', 'clusterrole', 'rbac-e2e-aggregated']);
     await waitFor('view to lose it', async () => !(await k(['get', 'clusterrole', 'view', '-o', 'json'])).includes('widgets'), 30_000);
   });
+
+  it('the controller-manager holds only system:kube-controller-manager; its controllers write as their own service accounts', async () => {
+    const manager = ['--as=system:kube-controller-manager'];
+    const rules = (await k(['auth', 'can-i', '--list', ...manager])).split('\n').map((l) => l.trim().split(/\s+/));
+    // It lists and watches everything (the shared informers), and may do nothing else to everything.
+    expect(rules).toContainEqual(['*.*', '[]', '[]', '[list', 'watch]']);
+    expect(rules.filter((r) => r[0] === '*.*' && r.at(-1) === '[*]')).toEqual([]);
+    // Not in system:masters: it may not write pods itself.
+    expect((await kubectl(['auth', 'can-i', 'create', 'pods', '-n', ns, ...manager])).stdout.trim()).toBe('no');
+    const accounts = (await k(['get', 'serviceaccounts', '-n', 'kube-system', '-o', 'name'])).split('\n');
+    for (const sa of ['deployment-controller', 'replicaset-controller', 'generic-garbage-collector', 'node-controller', 'endpointslice-controller']) {
+      expect(accounts).toContain(`serviceaccount/${sa}`);
+      const binding = await k([
+        'get',
+        'clusterrolebinding',
+        `system:controller:${sa}`,
+        '-o',
+        'jsonpath={.roleRef.name} {.subjects[0].kind} {.subjects[0].namespace}/{.subjects[0].name}',
+      ]);
+      expect(binding).toBe(`system:controller:${sa} ServiceAccount kube-system/${sa}`);
+    }
+    const replicaSets = `system:serviceaccount:kube-system:replicaset-controller`;
+    expect((await kubectl(['auth', 'can-i', 'create', 'pods', '-n', ns, `--as=${replicaSets}`])).stdout.trim()).toBe('yes');
+    expect((await kubectl(['auth', 'can-i', 'create', 'deployments', '-n', ns, `--as=${replicaSets}`])).stdout.trim()).toBe('no');
+    // The ReplicaSet's pods can only have been made by replicaset-controller, the ReplicaSet by deployment-controller.
+    await apply(ns, deploymentManifest('rolls-out', 2, { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] }));
+    await k(['rollout', 'status', 'deployment/rolls-out', '-n', ns, '--timeout=90s'], { timeout: 100_000 });
+    expect(await k(['get', 'deployment', 'rolls-out', '-n', ns, '-o', 'jsonpath={.status.availableReplicas}'])).toBe('2');
+  }, 150_000);
 });

@@ -32,7 +32,7 @@ export interface InitOptions {
  */
 const COMPONENT_USERS: { key: string; user: string; groups: string[] }[] = [
   { key: 'kube-scheduler', user: 'system:kube-scheduler', groups: [] },
-  { key: 'kube-controller-manager', user: 'system:kube-controller-manager', groups: ['system:masters'] },
+  { key: 'kube-controller-manager', user: 'system:kube-controller-manager', groups: [] },
   { key: 'node', user: 'system:node', groups: ['system:masters'] },
   { key: 'kube-proxy', user: 'system:kube-proxy', groups: [] },
   // The NetworkPolicy agent beside kube-proxy, bound to the system:kemu-netpol ClusterRole (as a CNI's agent has its own).

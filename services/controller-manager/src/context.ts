@@ -1,11 +1,17 @@
-/** What every controller is given: the client, shared informers, an event recorder, a logger, a clock. */
+/** What every controller is given: its client, shared informers, an event recorder, a logger, a clock. */
 import type { Logger } from 'pino';
 import type { ApiClient, EventRecorder, InformerFactory, WorkQueue } from '@kemu/client';
 import type { IpRange } from './controllers/service-lb-pool.js';
 
 export interface ControllerContext {
+  /**
+   * What the controller writes with: with service account credentials, its own account's
+   * client (kube-system/deployment-controller, ...), so RBAC holds it to its system:controller:* role.
+   */
   client: ApiClient;
+  /** Shared by every controller, on the manager's own client (system:kube-controller-manager lists and watches everything). */
   informers: InformerFactory;
+  /** Events, written with the controller's client. */
   recorder: EventRecorder;
   log: Logger;
   now: () => Date;

@@ -17,6 +17,11 @@ const o = leaderElectFlags(componentFlags(new Command('kemu-controller-manager')
   )
   .option('--cluster-cidr <cidr>', 'the pod network; node IPAM gives every node a /24 of it', '10.244.0.0/16')
   .option('--node-cidr <cidr>', "the node network, the base of the default --lb-range (default: the /16 around --apiserver's address)")
+  .option(
+    '--use-service-account-credentials <bool>',
+    'run every controller under its own service account in kube-system, with a token from the TokenRequest API (as kubeadm runs kube-controller-manager)',
+    'true',
+  )
   .parse()
   .opts<
     LeaderElectFlagValues & {
@@ -31,6 +36,7 @@ const o = leaderElectFlags(componentFlags(new Command('kemu-controller-manager')
       lbRange?: string;
       nodeCidr?: string;
       clusterCidr: string;
+      useServiceAccountCredentials: string;
     }
   >();
 const log = pino({ name: 'controller-manager', level: process.env.LOG_LEVEL ?? 'info' });
@@ -48,6 +54,7 @@ const cm = await start(
     lbRange: o.lbRange,
     nodeCIDR: o.nodeCidr,
     clusterCIDR: o.clusterCidr,
+    useServiceAccountCredentials: o.useServiceAccountCredentials !== 'false',
   },
   log,
 );

@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { EventRecorder, InformerFactory, runComponent, type ComponentOptions, type RunningComponent } from '@kemu/client';
 import { CONTROLLERS } from './controllers/index.js';
 import type { ControllerContext } from './context.js';
+import { ServiceAccountCredentials } from './sa-credentials.js';
 import { defaultLbRange, nodeCidrFromApiserver, parseLbRange, type IpRange } from './controllers/service-lb-pool.js';
 import { readFileSync } from 'node:fs';
 
@@ -30,6 +31,13 @@ export type ControllerManagerOptions = Omit<ComponentOptions, 'leaseName'> & {
   nodeMonitorPeriodMs?: number;
   /** --node-monitor-grace-period (Kubernetes: 40 s). */
   nodeMonitorGracePeriodMs?: number;
+  /**
+   * --use-service-account-credentials: every controller writes as its own service account
+   * kube-system/<name>, as kubeadm runs kube-controller-manager. Default true (kube-controller-manager's
+   * default is false, but kemu's manager identity, like kubeadm's, holds no more than
+   * system:kube-controller-manager, which may not write the controllers' objects).
+   */
+  useServiceAccountCredentials?: boolean;
 };
 
 /**
@@ -53,7 +61,12 @@ export async function start(
     { port: 10257, ...o, leaseName: 'kube-controller-manager' },
     async (client, signal) => {
       log.info('became leader; starting controllers');
+      // The informers are shared, on the manager's own client (its role lists and watches everything).
       const informers = new InformerFactory(client, (err) => log.warn({ err }, 'informer error'));
+      const credentials =
+        o.useServiceAccountCredentials === false
+          ? undefined
+          : new ServiceAccountCredentials(client, { address: o.apiserver, ca: readFileSync(o.caFile) }, log.child({ component: 'sa-credentials' }));
       const ctx: ControllerContext = {
         client,
         informers,
@@ -66,7 +79,10 @@ export async function start(
         nodeMonitor: { periodMs: o.nodeMonitorPeriodMs ?? 5000, gracePeriodMs: o.nodeMonitorGracePeriodMs ?? 40_000 },
       };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));
-      const controllers = chosen.map((c) => ({ c: c.start(ctx), workers: c.workers }));
+      signal.addEventListener('abort', () => void credentials?.stop(), { once: true });
+      const contexts = credentials ? await Promise.all(chosen.map((c) => credentials.contextFor(ctx, c.name, signal))) : chosen.map(() => ctx);
+      if (signal.aborted) return;
+      const controllers = chosen.map((c, i) => ({ c: c.start(contexts[i]), workers: c.workers }));
       signal.addEventListener('abort', () => informers.stop(), { once: true });
       await informers.start();
       log.info({ controllers: chosen.map((c) => c.name) }, 'controllers running');

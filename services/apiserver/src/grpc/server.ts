@@ -78,11 +78,11 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
   const { rest } = deps;
   const authorizer = new Authorizer(rest.caches);
   const reviews = reviewDepsOf(authorizer, async (token) => staticTokenUser(token, deps.tokens) ?? deps.saTokens?.authenticate(token));
-  /** The caller of a static token; every call is then authorized as its REST twin would be. */
-  const auth = (call: Call): UserInfo => {
+  /** The caller of a static token or a service account token; every call is then authorized as its REST twin would be. */
+  const auth = async (call: Call): Promise<UserInfo> => {
     const h = String(call.metadata.get('authorization')[0] ?? '');
     const m = h.match(/^Bearer\s+(\S+)$/i);
-    const user = m && staticTokenUser(m[1], deps.tokens);
+    const user = m && (staticTokenUser(m[1], deps.tokens) ?? (await deps.saTokens?.authenticate(m[1])));
     if (!user) throw unauthorized();
     return user;
   };
@@ -110,8 +110,8 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
     ): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
       Promise.resolve()
-        .then(() => {
-          const user = auth(call);
+        .then(() => auth(call))
+        .then((user) => {
           const r = call.request;
           allow(user, verb, r.ref, r.name, r.subresource);
           return runAs(user, () => fn(r));
@@ -192,7 +192,7 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
         close: (err) => end(err),
       };
       (async () => {
-        allow(auth(call), 'watch', call.request.ref);
+        allow(await auth(call), 'watch', call.request.ref);
         const { info, ns } = resolve(call.request.ref);
         active = await rest.watch(
           info,

@@ -1,0 +1,218 @@
+/**
+ * Per-controller credentials, as kube-controller-manager's
+ * --use-service-account-credentials gives them (client-go's
+ * DynamicControllerClientBuilder): every controller writes under its own
+ * service account kube-system/<name>, which the manager creates when it is
+ * missing, with a token from the TokenRequest API (serviceaccounts/token)
+ * renewed before it expires. The manager's own identity
+ * (system:kube-controller-manager) keeps the shared informers' list and
+ * watch, its Lease, and the service accounts and tokens made here.
+ */
+import type { Logger } from 'pino';
+import type { ServiceAccount } from 'kubernetes-types/core/v1.js';
+import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
+import { isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
+import { ApiClient, EventRecorder, ExponentialBackoff, realClock, sleepOn, type ApiClientOptions, type Clock } from '@kemu/client';
+import type { ControllerContext } from './context.js';
+
+/**
+ * The service account each controller runs as: Kubernetes' names
+ * (cmd/kube-controller-manager/names and the ClientOrDie calls of its
+ * controller descriptors). Node IPAM and taint eviction share
+ * node-controller, and the CSR controllers certificate-controller, as there.
+ * kemu's LoadBalancer allocator has an account of its own.
+ */
+export const CONTROLLER_ACCOUNTS: Readonly<Record<string, string>> = {
+  deployment: 'deployment-controller',
+  replicaset: 'replicaset-controller',
+  replicationcontroller: 'replication-controller',
+  daemonset: 'daemon-set-controller',
+  garbagecollector: 'generic-garbage-collector',
+  namespace: 'namespace-controller',
+  serviceaccount: 'service-account-controller',
+  'root-ca-cert-publisher': 'root-ca-cert-publisher',
+  nodeipam: 'node-controller',
+  podgc: 'pod-garbage-collector',
+  nodelifecycle: 'node-controller',
+  'taint-eviction-controller': 'node-controller',
+  resourcequota: 'resourcequota-controller',
+  endpoint: 'endpoint-controller',
+  endpointslice: 'endpointslice-controller',
+  endpointslicemirroring: 'endpointslicemirroring-controller',
+  'service-lb-controller': 'kemu-service-lb-controller',
+  'clusterrole-aggregation': 'clusterrole-aggregation-controller',
+  csrapproving: 'certificate-controller',
+  csrsigning: 'certificate-controller',
+  csrcleaner: 'certificate-controller',
+};
+
+/** The namespace of the controllers' service accounts. */
+export const NAMESPACE = 'kube-system';
+
+/** DynamicControllerClientBuilder's defaults: tokens of an hour, renewed once 80% of their life has passed. */
+export const TOKEN_EXPIRATION_SECONDS = 3600;
+const LEEWAY = 0.2;
+
+/**
+ * When a token issued at `issuedMs` and expiring at `expiresMs` is renewed:
+ * with a fifth of its life left, so a slow or failing renewal still has
+ * minutes to retry before the controller's requests start failing with 401.
+ */
+export function renewAt(issuedMs: number, expiresMs: number): number {
+  return expiresMs - Math.max(0, expiresMs - issuedMs) * LEEWAY;
+}
+
+const SA = { version: 'v1', resource: 'serviceaccounts', namespace: NAMESPACE };
+const RETRY = { initialMs: 500, capMs: 30_000, resetAfterMs: 120_000, factor: 2, jitter: 0.2 };
+
+interface Account {
+  token: string;
+  client: ApiClient;
+  timer?: { cancel: () => void };
+  backoff: ExponentialBackoff;
+}
+
+/**
+ * The clients of the controllers' service accounts, one per account (the
+ * controllers sharing an account share its client), each with a token that
+ * is renewed in the background until `stop`.
+ */
+export class ServiceAccountCredentials {
+  private accounts = new Map<string, Promise<Account>>();
+  private stopped = false;
+
+  private makeClient: (token: () => string) => ApiClient;
+
+  /**
+   * @param manager the manager's own client (system:kube-controller-manager): it may create service accounts and their tokens
+   * @param connection where and how the controllers' clients connect (the manager's api-server address and CA), or
+   *   how to make a client that sends the token `token()` returns (tests)
+   */
+  constructor(
+    private manager: Pick<ApiClient, 'get' | 'create'>,
+    connection: Omit<ApiClientOptions, 'token' | 'clientCert'> | ((token: () => string) => ApiClient),
+    private log: Logger,
+    private clock: Clock = realClock,
+  ) {
+    this.makeClient = typeof connection === 'function' ? connection : (token) => new ApiClient({ ...connection, token });
+  }
+
+  /** The client of a service account in kube-system, made (with the account, if missing) on first use. */
+  clientFor(serviceAccount: string): Promise<ApiClient> {
+    let a = this.accounts.get(serviceAccount);
+    if (!a) {
+      a = this.open(serviceAccount);
+      // A failed first attempt is not cached: the next caller tries again.
+      a.catch(() => this.accounts.delete(serviceAccount));
+      this.accounts.set(serviceAccount, a);
+    }
+    return a.then((x) => x.client);
+  }
+
+  /**
+   * A controller's context: the base one (shared informers, clock, options)
+   * with the client, and an event recorder on it, of the controller's
+   * account. Tries again with back-off until the account's first token is
+   * issued or the signal aborts (then the base context: nothing will run).
+   * A controller without a known account keeps the manager's client, and
+   * says so, since its writes will then be refused.
+   */
+  async contextFor(base: ControllerContext, controller: string, signal: AbortSignal): Promise<ControllerContext> {
+    const account = CONTROLLER_ACCOUNTS[controller];
+    if (!account) {
+      this.log.warn({ controller }, "no service account known for this controller: it runs under the manager's own identity");
+      return base;
+    }
+    const backoff = new ExponentialBackoff({ ...RETRY, now: () => this.clock.now() });
+    while (!signal.aborted) {
+      try {
+        const client = await this.clientFor(account);
+        return { ...base, client, recorder: new EventRecorder(client, { component: 'controller-manager' }) };
+      } catch (err) {
+        const waitMs = backoff.next();
+        this.log.warn({ err, controller, serviceAccount: `${NAMESPACE}/${account}`, retryInMs: Math.round(waitMs) }, 'controller credentials not issued');
+        await sleepOn(this.clock, waitMs, signal);
+      }
+    }
+    return base;
+  }
+
+  /** Stop renewing and close every client. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const all = await Promise.allSettled(this.accounts.values());
+    for (const r of all) {
+      if (r.status !== 'fulfilled') continue;
+      r.value.timer?.cancel();
+      r.value.client.close();
+    }
+    this.accounts.clear();
+  }
+
+  private async open(name: string): Promise<Account> {
+    const { token, expiresMs } = await this.issue(name);
+    const account: Account = {
+      token,
+      // The client reads the account's current token on every call, so a renewal needs no new connection.
+      client: this.makeClient(() => account.token),
+      backoff: new ExponentialBackoff({ ...RETRY, now: () => this.clock.now() }),
+    };
+    this.schedule(name, account, renewAt(this.clock.now(), expiresMs));
+    this.log.info({ serviceAccount: `${NAMESPACE}/${name}` }, 'controller credentials issued');
+    return account;
+  }
+
+  private schedule(name: string, account: Account, atMs: number): void {
+    if (this.stopped) return;
+    account.timer = this.clock.setTimeout(() => void this.renew(name, account), Math.max(0, atMs - this.clock.now()));
+  }
+
+  private async renew(name: string, account: Account): Promise<void> {
+    try {
+      const { token, expiresMs } = await this.issue(name);
+      account.token = token;
+      this.schedule(name, account, renewAt(this.clock.now(), expiresMs));
+    } catch (err) {
+      // The old token is still good for a while (renewals start with a fifth of its life left): try again soon.
+      const waitMs = account.backoff.next();
+      this.log.warn({ err, serviceAccount: `${NAMESPACE}/${name}`, retryInMs: Math.round(waitMs) }, 'renewing controller credentials failed');
+      this.schedule(name, account, this.clock.now() + waitMs);
+    }
+  }
+
+  /**
+   * A fresh token for the account: the account is made first when it is
+   * missing (it may have been deleted since the last token, which the
+   * api-server then no longer accepts).
+   */
+  private async issue(name: string): Promise<{ token: string; expiresMs: number }> {
+    await this.ensureAccount(name);
+    const req: TokenRequest = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: [], expirationSeconds: TOKEN_EXPIRATION_SECONDS },
+    };
+    const issuedMs = this.clock.now();
+    const res = (await this.manager.create(SA, { ...req, metadata: {} }, { subresource: 'token', name })) as KubeObject & TokenRequest;
+    const token = res.status?.token;
+    if (!token) throw new Error(`TokenRequest for ${NAMESPACE}/${name} returned no token`);
+    const expiresMs = Date.parse(res.status?.expirationTimestamp ?? '') || issuedMs + TOKEN_EXPIRATION_SECONDS * 1000;
+    return { token, expiresMs };
+  }
+
+  private async ensureAccount(name: string): Promise<void> {
+    try {
+      await this.manager.get(SA, name);
+      return;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    const sa: ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: NAMESPACE } };
+    try {
+      await this.manager.create(SA, { ...sa, metadata: { name, namespace: NAMESPACE } });
+    } catch (e) {
+      // Another replica of the manager (or an earlier attempt) made it first.
+      if (!isAlreadyExists(e)) throw e;
+    }
+  }
+}
