@@ -13,8 +13,11 @@ export interface ApiClientOptions {
   address: string;
   /** PEM of the CA that signed the api-server's certificate. */
   ca: Buffer | string;
-  /** A bearer token, or how to read the current one (a token that is renewed: service account credentials). */
-  token?: string | (() => string);
+  /**
+   * A bearer token, or how to read the current one (a token that is renewed: service account credentials); a
+   * promise holds the call until the first token is there.
+   */
+  token?: string | (() => string | Promise<string>);
   /** A client certificate and its key (PEM) instead of a token: a kubelet's, from TLS bootstrapping. */
   clientCert?: { cert: Buffer | string; key: Buffer | string };
   /** TLS name to verify (the certificate has `kubernetes` among its names). Default: kubernetes. */
@@ -75,9 +78,14 @@ export class ApiClient {
       token === undefined
         ? undefined
         : grpc.credentials.createFromMetadataGenerator((_p, cb) => {
-            const md = new grpc.Metadata();
-            md.set('authorization', `Bearer ${typeof token === 'function' ? token() : token}`);
-            cb(null, md);
+            Promise.resolve(typeof token === 'function' ? token() : token).then(
+              (t) => {
+                const md = new grpc.Metadata();
+                md.set('authorization', `Bearer ${t}`);
+                cb(null, md);
+              },
+              (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+            );
           });
     this.client = new ApiServerClient(opts.address, auth ? grpc.credentials.combineChannelCredentials(tls, auth) : tls, {
       'grpc.ssl_target_name_override': opts.serverName ?? 'kubernetes',

@@ -18,6 +18,8 @@ function fakeClock(start = 1_000_000): Clock & { advance(ms: number): Promise<vo
     },
     async advance(ms) {
       const end = now + ms;
+      // What is under way (a renewal's get and create) settles first, and may set timers.
+      for (let i = 0; i < 20; i++) await Promise.resolve();
       for (;;) {
         const due = timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
         if (!due) break;
@@ -69,8 +71,8 @@ function fakeManager(clock: Clock) {
 
 /** Clients that only remember how to read their token. */
 function clientsSeen() {
-  const made: { token: () => string; closed: boolean }[] = [];
-  const make = (token: () => string) => {
+  const made: { token: () => string | Promise<string>; closed: boolean }[] = [];
+  const make = (token: () => string | Promise<string>) => {
     const c = { token, closed: false };
     made.push(c);
     return { close: () => (c.closed = true) } as unknown as ApiClient;
@@ -96,12 +98,12 @@ describe('ServiceAccountCredentials', () => {
     const api = fakeManager(clock);
     const clients = clientsSeen();
     const creds = new ServiceAccountCredentials(api.manager, clients.make, log, clock);
-    const [a, b] = await Promise.all([creds.clientFor('node-controller'), creds.clientFor('node-controller')]);
-    expect(a).toBe(b);
-    expect(api.calls).toEqual(['get serviceaccounts node-controller', 'create serviceaccounts node-controller', 'token node-controller 3600']);
+    expect(creds.clientFor('node-controller')).toBe(creds.clientFor('node-controller'));
     expect(clients.made).toHaveLength(1);
-    expect(clients.made[0].token()).toBe('token-node-controller-1');
-    await creds.stop();
+    // A call made before the first token is there waits for it.
+    expect(await clients.made[0].token()).toBe('token-node-controller-1');
+    expect(api.calls).toEqual(['get serviceaccounts node-controller', 'create serviceaccounts node-controller', 'token node-controller 3600']);
+    creds.stop();
     expect(clients.made[0].closed).toBe(true);
   });
 
@@ -111,8 +113,9 @@ describe('ServiceAccountCredentials', () => {
     api.accounts.add('deployment-controller');
     const clients = clientsSeen();
     const creds = new ServiceAccountCredentials(api.manager, clients.make, log, clock);
-    await creds.clientFor('deployment-controller');
+    creds.clientFor('deployment-controller');
     const token = clients.made[0].token;
+    await token();
     await clock.advance(2879_000);
     expect(token()).toBe('token-deployment-controller-1');
     api.failNextTokens(2);
@@ -126,7 +129,7 @@ describe('ServiceAccountCredentials', () => {
     expect(token()).toBe('token-deployment-controller-2');
     await clock.advance(100_000);
     expect(token()).toBe('token-deployment-controller-3');
-    await creds.stop();
+    creds.stop();
   });
 
   it('makes the account again when it was deleted before a renewal', async () => {
@@ -134,12 +137,30 @@ describe('ServiceAccountCredentials', () => {
     const api = fakeManager(clock);
     const clients = clientsSeen();
     const creds = new ServiceAccountCredentials(api.manager, clients.make, log, clock);
-    await creds.clientFor('endpoint-controller');
+    creds.clientFor('endpoint-controller');
+    await clients.made[0].token();
     api.accounts.delete('endpoint-controller');
     await clock.advance(2880_000);
     expect(api.accounts.has('endpoint-controller')).toBe(true);
     expect(clients.made[0].token()).toBe('token-endpoint-controller-2');
-    await creds.stop();
+    creds.stop();
+  });
+
+  it('retries a failed first issuance; calls wait for it, and fail once stopped', async () => {
+    const clock = fakeClock();
+    const api = fakeManager(clock);
+    const clients = clientsSeen();
+    const creds = new ServiceAccountCredentials(api.manager, clients.make, log, clock);
+    api.failNextTokens(1);
+    creds.clientFor('podgc');
+    const waiting = clients.made[0].token();
+    await clock.advance(1000);
+    expect(await waiting).toBe('token-podgc-1');
+    api.failNextTokens(5);
+    creds.clientFor('never');
+    const never = clients.made[1].token();
+    creds.stop();
+    await expect(never).rejects.toThrow('controller credentials stopped');
   });
 
   it("gives each controller its account's client, the CSR controllers certificate-controller's, an unknown one the manager's", async () => {
@@ -148,16 +169,15 @@ describe('ServiceAccountCredentials', () => {
     const clients = clientsSeen();
     const creds = new ServiceAccountCredentials(api.manager, clients.make, log, clock);
     const base = new FakeApi().context().ctx;
-    const signal = new AbortController().signal;
-    const signing = await creds.contextFor(base, 'csrsigning', signal);
-    const approving = await creds.contextFor(base, 'csrapproving', signal);
+    const signing = creds.contextFor(base, 'csrsigning');
+    const approving = creds.contextFor(base, 'csrapproving');
     expect(signing.client).toBe(approving.client);
     expect(signing.client).not.toBe(base.client);
     expect(signing.informers).toBe(base.informers);
     expect(signing.recorder).not.toBe(base.recorder);
-    expect(clients.made[0].token()).toBe('token-certificate-controller-1');
-    expect(await creds.contextFor(base, 'no-such-controller', signal)).toBe(base);
-    await creds.stop();
+    expect(await clients.made[0].token()).toBe('token-certificate-controller-1');
+    expect(creds.contextFor(base, 'no-such-controller')).toBe(base);
+    creds.stop();
   });
 
   it('names the accounts Kubernetes gives its controllers', () => {

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
 import { isAlreadyExists, isNotFound, type KubeObject } from '@kemu/api';
-import { ApiClient, EventRecorder, ExponentialBackoff, realClock, sleepOn, type ApiClientOptions, type Clock } from '@kemu/client';
+import { ApiClient, EventRecorder, ExponentialBackoff, realClock, type ApiClientOptions, type Clock } from '@kemu/client';
 import type { ControllerContext } from './context.js';
 
 /**
@@ -66,7 +66,12 @@ const SA = { version: 'v1', resource: 'serviceaccounts', namespace: NAMESPACE };
 const RETRY = { initialMs: 500, capMs: 30_000, resetAfterMs: 120_000, factor: 2, jitter: 0.2 };
 
 interface Account {
-  token: string;
+  /** The current token; none until the first is issued. */
+  token?: string;
+  /** The first token: calls made before it is issued wait for it. */
+  first: Promise<string>;
+  gotFirst: (token: string) => void;
+  stopped: (err: Error) => void;
   client: ApiClient;
   timer?: { cancel: () => void };
   backoff: ExponentialBackoff;
@@ -75,90 +80,87 @@ interface Account {
 /**
  * The clients of the controllers' service accounts, one per account (the
  * controllers sharing an account share its client), each with a token that
- * is renewed in the background until `stop`.
+ * is issued and then renewed in the background until `stop`.
  */
 export class ServiceAccountCredentials {
-  private accounts = new Map<string, Promise<Account>>();
+  private accounts = new Map<string, Account>();
   private stopped = false;
 
-  private makeClient: (token: () => string) => ApiClient;
+  private makeClient: (token: () => string | Promise<string>) => ApiClient;
 
   /**
    * @param manager the manager's own client (system:kube-controller-manager): it may create service accounts and their tokens
    * @param connection where and how the controllers' clients connect (the manager's api-server address and CA), or
-   *   how to make a client that sends the token `token()` returns (tests)
+   *   how to make a client that sends the token `token()` gives (tests)
    */
   constructor(
     private manager: Pick<ApiClient, 'get' | 'create'>,
-    connection: Omit<ApiClientOptions, 'token' | 'clientCert'> | ((token: () => string) => ApiClient),
+    connection: Omit<ApiClientOptions, 'token' | 'clientCert'> | ((token: () => string | Promise<string>) => ApiClient),
     private log: Logger,
     private clock: Clock = realClock,
   ) {
     this.makeClient = typeof connection === 'function' ? connection : (token) => new ApiClient({ ...connection, token });
   }
 
-  /** The client of a service account in kube-system, made (with the account, if missing) on first use. */
-  clientFor(serviceAccount: string): Promise<ApiClient> {
+  /**
+   * The client of a service account in kube-system, at once: the account (made if missing) and its first token
+   * are asked for in the background, and calls wait for that token, so the controllers and the shared informers
+   * start meanwhile instead of after a round of service account and TokenRequest calls.
+   */
+  clientFor(serviceAccount: string): ApiClient {
     let a = this.accounts.get(serviceAccount);
     if (!a) {
       a = this.open(serviceAccount);
-      // A failed first attempt is not cached: the next caller tries again.
-      a.catch(() => this.accounts.delete(serviceAccount));
       this.accounts.set(serviceAccount, a);
     }
-    return a.then((x) => x.client);
+    return a.client;
   }
 
   /**
    * A controller's context: the base one (shared informers, clock, options)
    * with the client, and an event recorder on it, of the controller's
-   * account. Tries again with back-off until the account's first token is
-   * issued or the signal aborts (then the base context: nothing will run).
-   * A controller without a known account keeps the manager's client, and
-   * says so, since its writes will then be refused.
+   * account. A controller without a known account keeps the manager's
+   * client, and says so, since its writes will then be refused.
    */
-  async contextFor(base: ControllerContext, controller: string, signal: AbortSignal): Promise<ControllerContext> {
+  contextFor(base: ControllerContext, controller: string): ControllerContext {
     const account = CONTROLLER_ACCOUNTS[controller];
     if (!account) {
       this.log.warn({ controller }, "no service account known for this controller: it runs under the manager's own identity");
       return base;
     }
-    const backoff = new ExponentialBackoff({ ...RETRY, now: () => this.clock.now() });
-    while (!signal.aborted) {
-      try {
-        const client = await this.clientFor(account);
-        return { ...base, client, recorder: new EventRecorder(client, { component: 'controller-manager' }) };
-      } catch (err) {
-        const waitMs = backoff.next();
-        this.log.warn({ err, controller, serviceAccount: `${NAMESPACE}/${account}`, retryInMs: Math.round(waitMs) }, 'controller credentials not issued');
-        await sleepOn(this.clock, waitMs, signal);
-      }
-    }
-    return base;
+    const client = this.clientFor(account);
+    return { ...base, client, recorder: new EventRecorder(client, { component: 'controller-manager' }) };
   }
 
-  /** Stop renewing and close every client. */
-  async stop(): Promise<void> {
+  /** Stop issuing and renewing, and close every client (calls still waiting for a first token fail). */
+  stop(): void {
     this.stopped = true;
-    const all = await Promise.allSettled(this.accounts.values());
-    for (const r of all) {
-      if (r.status !== 'fulfilled') continue;
-      r.value.timer?.cancel();
-      r.value.client.close();
+    for (const a of this.accounts.values()) {
+      a.timer?.cancel();
+      a.stopped(new Error('controller credentials stopped'));
+      a.client.close();
     }
     this.accounts.clear();
   }
 
-  private async open(name: string): Promise<Account> {
-    const { token, expiresMs } = await this.issue(name);
+  private open(name: string): Account {
+    let gotFirst!: (token: string) => void;
+    let stopped!: (err: Error) => void;
+    const first = new Promise<string>((resolve, reject) => {
+      gotFirst = resolve;
+      stopped = reject;
+    });
+    // Nobody may be waiting when it fails (stopped before any call).
+    first.catch(() => undefined);
     const account: Account = {
-      token,
+      first,
+      gotFirst,
+      stopped,
       // The client reads the account's current token on every call, so a renewal needs no new connection.
-      client: this.makeClient(() => account.token),
+      client: this.makeClient(() => account.token ?? account.first),
       backoff: new ExponentialBackoff({ ...RETRY, now: () => this.clock.now() }),
     };
-    this.schedule(name, account, renewAt(this.clock.now(), expiresMs));
-    this.log.info({ serviceAccount: `${NAMESPACE}/${name}` }, 'controller credentials issued');
+    void this.renew(name, account);
     return account;
   }
 
@@ -167,15 +169,22 @@ export class ServiceAccountCredentials {
     account.timer = this.clock.setTimeout(() => void this.renew(name, account), Math.max(0, atMs - this.clock.now()));
   }
 
+  /** Issue the account's first token, or renew it; on failure try again with back-off. */
   private async renew(name: string, account: Account): Promise<void> {
+    const serviceAccount = `${NAMESPACE}/${name}`;
     try {
       const { token, expiresMs } = await this.issue(name);
+      if (account.token === undefined) {
+        account.gotFirst(token);
+        this.log.info({ serviceAccount }, 'controller credentials issued');
+      }
       account.token = token;
       this.schedule(name, account, renewAt(this.clock.now(), expiresMs));
     } catch (err) {
-      // The old token is still good for a while (renewals start with a fifth of its life left): try again soon.
+      // A renewal starts with a fifth of the old token's life left, so it is still good meanwhile.
       const waitMs = account.backoff.next();
-      this.log.warn({ err, serviceAccount: `${NAMESPACE}/${name}`, retryInMs: Math.round(waitMs) }, 'renewing controller credentials failed');
+      const what = account.token === undefined ? 'issuing controller credentials failed' : 'renewing controller credentials failed';
+      this.log.warn({ err, serviceAccount, retryInMs: Math.round(waitMs) }, what);
       this.schedule(name, account, this.clock.now() + waitMs);
     }
   }

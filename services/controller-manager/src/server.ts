@@ -79,10 +79,8 @@ export async function start(
         nodeMonitor: { periodMs: o.nodeMonitorPeriodMs ?? 5000, gracePeriodMs: o.nodeMonitorGracePeriodMs ?? 40_000 },
       };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));
-      signal.addEventListener('abort', () => void credentials?.stop(), { once: true });
-      const contexts = credentials ? await Promise.all(chosen.map((c) => credentials.contextFor(ctx, c.name, signal))) : chosen.map(() => ctx);
-      if (signal.aborted) return;
-      const controllers = chosen.map((c, i) => ({ c: c.start(contexts[i]), workers: c.workers }));
+      signal.addEventListener('abort', () => credentials?.stop(), { once: true });
+      const controllers = chosen.map((c) => ({ c: c.start(credentials ? credentials.contextFor(ctx, c.name) : ctx), workers: c.workers }));
       signal.addEventListener('abort', () => informers.stop(), { once: true });
       await informers.start();
       log.info({ controllers: chosen.map((c) => c.name) }, 'controllers running');
