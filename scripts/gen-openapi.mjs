@@ -23,6 +23,7 @@ const ROOTS = {
   'events.k8s.io/v1': [['EventsV1Event', 'Event']],
   'autoscaling/v1': ['Scale'],
   'rbac.authorization.k8s.io/v1': ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'],
+  'certificates.k8s.io/v1': ['CertificateSigningRequest'],
 };
 
 const META = new Set(['ObjectMeta', 'ListMeta', 'LabelSelector', 'LabelSelectorRequirement', 'OwnerReference', 'ManagedFieldsEntry', 'Condition', 'MicroTime', 'Time', 'Status', 'StatusDetails', 'StatusCause', 'DeleteOptions', 'Preconditions']);
@@ -33,6 +34,7 @@ function pkgOf(name) {
   if (/^(EndpointSlice|EndpointConditions|EndpointHints|ForZone|ForNode)$/.test(name) || name === 'Endpoint') return 'io.k8s.api.discovery.v1';
   if (/^Lease/.test(name)) return 'io.k8s.api.coordination.v1';
   if (/^(Scale|ScaleSpec|ScaleStatus)$/.test(name)) return 'io.k8s.api.autoscaling.v1';
+  if (/^CertificateSigningRequest/.test(name)) return 'io.k8s.api.certificates.v1';
   if (/^(Role|RoleBinding|ClusterRole|ClusterRoleBinding|PolicyRule|RoleRef|Subject|AggregationRule)$/.test(name)) return 'io.k8s.api.rbac.v1';
   return 'io.k8s.api.core.v1';
 }

@@ -12,7 +12,7 @@ const cms = () => ({ version: 'v1', resource: 'configmaps', namespace: ns });
 beforeAll(async () => {
   ns = await namespace('grpc');
   const tokens = parseJson<Record<string, string>>(readFileSync(stateFile('pki', 'tokens.json'), 'utf8'));
-  client = new ApiClient({ address: `${ctx().subnet}.0.3:6444`, ca: readFileSync(stateFile('pki', 'ca.crt')), token: tokens['kube-controller-manager'] });
+  client = new ApiClient({ address: `${ctx().subnet}.0.3:6444`, ca: readFileSync(stateFile('pki', 'ca.crt')), token: tokens.admin });
 });
 afterAll(() => client?.close());
 

@@ -39,7 +39,8 @@ beforeAll(async () => {
       resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
       `--apiserver=${c.subnet}.0.3:6444`,
       `--ca-file=${stateFile('pki', 'ca.crt')}`,
-      `--token-file=${stateFile('pki', 'node.token')}`,
+      `--bootstrap-token-file=${stateFile('pki', 'bootstrap.token')}`,
+      `--cert-dir=${stateFile('nodes', NODE, 'pki')}`,
       `--node-name=${NODE}`,
       `--node-ip=${c.subnet}.1.50`,
       // The cluster's timing profile: on the fast one a kubelet renewing every 10 s is NotReady between renewals.

@@ -8,8 +8,9 @@ import { clusterTimings } from './profile.js';
 
 const NODES = { version: 'v1', resource: 'nodes' };
 
+/** A gRPC client as the cluster's admin (fake nodes are registered as KWOK does, with an admin's credential). */
 export function client(): ApiClient {
-  const token = readFileSync(stateFile('pki', 'node.token'), 'utf8').trim();
+  const token = readFileSync(stateFile('pki', 'admin.token'), 'utf8').trim();
   return new ApiClient({ address: `${ctx().subnet}.0.3:6444`, ca: readFileSync(stateFile('pki', 'ca.crt')), token });
 }
 
@@ -61,7 +62,9 @@ export function startKubelets(names: string[], opts: { cpu?: string } = {}): { s
         resolve(import.meta.dirname, '../../services/kubelet/dist/main.js'),
         `--apiserver=${ctx().subnet}.0.3:6444`,
         `--ca-file=${stateFile('pki', 'ca.crt')}`,
-        `--token-file=${stateFile('pki', 'node.token')}`,
+        // TLS bootstrapping, as the cluster's own kubelets: each its own certificate, system:node:<name>.
+        `--bootstrap-token-file=${stateFile('pki', 'bootstrap.token')}`,
+        `--cert-dir=${stateFile('nodes', name, 'pki')}`,
         `--node-name=${name}`,
         `--node-ip=${ctx().subnet}.1.${i + 1}`,
         `--cpu=${opts.cpu ?? '2'}`,

@@ -6,6 +6,7 @@
  * from the object and the current time.
  */
 import type { Deployment, DaemonSet, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type {
   ConfigMap,
@@ -372,7 +373,24 @@ const PRINTERS: Record<string, Printer> = {
   }),
   networkpolicies: printer<NetworkPolicy>(['Name', 'Pod-Selector', 'Age'], (o, now) => [name(o), formatLabelSelector(o.spec?.podSelector), created(o, now)]),
   leases: printer<Lease>(['Name', 'Holder', 'Age'], (o, now) => [name(o), o.spec?.holderIdentity ?? '', created(o, now)]),
+  certificatesigningrequests: printer<CertificateSigningRequest>(['Name', 'Age', 'SignerName', 'Requestor', 'RequestedDuration', 'Condition'], (o, now) => [
+    name(o),
+    created(o, now),
+    o.spec.signerName,
+    o.spec.username ?? '',
+    o.spec.expirationSeconds ? humanDuration(o.spec.expirationSeconds * 1000) : '<none>',
+    csrCondition(o),
+  ]),
 };
+
+/** printCertificateSigningRequest's condition: Pending, Approved or Denied, then Failed and Issued. */
+function csrCondition(o: CertificateSigningRequest): string {
+  const types = new Set((o.status?.conditions ?? []).map((c) => c.type));
+  let s = types.has('Denied') ? 'Denied' : types.has('Approved') ? 'Approved' : 'Pending';
+  if (types.has('Failed')) s += ',Failed';
+  if (o.status?.certificate) s += ',Issued';
+  return s;
+}
 
 const DESCRIPTIONS: Record<string, string> = {
   Name: 'Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',

@@ -5,7 +5,7 @@
  * routing, storage keys and OpenAPI are all derived from it.
  */
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy' | 'eviction' | 'token';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy' | 'eviction' | 'token' | 'approval';
 
 export interface ResourceInfo {
   group: string;
@@ -130,6 +130,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('authorization.k8s.io/v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', { namespaced: false, verbs: ['create'], virtual: true }),
   r('authorization.k8s.io/v1', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', { namespaced: false, verbs: ['create'], virtual: true }),
   r('authorization.k8s.io/v1', 'subjectaccessreviews', 'SubjectAccessReview', { namespaced: false, verbs: ['create'], virtual: true }),
+  r('certificates.k8s.io/v1', 'certificatesigningrequests', 'CertificateSigningRequest', {
+    namespaced: false,
+    shortNames: ['csr'],
+    subresources: ['status', 'approval'],
+  }),
   r('rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
   r('rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
   r('rbac.authorization.k8s.io/v1', 'rolebindings', 'RoleBinding'),
@@ -205,6 +210,7 @@ export function deprecationWarning(info: ResourceInfo): string | undefined {
 export function subresourceKind(info: ResourceInfo, sub: Subresource): { group: string; version: string; kind: string; verbs: string[] } {
   switch (sub) {
     case 'status':
+    case 'approval':
       return { group: info.group, version: info.version, kind: info.kind, verbs: ['get', 'patch', 'update'] };
     case 'scale':
       return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };

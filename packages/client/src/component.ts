@@ -17,7 +17,10 @@ export interface ComponentOptions {
   /** host:port of the api-server's gRPC listener. */
   apiserver: string;
   caFile: string;
-  tokenFile: string;
+  /** A bearer token's file; or, instead, */
+  tokenFile?: string;
+  /** a client certificate and its key (a kubelet's, from TLS bootstrapping). */
+  clientCert?: { cert: string; key: string };
   /** Health and metrics port (0 picks one). */
   port?: number;
   bindAddress?: string;
@@ -51,8 +54,12 @@ export async function runComponent(
   lead: (client: ApiClient, signal: AbortSignal) => Promise<void>,
   onLost: () => void,
 ): Promise<RunningComponent> {
-  const token = readFileSync(o.tokenFile, 'utf8').trim();
-  const client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token });
+  if (!o.clientCert && !o.tokenFile) throw new Error('a token file or a client certificate is needed to reach the api-server');
+  const client = new ApiClient({
+    address: o.apiserver,
+    ca: readFileSync(o.caFile),
+    ...(o.clientCert ? { clientCert: o.clientCert } : { token: readFileSync(o.tokenFile!, 'utf8').trim() }),
+  });
   const identity = o.identity ?? `${hostname()}_${process.pid}`;
   const metrics = newMetricsRegistry();
   let leading = false;
@@ -140,7 +147,7 @@ export interface FlagBuilder<T> {
 export interface ComponentFlagValues {
   apiserver: string;
   caFile: string;
-  tokenFile: string;
+  tokenFile?: string;
   port: string;
 }
 
@@ -148,7 +155,7 @@ export function componentFlags<T extends FlagBuilder<T>>(cmd: T, port: number): 
   return cmd
     .requiredOption('--apiserver <host:port>', "the api-server's gRPC address")
     .requiredOption('--ca-file <file>', 'CA of the api-server certificate')
-    .requiredOption('--token-file <file>', 'bearer token')
+    .option('--token-file <file>', 'bearer token (a kubelet may have a client certificate instead)')
     .option('--port <port>', '/healthz and /metrics port', String(port));
 }
 

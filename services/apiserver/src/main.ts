@@ -19,6 +19,11 @@ const program = new Command('kemu-apiserver')
   .requiredOption('--tls-private-key-file <file>', 'serving key')
   .requiredOption('--client-ca-file <file>', 'CA for client certificates')
   .option('--token-auth-file <file>', 'static bearer tokens')
+  .option('--enable-bootstrap-token-auth', 'authenticate bootstrap tokens (Secrets of type bootstrap.kubernetes.io/token in kube-system)')
+  .option(
+    '--bootstrap-token-file <file>',
+    "kemu's: a bootstrap token (id.secret) the api-server keeps as a Secret in kube-system, as kubeadm init's bootstrap-token phase creates it",
+  )
   .option('--service-cluster-ip-range <cidr>', 'Service IP range', '10.96.0.0/12')
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
   .option('--etcd-compaction-interval <seconds>', 'etcd compaction interval', '300')
@@ -49,6 +54,8 @@ interface Flags {
   tlsPrivateKeyFile: string;
   clientCaFile: string;
   tokenAuthFile?: string;
+  enableBootstrapTokenAuth?: boolean;
+  bootstrapTokenFile?: string;
   serviceClusterIpRange: string;
   serviceNodePortRange: string;
   etcdCompactionInterval: string;
@@ -81,6 +88,8 @@ const server = await start(
     tlsKeyFile: o.tlsPrivateKeyFile,
     clientCAFile: o.clientCaFile,
     tokenAuthFile: o.tokenAuthFile,
+    enableBootstrapTokenAuth: !!o.enableBootstrapTokenAuth,
+    bootstrapTokenFile: o.bootstrapTokenFile,
     serviceClusterIPRange: o.serviceClusterIpRange,
     serviceNodePortRange: o.serviceNodePortRange,
     etcdCompactionIntervalSeconds: Number(o.etcdCompactionInterval),

@@ -32,6 +32,10 @@ export interface ApiServerOptions {
   clientCAFile: string;
   /** Static tokens, kube-apiserver's --token-auth-file format. */
   tokenAuthFile?: string;
+  /** --enable-bootstrap-token-auth: bootstrap tokens authenticate (system:bootstrap:<id>, group system:bootstrappers). */
+  enableBootstrapTokenAuth?: boolean;
+  /** kemu's: the node bootstrap token whose Secret the api-server keeps (kubeadm init creates it). */
+  bootstrapTokenFile?: string;
   /** Default 10.96.0.0/12. */
   serviceClusterIPRange?: string;
   /** Default 30000-32767. */
@@ -68,6 +72,8 @@ export interface CompiledOptions {
   advertiseAddress: string;
   tls: { cert: Buffer; key: Buffer; ca: Buffer };
   tokens: Map<string, UserInfo>;
+  enableBootstrapTokenAuth: boolean;
+  bootstrapToken?: string;
   serviceCidr: string;
   nodePortRange: [number, number];
   kubernetesIP: string;
@@ -95,6 +101,8 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
     advertiseAddress: o.advertiseAddress ?? '127.0.0.1',
     tls: { cert: readFileSync(o.tlsCertFile), key: readFileSync(o.tlsKeyFile), ca: readFileSync(o.clientCAFile) },
     tokens: o.tokenAuthFile ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : new Map<string, UserInfo>(),
+    enableBootstrapTokenAuth: !!o.enableBootstrapTokenAuth,
+    bootstrapToken: o.bootstrapTokenFile ? readFileSync(o.bootstrapTokenFile, 'utf8').trim() : undefined,
     serviceCidr: cidr,
     nodePortRange: [lo, hi],
     kubernetesIP: formatIPv4(nthAddress(cidr, 1)),

@@ -24,7 +24,8 @@ import { createGrpcService, ApiServerService } from './grpc/server.js';
 import { ServiceAccountTokens } from './auth/service-account-tokens.js';
 import { apiServerMetrics } from './metrics.js';
 import { FlowControl } from './http/flowcontrol.js';
-import { authenticateRequest } from './http/auth.js';
+import { authenticateRequest, tokenAuthenticator } from './http/auth.js';
+import { bootstrapTokenSecret, bootstrapTokenUser } from './auth/bootstrap-tokens.js';
 import { requestInfo } from './http/request-info.js';
 import { sendStatus } from './http/respond.js';
 import { AuditLog } from './audit/log.js';
@@ -85,7 +86,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     opts.defaultTolerationSeconds,
   );
   const rest = new RestStore(store, caches, admission);
-  await bootstrap(rest);
+  await bootstrap(rest, { bootstrapToken: opts.bootstrapToken });
   const kubernetesService = new KubernetesServiceController({
     rest,
     leases: new EtcdMasterLeases(store),
@@ -113,11 +114,13 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     return { ok: state === 'running' && etcdOk && cachesOk, checks };
   };
   const saTokens = opts.serviceAccount ? new ServiceAccountTokens(opts.serviceAccount.signingKey, opts.serviceAccount.issuer, rest) : undefined;
+  const bootstrapTokens = opts.enableBootstrapTokenAuth ? async (t: string) => bootstrapTokenUser(t, await bootstrapTokenSecret(rest, t)) : undefined;
+  const authn = tokenAuthenticator(opts.tokens, bootstrapTokens, saTokens);
   const handler = createHandler({
     rest,
     saTokens,
     kubeletClient: opts.kubeletClient,
-    tokens: opts.tokens,
+    authn,
     serverAddress: `${opts.advertiseAddress}:${opts.securePort}`,
     ready,
     metrics: () => metrics.expose(),
@@ -135,7 +138,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     const received = new Date();
     const info = requestInfo(req.method, req.url);
     const auditID = audit?.auditID(req, res);
-    const user = await authenticateRequest(req, opts.tokens, saTokens);
+    const user = await authenticateRequest(req, authn);
     if (audit && auditID) audit.begin(req, res, auditID, { received, info, user });
     flowControl.serve(req, res, user, info, () => void handler(req, res));
   };
@@ -156,9 +159,10 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
   grpcServer.addService(
     ApiServerService,
-    createGrpcService({ rest, saTokens, tokens: opts.tokens, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }),
+    createGrpcService({ rest, saTokens, authn, ca: opts.tls.ca, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }),
   );
-  const creds = grpc.ServerCredentials.createSsl(opts.tls.ca, [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }], false);
+  // Client certificates are asked for but not required (kubelets present theirs, the other components a token).
+  const creds = grpc.experimental.createCertificateProviderServerCredentials(staticCertificates(opts.tls), staticCertificates(opts.tls), false);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(`${opts.bindAddress}:${opts.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))),
   );
@@ -201,5 +205,19 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
       store.close();
       state = 'stopped';
     },
+  };
+}
+
+/**
+ * A grpc-js certificate provider that never changes: the serving certificate and the client CA. They are handed
+ * over on the next tick, as a file-watching provider would: grpc-js registers the server's watcher only after it has
+ * added its listeners, and a watcher added later is not told of what came before.
+ */
+function staticCertificates(tls: { cert: Buffer; key: Buffer; ca: Buffer }): grpc.experimental.CertificateProvider {
+  return {
+    addCaCertificateListener: (l) => setImmediate(() => l({ caCertificate: tls.ca })),
+    removeCaCertificateListener: () => undefined,
+    addIdentityCertificateListener: (l) => setImmediate(() => l({ certificate: tls.cert, privateKey: tls.key })),
+    removeIdentityCertificateListener: () => undefined,
   };
 }

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { makeCA, newKey, signCert, type CertRequest, type KeyPair, type NewKey } from './pki.js';
+import { makeCA, newKey, signCert, type CertRequest, type KeyPair, type NewKey } from '@kemu/client/pki';
 
 /** One etcd member: its name (etcd, etcd-2, etcd-3) and address on the cluster network. */
 export interface EtcdMember {

@@ -5,9 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { formatIPv4, isPlainObject, nthAddress } from '@kemu/api';
-import { makeCA, newKey, newToken, signCert, type KeyPair } from './pki.js';
+import { makeCA, newKey, newToken, signCert, type KeyPair } from '@kemu/client/pki';
 import { etcdCredentials, etcdMembersFromEnv } from './etcd-pki.js';
 
 export interface InitOptions {
@@ -24,16 +24,13 @@ export interface InitOptions {
 
 /**
  * The components that call the api-server with a token of their own, under their Kubernetes identity (the default
- * RBAC policy binds their roles to these user names). Two are still in system:masters, where kemu differs from
- * Kubernetes on purpose for now: the controller-manager runs every controller under its own identity (Kubernetes gives
- * each controller a service account, --use-service-account-credentials), and the kubelets share one credential (a
- * node's own, system:node:<name> for the Node authorizer, is still to come). `key` names the token in tokens.json and
- * its file (`<key without kube->.token`).
+ * RBAC policy binds their roles to these user names). The kubelets have none: each node asks for a certificate of its
+ * own (system:node:<name>, for the Node authorizer) with the bootstrap token (TLS bootstrapping). `key` names the
+ * token in tokens.json and its file (`<key without kube->.token`).
  */
 const COMPONENT_USERS: { key: string; user: string; groups: string[] }[] = [
   { key: 'kube-scheduler', user: 'system:kube-scheduler', groups: [] },
   { key: 'kube-controller-manager', user: 'system:kube-controller-manager', groups: [] },
-  { key: 'node', user: 'system:node', groups: ['system:masters'] },
   { key: 'kube-proxy', user: 'system:kube-proxy', groups: [] },
   // The NetworkPolicy agent beside kube-proxy, bound to the system:kemu-netpol ClusterRole (as a CNI's agent has its own).
   { key: 'netpol', user: 'system:kemu-netpol', groups: [] },
@@ -145,12 +142,27 @@ async function nodeCredentials(pki: string, ca: Promise<KeyPair>): Promise<void>
     writeFileSync(f('sa.key'), pem, { mode: 0o600 });
     writeFileSync(f('sa.pub'), createPublicKey(pem).export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
   };
+  // The token kubelets ask for their own certificates with (TLS bootstrapping), `[a-z0-9]{6}.[a-z0-9]{16}` as
+  // kubeadm's; the api-server keeps its Secret (bootstrap-token-<id> in kube-system).
+  if (!existsSync(f('bootstrap.token'))) writeFileSync(f('bootstrap.token'), `${bootstrapToken()}\n`, { mode: 0o600 });
   await Promise.all([
     certified('kubelet', { commonName: 'kubelet', dnsNames: ['localhost'], ips: ['127.0.0.1'], server: true }),
     certified('apiserver-kubelet-client', { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], client: true }),
     saKey(),
     etcdCredentials(pki, etcdMembersFromEnv(process.env)),
   ]);
+}
+
+/** A bootstrap token: 6 and 16 characters of [a-z0-9], as `kubeadm token generate` makes them. */
+export function bootstrapToken(): string {
+  const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  // Bytes from 252 up are dropped, so that every character is as likely (252 = 7 × 36).
+  const pick = (n: number): string => {
+    let out = '';
+    while (out.length < n) for (const b of randomBytes(n)) if (b < 252 && out.length < n) out += ALPHABET[b % 36];
+    return out;
+  };
+  return `${pick(6)}.${pick(16)}`;
 }
 
 export function readTokens(state: string): Record<string, string> {

@@ -23,6 +23,8 @@ export interface ControllerContext {
   nodeMonitor?: { periodMs: number; gracePeriodMs: number };
   /** The pod network (`--cluster-cidr`) node IPAM cuts a /24 per node from; absent: 10.244.0.0/16. */
   clusterCIDR?: string;
+  /** --cluster-signing-cert-file / -key-file and --cluster-signing-duration: what csrsigning signs with; absent: it signs nothing. */
+  clusterSigning?: { cert: string; key: string; durationSeconds: number };
 }
 
 /** A controller: registers its informers in the constructor, then runs workers until the signal aborts. */
@@ -47,6 +49,7 @@ export const R = {
   configmaps: { version: 'v1', resource: 'configmaps' },
   resourcequotas: { version: 'v1', resource: 'resourcequotas' },
   clusterroles: { group: 'rbac.authorization.k8s.io', version: 'v1', resource: 'clusterroles' },
+  certificatesigningrequests: { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests' },
 } as const;
 
 export { formatTime as ts } from '@kemu/api';

@@ -16,6 +16,9 @@ const o = leaderElectFlags(componentFlags(new Command('kemu-controller-manager')
     'LoadBalancer address pool: CIDRs or a.b.c.d-a.b.c.e ranges, comma-separated (default: the last /24 of --node-cidr less .0 and .255, e.g. 172.28.255.1-172.28.255.254)',
   )
   .option('--cluster-cidr <cidr>', 'the pod network; node IPAM gives every node a /24 of it', '10.244.0.0/16')
+  .option('--cluster-signing-cert-file <file>', "the CA certificate csrsigning signs the api-server client certificates (kubelets' among them) with")
+  .option('--cluster-signing-key-file <file>', 'its key')
+  .option('--cluster-signing-duration <duration>', 'the longest a certificate csrsigning signs is valid', '8760h0m0s')
   .option('--node-cidr <cidr>', "the node network, the base of the default --lb-range (default: the /16 around --apiserver's address)")
   .option(
     '--use-service-account-credentials <bool>',
@@ -36,6 +39,9 @@ const o = leaderElectFlags(componentFlags(new Command('kemu-controller-manager')
       lbRange?: string;
       nodeCidr?: string;
       clusterCidr: string;
+      clusterSigningCertFile?: string;
+      clusterSigningKeyFile?: string;
+      clusterSigningDuration: string;
       useServiceAccountCredentials: string;
     }
   >();
@@ -54,6 +60,10 @@ const cm = await start(
     lbRange: o.lbRange,
     nodeCIDR: o.nodeCidr,
     clusterCIDR: o.clusterCidr,
+    clusterSigning:
+      o.clusterSigningCertFile && o.clusterSigningKeyFile
+        ? { certFile: o.clusterSigningCertFile, keyFile: o.clusterSigningKeyFile, durationSeconds: parseDuration(o.clusterSigningDuration) / 1000 }
+        : undefined,
     useServiceAccountCredentials: o.useServiceAccountCredentials !== 'false',
   },
   log,

@@ -27,6 +27,8 @@ export type ControllerManagerOptions = Omit<ComponentOptions, 'leaseName'> & {
   nodeCIDR?: string;
   /** --cluster-cidr: the pod network, a /24 of it per node. Default 10.244.0.0/16. */
   clusterCIDR?: string;
+  /** --cluster-signing-cert-file / -key-file / -duration: the CA csrsigning signs with. */
+  clusterSigning?: { certFile: string; keyFile: string; durationSeconds: number };
   /** --node-monitor-period (Kubernetes: 5 s). */
   nodeMonitorPeriodMs?: number;
   /** --node-monitor-grace-period (Kubernetes: 40 s). */
@@ -76,6 +78,11 @@ export async function start(
         rootCA: readRootCA(o.rootCAFile ?? o.caFile),
         lbPool,
         clusterCIDR: o.clusterCIDR,
+        clusterSigning: o.clusterSigning && {
+          cert: readFileSync(o.clusterSigning.certFile, 'utf8'),
+          key: readFileSync(o.clusterSigning.keyFile, 'utf8'),
+          durationSeconds: o.clusterSigning.durationSeconds,
+        },
         nodeMonitor: { periodMs: o.nodeMonitorPeriodMs ?? 5000, gracePeriodMs: o.nodeMonitorGracePeriodMs ?? 40_000 },
       };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));

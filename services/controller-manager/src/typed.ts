@@ -8,6 +8,7 @@ import type { ClusterRole } from 'kubernetes-types/rbac/v1.js';
 import type { DeleteOptions, KubeObject } from '@kemu/api';
 import type { ApiClient, Informer, InformerFactory, InformerOptions, ListResult, ResourceId } from '@kemu/client';
 import type { DaemonSet, Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { ConfigMap, Endpoints, Namespace, Node, Pod, ReplicationController, ResourceQuota, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -33,6 +34,7 @@ export interface Kinds {
   configmaps: ConfigMap;
   resourcequotas: ResourceQuota;
   clusterroles: ClusterRole;
+  certificatesigningrequests: CertificateSigningRequest;
 }
 
 /** A resource of a known kind (the entries of `R`). */

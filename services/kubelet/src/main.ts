@@ -20,7 +20,9 @@ function eth0Address(): string {
 interface KubeletFlags {
   apiserver: string;
   caFile: string;
-  tokenFile: string;
+  tokenFile?: string;
+  bootstrapTokenFile?: string;
+  certDir?: string;
   port: string;
   nodeName?: string;
   nodeIp?: string;
@@ -90,6 +92,11 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option('--netns <name>', "the node's network namespace name (default: $NODE_NETNS, else this namespace is named kemu-node)")
   .option('--pod-ns-prefix <prefix>', 'prefix of pod network namespace names', 'kemu-p-')
   .option('--state-dir <dir>', 'where pod state goes', '/var/lib/kemu-kubelet')
+  .option('--bootstrap-token-file <file>', 'a bootstrap token to ask for a client certificate with (TLS bootstrapping), when --cert-dir has none')
+  .option(
+    '--cert-dir <dir>',
+    "where the kubelet keeps its client certificate (kubelet-client-current.pem; default: the node's directory under --state-dir, pki/)",
+  )
   .option('--tls-cert-file <file>', 'serving certificate of the kubelet API (port 10250)')
   .option('--tls-private-key-file <file>', 'serving key of the kubelet API')
   .option('--client-ca-file <file>', 'CA of the clients the kubelet API accepts (the api-server)')
@@ -128,6 +135,7 @@ const k = await start(
     apiserver: o.apiserver,
     caFile: o.caFile,
     tokenFile: o.tokenFile,
+    bootstrap: o.bootstrapTokenFile ? { tokenFile: o.bootstrapTokenFile, certDir: o.certDir ?? join(o.stateDir, nodeName, 'pki') } : undefined,
     nodeName,
     nodeIP,
     cpu: o.cpu ? Number(o.cpu) : undefined,
@@ -140,7 +148,7 @@ const k = await start(
     labels: parseLabels(o.nodeLabels),
     taints: parseTaints(o.registerWithTaints),
     staticPods: o.podManifestPath
-      ? { dir: o.podManifestPath, periodMs: parseDuration(o.fileCheckFrequency), token: readFileSync(o.tokenFile, 'utf8').trim() }
+      ? { dir: o.podManifestPath, periodMs: parseDuration(o.fileCheckFrequency), token: o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : undefined }
       : undefined,
     runPods: o.runPods
       ? {

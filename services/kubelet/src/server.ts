@@ -18,6 +18,7 @@ import { apiReviews } from './streaming/reviews.js';
 import type { NodeFacts } from './node-status.js';
 import { fromApi, leaseTimings, register, runHeartbeats } from './heartbeat.js';
 import { runStaticPods } from './static-pods/reporter.js';
+import { clientCertificate } from './tls-bootstrap.js';
 
 export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'leaderElect'> {
   nodeName: string;
@@ -30,6 +31,8 @@ export interface KubeletOptions extends Omit<ComponentOptions, 'leaseName' | 'le
   /** --node-labels and --register-with-taints. */
   labels?: Record<string, string>;
   taints?: Taint[];
+  /** --bootstrap-token-file and --cert-dir: TLS bootstrapping (tls-bootstrap.ts), the node's own client certificate. */
+  bootstrap?: { tokenFile: string; certDir: string };
   /** --pod-manifest-path: static pods, reported as mirror pods (static-pods/). */
   staticPods?: { dir: string; periodMs: number; token?: string };
   /** --node-lease-duration-seconds (Kubernetes: 40); the lease is renewed every quarter of it, as the kubelet does. */
@@ -148,8 +151,14 @@ async function runPods(client: ApiClient, o: KubeletOptions, rp: NonNullable<Kub
 
 export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubelet' })): Promise<RunningComponent> {
   let podsDone: Promise<void> = Promise.resolve();
+  // Without a token, the node's own certificate: kept from before, or asked for with the bootstrap token.
+  const b = o.bootstrap;
+  const clientCert =
+    b && !o.tokenFile
+      ? await clientCertificate({ apiserver: o.apiserver, caFile: o.caFile, bootstrapTokenFile: b.tokenFile, certDir: b.certDir, nodeName: o.nodeName }, log)
+      : undefined;
   const component = await runComponent(
-    { port: 10248, ...o, leaseName: 'kubelet', leaderElect: false },
+    { port: 10248, ...o, clientCert, leaseName: 'kubelet', leaderElect: false },
     async (client, signal) => {
       const hb = {
         nodeName: o.nodeName,
@@ -160,7 +169,7 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
       if (!node) return;
       if (o.runPods) podsDone = runPods(client, o, o.runPods, log, signal).catch((e) => log.error({ err: e }, 'pods stopped'));
       const sp = o.staticPods;
-      if (sp) void runStaticPods(client, { ...sp, nodeName: o.nodeName, nodeIP: o.nodeIP }, log, signal);
+      if (sp) void runStaticPods(client, { ...sp, clientCert, nodeName: o.nodeName, nodeIP: o.nodeIP }, log, signal);
       await runHeartbeats(client, hb, node, log, signal);
     },
     () => undefined,

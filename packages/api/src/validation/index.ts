@@ -22,6 +22,7 @@ import {
 } from './workloads.js';
 import * as other from './other.js';
 import { validateNetworkPolicySpec } from './networkpolicy.js';
+import { validateCertificateSigningRequest, validateCertificateSigningRequestUpdate } from './certificates.js';
 
 /** Names any path segment may hold (events, leases and similar). */
 const pathSegmentName: NameValidator = (n) => {
@@ -90,6 +91,8 @@ function validateBody(info: ResourceInfo, obj: KubeObject): FieldError[] {
       return other.validateNode(obj);
     case 'events':
       return other.validateEvent(obj, obj.metadata?.namespace);
+    case 'certificatesigningrequests':
+      return validateCertificateSigningRequest(obj);
     default:
       return [];
   }
@@ -127,6 +130,9 @@ export function validateUpdate(info: ResourceInfo, next: KubeObject, old: KubeOb
         if (next.immutable !== true) out.push(forbiddenField('immutable', 'field is immutable when `immutable` is set'));
       }
       if (info.storage === 'secrets' && old.type && next.type !== old.type) out.push(invalid('type', next.type, 'field is immutable'));
+      break;
+    case 'certificatesigningrequests':
+      out.push(...validateCertificateSigningRequestUpdate(next, old));
       break;
   }
   return out;

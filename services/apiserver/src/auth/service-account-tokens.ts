@@ -12,9 +12,12 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { BoundObjectReference, TokenRequest, TokenRequestSpec, TokenRequestStatus } from 'kubernetes-types/authentication/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { badRequest, formatTime, isNotFound, isPlainObject, lookupResource, StatusError, type KubeObject } from '@kemu/api';
+import { badRequest, forbidden, formatTime, isNotFound, isPlainObject, lookupResource, StatusError, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
 import type { UserInfo } from '../http/auth.js';
+import { nodeTokenRequestRefusal } from '../admission/node-restriction.js';
+import { nodeOf } from '../authz/node-authorizer.js';
+import { currentUser } from '../authz/request-user.js';
 
 /** What TokenRequest answers: the request's spec, as granted, and the token. */
 export type IssuedToken = {
@@ -83,6 +86,7 @@ export class ServiceAccountTokens {
         },
       );
     const sa = await this.rest.get(SA, ns, name);
+    await this.nodeRestriction(ns, name, req as TokenRequest);
     const claims: KubeClaims = { namespace: ns, serviceaccount: { name, uid: sa.metadata.uid } };
     const bound = spec.boundObjectRef;
     if (bound) {
@@ -123,6 +127,18 @@ export class ServiceAccountTokens {
       spec: { audiences, expirationSeconds: exp, boundObjectRef: bound ?? null },
       status: { token: `${head}.${body}.${sig}`, expirationTimestamp: formatTime((iat + exp) * 1000) },
     };
+  }
+
+  /** NodeRestriction for tokens: a kubelet asks only for tokens bound to a pod bound to its node. */
+  private async nodeRestriction(ns: string, name: string, tr: TokenRequest): Promise<void> {
+    const user = currentUser();
+    const node = user && nodeOf(user);
+    if (!node) return;
+    const ref = tr.spec?.boundObjectRef;
+    let pod: Pod | undefined;
+    if (ref?.kind === 'Pod' && ref.name) pod = (await this.rest.get(PODS, ns, ref.name).catch(() => undefined)) as Pod | undefined;
+    const why = nodeTokenRequestRefusal(node, tr, pod);
+    if (why) throw forbidden('serviceaccounts', '', name, why);
   }
 
   /** A bearer token that is one of ours and still valid → its user; otherwise undefined. */

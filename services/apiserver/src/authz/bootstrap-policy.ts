@@ -211,6 +211,18 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
     urls(['get'], ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/']),
   ]),
   clusterRole('system:kube-dns', [rule(['list', 'watch'], [''], ['endpoints', 'services'])]),
+  // TLS bootstrapping: a kubelet with a bootstrap token asks for its certificate, the approver lets it (or the node
+  // itself, renewing) have one, and the signer's approvers may approve for the kubelet client signer.
+  clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests'])]),
+  clusterRole('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
+    rule(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/nodeclient']),
+  ]),
+  clusterRole('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
+    rule(['create'], ['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient']),
+  ]),
+  clusterRole('system:certificates.k8s.io:kube-apiserver-client-kubelet-approver', [
+    rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet']),
+  ]),
   clusterRole('system:node-proxier', [
     rule(['list', 'watch'], [''], ['endpoints', 'services']),
     rule(READ, [''], ['nodes']),
@@ -277,6 +289,8 @@ export const BOOTSTRAP_CLUSTER_ROLES: ClusterRole[] = [
     rule(['create', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
     rule(['create', 'delete', 'get', 'patch', 'update'], ['coordination.k8s.io'], ['leases']),
     rule(['create'], [''], ['serviceaccounts/token']),
+    // kemu's: the kubelet's endpoint drain (endpoint-drain.ts) watches EndpointSlices.
+    rule(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
   ]),
   // What the kubelet API's callers need (nodes/proxy, log, stats, metrics): kube-apiserver's bootstrap role.
   clusterRole('system:kubelet-api-admin', [
@@ -300,6 +314,17 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding('system:monitoring', [group('system:monitoring')]),
   binding('system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
   binding('system:kube-controller-manager', [user('system:kube-controller-manager')]),
+  // kubeadm's TLS bootstrapping bindings: its default node token's group may ask for node client certificates,
+  // which are approved at once; a node may renew its own.
+  binding('kubeadm:kubelet-bootstrap', [group('system:bootstrappers:kubeadm:default-node-token')], 'system:node-bootstrapper'),
+  binding(
+    'kubeadm:node-autoapprove-bootstrap',
+    [group('system:bootstrappers:kubeadm:default-node-token')],
+    'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
+  ),
+  binding('kubeadm:node-autoapprove-certificate-rotation', [group('system:nodes')], 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient'),
+  // kemu's: the control-plane node (`kemu up --control-plane-node`) reads its static pods' /metrics, the api-server's too.
+  binding('kemu:control-plane-node-monitoring', [user('system:node:control-plane')], 'system:monitoring'),
   binding('system:kube-dns', [{ kind: 'ServiceAccount', name: 'kube-dns', namespace: 'kube-system' }]),
   binding('system:kube-scheduler', [user('system:kube-scheduler')]),
   binding('system:volume-scheduler', [user('system:kube-scheduler')]),
@@ -307,7 +332,7 @@ export const BOOTSTRAP_CLUSTER_ROLE_BINDINGS: ClusterRoleBinding[] = [
   binding('system:kemu-netpol', [user('system:kemu-netpol')]),
   // kubeadm's: the group of its admin.conf and of the api-server's kubelet client certificate (O=kubeadm:cluster-admins).
   binding('kubeadm:cluster-admins', [group('kubeadm:cluster-admins')], 'cluster-admin'),
-  // Kubernetes binds system:node to nobody (the Node authorizer decides for kubelets); kemu has no Node authorizer yet.
+  // Kubernetes binds system:node to nobody: the Node authorizer decides for kubelets (node-authorizer.ts).
   binding('system:node', []),
   ...CONTROLLER_CLUSTER_ROLE_BINDINGS,
 ];

@@ -5,6 +5,8 @@
  * Status in the `kemu-status-bin` trailer. Callers authenticate with a
  * bearer token.
  */
+import { X509Certificate } from 'node:crypto';
+import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ApiServerService, type ApiServerServer, type ApiObject, type ResourceRef, type WatchEvent } from '@kemu/proto';
@@ -12,7 +14,7 @@ import { StatusError, badRequest, internalError, isPlainObject, lookupResource, 
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
-import { staticTokenUser, type UserInfo } from '../http/auth.js';
+import { verifiedCertificateUser, type TokenAuthenticator, type UserInfo } from '../http/auth.js';
 import { Authorizer } from '../authz/authorizer.js';
 import { currentUser, runAs } from '../authz/request-user.js';
 import { answerReview, reviewDepsOf } from '../authz/reviews.js';
@@ -63,12 +65,15 @@ function decode(buf: Buffer | Uint8Array | undefined): KubeObject {
   return obj as KubeObject;
 }
 
-type Call = { metadata: grpc.Metadata };
+type Call = { metadata: grpc.Metadata; getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } | null };
 
 export interface GrpcDeps {
   saTokens?: ServiceAccountTokens;
   rest: RestStore;
-  tokens: Map<string, UserInfo>;
+  /** The bearer-token authenticators (static, bootstrap, service account), as REST's. */
+  authn: TokenAuthenticator;
+  /** The CA client certificates must be signed by (a kubelet's, from TLS bootstrapping). */
+  ca: Buffer;
   onWatchCount: (delta: number) => void;
   /** Told of errors that are not a Kubernetes Status (a bug, or a failing etcd): they answer INTERNAL. */
   log?: Logger;
@@ -77,12 +82,18 @@ export interface GrpcDeps {
 export function createGrpcService(deps: GrpcDeps): ApiServerServer {
   const { rest } = deps;
   const authorizer = new Authorizer(rest.caches);
-  const reviews = reviewDepsOf(authorizer, async (token) => staticTokenUser(token, deps.tokens) ?? deps.saTokens?.authenticate(token));
-  /** The caller of a static token or a service account token; every call is then authorized as its REST twin would be. */
+  const reviews = reviewDepsOf(authorizer, deps.authn);
+  const ca = new X509Certificate(deps.ca);
+  /**
+   * The caller: a client certificate the CA signed (kubelets), else a bearer token (the other components, the
+   * controller-manager's per-controller service accounts, a kubelet's bootstrap token), as REST authenticates;
+   * every call is then authorized as its REST twin would be.
+   */
   const auth = async (call: Call): Promise<UserInfo> => {
-    const h = String(call.metadata.get('authorization')[0] ?? '');
-    const m = h.match(/^Bearer\s+(\S+)$/i);
-    const user = m && (staticTokenUser(m[1], deps.tokens) ?? (await deps.saTokens?.authenticate(m[1])));
+    const byCert = verifiedCertificateUser(call.getAuthContext?.()?.sslPeerCertificate, ca);
+    if (byCert) return byCert;
+    const m = /^Bearer\s+(\S+)$/i.exec(String(call.metadata.get('authorization')[0] ?? ''));
+    const user = m ? await deps.authn(m[1]) : undefined;
     if (!user) throw unauthorized();
     return user;
   };

@@ -1,11 +1,13 @@
 /**
  * Authentication: a client certificate signed by the cluster CA (user = CN,
- * groups = O) or a bearer token from the token file. Everything else is 401,
+ * groups = O) or a bearer token (the token file, bootstrap tokens, service
+ * account tokens). Everything else is 401,
  * except the health and version endpoints (served to system:anonymous).
  * Authorization is ../authz (RBAC).
  */
+import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 
 export interface UserInfo {
   name: string;
@@ -41,43 +43,73 @@ export function staticTokenUser(token: string, tokens: Map<string, UserInfo>): U
   return user && { name: user.name, groups: [...user.groups, 'system:authenticated'] };
 }
 
-export function authenticate(req: IncomingMessage, tokens: Map<string, UserInfo>): UserInfo | undefined {
-  const header = req.headers.authorization;
-  if (header) {
-    const m = header.match(/^Bearer\s+(\S+)$/i);
-    return m ? staticTokenUser(m[1], tokens) : undefined; // a wrong token is refused even when a certificate is also offered
-  }
-  const sock = req.socket as TLSSocket;
-  if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {
-    const cert = sock.getPeerCertificate();
-    const cn = cert?.subject?.CN;
-    if (cn) {
-      const o = cert.subject.O;
-      const groups = Array.isArray(o) ? o : o ? [o] : [];
-      return { name: String(cn), groups: [...groups, 'system:authenticated'] };
+/** The user of a verified client certificate: CN the name, O the groups (kube-apiserver's x509 authenticator). */
+export function certificateUser(subject: { CN?: string | string[]; O?: string | string[] } | undefined): UserInfo | undefined {
+  const cn = Array.isArray(subject?.CN) ? subject.CN[0] : subject?.CN;
+  if (!cn) return undefined;
+  const o = subject?.O;
+  const groups = Array.isArray(o) ? o : o ? [o] : [];
+  return { name: String(cn), groups: [...groups, 'system:authenticated'] };
+}
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+/** Certificates already judged, by fingerprint (a component's connection presents the same one on every call). */
+const judged = new Map<string, boolean>();
+
+/**
+ * The user of a client certificate that TLS did not verify (gRPC asks for one without requiring it): signed by the
+ * CA, within its validity, for client authentication — what Go's x509 verification in kube-apiserver checks.
+ */
+export function verifiedCertificateUser(peer: PeerCertificate | undefined, ca: X509Certificate, now = Date.now()): UserInfo | undefined {
+  if (!peer?.raw?.length) return undefined;
+  let ok = judged.get(peer.fingerprint256);
+  if (ok === undefined) {
+    try {
+      const x = new X509Certificate(peer.raw);
+      ok = x.checkIssued(ca) && x.verify(ca.publicKey) && (x.keyUsage === undefined || x.keyUsage.includes(CLIENT_AUTH));
+    } catch {
+      ok = false;
     }
+    if (judged.size > 1000) judged.clear();
+    judged.set(peer.fingerprint256, ok);
   }
-  return undefined;
+  if (!ok || Date.parse(peer.valid_from) > now || Date.parse(peer.valid_to) < now) return undefined;
+  return certificateUser(peer.subject);
+}
+
+/** Who a bearer token belongs to, if anyone. */
+export type TokenAuthenticator = (token: string) => Promise<UserInfo | undefined>;
+
+/**
+ * kube-apiserver's token authenticators in its order: the static token file, bootstrap tokens (from their Secrets),
+ * then service account tokens.
+ */
+export function tokenAuthenticator(
+  tokens: Map<string, UserInfo>,
+  bootstrap?: TokenAuthenticator,
+  saTokens?: { authenticate(token: string): Promise<UserInfo | undefined> },
+): TokenAuthenticator {
+  return async (token) => staticTokenUser(token, tokens) ?? (await bootstrap?.(token)) ?? (await saTokens?.authenticate(token));
 }
 
 /**
- * Who sent a request: static tokens and client certificates first, then a service account token if it is one of
- * ours. Remembered per request, so flow control and audit (before and after the handler) and the handler ask once.
+ * Who sent a request, as kube-apiserver's union of authenticators: a client certificate the CA signed first, then
+ * a bearer token (so a certificate's user wins over a token sent with it; a token alone that nobody knows is a
+ * 401). Remembered per request, so flow control and audit (before and after the handler) and the handler ask once.
  */
 const users = new WeakMap<IncomingMessage, Promise<UserInfo | undefined>>();
 
-export function authenticateRequest(
-  req: IncomingMessage,
-  tokens: Map<string, UserInfo>,
-  saTokens?: { authenticate(token: string): Promise<UserInfo | undefined> },
-): Promise<UserInfo | undefined> {
+export function authenticateRequest(req: IncomingMessage, authn: TokenAuthenticator): Promise<UserInfo | undefined> {
   let p = users.get(req);
   if (!p) {
     p = (async () => {
-      const user = authenticate(req, tokens);
-      if (user || !saTokens) return user;
+      const sock = req.socket as TLSSocket;
+      if (typeof sock.getPeerCertificate === 'function' && sock.authorized) {
+        const user = certificateUser(sock.getPeerCertificate()?.subject);
+        if (user) return user;
+      }
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-      return m ? saTokens.authenticate(m[1]) : undefined;
+      return m ? authn(m[1]) : undefined;
     })().catch(() => undefined);
     users.set(req, p);
   }

@@ -20,7 +20,7 @@ import {
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
-import { authenticateRequest, PUBLIC_PATHS, staticTokenUser, type UserInfo } from './auth.js';
+import { authenticateRequest, PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from './auth.js';
 import { readBody } from './body.js';
 import { parseJsonBody } from '../encoding/json.js';
 import { parseYamlBody } from '../encoding/yaml.js';
@@ -48,7 +48,8 @@ export interface HandlerDeps {
   rest: RestStore;
   saTokens?: ServiceAccountTokens;
   kubeletClient?: KubeletClientCert;
-  tokens: Map<string, UserInfo>;
+  /** The bearer-token authenticators (static, bootstrap, service account). */
+  authn: TokenAuthenticator;
   serverAddress: string;
   ready: () => Promise<{ ok: boolean; checks: [string, boolean][] }>;
   /** The Prometheus exposition GET /metrics answers. */
@@ -71,7 +72,7 @@ const notFoundPath = () =>
  * endpoints). A wrong credential is a 401 even there.
  */
 async function requestUser(deps: HandlerDeps, authorizer: Authorizer, req: IncomingMessage, path: string): Promise<UserInfo> {
-  const caller = await authenticateRequest(req, deps.tokens, deps.saTokens);
+  const caller = await authenticateRequest(req, deps.authn);
   const ctx = requestContext(req);
   if (!caller) {
     if (req.headers.authorization || !PUBLIC_PATHS.has(path)) throw unauthorized();
@@ -96,7 +97,7 @@ function authorizeRequest(authorizer: Authorizer, req: IncomingMessage, user: Us
     });
   const d = authorizer.authorize(user, a);
   ctx.authorization = { allowed: d.allowed, reason: d.reason };
-  if (!d.allowed) throw refusal(user, a);
+  if (!d.allowed) throw refusal(user, a, d.reason);
 }
 
 export function createHandler(deps: HandlerDeps) {
@@ -190,7 +191,7 @@ export function createHandler(deps: HandlerDeps) {
 }
 
 function reviewDeps(deps: ResourceDeps) {
-  return reviewDepsOf(deps.authorizer, async (token: string) => staticTokenUser(token, deps.tokens) ?? deps.saTokens?.authenticate(token));
+  return reviewDepsOf(deps.authorizer, deps.authn);
 }
 
 function deleteOptionsFrom(q: URLSearchParams, body: string): DeleteOptions {

@@ -15,6 +15,9 @@ import { mountServiceAccountToken } from './service-account-admission.js';
 import { randomSuffix } from './names.js';
 import { admitPodSecurity, namespaceChangeWarnings } from '../admission/pod-security-admission.js';
 import { invalidPolicyLabels } from '../admission/pod-security.js';
+import { nodeRestriction, type Operation } from '../admission/node-restriction.js';
+import { nodeOf } from '../authz/node-authorizer.js';
+import { currentUser } from '../authz/request-user.js';
 import {
   addDefaultTolerations,
   qosClass,
@@ -157,6 +160,15 @@ export class Admission {
     if (!info.namespaced || !obj.metadata.namespace) return [];
     const ns = this.namespaces()?.get(`/registry/namespaces/${obj.metadata.namespace}`);
     return admitPodSecurity(info, obj, ns?.metadata.labels);
+  }
+
+  /** NodeRestriction: a kubelet's credential writes only its own Node and Lease, and its pods. A 403 otherwise. */
+  nodeRestriction(op: Operation, info: ResourceInfo, subresource: string | undefined, obj: KubeObject | undefined, old?: KubeObject): void {
+    const user = currentUser();
+    const node = user && nodeOf(user);
+    if (!node) return;
+    const why = nodeRestriction(node, op, info.storage, subresource, obj, old);
+    if (why) throw forbidden(info.resource, info.group, (obj ?? old)?.metadata.name ?? '', why);
   }
 
   validateDelete(info: ResourceInfo, name: string): void {

@@ -111,6 +111,6 @@ export async function patchResource(
       const incoming = toStorage(info, patched);
       return rest.merge(info, cur, incoming, subresource);
     },
-    { dryRun: opts.dryRun },
+    { dryRun: opts.dryRun, subresource },
   );
 }

@@ -39,7 +39,8 @@ import { planDelete } from './delete-strategy.js';
 import { randomSuffix } from './names.js';
 import { hasStatus, withZeroStatus } from './status.js';
 import { checkRbacWrite } from '../authz/rbac-writes.js';
-import { warnClient } from '../authz/request-user.js';
+import { currentUser, warnClient } from '../authz/request-user.js';
+import { csrMergeSubresource, csrPrepareForCreate } from './csr-strategy.js';
 import { dropTypeDependentFields } from './service-type-change.js';
 import { bumpsGeneration, prepareForCreate, statusUpdateMetadata } from './strategy.js';
 
@@ -113,9 +114,11 @@ export class RestStore {
     // The strategy's PrepareForCreate (generation, and the status the caller may not set), after mutating
     // admission as in Kubernetes. A kind with a status shows one from the start, `{}` until a controller writes it.
     obj = withZeroStatus(info, prepareForCreate(info, obj));
+    if (info.storage === 'certificatesigningrequests') obj = csrPrepareForCreate(obj, currentUser());
     const errs = validateCreate(storageInfo(info), obj);
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
     checkRbacWrite(this.caches, info, obj);
+    this.admission.nodeRestriction('CREATE', info, undefined, obj);
     for (const w of this.admission.podSecurity(info, obj)) warnClient(w);
     const meta = obj.metadata;
     meta.uid = randomUUID();
@@ -227,7 +230,7 @@ export class RestStore {
     ns: string | undefined,
     name: string,
     mutate: (cur: KubeObject) => KubeObject | Promise<KubeObject>,
-    opts: { expectedRV?: string; dryRun?: boolean; validate?: boolean } = {},
+    opts: { expectedRV?: string; dryRun?: boolean; validate?: boolean; subresource?: string } = {},
   ): Promise<KubeObject> {
     const key = this.key(info, ns, name);
     let cur = await this.store.get(key);
@@ -240,6 +243,7 @@ export class RestStore {
       const errs = opts.validate === false ? [] : validateUpdate(storageInfo(info), next, cur.obj);
       if (errs.length) throw invalidError(info.kind, info.group, name, errs);
       checkRbacWrite(this.caches, info, next);
+      this.admission.nodeRestriction('UPDATE', info, opts.subresource, next, cur.obj);
       if (info.storage === 'namespaces') for (const w of this.admission.podSecurity(info, next, cur.obj)) warnClient(w);
       const admitted = this.admission.beforeUpdate(info, next, cur.obj);
       if (opts.dryRun) {
@@ -290,11 +294,15 @@ export class RestStore {
     return this.guaranteedUpdate(info, ns, name, (cur) => this.merge(info, cur, incoming, subresource), {
       expectedRV: body.metadata?.resourceVersion || undefined,
       dryRun: opts.dryRun,
+      subresource,
     });
   }
 
   /** The stored object after a write of `incoming` (system fields kept, generation bumped). */
   merge(info: ResourceInfo, cur: KubeObject, incoming: KubeObject, subresource?: string): KubeObject {
+    if (info.storage === 'certificatesigningrequests' && (subresource === 'status' || subresource === 'approval')) {
+      return csrMergeSubresource(cur, incoming, subresource, formatTime(this.now()));
+    }
     if (subresource === 'status') {
       return withZeroStatus(info, { ...cur, status: incoming.status as unknown, metadata: statusUpdateMetadata(info, cur, incoming) });
     }
@@ -338,6 +346,7 @@ export class RestStore {
     for (let attempt = 0; attempt < 20; attempt++) {
       const cur = await this.store.get(key);
       if (!cur) throw notFound(info.resource, info.group, name);
+      this.admission.nodeRestriction('DELETE', info, undefined, undefined, cur.obj);
       const pre = options.preconditions;
       if (pre?.uid && pre.uid !== cur.obj.metadata.uid) {
         throw conflict(info.resource, info.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.obj.metadata.uid}`);

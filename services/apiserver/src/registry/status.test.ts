@@ -53,6 +53,7 @@ describe('RestStore: status on create and update', () => {
     limitRanges() {},
     serviceAccount() {},
     podSecurity: () => [],
+    nodeRestriction: () => undefined,
     beforeCreate() {
       return { commit() {}, rollback() {} };
     },

@@ -1,6 +1,8 @@
 /** Every controller the controller-manager runs, in one list. */
 import type { Controller, ControllerContext } from '../context.js';
 import { clusterRoleAggregationController } from './clusterrole-aggregation.js';
+import { csrApprovingController } from './csr-approving.js';
+import { csrSigningController } from './csr-signing.js';
 import { daemonSetController } from './daemonset.js';
 import { deploymentController } from './deployment.js';
 import { endpointsController } from './endpoints.js';
@@ -38,4 +40,6 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'endpointslicemirroring', start: endpointSliceMirroringController, workers: 5 },
   { name: 'service-lb-controller', start: serviceLBController, workers: 1 },
   { name: 'clusterrole-aggregation', start: clusterRoleAggregationController, workers: 1 },
+  { name: 'csrapproving', start: csrApprovingController, workers: 5 },
+  { name: 'csrsigning', start: csrSigningController, workers: 5 },
 ];

@@ -46,8 +46,10 @@ export interface StaticPodOptions {
   nodeIP: string;
   /** Between rounds. */
   periodMs: number;
-  /** A bearer token for metrics served over HTTPS (the api-server's /metrics wants a caller). */
+  /** A bearer token for metrics served over HTTPS (the api-server's /metrics wants a caller), or */
   token?: string;
+  /** the node's client certificate (TLS bootstrapping). */
+  clientCert?: { cert: string; key: string };
 }
 
 /** `${VAR}` and `${VAR:-default}` from `env`. Pure. */
@@ -80,11 +82,13 @@ export function readManifests(dir: string, log: Logger): Pod[] {
 }
 
 /** GET a URL (TLS not verified, as the kubelet's probes); the body, or the failure as a message. */
-function get(url: string, token: string | undefined, timeoutMs: number): Promise<{ body?: string; error?: string }> {
+function get(url: string, o: Pick<StaticPodOptions, 'token' | 'clientCert'>, timeoutMs: number): Promise<{ body?: string; error?: string }> {
   return new Promise((resolve) => {
     const u = new URL(url);
-    const headers: Record<string, string> = u.protocol === 'https:' && token ? { Authorization: `Bearer ${token}` } : {};
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+    const tls = u.protocol === 'https:';
+    const headers: Record<string, string> = tls && o.token ? { Authorization: `Bearer ${o.token}` } : {};
+    const cert = tls && !o.token ? o.clientCert : undefined;
+    const req = (tls ? httpsRequest : httpRequest)(u, { headers, timeout: timeoutMs, rejectUnauthorized: false, ...cert }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -104,7 +108,7 @@ async function observe(pod: Pod, o: StaticPodOptions): Promise<Observation> {
   const timeoutMs = Math.max(1000, (probe?.timeoutSeconds ?? 1) * 1000);
   const [probed, metrics] = await Promise.all([
     probe ? runHandler(probe, { podIP, ports: c.ports ?? [], exec: () => Promise.reject(new Error('no exec')) }, timeoutMs) : undefined,
-    pod.metadata?.annotations?.[METRICS_ANNOTATION] ? get(pod.metadata.annotations[METRICS_ANNOTATION], o.token, timeoutMs) : undefined,
+    pod.metadata?.annotations?.[METRICS_ANNOTATION] ? get(pod.metadata.annotations[METRICS_ANNOTATION], o, timeoutMs) : undefined,
   ]);
   const startedAt = metrics?.body ? processStartTime(metrics.body) : undefined;
   // Alive: its metrics answered, or (without metrics) its probe got any HTTP answer or passed.

@@ -36,6 +36,8 @@ declare module 'node-forge' {
   namespace pki {
     /** The to-be-signed part of a certificate, as forge lays it out for cert.sign (lib/x509.js). */
     function getTBSCertificate(cert: Certificate): asn1.Asn1;
+    /** The to-be-signed part of a certification request, as forge lays it out for csr.sign (lib/x509.js). */
+    function getCertificationRequestInfo(csr: CertificateSigningRequest): asn1.Asn1;
   }
 }
 
@@ -104,4 +106,66 @@ export function signCert(ca: KeyPair, req: CertRequest, k: NewKey): KeyPair {
 
 export function newToken(): string {
   return randomBytes(24).toString('hex');
+}
+
+/** What a certificate signing request asks for: its subject and its public key. */
+export interface CsrSubject {
+  commonName: string;
+  organizations: string[];
+}
+
+/**
+ * A PKCS#10 request (PEM) for `k`, signed with it (as the kubelet's TLS bootstrap makes one: CN system:node:NAME,
+ * O system:nodes). The key is RSA: forge, which lays it out, reads no EC keys (the kubelet's are ECDSA P-256).
+ */
+export function makeCsr(k: NewKey, subject: CsrSubject): string {
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = k.pub;
+  csr.setSubject([{ name: 'commonName', value: subject.commonName }, ...subject.organizations.map((value) => ({ name: 'organizationName', value }))]);
+  csr.signatureOid = csr.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
+  const info = forge.pki.getCertificationRequestInfo(csr);
+  csr.certificationRequestInfo = info;
+  csr.signature = sign('sha256', Buffer.from(forge.asn1.toDer(info).getBytes(), 'binary'), k.pem).toString('binary');
+  return forge.pki.certificationRequestToPem(csr);
+}
+
+/** Thrown for a request that cannot be parsed or whose signature does not hold. */
+export class CsrError extends Error {}
+
+/** The subject of a PEM request whose self-signature holds, and the request itself (for signing). */
+export function parseCsr(pem: string): CsrSubject & { csr: forge.pki.CertificateSigningRequest } {
+  let csr: forge.pki.CertificateSigningRequest;
+  try {
+    csr = forge.pki.certificationRequestFromPem(pem);
+  } catch (e) {
+    throw new CsrError(`the request is not a PKCS#10 certificate request with an RSA key: ${(e as Error).message}`);
+  }
+  if (!csr.verify()) throw new CsrError('the request is not signed by its own key');
+  const attrs = csr.subject.attributes;
+  const values = (name: string) => attrs.filter((a) => a.name === name).map((a) => String(a.value));
+  return { commonName: values('commonName')[0] ?? '', organizations: values('organizationName'), csr };
+}
+
+/** Extended key usages by their certificates.k8s.io names. */
+const EXT_USAGES: Record<string, string> = { 'client auth': 'clientAuth', 'server auth': 'serverAuth' };
+
+/** A certificate for a parsed request, signed by the CA, valid for `seconds`, with the requested usages (kube-controller-manager's csrsigning). */
+export function signCsr(ca: KeyPair, req: ReturnType<typeof parseCsr>, usages: string[], seconds: number, now = new Date()): string {
+  const caCert = forge.pki.certificateFromPem(ca.cert);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = req.csr.publicKey!;
+  cert.serialNumber = serial();
+  // Backdated 5 minutes for clock skew, as Kubernetes' signer does.
+  cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
+  cert.validity.notAfter = new Date(Math.min(now.getTime() + seconds * 1000, caCert.validity.notAfter.getTime()));
+  cert.setSubject(req.csr.subject.attributes);
+  cert.setIssuer(caCert.subject.attributes);
+  const ext = Object.fromEntries(usages.filter((u) => EXT_USAGES[u]).map((u) => [EXT_USAGES[u], true]));
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: usages.includes('digital signature'), keyEncipherment: usages.includes('key encipherment'), critical: true },
+    ...(Object.keys(ext).length ? [{ name: 'extKeyUsage', ...ext }] : []),
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  return signWith(cert, ca.key);
 }

@@ -1,0 +1,45 @@
+/**
+ * What the certificate controllers decide, as Kubernetes'
+ * pkg/controller/certificates: whether a request is a kubelet's client
+ * certificate request (CN system:node:NAME, O exactly system:nodes, the
+ * kubelet client usages), whether it asks for its own renewal, and the
+ * state its conditions put it in. Pure.
+ */
+import type { CertificateSigningRequest, CertificateSigningRequestCondition } from 'kubernetes-types/certificates/v1.js';
+import type { CsrSubject } from '@kemu/client/pki';
+
+export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
+export const APISERVER_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
+
+/** The usages a kubelet client certificate may ask for (with or without key encipherment: RSA or ECDSA keys). */
+const KUBELET_CLIENT_USAGES = [new Set(['digital signature', 'client auth']), new Set(['key encipherment', 'digital signature', 'client auth'])];
+
+export function hasCondition(csr: CertificateSigningRequest, type: string): boolean {
+  return (csr.status?.conditions ?? []).some((c) => c.type === type && c.status !== 'False');
+}
+
+/** Approved or denied already: the approver has nothing more to say. */
+export const decided = (csr: CertificateSigningRequest): boolean => hasCondition(csr, 'Approved') || hasCondition(csr, 'Denied');
+
+/** Why a request is not a kubelet client certificate request (ValidateKubeletClientCSR), or undefined when it is. */
+export function kubeletClientProblem(subject: CsrSubject, usages: readonly string[] | undefined): string | undefined {
+  if (subject.organizations.length !== 1 || subject.organizations[0] !== 'system:nodes') return 'subject organization is not system:nodes';
+  if (!subject.commonName.startsWith('system:node:')) return 'subject common name does not begin with system:node:';
+  const asked = new Set(usages ?? []);
+  if (!KUBELET_CLIENT_USAGES.some((u) => u.size === asked.size && [...u].every((x) => asked.has(x)))) {
+    return 'usages did not match [digital signature client auth] or [key encipherment digital signature client auth]';
+  }
+  return undefined;
+}
+
+/** The subresource an approver checks: a node renewing its own certificate asks selfnodeclient, a bootstrapper nodeclient. */
+export function approvalSubresource(csr: CertificateSigningRequest, subject: CsrSubject): 'selfnodeclient' | 'nodeclient' {
+  return csr.spec.username === subject.commonName ? 'selfnodeclient' : 'nodeclient';
+}
+
+export function condition(type: string, reason: string, message: string, now: string): CertificateSigningRequestCondition {
+  return { type, status: 'True', reason, message, lastUpdateTime: now, lastTransitionTime: now };
+}
+
+/** The PEM text of a request's spec.request ([]byte, base64 in JSON). */
+export const requestPem = (csr: CertificateSigningRequest): string => Buffer.from(csr.spec.request, 'base64').toString('utf8');
