@@ -5,7 +5,7 @@
  * except the health and version endpoints (served to system:anonymous).
  * Authorization is ../authz (RBAC).
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 
@@ -82,15 +82,33 @@ export type TokenAuthenticator = (token: string) => Promise<UserInfo | undefined
 
 /**
  * kube-apiserver's token authenticators in its order: the static token file, bootstrap tokens (from their Secrets),
- * then service account tokens.
+ * then service account tokens. Those two read storage, so a token they accepted is remembered for 10 s, as
+ * kube-apiserver's token cache does (its TokenSuccessCacheTTL): every call of a controller with a service account
+ * credential would otherwise read the account (and its pod) again. Failures are not remembered (TokenFailureCacheTTL 0).
  */
 export function tokenAuthenticator(
   tokens: Map<string, UserInfo>,
   bootstrap?: TokenAuthenticator,
   saTokens?: { authenticate(token: string): Promise<UserInfo | undefined> },
+  now: () => number = Date.now,
 ): TokenAuthenticator {
-  return async (token) => staticTokenUser(token, tokens) ?? (await bootstrap?.(token)) ?? (await saTokens?.authenticate(token));
+  const cache = new Map<string, { user: UserInfo; until: number }>();
+  return async (token) => {
+    const fixed = staticTokenUser(token, tokens);
+    if (fixed) return fixed;
+    const key = createHash('sha256').update(token).digest('base64');
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.user;
+    const user = (await bootstrap?.(token)) ?? (await saTokens?.authenticate(token));
+    if (!user) return undefined;
+    // Bounded: expired entries go first, then the oldest.
+    if (cache.size >= 4096) for (const [k, v] of cache) if (v.until <= now() || cache.size >= 4096) cache.delete(k);
+    cache.set(key, { user, until: now() + TOKEN_CACHE_TTL_MS });
+    return user;
+  };
 }
+
+const TOKEN_CACHE_TTL_MS = 10_000;
 
 /**
  * Who sent a request, as kube-apiserver's union of authenticators: a client certificate the CA signed first, then
