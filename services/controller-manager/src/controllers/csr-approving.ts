@@ -6,29 +6,17 @@
  * kube-controller-manager's sarApprover. Other requests are left for
  * someone else (`kubectl certificate approve`).
  */
-import { WorkQueue } from '@kemu/client';
 import { CsrError, parseCsr } from '@kemu/client/pki';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import type { SubjectAccessReview } from 'kubernetes-types/authorization/v1.js';
-import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
-import { clientFor, informerFor, type TypedInformer } from '../typed.js';
-import { KUBELET_CLIENT_SIGNER, approvalSubresource, condition, decided, kubeletClientProblem, requestPem } from './csr-util.js';
+import { R, ts, type ControllerContext } from '../context.js';
+import { clientFor } from '../typed.js';
+import { CsrController, KUBELET_CLIENT_SIGNER, approvalSubresource, condition, decided, kubeletClientProblem, requestPem } from './csr-util.js';
 
 const SAR = { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews' };
 
-export class CsrApprovingController implements Controller {
+export class CsrApprovingController extends CsrController {
   readonly name = 'csrapproving';
-  private queue = new WorkQueue();
-  private csrs: TypedInformer<CertificateSigningRequest>;
-
-  constructor(private ctx: ControllerContext) {
-    this.csrs = informerFor(ctx.informers, R.certificatesigningrequests);
-    this.csrs.on({ add: (o) => this.queue.add(o.metadata.name!), update: (_a, b) => this.queue.add(b.metadata.name!) });
-  }
-
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
-  }
 
   async sync(name: string): Promise<void> {
     const csr = this.csrs.lister.get(name);

@@ -7,28 +7,16 @@
  * kube-controller-manager's signer. A kubelet request that is not what a
  * kubelet asks for, or that cannot be parsed, is marked Failed.
  */
-import { WorkQueue } from '@kemu/client';
 import { CsrError, parseCsr, signCsr } from '@kemu/client/pki';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
-import { R, runWorkers, ts, type Controller, type ControllerContext } from '../context.js';
-import { clientFor, informerFor, type TypedInformer } from '../typed.js';
-import { APISERVER_CLIENT_SIGNER, KUBELET_CLIENT_SIGNER, condition, hasCondition, kubeletClientProblem, requestPem } from './csr-util.js';
+import { R, ts, type ControllerContext } from '../context.js';
+import { clientFor } from '../typed.js';
+import { CsrController, APISERVER_CLIENT_SIGNER, KUBELET_CLIENT_SIGNER, condition, hasCondition, kubeletClientProblem, requestPem } from './csr-util.js';
 
 const SIGNERS = new Set([KUBELET_CLIENT_SIGNER, APISERVER_CLIENT_SIGNER]);
 
-export class CsrSigningController implements Controller {
+export class CsrSigningController extends CsrController {
   readonly name = 'csrsigning';
-  private queue = new WorkQueue();
-  private csrs: TypedInformer<CertificateSigningRequest>;
-
-  constructor(private ctx: ControllerContext) {
-    this.csrs = informerFor(ctx.informers, R.certificatesigningrequests);
-    this.csrs.on({ add: (o) => this.queue.add(o.metadata.name!), update: (_a, b) => this.queue.add(b.metadata.name!) });
-  }
-
-  run(workers: number, signal: AbortSignal): Promise<void> {
-    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
-  }
 
   async sync(name: string): Promise<void> {
     const signing = this.ctx.clusterSigning;

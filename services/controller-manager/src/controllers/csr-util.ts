@@ -3,10 +3,14 @@
  * pkg/controller/certificates: whether a request is a kubelet's client
  * certificate request (CN system:node:NAME, O exactly system:nodes, the
  * kubelet client usages), whether it asks for its own renewal, and the
- * state its conditions put it in. Pure.
+ * state its conditions put it in (pure); and the queue both controllers
+ * share.
  */
 import type { CertificateSigningRequest, CertificateSigningRequestCondition } from 'kubernetes-types/certificates/v1.js';
+import { WorkQueue } from '@kemu/client';
 import type { CsrSubject } from '@kemu/client/pki';
+import { R, runWorkers, type Controller, type ControllerContext } from '../context.js';
+import { informerFor, type TypedInformer } from '../typed.js';
 
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const APISERVER_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client';
@@ -43,3 +47,21 @@ export function condition(type: string, reason: string, message: string, now: st
 
 /** The PEM text of a request's spec.request ([]byte, base64 in JSON). */
 export const requestPem = (csr: CertificateSigningRequest): string => Buffer.from(csr.spec.request, 'base64').toString('utf8');
+
+/** What both certificate controllers are: a queue of request names, fed by the requests' informer, and a sync. */
+export abstract class CsrController implements Controller {
+  abstract readonly name: string;
+  protected queue = new WorkQueue();
+  protected csrs: TypedInformer<CertificateSigningRequest>;
+
+  constructor(protected ctx: ControllerContext) {
+    this.csrs = informerFor(ctx.informers, R.certificatesigningrequests);
+    this.csrs.on({ add: (o) => this.queue.add(o.metadata.name!), update: (_a, b) => this.queue.add(b.metadata.name!) });
+  }
+
+  run(workers: number, signal: AbortSignal): Promise<void> {
+    return runWorkers(this.ctx, this.name, this.queue, workers, signal, (k) => this.sync(k));
+  }
+
+  abstract sync(name: string): Promise<void>;
+}
