@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import { ApiClient, sleep } from '@kemu/client';
-import { makeCsr, newKey } from '@kemu/client/pki';
+import { makeCsr, newKey, type NewKey } from '@kemu/client/pki';
 import type { KubeObject } from '@kemu/api';
 
 const CSRS = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests' };
@@ -65,31 +65,31 @@ export async function clientCertificate(o: BootstrapOptions, log: Logger, signal
   const usable = kept && usableCertificate(kept, ca, o.nodeName);
   if (usable) return usable;
   const token = readFileSync(o.bootstrapTokenFile, 'utf8').trim();
-  const client = new ApiClient({ address: o.apiserver, ca, token });
-  try {
-    for (let attempt = 0; ; attempt++) {
-      signal?.throwIfAborted();
-      try {
-        const issued = await requestCertificate(client, o.nodeName, log, signal);
-        mkdirSync(o.certDir, { recursive: true, mode: 0o700 });
-        writeFileSync(`${path}.tmp`, issued.cert + issued.key, { mode: 0o600 });
-        renameSync(`${path}.tmp`, path);
-        log.info({ node: o.nodeName, file: path }, 'client certificate issued (TLS bootstrap)');
-        return issued;
-      } catch (e) {
-        if (signal?.aborted) throw e;
-        log.warn({ err: e, attempt }, 'TLS bootstrap failed; retrying');
-        await sleep(Math.min(500 * 2 ** attempt, 10_000));
-      }
+  const key = newKey(); // made while the api-server may still be starting
+  for (let attempt = 0; ; attempt++) {
+    signal?.throwIfAborted();
+    // A new channel each time: gRPC's own reconnect back-off (1 s growing to 2 min) would otherwise hold a kubelet
+    // started with the api-server back for longer than the api-server takes to come up.
+    const client = new ApiClient({ address: o.apiserver, ca, token });
+    try {
+      const issued = await requestCertificate(client, o.nodeName, await key, log, signal);
+      mkdirSync(o.certDir, { recursive: true, mode: 0o700 });
+      writeFileSync(`${path}.tmp`, issued.cert + issued.key, { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+      log.info({ node: o.nodeName, file: path }, 'client certificate issued (TLS bootstrap)');
+      return issued;
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      log.warn({ err: e, attempt }, 'TLS bootstrap failed; retrying');
+      await sleep(Math.min(250 * 2 ** attempt, 5_000));
+    } finally {
+      client.close();
     }
-  } finally {
-    client.close();
   }
 }
 
 /** One request: create it, then wait for the certificate (or a denial) on it. */
-async function requestCertificate(client: ApiClient, nodeName: string, log: Logger, signal?: AbortSignal): Promise<ClientCert> {
-  const k = await newKey();
+async function requestCertificate(client: ApiClient, nodeName: string, k: NewKey, log: Logger, signal?: AbortSignal): Promise<ClientCert> {
   const pem = makeCsr(k, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] });
   const body: CertificateSigningRequest = {
     apiVersion: 'certificates.k8s.io/v1',
@@ -105,7 +105,7 @@ async function requestCertificate(client: ApiClient, nodeName: string, log: Logg
   const name = created.metadata?.name ?? '';
   log.info({ csr: name }, 'certificate signing request sent; waiting for it to be approved and signed');
   const deadline = Date.now() + 60_000;
-  for (let wait = 100; Date.now() < deadline; wait = Math.min(wait * 2, 1000)) {
+  for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 250)) {
     await sleep(wait);
     signal?.throwIfAborted();
     const csr = (await client.get(CSRS, name)) as CertificateSigningRequest;
