@@ -2,11 +2,22 @@
  * Pod Security admission with the real kubectl: a namespace labelled
  * `pod-security.kubernetes.io/enforce` refuses the pods its level forbids,
  * `warn` lets them in with kubectl's "Warning: would violate PodSecurity",
- * workloads are warned about, and tightening a namespace names the pods
- * already in it that break the new level.
+ * workloads are warned about, tightening a namespace names the pods
+ * already in it that break the new level, and `audit` lets a violating pod in
+ * silently but says what it violates in the request's audit event.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { k, kubectl, namespace } from './helpers.js';
+import { ctx, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
+import { CLI } from './global-setup.js';
+
+interface AuditLine {
+  stage: string;
+  verb: string;
+  objectRef?: { resource?: string; namespace?: string; name?: string };
+  responseStatus?: { code: number };
+  annotations?: Record<string, string>;
+}
 
 let ns: string;
 const HARDENED = JSON.stringify({
@@ -60,5 +71,38 @@ describe('Pod Security admission', () => {
     const bad = await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/audit=strict', '--overwrite']);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('metadata.labels[pod-security.kubernetes.io/audit]: Invalid value: "strict": must be one of privileged, baseline, restricted');
+  });
+
+  it('audit: a violating pod goes in without a warning; the audit log says what it violates', { timeout: 120_000 }, async () => {
+    const audited = await namespace('psa-audit');
+    try {
+      await k(['label', 'namespace', audited, 'pod-security.kubernetes.io/audit=restricted']);
+      const r = await kubectl(['run', 'c', '--image=busybox', '-n', audited, '--', 'sleep', '3600']);
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).not.toContain('Warning');
+      const c = ctx();
+      const created = await waitFor('the pod creation in the audit log', () =>
+        execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'logs', 'audit'], {
+          env: { ...process.env, KEMU_HOME: c.home },
+          encoding: 'utf8',
+          maxBuffer: 1024 * 1024 * 1024,
+        })
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => parseJson<AuditLine>(l))
+          .find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === audited && e.stage === 'ResponseComplete'),
+      );
+      expect(created.responseStatus?.code).toBe(201);
+      expect(created.annotations).toMatchObject({
+        'pod-security.kubernetes.io/enforce-policy': 'privileged:latest',
+        'pod-security.kubernetes.io/audit-violations':
+          'would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), ' +
+          'unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), ' +
+          'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), ' +
+          'seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+      });
+    } finally {
+      await kubectl(['delete', 'namespace', audited, '--wait=false']);
+    }
   });
 });

@@ -1,13 +1,14 @@
 /**
  * Where Pod Security admission meets a request: a pod created in a namespace
- * is held to the namespace's enforce level (refused) and warn level (a
- * warning); a workload's pod template only to the warn level; a namespace
+ * is held to the namespace's enforce level (refused), warn level (a warning)
+ * and audit level (an audit annotation); a workload's pod template only to
+ * the warn and audit levels; a namespace
  * whose enforce label tightens gets a warning naming the pods that already
  * break it, as kube-apiserver's PodSecurity plugin answers.
  */
-import { forbidden, type KubeObject, type ResourceInfo } from '@kemu/api';
+import type { KubeObject, ResourceInfo } from '@kemu/api';
 import type { PodSpec } from 'kubernetes-types/core/v1.js';
-import { LEVELS, namespacePolicy, policyText, violations, type Level } from './pod-security.js';
+import { evaluatePod, LEVELS, namespacePolicy, violations, type Level, type PodEvaluation } from './pod-security.js';
 
 /** The kinds whose pod template is checked, and where the template is. */
 const TEMPLATES: Record<string, (o: KubeObject) => PodSpec | undefined> = {
@@ -20,20 +21,12 @@ const TEMPLATES: Record<string, (o: KubeObject) => PodSpec | undefined> = {
   cronjobs: (o) => (o as { spec?: { jobTemplate?: { spec?: { template?: { spec?: PodSpec } } } } }).spec?.jobTemplate?.spec?.template?.spec,
 };
 
-/** Refuses a pod its namespace's enforce level forbids; returns the warnings to send. */
-export function admitPodSecurity(info: ResourceInfo, obj: KubeObject, namespaceLabels: Record<string, string> | undefined): string[] {
+/** What admission does with a pod or a workload's pod template; other kinds pass untouched. */
+export function admitPodSecurity(info: ResourceInfo, obj: KubeObject, namespaceLabels: Record<string, string> | undefined): PodEvaluation {
   const policy = namespacePolicy(namespaceLabels);
-  if (info.storage === 'pods') {
-    const spec = (obj as { spec?: PodSpec }).spec;
-    const enforced = violations(policy.enforce, spec);
-    if (enforced.length) throw forbidden('pods', '', obj.metadata.name ?? '', `violates ${policyText(policy.enforce, enforced)}`);
-    const warned = violations(policy.warn, spec);
-    return warned.length ? [`would violate ${policyText(policy.warn, warned)}`] : [];
-  }
+  if (info.storage === 'pods') return evaluatePod(policy, (obj as { spec?: PodSpec }).spec, true);
   const template = TEMPLATES[info.storage];
-  if (!template) return [];
-  const warned = violations(policy.warn, template(obj));
-  return warned.length ? [`would violate ${policyText(policy.warn, warned)}`] : [];
+  return template ? evaluatePod(policy, template(obj), false) : { warnings: [], auditAnnotations: {} };
 }
 
 const stricter = (a: Level, b: Level) => LEVELS.indexOf(a) > LEVELS.indexOf(b);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PodSpec } from 'kubernetes-types/core/v1.js';
-import { lookupResource, StatusError } from '@kemu/api';
+import { lookupResource } from '@kemu/api';
 import { invalidPolicyLabels, namespacePolicy, violations } from './pod-security.js';
 import { admitPodSecurity, namespaceChangeWarnings } from './pod-security-admission.js';
 
@@ -51,25 +51,55 @@ describe('Pod Security Standards', () => {
     ]);
   });
 
-  it('enforce refuses a pod, warn warns; a workload template is only warned about', () => {
+  it('enforce refuses a pod, warn warns, audit annotates; a workload template is only warned about and audited', () => {
     const pods = lookupResource('', 'v1', 'pods')!;
     const deployments = lookupResource('apps', 'v1', 'deployments')!;
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'x' }, spec: nginx };
-    let err: unknown;
-    try {
-      admitPodSecurity(pods, pod, { 'pod-security.kubernetes.io/enforce': 'restricted' });
-    } catch (e) {
-      err = e;
-    }
-    expect((err as StatusError).message).toMatch(/^pods "web" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
-    expect(admitPodSecurity(pods, pod, { 'pod-security.kubernetes.io/warn': 'restricted' })[0]).toMatch(/^would violate PodSecurity "restricted:latest": /);
+    const refused = admitPodSecurity(pods, pod, { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' });
+    expect(refused.refusal).toMatch(/^violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+    expect(refused.warnings).toEqual([]);
+    expect(refused.auditAnnotations).toEqual({ 'pod-security.kubernetes.io/enforce-policy': 'restricted:latest' });
+    const warned = admitPodSecurity(pods, pod, { 'pod-security.kubernetes.io/warn': 'restricted' });
+    expect(warned.refusal).toBeUndefined();
+    expect(warned.warnings[0]).toMatch(/^would violate PodSecurity "restricted:latest": /);
     const deploy = { metadata: { name: 'web', namespace: 'x' }, spec: { template: { spec: nginx } } };
-    expect(
-      admitPodSecurity(deployments, deploy, { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' }),
-    ).toHaveLength(1);
+    const tightened = { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' };
+    expect(admitPodSecurity(deployments, deploy, tightened).warnings).toHaveLength(1);
+    expect(admitPodSecurity(deployments, deploy, tightened).auditAnnotations).toEqual({});
     expect(namespaceChangeWarnings('x', { 'pod-security.kubernetes.io/enforce': 'restricted' }, {}, [pod])).toEqual([
       'existing pods in namespace "x" violate the new PodSecurity enforce level "restricted:latest"',
       'web: allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile',
     ]);
+  });
+
+  it('audit admits the pod without a warning and puts the warning text in the audit-violations annotation', () => {
+    const pods = lookupResource('', 'v1', 'pods')!;
+    const daemonsets = lookupResource('apps', 'v1', 'daemonsets')!;
+    const spec: PodSpec = { containers: [{ name: 'c', image: 'x' }] };
+    const audit = { 'pod-security.kubernetes.io/audit': 'restricted' };
+    const text =
+      'would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), ' +
+      'unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), ' +
+      'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), ' +
+      'seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")';
+    expect(admitPodSecurity(pods, { metadata: { name: 'p', namespace: 'x' }, spec }, audit)).toEqual({
+      warnings: [],
+      auditAnnotations: { 'pod-security.kubernetes.io/enforce-policy': 'privileged:latest', 'pod-security.kubernetes.io/audit-violations': text },
+    });
+    // The same words as warn's, so a namespace can be audited before it is warned or enforced.
+    expect(admitPodSecurity(pods, { metadata: { name: 'p', namespace: 'x' }, spec }, { 'pod-security.kubernetes.io/warn': 'restricted' }).warnings).toEqual([
+      text,
+    ]);
+    // A workload's template is audited but no enforce policy is named: it is not enforced.
+    const ds = { metadata: { name: 'd', namespace: 'x' }, spec: { template: { spec } } };
+    expect(admitPodSecurity(daemonsets, ds, audit)).toEqual({ warnings: [], auditAnnotations: { 'pod-security.kubernetes.io/audit-violations': text } });
+    // A pod meeting the audit level, and a kind with no pod template, carry no violation.
+    expect(admitPodSecurity(pods, { metadata: { name: 'h', namespace: 'x' }, spec: hardened }, audit).auditAnnotations).toEqual({
+      'pod-security.kubernetes.io/enforce-policy': 'privileged:latest',
+    });
+    expect(admitPodSecurity(lookupResource('', 'v1', 'configmaps')!, { metadata: { name: 'c', namespace: 'x' } }, audit)).toEqual({
+      warnings: [],
+      auditAnnotations: {},
+    });
   });
 });

@@ -4,7 +4,8 @@
  * `pod-security.kubernetes.io/{enforce,warn,audit}` (privileged, baseline or
  * restricted, at version `latest`) decide which pods it takes. `enforce`
  * refuses a violating pod; `warn` lets it in with a warning kubectl prints;
- * workload resources (their pod templates) are only warned about. A
+ * workload resources (their pod templates) are only warned about; `audit`
+ * lets it in and notes the violation on the request's audit event. A
  * namespace without labels is privileged. The checks and their wording are
  * those of the Pod Security Standards at 1.32. Pure.
  */
@@ -206,3 +207,39 @@ export function violations(level: Level, spec: PodSpec | undefined): string[] {
 
 /** The text of a refusal or warning: `violates PodSecurity "restricted:latest": a, b`. */
 export const policyText = (level: Level, vs: string[]) => `PodSecurity "${level}:latest": ${vs.join(', ')}`;
+
+/**
+ * The audit annotations the PodSecurity plugin adds to a request's audit
+ * event: Kubernetes' api.AuditAnnotationPrefix (the label prefix) before
+ * EnforcedPolicyAnnotationKey and AuditViolationsAnnotationKey.
+ */
+export const ENFORCE_POLICY_ANNOTATION = `${PREFIX}enforce-policy`;
+export const AUDIT_VIOLATIONS_ANNOTATION = `${PREFIX}audit-violations`;
+
+/** What admission does with one pod(-like) spec. */
+export interface PodEvaluation {
+  /** The refusal's text (`violates PodSecurity ...`), when the enforce level forbids the pod. */
+  refusal?: string;
+  /** Warnings for the client; none when the request is refused. */
+  warnings: string[];
+  /** For the request's audit event, refused or not. */
+  auditAnnotations: Record<string, string>;
+}
+
+/**
+ * Kubernetes' Admission.EvaluatePod: a pod (`enforce`) or a workload's pod
+ * template (not enforced) against its namespace's three levels. A pod in a
+ * fully privileged namespace still says which policy held it, as
+ * sharedAllowedPrivilegedResponse does.
+ */
+export function evaluatePod(policy: NamespacePolicy, spec: PodSpec | undefined, enforce: boolean): PodEvaluation {
+  const auditAnnotations: Record<string, string> = {};
+  if (enforce) auditAnnotations[ENFORCE_POLICY_ANNOTATION] = `${policy.enforce}:latest`;
+  const enforced = enforce ? violations(policy.enforce, spec) : [];
+  const refusal = enforced.length ? `violates ${policyText(policy.enforce, enforced)}` : undefined;
+  const audited = violations(policy.audit, spec);
+  if (audited.length) auditAnnotations[AUDIT_VIOLATIONS_ANNOTATION] = `would violate ${policyText(policy.audit, audited)}`;
+  // A request about to be refused gets no warnings besides its error.
+  const warned = refusal ? [] : violations(policy.warn, spec);
+  return { ...(refusal ? { refusal } : {}), warnings: warned.length ? [`would violate ${policyText(policy.warn, warned)}`] : [], auditAnnotations };
+}

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { auditEvent } from './event.js';
 import { requestInfo } from '../http/request-info.js';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { addAuditAnnotation, requestContext } from '../http/request-context.js';
+import { annotate, runAs } from '../authz/request-user.js';
 
 const base = {
   auditID: 'a1',
@@ -68,5 +72,37 @@ describe('audit events', () => {
 
   it('has no objectRef for a non-resource path', () => {
     expect(auditEvent({ ...base, requestURI: '/version', info: requestInfo('GET', '/version') }).objectRef).toBeUndefined();
+  });
+
+  it("carries admission's annotations beside the authorizer's, noted through the request's scope, the first value of a key kept", async () => {
+    const req = new IncomingMessage(new Socket());
+    const note = (key: string, value: string) => addAuditAnnotation(req, key, value);
+    await runAs(
+      base.user,
+      async () => {
+        await Promise.resolve();
+        annotate('pod-security.kubernetes.io/enforce-policy', 'privileged:latest');
+        annotate('pod-security.kubernetes.io/audit-violations', 'would violate PodSecurity "restricted:latest": x');
+        annotate('pod-security.kubernetes.io/enforce-policy', 'restricted:latest');
+      },
+      undefined,
+      note,
+    );
+    annotate('outside', 'a call serving no request notes nothing');
+    const e = auditEvent({
+      ...base,
+      requestURI: '/api/v1/namespaces/default/pods',
+      info: requestInfo('POST', '/api/v1/namespaces/default/pods'),
+      code: 201,
+      authorization: { allowed: true, reason: '' },
+      annotations: requestContext(req).auditAnnotations,
+    });
+    expect(e.annotations).toEqual({
+      'authorization.k8s.io/decision': 'allow',
+      'authorization.k8s.io/reason': '',
+      'pod-security.kubernetes.io/enforce-policy': 'privileged:latest',
+      'pod-security.kubernetes.io/audit-violations': 'would violate PodSecurity "restricted:latest": x',
+    });
+    expect(auditEvent({ ...base, requestURI: '/version', info: requestInfo('GET', '/version') }).annotations).toBeUndefined();
   });
 });

@@ -47,6 +47,8 @@ export interface AuditFacts {
   requestObject?: unknown;
   responseObject?: unknown;
   authorization?: { allowed: boolean; reason: string };
+  /** Annotations admission added while serving the request. */
+  annotations?: Record<string, string>;
 }
 
 const userOf = (u: UserInfo) => ({ username: u.name, groups: u.groups });
@@ -96,11 +98,12 @@ export function auditEvent(f: AuditFacts): AuditEvent {
   if (f.code !== undefined) e.responseStatus = statusOf(f.code, f.responseBody);
   if ((f.level === 'Request' || f.level === 'RequestResponse') && f.requestObject !== undefined) e.requestObject = f.requestObject;
   if (f.level === 'RequestResponse' && f.responseObject !== undefined) e.responseObject = f.responseObject;
-  if (f.authorization) {
-    e.annotations = {
-      'authorization.k8s.io/decision': f.authorization.allowed ? 'allow' : 'forbid',
-      'authorization.k8s.io/reason': f.authorization.reason,
-    };
-  }
+  const annotations: Record<string, string> = {
+    ...(f.authorization
+      ? { 'authorization.k8s.io/decision': f.authorization.allowed ? 'allow' : 'forbid', 'authorization.k8s.io/reason': f.authorization.reason }
+      : {}),
+    ...f.annotations,
+  };
+  if (Object.keys(annotations).length) e.annotations = annotations;
   return e;
 }

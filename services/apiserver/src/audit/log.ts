@@ -171,6 +171,7 @@ export class AuditLog {
       requestObject: level === 'Request' || level === 'RequestResponse' ? parseJson(bodyRead(req)) : undefined,
       responseObject: level === 'RequestResponse' ? response : undefined,
       authorization: ctx.authorization,
+      annotations: ctx.auditAnnotations,
     });
   }
 }

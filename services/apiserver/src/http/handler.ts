@@ -41,7 +41,7 @@ import { impersonatedUser } from '../authz/impersonation.js';
 import type { RequestAttributes } from '../authz/rbac.js';
 import { runAs } from '../authz/request-user.js';
 import { answerReview, reviewDepsOf } from '../authz/reviews.js';
-import { requestContext } from './request-context.js';
+import { addAuditAnnotation, requestContext } from './request-context.js';
 import type { Logger } from 'pino';
 
 export interface HandlerDeps {
@@ -151,7 +151,8 @@ export function createHandler(deps: HandlerDeps) {
       if (route.kind !== 'resource') throw notFoundPath();
       resource = route.req.info.resource;
       const warn = (m: string) => res.appendHeader('Warning', `299 - ${JSON.stringify(m)}`);
-      verb = await runAs(user, () => serveResource({ ...deps, authorizer, user }, route.req, url.searchParams, req, res), warn);
+      const annotate = (key: string, value: string) => addAuditAnnotation(req, key, value);
+      verb = await runAs(user, () => serveResource({ ...deps, authorizer, user }, route.req, url.searchParams, req, res), warn, annotate);
     } catch (e) {
       if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method: req.method, url: req.url }, 'request failed');
       sendStatus(res, e);

@@ -22,6 +22,8 @@ export interface RequestContext {
   name?: string;
   /** Why the request was allowed or refused, as the authorizer said. */
   authorization?: { allowed: boolean; reason: string };
+  /** What admission noted for the audit event (PodSecurity's audit-violations, enforce-policy). */
+  auditAnnotations?: Record<string, string>;
 }
 
 const contexts = new WeakMap<IncomingMessage, RequestContext>();
@@ -31,4 +33,11 @@ export function requestContext(req: IncomingMessage): RequestContext {
   let c = contexts.get(req);
   if (!c) contexts.set(req, (c = {}));
   return c;
+}
+
+/** Note an annotation for the request's audit event; a key already set keeps its first value, as Go's audit.AddAuditAnnotation. */
+export function addAuditAnnotation(req: IncomingMessage, key: string, value: string): void {
+  const c = requestContext(req);
+  c.auditAnnotations ??= {};
+  if (!(key in c.auditAnnotations)) c.auditAnnotations[key] = value;
 }

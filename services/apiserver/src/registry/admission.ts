@@ -17,7 +17,7 @@ import { admitPodSecurity, namespaceChangeWarnings } from '../admission/pod-secu
 import { invalidPolicyLabels } from '../admission/pod-security.js';
 import { nodeRestriction, type Operation } from '../admission/node-restriction.js';
 import { nodeOf } from '../authz/node-authorizer.js';
-import { currentUser } from '../authz/request-user.js';
+import { annotate, currentUser } from '../authz/request-user.js';
 import {
   addDefaultTolerations,
   qosClass,
@@ -159,7 +159,11 @@ export class Admission {
     }
     if (!info.namespaced || !obj.metadata.namespace) return [];
     const ns = this.namespaces()?.get(`/registry/namespaces/${obj.metadata.namespace}`);
-    return admitPodSecurity(info, obj, ns?.metadata.labels);
+    const d = admitPodSecurity(info, obj, ns?.metadata.labels);
+    // As the PodSecurity plugin: the audit event carries the decision even when the pod is refused.
+    for (const [key, value] of Object.entries(d.auditAnnotations)) annotate(key, value);
+    if (d.refusal) throw forbidden('pods', '', obj.metadata.name ?? '', d.refusal);
+    return d.warnings;
   }
 
   /** NodeRestriction: a kubelet's credential writes only its own Node and Lease, and its pods. A 403 otherwise. */
