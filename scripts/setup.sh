@@ -38,6 +38,8 @@ command -v envsubst >/dev/null 2>&1 || need+=(gettext-base)
 # starts it in a network namespace of its own, nothing else ever does.
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
+# The certificates e2e makes a user's key and certificate signing request with openssl, as the tutorials do.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   SUDO=""

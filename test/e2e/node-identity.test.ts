@@ -7,7 +7,7 @@
  * credential against another node's Node, Lease and pods, and against
  * Secrets its pods do not use.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -109,6 +109,56 @@ describe('node identities (TLS bootstrapping, Node authorizer, NodeRestriction)'
     expect((await asNode('node-1', ['delete', 'pod', 'user', '-n', ns, '--dry-run=server'])).exitCode).toBe(0);
     const create = await asNode('node-1', ['run', 'x', '-n', ns, '--image=busybox', '--overrides={"spec":{"nodeName":"node-1"}}']);
     expect(create.stderr).toContain('node "node-1" can only create mirror pods');
+  });
+
+  it("issues a user's client certificate: the tutorial's CSR, kubectl certificate approve, then kubectl as that user", async () => {
+    const key = join(dir, 'jane.key');
+    const req = join(dir, 'jane.csr');
+    await execa('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', req, '-subj', '/CN=jane/O=developers']);
+    const csr = {
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { name: `jane-${ns}` },
+      spec: {
+        request: readFileSync(req).toString('base64'),
+        signerName: 'kubernetes.io/kube-apiserver-client',
+        expirationSeconds: 86400,
+        usages: ['client auth'],
+      },
+    };
+    await k(['create', '-f', '-'], { input: JSON.stringify(csr) });
+    expect(await k(['get', 'csr', `jane-${ns}`, '--no-headers'])).toMatch(/kubernetes\.io\/kube-apiserver-client\s+kubernetes-admin\s+24h\s+Pending/);
+    // kubectl sends the CSR back to its approval subresource as protobuf.
+    expect(await k(['certificate', 'approve', `jane-${ns}`])).toContain(`certificatesigningrequest.certificates.k8s.io/jane-${ns} approved`);
+    const cert = await waitFor(
+      'the certificate is issued',
+      async () => (await k(['get', 'csr', `jane-${ns}`, '-o', 'jsonpath={.status.certificate}'])) || undefined,
+      30_000,
+    );
+    const crt = join(dir, 'jane.crt');
+    writeFileSync(crt, Buffer.from(cert, 'base64'));
+    const who = await execa(
+      'kubectl',
+      [
+        '--kubeconfig',
+        '/dev/null',
+        '--server',
+        creds().server.toString(),
+        '--certificate-authority',
+        stateFile('pki', 'ca.crt'),
+        '--client-certificate',
+        crt,
+        '--client-key',
+        key,
+        'auth',
+        'whoami',
+        '-o',
+        'jsonpath={.status.userInfo.username} {.status.userInfo.groups}',
+      ],
+      { reject: false },
+    );
+    expect(String(who.stdout)).toBe('jane ["developers","system:authenticated"]');
+    await k(['delete', 'csr', `jane-${ns}`]);
   });
 
   it('cannot approve its own request or act as the cluster admin', async () => {

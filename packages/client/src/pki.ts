@@ -161,9 +161,11 @@ export function signCsr(ca: KeyPair, req: ReturnType<typeof parseCsr>, usages: s
   cert.setSubject(req.csr.subject.attributes);
   cert.setIssuer(caCert.subject.attributes);
   const ext = Object.fromEntries(usages.filter((u) => EXT_USAGES[u]).map((u) => [EXT_USAGES[u], true]));
+  const key = { digitalSignature: usages.includes('digital signature'), keyEncipherment: usages.includes('key encipherment') };
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: usages.includes('digital signature'), keyEncipherment: usages.includes('key encipherment'), critical: true },
+    // No key usage asked: no extension (as Go writes a zero KeyUsage), rather than one allowing nothing, which TLS refuses.
+    ...(key.digitalSignature || key.keyEncipherment ? [{ name: 'keyUsage', ...key, critical: true }] : []),
     ...(Object.keys(ext).length ? [{ name: 'extKeyUsage', ...ext }] : []),
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);

@@ -35,6 +35,26 @@ describe('Kubernetes protobuf bodies', () => {
       binaryData: { bin: 'AP8=' },
     });
   });
+  it('decodes a CertificateSigningRequest as kubectl certificate approve sends it back', () => {
+    const cond = msg(field(1, 'Approved'), field(6, 'True'), field(2, 'KubectlApprove'), field(3, 'This CSR was approved by kubectl certificate approve.'));
+    const raw = msg(
+      field(1, msg(field(1, 'csr-x'))),
+      field(
+        2,
+        msg(field(1, Buffer.from('PEM')), field(2, 'system:bootstrap:abcdef'), field(5, 'client auth'), field(7, 'kubernetes.io/kube-apiserver-client')),
+      ),
+      field(3, msg(field(1, cond))),
+    );
+    expect(decodeProtobuf(envelope('certificates.k8s.io/v1', 'CertificateSigningRequest', raw))).toEqual({
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { name: 'csr-x' },
+      spec: { request: 'UEVN', username: 'system:bootstrap:abcdef', usages: ['client auth'], signerName: 'kubernetes.io/kube-apiserver-client' },
+      status: {
+        conditions: [{ type: 'Approved', status: 'True', reason: 'KubectlApprove', message: 'This CSR was approved by kubectl certificate approve.' }],
+      },
+    });
+  });
   it('decodes a Service targetPort (IntOrString)', () => {
     const port = msg(field(1, '80-8080'), field(2, 'TCP'), field(3, 80), field(4, msg(field(1, 0), field(2, 8080))));
     const raw = msg(field(1, msg(field(1, 's'))), field(2, msg(field(1, port), field(4, 'NodePort'))));

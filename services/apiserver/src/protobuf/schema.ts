@@ -233,6 +233,31 @@ export const MESSAGES: Record<string, Table> = {
   TokenReview: { 1: m('metadata', 'ObjectMeta'), 2: m('spec', 'TokenReviewSpec'), 3: m('status', 'TokenReviewStatus') },
   TokenReviewStatus: { 1: m('authenticated', 'bool'), 2: m('user', 'AuthUserInfo'), 3: s('error'), 4: list('audiences', 'string') },
   TokenReviewSpec: { 1: s('token'), 2: list('audiences', 'string') },
+
+  // certificates.k8s.io/v1: what `kubectl certificate approve|deny` sends back to the approval subresource.
+  CertificateSigningRequest: {
+    1: m('metadata', 'ObjectMeta'),
+    2: m('spec', 'CertificateSigningRequestSpec'),
+    3: m('status', 'CertificateSigningRequestStatus'),
+  },
+  CertificateSigningRequestSpec: {
+    1: m('request', 'bytes'),
+    2: s('username'),
+    3: s('uid'),
+    4: list('groups', 'string'),
+    5: list('usages', 'string'),
+    7: s('signerName'),
+    8: m('expirationSeconds', 'int32', { keepZero: true }),
+  },
+  CertificateSigningRequestStatus: { 1: list('conditions', 'CertificateSigningRequestCondition'), 2: m('certificate', 'bytes') },
+  CertificateSigningRequestCondition: {
+    1: s('type'),
+    2: s('reason'),
+    3: s('message'),
+    4: m('lastUpdateTime', 'time'),
+    5: m('lastTransitionTime', 'time'),
+    6: s('status'),
+  },
 };
 
 /** apiVersion/kind → root message. */
@@ -256,4 +281,5 @@ export const ROOTS: Record<string, string> = {
   'authorization.k8s.io/v1/SubjectAccessReview': 'SubjectAccessReview',
   'authorization.k8s.io/v1/LocalSubjectAccessReview': 'SubjectAccessReview',
   'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
+  'certificates.k8s.io/v1/CertificateSigningRequest': 'CertificateSigningRequest',
 };
