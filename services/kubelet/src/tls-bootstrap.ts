@@ -104,7 +104,8 @@ async function requestCertificate(client: ApiClient, nodeName: string, k: NewKey
   const created = (await client.create(CSRS, body as KubeObject)) as CertificateSigningRequest;
   const name = created.metadata?.name ?? '';
   log.info({ csr: name }, 'certificate signing request sent; waiting for it to be approved and signed');
-  const deadline = Date.now() + 60_000;
+  // The kubelet waits up to an hour for its request to be approved (by hand, where nothing approves it at once).
+  const deadline = Date.now() + 3_600_000;
   for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 250)) {
     await sleep(wait);
     signal?.throwIfAborted();
@@ -113,5 +114,5 @@ async function requestCertificate(client: ApiClient, nodeName: string, k: NewKey
     if (bad) throw new Error(`certificate signing request ${name} ${bad.type.toLowerCase()}: ${bad.reason ?? ''} ${bad.message ?? ''}`);
     if (csr.status?.certificate) return { cert: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), key: k.pem };
   }
-  throw new Error(`certificate signing request ${name} was not signed within 60 s`);
+  throw new Error(`certificate signing request ${name} was not signed within an hour`);
 }

@@ -33,7 +33,17 @@ describe('CertificateSigningRequest validation', () => {
       },
     );
     expect(validateCertificateSigningRequest(both).map((e) => 'detail' in e && e.detail)).toContain('Approved and Denied conditions are mutually exclusive');
-    expect(fields(validateCertificateSigningRequest(csr({}, { certificate: pem('CERTIFICATE') })))).toEqual(['status.certificate']);
+    expect(fields(validateCertificateSigningRequest(csr({}, { certificate: pem('KEY') })))).toEqual(['status.certificate']);
+    expect(fields(validateCertificateSigningRequest(csr({ usages: [] })))).toEqual(['spec.usages']);
+    expect(fields(validateCertificateSigningRequest(csr({ signerName: 'example.com/a/b' })))).toEqual(['spec.signerName']);
+  });
+
+  it('never loses an Approved, Denied or Failed condition: a denied request stays denied', () => {
+    const denied = csr({}, { conditions: [{ type: 'Denied', status: 'True' }] });
+    const approved = csr({}, { conditions: [{ type: 'Approved', status: 'True' }] });
+    expect(validateCertificateSigningRequestUpdate(approved, denied).map((e) => 'detail' in e && e.detail)).toEqual([
+      'updates may not remove a condition of type "Denied"',
+    ]);
   });
 
   it('keeps the spec and an issued certificate as they are', () => {

@@ -5,7 +5,7 @@
  * other. Whether the request's own signature holds is the signer's to judge
  * (it fails the request), as the api-server here cannot parse it.
  */
-import { type FieldError, duplicate, invalid, notSupported, required } from '../field-errors.js';
+import { type FieldError, duplicate, forbiddenField, invalid, notSupported, required } from '../field-errors.js';
 import { isPlainObject, jsonEqual } from '../types.js';
 
 export const KEY_USAGES = [
@@ -46,7 +46,7 @@ export function pemBlockTypes(data: unknown): string[] | undefined {
 
 /** A signer name: a fully qualified domain and a path, `example.com/signer-name`. */
 function signerNameErrors(name: string): string | undefined {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)\/(.+)$/.exec(name);
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)\/([^/]+)$/.exec(name);
   if (!m || name.length > 571) return "signerName must be a fully qualified domain and path of the form 'example.com/signer-name'";
   return undefined;
 }
@@ -65,6 +65,7 @@ export function validateCertificateSigningRequest(obj: Record<string, unknown>):
     if (e) out.push(invalid('spec.signerName', signer, e));
   }
   const usages = Array.isArray(spec.usages) ? (spec.usages as unknown[]) : [];
+  if (!usages.length) out.push(required('spec.usages', 'usages must be provided'));
   const seen = new Set<unknown>();
   usages.forEach((u, i) => {
     if (typeof u !== 'string' || !KEY_USAGES.includes(u)) out.push(notSupported(`spec.usages[${i}]`, u, KEY_USAGES));
@@ -87,8 +88,9 @@ function statusErrors(status: unknown): FieldError[] {
     const type = isPlainObject(c) && typeof c.type === 'string' ? c.type : '';
     const st = isPlainObject(c) && typeof c.status === 'string' ? c.status : undefined;
     if (!type) out.push(required(`status.conditions[${i}].type`, ''));
-    else if (CONDITION_TYPES.includes(type) && types.has(type)) out.push(duplicate(`status.conditions[${i}].type`, type));
-    if (st !== undefined && st !== '' && !['True', 'False', 'Unknown'].includes(st)) {
+    else if (types.has(type)) out.push(duplicate(`status.conditions[${i}].type`, type));
+    if (st === undefined || st === '') out.push(required(`status.conditions[${i}].status`, ''));
+    else if (!['True', 'False', 'Unknown'].includes(st)) {
       out.push(notSupported(`status.conditions[${i}].status`, st, ['False', 'True', 'Unknown']));
     }
     if (CONDITION_TYPES.includes(type) && st !== undefined && st !== 'True') {
@@ -103,7 +105,6 @@ function statusErrors(status: unknown): FieldError[] {
     const blocks = pemBlockTypes(status.certificate);
     if (!blocks || blocks.some((b) => b !== 'CERTIFICATE'))
       out.push(invalid('status.certificate', '<certificate data>', 'only CERTIFICATE PEM blocks are allowed'));
-    if (!types.has('Approved')) out.push(invalid('status.certificate', '<certificate data>', 'certificate may only be set when the request is approved'));
   }
   return out;
 }
@@ -115,5 +116,16 @@ export function validateCertificateSigningRequestUpdate(next: Record<string, unk
   const oldCert = isPlainObject(old.status) ? old.status.certificate : undefined;
   const cert = isPlainObject(next.status) ? next.status.certificate : undefined;
   if (oldCert && cert !== oldCert) out.push(invalid('status.certificate', '<certificate data>', 'updates may not modify existing certificate content'));
+  // Approved, Denied and Failed stay once given: a denied request cannot be approved later.
+  const typesOf = (o: Record<string, unknown>) =>
+    new Set(
+      (isPlainObject(o.status) && Array.isArray(o.status.conditions) ? (o.status.conditions as unknown[]) : []).map((c) =>
+        isPlainObject(c) ? c.type : undefined,
+      ),
+    );
+  const now = typesOf(next);
+  for (const t of CONDITION_TYPES) {
+    if (typesOf(old).has(t) && !now.has(t)) out.push(forbiddenField('status.conditions', `updates may not remove a condition of type "${t}"`));
+  }
   return out;
 }

@@ -51,6 +51,9 @@ describe('NodeRestriction', () => {
     const tr = (ref?: object) => ({ spec: { audiences: [], boundObjectRef: ref } }) as never;
     expect(nodeTokenRequestRefusal('node-1', tr({ kind: 'Pod', name: 'p', uid: 'u1' }), p)).toBeUndefined();
     expect(nodeTokenRequestRefusal('node-1', tr(), p)).toBe('node requested token not bound to a pod');
-    expect(nodeTokenRequestRefusal('node-2', tr({ kind: 'Pod', name: 'p' }), p)).toBe('node requested token bound to a pod scheduled on a different node');
+    expect(nodeTokenRequestRefusal('node-1', tr({ kind: 'Pod', name: 'p' }), p)).toBe('node requested token with a pod binding without a uid');
+    expect(nodeTokenRequestRefusal('node-2', tr({ kind: 'Pod', name: 'p', uid: 'u1' }), p)).toBe(
+      'node requested token bound to a pod scheduled on a different node',
+    );
   });
 });

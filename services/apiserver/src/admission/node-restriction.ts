@@ -97,6 +97,7 @@ export function nodeTokenRequestRefusal(node: string, tr: TokenRequest, boundPod
   const ref = tr.spec?.boundObjectRef;
   if (!ref) return `node requested token not bound to a pod`;
   if (ref.kind !== 'Pod') return `node requested token bound to a ${ref.kind ?? 'object'}, not a pod`;
+  if (!ref.uid) return `node requested token with a pod binding without a uid`;
   if (!boundPod || (ref.uid && ref.uid !== boundPod.metadata?.uid)) return `node requested token bound to a pod that does not exist or has another uid`;
   if (boundPod.spec?.nodeName !== node) return `node requested token bound to a pod scheduled on a different node`;
   return undefined;

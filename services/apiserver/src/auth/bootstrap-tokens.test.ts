@@ -18,17 +18,21 @@ describe('bootstrap tokens', () => {
   });
 
   it('authenticate as system:bootstrap:<id> with the extra groups their Secret gives', () => {
-    const s = secret({ ...good, 'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token,not-a-bootstrap-group' });
+    const s = secret({ ...good, 'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token' });
     expect(bootstrapTokenUser('abcdef.0123456789abcdef', s)).toEqual({
       name: 'system:bootstrap:abcdef',
       groups: ['system:bootstrappers', 'system:bootstrappers:kubeadm:default-node-token', 'system:authenticated'],
     });
+    // One group outside system:bootstrappers:* spoils the token.
+    expect(bootstrapTokenUser('abcdef.0123456789abcdef', secret({ ...good, 'auth-extra-groups': 'system:bootstrappers:a,system:masters' }))).toBeUndefined();
   });
 
   it('refuse a wrong secret, a missing usage, an expired token and a Secret of another type', () => {
     expect(bootstrapTokenUser('abcdef.0123456789abcdeX', secret(good))).toBeUndefined();
     expect(bootstrapTokenUser('abcdef.0123456789abcdef', secret({ ...good, 'usage-bootstrap-authentication': 'false' }))).toBeUndefined();
     expect(bootstrapTokenUser('abcdef.0123456789abcdef', secret({ ...good, expiration: '2020-01-01T00:00:00Z' }))).toBeUndefined();
+    expect(bootstrapTokenUser('abcdef.0123456789abcdef', secret({ ...good, expiration: '2999-01-01T00:00:00Z' }))?.name).toBe('system:bootstrap:abcdef');
+    expect(bootstrapTokenUser('abcdef.0123456789abcdef', secret({ ...good, expiration: 'Jan 1 2999' }))).toBeUndefined();
     expect(bootstrapTokenUser('abcdef.0123456789abcdef', secret(good, 'Opaque'))).toBeUndefined();
     expect(bootstrapTokenUser('abcdef.0123456789abcdef', undefined)).toBeUndefined();
   });

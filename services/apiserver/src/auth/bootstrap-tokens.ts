@@ -34,12 +34,14 @@ export function bootstrapTokenUser(token: string, secret: Secret | undefined, no
   if (want.length !== got.length || !timingSafeEqual(want, got)) return undefined;
   if (field(secret, 'usage-bootstrap-authentication') !== 'true') return undefined;
   const exp = field(secret, 'expiration');
-  if (exp && !(Date.parse(exp) > now)) return undefined;
-  const extra = field(secret, 'auth-extra-groups')
-    .split(',')
-    .map((g) => g.trim())
-    .filter((g) => /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g));
-  return { name: `system:bootstrap:${t.id}`, groups: ['system:bootstrappers', ...extra, 'system:authenticated'] };
+  // RFC 3339 only, as the authenticator parses it.
+  if (exp && !(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(exp) && Date.parse(exp) > now)) return undefined;
+  const listed = field(secret, 'auth-extra-groups');
+  const extra = listed ? listed.split(',').map((g) => g.trim()) : [];
+  // One group that is not a bootstrappers' group makes the whole token invalid (bootstrap's GetGroups).
+  if (extra.some((g) => !/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g))) return undefined;
+  const groups = [...new Set(['system:bootstrappers', ...extra])].sort();
+  return { name: `system:bootstrap:${t.id}`, groups: [...groups, 'system:authenticated'] };
 }
 
 /** The Secret `kube-system/bootstrap-token-<id>` for a bootstrap-shaped token, read from storage. */

@@ -56,6 +56,15 @@ describe('Node authorizer', () => {
     expect(authorizeNode(node1, res('get', 'serviceaccounts', 'web-sa'), NODE_RULES, podsOf)?.allowed).toBe(false);
   });
 
+  it('uses Leases in kube-node-lease only', () => {
+    const lease = (verb: string, namespace: string) => res(verb, 'leases', 'node-1', { apiGroup: 'coordination.k8s.io', namespace });
+    expect(authorizeNode(node1, lease('update', 'kube-node-lease'), NODE_RULES, podsOf)?.allowed).toBe(true);
+    expect(authorizeNode(node1, lease('get', 'kube-system'), NODE_RULES, podsOf)?.reason).toBe(
+      'can only access leases in the "kube-node-lease" system namespace',
+    );
+    expect(authorizeNode(node1, lease('list', 'kube-node-lease'), NODE_RULES, podsOf)?.allowed).toBe(false);
+  });
+
   it('does the rest by the node rules, and has no opinion on what they do not allow', () => {
     expect(authorizeNode(node1, res('list', 'pods'), NODE_RULES, podsOf)?.allowed).toBe(true);
     expect(authorizeNode(node1, res('update', 'nodes', 'node-2', { namespace: undefined, subresource: 'status' }), NODE_RULES, podsOf)?.allowed).toBe(true);

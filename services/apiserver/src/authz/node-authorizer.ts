@@ -65,10 +65,17 @@ export function authorizeNode(
 ): Decision | undefined {
   const node = nodeOf(user);
   if (!node) return undefined;
+  const deny = (reason: string): Decision => ({ allowed: false, reason });
+  // authorizeLease: node Leases, in kube-node-lease only (NodeRestriction then holds writes to the node's own name).
+  if (a.resourceRequest && a.apiGroup === 'coordination.k8s.io' && a.resource === 'leases') {
+    if (a.subresource || !['get', 'create', 'update', 'patch', 'delete'].includes(a.verb))
+      return deny('can only get, create, update, patch, or delete a node lease');
+    if (a.namespace !== 'kube-node-lease') return deny('can only access leases in the "kube-node-lease" system namespace');
+    return { allowed: true, reason: '' };
+  }
   if (!a.resourceRequest || a.apiGroup !== '' || !GRAPH.has(a.resource)) {
     return nodeRules.some((r) => ruleAllows(r, a)) ? { allowed: true, reason: '' } : undefined;
   }
-  const deny = (reason: string): Decision => ({ allowed: false, reason });
   if (a.resource === 'serviceaccounts') {
     if (a.subresource !== 'token' || a.verb !== 'create') return deny(`can only create tokens for individual service accounts`);
   } else {

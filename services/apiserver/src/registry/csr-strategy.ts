@@ -6,7 +6,8 @@
  * approval; the approval subresource writes only Approved and Denied. Pure.
  */
 import type { CertificateSigningRequest, CertificateSigningRequestCondition } from 'kubernetes-types/certificates/v1.js';
-import type { KubeObject } from '@kemu/api';
+import { forbidden, invalid, invalidError, type KubeObject } from '@kemu/api';
+import { CsrError, parseCsr } from '@kemu/client/pki';
 import type { UserInfo } from '../http/auth.js';
 
 type Csr = CertificateSigningRequest & KubeObject;
@@ -24,6 +25,30 @@ export function csrPrepareForCreate(obj: KubeObject, user: UserInfo | undefined)
     if (user.groups.length) spec.groups = [...user.groups];
   }
   return { ...csr, spec, status: {} };
+}
+
+/**
+ * What Kubernetes checks of a new request beyond its fields: the request parses and its signature holds
+ * (validation's parseCSR), and CertificateSubjectRestriction admission: no kube-apiserver-client certificate for the
+ * system:masters group. Throws the 422 or the 403.
+ */
+export function csrCreateChecks(obj: KubeObject): void {
+  const csr = obj as Csr;
+  let subject;
+  try {
+    subject = parseCsr(Buffer.from(csr.spec.request, 'base64').toString('utf8'));
+  } catch (e) {
+    if (!(e instanceof CsrError)) throw e;
+    throw invalidError('CertificateSigningRequest', 'certificates.k8s.io', csr.metadata?.name ?? '', [invalid('spec.request', '<request>', e.message)]);
+  }
+  if (csr.spec.signerName === 'kubernetes.io/kube-apiserver-client' && subject.organizations.includes('system:masters')) {
+    throw forbidden(
+      'certificatesigningrequests',
+      'certificates.k8s.io',
+      csr.metadata?.name ?? '',
+      'use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed',
+    );
+  }
 }
 
 const isApproval = (c: CertificateSigningRequestCondition) => c.type === 'Approved' || c.type === 'Denied';

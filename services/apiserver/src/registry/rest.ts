@@ -40,7 +40,7 @@ import { randomSuffix } from './names.js';
 import { hasStatus, withZeroStatus } from './status.js';
 import { checkRbacWrite } from '../authz/rbac-writes.js';
 import { currentUser, warnClient } from '../authz/request-user.js';
-import { csrMergeSubresource, csrPrepareForCreate } from './csr-strategy.js';
+import { csrCreateChecks, csrMergeSubresource, csrPrepareForCreate } from './csr-strategy.js';
 import { dropTypeDependentFields } from './service-type-change.js';
 import { bumpsGeneration, prepareForCreate, statusUpdateMetadata } from './strategy.js';
 
@@ -117,6 +117,7 @@ export class RestStore {
     if (info.storage === 'certificatesigningrequests') obj = csrPrepareForCreate(obj, currentUser());
     const errs = validateCreate(storageInfo(info), obj);
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
+    if (info.storage === 'certificatesigningrequests') csrCreateChecks(obj);
     checkRbacWrite(this.caches, info, obj);
     this.admission.nodeRestriction('CREATE', info, undefined, obj);
     for (const w of this.admission.podSecurity(info, obj)) warnClient(w);

@@ -11,7 +11,7 @@ import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1
 import type { SubjectAccessReview } from 'kubernetes-types/authorization/v1.js';
 import { R, ts, type ControllerContext } from '../context.js';
 import { clientFor } from '../typed.js';
-import { CsrController, KUBELET_CLIENT_SIGNER, approvalSubresource, condition, decided, kubeletClientProblem, requestPem } from './csr-util.js';
+import { CsrController, KUBELET_CLIENT_SIGNER, approvalSubresources, condition, decided, kubeletClientProblem, requestPem } from './csr-util.js';
 
 const SAR = { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews' };
 
@@ -29,8 +29,9 @@ export class CsrApprovingController extends CsrController {
       throw e;
     }
     if (kubeletClientProblem(subject, csr.spec.usages)) return;
-    const sub = approvalSubresource(csr, subject);
-    if (!(await this.allowed(csr, sub))) return;
+    let sub: string | undefined;
+    for (const s of approvalSubresources(csr, subject)) if (!sub && (await this.allowed(csr, s))) sub = s;
+    if (!sub) return;
     const message =
       sub === 'selfnodeclient'
         ? 'Auto approving self kubelet client certificate after SubjectAccessReview.'

@@ -11,7 +11,17 @@ import { CsrError, parseCsr, signCsr } from '@kemu/client/pki';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
 import { R, ts, type ControllerContext } from '../context.js';
 import { clientFor } from '../typed.js';
-import { CsrController, APISERVER_CLIENT_SIGNER, KUBELET_CLIENT_SIGNER, condition, hasCondition, kubeletClientProblem, requestPem } from './csr-util.js';
+import { X509Certificate } from 'node:crypto';
+import {
+  CsrController,
+  APISERVER_CLIENT_SIGNER,
+  apiserverClientUsageProblem,
+  KUBELET_CLIENT_SIGNER,
+  condition,
+  hasCondition,
+  kubeletClientProblem,
+  requestPem,
+} from './csr-util.js';
 
 const SIGNERS = new Set([KUBELET_CLIENT_SIGNER, APISERVER_CLIENT_SIGNER]);
 
@@ -32,8 +42,11 @@ export class CsrSigningController extends CsrController {
       if (!(e instanceof CsrError)) throw e;
       return this.fail(csr, 'SignerValidationFailure', `unable to parse csr: ${e.message}`);
     }
-    const problem = csr.spec.signerName === KUBELET_CLIENT_SIGNER ? kubeletClientProblem(req, csr.spec.usages) : undefined;
+    const problem = csr.spec.signerName === KUBELET_CLIENT_SIGNER ? kubeletClientProblem(req, csr.spec.usages) : apiserverClientUsageProblem(csr.spec.usages);
     if (problem) return this.fail(csr, 'SignerValidationFailure', `invalid certificate request: ${problem}`);
+    const caExpires = new X509Certificate(signing.cert).validTo;
+    if (Date.parse(caExpires) <= now.getTime())
+      return this.fail(csr, 'SignerValidationFailure', `refusing to sign a certificate: the CA expired at ${caExpires}`);
     const seconds = Math.min(csr.spec.expirationSeconds ?? signing.durationSeconds, signing.durationSeconds);
     const pem = signCsr(signing, req, csr.spec.usages ?? [], seconds, now);
     await csrs.update({ ...structuredClone(csr), status: { ...csr.status, certificate: Buffer.from(pem).toString('base64') } }, 'status');

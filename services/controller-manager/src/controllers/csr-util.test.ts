@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
-import { approvalSubresource, decided, kubeletClientProblem } from './csr-util.js';
+import { apiserverClientUsageProblem, approvalSubresources, decided, kubeletClientProblem } from './csr-util.js';
 
 const subject = { commonName: 'system:node:node-1', organizations: ['system:nodes'] };
 const csr = (username: string, conditions: { type: string; status: string }[] = []): CertificateSigningRequest => ({
@@ -18,8 +18,14 @@ describe('certificate controllers', () => {
   });
 
   it('check a renewal as selfnodeclient and a bootstrap as nodeclient', () => {
-    expect(approvalSubresource(csr('system:node:node-1'), subject)).toBe('selfnodeclient');
-    expect(approvalSubresource(csr('system:bootstrap:abcdef'), subject)).toBe('nodeclient');
+    expect(approvalSubresources(csr('system:node:node-1'), subject)).toEqual(['selfnodeclient', 'nodeclient']);
+    expect(approvalSubresources(csr('system:bootstrap:abcdef'), subject)).toEqual(['nodeclient']);
+  });
+
+  it("refuse what is not a client certificate's usages for the api-server client signer", () => {
+    expect(apiserverClientUsageProblem(['client auth'])).toBeUndefined();
+    expect(apiserverClientUsageProblem(['client auth', 'server auth'])).toBe('invalid usage for client certificate: server auth');
+    expect(apiserverClientUsageProblem(['digital signature'])).toBe('missing required usage for client certificate: client auth');
   });
 
   it('leave a decided request alone', () => {

@@ -36,9 +36,15 @@ export function kubeletClientProblem(subject: CsrSubject, usages: readonly strin
   return undefined;
 }
 
-/** The subresource an approver checks: a node renewing its own certificate asks selfnodeclient, a bootstrapper nodeclient. */
-export function approvalSubresource(csr: CertificateSigningRequest, subject: CsrSubject): 'selfnodeclient' | 'nodeclient' {
-  return csr.spec.username === subject.commonName ? 'selfnodeclient' : 'nodeclient';
+/** Why usages are not a client certificate's (the signer's validAPIServerClientUsages), or undefined. */
+export function apiserverClientUsageProblem(usages: readonly string[] | undefined): string | undefined {
+  for (const u of usages ?? []) if (!['digital signature', 'key encipherment', 'client auth'].includes(u)) return `invalid usage for client certificate: ${u}`;
+  return (usages ?? []).includes('client auth') ? undefined : 'missing required usage for client certificate: client auth';
+}
+
+/** The subresources an approver checks, in sarApprover's order: a node renewing its own certificate, then a bootstrapper. */
+export function approvalSubresources(csr: CertificateSigningRequest, subject: CsrSubject): ('selfnodeclient' | 'nodeclient')[] {
+  return csr.spec.username === subject.commonName ? ['selfnodeclient', 'nodeclient'] : ['nodeclient'];
 }
 
 export function condition(type: string, reason: string, message: string, now: string): CertificateSigningRequestCondition {
