@@ -106,6 +106,9 @@ export class RestStore {
     else delete obj.metadata.namespace;
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
     if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+    // NodeRestriction judges what the kubelet sent: kemu's defaulting names the default service account on every pod,
+    // which Kubernetes' ServiceAccount admission does for all but mirror pods.
+    this.admission.nodeRestriction('CREATE', info, undefined, obj);
     obj = applyDefaults(storageInfo(info), obj);
     await this.admission.validateNamespace(info, ns, obj.metadata.name ?? '');
     this.admission.defaultTolerationSeconds(info, obj);
@@ -119,7 +122,6 @@ export class RestStore {
     if (errs.length) throw invalidError(info.kind, info.group, obj.metadata.name ?? obj.metadata.generateName ?? '', errs);
     if (info.storage === 'certificatesigningrequests') csrCreateChecks(obj);
     checkRbacWrite(this.caches, info, obj);
-    this.admission.nodeRestriction('CREATE', info, undefined, obj);
     for (const w of this.admission.podSecurity(info, obj)) warnClient(w);
     const meta = obj.metadata;
     meta.uid = randomUUID();
