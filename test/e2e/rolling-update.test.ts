@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventList, PodList } from 'kubernetes-types/core/v1.js';
-import { AGNHOST, apply, k, kubectl, namespace, parseJson, podManifest } from './helpers.js';
+import { AGNHOST, apply, k, kubectl, namespace, parseJson, podManifest, waitFor } from './helpers.js';
 
 /** The tutorial's manifest (kubernetes.io, "Deployments", before nginx:1.14.2 replaced 1.7.9). */
 const TUTORIAL = `apiVersion: apps/v1
@@ -91,9 +91,27 @@ describe('kubectl set image on the tutorial Deployment while clients call its Se
     const nodeIP = await k(['get', 'node', 'node-1', '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}']);
     const hostStop = join(tmp, 'stop');
 
-    // Both loops answer before the rollout starts (a failure then would say nothing of the rollout).
-    const first = await kubectl(['exec', '-n', ns, 'client', '--', 'curl', '-sf', '-o', '/dev/null', '--max-time', '2', `http://${clusterIP}/`]);
-    expect(first.exitCode).toBe(0);
+    // Both paths answer before the rollout starts (a failure then would say nothing of the rollout). A Service's rules
+    // reach each node's kernel some time after `kubectl expose` returns (kube-proxy's sync; longer on a loaded
+    // machine), as in Kubernetes, so this waits for them rather than taking the first call's word.
+    await waitFor(
+      'the Service answering from the client pod',
+      async () => {
+        const r = await kubectl(['exec', '-n', ns, 'client', '--', 'curl', '-sf', '-o', '/dev/null', '--max-time', '2', `http://${clusterIP}/`]);
+        return r.exitCode === 0;
+      },
+      60_000,
+      500,
+    );
+    await waitFor(
+      'the NodePort answering from the host',
+      async () => {
+        const r = await execa('curl', ['-sf', '-o', '/dev/null', '--max-time', '2', `http://${nodeIP}:${nodePort}/`], { reject: false });
+        return r.exitCode === 0;
+      },
+      60_000,
+      500,
+    );
     const fromPod = kubectl(['exec', '-n', ns, 'client', '--', 'sh', '-c', loop(`http://${clusterIP}/`, '/tmp/stop')], { timeout: 120_000 });
     const fromHost = execa('sh', ['-c', loop(`http://${nodeIP}:${nodePort}/`, hostStop)], { reject: false, timeout: 120_000 });
     const before = (await kubectl(['get', 'pods', '-n', ns, '-l', 'app=nginx', '-o', 'name'])).stdout.split('\n').filter(Boolean);
@@ -135,5 +153,5 @@ describe('kubectl set image on the tutorial Deployment while clients call its Se
     // `--record` wrote the command as the change cause (kubectl rollout history shows it).
     const history = await k(['rollout', 'history', '-n', ns, 'deployment/nginx-deployment']);
     expect(history).toMatch(/kubectl .*set image .*nginx=nginx:1\.9\.1/);
-  }, 150_000);
+  }, 240_000);
 });
