@@ -6,6 +6,7 @@ export { LeaderElector, type LeaderElectionOptions } from './leader-election.js'
 export { RestClient, inClusterConfig, SERVICE_ACCOUNT_DIR, type RestClientOptions } from './rest-client.js';
 export { EventRecorder, type EventType, type EventSource } from './events.js';
 export { realClock, sleep, sleepOn, type Clock } from './clock.js';
+export { findUp } from './find-up.js';
 export { ExponentialBackoff, REFLECTOR_BACKOFF, type BackoffOptions } from './backoff.js';
 export { prom, newMetricsRegistry, exposition, registerWorkqueueMetrics, type MetricsRegistry, Counter, Gauge, Histogram, Registry } from './metrics.js';
 export {

@@ -29,7 +29,7 @@ describe('the repository compose file', () => {
     const api = p.services.find((s) => s.name === 'apiserver')!;
     expect(api.address).toBe('172.30.0.3');
     expect(api.command).toContain('--etcd-servers=https://172.30.0.2:2379');
-    expect(api.command[1]).toBe('/r/services/apiserver/dist/main.js');
+    expect(api.command[1]).toBe('/r/services/apiserver/dist/bundle.mjs');
     expect(api.healthcheck?.[0]).toBe('curl');
   });
   it('expands the nodes: node-1..N at a.b.1.i with their names, addresses and namespaces; none for --nodes 0', () => {

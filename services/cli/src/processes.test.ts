@@ -42,9 +42,9 @@ describe('the repository compose file: a kubelet and a kube-proxy per node', () 
       ['node-2/kube-proxy', 'kube-proxy', 'node-2', '172.30.1.2'],
       ['node-2/netpol', 'netpol', 'node-2', '172.30.1.2'],
     ]);
-    expect(byName.get('node-1')?.command[3]).toBe('/r/services/kubelet/dist/main.js');
+    expect(byName.get('node-1')?.command[3]).toBe('/r/services/kubelet/dist/bundle.mjs');
     const proxy = byName.get('node-2/kube-proxy')!;
-    expect(proxy.command).toContain('/r/services/proxy/dist/main.js');
+    expect(proxy.command).toContain('/r/services/proxy/dist/bundle.mjs');
     expect(proxy.command).toContain('--token-file=/s/pki/proxy.token');
     expect(proxy.command).toContain('--proxy-mode=nftables');
     expect(proxy.command).toContain('--ipvs-scheduler=sh');

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { groups, resourcesOf, groupVersion, storageInfo, type ResourceInfo } from '@kemu/api';
+import { findUp } from '@kemu/client';
 
 /** The parts of an OpenAPI v3 schema this module reads; the rest is passed through as it is. */
 interface Schema {
@@ -24,7 +25,10 @@ interface Schema {
   [field: string]: unknown;
 }
 
-const defs = JSON.parse(readFileSync(new URL('../../src/openapi/definitions.json', import.meta.url), 'utf8')) as {
+// From dist/openapi/ (tsc's output) or dist/ (the bundle the compose file runs): see findUp.
+const DEFINITIONS = findUp(import.meta.dirname, 'src/openapi/definitions.json');
+if (!DEFINITIONS) throw new Error(`src/openapi/definitions.json not found above ${import.meta.dirname}`);
+const defs = JSON.parse(readFileSync(DEFINITIONS, 'utf8')) as {
   roots: Record<string, string>;
   schemas: Record<string, Schema>;
 };

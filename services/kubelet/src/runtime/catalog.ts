@@ -11,6 +11,7 @@
  * as the real image does inside while the node's /etc stays untouched.
  */
 import { resolve } from 'node:path';
+import { findUp } from '@kemu/client';
 import { canonical, parseImageRef } from '../image-ref.js';
 import { PATH, type ImageUser } from './container.js';
 
@@ -39,7 +40,8 @@ export class ImageNotFoundError extends Error {
 }
 
 /** Where images/ is on the node: the repository's, or KEMU_IMAGES. */
-export const IMAGES_DIR = process.env.KEMU_IMAGES ?? resolve(import.meta.dirname, '../../../../images');
+// Found upwards from this module: it runs from tsc's dist/runtime/ and from the bundle at dist/ (see findUp).
+export const IMAGES_DIR = process.env.KEMU_IMAGES ?? findUp(import.meta.dirname, 'images') ?? resolve(import.meta.dirname, '../../../../images');
 
 /**
  * Where containers see it. Programs are given by this path and the runtime
