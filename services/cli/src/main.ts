@@ -12,6 +12,7 @@ import { SETTINGS_VARIABLES, describeSettings, type SettingsInput } from './sett
 import { lbAnnouncements } from './lb-status.js';
 import { serviceNs, nsExists } from './netns.js';
 import { dockerDriver, formatDockerStatus, type DriverChoice } from './docker/select.js';
+import { buildImageCommand } from './docker/image.js';
 
 const program = new Command('kemu').description('A Kubernetes cluster emulator: real etcd, api-server and a real Linux data plane.');
 program
@@ -261,6 +262,12 @@ program
     const r = await init({ state: o.state, apiserver: o.apiserver, serviceCIDR: o.serviceCidr, clusterDomain: o.clusterDomain });
     console.log(r.created ? `credentials written to ${o.state}` : `credentials already in ${o.state}`);
   });
+
+program
+  .command('build')
+  .description('build the image the Docker driver runs (kemu:dev): from this built tree where it fits, else from the sources')
+  .option('--from <host|source>', "host: copy this host's built tree (seconds); source: npm ci and the build in the image (minutes)")
+  .action(async (o: { from?: string }) => void (await buildImageCommand(REPO_ROOT, o.from)));
 
 registerChaos(program, () => cluster());
 

@@ -17,11 +17,10 @@ import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type C
 import { KemuError } from '../errors.js';
 import { waitNodesReady } from '../ready.js';
 import { ComposeCli, dockerAnswers } from './compose-cli.js';
+import { ensureImage } from './image.js';
 
-/** The image every service of the compose file runs (its `image:`). */
-export const KEMU_IMAGE = 'kemu:dev';
-/** What scripts/docker-base.sh assembles where node:20-bookworm-slim cannot be pulled. */
-export const LOCAL_BASE_IMAGE = 'kemu-base:node20-bookworm-slim';
+export { KEMU_IMAGE, LOCAL_BASE_IMAGE } from './image.js';
+
 /** Where the compose file keeps state inside the containers (its KEMU_STATE default). */
 const STATE_IN_CONTAINER = '/var/lib/kemu';
 
@@ -146,38 +145,12 @@ export class DockerCluster {
     if (!(await dockerAnswers())) throw new KemuError('no Docker engine answers (docker info): start dockerd — scripts/docker-base.sh installs and starts one');
   }
 
-  /** Build kemu:dev when it is missing, on node:20-bookworm-slim or the base scripts/docker-base.sh assembled. */
-  private async ensureImage(): Promise<void> {
-    const inspect = (image: string) => execa('docker', ['image', 'inspect', image], { reject: false, stdin: 'ignore' }).then((r) => r.exitCode === 0);
-    if (await inspect(KEMU_IMAGE)) return;
-    const base = process.env.KEMU_BASE_IMAGE || ((await inspect(LOCAL_BASE_IMAGE)) ? LOCAL_BASE_IMAGE : 'node:20-bookworm-slim');
-    this.log(`  image ${KEMU_IMAGE}: building on ${base} (a few minutes, once)`);
-    // The build's RUN steps use the host's network: they need no NAT from dockerd (which may run without iptables).
-    const r = await execa(
-      'docker',
-      [
-        'build',
-        '--network',
-        'host',
-        '--build-arg',
-        `KEMU_BASE_IMAGE=${base}`,
-        '-t',
-        KEMU_IMAGE,
-        '-f',
-        join(this.o.repoRoot, 'compose', 'Dockerfile'),
-        this.o.repoRoot,
-      ],
-      { reject: false, stdin: 'ignore', all: true },
-    );
-    if (r.exitCode !== 0) throw new KemuError(`docker build failed:\n${String(r.all).split('\n').slice(-15).join('\n')}`);
-  }
-
   /** Bring the cluster up, or scale it to --nodes, or start it again; returns when nodes are Ready and DNS answers. */
   async up(): Promise<'started'> {
     await this.needDocker();
     const t0 = Date.now();
     const rec = this.nextRecord();
-    await this.ensureImage();
+    await ensureImage(this.o.repoRoot, this.log);
     mkdirSync(this.o.state, { recursive: true });
     writeFileSync(join(this.o.state, 'cluster.json'), JSON.stringify(rec, null, 2));
     const compose = await this.compose(rec);
