@@ -30,7 +30,8 @@ export default defineConfig({
           // After the other projects: two clusters at once are too much for a small CI machine.
           sequence: { groupOrder: 1 },
           testTimeout: 300_000,
-          hookTimeout: 1_800_000,
+          // The preparation is waited for when the file loads (a deadline of its own); the hooks bring a cluster up and down.
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -11,12 +11,22 @@
 # dockerd started here runs with --iptables=false --ip-forward=false: it must not touch the host's FORWARD policy
 # or sysctls, which the namespace driver's clusters on the same machine rely on. Containers still reach each other
 # and the host on their bridge, and published ports go through docker-proxy; only outbound NAT is missing, which
-# the cluster does not need (image builds run with --network host).
+# the cluster does not need (image builds run with --network host). And --bridge=none: no docker0 left on the host
+# once it stops (compose makes and removes its own network). KEMU_DOCKERD_STARTED_FILE, when set, receives the pid
+# of a dockerd started here, for whoever wants to stop it afterwards (scripts/test.sh). Each step's time is logged.
 set -euo pipefail
 
 BASE=${KEMU_BASE_IMAGE:-}
 LOCAL_BASE=kemu-base:node20-bookworm-slim
 log() { echo "docker-base: $*" >&2; }
+t=$(date +%s.%N)
+# lap: the seconds since the last lap, in $took (each step's time in the log; no subshell, so $t moves on).
+lap() {
+  local now
+  now=$(date +%s.%N)
+  took=$(awk -v a="$t" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+  t=$now
+}
 cannot() {
   echo "docker-base: Docker cannot run here: $*" >&2
   exit 2
@@ -36,6 +46,8 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq >/dev/null || true
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
     cannot "apt-get install ${need[*]} failed"
+  lap
+  log "installed ${need[*]} in $took s"
 fi
 
 # 2. The engine.
@@ -43,12 +55,17 @@ if ! docker info >/dev/null 2>&1; then
   [ $root -eq 1 ] || cannot "no Docker engine answers and not root to start one"
   command -v dockerd >/dev/null 2>&1 || cannot "dockerd is not installed"
   log "starting dockerd (log: /var/log/kemu-dockerd.log)"
-  setsid dockerd --iptables=false --ip-forward=false >>/var/log/kemu-dockerd.log 2>&1 </dev/null &
+  lap
+  setsid dockerd --iptables=false --ip-forward=false --bridge=none >>/var/log/kemu-dockerd.log 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
   done
   docker info >/dev/null 2>&1 || cannot "dockerd did not answer within 60 s: $(tail -n 3 /var/log/kemu-dockerd.log | tr '\n' ' ')"
+  # dockerd's own pid file: setsid may have forked, so $! need not be dockerd.
+  [ -z "${KEMU_DOCKERD_STARTED_FILE:-}" ] || cp /var/run/docker.pid "$KEMU_DOCKERD_STARTED_FILE"
+  lap
+  log "dockerd answering in $took s"
 fi
 
 # 3. The base image.
@@ -82,8 +99,11 @@ work=$(mktemp -d /tmp/kemu-docker-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 rootfs=$work/rootfs
 log "assembling $LOCAL_BASE: debootstrap bookworm (minbase) from $mirror"
+lap
 debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
   cannot "debootstrap failed: $(tail -n 3 "$work/debootstrap.log" | tr '\n' ' ')"
+lap
+log "debootstrap in $took s"
 # What Debian's own Docker images carry: services installed in a build never start (policy-rc.d), no apt caches.
 printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
 chmod 755 "$rootfs/usr/sbin/policy-rc.d"
@@ -111,5 +131,7 @@ tar -C "$rootfs" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV NODE_VERSION='"$(node -v | tr -d v)" \
   "${extra_ca[@]}" --change 'CMD ["node"]' - "$LOCAL_BASE" >/dev/null
-log "$LOCAL_BASE: $(docker run --rm "$LOCAL_BASE" node -v) with npm $(docker run --rm "$LOCAL_BASE" npm -v)"
+lap
+log "node, npm and docker import in $took s"
+log "$LOCAL_BASE: $(docker run --rm --network none "$LOCAL_BASE" node -v) with npm $(docker run --rm --network none "$LOCAL_BASE" npm -v)"
 echo "$LOCAL_BASE"

@@ -4,11 +4,12 @@
  * its restart policy, `kemu stop` / `kemu start` (compose stop/start) losing nothing, a namespace-driver cluster
  * working beside dockerd, and `kemu down` leaving no container, network or volume.
  *
- * scripts/docker-base.sh prepares the machine first: installs Docker and debootstrap, starts dockerd when none runs,
- * assembles the base image. Where Docker cannot run (not root and no engine, no kernel support), the suite is skipped
- * and says why. KEMU_E2E_DOCKER_PROJECT / _SUBNET / _PORT and KEMU_E2E_DOCKER_NS_PROJECT / _NS_SUBNET move it.
+ * test/e2e-docker/prepare.sh prepares the machine first (scripts/test.sh starts it in the background with the run):
+ * scripts/docker-base.sh installs Docker and debootstrap, starts dockerd when none runs, assembles the base image;
+ * `kemu build` makes kemu:dev from this checkout's built tree. Where Docker cannot run (not root and no engine, no
+ * kernel support), the suite is skipped and says why. KEMU_E2E_DOCKER_PROJECT / _SUBNET / _PORT and KEMU_E2E_DOCKER_NS_PROJECT / _NS_SUBNET move it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,16 +25,34 @@ const NS_SUBNET = process.env.KEMU_E2E_DOCKER_NS_SUBNET ?? '172.25';
 
 /** The host's FORWARD policy before dockerd could touch it (the namespace driver's clusters rely on the host). */
 const forwardBefore = await hostForwardPolicy();
-// Opt-in for now: the first run builds the kemu image (npm ci and the build inside it, ~25 minutes on two cores),
-// and pods whose image has its own entrypoint still crash-loop inside node containers (see the README).
-const optIn = process.env.KEMU_E2E_DOCKER === '1';
-const prepared = optIn ? await execa('bash', [join(ROOT, 'scripts/docker-base.sh')], { reject: false, stdin: 'ignore' }) : undefined;
-const skipReason = !optIn
-  ? 'set KEMU_E2E_DOCKER=1 to run the Docker driver suite'
-  : prepared?.exitCode === 2
-    ? String(prepared.stderr).trim().split('\n').pop()
-    : undefined;
+
+/**
+ * test/e2e-docker/prepare.sh: Docker installed and started, the base image, kemu:dev built from this checkout's tree.
+ * Under scripts/test.sh it started in the background with the run (KEMU_E2E_DOCKER_PREP names its directory: log,
+ * then rc): the suite waits for it. Run on its own, the suite runs it now.
+ */
+async function prepared(): Promise<{ exitCode: number; log: string }> {
+  const dir = process.env.KEMU_E2E_DOCKER_PREP;
+  if (!dir) {
+    const r = await execa('bash', [join(ROOT, 'test/e2e-docker/prepare.sh')], { reject: false, stdin: 'ignore', all: true });
+    return { exitCode: r.exitCode ?? 1, log: String(r.all) };
+  }
+  const rc = join(dir, 'rc');
+  // A clean machine installs Docker, assembles the base and installs the Debian packages in an image: minutes.
+  await waitFor('the Docker preparation (test/e2e-docker/prepare.sh)', () => existsSync(rc), 40 * 60_000, 1000);
+  return { exitCode: Number(readFileSync(rc, 'utf8').trim()), log: readFileSync(join(dir, 'log'), 'utf8') };
+}
+const prep = await prepared();
+// Exit 2: Docker cannot run here (not root and no engine, no kernel support); the reason is the log's last line.
+const skipReason = prep.exitCode === 2 ? prep.log.trim().split('\n').pop() : undefined;
 if (skipReason) console.warn(`e2e-docker skipped: ${skipReason}`);
+else
+  console.log(
+    prep.log
+      .split('\n')
+      .filter((l) => /^(docker-base|prepare| {2}image|Built)/.test(l))
+      .join('\n'),
+  );
 
 // Made only when the suite runs (its afterAll removes it).
 const home = skipReason ? '/nonexistent' : mkdtempSync('/tmp/kemu-e2e-docker-');
@@ -86,6 +105,34 @@ async function nodeReadiness(): Promise<Map<string, string>> {
   );
 }
 
+/** Exit code and stdout of a command in node-1's container. */
+async function inNode1(cmd: string[]): Promise<{ code: number; out: string }> {
+  const r = await execa('docker', ['exec', await nodeContainer(1), ...cmd], { reject: false, stdin: 'ignore', timeout: 20_000 });
+  return { code: r.exitCode ?? 1, out: String(r.stdout) };
+}
+
+/** The addresses of the Running pods a selector picks. */
+async function podIPs(selector: string, ns = 'default'): Promise<string[]> {
+  const out = await k(['-n', ns, 'get', 'pods', '-l', selector, '--field-selector=status.phase=Running', '-o', 'jsonpath={.items[*].status.podIP}']);
+  return out.split(' ').filter(Boolean);
+}
+
+/**
+ * Every web pod serves and every CoreDNS pod answers, asked from node-1's container: the pods' programs run again
+ * (a Ready node or a Running phase alone says nothing of a container that crash-loops behind them).
+ */
+async function podsServe(): Promise<boolean> {
+  const web = await podIPs('app=web');
+  const dns = await podIPs('k8s-app=kube-dns', 'kube-system');
+  if (web.length !== 3 || dns.length !== 2) return false;
+  for (const ip of web) if (!(await inNode1(['curl', '-s', '--max-time', '3', `http://${ip}/`])).out.includes('Welcome to nginx')) return false;
+  for (const ip of [...dns, '10.96.0.10']) {
+    const r = await inNode1(['dig', '+short', '+time=1', '+tries=1', `@${ip}`, 'kubernetes.default.svc.cluster.local']);
+    if (r.out.trim() !== '10.96.0.1') return false;
+  }
+  return true;
+}
+
 const allReady = async (n: number) => {
   const r = await nodeReadiness();
   return r.size === n && [...r.values()].every((s) => s === 'True');
@@ -93,12 +140,11 @@ const allReady = async (n: number) => {
 
 describe.skipIf(skipReason !== undefined)('kemu up --driver docker', () => {
   beforeAll(async () => {
-    if (prepared?.exitCode !== 0) throw new Error(`scripts/docker-base.sh failed (${prepared?.exitCode}): ${String(prepared?.stderr)}`);
+    if (prep.exitCode !== 0) throw new Error(`test/e2e-docker/prepare.sh failed (${prep.exitCode}):\n${prep.log.split('\n').slice(-20).join('\n')}`);
     // Whatever an interrupted run left (same project name).
     await kemu(['--driver', 'docker', 'down']).catch(() => undefined);
-    // The first run builds kemu:dev (npm ci and the build in the image): minutes on a small machine.
     await kemu(['--driver', 'docker', 'up', '--nodes', '3']);
-  }, 1_800_000);
+  }, 600_000);
 
   afterAll(async () => {
     await kemu(['down']).catch((e: unknown) => console.error(e));
@@ -111,7 +157,19 @@ describe.skipIf(skipReason !== undefined)('kemu up --driver docker', () => {
     const [cmd = '', ...pre] = cli;
     const r = await execa(cmd, [...pre, '-p', PROJECT, '-f', join(ROOT, 'compose/docker-compose.yml'), 'config', '--services'], { reject: false });
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(String(r.stdout).split('\n').sort()).toEqual(['apiserver', 'controller-manager', 'etcd', 'init', 'node', 'scheduler']);
+    expect(String(r.stdout).split('\n').sort()).toEqual([
+      'apiserver',
+      'control-plane',
+      'controller-manager',
+      'controller-manager-2',
+      'etcd',
+      'etcd-2',
+      'etcd-3',
+      'init',
+      'node',
+      'scheduler',
+      'scheduler-2',
+    ]);
   });
 
   it('has three Ready nodes, one per container, reachable through the published api-server', async () => {
@@ -151,8 +209,16 @@ describe.skipIf(skipReason !== undefined)('kemu up --driver docker', () => {
       60_000,
       250,
     );
+    // Its kubelet and kube-proxy answer their health checks again: the node really came back, not just its Node
+    // object still Ready from before the kill.
+    await waitFor(
+      'the node container healthy',
+      async () => (await docker(['inspect', '-f', '{{.State.Health.Status}}', node2])).trim() === 'healthy',
+      90_000,
+      500,
+    );
     await waitFor('every node Ready again', () => allReady(3), 90_000, 500);
-    await k(['rollout', 'status', 'deploy/web', '--timeout=120s']);
+    await waitFor('every web pod serving and every DNS pod answering', podsServe, 120_000, 1000);
   });
 
   it('brings a `docker kill`ed node back with kemu start (a manual kill is not undone by the restart policy)', async () => {
@@ -162,6 +228,7 @@ describe.skipIf(skipReason !== undefined)('kemu up --driver docker', () => {
     await kemu(['start']);
     expect((await docker(['inspect', '-f', '{{.State.Running}}', node3])).trim()).toBe('true');
     await waitFor('every node Ready again', () => allReady(3), 90_000, 500);
+    await waitFor('every web pod serving and every DNS pod answering', podsServe, 120_000, 1000);
   });
 
   it('keeps every object across kemu stop / kemu start (compose stop/start)', async () => {
@@ -173,11 +240,13 @@ describe.skipIf(skipReason !== undefined)('kemu up --driver docker', () => {
     expect(await k(['get', 'configmap', 'kept', '-o', 'jsonpath={.data.k}'])).toBe('v');
     await k(['rollout', 'status', 'deploy/web', '--timeout=120s']);
     expect(await k(['get', 'deploy', 'web', '-o', 'jsonpath={.status.readyReplicas}'])).toBe('3');
+    await waitFor('every web pod serving and every DNS pod answering', podsServe, 120_000, 1000);
   });
 
   it('scales the nodes with --nodes (compose --scale node=N)', async () => {
     await kemu(['up', '--nodes', '4']);
     expect(await allReady(4)).toBe(true);
+    await waitFor('every web pod serving and every DNS pod answering', podsServe, 120_000, 1000);
   });
 
   it('leaves the namespace driver working beside dockerd, and the host FORWARD policy as it was', async () => {
