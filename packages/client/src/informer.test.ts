@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, WatchEvent } from '@kemu/api';
-import { Informer } from './informer.js';
+import { Informer, InformerFactory, type ListWatcher } from './informer.js';
 import type { ApiClient } from './api-client.js';
 
 const cm = (name: string, rv: string): KubeObject => ({
@@ -136,5 +136,22 @@ describe('informer re-watch back-off (client-go reflector: 800 ms, ×2, 30 s cap
       'wait 45000',
       'wait 1200',
     ]);
+  });
+});
+
+describe('InformerFactory.track', () => {
+  it('names the informers a constructor asked for, shared ones included, and only those', () => {
+    // Nothing is started: no call reaches the client.
+    const f = new InformerFactory({} as ListWatcher);
+    const pods = { version: 'v1', resource: 'pods' };
+    const nodes = { version: 'v1', resource: 'nodes' };
+    const a = f.track(() => {
+      f.for(pods);
+      return 'a';
+    });
+    const b = f.track(() => [f.for(pods), f.for(nodes)].length);
+    expect(a.value).toBe('a');
+    expect(a.informers).toEqual([f.for(pods)]);
+    expect(b.informers).toEqual([f.for(pods), f.for(nodes)]);
   });
 });

@@ -294,6 +294,8 @@ export class Informer {
 /** Informers shared by the controllers of one process: one per resource. */
 export class InformerFactory {
   private informers = new Map<string, Informer>();
+  /** The informers asked for inside each `track` under way (innermost last). */
+  private tracking: Informer[][] = [];
   constructor(
     private client: ListWatcher,
     private onError?: (err: unknown) => void,
@@ -306,7 +308,23 @@ export class InformerFactory {
       inf = new Informer(this.client, resource, { onError: this.onError, ...opts });
       this.informers.set(k, inf);
     }
+    this.tracking.at(-1)?.push(inf);
     return inf;
+  }
+
+  /**
+   * What `fn` returns (a controller, made by its constructor) and the informers it asked for while it ran: the
+   * caches that controller waits for before it starts, as each of kube-controller-manager's controllers waits for its
+   * own (WaitForNamedCacheSync) rather than for every informer of the process.
+   */
+  track<T>(fn: () => T): { value: T; informers: Informer[] } {
+    const informers: Informer[] = [];
+    this.tracking.push(informers);
+    try {
+      return { value: fn(), informers };
+    } finally {
+      this.tracking.pop();
+    }
   }
 
   async start(): Promise<void> {

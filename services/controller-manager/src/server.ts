@@ -87,11 +87,21 @@ export async function start(
       };
       const chosen = CONTROLLERS.filter((c) => !o.controllers || o.controllers.includes(c.name));
       signal.addEventListener('abort', () => credentials?.stop(), { once: true });
-      const controllers = chosen.map((c) => ({ c: c.start(credentials ? credentials.contextFor(ctx, c.name) : ctx), workers: c.workers }));
+      const controllers = chosen.map((c) => {
+        const made = informers.track(() => c.start(credentials ? credentials.contextFor(ctx, c.name) : ctx));
+        return { c: made.value, workers: c.workers, own: made.informers };
+      });
       signal.addEventListener('abort', () => informers.stop(), { once: true });
-      await informers.start();
-      log.info({ controllers: chosen.map((c) => c.name) }, 'controllers running');
-      await Promise.all(controllers.map(({ c, workers }) => c.run(workers, signal)));
+      const all = informers.start().then(() => log.info({ controllers: chosen.map((c) => c.name) }, 'controllers running'));
+      // Each controller runs once its own caches are synced: the CSR approver and signer, which every new node's TLS
+      // bootstrap waits for, do not wait for the lists of every pod, node and endpoint.
+      await Promise.all([
+        all,
+        ...controllers.map(async ({ c, workers, own }) => {
+          await Promise.all(own.map((i) => i.waitForSync()));
+          await c.run(workers, signal);
+        }),
+      ]);
     },
     () => {
       log.error('leader election lost');

@@ -21,7 +21,11 @@ import { serviceLBController } from './service-lb.js';
 import { rootCAPublisher } from './root-ca-publisher.js';
 import { taintEvictionController } from './taint-eviction.js';
 
+// The CSR controllers first: their service account's token is then asked for first (see sa-credentials.ts), and a new
+// node's kubelet waits for them (TLS bootstrap) before it can register.
 export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Controller; workers: number }[] = [
+  { name: 'csrapproving', start: csrApprovingController, workers: 5 },
+  { name: 'csrsigning', start: csrSigningController, workers: 5 },
   { name: 'deployment', start: deploymentController, workers: 5 },
   { name: 'replicaset', start: replicaSetController, workers: 5 },
   { name: 'replicationcontroller', start: replicationControllerController, workers: 5 },
@@ -40,6 +44,4 @@ export const CONTROLLERS: { name: string; start: (ctx: ControllerContext) => Con
   { name: 'endpointslicemirroring', start: endpointSliceMirroringController, workers: 5 },
   { name: 'service-lb-controller', start: serviceLBController, workers: 1 },
   { name: 'clusterrole-aggregation', start: clusterRoleAggregationController, workers: 1 },
-  { name: 'csrapproving', start: csrApprovingController, workers: 5 },
-  { name: 'csrsigning', start: csrSigningController, workers: 5 },
 ];
