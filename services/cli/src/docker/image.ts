@@ -167,6 +167,8 @@ export async function buildImage(o: BuildOptions): Promise<BuildFigures> {
   });
   const treeSeconds = seconds(t0);
   o.log(`  image ${KEMU_IMAGE}: the host's built tree (${contextMB} MB) copied, ${treeSeconds} s`);
+  // The kemu:dev it replaced, now untagged (no container uses it, or prune keeps it): each rebuild would leave one.
+  await execa('docker', ['image', 'prune', '-f', '--filter', `label=${TREE_LABEL}`], { reject: false, stdin: 'ignore' });
   return { from: 'host', toolsSeconds, treeSeconds, contextMB };
 }
 
