@@ -490,9 +490,14 @@ export class PodManager {
   }
 
   private probe(pod: Pod, sandbox: PodSandbox, c: ContainerSpec, ctr: Container): void {
+    const handle = ctr.handle;
+    const listening = (port: number) =>
+      handle
+        ? waitListening({ pid: () => handle.waitProgramPid(1000), ports: [port], timeoutMs: 5000, stopped: () => ctr.handle !== handle })
+        : Promise.resolve(false);
     ctr.probes = new ContainerProbes(
       c,
-      { podIP: sandbox.ip, ports: c.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t) },
+      { podIP: sandbox.ip, ports: c.ports ?? [], exec: (argv, t) => execInContainer(ctr, argv, t), listening },
       {
         changed: () => this.queue.add(sandbox.key),
         failed: (kind, message) => this.event(pod, 'Warning', 'Unhealthy', `${kind[0].toUpperCase()}${kind.slice(1)} probe failed: ${message}`),

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Container } from 'kubernetes-types/core/v1.js';
-import { ContainerProbes, wantsReadinessRun } from './probes.js';
+import { ContainerProbes, probedPort, wantsReadinessRun } from './probes.js';
 
 const probe = { exec: { command: ['ready'] }, periodSeconds: 10 };
 
@@ -92,4 +92,17 @@ describe('ContainerProbes.runReadinessNow', () => {
     expect(state.runs).toBe(1);
     p.stop();
   });
+});
+
+describe('probedPort (what the first probe waits to be listening on)', () => {
+  const ports = [{ name: 'ready', containerPort: 8181 }];
+  it.each([
+    ['httpGet by number', { httpGet: { port: 8080, path: '/' } }, 8080],
+    ['httpGet by name', { httpGet: { port: 'ready', path: '/ready' } }, 8181],
+    ['httpGet to another host: not the pod', { httpGet: { host: '10.0.0.9', port: 80 } }, undefined],
+    ['tcpSocket', { tcpSocket: { port: 53 } }, 53],
+    ['grpc', { grpc: { port: 9000 } }, 9000],
+    ['exec: no port', { exec: { command: ['true'] } }, undefined],
+    ['an unknown port name', { httpGet: { port: 'nope' } }, undefined],
+  ] as const)('%s', (_, p, want) => expect(probedPort(p, ports)).toBe(want));
 });

@@ -17,6 +17,21 @@ export interface ProbeContext {
   /** The container's ports, to resolve named ports. */
   ports: ContainerPort[];
   exec(argv: string[], timeoutMs: number): Promise<{ code: number; output: string; timedOut: boolean }>;
+  /**
+   * Resolves once the container's program listens on `port` (or gives up waiting): a probe's first run waits for it.
+   * A real runtime reports a container running after its entrypoint has started, and a real CoreDNS or nginx listens
+   * within milliseconds; kemu's runtime reports it as soon as the process is spawned, and a program of Node takes up
+   * to a second to listen, so without this the first probe fails with connection refused and readiness waits a whole
+   * period (listen-gate.ts does the same for containers without a readiness probe).
+   */
+  listening?(port: number): Promise<unknown>;
+}
+
+/** The pod's own port a probe calls (httpGet, tcpSocket, grpc without another host), if any. Pure. */
+export function probedPort(p: Probe, ports: ContainerPort[]): number | undefined {
+  const port = p.httpGet && !p.httpGet.host ? p.httpGet.port : p.tcpSocket && !p.tcpSocket.host ? p.tcpSocket.port : p.grpc?.port;
+  const n = port === undefined ? 0 : portOf(port, ports);
+  return n > 0 ? n : undefined;
 }
 
 export interface ProbeResult {
@@ -226,7 +241,11 @@ export class ContainerProbes {
             void tick();
           }
         };
-      void tick();
+      const port = probedPort(p, this.ctx.ports);
+      const first = port && this.ctx.listening ? this.ctx.listening(port) : Promise.resolve();
+      void first.then(() => {
+        if (!this.stopped) void tick();
+      });
     });
   }
 
