@@ -19,6 +19,7 @@ export { dns1123Label, dns1123Subdomain, dns1035Label, qualifiedName, labelValue
 export { toStorage, fromStorage } from './conversion.js';
 export { tableColumns, tableRow, humanDuration, podStatusText, type ColumnDefinition } from './printers.js';
 export { parseDuration } from './duration.js';
+export { resourceVerb } from './verbs.js';
 export { charge, addUsage, quotaRefusal, applyLimitRanges, show as showQuantity, type Usage } from './quota.js';
 export { tolerates, toleratesTaint, evictionTime } from './taints.js';
 export { LB_CLASS, wantsOurLB, ingressIP, EXCLUDE_FROM_LB_LABEL, speakerOrder, electSpeaker, speakerCandidates } from './lb-election.js';

@@ -5,6 +5,7 @@
  * group, resource, subresource, namespace and name from the path; anything
  * outside /api and /apis is a non-resource request on its path. Pure.
  */
+import { resourceVerb as apiResourceVerb } from '@kemu/api';
 import type { ResourceRequest } from '../http/route.js';
 import type { RequestAttributes } from './rbac.js';
 
@@ -14,22 +15,9 @@ export function nonResourceAttributes(method: string, path: string): RequestAttr
   return { resourceRequest: false, verb: NON_RESOURCE_VERB[method] ?? method.toLowerCase(), path };
 }
 
+/** The verb of a resource request; a method Kubernetes has no verb for is its own name in lower case. */
 export function resourceVerb(method: string, named: boolean, watching: boolean): string {
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      return watching ? 'watch' : named ? 'get' : 'list';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return named ? 'delete' : 'deletecollection';
-    default:
-      return method.toLowerCase();
-  }
+  return apiResourceVerb(method, named, watching) ?? method.toLowerCase();
 }
 
 export function resourceAttributes(method: string, r: ResourceRequest, watching: boolean): RequestAttributes {

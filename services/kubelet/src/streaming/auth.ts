@@ -20,6 +20,7 @@
  * come in through `Reviews` (reviews.ts sends them over gRPC).
  */
 import { createHash } from 'node:crypto';
+import { resourceVerb } from '@kemu/api';
 
 /** A caller of the kubelet API, as authentication.k8s.io's UserInfo. */
 export interface UserInfo {
@@ -73,22 +74,9 @@ export interface Credentials {
 
 export type AuthDecision = { allowed: true; user: UserInfo } | { allowed: false; code: 401 | 403 | 500; message: string };
 
-/** The verb of an HTTP method, as the kubelet maps it (HEAD is served by GET's handlers, so it is a get). */
+/** The verb of an HTTP method, as the kubelet maps it (HEAD is served by GET's handlers, so it is a get; others none). */
 export function apiVerb(method: string): string {
-  switch (method.toUpperCase()) {
-    case 'GET':
-    case 'HEAD':
-      return 'get';
-    case 'POST':
-      return 'create';
-    case 'PUT':
-      return 'update';
-    case 'PATCH':
-      return 'patch';
-    case 'DELETE':
-      return 'delete';
-  }
-  return '';
+  return resourceVerb(method) ?? '';
 }
 
 /** `path` is `base` or below it (the kubelet's isSubpath: /stats and /stats/summary, not /statsfoo). */
