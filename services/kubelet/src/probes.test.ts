@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Container } from 'kubernetes-types/core/v1.js';
+import type { Container, Probe } from 'kubernetes-types/core/v1.js';
 import { ContainerProbes, probedPort, wantsReadinessRun } from './probes.js';
 
 const probe = { exec: { command: ['ready'] }, periodSeconds: 10 };
@@ -96,7 +96,7 @@ describe('ContainerProbes.runReadinessNow', () => {
 
 describe('probedPort (what the first probe waits to be listening on)', () => {
   const ports = [{ name: 'ready', containerPort: 8181 }];
-  it.each([
+  const cases: [string, Probe, number | undefined][] = [
     ['httpGet by number', { httpGet: { port: 8080, path: '/' } }, 8080],
     ['httpGet by name', { httpGet: { port: 'ready', path: '/ready' } }, 8181],
     ['httpGet to another host: not the pod', { httpGet: { host: '10.0.0.9', port: 80 } }, undefined],
@@ -104,5 +104,6 @@ describe('probedPort (what the first probe waits to be listening on)', () => {
     ['grpc', { grpc: { port: 9000 } }, 9000],
     ['exec: no port', { exec: { command: ['true'] } }, undefined],
     ['an unknown port name', { httpGet: { port: 'nope' } }, undefined],
-  ] as const)('%s', (_, p, want) => expect(probedPort(p, ports)).toBe(want));
+  ];
+  it.each(cases)('%s', (_, p, want) => expect(probedPort(p, ports)).toBe(want));
 });
