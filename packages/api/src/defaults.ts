@@ -104,8 +104,9 @@ function defaultPod(spec: JsonObject | undefined, status: JsonObject | undefined
       for (const c of objectsOf(spec[key])) for (const p of objectsOf(c.ports)) if (!p.hostPort) p.hostPort = p.containerPort;
   setIfAbsent(spec, 'priority', 0);
   setIfAbsent(spec, 'preemptionPolicy', 'PreemptLowerPriority');
-  setIfAbsent(spec, 'serviceAccountName', 'default');
-  setIfAbsent(spec, 'serviceAccount', spec.serviceAccountName);
+  // serviceAccountName is not a default: the api-server's ServiceAccount admission names `default`, for every pod
+  // but a kubelet's mirror pod (which keeps none, as in Kubernetes).
+  if (spec.serviceAccountName !== undefined) setIfAbsent(spec, 'serviceAccount', spec.serviceAccountName);
   spec.tolerations ??= [];
   if (status) setIfAbsent(status, 'qosClass', qosClass(spec));
 }

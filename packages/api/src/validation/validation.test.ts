@@ -122,8 +122,9 @@ describe('defaulting', () => {
       dnsPolicy: 'ClusterFirst',
       terminationGracePeriodSeconds: 30,
       schedulerName: 'default-scheduler',
-      serviceAccountName: 'default',
     });
+    // The default service account is the api-server's ServiceAccount admission's, not a default (mirror pods keep none).
+    expect(p.spec?.serviceAccountName).toBeUndefined();
     expect(p.spec?.containers[0]).toMatchObject({
       imagePullPolicy: 'Always',
       terminationMessagePath: '/dev/termination-log',

@@ -69,12 +69,14 @@ export class Admission {
     if (problems.length) throw forbidden('pods', '', obj.metadata.name ?? '', problems.length === 1 ? problems[0] : `[${problems.join(', ')}]`);
   }
 
-  /** ServiceAccount admission (mutating): the kube-api-access volume, unless automount is off. */
+  /** ServiceAccount admission (mutating): the `default` service account when none is named, and the kube-api-access volume, unless automount is off. */
   serviceAccount(info: ResourceInfo, obj: KubeObject): void {
     const spec = (obj as Pod).spec;
     if (info.storage !== 'pods' || !spec) return;
     // A mirror pod (a kubelet's static pod) gets no service account, as Kubernetes' admission leaves it.
     if (obj.metadata.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
+    spec.serviceAccountName ||= 'default';
+    spec.serviceAccount = spec.serviceAccountName;
     const sa = this.cacheOf('serviceaccounts')?.get(`/registry/serviceaccounts/${obj.metadata.namespace}/${spec.serviceAccountName ?? 'default'}`) as
       ServiceAccount | undefined;
     mountServiceAccountToken(spec, sa?.automountServiceAccountToken, randomSuffix(5));

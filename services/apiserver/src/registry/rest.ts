@@ -106,14 +106,13 @@ export class RestStore {
     else delete obj.metadata.namespace;
     const generated = !obj.metadata.name && !!obj.metadata.generateName;
     if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
-    // NodeRestriction judges what the kubelet sent: kemu's defaulting names the default service account on every pod,
-    // which Kubernetes' ServiceAccount admission does for all but mirror pods.
-    this.admission.nodeRestriction('CREATE', info, undefined, obj);
     obj = applyDefaults(storageInfo(info), obj);
     await this.admission.validateNamespace(info, ns, obj.metadata.name ?? '');
     this.admission.defaultTolerationSeconds(info, obj);
     this.admission.limitRanges(info, obj);
     this.admission.serviceAccount(info, obj);
+    // After ServiceAccount, as in kube-apiserver's plugin order: a mirror pod names no service account.
+    this.admission.nodeRestriction('CREATE', info, undefined, obj);
     // The strategy's PrepareForCreate (generation, and the status the caller may not set), after mutating
     // admission as in Kubernetes. A kind with a status shows one from the start, `{}` until a controller writes it.
     obj = withZeroStatus(info, prepareForCreate(info, obj));
