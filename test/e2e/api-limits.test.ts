@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, creds, ctx, k, kubectl, namespace, parseJson, stateFile, waitFor, type ApiResponse } from './helpers.js';
-import { CLI } from './global-setup.js';
+import { api, creds, k, kubectl, namespace, parseJson, stateFile, waitFor, type ApiResponse } from './helpers.js';
+import { auditEvents } from './audit.js';
 
 interface Status {
   kind: string;
@@ -23,17 +23,6 @@ interface Status {
   reason: string;
   message: string;
   details?: { retryAfterSeconds?: number };
-}
-
-interface AuditLine {
-  stage: string;
-  verb: string;
-  requestURI: string;
-  auditID: string;
-  user: { username: string; groups: string[] };
-  objectRef?: { resource?: string; namespace?: string; name?: string };
-  responseStatus?: { code: number; reason?: string };
-  annotations?: Record<string, string>;
 }
 
 let ns: string;
@@ -298,18 +287,8 @@ describe('audit log', () => {
     const janes = await asJane(['get', 'configmap', 'target', '-n', ns]);
     expect(janes.exitCode, janes.stderr).toBe(0);
 
-    const c = ctx();
-    const read = () =>
-      execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'logs', 'audit'], {
-        env: { ...process.env, KEMU_HOME: c.home },
-        encoding: 'utf8',
-        maxBuffer: 1024 * 1024 * 1024,
-      })
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => parseJson<AuditLine>(l));
     const events = await waitFor('the audit events to be written', () => {
-      const all = read();
+      const all = auditEvents();
       return all.some((e) => e.auditID === auditID) && all.some((e) => e.user.username === 'jane') ? all : undefined;
     });
     expect(events.find((e) => e.auditID === auditID)).toMatchObject({

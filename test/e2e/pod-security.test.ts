@@ -6,18 +6,9 @@
  * already in it that break the new level, and `audit` lets a violating pod in
  * silently but says what it violates in the request's audit event.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctx, k, kubectl, namespace, parseJson, waitFor } from './helpers.js';
-import { CLI } from './global-setup.js';
-
-interface AuditLine {
-  stage: string;
-  verb: string;
-  objectRef?: { resource?: string; namespace?: string; name?: string };
-  responseStatus?: { code: number };
-  annotations?: Record<string, string>;
-}
+import { k, kubectl, namespace, waitFor } from './helpers.js';
+import { auditEvents } from './audit.js';
 
 let ns: string;
 const HARDENED = JSON.stringify({
@@ -80,17 +71,10 @@ describe('Pod Security admission', () => {
       const r = await kubectl(['run', 'c', '--image=busybox', '-n', audited, '--', 'sleep', '3600']);
       expect(r.exitCode).toBe(0);
       expect(r.stderr).not.toContain('Warning');
-      const c = ctx();
       const created = await waitFor('the pod creation in the audit log', () =>
-        execFileSync(process.execPath, [CLI, '-p', c.project, '--subnet', c.subnet, 'logs', 'audit'], {
-          env: { ...process.env, KEMU_HOME: c.home },
-          encoding: 'utf8',
-          maxBuffer: 1024 * 1024 * 1024,
-        })
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => parseJson<AuditLine>(l))
-          .find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === audited && e.stage === 'ResponseComplete'),
+        auditEvents().find(
+          (e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === audited && e.stage === 'ResponseComplete',
+        ),
       );
       expect(created.responseStatus?.code).toBe(201);
       expect(created.annotations).toMatchObject({
