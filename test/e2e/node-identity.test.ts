@@ -17,9 +17,8 @@ import { apply, creds, k, kubectl, namespace, podManifest, stateFile, waitFor, t
 let ns: string;
 let dir: string;
 
-/** kubectl with node-N's own client certificate and key (kubelet-client-current.pem holds both). */
-async function asNode(node: string, args: string[], input?: string): Promise<Run> {
-  const pem = stateFile('nodes', node, 'pki', 'kubelet-client-current.pem');
+/** kubectl as whoever a client certificate names, with nothing else (no kubeconfig). */
+async function withCert(cert: string, key: string, args: string[], input?: string): Promise<Run> {
   const r = await execa(
     'kubectl',
     [
@@ -30,14 +29,20 @@ async function asNode(node: string, args: string[], input?: string): Promise<Run
       '--certificate-authority',
       stateFile('pki', 'ca.crt'),
       '--client-certificate',
-      pem,
+      cert,
       '--client-key',
-      pem,
+      key,
       ...args,
     ],
     { reject: false, timeout: 60_000, input },
   );
   return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** kubectl with node-N's own client certificate and key (kubelet-client-current.pem holds both). */
+function asNode(node: string, args: string[], input?: string): Promise<Run> {
+  const pem = stateFile('nodes', node, 'pki', 'kubelet-client-current.pem');
+  return withCert(pem, pem, args, input);
 }
 
 beforeAll(async () => {
@@ -137,27 +142,8 @@ describe('node identities (TLS bootstrapping, Node authorizer, NodeRestriction)'
     );
     const crt = join(dir, 'jane.crt');
     writeFileSync(crt, Buffer.from(cert, 'base64'));
-    const who = await execa(
-      'kubectl',
-      [
-        '--kubeconfig',
-        '/dev/null',
-        '--server',
-        creds().server.toString(),
-        '--certificate-authority',
-        stateFile('pki', 'ca.crt'),
-        '--client-certificate',
-        crt,
-        '--client-key',
-        key,
-        'auth',
-        'whoami',
-        '-o',
-        'jsonpath={.status.userInfo.username} {.status.userInfo.groups}',
-      ],
-      { reject: false },
-    );
-    expect(String(who.stdout)).toBe('jane ["developers","system:authenticated"]');
+    const who = await withCert(crt, key, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}']);
+    expect(who.stdout).toBe('jane ["developers","system:authenticated"]');
     await k(['delete', 'csr', `jane-${ns}`]);
   });
 
