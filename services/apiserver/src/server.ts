@@ -130,7 +130,8 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     log,
   });
   // Around the handler, as kube-apiserver's filter chain: audit (every request, its Audit-Id), then
-  // API Priority and Fairness (a seat of the request's priority level, or 429).
+  // API Priority and Fairness (a seat of the request's priority level, or 429). The gRPC front below takes its
+  // seats from the same FlowControl: one set of seats for the api-server, as kube-apiserver's.
   const flowControl = new FlowControl({ totalSeats: opts.flowControlSeats, waitLimitMs: 15_000, observer: metrics.flowControl });
   metrics.setNominalSeats(flowControl.seats);
   const audit = opts.audit ? AuditLog.open(opts.audit.logPath, opts.audit.policyFile) : undefined;
@@ -140,7 +141,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     const auditID = audit?.auditID(req, res);
     const user = await authenticateRequest(req, authn);
     if (audit && auditID) audit.begin(req, res, auditID, { received, info, user });
-    flowControl.serve(req, res, user, info, () => void handler(req, res));
+    flowControl.serve(res, user, info, () => void handler(req, res));
   };
   const server = https.createServer(
     { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
@@ -159,7 +160,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
   grpcServer.addService(
     ApiServerService,
-    createGrpcService({ rest, saTokens, authn, ca: opts.tls.ca, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }),
+    createGrpcService({ rest, saTokens, authn, ca: opts.tls.ca, flowControl, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }),
   );
   // Client certificates are asked for but not required (kubelets present theirs, the other components a token).
   const creds = grpc.experimental.createCertificateProviderServerCredentials(staticCertificates(opts.tls), staticCertificates(opts.tls), false);

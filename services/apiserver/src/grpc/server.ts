@@ -3,7 +3,8 @@
  * Watch (a server stream fed by the watch cache), Get, Create, Update, Patch,
  * Delete. Objects travel as Kubernetes JSON; errors carry the Kubernetes
  * Status in the `kemu-status-bin` trailer. Callers authenticate with a
- * bearer token.
+ * bearer token or a client certificate; unary calls are under API Priority
+ * and Fairness with the REST front (./flowcontrol.ts).
  */
 import { X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
@@ -20,6 +21,8 @@ import { currentUser, runAs } from '../authz/request-user.js';
 import { answerReview, reviewDepsOf } from '../authz/reviews.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
 import { parseJsonBody } from '../encoding/json.js';
+import type { FlowControl } from '../http/flowcontrol.js';
+import { grpcRequestInfo, seatFor } from './flowcontrol.js';
 import type { WatchSink } from '../storage/watch-cache.js';
 import { jsonOf } from '../storage/serialized.js';
 
@@ -32,6 +35,7 @@ const GRPC_CODE: Record<number, grpc.status> = {
   409: grpc.status.ABORTED,
   410: grpc.status.OUT_OF_RANGE,
   413: grpc.status.RESOURCE_EXHAUSTED,
+  429: grpc.status.RESOURCE_EXHAUSTED,
   415: grpc.status.INVALID_ARGUMENT,
   422: grpc.status.INVALID_ARGUMENT,
   500: grpc.status.INTERNAL,
@@ -74,6 +78,8 @@ export interface GrpcDeps {
   authn: TokenAuthenticator;
   /** The CA client certificates must be signed by (a kubelet's, from TLS bootstrapping). */
   ca: Buffer;
+  /** The api-server's API Priority and Fairness, the REST front's: unary calls take their seats from it. */
+  flowControl: FlowControl;
   onWatchCount: (delta: number) => void;
   /** Told of errors that are not a Kubernetes Status (a bug, or a failing etcd): they answer INTERNAL. */
   log?: Logger;
@@ -97,10 +103,11 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
     if (!user) throw unauthorized();
     return user;
   };
-  const allow = (user: UserInfo, verb: string, ref: ResourceRef | undefined, name?: string, subresource?: string) => {
+  /** What a call asks to do, as its REST twin's authorization attributes. */
+  const attributes = (verb: string, ref: ResourceRef | undefined, name?: string, subresource?: string) => {
     const { info, ns } = resolve(ref);
-    authorizer.check(user, {
-      resourceRequest: true,
+    return {
+      resourceRequest: true as const,
       verb,
       apiGroup: info.group,
       apiVersion: info.version,
@@ -108,29 +115,37 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       subresource: subresource || undefined,
       namespace: ns,
       name: name || undefined,
-    });
+    };
   };
   const failed = (e: unknown, method: string) => {
     if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method }, 'gRPC call failed');
     return toGrpcError(e);
   };
+  /**
+   * A unary call as kube-apiserver's filter chain serves a request: authenticated, then under API Priority and
+   * Fairness (a seat of its priority level, given back when it is answered, or 429), then authorized and served.
+   */
   const unary =
     <Req extends { ref?: ResourceRef; name?: string; subresource?: string }, Res>(
       verb: string,
       fn: (req: Req) => Promise<Res>,
     ): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
+      let release: () => void = () => undefined;
       Promise.resolve()
-        .then(() => auth(call))
-        .then((user) => {
+        .then(async () => {
+          const user = await auth(call);
           const r = call.request;
-          allow(user, verb, r.ref, r.name, r.subresource);
+          const a = attributes(verb, r.ref, r.name, r.subresource);
+          release = await seatFor(deps.flowControl, user, grpcRequestInfo(call.getPath(), a), call);
+          authorizer.check(user, a);
           return runAs(user, () => fn(r));
         })
         .then(
           (r) => cb(null, r),
           (e) => cb(failed(e, call.getPath())),
-        );
+        )
+        .finally(() => release());
     };
 
   return {
@@ -203,7 +218,8 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
         close: (err) => end(err),
       };
       (async () => {
-        allow(await auth(call), 'watch', call.request.ref);
+        // Long-running: no seat, as kube-apiserver's flow control lets watches by.
+        authorizer.check(await auth(call), attributes('watch', call.request.ref));
         const { info, ns } = resolve(call.request.ref);
         active = await rest.watch(
           info,

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { FlowControl } from './flowcontrol.js';
 import type { Timers } from './flowcontrol-queue.js';
@@ -36,12 +36,11 @@ const timers = (): Timers & { fire(): void } => {
 
 const bot = { name: 'system:serviceaccount:default:bot', groups: ['system:serviceaccounts', 'system:authenticated'] };
 const admin = { name: 'admin', groups: ['system:masters', 'system:authenticated'] };
-const req = {} as IncomingMessage;
 
 function serve(fc: FlowControl, user: typeof bot, url: string) {
   const res = new FakeResponse();
   let ran = false;
-  fc.serve(req, res as unknown as ServerResponse, user, requestInfo('GET', url), () => (ran = true));
+  fc.serve(res as unknown as ServerResponse, user, requestInfo('GET', url), () => (ran = true));
   return { res, ran: () => ran };
 }
 
@@ -80,5 +79,38 @@ describe('flow control around the handler', () => {
     const next = serve(fc, bot, '/api/v1/pods');
     first.res.end('{}');
     expect([gone.ran(), next.ran()]).toEqual([false, true]);
+  });
+
+  it('counts every request in and out of the metrics, and gives a seat back once however often it is told', () => {
+    const gauges = { inQueue: 0, executing: 0, dispatched: 0, rejected: 0 };
+    const observer = {
+      inQueue: (_c: unknown, d: number) => (gauges.inQueue += d),
+      executing: (_c: unknown, d: number) => (gauges.executing += d),
+      dispatched: () => gauges.dispatched++,
+      rejected: () => gauges.rejected++,
+    };
+    const t = timers();
+    const fc = new FlowControl({ totalSeats: 1, waitLimitMs: 15_000, timers: t, nowSeconds: () => 0, observer });
+    const info = requestInfo('GET', '/api/v1/pods');
+    const ran: string[] = [];
+    const admit = (name: string) => fc.admit(bot, info, { run: () => ran.push(name), reject: (e) => ran.push(`${name} ${e.code}`) });
+    const first = admit('first');
+    const second = admit('second');
+    expect(gauges).toEqual({ inQueue: 1, executing: 1, dispatched: 1, rejected: 0 });
+    first();
+    first();
+    expect(gauges).toEqual({ inQueue: 0, executing: 1, dispatched: 2, rejected: 0 });
+    admit('third');
+    t.fire();
+    second();
+    expect(ran).toEqual(['first', 'second', 'third 429']);
+    expect(gauges).toEqual({ inQueue: 0, executing: 0, dispatched: 2, rejected: 1 });
+  });
+
+  it('gives back the seat of a response finished before the handler returned', () => {
+    const fc = new FlowControl({ totalSeats: 1, waitLimitMs: 15_000, timers: timers(), nowSeconds: () => 0 });
+    const res = new FakeResponse();
+    fc.serve(res as unknown as ServerResponse, bot, requestInfo('GET', '/api/v1/pods'), () => res.end('{}'));
+    expect(serve(fc, bot, '/api/v1/pods').ran()).toBe(true);
   });
 });

@@ -1,17 +1,19 @@
 /**
- * API Priority and Fairness around the REST handler: each request is
- * classified (flowcontrol-config.ts) by its user and what it asks for, waits
- * for a seat of its priority level (flowcontrol-queue.ts), and is answered
- * 429 with a Retry-After when its queue is full or it waited too long — so a
- * flooding client fills its own queues while the nodes, the controllers and
- * other users keep being served. Long-running requests (watches, exec,
- * attach, port-forward, proxy, logs) and the exempt level (system:masters,
- * probes) hold no seat, as in Kubernetes.
+ * API Priority and Fairness for both of the api-server's fronts: each request
+ * is classified (flowcontrol-config.ts) by its user and what it asks for,
+ * waits for a seat of its priority level (flowcontrol-queue.ts), and is
+ * refused with 429 TooManyRequests and a Retry-After when its queue is full
+ * or it waited too long — so a flooding client fills its own queues while the
+ * nodes, the controllers and other users keep being served. Long-running
+ * requests (watches, exec, attach, port-forward, proxy, logs) and the exempt
+ * level (system:masters, probes) hold no seat, as in Kubernetes.
  *
- * Kemu's components talk gRPC, which is not under flow control; only the
- * REST front (kubectl, client libraries, pods) is.
+ * `admit` is the one place that decides and holds the seat; the REST front
+ * (`serve`, below) and the components' gRPC front (grpc/flowcontrol.ts) are
+ * thin adapters around it, so a request takes a seat from the same set of
+ * seats whichever way it came, as every request of kube-apiserver does.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { StatusError } from '@kemu/api';
 import type { UserInfo } from './auth.js';
 import { classify, nominalSeats, PRIORITY_LEVELS, type Classification } from './flowcontrol-config.js';
@@ -44,6 +46,14 @@ export function tooManyRequests(retryAfterSeconds: number): StatusError {
   return new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds });
 }
 
+/** What a front does with a request once flow control has decided. */
+export interface AdmitHandlers {
+  /** Serve the request now. */
+  run(c: Classification): void;
+  /** Answer it with this 429 Status, nothing served. */
+  reject(e: StatusError, c: Classification): void;
+}
+
 export class FlowControl {
   private readonly sets = new Map<string, QueueSet>();
   private readonly retryAfter = new Map<string, RetryAfter>();
@@ -59,53 +69,84 @@ export class FlowControl {
   }
 
   /**
-   * Serve `next` under flow control: now, later, or never (429). The seat is
-   * given back when the response is finished or the connection closes.
+   * Decide a request's fate: `run` it now or once a seat frees (it then holds
+   * the seat, unless exempt or long-running), or `reject` it with the 429
+   * Status (its retryAfterSeconds set). The function returned must be called
+   * when the request is finished or its client went away: it gives the seat
+   * back, or the request's place in its queue. Calling it again does nothing.
    */
-  serve(req: IncomingMessage, res: ServerResponse, user: UserInfo | undefined, info: RequestInfo, next: () => void): void {
+  admit(user: UserInfo | undefined, info: RequestInfo, on: AdmitHandlers): () => void {
     const c = classify(user, info);
-    res.setHeader('X-Kubernetes-PF-FlowSchema-UID', c.flowSchema.uid);
-    res.setHeader('X-Kubernetes-PF-PriorityLevel-UID', c.priorityLevel.uid);
     const set = this.sets.get(c.priorityLevel.name);
     if (!set || isLongRunning(info)) {
-      next();
-      return;
+      on.run(c);
+      return () => undefined;
     }
     const obs = this.o.observer;
-    let queued = false;
-    let settled = false;
+    let state: 'asking' | 'waiting' | 'running' | 'over' = 'asking';
+    let release: () => void = () => undefined;
     const withdraw = set.request(c.flowKey, (a) => {
-      settled = true;
-      if (queued) obs?.inQueue(c, -1);
+      if (state === 'waiting') obs?.inQueue(c, -1);
       if (a.kind === 'rejected') {
+        state = 'over';
         obs?.rejected(c, a.reason);
-        const after = this.retryAfter.get(c.priorityLevel.name)!.dropped();
-        if (!res.headersSent && !res.destroyed) res.setHeader('Retry-After', String(after));
-        sendStatus(res, tooManyRequests(after));
+        on.reject(tooManyRequests(this.retryAfter.get(c.priorityLevel.name)!.dropped()), c);
         return;
       }
+      state = 'running';
+      release = a.release;
       obs?.dispatched(c);
       obs?.executing(c, 1);
-      const release = () => {
-        res.off('finish', release);
-        res.off('close', release);
-        obs?.executing(c, -1);
-        a.release();
-      };
-      res.on('finish', release);
-      res.on('close', release);
-      next();
+      on.run(c);
     });
-    if (!settled) {
-      queued = true;
+    if (state === 'asking') {
+      state = 'waiting';
       obs?.inQueue(c, 1);
-      // A client that gives up while waiting frees its place in the queue.
-      res.on('close', () => {
-        if (settled) return;
-        settled = true;
+    }
+    return () => {
+      if (state === 'waiting') {
         obs?.inQueue(c, -1);
         withdraw();
-      });
-    }
+      } else if (state === 'running') {
+        obs?.executing(c, -1);
+        release();
+      }
+      state = 'over';
+    };
+  }
+
+  /**
+   * The REST front: serve `next` under flow control, now, later, or never
+   * (429 with a Retry-After header). The seat is given back when the response
+   * is finished or the connection closes; a client that leaves while waiting
+   * frees its place in the queue.
+   */
+  serve(res: ServerResponse, user: UserInfo | undefined, info: RequestInfo, next: () => void): void {
+    const headers = (c: Classification) => {
+      if (res.headersSent || res.destroyed) return;
+      res.setHeader('X-Kubernetes-PF-FlowSchema-UID', c.flowSchema.uid);
+      res.setHeader('X-Kubernetes-PF-PriorityLevel-UID', c.priorityLevel.uid);
+    };
+    // Listening before admitting: a response finished at once still gives its seat back.
+    let done: (() => void) | undefined = undefined;
+    let ended = false;
+    const end = () => {
+      ended = true;
+      done?.();
+    };
+    res.once('finish', end);
+    res.once('close', end);
+    done = this.admit(user, info, {
+      run: (c) => {
+        headers(c);
+        next();
+      },
+      reject: (e, c) => {
+        headers(c);
+        if (!res.headersSent && !res.destroyed) res.setHeader('Retry-After', String(e.status.details?.retryAfterSeconds ?? 1));
+        sendStatus(res, e);
+      },
+    });
+    if (ended) done();
   }
 }
