@@ -2,11 +2,14 @@
  * The gRPC client every cluster component uses to talk to the api-server:
  * Kubernetes verbs on any resource, objects as plain Kubernetes JSON, errors
  * as StatusError (isNotFound, isConflict, ...), and watches as async
- * iterators that end when the server ends the stream.
+ * iterators that end when the server ends the stream. A call the api-server
+ * refuses with a Retry-After (API Priority and Fairness' 429) is retried
+ * after it, as client-go retries.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ApiServerClient, type ApiObject, type ListResponse, type ObjectResponse, type ResourceRef, type WatchEvent as WireEvent } from '@kemu/proto';
 import { StatusError, type DeleteOptions, type KubeObject, type Status, type WatchEvent, type WatchEventType } from '@kemu/api';
+import { realClock, sleepOn, type Clock } from './clock.js';
 
 export interface ApiClientOptions {
   /** host:port of the api-server's gRPC listener. */
@@ -22,6 +25,10 @@ export interface ApiClientOptions {
   clientCert?: { cert: Buffer | string; key: Buffer | string };
   /** TLS name to verify (the certificate has `kubernetes` among its names). Default: kubernetes. */
   serverName?: string;
+  /** How often a call refused with a Retry-After is tried again (client-go's Request.MaxRetries). Default: 10. */
+  maxRetries?: number;
+  /** Time for the waits between retries; tests drive it. */
+  clock?: Clock;
 }
 
 export interface ResourceId {
@@ -38,6 +45,35 @@ export interface ListResult<T = KubeObject> {
 }
 
 const UNARY_DEADLINE_MS = 60_000;
+
+/** client-go's default: a request refused with a Retry-After is tried again up to 10 times. */
+export const MAX_RETRIES = 10;
+
+/**
+ * How long to wait before trying a failed call again, in ms, or undefined
+ * when it is not to be retried: as client-go's checkWait, a 429 or a 5xx
+ * that says when to come back (the Status' retryAfterSeconds, which REST
+ * sends as the Retry-After header). The api-server refuses such a call
+ * before doing anything, so even a create may be sent again.
+ */
+export function retryAfterMs(e: unknown): number | undefined {
+  if (!(e instanceof StatusError) || (e.code !== 429 && e.code < 500)) return undefined;
+  const seconds = e.status.details?.retryAfterSeconds;
+  return seconds === undefined || !(seconds >= 0) ? undefined : seconds * 1000;
+}
+
+/** Run `attempt`, and again after each refusal with a Retry-After, at most `maxRetries` more times; then fail with the last error. */
+export async function withRetries<T>(attempt: () => Promise<T>, sleep: (ms: number) => Promise<void>, maxRetries = MAX_RETRIES): Promise<T> {
+  for (let retries = 0; ; retries++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      const wait = retries < maxRetries ? retryAfterMs(e) : undefined;
+      if (wait === undefined) throw e;
+      await sleep(wait);
+    }
+  }
+}
 
 function ref(r: ResourceId): ResourceRef {
   return { group: r.group ?? '', version: r.version, resource: r.resource, namespace: r.namespace ?? '' };
@@ -67,8 +103,12 @@ export function fromGrpcError(e: unknown): Error {
 
 export class ApiClient {
   private client: ApiServerClient;
+  private readonly maxRetries: number;
+  private readonly clock: Clock;
 
   constructor(opts: ApiClientOptions) {
+    this.maxRetries = opts.maxRetries ?? MAX_RETRIES;
+    this.clock = opts.clock ?? realClock;
     const cert = opts.clientCert;
     const tls = cert
       ? grpc.credentials.createSsl(Buffer.from(opts.ca), Buffer.from(cert.key), Buffer.from(cert.cert))
@@ -106,16 +146,19 @@ export class ApiClient {
 
   /**
    * One unary call as a promise: `call` invokes a method of the generated
-   * client with the metadata, options and callback given. Every call has a
+   * client with the metadata, options and callback given. Every attempt has a
    * deadline (the api-server's 60 s request timeout), so no worker waits for
-   * ever on a lost reply.
+   * ever on a lost reply; one refused with a Retry-After is made again after
+   * it (withRetries).
    */
   private unary<Res = ObjectResponse>(
     call: (md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
   ): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      call(new grpc.Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
-    });
+    const attempt = () =>
+      new Promise<Res>((resolve, reject) => {
+        call(new grpc.Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => (err ? reject(fromGrpcError(err)) : resolve(res)));
+      });
+    return withRetries(attempt, (ms) => sleepOn(this.clock, ms), this.maxRetries);
   }
 
   async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
