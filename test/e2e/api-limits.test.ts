@@ -1,20 +1,24 @@
 /**
  * The api-server under a hostile or careless client: API Priority and
  * Fairness keeps a flooding service account to its own priority level and
- * queues (429 with Retry-After past them) while other users, the nodes and
- * their Leases go on; oversized and malformed requests get kube-apiserver's
- * answers; and the audit log (`kemu logs audit`) names who sent what.
+ * queues, over REST (429 with Retry-After past them) and over the
+ * components' gRPC front (RESOURCE_EXHAUSTED with the same 429 Status),
+ * while other users, the nodes and their Leases go on; oversized and
+ * malformed requests get kube-apiserver's answers; and the audit log (`kemu logs audit`) names who sent what.
  */
 import https from 'node:https';
 import tls from 'node:tls';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, creds, k, kubectl, namespace, parseJson, stateFile, waitFor, type ApiResponse } from './helpers.js';
+import { ApiClient, realClock, type Clock } from '@kemu/client';
+import { ApiServerClient } from '@kemu/proto';
+import { api, creds, ctx, k, kubectl, namespace, parseJson, stateFile, waitFor, type ApiResponse } from './helpers.js';
 import { auditEvents } from './audit.js';
 
 interface Status {
@@ -165,6 +169,62 @@ async function metric(name: string, labels: string): Promise<number> {
   return sum;
 }
 
+/**
+ * Every seat of the flooder's priority level (workload-low), held by hogs until the function returned is
+ * called: whatever else the flooder sends, over REST or gRPC, waits in its flow's queues.
+ */
+async function holdEverySeat(seats: number): Promise<() => void> {
+  const hogs = Array.from({ length: seats }, () => flooderRequest('POST', `/api/v1/namespaces/${ns}/configmaps`, { hog: true }));
+  const release = () => hogs.forEach((h) => h.req.destroy());
+  try {
+    await waitFor(
+      'the flood to hold every seat',
+      async () => (await metric('apiserver_flowcontrol_current_executing_requests', 'priority_level="workload-low"')) >= seats,
+      120_000,
+      200,
+    );
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return release;
+}
+
+const seatsFreed = () =>
+  waitFor(
+    'the seats to be freed',
+    async () => (await metric('apiserver_flowcontrol_current_executing_requests', 'priority_level="workload-low"')) === 0,
+    60_000,
+    200,
+  );
+
+const grpcAddress = () => `${ctx().subnet}.0.3:6444`;
+const grpcCA = () => readFileSync(stateFile('pki', 'ca.crt'));
+
+/** A gRPC channel with the flooder's token, answered as grpc-js sees it: no retries. */
+function flooderGrpc(): ApiServerClient {
+  const auth = grpc.credentials.createFromMetadataGenerator((_p, cb) => {
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${token}`);
+    cb(null, md);
+  });
+  return new ApiServerClient(grpcAddress(), grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(grpcCA()), auth), {
+    'grpc.ssl_target_name_override': 'kubernetes',
+  });
+}
+
+/** List the namespace's ConfigMaps over gRPC: the call's code and the Status in its trailer. */
+function grpcList(client: ApiServerClient): Promise<{ code: grpc.status; status?: Status }> {
+  return new Promise((resolve) => {
+    const req = { ref: { group: '', version: 'v1', resource: 'configmaps', namespace: ns }, labelSelector: '', fieldSelector: '', limit: 0, continue: '' };
+    client.list(req, new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (err) => {
+      if (!err) return resolve({ code: grpc.status.OK });
+      const raw = err.metadata?.get('kemu-status-bin')[0];
+      resolve({ code: err.code, status: raw ? parseJson<Status>(Buffer.from(raw).toString('utf8')) : undefined });
+    });
+  });
+}
+
 const leaseRenewTime = async (node: string) =>
   parseJson<{ spec: { renewTime: string } }>(await k(['get', 'lease', node, '-n', 'kube-node-lease', '-o', 'json'])).spec.renewTime;
 
@@ -180,14 +240,8 @@ describe('API Priority and Fairness', () => {
 
     // The flood: requests that hold every seat of the level, then more, which wait in the flow's queues until
     // refused (kube-apiserver lets a request wait a quarter of its 60 s timeout).
-    const hogs = Array.from({ length: seats }, () => flooderRequest('POST', `/api/v1/namespaces/${ns}/configmaps`, { hog: true }));
+    const release = await holdEverySeat(seats);
     try {
-      await waitFor(
-        'the flood to hold every seat',
-        async () => (await metric('apiserver_flowcontrol_current_executing_requests', 'priority_level="workload-low"')) >= seats,
-        120_000,
-        200,
-      );
       const waiting = Array.from({ length: 20 }, () => flooderRequest('GET', `/api/v1/namespaces/${ns}/configmaps`).answered);
 
       // Meanwhile: another user, the admin, and the nodes (Leases renewed, Ready).
@@ -210,17 +264,71 @@ describe('API Priority and Fairness', () => {
       }
       expect(await metric('apiserver_flowcontrol_rejected_requests_total', 'flow_schema="service-accounts"')).toBeGreaterThanOrEqual(20);
     } finally {
-      for (const h of hogs) h.req.destroy();
+      release();
     }
     // The flood over, its seats come back and the flooder is served again.
-    await waitFor(
-      'the seats to be freed',
-      async () => (await metric('apiserver_flowcontrol_current_executing_requests', 'priority_level="workload-low"')) === 0,
-      60_000,
-      200,
-    );
+    await seatsFreed();
     expect((await asFlooder('GET', `/api/v1/namespaces/${ns}/configmaps`)).status).toBe(200);
   }, 180_000);
+
+  it('answers a gRPC flood RESOURCE_EXHAUSTED with the 429 Status, from the same seats, while another client and the nodes are served', async () => {
+    const seats = await metric('apiserver_flowcontrol_nominal_limit_seats', 'priority_level="workload-low"');
+    const rejectedBefore = await metric('apiserver_flowcontrol_rejected_requests_total', 'flow_schema="service-accounts"');
+    const raw = flooderGrpc();
+    // The flooder as a component would be (@kemu/client's ApiClient, which retries after a Retry-After), its waits
+    // noted; and jane over gRPC with her client certificate.
+    const waits: number[] = [];
+    const noting: Clock = { now: () => Date.now(), setTimeout: (fn, ms) => (waits.push(ms), realClock.setTimeout(fn, ms)) };
+    const patient = new ApiClient({ address: grpcAddress(), ca: grpcCA(), token, clock: noting });
+    const janeGrpc = new ApiClient({ address: grpcAddress(), ca: grpcCA(), clientCert: { cert: readFileSync(jane.crt), key: readFileSync(jane.key) } });
+    const configMaps = { version: 'v1', resource: 'configmaps', namespace: ns };
+    try {
+      expect((await grpcList(raw)).code).toBe(grpc.status.OK);
+      expect((await patient.list(configMaps)).items).toBeDefined();
+      // The flooder's REST hogs hold every seat of its level: its gRPC calls wait behind them (one set of seats for
+      // both fronts) — past its flow's queues (6 of 50 places) refused at once, the others once they waited too long.
+      const release = await holdEverySeat(seats);
+      let patientList: Promise<unknown>;
+      try {
+        // The ApiClient's call first, in a queue before the flood fills them.
+        patientList = patient.list(configMaps);
+        await waitFor(
+          'the call to wait in a queue',
+          async () => (await metric('apiserver_flowcontrol_current_inqueue_requests', 'priority_level="workload-low"')) >= 1,
+          30_000,
+          100,
+        );
+        const flood = Array.from({ length: 400 }, () => grpcList(raw));
+
+        // Meanwhile: another user over gRPC, and the nodes, whose kubelets renew their Leases over gRPC.
+        expect((await janeGrpc.list(configMaps)).items).toBeDefined();
+        const before = await leaseRenewTime('node-2');
+        await waitFor('node-2 to renew its Lease during the gRPC flood', async () => (await leaseRenewTime('node-2')) !== before, 60_000, 500);
+        const ready = await k(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}']);
+        expect(ready.trim().split(' ')).toEqual(['True', 'True', 'True']);
+
+        for (const r of await Promise.all(flood)) {
+          expect(r.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+          expect(r.status).toMatchObject({ kind: 'Status', code: 429, reason: 'TooManyRequests', message: 'Too many requests, please try again later.' });
+          expect(r.status?.details?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+        }
+        expect(await metric('apiserver_flowcontrol_rejected_requests_total', 'flow_schema="service-accounts"')).toBeGreaterThanOrEqual(rejectedBefore + 400);
+        // The ApiClient's call was refused too when it had waited too long, and waits as told before it tries again.
+        await waitFor('the ApiClient to wait its Retry-After', () => waits.length > 0, 60_000, 200);
+        expect(Math.min(...waits)).toBeGreaterThanOrEqual(1000);
+      } finally {
+        release();
+      }
+      await seatsFreed();
+      // The flood over, the call that was refused is answered on a retry.
+      await expect(patientList).resolves.toMatchObject({ items: expect.any(Array) as unknown[] });
+      expect((await grpcList(raw)).code).toBe(grpc.status.OK);
+    } finally {
+      raw.close();
+      patient.close();
+      janeGrpc.close();
+    }
+  }, 240_000);
 });
 
 describe('request limits', () => {
