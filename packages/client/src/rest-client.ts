@@ -5,14 +5,16 @@
  * API (https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT) accepts —
  * so in a pod the informers read through this client, and the few writes an
  * add-on makes (an Ingress's status, Events) go through it too, with the
- * same verbs and errors as the gRPC ApiClient.
+ * same verbs and errors as the gRPC ApiClient, and the same retries after a
+ * Retry-After.
  */
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { IncomingMessage } from 'node:http';
 import { StatusError, type KubeObject, type Status, type WatchEvent } from '@kemu/api';
-import type { ApiClient, ListResult, ResourceId } from './api-client.js';
+import { withRetries, type ApiClient, type ListResult, type ResourceId } from './api-client.js';
+import { realClock, sleepOn, type Clock } from './clock.js';
 import type { ListWatcher } from './informer.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -23,6 +25,8 @@ export interface RestClientOptions {
   ca: Buffer | string;
   /** Read for every request: the kubelet renews a projected token in place. */
   tokenFile: string;
+  /** Time for the waits before a call refused with a Retry-After is made again; tests drive it. */
+  clock?: Clock;
 }
 
 /** The in-cluster configuration, as client-go's rest.InClusterConfig: undefined outside a pod. */
@@ -98,36 +102,46 @@ export class RestClient implements ListWatcher, Pick<ApiClient, 'get' | 'create'
     });
   }
 
-  /** One call whose reply is an object (or a Status on failure). */
-  private async object(p: string, o: { method: string; body?: unknown; contentType?: string }): Promise<KubeObject> {
-    const res = await this.request(p, o);
-    if ((res.statusCode ?? 500) >= 300) throw await failure(res);
-    return JSON.parse(await readBody(res)) as KubeObject;
+  /** One call whose reply is a JSON body (or a Status on failure); refused with a Retry-After, made again after it. */
+  private call<T>(p: string, o: { method?: string; body?: unknown; contentType?: string } = {}): Promise<T> {
+    return withRetries(
+      async () => {
+        const res = await this.request(p, o);
+        if ((res.statusCode ?? 500) >= 300) throw await failure(res);
+        return JSON.parse(await readBody(res)) as T;
+      },
+      (ms) => sleepOn(this.o.clock ?? realClock, ms),
+    );
   }
 
   get(r: ResourceId, name: string, subresource = ''): Promise<KubeObject> {
-    return this.object(`${path(r)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`, { method: 'GET' });
+    return this.call<KubeObject>(`${path(r)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`, { method: 'GET' });
   }
 
   create(r: ResourceId, obj: KubeObject, opts: { subresource?: string; name?: string } = {}): Promise<KubeObject> {
     const sub = opts.subresource ? `/${encodeURIComponent(opts.name ?? '')}/${opts.subresource}` : '';
-    return this.object(path(r) + sub, { method: 'POST', body: obj });
+    return this.call<KubeObject>(path(r) + sub, { method: 'POST', body: obj });
   }
 
   update(r: ResourceId, obj: KubeObject, subresource = ''): Promise<KubeObject> {
-    return this.object(`${path(r)}/${encodeURIComponent(obj.metadata.name ?? '')}${subresource ? `/${subresource}` : ''}`, { method: 'PUT', body: obj });
+    return this.call<KubeObject>(`${path(r)}/${encodeURIComponent(obj.metadata.name ?? '')}${subresource ? `/${subresource}` : ''}`, {
+      method: 'PUT',
+      body: obj,
+    });
   }
 
   patch(r: ResourceId, name: string, patch: unknown, type: PatchType = 'application/merge-patch+json', subresource = ''): Promise<KubeObject> {
-    return this.object(`${path(r)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`, { method: 'PATCH', body: patch, contentType: type });
+    return this.call<KubeObject>(`${path(r)}/${encodeURIComponent(name)}${subresource ? `/${subresource}` : ''}`, {
+      method: 'PATCH',
+      body: patch,
+      contentType: type,
+    });
   }
 
   async list(r: ResourceId, opts: { labelSelector?: string; fieldSelector?: string; limit?: number; continue?: string } = {}): Promise<ListResult> {
-    const res = await this.request(
+    const list = await this.call<{ items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } }>(
       path(r) + query({ labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue }),
     );
-    if ((res.statusCode ?? 500) >= 300) throw await failure(res);
-    const list = JSON.parse(await readBody(res)) as { items?: KubeObject[]; metadata?: { resourceVersion?: string; continue?: string } };
     return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', continue: list.metadata?.continue || undefined };
   }
 
