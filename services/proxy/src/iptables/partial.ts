@@ -5,7 +5,6 @@
  */
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
 import { changedFingerprints, serviceFingerprints } from '../model/fingerprints.js';
-import { isServiceChainName } from '../naming.js';
 import { buildIptablesRules, type IptablesOptions, type IptablesRuleset } from './ruleset.js';
 
 /** "namespace/name" of every Service whose ports or endpoints differ between two models (added and removed ones too). */
@@ -55,40 +54,20 @@ function chainOf(line: string): string | undefined {
 }
 
 /**
- * The rules of the top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, the filter chains: all but the per-service
- * ones) an iptables-restore input writes, by "table/chain", in order. Every sync writes them whole, so after a
- * successful restore this is what they hold.
- */
-export function topLevelChains(restoreInput: string): Map<string, string[]> {
-  const chains = new Map<string, string[]>();
-  let table = '';
-  for (const line of restoreInput.split('\n')) {
-    if (line.startsWith('*')) table = line.slice(1);
-    const chain = chainOf(line);
-    if (chain === undefined || isServiceChainName(chain)) continue;
-    const key = `${table}/${chain}`;
-    const rules = chains.get(key) ?? [];
-    if (line.startsWith('-A ')) rules.push(line);
-    chains.set(key, rules);
-  }
-  return chains;
-}
-
-/**
  * A partial sync's input without the top-level chains whose rules are exactly what the last sync left in them.
  * kube-proxy rewrites KUBE-SERVICES on every partial sync; with iptables-nft that alone costs most of a second for
  * 5,000 Services (each rule appended walks the table's sorted chain list), while one Service's endpoints changing
  * leaves it as it was. A chain the input does not name is left alone by --noflush, so the result is the same.
  */
-export function omitUnchangedChains(restoreInput: string, previous: ReadonlyMap<string, readonly string[]>): string {
+export function omitUnchangedChains(ruleset: Pick<IptablesRuleset, 'text' | 'topLevel'>, previous: ReadonlyMap<string, readonly string[]>): string {
   const same = new Set<string>();
-  for (const [key, rules] of topLevelChains(restoreInput)) {
+  for (const [key, rules] of ruleset.topLevel) {
     const before = previous.get(key);
     if (before !== undefined && before.length === rules.length && before.every((r, i) => r === rules[i])) same.add(key);
   }
-  if (same.size === 0) return restoreInput;
+  if (same.size === 0) return ruleset.text;
   let table = '';
-  const kept = restoreInput.split('\n').filter((line) => {
+  const kept = ruleset.text.split('\n').filter((line) => {
     if (line.startsWith('*')) table = line.slice(1);
     const chain = chainOf(line);
     return chain === undefined || !same.has(`${table}/${chain}`);

@@ -1,6 +1,7 @@
 /**
- * Golden rulesets in the order kemu writes them (kube-proxy's order, with Services
- * sorted by name and per-service chains declared in name order): a full sync of everyday Services, then a partial sync after one
+ * Golden rulesets in the order kemu writes them (kube-proxy's rules, with Services
+ * sorted by name, per-service chains declared in descending name order, their rules before the KUBE-SERVICES rules
+ * that lead to them): a full sync of everyday Services, then a partial sync after one
  * Service lost an endpoint and another was deleted. Each was checked by loading it
  * with iptables-restore in a scratch network namespace.
  */
@@ -184,6 +185,45 @@ describe('iptables ruleset goldens', () => {
     expect(text).toContain('-A KUBE-SERVICES -m comment --comment "default/web cluster IP"');
   });
 
+  it("iptables-nft: the Services' chains in transactions of a few Services, before the chains that lead to them", () => {
+    const { services, slices } = kemuScenario();
+    const existingNatChains = ['KUBE-SVC-GONEGONEGONEGONE'];
+    const input = { entries: buildModel(services, slices), node: KEMU_NODE, existingNatChains };
+    const one = buildIptablesRules(input).text;
+    const split = buildIptablesRules({ ...input, natTransactionServices: 2 }).text;
+    const blocks = split
+      .split('*nat\n')
+      .slice(1)
+      .map((b) => b.split('\n').filter((l) => l !== '' && l !== 'COMMIT'));
+    const groups = Math.ceil(new Set(one.match(/^:KUBE-(SVC|SVL)-\S+/gm)?.map((c) => c.slice(10))).size / 2);
+    expect(blocks.length).toBeGreaterThanOrEqual(groups + 2);
+    // The same lines in all: only where they are differs.
+    const natLines = (t: string) =>
+      t
+        .split('*nat\n')
+        .slice(1)
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '' && l !== 'COMMIT')
+        .sort();
+    expect(natLines(split)).toEqual(natLines(one));
+    // A transaction jumps only to chains of its own, of those before it, or the fixed ones.
+    const known = new Set(['KUBE-MARK-MASQ', 'KUBE-POSTROUTING', 'MARK', 'MASQUERADE', 'RETURN', 'DNAT', 'KUBE-NODEPORTS']);
+    for (const block of blocks) {
+      for (const l of block) if (l.startsWith(':')) known.add(l.slice(1).split(' ')[0]);
+      for (const l of block) if (l.startsWith('-A ')) expect(known).toContain(l.slice(l.lastIndexOf(' -j ') + 4).split(' ')[0]);
+    }
+    expect(blocks[0].every((l) => /KUBE-(POSTROUTING|MARK-MASQ) /.test(l))).toBe(true);
+    const last = blocks[blocks.length - 1];
+    expect(last.slice(0, 2)).toEqual([':KUBE-SERVICES - [0:0]', ':KUBE-NODEPORTS - [0:0]']);
+    expect(last.slice(-2)).toEqual([expect.stringContaining('-j KUBE-NODEPORTS'), '-X KUBE-SVC-GONEGONEGONEGONE']);
+    // A partial sync (one transaction) writes KUBE-SERVICES as the split full sync did, so it can leave it alone.
+    const full = buildIptablesRules({ ...input, natTransactionServices: 2 });
+    const partial = buildIptablesRules({ ...input, natTransactionServices: 2, changedServices: new Set(['default/web']) });
+    expect(partial.topLevel.get('nat/KUBE-SERVICES')).toEqual(full.topLevel.get('nat/KUBE-SERVICES'));
+    expect(full.topLevel.get('nat/KUBE-SERVICES')?.length).toBeGreaterThan(3);
+  });
+
   it('a full sync deletes chains that exist but are no longer used', () => {
     const { services, slices } = kemuScenario();
     const r = buildIptablesRules({
@@ -193,7 +233,8 @@ describe('iptables ruleset goldens', () => {
     });
     expect(r.deletedChains).toEqual(['KUBE-SEP-OLDOLDOLDOLDOLDO', 'KUBE-SVC-GONEGONEGONEGONE']);
     expect(r.text).toContain(':KUBE-SVC-GONEGONEGONEGONE - [0:0]\n');
-    expect(r.text).toContain('-X KUBE-SVC-GONEGONEGONEGONE\n-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports');
+    // Deleted last, once nothing jumps to them.
+    expect(r.text).toContain('-j KUBE-NODEPORTS\n-X KUBE-SEP-OLDOLDOLDOLDOLDO\n-X KUBE-SVC-GONEGONEGONEGONE\nCOMMIT\n');
   });
 
   it('options: no localhost NodePorts, liberal conntrack, --random-fully, masquerade-all, another mark bit', () => {

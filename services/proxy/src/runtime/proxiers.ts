@@ -3,8 +3,8 @@
  * one tool call per sync. They remember what the last successful sync wrote, so
  * a sync can be partial; any failure makes the next sync full. (nftables: nftables-proxier.ts.)
  */
-import { IptablesRuleMemo, buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
-import { omitUnchangedChains, topLevelChains } from '../iptables/partial.js';
+import { IptablesRuleMemo, NAT_TRANSACTION_SERVICES, buildIptablesRules, type IptablesOptions } from '../iptables/ruleset.js';
+import { omitUnchangedChains } from '../iptables/partial.js';
 import { changedFingerprints, serviceFingerprints } from '../model/fingerprints.js';
 import { iptablesJumps, jumpRuleArgs } from '../iptables/jumps.js';
 import type { NodeFacts, ServiceEntry } from '../model/types.js';
@@ -115,16 +115,19 @@ export class IptablesProxier implements Proxier {
       options: this.options,
       existingNatChains: existing,
       memo: this.rules,
+      // iptables-legacy replaces the whole table on each COMMIT: one transaction. iptables-nft (also the host's
+      // `iptables` on Debian and most distributions today) gets several when many Services' chains are written.
+      ...(this.backend !== 'legacy' ? { natTransactionServices: NAT_TRANSACTION_SERVICES } : {}),
       ...(changed ? { changedServices: changed } : {}),
     });
-    const input = changed && last ? omitUnchangedChains(ruleset.text, last.topLevel) : ruleset.text;
+    const input = changed && last ? omitUnchangedChains(ruleset, last.topLevel) : ruleset.text;
     // A change that changes no rule (a slice rewritten with the same endpoints) leaves nothing to restore.
     if (input !== '') await run(this.exec, this.tools.restore, [...WAIT, '--noflush', '--counters'], input);
     this.last = {
       fingerprints,
       nodeKey,
       activeNatChains: [...ruleset.activeNatChains],
-      topLevel: topLevelChains(ruleset.text),
+      topLevel: ruleset.topLevel,
     };
     this.needFull = false;
     this.kernelKnown = true;

@@ -167,6 +167,9 @@ export interface IptablesGoldenParts {
 }
 
 /** A whole iptables-restore input in the order kemu writes it: the base around a golden's own lines. */
+const descending = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+const leadsToServices = (rule: string): boolean => /^-A KUBE-(SERVICES|NODEPORTS) /.test(rule);
+
 export function iptablesGolden(parts: IptablesGoldenParts): string {
   const nat = textLines(parts.nat);
   const base: readonly string[] = IPTABLES_BASE.natChains;
@@ -181,12 +184,15 @@ export function iptablesGolden(parts: IptablesGoldenParts): string {
     'COMMIT',
     '*nat',
     ...declareChains(IPTABLES_BASE.natChains),
-    // Per-service chains, deleted ones included, are declared in name order.
-    ...[...(parts.natChains === undefined ? declareChains(used) : textLines(parts.natChains)), ...declareChains(deleted)].sort(),
+    // Per-service chains are declared in descending name order, then the deleted ones (ruleset.ts says why).
+    ...(parts.natChains === undefined ? declareChains(used) : textLines(parts.natChains)).sort(descending),
+    ...declareChains(deleted).sort(descending),
     ...IPTABLES_BASE.masquerade,
-    ...nat,
-    ...deleted.map((c) => `-X ${c}`),
+    // The Services' own chains' rules, then those of KUBE-SERVICES and KUBE-NODEPORTS that lead to them.
+    ...nat.filter((l) => !leadsToServices(l)),
+    ...nat.filter(leadsToServices),
     IPTABLES_BASE.nodePortsJump,
+    ...deleted.map((c) => `-X ${c}`),
     'COMMIT',
     '',
   ].join('\n');
