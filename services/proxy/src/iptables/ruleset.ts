@@ -175,7 +175,7 @@ export function buildIptablesRules(input: IptablesSyncInput): IptablesRuleset {
     fixedRules: natRules.lines,
     // iptables-nft: in descending order of the chain each jumps to, for the reason the declarations are (kube-proxy's
     // order of them is Go's map order, random), in every sync alike so that a partial sync finds them unchanged.
-    topRules: input.natTransactionServices === undefined ? natTop.lines : [...natTop.lines].sort((a, b) => descending(jumpTarget(a), jumpTarget(b))),
+    topRules: input.natTransactionServices === undefined ? natTop.lines : byJumpTargetDescending(natTop.lines),
     nodePortsJump: nodePortsJump.lines,
   };
   const nat = natTransactions(top, perServiceChains, deletedChains, input.natTransactionServices);
@@ -199,7 +199,8 @@ interface Group {
   rules: readonly string[];
 }
 
-const descending = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+/** Sorted, last first (the default sort, reversed: a comparator of our own costs more at 15,000 names). */
+const descending = (xs: string[]): string[] => xs.sort().reverse();
 
 /** The nat lines of the chains every sync writes whole. */
 interface NatTop {
@@ -219,9 +220,9 @@ interface NatTop {
  * KUBE-NODEPORTS with the stale chains' deletion (NAT_TRANSACTION_SERVICES says why and why in this order).
  */
 function natTransactions(top: NatTop, groups: readonly Group[], stale: readonly string[], perTransaction: number | undefined): string[] {
-  const staleDecls = stale.map(chainLine).sort(descending);
+  const staleDecls = descending(stale.map(chainLine));
   const deletes = stale.map((c) => `-X ${c}`);
-  const decls = (gs: readonly Group[]) => gs.flatMap((g) => g.decls).sort(descending);
+  const decls = (gs: readonly Group[]) => descending(gs.flatMap((g) => g.decls));
   const rules = (gs: readonly Group[]) => gs.flatMap((g) => g.rules);
   if (perTransaction === undefined || groups.length <= perTransaction) {
     return [
@@ -247,8 +248,10 @@ function natTransactions(top: NatTop, groups: readonly Group[], stale: readonly 
   return out;
 }
 
-/** The chain a rule jumps to (its last "-j"). */
-const jumpTarget = (rule: string): string => rule.slice(rule.lastIndexOf(' -j ') + 4);
+/** Rules in descending order of the chain each jumps to (its last "-j"). */
+function byJumpTargetDescending(rules: readonly string[]): string[] {
+  return descending(rules.map((r) => `${r.slice(r.lastIndexOf(' -j ') + 4)}\n${r}`)).map((k) => k.slice(k.indexOf('\n') + 1));
+}
 
 /** A declaration of KUBE-SERVICES or KUBE-NODEPORTS, the chains that lead to the Services' chains. */
 const isTopLevel = (decl: string): boolean => decl === chainLine('KUBE-SERVICES') || decl === chainLine('KUBE-NODEPORTS');
