@@ -1,5 +1,9 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatEntry, parseLog, renderLog } from './logs.js';
+import { LogPump, formatEntry, parseLog, renderLog } from './logs.js';
 
 const log = [
   { time: '2026-01-01T00:00:01.000000000Z', stream: 'stdout', partial: false, text: 'one' },
@@ -23,5 +27,32 @@ describe('CRI logs', () => {
   });
   it('ignores lines that are not CRI entries', () => {
     expect(parseLog('garbage\n\n')).toEqual([]);
+  });
+});
+
+describe('LogPump', () => {
+  it('keeps up with writers faster than a pipe per pause, each container its own lines (one read buffer for all)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kemu-logpump-'));
+    try {
+      // Two containers, each writing 4 MiB of lines as fast as it can: more than a 64 KiB pipe every 10 ms pause.
+      const lines = 32_768;
+      const pumps = ['a', 'b'].map((name) => {
+        execFileSync('mkfifo', [join(dir, name)]);
+        const pump = new LogPump(join(dir, `${name}.log`), { out: join(dir, name) });
+        const script = `const fs = require('fs'); const fd = fs.openSync(process.argv[1], 'w');
+          const line = process.argv[2].repeat(127) + '\\n'; for (let i = 0; i < ${lines}; i++) fs.writeSync(fd, line);`;
+        const writer = spawn(process.execPath, ['-e', script, join(dir, name), name]);
+        return { name, pump, done: new Promise((r) => writer.on('exit', r)) };
+      });
+      for (const p of pumps) {
+        await p.done;
+        await p.pump.close();
+        const entries = parseLog(readFileSync(join(dir, `${p.name}.log`), 'utf8'));
+        expect(entries).toHaveLength(lines);
+        expect(entries.every((e) => e.text === p.name.repeat(127) && !e.partial)).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

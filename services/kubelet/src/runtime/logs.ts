@@ -81,6 +81,13 @@ const MAX_LINE = 16 * 1024;
  */
 const READ_PAUSE_MS = 10;
 
+/**
+ * The one buffer every container's pipe is read into (onread): a read's bytes are copied out before its callback
+ * returns, and the callbacks of one event loop never overlap, so one buffer serves the node (it was 128 KiB per
+ * container). As large as a pipe: a read that fills it leaves more waiting, read at once rather than after a pause.
+ */
+const READ_BUFFER = Buffer.alloc(64 * 1024);
+
 interface Pipe {
   sock: Socket;
   stream: StreamName;
@@ -114,10 +121,11 @@ export class LogPump {
         readable: true,
         writable: false,
         onread: {
-          buffer: Buffer.alloc(64 * 1024),
+          buffer: READ_BUFFER,
           callback: (n: number, buf: Uint8Array) => {
             this.take(s, Buffer.from(buf.subarray(0, n)));
-            if (!s.paused && !this.closed) {
+            // A full buffer: the writer is ahead, read on (a pause would leave it blocked on a full pipe).
+            if (n < buf.length && !s.paused && !this.closed) {
               sock.pause();
               s.paused = setTimeout(() => {
                 s.paused = undefined;
