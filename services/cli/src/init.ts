@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { formatIPv4, isPlainObject, nthAddress } from '@kemu/api';
 import { makeCA, newKey, newToken, signCert, type KeyPair } from '@kemu/client/pki';
+import { ensureAuditPolicy } from './audit-policy.js';
 import { etcdCredentials, etcdMembersFromEnv } from './etcd-pki.js';
 
 export interface InitOptions {
@@ -69,6 +70,7 @@ export async function init(o: InitOptions): Promise<{ created: boolean; kubeconf
   const name = o.clusterName ?? 'kemu';
   const port = o.port ?? 6443;
   const kubeconfigPath = join(o.state, 'kubeconfig');
+  ensureAuditPolicy(o.state);
   if (existsSync(f('ca.crt')) && existsSync(f('tokens.csv')) && existsSync(kubeconfigPath)) {
     await nodeCredentials(pki, Promise.resolve({ cert: readFileSync(f('ca.crt'), 'utf8'), key: readFileSync(f('ca.key'), 'utf8') }));
     return { created: false, kubeconfigPath };
