@@ -10,23 +10,29 @@ import type { KubeObject, ResourceInfo } from '@kemu/api';
 import type { PodSpec } from 'kubernetes-types/core/v1.js';
 import { evaluatePod, LEVELS, namespacePolicy, violations, type Level, type PodEvaluation } from './pod-security.js';
 
+interface PodTemplate {
+  metadata?: { annotations?: Record<string, string> };
+  spec?: PodSpec;
+}
+type WithTemplate = { spec?: { template?: PodTemplate } };
+
 /** The kinds whose pod template is checked, and where the template is. */
-const TEMPLATES: Record<string, (o: KubeObject) => PodSpec | undefined> = {
-  deployments: (o) => (o as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec,
-  replicasets: (o) => (o as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec,
-  daemonsets: (o) => (o as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec,
-  statefulsets: (o) => (o as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec,
-  replicationcontrollers: (o) => (o as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec,
-  jobs: (o) => (o as { spec?: { template?: { spec?: PodSpec } } }).spec?.template?.spec,
-  cronjobs: (o) => (o as { spec?: { jobTemplate?: { spec?: { template?: { spec?: PodSpec } } } } }).spec?.jobTemplate?.spec?.template?.spec,
+const TEMPLATES: Record<string, (o: KubeObject) => PodTemplate | undefined> = {
+  deployments: (o) => (o as WithTemplate).spec?.template,
+  replicasets: (o) => (o as WithTemplate).spec?.template,
+  daemonsets: (o) => (o as WithTemplate).spec?.template,
+  statefulsets: (o) => (o as WithTemplate).spec?.template,
+  replicationcontrollers: (o) => (o as WithTemplate).spec?.template,
+  jobs: (o) => (o as WithTemplate).spec?.template,
+  cronjobs: (o) => (o as { spec?: { jobTemplate?: WithTemplate } }).spec?.jobTemplate?.spec?.template,
 };
 
 /** What admission does with a pod or a workload's pod template; other kinds pass untouched. */
 export function admitPodSecurity(info: ResourceInfo, obj: KubeObject, namespaceLabels: Record<string, string> | undefined): PodEvaluation {
   const policy = namespacePolicy(namespaceLabels);
-  if (info.storage === 'pods') return evaluatePod(policy, (obj as { spec?: PodSpec }).spec, true);
-  const template = TEMPLATES[info.storage];
-  return template ? evaluatePod(policy, template(obj), false) : { warnings: [], auditAnnotations: {} };
+  if (info.storage === 'pods') return evaluatePod(policy, (obj as { spec?: PodSpec }).spec, true, obj.metadata.annotations ?? {});
+  const template = TEMPLATES[info.storage]?.(obj);
+  return template ? evaluatePod(policy, template.spec, false, template.metadata?.annotations ?? {}) : { warnings: [], auditAnnotations: {} };
 }
 
 const stricter = (a: Level, b: Level) => LEVELS.indexOf(a) > LEVELS.indexOf(b);
@@ -40,7 +46,9 @@ export function namespaceChangeWarnings(
 ): string[] {
   const level = namespacePolicy(next).enforce;
   if (!stricter(level, namespacePolicy(prev).enforce)) return [];
-  const bad = pods.map((p) => ({ name: p.metadata.name ?? '', vs: violations(level, (p as { spec?: PodSpec }).spec) })).filter((p) => p.vs.length);
+  const bad = pods
+    .map((p) => ({ name: p.metadata.name ?? '', vs: violations(level, (p as { spec?: PodSpec }).spec, p.metadata.annotations ?? {}) }))
+    .filter((p) => p.vs.length);
   if (!bad.length) return [];
   return [
     `existing pods in namespace "${name}" violate the new PodSecurity enforce level "${level}:latest"`,

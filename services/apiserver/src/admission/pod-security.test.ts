@@ -35,12 +35,13 @@ describe('Pod Security Standards', () => {
         },
       ],
     };
+    // Kubernetes lists them by check ID: capabilities_baseline, hostNamespaces, hostPathVolumes, hostPorts, privileged.
     expect(violations('baseline', spec)).toEqual([
-      'host namespaces (hostNetwork=true)',
-      'privileged (container "c" must not set securityContext.privileged=true)',
       'non-default capabilities (container "c" must not include "NET_ADMIN" in securityContext.capabilities.add)',
-      'hostPath volume ("root")',
+      'host namespaces (hostNetwork=true)',
+      'hostPath volumes (volume "root")',
       'hostPort (container "c" uses hostPort 80)',
+      'privileged (container "c" must not set securityContext.privileged=true)',
     ]);
   });
 
@@ -66,6 +67,16 @@ describe('Pod Security Standards', () => {
     const tightened = { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' };
     expect(admitPodSecurity(deployments, deploy, tightened).warnings).toHaveLength(1);
     expect(admitPodSecurity(deployments, deploy, tightened).auditAnnotations).toEqual({});
+    // The AppArmor annotations are read from the pod's metadata, and from a template's.
+    const unconfined = { 'container.apparmor.security.beta.kubernetes.io/nginx': 'unconfined' };
+    const baselineNs = { 'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn': 'baseline' };
+    expect(admitPodSecurity(pods, { ...pod, metadata: { ...pod.metadata, annotations: unconfined } }, baselineNs).refusal).toBe(
+      'violates PodSecurity "baseline:latest": forbidden AppArmor profile (annotation must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io/nginx="unconfined"")',
+    );
+    const annotatedDeploy = { ...deploy, spec: { template: { metadata: { annotations: unconfined }, spec: nginx } } };
+    expect(admitPodSecurity(deployments, annotatedDeploy, baselineNs).warnings[0]).toMatch(
+      /^would violate PodSecurity "baseline:latest": forbidden AppArmor profile \(/,
+    );
     expect(namespaceChangeWarnings('x', { 'pod-security.kubernetes.io/enforce': 'restricted' }, {}, [pod])).toEqual([
       'existing pods in namespace "x" violate the new PodSecurity enforce level "restricted:latest"',
       'web: allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile',
