@@ -64,6 +64,31 @@ describe('Pod Security admission', () => {
     expect(bad.stderr).toContain('metadata.labels[pod-security.kubernetes.io/audit]: Invalid value: "strict": must be one of privileged, baseline, restricted');
   });
 
+  it("baseline: an AppArmor profile annotation of unconfined is refused with kube-apiserver's words", async () => {
+    const base = await namespace('psa-baseline');
+    try {
+      await k(['label', 'namespace', base, 'pod-security.kubernetes.io/enforce=baseline']);
+      const r = await kubectl([
+        'run',
+        'aa',
+        '--image=busybox',
+        '-n',
+        base,
+        '--annotations=container.apparmor.security.beta.kubernetes.io/aa=unconfined',
+        '--',
+        'sleep',
+        '3600',
+      ]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain(
+        'Error from server (Forbidden): pods "aa" is forbidden: violates PodSecurity "baseline:latest": forbidden AppArmor profile ' +
+          '(annotation must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io/aa="unconfined"")',
+      );
+    } finally {
+      await kubectl(['delete', 'namespace', base, '--wait=false']);
+    }
+  });
+
   it('audit: a violating pod goes in without a warning; the audit log says what it violates', { timeout: 120_000 }, async () => {
     const audited = await namespace('psa-audit');
     try {
