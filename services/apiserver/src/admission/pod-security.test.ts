@@ -83,6 +83,34 @@ describe('Pod Security Standards', () => {
     ]);
   });
 
+  it('a changed enforce level groups existing pods by their reasons, named by the least name, as kube-apiserver does', () => {
+    const pod = (name: string, spec: PodSpec, owner?: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: 'x',
+        ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: owner, controller: true }] } : {}),
+      },
+      spec,
+    });
+    const hostNet: PodSpec = { ...nginx, hostNetwork: true };
+    const pods = [pod('web-b', nginx, 'rs'), pod('web-a', nginx, 'rs'), pod('web-c', nginx, 'rs'), pod('agent', hostNet), pod('ok', hardened)];
+    expect(namespaceChangeWarnings('x', { 'pod-security.kubernetes.io/enforce': 'restricted' }, {}, pods)).toEqual([
+      'existing pods in namespace "x" violate the new PodSecurity enforce level "restricted:latest"',
+      'web-a (and 2 other pods): allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile',
+      'agent: host namespaces, allowPrivilegeEscalation != false, unrestricted capabilities, runAsNonRoot != true, seccompProfile',
+    ]);
+    // Loosening to baseline still names the pods that break baseline; to privileged, or unchanged, nothing.
+    const restricted = { 'pod-security.kubernetes.io/enforce': 'restricted' };
+    expect(namespaceChangeWarnings('x', { 'pod-security.kubernetes.io/enforce': 'baseline' }, restricted, pods)).toEqual([
+      'existing pods in namespace "x" violate the new PodSecurity enforce level "baseline:latest"',
+      'agent: host namespaces',
+    ]);
+    expect(namespaceChangeWarnings('x', { 'pod-security.kubernetes.io/enforce': 'privileged' }, restricted, pods)).toEqual([]);
+    expect(namespaceChangeWarnings('x', restricted, restricted, pods)).toEqual([]);
+  });
+
   it('audit admits the pod without a warning and puts the warning text in the audit-violations annotation', () => {
     const pods = lookupResource('', 'v1', 'pods')!;
     const daemonsets = lookupResource('apps', 'v1', 'daemonsets')!;

@@ -44,17 +44,24 @@ export function invalidPolicyLabels(labels: Record<string, string> | undefined):
   return out;
 }
 
+/** The checks of a level a pod fails, in the order Kubernetes lists them. */
+function failed(level: Level, spec: PodSpec | undefined, annotations: Record<string, string>): { reason: string; detail: string }[] {
+  if (level === 'privileged' || !spec) return [];
+  return CHECKS[level].map((c) => c.run({ annotations, spec })).filter((r): r is { reason: string; detail: string } => !!r);
+}
+
 /**
  * What a pod breaks of a level, as `reason (detail)` in the order Kubernetes
  * lists it (empty: it meets the level). The annotations are the pod's (or
  * the template's), for the AppArmor check.
  */
 export function violations(level: Level, spec: PodSpec | undefined, annotations: Record<string, string> = {}): string[] {
-  if (level === 'privileged' || !spec) return [];
-  return CHECKS[level]
-    .map((c) => c.run({ annotations, spec }))
-    .filter((r): r is { reason: string; detail: string } => !!r)
-    .map((r) => `${r.reason} (${r.detail})`);
+  return failed(level, spec, annotations).map((r) => `${r.reason} (${r.detail})`);
+}
+
+/** Only the reasons, as the warnings about a namespace's existing pods give them. */
+export function violationReasons(level: Level, spec: PodSpec | undefined, annotations: Record<string, string> = {}): string[] {
+  return failed(level, spec, annotations).map((r) => r.reason);
 }
 
 /** The text of a refusal or warning: `violates PodSecurity "restricted:latest": a, b`. */
