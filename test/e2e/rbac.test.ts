@@ -145,6 +145,15 @@ describe('a namespace admin (the admin ClusterRole bound in one namespace)', () 
     expect(bound.exitCode).toBe(1);
     expect(bound.stderr).toContain('is attempting to grant RBAC permissions not currently held');
   });
+
+  it('may not bind a ClusterRole that does not exist (no empty grant); the cluster admin may', async () => {
+    // kube-apiserver resolves the role of a binding its author may not `bind`, and answers that resolution's NotFound.
+    const missing = await as(adminToken, ['create', 'rolebinding', 'bob-ghost', '--clusterrole=rbac-e2e-ghost', '--user=bob', '-n', ns]);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toContain('failed to create rolebinding: clusterroles.rbac.authorization.k8s.io "rbac-e2e-ghost" not found');
+    expect((await kubectl(['get', 'rolebinding', 'bob-ghost', '-n', ns])).exitCode).not.toBe(0);
+    expect((await kubectl(['create', 'rolebinding', 'bob-ghost', '--clusterrole=rbac-e2e-ghost', '--user=bob', '-n', ns])).exitCode).toBe(0);
+  });
 });
 
 describe('impersonation', () => {

@@ -5,7 +5,7 @@
  * (bindings) verb, as kube-apiserver's policy-based RBAC storage decides.
  */
 import type { PolicyRule } from 'kubernetes-types/rbac/v1.js';
-import { forbidden } from '@kemu/api';
+import { forbidden, notFound } from '@kemu/api';
 import type { UserInfo } from '../http/auth.js';
 import { authorize, rulesFor, SYSTEM_MASTERS, type RbacSnapshot } from './rbac.js';
 
@@ -74,13 +74,17 @@ export interface EscalationCheck {
   resource: string;
   namespace?: string;
   name: string;
-  /** The rules the new object grants (a role's, or the bound role's). */
-  rules: PolicyRule[];
+  /** The rules the new object grants (a role's, or the bound role's); undefined: the bound role does not exist. */
+  rules: PolicyRule[] | undefined;
   /** For a binding: the role it refers to, which `bind` may be granted on by name. */
   roleRef?: { kind: string; name: string };
 }
 
-/** Throws Forbidden when the user would grant what it does not hold. */
+/**
+ * Throws Forbidden when the user would grant what it does not hold. A binding to a role that does not exist is
+ * allowed only to a user with `bind` on it (or system:masters); anyone else gets the NotFound of resolving the role,
+ * as kube-apiserver's GetRoleReferenceRules answers — a missing role is no empty grant.
+ */
 export function confirmNoEscalation(c: EscalationCheck): void {
   if (c.user.groups.includes(SYSTEM_MASTERS)) return;
   const rbac = 'rbac.authorization.k8s.io';
@@ -88,12 +92,13 @@ export function confirmNoEscalation(c: EscalationCheck): void {
     const resource = c.roleRef.kind === 'ClusterRole' ? 'clusterroles' : 'roles';
     if (authorize(c.snap, c.user, { resourceRequest: true, verb: 'bind', apiGroup: rbac, resource, namespace: c.namespace, name: c.roleRef.name }).allowed)
       return;
+    if (!c.rules) throw notFound(resource, rbac, c.roleRef.name);
   } else if (
     authorize(c.snap, c.user, { resourceRequest: true, verb: 'escalate', apiGroup: rbac, resource: c.resource, namespace: c.namespace, name: c.name }).allowed
   ) {
     return;
   }
-  const missing = uncovered(rulesFor(c.snap, c.user, c.namespace), c.rules);
+  const missing = uncovered(rulesFor(c.snap, c.user, c.namespace), c.rules ?? []);
   if (!missing.length) return;
   const groups = c.user.groups.map((g) => JSON.stringify(g)).join(' ');
   const why = `user "${c.user.name}" (groups=[${groups}]) is attempting to grant RBAC permissions not currently held:\n${missing.map(describeRule).join('\n')}`;

@@ -32,5 +32,6 @@ export function checkRbacWrite(caches: Map<string, WatchCache>, info: ResourceIn
   const binding = obj as RoleBinding;
   const ref = binding.roleRef ?? { kind: '', name: '', apiGroup: RBAC };
   const role = ref.kind === 'ClusterRole' ? snap.clusterRoles.get(ref.name) : namespace ? snap.roles.get(namespace)?.get(ref.name) : undefined;
-  confirmNoEscalation({ snap, user, resource: info.resource, namespace, name, rules: role?.rules ?? [], roleRef: ref });
+  // A role that exists without rules grants nothing; one that does not exist is refused unless the user may bind it.
+  confirmNoEscalation({ snap, user, resource: info.resource, namespace, name, rules: role ? (role.rules ?? []) : undefined, roleRef: ref });
 }

@@ -155,6 +155,42 @@ describe('escalation prevention', () => {
       confirmNoEscalation({ ...role(BOOTSTRAP_CLUSTER_ROLES[0].rules), resource: 'rolebindings', roleRef: { kind: 'ClusterRole', name: 'cluster-admin' } }),
     ).toThrow(/not currently held/);
   });
+
+  it('refuses a binding to a role that does not exist unless the user may bind it', () => {
+    const binder: ClusterRole = {
+      metadata: { name: 'binder' },
+      rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['nope'] }],
+    };
+    const s = snapshot({
+      clusterRoles: [...BOOTSTRAP_CLUSTER_ROLES, binder],
+      crbs: [
+        ...BOOTSTRAP_CLUSTER_ROLE_BINDINGS,
+        { metadata: { name: 'binder' }, roleRef: { apiGroup: '', kind: 'ClusterRole', name: 'binder' }, subjects: [{ kind: 'User', name: 'binder' }] },
+      ],
+    });
+    const bindNope =
+      (name: string, groups: string[] = ['system:authenticated']) =>
+      () =>
+        confirmNoEscalation({
+          snap: s,
+          user: { name, groups },
+          resource: 'rolebindings',
+          namespace: 'dev',
+          name: 'b',
+          rules: undefined,
+          roleRef: { kind: 'ClusterRole', name: 'nope' },
+        });
+    let err: unknown;
+    try {
+      bindNope('someone')();
+    } catch (e) {
+      err = e;
+    }
+    expect((err as StatusError).code).toBe(404);
+    expect((err as StatusError).message).toBe('clusterroles.rbac.authorization.k8s.io "nope" not found');
+    expect(bindNope('binder')).not.toThrow();
+    expect(bindNope('root', ['system:masters'])).not.toThrow();
+  });
 });
 
 describe('impersonation', () => {
