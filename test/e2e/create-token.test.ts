@@ -1,6 +1,7 @@
 /**
  * `kubectl create token`: kubectl sends the TokenRequest as protobuf; the
- * token it prints authenticates as the service account on its own.
+ * token it prints authenticates as the service account on its own, and a
+ * token for another audience is good for a TokenReview of that audience only.
  */
 import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,8 +52,41 @@ describe('kubectl create token', () => {
     const c = claims(token);
     expect(c.exp - c.iat).toBe(600);
     expect(c.aud).toEqual(['vault.example']);
+    // Not for the api-server itself.
+    expect(await getWithToken('/api', token)).toBe(401);
     const missing = await kubectl(['create', 'token', 'nobody', '-n', ns]);
     expect(missing.exitCode).not.toBe(0);
     expect(missing.stderr).toContain('serviceaccounts "nobody" not found');
+  });
+
+  it('a TokenReview authenticates an audience-bound token for its audience only, with uid and extra', async () => {
+    const token = (await k(['create', 'token', 'default', '-n', ns, '--audience=vault.example'])).trim();
+    const jti = parseJson<{ jti: string }>(Buffer.from(token.split('.')[1], 'base64url').toString()).jti;
+    const uid = (await k(['get', 'serviceaccount', 'default', '-n', ns, '-o', 'jsonpath={.metadata.uid}'])).trim();
+    type Review = {
+      status: {
+        authenticated?: boolean;
+        error?: string;
+        audiences?: string[];
+        user: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+      };
+    };
+    const review = async (audiences?: string[]) => {
+      const tr = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences ? { audiences } : {}) } };
+      return parseJson<Review>(await k(['create', '-f', '-', '-o', 'json'], { input: JSON.stringify(tr) }));
+    };
+    const ok = (await review(['vault.example', 'elsewhere.example'])).status;
+    expect(ok.authenticated).toBe(true);
+    expect(ok.audiences).toEqual(['vault.example']);
+    expect(ok.user.username).toBe(`system:serviceaccount:${ns}:default`);
+    expect(ok.user.uid).toBe(uid);
+    expect(ok.user.extra?.['authentication.kubernetes.io/credential-id']).toEqual([`JTI=${jti}`]);
+    const other = (await review(['elsewhere.example'])).status;
+    expect(other.authenticated).toBeUndefined();
+    expect(other.error).toContain('token audiences ["vault.example"] is invalid for the target audiences ["elsewhere.example"]');
+    // No audiences asked: the api-server's own, which the token does not name.
+    const own = (await review()).status;
+    expect(own.authenticated).toBeUndefined();
+    expect(own.error).toContain('is invalid for the target audiences ["https://kubernetes.default.svc.cluster.local"]');
   });
 });

@@ -27,7 +27,7 @@ describe('service account tokens', () => {
       request({ expirationSeconds: 3607, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web', uid: 'pod-uid' } }),
       now,
     );
-    const claims = JSON.parse(Buffer.from(tr.status.token.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; iat: number };
+    const claims = JSON.parse(Buffer.from(tr.status.token.split('.')[1] ?? '', 'base64url').toString()) as { exp: number; iat: number; jti: string };
     expect(claims).toMatchObject({
       sub: 'system:serviceaccount:ns:default',
       iss: 'https://kubernetes.default.svc.cluster.local',
@@ -37,8 +37,28 @@ describe('service account tokens', () => {
     expect(tr.status.expirationTimestamp).toBe('2026-11-23T11:00:07Z');
     expect(await tokens.authenticate(tr.status.token, now.getTime())).toEqual({
       name: 'system:serviceaccount:ns:default',
+      uid: 'sa-uid',
       groups: ['system:serviceaccounts', 'system:serviceaccounts:ns', 'system:authenticated'],
+      extra: {
+        'authentication.kubernetes.io/credential-id': [`JTI=${claims.jti}`],
+        'authentication.kubernetes.io/pod-name': ['web'],
+        'authentication.kubernetes.io/pod-uid': ['pod-uid'],
+        'authentication.kubernetes.io/node-name': ['node-1'],
+      },
     });
+  });
+
+  it('is good for the audiences it names: the review answers their intersection, or why not', async () => {
+    const vault = (await tokens.issue('ns', 'default', request({ audiences: ['vault.example', 'other'] }))).status.token;
+    const r = await tokens.review(vault, ['vault.example', 'third']);
+    expect(r.audiences).toEqual(['vault.example']);
+    expect(r.user).toMatchObject({ name: 'system:serviceaccount:ns:default', uid: 'sa-uid' });
+    expect(r.user?.extra?.['authentication.kubernetes.io/credential-id']?.[0]).toMatch(/^JTI=[0-9a-f-]{36}$/);
+    expect(await tokens.review(vault, ['https://kubernetes.default.svc.cluster.local'])).toEqual({
+      error:
+        '[invalid bearer token, token audiences ["vault.example" "other"] is invalid for the target audiences ["https://kubernetes.default.svc.cluster.local"]]',
+    });
+    expect(await tokens.review('a.b.c', ['vault.example'])).toEqual({});
   });
 
   it('refuses tampered, expired, foreign-audience tokens and tokens whose pod is gone', async () => {

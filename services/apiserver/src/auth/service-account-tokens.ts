@@ -7,14 +7,16 @@
  * the pod they are bound to — still exist with the same uid. As kube-apiserver
  * does by default (--service-account-extend-token-expiration), tokens asked
  * for the kube-api-access default of 3607 s live a year, so kubelets need
- * not rotate them.
+ * not rotate them. A token is good only for the audiences it names: the
+ * api-server takes those naming its own (the issuer), a TokenReview those
+ * naming one it asks for.
  */
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import type { BoundObjectReference, TokenRequest, TokenRequestSpec, TokenRequestStatus } from 'kubernetes-types/authentication/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { badRequest, forbidden, formatTime, isNotFound, isPlainObject, lookupResource, StatusError, type KubeObject } from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
-import type { UserInfo } from '../http/auth.js';
+import type { TokenReviewResult, UserInfo } from '../http/auth.js';
 import { nodeTokenRequestRefusal } from '../admission/node-restriction.js';
 import { nodeOf } from '../authz/node-authorizer.js';
 import { currentUser } from '../authz/request-user.js';
@@ -48,6 +50,7 @@ function kubeClaims(v: unknown): KubeClaims | undefined {
   if (!namespace || !sa) return undefined;
   const claims: KubeClaims = { namespace, serviceaccount: { name: sa, uid: str(v.serviceaccount.uid) } };
   if (isPlainObject(v.pod)) claims.pod = { name: str(v.pod.name) ?? '', uid: str(v.pod.uid) };
+  if (isPlainObject(v.node) && str(v.node.name)) claims.node = { name: str(v.node.name)! };
   return claims;
 }
 
@@ -112,6 +115,8 @@ export class ServiceAccountTokens {
       exp: iat + lifetime,
       iat,
       iss: this.issuer,
+      // The credential id of the user it authenticates (authentication.kubernetes.io/credential-id JTI=…).
+      jti: randomUUID(),
       nbf: iat,
       sub: `system:serviceaccount:${ns}:${name}`,
       'kubernetes.io': claims,
@@ -141,37 +146,70 @@ export class ServiceAccountTokens {
     if (why) throw forbidden('serviceaccounts', '', name, why);
   }
 
-  /** A bearer token that is one of ours and still valid → its user; otherwise undefined. */
+  /** A bearer token that is one of ours, still valid and for the api-server → its user; otherwise undefined. */
   async authenticate(token: string, now = Date.now()): Promise<UserInfo | undefined> {
+    return (await this.review(token, [this.issuer], now)).user;
+  }
+
+  /**
+   * kube-apiserver's service account authenticator for the `audiences` asked for: a token of ours whose audiences
+   * intersect them → its user and that intersection; one for other audiences → the error Kubernetes gives; anything
+   * else → neither (not ours, expired, or its service account or pod gone or replaced).
+   */
+  async review(token: string, audiences: string[], now = Date.now()): Promise<TokenReviewResult> {
     const parts = token.split('.');
-    if (parts.length !== 3) return undefined;
+    if (parts.length !== 3) return {};
     const [head, body, sig] = parts as [string, string, string];
     let payload: unknown;
     try {
-      if (!verify('sha256', Buffer.from(`${head}.${body}`), this.pub, Buffer.from(sig, 'base64url'))) return undefined;
+      if (!verify('sha256', Buffer.from(`${head}.${body}`), this.pub, Buffer.from(sig, 'base64url'))) return {};
       payload = JSON.parse(Buffer.from(body, 'base64url').toString());
     } catch {
-      return undefined;
+      return {};
     }
-    if (!isPlainObject(payload)) return undefined;
+    if (!isPlainObject(payload)) return {};
     const k = kubeClaims(payload['kubernetes.io']);
-    if (payload.iss !== this.issuer || !k) return undefined;
-    if (typeof payload.exp !== 'number' || payload.exp * 1000 < now) return undefined;
-    if (!(Array.isArray(payload.aud) ? payload.aud : [payload.aud]).includes(this.issuer)) return undefined;
+    if (payload.iss !== this.issuer || !k) return {};
+    if (typeof payload.exp !== 'number' || payload.exp * 1000 < now) return {};
+    const tokenAuds = (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).filter((a): a is string => typeof a === 'string');
+    const auds = tokenAuds.filter((a) => audiences.includes(a));
+    if (!auds.length) return { error: audienceError(tokenAuds, audiences) };
     try {
       const sa = await this.rest.get(SA, k.namespace, k.serviceaccount.name);
-      if (sa.metadata.uid !== k.serviceaccount.uid) return undefined;
+      if (sa.metadata.uid !== k.serviceaccount.uid) return {};
       if (k.pod) {
         const pod = await this.rest.get(PODS, k.namespace, k.pod.name);
-        if (pod.metadata.uid !== k.pod.uid || pod.metadata.deletionTimestamp) return undefined;
+        if (pod.metadata.uid !== k.pod.uid || pod.metadata.deletionTimestamp) return {};
       }
     } catch (e) {
-      if (isNotFound(e)) return undefined;
+      if (isNotFound(e)) return {};
       throw e;
     }
-    return {
-      name: `system:serviceaccount:${k.namespace}:${k.serviceaccount.name}`,
-      groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`, 'system:authenticated'],
-    };
+    return { user: userOf(k, str(payload.jti)), audiences: auds };
   }
+}
+
+/** Go's %q of a string slice: `["a" "b"]`. */
+const goQuoted = (xs: string[]) => `[${xs.map((x) => JSON.stringify(x)).join(' ')}]`;
+
+/** kube-apiserver's answer for a service account token presented for audiences it does not name. */
+export const audienceError = (token: string[], target: string[]) =>
+  `[invalid bearer token, token audiences ${goQuoted(token)} is invalid for the target audiences ${goQuoted(target)}]`;
+
+/** A service account token's user as Kubernetes 1.32 makes it: the account's uid, and extra naming the credential, pod and node. */
+function userOf(k: KubeClaims, jti: string | undefined): UserInfo {
+  const extra: Record<string, string[]> = {};
+  if (k.pod?.name && k.pod.uid) {
+    extra['authentication.kubernetes.io/pod-name'] = [k.pod.name];
+    extra['authentication.kubernetes.io/pod-uid'] = [k.pod.uid];
+  }
+  if (jti) extra['authentication.kubernetes.io/credential-id'] = [`JTI=${jti}`];
+  if (k.node) extra['authentication.kubernetes.io/node-name'] = [k.node.name];
+  const user: UserInfo = {
+    name: `system:serviceaccount:${k.namespace}:${k.serviceaccount.name}`,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${k.namespace}`, 'system:authenticated'],
+  };
+  if (k.serviceaccount.uid) user.uid = k.serviceaccount.uid;
+  if (Object.keys(extra).length) user.extra = extra;
+  return user;
 }

@@ -15,22 +15,29 @@ import type {
 } from 'kubernetes-types/authorization/v1.js';
 import type { PolicyRule } from 'kubernetes-types/rbac/v1.js';
 import { badRequest, invalid, invalidError, isPlainObject, required, type KubeObject, type ResourceInfo } from '@kemu/api';
-import type { UserInfo } from '../http/auth.js';
+import type { TokenAuthenticator, TokenReviewResult, UserInfo } from '../http/auth.js';
 import type { Decision, RequestAttributes } from './rbac.js';
 
 export interface ReviewDeps {
   authorize(user: UserInfo, a: RequestAttributes): Decision;
   rules(user: UserInfo, namespace: string): PolicyRule[];
-  /** Who a bearer token belongs to, if anyone. */
-  authenticateToken(token: string): Promise<UserInfo | undefined>;
+  /** A TokenReview's finding for a token and the audiences asked for (none: the api-server's own). */
+  reviewToken(token: string, audiences: string[] | undefined): Promise<TokenReviewResult>;
 }
 
 /** The reviews' view of an api-server: its authorizer and its token authenticators (static tokens, then service accounts'). */
 export function reviewDepsOf(
   authorizer: { authorize(user: UserInfo, a: RequestAttributes): Decision; rules(user: UserInfo, namespace?: string): PolicyRule[] },
-  authenticateToken: (token: string) => Promise<UserInfo | undefined>,
+  authenticateToken: TokenAuthenticator,
 ): ReviewDeps {
-  return { authorize: authorizer.authorize.bind(authorizer), rules: authorizer.rules.bind(authorizer), authenticateToken };
+  // An authenticator without audiences (tests' stand-ins) is asked for the user alone.
+  const reviewToken = authenticateToken.review ?? (async (token: string) => ({ user: await authenticateToken(token) }) satisfies TokenReviewResult);
+  return { authorize: authorizer.authorize.bind(authorizer), rules: authorizer.rules.bind(authorizer), reviewToken };
+}
+
+/** authentication/v1 UserInfo of a user: uid and extra only when it has them. */
+function userInfo(u: UserInfo): { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> } {
+  return { username: u.name, ...(u.uid ? { uid: u.uid } : {}), groups: u.groups, ...(u.extra ? { extra: u.extra } : {}) };
 }
 
 /** authorization/v1 ResourceRule (kubernetes-types' copy lacks its verbs and resources). */
@@ -122,18 +129,15 @@ export async function answerReview(deps: ReviewDeps, info: ResourceInfo, ns: str
     case 'tokenreviews': {
       const token = str(spec.token);
       if (!token) throw invalidError(info.kind, info.group, '', [required('spec.token', '')]);
-      const user = await deps.authenticateToken(token);
-      const st = user
-        ? {
-            authenticated: true,
-            user: { username: user.name, groups: user.groups },
-            audiences: Array.isArray(spec.audiences) ? spec.audiences : ['https://kubernetes.default.svc.cluster.local'],
-          }
-        : { user: {}, error: 'invalid bearer token' };
+      const asked = Array.isArray(spec.audiences) ? spec.audiences.filter((a): a is string => typeof a === 'string') : [];
+      const found = await deps.reviewToken(token, asked.length ? asked : undefined);
+      const st = found.user
+        ? { authenticated: true, user: userInfo(found.user), audiences: found.audiences ?? [] }
+        : { user: {}, error: found.error ?? 'invalid bearer token' };
       return answered(obj, spec, st);
     }
     case 'selfsubjectreviews':
-      return answered(obj, undefined, { userInfo: { username: caller.name, groups: caller.groups } });
+      return answered(obj, undefined, { userInfo: userInfo(caller) });
   }
   throw badRequest(`${info.resource} is not a review`);
 }

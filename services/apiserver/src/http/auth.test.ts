@@ -23,4 +23,25 @@ describe('token authentication', () => {
     expect(await authn('nobody')).toBeUndefined();
     expect(asked).toEqual(['sa', 'sa', 'nobody', 'nobody']);
   });
+
+  it('reviews: static tokens are good for the api-server audiences only; service account tokens for theirs', async () => {
+    const api = 'https://kubernetes.default.svc.cluster.local';
+    const sa = {
+      issuer: api,
+      authenticate: () => Promise.resolve(undefined),
+      review: (token: string, audiences: string[]) =>
+        Promise.resolve(
+          token === 'sa' && audiences.includes('vault')
+            ? { user: { name: 'system:serviceaccount:ns:a', groups: [] }, audiences: ['vault'] }
+            : { error: 'token audiences ["vault"] is invalid' },
+        ),
+    };
+    const authn = tokenAuthenticator(parseTokenFile('static,alice,alice,"team"\n'), undefined, sa);
+    expect(await authn.review!('static')).toMatchObject({ user: { name: 'alice' }, audiences: [api] });
+    expect(await authn.review!('static', ['vault', api])).toMatchObject({ audiences: [api] });
+    expect(await authn.review!('static', ['vault'])).toEqual({ error: 'invalid bearer token' });
+    expect(await authn.review!('sa', ['vault'])).toMatchObject({ user: { name: 'system:serviceaccount:ns:a' }, audiences: ['vault'] });
+    expect(await authn.review!('sa')).toEqual({ error: 'token audiences ["vault"] is invalid' });
+    expect(await authn.review!('nobody')).toEqual({ error: 'token audiences ["vault"] is invalid' });
+  });
 });

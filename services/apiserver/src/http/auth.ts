@@ -12,6 +12,16 @@ import type { PeerCertificate, TLSSocket } from 'node:tls';
 export interface UserInfo {
   name: string;
   groups: string[];
+  /** A service account token's user: the account's uid, and extra naming the credential and the pod it is bound to. */
+  uid?: string;
+  extra?: Record<string, string[]>;
+}
+
+/** A TokenReview's finding: the user and the audiences the token is good for, or why it is not authenticated. */
+export interface TokenReviewResult {
+  user?: UserInfo;
+  audiences?: string[];
+  error?: string;
 }
 
 export const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
@@ -78,22 +88,47 @@ export function verifiedCertificateUser(peer: PeerCertificate | undefined, ca: X
 }
 
 /** Who a bearer token belongs to, if anyone. */
-export type TokenAuthenticator = (token: string) => Promise<UserInfo | undefined>;
+export type TokenAuthenticator = ((token: string) => Promise<UserInfo | undefined>) & {
+  /** TokenReview: the token authenticated for `audiences` (none: the api-server's own). */
+  review?: (token: string, audiences?: string[]) => Promise<TokenReviewResult>;
+};
+
+interface ServiceAccountAuthenticator {
+  readonly issuer?: string;
+  authenticate(token: string): Promise<UserInfo | undefined>;
+  review?(token: string, audiences: string[]): Promise<TokenReviewResult>;
+}
 
 /**
  * kube-apiserver's token authenticators in its order: the static token file, bootstrap tokens (from their Secrets),
  * then service account tokens. Those two read storage, so a token they accepted is remembered for 10 s, as
  * kube-apiserver's token cache does (its TokenSuccessCacheTTL): every call of a controller with a service account
  * credential would otherwise read the account (and its pod) again. Failures are not remembered (TokenFailureCacheTTL 0).
+ *
+ * Its `review` answers TokenReviews: the api-server's audiences are the service account issuer (--api-audiences'
+ * default); the static and bootstrap tokens, which name no audience, are good for those only.
  */
 export function tokenAuthenticator(
   tokens: Map<string, UserInfo>,
   bootstrap?: TokenAuthenticator,
-  saTokens?: { authenticate(token: string): Promise<UserInfo | undefined> },
+  saTokens?: ServiceAccountAuthenticator,
   now: () => number = Date.now,
 ): TokenAuthenticator {
   const cache = new Map<string, { user: UserInfo; until: number }>();
-  return async (token) => {
+  const apiAudiences = saTokens?.issuer ? [saTokens.issuer] : [];
+  const review = async (token: string, audiences?: string[]): Promise<TokenReviewResult> => {
+    const wanted = audiences?.length ? audiences : apiAudiences;
+    const agnostic = staticTokenUser(token, tokens) ?? (await bootstrap?.(token));
+    if (agnostic) {
+      // kube-apiserver's audience-agnostic wrapper: good for the requested audiences that are the api-server's.
+      if (!apiAudiences.length) return { user: agnostic, audiences: wanted };
+      const selected = apiAudiences.filter((a) => wanted.includes(a));
+      return selected.length ? { user: agnostic, audiences: selected } : { error: INVALID_TOKEN };
+    }
+    const found: TokenReviewResult = saTokens?.review ? await saTokens.review(token, wanted) : { user: await saTokens?.authenticate(token), audiences: wanted };
+    return found.user ? found : { error: found.error ?? INVALID_TOKEN };
+  };
+  const authn: TokenAuthenticator = async (token) => {
     const fixed = staticTokenUser(token, tokens);
     if (fixed) return fixed;
     const key = createHash('sha256').update(token).digest('base64');
@@ -106,9 +141,12 @@ export function tokenAuthenticator(
     cache.set(key, { user, until: now() + TOKEN_CACHE_TTL_MS });
     return user;
   };
+  authn.review = review;
+  return authn;
 }
 
 const TOKEN_CACHE_TTL_MS = 10_000;
+const INVALID_TOKEN = 'invalid bearer token';
 
 /**
  * Who sent a request, as kube-apiserver's union of authenticators: a client certificate the CA signed first, then
