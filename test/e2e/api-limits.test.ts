@@ -19,7 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, realClock, type Clock } from '@kemu/client';
 import { ApiServerClient } from '@kemu/proto';
 import { api, creds, ctx, k, kubectl, namespace, parseJson, stateFile, waitFor, type ApiResponse } from './helpers.js';
-import { auditEvents } from './audit.js';
+import { auditEvents, type AuditEvent } from './audit.js';
+
+/** An event with the fields that tell where a request came from. */
+type Seen = AuditEvent & { userAgent?: string; sourceIPs?: string[] };
+const seen = () => auditEvents() as Seen[];
 
 interface Status {
   kind: string;
@@ -202,7 +206,7 @@ const grpcAddress = () => `${ctx().subnet}.0.3:6444`;
 const grpcCA = () => readFileSync(stateFile('pki', 'ca.crt'));
 
 /** A gRPC channel with the flooder's token, answered as grpc-js sees it: no retries. */
-function flooderGrpc(): ApiServerClient {
+function flooderGrpc(options: grpc.ChannelOptions = {}): ApiServerClient {
   const auth = grpc.credentials.createFromMetadataGenerator((_p, cb) => {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${token}`);
@@ -210,6 +214,7 @@ function flooderGrpc(): ApiServerClient {
   });
   return new ApiServerClient(grpcAddress(), grpc.credentials.combineChannelCredentials(grpc.credentials.createSsl(grpcCA()), auth), {
     'grpc.ssl_target_name_override': 'kubernetes',
+    ...options,
   });
 }
 
@@ -218,6 +223,18 @@ function grpcList(client: ApiServerClient): Promise<{ code: grpc.status; status?
   return new Promise((resolve) => {
     const req = { ref: { group: '', version: 'v1', resource: 'configmaps', namespace: ns }, labelSelector: '', fieldSelector: '', limit: 0, continue: '' };
     client.list(req, new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (err) => {
+      if (!err) return resolve({ code: grpc.status.OK });
+      const raw = err.metadata?.get('kemu-status-bin')[0];
+      resolve({ code: err.code, status: raw ? parseJson<Status>(Buffer.from(raw).toString('utf8')) : undefined });
+    });
+  });
+}
+
+/** Patch a ConfigMap of the namespace over gRPC: the call's code and the Status in its trailer. */
+function grpcPatch(client: ApiServerClient, name: string, patchType: string, patch: string): Promise<{ code: grpc.status; status?: Status }> {
+  return new Promise((resolve) => {
+    const req = { ref: { group: '', version: 'v1', resource: 'configmaps', namespace: ns }, name, subresource: '', patchType, patch: Buffer.from(patch) };
+    client.patch(req, new grpc.Metadata(), { deadline: Date.now() + 60_000 }, (err) => {
       if (!err) return resolve({ code: grpc.status.OK });
       const raw = err.metadata?.get('kemu-status-bin')[0];
       resolve({ code: err.code, status: raw ? parseJson<Status>(Buffer.from(raw).toString('utf8')) : undefined });
@@ -365,6 +382,20 @@ describe('request limits', () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.body.data).toEqual({ a: '1', b: '2' });
+    // The gRPC front parses a patch as REST does: the same 413.
+    const client = flooderGrpc();
+    try {
+      const overGrpc = await grpcPatch(client, 'target', 'application/json-patch+json', ops(10_001));
+      expect(overGrpc.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(overGrpc.status).toMatchObject({
+        kind: 'Status',
+        code: 413,
+        reason: 'RequestEntityTooLarge',
+        message: 'Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001',
+      });
+    } finally {
+      client.close();
+    }
 
     const lines = ['apiVersion: v1', 'kind: ConfigMap', 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < 10; i++)
@@ -410,5 +441,43 @@ describe('audit log', () => {
     expect(events.some((e) => e.user.username === flooder && e.responseStatus?.code === 429 && e.responseStatus.reason === 'TooManyRequests')).toBe(true);
     expect(events.some((e) => e.user.username === 'jane' && e.user.groups.includes('dev') && e.objectRef?.name === 'target' && e.verb === 'get')).toBe(true);
     expect(events.some((e) => e.objectRef?.name === 'target' && e.verb === 'patch' && e.responseStatus?.code === 413)).toBe(true);
+  });
+
+  it("a gRPC call with a service account's token is audited as REST's, with its user, verb, object and peer", { timeout: 120_000 }, async () => {
+    // A user agent of its own tells this call's event from the flooder's REST lists.
+    const client = flooderGrpc({ 'grpc.primary_user_agent': 'kemu-e2e-audit' });
+    try {
+      expect((await grpcList(client)).code).toBe(grpc.status.OK);
+    } finally {
+      client.close();
+    }
+    const byGrpc = (e: Seen) => e.userAgent?.startsWith('kemu-e2e-audit') === true;
+    const events = await waitFor('the gRPC call to be audited', () => {
+      const all = seen().filter(byGrpc);
+      return all.length ? all : undefined;
+    });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      stage: 'ResponseComplete',
+      verb: 'list',
+      requestURI: `/api/v1/namespaces/${ns}/configmaps`,
+      user: { username: flooder, groups: expect.arrayContaining(['system:serviceaccounts', 'system:authenticated']) as string[] },
+      objectRef: { resource: 'configmaps', namespace: ns },
+      responseStatus: { code: 200 },
+      annotations: { 'authorization.k8s.io/decision': 'allow' },
+    });
+    expect(events[0].sourceIPs).toHaveLength(1);
+    expect(events[0].sourceIPs?.[0]).toMatch(/^[0-9a-f.:]+$/);
+    // The 10,001-operation patch the limits suite sent over gRPC, refused with 413, is there too.
+    expect(
+      seen().some(
+        (e) =>
+          e.user.username === flooder &&
+          e.verb === 'patch' &&
+          e.objectRef?.name === 'target' &&
+          e.responseStatus?.code === 413 &&
+          e.userAgent?.includes('grpc-node-js'),
+      ),
+    ).toBe(true);
   });
 });

@@ -6,6 +6,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { storedResources } from '@kemu/api';
@@ -20,7 +21,7 @@ import { bootstrap } from './bootstrap.js';
 import { KubernetesServiceController } from './controlplane/kubernetes-service.js';
 import { EtcdMasterLeases } from './storage/master-leases.js';
 import { createHandler } from './http/handler.js';
-import { createGrpcService, ApiServerService } from './grpc/server.js';
+import { createGrpcService, ApiServerService, GRPC_SERVER_OPTIONS } from './grpc/server.js';
 import { ServiceAccountTokens } from './auth/service-account-tokens.js';
 import { apiServerMetrics } from './metrics.js';
 import { FlowControl } from './http/flowcontrol.js';
@@ -28,6 +29,7 @@ import { authenticateRequest, tokenAuthenticator } from './http/auth.js';
 import { bootstrapTokenSecret, bootstrapTokenUser } from './auth/bootstrap-tokens.js';
 import { requestInfo } from './http/request-info.js';
 import { sendStatus } from './http/respond.js';
+import { refuseUpgrade } from './http/kubelet-proxy.js';
 import { AuditLog } from './audit/log.js';
 
 export type ApiServerState = 'starting' | 'running' | 'stopping' | 'stopped';
@@ -147,8 +149,15 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] },
     (req, res) => void serve(req, res).catch((e: unknown) => sendStatus(res, e)),
   );
-  // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY).
-  server.on('upgrade', (req, socket, head) => void handler.upgrade(req, socket, head));
+  // exec, attach and port-forward arrive as upgrades (WebSocket or SPDY), audited as kube-apiserver's.
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (audit) {
+      const arrival = { received: new Date(), info: requestInfo(req.method, req.url), user: await authenticateRequest(req, authn) };
+      audit.beginUpgrade(req, socket, audit.auditID(req), arrival);
+    }
+    await handler.upgrade(req, socket, head);
+  };
+  server.on('upgrade', (req, socket, head) => void upgrade(req, socket, head).catch((e: unknown) => refuseUpgrade(socket, e)));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   server.requestTimeout = 0; // watches are long
@@ -157,10 +166,10 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
     server.listen(opts.securePort, opts.bindAddress, () => resolve());
   });
 
-  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.max_send_message_length': 256 * 1024 * 1024 });
+  const grpcServer = new grpc.Server(GRPC_SERVER_OPTIONS);
   grpcServer.addService(
     ApiServerService,
-    createGrpcService({ rest, saTokens, authn, ca: opts.tls.ca, flowControl, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log }),
+    createGrpcService({ rest, saTokens, authn, ca: opts.tls.ca, flowControl, onWatchCount: (d) => metrics.onWatchCount('grpc', d), log, audit }),
   );
   // Client certificates are asked for but not required (kubelets present theirs, the other components a token).
   const creds = grpc.experimental.createCertificateProviderServerCredentials(staticCertificates(opts.tls), staticCertificates(opts.tls), false);

@@ -12,6 +12,7 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { UserInfo } from '../http/auth.js';
 import { bodyRead } from '../http/body.js';
 import { ANONYMOUS } from '../http/flowcontrol-config.js';
@@ -51,6 +52,35 @@ function parseJson(buf: Buffer | undefined): unknown {
   }
 }
 
+/**
+ * A request that is not an HTTP exchange (a call on the components' gRPC
+ * front), as the api-server knows it once the caller is authenticated.
+ */
+export interface CallArrival {
+  auditID: string;
+  received: Date;
+  requestURI: string;
+  info: RequestInfo;
+  /** The caller, or ANONYMOUS when it could not be authenticated. */
+  user: UserInfo;
+  sourceIPs: string[];
+  userAgent?: string;
+}
+
+/** What a call's later stages add: its answer's code and, for the Request levels, the objects. */
+export interface CallOutcome {
+  code: number;
+  /** The Status of a failure, or the object answered; read only when the level or a failure needs it. */
+  response?: () => unknown;
+  /** The request's body, decoded; read only at the Request levels. */
+  requestObject?: () => unknown;
+  authorization?: { allowed: boolean; reason: string };
+  annotations?: Record<string, string>;
+}
+
+/** Writes one of a call's stages (ResponseStarted for a watch's start, ResponseComplete when it is answered). */
+export type CallStages = (stage: 'ResponseStarted' | 'ResponseComplete', outcome: CallOutcome) => void;
+
 export class AuditLog {
   private constructor(
     private readonly out: { write(line: string): void; end(): void },
@@ -72,12 +102,44 @@ export class AuditLog {
     return new AuditLog({ write, end: () => undefined }, policy, now);
   }
 
-  /** The request's audit ID: the client's Audit-ID header if it sent one, else a new one; sent back in Audit-Id. */
-  auditID(req: IncomingMessage, res: ServerResponse): string {
+  /** The request's audit ID: the client's Audit-ID header if it sent one, else a new one; sent back in Audit-Id (not on an upgrade). */
+  auditID(req: IncomingMessage, res?: ServerResponse): string {
     const given = req.headers['audit-id'];
     const id = typeof given === 'string' && given.trim() ? given.trim().slice(0, 128) : randomUUID();
-    res.setHeader('Audit-Id', id);
+    res?.setHeader('Audit-Id', id);
     return id;
+  }
+
+  /**
+   * An upgrade (exec, attach, port-forward, proxy): no ServerResponse, the
+   * answer is written to the socket. As kube-apiserver, whose audit writer
+   * fakes a 101 when the connection is hijacked: ResponseStarted when the
+   * status line goes out (101, or the refusal's code), ResponseComplete with
+   * that code when the connection closes.
+   */
+  beginUpgrade(req: IncomingMessage, socket: Duplex, auditID: string, a: Arrival): void {
+    const { level, omitStages } = evaluate(this.policy, a.user ?? ANONYMOUS, a.info);
+    if (level === 'None') return;
+    const emit = (stage: Stage, code?: number, body?: Buffer) => {
+      if (!omitStages.includes(stage)) this.write(this.event(req, auditID, a, level, stage, code, body));
+    };
+    emit('RequestReceived');
+    let code: number | undefined;
+    let body: Buffer | undefined;
+    const first = (chunk: unknown) => {
+      if (code !== undefined || (typeof chunk !== 'string' && !Buffer.isBuffer(chunk))) return;
+      const text = chunk.toString();
+      code = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+      const at = text.indexOf('\r\n\r\n');
+      // A refusal is written whole, its Status after the headers; a 101 is followed by the stream, never kept.
+      if (code >= 400 && at >= 0) body = Buffer.from(text.slice(at + 4));
+      emit('ResponseStarted', code);
+    };
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    const end = socket.end.bind(socket) as (...args: unknown[]) => Duplex;
+    socket.write = ((...args: unknown[]) => (first(args[0]), write(...args))) as typeof socket.write;
+    socket.end = ((...args: unknown[]) => (first(args[0]), end(...args))) as typeof socket.end;
+    socket.once('close', () => emit('ResponseComplete', code, body));
   }
 
   /** Decide the request's level and hook its stages. */
@@ -107,6 +169,37 @@ export class AuditLog {
     };
     res.on('finish', complete);
     res.on('close', complete);
+  }
+
+  /**
+   * Audit a call that is not an HTTP exchange with the same policy, levels and
+   * stages as REST's: RequestReceived now (unless omitted), the others through
+   * the function answered. Undefined when the policy does not audit the call.
+   */
+  call(a: CallArrival): CallStages | undefined {
+    const { level, omitStages } = evaluate(this.policy, a.user, a.info);
+    if (level === 'None') return undefined;
+    const emit = (stage: Stage, o?: CallOutcome) => {
+      if (omitStages.includes(stage)) return;
+      const wantResponse = stage === 'ResponseComplete' && (level === 'RequestResponse' || (o?.code ?? 0) >= 400);
+      const response = wantResponse ? o?.response?.() : undefined;
+      this.write(
+        auditEvent({
+          ...a,
+          level,
+          stage,
+          now: this.now(),
+          code: o?.code,
+          responseBody: response,
+          requestObject: level === 'Request' || level === 'RequestResponse' ? o?.requestObject?.() : undefined,
+          responseObject: response,
+          authorization: o?.authorization,
+          annotations: o?.annotations,
+        }),
+      );
+    };
+    emit('RequestReceived');
+    return emit;
   }
 
   close(): void {

@@ -4,19 +4,32 @@
  * Delete. Objects travel as Kubernetes JSON; errors carry the Kubernetes
  * Status in the `kemu-status-bin` trailer. Callers authenticate with a
  * bearer token or a client certificate; unary calls are under API Priority
- * and Fairness with the REST front (./flowcontrol.ts).
+ * and Fairness with the REST front (./flowcontrol.ts). Every call, and every
+ * watch, is written to the audit log as its REST twin would be (./audit.ts).
+ * Bodies are limited as REST's: 3 MiB, and 10,000 operations in a JSON patch.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, randomUUID } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ApiServerService, type ApiServerServer, type ApiObject, type ResourceRef, type WatchEvent } from '@kemu/proto';
-import { StatusError, badRequest, internalError, isPlainObject, lookupResource, notFound, unauthorized, type DeleteOptions, type KubeObject } from '@kemu/api';
+import {
+  StatusError,
+  badRequest,
+  entityTooLarge,
+  internalError,
+  isPlainObject,
+  lookupResource,
+  notFound,
+  unauthorized,
+  type DeleteOptions,
+  type KubeObject,
+} from '@kemu/api';
 import type { RestStore } from '../registry/rest.js';
-import { patchResource, patchTypeOf } from '../registry/patch.js';
+import { parsePatch, patchResource, patchTypeOf } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
 import { verifiedCertificateUser, type TokenAuthenticator, type UserInfo } from '../http/auth.js';
-import { Authorizer } from '../authz/authorizer.js';
+import { Authorizer, refusal } from '../authz/authorizer.js';
 import { currentUser, runAs } from '../authz/request-user.js';
 import { answerReview, reviewDepsOf } from '../authz/reviews.js';
 import type { ServiceAccountTokens } from '../auth/service-account-tokens.js';
@@ -25,6 +38,27 @@ import type { FlowControl } from '../http/flowcontrol.js';
 import { grpcRequestInfo, seatFor } from './flowcontrol.js';
 import type { WatchSink } from '../storage/watch-cache.js';
 import { jsonOf } from '../storage/serialized.js';
+import type { AuditLog, CallOutcome, CallStages } from '../audit/log.js';
+import { MAX_BODY } from '../http/body.js';
+import { ANONYMOUS } from '../http/flowcontrol-config.js';
+import type { RequestInfo } from '../http/request-info.js';
+import { bodyOf, callInfo, failure, peerIP, responseOf, restURI } from './audit.js';
+
+/**
+ * The gRPC server's message limits: what it receives is held to kube-apiserver's 3 MiB request limit (a body past
+ * MAX_BODY answers REST's 413; the few bytes of framing and ref beside it are allowed for, and a message past even
+ * that is refused by grpc-js with RESOURCE_EXHAUSTED). Lists and watch events go out larger.
+ */
+export const GRPC_SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': MAX_BODY + 64 * 1024,
+  'grpc.max_send_message_length': 256 * 1024 * 1024,
+};
+
+/** REST's 413 for a body past 3 MiB. */
+function limited(buf: Uint8Array | undefined): string {
+  if ((buf?.length ?? 0) > MAX_BODY) throw entityTooLarge(MAX_BODY);
+  return Buffer.from(buf ?? []).toString('utf8');
+}
 
 const GRPC_CODE: Record<number, grpc.status> = {
   400: grpc.status.INVALID_ARGUMENT,
@@ -63,13 +97,14 @@ function resolve(ref: ResourceRef | undefined) {
 }
 
 function decode(buf: Buffer | Uint8Array | undefined): KubeObject {
-  const obj = parseJsonBody(Buffer.from(buf ?? []).toString('utf8'));
+  const obj = parseJsonBody(limited(buf));
   if (!isPlainObject(obj)) throw badRequest('the payload must be a JSON object');
   obj.metadata ??= {};
   return obj as KubeObject;
 }
 
 type Call = { metadata: grpc.Metadata; getAuthContext?: () => { sslPeerCertificate?: PeerCertificate } | null };
+type AuditedCall = Call & { getPeer(): string };
 
 export interface GrpcDeps {
   saTokens?: ServiceAccountTokens;
@@ -83,6 +118,8 @@ export interface GrpcDeps {
   onWatchCount: (delta: number) => void;
   /** Told of errors that are not a Kubernetes Status (a bug, or a failing etcd): they answer INTERNAL. */
   log?: Logger;
+  /** The api-server's audit log, REST's: calls and watches are audited with its policy. */
+  audit?: AuditLog;
 }
 
 export function createGrpcService(deps: GrpcDeps): ApiServerServer {
@@ -117,6 +154,35 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       name: name || undefined,
     };
   };
+  /** Start a call's audit (RequestReceived); the answer's stages go through what it returns. */
+  const audited = (call: AuditedCall, info: RequestInfo, received: Date, user: UserInfo): CallStages | undefined => {
+    const given = String(call.metadata.get('audit-id')[0] ?? '').trim();
+    const agent = call.metadata.get('user-agent')[0];
+    return deps.audit?.call({
+      auditID: given ? given.slice(0, 128) : randomUUID(),
+      received,
+      requestURI: restURI(info),
+      info,
+      user,
+      sourceIPs: peerIP(call.getPeer()),
+      userAgent: typeof agent === 'string' && agent ? agent : undefined,
+    });
+  };
+  /** Authenticate the caller and start the call's audit (as the anonymous user when authentication fails, as REST's). */
+  const caller = async (call: AuditedCall, info: RequestInfo, received: Date): Promise<{ user?: UserInfo; error?: unknown; stages?: CallStages }> => {
+    try {
+      const user = await auth(call);
+      return { user, stages: audited(call, info, received, user) };
+    } catch (error) {
+      return { error, stages: audited(call, info, received, ANONYMOUS) };
+    }
+  };
+  /** Authorize as REST does, keeping the decision for the audit event. */
+  const authorize = (user: UserInfo, a: ReturnType<typeof attributes>, outcome: Partial<CallOutcome>) => {
+    const d = authorizer.authorize(user, a);
+    outcome.authorization = { allowed: d.allowed, reason: d.reason };
+    if (!d.allowed) throw refusal(user, a, d.reason);
+  };
   const failed = (e: unknown, method: string) => {
     if (!(e instanceof StatusError)) deps.log?.warn({ err: e, method }, 'gRPC call failed');
     return toGrpcError(e);
@@ -129,21 +195,40 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
     <Req extends { ref?: ResourceRef; name?: string; subresource?: string }, Res>(
       verb: string,
       fn: (req: Req) => Promise<Res>,
+      body?: (req: Req) => Uint8Array | undefined,
     ): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
       let release: () => void = () => undefined;
+      const received = new Date();
+      const r = call.request;
+      const info = callInfo(call.getPath(), verb, r.ref, r.name, r.subresource);
+      let stages: CallStages | undefined;
+      const annotations: Record<string, string> = {};
+      const outcome: Partial<CallOutcome> = { annotations, requestObject: () => bodyOf(body?.(r)) };
+      const complete = (code: number, response: () => unknown) => stages?.('ResponseComplete', { ...outcome, code, response });
       Promise.resolve()
         .then(async () => {
-          const user = await auth(call);
-          const r = call.request;
+          const c = await caller(call, info, received);
+          stages = c.stages;
+          if (!c.user) throw c.error;
+          const user = c.user;
           const a = attributes(verb, r.ref, r.name, r.subresource);
           release = await seatFor(deps.flowControl, user, grpcRequestInfo(call.getPath(), a), call);
-          authorizer.check(user, a);
-          return runAs(user, () => fn(r));
+          authorize(user, a, outcome);
+          // Annotations admission adds go into the event; a key keeps its first value, as Go's AddAuditAnnotation.
+          const note = (k: string, v: string) => void (k in annotations || (annotations[k] = v));
+          return runAs(user, () => fn(r), undefined, note);
         })
         .then(
-          (r) => cb(null, r),
-          (e) => cb(failed(e, call.getPath())),
+          (res) => {
+            complete(verb === 'create' ? 201 : 200, () => responseOf(res));
+            cb(null, res);
+          },
+          (e: unknown) => {
+            const f = failure(e);
+            complete(f.code, () => f.response);
+            cb(failed(e, call.getPath()));
+          },
         )
         .finally(() => release());
     };
@@ -164,44 +249,67 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       const obj = req.subresource === 'scale' ? await getScale(rest, info, ns, req.name) : await rest.get(info, ns, req.name);
       return { object: apiObject(obj) };
     }),
-    create: unary('create', async (req) => {
-      const { info, ns } = resolve(req.ref);
-      const obj = decode(req.json);
-      if (req.subresource === 'token' && deps.saTokens && ns) return { object: apiObject(await deps.saTokens.issue(ns, req.name, obj)) };
-      if (req.subresource === 'binding') {
-        await bindPod(rest, info, ns, { ...obj, metadata: { ...obj.metadata, name: req.name || obj.metadata.name } }, new Date());
-        return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }) };
-      }
-      // The review kinds (TokenReview, SubjectAccessReview, ...): answered, never stored, as over REST.
-      if (info.virtual) return { object: apiObject(await answerReview(reviews, info, ns, obj, currentUser()!)) };
-      return { object: apiObject(await rest.create(info, ns, obj)) };
-    }),
-    update: unary('update', async (req) => {
-      const { info, ns } = resolve(req.ref);
-      const obj = decode(req.json);
-      if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { scale: obj })) };
-      return { object: apiObject(await rest.update(info, ns, req.name, obj, req.subresource || undefined)) };
-    }),
-    patch: unary('patch', async (req) => {
-      const { info, ns } = resolve(req.ref);
-      const type = patchTypeOf(req.patchType);
-      const patch = parseJsonBody(Buffer.from(req.patch ?? []).toString('utf8'));
-      if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { patchType: type, patch })) };
-      return { object: apiObject(await patchResource(rest, info, ns, req.name, type, patch, req.subresource || undefined)) };
-    }),
-    delete: unary('delete', async (req) => {
-      const { info, ns } = resolve(req.ref);
-      const opts = req.options?.length ? (decode(req.options) as unknown as DeleteOptions) : {};
-      return { object: apiObject(await rest.delete(info, ns, req.name, opts)) };
-    }),
+    create: unary(
+      'create',
+      async (req) => {
+        const { info, ns } = resolve(req.ref);
+        const obj = decode(req.json);
+        if (req.subresource === 'token' && deps.saTokens && ns) return { object: apiObject(await deps.saTokens.issue(ns, req.name, obj)) };
+        if (req.subresource === 'binding') {
+          await bindPod(rest, info, ns, { ...obj, metadata: { ...obj.metadata, name: req.name || obj.metadata.name } }, new Date());
+          return { object: apiObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }) };
+        }
+        // The review kinds (TokenReview, SubjectAccessReview, ...): answered, never stored, as over REST.
+        if (info.virtual) return { object: apiObject(await answerReview(reviews, info, ns, obj, currentUser()!)) };
+        return { object: apiObject(await rest.create(info, ns, obj)) };
+      },
+      (req) => req.json,
+    ),
+    update: unary(
+      'update',
+      async (req) => {
+        const { info, ns } = resolve(req.ref);
+        const obj = decode(req.json);
+        if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { scale: obj })) };
+        return { object: apiObject(await rest.update(info, ns, req.name, obj, req.subresource || undefined)) };
+      },
+      (req) => req.json,
+    ),
+    patch: unary(
+      'patch',
+      async (req) => {
+        const { info, ns } = resolve(req.ref);
+        const type = patchTypeOf(req.patchType);
+        // REST's parser: YAML for apply, and the 10,000-operation limit of a JSON patch.
+        const patch = parsePatch(type, limited(req.patch));
+        if (req.subresource === 'scale') return { object: apiObject(await updateScale(rest, info, ns, req.name, { patchType: type, patch })) };
+        return { object: apiObject(await patchResource(rest, info, ns, req.name, type, patch, req.subresource || undefined)) };
+      },
+      (req) => req.patch,
+    ),
+    delete: unary(
+      'delete',
+      async (req) => {
+        const { info, ns } = resolve(req.ref);
+        const opts = req.options?.length ? (decode(req.options) as unknown as DeleteOptions) : {};
+        return { object: apiObject(await rest.delete(info, ns, req.name, opts)) };
+      },
+      (req) => req.options,
+    ),
     watch: (call: grpc.ServerWritableStream<import('@kemu/proto').WatchRequest, WatchEvent>) => {
       let active: { stop(): void } | undefined;
       let done = false;
+      const received = new Date();
+      const info = callInfo(call.getPath(), 'watch', call.request.ref);
+      let stages: CallStages | undefined;
+      const outcome: Partial<CallOutcome> = {};
       const end = (err?: Error) => {
         if (done) return;
         done = true;
         active?.stop();
         deps.onWatchCount(-1);
+        // Started: the stream answered 200 (a later error is an ERROR event in it, as over REST).
+        stages?.('ResponseComplete', { ...outcome, code: 200 });
         if (err instanceof StatusError)
           call.write({ type: 'ERROR', object: { kind: 'Status', resourceVersion: '', json: Buffer.from(JSON.stringify(err.status)) } });
         call.end();
@@ -219,20 +327,29 @@ export function createGrpcService(deps: GrpcDeps): ApiServerServer {
       };
       (async () => {
         // Long-running: no seat, as kube-apiserver's flow control lets watches by.
-        authorizer.check(await auth(call), attributes('watch', call.request.ref));
-        const { info, ns } = resolve(call.request.ref);
+        const c = await caller(call, info, received);
+        stages = c.stages;
+        if (!c.user) throw c.error;
+        authorize(c.user, attributes('watch', call.request.ref), outcome);
+        const { info: resource, ns } = resolve(call.request.ref);
         active = await rest.watch(
-          info,
+          resource,
           ns,
           { labelSelector: call.request.labelSelector, fieldSelector: call.request.fieldSelector, resourceVersion: call.request.resourceVersion },
           sink,
         );
         if (done) active.stop();
+        else stages?.('ResponseStarted', { ...outcome, code: 200 });
       })().catch((e) => {
         if (done) return;
-        if (e instanceof StatusError && e.code === 410) return end(e);
+        if (e instanceof StatusError && e.code === 410) {
+          stages?.('ResponseStarted', { ...outcome, code: 200 });
+          return end(e);
+        }
         done = true;
         deps.onWatchCount(-1);
+        const f = failure(e);
+        stages?.('ResponseComplete', { ...outcome, code: f.code, response: () => f.response });
         call.destroy(failed(e, call.getPath()));
       });
     },
