@@ -35,6 +35,8 @@ const program = new Command('kemu-apiserver')
   .option('--default-unreachable-toleration-seconds <n>', 'the unreachable toleration DefaultTolerationSeconds gives a pod without one', '300')
   .option('--audit-log-path <file>', 'append audit events (audit.k8s.io/v1 Event JSON lines) to this file')
   .option('--audit-policy-file <file>', 'audit.k8s.io/v1 Policy deciding what is audited (default: every request at Metadata)')
+  .option('--audit-log-maxsize <mb>', 'rotate the audit log before it passes this many megabytes (0: 100, as lumberjack)', '0')
+  .option('--audit-log-maxbackup <n>', 'how many rotated audit logs to keep (0: all)', '0')
   .option('--max-requests-inflight <n>', 'seats for non-mutating requests, shared by the priority levels with the mutating ones', '400')
   .option('--max-mutating-requests-inflight <n>', 'seats for mutating requests, shared by the priority levels with the others', '200')
   .parse();
@@ -67,6 +69,8 @@ interface Flags {
   defaultUnreachableTolerationSeconds: string;
   auditLogPath?: string;
   auditPolicyFile?: string;
+  auditLogMaxsize: string;
+  auditLogMaxbackup: string;
   maxRequestsInflight: string;
   maxMutatingRequestsInflight: string;
 }
@@ -100,6 +104,8 @@ const server = await start(
     defaultTolerationSeconds: { notReady: Number(o.defaultNotReadyTolerationSeconds), unreachable: Number(o.defaultUnreachableTolerationSeconds) },
     auditLogPath: o.auditLogPath,
     auditPolicyFile: o.auditPolicyFile,
+    auditLogMaxSizeMB: Number(o.auditLogMaxsize),
+    auditLogMaxBackups: Number(o.auditLogMaxbackup),
     maxRequestsInflight: Number(o.maxRequestsInflight),
     maxMutatingRequestsInflight: Number(o.maxMutatingRequestsInflight),
   },

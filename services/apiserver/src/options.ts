@@ -57,6 +57,9 @@ export interface ApiServerOptions {
   auditLogPath?: string;
   /** --audit-policy-file: an audit.k8s.io/v1 Policy. Unset: every request at Metadata. */
   auditPolicyFile?: string;
+  /** --audit-log-maxsize (MB; 0: 100) and --audit-log-maxbackup (0: all), kube-apiserver's rotation. */
+  auditLogMaxSizeMB?: number;
+  auditLogMaxBackups?: number;
   /** --max-requests-inflight + --max-mutating-requests-inflight: the seats API Priority and Fairness shares (Kubernetes: 400 + 200). */
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
@@ -83,7 +86,7 @@ export interface CompiledOptions {
   kubeletClient?: { cert: Buffer; key: Buffer };
   serviceAccount?: { signingKey: Buffer; issuer: string };
   defaultTolerationSeconds: DefaultTolerationSeconds;
-  audit?: { logPath: string; policyFile?: string };
+  audit?: { logPath: string; policyFile?: string; maxSizeMB: number; maxBackups: number };
   /** The seats of all priority levels together. */
   flowControlSeats: number;
 }
@@ -115,7 +118,9 @@ export function compileOptions(o: ApiServerOptions): CompiledOptions {
       ? { signingKey: readFileSync(o.serviceAccountSigningKeyFile), issuer: o.serviceAccountIssuer ?? 'https://kubernetes.default.svc.cluster.local' }
       : undefined,
     defaultTolerationSeconds: o.defaultTolerationSeconds ?? { notReady: 300, unreachable: 300 },
-    audit: o.auditLogPath ? { logPath: o.auditLogPath, policyFile: o.auditPolicyFile } : undefined,
+    audit: o.auditLogPath
+      ? { logPath: o.auditLogPath, policyFile: o.auditPolicyFile, maxSizeMB: o.auditLogMaxSizeMB ?? 0, maxBackups: o.auditLogMaxBackups ?? 0 }
+      : undefined,
     flowControlSeats: (o.maxRequestsInflight ?? 400) + (o.maxMutatingRequestsInflight ?? 200),
   };
 }

@@ -136,7 +136,7 @@ export async function start(options: ApiServerOptions, log: Logger = pino({ name
   // seats from the same FlowControl: one set of seats for the api-server, as kube-apiserver's.
   const flowControl = new FlowControl({ totalSeats: opts.flowControlSeats, waitLimitMs: 15_000, observer: metrics.flowControl });
   metrics.setNominalSeats(flowControl.seats);
-  const audit = opts.audit ? AuditLog.open(opts.audit.logPath, opts.audit.policyFile) : undefined;
+  const audit = opts.audit ? AuditLog.open(opts.audit.logPath, opts.audit.policyFile, opts.audit) : undefined;
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     const received = new Date();
     const info = requestInfo(req.method, req.url);

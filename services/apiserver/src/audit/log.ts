@@ -8,7 +8,7 @@
  * comes from the policy; Request and RequestResponse add the request body
  * (as the handler read it) and the response body.
  */
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -20,6 +20,7 @@ import { requestContext } from '../http/request-context.js';
 import { isLongRunning, type RequestInfo } from '../http/request-info.js';
 import { auditEvent, type AuditEvent } from './event.js';
 import { DEFAULT_POLICY, evaluate, parsePolicy, type Level, type Policy, type Stage } from './policy.js';
+import { RotatingFile } from './rotating-file.js';
 
 /** Response bodies kept for an event at most (kube-apiserver's request limit). */
 const MAX_CAPTURE = 3 * 1024 * 1024;
@@ -88,13 +89,14 @@ export class AuditLog {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Open the log for appending; the policy file, when given, is parsed now (a bad one stops the api-server, as kube-apiserver). */
-  static open(path: string, policyFile?: string): AuditLog {
+  /**
+   * Open the log for appending, rotated as kube-apiserver's (rotating-file.ts); the policy file, when given, is
+   * parsed now (a bad one stops the api-server, as kube-apiserver).
+   */
+  static open(path: string, policyFile?: string, rotation: { maxSizeMB?: number; maxBackups?: number } = {}): AuditLog {
     const policy = policyFile ? parsePolicy(readFileSync(policyFile, 'utf8')) : DEFAULT_POLICY;
     mkdirSync(dirname(path), { recursive: true });
-    const stream: WriteStream = createWriteStream(path, { flags: 'a' });
-    stream.on('error', () => undefined); // a full disk must not take the api-server down
-    return new AuditLog(stream, policy);
+    return new AuditLog(new RotatingFile(path, rotation.maxSizeMB, rotation.maxBackups), policy);
   }
 
   /** For tests: events go to `write`. */
