@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { makeCA, newKey, signCert } from '@kemu/client/pki';
-import { authenticateRequest, parseTokenFile, tokenAuthenticator, type UserInfo } from './auth.js';
+import { authenticateRequest, parseTokenFile, presentedBadCertificate, tokenAuthenticator, type UserInfo } from './auth.js';
 
 describe('token authentication', () => {
   it('static tokens first, then the others; what they accept is remembered for 10 s, what they refuse is not', async () => {
@@ -58,7 +58,8 @@ describe('client certificates over REST', () => {
     const authn = tokenAuthenticator(parseTokenFile('tok,bob,bob\n'));
     // As kube-apiserver's TLS: a certificate is asked for, not required; the authenticator judges it.
     const server = https.createServer({ cert: srv.cert, key: srv.key, ca: ca.cert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-      void authenticateRequest(req, authn).then((u) => res.end(u?.name ?? '-'));
+      // "!": a certificate was presented and refused (a 401 even where anonymous requests are let in).
+      void authenticateRequest(req, authn).then((u) => res.end(`${u?.name ?? '-'}${presentedBadCertificate(req) ? '!' : ''}`));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
@@ -76,9 +77,9 @@ describe('client certificates over REST', () => {
     try {
       expect(await who(signCert(ca, { commonName: 'alice', client: true }, goodKey))).toBe('alice');
       // Node's TLS checks the purpose (clientAuth extended key usage) and the issuer, as Go's x509 verification does.
-      expect(await who(signCert(ca, { commonName: 'mallory', server: true }, serverOnlyKey))).toBe('-');
-      expect(await who(signCert(other, { commonName: 'eve', client: true }, foreignKey))).toBe('-');
-      expect(await who(signCert(other, { commonName: 'eve', client: true }, foreignKey), 'tok')).toBe('bob');
+      expect(await who(signCert(ca, { commonName: 'mallory', server: true }, serverOnlyKey))).toBe('-!');
+      expect(await who(signCert(other, { commonName: 'eve', client: true }, foreignKey))).toBe('-!');
+      expect(await who(signCert(other, { commonName: 'eve', client: true }, foreignKey), 'tok')).toBe('bob!');
     } finally {
       server.close();
     }

@@ -155,6 +155,19 @@ const INVALID_TOKEN = 'invalid bearer token';
  */
 const users = new WeakMap<IncomingMessage, Promise<UserInfo | undefined>>();
 
+/**
+ * Whether the client presented a certificate that does not verify (another CA, not for client authentication).
+ * kube-apiserver's x509 authenticator fails such a request, and anonymous access does not apply to a failed one
+ * (its union of authenticators fails on error before the anonymous one): a 401 even on the public paths, unless a
+ * token names a user.
+ */
+export function presentedBadCertificate(req: IncomingMessage): boolean {
+  const sock = req.socket as TLSSocket;
+  if (typeof sock.getPeerCertificate !== 'function' || sock.authorized) return false;
+  const peer = sock.getPeerCertificate() as PeerCertificate | null;
+  return peer !== null && Object.keys(peer).length > 0;
+}
+
 export function authenticateRequest(req: IncomingMessage, authn: TokenAuthenticator): Promise<UserInfo | undefined> {
   let p = users.get(req);
   if (!p) {

@@ -20,7 +20,7 @@ import {
 import type { RestStore } from '../registry/rest.js';
 import { patchResource, patchTypeOf, parsePatch } from '../registry/patch.js';
 import { bindPod, getScale, updateScale } from '../registry/subresources.js';
-import { authenticateRequest, PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from './auth.js';
+import { authenticateRequest, presentedBadCertificate, PUBLIC_PATHS, type TokenAuthenticator, type UserInfo } from './auth.js';
 import { readBody } from './body.js';
 import { parseJsonBody } from '../encoding/json.js';
 import { parseYamlBody } from '../encoding/yaml.js';
@@ -75,7 +75,7 @@ async function requestUser(deps: HandlerDeps, authorizer: Authorizer, req: Incom
   const caller = await authenticateRequest(req, deps.authn);
   const ctx = requestContext(req);
   if (!caller) {
-    if (req.headers.authorization || !PUBLIC_PATHS.has(path)) throw unauthorized();
+    if (req.headers.authorization || presentedBadCertificate(req) || !PUBLIC_PATHS.has(path)) throw unauthorized();
     return (ctx.user = ANONYMOUS);
   }
   const as = impersonatedUser(req.headersDistinct, caller, (u, a) => authorizer.authorize(u, a));
