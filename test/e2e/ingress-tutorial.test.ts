@@ -22,6 +22,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k, kubectl, waitFor } from './helpers.js';
+import { curlOn, replicas } from './replicas.js';
 
 const NS = 'ingress-tutorial';
 const fixture = (name: string) => new URL(`fixtures/ingress-nginx-0.12/${name}`, import.meta.url).pathname;
@@ -33,25 +34,44 @@ interface Reply {
   body: string;
 }
 
-/** curl from the host with a Host header, as the tutorial tests its Ingresses. */
+/** The curl arguments for `url` with a Host header, as the tutorial tests its Ingresses. */
+const curlArgs = (url: string, host: string, args: string[] = []) => ['-sS', '-m', '5', '-H', `Host: ${host}`, '-w', '\n%{http_code}', ...args, url];
+
+function reply(stdout: string): Reply {
+  const i = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(i + 1)) || 0, body: stdout.slice(0, i) };
+}
+
+/** curl from the host. */
 async function curl(url: string, host: string, args: string[] = []): Promise<Reply> {
-  const r = await execa('curl', ['-sS', '-m', '5', '-H', `Host: ${host}`, '-w', '\n%{http_code}', ...args, url], { reject: false });
-  const out = String(r.stdout);
-  const i = out.lastIndexOf('\n');
-  return { status: Number(out.slice(i + 1)) || 0, body: out.slice(0, i) };
+  return reply(String((await execa('curl', curlArgs(url, host, args), { reject: false })).stdout));
 }
 
 const viaNodePort = (host: string, path = '/', args: string[] = []) => curl(`http://${nodeIP}:${nodePort}${path}`, host, args);
 
-/** Poll until the reply satisfies `want` (the controller reloads a moment after a change). */
-const until = (what: string, get: () => Promise<Reply>, want: (r: Reply) => boolean, timeoutMs = 30_000) =>
+/** The tutorial's controller replicas, and the add-on's. */
+const TUTORIAL: [string, string] = [NS, 'app=ingress-nginx'];
+const ADDON: [string, string] = ['ingress-nginx', 'app.kubernetes.io/component=controller'];
+
+/**
+ * Poll until `get`'s reply satisfies `want` (the controllers reload a moment after a change), first asking each
+ * replica of `o.of` directly for `host``path` (see replicas.ts): the Service reaches either, and single requests follow.
+ */
+const until = (
+  what: string,
+  get: () => Promise<Reply>,
+  want: (r: Reply) => boolean,
+  o: { host: string; path: string; args?: string[]; of?: [string, string] },
+) =>
   waitFor(
     what,
     async () => {
+      for (const p of await replicas(...(o.of ?? TUTORIAL)))
+        if (!want(reply((await curlOn(p, curlArgs(`http://${p.ip}${o.path}`, o.host, o.args))).stdout))) return false;
       const r = await get();
       return want(r) && r;
     },
-    timeoutMs,
+    30_000,
     250,
   );
 
@@ -88,6 +108,7 @@ describe("the tutorial's ingress-nginx 0.12 manifests", () => {
       'echo.tutorial.example',
       () => viaNodePort('echo.tutorial.example', '/hostname'),
       (r) => r.status === 200,
+      { host: 'echo.tutorial.example', path: '/hostname' },
     );
     expect(echo.body).toMatch(/^echo-/);
     // api.tutorial.example has only /v1: that reaches the pod (whose netexec has no /v1), the rest does not.
@@ -109,6 +130,7 @@ describe("the tutorial's ingress-nginx 0.12 manifests", () => {
       'the add-on serving addon.tutorial.example',
       () => curl(`http://${addon}/hostname`, 'addon.tutorial.example'),
       (r) => r.status === 200,
+      { host: 'addon.tutorial.example', path: '/hostname', of: ADDON },
     );
     expect(served.body).toMatch(/^echo-/);
     const other = await curl(`http://${addon}/hostname`, 'echo.tutorial.example');
@@ -122,13 +144,14 @@ describe("the tutorial's ingress-nginx 0.12 manifests", () => {
       'nowhere.example reaching echo',
       () => viaNodePort('nowhere.example', '/hostname'),
       (r) => r.status === 200,
+      { host: 'nowhere.example', path: '/hostname' },
     );
     expect(caught.body).toMatch(/^echo-/);
     // It is the catch-all server's: a host with rules keeps them, and its unmatched paths keep the controller's.
     expect((await viaNodePort('echo.tutorial.example', '/hostname')).body).toMatch(/^echo-/);
     expect(DEFAULT_BACKEND(await viaNodePort('api.tutorial.example', '/v2'))).toBe(true);
     await k(['delete', '-f', fixture('default-only.yaml')]);
-    await until('the 404-server again', () => viaNodePort('nowhere.example', '/'), DEFAULT_BACKEND);
+    await until('the 404-server again', () => viaNodePort('nowhere.example', '/'), DEFAULT_BACKEND, { host: 'nowhere.example', path: '/' });
   });
 
   it('--configmap: proxy-body-size takes effect when the ConfigMap changes; an unknown key is logged', async () => {
@@ -139,6 +162,7 @@ describe("the tutorial's ingress-nginx 0.12 manifests", () => {
       'a 4 KiB body refused',
       () => viaNodePort('echo.tutorial.example', '/', body),
       (r) => r.status === 413,
+      { host: 'echo.tutorial.example', path: '/', args: body },
     );
     expect(refused.body).toContain('413 Request Entity Too Large');
     expect((await viaNodePort('echo.tutorial.example', '/', ['--data-binary', 'small'])).status).toBe(200);
@@ -183,6 +207,7 @@ describe("the tutorial's ingress-nginx 0.12 manifests", () => {
       'echo.tutorial.example at the EXTERNAL-IP',
       () => curl(`http://${ip}/hostname`, 'echo.tutorial.example'),
       (r) => r.status === 200,
+      { host: 'echo.tutorial.example', path: '/hostname' },
     );
     expect(echo.body).toMatch(/^echo-/);
     expect(DEFAULT_BACKEND(await curl(`http://${ip}/`, 'nowhere.example'))).toBe(true);
@@ -193,6 +218,7 @@ describe("the tutorial's ingress-nginx 0.12 manifests", () => {
       'the NodePort of a node with a controller',
       () => curl(`http://${hostIP}:${nodePort}/hostname`, 'echo.tutorial.example'),
       (r) => r.status === 200,
+      { host: 'echo.tutorial.example', path: '/hostname' },
     );
     expect(reply.body).toMatch(/^echo-/);
   });

@@ -13,6 +13,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ctx, k, kubectl, namespace, selfSignedCert, waitFor } from './helpers.js';
+import { curlOn, replicas } from './replicas.js';
 
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 let ns = '';
@@ -77,23 +78,43 @@ interface Reply {
   verbose: string;
 }
 
-/** `curl --resolve host:port:ADDRESS` from the host, as the Ingress documentation does it. */
-async function curl(host: string, path: string, o: { https?: boolean; args?: string[] } = {}): Promise<Reply> {
-  const port = o.https ? entry.https : entry.http;
+/** The `curl` arguments for `host``path` sent to `ip`:`port` (`--resolve host:port:ADDRESS`, as the Ingress documentation does it). */
+function curlArgs(ip: string, port: number, host: string, path: string, o: { https?: boolean; args?: string[] }): string[] {
   const url = `${o.https ? 'https' : 'http'}://${host}:${port}${path}`;
-  const r = await execa('curl', ['-sS', '-v', '-k', '-m', '5', '--resolve', `${host}:${port}:${entry.ip}`, '-w', '\n%{http_code}', ...(o.args ?? []), url], {
-    reject: false,
-  });
-  const out = String(r.stdout);
-  const i = out.lastIndexOf('\n');
-  return { status: Number(out.slice(i + 1)) || 0, body: out.slice(0, i), verbose: String(r.stderr) };
+  return ['-sS', '-v', '-k', '-m', '5', '--resolve', `${host}:${port}:${ip}`, '-w', '\n%{http_code}', ...(o.args ?? []), url];
 }
 
-/** Poll until `host``path` answers as `want` says (the controller reloads a moment after a change). */
+function reply(stdout: string, stderr: string): Reply {
+  const i = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(i + 1)) || 0, body: stdout.slice(0, i), verbose: stderr };
+}
+
+/** From the host, through the entry. */
+async function curl(host: string, path: string, o: { https?: boolean; args?: string[] } = {}): Promise<Reply> {
+  const r = await execa('curl', curlArgs(entry.ip, o.https ? entry.https : entry.http, host, path, o), { reject: false });
+  return reply(String(r.stdout), String(r.stderr));
+}
+
+/** What each controller replica answers, asked directly on its pod IP. */
+async function everyReplica(host: string, path: string, o: { https?: boolean } = {}): Promise<Reply[]> {
+  const pods = await replicas('ingress-nginx', 'app.kubernetes.io/component=controller');
+  return Promise.all(
+    pods.map(async (p) => {
+      const r = await curlOn(p, curlArgs(p.ip, o.https ? 443 : 80, host, path, o));
+      return reply(r.stdout, r.stderr);
+    }),
+  );
+}
+
+/**
+ * Poll until `host``path` answers as `want` says, from every replica first (see replicas.ts) and then through the
+ * entry: a test's single requests after it meet the change whichever replica they reach.
+ */
 const until = (what: string, host: string, path: string, want: (r: Reply) => boolean, o: { https?: boolean } = {}) =>
   waitFor(
     what,
     async () => {
+      if (!(await everyReplica(host, path, o)).every(want)) return false;
       const r = await curl(host, path, o);
       return want(r) && r;
     },
