@@ -1,6 +1,46 @@
-import { X509Certificate } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { CsrError, makeCA, makeCsr, newKey, parseCsr, signCsr } from './pki.js';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CsrError, makeCA, makeCsr, newKey, parseCsr, signCert, signCsr } from './pki.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'kemu-pki-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A request made by openssl, as a user following the Kubernetes CSR tutorial makes one. */
+function opensslCsr(keyArgs: string[], subj: string): string {
+  const out = join(tmp, 'req.csr');
+  execFileSync('openssl', ['req', '-new', ...keyArgs, '-nodes', '-keyout', join(tmp, 'req.key'), '-out', out, '-subj', subj, '-utf8'], { stdio: 'ignore' });
+  return readFileSync(out, 'utf8');
+}
+
+describe('keys and certificates', () => {
+  it('makes ECDSA P-256 keys (SEC 1 PEM) by default and RSA 2048 (PKCS#1) when asked', async () => {
+    const [ec, rsa] = await Promise.all([newKey(), newKey('RSA-2048')]);
+    expect(ec.pem).toContain('BEGIN EC PRIVATE KEY');
+    expect(createPrivateKey(ec.pem).asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    expect(rsa.pem).toContain('BEGIN RSA PRIVATE KEY');
+  });
+
+  it('signs server certificates with the names clients check, for ECDSA and RSA keys alike', async () => {
+    const [caKey, ec, rsa] = await Promise.all([newKey(), newKey(), newKey('RSA-2048')]);
+    const ca = makeCA(caKey, 'test-ca');
+    const caCert = new X509Certificate(ca.cert);
+    expect(caCert.ca).toBe(true);
+    expect(caCert.subject).toBe('CN=test-ca');
+    for (const k of [ec, rsa]) {
+      const c = new X509Certificate(signCert(ca, { commonName: 'kube-apiserver', dnsNames: ['kubernetes'], ips: ['10.96.0.1', '::1'], server: true }, k).cert);
+      expect(c.verify(caCert.publicKey)).toBe(true);
+      expect(c.checkIssued(caCert)).toBe(true);
+      expect(c.ca).toBe(false);
+      expect(c.subjectAltName).toBe('DNS:kubernetes, IP Address:10.96.0.1, IP Address:0:0:0:0:0:0:0:1');
+      expect(c.checkIP('10.96.0.1')).toBe('10.96.0.1');
+      expect(c.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
+    }
+  });
+});
 
 describe('certificate signing requests', () => {
   it('a kubelet-style request parses back to its subject and is signed into a client certificate of the CA', async () => {
@@ -20,8 +60,36 @@ describe('certificate signing requests', () => {
     expect(new Date(cert.validTo).getTime()).toBeLessThanOrEqual(now.getTime() + 3600_000);
   });
 
-  it('refuses what is not a request', () => {
+  it("reads openssl's requests for RSA, ECDSA P-384 and Ed25519 keys, with several O and UTF-8 names, and certifies each key", async () => {
+    const ca = makeCA(await newKey());
+    const cases = [
+      { args: ['-newkey', 'rsa:2048'], subj: '/CN=jane/O=developers/O=ops', cn: 'jane', o: ['developers', 'ops'] },
+      { args: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], subj: '/CN=joe/O=équipe', cn: 'joe', o: ['équipe'] },
+      { args: ['-newkey', 'ed25519'], subj: '/CN=ed', cn: 'ed', o: [] },
+    ];
+    for (const c of cases) {
+      const req = parseCsr(opensslCsr(c.args, c.subj));
+      expect([req.commonName, req.organizations]).toEqual([c.cn, c.o]);
+      const cert = new X509Certificate(signCsr(ca, req, ['client auth'], 600));
+      expect(cert.checkIssued(new X509Certificate(ca.cert))).toBe(true);
+      expect(cert.publicKey.export({ type: 'spki', format: 'der' })).toEqual(
+        createPublicKey(readFileSync(join(tmp, 'req.key'))).export({ type: 'spki', format: 'der' }),
+      );
+    }
+  });
+
+  it('refuses what is not a request, and a request whose signature does not hold', async () => {
     expect(() => parseCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n')).toThrow(CsrError);
     expect(() => parseCsr('hello')).toThrow(CsrError);
+    const der = Buffer.from(
+      makeCsr(await newKey(), { commonName: 'alice', organizations: [] })
+        .split('\n')
+        .filter((l) => !l.startsWith('-----'))
+        .join(''),
+      'base64',
+    );
+    der[der.indexOf('alice')] = 'm'.charCodeAt(0); // "mlice": the subject changed after signing
+    const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+    expect(() => parseCsr(forged)).toThrow('the request is not signed by its own key');
   });
 });

@@ -1,79 +1,169 @@
 /**
  * The cluster's credentials, made once at `kemu up`: a CA, the api-server's
  * serving certificate (SANs for every name and address it is reached by),
- * the admin's client certificate (group system:masters) and bearer tokens.
- * Keys come from Node's crypto, made on libuv's thread pool so that several
- * are made at once on every core (RSA key generation is most of the time
- * `kemu init` takes); node-forge only lays out the certificates, which
- * Node's crypto signs (forge's RSA in JavaScript is ~40 times slower).
+ * the admin's client certificate (group system:masters) and bearer tokens;
+ * and the certificate signing requests of TLS bootstrapping.
+ *
+ * Keys are ECDSA P-256, as kubeadm's with `encryptionAlgorithm: ECDSA-P256`
+ * (its default is RSA-2048) and as the kubelet's own client keys: an RSA 2048
+ * key takes ~0.3 s of CPU to make here, a P-256 key 0.1 ms, and the dozen a
+ * cluster starts with were most of what `kemu up` waited for. RSA keys are
+ * still made where asked (the service account key signs RS256 tokens) and
+ * read everywhere: a request's key is whatever the requester chose. Node's
+ * crypto makes keys and signs; der.ts lays out the certificates.
  */
-import { generateKeyPair, randomBytes, sign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import {
+  OID,
+  authorityKeyIdentifier,
+  basicConstraints,
+  bitStringBytes,
+  children,
+  explicit,
+  extKeyUsage,
+  extension,
+  fromDer,
+  integer,
+  isSequence,
+  keyUsage,
+  name,
+  nameAttributes,
+  nul,
+  oid,
+  oidOf,
+  octets,
+  pem,
+  pemBlock,
+  seq,
+  subjectAltName,
+  time,
+  toDer,
+  bits,
+  type Asn1,
+} from './der.js';
 
 export interface KeyPair {
   cert: string;
   key: string;
 }
 
-/** A new RSA 2048 key (PKCS#1 PEM), and its public half as forge puts it in a certificate. */
+/** kubeadm's names for the key types (ClusterConfiguration.encryptionAlgorithm). */
+export type KeyAlgorithm = 'ECDSA-P256' | 'RSA-2048';
+
+/** A new private key (PEM: SEC 1 for ECDSA, PKCS#1 for RSA, as Go writes them) and its SubjectPublicKeyInfo (DER). */
 export interface NewKey {
   pem: string;
-  pub: forge.pki.rsa.PublicKey;
+  spki: Buffer;
 }
+
+const generate = promisify(generateKeyPair);
 
 /** A new key, made off the main thread: start several, then await them, and they are made in parallel. */
-export async function newKey(): Promise<NewKey> {
-  const { privateKey, publicKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
-  return {
-    pem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-    pub: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
-  };
+export async function newKey(algorithm: KeyAlgorithm = 'ECDSA-P256'): Promise<NewKey> {
+  const rsa = algorithm === 'RSA-2048';
+  const { privateKey, publicKey } = rsa ? await generate('rsa', { modulusLength: 2048 }) : await generate('ec', { namedCurve: 'P-256' });
+  return { pem: privateKey.export({ type: rsa ? 'pkcs1' : 'sec1', format: 'pem' }).toString(), spki: publicKey.export({ type: 'spki', format: 'der' }) };
 }
 
-declare module 'node-forge' {
-  // eslint-disable-next-line @typescript-eslint/no-namespace -- augments forge's own namespace with a function it has and its types omit
-  namespace pki {
-    /** The to-be-signed part of a certificate, as forge lays it out for cert.sign (lib/x509.js). */
-    function getTBSCertificate(cert: Certificate): asn1.Asn1;
-    /** The to-be-signed part of a certification request, as forge lays it out for csr.sign (lib/x509.js). */
-    function getCertificationRequestInfo(csr: CertificateSigningRequest): asn1.Asn1;
+/** How a key signs, as Go's x509 picks it: SHA-256 with RSA; ECDSA with the curve's hash; Ed25519 pure. */
+function signatureAlgorithm(key: KeyObject): { hash: string | null; id: Asn1 } {
+  if (key.asymmetricKeyType === 'rsa') return { hash: 'sha256', id: seq(oid('1.2.840.113549.1.1.11'), nul()) };
+  if (key.asymmetricKeyType === 'ed25519') return { hash: null, id: seq(oid('1.3.101.112')) };
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const [hash, n] = curve === 'secp384r1' ? ['sha384', 3] : curve === 'secp521r1' ? ['sha512', 4] : ['sha256', 2];
+    // ECDSA's AlgorithmIdentifier has no parameters (RFC 5758 3.2).
+    return { hash, id: seq(oid(`1.2.840.10045.4.3.${n}`)) };
   }
+  throw new Error(`keys of type ${key.asymmetricKeyType} cannot sign certificates here`);
 }
 
-/** Sign `cert` (sha256WithRSAEncryption) with the issuer's PEM key, as forge's cert.sign would but with Node's crypto. */
-function signWith(cert: forge.pki.Certificate, issuerKeyPem: string): string {
-  cert.signatureOid = cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
-  cert.tbsCertificate = forge.pki.getTBSCertificate(cert);
-  const tbs = Buffer.from(forge.asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
-  cert.signature = sign('sha256', tbs, issuerKeyPem).toString('binary');
-  return forge.pki.certificateToPem(cert);
+/** The hash a signature algorithm OID names (RSA PKCS#1 v1.5, ECDSA, Ed25519), null for Ed25519, undefined if unknown. */
+const SIGNATURE_HASHES: Record<string, string | null> = {
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.3.101.112': null,
+};
+
+/** `tbs` signed with `keyPem`: the SEQUENCE of it, the algorithm and the signature, as certificates and requests are. */
+function signed(tbs: (alg: Asn1) => Asn1, keyPem: string): Buffer {
+  const key = createPrivateKey(keyPem);
+  const alg = signatureAlgorithm(key);
+  const body = tbs(alg.id);
+  return toDer(seq(body, alg.id, bits(sign(alg.hash, toDer(body), key))));
 }
 
-function serial(): string {
-  // Positive, 16 bytes.
-  return '01' + randomBytes(15).toString('hex');
+/** The key identifier of a public key: SHA-1 of its subjectPublicKey bits (RFC 5280 4.2.1.2, method 1, as Go). */
+function keyId(spki: Buffer): Buffer {
+  return createHash('sha1')
+    .update(bitStringBytes(children(fromDer(spki))[1]))
+    .digest();
 }
 
-function validity(cert: forge.pki.Certificate, years: number): void {
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + years * 365 * 24 * 3600 * 1000);
+const serial = () => Buffer.concat([Buffer.of(1), randomBytes(15)]); // positive, 16 bytes
+
+/** The parts of a certificate a signer reads: its subject (DER, kept as it is for the issuer field), key and expiry. */
+function certificateParts(certPem: string): { subject: Asn1; spki: Buffer; notAfter: Date } {
+  const x = new X509Certificate(certPem);
+  const tbs = children(children(fromDer(x.raw))[0]);
+  // [0] version, serial, signature, issuer, validity, subject, ...
+  return { subject: tbs[5], spki: x.publicKey.export({ type: 'spki', format: 'der' }), notAfter: new Date(x.validTo) };
 }
+
+interface CertificateFields {
+  issuer: Asn1;
+  subject: Asn1;
+  spki: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: Asn1[];
+}
+
+function certificate(f: CertificateFields, issuerKeyPem: string): string {
+  const der = signed(
+    (alg) =>
+      seq(
+        explicit(0, integer(Buffer.of(2))), // v3
+        integer(serial()),
+        alg,
+        f.issuer,
+        seq(time(f.notBefore), time(f.notAfter)),
+        f.subject,
+        fromDer(f.spki),
+        explicit(3, seq(...f.extensions)),
+      ),
+    issuerKeyPem,
+  );
+  return pem('CERTIFICATE', der);
+}
+
+const years = (n: number) => new Date(Date.now() + n * 365 * 24 * 3600 * 1000);
+/** keyEncipherment only for RSA keys, as client-go's cert helpers and kubeadm set it (it means nothing to ECDSA). */
+const encipherment = (spki: Buffer) => createPublicKey({ key: spki, format: 'der', type: 'spki' }).asymmetricKeyType === 'rsa';
 
 export function makeCA(k: NewKey, commonName = 'kemu-ca'): KeyPair {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = k.pub;
-  cert.serialNumber = serial();
-  validity(cert, 10);
-  const attrs = [{ name: 'commonName', value: commonName }];
-  cert.setSubject(attrs);
-  cert.setIssuer(attrs);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  return { cert: signWith(cert, k.pem), key: k.pem };
+  const subject = name([{ oid: OID.commonName, value: commonName }]);
+  const cert = certificate(
+    {
+      issuer: subject,
+      subject,
+      spki: k.spki,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: years(10),
+      extensions: [
+        extension(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: encipherment(k.spki), keyCertSign: true })),
+        extension(OID.basicConstraints, true, basicConstraints(true)),
+        extension(OID.subjectKeyIdentifier, false, octets(keyId(k.spki))),
+      ],
+    },
+    k.pem,
+  );
+  return { cert, key: k.pem };
 }
 
 export interface CertRequest {
@@ -85,23 +175,33 @@ export interface CertRequest {
   client?: boolean;
 }
 
+const subjectOf = (commonName: string, organizations: string[] = []) =>
+  name([{ oid: OID.commonName, value: commonName }, ...organizations.map((value) => ({ oid: OID.organizationName, value }))]);
+
 /** A certificate for `k`'s public key, signed by the CA. */
 export function signCert(ca: KeyPair, req: CertRequest, k: NewKey): KeyPair {
-  const caCert = forge.pki.certificateFromPem(ca.cert);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = k.pub;
-  cert.serialNumber = serial();
-  validity(cert, 5);
-  cert.setSubject([{ name: 'commonName', value: req.commonName }, ...(req.organizations ?? []).map((o) => ({ name: 'organizationName', value: o }))]);
-  cert.setIssuer(caCert.subject.attributes);
-  const altNames = [...(req.dnsNames ?? []).map((value) => ({ type: 2, value })), ...(req.ips ?? []).map((ip) => ({ type: 7, ip }))];
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: !!req.server, clientAuth: !!req.client },
-    ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
-  ]);
-  return { cert: signWith(cert, ca.key), key: k.pem };
+  const issuer = certificateParts(ca.cert);
+  const usages = [...(req.server ? [OID.serverAuth] : []), ...(req.client ? [OID.clientAuth] : [])];
+  const dns = req.dnsNames ?? [];
+  const ips = req.ips ?? [];
+  const cert = certificate(
+    {
+      issuer: issuer.subject,
+      subject: subjectOf(req.commonName, req.organizations),
+      spki: k.spki,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: years(5),
+      extensions: [
+        extension(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: encipherment(k.spki) })),
+        ...(usages.length ? [extension(OID.extKeyUsage, false, extKeyUsage(usages))] : []),
+        extension(OID.basicConstraints, true, basicConstraints(false)),
+        extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifier(keyId(issuer.spki))),
+        ...(dns.length || ips.length ? [extension(OID.subjectAltName, false, subjectAltName(dns, ips))] : []),
+      ],
+    },
+    ca.key,
+  );
+  return { cert, key: k.pem };
 }
 
 export function newToken(): string {
@@ -114,60 +214,82 @@ export interface CsrSubject {
   organizations: string[];
 }
 
-/**
- * A PKCS#10 request (PEM) for `k`, signed with it (as the kubelet's TLS bootstrap makes one: CN system:node:NAME,
- * O system:nodes). The key is RSA: forge, which lays it out, reads no EC keys (the kubelet's are ECDSA P-256).
- */
+/** A parsed request whose self-signature holds: its subject as names, and as DER with its key, for signing. */
+export interface ParsedCsr extends CsrSubject {
+  subject: Asn1;
+  spki: Buffer;
+}
+
+/** A PKCS#10 request (PEM) for `k`, signed with it (as the kubelet's TLS bootstrap makes one: CN system:node:NAME, O system:nodes). */
 export function makeCsr(k: NewKey, subject: CsrSubject): string {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = k.pub;
-  csr.setSubject([{ name: 'commonName', value: subject.commonName }, ...subject.organizations.map((value) => ({ name: 'organizationName', value }))]);
-  csr.signatureOid = csr.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
-  const info = forge.pki.getCertificationRequestInfo(csr);
-  csr.certificationRequestInfo = info;
-  csr.signature = sign('sha256', Buffer.from(forge.asn1.toDer(info).getBytes(), 'binary'), k.pem).toString('binary');
-  return forge.pki.certificationRequestToPem(csr);
+  // version 0, subject, key, no attributes ([0] IMPLICIT SET OF, empty)
+  const der = signed(() => seq(integer(Buffer.of(0)), subjectOf(subject.commonName, subject.organizations), fromDer(k.spki), explicit(0)), k.pem);
+  return pem('CERTIFICATE REQUEST', der);
 }
 
 /** Thrown for a request that cannot be parsed or whose signature does not hold. */
 export class CsrError extends Error {}
 
-/** The subject of a PEM request whose self-signature holds, and the request itself (for signing). */
-export function parseCsr(pem: string): CsrSubject & { csr: forge.pki.CertificateSigningRequest } {
-  let csr: forge.pki.CertificateSigningRequest;
+/** The subject and key of a PEM request whose self-signature holds (RSA, ECDSA or Ed25519 keys). */
+export function parseCsr(text: string): ParsedCsr {
+  const der = pemBlock(text, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
+  if (!der) throw new CsrError('the request is not a PEM block of type CERTIFICATE REQUEST');
+  let info: Asn1 | undefined;
+  let alg = '';
+  let signature: Buffer;
+  let spki: Buffer;
+  let key: KeyObject;
   try {
-    csr = forge.pki.certificationRequestFromPem(pem);
+    const [i, a, s] = children(fromDer(der));
+    const [, subject, pub] = children(i);
+    if (!isSequence(i) || !isSequence(subject) || !isSequence(pub) || !isSequence(a)) throw new Error('not a CertificationRequest');
+    info = i;
+    alg = oidOf(children(a)[0]);
+    signature = bitStringBytes(s);
+    spki = toDer(pub);
+    key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   } catch (e) {
-    throw new CsrError(`the request is not a PKCS#10 certificate request with an RSA key: ${(e as Error).message}`);
+    throw new CsrError(`the request is not a PKCS#10 certificate request: ${(e as Error).message}`);
   }
-  if (!csr.verify()) throw new CsrError('the request is not signed by its own key');
-  const attrs = csr.subject.attributes;
-  const values = (name: string) => attrs.filter((a) => a.name === name).map((a) => String(a.value));
-  return { commonName: values('commonName')[0] ?? '', organizations: values('organizationName'), csr };
+  const hash = SIGNATURE_HASHES[alg];
+  if (hash === undefined) throw new CsrError(`the request's signature algorithm ${alg || '(none)'} is not supported`);
+  let holds = false;
+  try {
+    holds = verify(hash, toDer(info), key, signature);
+  } catch {
+    holds = false;
+  }
+  if (!holds) throw new CsrError('the request is not signed by its own key');
+  const subject = children(info)[1];
+  const attrs = nameAttributes(subject);
+  const values = (o: string) => attrs.filter((a) => a.oid === o).map((a) => a.value);
+  return { commonName: values(OID.commonName)[0] ?? '', organizations: values(OID.organizationName), subject, spki };
 }
 
 /** Extended key usages by their certificates.k8s.io names. */
-const EXT_USAGES: Record<string, string> = { 'client auth': 'clientAuth', 'server auth': 'serverAuth' };
+const EXT_USAGES: Record<string, string> = { 'client auth': OID.clientAuth, 'server auth': OID.serverAuth };
 
 /** A certificate for a parsed request, signed by the CA, valid for `seconds`, with the requested usages (kube-controller-manager's csrsigning). */
-export function signCsr(ca: KeyPair, req: ReturnType<typeof parseCsr>, usages: string[], seconds: number, now = new Date()): string {
-  const caCert = forge.pki.certificateFromPem(ca.cert);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = req.csr.publicKey!;
-  cert.serialNumber = serial();
-  // Backdated 5 minutes for clock skew, as Kubernetes' signer does.
-  cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
-  cert.validity.notAfter = new Date(Math.min(now.getTime() + seconds * 1000, caCert.validity.notAfter.getTime()));
-  cert.setSubject(req.csr.subject.attributes);
-  cert.setIssuer(caCert.subject.attributes);
-  const ext = Object.fromEntries(usages.filter((u) => EXT_USAGES[u]).map((u) => [EXT_USAGES[u], true]));
+export function signCsr(ca: KeyPair, req: ParsedCsr, usages: string[], seconds: number, now = new Date()): string {
+  const issuer = certificateParts(ca.cert);
+  const ext = usages.flatMap((u) => (EXT_USAGES[u] ? [EXT_USAGES[u]] : []));
   const key = { digitalSignature: usages.includes('digital signature'), keyEncipherment: usages.includes('key encipherment') };
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    // No key usage asked: no extension (as Go writes a zero KeyUsage), rather than one allowing nothing, which TLS refuses.
-    ...(key.digitalSignature || key.keyEncipherment ? [{ name: 'keyUsage', ...key, critical: true }] : []),
-    ...(Object.keys(ext).length ? [{ name: 'extKeyUsage', ...ext }] : []),
-    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
-  ]);
-  return signWith(cert, ca.key);
+  return certificate(
+    {
+      issuer: issuer.subject,
+      subject: req.subject,
+      spki: req.spki,
+      // Backdated 5 minutes for clock skew, as Kubernetes' signer does.
+      notBefore: new Date(now.getTime() - 5 * 60_000),
+      notAfter: new Date(Math.min(now.getTime() + seconds * 1000, issuer.notAfter.getTime())),
+      extensions: [
+        // No key usage asked: no extension (as Go writes a zero KeyUsage), rather than one allowing nothing, which TLS refuses.
+        ...(key.digitalSignature || key.keyEncipherment ? [extension(OID.keyUsage, true, keyUsage(key))] : []),
+        ...(ext.length ? [extension(OID.extKeyUsage, false, extKeyUsage(ext))] : []),
+        extension(OID.basicConstraints, true, basicConstraints(false)),
+        extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifier(keyId(issuer.spki))),
+      ],
+    },
+    ca.key,
+  );
 }

@@ -140,7 +140,7 @@ async function nodeCredentials(pki: string, ca: Promise<KeyPair>): Promise<void>
   };
   const saKey = async () => {
     if (existsSync(f('sa.key'))) return;
-    const { pem } = await newKey();
+    const { pem } = await newKey('RSA-2048'); // it signs RS256 tokens
     writeFileSync(f('sa.key'), pem, { mode: 0o600 });
     writeFileSync(f('sa.pub'), createPublicKey(pem).export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
   };
