@@ -1,12 +1,16 @@
 /**
- * What the CLI and a service's keeper (keeper.ts) agree on: the keeper's
- * argument, and the files under the state directory through which the rest of
+ * What the CLI and a service's keeper (bin/keeper.sh) agree on: the keeper's
+ * arguments, and the files under the state directory through which the rest of
  * `kemu` sees a service (its pid, its keeper's, its restarts, a stop asked
  * for). Pure.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** The keeper's one argument, as JSON. */
+/** The keeper, from src/ and dist/ alike. */
+export const KEEPER = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'keeper.sh');
+
+/** What a keeper is told. */
 export interface KeeperSpec {
   /** The service's name in the compose file (node-1, node-1/kube-proxy). */
   service: string;
@@ -34,4 +38,10 @@ export interface KeeperFiles {
 export function keeperFiles(state: string, service: string): KeeperFiles {
   const base = join(state, 'pids', service);
   return { pid: `${base}.pid`, keeper: `${base}.keeper`, restarts: `${base}.restarts`, stopped: `${base}.stopped` };
+}
+
+/** The keeper's command line: `sh keeper.sh SERVICE RESTART PIDFILE RESTARTSFILE STOPPEDFILE FREEZER COMMAND...`. */
+export function keeperArgv(spec: KeeperSpec): string[] {
+  const f = spec.files;
+  return ['sh', KEEPER, spec.service, spec.restart ?? 'no', f.pid, f.restarts, f.stopped, spec.freezer ?? '', ...spec.command];
 }

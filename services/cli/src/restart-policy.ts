@@ -1,16 +1,10 @@
 /**
- * Compose's `restart:` policies as Docker's restart manager applies them, for
- * the keeper that supervises each service under `kemu up`: whether an exited
- * process is started again, and after how long. Pure.
+ * Compose's `restart:` policies, read and written back in one form for the
+ * keeper that applies them under `kemu up` (bin/keeper.sh, which restarts as
+ * Docker's restart manager does). Pure.
  */
 
 export type RestartPolicy = { kind: 'no' } | { kind: 'always' } | { kind: 'unless-stopped' } | { kind: 'on-failure'; maxRetries?: number };
-
-/** Docker's restart manager: the first restart after 100 ms, each next one twice as late, at most a minute. */
-export const FIRST_DELAY_MS = 100;
-export const MAX_DELAY_MS = 60_000;
-/** A process that ran this long starts the back-off over (Docker resets it after 10 s of running). */
-export const RESET_AFTER_MS = 10_000;
 
 /** A compose `restart:` value (absent: "no", compose's default). */
 export function parseRestart(value: string | undefined): RestartPolicy {
@@ -23,26 +17,4 @@ export function parseRestart(value: string | undefined): RestartPolicy {
 
 export function formatRestart(p: RestartPolicy): string {
   return p.kind === 'on-failure' && p.maxRetries !== undefined ? `on-failure:${p.maxRetries}` : p.kind;
-}
-
-/**
- * Whether a process that exited (code, or null when a signal ended it) is started again, after `restarts` restarts.
- * A stop asked for (kemu stop, a chaos stop) is never undone: the caller does not ask then.
- */
-export function shouldRestart(p: RestartPolicy, code: number | null, restarts: number): boolean {
-  switch (p.kind) {
-    case 'no':
-      return false;
-    case 'always':
-    case 'unless-stopped':
-      return true;
-    case 'on-failure':
-      return code !== 0 && (p.maxRetries === undefined || restarts < p.maxRetries);
-  }
-}
-
-/** The wait before the next restart, given the last one (0: none yet) and how long the process ran. */
-export function nextDelay(lastDelayMs: number, ranMs: number): number {
-  if (ranMs >= RESET_AFTER_MS || lastDelayMs <= 0) return FIRST_DELAY_MS;
-  return Math.min(lastDelayMs * 2, MAX_DELAY_MS);
 }

@@ -1,6 +1,6 @@
 /**
  * The CLI's side of supervision under `kemu up`: each long-running service
- * runs under a keeper (keeper.ts) that restarts it as its compose `restart:`
+ * runs under a keeper (bin/keeper.sh) that restarts it as its compose `restart:`
  * says. Here: starting a service under its keeper, and stopping, killing,
  * freezing and thawing it without the keeper undoing it. What the rest of
  * `kemu` reads stays where it was: pids/<service>.pid is the service's own
@@ -16,11 +16,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { keeperFiles, type KeeperFiles, type KeeperSpec } from './keeper-spec.js';
+import { keeperArgv, keeperFiles, type KeeperFiles, type KeeperSpec } from './keeper-spec.js';
 import { isAlive, killCgroup, processTree, signalGroup, signalPid } from './process-signals.js';
 
-const KEEPER = join(dirname(fileURLToPath(import.meta.url)), 'keeper.js');
 const FREEZER_ROOT = '/sys/fs/cgroup/freezer';
 
 /** What a supervised service is doing (`restarting`: its process exited and its keeper waits out the back-off). */
@@ -97,7 +95,8 @@ export class Supervisor {
     const freezer = this.freezerDir(svc);
     const spec: KeeperSpec = { service: svc, ...(restart !== undefined ? { restart } : {}), command, files: f, ...(freezer ? { freezer } : {}) };
     const logFd = openSync(logFile, 'a');
-    const keeper = spawn(process.execPath, [KEEPER, JSON.stringify(spec)], { detached: true, stdio: ['ignore', logFd, logFd], env });
+    const [sh = 'sh', ...args] = keeperArgv(spec);
+    const keeper = spawn(sh, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     writeFileSync(f.keeper, String(keeper.pid));
     keeper.unref();
