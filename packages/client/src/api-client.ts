@@ -10,6 +10,9 @@ import * as grpc from '@grpc/grpc-js';
 import { ApiServerClient, type ApiObject, type ListResponse, type ObjectResponse, type ResourceRef, type WatchEvent as WireEvent } from '@kemu/proto';
 import { StatusError, type DeleteOptions, type KubeObject, type Status, type WatchEvent, type WatchEventType } from '@kemu/api';
 import { realClock, sleepOn, type Clock } from './clock.js';
+import { MAX_RETRIES, withRetries } from './retry.js';
+
+export { MAX_RETRIES, retryAfterMs, withRetries } from './retry.js';
 
 export interface ApiClientOptions {
   /** host:port of the api-server's gRPC listener. */
@@ -45,35 +48,6 @@ export interface ListResult<T = KubeObject> {
 }
 
 const UNARY_DEADLINE_MS = 60_000;
-
-/** client-go's default: a request refused with a Retry-After is tried again up to 10 times. */
-export const MAX_RETRIES = 10;
-
-/**
- * How long to wait before trying a failed call again, in ms, or undefined
- * when it is not to be retried: as client-go's checkWait, a 429 or a 5xx
- * that says when to come back (the Status' retryAfterSeconds, which REST
- * sends as the Retry-After header). The api-server refuses such a call
- * before doing anything, so even a create may be sent again.
- */
-export function retryAfterMs(e: unknown): number | undefined {
-  if (!(e instanceof StatusError) || (e.code !== 429 && e.code < 500)) return undefined;
-  const seconds = e.status.details?.retryAfterSeconds;
-  return seconds === undefined || !(seconds >= 0) ? undefined : seconds * 1000;
-}
-
-/** Run `attempt`, and again after each refusal with a Retry-After, at most `maxRetries` more times; then fail with the last error. */
-export async function withRetries<T>(attempt: () => Promise<T>, sleep: (ms: number) => Promise<void>, maxRetries = MAX_RETRIES): Promise<T> {
-  for (let retries = 0; ; retries++) {
-    try {
-      return await attempt();
-    } catch (e) {
-      const wait = retries < maxRetries ? retryAfterMs(e) : undefined;
-      if (wait === undefined) throw e;
-      await sleep(wait);
-    }
-  }
-}
 
 function ref(r: ResourceId): ResourceRef {
   return { group: r.group ?? '', version: r.version, resource: r.resource, namespace: r.namespace ?? '' };

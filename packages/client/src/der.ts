@@ -1,13 +1,15 @@
 /**
  * DER pieces of X.509 and PKCS#10, built and read with node-forge's ASN.1
- * codec. forge's own certificate and request code reads and writes RSA keys
- * only; here a public key is the SubjectPublicKeyInfo Node's crypto exports
- * (RSA, ECDSA or Ed25519 alike), embedded as it is.
+ * codec (that module alone: forge-modules.d.ts). forge's own certificate and
+ * request code reads and writes RSA keys only; here a public key is the
+ * SubjectPublicKeyInfo Node's crypto exports (RSA, ECDSA or Ed25519 alike),
+ * embedded as it is.
  */
 import { isIPv4 } from 'node:net';
-import forge from 'node-forge';
+import type forge from 'node-forge';
+import asn1 from 'node-forge/lib/asn1.js';
+import util from 'node-forge/lib/util.js';
 
-const { asn1 } = forge;
 const U = asn1.Class.UNIVERSAL;
 const CTX = asn1.Class.CONTEXT_SPECIFIC;
 const T = asn1.Type;
@@ -47,7 +49,7 @@ export const toDer = (a: Asn1): Buffer => Buffer.from(asn1.toDer(a).getBytes(), 
 /** Parse DER (all of it). BIT STRINGs stay bytes, so re-encoding a part gives back its very bytes. */
 export function fromDer(b: Buffer): Asn1 {
   type FromDer = (bytes: forge.util.ByteBuffer, o: { strict: boolean; parseAllBytes: boolean; decodeBitStrings: boolean }) => Asn1;
-  return (asn1.fromDer as unknown as FromDer)(forge.util.createBuffer(bin(b)), { strict: true, parseAllBytes: true, decodeBitStrings: false });
+  return (asn1.fromDer as unknown as FromDer)(util.createBuffer(bin(b)), { strict: true, parseAllBytes: true, decodeBitStrings: false });
 }
 
 /** The children of a constructed value, or [] for a primitive one. */
@@ -68,7 +70,7 @@ export function name(attrs: { oid: string; value: string }[]): Asn1 {
           oid(a.oid),
           /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(a.value)
             ? asn1.create(U, T.PRINTABLESTRING, false, a.value)
-            : asn1.create(U, T.UTF8, false, forge.util.encodeUtf8(a.value)),
+            : asn1.create(U, T.UTF8, false, util.encodeUtf8(a.value)),
         ),
       ),
     ),
@@ -81,7 +83,7 @@ export function nameAttributes(n: Asn1): { oid: string; value: string }[] {
     children(rdn).map((atv) => {
       const [type, value] = children(atv);
       const raw = typeof value?.value === 'string' ? value.value : '';
-      return { oid: oidOf(type), value: value?.type === T.UTF8 ? forge.util.decodeUtf8(raw) : raw };
+      return { oid: oidOf(type), value: value?.type === T.UTF8 ? util.decodeUtf8(raw) : raw };
     }),
   );
 }

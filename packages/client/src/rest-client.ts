@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { IncomingMessage } from 'node:http';
 import { StatusError, type KubeObject, type Status, type WatchEvent } from '@kemu/api';
-import { withRetries, type ApiClient, type ListResult, type ResourceId } from './api-client.js';
+import type { ApiClient, ListResult, ResourceId } from './api-client.js';
+import { withRetries } from './retry.js';
 import { realClock, sleepOn, type Clock } from './clock.js';
 import type { ListWatcher } from './informer.js';
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { Namespace, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { ApiClient, InformerFactory, RestClient, inClusterConfig, type Informer, type ListWatcher, type RestClientOptions } from '@kemu/client';
+import { InformerFactory, RestClient, inClusterConfig, type Informer, type ListWatcher, type RestClientOptions } from '@kemu/client/rest';
 import type { KubeObject } from '@kemu/api';
 import { DnsIndex, type IndexOptions } from './core/dns-index.js';
 import { Forwarder, boundAddresses, chooseUpstreams, parseResolvConf, type Upstream } from './forward.js';
@@ -76,6 +76,10 @@ export async function start(o: DnsOptions, log: Logger = pino({ name: 'dns' })):
   let client: ListWatcher & { close(): void };
   if (o.apiserver) {
     if (!o.caFile || !o.tokenFile) throw new Error('--apiserver needs --ca-file and --token-file');
+    // Loaded only here, at run time (a name the bundler does not follow): the pod's own way is REST, and the gRPC
+    // client would be half of what its bundle loads each time a DNS pod starts.
+    const grpcClient: string = '@kemu/client';
+    const { ApiClient } = (await import(grpcClient)) as typeof import('@kemu/client');
     client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
   } else {
     const config = o.rest ?? inClusterConfig();

@@ -7,6 +7,6 @@ export { serviceRecords, podRecords, dnsEndpoints, type NameData, type Srv } fro
 export { keyName, reverseName, dashed, undashed, inZone } from './core/names.js';
 export { Responder, encodeReply, errorReply, sizeLimit, truncate, MAX_UDP, type Outcome, type Transport } from './responder.js';
 export { Forwarder, parseResolvConf, chooseUpstreams, boundAddresses, type Upstream, type SelfFacts } from './forward.js';
-export { RestClient, inClusterConfig, SERVICE_ACCOUNT_DIR, type RestClientOptions } from '@kemu/client';
+export { RestClient, inClusterConfig, SERVICE_ACCOUNT_DIR, type RestClientOptions } from '@kemu/client/rest';
 export { parseCorefile, type CorefileSettings } from './corefile.js';
 export { DnsMetrics } from './metrics.js';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { stopOnSignals } from '@kemu/client';
+import { stopOnSignals } from '@kemu/client/rest';
 import { parseCorefile, type CorefileSettings } from './corefile.js';
 import type { PodMode } from './core/dns-index.js';
 import { start, type DnsOptions } from './dns.js';

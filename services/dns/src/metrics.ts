@@ -8,7 +8,7 @@
  * through prom-client for every query (validating and hashing three label
  * sets) cost more than answering the query did.
  */
-import { newMetricsRegistry, prom, type MetricsRegistry } from '@kemu/client';
+import { newMetricsRegistry, prom, type MetricsRegistry } from '@kemu/client/rest';
 import type { Transport } from './responder.js';
 
 /** The types CoreDNS reports by name; the rest count as "other". */

@@ -8,7 +8,7 @@ import dns, { type LookupOneOptions } from 'node:dns';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { exposition } from '@kemu/client';
+import { exposition } from '@kemu/client/rest';
 import dnsPacket from 'dns-packet';
 import type { Logger } from 'pino';
 import type { DnsIndex } from './core/dns-index.js';

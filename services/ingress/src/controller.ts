@@ -14,7 +14,7 @@ import type { ConfigMap, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass, IngressLoadBalancerIngress } from 'kubernetes-types/networking/v1.js';
 import { isNotFound, type KubeObject } from '@kemu/api';
-import { WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client';
+import { WorkQueue, type ApiClient, type EventRecorder, type Informer } from '@kemu/client/rest';
 import type { Logger } from 'pino';
 import type { ConfigApplier } from './applier.js';
 import { isServed, type ClassOptions } from './config/classes.js';

@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exposition, type MetricsRegistry } from '@kemu/client';
+import { exposition, type MetricsRegistry } from '@kemu/client/rest';
 
 export interface HealthServer {
   port: number;

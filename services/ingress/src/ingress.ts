@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { IngressLoadBalancerIngress } from 'kubernetes-types/networking/v1.js';
 import { pino, type Logger } from 'pino';
-import { EventRecorder, InformerFactory, LeaderElector, RestClient, inClusterConfig, type RestClientOptions } from '@kemu/client';
+import { EventRecorder, InformerFactory, LeaderElector, RestClient, inClusterConfig, type RestClientOptions } from '@kemu/client/rest';
 import { ConfigApplier } from './applier.js';
 import { IngressController } from './controller.js';
 import type { RenderOptions } from './config/render.js';

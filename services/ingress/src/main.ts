@@ -13,7 +13,7 @@
  */
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { stopOnSignals } from '@kemu/client';
+import { stopOnSignals } from '@kemu/client/rest';
 import { start, type IngressOptions } from './ingress.js';
 
 const program = new Command('nginx-ingress-controller')

@@ -4,7 +4,7 @@
  * worked and when, and a hash of the running configuration.
  */
 import { createHash } from 'node:crypto';
-import { newMetricsRegistry, prom, registerWorkqueueMetrics, type MetricsRegistry } from '@kemu/client';
+import { newMetricsRegistry, prom, registerWorkqueueMetrics, type MetricsRegistry } from '@kemu/client/rest';
 
 export class IngressMetrics {
   readonly registry: MetricsRegistry;

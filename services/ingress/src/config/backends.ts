@@ -9,7 +9,7 @@
  */
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { IngressBackend } from 'kubernetes-types/networking/v1.js';
-import { servicePortKey, type EndpointInfo } from '@kemu/proxy';
+import { servicePortKey, type EndpointInfo } from '@kemu/proxy/model';
 
 /** Where a location sends its requests. */
 export type Target =

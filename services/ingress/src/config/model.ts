@@ -11,7 +11,7 @@
 import type { ConfigMap, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
-import { endpointsFromSlices } from '@kemu/proxy';
+import { endpointsFromSlices } from '@kemu/proxy/model';
 import { resolveBackend, upstreamName, type BackendIndex, type Target } from './backends.js';
 import { isServed, type ClassOptions } from './classes.js';
 import { locationsFor, normalizePath, pathProblem, type Location, type PathType, type Route } from './locations.js';
