@@ -204,7 +204,8 @@ export class ApiClient {
    */
   watch(
     r: ResourceId,
-    opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {},
+    // timeoutSeconds: the gRPC watch has no such field; the channel's keepalive pings find a dead stream instead.
+    opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number; signal?: AbortSignal } = {},
   ): AsyncIterable<WatchEvent> {
     const call = this.client.watch({
       ref: ref(r),

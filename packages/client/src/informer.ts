@@ -12,6 +12,9 @@ import type { ApiClient, ResourceId } from './api-client.js';
 import { ExponentialBackoff, REFLECTOR_BACKOFF } from './backoff.js';
 import { sleep, type Clock } from './clock.js';
 
+/** client-go's minWatchTimeout. */
+const MIN_WATCH_TIMEOUT_S = 300;
+
 export type IndexFunc = (obj: KubeObject) => string[];
 
 /** What an informer needs of a client: list and watch (the gRPC ApiClient, or a REST one for pods in the cluster). */
@@ -264,6 +267,9 @@ export class Informer {
       resourceVersion: this.rv,
       labelSelector: this.opts.labelSelector,
       fieldSelector: this.opts.fieldSelector,
+      // As client-go's reflector: the api-server ends the watch after 5-10 min and the informer watches again from
+      // where it was, so a stream that died unseen (a peer gone without a FIN) is not followed for ever.
+      timeoutSeconds: Math.floor(MIN_WATCH_TIMEOUT_S * (1 + Math.random())),
       signal,
     })) {
       if (ev.type === 'ERROR') {

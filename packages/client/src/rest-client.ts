@@ -148,7 +148,7 @@ export class RestClient implements ListWatcher, Pick<ApiClient, 'get' | 'create'
 
   watch(
     r: ResourceId,
-    opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; signal?: AbortSignal } = {},
+    opts: { resourceVersion?: string; labelSelector?: string; fieldSelector?: string; timeoutSeconds?: number; signal?: AbortSignal } = {},
   ): AsyncIterable<WatchEvent> {
     const p =
       path(r) +
@@ -157,6 +157,7 @@ export class RestClient implements ListWatcher, Pick<ApiClient, 'get' | 'create'
         resourceVersion: opts.resourceVersion,
         labelSelector: opts.labelSelector,
         fieldSelector: opts.fieldSelector,
+        timeoutSeconds: opts.timeoutSeconds,
         allowWatchBookmarks: true,
       });
     const request = () => this.request(p, { signal: opts.signal });
