@@ -10,12 +10,15 @@
  *              Ready, and kube-proxy's rules for them written,
  *   processes  every process of the compose file healthy ("processes: N healthy"; beside the chain above),
  *   total      `kemu up` exiting.
- * The load average is printed with each run: on a shared machine the figures say as much about it as about kemu.
+ * Each run starts on a quiet machine, as a user's `kemu up` does: after the previous run's `kemu down` the bench waits
+ * until the CPU is at least 90% idle over a second (the kernel tears network namespaces down after `down` returns),
+ * at most 30 s; the idle share at the start is printed with the run, and the load average (which lags by a minute).
  * Run: npm run bench:up   (as root; KEMU_BENCH_RUNS, KEMU_BENCH_PROJECT and KEMU_BENCH_SUBNET to change the defaults;
  * KEMU_BENCH_DRIVER=docker times `kemu up --driver docker`, the image already built: its first phase ends when the
  * containers are up, the compose CLI having waited for the control plane's health checks)
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,10 +40,31 @@ const PHASES = [
   { name: 'processes', line: /^\s*(processes: \d+ healthy|containers: up)/ },
 ] as const;
 type Phase = (typeof PHASES)[number]['name'] | 'total';
-type Run = Partial<Record<Phase, number>> & { load: number };
+type Run = Partial<Record<Phase, number>> & { load: number; idle: number };
+
+/** Busy and total jiffies of all CPUs (/proc/stat). */
+function cpuTimes(): { idle: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { idle, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** Wait until the CPUs are at least 90% idle over a second (at most 30 s); the last second's idle share. */
+async function quiet(): Promise<number> {
+  let share = 0;
+  for (let i = 0; i < 30; i++) {
+    const a = cpuTimes();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = cpuTimes();
+    share = (b.idle - a.idle) / Math.max(1, b.total - a.total);
+    if (share >= 0.9) break;
+  }
+  return share;
+}
 
 /** One `kemu up`, its phases in seconds since it was started. */
 async function up(env: NodeJS.ProcessEnv): Promise<Run> {
+  const idle = await quiet();
   const load = loadavg()[0] ?? 0;
   const t0 = performance.now();
   const since = () => (performance.now() - t0) / 1000;
@@ -48,7 +72,7 @@ async function up(env: NodeJS.ProcessEnv): Promise<Run> {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const run: Run = { load };
+  const run: Run = { load, idle };
   for await (const line of createInterface({ input: child.stdout })) {
     const phase = PHASES.find((p) => p.line.test(line));
     if (phase) run[phase.name] = since();
@@ -67,14 +91,16 @@ const stats = (xs: number[]) => {
 
 await withBenchHome(PROJECT, SUBNET, async ({ env, kemu }) => {
   const runs: Run[] = [];
-  console.log(`kemu up --driver ${DRIVER} --nodes 3, ${RUNS} runs (seconds since the start; load = 1-minute load average at the start)`);
-  console.log('run      etcd  apiserver    nodes   add-ons      dns  processes    total   load');
+  console.log(
+    `kemu up --driver ${DRIVER} --nodes 3, ${RUNS} runs (seconds since the start; idle = CPU idle share in the second before, load = 1-minute load average at the start)`,
+  );
+  console.log('run      etcd  apiserver    nodes   add-ons      dns  processes    total   idle   load');
   for (let i = 1; i <= RUNS; i++) {
     try {
       const r = await up(env);
       runs.push(r);
       const cols = [r.etcd, r.apiserver, r.nodes, r.addons, r.dns, r.processes, r.total].map((x) => s(x).padStart(9));
-      console.log(`${String(i).padEnd(4)}${cols.join('')}  ${r.load.toFixed(1).padStart(5)}`);
+      console.log(`${String(i).padEnd(4)}${cols.join('')}  ${`${Math.round(r.idle * 100)}%`.padStart(5)}  ${r.load.toFixed(1).padStart(5)}`);
     } finally {
       kemu('down');
     }
