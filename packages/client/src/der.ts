@@ -5,13 +5,15 @@
  * SubjectPublicKeyInfo Node's crypto exports (RSA, ECDSA or Ed25519 alike),
  * embedded as it is.
  */
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import type forge from 'node-forge';
 import asn1 from 'node-forge/lib/asn1.js';
 import util from 'node-forge/lib/util.js';
 
 const U = asn1.Class.UNIVERSAL;
 const CTX = asn1.Class.CONTEXT_SPECIFIC;
+/** Whether `a` is the context-specific field [n]. */
+export const isField = (a: Asn1 | undefined, n: number): boolean => a?.tagClass === CTX && (a.type as number) === n;
 const T = asn1.Type;
 
 export type Asn1 = forge.asn1.Asn1;
@@ -77,13 +79,21 @@ export function name(attrs: { oid: string; value: string }[]): Asn1 {
   );
 }
 
-/** The attributes of a distinguished name, in order. */
+/** The string types Go's x509 reads in a name; forge has already decoded a BMPString. */
+const NAME_STRINGS: ReadonlySet<number> = new Set([T.PRINTABLESTRING, T.UTF8, T.IA5STRING, 20 /* T61String */, T.BMPSTRING, 18 /* NumericString */]);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The attributes of a distinguished name, in order. Throws on a value Go's x509 would refuse (another string type,
+ * such as a UniversalString whose raw bytes would read as something else, or UTF-8 that does not decode).
+ */
 export function nameAttributes(n: Asn1): { oid: string; value: string }[] {
   return children(n).flatMap((rdn) =>
     children(rdn).map((atv) => {
       const [type, value] = children(atv);
-      const raw = typeof value?.value === 'string' ? value.value : '';
-      return { oid: oidOf(type), value: value?.type === T.UTF8 ? util.decodeUtf8(raw) : raw };
+      if (!value || value.tagClass !== U || !NAME_STRINGS.has(value.type) || typeof value.value !== 'string')
+        throw new Error(`a name attribute (${oidOf(type) || '?'}) is not a string of a type X.509 names use`);
+      return { oid: oidOf(type), value: value.type === T.UTF8 ? utf8.decode(Buffer.from(value.value, 'binary')) : value.value };
     }),
   );
 }
@@ -112,17 +122,28 @@ export const extKeyUsage = (oids: string[]): Asn1 => seq(...oids.map(oid));
 
 /** subjectAltName: dNSName [2] and iPAddress [7] entries. */
 export function subjectAltName(dnsNames: string[], ips: string[]): Asn1 {
-  const ip = (a: string) => (isIPv4(a) ? Buffer.from(a.split('.').map(Number)) : ipv6Bytes(a));
-  return seq(...dnsNames.map((d) => asn1.create(CTX, 2, false, d)), ...ips.map((a) => implicit(7, ip(a))));
+  return seq(...dnsNames.map((d) => asn1.create(CTX, 2, false, d)), ...ips.map((a) => implicit(7, ipBytes(a))));
 }
 
-function ipv6Bytes(a: string): Buffer {
-  const [head = '', tail] = a.split('::');
+/** An address's bytes as Go writes them in a certificate: 4 for IPv4 (an IPv4-mapped IPv6 address included), else 16. */
+export function ipBytes(a: string): Buffer {
+  if (isIPv4(a)) return Buffer.from(a.split('.').map(Number));
+  if (!isIPv6(a)) throw new Error(`${a} is not an IP address`);
+  // A dotted tail (::ffff:1.2.3.4) is two groups.
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(a);
+  const text = dotted
+    ? `${dotted[1]}${Buffer.from(dotted[2].split('.').map(Number))
+        .toString('hex')
+        .replace(/^(.{4})/, '$1:')}`
+    : a;
+  const [head = '', tail] = text.split('::');
   const groups = (s: string) => (s ? s.split(':') : []);
   const h = groups(head);
   const t = tail === undefined ? [] : groups(tail);
   const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return Buffer.from(all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+  const b = Buffer.from(all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+  const mapped = b.subarray(0, 12).equals(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]));
+  return mapped ? b.subarray(12) : b;
 }
 
 /** authorityKeyIdentifier: keyIdentifier [0]. */

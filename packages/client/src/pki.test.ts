@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import asn1 from 'node-forge/lib/asn1.js';
+import { bits, explicit, fromDer, integer, ipBytes, oid, pem, seq, toDer } from './der.js';
 import { CsrError, makeCA, makeCsr, newKey, parseCsr, signCert, signCsr } from './pki.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kemu-pki-'));
@@ -92,4 +94,57 @@ describe('certificate signing requests', () => {
     const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
     expect(() => parseCsr(forged)).toThrow('the request is not signed by its own key');
   });
+});
+
+describe('what Go would refuse in a request', () => {
+  /** A request signed by `k` whose subject is one attribute of ASN.1 string type `tag` holding `raw`, under `alg`. */
+  async function oddRequest(tag: number, raw: Buffer, alg = '1.2.840.10045.4.3.2') {
+    const k = await newKey();
+    const U = asn1.Class.UNIVERSAL;
+    const subject = seq(asn1.create(U, asn1.Type.SET, true, [seq(oid('2.5.4.10'), asn1.create(U, tag, false, raw.toString('binary')))]));
+    const info = seq(integer(Buffer.of(0)), subject, fromDer(k.spki), explicit(0));
+    const sig = sign('sha256', toDer(info), k.pem);
+    return pem('CERTIFICATE REQUEST', toDer(seq(info, seq(oid(alg)), bits(sig))));
+  }
+
+  it('a name in a UniversalString (whose bytes forge would hand over raw) is refused, not read as something else', async () => {
+    const ucs4 = Buffer.concat([...'system:masters'].map((c) => Buffer.of(0, 0, 0, c.charCodeAt(0))));
+    const req = await oddRequest(28, ucs4);
+    expect(() => parseCsr(req)).toThrow(/not a string of a type X.509 names use/);
+  });
+
+  it('UTF-8 that does not decode is a CsrError, not a crash', async () => {
+    const req = await oddRequest(asn1.Type.UTF8, Buffer.from([0xc3, 0x28]));
+    expect(() => parseCsr(req)).toThrow(CsrError);
+  });
+
+  it('a key that does not go with the signature algorithm is refused', async () => {
+    const req = await oddRequest(asn1.Type.UTF8, Buffer.from('dev'), '1.2.840.113549.1.1.11');
+    expect(() => parseCsr(req)).toThrow(/ec key does not go with/);
+  });
+
+  it('writes the subject anew from what it read, and names the CA by its own subject key identifier', async () => {
+    const ca = makeCA(await newKey());
+    // forge writes a BMPString's characters as UTF-16.
+    const req = parseCsr(await oddRequest(asn1.Type.BMPSTRING, Buffer.from('dev')));
+    expect(req.organizations).toEqual(['dev']);
+    const cert = new X509Certificate(signCsr(ca, req, ['client auth'], 600));
+    expect(cert.subject).toBe('O=dev');
+    const ski = (c: string) =>
+      execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectKeyIdentifier,authorityKeyIdentifier'], { input: c, encoding: 'utf8' });
+    const caKeyId = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(ski(ca.cert))![1];
+    expect(ski(cert.toString())).toContain(caKeyId);
+  });
+});
+
+describe('addresses in certificates', () => {
+  it.each([
+    ['10.96.0.1', '0a600001'],
+    ['::1', '00000000000000000000000000000001'],
+    ['2001:db8::8:1', '20010db8000000000000000000080001'],
+    ['::ffff:1.2.3.4', '01020304'],
+    ['64:ff9b::1.2.3.4', '0064ff9b000000000000000001020304'],
+  ])('%s is written as Go writes it', (a, hex) => expect(ipBytes(a).toString('hex')).toBe(hex));
+
+  it('refuses what is not an address', () => expect(() => ipBytes('kubernetes')).toThrow('kubernetes is not an IP address'));
 });

@@ -18,7 +18,9 @@ import {
   OID,
   authorityKeyIdentifier,
   basicConstraints,
+  isField,
   bitStringBytes,
+  bytes,
   children,
   explicit,
   extKeyUsage,
@@ -79,15 +81,15 @@ function signatureAlgorithm(key: KeyObject): { hash: string | null; id: Asn1 } {
   throw new Error(`keys of type ${key.asymmetricKeyType} cannot sign certificates here`);
 }
 
-/** The hash a signature algorithm OID names (RSA PKCS#1 v1.5, ECDSA, Ed25519), null for Ed25519, undefined if unknown. */
-const SIGNATURE_HASHES: Record<string, string | null> = {
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-  '1.3.101.112': null,
+/** The hash each signature algorithm OID names (null: Ed25519's pure signature) and the key type it needs. */
+const SIGNATURE_ALGORITHMS: Record<string, { hash: string | null; key: string }> = {
+  '1.2.840.113549.1.1.11': { hash: 'sha256', key: 'rsa' },
+  '1.2.840.113549.1.1.12': { hash: 'sha384', key: 'rsa' },
+  '1.2.840.113549.1.1.13': { hash: 'sha512', key: 'rsa' },
+  '1.2.840.10045.4.3.2': { hash: 'sha256', key: 'ec' },
+  '1.2.840.10045.4.3.3': { hash: 'sha384', key: 'ec' },
+  '1.2.840.10045.4.3.4': { hash: 'sha512', key: 'ec' },
+  '1.3.101.112': { hash: null, key: 'ed25519' },
 };
 
 /** `tbs` signed with `keyPem`: the SEQUENCE of it, the algorithm and the signature, as certificates and requests are. */
@@ -107,12 +109,17 @@ function keyId(spki: Buffer): Buffer {
 
 const serial = () => Buffer.concat([Buffer.of(1), randomBytes(15)]); // positive, 16 bytes
 
-/** The parts of a certificate a signer reads: its subject (DER, kept as it is for the issuer field), key and expiry. */
-function certificateParts(certPem: string): { subject: Asn1; spki: Buffer; notAfter: Date } {
+/** The parts of a certificate a signer reads: its subject (DER, kept as it is for the issuer field), key identifier and expiry. */
+function certificateParts(certPem: string): { subject: Asn1; keyId: Buffer; notAfter: Date } {
   const x = new X509Certificate(certPem);
   const tbs = children(children(fromDer(x.raw))[0]);
-  // [0] version, serial, signature, issuer, validity, subject, ...
-  return { subject: tbs[5], spki: x.publicKey.export({ type: 'spki', format: 'der' }), notAfter: new Date(x.validTo) };
+  // [0] version (absent in a v1 certificate), serial, signature, issuer, validity, subject, key, ..., [3] extensions
+  const fields = isField(tbs[0], 0) ? tbs.slice(1) : tbs;
+  const extensions = children(children(fields.find((f) => isField(f, 3)))[0]);
+  const ski = extensions.find((e) => oidOf(children(e)[0]) === OID.subjectKeyIdentifier);
+  // The CA's own subject key identifier when it has one (as Go copies it into what it signs), else one made from its key.
+  const keyIdentifier = ski ? bytes(fromDer(bytes(children(ski).at(-1)))) : keyId(x.publicKey.export({ type: 'spki', format: 'der' }));
+  return { subject: fields[4], keyId: keyIdentifier, notAfter: new Date(x.validTo) };
 }
 
 interface CertificateFields {
@@ -195,7 +202,7 @@ export function signCert(ca: KeyPair, req: CertRequest, k: NewKey): KeyPair {
         extension(OID.keyUsage, true, keyUsage({ digitalSignature: true, keyEncipherment: encipherment(k.spki) })),
         ...(usages.length ? [extension(OID.extKeyUsage, false, extKeyUsage(usages))] : []),
         extension(OID.basicConstraints, true, basicConstraints(false)),
-        extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifier(keyId(issuer.spki))),
+        extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyId)),
         ...(dns.length || ips.length ? [extension(OID.subjectAltName, false, subjectAltName(dns, ips))] : []),
       ],
     },
@@ -214,9 +221,9 @@ export interface CsrSubject {
   organizations: string[];
 }
 
-/** A parsed request whose self-signature holds: its subject as names, and as DER with its key, for signing. */
+/** A parsed request whose self-signature holds: its subject's attributes and its key, for signing. */
 export interface ParsedCsr extends CsrSubject {
-  subject: Asn1;
+  attributes: { oid: string; value: string }[];
   spki: Buffer;
 }
 
@@ -230,40 +237,51 @@ export function makeCsr(k: NewKey, subject: CsrSubject): string {
 /** Thrown for a request that cannot be parsed or whose signature does not hold. */
 export class CsrError extends Error {}
 
-/** The subject and key of a PEM request whose self-signature holds (RSA, ECDSA or Ed25519 keys). */
+/** The subject and key of a PEM request whose self-signature holds (RSA, ECDSA or Ed25519 keys), as Go's x509 reads one. */
 export function parseCsr(text: string): ParsedCsr {
   const der = pemBlock(text, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
   if (!der) throw new CsrError('the request is not a PEM block of type CERTIFICATE REQUEST');
-  let info: Asn1 | undefined;
-  let alg = '';
+  let info: Asn1;
+  let subject: Asn1;
+  let alg: string;
   let signature: Buffer;
   let spki: Buffer;
   let key: KeyObject;
   try {
-    const [i, a, s] = children(fromDer(der));
-    const [, subject, pub] = children(i);
-    if (!isSequence(i) || !isSequence(subject) || !isSequence(pub) || !isSequence(a)) throw new Error('not a CertificationRequest');
-    info = i;
+    const top = children(fromDer(der));
+    const [i, a, s] = top;
+    const [version, sub, pub] = children(i);
+    if (top.length !== 3 || !isSequence(i) || !isSequence(sub) || !isSequence(pub) || !isSequence(a)) throw new Error('not a CertificationRequest');
+    if (!bytes(version).equals(Buffer.of(0))) throw new Error('not version 1');
+    const bits = bytes(s);
+    if (bits[0] !== 0) throw new Error('the signature is not whole bytes');
+    info = i!;
+    subject = sub!;
     alg = oidOf(children(a)[0]);
-    signature = bitStringBytes(s);
+    signature = bits.subarray(1);
     spki = toDer(pub);
     key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   } catch (e) {
     throw new CsrError(`the request is not a PKCS#10 certificate request: ${(e as Error).message}`);
   }
-  const hash = SIGNATURE_HASHES[alg];
-  if (hash === undefined) throw new CsrError(`the request's signature algorithm ${alg || '(none)'} is not supported`);
+  const algorithm = SIGNATURE_ALGORITHMS[alg];
+  if (!algorithm) throw new CsrError(`the request's signature algorithm ${alg || '(none)'} is not supported`);
+  if (algorithm.key !== key.asymmetricKeyType) throw new CsrError(`the request's ${key.asymmetricKeyType} key does not go with its signature algorithm ${alg}`);
   let holds = false;
   try {
-    holds = verify(hash, toDer(info), key, signature);
+    holds = verify(algorithm.hash, toDer(info), key, signature);
   } catch {
     holds = false;
   }
   if (!holds) throw new CsrError('the request is not signed by its own key');
-  const subject = children(info)[1];
-  const attrs = nameAttributes(subject);
-  const values = (o: string) => attrs.filter((a) => a.oid === o).map((a) => a.value);
-  return { commonName: values(OID.commonName)[0] ?? '', organizations: values(OID.organizationName), subject, spki };
+  let attributes: { oid: string; value: string }[];
+  try {
+    attributes = nameAttributes(subject);
+  } catch (e) {
+    throw new CsrError(`the request's subject: ${(e as Error).message}`);
+  }
+  const values = (o: string) => attributes.filter((a) => a.oid === o).map((a) => a.value);
+  return { commonName: values(OID.commonName)[0] ?? '', organizations: values(OID.organizationName), attributes, spki };
 }
 
 /** Extended key usages by their certificates.k8s.io names. */
@@ -277,7 +295,8 @@ export function signCsr(ca: KeyPair, req: ParsedCsr, usages: string[], seconds: 
   return certificate(
     {
       issuer: issuer.subject,
-      subject: req.subject,
+      // Written anew from what was read (as Go's signer marshals the parsed name), so the certificate says what was checked.
+      subject: name(req.attributes),
       spki: req.spki,
       // Backdated 5 minutes for clock skew, as Kubernetes' signer does.
       notBefore: new Date(now.getTime() - 5 * 60_000),
@@ -287,7 +306,7 @@ export function signCsr(ca: KeyPair, req: ParsedCsr, usages: string[], seconds: 
         ...(key.digitalSignature || key.keyEncipherment ? [extension(OID.keyUsage, true, keyUsage(key))] : []),
         ...(ext.length ? [extension(OID.extKeyUsage, false, extKeyUsage(ext))] : []),
         extension(OID.basicConstraints, true, basicConstraints(false)),
-        extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifier(keyId(issuer.spki))),
+        extension(OID.authorityKeyIdentifier, false, authorityKeyIdentifier(issuer.keyId)),
       ],
     },
     ca.key,

@@ -160,14 +160,18 @@ export class RestClient implements ListWatcher, Pick<ApiClient, 'get' | 'create'
         timeoutSeconds: opts.timeoutSeconds,
         allowWatchBookmarks: true,
       });
-    const request = () => this.request(p, { signal: opts.signal });
+    // The server ends the watch after timeoutSeconds; a connection that died unseen never says so, so the client gives
+    // up half a minute later (as client-go's request timeout does), and the caller watches again.
+    const deadline = opts.timeoutSeconds ? AbortSignal.timeout((opts.timeoutSeconds + 30) * 1000) : undefined;
+    const signal = deadline && opts.signal ? AbortSignal.any([opts.signal, deadline]) : (deadline ?? opts.signal);
+    const request = () => this.request(p, { signal });
     return {
       async *[Symbol.asyncIterator]() {
         let res: IncomingMessage;
         try {
           res = await request();
         } catch (e) {
-          if (opts.signal?.aborted) return;
+          if (signal?.aborted) return;
           throw e;
         }
         if ((res.statusCode ?? 500) >= 300) throw await failure(res);
@@ -177,7 +181,7 @@ export class RestClient implements ListWatcher, Pick<ApiClient, 'get' | 'create'
             if (line.trim()) yield JSON.parse(line) as WatchEvent;
           }
         } catch (e) {
-          if (opts.signal?.aborted) return;
+          if (signal?.aborted) return;
           throw e;
         }
       },

@@ -29,16 +29,20 @@ on-failure:*) policy=on-failure max=${restart#on-failure:} ;;
 *) policy=$restart max= ;;
 esac
 
-stopping=0 child= sleeper=
+stopping=0 stopsig=TERM starting=0 child= sleeper=
 on_signal() {
-  stopping=1
+  stopping=1 stopsig=$1
   [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
-  [ -n "$child" ] || exit 0
-  kill -s "$1" -- "-$child" 2>/dev/null || kill -s "$1" "$child" 2>/dev/null
+  if [ -n "$child" ]; then
+    kill -s "$1" -- "-$child" 2>/dev/null || kill -s "$1" "$child" 2>/dev/null
+  elif [ $starting = 0 ]; then
+    exit 0
+  fi # else forked but not yet known: signalled just after
 }
 trap 'on_signal TERM' TERM
 trap 'on_signal INT' INT
-trap '' HUP
+# Caught, not ignored: an ignored signal would stay ignored in the service, a caught one is reset by exec.
+trap : HUP
 
 mkdir -p "$(dirname "$restartsfile")"
 echo 0 >"$restartsfile"
@@ -52,22 +56,28 @@ while :; do
   if [ $stopping = 1 ] || [ -e "$stopped" ]; then exit 0; fi
   started=$(date +%s%3N)
   # setsid: a session and process group of its own. Not a group leader here (no job control), so it does not fork,
-  # and $! is the service's own pid.
-  setsid "$@" &
+  # and $! is the service's own pid (env execs too). sh starts a background command with SIGINT and SIGQUIT ignored:
+  # env gives the service their default handling back, as a container's process has.
+  starting=1
+  setsid env --default-signal=INT,QUIT "$@" &
   child=$!
+  starting=0
   echo $child >"$pidfile"
-  [ $stopping = 1 ] && kill -s TERM -- "-$child" 2>/dev/null # a stop that came before $child was known
-  # A trapped signal ends `wait` early: wait again until the process is gone (a zombie still answers kill -0).
+  [ $stopping = 1 ] && kill -s $stopsig -- "-$child" 2>/dev/null # a stop that came before $child was known
   while :; do
     wait $child
     code=$?
-    kill -0 $child 2>/dev/null || break
+    # A trapped signal ends `wait` early (a status over 128) while the process runs on: wait again.
+    [ $code -gt 128 ] && kill -0 $child 2>/dev/null && continue
+    break
   done
   child=
   ran=$(($(date +%s%3N) - started))
   if [ $stopping = 1 ] || [ -e "$stopped" ]; then exit 0; fi
-  if [ $code -gt 128 ]; then
-    fields=",\"code\":null,\"signal\":\"SIG$(kill -l $((code - 128)))\",\"ranMs\":$ran"
+  sig=
+  [ $code -gt 128 ] && [ $code -le 192 ] && sig=$(kill -l $((code - 128)) 2>/dev/null)
+  if [ -n "$sig" ]; then
+    fields=",\"code\":null,\"signal\":\"SIG$sig\",\"ranMs\":$ran"
   else
     fields=",\"code\":$code,\"signal\":null,\"ranMs\":$ran"
   fi

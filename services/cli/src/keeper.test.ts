@@ -95,6 +95,8 @@ describe('keeper', () => {
     const pid = await pidOf(k.files);
     // Its own process group, whose id is its pid: `kill -- -PID` reaches it and not the keeper.
     expect(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[2]).toBe(String(pid));
+    // No signal ignored (sh would have passed SIGINT and SIGQUIT on ignored): it is stopped and dumped as usual.
+    expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^SigIgn:\s+0+$/m);
     process.kill(-pid, 'SIGKILL');
     const again = await pidOf(k.files, pid);
     expect(lines(k.out())[0]).toMatchObject({ msg: 'process exited; restarting', code: null, signal: 'SIGKILL', restarts: 1 });

@@ -77,7 +77,9 @@ export async function start(o: DnsOptions, log: Logger = pino({ name: 'dns' })):
   if (o.apiserver) {
     if (!o.caFile || !o.tokenFile) throw new Error('--apiserver needs --ca-file and --token-file');
     // Loaded only here, at run time (a name the bundler does not follow): the pod's own way is REST, and the gRPC
-    // client would be half of what its bundle loads each time a DNS pod starts.
+    // client would be half of what its bundle loads each time a DNS pod starts. It brings a second copy of
+    // @kemu/api's classes: the informer reads a watch's 410 from its ERROR event, but would not know this copy's
+    // StatusError by instanceof (isGone) were a call to throw one; it then retries after its back-off.
     const grpcClient: string = '@kemu/client';
     const { ApiClient } = (await import(grpcClient)) as typeof import('@kemu/client');
     client = new ApiClient({ address: o.apiserver, ca: readFileSync(o.caFile), token: readFileSync(o.tokenFile, 'utf8').trim() });
