@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import type { PodList } from 'kubernetes-types/core/v1.js';
 import { withBenchHome } from './cluster.js';
 
-const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
+const CLI = resolve(import.meta.dirname, '../../services/cli/dist/bundle.mjs');
 const RUNS = Number(process.env.KEMU_BENCH_RUNS ?? 3);
 const PROJECT = process.env.KEMU_BENCH_PROJECT ?? 'kemu-bench-chaos';
 const SUBNET = process.env.KEMU_BENCH_SUBNET ?? '172.31';

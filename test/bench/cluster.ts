@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
+const CLI = resolve(import.meta.dirname, '../../services/cli/dist/bundle.mjs');
 
 export interface BenchCluster {
   state: string;

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../e2e/helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'services/cli/dist/main.js');
+const CLI = join(ROOT, 'services/cli/dist/bundle.mjs');
 const PROJECT = process.env.KEMU_E2E_DOCKER_PROJECT ?? 'kemu-e2e-docker';
 const SUBNET = process.env.KEMU_E2E_DOCKER_SUBNET ?? '172.26';
 const PORT = process.env.KEMU_E2E_DOCKER_PORT ?? '16443';

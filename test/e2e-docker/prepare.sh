@@ -19,5 +19,5 @@ code=$?
 echo "prepare: Docker and the base image $base ready in $(since "$t0") s"
 
 t1=$(date +%s.%N)
-KEMU_BASE_IMAGE=$base node services/cli/dist/main.js build || exit 1
+KEMU_BASE_IMAGE=$base node services/cli/dist/bundle.mjs build || exit 1
 echo "prepare: kemu:dev built in $(since "$t1") s; everything in $(since "$t0") s"

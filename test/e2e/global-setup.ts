@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
-export const CLI = resolve(import.meta.dirname, '../../services/cli/dist/main.js');
+export const CLI = resolve(import.meta.dirname, '../../services/cli/dist/bundle.mjs');
 // KEMU_E2E_PROJECT / KEMU_E2E_SUBNET let two checkouts run their suites at once (each its own cluster).
 export const PROJECT = process.env.KEMU_E2E_PROJECT ?? 'kemu-e2e';
 export const SUBNET = process.env.KEMU_E2E_SUBNET ?? '172.29';

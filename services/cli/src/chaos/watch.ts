@@ -6,19 +6,19 @@
  * and the watch ends when the verdict says recovered, or at the timeout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ServiceList } from 'kubernetes-types/core/v1.js';
 import { adminApi, adminRequest, type AdminApi } from '../admin-api.js';
 import type { Cluster } from '../cluster.js';
 import { KemuError } from '../errors.js';
 import { serviceNs } from '../netns.js';
+import { CLI_DIR } from '../paths.js';
 import { toSnapshot, type ClusterLists } from './snapshot.js';
 import { milestones, timelineLines, verdict, type Expectation, type Milestones, type ProbeCount, type Snapshot, type Verdict } from './timeline.js';
 
 const POLL_MS = 250;
-const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'probe-main.js');
+const PROBE = join(CLI_DIR, 'chaos', 'probe-main.js');
 
 export interface Report {
   expectation: Expectation;
