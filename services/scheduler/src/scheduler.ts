@@ -129,21 +129,26 @@ export class Scheduler {
   }
 
   /**
-   * The cluster changed: every pod that did not fit gets another try (after
-   * its back-off). With `olderThanMs`, only those waiting at least that long
-   * (Kubernetes' leftover flush: pods unschedulable for 5 minutes).
+   * The cluster changed: every pod that did not fit gets another try, once
+   * its back-off has run out, counted from its last attempt as kube-scheduler
+   * counts it (a pod that failed a second before a node became Ready is tried
+   * at once, not a back-off later). With `olderThanMs`, only those waiting at
+   * least that long (Kubernetes' leftover flush: pods unschedulable for 5 minutes).
    */
   private moveAllToActive(olderThanMs = 0): void {
     const now = Date.now();
     for (const [key, attempts] of this.unschedulable) {
-      if (olderThanMs && now - (this.unschedulableSince.get(key) ?? now) < olderThanMs) continue;
+      const since = this.unschedulableSince.get(key) ?? now;
+      if (olderThanMs && now - since < olderThanMs) continue;
       this.unschedulable.delete(key);
       this.unschedulableSince.delete(key);
-      const backoff = Math.min(1000 * 2 ** Math.max(0, attempts - 1), 10_000);
-      setTimeout(() => {
+      const retry = () => {
         const p = this.pods.lister.get(key);
         if (p && this.isOurs(asPod(p))) this.enqueue(key);
-      }, backoff).unref();
+      };
+      const left = backoffLeft(attempts, since, now);
+      if (left > 0) setTimeout(retry, left).unref();
+      else retry();
     }
   }
 
@@ -297,4 +302,12 @@ export class Scheduler {
       .patch({ ...PODS, namespace: obj.metadata.namespace }, obj.metadata.name!, { status: { conditions } }, 'application/strategic-merge-patch+json', 'status')
       .catch(() => undefined);
   }
+}
+
+/**
+ * How long a pod that failed its `attempts`-th try at `lastAttempt` still waits at `now`: kube-scheduler's back-off,
+ * 1 s doubling per attempt up to 10 s, from the last attempt. Pure.
+ */
+export function backoffLeft(attempts: number, lastAttempt: number, now: number): number {
+  return Math.max(0, lastAttempt + Math.min(1000 * 2 ** Math.max(0, attempts - 1), 10_000) - now);
 }
