@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { parseDuration } from '@kemu/api';
 import { ApiClient } from './api-client.js';
 import { LeaderElector } from './leader-election.js';
+import { waitForListener } from './listener.js';
 import { exposition, newMetricsRegistry, prom, registerWorkqueueMetrics, type MetricsRegistry } from './metrics.js';
 
 export interface ComponentOptions {
@@ -31,6 +32,8 @@ export interface ComponentOptions {
   leaseDurationSeconds?: number;
   renewDeadlineSeconds?: number;
   retryPeriodSeconds?: number;
+  /** Said once when the api-server has not answered for a while at start (waitForListener). */
+  onWaiting?: () => void;
 }
 
 export interface RunningComponent {
@@ -94,6 +97,7 @@ export async function runComponent(
     }
   });
   await new Promise<void>((r) => server.listen(o.port ?? 0, o.bindAddress ?? '0.0.0.0', () => r()));
+  await waitForListener(o.apiserver, { onWaiting: o.onWaiting });
   const ac = new AbortController();
   let stopping = false;
   // Every controller and informer listens on the leadership signal.

@@ -60,7 +60,7 @@ export async function start(
 ): Promise<RunningComponent> {
   const lbPool = lbPoolOf(o);
   return runComponent(
-    { port: 10257, ...o, leaseName: 'kube-controller-manager' },
+    { port: 10257, ...o, leaseName: 'kube-controller-manager', onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') },
     async (client, signal) => {
       log.info('became leader; starting controllers');
       // The informers are shared, on the manager's own client (its role lists and watches everything).

@@ -158,7 +158,14 @@ export async function start(o: KubeletOptions, log: Logger = pino({ name: 'kubel
       ? await clientCertificate({ apiserver: o.apiserver, caFile: o.caFile, bootstrapTokenFile: b.tokenFile, certDir: b.certDir, nodeName: o.nodeName }, log)
       : undefined;
   const component = await runComponent(
-    { port: 10248, ...o, clientCert, leaseName: 'kubelet', leaderElect: false },
+    {
+      port: 10248,
+      ...o,
+      clientCert,
+      leaseName: 'kubelet',
+      leaderElect: false,
+      onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server'),
+    },
     async (client, signal) => {
       const hb = {
         nodeName: o.nodeName,

@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CertificateSigningRequest } from 'kubernetes-types/certificates/v1.js';
-import { ApiClient, sleep } from '@kemu/client';
+import { ApiClient, sleep, waitForListener } from '@kemu/client';
 import { makeCsr, newKey, type NewKey } from '@kemu/client/pki';
 import type { KubeObject } from '@kemu/api';
 
@@ -66,6 +66,7 @@ export async function clientCertificate(o: BootstrapOptions, log: Logger, signal
   if (usable) return usable;
   const token = readFileSync(o.bootstrapTokenFile, 'utf8').trim();
   const key = newKey(); // made while the api-server may still be starting
+  await waitForListener(o.apiserver, { signal, onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') });
   for (let attempt = 0; ; attempt++) {
     signal?.throwIfAborted();
     // A new channel each time: gRPC's own reconnect back-off (1 s growing to 2 min) would otherwise hold a kubelet

@@ -24,7 +24,7 @@ import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
 import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
-import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, type Informer } from '@kemu/client';
+import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, waitForListener, type Informer } from '@kemu/client';
 import { SyncRunner, spawnExec, wantsFullSync, type Exec, type SyncReason } from '@kemu/proxy';
 import { backendForProxyMode, type PolicyBackend } from './backend.js';
 import { iptablesBackend } from './iptables-backend.js';
@@ -201,14 +201,16 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   });
 
   // Nothing is programmed from a partial cache: a policy seen before its pods would cut them off.
-  void informers.start().then(() => {
-    healthy = true;
-    log.info(
-      { policies: policies.lister.size, pods: pods.lister.size, namespaces: namespaces.lister.size, backend: backend.name },
-      'caches synced; programming the node',
-    );
-    runner.start();
-  });
+  void waitForListener(o.apiserver, { onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
+    .then(() => informers.start())
+    .then(() => {
+      healthy = true;
+      log.info(
+        { policies: policies.lister.size, pods: pods.lister.size, namespaces: namespaces.lister.size, backend: backend.name },
+        'caches synced; programming the node',
+      );
+      runner.start();
+    });
 
   return {
     port,

@@ -13,7 +13,7 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
-import { ApiClient, InformerFactory, exposition, keyOf, newMetricsRegistry, type Informer, type MetricsRegistry } from '@kemu/client';
+import { ApiClient, InformerFactory, exposition, keyOf, newMetricsRegistry, waitForListener, type Informer, type MetricsRegistry } from '@kemu/client';
 import { servicePortsFromService } from './model/from-k8s.js';
 import { ModelTracker, sliceServiceKey } from './model/tracker.js';
 import type { NodeFacts } from './model/types.js';
@@ -277,11 +277,13 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
 
   // kube-proxy programs nothing until it has seen every Service and slice: a sync from a partial
   // cache would delete the chains of Services not listed yet.
-  void informers.start().then(() => {
-    cachesSynced = true;
-    log.info({ services: services.lister.size, endpointSlices: slices.lister.size }, 'caches synced; programming the node');
-    runner.start();
-  });
+  void waitForListener(o.apiserver, { onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
+    .then(() => informers.start())
+    .then(() => {
+      cachesSynced = true;
+      log.info({ services: services.lister.size, endpointSlices: slices.lister.size }, 'caches synced; programming the node');
+      runner.start();
+    });
 
   return {
     mode,

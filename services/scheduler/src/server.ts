@@ -13,7 +13,7 @@ export async function start(
   // Filled in once the component (and its metrics registry) exists; the scheduler only runs after that.
   const metrics: { bound?: prom.Counter<'result'> } = {};
   const component = await runComponent(
-    { port: 10259, ...o, leaseName: 'kube-scheduler' },
+    { port: 10259, ...o, leaseName: 'kube-scheduler', onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') },
     async (client, signal) => {
       log.info('became leader; scheduling');
       const informers = new InformerFactory(client, (err) => log.warn({ err: String(err) }, 'informer error'));
