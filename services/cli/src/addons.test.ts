@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addonObjects, withoutDnsForward } from './addons.js';
+import { addonObjects, dnsFirst, withoutDnsForward } from './addons.js';
 
 const ADDONS = resolve(import.meta.dirname, '../../../compose/addons');
 
@@ -24,5 +24,14 @@ describe('add-on manifests', () => {
     expect(corefile).not.toContain('max_concurrent');
     expect(corefile).toContain('kubernetes cluster.local');
     expect(corefile).toContain('prometheus :9153');
+  });
+  it('put the DNS add-on first and keep each file in its own order', () => {
+    const objs = addonObjects(ADDONS);
+    const { dns, rest } = dnsFirst(objs);
+    expect(dns.map((o) => `${o.kind}/${o.name}`)).toContain('Deployment/coredns');
+    expect(dns.every((o) => o.file === 'dns.yaml')).toBe(true);
+    expect(rest.map((o) => `${o.kind}/${o.name}`)).toContain('Deployment/ingress-nginx-controller');
+    expect(rest[0]).toMatchObject({ kind: 'Namespace', name: 'ingress-nginx' });
+    expect(dns.length + rest.length).toBe(objs.length);
   });
 });

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 import { groupVersion, isPlainObject, lookupKind } from '@kemu/api';
 import { adminRequest, type AdminApi } from './admin-api.js';
+import { KemuError } from './errors.js';
 import type { ClusterSettings } from './settings.js';
 
 export interface AddonObject {
@@ -94,14 +95,22 @@ export function withClusterSettings(objects: AddonObject[], s: ClusterSettings):
   });
 }
 
+/**
+ * The cluster DNS add-on's objects, then the others. `kemu up` applies the first, waits until the DNS answers, then
+ * applies the others: on two cores the ingress controller's pods starting beside CoreDNS's (a Node program and an
+ * nginx each) held the DNS back by about a second, and nothing waits for them. Pure.
+ */
+export function dnsFirst(objects: AddonObject[]): { dns: AddonObject[]; rest: AddonObject[] } {
+  return { dns: objects.filter((o) => o.file === DNS_ADDON), rest: objects.filter((o) => o.file !== DNS_ADDON) };
+}
+
 /** Create what is missing; returns what was created. Throws on anything but created or already there. */
 export async function applyAddons(api: AdminApi, objects: AddonObject[]): Promise<AddonObject[]> {
   const created: AddonObject[] = [];
   for (const o of objects) {
-    // Asked first, not only left to a 409: creating a Service that exists with its fixed clusterIP fails on the
-    // address (422, "provided IP is already allocated"), as in Kubernetes, before any AlreadyExists.
-    const cur = await adminRequest(api, 'GET', `${o.path}/${encodeURIComponent(o.name)}`);
-    if (cur.status === 200) continue;
+    // A Service is asked for first, not only left to a 409: creating one that exists with its fixed clusterIP fails
+    // on the address (422, "provided IP is already allocated"), as in Kubernetes, before any AlreadyExists.
+    if (o.kind === 'Service' && (await adminRequest(api, 'GET', `${o.path}/${encodeURIComponent(o.name)}`)).status === 200) continue;
     const res = await adminRequest(api, 'POST', o.path, o.body);
     if (res.status === 201 || res.status === 200) created.push(o);
     else if (res.status !== 409)
@@ -126,7 +135,7 @@ function statusMessage(body: string): string {
  */
 export function dnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local'): Promise<boolean> {
   return new Promise((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', netns, 'dig', '+short', '+time=1', '+tries=1', `@${dnsIP}`, `kubernetes.default.svc.${zone}`], {
+    const p = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'dig', '+short', '+time=1', '+tries=1', `@${dnsIP}`, `kubernetes.default.svc.${zone}`], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let out = '';
@@ -137,12 +146,40 @@ export function dnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local')
   });
 }
 
-/** Ask (dnsAnswers) every 250 ms until the cluster DNS answers (true) or `timeoutMs` pass (false). */
-export async function waitDnsAnswers(netns: string, dnsIP: string, zone = 'cluster.local', timeoutMs = 90_000): Promise<boolean> {
+/** Ask every 250 ms until the cluster DNS answers (true) or `timeoutMs` pass (false). */
+export async function waitDnsAnswers(answers: () => Promise<boolean>, timeoutMs = 90_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await dnsAnswers(netns, dnsIP, zone))) {
+  while (!(await answers())) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 250));
   }
   return true;
+}
+
+/** How `kemu up` reaches the cluster it starts the add-ons of: each driver's own. */
+export interface AddonStart {
+  api: AdminApi;
+  settings: Pick<ClusterSettings, 'dns' | 'dnsIP'>;
+  /** Whether the cluster DNS answers one query now (dnsAnswers, or dig in a node container). */
+  answers: () => Promise<boolean>;
+  log: (line: string) => void;
+  /** ` (N.N s)` since `kemu up` began, or nothing. */
+  elapsed: () => string;
+}
+
+/**
+ * The add-ons of a cluster whose nodes are starting: once the nodes are Ready, the DNS one, the DNS answering, then
+ * the others (dnsFirst). Not the DNS one before the nodes are Ready, as kubeadm applies CoreDNS: its pods, found
+ * unschedulable, would wait out the scheduler's back-off (1 s from their first try), longer than they gain.
+ */
+export async function startAddons(objects: AddonObject[], o: AddonStart & { nodesReady: () => Promise<void> }): Promise<void> {
+  const { dns, rest } = dnsFirst(objects);
+  const said = (created: AddonObject[]) =>
+    created.length && o.log(`  add-ons: ${created.map((c) => `${c.kind.toLowerCase()}/${c.name}`).join(', ')}${o.elapsed()}`);
+  await o.nodesReady();
+  said(await applyAddons(o.api, dns));
+  if (!o.settings.dns) o.log(`  cluster DNS: none (--dns off); pods' resolver is ${o.settings.dnsIP}`);
+  else if (await waitDnsAnswers(o.answers)) o.log(`  cluster DNS: answering at ${o.settings.dnsIP}${o.elapsed()}`);
+  else throw new KemuError(`the cluster DNS (${o.settings.dnsIP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
+  said(await applyAddons(o.api, rest));
 }

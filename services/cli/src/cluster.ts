@@ -11,13 +11,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatTime, isCidr } from '@kemu/api';
 import { waitNodesReady } from './ready.js';
-import { adminApi, type AdminApi } from './admin-api.js';
-import { addonObjects, applyAddons, waitDnsAnswers, withClusterSettings, withoutDnsForward } from './addons.js';
+import { adminApi } from './admin-api.js';
+import { addonObjects, dnsAnswers, startAddons, withClusterSettings, withoutDnsForward } from './addons.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { KemuError } from './errors.js';
 import { isProfile, profileEnv, type Profile } from './profiles.js';
 import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type ClusterSettings, type SettingsInput } from './settings.js';
-import { HealthWaits } from './health.js';
+import { HealthWaits, PERIOD_MS } from './health.js';
 import { launchAll } from './launch-order.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
 import { isAlive } from './process-signals.js';
@@ -258,9 +258,9 @@ export class Cluster {
   }
 
   /** Start a long-running service under its keeper, which applies its compose `restart:` policy. */
-  private spawnService(svc: ComposeService): void {
+  private spawnService(svc: ComposeService, early = false): void {
     const { argv, env } = this.launch(svc);
-    this.sup.start(svc.name, svc.restart, argv, env, this.logFile(svc.name));
+    this.sup.start(svc.name, svc.restart, argv, env, this.logFile(svc.name), { lowPriority: early });
   }
 
   /** Run a one-shot service to its end (without blocking: services that do not wait for it start meanwhile). */
@@ -344,11 +344,20 @@ export class Cluster {
         this.log(`  ${s.name}: healthy${elapsed(t0)}`);
       }
     };
-    await launchAll(services, { start: (s) => this.startOne(s), healthy: healthyOnce });
+    await launchAll(services, {
+      start: (s, early) => this.startOne(s, early),
+      healthy: healthyOnce,
+      // Every component waits for its api-server's listener before its first request (waitForListener).
+      early: (_s, dep) => dep.name === 'apiserver',
+      release: (s) => this.sup.release(s.name),
+    });
+    this.sup.releasedAll();
     // What nothing waited for (the nodes' checks: kubelet, and kube-proxy's first rules) is checked while the nodes
     // are watched: a node's Ready does not wait for its kube-proxy's check, nor the add-ons for it.
     const daemons = services.filter((s) => !s.oneShot);
-    const healthy = Promise.all(daemons.map((s) => health.wait(s))).then(() => this.log(`  processes: ${daemons.length} healthy${elapsed(t0)}`));
+    const healthy = Promise.all(daemons.map((s) => health.wait(s, { periodMs: PERIOD_MS.summary }))).then(() =>
+      this.log(`  processes: ${daemons.length} healthy${elapsed(t0)}`),
+    );
     // Add-ons run as pods: a control plane without nodes (benchmarks) gets none.
     const nodes = Array.from({ length: record.nodes }, (_, i) => `node-${i + 1}`);
     await Promise.all([healthy, nodes.length ? this.nodesAndAddons(nodes, t0) : undefined]);
@@ -356,36 +365,34 @@ export class Cluster {
   }
 
   /** Start one service (a one-shot: run it to its end), unless it runs already. */
-  private async startOne(svc: ComposeService): Promise<void> {
+  private async startOne(svc: ComposeService, early = false): Promise<void> {
     if (svc.oneShot) {
       this.log(`  ${svc.name}: running`);
       await this.runOneShot(svc);
     } else if (!this.sup.active(svc.name)) {
       this.log(`  ${svc.name}: starting at ${svc.address}`);
-      this.spawnService(svc);
+      this.spawnService(svc, early);
     }
   }
 
-  /** Wait for the nodes to be Ready, apply the add-ons at once, then wait until the cluster DNS answers. */
+  /** Apply compose/addons/*.yaml (what is missing) while the nodes start (startAddons), and wait until the cluster DNS answers. */
   private async nodesAndAddons(nodes: string[], t0: number): Promise<void> {
     const api = adminApi(this.kubeconfigPath, join(this.state, 'pki'));
     if (!api) throw new KemuError(`${this.kubeconfigPath} names no server`);
-    const waiting = await waitNodesReady(api, nodes);
-    if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
-    this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
-    await this.startAddons(api, t0);
-  }
-
-  /** Apply compose/addons/*.yaml (what is missing), then wait until the cluster DNS answers. */
-  private async startAddons(api: AdminApi, t0: number): Promise<void> {
     const s = this.settings;
     const objects = withClusterSettings(addonObjects(join(REPO_ROOT, 'compose', 'addons')), s);
-    const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
-    if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}${elapsed(t0)}`);
-    if (!s.dns) return this.log(`  cluster DNS: none (--dns off); pods' resolver is ${s.dnsIP}`);
-    if (!(await waitDnsAnswers(serviceNs(this.project, 'node-1'), s.dnsIP, s.clusterDomain)))
-      throw new KemuError(`the cluster DNS (${s.dnsIP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
-    this.log(`  cluster DNS: answering at ${s.dnsIP}${elapsed(t0)}`);
+    await startAddons(process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects, {
+      api,
+      settings: s,
+      nodesReady: async () => {
+        const waiting = await waitNodesReady(api, nodes);
+        if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
+        this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
+      },
+      answers: () => dnsAnswers(serviceNs(this.project, 'node-1'), s.dnsIP, s.clusterDomain),
+      log: (line) => this.log(line),
+      elapsed: () => elapsed(t0),
+    });
   }
 
   /**

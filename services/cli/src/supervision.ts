@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { inGroup, lowShareGroup, removeLowShareGroup, toRootGroup } from './cpu-share.js';
 import { keeperArgv, keeperFiles, type KeeperFiles, type KeeperSpec } from './keeper-spec.js';
 import { isAlive, killCgroup, processTree, signalGroup, signalPid } from './process-signals.js';
 
@@ -86,8 +87,12 @@ export class Supervisor {
     return isAlive(this.keeperPid(svc)) && this.restarts(svc) < 3;
   }
 
-  /** Start `command` under a keeper, detached; its output and the keeper's lines go to `logFile`. */
-  start(svc: string, restart: string | undefined, command: string[], env: NodeJS.ProcessEnv, logFile: string): void {
+  /**
+   * Start `command` under a keeper, detached; its output and the keeper's lines go to `logFile`. `lowPriority`: the
+   * keeper, and so the service, in the project's low CPU share group (cpu-share.ts; launch-order.ts: a service
+   * started early) until `release`.
+   */
+  start(svc: string, restart: string | undefined, command: string[], env: NodeJS.ProcessEnv, logFile: string, o: { lowPriority?: boolean } = {}): void {
     const f = this.files(svc);
     mkdirSync(dirname(f.pid), { recursive: true });
     mkdirSync(dirname(logFile), { recursive: true });
@@ -96,10 +101,32 @@ export class Supervisor {
     const spec: KeeperSpec = { service: svc, ...(restart !== undefined ? { restart } : {}), command, files: f, ...(freezer ? { freezer } : {}) };
     const logFd = openSync(logFile, 'a');
     const [sh = 'sh', ...args] = keeperArgv(spec);
-    const keeper = spawn(sh, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
+    const group = o.lowPriority ? lowShareGroup(this.project) : undefined;
+    const [cmd = sh, ...argv] = group ? inGroup(group, [sh, ...args]) : [sh, ...args];
+    const keeper = spawn(cmd, argv, { detached: true, stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
     writeFileSync(f.keeper, String(keeper.pid));
     keeper.unref();
+  }
+
+  /**
+   * A service started at low priority gets the ordinary share back: its keeper first, so a restart from now on is
+   * ordinary too, then the service and what it has forked (a kubelet that found its api-server before this release
+   * may have started pods).
+   */
+  async release(svc: string): Promise<void> {
+    const keeper = this.keeperPid(svc);
+    if (!keeper) return;
+    toRootGroup(keeper);
+    // A release right after the start (what it waited for was healthy already) may come before the keeper has
+    // forked the service and written its pid.
+    for (let i = 0; i < 100 && this.pid(svc) === undefined && isAlive(keeper); i++) await sleep(20);
+    for (const pid of processTree(keeper)) toRootGroup(pid);
+  }
+
+  /** Remove the low-share group of the services started early, once they are all released. */
+  releasedAll(): void {
+    removeLowShareGroup(this.project);
   }
 
   /**
@@ -199,8 +226,9 @@ export class Supervisor {
     if (isAlive(keeper)) for (const p of processTree(keeper!)) signalPid(p, 'SIGCONT');
   }
 
-  /** Remove the project's freezer cgroups (after its processes are gone; one still busy is left). */
+  /** Remove the project's freezer cgroups (after its processes are gone; one still busy is left), and its low-share group. */
   async removeFreezers(): Promise<void> {
+    removeLowShareGroup(this.project);
     const root = join(FREEZER_ROOT, `kemu.${this.project}`);
     if (!existsSync(root)) return;
     for (let i = 0; i < 20; i++) {

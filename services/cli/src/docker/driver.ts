@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { formatTime } from '@kemu/api';
 import { adminApi, type AdminApi } from '../admin-api.js';
-import { addonObjects, applyAddons, withClusterSettings, withoutDnsForward } from '../addons.js';
+import { addonObjects, startAddons, withClusterSettings, withoutDnsForward } from '../addons.js';
 import { clusterNetwork } from '../cluster.js';
 import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type ClusterSettings, type SettingsInput } from '../settings.js';
 import { KemuError } from '../errors.js';
@@ -241,22 +241,23 @@ export class DockerCluster {
     const api = await this.fetchCredentials(compose, rec.apiserverPort);
     // A node's name is its container's hostname (Docker's short container id).
     const nodes = await compose.containers('node');
-    const waiting = await waitNodesReady(api, nodes);
-    if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
-    this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
-    if (!nodes.length) return;
+    const nodesReady = async () => {
+      const waiting = await waitNodesReady(api, nodes);
+      if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
+      this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
+    };
+    if (!nodes.length) return nodesReady();
     const s = rec.settings ?? DEFAULT_SETTINGS;
     const objects = withClusterSettings(addonObjects(join(this.o.repoRoot, 'compose', 'addons')), s);
-    const created = await applyAddons(api, process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects);
-    if (created.length) this.log(`  add-ons: ${created.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')}`);
-    if (!s.dns) return this.log(`  cluster DNS: none (--dns off); pods' resolver is ${s.dnsIP}`);
     const dig = ['dig', '+short', '+time=1', '+tries=1', `@${s.dnsIP}`, `kubernetes.default.svc.${s.clusterDomain}`];
-    const deadline = Date.now() + 90_000;
-    while (!/^[0-9.]+$/m.test((await compose.execOut('node', dig)) ?? '')) {
-      if (Date.now() > deadline) throw new KemuError(`the cluster DNS (${s.dnsIP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    this.log(`  cluster DNS: answering at ${s.dnsIP}${elapsed(t0)}`);
+    await startAddons(process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects, {
+      api,
+      settings: s,
+      nodesReady,
+      answers: async () => /^[0-9.]+$/m.test((await compose.execOut('node', dig)) ?? ''),
+      log: (line) => this.log(line),
+      elapsed: () => elapsed(t0),
+    });
   }
 
   /** The kubeconfig and the admin credentials `kemu init` wrote into the state volume, copied to the host. */
