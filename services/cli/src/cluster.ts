@@ -128,6 +128,8 @@ export class Cluster {
   private log: (line: string) => void;
   /** The services' keepers (restart policies) and the pid files the rest of kemu reads. */
   private sup: Supervisor;
+  /** While `up` runs: each service's network namespace, made or being made (up). */
+  private namespaces = new Map<string, Promise<void>>();
   private compiledSettings?: ClusterSettings;
 
   constructor(private opts: ClusterOptions = {}) {
@@ -325,10 +327,17 @@ export class Cluster {
     writeFileSync(join(this.state, 'cluster.json'), JSON.stringify(record, null, 2));
     const plan = this.plan(p);
     createNetwork(plan);
+    // Each service's namespace, one after the other in start order, while the first services start: made before
+    // anything started, their hundred-odd `ip` runs held init and etcd back by half a second.
+    let made: Promise<void> = Promise.resolve();
+    this.namespaces.clear();
     for (const svc of services) {
       if (svc.netns) continue; // shares another service's namespace
-      if (!svc.address) throw new KemuError(`compose file: service ${svc.name} has no ipv4_address on the cluster network`);
-      createServiceNs(plan, svc.name, svc.address);
+      const address = svc.address;
+      if (!address) throw new KemuError(`compose file: service ${svc.name} has no ipv4_address on the cluster network`);
+      made = made.then(() => createServiceNs(plan, svc.name, address));
+      made.catch(() => undefined); // a failure is reported to the start that waits for it
+      this.namespaces.set(svc.name, made);
     }
     const health = new HealthWaits(services, {
       netns: (s) => serviceNs(this.project, s),
@@ -366,6 +375,7 @@ export class Cluster {
 
   /** Start one service (a one-shot: run it to its end), unless it runs already. */
   private async startOne(svc: ComposeService, early = false): Promise<void> {
+    await this.namespaces.get(svc.netns ?? svc.name);
     if (svc.oneShot) {
       this.log(`  ${svc.name}: running`);
       await this.runOneShot(svc);

@@ -5,9 +5,9 @@
  * host reaches every address. Every name carries the project's prefix, so
  * `down` finds and removes exactly what `up` made.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCidr } from '@kemu/api';
 import { killCgroup } from './process-signals.js';
@@ -16,6 +16,16 @@ export function ip(args: string[], opts: { allowFail?: boolean } = {}): string {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
   if (r.status !== 0 && !opts.allowFail) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.stdout || '').trim()}`);
   return r.stdout ?? '';
+}
+
+/** `ip`, without blocking the CLI (its health checks and the services it starts meanwhile). */
+function ipAsync(args: string[], opts: { allowFail?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('ip', args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err && !opts.allowFail) reject(new Error(`ip ${args.join(' ')}: ${(stderr || stdout || err.message).trim()}`));
+      else resolve(err ? '' : stdout);
+    });
+  });
 }
 
 /** Interface names are at most 15 bytes; long project names are hashed. */
@@ -74,20 +84,20 @@ export function createNetwork(plan: NetworkPlan): void {
 }
 
 /** A service's namespace with `address` on eth0, its default route via the host. */
-export function createServiceNs(plan: NetworkPlan, svc: string, address: string): void {
+export async function createServiceNs(plan: NetworkPlan, svc: string, address: string): Promise<void> {
   const ns = serviceNs(plan.project, svc);
   const bns = bridgeNs(plan.project);
   const leg = bridgeLeg(svc);
-  if (!nsExists(ns)) ip(['netns', 'add', ns]);
-  ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-  if (!ip(['-n', ns, 'link', 'show', 'eth0'], { allowFail: true })) {
-    ip(['-n', bns, 'link', 'del', leg], { allowFail: true });
-    ip(['-n', bns, 'link', 'add', leg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+  if (!existsSync(`/run/netns/${ns}`)) await ipAsync(['netns', 'add', ns]);
+  await ipAsync(['-n', ns, 'link', 'set', 'lo', 'up']);
+  if (!(await ipAsync(['-n', ns, 'link', 'show', 'eth0'], { allowFail: true }))) {
+    await ipAsync(['-n', bns, 'link', 'del', leg], { allowFail: true });
+    await ipAsync(['-n', bns, 'link', 'add', leg, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
   }
-  ip(['-n', bns, 'link', 'set', leg, 'master', 'br0', 'up']);
-  ip(['-n', ns, 'addr', 'replace', `${address}/${prefixLen(plan.subnet)}`, 'dev', 'eth0']);
-  ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
-  ip(['-n', ns, 'route', 'replace', 'default', 'via', plan.gateway]);
+  await ipAsync(['-n', bns, 'link', 'set', leg, 'master', 'br0', 'up']);
+  await ipAsync(['-n', ns, 'addr', 'replace', `${address}/${prefixLen(plan.subnet)}`, 'dev', 'eth0']);
+  await ipAsync(['-n', ns, 'link', 'set', 'eth0', 'up']);
+  await ipAsync(['-n', ns, 'route', 'replace', 'default', 'via', plan.gateway]);
 }
 
 /** Pids of every process inside a namespace. */

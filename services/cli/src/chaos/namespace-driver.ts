@@ -68,7 +68,7 @@ export class NamespaceDriver implements ChaosDriver {
     // The link down took the routes through it along: the namespace is set up again as `up` sets it up.
     const p = this.cluster.compose();
     const address = p.services.find((s) => s.name === target)?.address;
-    if (address) createServiceNs({ project: this.cluster.project, subnet: p.subnet, gateway: p.gateway }, target, address);
+    if (address) await createServiceNs({ project: this.cluster.project, subnet: p.subnet, gateway: p.gateway }, target, address);
     await startTarget(this.cluster, target);
   }
 
