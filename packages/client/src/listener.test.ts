@@ -28,6 +28,10 @@ describe('waitForListener', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
+  it('does not wait for what is not host:port', async () => {
+    await expect(waitForListener('dns:///kubernetes')).resolves.toBeUndefined();
+  });
+
   it('gives up when aborted', async () => {
     const ac = new AbortController();
     const waiting = waitForListener('127.0.0.1:1', { intervalMs: 20, signal: ac.signal });

@@ -39,9 +39,18 @@ export interface ListenerWait {
   sayAfterMs?: number;
 }
 
-/** Resolve once `address` (host:port) accepts a connection; reject only when `signal` aborts. */
+/**
+ * Resolve once `address` (host:port) accepts a connection; reject only when `signal` aborts. An address that is not
+ * host:port (a gRPC target such as dns:///name:port) is not waited for: the client's own retries are left to it.
+ */
 export async function waitForListener(address: string, o: ListenerWait = {}): Promise<void> {
-  const { host, port } = splitHostPort(address);
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = splitHostPort(address));
+  } catch {
+    return;
+  }
   const start = Date.now();
   let said = false;
   while (!(await accepts(host, port, 1000))) {

@@ -110,10 +110,12 @@ export async function applyAddons(api: AdminApi, objects: AddonObject[]): Promis
   for (const o of objects) {
     // A Service is asked for first, not only left to a 409: creating one that exists with its fixed clusterIP fails
     // on the address (422, "provided IP is already allocated"), as in Kubernetes, before any AlreadyExists.
-    if (o.kind === 'Service' && (await adminRequest(api, 'GET', `${o.path}/${encodeURIComponent(o.name)}`)).status === 200) continue;
+    const exists = async () => (await adminRequest(api, 'GET', `${o.path}/${encodeURIComponent(o.name)}`)).status === 200;
+    if (o.kind === 'Service' && (await exists())) continue;
     const res = await adminRequest(api, 'POST', o.path, o.body);
     if (res.status === 201 || res.status === 200) created.push(o);
-    else if (res.status !== 409)
+    // Another refusal of an object that is there (its namespace terminating: 403) leaves it alone too.
+    else if (res.status !== 409 && !(await exists()))
       throw new Error(`${o.file}: creating ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}: ${res.status} ${statusMessage(res.body)}`);
   }
   return created;
@@ -178,8 +180,15 @@ export async function startAddons(objects: AddonObject[], o: AddonStart & { node
     created.length && o.log(`  add-ons: ${created.map((c) => `${c.kind.toLowerCase()}/${c.name}`).join(', ')}${o.elapsed()}`);
   await o.nodesReady();
   said(await applyAddons(o.api, dns));
-  if (!o.settings.dns) o.log(`  cluster DNS: none (--dns off); pods' resolver is ${o.settings.dnsIP}`);
-  else if (await waitDnsAnswers(o.answers)) o.log(`  cluster DNS: answering at ${o.settings.dnsIP}${o.elapsed()}`);
-  else throw new KemuError(`the cluster DNS (${o.settings.dnsIP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
-  said(await applyAddons(o.api, rest));
+  const answering = !o.settings.dns || (await waitDnsAnswers(o.answers));
+  if (answering)
+    o.log(
+      o.settings.dns
+        ? `  cluster DNS: answering at ${o.settings.dnsIP}${o.elapsed()}`
+        : `  cluster DNS: none (--dns off); pods' resolver is ${o.settings.dnsIP}`,
+    );
+  // The others go in even when the DNS does not answer: a second `kemu up` finds the cluster running and applies nothing.
+  const others = await applyAddons(o.api, rest);
+  if (!answering) throw new KemuError(`the cluster DNS (${o.settings.dnsIP}) does not answer: see kubectl -n kube-system get pods -l k8s-app=kube-dns`);
+  said(others);
 }

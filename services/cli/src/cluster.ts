@@ -353,14 +353,17 @@ export class Cluster {
         this.log(`  ${s.name}: healthy${elapsed(t0)}`);
       }
     };
-    await launchAll(services, {
-      start: (s, early) => this.startOne(s, early),
-      healthy: healthyOnce,
-      // Every component waits for its api-server's listener before its first request (waitForListener).
-      early: (_s, dep) => dep.name === 'apiserver',
-      release: (s) => this.sup.release(s.name),
-    });
-    this.sup.releasedAll();
+    try {
+      await launchAll(services, {
+        start: (s, early) => this.startOne(s, early),
+        healthy: healthyOnce,
+        // Every component waits for its api-server's listener before its first request (waitForListener).
+        early: (_s, dep) => dep.name === 'apiserver',
+        release: (s) => this.sup.release(s.name),
+      });
+    } finally {
+      this.sup.releasedAll();
+    }
     // What nothing waited for (the nodes' checks: kubelet, and kube-proxy's first rules) is checked while the nodes
     // are watched: a node's Ready does not wait for its kube-proxy's check, nor the add-ons for it.
     const daemons = services.filter((s) => !s.oneShot);

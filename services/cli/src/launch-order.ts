@@ -57,7 +57,9 @@ export async function launchAll(services: ComposeService[], l: Launcher): Promis
             const d = depOf(svc, dep.name);
             if (dep.condition === 'service_healthy' && !svc.oneShot && l.early?.(svc, d)) {
               await Promise.all(oneShotsOf(d).map(launch));
-              awaited.push(launch(d).then(() => l.healthy(d)));
+              const healthy = launch(d).then(() => l.healthy(d));
+              healthy.catch(() => undefined); // reported by whoever else waits for d, or below once started
+              awaited.push(healthy);
               return;
             }
             await launch(d);

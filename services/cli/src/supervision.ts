@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { inGroup, lowShareGroup, removeLowShareGroup, toRootGroup } from './cpu-share.js';
+import { drainLowShareGroup, inGroup, lowShareGroup, toOwnGroup } from './cpu-share.js';
 import { keeperArgv, keeperFiles, type KeeperFiles, type KeeperSpec } from './keeper-spec.js';
 import { isAlive, killCgroup, processTree, signalGroup, signalPid } from './process-signals.js';
 
@@ -37,6 +37,9 @@ function readNumber(file: string): number | undefined {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Supervisor {
+  /** Services this CLI started in the low-share group and has not released yet. */
+  private low = new Set<string>();
+
   constructor(
     private state: string,
     private project: string,
@@ -102,6 +105,7 @@ export class Supervisor {
     const logFd = openSync(logFile, 'a');
     const [sh = 'sh', ...args] = keeperArgv(spec);
     const group = o.lowPriority ? lowShareGroup(this.project) : undefined;
+    if (group) this.low.add(svc);
     const [cmd = sh, ...argv] = group ? inGroup(group, [sh, ...args]) : [sh, ...args];
     const keeper = spawn(cmd, argv, { detached: true, stdio: ['ignore', logFd, logFd], env });
     closeSync(logFd);
@@ -116,17 +120,18 @@ export class Supervisor {
    */
   async release(svc: string): Promise<void> {
     const keeper = this.keeperPid(svc);
-    if (!keeper) return;
-    toRootGroup(keeper);
+    if (!this.low.delete(svc) || !keeper) return;
+    toOwnGroup(keeper);
     // A release right after the start (what it waited for was healthy already) may come before the keeper has
     // forked the service and written its pid.
     for (let i = 0; i < 100 && this.pid(svc) === undefined && isAlive(keeper); i++) await sleep(20);
-    for (const pid of processTree(keeper)) toRootGroup(pid);
+    for (const pid of processTree(keeper)) toOwnGroup(pid);
   }
 
-  /** Remove the low-share group of the services started early, once they are all released. */
+  /** After the releases, or an `up` that failed before them: nothing stays in the low-share group (drainLowShareGroup). */
   releasedAll(): void {
-    removeLowShareGroup(this.project);
+    this.low.clear();
+    drainLowShareGroup(this.project);
   }
 
   /**
@@ -228,8 +233,15 @@ export class Supervisor {
 
   /** Remove the project's freezer cgroups (after its processes are gone; one still busy is left), and its low-share group. */
   async removeFreezers(): Promise<void> {
-    removeLowShareGroup(this.project);
     const root = join(FREEZER_ROOT, `kemu.${this.project}`);
+    try {
+      await this.removeFreezerRoot(root);
+    } finally {
+      drainLowShareGroup(this.project);
+    }
+  }
+
+  private async removeFreezerRoot(root: string): Promise<void> {
     if (!existsSync(root)) return;
     for (let i = 0; i < 20; i++) {
       for (const d of readdirSync(root, { withFileTypes: true })) {

@@ -201,21 +201,28 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   });
 
   // Nothing is programmed from a partial cache: a policy seen before its pods would cut them off.
-  void waitForListener(o.apiserver, { onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
-    .then(() => informers.start())
-    .then(() => {
+  // Stopped while waiting for the api-server (in-process use): nothing starts afterwards.
+  const starting = new AbortController();
+  void waitForListener(o.apiserver, { signal: starting.signal, onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
+    .then(() => (starting.signal.aborted ? false : informers.start().then(() => !starting.signal.aborted)))
+    .then((started) => {
+      if (!started) return;
       healthy = true;
       log.info(
         { policies: policies.lister.size, pods: pods.lister.size, namespaces: namespaces.lister.size, backend: backend.name },
         'caches synced; programming the node',
       );
       runner.start();
+    })
+    .catch((e: unknown) => {
+      if (!starting.signal.aborted) throw e; // as before: a start that fails ends the process
     });
 
   return {
     port,
     synced: () => new Promise((r) => waiters.push(r)),
     async stop() {
+      starting.abort();
       informers.stop();
       await runner.stop();
       waiters = [];

@@ -277,12 +277,18 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
 
   // kube-proxy programs nothing until it has seen every Service and slice: a sync from a partial
   // cache would delete the chains of Services not listed yet.
-  void waitForListener(o.apiserver, { onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
-    .then(() => informers.start())
-    .then(() => {
+  // Stopped while waiting for the api-server (in-process use): nothing starts afterwards.
+  const starting = new AbortController();
+  void waitForListener(o.apiserver, { signal: starting.signal, onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
+    .then(() => (starting.signal.aborted ? false : informers.start().then(() => !starting.signal.aborted)))
+    .then((started) => {
+      if (!started) return;
       cachesSynced = true;
       log.info({ services: services.lister.size, endpointSlices: slices.lister.size }, 'caches synced; programming the node');
       runner.start();
+    })
+    .catch((e: unknown) => {
+      if (!starting.signal.aborted) throw e; // as before: a start that fails ends the process
     });
 
   return {
@@ -294,6 +300,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     healthy: () => health().healthy,
     synced: () => new Promise((r) => waiters.push(r)),
     async stop() {
+      starting.abort();
       informers.stop();
       await runner.stop();
       await proxier.stop?.();

@@ -85,6 +85,7 @@ export class Scheduler {
         }
         this.unschedulable.delete(key);
         this.unschedulableSince.delete(key);
+        this.attempts.delete(key); // a pod made again under the name (a StatefulSet's) starts without a back-off
         this.queued.delete(key);
       },
     });
@@ -112,6 +113,7 @@ export class Scheduler {
       this.queued.delete(key);
       this.unschedulable.delete(key);
       this.unschedulableSince.delete(key);
+      this.attempts.delete(key);
       if (old?.spec?.nodeName && old.spec.nodeName !== p.spec.nodeName) removePod(this.nodeInfo(old.spec.nodeName), key);
       const phase = p.status?.phase;
       if (phase === 'Succeeded' || phase === 'Failed') removePod(this.nodeInfo(p.spec.nodeName), key);

@@ -187,7 +187,7 @@ export async function ensureImage(repoRoot: string, log: (line: string) => void)
 
 function imageFrom(repoRoot: string, wanted: string | undefined): ImageFrom {
   const fits = hostTreeFits(process.platform, process.arch, process.version);
-  const built = existsSync(join(repoRoot, 'services', 'cli', 'dist', 'main.js')) && existsSync(join(repoRoot, 'node_modules'));
+  const built = existsSync(join(repoRoot, 'services', 'cli', 'dist', 'bundle.mjs')) && existsSync(join(repoRoot, 'node_modules'));
   return chooseImageFrom(wanted, fits, built);
 }
 
