@@ -7,7 +7,7 @@ export { RestClient, inClusterConfig, SERVICE_ACCOUNT_DIR, type RestClientOption
 export { EventRecorder, type EventType, type EventSource } from './events.js';
 export { realClock, sleep, sleepOn, type Clock } from './clock.js';
 export { findUp } from './find-up.js';
-export { waitForListener, splitHostPort, type ListenerWait } from './listener.js';
+export { waitForListener, startWhenListening, splitHostPort, type ListenerWait } from './listener.js';
 export { ExponentialBackoff, REFLECTOR_BACKOFF, type BackoffOptions } from './backoff.js';
 export { prom, newMetricsRegistry, exposition, registerWorkqueueMetrics, type MetricsRegistry, Counter, Gauge, Histogram, Registry } from './metrics.js';
 export {

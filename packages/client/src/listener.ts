@@ -62,3 +62,21 @@ export async function waitForListener(address: string, o: ListenerWait = {}): Pr
     await sleep(o.intervalMs ?? 100, o.signal);
   }
 }
+
+/**
+ * A component's start: `start` (its informers) once its api-server's listener answers, then `started` (its first
+ * sync); after `cancel()` — the component stopped while it waited — neither runs. A failing `start` ends the process
+ * (an unhandled rejection), as it did when it ran at once.
+ */
+export function startWhenListening(address: string, start: () => Promise<void>, started: () => void, onWaiting?: () => void): { cancel(): void } {
+  const ac = new AbortController();
+  void waitForListener(address, { signal: ac.signal, onWaiting })
+    .then(() => (ac.signal.aborted ? false : start().then(() => !ac.signal.aborted)))
+    .then((go) => {
+      if (go) started();
+    })
+    .catch((e: unknown) => {
+      if (!ac.signal.aborted) throw e;
+    });
+  return { cancel: () => ac.abort() };
+}

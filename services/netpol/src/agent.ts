@@ -24,7 +24,7 @@ import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
 import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
-import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, waitForListener, type Informer } from '@kemu/client';
+import { ApiClient, EventRecorder, InformerFactory, exposition, newMetricsRegistry, prom, startWhenListening, type Informer } from '@kemu/client';
 import { SyncRunner, spawnExec, wantsFullSync, type Exec, type SyncReason } from '@kemu/proxy';
 import { backendForProxyMode, type PolicyBackend } from './backend.js';
 import { iptablesBackend } from './iptables-backend.js';
@@ -201,28 +201,25 @@ export async function start(o: AgentOptions, log: Logger = pino({ name: 'kemu-ne
   });
 
   // Nothing is programmed from a partial cache: a policy seen before its pods would cut them off.
-  // Stopped while waiting for the api-server (in-process use): nothing starts afterwards.
-  const starting = new AbortController();
-  void waitForListener(o.apiserver, { signal: starting.signal, onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
-    .then(() => (starting.signal.aborted ? false : informers.start().then(() => !starting.signal.aborted)))
-    .then((started) => {
-      if (!started) return;
+  const starting = startWhenListening(
+    o.apiserver,
+    () => informers.start(),
+    () => {
       healthy = true;
       log.info(
         { policies: policies.lister.size, pods: pods.lister.size, namespaces: namespaces.lister.size, backend: backend.name },
         'caches synced; programming the node',
       );
       runner.start();
-    })
-    .catch((e: unknown) => {
-      if (!starting.signal.aborted) throw e; // as before: a start that fails ends the process
-    });
+    },
+    () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server'),
+  );
 
   return {
     port,
     synced: () => new Promise((r) => waiters.push(r)),
     async stop() {
-      starting.abort();
+      starting.cancel();
       informers.stop();
       await runner.stop();
       waiters = [];

@@ -13,7 +13,7 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { pino, type Logger } from 'pino';
 import type { KubeObject } from '@kemu/api';
-import { ApiClient, InformerFactory, exposition, keyOf, newMetricsRegistry, waitForListener, type Informer, type MetricsRegistry } from '@kemu/client';
+import { ApiClient, InformerFactory, exposition, keyOf, newMetricsRegistry, startWhenListening, type Informer, type MetricsRegistry } from '@kemu/client';
 import { servicePortsFromService } from './model/from-k8s.js';
 import { ModelTracker, sliceServiceKey } from './model/tracker.js';
 import type { NodeFacts } from './model/types.js';
@@ -277,19 +277,16 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
 
   // kube-proxy programs nothing until it has seen every Service and slice: a sync from a partial
   // cache would delete the chains of Services not listed yet.
-  // Stopped while waiting for the api-server (in-process use): nothing starts afterwards.
-  const starting = new AbortController();
-  void waitForListener(o.apiserver, { signal: starting.signal, onWaiting: () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server') })
-    .then(() => (starting.signal.aborted ? false : informers.start().then(() => !starting.signal.aborted)))
-    .then((started) => {
-      if (!started) return;
+  const starting = startWhenListening(
+    o.apiserver,
+    () => informers.start(),
+    () => {
       cachesSynced = true;
       log.info({ services: services.lister.size, endpointSlices: slices.lister.size }, 'caches synced; programming the node');
       runner.start();
-    })
-    .catch((e: unknown) => {
-      if (!starting.signal.aborted) throw e; // as before: a start that fails ends the process
-    });
+    },
+    () => log.info({ apiserver: o.apiserver }, 'waiting for the api-server'),
+  );
 
   return {
     mode,
@@ -300,7 +297,7 @@ export async function start(o: ProxyOptions, log: Logger = pino({ name: 'kube-pr
     healthy: () => health().healthy,
     synced: () => new Promise((r) => waiters.push(r)),
     async stop() {
-      starting.abort();
+      starting.cancel();
       informers.stop();
       await runner.stop();
       await proxier.stop?.();
