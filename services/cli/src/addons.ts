@@ -161,7 +161,9 @@ export async function waitDnsAnswers(answers: () => Promise<boolean>, timeoutMs 
 /** How `kemu up` reaches the cluster it starts the add-ons of: each driver's own. */
 export interface AddonStart {
   api: AdminApi;
-  settings: Pick<ClusterSettings, 'dns' | 'dnsIP'>;
+  /** The checkout whose compose/addons are applied. */
+  repoRoot: string;
+  settings: ClusterSettings;
   /** Whether the cluster DNS answers one query now (dnsAnswers, or dig in a node container). */
   answers: () => Promise<boolean>;
   log: (line: string) => void;
@@ -170,15 +172,17 @@ export interface AddonStart {
 }
 
 /**
- * The add-ons of a cluster whose nodes are starting: once the nodes are Ready, the DNS one, the DNS answering, then
- * the others (dnsFirst). Not the DNS one before the nodes are Ready, as kubeadm applies CoreDNS: its pods, found
- * unschedulable, would wait out the scheduler's back-off (1 s from their first try), longer than they gain.
+ * The add-ons of a cluster whose nodes are Ready (compose/addons, for its settings; without the DNS `forward` block
+ * under KEMU_DNS_FORWARD=off): the DNS one, the DNS answering, then the others (dnsFirst). Not the DNS one before the
+ * nodes are Ready, as kubeadm applies CoreDNS: its pods, found unschedulable, would wait out the scheduler's
+ * back-off (1 s from their first try), longer than they gain.
  */
-export async function startAddons(objects: AddonObject[], o: AddonStart & { nodesReady: () => Promise<void> }): Promise<void> {
+export async function startAddons(o: AddonStart): Promise<void> {
+  const all = withClusterSettings(addonObjects(join(o.repoRoot, 'compose', 'addons')), o.settings);
+  const objects = process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(all) : all;
   const { dns, rest } = dnsFirst(objects);
   const said = (created: AddonObject[]) =>
     created.length && o.log(`  add-ons: ${created.map((c) => `${c.kind.toLowerCase()}/${c.name}`).join(', ')}${o.elapsed()}`);
-  await o.nodesReady();
   said(await applyAddons(o.api, dns));
   const answering = !o.settings.dns || (await waitDnsAnswers(o.answers));
   if (answering)

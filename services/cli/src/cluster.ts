@@ -10,9 +10,9 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatTime, isCidr } from '@kemu/api';
-import { waitNodesReady } from './ready.js';
+import { requireNodesReady } from './ready.js';
 import { adminApi } from './admin-api.js';
-import { addonObjects, dnsAnswers, startAddons, withClusterSettings, withoutDnsForward } from './addons.js';
+import { dnsAnswers, startAddons } from './addons.js';
 import { parseCompose, startOrder, type ComposeProject, type ComposeService } from './compose.js';
 import { KemuError } from './errors.js';
 import { isProfile, profileEnv, type Profile } from './profiles.js';
@@ -388,20 +388,17 @@ export class Cluster {
     }
   }
 
-  /** Apply compose/addons/*.yaml (what is missing) while the nodes start (startAddons), and wait until the cluster DNS answers. */
+  /** Wait for the nodes to be Ready, then start the add-ons (startAddons: until the cluster DNS answers). */
   private async nodesAndAddons(nodes: string[], t0: number): Promise<void> {
     const api = adminApi(this.kubeconfigPath, join(this.state, 'pki'));
     if (!api) throw new KemuError(`${this.kubeconfigPath} names no server`);
+    await requireNodesReady(api, nodes);
+    this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
     const s = this.settings;
-    const objects = withClusterSettings(addonObjects(join(REPO_ROOT, 'compose', 'addons')), s);
-    await startAddons(process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects, {
+    await startAddons({
       api,
+      repoRoot: REPO_ROOT,
       settings: s,
-      nodesReady: async () => {
-        const waiting = await waitNodesReady(api, nodes);
-        if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
-        this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
-      },
       answers: () => dnsAnswers(serviceNs(this.project, 'node-1'), s.dnsIP, s.clusterDomain),
       log: (line) => this.log(line),
       elapsed: () => elapsed(t0),

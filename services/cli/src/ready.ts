@@ -6,6 +6,7 @@
  */
 import type { Node, NodeList } from 'kubernetes-types/core/v1.js';
 import { adminRequest, adminWatch, type AdminApi } from './admin-api.js';
+import { KemuError } from './errors.js';
 
 /** The nodes among `names` that cannot take pods yet, with why. Pure. */
 export function nodesNotReady(nodes: Node[], names: string[]): string[] {
@@ -55,4 +56,10 @@ export async function waitNodesReady(api: AdminApi, names: string[], timeoutMs =
     }
   }
   return waiting;
+}
+
+/** waitNodesReady, for `kemu up`: a KemuError with the reasons when they are not Ready in time. */
+export async function requireNodesReady(api: AdminApi, names: string[]): Promise<void> {
+  const waiting = await waitNodesReady(api, names);
+  if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
 }

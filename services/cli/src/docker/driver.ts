@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { formatTime } from '@kemu/api';
 import { adminApi, type AdminApi } from '../admin-api.js';
-import { addonObjects, startAddons, withClusterSettings, withoutDnsForward } from '../addons.js';
+import { startAddons } from '../addons.js';
 import { clusterNetwork } from '../cluster.js';
 import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type ClusterSettings, type SettingsInput } from '../settings.js';
 import { KemuError } from '../errors.js';
-import { waitNodesReady } from '../ready.js';
+import { requireNodesReady } from '../ready.js';
 import { ComposeCli, dockerAnswers } from './compose-cli.js';
 import { ensureImage } from './image.js';
 
@@ -241,19 +241,15 @@ export class DockerCluster {
     const api = await this.fetchCredentials(compose, rec.apiserverPort);
     // A node's name is its container's hostname (Docker's short container id).
     const nodes = await compose.containers('node');
-    const nodesReady = async () => {
-      const waiting = await waitNodesReady(api, nodes);
-      if (waiting.length) throw new KemuError(`the nodes did not become Ready:\n  ${waiting.join('\n  ')}`);
-      this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
-    };
-    if (!nodes.length) return nodesReady();
+    await requireNodesReady(api, nodes);
+    this.log(`  nodes Ready: ${nodes.join(', ')}${elapsed(t0)}`);
+    if (!nodes.length) return;
     const s = rec.settings ?? DEFAULT_SETTINGS;
-    const objects = withClusterSettings(addonObjects(join(this.o.repoRoot, 'compose', 'addons')), s);
     const dig = ['dig', '+short', '+time=1', '+tries=1', `@${s.dnsIP}`, `kubernetes.default.svc.${s.clusterDomain}`];
-    await startAddons(process.env.KEMU_DNS_FORWARD === 'off' ? withoutDnsForward(objects) : objects, {
+    await startAddons({
       api,
+      repoRoot: this.o.repoRoot,
       settings: s,
-      nodesReady,
       answers: async () => /^[0-9.]+$/m.test((await compose.execOut('node', dig)) ?? ''),
       log: (line) => this.log(line),
       elapsed: () => elapsed(t0),
