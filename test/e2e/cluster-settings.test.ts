@@ -232,6 +232,9 @@ describe("the book's cluster: services in 10.0.0.0/16, DNS at 10.0.0.10, one rep
     await c.k(['create', '-f', '-'], TEST_NS);
     await c.k(['create', '-f', '-'], NS_POD);
     expect(await c.k(['get', 'services', '-l', 'name=node-js', '-o', 'jsonpath={.items[0].spec.clusterIP}'])).toBe('10.0.125.105');
+    // kubectl wait with a selector fails at once when nothing matches yet: the replication manager makes the pod
+    // a moment after the controller is created (longer here, its watches being re-made after the etcd member's death).
+    await waitFor('the node-js pod', async () => (await c.k(['get', 'pods', '-l', 'name=node-js', '-o', 'name'])).trim() !== '', 60_000, 250);
     await c.k(['wait', '--for=condition=Ready', 'pod', '-l', 'name=node-js', '--timeout=90s']);
     await c.k(['wait', '--for=condition=Ready', '-n', 'test', 'pod/utility', '--timeout=60s']);
     const curl = (target: string) => c.kubectl(['exec', '-n', 'test', 'utility', '--', 'curl', '-s', '--max-time', '3', target]);
