@@ -12,7 +12,7 @@
  * (kubeadm:cluster-admins) still carries logs, exec and node proxying.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,8 +170,13 @@ describe('the kubelet API (10250) authenticates and authorizes its callers throu
   it('refuses the host without credentials (401), and a certificate of another CA even if it names the admins', () => {
     const curl = (...args: string[]) => spawnSync('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', ...args], { encoding: 'utf8' });
     expect(curl(podsURL()).stdout).toBe('401');
-    const forged = selfSignedCert(mkdtempSync(join(tmpdir(), 'kubelet-forged-')), 'admin', 'kubeadm:cluster-admins');
-    expect(curl('--cert', forged.crt, '--key', forged.key, podsURL()).stdout).toBe('401');
+    const dir = mkdtempSync(join(tmpdir(), 'kubelet-forged-'));
+    try {
+      const forged = selfSignedCert(dir, 'admin', 'kubeadm:cluster-admins');
+      expect(curl('--cert', forged.crt, '--key', forged.key, podsURL()).stdout).toBe('401');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     // The api-server's own certificate (CN=kube-apiserver-kubelet-client, O=kubeadm:cluster-admins) is let in.
     const pki = (f: string) => stateFile('pki', f);
     expect(curl('--cert', pki('apiserver-kubelet-client.crt'), '--key', pki('apiserver-kubelet-client.key'), podsURL()).stdout).toBe('200');

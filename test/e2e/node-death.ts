@@ -64,7 +64,7 @@ export async function killNode(node: string): Promise<void> {
     const netns = `${project}-p-${p.metadata!.uid!.slice(0, 8)}`;
     let pids: number[] = [];
     try {
-      pids = execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' })
+      pids = execFileSync('ip', ['netns', 'pids', netns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
         .split('\n')
         .map(Number)
         .filter((n) => n > 0);
