@@ -18,7 +18,9 @@ import { KemuError } from './errors.js';
 import { isProfile, profileEnv, type Profile } from './profiles.js';
 import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type ClusterSettings, type SettingsInput } from './settings.js';
 import { HealthWaits, PERIOD_MS } from './health.js';
+import { drainOnSignal } from './cpu-share.js';
 import { launchAll } from './launch-order.js';
+import { elapsed } from './timeline.js';
 import { createNetwork, createServiceNs, destroyNetwork, haveCommand, isRoot, nsExists, serviceNs, bridgeNs, type NetworkPlan } from './netns.js';
 import { isAlive } from './process-signals.js';
 import { Supervisor } from './supervision.js';
@@ -353,6 +355,8 @@ export class Cluster {
         this.log(`  ${s.name}: healthy${elapsed(t0)}`);
       }
     };
+    // Ctrl-C before the releases would leave what started early at the low share: drained first.
+    const undoSignals = drainOnSignal(this.project);
     try {
       await launchAll(services, {
         start: (s, early) => this.startOne(s, early),
@@ -362,6 +366,7 @@ export class Cluster {
         release: (s) => this.sup.release(s.name),
       });
     } finally {
+      undoSignals();
       this.sup.releasedAll();
     }
     // What nothing waited for (the nodes' checks: kubelet, and kube-proxy's first rules) is checked while the nodes
@@ -579,9 +584,4 @@ export class Cluster {
   networkExists(): boolean {
     return nsExists(bridgeNs(this.project));
   }
-}
-
-/** How long since `t0`, for the progress lines: " (4.2 s)". */
-function elapsed(t0: number): string {
-  return ` (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
 }

@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { drainLowShareGroup, inGroup, lowShareGroup } from './cpu-share.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 const cpuLine = (pid: number) =>
   readFileSync(`/proc/${pid}/cgroup`, 'utf8')
@@ -41,4 +45,40 @@ describe('the low CPU share group of services started early', () => {
       drainLowShareGroup(project);
     }
   });
+
+  it.skipIf(!v1)(
+    'is drained when the CLI is interrupted (Ctrl-C during up), which then ends by the signal',
+    async () => {
+      const project = `unit-sig-${process.pid}`;
+      const group = lowShareGroup(project);
+      // A CLI that started a service in the group and waits, as `up` does for its api-server.
+      const script = `
+      import { spawn } from 'node:child_process';
+      import { drainOnSignal, inGroup, lowShareGroup } from './cpu-share.ts';
+      const [cmd, ...args] = inGroup(lowShareGroup(${JSON.stringify(project)}), ['sleep', '30']);
+      const svc = spawn(cmd, args, { stdio: 'ignore', detached: true });
+      svc.unref();
+      drainOnSignal(${JSON.stringify(project)});
+      setTimeout(() => console.log(svc.pid), 200);
+      setInterval(() => undefined, 1000);`;
+      const cli = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: HERE, stdio: ['ignore', 'pipe', 'inherit'] });
+      let svc = 0;
+      try {
+        const [line] = (await once(cli.stdout, 'data')) as [Buffer];
+        svc = Number(line.toString().trim());
+        expect(cpuLine(svc)).toContain(`kemu.${project}.starting`);
+        const ended = once(cli, 'exit');
+        cli.kill('SIGINT');
+        const [code, signal] = (await ended) as [number | null, string | null];
+        expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' });
+        expect(existsSync(group!)).toBe(false);
+        expect(cpuLine(svc)).toBe(cpuLine(process.pid));
+      } finally {
+        cli.kill('SIGKILL');
+        if (svc) process.kill(svc, 'SIGKILL');
+        drainLowShareGroup(project);
+      }
+    },
+    20_000,
+  );
 });

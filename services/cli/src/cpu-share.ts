@@ -84,3 +84,22 @@ export function drainLowShareGroup(project: string): boolean {
   }
   return !existsSync(dir);
 }
+
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Until the returned function is called, a signal that would end this process (Ctrl-C during `kemu up`) first drains
+ * the project's low-share group, then ends it as the signal would have: the services an interrupted `up` leaves
+ * running keep the ordinary share.
+ */
+export function drainOnSignal(project: string): () => void {
+  const onSignal = (sig: NodeJS.Signals): void => {
+    drainLowShareGroup(project);
+    // `once` took this listener off: the signal now does what it does by default.
+    process.kill(process.pid, sig);
+  };
+  for (const sig of ENDING_SIGNALS) process.once(sig, onSignal);
+  return () => {
+    for (const sig of ENDING_SIGNALS) process.removeListener(sig, onSignal);
+  };
+}

@@ -16,6 +16,7 @@ import { clusterNetwork } from '../cluster.js';
 import { DEFAULT_SETTINGS, compileSettings, settingsEnv, settingsFromEnv, type ClusterSettings, type SettingsInput } from '../settings.js';
 import { KemuError } from '../errors.js';
 import { requireNodesReady } from '../ready.js';
+import { elapsed } from '../timeline.js';
 import { ComposeCli, dockerAnswers } from './compose-cli.js';
 import { ensureImage } from './image.js';
 
@@ -274,8 +275,4 @@ export class DockerCluster {
     if (!api) throw new KemuError(`${this.kubeconfigPath} names no server`);
     return api;
   }
-}
-
-function elapsed(t0: number): string {
-  return ` (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
 }
