@@ -117,7 +117,7 @@ const o = componentFlags(new Command('kemu-kubelet'), 10248)
   .option(
     '--endpoint-drain-timeout <duration>',
     "kemu's own: how long a deleted pod that is a ready Service endpoint (and has no preStop hook) may wait for kube-proxy to take it out of its rules before its containers are signalled; 0s signals at once, as Kubernetes does",
-    '3s',
+    '5s',
   )
   .parse()
   .opts<KubeletFlags>();

@@ -65,7 +65,7 @@ export interface PodManagerOptions {
   node?: { cpu: number; memory: number };
   /** How pods on different nodes reach each other: routes via node addresses, or a VXLAN overlay (flannel's). */
   backend?: NetworkBackend;
-  /** kemu's endpoint drain before a Service endpoint is stopped (see endpoint-drain.ts): at most this long; 0 is off. Default 3000. */
+  /** kemu's endpoint drain before a Service endpoint is stopped (see endpoint-drain.ts): at most this long; 0 is off. Default 5000. */
   endpointDrainMs?: number;
 }
 
@@ -575,8 +575,11 @@ export class PodManager {
       pod,
       graceSeconds,
       {
-        timeoutMs: this.o.endpointDrainMs ?? 3000,
-        proxyMs: 1500,
+        timeoutMs: this.o.endpointDrainMs ?? 5000,
+        // kube-proxy's time to program a change, on a busy machine: p99 1.6 s at 1 change/s, 2.5 s at 10 (README).
+        // A change that comes while a sync runs, the burst spent, waits for that sync and a --min-sync-period
+        // before its own. With 1.5 s a loaded CI run saw a kube-proxy send connections to a stopped nginx.
+        proxyMs: 3000,
         services: () => this.services.lister.list().map((s) => fromApi<Service>(s)),
         slices: (ns) => this.slices.lister.list(ns).map((s) => fromApi<EndpointSlice>(s)),
       },
