@@ -30,8 +30,8 @@ let tainted = false;
 const controllers = async () =>
   parseJson<PodList>(await k(['get', 'pods', '-n', 'ingress-nginx', '-l', 'app.kubernetes.io/component=controller', '-o', 'json'])).items;
 
-/** `n` requests from the host through the ingress, each a new connection: how many the backend answered. */
-function answered(ip: string, n: number): number {
+/** `n` requests from the host through the ingress, each a new connection: how many the backend answered (a miss is printed, named by `when`). */
+function answered(ip: string, n: number, when: string): number {
   let ok = 0;
   const codes: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -39,7 +39,7 @@ function answered(ip: string, n: number): number {
     codes.push(code);
     if (code === 200) ok++;
   }
-  if (ok < n) console.log(`answered ${ok}/${n}: codes ${codes.join(' ')}; ARP for ${ip} from ${holders(ip).join(', ') || 'nobody'}`);
+  if (ok < n) console.log(`${when}: answered ${ok}/${n}: codes ${codes.join(' ')}; ARP for ${ip} from ${holders(ip).join(', ') || 'nobody'}`);
   return ok;
 }
 
@@ -109,15 +109,15 @@ describe('the ingress when a node running one controller replica dies', () => {
     };
     await apply(ns, backend, service, ingress);
     await k(['rollout', 'status', '-n', ns, 'deploy/web', '--timeout=120s'], { timeout: 150_000 });
-    await waitFor('the ingress answering', () => answered(ip, 1) === 1, 60_000, 500);
-    expect(answered(ip, 5)).toBe(5);
+    await waitFor('the ingress answering', () => answered(ip, 1, 'first') === 1, 60_000, 500);
+    expect(answered(ip, 5, 'first')).toBe(5);
 
     await killNode(victim);
 
     await waitFor(`${victim} NotReady`, async () => (await nodeReady(victim)) === 'Unknown', 120_000, 1000);
     expect(await holder(ip, victim, 60_000)).toBe(survivorNode);
-    await waitFor('the ingress answering through the surviving replica', () => answered(ip, 1) === 1, 30_000, 500);
-    expect(answered(ip, 10)).toBe(10);
+    await waitFor('the ingress answering through the surviving replica', () => answered(ip, 1, 'survivor') === 1, 30_000, 500);
+    expect(answered(ip, 10, 'survivor')).toBe(10);
 
     await k(['taint', 'node', victim, `${OUT_OF_SERVICE}=nodeshutdown:NoExecute`]);
     tainted = true;
@@ -134,7 +134,7 @@ describe('the ingress when a node running one controller replica dies', () => {
     // A ready replacement is a new candidate in the address's election: the address may move to its node, whose
     // kube-proxy programs the new local endpoint at its next sync (--min-sync-period). As with MetalLB, requests
     // can fail in between; what must hold is that the ingress answers again, every time.
-    await waitFor('the ingress answering with the replacement', () => answered(ip, 1) === 1, 30_000, 500);
-    expect(answered(ip, 10)).toBe(10);
+    await waitFor('the ingress answering with the replacement', () => answered(ip, 1, 'replacement') === 1, 30_000, 500);
+    expect(answered(ip, 10, 'replacement')).toBe(10);
   }, 420_000);
 });
